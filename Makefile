@@ -1,0 +1,31 @@
+# The user's entry: `make run`, `make test`, `make dev`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: install run dev test clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Materialise the whole asset graph on the simulated source into $SOCIAL_PIPELINE_DB.
+run: install
+	$(VENV)/bin/social-pipeline run
+
+## The Dagster UI on http://127.0.0.1:3000, runs kept in data/dagster_home.
+dev: install
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+## The test suite.
+test: install
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,62 @@
+"""Group `analytics`: post snapshots and per-post performance, set-based SQL in DuckDB."""
+
+
+import dagster as dg
+
+from ..resources.warehouse import WarehouseResource, scalar, transaction
+from .common import sql, table_metadata
+from .ingestion import raw_posts, raw_tweet_metrics
+
+
+class PostSnapshotsConfig(dg.Config):
+    full_refresh: bool = False
+
+
+@dg.asset(
+    deps=[raw_tweet_metrics, raw_posts],
+    group_name="analytics",
+    kinds={"duckdb", "sql"},
+    description="One row per (post, collection): cumulative figures, engagements, "
+    "engagement_rate_pct (0 when impressions is 0) and weighted_engagement_score. "
+    "Incremental: a run recomputes only the collections written since the last run "
+    "(set full_refresh to rebuild everything).",
+)
+def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con, transaction(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
+                    {"full_refresh": config.full_refresh})
+        refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
+        con.execute("DELETE FROM analytics.post_snapshots WHERE partition_key IN (SELECT partition_key FROM refresh_keys)")
+        # Collections whose raw rows are gone (a re-run that found nothing) go too.
+        con.execute(
+            "DELETE FROM analytics.post_snapshots WHERE partition_key NOT IN "
+            "(SELECT DISTINCT partition_key FROM raw.tweet_metrics)"
+        )
+        con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
+        meta = table_metadata(con, "analytics.post_snapshots", "partition_key IN (SELECT partition_key FROM refresh_keys)",
+                              order_by="snapshot_time DESC, post_id")
+        con.execute("DROP TABLE refresh_keys")
+    meta["collections_refreshed"] = dg.MetadataValue.int(int(refreshed))
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[post_snapshots],
+    group_name="analytics",
+    kinds={"duckdb", "sql"},
+    description="One row per post: its latest snapshot plus published_at, day_of_week (0 = Monday), "
+    "hour (UTC; NULL when the source gives only a date), content_type, media_type and text.",
+)
+def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con, transaction(con):
+        con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")
+        meta = table_metadata(con, "analytics.post_performance", order_by="published_at DESC")
+        per_user = con.execute(
+            "SELECT user_id, count(*) AS posts, round(avg(engagement_rate_pct), 2) AS avg_engagement_rate_pct "
+            "FROM analytics.post_performance GROUP BY ALL ORDER BY user_id"
+        ).df()
+    meta["per_user"] = dg.MetadataValue.md(per_user.to_markdown(index=False))
+    return dg.MaterializeResult(metadata=meta)
+
+
+defs = dg.Definitions(assets=[post_snapshots, post_performance])

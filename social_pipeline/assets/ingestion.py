@@ -1,0 +1,194 @@
+"""Group `ingestion`: raw posts, metrics, account snapshots and profile activity into DuckDB."""
+
+
+import dagster as dg
+import pandas as pd
+
+from ..core.collection import PARTITION_KEY_FORMAT
+from ..core.metrics import sanitize_counts
+from ..resources.sources import SourceResource
+from ..resources.warehouse import WarehouseResource, scalar, transaction
+from .common import HOURLY_PARTITIONS, SINGLE_RUN, partition_range, sql, table_metadata
+
+COLLECTION = dict(
+    group_name="ingestion",
+    partitions_def=HOURLY_PARTITIONS,
+    backfill_policy=SINGLE_RUN,
+    kinds={"duckdb", "python"},
+)
+# Catch-up assets: each run appends what is new since the last one, up to the source's now.
+# One hourly-partitioned asset per collection keeps Dagster's per-partition bookkeeping
+# (two events per asset and partition) small enough for fast history backfills.
+CATCH_UP = dict(group_name="ingestion", kinds={"duckdb", "python"})
+
+
+def _utc_now() -> pd.Timestamp:
+    return pd.Timestamp.now("UTC").tz_localize(None)
+
+
+def _catch_up_start(con, query: str, params: dict, fallback: pd.Timestamp) -> pd.Timestamp:
+    last = scalar(con, query, params)
+    return pd.Timestamp(last) if last is not None else fallback
+
+
+def _collection_times(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """Each hourly partition is collected when its hour closes: start+1h, ..., end."""
+    return pd.date_range(start + pd.Timedelta(hours=1), end, freq="h")
+
+
+def _partition_keys(collected_at: pd.Series) -> pd.Series:
+    return (pd.to_datetime(collected_at) - pd.Timedelta(hours=1)).dt.strftime(PARTITION_KEY_FORMAT)
+
+
+@dg.asset(
+    description="Posts as the source reports them, fetched since the newest one stored (a first run "
+    "goes back `history_days`). Append-only: a post already stored is never rewritten.",
+    **CATCH_UP,
+)
+def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
+    src = source.get_source()
+    now = source.now()
+    with warehouse.get_connection() as con:
+        start = _catch_up_start(con, "SELECT max(published_at) FROM raw.posts WHERE source = $source",
+                                {"source": src.name}, now - pd.Timedelta(days=source.history_days))
+    posts = src.fetch_posts(src.user_ids(), start, now)
+    posts = posts.assign(source=src.name, ingested_at=_utc_now())
+    with warehouse.get_connection() as con, transaction(con):
+        before = scalar(con, "SELECT count(*) FROM raw.posts")
+        con.register("incoming_posts", posts)
+        con.execute(
+            """
+            INSERT INTO raw.posts BY NAME
+            SELECT post_id::VARCHAR AS post_id, user_id, text, content_type, media_type,
+                   num_media_items, published_at, published_time_known, source, ingested_at
+            FROM incoming_posts
+            WHERE post_id::VARCHAR NOT IN (SELECT post_id FROM raw.posts)
+            """
+        )
+        con.unregister("incoming_posts")
+        meta = table_metadata(con, "raw.posts", order_by="published_at DESC")
+        meta["rows_written"] = dg.MetadataValue.int(int(meta["dagster/row_count"].value) - before)
+    meta["fetched_since"] = dg.MetadataValue.text(str(start))
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[raw_posts],
+    description="Cumulative metrics of every post due for collection (hourly below 7 days of age, "
+    "daily below 30, then weekly), fetched in batches. Keeps each post's payload as received.",
+    **COLLECTION,
+)
+def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
+    first_key, last_key, start, end = partition_range(context)
+    src = source.get_source()
+    user_ids = src.user_ids()
+    times = _collection_times(start, end)
+    with warehouse.get_connection() as con:
+        due = con.execute(
+            sql("due_posts"),
+            {"first_collection": times[0], "last_collection": times[-1], "user_ids": user_ids},
+        ).df()
+    batch = src.fetch_metrics(due[["post_id", "collected_at"]])
+    metrics, problems = sanitize_counts(batch.frame)
+    for problem in problems[:50]:
+        context.log.warning(f"rejected count from {src.name}: {problem}")
+    if len(problems) > 50:
+        context.log.warning(f"... and {len(problems) - 50} more rejected counts")
+    metrics = metrics.assign(
+        source=src.name, partition_key=_partition_keys(metrics["collected_at"]).to_numpy(), written_at=_utc_now()
+    )
+    with warehouse.get_connection() as con, transaction(con):
+        # Re-running a partition replaces exactly what that partition wrote before.
+        con.execute(
+            "DELETE FROM raw.tweet_metrics WHERE source = $source AND partition_key BETWEEN $first AND $last",
+            {"source": src.name, "first": first_key, "last": last_key},
+        )
+        con.register("incoming_metrics", metrics)
+        con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
+        con.unregister("incoming_metrics")
+        meta = table_metadata(con, "raw.tweet_metrics", "partition_key BETWEEN $first AND $last",
+                              {"first": first_key, "last": last_key}, order_by="collected_at, post_id")
+    meta.update({
+        "posts_due": dg.MetadataValue.int(len(due)),
+        "api_requests": dg.MetadataValue.int(batch.requests_made),
+        "rejected_counts": dg.MetadataValue.int(len(problems)),
+        "unavailable_posts": dg.MetadataValue.int(int((metrics["status"] != "ok").sum())),
+    })
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    description="Follower figures of every account: one snapshot per run for a live source; the "
+    "simulated source fills in every hour since the last snapshot.",
+    **CATCH_UP,
+)
+def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
+    src = source.get_source()
+    now = source.now()
+    if src.can_backfill:
+        with warehouse.get_connection() as con:
+            last = _catch_up_start(con, "SELECT max(collected_at) FROM raw.account_snapshots WHERE source = $source",
+                                   {"source": src.name}, now - pd.Timedelta(days=source.history_days))
+        times = list(pd.date_range(last.floor("h") + pd.Timedelta(hours=1), now.floor("h"), freq="h"))
+    else:
+        times = [now]
+    figures = src.fetch_account_figures(src.user_ids(), times)
+    figures, problems = sanitize_counts(figures, ("followers", "following", "post_count"), id_column="user_id")
+    for problem in problems:
+        context.log.warning(f"rejected account figure from {src.name}: {problem}")
+    figures = figures.assign(source=src.name)
+    with warehouse.get_connection() as con, transaction(con):
+        con.register("incoming_accounts", figures)
+        # Idempotent on (user, time, source): a repeated run adds nothing twice.
+        con.execute(
+            """
+            INSERT INTO raw.account_snapshots BY NAME
+            SELECT * FROM incoming_accounts AS i
+            WHERE NOT EXISTS (SELECT 1 FROM raw.account_snapshots AS t
+                              WHERE t.user_id = i.user_id AND t.collected_at = i.collected_at
+                                AND t.source = i.source)
+            """
+        )
+        con.unregister("incoming_accounts")
+        meta = table_metadata(con, "raw.account_snapshots", order_by="collected_at DESC, user_id")
+    meta["snapshots_fetched"] = dg.MetadataValue.int(len(figures))
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    description="Daily profile activity (views, InMails, connection requests ...) for every closed UTC "
+    "day since the last one stored. The X API has no such figures; profile CSV files fill it instead.",
+    **CATCH_UP,
+)
+def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
+    src = source.get_source()
+    now = source.now()
+    with warehouse.get_connection() as con:
+        last = _catch_up_start(con, "SELECT max(snapshot_date) FROM raw.profile_activity WHERE source_file = $source",
+                               {"source": src.name}, now - pd.Timedelta(days=source.history_days + 1))
+    closed_days = list(pd.date_range(last.normalize() + pd.Timedelta(days=1), now.normalize() - pd.Timedelta(days=1)))
+    activity = src.fetch_profile_activity(src.user_ids(), closed_days)
+    activity, problems = sanitize_counts(activity, tuple(c for c in activity.columns if c not in
+                                                         ("user_id", "platform", "snapshot_date")), "user_id")
+    for problem in problems:
+        context.log.warning(f"rejected profile figure from {src.name}: {problem}")
+    activity = activity.assign(source_file=src.name, ingested_at=_utc_now())
+    with warehouse.get_connection() as con, transaction(con):
+        con.register("incoming_activity", activity)
+        # Idempotent on (user, platform, date, source): a re-run replaces the same day's row.
+        con.execute(
+            """
+            DELETE FROM raw.profile_activity AS t
+            USING incoming_activity AS i
+            WHERE t.user_id = i.user_id AND t.platform = i.platform
+              AND t.snapshot_date = i.snapshot_date::DATE AND t.source_file = i.source_file
+            """
+        )
+        con.execute("INSERT INTO raw.profile_activity BY NAME SELECT * FROM incoming_activity")
+        con.unregister("incoming_activity")
+        meta = table_metadata(con, "raw.profile_activity", order_by="snapshot_date DESC, user_id")
+    meta["days_recorded"] = dg.MetadataValue.int(len(closed_days))
+    return dg.MaterializeResult(metadata=meta)
+
+
+defs = dg.Definitions(assets=[raw_posts, raw_tweet_metrics, raw_account_snapshots, raw_profile_activity])

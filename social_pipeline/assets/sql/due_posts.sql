@@ -1,0 +1,17 @@
+-- (post_id, collected_at) pairs one collection run must fetch, for every collection
+-- time in [$first_collection, $last_collection] (hourly steps).
+-- Cadence: hourly below 7 days of age, daily at 00:00 below 30 days, then Mondays 00:00.
+WITH collections AS (
+    SELECT unnest(generate_series($first_collection::TIMESTAMP, $last_collection::TIMESTAMP, INTERVAL 1 HOUR)) AS collected_at
+)
+SELECT p.post_id, p.user_id, c.collected_at
+FROM raw.posts AS p
+JOIN collections AS c
+  ON p.published_at < c.collected_at
+ AND (
+        c.collected_at - p.published_at <= INTERVAL 7 DAY
+     OR (c.collected_at - p.published_at <= INTERVAL 30 DAY AND hour(c.collected_at) = 0)
+     OR (hour(c.collected_at) = 0 AND isodow(c.collected_at) = 1)
+ )
+WHERE p.user_id IN (SELECT unnest($user_ids::VARCHAR[]))
+ORDER BY c.collected_at, p.post_id

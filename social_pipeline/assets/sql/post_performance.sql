@@ -1,0 +1,28 @@
+-- analytics.post_performance: one row per post, its latest snapshot's figures plus
+-- the publication facts that analytics slice by (day_of_week 0 = Monday, hour UTC).
+SELECT
+    s.post_id,
+    p.user_id,
+    p.published_at,
+    isodow(p.published_at) - 1 AS day_of_week,
+    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(p.published_at) END AS hour,
+    COALESCE(p.published_time_known, TRUE) AS published_time_known,
+    p.content_type,
+    p.media_type,
+    p.num_media_items,
+    p.text,
+    s.snapshot_time AS latest_snapshot_time,
+    s.hours_since_published,
+    s.impressions,
+    s.likes,
+    s.retweets,
+    s.replies,
+    s.quotes,
+    s.engagements,
+    s.engagement_rate_pct,
+    s.weighted_engagement_score,
+    p.source
+FROM analytics.post_snapshots AS s
+JOIN raw.posts AS p USING (post_id)
+QUALIFY row_number() OVER (PARTITION BY s.post_id ORDER BY s.snapshot_time DESC) = 1
+ORDER BY p.published_at, s.post_id

@@ -1,0 +1,27 @@
+-- analytics.post_snapshots rows for the raw collections in refresh_keys(partition_key).
+-- One row per (post_id, snapshot_time); formulas are the macros from core/metrics.py.
+SELECT
+    m.post_id,
+    p.user_id,
+    m.collected_at AS snapshot_time,
+    date_diff('second', p.published_at, m.collected_at) / 3600.0 AS hours_since_published,
+    m.impressions,
+    m.likes,
+    m.retweets,
+    m.replies,
+    m.quotes,
+    engagements(m.likes, m.retweets, m.replies, m.quotes) AS engagements,
+    engagement_rate_pct(m.likes, m.retweets, m.replies, m.quotes, m.impressions) AS engagement_rate_pct,
+    weighted_engagement_score(m.likes, m.retweets, m.replies, m.quotes) AS weighted_engagement_score,
+    m.source,
+    m.partition_key,
+    m.written_at AS source_written_at
+FROM raw.tweet_metrics AS m
+JOIN raw.posts AS p USING (post_id)
+WHERE m.partition_key IN (SELECT partition_key FROM refresh_keys)
+  AND COALESCE(m.status, 'ok') = 'ok'
+-- Two sources may report the same post at the same instant: keep the richer row.
+QUALIFY row_number() OVER (
+    PARTITION BY m.post_id, m.collected_at
+    ORDER BY (m.impressions IS NOT NULL) DESC, m.source
+) = 1

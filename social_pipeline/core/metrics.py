@@ -1,0 +1,124 @@
+"""The analytics seed's formulas: the one place that defines them.
+
+Each formula exists twice, as a Python function (for the seed's API and for tests) and
+as a DuckDB macro (for set-based SQL over whole tables). `install_macros` puts the
+macros into the warehouse so BI users can call them too; tests check both agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Cumulative counters every source reports (NULL where a source does not know one).
+COUNT_COLUMNS: tuple[str, ...] = (
+    "impressions",
+    "likes",
+    "retweets",
+    "replies",
+    "quotes",
+    "bookmarks",
+    "url_clicks",
+    "profile_clicks",
+    "media_views",
+)
+
+ENGAGEMENT_WEIGHTS = {"likes": 1, "retweets": 2, "replies": 3, "quotes": 2}
+RECRUITER_SHARE_OF_PROFILE_VIEWS = 0.10
+
+
+def _count(value) -> int:
+    """A missing component counts as 0 in the seed's sums (e.g. a source without quotes)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return 0
+    return int(value)
+
+
+def engagements(likes, retweets, replies, quotes) -> int:
+    return _count(likes) + _count(retweets) + _count(replies) + _count(quotes)
+
+
+def engagement_rate_pct(likes, retweets, replies, quotes, impressions) -> float:
+    """(likes + retweets + replies + quotes) / impressions * 100; 0.0 when impressions is 0 or unknown."""
+    shown = _count(impressions)
+    if shown <= 0:
+        return 0.0
+    return engagements(likes, retweets, replies, quotes) / shown * 100.0
+
+
+def weighted_engagement_score(likes, retweets, replies, quotes) -> float:
+    return float(
+        _count(likes) * ENGAGEMENT_WEIGHTS["likes"]
+        + _count(retweets) * ENGAGEMENT_WEIGHTS["retweets"]
+        + _count(replies) * ENGAGEMENT_WEIGHTS["replies"]
+        + _count(quotes) * ENGAGEMENT_WEIGHTS["quotes"]
+    )
+
+
+def estimated_recruiter_reach(profile_views_30d) -> int:
+    return int(_count(profile_views_30d) * RECRUITER_SHARE_OF_PROFILE_VIEWS)
+
+
+# DuckDB macros with the same definitions. COALESCE mirrors `_count` above.
+MACROS_SQL = """
+CREATE OR REPLACE MACRO engagements(likes, retweets, replies, quotes) AS
+    COALESCE(likes, 0) + COALESCE(retweets, 0) + COALESCE(replies, 0) + COALESCE(quotes, 0);
+CREATE OR REPLACE MACRO engagement_rate_pct(likes, retweets, replies, quotes, impressions) AS
+    CASE WHEN COALESCE(impressions, 0) <= 0 THEN 0.0
+         ELSE engagements(likes, retweets, replies, quotes) * 100.0 / impressions END;
+CREATE OR REPLACE MACRO weighted_engagement_score(likes, retweets, replies, quotes) AS
+    (COALESCE(likes, 0) * 1 + COALESCE(retweets, 0) * 2
+     + COALESCE(replies, 0) * 3 + COALESCE(quotes, 0) * 2)::DOUBLE;
+CREATE OR REPLACE MACRO estimated_recruiter_reach(profile_views_30d) AS
+    floor(COALESCE(profile_views_30d, 0) * 0.10)::BIGINT;
+"""
+
+
+@dataclass(frozen=True)
+class CountProblem:
+    """A count a source sent that we refused to store as a number."""
+
+    record_id: str
+    column: str
+    value: object
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.record_id}: {self.column}={self.value!r} {self.reason}; stored as NULL"
+
+
+def sanitize_counts(
+    frame: pd.DataFrame, columns: tuple[str, ...] = COUNT_COLUMNS, id_column: str = "post_id"
+) -> tuple[pd.DataFrame, list[CountProblem]]:
+    """Coerce count columns to nullable integers.
+
+    Negative, fractional or non-numeric values are not coerced into a plausible number:
+    they become NULL and are returned as problems for the caller to log. A missing value
+    stays NULL (unknown), never 0.
+    """
+    cleaned = frame.copy()
+    problems: list[CountProblem] = []
+    for column in columns:
+        if column not in cleaned.columns:
+            cleaned[column] = pd.array([pd.NA] * len(cleaned), dtype="Int64")
+            continue
+        raw = cleaned[column]
+        numeric = pd.to_numeric(raw, errors="coerce")
+        present = raw.notna() & raw.astype("string").str.strip().ne("")
+        not_a_number = present & numeric.isna()
+        negative = numeric < 0
+        fractional = numeric.notna() & (np.floor(numeric.fillna(0)) != numeric.fillna(0))
+        for mask, reason in (
+            (not_a_number, "is not a number"),
+            (negative, "is negative"),
+            (fractional, "is not a whole count"),
+        ):
+            if mask.any():
+                for post_id, value in zip(cleaned.loc[mask, id_column], raw[mask]):
+                    problems.append(CountProblem(str(post_id), column, value, reason))
+        numeric = numeric.mask(negative | fractional)
+        cleaned[column] = numeric.round().astype("Int64")
+    return cleaned, problems

@@ -1,0 +1,107 @@
+"""The warehouse schema: the one module that names every table and column.
+
+Tables are created with CREATE TABLE IF NOT EXISTS and later columns are added with
+ALTER TABLE ... ADD COLUMN IF NOT EXISTS, so an older warehouse file migrates in place.
+All timestamps are naive UTC `TIMESTAMP`; ids are VARCHAR.
+"""
+
+from __future__ import annotations
+
+from .metrics import MACROS_SQL
+
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "raw.posts": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("text", "VARCHAR"),
+        ("content_type", "VARCHAR"),
+        ("media_type", "VARCHAR"),
+        ("num_media_items", "INTEGER"),
+        ("published_at", "TIMESTAMP NOT NULL"),
+        # False when a source gives only the date (X's newer export): hour-based analytics skip it.
+        ("published_time_known", "BOOLEAN DEFAULT TRUE"),
+        ("source", "VARCHAR NOT NULL"),
+        ("ingested_at", "TIMESTAMP NOT NULL"),
+    ],
+    "raw.tweet_metrics": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("collected_at", "TIMESTAMP NOT NULL"),
+        ("impressions", "BIGINT"),
+        ("likes", "BIGINT"),
+        ("retweets", "BIGINT"),
+        ("replies", "BIGINT"),
+        ("quotes", "BIGINT"),
+        ("bookmarks", "BIGINT"),
+        ("url_clicks", "BIGINT"),
+        ("profile_clicks", "BIGINT"),
+        ("media_views", "BIGINT"),
+        ("source", "VARCHAR NOT NULL"),
+        ("payload", "JSON"),
+        # ok | deleted | protected | not_found: a post the source reported as unavailable.
+        ("status", "VARCHAR DEFAULT 'ok'"),
+        # The hourly collection partition that wrote the row; a re-run replaces exactly these.
+        ("partition_key", "VARCHAR"),
+        # When the row was written: post_snapshots refreshes what changed since its last run.
+        ("written_at", "TIMESTAMP"),
+    ],
+    "raw.account_snapshots": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("collected_at", "TIMESTAMP NOT NULL"),
+        ("followers", "BIGINT"),
+        ("following", "BIGINT"),
+        ("post_count", "BIGINT"),
+        ("source", "VARCHAR"),
+    ],
+    "raw.profile_activity": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("platform", "VARCHAR NOT NULL"),
+        ("snapshot_date", "DATE NOT NULL"),
+        ("profile_views", "BIGINT"),
+        ("connections_new", "BIGINT"),
+        ("connection_requests", "BIGINT"),
+        ("search_appearances", "BIGINT"),
+        ("inmails_received", "BIGINT"),
+        ("recruiter_messages", "BIGINT"),
+        ("profile_saves", "BIGINT"),
+        ("conversations_started", "BIGINT"),
+        ("interviews_scheduled", "BIGINT"),
+        ("source_file", "VARCHAR"),
+        ("ingested_at", "TIMESTAMP"),
+    ],
+    "analytics.post_snapshots": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("snapshot_time", "TIMESTAMP NOT NULL"),
+        ("hours_since_published", "DOUBLE"),
+        ("impressions", "BIGINT"),
+        ("likes", "BIGINT"),
+        ("retweets", "BIGINT"),
+        ("replies", "BIGINT"),
+        ("quotes", "BIGINT"),
+        ("engagements", "BIGINT"),
+        ("engagement_rate_pct", "DOUBLE"),
+        ("weighted_engagement_score", "DOUBLE"),
+        ("source", "VARCHAR"),
+        ("partition_key", "VARCHAR"),
+        ("source_written_at", "TIMESTAMP"),
+    ],
+}
+
+SCHEMAS = ("raw", "analytics", "ml", "ops")
+
+
+def create_statements() -> list[str]:
+    statements = [f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS]
+    for table, columns in TABLES.items():
+        body = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
+        statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+        # Migrates an older file; DuckDB cannot add a NOT NULL column to existing rows.
+        for name, sql_type in columns:
+            loose_type = sql_type.replace(" NOT NULL", "")
+            statements.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {loose_type}")
+    statements.extend(s.strip() for s in MACROS_SQL.split(";") if s.strip())
+    return statements
+
+
+def column_names(table: str) -> list[str]:
+    return [name for name, _ in TABLES[table]]

@@ -1,0 +1,18 @@
+"""Jobs: the groups of assets that run together."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .assets.common import HOURLY_PARTITIONS
+
+hourly_collection_job = dg.define_asset_job(
+    "hourly_collection",
+    selection=dg.AssetSelection.groups("ingestion") | dg.AssetSelection.assets("post_snapshots", "post_performance"),
+    partitions_def=HOURLY_PARTITIONS,
+    description="Collect posts, metrics, followers and profile activity for an hour (or a range, in "
+    "one run), then refresh post_snapshots and post_performance.",
+    executor_def=dg.in_process_executor,
+)
+
+defs = dg.Definitions(jobs=[hourly_collection_job])

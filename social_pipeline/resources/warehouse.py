@@ -1,0 +1,70 @@
+"""The DuckDB warehouse: dagster-duckdb's resource plus our schema and one-transaction writes."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from ..core.schema import create_statements
+
+DEFAULT_DB_PATH = "data/warehouse.duckdb"
+
+
+def database_path() -> str:
+    """`SOCIAL_PIPELINE_DB`, else data/warehouse.duckdb (relative to the working directory)."""
+    return os.environ.get("SOCIAL_PIPELINE_DB") or DEFAULT_DB_PATH
+
+
+def is_local_file(database: str) -> bool:
+    return not (database == ":memory:" or database.startswith("md:") or database.startswith("motherduck:"))
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in create_statements():
+        con.execute(statement)
+
+
+class WarehouseResource(DuckDBResource):
+    """DuckDBResource that creates the file's folder and the warehouse schema on connect."""
+
+    @contextmanager
+    def get_connection(self):
+        if is_local_file(self.database):
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with super().get_connection() as con:
+            ensure_schema(con)
+            yield con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """One transaction per asset write: a failure leaves every table as it was."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def connect(database: str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A plain connection for code outside Dagster (CLI, notebooks, the seed's API)."""
+    database = database or database_path()
+    if is_local_file(database) and not read_only:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(database, read_only=read_only)
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+def scalar(con: duckdb.DuckDBPyConnection, query: str, params=None):
+    """First value of a query, reading the result to the end (DuckDB 2 refuses new work on a
+    connection while a result is unfinished)."""
+    rows = con.execute(query, params or {}).fetchall()
+    return rows[0][0] if rows else None
