@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from .assets import analytics, ingestion
-from .jobs import defs as job_defs
+from . import jobs
 from .resources.sources import SourceResource, source_kind_from_env
 from .resources.warehouse import WarehouseResource, database_path
 
@@ -17,7 +17,7 @@ resources = {
 defs = dg.Definitions.merge(
     ingestion.defs,
     analytics.defs,
-    job_defs,
+    jobs.defs,
     dg.Definitions(
         resources=resources,
         # Steps are short SQL against one DuckDB file, which takes one writer at a time:

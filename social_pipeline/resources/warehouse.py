@@ -35,9 +35,14 @@ class WarehouseResource(DuckDBResource):
     def get_connection(self):
         if is_local_file(self.database):
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with super().get_connection() as con:
+        # dagster-duckdb closes its connection only on success; a failed write must not
+        # leave the file open (and locked) in a long-lived process.
+        con = super().get_connection().__enter__()
+        try:
             ensure_schema(con)
             yield con
+        finally:
+            con.close()
 
 
 @contextmanager

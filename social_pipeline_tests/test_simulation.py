@@ -1,0 +1,93 @@
+"""The simulated source: deterministic, monotonic, and with signal worth finding."""
+
+import pandas as pd
+
+from social_pipeline.core.collection import is_due
+from social_pipeline.core.simulation import Simulation
+from social_pipeline.resources.sources import SimulatedSource
+
+START, END = pd.Timestamp("2026-09-01"), pd.Timestamp("2026-11-01")
+
+
+def test_same_seed_same_answers_in_any_order():
+    a, b = Simulation(seed=7), Simulation(seed=7)
+    # b is asked about a later window first: the answer for the early window must not change.
+    b.posts_between(pd.Timestamp("2026-10-10"), pd.Timestamp("2026-10-20"))
+    posts_a = a.posts_between(START, END)
+    posts_b = b.posts_between(START, END)
+    pd.testing.assert_frame_equal(posts_a, posts_b)
+    as_of = pd.Timestamp("2026-11-01 05:00")
+    pd.testing.assert_frame_equal(a.metrics_at(posts_a.post_id, as_of), b.metrics_at(posts_b.post_id, as_of))
+
+
+def test_different_seed_differs():
+    assert not Simulation(seed=1).posts_between(START, END).post_id.equals(
+        Simulation(seed=2).posts_between(START, END).post_id)
+
+
+def test_metrics_never_decrease_and_saturate():
+    sim = Simulation()
+    posts = sim.posts_between(START, START + pd.Timedelta(days=5))
+    ids = posts.post_id.tolist()
+    previous = None
+    for hours in [1, 2, 5, 12, 24, 48, 96, 24 * 20]:
+        now = START + pd.Timedelta(days=5, hours=hours)
+        current = sim.metrics_at(ids, now).set_index("post_id")
+        if previous is not None:
+            for column in ["impressions", "likes", "retweets", "replies", "quotes"]:
+                assert (current[column] >= previous[column]).all(), column
+        previous = current
+    # Saturated: between day 15 and day 25 of age nothing grows by more than 0.1 %.
+    late = sim.metrics_at(ids, START + pd.Timedelta(days=30)).set_index("post_id")
+    later = sim.metrics_at(ids, START + pd.Timedelta(days=40)).set_index("post_id")
+    assert ((later.impressions - late.impressions) <= later.impressions * 0.001 + 1).all()
+
+
+def test_unknown_and_future_posts_are_not_found():
+    sim = Simulation()
+    post = sim.posts_between(START, END).iloc[0]
+    result = sim.metrics_at([post.post_id, "nope", "1900000000000000999"], post.published_at - pd.Timedelta(minutes=1))
+    assert result.status.tolist() == ["not_found", "not_found", "not_found"]
+    assert result.impressions.isna().all()
+
+
+def test_accounts_differ_and_types_vary():
+    posts = Simulation().posts_between(START, END)
+    assert posts.user_id.nunique() == 3
+    assert set(posts.content_type) == {"text", "image", "video", "thread", "link", "poll"}
+    assert set(posts.media_type) == {"none", "image", "video"}
+    source = SimulatedSource()
+    figures = source.fetch_account_figures(source.user_ids(), [END])
+    assert figures.followers.nunique() == 3
+    assert (figures.followers > 0).all()
+
+
+def test_performance_has_signal():
+    """Evening and video posts engage more on average; big enough to find, noisy enough to be real."""
+    sim = Simulation()
+    posts = sim.posts_between(pd.Timestamp("2025-06-01"), END)
+    final = sim.metrics_at(posts.post_id, END + pd.Timedelta(days=30))
+    frame = posts.merge(final, on="post_id")
+    frame["rate"] = (frame.likes + frame.retweets + frame.replies + frame.quotes) / frame.impressions
+    frame["rel_rate"] = frame.rate / frame.groupby("user_id").rate.transform("median")
+    hour = frame.published_at.dt.hour
+    evening = frame.rel_rate[(hour >= 17) & (hour <= 20)].mean()
+    night = frame.rel_rate[hour <= 5].mean()
+    assert evening > 1.4 * night
+    reach = frame.impressions / frame.groupby("user_id").impressions.transform("median")
+    assert reach[frame.media_type == "video"].mean() > 1.3 * reach[frame.content_type == "link"].mean()
+    # noisy: the same slot's rates spread out
+    assert frame.rel_rate[(hour >= 17) & (hour <= 20)].std() > 0.2
+
+
+def test_collection_cadence():
+    published = pd.Timestamp("2026-11-02 10:30")  # a Monday
+    assert not is_due(published, published)
+    assert is_due(published, pd.Timestamp("2026-11-02 11:00"))
+    assert is_due(published, published + pd.Timedelta(days=7))
+    # 8 days old: only at midnight
+    assert not is_due(published, pd.Timestamp("2026-11-10 13:00"))
+    assert is_due(published, pd.Timestamp("2026-11-11 00:00"))
+    # 40 days old: only Monday midnight
+    assert not is_due(published, pd.Timestamp("2026-12-15 00:00"))  # Tuesday
+    assert is_due(published, pd.Timestamp("2026-12-14 00:00"))  # Monday
