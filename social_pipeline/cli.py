@@ -96,6 +96,17 @@ def table_counts(database: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "rows"])
 
 
+def publish_bi_copy(database: str) -> dict:
+    from .core.publish import bi_path, publish_copy
+    from .resources.warehouse import connect
+
+    con = connect(database)
+    try:
+        return publish_copy(con, bi_path())
+    finally:
+        con.close()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .resources.warehouse import database_path
 
@@ -104,11 +115,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"social_pipeline: materialising {args.days} days of simulated history into {database}")
     started = time.perf_counter()
     materialize_all(as_of, args.days)
+    published = publish_bi_copy(database)
     print(f"done in {time.perf_counter() - started:.1f} s\n")
     print(table_counts(database).to_string(index=False))
     print(
         "\nWhere to look next:\n"
         f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
+        f"  BI tools: open the read-only copy {published['path']} (republished after every run)\n"
         "  make dev    -> the Dagster UI at http://127.0.0.1:3000 (these runs are in its Runs tab)\n"
         "  make test   -> the test suite"
     )

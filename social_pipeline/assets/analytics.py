@@ -4,7 +4,7 @@
 import dagster as dg
 
 from ..resources.warehouse import WarehouseResource, scalar, transaction
-from .common import sql, table_metadata
+from .common import WAREHOUSE_POOL, sql, table_metadata
 from .ingestion import raw_posts, raw_tweet_metrics
 
 
@@ -16,6 +16,7 @@ class PostSnapshotsConfig(dg.Config):
     deps=[raw_tweet_metrics, raw_posts],
     group_name="analytics",
     kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
     description="One row per (post, collection): cumulative figures, engagements, "
     "engagement_rate_pct (0 when impressions is 0) and weighted_engagement_score. "
     "Incremental: a run recomputes only the collections written since the last run "
@@ -44,6 +45,7 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     deps=[post_snapshots],
     group_name="analytics",
     kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
     description="One row per post: its latest snapshot plus published_at, day_of_week (0 = Monday), "
     "hour (UTC; NULL when the source gives only a date), content_type, media_type and text.",
 )

@@ -8,18 +8,19 @@ from ..core.collection import PARTITION_KEY_FORMAT
 from ..core.metrics import sanitize_counts
 from ..resources.sources import SourceResource
 from ..resources.warehouse import WarehouseResource, scalar, transaction
-from .common import HOURLY_PARTITIONS, SINGLE_RUN, partition_range, sql, table_metadata
+from .common import HOURLY_PARTITIONS, WAREHOUSE_POOL, SINGLE_RUN, partition_range, sql, table_metadata
 
 COLLECTION = dict(
     group_name="ingestion",
     partitions_def=HOURLY_PARTITIONS,
     backfill_policy=SINGLE_RUN,
     kinds={"duckdb", "python"},
+    pool=WAREHOUSE_POOL,
 )
 # Catch-up assets: each run appends what is new since the last one, up to the source's now.
 # One hourly-partitioned asset per collection keeps Dagster's per-partition bookkeeping
 # (two events per asset and partition) small enough for fast history backfills.
-CATCH_UP = dict(group_name="ingestion", kinds={"duckdb", "python"})
+CATCH_UP = dict(group_name="ingestion", kinds={"duckdb", "python"}, pool=WAREHOUSE_POOL)
 
 
 def _utc_now() -> pd.Timestamp:

@@ -1,0 +1,45 @@
+"""Publish a read-only copy of the warehouse for BI tools, atomically.
+
+DuckDB lets one process write a file, and a reader holding the file open blocks writers.
+So BI reads a copy: the warehouse is copied into a new file with a unique name, then
+renamed over the published path. A reader that opened the old copy keeps reading the
+old file (same inode on POSIX) and sees the old state; a reader opening after the
+rename sees the new state. Never a mix.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_BI_PATH = "data/bi/warehouse.duckdb"
+
+
+def bi_path() -> str:
+    return os.environ.get("SOCIAL_PIPELINE_BI_DB") or DEFAULT_BI_PATH
+
+
+def publish_copy(con: duckdb.DuckDBPyConnection, target: str | os.PathLike) -> dict:
+    """Copy every schema of the database behind `con` to `target`, then swap it in atomically."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    source_db = con.execute("SELECT current_database()").fetchall()[0][0]
+    alias = f"bi_{uuid.uuid4().hex[:8]}"
+    con.execute(f"ATTACH '{staging}' AS {alias}")
+    try:
+        con.execute(f'COPY FROM DATABASE "{source_db}" TO {alias}')
+        tables = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = $alias", {"alias": alias}
+        ).fetchall()[0][0]
+    finally:
+        con.execute(f"DETACH {alias}")
+    try:
+        os.replace(staging, target)  # atomic on one file system
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+    return {"path": str(target), "tables": int(tables), "bytes": target.stat().st_size}
