@@ -25,7 +25,7 @@ dev: install
 
 ## The test suite.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 clean:
 	rm -rf $(VENV) *.egg-info
