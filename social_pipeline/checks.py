@@ -1,7 +1,7 @@
 """Data-quality checks on the collection and snapshot assets.
 
 Blocking checks stop bad data from flowing downstream in the same run (to the report
-and the models); the freshness check says when the hourly collection has stalled.
+and the models). Freshness of the collection is a FreshnessPolicy on raw_tweet_metrics.
 """
 
 import dagster as dg
@@ -87,24 +87,11 @@ def every_post_has_a_snapshot(warehouse: WarehouseResource) -> dg.AssetCheckResu
     return _result(not rows, [r[0] for r in rows], "posts without any snapshot", dg.AssetCheckSeverity.WARN)
 
 
-# By half past each hour, the collection of the hour just closed should be in (the schedule runs at :05).
-collection_freshness_checks = dg.build_time_partition_freshness_checks(
-    assets=[raw_tweet_metrics], deadline_cron="30 * * * *", timezone="UTC", severity=dg.AssetCheckSeverity.WARN
-)
-freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=collection_freshness_checks,
-    name="collection_freshness_sensor",
-    minimum_interval_seconds=600,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-)
-
 defs = dg.Definitions(
     asset_checks=[
         counts_are_non_negative,
         cumulative_metrics_never_decrease,
         engagement_rate_within_bounds,
         every_post_has_a_snapshot,
-        *collection_freshness_checks,
     ],
-    sensors=[freshness_sensor],
 )

@@ -33,6 +33,13 @@ def test_hourly_schedule_collects_the_hour_that_just_closed():
     assert [r.partition_key for r in requests] == ["2026-11-18-12:00"]
 
 
+def test_collection_has_a_freshness_policy():
+    node = defs.resolve_asset_graph().get(dg.AssetKey("raw_tweet_metrics"))
+    policy = node.freshness_policy
+    assert policy.fail_window.to_timedelta().total_seconds() == 3 * 3600
+    assert policy.warn_window.to_timedelta().total_seconds() == 2 * 3600
+
+
 def test_every_writer_asset_is_in_the_single_writer_pool():
     graph = defs.resolve_asset_graph()
     writers = [node for node in graph.asset_nodes if node.is_materializable]

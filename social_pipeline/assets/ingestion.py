@@ -1,6 +1,8 @@
 """Group `ingestion`: raw posts, metrics, account snapshots and profile activity into DuckDB."""
 
 
+from datetime import timedelta
+
 import dagster as dg
 import pandas as pd
 
@@ -75,6 +77,8 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
 
 @dg.asset(
     deps=[raw_posts],
+    # The hourly schedule runs at :05; two hours without a collection means it has stalled.
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),
     description="Cumulative metrics of every post due for collection (hourly below 7 days of age, "
     "daily below 30, then weekly), fetched in batches. Keeps each post's payload as received.",
     **COLLECTION,
