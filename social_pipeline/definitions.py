@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import analytics, ingestion
+from .assets import analytics, ingestion, reporting
 from .jobs import defs as job_defs
 from .resources.sources import SourceResource, source_kind_from_env
 from .resources.warehouse import WarehouseResource, database_path
@@ -17,6 +17,7 @@ resources = {
 defs = dg.Definitions.merge(
     ingestion.defs,
     analytics.defs,
+    reporting.defs,
     job_defs,
     dg.Definitions(
         resources=resources,

@@ -23,6 +23,8 @@ from .reports import DAY_NAMES
 SQL_DIR = Path(__file__).resolve().parent.parent / "assets" / "sql"
 BEST_TIMES_WINDOW_DAYS = 90
 HISTORY_WEEKS = 8
+WEEKLY_REPORT_COLUMNS = ["user_id", "week_start", "generated_at", "report_json", "report_markdown",
+                         "markdown_path", "html_path"]
 
 # periods for one user and one explicit range (the Python API).
 ONE_PERIOD_SQL = "SELECT $user_id::VARCHAR AS user_id, $period_start::TIMESTAMP AS period_start, $period_end::TIMESTAMP AS period_end"
@@ -233,6 +235,11 @@ def _grouped(rows: pd.DataFrame, key_columns: tuple[str, str, str]) -> dict[tupl
     return {(str(k[0]), pd.Timestamp(k[1]), pd.Timestamp(k[2])): g for k, g in rows.groupby(list(key_columns), sort=False)}
 
 
+def _rows(groups: dict[tuple, pd.DataFrame], key: tuple, order_by: str) -> list:
+    group = groups.get(key)
+    return [] if group is None else [r for _, r in group.sort_values(order_by, kind="stable").iterrows()]
+
+
 def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timestamp) -> list[dict]:
     """One report per row of `periods`, in the seed's shape, plus `user_id`,
     `engagement_heatmap` and `weekly_history` for the charts."""
@@ -254,9 +261,9 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
         previous = summaries[(user, start - length, end - length)]
         history = [summaries[(user, start - k * length, end - k * length)] for k in range(HISTORY_WEEKS - 1, -1, -1)]
         rec = recruiter_dict(recruiter.get((user, end)))
-        best_times = [slot_dict(r) for _, r in best.get((user, end - window, end), pd.DataFrame()).sort_values("rank").iterrows()]
-        heatmap = [slot_dict(r) for _, r in heat.get((user, end - window, end), pd.DataFrame()).iterrows()]
-        top_posts = [post_dict(r) for _, r in top.get((user, start, end), pd.DataFrame()).sort_values("rank").iterrows()]
+        best_times = [slot_dict(r) for r in _rows(best, (user, end - window, end), "rank")]
+        heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), "day_of_week")]
+        top_posts = [post_dict(r) for r in _rows(top, (user, start, end), "rank")]
         breakdown = summary["engagement_by_type"]
         reports.append({
             "user_id": user,
