@@ -15,6 +15,9 @@ SQL_DIR = Path(__file__).parent / "sql"
 
 # Hourly metric collections. Each partition is the collection that runs when its hour closes.
 HOURLY_PARTITIONS = dg.HourlyPartitionsDefinition(start_date="2026-01-01-00:00", fmt=PARTITION_KEY_FORMAT)
+# Every asset that writes the warehouse joins this pool; the instance (data/dagster_home/dagster.yaml)
+# limits it to one run at a time, because a DuckDB file takes one writer process.
+WAREHOUSE_POOL = "duckdb_warehouse"
 # A range of partitions (a backfill) runs as one run and one SQL pass.
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 

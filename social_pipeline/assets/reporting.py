@@ -17,12 +17,12 @@ from ..core.metrics import estimated_recruiter_reach
 from ..core.reports import render_html, render_markdown
 from ..resources.warehouse import WarehouseResource, scalar, transaction
 from .analytics import post_performance
-from .common import SINGLE_RUN, partition_range, table_metadata
+from .common import SINGLE_RUN, WAREHOUSE_POOL, partition_range, table_metadata
 from .ingestion import raw_profile_activity
 
 # Weeks start Monday 00:00 UTC; a week's partition exists once the week has ended.
 WEEKLY_PARTITIONS = dg.WeeklyPartitionsDefinition(start_date="2026-01-05", day_offset=1)
-WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"})
+WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL)
 DEFAULT_REPORTS_DIR = "data/reports"
 
 # The rolling views: the last 30 days before the warehouse's newest collection, every user.
@@ -143,6 +143,7 @@ def write_atomically(path: Path, text: str) -> None:
     partitions_def=WEEKLY_PARTITIONS,
     backfill_policy=SINGLE_RUN,
     kinds={"duckdb", "html", "markdown"},
+    pool=WAREHOUSE_POOL,
 )
 def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     weeks = _weeks(context)
@@ -188,7 +189,7 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 # ----- checks ----------------------------------------------------------------------------
 def _rate_check(asset, table: str, column: str):
-    @dg.asset_check(asset=asset, name=f"{column}_within_0_100",
+    @dg.asset_check(asset=asset, name=f"{column}_within_0_100", blocking=True,
                     description=f"{table}.{column} lies within 0-100 (a percentage).")
     def check(warehouse: WarehouseResource):
         with warehouse.get_connection() as con:
@@ -200,7 +201,7 @@ def _rate_check(asset, table: str, column: str):
     return check
 
 
-@dg.asset_check(asset=best_posting_times, description="Every ranked slot has at least 2 posts (the seed's rule).")
+@dg.asset_check(asset=best_posting_times, blocking=True, description="Every ranked slot has at least 2 posts (the seed's rule).")
 def best_time_slots_have_two_posts(warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
         bad = scalar(con, "SELECT count(*) FROM analytics.best_posting_times WHERE posts_count < 2")
@@ -219,7 +220,7 @@ def reports_for_every_active_user(warehouse: WarehouseResource):
     )
 
 
-@dg.asset_check(asset=recruiter_metrics, description="estimated_recruiter_reach = int(profile_views_30d * 0.10), "
+@dg.asset_check(asset=recruiter_metrics, blocking=True, description="estimated_recruiter_reach = int(profile_views_30d * 0.10), "
                 "checked against the Python formula in core/metrics.py.")
 def recruiter_reach_matches_formula(warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
