@@ -1,1 +1,15 @@
-"""social_pipeline: a Dagster code location for social post analytics on DuckDB."""
+"""social_pipeline: a Dagster code location for social post analytics on DuckDB.
+
+`from social_pipeline import AnalyticsCollector` gives the analytics seed's Python API; it is
+imported on first use, so `import social_pipeline` stays cheap.
+"""
+
+__all__ = ["AnalyticsCollector"]
+
+
+def __getattr__(name: str):
+    if name == "AnalyticsCollector":
+        from .analytics_api import AnalyticsCollector
+
+        return AnalyticsCollector
+    raise AttributeError(f"module 'social_pipeline' has no attribute {name!r}")

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from .core.publish import bi_path, publish_copy
 from .assets.common import WAREHOUSE_POOL
+from .assets.reporting import weekly_reporting_job
 from .jobs import hourly_collection_job
 from .resources.warehouse import WarehouseResource
 
@@ -22,6 +23,17 @@ hourly_collection_schedule = dg.build_schedule_from_partitioned_job(
     "and metrics of every due post (hourly below 7 days of age, daily at 00:00 UTC below 30 days, "
     "then Mondays 00:00 UTC), then refresh post_snapshots and post_performance.",
     minute_of_hour=5,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+weekly_report_schedule = dg.build_schedule_from_partitioned_job(
+    weekly_reporting_job,
+    name="weekly_report_schedule",
+    description="Mondays at 06:00 UTC, build the weekly analytics and the reports (Markdown and HTML "
+    "files in data/reports) for the week that just ended (Monday to Sunday).",
+    day_of_week=1,
+    hour_of_day=6,
+    minute_of_hour=0,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
@@ -139,6 +151,6 @@ def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: Smt
 defs = dg.Definitions(
     assets=[bi_warehouse_copy],
     jobs=[publish_bi_copy_job],
-    schedules=[hourly_collection_schedule],
+    schedules=[hourly_collection_schedule, weekly_report_schedule],
     sensors=[publish_bi_copy_after_success, record_and_notify_run_failure],
 )

@@ -33,9 +33,28 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str, str]]:
     """(job name, first partition key, last partition key) in the order they must run."""
     end = as_of.floor("h")
     start = end - pd.Timedelta(days=days)
-    return [
+    plan = [
         ("hourly_collection", start.strftime(PARTITION_KEY_FORMAT), (end - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)),
     ]
+    weeks = complete_weeks(start, end)
+    if weeks:
+        plan.append(("weekly_reporting", weeks[0], weeks[-1]))
+    return plan
+
+
+# The weekly partitions' first week (a Monday); see assets/reporting.py.
+FIRST_REPORT_WEEK = pd.Timestamp("2026-01-05")
+
+
+def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """Keys (Monday, %Y-%m-%d) of the weeks that lie wholly inside [start, end)."""
+    first = max(start.ceil("D"), FIRST_REPORT_WEEK)
+    first += pd.Timedelta(days=(7 - first.day_of_week) % 7)
+    weeks = []
+    while first + pd.Timedelta(days=7) <= end:
+        weeks.append(first.strftime("%Y-%m-%d"))
+        first += pd.Timedelta(days=7)
+    return weeks
 
 
 def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING") -> list[dict]:
@@ -107,6 +126,26 @@ def publish_bi_copy(database: str) -> dict:
         con.close()
 
 
+def print_report_paths(database: str) -> None:
+    """Where the newest weekly reports are, one line per user."""
+    from .resources.warehouse import connect
+
+    con = connect(database, read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT user_id, week_start, html_path FROM analytics.weekly_reports "
+            "WHERE week_start = (SELECT max(week_start) FROM analytics.weekly_reports) ORDER BY user_id"
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        print("\nNo weekly report yet: the history holds no complete week (Monday to Sunday).")
+        return
+    print(f"\nWeekly reports for the week of {rows[0][1]} (open the HTML in a browser):")
+    for user_id, _, html_path in rows:
+        print(f"  {user_id}: {html_path}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .resources.warehouse import database_path
 
@@ -118,6 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     published = publish_bi_copy(database)
     print(f"done in {time.perf_counter() - started:.1f} s\n")
     print(table_counts(database).to_string(index=False))
+    print_report_paths(database)
     print(
         "\nWhere to look next:\n"
         f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import analytics, ingestion
+from .assets import analytics, ingestion, reporting
 from . import automation, checks, jobs
 from .resources.sources import SourceResource, source_kind_from_env
 from .resources.warehouse import WarehouseResource, database_path
@@ -18,6 +18,7 @@ resources = {
 defs = dg.Definitions.merge(
     ingestion.defs,
     analytics.defs,
+    reporting.defs,
     jobs.defs,
     checks.defs,
     automation.defs,

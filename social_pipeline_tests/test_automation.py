@@ -33,6 +33,13 @@ def test_hourly_schedule_collects_the_hour_that_just_closed():
     assert [r.partition_key for r in requests] == ["2026-11-18-12:00"]
 
 
+def test_weekly_report_schedule_reports_the_week_just_ended():
+    schedule = defs.resolve_schedule_def("weekly_report_schedule")
+    context = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2026-11-23 06:00", tz="UTC"))
+    requests = list(schedule.evaluate_tick(context).run_requests)
+    assert [r.partition_key for r in requests] == ["2026-11-16"]  # Monday 16th .. Sunday 22nd
+
+
 def test_collection_has_a_freshness_policy():
     node = defs.resolve_asset_graph().get(dg.AssetKey("raw_tweet_metrics"))
     policy = node.freshness_policy

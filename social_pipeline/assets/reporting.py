@@ -1,0 +1,254 @@
+"""Groups `analytics` (weekly user tables) and `reporting` (the weekly report): the analytics
+seed's features as weekly-partitioned assets.
+
+Every asset runs the shared queries of `core/analytics_queries.py` over the weeks of its
+partition range (a backfill is one run and one SQL pass) and replaces exactly those weeks.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from ..core import analytics_queries as q
+from ..core.metrics import estimated_recruiter_reach
+from ..core.reports import render_html, render_markdown
+from ..resources.warehouse import WarehouseResource, scalar, transaction
+from .analytics import post_performance
+from .common import SINGLE_RUN, WAREHOUSE_POOL, partition_range, table_metadata
+from .ingestion import raw_profile_activity
+
+# Weeks start Monday 00:00 UTC; a week's partition exists once the week has ended.
+WEEKLY_PARTITIONS = dg.WeeklyPartitionsDefinition(start_date="2026-01-05", day_offset=1)
+WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL)
+DEFAULT_REPORTS_DIR = "data/reports"
+
+# The rolling views: the last 30 days before the warehouse's newest collection, every user.
+ROLLING_30D_PERIODS = """
+SELECT u.user_id, w.as_of - INTERVAL 30 DAY AS period_start, w.as_of AS period_end
+FROM (SELECT DISTINCT user_id FROM analytics.post_performance) AS u,
+     (SELECT max(latest_snapshot_time) AS as_of FROM analytics.post_performance) AS w
+"""
+
+
+def reports_dir() -> Path:
+    """`SOCIAL_PIPELINE_REPORTS_DIR`, else data/reports (relative to the working directory)."""
+    return Path(os.environ.get("SOCIAL_PIPELINE_REPORTS_DIR") or DEFAULT_REPORTS_DIR)
+
+
+def _weeks(context: dg.AssetExecutionContext) -> dict:
+    _, _, start, end = partition_range(context)
+    return {"first_week_start": start, "weeks_end": end}
+
+
+def _replace_weeks(con, table: str, time_column: str, weeks: dict, query: str, inclusive_end: bool) -> dict:
+    """Delete the partition range's rows and insert the query's, in one transaction."""
+    bounds = f"{time_column} > $first_week_start AND {time_column} <= $weeks_end" if inclusive_end else \
+        f"{time_column} >= $first_week_start AND {time_column} < $weeks_end"
+    with transaction(con):
+        con.execute(f"DELETE FROM {table} WHERE {bounds}", weeks)
+        con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, weeks))
+        return table_metadata(con, table, bounds, weeks, order_by=f"{time_column} DESC, user_id")
+
+
+@dg.asset(
+    deps=[post_performance],
+    group_name="analytics",
+    description="Per user and week: total posts, impressions, engagements, the average engagement rate "
+    "(mean of the posts' rates; 0 for a post with 0 impressions), best and worst post. Also refreshes "
+    "the view analytics.user_summary_30d (the last 30 days before the newest collection).",
+    **WEEKLY,
+)
+def user_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        meta = _replace_weeks(con, "analytics.user_summary", "period_start", _weeks(context),
+                              q.user_summary_query(q.report_periods_sql()), inclusive_end=False)
+        con.execute(f"CREATE OR REPLACE VIEW analytics.user_summary_30d AS {q.user_summary_query(ROLLING_30D_PERIODS)}")
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[post_performance],
+    group_name="analytics",
+    description="Per user, week and content type: posts, impressions, engagements, average engagement "
+    "rate. Also refreshes the view analytics.engagement_by_content_type_30d.",
+    **WEEKLY,
+)
+def engagement_by_content_type(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        meta = _replace_weeks(con, "analytics.engagement_by_content_type", "period_start", _weeks(context),
+                              q.content_type_query(q.report_periods_sql()), inclusive_end=False)
+        con.execute("CREATE OR REPLACE VIEW analytics.engagement_by_content_type_30d AS "
+                    f"{q.content_type_query(ROLLING_30D_PERIODS)}")
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[post_performance],
+    group_name="analytics",
+    description="Per user and week: the top 10 publication slots (day_of_week 0 = Monday, hour UTC) of "
+    "the 90 days before the week's end, ranked by average engagement rate; a slot needs at least 2 "
+    "posts; posts with an unknown hour are left out. window_end is the week's end.",
+    **WEEKLY,
+)
+def best_posting_times(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        meta = _replace_weeks(con, "analytics.best_posting_times", "window_end", _weeks(context),
+                              q.best_times_query(q.report_periods_sql()), inclusive_end=True)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[raw_profile_activity],
+    group_name="analytics",
+    description="Per user as of each week's end: profile views over 7 and 30 days, connection requests, "
+    "InMails and the seed's other recruiter figures (30 days), estimated_recruiter_reach = "
+    "int(profile_views_30d * 0.10), view_change_pct week over week (NULL when last week had no views).",
+    **WEEKLY,
+)
+def recruiter_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        meta = _replace_weeks(con, "analytics.recruiter_metrics", "as_of", _weeks(context),
+                              q.recruiter_query(q.report_periods_sql()), inclusive_end=True)
+    return dg.MaterializeResult(metadata=meta)
+
+
+def safe_name(user_id: str) -> str:
+    """A user id as one path segment: no separators, no leading dot."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(user_id)).lstrip(".")
+    return cleaned or "_"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dg.asset(
+    deps=[user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics],
+    group_name="reporting",
+    description="One report per user and week in analytics.weekly_reports (the seed's report shape as "
+    "JSON, plus Markdown), also written to <reports dir>/<user>/<week_start>.md and .html "
+    "(SOCIAL_PIPELINE_REPORTS_DIR, default data/reports).",
+    partitions_def=WEEKLY_PARTITIONS,
+    backfill_policy=SINGLE_RUN,
+    kinds={"duckdb", "html", "markdown"},
+    pool=WAREHOUSE_POOL,
+)
+def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    weeks = _weeks(context)
+    generated_at = pd.Timestamp.now("UTC").tz_localize(None)
+    folder = reports_dir()
+    with warehouse.get_connection() as con:
+        reports = q.weekly_reports(con, q.report_periods_sql(), weeks, generated_at)
+        rows = []
+        for report in reports:
+            week_start = report["report_period"]["start"][:10]
+            markdown = render_markdown(report)
+            base = folder / safe_name(report["user_id"]) / week_start
+            md_path, html_path = base.with_suffix(".md"), base.with_suffix(".html")
+            write_atomically(md_path, markdown)
+            write_atomically(html_path, render_html(report))
+            rows.append({"user_id": report["user_id"], "week_start": pd.Timestamp(week_start).date(),
+                         "generated_at": generated_at, "report_json": q.report_json(report),
+                         "report_markdown": markdown, "markdown_path": str(md_path.resolve()),
+                         "html_path": str(html_path.resolve())})
+        incoming = pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS)
+        with transaction(con):
+            con.execute("DELETE FROM analytics.weekly_reports WHERE week_start >= $first_week_start::DATE "
+                        "AND week_start < $weeks_end::DATE", weeks)
+            con.register("incoming_reports", incoming)
+            con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
+            con.unregister("incoming_reports")
+        total = scalar(con, "SELECT count(*) FROM analytics.weekly_reports")
+    latest = [r for r in rows if r["week_start"] == max(row["week_start"] for row in rows)] if rows else []
+    meta = {
+        "dagster/row_count": dg.MetadataValue.int(int(total)),
+        "reports_written": dg.MetadataValue.int(len(rows)),
+        "reports_dir": dg.MetadataValue.path(str(folder.resolve())),
+        "reports": dg.MetadataValue.md(
+            pd.DataFrame([{"user_id": r["user_id"], "week_start": str(r["week_start"]), "html": r["html_path"]}
+                          for r in rows]).to_markdown(index=False) if rows else "_no reports: no users known yet_"),
+    }
+    if latest:
+        meta["report_markdown"] = dg.MetadataValue.md("\n\n---\n\n".join(r["report_markdown"] for r in latest))
+        meta["html_report"] = dg.MetadataValue.path(latest[0]["html_path"])
+        meta["html_report_url"] = dg.MetadataValue.url(Path(latest[0]["html_path"]).as_uri())
+    return dg.MaterializeResult(metadata=meta)
+
+
+# ----- checks ----------------------------------------------------------------------------
+def _rate_check(asset, table: str, column: str):
+    @dg.asset_check(asset=asset, name=f"{column}_within_0_100", blocking=True,
+                    description=f"{table}.{column} lies within 0-100 (a percentage).")
+    def check(warehouse: WarehouseResource):
+        with warehouse.get_connection() as con:
+            bad = scalar(con, f"SELECT count(*) FROM {table} WHERE {column} IS NULL OR {column} < 0 OR {column} > 100")
+            extremes = con.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchall()[0]
+        return dg.AssetCheckResult(passed=bad == 0, metadata={"rows_out_of_range": int(bad),
+                                                              "min": float(extremes[0] or 0), "max": float(extremes[1] or 0)})
+
+    return check
+
+
+@dg.asset_check(asset=best_posting_times, blocking=True, description="Every ranked slot has at least 2 posts (the seed's rule).")
+def best_time_slots_have_two_posts(warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        bad = scalar(con, "SELECT count(*) FROM analytics.best_posting_times WHERE posts_count < 2")
+    return dg.AssetCheckResult(passed=bad == 0, metadata={"slots_with_fewer_than_2_posts": int(bad)})
+
+
+@dg.asset_check(asset=weekly_report, description="Every user active in a reported week (a post published or "
+                "a profile day recorded in it) has a report row for that week.")
+def reports_for_every_active_user(warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        missing = con.execute(q.sql_text("missing_reports")).df()
+    return dg.AssetCheckResult(
+        passed=missing.empty,
+        metadata={"missing_reports": int(len(missing)),
+                  "examples": dg.MetadataValue.md(missing.head(10).to_markdown(index=False) if len(missing) else "_none_")},
+    )
+
+
+@dg.asset_check(asset=recruiter_metrics, blocking=True, description="estimated_recruiter_reach = int(profile_views_30d * 0.10), "
+                "checked against the Python formula in core/metrics.py.")
+def recruiter_reach_matches_formula(warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        rows = con.execute("SELECT profile_views_30d, estimated_recruiter_reach FROM analytics.recruiter_metrics").fetchall()
+    wrong = [(views, reach) for views, reach in rows if reach != estimated_recruiter_reach(views)]
+    return dg.AssetCheckResult(passed=not wrong, metadata={"rows_checked": len(rows), "rows_wrong": len(wrong)})
+
+
+CHECKS = [
+    _rate_check(user_summary, "analytics.user_summary", "avg_engagement_rate_pct"),
+    _rate_check(engagement_by_content_type, "analytics.engagement_by_content_type", "avg_engagement_rate_pct"),
+    _rate_check(best_posting_times, "analytics.best_posting_times", "avg_engagement_rate_pct"),
+    best_time_slots_have_two_posts,
+    reports_for_every_active_user,
+    recruiter_reach_matches_formula,
+]
+
+weekly_reporting_job = dg.define_asset_job(
+    "weekly_reporting",
+    selection=dg.AssetSelection.assets(user_summary, engagement_by_content_type, best_posting_times,
+                                       recruiter_metrics, weekly_report),
+    partitions_def=WEEKLY_PARTITIONS,
+    description="The weekly analytics tables and reports for a week (or a range of weeks, in one run).",
+    executor_def=dg.in_process_executor,
+)
+
+defs = dg.Definitions(
+    assets=[user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics, weekly_report],
+    asset_checks=CHECKS,
+    jobs=[weekly_reporting_job],
+)

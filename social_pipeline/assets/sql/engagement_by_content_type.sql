@@ -1,0 +1,13 @@
+-- analytics.engagement_by_content_type: one row per (user, period, content type used).
+SELECT
+    user_id,
+    period_start,
+    period_end,
+    COALESCE(content_type, 'unknown') AS content_type,
+    count(*) AS posts,
+    COALESCE(sum(impressions), 0)::BIGINT AS impressions,
+    COALESCE(sum(engagements), 0)::BIGINT AS engagements,
+    avg(engagement_rate_pct)::DOUBLE AS avg_engagement_rate_pct
+FROM period_posts
+WHERE post_id IS NOT NULL
+GROUP BY ALL

@@ -1,0 +1,15 @@
+-- Every publication slot (day_of_week 0 = Monday, hour UTC) of each window in `period_posts`,
+-- with its post count and figures. Posts whose source gave only a date (hour NULL) are left out.
+SELECT
+    user_id,
+    period_start AS window_start,
+    period_end AS window_end,
+    day_of_week,
+    hour,
+    count(*) AS posts_count,
+    COALESCE(sum(impressions), 0)::BIGINT AS total_impressions,
+    COALESCE(sum(engagements), 0)::BIGINT AS total_engagements,
+    avg(engagement_rate_pct)::DOUBLE AS avg_engagement_rate_pct
+FROM period_posts
+WHERE post_id IS NOT NULL AND hour IS NOT NULL
+GROUP BY ALL

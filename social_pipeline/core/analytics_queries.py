@@ -1,0 +1,290 @@
+"""The analytics seed's queries, composed from the SQL files in `assets/sql/`, and the weekly
+report assembled from their (small) results.
+
+One implementation for everyone: the Dagster assets write these queries' results into the
+`analytics.*` tables, and `AnalyticsCollector` runs the very same text for one user. Every
+query reads a relation `periods(user_id, period_start, period_end)` given as SQL text, so a
+weekly partition, a rolling 30-day view and an ad-hoc date range are the same query.
+No Dagster here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .recommendations import recommendations
+from .reports import DAY_NAMES
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "assets" / "sql"
+BEST_TIMES_WINDOW_DAYS = 90
+HISTORY_WEEKS = 8
+WEEKLY_REPORT_COLUMNS = ["user_id", "week_start", "generated_at", "report_json", "report_markdown",
+                         "markdown_path", "html_path"]
+
+# periods for one user and one explicit range (the Python API).
+ONE_PERIOD_SQL = "SELECT $user_id::VARCHAR AS user_id, $period_start::TIMESTAMP AS period_start, $period_end::TIMESTAMP AS period_end"
+
+
+def sql_text(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def compose(final: str, periods_sql: str, *ctes: str) -> str:
+    """WITH periods AS (<periods_sql>), <cte> AS (<cte>.sql), ... <final>.sql"""
+    parts = [f"periods AS (\n{periods_sql}\n)"] + [f"{name} AS (\n{sql_text(name)}\n)" for name in ctes]
+    return "WITH " + ",\n".join(parts) + "\n" + sql_text(final)
+
+
+def window_periods(periods_sql: str, days: int) -> str:
+    """The `days` before each period's end: the 90-day window of best posting times."""
+    return (f"SELECT user_id, period_end - INTERVAL {int(days)} DAY AS period_start, period_end "
+            f"FROM (\n{periods_sql}\n)")
+
+
+def history_periods(periods_sql: str, weeks: int) -> str:
+    """Each period and the `weeks - 1` same-length periods before it (week-over-week trends)."""
+    return (f"SELECT DISTINCT p.user_id, p.period_start - k * (p.period_end - p.period_start) AS period_start, "
+            f"p.period_end - k * (p.period_end - p.period_start) AS period_end "
+            f"FROM (\n{periods_sql}\n) AS p, range({int(weeks)}) AS r(k)")
+
+
+def user_summary_query(periods_sql: str) -> str:
+    return compose("user_summary", periods_sql, "period_posts")
+
+
+def content_type_query(periods_sql: str) -> str:
+    return compose("engagement_by_content_type", periods_sql, "period_posts")
+
+
+def best_times_query(periods_sql: str) -> str:
+    return compose("best_posting_times", window_periods(periods_sql, BEST_TIMES_WINDOW_DAYS), "period_posts", "posting_slots")
+
+
+def heatmap_query(periods_sql: str) -> str:
+    return compose("posting_slots", window_periods(periods_sql, BEST_TIMES_WINDOW_DAYS), "period_posts")
+
+
+def recruiter_query(periods_sql: str) -> str:
+    return compose("recruiter_metrics", periods_sql, "profile_days")
+
+
+def top_posts_query(periods_sql: str) -> str:
+    return compose("top_posts", periods_sql, "period_posts")
+
+
+def report_periods_sql() -> str:
+    """periods for the weekly assets: $first_week_start, $weeks_end."""
+    return sql_text("report_periods")
+
+
+def used_params(query: str, params: dict) -> dict:
+    """DuckDB refuses named parameters a query does not use: pass only those it names."""
+    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", query)}
+
+
+def frame(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None) -> pd.DataFrame:
+    return con.execute(query, used_params(query, params or {})).df()
+
+
+# ----- rows -> the seed's dicts ----------------------------------------------------------
+def _iso(value) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).isoformat()
+
+
+def _int(value) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def _float(value) -> float:
+    return 0.0 if value is None or pd.isna(value) else float(value)
+
+
+def post_dict(row) -> dict:
+    """A post as the seed's reports show it: `content` and `engagement_rate` (percent)."""
+    return {
+        "post_id": str(row["post_id"]),
+        "content": row["text"] if isinstance(row["text"], str) else "",
+        "content_type": row["content_type"] if isinstance(row["content_type"], str) else None,
+        "published_at": _iso(row["published_at"]),
+        "impressions": _int(row["impressions"]),
+        "likes": _int(row["likes"]),
+        "retweets": _int(row["retweets"]),
+        "replies": _int(row["replies"]),
+        "quotes": _int(row["quotes"]),
+        "engagements": _int(row["engagements"]),
+        "engagement_rate": _float(row["engagement_rate_pct"]),
+        "weighted_engagement_score": _float(row["weighted_engagement_score"]),
+    }
+
+
+def slot_dict(row) -> dict:
+    return {
+        "day_of_week": int(row["day_of_week"]),
+        "day_name": DAY_NAMES[int(row["day_of_week"])],
+        "hour": int(row["hour"]),
+        "avg_engagement_rate": _float(row["avg_engagement_rate_pct"]),
+        "posts_count": int(row["posts_count"]),
+        "total_impressions": _int(row["total_impressions"]),
+        "total_engagements": _int(row["total_engagements"]),
+    }
+
+
+RECRUITER_COUNTS = ("profile_views_7d", "profile_views_30d", "connection_requests", "inmails_received",
+                    "recruiter_engagements", "profile_saves", "conversations_started", "interviews_scheduled",
+                    "estimated_recruiter_reach")
+
+
+def recruiter_dict(row) -> dict:
+    """The seed's keys; view_change_pct is None when the previous week had no views."""
+    if row is None:
+        return {**{k: 0 for k in RECRUITER_COUNTS}, "view_change_pct": None}
+    change = row["view_change_pct"]
+    return {**{k: _int(row[k]) for k in RECRUITER_COUNTS},
+            "view_change_pct": None if change is None or pd.isna(change) else float(change)}
+
+
+def breakdown_dict(rows: pd.DataFrame) -> dict:
+    return {
+        str(r["content_type"]): {"posts": int(r["posts"]), "impressions": _int(r["impressions"]),
+                                 "engagements": _int(r["engagements"]),
+                                 "avg_engagement_rate": _float(r["avg_engagement_rate_pct"])}
+        for _, r in rows.sort_values(["avg_engagement_rate_pct", "content_type"], ascending=[False, True]).iterrows()
+    }
+
+
+def empty_summary(period_start=None, period_end=None) -> dict:
+    """The seed's empty structure: what a user without posts in the range gets."""
+    return {
+        "total_posts": 0,
+        "total_impressions": 0,
+        "total_engagements": 0,
+        "avg_engagement_rate": 0.0,
+        "best_post": None,
+        "worst_post": None,
+        "engagement_by_type": {},
+        "time_range": {"start": _iso(period_start), "end": _iso(period_end)},
+    }
+
+
+def pct_change(current, previous) -> float | None:
+    """Week-over-week change in percent; None when the previous week was 0 (no base to compare)."""
+    if not previous:
+        return None
+    return (float(current) - float(previous)) * 100.0 / float(previous)
+
+
+def week_over_week(current: dict, previous: dict, recruiter: dict) -> dict:
+    return {
+        "posts_change": int(current["total_posts"]) - int(previous["total_posts"]),
+        "impressions_change_pct": pct_change(current["total_impressions"], previous["total_impressions"]),
+        "engagements_change_pct": pct_change(current["total_engagements"], previous["total_engagements"]),
+        "engagement_rate_change_pts": float(current["avg_engagement_rate"]) - float(previous["avg_engagement_rate"]),
+        "profile_views_change_pct": recruiter.get("view_change_pct"),
+    }
+
+
+# ----- the seed's user summary and weekly report, for any set of periods -----------------
+def _key(row) -> tuple:
+    return (str(row["user_id"]), pd.Timestamp(row["period_start"]), pd.Timestamp(row["period_end"]))
+
+
+def _posts_by_id(con, post_ids: list[str]) -> dict[str, dict]:
+    if not post_ids:
+        return {}
+    rows = con.execute(
+        "SELECT * FROM analytics.post_performance WHERE post_id IN (SELECT unnest($ids::VARCHAR[]))",
+        {"ids": post_ids},
+    ).df()
+    return {str(r["post_id"]): post_dict(r) for _, r in rows.iterrows()}
+
+
+def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
+    """(user_id, period_start, period_end) -> the seed's `get_user_analytics_summary` dict."""
+    totals = frame(con, user_summary_query(periods_sql), params)
+    by_type = frame(con, content_type_query(periods_sql), params)
+    ids = [str(i) for i in pd.concat([totals["best_post_id"], totals["worst_post_id"]]).dropna().unique()]
+    posts = _posts_by_id(con, ids)
+    out = {}
+    for _, row in totals.iterrows():
+        key = _key(row)
+        summary = empty_summary(row["period_start"], row["period_end"])
+        mask = ((by_type["user_id"] == key[0]) & (by_type["period_start"] == key[1]) & (by_type["period_end"] == key[2]))
+        summary.update(
+            total_posts=int(row["total_posts"]),
+            total_impressions=_int(row["total_impressions"]),
+            total_engagements=_int(row["total_engagements"]),
+            avg_engagement_rate=_float(row["avg_engagement_rate_pct"]),
+            best_post=posts.get(str(row["best_post_id"])) if pd.notna(row["best_post_id"]) else None,
+            worst_post=posts.get(str(row["worst_post_id"])) if pd.notna(row["worst_post_id"]) else None,
+            engagement_by_type=breakdown_dict(by_type[mask]),
+        )
+        out[key] = summary
+    return out
+
+
+def _grouped(rows: pd.DataFrame, key_columns: tuple[str, str, str]) -> dict[tuple, pd.DataFrame]:
+    if rows.empty:
+        return {}
+    return {(str(k[0]), pd.Timestamp(k[1]), pd.Timestamp(k[2])): g for k, g in rows.groupby(list(key_columns), sort=False)}
+
+
+def _rows(groups: dict[tuple, pd.DataFrame], key: tuple, order_by: str) -> list:
+    group = groups.get(key)
+    return [] if group is None else [r for _, r in group.sort_values(order_by, kind="stable").iterrows()]
+
+
+def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timestamp) -> list[dict]:
+    """One report per row of `periods`, in the seed's shape, plus `user_id`,
+    `engagement_heatmap` and `weekly_history` for the charts."""
+    periods = frame(con, periods_sql, params)
+    if periods.empty:
+        return []
+    summaries = user_summaries(con, history_periods(periods_sql, HISTORY_WEEKS), params)
+    top = _grouped(frame(con, top_posts_query(periods_sql), params), ("user_id", "period_start", "period_end"))
+    best = _grouped(frame(con, best_times_query(periods_sql), params), ("user_id", "window_start", "window_end"))
+    heat = _grouped(frame(con, heatmap_query(periods_sql), params), ("user_id", "window_start", "window_end"))
+    recruiter = {(str(r["user_id"]), pd.Timestamp(r["as_of"])): r
+                 for _, r in frame(con, recruiter_query(periods_sql), params).iterrows()}
+    window = pd.Timedelta(days=BEST_TIMES_WINDOW_DAYS)
+    reports = []
+    for _, period in periods.sort_values(["user_id", "period_start"]).iterrows():
+        user, start, end = _key(period)
+        length = end - start
+        summary = summaries[(user, start, end)]
+        previous = summaries[(user, start - length, end - length)]
+        history = [summaries[(user, start - k * length, end - k * length)] for k in range(HISTORY_WEEKS - 1, -1, -1)]
+        rec = recruiter_dict(recruiter.get((user, end)))
+        best_times = [slot_dict(r) for r in _rows(best, (user, end - window, end), "rank")]
+        heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), "day_of_week")]
+        top_posts = [post_dict(r) for r in _rows(top, (user, start, end), "rank")]
+        breakdown = summary["engagement_by_type"]
+        reports.append({
+            "user_id": user,
+            "report_period": {"start": start.isoformat(), "end": end.isoformat(), "days": length.days},
+            "summary": {k: summary[k] for k in ("total_posts", "total_impressions", "total_engagements",
+                                                "avg_engagement_rate", "best_post", "worst_post")},
+            "top_posts": top_posts,
+            "engagement_breakdown": breakdown,
+            "best_times": best_times,
+            "recruiter_metrics": rec,
+            "trends": week_over_week(summary, previous, rec),
+            "recommendations": recommendations(summary["total_posts"], summary["avg_engagement_rate"],
+                                               list(breakdown), best_times, rec["profile_views_7d"]),
+            "generated_at": pd.Timestamp(generated_at).isoformat(),
+            "engagement_heatmap": heatmap,
+            "weekly_history": [{"week_start": h["time_range"]["start"][:10], "total_posts": h["total_posts"],
+                                "total_impressions": h["total_impressions"], "total_engagements": h["total_engagements"],
+                                "avg_engagement_rate": h["avg_engagement_rate"]} for h in history],
+        })
+    return reports
+
+
+def report_json(report: dict) -> str:
+    return json.dumps(report, ensure_ascii=False, sort_keys=False)
