@@ -78,10 +78,10 @@ def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool) -> lis
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from .definitions import defs
-    from .resources.sources import SourceResource, source_kind_from_env
+    from .resources.sources import source_resource_from_env
 
     # The simulated source's clock is the run's as-of time, so reruns give the same warehouse.
-    source = SourceResource(kind=source_kind_from_env(), clock=str(as_of.floor("h")), history_days=days)
+    source = source_resource_from_env(clock=str(as_of.floor("h")), history_days=days)
     results = []
     for job_name, first_key, last_key in run_plan(as_of, days):
         first_key = last_key if latest_only else first_key
@@ -168,6 +168,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def refresh_analytics(database: str, log=print) -> bool:
+    """Bring post_snapshots (incremental) and post_performance up to date after an ingestion."""
+    import dagster as dg
+
+    from .assets.analytics import post_performance, post_snapshots
+    from .resources.warehouse import WarehouseResource
+
+    result = dg.materialize(
+        [post_snapshots, post_performance],
+        resources={"warehouse": WarehouseResource(database=database)},
+        instance=_persistent_instance() or dg.DagsterInstance.ephemeral(),
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        raise_on_error=False,
+    )
+    log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
+    return result.success
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """The inbox ingestion once, without the daemon: same recognition, ledger and rejection rules."""
+    from .resources.inbox_files import ingest_file, settle
+    from .resources.warehouse import connect, database_path
+
+    database = database_path()
+    con = connect(database)
+    outcomes = []
+    try:
+        for name in args.files:
+            outcome = ingest_file(con, Path(name), default_user=args.user)
+            if args.move and outcome.path.exists():
+                settle(outcome)
+            outcomes.append(outcome)
+            print(outcome.describe() + (f" -> {outcome.moved_to}" if outcome.moved_to else ""),
+                  file=sys.stderr if outcome.status == "rejected" else sys.stdout)
+            for note in outcome.notes:
+                print(f"    {note}")
+    finally:
+        con.close()
+    refreshed = True
+    if any(o.status == "ingested" for o in outcomes):
+        refreshed = refresh_analytics(database)
+    rejected = sum(o.status == "rejected" for o in outcomes)
+    print(f"{len(outcomes)} files: {sum(o.status == 'ingested' for o in outcomes)} ingested, "
+          f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, {rejected} rejected ({database})")
+    return 1 if rejected or not refreshed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="social-pipeline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--days", type=int, default=90, help="days of history to collect (default 90)")
     run.add_argument("--as-of", help="UTC time the run pretends is now (default: now)")
     run.set_defaults(func=cmd_run)
+    ingest = sub.add_parser("ingest", help="ingest X export / profile-activity files into SOCIAL_PIPELINE_DB once "
+                            "(exit 1 if any is rejected)")
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.add_argument("--user", help="handle for posts of a newer-format export without a 'Post Link' column")
+    ingest.add_argument("--move", action="store_true",
+                        help="move each file to processed/ or rejected/ (+ .error.txt) beside it, like the inbox")
+    ingest.set_defaults(func=cmd_ingest)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .assets import analytics, ingestion, reporting
 from . import automation, checks, jobs
-from .resources.sources import SourceResource, source_kind_from_env
+from .assets import analytics, inbox, ingestion, reporting
+from .resources.sources import source_resource_from_env
 from .resources.warehouse import WarehouseResource, database_path
 
 resources = {
     "warehouse": WarehouseResource(database=database_path()),
-    "source": SourceResource(kind=source_kind_from_env()),
+    "source": source_resource_from_env(),
     "smtp": automation.smtp_from_env(),
 }
 
 defs = dg.Definitions.merge(
     ingestion.defs,
+    inbox.defs,
     analytics.defs,
     reporting.defs,
     jobs.defs,

@@ -8,7 +8,9 @@ from .assets.common import HOURLY_PARTITIONS
 
 hourly_collection_job = dg.define_asset_job(
     "hourly_collection",
-    selection=dg.AssetSelection.groups("ingestion") | dg.AssetSelection.assets("post_snapshots", "post_performance"),
+    # inbox_files runs per dropped file (the inbox sensor's job), not per hour.
+    selection=(dg.AssetSelection.groups("ingestion") - dg.AssetSelection.assets("inbox_files"))
+    | dg.AssetSelection.assets("post_snapshots", "post_performance"),
     partitions_def=HOURLY_PARTITIONS,
     description="Collect posts, metrics, followers and profile activity for an hour (or a range, in "
     "one run), then refresh post_snapshots and post_performance.",

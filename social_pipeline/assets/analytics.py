@@ -5,6 +5,7 @@ import dagster as dg
 
 from ..resources.warehouse import WarehouseResource, scalar, transaction
 from .common import WAREHOUSE_POOL, sql, table_metadata
+from .inbox import inbox_files
 from .ingestion import raw_posts, raw_tweet_metrics
 
 
@@ -13,7 +14,7 @@ class PostSnapshotsConfig(dg.Config):
 
 
 @dg.asset(
-    deps=[raw_tweet_metrics, raw_posts],
+    deps=[raw_tweet_metrics, raw_posts, inbox_files],
     group_name="analytics",
     kinds={"duckdb", "sql"},
     pool=WAREHOUSE_POOL,
@@ -57,7 +58,10 @@ def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "SELECT user_id, count(*) AS posts, round(avg(engagement_rate_pct), 2) AS avg_engagement_rate_pct "
             "FROM analytics.post_performance GROUP BY ALL ORDER BY user_id"
         ).df()
+        # Date-only posts (X's newer export) have hour NULL: hour-based analytics leave them out.
+        without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour IS NULL")
     meta["per_user"] = dg.MetadataValue.md(per_user.to_markdown(index=False))
+    meta["posts_without_hour"] = dg.MetadataValue.int(int(without_hour))
     return dg.MaterializeResult(metadata=meta)
 
 

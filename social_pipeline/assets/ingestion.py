@@ -6,7 +6,7 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
-from ..core.collection import PARTITION_KEY_FORMAT
+from ..core.collection import PARTITION_KEY_FORMAT, live_collection_refusal
 from ..core.metrics import sanitize_counts
 from ..resources.sources import SourceResource
 from ..resources.warehouse import WarehouseResource, scalar, transaction
@@ -86,6 +86,10 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
 def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
     first_key, last_key, start, end = partition_range(context)
     src = source.get_source()
+    if not src.can_backfill:
+        refusal = live_collection_refusal(first_key, last_key, end, _utc_now(), src.name)
+        if refusal:
+            raise dg.Failure(description=refusal)
     user_ids = src.user_ids()
     times = _collection_times(start, end)
     with warehouse.get_connection() as con:
@@ -93,15 +97,25 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
             sql("due_posts"),
             {"first_collection": times[0], "last_collection": times[-1], "user_ids": user_ids},
         ).df()
-    batch = src.fetch_metrics(due[["post_id", "collected_at"]])
+    # user_id lets a live source tell whose posts it may read non-public metrics of.
+    failure = None
+    try:
+        batch = src.fetch_metrics(due[["post_id", "user_id", "collected_at"]])
+    except Exception as exc:
+        # A live source that fails mid-way hands over the batches it already paid for: store them.
+        batch, failure = getattr(exc, "partial_batch", None), exc
+        if batch is None:
+            raise
+    for note in batch.notes[:20]:
+        context.log.warning(f"{src.name}: {note}")
     metrics, problems = sanitize_counts(batch.frame)
     for problem in problems[:50]:
         context.log.warning(f"rejected count from {src.name}: {problem}")
     if len(problems) > 50:
         context.log.warning(f"... and {len(problems) - 50} more rejected counts")
-    metrics = metrics.assign(
-        source=src.name, partition_key=_partition_keys(metrics["collected_at"]).to_numpy(), written_at=_utc_now()
-    )
+    # A live source stamps its rows with the real "now"; they belong to the partition being run.
+    keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
+    metrics = metrics.assign(source=src.name, partition_key=keys, written_at=_utc_now())
     with warehouse.get_connection() as con, transaction(con):
         # Re-running a partition replaces exactly what that partition wrote before.
         con.execute(
@@ -119,6 +133,9 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         "rejected_counts": dg.MetadataValue.int(len(problems)),
         "unavailable_posts": dg.MetadataValue.int(int((metrics["status"] != "ok").sum())),
     })
+    if failure is not None:
+        raise dg.Failure(description=f"{failure} ({len(metrics)} of {len(due)} posts were fetched before the "
+                                     "failure and are stored)", metadata=meta)
     return dg.MaterializeResult(metadata=meta)
 
 

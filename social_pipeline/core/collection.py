@@ -33,3 +33,24 @@ def is_due(published_at: pd.Timestamp, collected_at: pd.Timestamp) -> bool:
     if age <= pd.Timedelta(days=DAILY_UNTIL_DAYS):
         return collected_at.hour == 0
     return collected_at.hour == 0 and collected_at.dayofweek == 0
+
+
+# A live API answers with figures as of now. Collecting a partition whose collection time is
+# further back would file today's figures under an old time, so it is refused.
+LIVE_COLLECTION_TOLERANCE = pd.Timedelta(hours=2)
+
+
+def live_collection_refusal(first_key: str, last_key: str, collection_time: pd.Timestamp, now: pd.Timestamp,
+                            source_name: str, tolerance: pd.Timedelta = LIVE_COLLECTION_TOLERANCE) -> str | None:
+    """Why a live (non-backfilling) source must not collect these partitions, or None if it may."""
+    if first_key != last_key:
+        return (f"source {source_name!r} reports figures as of now and cannot backfill: refusing the partition "
+                f"range {first_key} .. {last_key}. Materialise only the latest hourly partition (the schedule does), "
+                "or use X analytics export files for history.")
+    late = pd.Timestamp(now) - pd.Timestamp(collection_time)
+    if late > tolerance:
+        return (f"source {source_name!r} reports figures as of now ({pd.Timestamp(now):%Y-%m-%d %H:%M} UTC), but "
+                f"partition {first_key} is collected at {pd.Timestamp(collection_time):%Y-%m-%d %H:%M} UTC, "
+                f"{late.total_seconds() / 3600:.1f} h ago (tolerance {tolerance.total_seconds() / 3600:g} h): storing "
+                "today's figures under that time would be wrong. Use an X analytics export file for the past.")
+    return None

@@ -145,6 +145,18 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("markdown_path", "VARCHAR"),
         ("html_path", "VARCHAR"),
     ],
+    # One row per dropped file whose content was ingested: the same content is never ingested twice.
+    "ops.ingested_files": [
+        ("content_sha256", "VARCHAR NOT NULL"),
+        ("file_name", "VARCHAR NOT NULL"),
+        ("path", "VARCHAR"),
+        ("kind", "VARCHAR NOT NULL"),  # x_export_classic | x_export_content | profile_activity
+        ("rows", "BIGINT"),
+        # The time the file's cumulative figures stand for (X exports only; see core/exports.py).
+        ("snapshot_time", "TIMESTAMP"),
+        ("partition_key", "VARCHAR"),
+        ("ingested_at", "TIMESTAMP NOT NULL"),
+    ],
 }
 
 SCHEMAS = ("raw", "analytics", "ml", "ops")

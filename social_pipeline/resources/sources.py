@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import dagster as dg
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from ..core.metrics import COUNT_COLUMNS
 from ..core.simulation import Simulation, metrics_payload_json
@@ -118,10 +118,34 @@ class SourceResource(dg.ConfigurableResource):
         description="The time the simulated source takes as now (ISO 8601, UTC). Default: the wall clock.",
     )
     history_days: int = Field(default=90, description="How far back a first run fetches posts and figures")
+    # x_api only. Secrets arrive as dg.EnvVar (see `source_resource_from_env`); repr=False keeps
+    # resolved values out of reprs, and nothing else here logs or stores them.
+    x_bearer_token: str | None = Field(default=None, repr=False, description="X_BEARER_TOKEN")
+    x_consumer_key: str | None = Field(default=None, repr=False, description="X_CONSUMER_KEY")
+    x_consumer_secret: str | None = Field(default=None, repr=False, description="X_CONSUMER_SECRET")
+    x_access_token: str | None = Field(default=None, repr=False, description="X_ACCESS_TOKEN")
+    x_access_token_secret: str | None = Field(default=None, repr=False, description="X_ACCESS_TOKEN_SECRET")
+    x_usernames: str | None = Field(default=None, description="X_USERNAMES: comma-separated handles to collect "
+                                    "(default: the authenticated account)")
+    x_user_ids: str | None = Field(default=None, description="X_USER_IDS: comma-separated numeric account ids")
+    _x_source: object = PrivateAttr(default=None)
 
     def get_source(self) -> PostSource:
         if self.kind == "simulated":
             return SimulatedSource(seed=self.sim_seed, num_accounts=self.sim_accounts)
+        if self.kind == "x_api":
+            # One client per run: account look-ups are paid requests, made once.
+            if self._x_source is not None:
+                return self._x_source
+            from .x_api import XApiError, XApiSource, XCredentials
+
+            credentials = XCredentials(self.x_bearer_token, self.x_consumer_key, self.x_consumer_secret,
+                                       self.x_access_token, self.x_access_token_secret)
+            try:
+                self._x_source = XApiSource(credentials, usernames=self.x_usernames, user_ids=self.x_user_ids)
+                return self._x_source
+            except XApiError as exc:
+                raise dg.Failure(description=f"SOCIAL_PIPELINE_SOURCE=x_api: {exc}") from None
         raise dg.Failure(
             description=f"SOCIAL_PIPELINE_SOURCE={self.kind!r} is not a known source; use 'simulated' or 'x_api'."
         )
@@ -136,3 +160,24 @@ class SourceResource(dg.ConfigurableResource):
 
 def source_kind_from_env() -> str:
     return os.environ.get("SOCIAL_PIPELINE_SOURCE", "simulated")
+
+
+X_SECRET_ENV_VARS = {
+    "x_bearer_token": "X_BEARER_TOKEN",
+    "x_consumer_key": "X_CONSUMER_KEY",
+    "x_consumer_secret": "X_CONSUMER_SECRET",
+    "x_access_token": "X_ACCESS_TOKEN",
+    "x_access_token_secret": "X_ACCESS_TOKEN_SECRET",
+}
+
+
+def source_resource_from_env(**overrides) -> SourceResource:
+    """The source the environment asks for. Credentials are dg.EnvVar references, and only for
+    variables that are set, so the default (simulated) setup needs none of them."""
+    kind = overrides.pop("kind", None) or source_kind_from_env()
+    settings: dict = {"kind": kind}
+    if kind == "x_api":
+        settings.update({field: dg.EnvVar(var) for field, var in X_SECRET_ENV_VARS.items() if os.environ.get(var)})
+        settings.update({field: os.environ[var] for field, var in (("x_usernames", "X_USERNAMES"),
+                                                                   ("x_user_ids", "X_USER_IDS")) if os.environ.get(var)})
+    return SourceResource(**settings, **overrides)

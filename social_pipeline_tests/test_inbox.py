@@ -1,0 +1,131 @@
+"""The inbox sensor on a temporary inbox, the runs it launches, and `social-pipeline ingest`."""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from social_pipeline.assets.inbox import inbox_sensor
+from social_pipeline.cli import main
+from social_pipeline.definitions import defs
+from social_pipeline.resources.warehouse import WarehouseResource, connect
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "inbox-samples"
+CLASSIC = "tweet_activity_metrics_alice_data_20261101_20261122_en.csv"
+CONTENT = "account_analytics_content_2026-10-23_2026-11-22.csv"
+PROFILE = "profile_activity_alice_data_2026-11.csv"
+BAD = ('"Tweet id","Tweet permalink","time","impressions","likes"\n'
+       '"2117530719482806272","https://twitter.com/alice_data/status/2117530719482806272","2026-11-03 08:14 +0000","10.0","2.0"\n'
+       '"2117530719482806273","https://twitter.com/alice_data/status/2117530719482806273","2026-11-03 09:14 +0000","10.0","-4.0"\n')
+
+
+def drop(inbox: Path, name: str, content: bytes | None = None, age_seconds: float = 60) -> Path:
+    path = inbox / name
+    if content is None:
+        shutil.copyfile(SAMPLES / name, path)
+    else:
+        path.write_bytes(content)
+    settled = time.time() - age_seconds
+    os.utime(path, (settled, settled))
+    return path
+
+
+def counts(db: str) -> dict:
+    con = connect(db, read_only=True)
+    try:
+        return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+                for table in ("raw.posts", "raw.tweet_metrics", "raw.profile_activity", "ops.ingested_files",
+                              "analytics.post_snapshots", "analytics.post_performance")}
+    finally:
+        con.close()
+
+
+def run(request: dg.RunRequest, db: str, instance):
+    return defs.resolve_job_def("inbox_ingestion").execute_in_process(
+        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False,
+        resources={"warehouse": WarehouseResource(database=db)},
+    )
+
+
+def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
+    inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
+    inbox.mkdir()
+    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance)
+        assert isinstance(inbox_sensor(context), dg.SkipReason)
+
+        for name in (CLASSIC, CONTENT, PROFILE):
+            drop(inbox, name)
+        drop(inbox, "bad.csv", BAD.encode())
+        drop(inbox, "copy_of_classic.csv", (SAMPLES / CLASSIC).read_bytes(), age_seconds=30)
+        drop(inbox, "export.csv.crdownload", b"partial")  # a download in progress
+        drop(inbox, "just_saved.csv", b"x", age_seconds=-600)  # still being written (modified "now" throughout)
+
+        requests = inbox_sensor(dg.build_sensor_context(instance=instance))
+        files = [r.tags["inbox/file"] for r in requests]
+        # Oldest first; the same content twice in one tick launches one run.
+        assert sorted(files) == sorted([CLASSIC, CONTENT, PROFILE, "bad.csv"])
+        assert all(r.run_key.startswith(r.tags["inbox/sha256"]) for r in requests)
+        again = inbox_sensor(dg.build_sensor_context(instance=instance))
+        assert [r.run_key for r in again] == [r.run_key for r in requests]  # Dagster dedupes these
+
+        results = {r.tags["inbox/file"]: run(r, db, instance) for r in requests}
+        assert [name for name, result in results.items() if not result.success] == ["bad.csv"]
+        assert sorted(p.name for p in (inbox / "processed").iterdir()) == sorted([CLASSIC, CONTENT, PROFILE])
+        assert sorted(p.name for p in (inbox / "rejected").iterdir()) == ["bad.csv", "bad.csv.error.txt"]
+        error = (inbox / "rejected" / "bad.csv.error.txt").read_text()
+        assert "line 3" in error and "negative count '-4.0'" in error and "nothing from it was written" in error
+        failures = results["bad.csv"].get_step_failure_events()
+        assert len(failures) == 1  # a bad file is not retried
+        failure = failures[0].event_specific_data.error.message
+        assert "negative count" in failure
+
+        after_first = counts(db)
+        # 4 classic + 3 content posts; none of the bad file's (its first row was fine, nothing was written).
+        assert after_first == {"raw.posts": 7, "raw.tweet_metrics": 7, "raw.profile_activity": 4,
+                               "ops.ingested_files": 3, "analytics.post_snapshots": 7,
+                               "analytics.post_performance": 7}
+        con = connect(db, read_only=True)
+        hours = con.execute("SELECT source, count(hour), count(*) FROM analytics.post_performance "
+                            "GROUP BY ALL ORDER BY 1").fetchall()
+        con.close()
+        assert hours == [("x_export_classic", 4, 4), ("x_export_content", 0, 3)]
+        performance = results[CONTENT].asset_materializations_for_node("post_performance")[0].metadata
+        assert performance["posts_without_hour"].value == 3
+
+        # The copy (same content, other name) now gets its run, finds the ledger entry, changes nothing.
+        late = inbox_sensor(dg.build_sensor_context(instance=instance))
+        assert [r.tags["inbox/file"] for r in late] == ["copy_of_classic.csv"]
+        duplicate = run(late[0], db, instance)
+        assert duplicate.success
+        meta = duplicate.asset_materializations_for_node("inbox_files")[0].metadata
+        assert meta["outcome"].value == "duplicate" and meta["rows_written"].value == 0
+        assert counts(db) == after_first
+        assert (inbox / "processed" / "copy_of_classic.csv").exists()
+        assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == ["export.csv.crdownload", "just_saved.csv"]
+
+
+def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "w.duckdb")
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(BAD)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    good = [str(SAMPLES / CLASSIC), str(SAMPLES / PROFILE)]
+    assert main(["ingest", *good, str(bad), str(empty)]) == 1
+    out = capsys.readouterr()
+    assert "REJECTED bad.csv: line 3: column 'likes': negative count '-4.0'" in out.err
+    assert "REJECTED empty.csv: line 1: the file is empty" in out.err
+    assert "4 files: 2 ingested, 0 already ingested, 2 rejected" in out.out
+    assert bad.exists()  # without --move the user's files stay where they are
+    assert counts(db)["analytics.post_performance"] == 4
+
+    assert main(["ingest", *good]) == 0  # the same content again: skipped, exit 0
+    assert "2 files: 0 ingested, 2 already ingested, 0 rejected" in capsys.readouterr().out
+    assert counts(db)["raw.tweet_metrics"] == 4
