@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from . import automation, checks, jobs
-from .assets import analytics, inbox, ingestion, reporting
+from .assets import analytics, inbox, ingestion, ml, reporting
 from .resources.sources import source_resource_from_env
 from .resources.warehouse import WarehouseResource, database_path
 
@@ -20,6 +20,7 @@ defs = dg.Definitions.merge(
     inbox.defs,
     analytics.defs,
     reporting.defs,
+    ml.defs,
     jobs.defs,
     checks.defs,
     automation.defs,

@@ -145,6 +145,60 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("markdown_path", "VARCHAR"),
         ("html_path", "VARCHAR"),
     ],
+    # Written by the `ml` assets (assets/ml.py): one row per post whose outcome has settled.
+    # Every feature is known at publish time; targets are the figures at the settle age.
+    "ml.training_dataset": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("published_at", "TIMESTAMP"),
+        # Rows from the notebook's generator for a cold-start user; never evaluated, never shown as real.
+        ("is_synthetic", "BOOLEAN NOT NULL"),
+        ("content_type", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("post_text_len", "BIGINT"),
+        ("post_text_words", "BIGINT"),
+        ("hour", "INTEGER"),
+        ("daypart", "VARCHAR"),
+        ("day_of_week", "INTEGER"),
+        ("num_hashtags", "BIGINT"),
+        ("num_mentions", "BIGINT"),
+        ("num_emojis", "BIGINT"),
+        ("has_link", "BIGINT"),
+        ("media_type", "VARCHAR"),
+        ("num_media_items", "BIGINT"),
+        ("user_followers", "BIGINT"),
+        # Mean engagement rate (ratio) of the user's posts whose outcome had settled by publish time.
+        ("user_avg_engagement_rate", "DOUBLE"),
+        ("user_settled_posts", "BIGINT"),
+        ("reach", "BIGINT"),
+        ("likes", "BIGINT"),
+        ("engagement_rate", "DOUBLE"),
+        # The baseline: the user's trailing mean of each target over the same settled posts.
+        ("baseline_reach", "DOUBLE"),
+        ("baseline_likes", "DOUBLE"),
+        ("settled_snapshot_time", "TIMESTAMP"),
+        ("settle_age_hours", "DOUBLE"),
+        ("built_at", "TIMESTAMP NOT NULL"),
+    ],
+    # One row per trained model version; the newest row per model_name is the one served.
+    "ml.model_registry": [
+        ("model_name", "VARCHAR NOT NULL"),
+        ("version", "VARCHAR NOT NULL"),
+        ("target", "VARCHAR NOT NULL"),
+        ("artifact_path", "VARCHAR NOT NULL"),
+        ("trained_at", "TIMESTAMP NOT NULL"),
+        ("n_train", "BIGINT"),
+        ("n_synthetic_train", "BIGINT"),
+        ("n_test", "BIGINT"),
+        ("test_published_from", "TIMESTAMP"),
+        # The newest settled outcome in the training data: the retrain sensor counts labels after it.
+        ("labelled_through", "TIMESTAMP"),
+        # Held-out figures: r2, rmse, mae, the baseline's (baseline_r2, ...), p10-p90 interval_coverage,
+        # and previous_version with its figures on the same held-out posts (previous_rmse, ...).
+        ("metrics", "JSON"),
+        ("previous_version", "VARCHAR"),
+        ("params", "JSON"),
+    ],
     # One row per dropped file whose content was ingested: the same content is never ingested twice.
     "ops.ingested_files": [
         ("content_sha256", "VARCHAR NOT NULL"),
