@@ -12,9 +12,10 @@ from pydantic import Field
 
 from .core.publish import bi_path, publish_copy
 from .assets.common import WAREHOUSE_POOL
+from .assets.ml import SETTLE_AGE_HOURS, ml_training_job
 from .assets.reporting import weekly_reporting_job
 from .jobs import hourly_collection_job
-from .resources.warehouse import WarehouseResource
+from .resources.warehouse import WarehouseResource, connect, scalar
 
 hourly_collection_schedule = dg.build_schedule_from_partitioned_job(
     hourly_collection_job,
@@ -36,6 +37,56 @@ weekly_report_schedule = dg.build_schedule_from_partitioned_job(
     minute_of_hour=0,
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+
+weekly_retraining_schedule = dg.ScheduleDefinition(
+    name="weekly_retraining_schedule",
+    job=ml_training_job,
+    cron_schedule="0 7 * * 1",
+    execution_timezone="UTC",
+    description="Mondays at 07:00 UTC (after the weekly report), rebuild ml.training_dataset and retrain the "
+    "reach and likes models on every post settled so far; the asset checks compare each new model with "
+    "the baseline and with the model it replaces.",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+# Retrain between the weekly runs once this many posts have settled since the last model's data:
+# about a week of posting for the simulated accounts, and enough to move a model trained on hundreds.
+NEW_LABELS_TO_RETRAIN = 50
+
+NEW_LABELS_SQL = f"""
+SELECT count(DISTINCT post_id), max(snapshot_time)
+FROM analytics.post_snapshots
+WHERE hours_since_published >= {SETTLE_AGE_HOURS} AND hours_since_published < {SETTLE_AGE_HOURS} + 24
+  AND snapshot_time > COALESCE(
+      (SELECT max(labelled_through) FROM ml.model_registry WHERE model_name = 'reach_model'),
+      TIMESTAMP '1970-01-01')
+"""
+
+
+@dg.sensor(
+    job=ml_training_job,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=f"Retrains when at least {NEW_LABELS_TO_RETRAIN} posts have reached their settled outcome "
+    f"({SETTLE_AGE_HOURS} h) since the data of the current model. Reads the BI copy, so it never waits for "
+    "or blocks a run that writes the warehouse.",
+)
+def retrain_on_new_labels(context: dg.SensorEvaluationContext):
+    if not Path(bi_path()).exists():
+        return dg.SkipReason(f"no BI copy at {bi_path()} yet: nothing has been collected")
+    con = connect(bi_path(), read_only=True)
+    try:
+        if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
+                           "AND table_name = 'model_registry'"):
+            return dg.SkipReason("the BI copy predates the ml tables")
+        new_labels, newest = con.execute(NEW_LABELS_SQL).fetchall()[0]
+    finally:
+        con.close()
+    if new_labels < NEW_LABELS_TO_RETRAIN:
+        return dg.SkipReason(f"{new_labels} newly settled posts since the current model; "
+                             f"retraining at {NEW_LABELS_TO_RETRAIN}")
+    # One run per state of the data: the same newest label never triggers twice.
+    return dg.RunRequest(run_key=f"labels-through-{newest}", tags={"trigger": "new_labels"})
 
 
 # ----- BI copy ------------------------------------------------------------------------
@@ -151,6 +202,6 @@ def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: Smt
 defs = dg.Definitions(
     assets=[bi_warehouse_copy],
     jobs=[publish_bi_copy_job],
-    schedules=[hourly_collection_schedule, weekly_report_schedule],
-    sensors=[publish_bi_copy_after_success, record_and_notify_run_failure],
+    schedules=[hourly_collection_schedule, weekly_report_schedule, weekly_retraining_schedule],
+    sensors=[publish_bi_copy_after_success, record_and_notify_run_failure, retrain_on_new_labels],
 )

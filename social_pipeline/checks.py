@@ -8,6 +8,8 @@ import dagster as dg
 
 from .assets.analytics import post_performance, post_snapshots
 from .assets.ingestion import raw_tweet_metrics
+from .assets.ml import MODEL_TARGETS
+from .core import model_registry
 from .core.metrics import COUNT_COLUMNS
 from .resources.warehouse import WarehouseResource
 
@@ -87,11 +89,69 @@ def every_post_has_a_snapshot(warehouse: WarehouseResource) -> dg.AssetCheckResu
     return _result(not rows, [r[0] for r in rows], "posts without any snapshot", dg.AssetCheckSeverity.WARN)
 
 
+# ----- models ---------------------------------------------------------------------------
+# A retrained model may score a little worse than the one it replaces by chance alone
+# (new held-out posts): it fails only when it is more than this much worse.
+PREVIOUS_MODEL_RMSE_TOLERANCE = 0.02
+# p10-p90 should hold about 80% of held-out outcomes. A hundred held-out posts alone move the share
+# by +-8 points (2 standard errors), and the conformal widening is calibrated on a hundred more.
+INTERVAL_COVERAGE_RANGE = (0.65, 0.95)
+
+
+def _model_checks(name: str) -> list[dg.AssetChecksDefinition]:
+    def figures(warehouse: WarehouseResource) -> dict:
+        with warehouse.get_connection() as con:
+            row = model_registry.latest(con, name)
+        if row is None:
+            raise dg.Failure(f"{name} has no row in ml.model_registry")
+        return {"version": row["version"], **row["metrics"]}
+
+    @dg.asset_check(asset=name, name="beats_baseline",
+                    description="Held-out RMSE is below the baseline's (each user's trailing mean) on the same posts.")
+    def beats_baseline(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        f = figures(warehouse)
+        return dg.AssetCheckResult(
+            passed=bool(f["rmse"] < f["baseline_rmse"]),
+            description=f"{name} {f['version']}: RMSE {f['rmse']:.1f} vs baseline {f['baseline_rmse']:.1f}; "
+                        f"R² {f['r2']:.3f} vs {f['baseline_r2']:.3f}",
+            metadata={k: float(f[k]) for k in ("rmse", "baseline_rmse", "r2", "baseline_r2")},
+        )
+
+    @dg.asset_check(asset=name, name="not_worse_than_previous",
+                    description="Held-out RMSE is at most "
+                    f"{PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} above the replaced model's on the same held-out posts.")
+    def not_worse_than_previous(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        f = figures(warehouse)
+        if "previous_rmse" not in f:
+            return dg.AssetCheckResult(passed=True, description="first version: nothing to compare with")
+        limit = f["previous_rmse"] * (1 + PREVIOUS_MODEL_RMSE_TOLERANCE)
+        return dg.AssetCheckResult(
+            passed=bool(f["rmse"] <= limit),
+            description=f"{name} {f['version']}: RMSE {f['rmse']:.1f} vs previous {f['previous_rmse']:.1f}",
+            metadata={"rmse": float(f["rmse"]), "previous_rmse": float(f["previous_rmse"])},
+        )
+
+    @dg.asset_check(asset=name, name="interval_coverage_about_80pct",
+                    description="The p10-p90 interval holds between "
+                    f"{INTERVAL_COVERAGE_RANGE[0]:.0%} and {INTERVAL_COVERAGE_RANGE[1]:.0%} of held-out outcomes.")
+    def interval_coverage_about_80pct(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        f = figures(warehouse)
+        low, high = INTERVAL_COVERAGE_RANGE
+        return dg.AssetCheckResult(
+            passed=bool(low <= f["interval_coverage"] <= high),
+            description=f"{name} {f['version']}: {f['interval_coverage']:.1%} of held-out outcomes inside p10-p90",
+            metadata={"interval_coverage": float(f["interval_coverage"])},
+        )
+
+    return [beats_baseline, not_worse_than_previous, interval_coverage_about_80pct]
+
+
 defs = dg.Definitions(
     asset_checks=[
         counts_are_non_negative,
         cumulative_metrics_never_decrease,
         engagement_rate_within_bounds,
         every_post_has_a_snapshot,
+        *(check for name in MODEL_TARGETS for check in _model_checks(name)),
     ],
 )

@@ -29,8 +29,9 @@ def _persistent_instance():
     return DagsterInstance.get()
 
 
-def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str, str]]:
-    """(job name, first partition key, last partition key) in the order they must run."""
+def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str | None]]:
+    """(job name, first partition key, last partition key) in the order they must run;
+    unpartitioned jobs (model training) have no keys."""
     end = as_of.floor("h")
     start = end - pd.Timedelta(days=days)
     plan = [
@@ -39,6 +40,7 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str, str]]:
     weeks = complete_weeks(start, end)
     if weeks:
         plan.append(("weekly_reporting", weeks[0], weeks[-1]))
+    plan.append(("ml_training", None, None))
     return plan
 
 
@@ -67,14 +69,16 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
     """
     from dagster import DagsterInstance
 
-    results = _run_plan(as_of, days, DagsterInstance.ephemeral(), log, quiet_level, latest_only=False)
     persistent = _persistent_instance()
+    # Unpartitioned jobs (training) run once, where the UI shows them when there is such an instance.
+    results = _run_plan(as_of, days, DagsterInstance.ephemeral(), log, quiet_level, latest_only=False,
+                        unpartitioned=persistent is None)
     if persistent is not None:
-        results += _run_plan(as_of, days, persistent, log, quiet_level, latest_only=True)
+        results += _run_plan(as_of, days, persistent, log, quiet_level, latest_only=True, unpartitioned=True)
     return results
 
 
-def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool) -> list[dict]:
+def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool, unpartitioned: bool) -> list[dict]:
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from .definitions import defs
@@ -84,18 +88,22 @@ def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool) -> lis
     source = source_resource_from_env(clock=str(as_of.floor("h")), history_days=days)
     results = []
     for job_name, first_key, last_key in run_plan(as_of, days):
+        if last_key is None and not unpartitioned:
+            continue
         first_key = last_key if latest_only else first_key
         job = defs.resolve_job_def(job_name)
+        tags = {ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key} if last_key else {}
         started = time.perf_counter()
         result = job.execute_in_process(
             instance=instance,
             resources={"source": source},
             run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
-            tags={ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key},
+            tags=tags,
         )
         seconds = time.perf_counter() - started
-        where = "recorded in DAGSTER_HOME" if latest_only else "one run"
-        log(f"  {job_name}: partitions {first_key} .. {last_key}, {where} ({seconds:.1f} s, run {result.run_id[:8]})")
+        where = "recorded in DAGSTER_HOME" if instance.is_persistent else "one run"
+        what = f"partitions {first_key} .. {last_key}" if last_key else "unpartitioned"
+        log(f"  {job_name}: {what}, {where} ({seconds:.1f} s, run {result.run_id[:8]})")
         results.append({"job": job_name, "seconds": seconds, "run_id": result.run_id, "success": result.success})
     return results
 
@@ -146,6 +154,27 @@ def print_report_paths(database: str) -> None:
         print(f"  {user_id}: {html_path}")
 
 
+def print_model_figures(database: str) -> None:
+    """The newest models' held-out figures beside the baseline's, one line per model."""
+    from .core import model_registry
+    from .resources.warehouse import connect
+
+    con = connect(database, read_only=True)
+    try:
+        rows = [model_registry.latest(con, name) for name in ("reach_model", "likes_model")]
+    finally:
+        con.close()
+    if not any(rows):
+        print("\nNo model yet: too few posts have settled.")
+        return
+    print("\nModels, on the newest held-out posts (baseline: each user's trailing mean):")
+    for row in filter(None, rows):
+        m = row["metrics"]
+        print(f"  {row['model_name']} {row['version']}: R² {m['r2']:.3f} (baseline {m['baseline_r2']:.3f}), "
+              f"MAE {m['mae']:,.1f} (baseline {m['baseline_mae']:,.1f}), p10-p90 coverage "
+              f"{m['interval_coverage']:.0%}, {row['n_train']} train / {row['n_test']} test posts")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .resources.warehouse import database_path
 
@@ -158,6 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"done in {time.perf_counter() - started:.1f} s\n")
     print(table_counts(database).to_string(index=False))
     print_report_paths(database)
+    print_model_figures(database)
     print(
         "\nWhere to look next:\n"
         f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"

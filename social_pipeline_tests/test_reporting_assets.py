@@ -140,4 +140,6 @@ def test_run_plan_covers_complete_weeks_of_the_history():
     assert complete_weeks(pd.Timestamp("2026-11-09 00:00"), pd.Timestamp("2026-11-16 00:00")) == ["2026-11-09"]
     assert complete_weeks(pd.Timestamp("2026-11-09 00:01"), pd.Timestamp("2026-11-23 00:00")) == ["2026-11-16"]
     assert complete_weeks(pd.Timestamp("2026-11-10"), pd.Timestamp("2026-11-16")) == []
-    assert [job for job, _, _ in run_plan(pd.Timestamp("2026-11-23 01:30"), days=3)] == ["hourly_collection"]
+    assert plan[2] == ("ml_training", None, None)
+    assert [job for job, _, _ in run_plan(pd.Timestamp("2026-11-23 01:30"), days=3)] == [
+        "hourly_collection", "ml_training"]

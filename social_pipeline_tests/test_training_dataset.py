@@ -61,7 +61,8 @@ def build(db_path):
     assert result.success
     con = duckdb.connect(db_path, read_only=True)
     try:
-        return con.execute("SELECT * FROM ml.training_dataset ORDER BY published_at").df().set_index("post_id")
+        return con.execute("SELECT * FROM ml.training_dataset WHERE NOT is_synthetic ORDER BY published_at") \
+            .df().set_index("post_id")
     finally:
         con.close()
 
@@ -111,3 +112,19 @@ def test_rebuild_is_idempotent(warehouse_rows):
     second = build(warehouse_rows)
     columns = [c for c in first.columns if c != "built_at"]
     pd.testing.assert_frame_equal(first[columns], second[columns])
+
+
+def test_cold_start_rows_are_flagged_and_sized_to_the_threshold(warehouse_rows):
+    build(warehouse_rows)
+    con = duckdb.connect(warehouse_rows, read_only=True)
+    try:
+        synthetic = con.execute("SELECT * FROM ml.training_dataset WHERE is_synthetic").df()
+    finally:
+        con.close()
+    # u1 has 4 real settled posts: the generator fills up to the threshold, at u1's own figures.
+    assert len(synthetic) == ml.COLD_START_MIN_REAL_ROWS - 4
+    assert set(synthetic.user_id) == {"u1"}
+    assert set(synthetic.source) == {"synthetic"}
+    assert synthetic.published_at.isna().all()  # never in a time-based test set
+    assert (synthetic.user_followers == 600).all()  # the newest real row's followers
+    assert synthetic.user_avg_engagement_rate.iloc[0] == pytest.approx((0.05 + 0.10 + 0.01 + 0.01) / 4)

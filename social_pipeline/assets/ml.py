@@ -1,9 +1,16 @@
 """Group `ml`: the point-in-time training dataset and the reach and likes models."""
 
+import os
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 
+from ..core import model_registry
 from ..core.features import daypart, text_feature_frame
+from ..core.models import interval_coverage, regression_metrics, time_holdout_split, train_models
+from ..core.reports import predicted_vs_actual_svg
+from ..core.synthetic import synthetic_rows_for_user
 from ..resources.warehouse import WarehouseResource, transaction
 from .analytics import post_snapshots
 from .common import WAREHOUSE_POOL, sql, table_metadata
@@ -14,8 +21,15 @@ from .ingestion import raw_account_snapshots, raw_posts
 SETTLE_AGE_HOURS = 72
 
 
+# A user with fewer real settled posts than this gets rows from the notebook's generator, at the
+# user's own follower count and rate, up to this many; they are flagged is_synthetic, used for
+# training only, never scored or shown as real.
+COLD_START_MIN_REAL_ROWS = 30
+
+
 class TrainingDatasetConfig(dg.Config):
     settle_age_hours: float = SETTLE_AGE_HOURS
+    cold_start_synthetic: bool = True
 
 
 def build_training_frame(con, settle_age_hours: float) -> pd.DataFrame:
@@ -24,6 +38,25 @@ def build_training_frame(con, settle_age_hours: float) -> pd.DataFrame:
     frame = pd.concat([frame.drop(columns=["text"]), text_feature_frame(frame["text"])], axis=1)
     frame["daypart"] = daypart(frame["hour"])
     return frame
+
+
+def cold_start_rows(real: pd.DataFrame) -> pd.DataFrame:
+    """Synthetic rows for each user below COLD_START_MIN_REAL_ROWS real rows (none above it)."""
+    parts = []
+    for user_id, rows in real.groupby("user_id"):
+        missing = COLD_START_MIN_REAL_ROWS - len(rows)
+        if missing <= 0:
+            continue
+        newest = rows.sort_values("published_at").iloc[-1]
+        followers = newest["user_followers"] if pd.notna(newest["user_followers"]) else 1000
+        rate = rows["engagement_rate"].mean()
+        synthetic = synthetic_rows_for_user(int(followers), float(rate), missing, seed=len(parts) + 1)
+        synthetic["daypart"] = daypart(synthetic["hour"])
+        synthetic = synthetic.assign(
+            user_id=user_id, source="synthetic", post_id=[f"synthetic-{user_id}-{i}" for i in range(missing)],
+        )
+        parts.append(synthetic)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 @dg.asset(
@@ -39,6 +72,8 @@ def build_training_frame(con, settle_age_hours: float) -> pd.DataFrame:
 def training_dataset(context: dg.AssetExecutionContext, config: TrainingDatasetConfig, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
         frame = build_training_frame(con, config.settle_age_hours)
+        if config.cold_start_synthetic:
+            frame = pd.concat([frame, cold_start_rows(frame)], ignore_index=True)
         frame["built_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
         with transaction(con):
             con.execute("DELETE FROM ml.training_dataset")
@@ -56,4 +91,113 @@ def training_dataset(context: dg.AssetExecutionContext, config: TrainingDatasetC
     return dg.MaterializeResult(metadata=meta)
 
 
-defs = dg.Definitions(assets=[training_dataset])
+# ----- models -------------------------------------------------------------------------
+MODEL_TARGETS = {"reach_model": "reach", "likes_model": "likes"}
+HOLDOUT_FRACTION = 0.2
+MIN_TEST_ROWS = 20
+
+
+class ModelTrainingConfig(dg.Config):
+    holdout_fraction: float = HOLDOUT_FRACTION
+
+
+def models_dir() -> Path:
+    """`SOCIAL_PIPELINE_MODELS_DIR`, else data/models (relative to the working directory)."""
+    return Path(os.environ.get("SOCIAL_PIPELINE_MODELS_DIR") or model_registry.DEFAULT_MODELS_DIR)
+
+
+def _figures(prefix: str, figures: dict) -> dict:
+    return {f"{prefix}{name}": float(value) for name, value in figures.items()}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(name, deps=[training_dataset], group_name="ml", kinds={"scikitlearn", "duckdb"}, skippable=True,
+                     description=f"Predicts a planned post's {target} at {SETTLE_AGE_HOURS} h from features known at "
+                     "publish time, with p10/p90 intervals. Trained on older posts, scored on the newest "
+                     f"{HOLDOUT_FRACTION:.0%} against the user's trailing mean; saved with joblib under "
+                     f"data/models/{name}/<version>.joblib and registered in ml.model_registry.")
+        for name, target in MODEL_TARGETS.items()
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrainingConfig,
+                           warehouse: WarehouseResource):
+    # Both models come from one fit over one split, so their figures are comparable.
+    with warehouse.get_connection() as con:
+        dataset = con.execute("SELECT * FROM ml.training_dataset ORDER BY published_at, post_id").df()
+        previous = {name: model_registry.latest(con, name) for name in MODEL_TARGETS}
+    real = dataset[~dataset["is_synthetic"]]
+    train_real, test = time_holdout_split(real, "published_at", config.holdout_fraction)
+    if len(test) < MIN_TEST_ROWS:
+        # Not an error: a young warehouse has no model yet, and the models it has stay as they are.
+        context.log.warning(
+            f"ml.training_dataset has {len(real)} real settled posts: too few to hold out {MIN_TEST_ROWS} for "
+            f"an honest test, so no model is trained. Posts settle {SETTLE_AGE_HOURS} h after publication.")
+        return
+    train = pd.concat([train_real, dataset[dataset["is_synthetic"]]], ignore_index=True)
+    trained = train_models(train)
+    predicted = trained.predict(test)
+    trained_at = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    version = trained_at.strftime("%Y%m%dT%H%M%SZ")
+
+    rows, results = [], []
+    for name, target in MODEL_TARGETS.items():
+        actual = test[target].to_numpy(dtype=float)
+        # The baseline: the user's trailing mean; a user with no settled post yet gets the training mean.
+        baseline = test[f"baseline_{target}"].fillna(train_real[target].mean()).to_numpy(dtype=float)
+        figures = {
+            **regression_metrics(actual, predicted[target].to_numpy()),
+            **_figures("baseline_", regression_metrics(actual, baseline)),
+            "interval_coverage": interval_coverage(actual, predicted[f"{target}_p10"], predicted[f"{target}_p90"]),
+        }
+        if previous[name] is not None:
+            old = model_registry.load(previous[name]["artifact_path"]).predict(test)
+            figures.update(_figures("previous_", regression_metrics(actual, old[target].to_numpy())))
+        path = model_registry.save(trained, models_dir(), name, version)
+        chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
+        chart_path = path.with_suffix(".svg")
+        chart_path.write_text(chart, encoding="utf-8")
+        rows.append({
+            "model_name": name, "version": version, "target": target, "artifact_path": str(path),
+            "trained_at": trained_at, "n_train": len(train), "n_synthetic_train": int(train["is_synthetic"].sum()),
+            "n_test": len(test), "test_published_from": test["published_at"].min(),
+            "labelled_through": dataset.loc[~dataset["is_synthetic"], "settled_snapshot_time"].max(),
+            "metrics": figures, "previous_version": previous[name]["version"] if previous[name] is not None else None,
+            "params": trained.params,
+        })
+        results.append((name, figures, path, chart_path))
+    with warehouse.get_connection() as con, transaction(con):
+        model_registry.register(con, rows)
+
+    for name, figures, path, chart_path in results:
+        comparison = pd.DataFrame(
+            [{"model": "this model", **{k: figures[k] for k in ("r2", "rmse", "mae")}},
+             {"model": "baseline (user's trailing mean)",
+              **{k: figures[f"baseline_{k}"] for k in ("r2", "rmse", "mae")}}]
+            + ([{"model": "previous model", **{k: figures[f"previous_{k}"] for k in ("r2", "rmse", "mae")}}]
+               if "previous_r2" in figures else [])
+        )
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={
+                "version": version,
+                "artifact": dg.MetadataValue.path(str(path)),
+                "held_out_vs_baseline": dg.MetadataValue.md(comparison.round(3).to_markdown(index=False)),
+                **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items()},
+                "n_train": len(train), "n_test": len(test), "n_synthetic_train": int(train["is_synthetic"].sum()),
+                "test_published_from": str(test["published_at"].min()),
+                "predicted_vs_actual": dg.MetadataValue.path(str(chart_path)),
+                "predicted_vs_actual_chart": dg.MetadataValue.md(model_registry.svg_markdown(chart_path.read_text())),
+            },
+        )
+
+
+ml_training_job = dg.define_asset_job(
+    "ml_training",
+    selection=dg.AssetSelection.groups("ml"),
+    description="Rebuild ml.training_dataset and retrain the reach and likes models.",
+    executor_def=dg.in_process_executor,
+)
+
+defs = dg.Definitions(assets=[training_dataset, reach_and_likes_models], jobs=[ml_training_job])

@@ -1,0 +1,252 @@
+"""The reach and likes models: scikit-learn pipelines, their training, evaluation and intervals.
+
+Reach and likes are counts built from multiplicative parts (followers x rate x boosts), so each
+point model is a gradient-boosted Poisson regression (log link) whose trees may not interact:
+a sum of one-feature effects on the log scale, i.e. a product of per-feature factors. Follower
+counts enter as log1p. p10 and p90 come from quantile models of log1p(count) with the same
+structure (quantiles survive a monotone transform). `bench/models.py` compares this choice with
+the notebook's GradientBoostingRegressor on raw counts and with unconstrained trees.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
+
+from .features import daypart
+
+TARGETS = ("reach", "likes")
+LOG_FEATURES = ("user_followers",)
+NUMERIC_FEATURES = (
+    "user_avg_engagement_rate", "post_text_len", "post_text_words", "num_hashtags", "num_mentions",
+    "num_emojis", "has_link", "num_media_items", "hour",
+)
+CATEGORICAL_FEATURES = ("media_type", "daypart", "day_of_week")
+FEATURES = LOG_FEATURES + NUMERIC_FEATURES + CATEGORICAL_FEATURES
+QUANTILES = (0.1, 0.9)
+BACKGROUND_ROWS = 200
+CALIBRATION_FRACTION = 0.2
+
+# One configuration for every data set (the notebook's, the simulation's, a user's own): chosen
+# on the notebook's generator and the simulated history together, see bench/models.py.
+POINT_PARAMS = dict(loss="poisson", learning_rate=0.05, max_iter=400, max_leaf_nodes=8, min_samples_leaf=40,
+                    interaction_cst="no_interactions")
+QUANTILE_PARAMS = dict(learning_rate=0.05, max_iter=300, max_leaf_nodes=8, min_samples_leaf=40,
+                       interaction_cst="no_interactions")
+
+
+def with_daypart(df: pd.DataFrame) -> pd.DataFrame:
+    """The notebook's layout has `hour` and no `daypart`; ours has both."""
+    if "daypart" in df.columns or "hour" not in df.columns:
+        return df
+    return df.assign(daypart=daypart(df["hour"].to_numpy()))
+
+
+def feature_columns(df: pd.DataFrame) -> list[str]:
+    """The known features present in `df` (the notebook's layout has no post_text_words)."""
+    missing = [c for c in ("user_followers", "media_type", "daypart") if c not in df.columns]
+    if missing:
+        raise ValueError(f"the frame lacks required feature columns: {', '.join(missing)}")
+    return [c for c in FEATURES if c in df.columns]
+
+
+def _preprocessor(columns: list[str]) -> ColumnTransformer:
+    categorical = [c for c in CATEGORICAL_FEATURES if c in columns]
+    return ColumnTransformer(
+        [
+            ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one"), [c for c in LOG_FEATURES if c in columns]),
+            ("num", "passthrough", [c for c in NUMERIC_FEATURES if c in columns]),
+            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                   encoded_missing_value=-2), categorical),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
+def _model(columns: list[str], random_state: int, **params) -> Pipeline:
+    n_categorical = sum(c in columns for c in CATEGORICAL_FEATURES)
+    categorical_mask = [False] * (len(columns) - n_categorical) + [True] * n_categorical
+    return Pipeline([
+        ("features", _preprocessor(columns)),
+        ("model", HistGradientBoostingRegressor(categorical_features=categorical_mask, random_state=random_state,
+                                                **params)),
+    ])
+
+
+def _prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    frame = with_daypart(df)
+    frame = frame[columns].copy()
+    for column in columns:
+        # Nullable warehouse types (pd.NA) become float NaN, which the trees treat as missing.
+        frame[column] = frame[column].astype(str) if column in CATEGORICAL_FEATURES else \
+            pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    return frame
+
+
+@dataclass
+class TargetModel:
+    """One target's point model and its p10/p90 models, all taking the same feature frame."""
+
+    target: str
+    columns: list[str]
+    point: Pipeline
+    quantiles: dict[float, Pipeline] = field(default_factory=dict)
+    # Training rows the explanations compare with ("a typical post of this data").
+    background: pd.DataFrame | None = None
+    # Added to p90 and taken from p10 on the log1p scale (conformal calibration).
+    interval_widening: float = 0.0
+
+    def contributions(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Exact per-prediction Shapley values of each feature on the log of the point prediction.
+
+        The point model has no feature interactions, so log(prediction) = b + sum_f g_f(x_f) and the
+        interventional Shapley value of f is g_f(x_f) - mean over the background of g_f. It is
+        computed exactly by setting f to the row's value in every background row; the values sum
+        to log(prediction) - mean log(background prediction). exp(value) is the factor by which the
+        feature moves this prediction against a typical post.
+        """
+        x = _prepared(df, self.columns)
+        bg = _prepared(self.background, self.columns)
+        base = np.log(np.clip(self.point.predict(bg), 1e-12, None)).mean()
+        blocks = []
+        for i in range(len(x)):
+            for column in self.columns:
+                blocks.append(bg.assign(**{column: x[column].iloc[i]}))
+        mixed = np.log(np.clip(self.point.predict(pd.concat(blocks, ignore_index=True)), 1e-12, None))
+        values = mixed.reshape(len(x), len(self.columns), len(bg)).mean(axis=2) - base
+        return pd.DataFrame(values, index=df.index, columns=self.columns)
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        x = _prepared(df, self.columns)
+        point = np.clip(self.point.predict(x), 0, None)
+        out = {self.target: point}
+        lows = [q for q in self.quantiles if q < 0.5]
+        highs = [q for q in self.quantiles if q > 0.5]
+        for q in lows + highs:
+            shift = -self.interval_widening if q < 0.5 else self.interval_widening
+            bound = np.clip(np.expm1(self.quantiles[q].predict(x) + shift), 0, None)
+            # A quantile below (above) the mean prediction would make an interval that excludes it.
+            out[f"{self.target}_p{round(q * 100)}"] = np.minimum(bound, point) if q < 0.5 else np.maximum(bound, point)
+        return pd.DataFrame(out, index=df.index)
+
+
+@dataclass
+class TrainedModels:
+    """The reach and likes models trained together; `.predict(df)` gives a DataFrame with
+    reach, likes and their p10/p90, for rows in the notebook's layout or the warehouse's."""
+
+    reach: TargetModel
+    likes: TargetModel
+    n_train: int
+    params: dict = field(default_factory=dict)
+
+    def predict(self, df: pd.DataFrame) -> pd.DataFrame:
+        return pd.concat([self.reach.predict(df), self.likes.predict(df)], axis=1)
+
+    def target_model(self, target: str) -> TargetModel:
+        return {"reach": self.reach, "likes": self.likes}[target]
+
+
+def _conformal_widening(x: pd.DataFrame, log_y: np.ndarray, columns: list[str], random_state: int,
+                        quantiles: tuple[float, ...]) -> float:
+    """Conformalised quantile regression: fit the quantile models on the older rows, measure on the
+    newest CALIBRATION_FRACTION how far outcomes fall outside them (log scale), and return the
+    widening that would have held the nominal share. Quantile trees fitted on a few hundred posts are
+    overconfident; this corrects them with data they did not see, drift included."""
+    n_calibration = int(len(x) * CALIBRATION_FRACTION)
+    if n_calibration < 20:
+        return 0.0
+    fit_x, cal_x = x.iloc[:-n_calibration], x.iloc[-n_calibration:]
+    fit_y, cal_y = log_y[:-n_calibration], log_y[-n_calibration:]
+    low_q, high_q = min(quantiles), max(quantiles)
+    low = _model(columns, random_state, loss="quantile", quantile=low_q, **QUANTILE_PARAMS).fit(fit_x, fit_y)
+    high = _model(columns, random_state, loss="quantile", quantile=high_q, **QUANTILE_PARAMS).fit(fit_x, fit_y)
+    scores = np.maximum(low.predict(cal_x) - cal_y, cal_y - high.predict(cal_x))
+    level = high_q - low_q
+    return max(0.0, float(np.quantile(scores, level)))
+
+
+def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state: int,
+                quantiles: tuple[float, ...]) -> TargetModel:
+    x = _prepared(df, columns)
+    y = df[target].to_numpy(dtype=float)
+    point = _model(columns, random_state, **POINT_PARAMS).fit(x, y)
+    widening = _conformal_widening(x, np.log1p(y), columns, random_state, quantiles)
+    bounds = {
+        q: _model(columns, random_state, loss="quantile", quantile=q, **QUANTILE_PARAMS).fit(x, np.log1p(y))
+        for q in quantiles
+    }
+    background = df[columns].sample(n=min(BACKGROUND_ROWS, len(df)), random_state=random_state)
+    return TargetModel(target, columns, point, bounds, background.reset_index(drop=True), widening)
+
+
+def train_models(df: pd.DataFrame, *, random_state: int = 42, quantiles: tuple[float, ...] = QUANTILES) -> TrainedModels:
+    """Train both models from a frame with the features and the `reach` and `likes` columns."""
+    missing = [t for t in TARGETS if t not in df.columns]
+    if missing:
+        raise ValueError(f"the training frame lacks target columns: {', '.join(missing)}")
+    df = with_daypart(df).dropna(subset=list(TARGETS))
+    if "published_at" in df.columns:
+        # Oldest first (synthetic rows, without a time, first of all): calibration uses the newest.
+        df = df.sort_values("published_at", kind="stable", na_position="first")
+    if (df[list(TARGETS)] < 0).any().any():
+        raise ValueError("reach and likes must be non-negative counts")
+    columns = feature_columns(df)
+    return TrainedModels(
+        reach=_fit_target(df, columns, "reach", random_state, quantiles),
+        likes=_fit_target(df, columns, "likes", random_state, quantiles),
+        n_train=len(df),
+        params={"point": POINT_PARAMS, "quantile": QUANTILE_PARAMS, "quantiles": list(quantiles),
+                "features": columns},
+    )
+
+
+def time_holdout_split(df: pd.DataFrame, time_column: str, test_fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train on the older posts, test on the newest `test_fraction`: the future never leaks in."""
+    ordered = df.sort_values([time_column] + (["post_id"] if "post_id" in df.columns else []), kind="stable")
+    n_test = int(math.ceil(len(ordered) * test_fraction))
+    return ordered.iloc[: len(ordered) - n_test], ordered.iloc[len(ordered) - n_test:]
+
+
+def regression_metrics(y_true, y_pred) -> dict[str, float]:
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    return {
+        "r2": float(r2_score(y_true, y_pred)),
+        "rmse": float(math.sqrt(mean_squared_error(y_true, y_pred))),
+        "mae": float(mean_absolute_error(y_true, y_pred)),
+    }
+
+
+def interval_coverage(y_true, low, high) -> float:
+    """Share of actual values inside [low, high]."""
+    y_true = np.asarray(y_true, dtype=float)
+    return float(np.mean((y_true >= np.asarray(low, dtype=float)) & (y_true <= np.asarray(high, dtype=float))))
+
+
+# ----- the notebook's models, for comparison ------------------------------------------------
+NOTEBOOK_NUMERIC = ["user_followers", "user_avg_engagement_rate", "post_text_len", "num_hashtags", "num_mentions",
+                    "num_emojis", "has_link"]
+NOTEBOOK_CATEGORICAL = ["media_type", "daypart", "day_of_week"]
+
+
+def notebook_model(random_state: int = 42) -> Pipeline:
+    """Cell 5's pipeline: raw counts, one-hot categories, GradientBoostingRegressor(150 trees, depth 4)."""
+    preprocessor = ColumnTransformer([
+        ("num", "passthrough", NOTEBOOK_NUMERIC),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), NOTEBOOK_CATEGORICAL),
+    ])
+    return make_pipeline(preprocessor, GradientBoostingRegressor(random_state=random_state, n_estimators=150, max_depth=4))
+
+
+def notebook_features(df: pd.DataFrame) -> pd.DataFrame:
+    frame = with_daypart(df)
+    return frame[NOTEBOOK_NUMERIC + NOTEBOOK_CATEGORICAL].assign(
+        media_type=frame["media_type"].astype(str), daypart=frame["daypart"].astype(str))

@@ -1,0 +1,83 @@
+"""The prediction notebook's request contract, validated, and the model features derived from it.
+
+One definition serves `predict`, the CLI and the HTTP API (whose 422 answers come from it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .features import daypart, text_features
+
+MAX_TEXT_CHARS = 25_000  # X's longest post (Premium); longer is not a post
+
+
+class PostPayload(BaseModel):
+    """A draft post, as the notebook's contract defines it. Counts left out come from the text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    post_text: str = Field("", max_length=MAX_TEXT_CHARS, description="the draft's text")
+    media_type: Literal["none", "image", "video"] = "none"
+    num_media_items: int = Field(0, ge=0, le=20)
+    scheduled_time: str | None = Field(
+        None, description="ISO 8601; a time without a timezone is taken as UTC. Default: now.",
+        examples=["2026-07-15T19:30:00Z"])
+    user_followers: int = Field(100, ge=0, le=2_000_000_000)
+    user_avg_engagement_rate: float = Field(0.01, ge=0.0, le=1.0, description="a ratio, 0-1")
+    num_hashtags: int | None = Field(None, ge=0, le=1_000)
+    num_mentions: int | None = Field(None, ge=0, le=1_000)
+    num_emojis: int | None = Field(None, ge=0, le=10_000)
+    user_id: str | None = Field(None, max_length=200, description="whose history ranks the hashtag suggestions")
+    post_id: str | None = Field(None, max_length=200, description="the published post, to join its outcome")
+
+    @field_validator("scheduled_time")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_scheduled_time(value)
+        return value
+
+
+def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
+    """(naive UTC time, a note when the input had no timezone or was missing)."""
+    if value is None:
+        return pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("min"), \
+            "scheduled_time missing: predicted for now (UTC)"
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"scheduled_time {value!r} is not an ISO 8601 time: {error}") from None
+    if stamp is pd.NaT:
+        raise ValueError(f"scheduled_time {value!r} is not an ISO 8601 time")
+    if stamp.tzinfo is None:
+        return stamp, f"scheduled_time {value!r} has no timezone: taken as UTC"
+    return stamp.tz_convert("UTC").tz_localize(None), None
+
+
+def feature_row(payload: PostPayload) -> tuple[pd.DataFrame, list[str]]:
+    """The one-row feature frame the models take, and notes on what was assumed."""
+    when, note = parse_scheduled_time(payload.scheduled_time)
+    notes = [note] if note else []
+    derived = text_features(payload.post_text)
+    for count in ("num_hashtags", "num_mentions", "num_emojis"):
+        given = getattr(payload, count)
+        if given is not None:
+            derived[count] = given
+    if not payload.post_text.strip():
+        notes.append("post_text is empty: text features are 0 and no hashtags are suggested")
+    row = {
+        **derived,
+        "hour": int(when.hour),
+        "daypart": daypart(int(when.hour)),
+        "day_of_week": int(when.dayofweek),
+        "media_type": payload.media_type,
+        "num_media_items": payload.num_media_items,
+        "user_followers": payload.user_followers,
+        "user_avg_engagement_rate": payload.user_avg_engagement_rate,
+    }
+    return pd.DataFrame([row]), notes
