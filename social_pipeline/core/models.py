@@ -34,6 +34,7 @@ FEATURES = LOG_FEATURES + NUMERIC_FEATURES + CATEGORICAL_FEATURES
 QUANTILES = (0.1, 0.9)
 BACKGROUND_ROWS = 200
 CALIBRATION_FRACTION = 0.2
+MIN_CALIBRATION_ROWS = 10
 
 # One configuration for every data set (the notebook's, the simulation's, a user's own): chosen
 # on the notebook's generator and the simulated history together, see bench/models.py.
@@ -162,7 +163,7 @@ def _conformal_widening(x: pd.DataFrame, log_y: np.ndarray, columns: list[str], 
     widening that would have held the nominal share. Quantile trees fitted on a few hundred posts are
     overconfident; this corrects them with data they did not see, drift included."""
     n_calibration = int(len(x) * CALIBRATION_FRACTION)
-    if n_calibration < 20:
+    if n_calibration < MIN_CALIBRATION_ROWS:
         return 0.0
     fit_x, cal_x = x.iloc[:-n_calibration], x.iloc[-n_calibration:]
     fit_y, cal_y = log_y[:-n_calibration], log_y[-n_calibration:]
