@@ -11,6 +11,7 @@ import pandas as pd
 from pydantic import Field
 
 from .core.publish import bi_path, publish_copy
+from .paths import ops_dir
 from .assets.common import WAREHOUSE_POOL
 from .assets.ml import SETTLE_AGE_HOURS, ml_training_job
 from .assets.reporting import weekly_reporting_job
@@ -170,7 +171,7 @@ def smtp_from_env() -> SmtpResource:
 
 
 def failures_log_path() -> Path:
-    return Path(os.environ.get("SOCIAL_PIPELINE_OPS_DIR", "data/ops")) / "run_failures.jsonl"
+    return ops_dir() / "run_failures.jsonl"
 
 
 @dg.run_failure_sensor(

@@ -245,6 +245,42 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if rejected or not refreshed else 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    """A draft from a JSON file or standard input -> the prediction contract on standard output."""
+    import json
+
+    from pydantic import ValidationError
+
+    from .core.model_registry import ModelNotTrainedError
+    from .serving import predict
+
+    source = sys.stdin if args.json in (None, "-") else None
+    try:
+        text = source.read() if source else Path(args.json).read_text(encoding="utf-8")
+        payload = json.loads(text)
+    except FileNotFoundError:
+        print(f"error: no such file: {args.json}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as error:
+        print(f"error: the draft is not valid JSON: {error}", file=sys.stderr)
+        return 2
+    if not isinstance(payload, dict):
+        print("error: the draft must be a JSON object with the request fields (post_text, media_type, ...)",
+              file=sys.stderr)
+        return 2
+    try:
+        response = predict(payload, log=not args.no_log)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in error.errors())
+        print(f"error: invalid draft: {problems}", file=sys.stderr)
+        return 2
+    except ModelNotTrainedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    print(json.dumps(response, indent=2, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="social-pipeline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -259,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     ingest.add_argument("--move", action="store_true",
                         help="move each file to processed/ or rejected/ (+ .error.txt) beside it, like the inbox")
     ingest.set_defaults(func=cmd_ingest)
+    predict = sub.add_parser("predict", help="predict a draft post's reach and likes (the notebook's contract)")
+    predict.add_argument("--json", metavar="FILE", help="the draft as a JSON file; '-' or omitted: standard input")
+    predict.add_argument("--no-log", action="store_true", help="do not record the prediction in the prediction log")
+    predict.set_defaults(func=cmd_predict)
     args = parser.parse_args(argv)
     return args.func(args)
 

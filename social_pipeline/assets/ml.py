@@ -1,8 +1,5 @@
 """Group `ml`: the point-in-time training dataset and the reach and likes models."""
 
-import os
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
@@ -11,6 +8,7 @@ from ..core.features import daypart, text_feature_frame
 from ..core.models import interval_coverage, regression_metrics, time_holdout_split, train_models
 from ..core.reports import predicted_vs_actual_svg
 from ..core.synthetic import synthetic_rows_for_user
+from ..paths import models_dir
 from ..resources.warehouse import WarehouseResource, transaction
 from .analytics import post_snapshots
 from .common import WAREHOUSE_POOL, sql, table_metadata
@@ -101,11 +99,6 @@ class ModelTrainingConfig(dg.Config):
     holdout_fraction: float = HOLDOUT_FRACTION
 
 
-def models_dir() -> Path:
-    """`SOCIAL_PIPELINE_MODELS_DIR`, else data/models (relative to the working directory)."""
-    return Path(os.environ.get("SOCIAL_PIPELINE_MODELS_DIR") or model_registry.DEFAULT_MODELS_DIR)
-
-
 def _figures(prefix: str, figures: dict) -> dict:
     return {f"{prefix}{name}": float(value) for name, value in figures.items()}
 
@@ -154,7 +147,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
         if previous[name] is not None:
             old = model_registry.load(previous[name]["artifact_path"]).predict(test)
             figures.update(_figures("previous_", regression_metrics(actual, old[target].to_numpy())))
-        path = model_registry.save(trained, models_dir(), name, version)
+        path = model_registry.save(trained.target_model(target), models_dir(), name, version)
         chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
         chart_path = path.with_suffix(".svg")
         chart_path.write_text(chart, encoding="utf-8")

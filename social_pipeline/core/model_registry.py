@@ -17,9 +17,6 @@ import joblib
 
 from .schema import column_names
 
-DEFAULT_MODELS_DIR = "data/models"
-
-
 class ModelNotTrainedError(LookupError):
     """No registered model to serve."""
 

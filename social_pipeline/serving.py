@@ -1,0 +1,107 @@
+"""`social_pipeline.predict(payload)`: the latest registered models, the user's history, and the
+prediction log. Used by the CLI and the HTTP API.
+
+Serving never opens the warehouse for writing and prefers the BI copy for reading, so it never
+waits for a run and never blocks one. Every served prediction is appended as one JSON line to
+data/ops/predictions/<UTC day>.jsonl; the `prediction_log` asset moves them into ml.predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from .core import model_registry
+from .core.model_registry import ModelNotTrainedError
+from .core.models import TrainedModels
+from .core.prediction import predict_frame, predict_payload
+from .core.prediction_request import PostPayload
+from .core.publish import bi_path
+from .core.suggestions import HashtagHistory
+from .paths import predictions_log_dir
+from .resources.warehouse import connect, database_path
+
+MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
+_log_lock = threading.Lock()
+
+
+def read_database(database: str | None = None) -> str:
+    """The BI copy when there is one (never locked by runs), else the warehouse itself."""
+    if database:
+        return database
+    return bi_path() if Path(bi_path()).exists() else database_path()
+
+
+@lru_cache(maxsize=8)
+def _load_models(reach_path: str, likes_path: str, reach_version: str, likes_version: str) -> TrainedModels:
+    return TrainedModels(reach=model_registry.load(reach_path), likes=model_registry.load(likes_path), n_train=0)
+
+
+def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
+    """The newest registered reach and likes models, and their versions."""
+    database = read_database(database)
+    if not os.path.exists(database) and not database.startswith("md:"):
+        raise ModelNotTrainedError(f"no warehouse at {database}: run `make run` (or materialise the ml assets) first")
+    con = connect(database, read_only=True)
+    try:
+        has_registry = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
+                                   "AND table_name = 'model_registry'").fetchall()[0][0]
+        rows = {target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()} if has_registry else {}
+    finally:
+        con.close()
+    if not rows or any(row is None for row in rows.values()):
+        raise ModelNotTrainedError(
+            f"no registered reach and likes models in {database}: materialise the reach_model and likes_model "
+            "assets (`make run`, or the ml_training job in the Dagster UI) first")
+    models = _load_models(rows["reach"]["artifact_path"], rows["likes"]["artifact_path"],
+                          rows["reach"]["version"], rows["likes"]["version"])
+    return models, {MODEL_NAMES[t]: rows[t]["version"] for t in rows}
+
+
+def user_history(user_id: str | None, database: str | None = None) -> HashtagHistory | None:
+    """The user's posts and engagement rates, for hashtag suggestions; None without a user or posts."""
+    if not user_id:
+        return None
+    con = connect(read_database(database), read_only=True)
+    try:
+        posts = con.execute("SELECT text, engagement_rate_pct FROM analytics.post_performance WHERE user_id = $u",
+                            {"u": user_id}).df()
+    except Exception:  # a warehouse without analytics yet: suggestions fall back to the heuristic
+        return None
+    finally:
+        con.close()
+    return HashtagHistory.from_frame(posts) if len(posts) else None
+
+
+def log_prediction(payload: PostPayload, response: dict) -> Path:
+    """Append one JSON line; a line is written whole under a lock, so concurrent requests never mix."""
+    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    path = predictions_log_dir() / f"{day}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"request": payload.model_dump(), "response": response}, default=str) + "\n"
+    with _log_lock, path.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+    return path
+
+
+def predict(payload: PostPayload | dict, database: str | None = None, log: bool = True) -> dict:
+    """The prediction notebook's contract for one draft (see core/prediction.py for the extras)."""
+    if not isinstance(payload, PostPayload):
+        payload = PostPayload.model_validate(payload)
+    models, versions = latest_models(database)
+    response = predict_payload(models, payload, versions, user_history(payload.user_id, database))
+    if log:
+        log_prediction(payload, response)
+    return response
+
+
+def predict_batch(payloads: list[PostPayload | dict], database: str | None = None) -> pd.DataFrame:
+    """Point predictions and intervals for many drafts at once (not logged)."""
+    models, _ = latest_models(database)
+    return predict_frame(models, payloads)
