@@ -13,7 +13,7 @@ from pydantic import Field
 from .core.publish import bi_path, publish_copy
 from .paths import ops_dir
 from .assets.common import WAREHOUSE_POOL
-from .assets.ml import SETTLE_AGE_HOURS, ml_training_job
+from .assets.ml import SETTLE_AGE_HOURS, ml_training_job, prediction_outcomes_job
 from .assets.reporting import weekly_reporting_job
 from .jobs import hourly_collection_job
 from .resources.warehouse import WarehouseResource, connect, scalar
@@ -47,6 +47,16 @@ weekly_retraining_schedule = dg.ScheduleDefinition(
     description="Mondays at 07:00 UTC (after the weekly report), rebuild ml.training_dataset and retrain the "
     "reach and likes models on every post settled so far; the asset checks compare each new model with "
     "the baseline and with the model it replaces.",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+prediction_feedback_schedule = dg.ScheduleDefinition(
+    name="prediction_feedback_schedule",
+    job=prediction_outcomes_job,
+    cron_schedule="30 3 * * *",
+    execution_timezone="UTC",
+    description="Daily at 03:30 UTC, load the served predictions into ml.predictions and join those whose "
+    "post has settled to the actual reach and likes (ml.prediction_outcomes); warns on drift.",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 
@@ -203,6 +213,7 @@ def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: Smt
 defs = dg.Definitions(
     assets=[bi_warehouse_copy],
     jobs=[publish_bi_copy_job],
-    schedules=[hourly_collection_schedule, weekly_report_schedule, weekly_retraining_schedule],
+    schedules=[hourly_collection_schedule, weekly_report_schedule, weekly_retraining_schedule,
+               prediction_feedback_schedule],
     sensors=[publish_bi_copy_after_success, record_and_notify_run_failure, retrain_on_new_labels],
 )

@@ -8,7 +8,7 @@ import dagster as dg
 
 from .assets.analytics import post_performance, post_snapshots
 from .assets.ingestion import raw_tweet_metrics
-from .assets.ml import MODEL_TARGETS
+from .assets.ml import LIVE_FIGURES_SQL, MODEL_TARGETS, prediction_outcomes
 from .core import model_registry
 from .core.metrics import COUNT_COLUMNS
 from .resources.warehouse import WarehouseResource
@@ -151,6 +151,29 @@ def _model_checks(name: str) -> list[dg.AssetChecksDefinition]:
     return [beats_baseline, not_worse_than_previous, interval_coverage_about_80pct]
 
 
+# Live error may exceed the held-out error by chance; this much more, over enough outcomes, is drift.
+LIVE_ERROR_DRIFT_RATIO = 1.5
+MIN_LIVE_OUTCOMES = 10
+
+
+@dg.asset_check(
+    asset=prediction_outcomes,
+    description=f"Warns when a model version's live MAE, over at least {MIN_LIVE_OUTCOMES} settled predictions, "
+    f"is more than {LIVE_ERROR_DRIFT_RATIO}x its held-out MAE.",
+)
+def live_error_within_held_out(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        live = con.execute(LIVE_FIGURES_SQL).df()
+    judged = live[(live.outcomes >= MIN_LIVE_OUTCOMES) & live.held_out_mae.notna()]
+    drifted = judged[judged.live_mae > LIVE_ERROR_DRIFT_RATIO * judged.held_out_mae]
+    return _result(
+        drifted.empty,
+        [f"{r.target} {r.version}: live MAE {r.live_mae:.1f} vs held-out {r.held_out_mae:.1f} over {r.outcomes}"
+         for r in drifted.itertuples()],
+        "model versions whose live error drifted", dg.AssetCheckSeverity.WARN,
+    )
+
+
 defs = dg.Definitions(
     asset_checks=[
         counts_are_non_negative,
@@ -158,5 +181,6 @@ defs = dg.Definitions(
         engagement_rate_within_bounds,
         every_post_has_a_snapshot,
         *(check for name in MODEL_TARGETS for check in _model_checks(name)),
+        live_error_within_held_out,
     ],
 )

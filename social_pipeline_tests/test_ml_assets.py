@@ -136,3 +136,56 @@ def test_weekly_retraining_runs_mondays_after_the_report():
     context = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2026-11-23 07:00", tz="UTC"))
     requests = list(schedule.evaluate_tick(context).run_requests)
     assert len(requests) == 1
+
+
+def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
+    from social_pipeline.serving import predict
+
+    train(history, tmp_path / "models", monkeypatch)
+    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
+    con = duckdb.connect(history, read_only=True)
+    settled = con.execute(
+        "SELECT t.post_id, t.user_id, t.published_at, t.reach, t.likes, p.text FROM ml.training_dataset AS t "
+        "JOIN raw.posts AS p USING (post_id) WHERE NOT t.is_synthetic ORDER BY t.published_at LIMIT 12").df()
+    con.close()
+    by_id, by_text = settled.iloc[0], settled.iloc[1]
+    draft = {"media_type": "none", "user_followers": 2400, "user_avg_engagement_rate": 0.03}
+    predict({**draft, "post_text": by_id.text, "post_id": by_id.post_id}, database=history)
+    predict({**draft, "post_text": by_text.text, "user_id": by_text.user_id,
+             "scheduled_time": (by_text.published_at + pd.Timedelta(hours=2)).isoformat() + "Z"}, database=history)
+    predict({**draft, "post_text": "never published", "user_id": by_text.user_id}, database=history)
+    log_file = next((tmp_path / "ops" / "predictions").glob("*.jsonl"))
+    with log_file.open("a") as handle:
+        handle.write('{"request": {"post_text": "cut off mid-wri\n')
+
+    job = defs.resolve_job_def("prediction_feedback")
+    for _ in range(2):  # a rerun loads nothing twice
+        result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=history)})
+        assert result.success
+    con = duckdb.connect(history, read_only=True)
+    predictions = con.execute("SELECT * FROM ml.predictions").df()
+    outcomes = con.execute("SELECT * FROM ml.prediction_outcomes ORDER BY predicted_at").df().set_index("post_id")
+    con.close()
+    assert len(predictions) == 3 and predictions.prediction_id.is_unique
+    assert dict(zip(outcomes.index, outcomes.match_method)) == {by_id.post_id: "post_id", by_text.post_id: "text_and_time"}
+    assert outcomes.loc[by_id.post_id, "actual_reach"] == by_id.reach
+    assert outcomes.loc[by_text.post_id, "actual_likes"] == by_text.likes
+    materialization = result.asset_materializations_for_node("prediction_log")[0]
+    assert materialization.metadata["malformed_lines"].value == 1
+    # Two outcomes are too few to judge drift.
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+    # Ten predictions a hundred times off: the drift check warns.
+    con = connect(history)
+    con.execute("""
+        INSERT INTO ml.predictions (prediction_id, predicted_at, post_id, predicted_reach, predicted_likes,
+            reach_p10, reach_p90, likes_p10, likes_p90, reach_model_version, likes_model_version)
+        SELECT 'bad-' || post_id, now()::TIMESTAMP, post_id, reach * 100, likes * 100, 0, 1, 0, 1,
+               (SELECT max(version) FROM ml.model_registry), (SELECT max(version) FROM ml.model_registry)
+        FROM ml.training_dataset WHERE NOT is_synthetic ORDER BY published_at DESC LIMIT 10""")
+    con.close()
+    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "empty_ops"))
+    result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=history)})
+    (drift,) = result.get_asset_check_evaluations()
+    assert not drift.passed and drift.severity == dg.AssetCheckSeverity.WARN
+    assert "reach" in drift.description and "likes" in drift.description

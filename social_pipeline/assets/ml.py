@@ -8,7 +8,7 @@ from ..core.features import daypart, text_feature_frame
 from ..core.models import interval_coverage, regression_metrics, time_holdout_split, train_models
 from ..core.reports import predicted_vs_actual_svg
 from ..core.synthetic import synthetic_rows_for_user
-from ..paths import models_dir
+from ..paths import models_dir, predictions_log_dir
 from ..resources.warehouse import WarehouseResource, transaction
 from .analytics import post_snapshots
 from .common import WAREHOUSE_POOL, sql, table_metadata
@@ -186,11 +186,93 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
         )
 
 
+# ----- predictions meet ground truth ----------------------------------------------------
+# A prediction without a post_id matches the user's post with the same text published this close
+# to the scheduled time.
+PREDICTION_MATCH_WINDOW_HOURS = 6
+
+
+@dg.asset(
+    group_name="ml",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+    description="ml.predictions: every prediction served (CLI, HTTP API, predict()), moved from the "
+    "prediction log files (data/ops/predictions/*.jsonl, one JSON line each) into the warehouse. "
+    "Idempotent by prediction_id; a malformed line is skipped and named, never half-loaded.",
+)
+def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    files = sorted(str(p) for p in predictions_log_dir().glob("*.jsonl"))
+    with warehouse.get_connection() as con:
+        malformed = pd.DataFrame(columns=["source_file", "line"])
+        if files:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE log_lines AS {sql('prediction_log_lines')}",
+                        {"files": files, "delim": chr(1)})
+            malformed = con.execute("SELECT source_file, left(line, 120) AS line FROM log_lines WHERE NOT is_valid").df()
+            with transaction(con):
+                con.execute(f"INSERT INTO ml.predictions BY NAME {sql('prediction_log')}")
+                meta = table_metadata(con, "ml.predictions", "loaded_at >= (SELECT max(loaded_at) FROM ml.predictions)",
+                                      order_by="predicted_at DESC")
+            con.execute("DROP TABLE log_lines")
+        else:
+            meta = table_metadata(con, "ml.predictions", "FALSE")
+    if len(malformed):
+        context.log.warning(f"{len(malformed)} malformed prediction log lines skipped, first in "
+                            f"{malformed.source_file.iloc[0]}")
+    meta["log_files"] = dg.MetadataValue.int(len(files))
+    meta["malformed_lines"] = dg.MetadataValue.int(len(malformed))
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[prediction_log, training_dataset],
+    group_name="ml",
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description="ml.prediction_outcomes: served predictions whose post has been published and settled, "
+    "beside the actual reach and likes (matched by post_id, else by the user's same text published within "
+    f"{PREDICTION_MATCH_WINDOW_HOURS} h of the scheduled time); live error and interval coverage.",
+)
+def prediction_outcomes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        with transaction(con):
+            con.execute("DELETE FROM ml.prediction_outcomes")
+            con.execute(f"INSERT INTO ml.prediction_outcomes BY NAME {sql('prediction_outcomes')}",
+                        {"match_window_hours": PREDICTION_MATCH_WINDOW_HOURS})
+            meta = table_metadata(con, "ml.prediction_outcomes", order_by="predicted_at DESC")
+        live = con.execute(LIVE_FIGURES_SQL).df()
+    meta["live_figures"] = dg.MetadataValue.md(live.round(3).to_markdown(index=False) if len(live) else "_no outcomes yet_")
+    return dg.MaterializeResult(metadata=meta)
+
+
+# Live error per model version beside the version's held-out error (the drift check reads it).
+LIVE_FIGURES_SQL = """
+SELECT o.target, o.version, count(*) AS outcomes, avg(o.abs_error) AS live_mae,
+       (r.metrics->>'mae')::DOUBLE AS held_out_mae, avg(o.inside::INT) AS live_interval_coverage
+FROM (
+    SELECT 'reach' AS target, reach_model_version AS version, abs(predicted_reach - actual_reach) AS abs_error,
+           reach_inside_interval AS inside FROM ml.prediction_outcomes
+    UNION ALL
+    SELECT 'likes', likes_model_version, abs(predicted_likes - actual_likes), likes_inside_interval
+    FROM ml.prediction_outcomes
+) AS o
+LEFT JOIN ml.model_registry AS r ON r.version = o.version AND r.target = o.target
+GROUP BY ALL ORDER BY o.target, o.version
+"""
+
+
 ml_training_job = dg.define_asset_job(
     "ml_training",
-    selection=dg.AssetSelection.groups("ml"),
+    selection=dg.AssetSelection.assets(training_dataset, reach_and_likes_models),
     description="Rebuild ml.training_dataset and retrain the reach and likes models.",
     executor_def=dg.in_process_executor,
 )
 
-defs = dg.Definitions(assets=[training_dataset, reach_and_likes_models], jobs=[ml_training_job])
+prediction_outcomes_job = dg.define_asset_job(
+    "prediction_feedback",
+    selection=dg.AssetSelection.assets(prediction_log, prediction_outcomes),
+    description="Load the prediction log into ml.predictions and join predictions to settled outcomes.",
+    executor_def=dg.in_process_executor,
+)
+
+defs = dg.Definitions(assets=[training_dataset, reach_and_likes_models, prediction_log, prediction_outcomes],
+                      jobs=[ml_training_job, prediction_outcomes_job])

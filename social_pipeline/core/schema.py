@@ -199,6 +199,43 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("previous_version", "VARCHAR"),
         ("params", "JSON"),
     ],
+    # Every served prediction (from the prediction log files), with its request, response and models.
+    "ml.predictions": [
+        ("prediction_id", "VARCHAR NOT NULL"),
+        ("predicted_at", "TIMESTAMP NOT NULL"),
+        ("user_id", "VARCHAR"),
+        ("post_id", "VARCHAR"),
+        ("post_text", "VARCHAR"),
+        ("scheduled_time", "TIMESTAMP"),
+        ("predicted_reach", "BIGINT"),
+        ("predicted_likes", "BIGINT"),
+        ("reach_p10", "BIGINT"),
+        ("reach_p90", "BIGINT"),
+        ("likes_p10", "BIGINT"),
+        ("likes_p90", "BIGINT"),
+        ("reach_model_version", "VARCHAR"),
+        ("likes_model_version", "VARCHAR"),
+        ("request", "JSON"),
+        ("response", "JSON"),
+        ("source_file", "VARCHAR"),
+        ("loaded_at", "TIMESTAMP"),
+    ],
+    # Predictions whose post has been published and settled, beside the actual outcome.
+    "ml.prediction_outcomes": [
+        ("prediction_id", "VARCHAR NOT NULL"),
+        ("post_id", "VARCHAR NOT NULL"),
+        ("match_method", "VARCHAR NOT NULL"),  # post_id | text_and_time
+        ("predicted_at", "TIMESTAMP"),
+        ("published_at", "TIMESTAMP"),
+        ("reach_model_version", "VARCHAR"),
+        ("likes_model_version", "VARCHAR"),
+        ("predicted_reach", "BIGINT"),
+        ("actual_reach", "BIGINT"),
+        ("reach_inside_interval", "BOOLEAN"),
+        ("predicted_likes", "BIGINT"),
+        ("actual_likes", "BIGINT"),
+        ("likes_inside_interval", "BOOLEAN"),
+    ],
     # One row per dropped file whose content was ingested: the same content is never ingested twice.
     "ops.ingested_files": [
         ("content_sha256", "VARCHAR NOT NULL"),
