@@ -248,6 +248,8 @@ def notebook_model(random_state: int = 42) -> Pipeline:
 
 
 def notebook_features(df: pd.DataFrame) -> pd.DataFrame:
+    """The notebook's columns; its GradientBoostingRegressor takes no missing values, so they become 0."""
     frame = with_daypart(df)
-    return frame[NOTEBOOK_NUMERIC + NOTEBOOK_CATEGORICAL].assign(
-        media_type=frame["media_type"].astype(str), daypart=frame["daypart"].astype(str))
+    numeric = frame[NOTEBOOK_NUMERIC].apply(pd.to_numeric, errors="coerce").astype("float64").fillna(0.0)
+    return numeric.assign(media_type=frame["media_type"].astype(str), daypart=frame["daypart"].astype(str),
+                          day_of_week=frame["day_of_week"].astype(str))

@@ -1,0 +1,92 @@
+"""Model benchmark on the prediction notebook's generator (cell 2, n = 6000, several seeds).
+
+For each target and seed, on the notebook's own split (train_test_split(test_size=0.2,
+random_state=42)): the notebook's model R² (its settings), ours, the best possible (the
+generator's noise-free expectation on the same test rows), both as a share of the best, interval
+coverage, and fit times as a ratio measured in the same run.
+
+    python -m social_pipeline.bench.models [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from ..core import models
+from ..core.synthetic import generate_notebook_posts
+
+DEFAULT_SEEDS = (42, 7, 123)
+
+
+def _timed(fit):
+    started = time.perf_counter()
+    result = fit()
+    return result, time.perf_counter() - started
+
+
+def run_model_benchmark(n: int = 6000, seeds: tuple[int, ...] = DEFAULT_SEEDS, quick: bool = False) -> list[dict]:
+    """One row per (target, seed), plus a mean row per target (seed = 'mean')."""
+    seeds = seeds[:1] if quick else seeds
+    rows = []
+    for seed in seeds:
+        data = generate_notebook_posts(n, seed=seed)
+        train, test = train_test_split(data, test_size=0.2, random_state=42)
+        ours, ours_seconds = _timed(lambda: models.train_models(train))
+        predicted = ours.predict(test)
+        for target in models.TARGETS:
+            notebook, notebook_seconds = _timed(
+                lambda: models.notebook_model().fit(models.notebook_features(train), train[target]))
+            notebook_r2 = models.regression_metrics(test[target], notebook.predict(models.notebook_features(test)))["r2"]
+            ours_r2 = models.regression_metrics(test[target], predicted[target])["r2"]
+            best_r2 = models.regression_metrics(test[target], test[f"expected_{target}"])["r2"]
+            rows.append({
+                "target": target, "seed": seed, "n": n,
+                "notebook_r2": notebook_r2, "ours_r2": ours_r2, "best_possible_r2": best_r2,
+                "notebook_share_of_best": notebook_r2 / best_r2, "ours_share_of_best": ours_r2 / best_r2,
+                "interval_coverage": models.interval_coverage(test[target], predicted[f"{target}_p10"],
+                                                              predicted[f"{target}_p90"]),
+                # Ours fits both targets with their p10/p90 models (6 fits); the notebook one model per target.
+                "ours_fit_s_per_target": ours_seconds / len(models.TARGETS), "notebook_fit_s": notebook_seconds,
+            })
+    frame = pd.DataFrame(rows)
+    frame["fit_time_ratio_ours_to_notebook"] = frame["ours_fit_s_per_target"] / frame["notebook_fit_s"]
+    means = frame.groupby("target", sort=False).mean(numeric_only=True).reset_index().assign(seed="mean")
+    return pd.concat([frame, means], ignore_index=True).to_dict("records")
+
+
+def run_history_comparison(dataset: pd.DataFrame) -> list[dict]:
+    """The same choice on a warehouse's own history (ml.training_dataset, real rows): time holdout,
+    ours against the notebook's settings and the users' trailing mean, per target."""
+    real = dataset[~dataset["is_synthetic"]]
+    train, test = models.time_holdout_split(real, "published_at", 0.2)
+    ours = models.train_models(train).predict(test)
+    rows = []
+    for target in models.TARGETS:
+        notebook = models.notebook_model().fit(models.notebook_features(train), train[target])
+        notebook_pred = notebook.predict(models.notebook_features(test))
+        baseline = test[f"baseline_{target}"].fillna(train[target].mean())
+        for name, predicted in (("ours", ours[target]), ("notebook settings", notebook_pred),
+                                ("trailing mean", baseline)):
+            rows.append({"target": target, "model": name, "n_train": len(train), "n_test": len(test),
+                         **models.regression_metrics(test[target], predicted)})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one seed")
+    args = parser.parse_args(argv)
+    table = pd.DataFrame(run_model_benchmark(quick=args.quick))
+    columns = ["target", "seed", "notebook_r2", "ours_r2", "best_possible_r2", "notebook_share_of_best",
+               "ours_share_of_best", "interval_coverage", "notebook_fit_s", "ours_fit_s_per_target",
+               "fit_time_ratio_ours_to_notebook"]
+    print(table[columns].to_markdown(index=False, floatfmt=".3f"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
