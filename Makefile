@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install run dev test clean
+.PHONY: install run dev test bench bench-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ dev: install
 ## The test suite.
 test: install
 	$(PY) -m pytest -q
+
+## Benchmarks against baselines measured in the same run (< 10 min on 2 cores); not part of `make test`.
+bench: install
+	$(PY) -m social_pipeline.bench.runner
+
+## The same in about a minute, at small sizes.
+bench-quick: install
+	$(PY) -m social_pipeline.bench.runner --quick
 
 clean:
 	rm -rf $(VENV) *.egg-info

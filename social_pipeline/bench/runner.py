@@ -1,0 +1,280 @@
+"""`make bench` / `make bench-quick`: speed, scale and cost against baselines measured in the same run.
+
+Every figure is a ratio against a baseline timed in this run on the same data; absolute times are
+printed beside it. Correctness comparisons (our answers equal the baseline's) are assertions.
+Writes data/bench/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import responses
+
+from .baseline_sqlite import run_baseline
+from .history import complete_weeks, export_to_sqlite, write_history
+
+DEFAULT_SIZES = ((1_000, 3), (10_000, 10), (100_000, 50))  # posts (x 10 snapshots), users
+QUICK_SIZES = ((1_000, 3), (10_000, 10))
+SNAPSHOTS_PER_POST = 10
+# At this many snapshots and above the baseline runs on a sample of users and is scaled up.
+BASELINE_SAMPLE_FROM = 1_000_000
+BASELINE_SAMPLE_FRACTION = 0.1
+
+
+def _worker(*args: str, env: dict | None = None) -> dict:
+    completed = subprocess.run([sys.executable, "-m", "social_pipeline.bench.worker", *args], capture_output=True,
+                               text=True, env={**os.environ, **(env or {})}, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench worker {args[0]} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _timed(fn):
+    started = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - started
+
+
+# ----- 1. analytics at scale -----------------------------------------------------------------
+def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
+    """Assert our tables give the baseline's answers for the users it ran on; returns counts checked."""
+    users = baseline["users"]
+    con = duckdb.connect(database, read_only=True)
+    try:
+        posts = con.execute("SELECT post_id, impressions, engagements, engagement_rate_pct FROM "
+                            "analytics.post_performance WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
+        summary = con.execute("SELECT user_id, strftime(period_start, '%Y-%m-%d'), total_posts, total_impressions, "
+                              "total_engagements, avg_engagement_rate_pct FROM analytics.user_summary "
+                              "WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
+        best = con.execute("SELECT user_id, strftime(window_end, '%Y-%m-%d'), day_of_week, hour, posts_count, "
+                           "avg_engagement_rate_pct FROM analytics.best_posting_times "
+                           "WHERE user_id IN (SELECT unnest($u)) ORDER BY user_id, window_end, rank", {"u": users}).fetchall()
+    finally:
+        con.close()
+    assert len(posts) == len(baseline["posts"]), (len(posts), len(baseline["posts"]))
+    for post_id, impressions, total, rate in posts:
+        b_impressions, b_total, b_rate = baseline["posts"][post_id]
+        assert (impressions, total) == (b_impressions, b_total) and math.isclose(rate, b_rate, abs_tol=1e-9), post_id
+    ours_weeks = {(u, w): (n, i, e, r) for u, w, n, i, e, r in summary}
+    compared = 0
+    for key, expected in baseline["weeks"].items():
+        if expected["total_posts"] == 0 and key not in ours_weeks:
+            continue
+        n, i, e, r = ours_weeks[key]
+        assert (n, i, e) == (expected["total_posts"], expected["total_impressions"], expected["total_engagements"]), key
+        assert math.isclose(r, expected["avg_engagement_rate_pct"], abs_tol=1e-9), key
+        compared += 1
+    ours_best: dict[tuple, list] = {}
+    for user_id, window_end, dow, hour, n, rate in best:
+        ours_best.setdefault((user_id, window_end), []).append((dow, hour, n, rate))
+    for key, slots in baseline["best_times"].items():
+        got = ours_best.get(key, [])
+        assert [(d, h, n) for d, h, n, _ in got] == [(d, h, n) for d, h, n, _ in slots], key
+        assert all(math.isclose(a[3], b[3], abs_tol=1e-9) for a, b in zip(got, slots)), key
+    return {"posts_compared": len(posts), "user_weeks_compared": compared,
+            "best_time_windows_compared": len(baseline["best_times"])}
+
+
+def analytics_at_scale(work: Path, sizes) -> list[dict]:
+    """ours_sql: the assets' SQL straight in DuckDB, the same computations as the baseline.
+    ours_dagster: the real assets in Dagster runs, which also build engagement_by_content_type,
+    recruiter_metrics and every weekly report with its Markdown and HTML files."""
+    rows = []
+    for posts, users in sizes:
+        database = str(work / f"history_{posts}.duckdb")
+        written = write_history(database, posts, SNAPSHOTS_PER_POST, users)
+        weeks = complete_weeks(written["start"], written["end"])
+        sql_only = _worker("analytics_sql", database, weeks[0], weeks[-1])
+        ours = _worker("analytics", database, weeks[0], weeks[-1],
+                       env={"SOCIAL_PIPELINE_REPORTS_DIR": str(work / f"reports_{posts}")})
+        lite = str(work / f"history_{posts}.sqlite")
+        export_to_sqlite(database, lite)
+        fraction = BASELINE_SAMPLE_FRACTION if written["snapshots"] >= BASELINE_SAMPLE_FROM else 1.0
+        baseline, baseline_seconds = _timed(lambda: run_baseline(lite, weeks, user_fraction=fraction))
+        checked = compare_answers(database, baseline, weeks)
+        scaled = baseline_seconds / (len(baseline["users"]) / users)
+        rows.append({
+            "snapshots": written["snapshots"], "posts": posts, "users": users, "weeks": len(weeks),
+            "baseline_s": scaled, "baseline_measured_on": f"{len(baseline['users'])}/{users} users"
+            + (" (scaled up linearly)" if fraction < 1 else ""),
+            "ours_sql_s": sql_only["seconds"], "speedup_sql_vs_baseline": scaled / sql_only["seconds"],
+            "ours_sql_peak_rss_mb": sql_only["peak_rss_mb"],
+            "ours_dagster_s": ours["seconds"], "speedup_dagster_vs_baseline": scaled / ours["seconds"],
+            "ours_dagster_peak_rss_mb": ours["peak_rss_mb"], **checked,
+        })
+    return rows
+
+
+# ----- 2. incremental cost -------------------------------------------------------------------
+def incremental_cost(work: Path, sizes) -> list[dict]:
+    rows = []
+    for posts, _users in (sizes[0], sizes[-1]):
+        database = str(work / f"history_{posts}.duckdb")  # built and refreshed by analytics_at_scale
+        measured = _worker("hourly", database, "0.02")
+        rows.append({"history_snapshots": posts * SNAPSHOTS_PER_POST, "hourly_refresh_s": measured["seconds"],
+                     "peak_rss_mb": measured["peak_rss_mb"]})
+    for row in rows:
+        row["ratio_to_smallest_history"] = row["hourly_refresh_s"] / rows[0]["hourly_refresh_s"]
+        row["history_ratio"] = row["history_snapshots"] / rows[0]["history_snapshots"]
+    return rows
+
+
+# ----- 3. API cost ---------------------------------------------------------------------------
+def api_cost(posts: int = 1_000) -> list[dict]:
+    """Requests for one collection of `posts` post-snapshots, counted at the HTTP fake: our batched
+    X source against the seed's one call per post (collect_post_metrics)."""
+    from urllib.parse import parse_qs, urlparse
+
+    from ..collector_api import collect_post_metrics
+    from ..core.x_payloads import TWITTER_EPOCH_MS
+    from ..resources.x_api import XApiSource, XCredentials
+
+    base_ms = int(pd.Timestamp("2025-03-01").value // 1_000_000) - TWITTER_EPOCH_MS
+    ids = [str((base_ms << 22) + n) for n in range(posts)]
+
+    def tweet(post_id):
+        return {"id": post_id, "text": "t", "edit_history_tweet_ids": [post_id],
+                "public_metrics": {"like_count": 1, "retweet_count": 0, "reply_count": 0, "quote_count": 0,
+                                   "bookmark_count": 0, "impression_count": 10}}
+
+    def many(request):
+        asked = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
+        return 200, {"content-type": "application/json"}, json.dumps({"data": [tweet(i) for i in asked]})
+
+    source = XApiSource(XCredentials(bearer_token="bench-token"), usernames="bench", sleep=lambda s: None)
+    counts = {}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as fake:
+        fake.add_callback(responses.GET, "https://api.twitter.com/2/tweets", callback=many)
+        source.fetch_metrics(pd.DataFrame({"post_id": ids, "collected_at": pd.Timestamp.now()}))
+        counts["ours"] = len(fake.calls)
+        fake.calls.reset()
+        for post_id in ids:  # the seed's collector: one call per post
+            collect_post_metrics(post_id, source=source)
+        counts["seed"] = len(fake.calls)
+    per_thousand = 1_000 / posts
+    return [
+        {"path": "ours: get_tweets, 100 ids per request", "requests_per_1000_snapshots": counts["ours"] * per_thousand,
+         "post_reads_per_1000_snapshots": 1_000},
+        {"path": "seed: one request per post", "requests_per_1000_snapshots": counts["seed"] * per_thousand,
+         "post_reads_per_1000_snapshots": 1_000},
+        {"path": "ratio seed / ours", "requests_per_1000_snapshots": counts["seed"] / max(counts["ours"], 1),
+         "post_reads_per_1000_snapshots": 1.0},
+    ]
+
+
+# ----- 4. models -----------------------------------------------------------------------------
+def models_section(quick: bool) -> list[dict]:
+    from .models import run_model_benchmark
+
+    return [r for r in run_model_benchmark(quick=quick) if r["seed"] == "mean" or quick]
+
+
+# ----- 5. prediction latency -----------------------------------------------------------------
+def prediction_latency(quick: bool) -> list[dict]:
+    from ..core import models
+    from ..core.prediction import predict_frame, predict_payload
+    from ..core.synthetic import generate_notebook_posts
+
+    data = generate_notebook_posts(6000, seed=42)
+    trained = models.train_models(data)
+    notebook = models.notebook_model().fit(models.notebook_features(data), data["reach"])
+    payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
+               "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
+               "user_avg_engagement_rate": 0.015}
+    versions = {"reach_model": "bench", "likes_model": "bench"}
+    repeats = 50 if quick else 300
+    single = [_timed(lambda: predict_payload(trained, payload, versions))[1] for _ in range(repeats)]
+    row = data.head(1)
+    notebook_single = [_timed(lambda: notebook.predict(models.notebook_features(row)))[1] for _ in range(repeats)]
+    batch_n = 2_000 if quick else 10_000
+    payloads = [dict(payload, user_followers=100 + i) for i in range(batch_n)]
+    _, ours_batch = _timed(lambda: predict_frame(trained, payloads))
+    frame = generate_notebook_posts(batch_n, seed=3)
+    _, notebook_batch = _timed(lambda: notebook.predict(models.notebook_features(frame)))
+    p50, p99 = np.percentile(single, [50, 99]) * 1000
+    n50, n99 = np.percentile(notebook_single, [50, 99]) * 1000
+    return [
+        {"what": "one prediction (contract, suggestions, intervals, exact explanations)", "ours_ms_p50": p50,
+         "ours_ms_p99": p99, "baseline": "notebook model, one row, predict only", "baseline_ms_p50": n50,
+         "baseline_ms_p99": n99, "ratio_p50": p50 / n50},
+        {"what": f"batch of {batch_n:,} (validation, features, both targets, intervals)",
+         "ours_ms_p50": ours_batch * 1000, "ours_ms_p99": None,
+         "baseline": f"notebook reach model, {batch_n:,} prepared rows", "baseline_ms_p50": notebook_batch * 1000,
+         "baseline_ms_p99": None, "ratio_p50": ours_batch / notebook_batch},
+    ]
+
+
+# ----- 6. end to end -------------------------------------------------------------------------
+def end_to_end(work: Path, quick: bool) -> list[dict]:
+    days = 14 if quick else 90
+    env = {**os.environ, "SOCIAL_PIPELINE_DB": str(work / "e2e.duckdb"), "SOCIAL_PIPELINE_BI_DB": str(work / "e2e_bi.duckdb"),
+           "SOCIAL_PIPELINE_REPORTS_DIR": str(work / "e2e_reports"), "SOCIAL_PIPELINE_MODELS_DIR": str(work / "e2e_models")}
+    env.pop("DAGSTER_HOME", None)
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-m", "social_pipeline.cli", "run", "--days", str(days), "--as-of",
+                                "2026-11-22 12:00"], env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"social-pipeline run failed:\n{completed.stderr[-3000:]}")
+    # The same shape with no work: three runs (collection, weekly, training) of 13 steps in all.
+    noop = _worker("noop", "5", "3")
+    return [{"what": f"social-pipeline run --days {days} (subprocess, cold start)", "wall_s": wall,
+             "dagster_only_s": noop["seconds"], "dagster_share": noop["seconds"] / wall,
+             "note": "dagster_only: the same number of runs and steps materialising assets that do nothing"}]
+
+
+SECTIONS = {
+    "analytics_at_scale": lambda work, quick, sizes: analytics_at_scale(work, sizes),
+    "incremental_cost": lambda work, quick, sizes: incremental_cost(work, sizes),
+    "api_cost": lambda work, quick, sizes: api_cost(),
+    "models": lambda work, quick, sizes: models_section(quick),
+    "prediction_latency": lambda work, quick, sizes: prediction_latency(quick),
+    "end_to_end": lambda work, quick, sizes: end_to_end(work, quick),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--only", nargs="*", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--out", default="data/bench/latest.json")
+    args = parser.parse_args(argv)
+    sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
+    import sklearn
+
+    report = {"date": pd.Timestamp.now("UTC").isoformat(timespec="seconds"), "cpu_count": os.cpu_count(),
+              "quick": args.quick, "python": platform.python_version(), "duckdb": duckdb.__version__,
+              "scikit_learn": sklearn.__version__, "sections": {}}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="social_pipeline_bench_") as tmp:
+        for name, section in SECTIONS.items():
+            if args.only and name not in args.only:
+                continue
+            rows, seconds = _timed(lambda: section(Path(tmp), args.quick, sizes))
+            report["sections"][name] = rows
+            print(f"\n## {name} ({seconds:.1f} s)\n")
+            print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3g"))
+            sys.stdout.flush()
+    report["total_seconds"] = time.perf_counter() - started
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\n{os.cpu_count()} cores, {report['total_seconds']:.0f} s in all; written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""One measurement in its own process, so its peak memory (RSS, DuckDB's native memory included)
+is its own: `python -m social_pipeline.bench.worker <analytics|analytics_sql|hourly|noop> ...`
+prints JSON."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+import dagster as dg
+import pandas as pd
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from ..core.collection import PARTITION_KEY_FORMAT
+from ..resources.warehouse import WarehouseResource, connect
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def analytics(database: str, first_week: str, last_week: str) -> dict:
+    """Full recompute with the assets' own code: post_snapshots (full refresh), post_performance, then
+    the weekly job (user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics,
+    weekly_report with its files) over every week, as one run each."""
+    from ..assets.analytics import post_performance, post_snapshots
+    from ..definitions import defs
+
+    warehouse = WarehouseResource(database=database)
+    started = time.perf_counter()
+    result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse},
+                            run_config={**QUIET, "ops": {"post_snapshots": {"config": {"full_refresh": True}}}})
+    assert result.success
+    posts_seconds = time.perf_counter() - started
+    weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
+        resources={"warehouse": warehouse}, run_config=QUIET,
+        tags={ASSET_PARTITION_RANGE_START_TAG: first_week, ASSET_PARTITION_RANGE_END_TAG: last_week})
+    assert weekly.success
+    total = time.perf_counter() - started
+    return {"seconds": total, "post_tables_seconds": posts_seconds, "weekly_seconds": total - posts_seconds,
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
+    """The same computations as the baseline, with the assets' own SQL straight in DuckDB (no
+    orchestration): post_snapshots (full), post_performance, user_summary and best_posting_times
+    for every week."""
+    from ..assets.common import sql
+    from ..core import analytics_queries as q
+    from ..resources.warehouse import transaction
+
+    weeks = {"first_week_start": pd.Timestamp(first_week), "weeks_end": pd.Timestamp(last_week) + pd.Timedelta(days=7)}
+    con = connect(database)
+    try:
+        started = time.perf_counter()
+        with transaction(con):
+            con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+            con.execute("DELETE FROM analytics.post_snapshots")
+            con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
+            con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")
+            for table, query in (("analytics.user_summary", q.user_summary_query(q.report_periods_sql())),
+                                 ("analytics.best_posting_times", q.best_times_query(q.report_periods_sql()))):
+                con.execute(f"DELETE FROM {table}")
+                con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, weeks))
+        seconds = time.perf_counter() - started
+    finally:
+        con.close()
+    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+
+
+def hourly(database: str, new_share: float) -> dict:
+    """One more hourly collection on top of the history: a share of the posts gets a new snapshot,
+    then post_snapshots (incremental) and post_performance refresh, as the hourly job does."""
+    from ..assets.analytics import post_performance, post_snapshots
+
+    con = connect(database)
+    try:
+        newest = con.execute("SELECT max(collected_at) FROM raw.tweet_metrics").fetchall()[0][0]
+        collected_at = pd.Timestamp(newest) + pd.Timedelta(hours=1)
+        key = (collected_at - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)
+        con.execute("""
+            INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes,
+                                           source, status, partition_key, written_at)
+            SELECT post_id, $at, impressions + 1, likes, retweets, replies, quotes, source, 'ok', $key, $at
+            FROM raw.tweet_metrics
+            WHERE hash(post_id) % 10000 < $share * 10000
+            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY collected_at DESC) = 1
+        """, {"at": collected_at, "key": key, "share": new_share})
+    finally:
+        con.close()
+    started = time.perf_counter()
+    result = dg.materialize([post_snapshots, post_performance],
+                            resources={"warehouse": WarehouseResource(database=database)}, run_config=QUIET)
+    assert result.success
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
+
+
+def noop(steps: int, jobs: int) -> dict:
+    """Dagster's own cost: `jobs` in-process runs of a chain of `steps` assets that do nothing."""
+    def make(i):
+        @dg.asset(name=f"noop_{i}", deps=[f"noop_{i - 1}"] if i else [])
+        def _noop():
+            return dg.MaterializeResult()
+        return _noop
+
+    assets = [make(i) for i in range(steps)]
+    started = time.perf_counter()
+    for _ in range(jobs):
+        assert dg.materialize(assets, run_config=QUIET).success
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
+
+
+if __name__ == "__main__":
+    kind, args = sys.argv[1], sys.argv[2:]
+    if kind == "analytics":
+        out = analytics(*args)
+    elif kind == "analytics_sql":
+        out = analytics_sql(*args)
+    elif kind == "hourly":
+        out = hourly(args[0], float(args[1]))
+    else:
+        out = noop(int(args[0]), int(args[1]))
+    print(json.dumps(out))
