@@ -1,0 +1,52 @@
+"""The benchmark's correctness comparison at a tiny size: the seed-style SQLite baseline and the
+pipeline's SQL give the same answers, and a wrong answer is caught. No timings are asserted."""
+
+import sqlite3
+
+import pytest
+
+from social_pipeline.bench.baseline_sqlite import run_baseline
+from social_pipeline.bench.history import complete_weeks, export_to_sqlite, write_history
+from social_pipeline.bench.runner import api_cost, compare_answers
+from social_pipeline.bench.worker import analytics_sql
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    database, lite = str(work / "h.duckdb"), str(work / "h.sqlite")
+    written = write_history(database, posts=300, snapshots_per_post=4, users=3)
+    weeks = complete_weeks(written["start"], written["end"])
+    analytics_sql(database, weeks[0], weeks[-1])
+    export_to_sqlite(database, lite)
+    return database, lite, weeks, written
+
+
+def test_history_has_the_asked_shape(tiny):
+    _, _, weeks, written = tiny
+    assert written["snapshots"] == 300 * 4
+    assert len(weeks) == 5  # 35 days ending on a Monday
+
+
+def test_baseline_and_pipeline_agree(tiny):
+    database, lite, weeks, _ = tiny
+    checked = compare_answers(database, run_baseline(lite, weeks), weeks)
+    assert checked["posts_compared"] == 300
+    assert checked["user_weeks_compared"] == 3 * 5
+    assert checked["best_time_windows_compared"] == 3 * 5
+
+
+def test_a_wrong_answer_is_caught(tiny, tmp_path):
+    database, lite, weeks, _ = tiny
+    broken = tmp_path / "broken.sqlite"
+    with sqlite3.connect(lite) as source, sqlite3.connect(broken) as target:
+        source.backup(target)
+        target.execute("UPDATE tweet_metrics SET likes = likes + 1 WHERE post_id = 'p7'")
+    with pytest.raises(AssertionError):
+        compare_answers(database, run_baseline(str(broken), weeks), weeks)
+
+
+def test_api_cost_counts_requests_at_the_http_fake():
+    rows = {row["path"]: row for row in api_cost(posts=250)}
+    assert rows["ours: get_tweets, 100 ids per request"]["requests_per_1000_snapshots"] == pytest.approx(3 * 4)
+    assert rows["seed: one request per post"]["requests_per_1000_snapshots"] == pytest.approx(1000)
