@@ -10,10 +10,13 @@ import numpy as np
 import pandas as pd
 
 from .models import TrainedModels
-from .prediction_request import PostPayload, feature_row
+from pydantic import TypeAdapter
+
+from .prediction_request import PostPayload, feature_frame, feature_row
 from .suggestions import HashtagHistory, suggest_description_for_media, suggest_hashtags
 
 TOP_FEATURES = 4
+PAYLOADS = TypeAdapter(list[PostPayload])
 EXPLANATION_METHOD = (
     "exact interventional Shapley values: the point models are boosted trees without feature "
     "interactions, so each feature's effect on log(prediction) is separable and computed exactly "
@@ -66,6 +69,5 @@ def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_ve
 
 def predict_frame(models: TrainedModels, payloads: list[PostPayload | dict]) -> pd.DataFrame:
     """Point predictions and intervals for many drafts in one pass (no suggestions, no explanations)."""
-    rows = [feature_row(p if isinstance(p, PostPayload) else PostPayload.model_validate(p))[0] for p in payloads]
-    frame = pd.concat(rows, ignore_index=True)
-    return models.predict(frame)
+    validated = PAYLOADS.validate_python(payloads)
+    return models.predict(feature_frame(validated))
