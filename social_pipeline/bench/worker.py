@@ -99,18 +99,37 @@ def hourly(database: str, new_share: float) -> dict:
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
 
-def noop(steps: int, jobs: int) -> dict:
-    """Dagster's own cost: `jobs` in-process runs of a chain of `steps` assets that do nothing."""
-    def make(i):
-        @dg.asset(name=f"noop_{i}", deps=[f"noop_{i - 1}"] if i else [])
-        def _noop():
-            return dg.MaterializeResult()
-        return _noop
+def noop(first_key: str, last_key: str) -> dict:
+    """Dagster's own cost for the shape of `social-pipeline run`, with assets that do nothing: one run of
+    an hourly-partitioned asset over the history's partition range (single-run backfill) and 5
+    unpartitioned ones after it, one run of 5 weekly assets over its weeks, one of 2 unpartitioned."""
+    from ..assets.common import HOURLY_PARTITIONS, SINGLE_RUN
+    from ..assets.reporting import WEEKLY_PARTITIONS
+    from ..cli import complete_weeks
 
-    assets = [make(i) for i in range(steps)]
+    def chain(prefix: str, steps: int, partitioned: int = 0, **kwargs):
+        def make(i):
+            @dg.asset(name=f"{prefix}_{i}", deps=[f"{prefix}_{i - 1}"] if i else [],
+                      **(kwargs if i < partitioned else {}))
+            def _noop():
+                return dg.MaterializeResult()
+            return _noop
+        return [make(i) for i in range(steps)]
+
+    first, last = pd.Timestamp(first_key), pd.Timestamp(last_key)
+    weeks = complete_weeks(first, last)
+    runs = [
+        (chain("hourly", 6, 1, partitions_def=HOURLY_PARTITIONS, backfill_policy=SINGLE_RUN),
+         (first.strftime(PARTITION_KEY_FORMAT), last.strftime(PARTITION_KEY_FORMAT))),
+        (chain("weekly", 5, 5, partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN), (weeks[0], weeks[-1])),
+        (chain("ml", 2), None),
+    ]
+    instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    for _ in range(jobs):
-        assert dg.materialize(assets, run_config=QUIET).success
+    for assets, key_range in runs:
+        tags = {ASSET_PARTITION_RANGE_START_TAG: key_range[0], ASSET_PARTITION_RANGE_END_TAG: key_range[1]} \
+            if key_range else {}
+        assert dg.materialize(assets, run_config=QUIET, tags=tags, instance=instance).success
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -123,5 +142,5 @@ if __name__ == "__main__":
     elif kind == "hourly":
         out = hourly(args[0], float(args[1]))
     else:
-        out = noop(int(args[0]), int(args[1]))
+        out = noop(args[0], args[1])
     print(json.dumps(out))
