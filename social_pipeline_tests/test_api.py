@@ -162,7 +162,8 @@ def test_the_page_is_served_self_contained(client):
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
     page = answer.text
     assert 'id="post_text"' in page and 'fetch("predict"' in page
-    assert not any(ref in page for ref in ("src=", "href=", "url(", "@import", "http://", "https://"))
+    assert not any(ref in page for ref in ("src=", "url(", "@import", "http://", "https://"))
+    assert page.count("href=") == page.count('href="data:')  # only the empty inline favicon
 
 
 def test_the_openapi_schema_documents_the_contract(client):
