@@ -182,14 +182,9 @@ def test_the_openapi_schema_documents_the_contract(client):
 fuzzed = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
-@pytest.fixture
-def fuzz_env(serving_env):
-    return serving_env
-
-
 @fuzzed.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_input_is_a_server_error(case, fuzz_env):
+def test_no_input_is_a_server_error(case, serving_env):
     """Any body the schema allows, and many it does not: never a 5xx, and 200s match the declared contract."""
     response = case.call()
     case.validate_response(response, checks=[schemathesis.checks.not_a_server_error,
