@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install run dev test bench bench-quick clean
+.PHONY: install run dev api test bench bench-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: install
 ## The Dagster UI on http://127.0.0.1:3000, runs kept in data/dagster_home.
 dev: install
 	$(VENV)/bin/dagster dev -w workspace.yaml
+
+## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).
+api: install
+	$(VENV)/bin/uvicorn social_pipeline.api:app --host 127.0.0.1 --port 8000
 
 ## The test suite.
 test: install

@@ -19,3 +19,52 @@ def resources(db_path):
         "warehouse": WarehouseResource(database=db_path),
         "source": SourceResource(clock=str(CLOCK), history_days=3),
     }
+
+
+@pytest.fixture(scope="session")
+def trained_warehouse(tmp_path_factory):
+    """24 days of simulated history with trained reach and likes models and its BI copy, built once
+    for the API, page and CLI tests. Paths: db, bi, models; serve it with `serving_env`."""
+    import dagster as dg
+
+    from social_pipeline.core.publish import publish_copy
+    from social_pipeline.definitions import defs
+    from social_pipeline.resources.warehouse import connect
+
+    from .test_assets import collect
+
+    root = tmp_path_factory.mktemp("trained")
+    paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}
+    warehouse = WarehouseResource(database=paths["db"])
+    collect({"warehouse": warehouse, "source": SourceResource(clock=str(CLOCK), history_days=24)},
+            first="2026-10-25-12:00", last="2026-11-18-11:00")
+    with pytest.MonkeyPatch.context() as patch, one_openmp_thread():
+        patch.setenv("SOCIAL_PIPELINE_MODELS_DIR", paths["models"])
+        result = defs.resolve_job_def("ml_training").execute_in_process(
+            resources={"warehouse": warehouse}, instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    con = connect(paths["db"])
+    try:
+        publish_copy(con, paths["bi"])
+    finally:
+        con.close()
+    return paths
+
+
+@pytest.fixture
+def serving_env(trained_warehouse, tmp_path, monkeypatch):
+    """The environment `make api` and `social-pipeline predict` read, pointed at the trained warehouse;
+    predictions are logged under tmp_path/ops."""
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", trained_warehouse["db"])
+    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", trained_warehouse["bi"])
+    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
+    with one_openmp_thread():
+        yield {**trained_warehouse, "ops": str(tmp_path / "ops")}
+
+
+def one_openmp_thread():
+    """The boosted trees' OpenMP teams spin against each other on a busy 2-core machine (a one-row
+    prediction took up to 15 s, the fixture's training 97 s); one thread in this (the test's) thread."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().limit(limits=1, user_api="openmp")
