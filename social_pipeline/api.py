@@ -15,7 +15,6 @@ import duckdb
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from threadpoolctl import ThreadpoolController
 
 from .core.model_registry import ModelNotTrainedError
 from .core.prediction_request import PostPayload
@@ -109,17 +108,10 @@ def _history_or_none(user_id: str | None):
         return None
 
 
-# One row gains nothing from OpenMP threads, and on a busy machine the boosted trees' thread teams
-# spin against each other (p50 0.16 s became 0.4-15 s on 2 shared cores). libgomp keeps the limit
-# per thread, so it is set around each prediction, in the worker thread that serves it.
-_threadpools = ThreadpoolController()
-
-
 @app.post("/predict", response_model=PredictionResponse, responses=UNAVAILABLE)
 def predict_post(payload: PostPayload) -> dict:
     """The prediction for one draft; it is recorded in the prediction log."""
-    with _threadpools.limit(limits=1, user_api="openmp"):
-        return predict(payload)
+    return predict(payload)  # the models run single-threaded (core/models.py single_threaded)
 
 
 @app.post("/suggest", response_model=SuggestResponse)

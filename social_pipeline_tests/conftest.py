@@ -38,7 +38,7 @@ def trained_warehouse(tmp_path_factory):
     warehouse = WarehouseResource(database=paths["db"])
     collect({"warehouse": warehouse, "source": SourceResource(clock=str(CLOCK), history_days=24)},
             first="2026-10-25-12:00", last="2026-11-18-11:00")
-    with pytest.MonkeyPatch.context() as patch, one_openmp_thread():
+    with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOCIAL_PIPELINE_MODELS_DIR", paths["models"])
         result = defs.resolve_job_def("ml_training").execute_in_process(
             resources={"warehouse": warehouse}, instance=dg.DagsterInstance.ephemeral())
@@ -58,13 +58,5 @@ def serving_env(trained_warehouse, tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", trained_warehouse["db"])
     monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", trained_warehouse["bi"])
     monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
-    with one_openmp_thread():
-        yield {**trained_warehouse, "ops": str(tmp_path / "ops")}
+    yield {**trained_warehouse, "ops": str(tmp_path / "ops")}
 
-
-def one_openmp_thread():
-    """The boosted trees' OpenMP teams spin against each other on a busy 2-core machine (a one-row
-    prediction took up to 15 s, the fixture's training 97 s); one thread in this (the test's) thread."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController().limit(limits=1, user_api="openmp")
