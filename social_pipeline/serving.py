@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from .core import model_registry
@@ -64,6 +65,21 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     return models, {MODEL_NAMES[t]: rows[t]["version"] for t in rows}
 
 
+def user_levels(user_id: str | None, database: str | None = None) -> dict | None:
+    """The user's mean reach and likes over their settled posts, or None for an unknown user."""
+    if not user_id:
+        return None
+    con = connect(read_database(database), read_only=True)
+    try:
+        row = con.execute("SELECT avg(reach), avg(likes) FROM ml.training_dataset WHERE user_id = $u "
+                          "AND NOT is_synthetic", {"u": user_id}).fetchall()[0]
+    except duckdb.Error:  # no ml tables yet
+        return None
+    finally:
+        con.close()
+    return None if row[0] is None else {"user_avg_reach": float(row[0]), "user_avg_likes": float(row[1])}
+
+
 def user_history(user_id: str | None, database: str | None = None) -> HashtagHistory | None:
     """The user's posts and engagement rates, for hashtag suggestions; None without a user or posts."""
     if not user_id:
@@ -95,7 +111,8 @@ def predict(payload: PostPayload | dict, database: str | None = None, log: bool 
     if not isinstance(payload, PostPayload):
         payload = PostPayload.model_validate(payload)
     models, versions = latest_models(database)
-    response = predict_payload(models, payload, versions, user_history(payload.user_id, database))
+    response = predict_payload(models, payload, versions, user_history(payload.user_id, database),
+                               user_levels(payload.user_id, database))
     if log:
         log_prediction(payload, response)
     return response

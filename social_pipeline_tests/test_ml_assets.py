@@ -1,4 +1,4 @@
-"""The ml group in real Dagster runs on three weeks of simulated history: registry, artifacts, checks,
+"""The ml group in real Dagster runs on six weeks of simulated history: registry, artifacts, checks,
 the retrain sensor and schedule."""
 
 import json
@@ -27,8 +27,8 @@ CHECKS = {dg.AssetCheckKey(dg.AssetKey(name), check) for name in ml.MODEL_TARGET
 def history(tmp_path_factory):
     db_path = str(tmp_path_factory.mktemp("ml") / "warehouse.duckdb")
     resources = {"warehouse": WarehouseResource(database=db_path),
-                 "source": SourceResource(clock=str(CLOCK), history_days=24)}
-    collect(resources, first="2026-10-25-12:00", last="2026-11-18-11:00")
+                 "source": SourceResource(clock=str(CLOCK), history_days=42)}
+    collect(resources, first="2026-10-07-12:00", last="2026-11-18-11:00")
     return db_path
 
 

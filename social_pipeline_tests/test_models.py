@@ -156,3 +156,39 @@ def test_regression_metrics_by_hand():
     assert figures["rmse"] == pytest.approx(np.sqrt((1 + 0 + 0 + 4) / 4))
     assert figures["r2"] == pytest.approx(1 - 5 / 5)  # SS_res 5, SS_tot 5
     assert models.interval_coverage([1, 5, 9], [0, 6, 8], [2, 7, 9]) == pytest.approx(2 / 3)
+
+
+@pytest.fixture(scope="module")
+def users_with_levels():
+    """The notebook's posts from 20 users whose hidden level multiplies reach and likes; the level
+    is visible only through each user's mean (user_avg_reach / user_avg_likes)."""
+    data = generate_notebook_posts(3000, seed=11)
+    rng = np.random.default_rng(0)
+    user = rng.integers(0, 20, len(data))
+    factor = np.exp(rng.normal(0, 1, 20))[user]
+    data = data.assign(user_id=user, reach=(data.reach * factor).round(), likes=(data.likes * factor).round())
+    means = data.groupby("user_id")[["reach", "likes"]].transform("mean")
+    return data.assign(user_avg_reach=means.reach, user_avg_likes=means.likes)
+
+
+def test_relative_model_uses_the_users_level_when_it_helps(users_with_levels):
+    trained = train_models(users_with_levels)
+    assert trained.reach.relative is not None and trained.likes.relative is not None
+    row = users_with_levels.head(1)
+    once, twice = trained.predict(row), trained.predict(row.assign(user_avg_reach=row.user_avg_reach * 2))
+    assert twice.reach.iloc[0] == pytest.approx(2 * once.reach.iloc[0], rel=1e-9)
+    # Without a level (a new user), the absolute model answers.
+    unknown = trained.predict(row.assign(user_avg_reach=np.nan))
+    expected = trained.reach.point.predict(models._prepared(row, trained.reach.columns))[0]
+    assert unknown.reach.iloc[0] == pytest.approx(expected)
+
+
+def test_contributions_add_up_to_the_prediction_ratio(users_with_levels):
+    trained = train_models(users_with_levels)
+    rows = users_with_levels.iloc[[3, 4]]
+    effects = trained.reach.contributions(rows)
+    predicted = trained.predict(rows).reach
+    # Both rows share one base, so the difference of their sums is the log ratio of their predictions.
+    assert effects.iloc[0].sum() - effects.iloc[1].sum() == pytest.approx(
+        np.log(predicted.iloc[0] / predicted.iloc[1]), abs=1e-9)
+    assert "user_avg_reach" in effects.columns

@@ -79,8 +79,8 @@ def test_point_in_time_features_by_hand(warehouse_rows):
     assert rows.user_avg_engagement_rate.isna().tolist() == [True, True, False, False]
     assert rows.loc["p3", "user_avg_engagement_rate"] == pytest.approx(0.05)
     assert rows.loc["p4", "user_avg_engagement_rate"] == pytest.approx(0.075)
-    assert rows.loc["p4", "baseline_reach"] == pytest.approx(1500)
-    assert rows.loc["p4", "baseline_likes"] == pytest.approx(95)
+    assert rows.loc["p4", "user_avg_reach"] == pytest.approx(1500)
+    assert rows.loc["p4", "user_avg_likes"] == pytest.approx(95)
     p3 = rows.loc["p3"]
     assert (p3.hour, p3.day_of_week, p3.daypart) == (12, 3, "afternoon")  # 2026-11-05 is a Thursday
     assert (p3.num_hashtags, p3.num_mentions, p3.num_emojis, p3.has_link) == (1, 1, 1, 1)

@@ -138,7 +138,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
     for name, target in MODEL_TARGETS.items():
         actual = test[target].to_numpy(dtype=float)
         # The baseline: the user's trailing mean; a user with no settled post yet gets the training mean.
-        baseline = test[f"baseline_{target}"].fillna(train_real[target].mean()).to_numpy(dtype=float)
+        baseline = test[f"user_avg_{target}"].fillna(train_real[target].mean()).to_numpy(dtype=float)
         figures = {
             **regression_metrics(actual, predicted[target].to_numpy()),
             **_figures("baseline_", regression_metrics(actual, baseline)),

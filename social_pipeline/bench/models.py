@@ -68,7 +68,7 @@ def run_history_comparison(dataset: pd.DataFrame) -> list[dict]:
     for target in models.TARGETS:
         notebook = models.notebook_model().fit(models.notebook_features(train), train[target])
         notebook_pred = notebook.predict(models.notebook_features(test))
-        baseline = test[f"baseline_{target}"].fillna(train[target].mean())
+        baseline = test[f"user_avg_{target}"].fillna(train[target].mean())
         for name, predicted in (("ours", ours[target]), ("notebook settings", notebook_pred),
                                 ("trailing mean", baseline)):
             rows.append({"target": target, "model": name, "n_train": len(train), "n_test": len(test),

@@ -38,6 +38,9 @@ QUANTILES = (0.1, 0.9)
 BACKGROUND_ROWS = 200
 CALIBRATION_FRACTION = 0.2
 MIN_CALIBRATION_ROWS = 10
+# The user's trailing mean of each target (ml.training_dataset), the level relative models use.
+EXPOSURE_COLUMNS = {"reach": "user_avg_reach", "likes": "user_avg_likes"}
+MIN_RELATIVE_ROWS = 50
 
 # One configuration for every data set (the notebook's, the simulation's, a user's own): chosen
 # on the notebook's generator and the simulated history together, see bench/models.py.
@@ -72,12 +75,12 @@ def feature_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in FEATURES if c in df.columns]
 
 
-def _preprocessor(columns: list[str]) -> ColumnTransformer:
+def _preprocessor(columns: list[str], extra: tuple[str, ...] = ()) -> ColumnTransformer:
     categorical = [c for c in CATEGORICAL_FEATURES if c in columns]
     return ColumnTransformer(
         [
             ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one"), [c for c in LOG_FEATURES if c in columns]),
-            ("num", "passthrough", [c for c in NUMERIC_FEATURES if c in columns]),
+            ("num", "passthrough", [c for c in NUMERIC_FEATURES if c in columns] + list(extra)),
             ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                                    encoded_missing_value=-2), categorical),
         ],
@@ -85,11 +88,11 @@ def _preprocessor(columns: list[str]) -> ColumnTransformer:
     )
 
 
-def _model(columns: list[str], random_state: int, **params) -> Pipeline:
+def _model(columns: list[str], random_state: int, extra: tuple[str, ...] = (), **params) -> Pipeline:
     n_categorical = sum(c in columns for c in CATEGORICAL_FEATURES)
-    categorical_mask = [False] * (len(columns) - n_categorical) + [True] * n_categorical
+    categorical_mask = [False] * (len(columns) + len(extra) - n_categorical) + [True] * n_categorical
     return Pipeline([
-        ("features", _preprocessor(columns)),
+        ("features", _preprocessor(columns, extra)),
         ("model", HistGradientBoostingRegressor(categorical_features=categorical_mask, random_state=random_state,
                                                 **params)),
     ])
@@ -107,7 +110,13 @@ def _prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 @dataclass
 class TargetModel:
-    """One target's point model and its p10/p90 models, all taking the same feature frame."""
+    """One target's point models and its p10/p90 models, all taking the same feature frame.
+
+    `point` predicts the count itself. `relative`, when the training rows carry the user's trailing
+    mean of the target (`exposure_column`), predicts the count relative to it: a Poisson model of
+    count / level weighted by level, the classical exposure offset. Rows with a known level use
+    level x relative; others (a new user, the notebook's layout) use `point`.
+    """
 
     target: str
     columns: list[str]
@@ -117,41 +126,73 @@ class TargetModel:
     background: pd.DataFrame | None = None
     # Added to p90 and taken from p10 on the log1p scale (conformal calibration).
     interval_widening: float = 0.0
+    relative: Pipeline | None = None
+    exposure_column: str | None = None
+
+    def exposure(self, df: pd.DataFrame) -> np.ndarray:
+        """The user's level for each row, NaN where unknown or where there is no relative model."""
+        if self.relative is None or self.exposure_column not in df.columns:
+            return np.full(len(df), np.nan)
+        level = pd.to_numeric(df[self.exposure_column], errors="coerce").astype("float64").to_numpy()
+        return np.where(level > 0, level, np.nan)
+
+    def _log_predictions(self, x: pd.DataFrame, level: float) -> np.ndarray:
+        if np.isnan(level):
+            return np.log(np.clip(self.point.predict(x), 1e-12, None))
+        return np.log(level) + np.log(np.clip(self.relative.predict(x), 1e-12, None))
 
     @single_threaded
     def contributions(self, df: pd.DataFrame) -> pd.DataFrame:
         """Exact per-prediction Shapley values of each feature on the log of the point prediction.
 
-        The point model has no feature interactions, so log(prediction) = b + sum_f g_f(x_f) and the
-        interventional Shapley value of f is g_f(x_f) - mean over the background of g_f. It is
-        computed exactly by setting f to the row's value in every background row; the values sum
-        to log(prediction) - mean log(background prediction). exp(value) is the factor by which the
-        feature moves this prediction against a typical post.
+        The point models have no feature interactions, so log(prediction) = b + sum_f g_f(x_f) (plus
+        log(level) for the relative model) and the interventional Shapley value of f is
+        g_f(x_f) - mean over the background of g_f. It is computed exactly by setting f to the
+        row's value in every background row; the values sum to log(prediction) - mean log(background
+        prediction). exp(value) is the factor by which the feature moves this prediction against a
+        typical post. With a known level, `exposure_column` holds log(level) - mean log(background level).
         """
         x = _prepared(df, self.columns)
-        bg = _prepared(self.background, self.columns)
-        blocks = [bg]  # the background itself first: its mean log prediction is the base
+        levels = self.exposure(df)
+        extra = [self.exposure_column] if self.relative is not None else []
+        out = pd.DataFrame(0.0, index=df.index, columns=self.columns + extra)
         for i in range(len(x)):
-            for column in self.columns:
-                blocks.append(bg.assign(**{column: x[column].iloc[i]}))
-        logs = np.log(np.clip(self.point.predict(pd.concat(blocks, ignore_index=True)), 1e-12, None))
-        base, mixed = logs[: len(bg)].mean(), logs[len(bg):]
-        values = mixed.reshape(len(x), len(self.columns), len(bg)).mean(axis=2) - base
-        return pd.DataFrame(values, index=df.index, columns=self.columns)
+            level = levels[i]
+            background = self.background
+            if not np.isnan(level):
+                background = background[self.exposure(background) > 0]
+            bg = _prepared(background, self.columns)
+            bg_levels = np.log(self.exposure(background)) if not np.isnan(level) else np.zeros(len(bg))
+            blocks = [bg] + [bg.assign(**{column: x[column].iloc[i]}) for column in self.columns]
+            model = self.point if np.isnan(level) else self.relative
+            logs = np.log(np.clip(model.predict(pd.concat(blocks, ignore_index=True)), 1e-12, None))
+            base, mixed = logs[: len(bg)].mean(), logs[len(bg):]
+            out.iloc[i, : len(self.columns)] = mixed.reshape(len(self.columns), len(bg)).mean(axis=1) - base
+            if not np.isnan(level):
+                out.iloc[i, len(self.columns)] = np.log(level) - bg_levels.mean()
+        return out
 
     @single_threaded
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         x = _prepared(df, self.columns)
         point = np.clip(self.point.predict(x), 0, None)
+        levels = self.exposure(df)
+        known = ~np.isnan(levels)
+        if known.any():
+            point[known] = levels[known] * np.clip(self.relative.predict(x[known]), 0, None)
         out = {self.target: point}
         lows = [q for q in self.quantiles if q < 0.5]
         highs = [q for q in self.quantiles if q > 0.5]
         for q in lows + highs:
             shift = -self.interval_widening if q < 0.5 else self.interval_widening
-            bound = np.clip(np.expm1(self.quantiles[q].predict(x) + shift), 0, None)
+            bound = np.clip(np.expm1(self.quantiles[q].predict(self._quantile_frame(x, levels)) + shift), 0, None)
             # A quantile below (above) the mean prediction would make an interval that excludes it.
             out[f"{self.target}_p{round(q * 100)}"] = np.minimum(bound, point) if q < 0.5 else np.maximum(bound, point)
         return pd.DataFrame(out, index=df.index)
+
+    def _quantile_frame(self, x: pd.DataFrame, levels: np.ndarray) -> pd.DataFrame:
+        # The quantile models see the level as one more feature (log1p; NaN where unknown).
+        return x.assign(user_level=np.log1p(levels)) if self.relative is not None else x
 
 
 @dataclass
@@ -171,8 +212,14 @@ class TrainedModels:
         return {"reach": self.reach, "likes": self.likes}[target]
 
 
-def _conformal_widening(x: pd.DataFrame, log_y: np.ndarray, columns: list[str], random_state: int,
-                        quantiles: tuple[float, ...]) -> float:
+def _quantile_model(columns: list[str], with_level: bool, random_state: int, q: float) -> Pipeline:
+    # With a relative model, the quantile models see log1p(the user's level) as one more feature.
+    extra = ("user_level",) if with_level else ()
+    return _model(columns, random_state, extra, loss="quantile", quantile=q, **QUANTILE_PARAMS)
+
+
+def _conformal_widening(x: pd.DataFrame, log_y: np.ndarray, columns: list[str], with_level: bool,
+                        random_state: int, quantiles: tuple[float, ...]) -> float:
     """Conformalised quantile regression: fit the quantile models on the older rows, measure on the
     newest CALIBRATION_FRACTION how far outcomes fall outside them (log scale), and return the
     widening that would have held the nominal share. Quantile trees fitted on a few hundred posts are
@@ -183,11 +230,32 @@ def _conformal_widening(x: pd.DataFrame, log_y: np.ndarray, columns: list[str], 
     fit_x, cal_x = x.iloc[:-n_calibration], x.iloc[-n_calibration:]
     fit_y, cal_y = log_y[:-n_calibration], log_y[-n_calibration:]
     low_q, high_q = min(quantiles), max(quantiles)
-    low = _model(columns, random_state, loss="quantile", quantile=low_q, **QUANTILE_PARAMS).fit(fit_x, fit_y)
-    high = _model(columns, random_state, loss="quantile", quantile=high_q, **QUANTILE_PARAMS).fit(fit_x, fit_y)
+    low = _quantile_model(columns, with_level, random_state, low_q).fit(fit_x, fit_y)
+    high = _quantile_model(columns, with_level, random_state, high_q).fit(fit_x, fit_y)
     scores = np.maximum(low.predict(cal_x) - cal_y, cal_y - high.predict(cal_x))
     level = high_q - low_q
     return max(0.0, float(np.quantile(scores, level)))
+
+
+def _fit_relative(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: list[str], random_state: int) -> Pipeline:
+    # Poisson on count / level weighted by level: the same likelihood as an offset log(level).
+    return _model(columns, random_state, **POINT_PARAMS).fit(x, y / level, model__sample_weight=level)
+
+
+def _relative_helps(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: list[str], random_state: int) -> bool:
+    """Fit both forms on the older rows and keep the relative one only if it predicts the newest
+    CALIBRATION_FRACTION of rows with known level better (RMSE): a short history may not support it."""
+    n_calibration = int(len(x) * CALIBRATION_FRACTION)
+    fit, cal = np.arange(len(x)) < len(x) - n_calibration, np.arange(len(x)) >= len(x) - n_calibration
+    known = level > 0
+    if (cal & known).sum() < MIN_CALIBRATION_ROWS or (fit & known).sum() < MIN_CALIBRATION_ROWS:
+        return False
+    absolute = _model(columns, random_state, **POINT_PARAMS).fit(x[fit], y[fit])
+    relative = _fit_relative(x[fit & known], y[fit & known], level[fit & known], columns, random_state)
+    rows = cal & known
+    absolute_rmse = regression_metrics(y[rows], absolute.predict(x[rows]))["rmse"]
+    relative_rmse = regression_metrics(y[rows], level[rows] * relative.predict(x[rows]))["rmse"]
+    return relative_rmse < absolute_rmse
 
 
 def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state: int,
@@ -195,13 +263,21 @@ def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state:
     x = _prepared(df, columns)
     y = df[target].to_numpy(dtype=float)
     point = _model(columns, random_state, **POINT_PARAMS).fit(x, y)
-    widening = _conformal_widening(x, np.log1p(y), columns, random_state, quantiles)
-    bounds = {
-        q: _model(columns, random_state, loss="quantile", quantile=q, **QUANTILE_PARAMS).fit(x, np.log1p(y))
-        for q in quantiles
-    }
-    background = df[columns].sample(n=min(BACKGROUND_ROWS, len(df)), random_state=random_state)
-    return TargetModel(target, columns, point, bounds, background.reset_index(drop=True), widening)
+    relative, exposure_column = None, EXPOSURE_COLUMNS[target]
+    if exposure_column in df.columns:
+        level = pd.to_numeric(df[exposure_column], errors="coerce").astype("float64").to_numpy()
+        known = level > 0
+        if known.sum() >= MIN_RELATIVE_ROWS and _relative_helps(x, y, level, columns, random_state):
+            relative = _fit_relative(x[known], y[known], level[known], columns, random_state)
+    model = TargetModel(target, columns, point, {}, None, 0.0, relative, exposure_column)
+    qx = model._quantile_frame(x, model.exposure(df))
+    with_level = relative is not None
+    model.interval_widening = _conformal_widening(qx, np.log1p(y), columns, with_level, random_state, quantiles)
+    model.quantiles = {q: _quantile_model(columns, with_level, random_state, q).fit(qx, np.log1p(y))
+                       for q in quantiles}
+    keep = columns + ([exposure_column] if with_level else [])
+    model.background = df[keep].sample(n=min(BACKGROUND_ROWS, len(df)), random_state=random_state).reset_index(drop=True)
+    return model
 
 
 @single_threaded

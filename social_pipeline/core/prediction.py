@@ -26,8 +26,11 @@ EXPLANATION_METHOD = (
 
 
 def _explain(models: TrainedModels, features: pd.DataFrame) -> tuple[list[str], dict]:
+    # Each target's effects, over the draft's own features (a user's level only when it was given).
     log_effects = {target: models.target_model(target).contributions(features).iloc[0] for target in ("reach", "likes")}
-    weight = log_effects["reach"].abs() + log_effects["likes"].abs()
+    log_effects = {target: effects[[c for c in effects.index if c in features.columns]]
+                   for target, effects in log_effects.items()}
+    weight = log_effects["reach"].abs().add(log_effects["likes"].abs(), fill_value=0.0)
     top = weight.sort_values(ascending=False, kind="stable").index[:TOP_FEATURES].tolist()
     contributions = {
         target: {feature: round(float(np.exp(value)), 4) for feature, value in effects.items()}
@@ -37,11 +40,15 @@ def _explain(models: TrainedModels, features: pd.DataFrame) -> tuple[list[str], 
 
 
 def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_versions: dict,
-                    history: HashtagHistory | None = None) -> dict:
-    """The contract's response for one draft, plus intervals, versions, contributions and notes."""
+                    history: HashtagHistory | None = None, user_levels: dict | None = None) -> dict:
+    """The contract's response for one draft, plus intervals, versions, contributions and notes.
+    `user_levels` (user_avg_reach, user_avg_likes: the user's settled means) lets the models predict
+    relative to the user's own level, as they do for known users in training."""
     if not isinstance(payload, PostPayload):
         payload = PostPayload.model_validate(payload)
     features, notes = feature_row(payload)
+    if user_levels:
+        features = features.assign(**user_levels)
     predicted = models.predict(features).iloc[0]
     reach = int(max(0, round(float(predicted["reach"]))))
     likes = int(max(0, round(float(predicted["likes"]))))
@@ -60,7 +67,8 @@ def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_ve
             for target in ("reach", "likes")
         },
         "model_versions": dict(model_versions),
-        "features": {k: (v.item() if hasattr(v, "item") else v) for k, v in features.iloc[0].items()},
+        "features": {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
+                     for k, v in features.iloc[0].items()},
         "notes": notes,
         "prediction_id": uuid.uuid4().hex,
         "predicted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

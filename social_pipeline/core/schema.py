@@ -173,9 +173,10 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("reach", "BIGINT"),
         ("likes", "BIGINT"),
         ("engagement_rate", "DOUBLE"),
-        # The baseline: the user's trailing mean of each target over the same settled posts.
-        ("baseline_reach", "DOUBLE"),
-        ("baseline_likes", "DOUBLE"),
+        # The user's trailing mean of each target over the same settled posts: the baseline, and the
+        # level the models predict relative to (core/models.py).
+        ("user_avg_reach", "DOUBLE"),
+        ("user_avg_likes", "DOUBLE"),
         ("settled_snapshot_time", "TIMESTAMP"),
         ("settle_age_hours", "DOUBLE"),
         ("built_at", "TIMESTAMP NOT NULL"),

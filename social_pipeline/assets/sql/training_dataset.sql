@@ -61,8 +61,8 @@ SELECT
     p.reach,
     p.likes,
     p.engagement_rate,
-    k.sum_reach / k.settled_posts AS baseline_reach,
-    k.sum_likes / k.settled_posts AS baseline_likes,
+    k.sum_reach / k.settled_posts AS user_avg_reach,
+    k.sum_likes / k.settled_posts AS user_avg_likes,
     p.settled_snapshot_time,
     p.settle_age_hours
 FROM posts AS p
