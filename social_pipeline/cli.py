@@ -103,7 +103,10 @@ def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool, unpart
         seconds = time.perf_counter() - started
         where = "recorded in DAGSTER_HOME" if instance.is_persistent else "one run"
         what = f"partitions {first_key} .. {last_key}" if last_key else "unpartitioned"
-        log(f"  {job_name}: {what}, {where} ({seconds:.1f} s, run {result.run_id[:8]})")
+        checks = result.get_asset_check_evaluations()
+        failed = [f"{c.asset_check_key.asset_key.to_user_string()}:{c.asset_check_key.name}" for c in checks if not c.passed]
+        verdict = f", checks {len(checks) - len(failed)}/{len(checks)} passed" + (f" (failed: {', '.join(failed)})" if failed else "")
+        log(f"  {job_name}: {what}, {where} ({seconds:.1f} s, run {result.run_id[:8]}{verdict if checks else ''})")
         results.append({"job": job_name, "seconds": seconds, "run_id": result.run_id, "success": result.success})
     return results
 

@@ -237,6 +237,19 @@ def end_to_end(work: Path, quick: bool) -> list[dict]:
              "note": "dagster_only: the same runs, steps and partition ranges, assets that do nothing"}]
 
 
+def models_on_history(work: Path) -> list[dict]:
+    """The same model choice on the simulated history end_to_end built: time holdout, ours against the
+    notebook's settings and each user's trailing mean."""
+    from .models import run_history_comparison
+
+    con = duckdb.connect(str(work / "e2e.duckdb"), read_only=True)
+    try:
+        dataset = con.execute("SELECT * FROM ml.training_dataset").df()
+    finally:
+        con.close()
+    return run_history_comparison(dataset)
+
+
 SECTIONS = {
     "analytics_at_scale": lambda work, quick, sizes: analytics_at_scale(work, sizes),
     "incremental_cost": lambda work, quick, sizes: incremental_cost(work, sizes),
@@ -244,6 +257,7 @@ SECTIONS = {
     "models": lambda work, quick, sizes: models_section(quick),
     "prediction_latency": lambda work, quick, sizes: prediction_latency(quick),
     "end_to_end": lambda work, quick, sizes: end_to_end(work, quick),
+    "models_on_simulated_history": lambda work, quick, sizes: models_on_history(work),
 }
 
 
