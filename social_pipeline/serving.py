@@ -88,7 +88,7 @@ def user_history(user_id: str | None, database: str | None = None) -> HashtagHis
     try:
         posts = con.execute("SELECT text, engagement_rate_pct FROM analytics.post_performance WHERE user_id = $u",
                             {"u": user_id}).df()
-    except Exception:  # a warehouse without analytics yet: suggestions fall back to the heuristic
+    except duckdb.Error:  # a warehouse without analytics yet: suggestions fall back to the heuristic
         return None
     finally:
         con.close()
