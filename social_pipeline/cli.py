@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -285,6 +286,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster flags BackfillPolicy as beta on every import; the console is for the run's own output.
+    warnings.filterwarnings("ignore", message=r".*is currently in beta.*")
     parser = argparse.ArgumentParser(prog="social-pipeline", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialise the whole asset graph on the configured source")
