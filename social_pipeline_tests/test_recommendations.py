@@ -56,8 +56,16 @@ def test_profile_views_boundary(views, fires):
         assert f"were {views} this week" in " ".join(out)
 
 
-def test_a_week_without_posts_gets_frequency_advice_but_no_quality_judgement():
+def test_a_week_without_posts_gets_every_rule_the_seed_would_fire():
     out = recommendations(0, 0.0, [], [], 10)
     assert out[0].startswith("Post more consistently: 0 posts")
-    assert not any("engagement rate" in r.lower() or r.startswith("Diversify") for r in out)
+    assert out[1].startswith("Average engagement rate is 0.00% (below 2%)")
+    assert out[2].startswith("Diversify your content: only 0 content types used (none)")
     assert out[-1].startswith("Profile views were 10")
+    assert len(out) == 4
+
+
+def test_unknown_content_types_do_not_count_and_silence_the_diversity_rule():
+    assert any(r.startswith("Diversify") for r in recs(types=["image", "video"]))
+    assert not any(r.startswith("Diversify") for r in recs(types=["image", "video", "unknown"]))
+    assert not any(r.startswith("Diversify") for r in recs(types=["unknown"]))

@@ -130,8 +130,30 @@ def test_the_checks_fail_on_bad_rows(materialized, tmp_path):
     warehouse = WarehouseResource(database=path)
     assert not reporting.recruiter_reach_matches_formula(warehouse=warehouse).passed
     assert not reporting.best_time_slots_have_two_posts(warehouse=warehouse).passed
-    assert not reporting.reports_for_every_active_user(warehouse=warehouse).passed
+    assert not reporting.reports_for_every_active_user(check_context(), warehouse=warehouse).passed
     assert not reporting.CHECKS[0](warehouse=warehouse).passed
+
+
+def check_context(*materialized_weeks: str) -> dg.AssetCheckExecutionContext:
+    """A check context whose instance records these weekly_report partitions as materialised."""
+    instance = dg.DagsterInstance.ephemeral()
+    for week in materialized_weeks:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=reporting.weekly_report.key, partition=week))
+    return dg.build_asset_check_context(instance=instance)
+
+
+def test_missing_reports_check_sees_a_materialised_week_whose_rows_all_vanished(materialized, tmp_path):
+    path = str(tmp_path / "copy.duckdb")
+    shutil.copyfile(materialized[0], path)
+    warehouse = WarehouseResource(database=path)
+    assert reporting.reports_for_every_active_user(check_context(WEEK), warehouse=warehouse).passed
+    con = connect(path)
+    con.execute("DELETE FROM analytics.weekly_reports")
+    con.close()
+    result = reporting.reports_for_every_active_user(check_context(WEEK), warehouse=warehouse)
+    assert not result.passed and result.metadata["missing_reports"].value == 2
+    # A week never materialised is not a missing report.
+    assert reporting.reports_for_every_active_user(check_context(), warehouse=warehouse).passed
 
 
 def test_run_plan_covers_complete_weeks_of_the_history():

@@ -8,8 +8,9 @@ Rules (thresholds are the seed's; a value exactly at a threshold does not fire):
 4. posting times: the top time slot, with its real figures;
 5. profile views: fewer than 50 in the week -> more professional content.
 
-Rules 2 and 3 judge the posts of the week, so they stay silent for a week without posts
-(rule 1 already says what to do then).
+As in the seed, every rule applies to every week: a week without posts has rate 0 and no
+content types, so rules 2 and 3 fire too. Posts whose content type is unknown (X's export
+files do not say) make the type count unknowable: rule 3 then stays silent.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ LOW_ENGAGEMENT_RATE_PCT = 2.0
 HIGH_ENGAGEMENT_RATE_PCT = 5.0
 MIN_CONTENT_TYPES = 3
 MIN_PROFILE_VIEWS_PER_WEEK = 50
+# engagement_by_content_type's name for posts whose source gives no content type.
+UNKNOWN_CONTENT_TYPE = "unknown"
 
 
 def recommendations(
@@ -43,25 +46,25 @@ def recommendations(
             f"(more than {MAX_POSTS_PER_WEEK} a week tends to dilute engagement)."
         )
 
-    if posts > 0:
-        rate = float(avg_engagement_rate_pct or 0.0)
-        if rate < LOW_ENGAGEMENT_RATE_PCT:
-            advice.append(
-                f"Average engagement rate is {rate:.2f}% (below {LOW_ENGAGEMENT_RATE_PCT:.0f}%): try more "
-                "engaging formats such as questions, polls, threads and images."
-            )
-        elif rate > HIGH_ENGAGEMENT_RATE_PCT:
-            advice.append(
-                f"Excellent engagement rate of {rate:.2f}% (above {HIGH_ENGAGEMENT_RATE_PCT:.0f}%): "
-                "keep up your current content strategy."
-            )
-        used = sorted({str(t) for t in content_types if t is not None})
-        if len(used) < MIN_CONTENT_TYPES:
-            shown = ", ".join(used) if used else "none"
-            advice.append(
-                f"Diversify your content: only {len(used)} content type{'s' if len(used) != 1 else ''} "
-                f"used ({shown}); mix in at least {MIN_CONTENT_TYPES} (e.g. images, threads, polls)."
-            )
+    rate = float(avg_engagement_rate_pct or 0.0)
+    if rate < LOW_ENGAGEMENT_RATE_PCT:
+        advice.append(
+            f"Average engagement rate is {rate:.2f}% (below {LOW_ENGAGEMENT_RATE_PCT:.0f}%): try more "
+            "engaging formats such as questions, polls, threads and images."
+        )
+    elif rate > HIGH_ENGAGEMENT_RATE_PCT:
+        advice.append(
+            f"Excellent engagement rate of {rate:.2f}% (above {HIGH_ENGAGEMENT_RATE_PCT:.0f}%): "
+            "keep up your current content strategy."
+        )
+    used = sorted({str(t) for t in content_types if t is not None and str(t) != UNKNOWN_CONTENT_TYPE})
+    type_unknown = any(t is None or str(t) == UNKNOWN_CONTENT_TYPE for t in content_types)
+    if len(used) < MIN_CONTENT_TYPES and not type_unknown:
+        shown = ", ".join(used) if used else "none"
+        advice.append(
+            f"Diversify your content: only {len(used)} content type{'s' if len(used) != 1 else ''} "
+            f"used ({shown}); mix in at least {MIN_CONTENT_TYPES} (e.g. images, threads, polls)."
+        )
 
     if best_times:
         top = best_times[0]

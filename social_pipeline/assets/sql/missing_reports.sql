@@ -1,7 +1,10 @@
 -- The weekly_report check: users active in a reported week (a post published, or a profile
 -- day recorded, in it) that have no report row for that week. Empty when all is well.
+-- Reported weeks: those Dagster has materialised ($materialized_week_starts), and any in the table.
 WITH weeks AS (
-    SELECT DISTINCT week_start FROM analytics.weekly_reports
+    SELECT unnest($materialized_week_starts::DATE[]) AS week_start
+    UNION
+    SELECT week_start FROM analytics.weekly_reports
 ),
 active AS (
     SELECT p.user_id, w.week_start

@@ -1,28 +1,32 @@
--- The posts of each period in `periods(user_id, period_start, period_end)`: published in
--- [period_start, period_end), with their latest snapshot's figures (analytics.post_performance,
--- computed by the engagement macros: a post with 0 impressions has engagement_rate_pct 0).
+-- The posts of each period in `periods(user_id, period_start, period_end)`: every post in
+-- raw.posts published in [period_start, period_end), with its latest snapshot's figures
+-- (analytics.post_performance, computed by the engagement macros). As the seed's
+-- calculate_engagement_rate, a post with 0 impressions, or with no metrics collected yet,
+-- has engagement_rate_pct 0; its counts stay NULL (unknown).
 -- LEFT JOIN: a period without posts keeps one row with NULL post columns.
 SELECT
     per.user_id,
     per.period_start,
     per.period_end,
-    pp.post_id,
-    pp.published_at,
-    pp.day_of_week,
-    pp.hour,
-    pp.content_type,
-    pp.media_type,
-    pp.text,
+    p.post_id,
+    p.published_at,
+    isodow(p.published_at) - 1 AS day_of_week,
+    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(p.published_at) END AS hour,
+    p.content_type,
+    p.media_type,
+    p.text,
     pp.impressions,
     pp.likes,
     pp.retweets,
     pp.replies,
     pp.quotes,
     pp.engagements,
-    pp.engagement_rate_pct,
+    CASE WHEN p.post_id IS NOT NULL THEN COALESCE(pp.engagement_rate_pct, 0.0) END AS engagement_rate_pct,
     pp.weighted_engagement_score
 FROM periods AS per
+LEFT JOIN raw.posts AS p
+    ON p.user_id = per.user_id
+   AND p.published_at >= per.period_start
+   AND p.published_at < per.period_end
 LEFT JOIN analytics.post_performance AS pp
-    ON pp.user_id = per.user_id
-   AND pp.published_at >= per.period_start
-   AND pp.published_at < per.period_end
+    ON pp.post_id = p.post_id
