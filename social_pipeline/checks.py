@@ -11,19 +11,21 @@ from .assets.ingestion import raw_tweet_metrics
 from .assets.ml import LIVE_FIGURES_SQL, MODEL_TARGETS, prediction_outcomes
 from .core import model_registry
 from .core.metrics import COUNT_COLUMNS
-from .resources.warehouse import WarehouseResource
+from .resources.warehouse import WarehouseResource, scalar
 
 MAX_NAMED = 10
 
 
-def _result(passed: bool, offenders, what: str, severity=dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+def _result(passed: bool, offenders, what: str, severity=dg.AssetCheckSeverity.ERROR,
+            extra_metadata: dict | None = None) -> dg.AssetCheckResult:
     named = [str(o) for o in offenders[:MAX_NAMED]]
     return dg.AssetCheckResult(
         passed=passed,
         severity=severity,
         description=None if passed else f"{len(offenders)} {what}: {', '.join(named)}"
         + (" ..." if len(offenders) > MAX_NAMED else ""),
-        metadata={"offending_count": len(offenders), "first_offenders": dg.MetadataValue.json(named)},
+        metadata={"offending_count": len(offenders), "first_offenders": dg.MetadataValue.json(named),
+                  **(extra_metadata or {})},
     )
 
 
@@ -60,14 +62,17 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
     return _result(not rows, [f"{post} (at {when})" for post, when in rows], "posts whose metrics decreased")
 
 
-@dg.asset_check(asset=post_snapshots, blocking=True, description="engagement_rate_pct lies within 0-100.")
+@dg.asset_check(asset=post_snapshots, blocking=True, description="engagement_rate_pct lies within 0-100 "
+                "(NULL, unknown, where a source did not report impressions or an engagement count).")
 def engagement_rate_within_bounds(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = con.execute(
             "SELECT DISTINCT post_id FROM analytics.post_snapshots "
-            "WHERE engagement_rate_pct < 0 OR engagement_rate_pct > 100 OR engagement_rate_pct IS NULL ORDER BY 1"
+            "WHERE engagement_rate_pct < 0 OR engagement_rate_pct > 100 ORDER BY 1"
         ).fetchall()
-    return _result(not rows, [r[0] for r in rows], "posts with an engagement rate outside 0-100")
+        unknown = scalar(con, "SELECT count(*) FROM analytics.post_snapshots WHERE engagement_rate_pct IS NULL")
+    return _result(not rows, [r[0] for r in rows], "posts with an engagement rate outside 0-100",
+                   extra_metadata={"snapshots_with_unknown_rate": int(unknown)})
 
 
 @dg.asset_check(

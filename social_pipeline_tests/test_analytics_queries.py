@@ -83,6 +83,17 @@ def test_user_summary_counts_zero_impression_posts_at_rate_zero(con):
     assert by_type[["content_type", "posts", "impressions", "engagements"]].values.tolist() == [["text", 3, 1100, 54]]
 
 
+def test_a_post_without_metrics_yet_counts_at_rate_zero(con):
+    add_post(con, "a", "u", "2026-03-02 10:00", 100, likes=4)  # 4 %
+    add_post(con, "b", "u", "2026-03-03 10:00", 100, likes=2)  # 2 %
+    con.execute("DELETE FROM raw.tweet_metrics WHERE post_id = 'b'")  # published, never collected
+    refresh_post_tables(con)
+    row = q.frame(con, q.user_summary_query(q.report_periods_sql()), WEEKS).iloc[0]
+    assert (row["total_posts"], row["total_impressions"], row["total_engagements"]) == (2, 100, 4)
+    assert row["avg_engagement_rate_pct"] == pytest.approx(2.0)  # (4 + 0) / 2, as the seed's 0.0 default
+    assert (row["best_post_id"], row["worst_post_id"]) == ("a", "b")
+
+
 def test_an_empty_week_gives_the_empty_structure(con):
     add_post(con, "a", "u", "2026-02-20 10:00", 100, likes=5)  # a known user, no posts this week
     refresh_post_tables(con)

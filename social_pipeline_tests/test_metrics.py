@@ -13,6 +13,8 @@ CASES = [
     (0, 0, 0, 0, 0, 0.0, 0),  # zero impressions: rate 0, not a division error
     (7, 1, 1, 1, 0, 0.0, 7 + 2 + 3 + 2),  # engagements without impressions still give 0 %
     (3, 1, 1, None, 50, 10.0, 3 + 2 + 3),  # missing quotes count as 0
+    (None, 1, 1, 1, 100, None, None),  # unknown likes: unknown, not a rate 1 point too low
+    (5, 1, 1, 1, None, None, 5 + 2 + 3 + 2),  # unknown impressions: unknown rate, known score
     (2_000_000_000, 500_000_000, 100_000_000, 400_000_000, 60_000_000_000, 5.0,
      2_000_000_000 + 1_000_000_000 + 300_000_000 + 800_000_000),  # beyond 32-bit
 ]
@@ -20,7 +22,8 @@ CASES = [
 
 @pytest.mark.parametrize("likes,retweets,replies,quotes,impressions,rate,score", CASES)
 def test_python_formulas(likes, retweets, replies, quotes, impressions, rate, score):
-    assert metrics.engagement_rate_pct(likes, retweets, replies, quotes, impressions) == pytest.approx(rate)
+    got = metrics.engagement_rate_pct(likes, retweets, replies, quotes, impressions)
+    assert got is None if rate is None else got == pytest.approx(rate)
     assert metrics.weighted_engagement_score(likes, retweets, replies, quotes) == score
 
 
@@ -34,7 +37,7 @@ def test_sql_macros_agree(likes, retweets, replies, quotes, impressions, rate, s
         " weighted_engagement_score($l::BIGINT, $r::BIGINT, $p::BIGINT, $q::BIGINT)",
         {"l": likes, "r": retweets, "p": replies, "q": quotes, "i": impressions},
     ).fetchall()[0]
-    assert got_rate == pytest.approx(rate)
+    assert got_rate is None if rate is None else got_rate == pytest.approx(rate)
     assert got_score == score
 
 

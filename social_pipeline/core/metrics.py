@@ -30,30 +30,40 @@ ENGAGEMENT_WEIGHTS = {"likes": 1, "retweets": 2, "replies": 3, "quotes": 2}
 RECRUITER_SHARE_OF_PROFILE_VIEWS = 0.10
 
 
+def _known(value) -> bool:
+    return not (value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)))
+
+
 def _count(value) -> int:
-    """A missing component counts as 0 in the seed's sums (e.g. a source without quotes)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return 0
-    return int(value)
+    """A missing count is 0 only where the seed says so: quotes, which some sources never report."""
+    return int(value) if _known(value) else 0
 
 
-def engagements(likes, retweets, replies, quotes) -> int:
-    return _count(likes) + _count(retweets) + _count(replies) + _count(quotes)
+def engagements(likes, retweets, replies, quotes) -> int | None:
+    """likes + retweets + replies + quotes; None when likes, retweets or replies is unknown."""
+    if not all(_known(v) for v in (likes, retweets, replies)):
+        return None
+    return int(likes) + int(retweets) + int(replies) + _count(quotes)
 
 
-def engagement_rate_pct(likes, retweets, replies, quotes, impressions) -> float:
-    """(likes + retweets + replies + quotes) / impressions * 100; 0.0 when impressions is 0 or unknown."""
-    shown = _count(impressions)
-    if shown <= 0:
+def engagement_rate_pct(likes, retweets, replies, quotes, impressions) -> float | None:
+    """(likes + retweets + replies + quotes) / impressions * 100; 0.0 when impressions is 0;
+    None when impressions or an engagement count is unknown (never a made-up 0 in the sum)."""
+    if not _known(impressions):
+        return None
+    if int(impressions) <= 0:
         return 0.0
-    return engagements(likes, retweets, replies, quotes) / shown * 100.0
+    total = engagements(likes, retweets, replies, quotes)
+    return None if total is None else total / int(impressions) * 100.0
 
 
-def weighted_engagement_score(likes, retweets, replies, quotes) -> float:
+def weighted_engagement_score(likes, retweets, replies, quotes) -> float | None:
+    if not all(_known(v) for v in (likes, retweets, replies)):
+        return None
     return float(
-        _count(likes) * ENGAGEMENT_WEIGHTS["likes"]
-        + _count(retweets) * ENGAGEMENT_WEIGHTS["retweets"]
-        + _count(replies) * ENGAGEMENT_WEIGHTS["replies"]
+        int(likes) * ENGAGEMENT_WEIGHTS["likes"]
+        + int(retweets) * ENGAGEMENT_WEIGHTS["retweets"]
+        + int(replies) * ENGAGEMENT_WEIGHTS["replies"]
         + _count(quotes) * ENGAGEMENT_WEIGHTS["quotes"]
     )
 
@@ -62,16 +72,17 @@ def estimated_recruiter_reach(profile_views_30d) -> int:
     return int(_count(profile_views_30d) * RECRUITER_SHARE_OF_PROFILE_VIEWS)
 
 
-# DuckDB macros with the same definitions. COALESCE mirrors `_count` above.
+# DuckDB macros with the same definitions: NULL propagates from an unknown likes, retweets,
+# replies or impressions; only quotes is COALESCEd, mirroring `_count` above.
 MACROS_SQL = """
 CREATE OR REPLACE MACRO engagements(likes, retweets, replies, quotes) AS
-    COALESCE(likes, 0) + COALESCE(retweets, 0) + COALESCE(replies, 0) + COALESCE(quotes, 0);
+    likes + retweets + replies + COALESCE(quotes, 0);
 CREATE OR REPLACE MACRO engagement_rate_pct(likes, retweets, replies, quotes, impressions) AS
-    CASE WHEN COALESCE(impressions, 0) <= 0 THEN 0.0
+    CASE WHEN impressions IS NULL THEN NULL
+         WHEN impressions <= 0 THEN 0.0
          ELSE engagements(likes, retweets, replies, quotes) * 100.0 / impressions END;
 CREATE OR REPLACE MACRO weighted_engagement_score(likes, retweets, replies, quotes) AS
-    (COALESCE(likes, 0) * 1 + COALESCE(retweets, 0) * 2
-     + COALESCE(replies, 0) * 3 + COALESCE(quotes, 0) * 2)::DOUBLE;
+    (likes * 1 + retweets * 2 + replies * 3 + COALESCE(quotes, 0) * 2)::DOUBLE;
 CREATE OR REPLACE MACRO estimated_recruiter_reach(profile_views_30d) AS
     floor(COALESCE(profile_views_30d, 0) * 0.10)::BIGINT;
 """

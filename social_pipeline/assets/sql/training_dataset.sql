@@ -14,7 +14,8 @@ WITH settled AS (
     FROM analytics.post_snapshots
     WHERE hours_since_published >= $settle_age_hours
       AND hours_since_published < $settle_age_hours + 24
-      AND impressions IS NOT NULL
+      -- Both targets and the rate must be known (a count a source did not report stays unknown).
+      AND impressions IS NOT NULL AND likes IS NOT NULL AND engagement_rate_pct IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY snapshot_time) = 1
 ),
 known_by_time AS (
