@@ -42,6 +42,9 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str 
     if weeks:
         plan.append(("weekly_reporting", weeks[0], weeks[-1]))
     plan.append(("ml_training", None, None))
+    # The prediction log (empty on a fresh machine) and, last, the BI copy of everything above.
+    plan.append(("prediction_feedback", None, None))
+    plan.append(("publish_bi_copy", None, None))
     return plan
 
 
@@ -85,8 +88,9 @@ def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool, unpart
     from .definitions import defs
     from .resources.sources import source_resource_from_env
 
-    # The simulated source's clock is the run's as-of time, so reruns give the same warehouse.
-    source = source_resource_from_env(clock=str(as_of.floor("h")), history_days=days)
+    # Always simulated: a replayed history needs a source that can answer "as of" any hour.
+    # Its clock is the run's as-of time, so reruns give the same warehouse.
+    source = source_resource_from_env(kind="simulated", clock=str(as_of.floor("h")), history_days=days)
     results = []
     for job_name, first_key, last_key in run_plan(as_of, days):
         if last_key is None and not unpartitioned:
@@ -125,17 +129,6 @@ def table_counts(database: str) -> pd.DataFrame:
     finally:
         con.close()
     return pd.DataFrame(rows, columns=["table", "rows"])
-
-
-def publish_bi_copy(database: str) -> dict:
-    from .core.publish import bi_path, publish_copy
-    from .resources.warehouse import connect
-
-    con = connect(database)
-    try:
-        return publish_copy(con, bi_path())
-    finally:
-        con.close()
 
 
 def print_report_paths(database: str) -> None:
@@ -186,8 +179,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     as_of = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.now("UTC").tz_localize(None)
     print(f"social_pipeline: materialising {args.days} days of simulated history into {database}")
     started = time.perf_counter()
+    from .core.publish import bi_path
+
     materialize_all(as_of, args.days)
-    published = publish_bi_copy(database)
     print(f"done in {time.perf_counter() - started:.1f} s\n")
     print(table_counts(database).to_string(index=False))
     print_report_paths(database)
@@ -195,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         "\nWhere to look next:\n"
         f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
-        f"  BI tools: open the read-only copy {published['path']} (republished after every run)\n"
+        f"  BI tools: open the read-only copy {bi_path()} (republished after every run)\n"
         "  make dev    -> the Dagster UI at http://127.0.0.1:3000 (these runs are in its Runs tab)\n"
         "  make test   -> the test suite"
     )

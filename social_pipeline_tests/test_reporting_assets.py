@@ -164,4 +164,15 @@ def test_run_plan_covers_complete_weeks_of_the_history():
     assert complete_weeks(pd.Timestamp("2026-11-10"), pd.Timestamp("2026-11-16")) == []
     assert plan[2] == ("ml_training", None, None)
     assert [job for job, _, _ in run_plan(pd.Timestamp("2026-11-23 01:30"), days=3)] == [
-        "hourly_collection", "ml_training"]
+        "hourly_collection", "ml_training", "prediction_feedback", "publish_bi_copy"]
+
+
+def test_run_plan_materialises_every_asset_but_the_per_file_inbox():
+    from social_pipeline.definitions import defs
+
+    planned = set()
+    for job, _, _ in run_plan(pd.Timestamp("2026-11-23 01:30"), days=30):
+        planned |= set(defs.resolve_job_def(job).asset_layer.executable_asset_keys)
+    every = {key for key in defs.resolve_asset_graph().get_all_asset_keys()
+             if defs.resolve_asset_graph().get(key).is_executable}
+    assert every - planned == {dg.AssetKey("inbox_files")}

@@ -15,6 +15,7 @@ import pandas as pd
 from ..core import analytics_queries as q
 from ..core.metrics import estimated_recruiter_reach
 from ..core.reports import render_html, render_markdown
+from ..paths import reports_dir
 from ..resources.warehouse import WarehouseResource, scalar, transaction
 from .analytics import post_performance
 from .common import SINGLE_RUN, WAREHOUSE_POOL, partition_range, table_metadata
@@ -23,7 +24,6 @@ from .ingestion import raw_profile_activity
 # Weeks start Monday 00:00 UTC; a week's partition exists once the week has ended.
 WEEKLY_PARTITIONS = dg.WeeklyPartitionsDefinition(start_date="2026-01-05", day_offset=1)
 WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL)
-DEFAULT_REPORTS_DIR = "data/reports"
 
 # The rolling views: the last 30 days before the warehouse's newest collection, every user.
 ROLLING_30D_PERIODS = """
@@ -31,11 +31,6 @@ SELECT u.user_id, w.as_of - INTERVAL 30 DAY AS period_start, w.as_of AS period_e
 FROM (SELECT DISTINCT user_id FROM analytics.post_performance) AS u,
      (SELECT max(latest_snapshot_time) AS as_of FROM analytics.post_performance) AS w
 """
-
-
-def reports_dir() -> Path:
-    """`SOCIAL_PIPELINE_REPORTS_DIR`, else data/reports (relative to the working directory)."""
-    return Path(os.environ.get("SOCIAL_PIPELINE_REPORTS_DIR") or DEFAULT_REPORTS_DIR)
 
 
 def _weeks(context: dg.AssetExecutionContext) -> dict:

@@ -72,9 +72,10 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
-def hourly(database: str, new_share: float) -> dict:
-    """One more hourly collection on top of the history: a share of the posts gets a new snapshot,
-    then post_snapshots (incremental) and post_performance refresh, as the hourly job does."""
+def hourly(database: str, new_snapshots: int) -> dict:
+    """One more hourly collection on top of the history: the newest `new_snapshots` posts (an hourly
+    collection reaches the posts younger than 7 days) get a new snapshot, the same number whatever
+    the history's size, then post_snapshots (incremental) and post_performance refresh, as the hourly job does."""
     from ..assets.analytics import post_performance, post_snapshots
 
     con = connect(database)
@@ -87,9 +88,9 @@ def hourly(database: str, new_share: float) -> dict:
                                            source, status, partition_key, written_at)
             SELECT post_id, $at, impressions + 1, likes, retweets, replies, quotes, source, 'ok', $key, $at
             FROM raw.tweet_metrics
-            WHERE hash(post_id) % 10000 < $share * 10000
+            WHERE post_id IN (SELECT post_id FROM raw.posts ORDER BY published_at DESC, post_id LIMIT $n)
             QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY collected_at DESC) = 1
-        """, {"at": collected_at, "key": key, "share": new_share})
+        """, {"at": collected_at, "key": key, "n": new_snapshots})
     finally:
         con.close()
     started = time.perf_counter()
@@ -140,7 +141,7 @@ if __name__ == "__main__":
     elif kind == "analytics_sql":
         out = analytics_sql(*args)
     elif kind == "hourly":
-        out = hourly(args[0], float(args[1]))
+        out = hourly(args[0], int(args[1]))
     else:
         out = noop(args[0], args[1])
     print(json.dumps(out))
