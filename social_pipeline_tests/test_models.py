@@ -192,3 +192,14 @@ def test_contributions_add_up_to_the_prediction_ratio(users_with_levels):
     assert effects.iloc[0].sum() - effects.iloc[1].sum() == pytest.approx(
         np.log(predicted.iloc[0] / predicted.iloc[1]), abs=1e-9)
     assert "user_avg_reach" in effects.columns
+
+
+def test_leaves_shrink_for_a_small_history_so_the_trees_still_split():
+    assert models.sized_for(models.POINT_PARAMS, 6000)["min_samples_leaf"] == 40
+    assert models.sized_for(models.POINT_PARAMS, 200)["min_samples_leaf"] == 20
+    assert models.sized_for(models.POINT_PARAMS, 30)["min_samples_leaf"] == 5
+    # 60 posts: leaves of 40 could not split at all and every post would get the mean.
+    df = generate_notebook_posts(60, seed=3)
+    predicted = train_models(df).predict(df)["reach"]
+    assert predicted.nunique() > 20
+    assert np.corrcoef(predicted, df["reach"])[0, 1] > 0.5

@@ -48,6 +48,15 @@ POINT_PARAMS = dict(loss="poisson", learning_rate=0.05, max_iter=400, max_leaf_n
                     interaction_cst="no_interactions")
 QUANTILE_PARAMS = dict(learning_rate=0.05, max_iter=300, max_leaf_nodes=8, min_samples_leaf=40,
                        interaction_cst="no_interactions")
+# A small history (a new warehouse: tens of posts) cannot fill leaves of 40: the trees would not
+# split at all and predict the mean. Leaves shrink to a tenth of the rows there, never below 5.
+MIN_LEAF_ROWS, LEAF_SHARE_OF_ROWS = 5, 0.1
+
+
+def sized_for(params: dict, n_rows: int) -> dict:
+    """`params` with min_samples_leaf no larger than LEAF_SHARE_OF_ROWS of the rows (at least MIN_LEAF_ROWS)."""
+    leaf = min(params["min_samples_leaf"], max(MIN_LEAF_ROWS, int(n_rows * LEAF_SHARE_OF_ROWS)))
+    return {**params, "min_samples_leaf": leaf}
 
 
 def single_threaded(fn):
@@ -212,10 +221,10 @@ class TrainedModels:
         return {"reach": self.reach, "likes": self.likes}[target]
 
 
-def _quantile_model(columns: list[str], with_level: bool, random_state: int, q: float) -> Pipeline:
+def _quantile_model(columns: list[str], with_level: bool, random_state: int, q: float, n_rows: int) -> Pipeline:
     # With a relative model, the quantile models see log1p(the user's level) as one more feature.
     extra = ("user_level",) if with_level else ()
-    return _model(columns, random_state, extra, loss="quantile", quantile=q, **QUANTILE_PARAMS)
+    return _model(columns, random_state, extra, loss="quantile", quantile=q, **sized_for(QUANTILE_PARAMS, n_rows))
 
 
 def _conformal_widening(x: pd.DataFrame, log_y: np.ndarray, columns: list[str], with_level: bool,
@@ -230,8 +239,8 @@ def _conformal_widening(x: pd.DataFrame, log_y: np.ndarray, columns: list[str], 
     fit_x, cal_x = x.iloc[:-n_calibration], x.iloc[-n_calibration:]
     fit_y, cal_y = log_y[:-n_calibration], log_y[-n_calibration:]
     low_q, high_q = min(quantiles), max(quantiles)
-    low = _quantile_model(columns, with_level, random_state, low_q).fit(fit_x, fit_y)
-    high = _quantile_model(columns, with_level, random_state, high_q).fit(fit_x, fit_y)
+    low = _quantile_model(columns, with_level, random_state, low_q, len(fit_x)).fit(fit_x, fit_y)
+    high = _quantile_model(columns, with_level, random_state, high_q, len(fit_x)).fit(fit_x, fit_y)
     scores = np.maximum(low.predict(cal_x) - cal_y, cal_y - high.predict(cal_x))
     level = high_q - low_q
     return max(0.0, float(np.quantile(scores, level)))
@@ -239,7 +248,7 @@ def _conformal_widening(x: pd.DataFrame, log_y: np.ndarray, columns: list[str], 
 
 def _fit_relative(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: list[str], random_state: int) -> Pipeline:
     # Poisson on count / level weighted by level: the same likelihood as an offset log(level).
-    return _model(columns, random_state, **POINT_PARAMS).fit(x, y / level, model__sample_weight=level)
+    return _model(columns, random_state, **sized_for(POINT_PARAMS, len(x))).fit(x, y / level, model__sample_weight=level)
 
 
 def _relative_helps(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: list[str], random_state: int) -> bool:
@@ -250,7 +259,7 @@ def _relative_helps(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: 
     known = level > 0
     if (cal & known).sum() < MIN_CALIBRATION_ROWS or (fit & known).sum() < MIN_CALIBRATION_ROWS:
         return False
-    absolute = _model(columns, random_state, **POINT_PARAMS).fit(x[fit], y[fit])
+    absolute = _model(columns, random_state, **sized_for(POINT_PARAMS, int(fit.sum()))).fit(x[fit], y[fit])
     relative = _fit_relative(x[fit & known], y[fit & known], level[fit & known], columns, random_state)
     rows = cal & known
     absolute_rmse = regression_metrics(y[rows], absolute.predict(x[rows]))["rmse"]
@@ -262,7 +271,7 @@ def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state:
                 quantiles: tuple[float, ...]) -> TargetModel:
     x = _prepared(df, columns)
     y = df[target].to_numpy(dtype=float)
-    point = _model(columns, random_state, **POINT_PARAMS).fit(x, y)
+    point = _model(columns, random_state, **sized_for(POINT_PARAMS, len(x))).fit(x, y)
     relative, exposure_column = None, EXPOSURE_COLUMNS[target]
     if exposure_column in df.columns:
         level = pd.to_numeric(df[exposure_column], errors="coerce").astype("float64").to_numpy()
@@ -273,7 +282,7 @@ def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state:
     qx = model._quantile_frame(x, model.exposure(df))
     with_level = relative is not None
     model.interval_widening = _conformal_widening(qx, np.log1p(y), columns, with_level, random_state, quantiles)
-    model.quantiles = {q: _quantile_model(columns, with_level, random_state, q).fit(qx, np.log1p(y))
+    model.quantiles = {q: _quantile_model(columns, with_level, random_state, q, len(qx)).fit(qx, np.log1p(y))
                        for q in quantiles}
     keep = columns + ([exposure_column] if with_level else [])
     model.background = df[keep].sample(n=min(BACKGROUND_ROWS, len(df)), random_state=random_state).reset_index(drop=True)
