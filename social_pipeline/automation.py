@@ -14,7 +14,8 @@ from .core.publish import bi_path, publish_copy
 from .paths import ops_dir
 from .assets.common import WAREHOUSE_POOL
 from .assets.ml import SETTLE_AGE_HOURS, ml_training_job, prediction_outcomes_job
-from .assets.reporting import weekly_reporting_job
+from .assets.inbox import EARLIEST_DAY_KEY, inbox_files, inbox_ingestion_job
+from .assets.reporting import WEEKLY_PARTITIONS, weekly_reporting_job
 from .jobs import hourly_collection_job
 from .resources.warehouse import WarehouseResource, connect, scalar
 
@@ -98,6 +99,43 @@ def retrain_on_new_labels(context: dg.SensorEvaluationContext):
                              f"retraining at {NEW_LABELS_TO_RETRAIN}")
     # One run per state of the data: the same newest label never triggers twice.
     return dg.RunRequest(run_key=f"labels-through-{newest}", tags={"trigger": "new_labels"})
+
+
+# ----- weekly analytics after a dropped file -----------------------------------------------
+def weeks_to_refresh(earliest_day: pd.Timestamp, now: pd.Timestamp) -> tuple[str, str] | None:
+    """The weekly partition range from the week holding `earliest_day` to the newest complete week:
+    later weeks change too (90-day best-time windows, week-over-week trends). None when no complete
+    week is affected (the Monday schedule builds the current week when it ends)."""
+    keys = WEEKLY_PARTITIONS.get_partition_keys(current_time=now.to_pydatetime())
+    monday = (earliest_day.normalize() - pd.Timedelta(days=earliest_day.day_of_week)).strftime("%Y-%m-%d")
+    affected = [key for key in keys if key >= monday]
+    return (affected[0], affected[-1]) if affected else None
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[inbox_ingestion_job],
+    request_job=weekly_reporting_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a dropped file is ingested, rebuild the weekly analytics and reports of every "
+    "complete week from the file's earliest day on, in one run.",
+)
+def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext):
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    run_id = context.dagster_run.run_id
+    records = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    days = [r.dagster_event.step_materialization_data.materialization.metadata.get(EARLIEST_DAY_KEY)
+            for r in records if r.dagster_event.asset_key == inbox_files.key]
+    days = [pd.Timestamp(d.value) for d in days if d is not None and d.value]
+    if not days:
+        return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
+    weeks = weeks_to_refresh(min(days), pd.Timestamp.now("UTC").tz_localize(None))
+    if weeks is None:
+        return dg.SkipReason(f"the file's earliest day {min(days).date()} is in a week not yet complete")
+    return dg.RunRequest(run_key=f"weekly-after-{run_id}",
+                         tags={ASSET_PARTITION_RANGE_START_TAG: weeks[0], ASSET_PARTITION_RANGE_END_TAG: weeks[1],
+                               "trigger": "inbox"})
 
 
 # ----- BI copy ------------------------------------------------------------------------
@@ -215,5 +253,6 @@ defs = dg.Definitions(
     jobs=[publish_bi_copy_job],
     schedules=[hourly_collection_schedule, weekly_report_schedule, weekly_retraining_schedule,
                prediction_feedback_schedule],
-    sensors=[publish_bi_copy_after_success, record_and_notify_run_failure, retrain_on_new_labels],
+    sensors=[publish_bi_copy_after_success, record_and_notify_run_failure, retrain_on_new_labels,
+             refresh_weekly_after_inbox],
 )

@@ -22,6 +22,8 @@ from ..resources.warehouse import WarehouseResource
 from .common import WAREHOUSE_POOL
 
 
+EARLIEST_DAY_KEY = "earliest_affected_day"
+
 # Retries cover transient trouble such as another run holding the DuckDB file; a bad file is not retried.
 INBOX_RETRIES = 3
 
@@ -69,6 +71,8 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
         "users": dg.MetadataValue.text(", ".join(outcome.users)),
         "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in outcome.notes) or "_none_"),
         "content_sha256": dg.MetadataValue.text(outcome.sha256),
+        # Read by the refresh_weekly_after_inbox sensor: weeks from this day's on are rebuilt.
+        EARLIEST_DAY_KEY: dg.MetadataValue.text(outcome.earliest_day.strftime("%Y-%m-%d") if outcome.earliest_day is not None else ""),
     })
 
 

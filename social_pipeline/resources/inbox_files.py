@@ -61,6 +61,9 @@ class IngestOutcome:
     users: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     moved_to: Path | None = None
+    # The earliest publication (posts) or activity day (profile) in the file: weekly analytics
+    # from that week on are out of date once it is ingested.
+    earliest_day: pd.Timestamp | None = None
 
     def describe(self) -> str:
         if self.status == "ingested":
@@ -153,9 +156,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
         if earlier:
             return IngestOutcome(path, "duplicate", sha, message=earlier)
         _write(con, parsed, path, sha, now)
-    frame = parsed.profile if parsed.kind == "profile_activity" else parsed.posts
+    profile = parsed.kind == "profile_activity"
+    frame = parsed.profile if profile else parsed.posts
+    days = pd.to_datetime(frame["snapshot_date" if profile else "published_at"], errors="coerce")
     return IngestOutcome(path, "ingested", sha, parsed.kind, parsed.rows, snapshot_time=parsed.snapshot_time,
-                         users=sorted(frame["user_id"].unique()), notes=parsed.notes)
+                         users=sorted(frame["user_id"].unique()), notes=parsed.notes,
+                         earliest_day=days.min().normalize() if days.notna().any() else None)
 
 
 def _free_name(folder: Path, name: str, sha: str) -> Path:
