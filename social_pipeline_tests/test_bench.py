@@ -34,6 +34,28 @@ def test_baseline_and_pipeline_agree(tiny):
     assert checked["posts_compared"] == 300
     assert checked["user_weeks_compared"] == 3 * 5
     assert checked["best_time_windows_compared"] == 3 * 5
+    assert checked["reports_compared"] == 3 * 5
+
+
+def test_a_wrong_report_is_caught(tiny, tmp_path):
+    import json
+    import shutil
+
+    import duckdb
+
+    database, lite, weeks, _ = tiny
+    broken = str(tmp_path / "broken.duckdb")
+    shutil.copyfile(database, broken)
+    con = duckdb.connect(broken)
+    user, week, report = con.execute("SELECT user_id, week_start, report_json FROM analytics.weekly_reports "
+                                     "ORDER BY user_id, week_start LIMIT 1").fetchall()[0]
+    report = json.loads(report)
+    report["recommendations"] = report["recommendations"][1:]  # one rule's advice lost
+    con.execute("UPDATE analytics.weekly_reports SET report_json = $r WHERE user_id = $u AND week_start = $w",
+                {"r": json.dumps(report), "u": user, "w": week})
+    con.close()
+    with pytest.raises(AssertionError):
+        compare_answers(broken, run_baseline(lite, weeks), weeks)
 
 
 def test_a_wrong_answer_is_caught(tiny, tmp_path):

@@ -96,14 +96,18 @@ def export_to_sqlite(database: str, sqlite_path: str) -> None:
                             "AS published_at FROM raw.posts").df()
         metrics = con.execute("SELECT post_id, strftime(collected_at, '%Y-%m-%d %H:%M:%S') AS collected_at, "
                               "impressions, likes, retweets, replies, quotes FROM raw.tweet_metrics").df()
+        profile = con.execute("SELECT user_id, strftime(snapshot_date, '%Y-%m-%d') AS snapshot_date, profile_views "
+                              "FROM raw.profile_activity").df()
     finally:
         con.close()
     lite = sqlite3.connect(sqlite_path)
     try:
         posts.to_sql("posts", lite, index=False, chunksize=50_000)
         metrics.to_sql("tweet_metrics", lite, index=False, chunksize=50_000)
+        profile.to_sql("profile_activity", lite, index=False, chunksize=50_000)
         lite.execute("CREATE INDEX posts_user ON posts (user_id)")
         lite.execute("CREATE INDEX metrics_post ON tweet_metrics (post_id, collected_at)")
+        lite.execute("CREATE INDEX profile_user ON profile_activity (user_id, snapshot_date)")
         lite.commit()
     finally:
         lite.close()

@@ -62,6 +62,8 @@ def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
         best = con.execute("SELECT user_id, strftime(window_end, '%Y-%m-%d'), day_of_week, hour, posts_count, "
                            "avg_engagement_rate_pct FROM analytics.best_posting_times "
                            "WHERE user_id IN (SELECT unnest($u)) ORDER BY user_id, window_end, rank", {"u": users}).fetchall()
+        reports = con.execute("SELECT user_id, strftime(week_start, '%Y-%m-%d'), report_json FROM analytics.weekly_reports "
+                              "WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
     finally:
         con.close()
     assert len(posts) == len(baseline["posts"]), (len(posts), len(baseline["posts"]))
@@ -84,8 +86,13 @@ def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
         got = ours_best.get(key, [])
         assert [(d, h, n) for d, h, n, _ in got] == [(d, h, n) for d, h, n, _ in slots], key
         assert all(math.isclose(a[3], b[3], abs_tol=1e-9) for a, b in zip(got, slots)), key
+    ours_reports = {(u, w): json.loads(report) for u, w, report in reports}
+    for key, expected in baseline["reports"].items():
+        report = ours_reports[key]
+        assert [p["post_id"] for p in report["top_posts"]] == expected["top_post_ids"], key
+        assert report["recommendations"] == expected["recommendations"], (key, report["recommendations"], expected)
     return {"posts_compared": len(posts), "user_weeks_compared": compared,
-            "best_time_windows_compared": len(baseline["best_times"])}
+            "best_time_windows_compared": len(baseline["best_times"]), "reports_compared": len(baseline["reports"])}
 
 
 def analytics_at_scale(work: Path, sizes) -> list[dict]:
