@@ -201,3 +201,26 @@ def test_definitions_load_and_validate():
             "post_snapshots", "post_performance"} <= keys
     job = defs.resolve_job_def("hourly_collection")
     assert job.partitions_def is not None
+
+
+def test_posts_reported_unavailable_are_not_requested_again(resources, db_path):
+    collect(resources, FIRST_KEY, "2026-11-18-10:00")
+    con = connect(db_path)
+    due_last_hour = [r[0] for r in con.execute(
+        "SELECT post_id FROM raw.tweet_metrics WHERE collected_at = TIMESTAMP '2026-11-18 11:00' ORDER BY 1").fetchall()]
+    deleted, protected, missing, came_back = due_last_hour[:4]
+    for post_id, status in [(deleted, "deleted"), (protected, "protected"), (missing, "not_found")]:
+        con.execute("UPDATE raw.tweet_metrics SET status = ? WHERE post_id = ? "
+                    "AND collected_at = TIMESTAMP '2026-11-18 11:00'", [status, post_id])
+    # Protected once, then readable again in the latest report: still collected.
+    con.execute("UPDATE raw.tweet_metrics SET status = 'protected' WHERE post_id = ? "
+                "AND collected_at = TIMESTAMP '2026-11-18 10:00'", [came_back])
+    con.close()
+
+    for _ in range(2):  # a re-run of the partition asks for the same posts
+        result = dg.materialize([ingestion.raw_tweet_metrics], resources=resources, partition_key=LAST_KEY)
+        requested = table(db_path, f"SELECT post_id FROM raw.tweet_metrics WHERE partition_key = '{LAST_KEY}'")
+        assert set(requested.post_id) == set(due_last_hour) - {deleted, protected, missing}
+        assert came_back in set(requested.post_id)
+        metadata = result.get_asset_materialization_events()[0].materialization.metadata
+        assert metadata["posts_due"].value == len(due_last_hour) - 3
