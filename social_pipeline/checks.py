@@ -41,25 +41,33 @@ def counts_are_non_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult
 
 @dg.asset_check(
     asset=post_snapshots,
-    blocking=True,
-    description="Cumulative metrics (impressions, likes, retweets, replies, quotes) never decrease "
-    "from one snapshot of a post to the next; names the posts that do.",
+    description="Warns when a cumulative metric (likes, retweets, replies, quotes) drops from one "
+    "snapshot of a post to the next, naming the posts; fails with ERROR when impressions drop. Not "
+    "blocking: on X an unlike or a deleted reply lowers a count for real, and a blocking check over "
+    "the whole history would then stop every later run.",
 )
 def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     columns = ["impressions", "likes", "retweets", "replies", "quotes"]
     lagged = ", ".join(f"{c}, lag({c}) OVER w AS prev_{c}" for c in columns)
-    dropped = " OR ".join(f"{c} < prev_{c}" for c in columns)
+    dropped = ", ".join(f"CASE WHEN {c} < prev_{c} THEN '{c}' END" for c in columns)
     with warehouse.get_connection() as con:
         rows = con.execute(
             f"""
-            SELECT post_id, min(snapshot_time) AS first_drop
+            SELECT post_id, min(snapshot_time) AS first_drop,
+                   list_sort(list_distinct(flatten(list(list_value({dropped}))))) AS metrics
             FROM (SELECT post_id, snapshot_time, {lagged} FROM analytics.post_snapshots
                   WINDOW w AS (PARTITION BY post_id ORDER BY snapshot_time))
-            WHERE {dropped}
+            WHERE {" OR ".join(f"{c} < prev_{c}" for c in columns)}
             GROUP BY post_id ORDER BY post_id
             """
         ).fetchall()
-    return _result(not rows, [f"{post} (at {when})" for post, when in rows], "posts whose metrics decreased")
+    # Impressions are views: they cannot be taken back, so a drop there is a data error.
+    impressions_dropped = any("impressions" in metrics for _, _, metrics in rows)
+    return _result(
+        not rows, [f"{post} ({', '.join(metrics)} at {when})" for post, when, metrics in rows],
+        "posts whose metrics decreased",
+        dg.AssetCheckSeverity.ERROR if impressions_dropped else dg.AssetCheckSeverity.WARN,
+    )
 
 
 @dg.asset_check(asset=post_snapshots, blocking=True, description="engagement_rate_pct lies within 0-100 "

@@ -214,13 +214,28 @@ def refresh_analytics(database: str, log=print) -> bool:
     return result.success
 
 
+# sysexits' EX_TEMPFAIL: nothing was tried and a retry may work (1 means a file was rejected).
+EXIT_WAREHOUSE_LOCKED = 75
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     """The inbox ingestion once, without the daemon: same recognition, ledger and rejection rules."""
-    from .resources.inbox_files import ingest_file, settle
-    from .resources.warehouse import connect, database_path
+    import duckdb
+
+    from .resources.inbox_files import inbox_path, ingest_file, settle
+    from .resources.warehouse import connect, database_path, is_lock_error
 
     database = database_path()
-    con = connect(database)
+    try:
+        con = connect(database)
+    except duckdb.IOException as exc:
+        if not is_lock_error(exc):
+            raise
+        # DuckDB allows one writer process per file: usually a Dagster run is writing right now.
+        print(f"social-pipeline ingest: the warehouse {database} is locked by another process (most likely a "
+              f"Dagster run). Nothing was ingested. Retry when that run has finished, or drop the files in "
+              f"{inbox_path()}/ and the inbox sensor ingests them between runs.\n  ({exc})", file=sys.stderr)
+        return EXIT_WAREHOUSE_LOCKED
     outcomes = []
     try:
         for name in args.files:
@@ -289,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--as-of", help="UTC time the run pretends is now (default: now)")
     run.set_defaults(func=cmd_run)
     ingest = sub.add_parser("ingest", help="ingest X export / profile-activity files into SOCIAL_PIPELINE_DB once "
-                            "(exit 1 if any is rejected)")
+                            "(exit 1 if any is rejected, 75 if the warehouse is locked by a run)")
     ingest.add_argument("files", nargs="+", metavar="FILE")
     ingest.add_argument("--user", help="handle for posts of a newer-format export without a 'Post Link' column")
     ingest.add_argument("--move", action="store_true",

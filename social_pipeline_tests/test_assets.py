@@ -201,3 +201,66 @@ def test_definitions_load_and_validate():
             "post_snapshots", "post_performance"} <= keys
     job = defs.resolve_job_def("hourly_collection")
     assert job.partitions_def is not None
+
+
+def test_posts_reported_unavailable_are_not_requested_again(resources, db_path):
+    collect(resources, FIRST_KEY, "2026-11-18-10:00")
+    con = connect(db_path)
+    due_last_hour = [r[0] for r in con.execute(
+        "SELECT post_id FROM raw.tweet_metrics WHERE collected_at = TIMESTAMP '2026-11-18 11:00' ORDER BY 1").fetchall()]
+    deleted, protected, missing, came_back = due_last_hour[:4]
+    for post_id, status in [(deleted, "deleted"), (protected, "protected"), (missing, "not_found")]:
+        con.execute("UPDATE raw.tweet_metrics SET status = ? WHERE post_id = ? "
+                    "AND collected_at = TIMESTAMP '2026-11-18 11:00'", [status, post_id])
+    # Protected once, then readable again in the latest report: still collected.
+    con.execute("UPDATE raw.tweet_metrics SET status = 'protected' WHERE post_id = ? "
+                "AND collected_at = TIMESTAMP '2026-11-18 10:00'", [came_back])
+    con.close()
+
+    for _ in range(2):  # a re-run of the partition asks for the same posts
+        result = dg.materialize([ingestion.raw_tweet_metrics], resources=resources, partition_key=LAST_KEY)
+        requested = table(db_path, f"SELECT post_id FROM raw.tweet_metrics WHERE partition_key = '{LAST_KEY}'")
+        assert set(requested.post_id) == set(due_last_hour) - {deleted, protected, missing}
+        assert came_back in set(requested.post_id)
+        metadata = result.get_asset_materialization_events()[0].materialization.metadata
+        assert metadata["posts_due"].value == len(due_last_hour) - 3
+
+
+def test_date_only_posts_have_no_age_and_no_settled_label(db_path, tmp_path, monkeypatch):
+    from social_pipeline import automation
+    from social_pipeline.core.publish import publish_copy
+
+    con = connect(db_path)
+    # Both published on 2026-11-13; the export gives d1 only its date (stored as midnight).
+    con.execute("""
+        INSERT INTO raw.posts (post_id, user_id, text, published_at, published_time_known, source, ingested_at)
+        VALUES ('t1', 'u1', 'timed', TIMESTAMP '2026-11-13 10:00', TRUE, 'test', now()),
+               ('d1', 'u1', 'dated', TIMESTAMP '2026-11-13 00:00', FALSE, 'test', now())
+    """)
+    # Both collected 72.5 h after t1's publication: 82.5 h after d1's assumed midnight.
+    con.execute("""
+        INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes,
+                                       source, status, partition_key, written_at)
+        SELECT post_id, TIMESTAMP '2026-11-16 10:30', 100, 5, 1, 1, 0, 'test', 'ok', '2026-11-16-09:00', now()
+        FROM (VALUES ('t1'), ('d1')) AS v(post_id)
+    """)
+    con.close()
+    result = dg.materialize([analytics.post_snapshots, analytics.post_performance],
+                            resources={"warehouse": WarehouseResource(database=db_path)})
+    assert result.success
+    snapshots = table(db_path, "SELECT * FROM analytics.post_snapshots").set_index("post_id")
+    assert snapshots.loc["t1", "hours_since_published"] == pytest.approx(72.5)
+    assert pd.isna(snapshots.loc["d1", "hours_since_published"])
+    performance = table(db_path, "SELECT * FROM analytics.post_performance").set_index("post_id")
+    assert pd.isna(performance.loc["d1", "hours_since_published"]) and pd.isna(performance.loc["d1", "hour"])
+    assert performance.loc["d1", "impressions"] == 100  # its figures are still there
+    assert performance.loc["t1", "hours_since_published"] == pytest.approx(72.5)
+
+    # The retrain sensor counts t1 as newly settled, not d1 (the training set cannot use it).
+    bi = tmp_path / "bi.duckdb"
+    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(bi))
+    con = connect(db_path)
+    publish_copy(con, bi)
+    con.close()
+    skipped = automation.retrain_on_new_labels(dg.build_sensor_context())
+    assert skipped.skip_message.startswith("1 newly settled posts")

@@ -208,20 +208,27 @@ def _run_cli(db, days, tmp_path):
 def test_sigkill_mid_write_then_rerun_equals_a_clean_run(tmp_path):
     clean, crashed = tmp_path / "clean.duckdb", tmp_path / "crashed.duckdb"
     assert _run_cli(clean, 4, tmp_path).wait(timeout=240) == 0
+    # Past the schema and the first data: the file holds at least half of a finished run's blocks.
+    data_written = clean.stat().st_size // 2
 
     victim = _run_cli(crashed, 4, tmp_path)
     wal = Path(str(crashed) + ".wal")
     deadline = time.time() + 120
-    # Kill while a transaction is open: the write-ahead log exists only while writes are pending.
-    while time.time() < deadline and not (wal.exists() and wal.stat().st_size > 0):
-        time.sleep(0.01)
-    assert wal.exists(), "the run never started writing"
+    # Kill while a later write is in flight: the WAL holds commits not yet checkpointed into the file.
+    while victim.poll() is None and time.time() < deadline and not (
+            crashed.exists() and crashed.stat().st_size >= data_written and wal.exists() and wal.stat().st_size > 0):
+        time.sleep(0.002)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
-    assert victim.returncode == -signal.SIGKILL
+    assert victim.returncode == -signal.SIGKILL, "the run finished before a mid-run write was caught"
+
+    # The crash left raw rows behind, and not yet everything a finished run writes.
+    expected, partial = _table_dump(str(clean)), _table_dump(str(crashed))
+    assert len(partial.get("raw.posts", [])) > 0 and len(partial.get("raw.tweet_metrics", [])) > 0
+    assert any(len(partial.get(name, [])) != len(expected[name]) for name in expected)
 
     assert _run_cli(crashed, 4, tmp_path).wait(timeout=240) == 0
-    expected, got = _table_dump(str(clean)), _table_dump(str(crashed))
+    got = _table_dump(str(crashed))
     assert list(expected) == list(got)
     for name in expected:
         pd.testing.assert_frame_equal(expected[name], got[name], obj=name)

@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -166,3 +168,27 @@ def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeyp
     assert main(["ingest", *good]) == 0  # the same content again: skipped, exit 0
     assert "2 files: 0 ingested, 2 already ingested, 0 rejected" in capsys.readouterr().out
     assert counts(db)["raw.tweet_metrics"] == 4
+
+
+def test_cli_ingest_while_another_process_holds_the_warehouse_exits_75_with_advice(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "w.duckdb")
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
+    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(tmp_path / "inbox"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    # DuckDB locks per process: a writer connection in a child process holds the file, as a run does.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({db!r}); print('held', flush=True); "
+                               "sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["ingest", str(SAMPLES / CLASSIC)]) == 75
+        err = capsys.readouterr().err
+        assert f"the warehouse {db} is locked by another process" in err
+        assert "Nothing was ingested. Retry" in err and str(tmp_path / "inbox") in err
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    # Once the other process lets go, the same command works.
+    assert main(["ingest", str(SAMPLES / CLASSIC)]) == 0
+    assert counts(db)["raw.tweet_metrics"] > 0

@@ -88,7 +88,7 @@ def test_a_100_id_batch_is_one_request_and_maps_tolerantly():
     assert frame.loc[ids[2], ["impressions", "likes", "retweets", "replies", "quotes", "bookmarks"]].tolist() == \
         [100, 3, 1, 2, 0, 1]
     assert pd.isna(frame.loc[ids[2], "url_clicks"])  # non-public, not requested
-    assert json.loads(frame.loc[ids[2], "payload"])["public_metrics"]["like_count"] == 3
+    assert json.loads(frame.loc[ids[2], "payload"]) == {"data": body[2]}  # the post's slice of the response
     assert (batch.frame["collected_at"] >= NOW).all()
 
 
@@ -122,6 +122,28 @@ def test_partial_errors_mark_posts_and_keep_the_rest_of_the_batch():
     assert frame.loc[ids[1], ["impressions", "likes"]].isna().all()
     assert "Not Found Error" in frame.loc[ids[1], "payload"]
     assert frame.loc[ids[3], "likes"] == 3
+
+
+@responses.activate
+def test_each_payload_keeps_the_includes_and_errors_about_its_post():
+    ids = old_ids(2)
+    quoted = snowflake(pd.Timestamp("2025-02-01"))
+    quoting = tweet(ids[0], author_id="11", attachments={"media_keys": ["3_1"]},
+                    referenced_tweets=[{"type": "quoted", "id": quoted}])
+    plain = tweet(ids[1], author_id="22")
+    alice, bob = {"id": "11", "username": "alice_data", "name": "A"}, {"id": "22", "username": "bob", "name": "B"}
+    photo, other = {"media_key": "3_1", "type": "photo"}, {"media_key": "3_9", "type": "video"}
+    gone = {"value": quoted, "detail": f"Could not find tweet with referenced_tweets.id: [{quoted}].",
+            "title": "Not Found Error", "resource_type": "tweet", "parameter": "referenced_tweets.id",
+            "resource_id": quoted, "type": "https://api.twitter.com/2/problems/resource-not-found"}
+    responses.get(TWEETS, json={"data": [quoting, plain], "includes": {"users": [alice, bob], "media": [photo, other]},
+                                "errors": [gone]})
+    batch = source().fetch_metrics(metric_requests(ids))
+    payloads = {r.post_id: json.loads(r.payload) for r in batch.frame.itertuples()}
+    assert payloads[ids[0]] == {"data": quoting, "includes": {"users": [alice], "media": [photo]}, "errors": [gone]}
+    assert payloads[ids[1]] == {"data": plain, "includes": {"users": [bob]}}
+    # The quoted post's error is not one of ours: no row for it, and not reported as unattributed.
+    assert sorted(batch.frame.post_id) == sorted(ids) and batch.notes == []
 
 
 @responses.activate

@@ -62,6 +62,34 @@ def error_post_id(error: dict) -> str | None:
     return str(value) if value is not None else None
 
 
+def referenced_keys(tweet: dict) -> set[str]:
+    """Ids and media keys a tweet object points at: what its response's `includes` and `errors` may describe."""
+    attachments = tweet.get("attachments") or {}
+    keys = [tweet.get("author_id"), tweet.get("in_reply_to_user_id"), (tweet.get("geo") or {}).get("place_id"),
+            *(r.get("id") for r in tweet.get("referenced_tweets") or []),
+            *(m.get("id") for m in (tweet.get("entities") or {}).get("mentions") or []),
+            *(attachments.get("media_keys") or []), *(attachments.get("poll_ids") or [])]
+    return {str(k) for k in keys if k is not None}
+
+
+def post_response_slice(tweet: dict, includes: dict, errors: list[dict], meta: dict | None) -> dict:
+    """The part of one v2 response that concerns one post, in the response's own shape: its `data`,
+    the `includes` entries and `errors` about what it references (an expanded author, a deleted
+    quoted post), and the response's `meta`. Empty parts are left out to keep the row small."""
+    refs = referenced_keys(tweet)
+    kept = {key: [e for e in entries if str(e.get("media_key") or e.get("id")) in refs]
+            for key, entries in (includes or {}).items()}
+    result = {"data": tweet}
+    if any(kept.values()):
+        result["includes"] = {key: entries for key, entries in kept.items() if entries}
+    related = [e for e in errors or [] if error_post_id(e) in refs]
+    if related:
+        result["errors"] = related
+    if meta:
+        result["meta"] = meta
+    return result
+
+
 def published_at_from_id(post_id: str) -> pd.Timestamp | None:
     """Naive-UTC creation time encoded in a snowflake id; None for a non-snowflake id."""
     try:

@@ -68,6 +68,11 @@ def connect(database: str | None = None, read_only: bool = False) -> duckdb.Duck
     return con
 
 
+def is_lock_error(exc: BaseException) -> bool:
+    """DuckDB's refusal to open a file another process holds (one writer process per file)."""
+    return isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc)
+
+
 def scalar(con: duckdb.DuckDBPyConnection, query: str, params=None):
     """First value of a query, reading the result to the end (DuckDB 2 refuses new work on a
     connection while a result is unfinished)."""

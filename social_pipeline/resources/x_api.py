@@ -26,8 +26,10 @@ from ..core.x_payloads import (
     NON_PUBLIC_METRICS_MAX_AGE,
     error_post_id,
     metrics_from_tweet,
+    post_response_slice,
     post_from_tweet,
     published_at_from_id,
+    referenced_keys,
     status_from_error,
 )
 from .sources import ACCOUNT_COLUMNS, METRIC_COLUMNS, POST_COLUMNS, PROFILE_COLUMNS, MetricsBatch
@@ -340,13 +342,20 @@ class XApiSource:
         response = self._call(f"get_tweets ({len(ids)} ids)", self.client.get_tweets, user_auth=user_auth,
                               ids=ids, tweet_fields=fields)
         rows, seen = [], set()
+        # Each post keeps its slice of the response: its data plus the includes/errors/meta about it.
+        includes = {key: [getattr(e, "data", e) for e in entries] for key, entries in (response.includes or {}).items()}
+        referenced = set()
         for tweet in response.data or []:
             seen.add(str(tweet.id))
+            referenced |= referenced_keys(tweet.data)
+            payload = post_response_slice(tweet.data, includes, response.errors or [], response.meta)
             rows.append({"post_id": str(tweet.id), **metrics_from_tweet(tweet.data), "status": "ok",
-                         "payload": json.dumps(tweet.data, ensure_ascii=False)})
+                         "payload": json.dumps(payload, ensure_ascii=False)})
         # Posts in `errors` (deleted, protected) are recorded as such; the rest of the batch stands.
         for error in response.errors or []:
             post_id = error_post_id(error)
+            if post_id in referenced and post_id not in ids:
+                continue  # about a post one of ours references: kept in that post's payload
             if post_id is None or post_id in seen or post_id not in ids:
                 notes.append(f"unattributed API error: {error}")
                 continue

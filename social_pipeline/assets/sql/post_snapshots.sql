@@ -4,7 +4,9 @@ SELECT
     m.post_id,
     p.user_id,
     m.collected_at AS snapshot_time,
-    date_diff('second', p.published_at, m.collected_at) / 3600.0 AS hours_since_published,
+    -- A date-only post (published_time_known FALSE) has no known age: midnight would overstate it.
+    CASE WHEN COALESCE(p.published_time_known, TRUE)
+         THEN date_diff('second', p.published_at, m.collected_at) / 3600.0 END AS hours_since_published,
     m.impressions,
     m.likes,
     m.retweets,

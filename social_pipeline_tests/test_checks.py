@@ -1,0 +1,119 @@
+"""The data-quality checks fail on bad rows, in real Dagster runs; a blocking failure stops downstream."""
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from social_pipeline import checks
+from social_pipeline.assets import analytics
+from social_pipeline.resources.warehouse import WarehouseResource, connect
+
+from .test_assets import ASSETS, LAST_KEY
+
+ANALYTICS_CHECKS = [checks.cumulative_metrics_never_decrease, checks.engagement_rate_within_bounds,
+                    checks.every_post_has_a_snapshot]
+
+
+def insert(db_path, posts=(), metrics=()):
+    """posts: (post_id, published_at); metrics: (post_id, collected_at, impressions, likes, status)."""
+    con = connect(db_path)
+    try:
+        for post_id, published in posts:
+            con.execute("INSERT INTO raw.posts (post_id, user_id, text, published_at, source, ingested_at) "
+                        "VALUES (?, 'u1', 'hi', ?::TIMESTAMP, 'test', now())", [post_id, published])
+        for post_id, collected, impressions, likes, status in metrics:
+            con.execute(
+                "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, "
+                "quotes, source, status, partition_key, written_at) "
+                "VALUES (?, ?::TIMESTAMP, ?, ?, 1, 1, 0, 'test', ?, strftime(?::TIMESTAMP, '%Y-%m-%d-%H:00'), now())",
+                [post_id, collected, impressions, likes, status, collected])
+    finally:
+        con.close()
+
+
+def run_analytics(db_path):
+    return dg.materialize([analytics.post_snapshots, analytics.post_performance, *ANALYTICS_CHECKS],
+                          resources={"warehouse": WarehouseResource(database=db_path)}, raise_on_error=False)
+
+
+def evaluation(result, name):
+    [found] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    return found
+
+
+def materialized(result):
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+GOOD = [("p1", "2026-11-16 10:00")], [("p1", "2026-11-16 11:00", 100, 5, "ok"), ("p1", "2026-11-16 12:00", 150, 6, "ok")]
+
+
+def test_clean_rows_pass_every_check(db_path):
+    insert(db_path, *GOOD)
+    result = run_analytics(db_path)
+    assert result.success
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {
+        "cumulative_metrics_never_decrease": True, "engagement_rate_within_bounds": True,
+        "every_post_has_a_snapshot": True}
+    assert materialized(result) == {"post_snapshots", "post_performance"}
+
+
+def test_a_drop_in_likes_warns_names_the_post_and_does_not_block(db_path):
+    insert(db_path, *GOOD)
+    insert(db_path, [("p2", "2026-11-16 10:00")],
+           [("p2", "2026-11-16 11:00", 100, 9, "ok"), ("p2", "2026-11-16 12:00", 120, 8, "ok")])  # an unlike
+    result = run_analytics(db_path)
+    check = evaluation(result, "cumulative_metrics_never_decrease")
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.description == "1 posts whose metrics decreased: p2 (likes at 2026-11-16 12:00:00)"
+    assert check.metadata["offending_count"].value == 1
+    # Not blocking: the run goes on and post_performance is still built.
+    assert result.success and "post_performance" in materialized(result)
+
+
+def test_a_drop_in_impressions_is_an_error(db_path):
+    insert(db_path, [("p3", "2026-11-16 10:00")],
+           [("p3", "2026-11-16 11:00", 100, 5, "ok"), ("p3", "2026-11-16 12:00", 90, 5, "ok")])
+    check = evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "p3 (impressions at" in check.description
+
+
+def test_a_rate_above_100_fails_and_blocks_post_performance(db_path):
+    insert(db_path, *GOOD)
+    insert(db_path, [("p4", "2026-11-16 10:00")], [("p4", "2026-11-16 12:00", 4, 5, "ok")])  # 7 engagements / 4
+    result = run_analytics(db_path)
+    check = evaluation(result, "engagement_rate_within_bounds")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["first_offenders"].value == ["p4"]
+    assert not result.success
+    assert materialized(result) == {"post_snapshots"}
+
+
+def test_a_post_without_snapshot_warns_unless_the_source_reported_it_gone(db_path):
+    insert(db_path, *GOOD)
+    insert(db_path, [("p5", "2026-11-16 09:00"), ("p6", "2026-11-16 09:00")],
+           [("p6", "2026-11-16 11:00", None, None, "deleted")])
+    result = run_analytics(db_path)
+    check = evaluation(result, "every_post_has_a_snapshot")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["first_offenders"].value == ["p5"]  # p6 was deleted: not an offender
+    assert result.success
+
+
+def test_a_negative_count_stops_the_downstream_analytics(resources, db_path):
+    selection = [*ASSETS, checks.counts_are_non_negative]
+    tags = {ASSET_PARTITION_RANGE_START_TAG: LAST_KEY, ASSET_PARTITION_RANGE_END_TAG: LAST_KEY}
+    # Control: the same run on clean data builds everything.
+    clean = dg.materialize(selection, resources=resources, tags=tags)
+    assert "post_performance" in materialized(clean)
+    assert evaluation(clean, "counts_are_non_negative").passed
+
+    insert(db_path, metrics=[("bad", "2026-11-16 12:00", -3, 1, "ok")])  # an older collection
+    result = dg.materialize(selection, resources=resources, tags=tags, raise_on_error=False)
+    check = evaluation(result, "counts_are_non_negative")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["first_offenders"].value == ["bad"]
+    assert not result.success
+    assert "raw_tweet_metrics" in materialized(result)
+    assert not {"post_snapshots", "post_performance"} & materialized(result)
