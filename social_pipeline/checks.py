@@ -39,12 +39,17 @@ def counts_are_non_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult
     return _result(not rows, [r[0] for r in rows], "posts with negative counts")
 
 
+# A drop older than this (in collection time) no longer fails the check: it was reported already.
+DECREASE_LOOKBACK_DAYS = 7
+
+
 @dg.asset_check(
     asset=post_snapshots,
     description="Warns when a cumulative metric (likes, retweets, replies, quotes) drops from one "
     "snapshot of a post to the next, naming the posts; fails with ERROR when impressions drop. Not "
     "blocking: on X an unlike or a deleted reply lowers a count for real, and a blocking check over "
-    "the whole history would then stop every later run.",
+    "the whole history would then stop every later run. Looks at drops seen in the last 7 days of "
+    "collections, so one real unlike warns for a week rather than forever.",
 )
 def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     columns = ["impressions", "likes", "retweets", "replies", "quotes"]
@@ -57,7 +62,8 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
                    list_sort(list_distinct(flatten(list(list_value({dropped}))))) AS metrics
             FROM (SELECT post_id, snapshot_time, {lagged} FROM analytics.post_snapshots
                   WINDOW w AS (PARTITION BY post_id ORDER BY snapshot_time))
-            WHERE {" OR ".join(f"{c} < prev_{c}" for c in columns)}
+            WHERE ({" OR ".join(f"{c} < prev_{c}" for c in columns)})
+              AND snapshot_time >= (SELECT max(snapshot_time) FROM analytics.post_snapshots) - INTERVAL {DECREASE_LOOKBACK_DAYS} DAY
             GROUP BY post_id ORDER BY post_id
             """
         ).fetchall()

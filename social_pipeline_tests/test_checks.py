@@ -71,6 +71,14 @@ def test_a_drop_in_likes_warns_names_the_post_and_does_not_block(db_path):
     assert result.success and "post_performance" in materialized(result)
 
 
+def test_a_drop_older_than_the_lookback_no_longer_fails(db_path):
+    insert(db_path, [("p1", "2026-11-01 10:00")],
+           [("p1", "2026-11-01 11:00", 100, 6, "ok"), ("p1", "2026-11-01 12:00", 120, 5, "ok"),  # an unlike
+            ("p1", "2026-11-16 12:00", 150, 5, "ok")])  # 15 days later: the drop is old news
+    check = evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
+    assert check.passed
+
+
 def test_a_drop_in_impressions_is_an_error(db_path):
     insert(db_path, [("p3", "2026-11-16 10:00")],
            [("p3", "2026-11-16 11:00", 100, 5, "ok"), ("p3", "2026-11-16 12:00", 90, 5, "ok")])
