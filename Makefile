@@ -5,15 +5,22 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install run dev api test bench bench-quick clean
+.PHONY: install install-dev run dev api test bench bench-quick clean
 
+# `make run` needs only the package; tests, the API and the bench add the extras (browser, HTTP fakes).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 ## Materialise the whole asset graph on the simulated source into $SOCIAL_PIPELINE_DB.
 run: install
@@ -24,19 +31,19 @@ dev: install
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 ## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).
-api: install
+api: install-dev
 	$(VENV)/bin/uvicorn social_pipeline.api:app --host 127.0.0.1 --port 8000
 
 ## The test suite.
-test: install
+test: install-dev
 	$(PY) -m pytest -q
 
 ## Benchmarks against baselines measured in the same run (< 10 min on 2 cores); not part of `make test`.
-bench: install
+bench: install-dev
 	$(PY) -m social_pipeline.bench.runner
 
 ## The same in about a minute, at small sizes.
-bench-quick: install
+bench-quick: install-dev
 	$(PY) -m social_pipeline.bench.runner --quick
 
 clean:
