@@ -222,17 +222,19 @@ def prediction_latency(quick: bool) -> list[dict]:
     notebook_single = [_timed(lambda: notebook.predict(models.notebook_features(row)))[1] for _ in range(repeats)]
     batch_n = 2_000 if quick else 10_000
     payloads = [dict(payload, user_followers=100 + i) for i in range(batch_n)]
-    _, ours_batch = _timed(lambda: predict_frame(trained, payloads))
     frame = generate_notebook_posts(batch_n, seed=3)
-    _, notebook_batch = _timed(lambda: notebook.predict(models.notebook_features(frame)))
+    batch_repeats = 5
+    ours_batches = [_timed(lambda: predict_frame(trained, payloads))[1] for _ in range(batch_repeats)]
+    notebook_batches = [_timed(lambda: notebook.predict(models.notebook_features(frame)))[1] for _ in range(batch_repeats)]
+    ours_batch, notebook_batch = float(np.median(ours_batches)), float(np.median(notebook_batches))
     p50, p99 = np.percentile(single, [50, 99]) * 1000
     n50, n99 = np.percentile(notebook_single, [50, 99]) * 1000
     return [
         {"what": "one prediction (contract, suggestions, intervals, exact explanations)", "ours_ms_p50": p50,
          "ours_ms_p99": p99, "baseline": "notebook model, one row, predict only", "baseline_ms_p50": n50,
          "baseline_ms_p99": n99, "ratio_p50": p50 / n50},
-        {"what": f"batch of {batch_n:,} (validation, features, both targets, intervals)",
-         "ours_ms_p50": ours_batch * 1000, "ours_ms_p99": None,
+        {"what": f"batch of {batch_n:,} (validation, features, both targets, intervals), p50 of {batch_repeats}",
+         "ours_ms_p50": ours_batch * 1000, "ours_ms_p99": max(ours_batches) * 1000,
          "baseline": f"notebook reach model, {batch_n:,} prepared rows", "baseline_ms_p50": notebook_batch * 1000,
          "baseline_ms_p99": None, "ratio_p50": ours_batch / notebook_batch},
     ]
