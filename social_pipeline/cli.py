@@ -196,22 +196,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def refresh_analytics(database: str, log=print) -> bool:
-    """Bring post_snapshots (incremental) and post_performance up to date after an ingestion."""
+def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, log=print) -> bool:
+    """Bring post_snapshots (incremental) and post_performance up to date after an ingestion, then,
+    as the refresh_weekly_after_inbox sensor does, the weekly analytics of every complete week
+    from `earliest_day` on."""
     import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from .assets.analytics import post_performance, post_snapshots
+    from .automation import weeks_to_refresh
+    from .definitions import defs
     from .resources.warehouse import WarehouseResource
 
-    result = dg.materialize(
-        [post_snapshots, post_performance],
-        resources={"warehouse": WarehouseResource(database=database)},
-        instance=_persistent_instance() or dg.DagsterInstance.ephemeral(),
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        raise_on_error=False,
-    )
+    warehouse = WarehouseResource(database=database)
+    instance = _persistent_instance() or dg.DagsterInstance.ephemeral()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse},
+                            instance=instance, run_config=quiet, raise_on_error=False)
     log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
-    return result.success
+    weeks = weeks_to_refresh(earliest_day, pd.Timestamp.now("UTC").tz_localize(None)) if earliest_day is not None else None
+    if not result.success or weeks is None:
+        return result.success
+    weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
+        instance=instance, resources={"warehouse": warehouse}, run_config=quiet, raise_on_error=False,
+        tags={ASSET_PARTITION_RANGE_START_TAG: weeks[0], ASSET_PARTITION_RANGE_END_TAG: weeks[1]})
+    log(f"  weekly analytics and reports rebuilt for the weeks {weeks[0]} .. {weeks[1]} "
+        f"({'ok' if weekly.success else 'FAILED'})")
+    return weekly.success
 
 
 # sysexits' EX_TEMPFAIL: nothing was tried and a retry may work (1 means a file was rejected).
@@ -250,8 +261,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     finally:
         con.close()
     refreshed = True
-    if any(o.status == "ingested" for o in outcomes):
-        refreshed = refresh_analytics(database)
+    ingested = [o for o in outcomes if o.status == "ingested"]
+    if ingested:
+        days = [o.earliest_day for o in ingested if o.earliest_day is not None]
+        refreshed = refresh_analytics(database, min(days) if days else None)
     rejected = sum(o.status == "rejected" for o in outcomes)
     print(f"{len(outcomes)} files: {sum(o.status == 'ingested' for o in outcomes)} ingested, "
           f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, {rejected} rejected ({database})")

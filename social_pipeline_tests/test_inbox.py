@@ -151,6 +151,7 @@ def test_weeks_to_refresh_runs_from_the_files_first_week_to_the_newest_complete_
 def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeypatch, capsys):
     db = str(tmp_path / "w.duckdb")
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
+    monkeypatch.setenv("SOCIAL_PIPELINE_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD)
@@ -164,6 +165,14 @@ def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeyp
     assert "4 files: 2 ingested, 0 already ingested, 2 rejected" in out.out
     assert bad.exists()  # without --move the user's files stay where they are
     assert counts(db)["analytics.post_performance"] == 4
+    # As the sensor does: the weeks from the earliest ingested day (2026-11-03) on are rebuilt.
+    assert "weekly analytics and reports rebuilt for the weeks 2026-11-02 .. " in out.out
+    con = connect(db, read_only=True)
+    weeks = con.execute("SELECT strftime(period_start, '%Y-%m-%d'), total_posts FROM analytics.user_summary "
+                        "WHERE user_id = 'alice_data' AND period_start < '2026-11-16' ORDER BY 1").fetchall()
+    con.close()
+    assert weeks == [("2026-11-02", 2), ("2026-11-09", 2)]
+    assert (tmp_path / "reports" / "alice_data" / "2026-11-09.html").exists()
 
     assert main(["ingest", *good]) == 0  # the same content again: skipped, exit 0
     assert "2 files: 0 ingested, 2 already ingested, 0 rejected" in capsys.readouterr().out
