@@ -120,6 +120,12 @@ def test_suggest_gives_hashtags_and_a_description_only_with_media(client):
     ({"media_type": "gif"}, "media_type"),
     ({"user_followers": -1}, "user_followers"),
     ({"scheduled_time": "next tuesday"}, "scheduled_time"),
+    # pandas reads these; the features' strict ISO 8601 parsing does not (they were 500s).
+    ({"scheduled_time": "25/11/2026"}, "scheduled_time"),
+    ({"scheduled_time": "12/11/2026"}, "scheduled_time"),
+    ({"scheduled_time": "Nov 25 2026 6pm"}, "scheduled_time"),
+    ({"scheduled_time": "now"}, "scheduled_time"),
+    ({"scheduled_time": "today"}, "scheduled_time"),
     ({"user_avg_engagement_rate": 1.5}, "user_avg_engagement_rate"),
     ({"user_avg_engagement_rate": -0.01}, "user_avg_engagement_rate"),
     ({"surprise": 1}, "surprise"),
