@@ -79,7 +79,7 @@ def test_a_text_only_draft_without_a_timezone_says_so(client):
 
 
 def test_explanations_follow_the_payload(client):
-    """Three accounts in training (34,592 to 475,031 followers): the follower count dominates, lifting a
+    """Three accounts in training (31,484 to 475,031 followers): the follower count dominates, lifting a
     5,000,000-follower account and pulling a 300-follower one down; media moves the same draft the other
     way as a text-only post. The explanation accounts for the whole difference between predictions."""
     def explain(**change):

@@ -109,7 +109,9 @@ def _figures(prefix: str, figures: dict) -> dict:
                      description=f"Predicts a planned post's {target} at {SETTLE_AGE_HOURS} h from features known at "
                      "publish time, with p10/p90 intervals. Trained on older posts, scored on the newest "
                      f"{HOLDOUT_FRACTION:.0%} against the user's trailing mean; saved with joblib under "
-                     f"data/models/{name}/<version>.joblib and registered in ml.model_registry.")
+                     f"data/models/{name}/<version>.joblib and registered in ml.model_registry, promoted (served) only "
+                     f"when it beats the baseline and is at most {model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} worse "
+                     "than the served version (RMSE on the same held-out posts).")
         for name, target in MODEL_TARGETS.items()
     ],
     pool=WAREHOUSE_POOL,
@@ -119,7 +121,8 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
     # Both models come from one fit over one split, so their figures are comparable.
     with warehouse.get_connection() as con:
         dataset = con.execute("SELECT * FROM ml.training_dataset ORDER BY published_at, post_id").df()
-        previous = {name: model_registry.latest(con, name) for name in MODEL_TARGETS}
+        # A new model replaces the one being served: the newest promoted version.
+        previous = {name: model_registry.latest(con, name, promoted_only=True) for name in MODEL_TARGETS}
     real = dataset[~dataset["is_synthetic"]]
     train_real, test = time_holdout_split(real, "published_at", config.holdout_fraction)
     if len(test) < MIN_TEST_ROWS:
@@ -147,6 +150,10 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
         if previous[name] is not None:
             old = model_registry.load(previous[name]["artifact_path"]).predict(test)
             figures.update(_figures("previous_", regression_metrics(actual, old[target].to_numpy())))
+        promoted, reasons = model_registry.promotion(figures)
+        if not promoted:
+            serving = previous[name]["version"] if previous[name] is not None else "no version"
+            context.log.warning(f"{name} {version} is not promoted ({'; '.join(reasons)}): {serving} stays served")
         path = model_registry.save(trained.target_model(target), models_dir(), name, version)
         chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
         chart_path = path.with_suffix(".svg")
@@ -157,27 +164,29 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
             "n_test": len(test), "test_published_from": test["published_at"].min(),
             "labelled_through": dataset.loc[~dataset["is_synthetic"], "settled_snapshot_time"].max(),
             "metrics": figures, "previous_version": previous[name]["version"] if previous[name] is not None else None,
-            "params": trained.params,
+            "params": trained.params, "promoted": promoted,
         })
-        results.append((name, figures, path, chart_path))
+        results.append((name, figures, path, chart_path, promoted, reasons))
     with warehouse.get_connection() as con, transaction(con):
         model_registry.register(con, rows)
 
-    for name, figures, path, chart_path in results:
+    for name, figures, path, chart_path, promoted, reasons in results:
         comparison = pd.DataFrame(
             [{"model": "this model", **{k: figures[k] for k in ("r2", "rmse", "mae")}},
              {"model": "baseline (user's trailing mean)",
               **{k: figures[f"baseline_{k}"] for k in ("r2", "rmse", "mae")}}]
             + ([{"model": "previous model", **{k: figures[f"previous_{k}"] for k in ("r2", "rmse", "mae")}}]
-               if "previous_r2" in figures else [])
+               if figures.get("previous_r2") is not None else [])
         )
         yield dg.MaterializeResult(
             asset_key=name,
             metadata={
                 "version": version,
+                "promoted": promoted,
+                "not_promoted_because": "; ".join(reasons) or "-",
                 "artifact": dg.MetadataValue.path(str(path)),
                 "held_out_vs_baseline": dg.MetadataValue.md(comparison.round(3).to_markdown(index=False)),
-                **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items()},
+                **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items() if value is not None},
                 "n_train": len(train), "n_test": len(test), "n_synthetic_train": int(train["is_synthetic"].sum()),
                 "test_published_from": str(test["published_at"].min()),
                 "predicted_vs_actual": dg.MetadataValue.path(str(chart_path)),
