@@ -4,6 +4,7 @@ the retrain sensor and schedule."""
 import json
 import shutil
 import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -296,3 +297,26 @@ def test_the_model_checks_and_promotion_share_one_verdict(change, beats, not_wor
     assert checks.not_worse_than_previous_result("reach_model", figures).passed is not_worse
     assert model_registry.promotion(figures) == (beats and not_worse, reasons)
 
+
+def test_retraining_goes_on_when_the_previous_artifact_is_missing(history, tmp_path, monkeypatch):
+    db_path = copy_of(history, tmp_path)
+    train(db_path, tmp_path / "models", monkeypatch)
+    first = registry(db_path).set_index("model_name")
+    Path(first.loc["reach_model", "artifact_path"]).unlink()
+    time.sleep(1)  # versions are named by the second
+    result = train(db_path, tmp_path / "models", monkeypatch)
+    newest = registry(db_path).groupby("model_name").tail(1).set_index("model_name")
+    reach, likes = (json.loads(newest.loc[name, "metrics"]) for name in ("reach_model", "likes_model"))
+    # The missing model is recorded as unavailable: its figures are NULL, the new model is judged on
+    # the baseline alone and served; the likes model still compares with its predecessor.
+    assert newest.loc["reach_model", "previous_version"] == first.loc["reach_model", "version"]
+    assert (reach["previous_r2"], reach["previous_rmse"], reach["previous_mae"]) == (None, None, None)
+    assert likes["previous_rmse"] == pytest.approx(likes["rmse"], rel=1e-6)
+    assert newest.promoted.tolist() == [True, True]
+    metadata = {e.event_specific_data.materialization.asset_key.path[-1]: e.event_specific_data.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+    assert metadata["reach_model"]["previous_model_unavailable"].value is True
+    assert metadata["likes_model"]["previous_model_unavailable"].value is False
+    assert "previous_rmse" not in metadata["reach_model"]
+    checks_passed = {(e.asset_key.path[-1], e.asset_check_key.name): e.passed for e in result.get_asset_check_evaluations()}
+    assert checks_passed[("reach_model", "not_worse_than_previous")] is True

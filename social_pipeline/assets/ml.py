@@ -1,5 +1,7 @@
 """Group `ml`: the point-in-time training dataset and the reach and likes models."""
 
+import pickle
+
 import dagster as dg
 import pandas as pd
 
@@ -103,6 +105,17 @@ def _figures(prefix: str, figures: dict) -> dict:
     return {f"{prefix}{name}": float(value) for name, value in figures.items()}
 
 
+def _load_previous(context: dg.AssetExecutionContext, row: dict):
+    """The model being replaced, or None (with a warning) when its artifact is missing or unreadable:
+    retraining must not depend on an old file."""
+    try:
+        return model_registry.load(row["artifact_path"])
+    except (model_registry.ModelNotTrainedError, OSError, EOFError, pickle.UnpicklingError) as error:
+        context.log.warning(f"previous {row['model_name']} {row['version']} is unavailable ({error}): "
+                            "the new model is compared with the baseline only")
+        return None
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(name, deps=[training_dataset], group_name="ml", kinds={"scikitlearn", "duckdb"}, skippable=True,
@@ -148,8 +161,11 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
             "interval_coverage": interval_coverage(actual, predicted[f"{target}_p10"], predicted[f"{target}_p90"]),
         }
         if previous[name] is not None:
-            old = model_registry.load(previous[name]["artifact_path"]).predict(test)
-            figures.update(_figures("previous_", regression_metrics(actual, old[target].to_numpy())))
+            old = _load_previous(context, previous[name])
+            if old is None:  # recorded as unavailable: NULL previous figures, nothing to compare with
+                figures.update({f"previous_{k}": None for k in ("r2", "rmse", "mae")})
+            else:
+                figures.update(_figures("previous_", regression_metrics(actual, old.predict(test)[target].to_numpy())))
         promoted, reasons = model_registry.promotion(figures)
         if not promoted:
             serving = previous[name]["version"] if previous[name] is not None else "no version"
@@ -187,6 +203,8 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
                 "artifact": dg.MetadataValue.path(str(path)),
                 "held_out_vs_baseline": dg.MetadataValue.md(comparison.round(3).to_markdown(index=False)),
                 **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items() if value is not None},
+                # A previous version was registered but its artifact could not be loaded.
+                "previous_model_unavailable": "previous_rmse" in figures and figures["previous_rmse"] is None,
                 "n_train": len(train), "n_test": len(test), "n_synthetic_train": int(train["is_synthetic"].sum()),
                 "test_published_from": str(test["published_at"].min()),
                 "predicted_vs_actual": dg.MetadataValue.path(str(chart_path)),
