@@ -198,11 +198,13 @@ def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
 
 
 def copy_of(history, tmp_path):
-    """The module's warehouse, copied without the models other tests registered: these tests change its data."""
+    """The module's warehouse, copied without the models and predictions other tests left: these tests
+    change its data."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(history, copy)
     con = connect(str(copy))
-    con.execute("DELETE FROM ml.model_registry")
+    for table in ("ml.model_registry", "ml.predictions", "ml.prediction_outcomes"):
+        con.execute(f"DELETE FROM {table}")
     con.close()
     return str(copy)
 
@@ -320,3 +322,37 @@ def test_retraining_goes_on_when_the_previous_artifact_is_missing(history, tmp_p
     assert "previous_rmse" not in metadata["reach_model"]
     checks_passed = {(e.asset_key.path[-1], e.asset_check_key.name): e.passed for e in result.get_asset_check_evaluations()}
     assert checks_passed[("reach_model", "not_worse_than_previous")] is True
+
+
+def test_a_prediction_without_a_user_meets_the_one_post_that_fits(history, tmp_path, monkeypatch):
+    from social_pipeline.serving import predict
+
+    db_path = copy_of(history, tmp_path)
+    train(db_path, tmp_path / "models", monkeypatch)
+    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
+    con = connect(db_path)
+    settled = con.execute(
+        "SELECT t.post_id, t.published_at, t.reach, t.likes, p.text FROM ml.training_dataset AS t "
+        "JOIN raw.posts AS p USING (post_id) WHERE NOT t.is_synthetic ORDER BY t.published_at LIMIT 2").df()
+    unique, shared = settled.iloc[0], settled.iloc[1]
+    # Another user posted the same text at the same time: which post was predicted is unknowable.
+    con.execute("INSERT INTO raw.posts SELECT * REPLACE ('twin-' || post_id AS post_id, 'someone_else' AS user_id) "
+                "FROM raw.posts WHERE post_id = $id", {"id": shared.post_id})
+    con.close()
+
+    def at(row, hours):
+        return (row.published_at + pd.Timedelta(hours=hours)).isoformat() + "Z"
+
+    draft = {"media_type": "none", "user_followers": 2400, "user_avg_engagement_rate": 0.03}
+    predict({**draft, "post_text": unique.text, "scheduled_time": at(unique, 2)}, database=db_path)
+    predict({**draft, "post_text": unique.text, "scheduled_time": at(unique, ml.PREDICTION_MATCH_WINDOW_HOURS + 1)},
+            database=db_path)  # outside the window
+    predict({**draft, "post_text": shared.text, "scheduled_time": at(shared, 1)}, database=db_path)
+    result = defs.resolve_job_def("prediction_feedback").execute_in_process(
+        resources={"warehouse": WarehouseResource(database=db_path)})
+    assert result.success
+    con = duckdb.connect(db_path, read_only=True)
+    assert con.execute("SELECT count(*) FROM ml.predictions WHERE user_id IS NULL").fetchall() == [(3,)]
+    outcomes = con.execute("SELECT post_id, match_method, actual_reach, actual_likes FROM ml.prediction_outcomes").fetchall()
+    con.close()
+    assert outcomes == [(unique.post_id, "text_and_time_any_user", unique.reach, unique.likes)]

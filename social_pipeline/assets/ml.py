@@ -215,7 +215,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
 
 # ----- predictions meet ground truth ----------------------------------------------------
 # A prediction without a post_id matches the user's post with the same text published this close
-# to the scheduled time.
+# to the scheduled time; without a user_id either, the one post of any user that fits.
 PREDICTION_MATCH_WINDOW_HOURS = 6
 
 
@@ -257,7 +257,8 @@ def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     pool=WAREHOUSE_POOL,
     description="ml.prediction_outcomes: served predictions whose post has been published and settled, "
     "beside the actual reach and likes (matched by post_id, else by the user's same text published within "
-    f"{PREDICTION_MATCH_WINDOW_HOURS} h of the scheduled time); live error and interval coverage.",
+    f"{PREDICTION_MATCH_WINDOW_HOURS} h of the scheduled time; a prediction without a user_id matches only when "
+    "exactly one post of any user fits); live error and interval coverage.",
 )
 def prediction_outcomes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:

@@ -228,7 +228,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     "ml.prediction_outcomes": [
         ("prediction_id", "VARCHAR NOT NULL"),
         ("post_id", "VARCHAR NOT NULL"),
-        ("match_method", "VARCHAR NOT NULL"),  # post_id | text_and_time
+        ("match_method", "VARCHAR NOT NULL"),  # post_id | text_and_time | text_and_time_any_user
         ("predicted_at", "TIMESTAMP"),
         ("published_at", "TIMESTAMP"),
         ("reach_model_version", "VARCHAR"),
