@@ -64,7 +64,11 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path, mon
         assert row.artifact_path.startswith(str(tmp_path / "models" / row.model_name))
         assert row.n_test >= ml.MIN_TEST_ROWS and row.n_train > row.n_test
         assert metrics["rmse"] < metrics["baseline_rmse"]
-        assert 0.0 <= metrics["interval_coverage"] <= 1.0
+        # A share of the held-out posts, inside the band the coverage check allows for this many.
+        inside = metrics["interval_coverage"] * row.n_test
+        assert inside == pytest.approx(round(inside))
+        low, high = checks.coverage_band(row.n_test)
+        assert low <= metrics["interval_coverage"] <= high
         # The artifact predicts the held-out figures the registry claims.
         model = joblib.load(row.artifact_path)
         con = duckdb.connect(history, read_only=True)
