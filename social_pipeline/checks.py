@@ -109,9 +109,8 @@ def every_post_has_a_snapshot(warehouse: WarehouseResource) -> dg.AssetCheckResu
 
 
 # ----- models ---------------------------------------------------------------------------
-# A retrained model may score a little worse than the one it replaces by chance alone
-# (new held-out posts): it fails only when it is more than this much worse.
-PREVIOUS_MODEL_RMSE_TOLERANCE = 0.02
+# The training asset promotes a model by the same two criteria (core/model_registry.promotion).
+PREVIOUS_MODEL_RMSE_TOLERANCE = model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE
 # p10-p90 should hold about 80% of held-out outcomes: within 15 points, or within 2.5 binomial
 # standard errors when the held-out set is small enough for chance alone to move it further.
 NOMINAL_INTERVAL_COVERAGE = 0.80
@@ -128,32 +127,19 @@ def _model_checks(name: str) -> list[dg.AssetChecksDefinition]:
             row = model_registry.latest(con, name)
         if row is None:
             raise dg.Failure(f"{name} has no row in ml.model_registry")
-        return {"version": row["version"], "n_test": int(row["n_test"]), **row["metrics"]}
+        return {"version": row["version"], "previous_version": row["previous_version"], "n_test": int(row["n_test"]),
+                **row["metrics"]}
 
     @dg.asset_check(asset=name, name="beats_baseline",
                     description="Held-out RMSE is below the baseline's (each user's trailing mean) on the same posts.")
     def beats_baseline(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        f = figures(warehouse)
-        return dg.AssetCheckResult(
-            passed=bool(f["rmse"] < f["baseline_rmse"]),
-            description=f"{name} {f['version']}: RMSE {f['rmse']:.1f} vs baseline {f['baseline_rmse']:.1f}; "
-                        f"R² {f['r2']:.3f} vs {f['baseline_r2']:.3f}",
-            metadata={k: float(f[k]) for k in ("rmse", "baseline_rmse", "r2", "baseline_r2")},
-        )
+        return beats_baseline_result(name, figures(warehouse))
 
     @dg.asset_check(asset=name, name="not_worse_than_previous",
                     description="Held-out RMSE is at most "
                     f"{PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} above the replaced model's on the same held-out posts.")
     def not_worse_than_previous(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        f = figures(warehouse)
-        if "previous_rmse" not in f:
-            return dg.AssetCheckResult(passed=True, description="first version: nothing to compare with")
-        limit = f["previous_rmse"] * (1 + PREVIOUS_MODEL_RMSE_TOLERANCE)
-        return dg.AssetCheckResult(
-            passed=bool(f["rmse"] <= limit),
-            description=f"{name} {f['version']}: RMSE {f['rmse']:.1f} vs previous {f['previous_rmse']:.1f}",
-            metadata={"rmse": float(f["rmse"]), "previous_rmse": float(f["previous_rmse"])},
-        )
+        return not_worse_than_previous_result(name, figures(warehouse))
 
     @dg.asset_check(asset=name, name="interval_coverage_about_80pct",
                     description="The p10-p90 interval holds about 80% of held-out outcomes (65-95%, wider "
@@ -168,6 +154,30 @@ def _model_checks(name: str) -> list[dg.AssetChecksDefinition]:
         )
 
     return [beats_baseline, not_worse_than_previous, interval_coverage_about_80pct]
+
+
+def beats_baseline_result(name: str, f: dict) -> dg.AssetCheckResult:
+    """The beats_baseline check on a model's held-out figures (a registry row's metrics)."""
+    return dg.AssetCheckResult(
+        passed=model_registry.beats_baseline(f),
+        description=f"{name} {f['version']}: RMSE {f['rmse']:.1f} vs baseline {f['baseline_rmse']:.1f}; "
+                    f"R² {f['r2']:.3f} vs {f['baseline_r2']:.3f}",
+        metadata={k: float(f[k]) for k in ("rmse", "baseline_rmse", "r2", "baseline_r2")},
+    )
+
+
+def not_worse_than_previous_result(name: str, f: dict) -> dg.AssetCheckResult:
+    """The not_worse_than_previous check on a model's held-out figures (a registry row's metrics)."""
+    if "previous_rmse" not in f:
+        return dg.AssetCheckResult(passed=True, description="first version: nothing to compare with")
+    if f["previous_rmse"] is None:
+        return dg.AssetCheckResult(passed=True, description=f"previous version {f.get('previous_version')} "
+                                   "could not be loaded: nothing to compare with")
+    return dg.AssetCheckResult(
+        passed=model_registry.not_worse_than_previous(f),
+        description=f"{name} {f['version']}: RMSE {f['rmse']:.1f} vs previous {f['previous_rmse']:.1f}",
+        metadata={"rmse": float(f["rmse"]), "previous_rmse": float(f["previous_rmse"])},
+    )
 
 
 # Live error may exceed the held-out error by chance; this much more, over enough outcomes, is drift.

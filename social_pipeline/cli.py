@@ -169,7 +169,8 @@ def print_model_figures(database: str) -> None:
         m = row["metrics"]
         print(f"  {row['model_name']} {row['version']}: R² {m['r2']:.3f} (baseline {m['baseline_r2']:.3f}), "
               f"MAE {m['mae']:,.1f} (baseline {m['baseline_mae']:,.1f}), p10-p90 coverage "
-              f"{m['interval_coverage']:.0%}, {row['n_train']} train / {row['n_test']} test posts")
+              f"{m['interval_coverage']:.0%}, {row['n_train']} train / {row['n_test']} test posts"
+              + ("" if row.get("promoted") is not False else ": NOT promoted (failed its checks), not served"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

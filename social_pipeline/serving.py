@@ -1,4 +1,4 @@
-"""`social_pipeline.predict(payload)`: the latest registered models, the user's history, and the
+"""`social_pipeline.predict(payload)`: the latest promoted models, the user's history, and the
 prediction log. Used by the CLI and the HTTP API.
 
 Serving never opens the warehouse for writing and prefers the BI copy for reading, so it never
@@ -45,7 +45,7 @@ def _load_models(reach_path: str, likes_path: str, reach_version: str, likes_ver
 
 
 def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
-    """The newest registered reach and likes models, and their versions."""
+    """The newest promoted (check-passing) reach and likes models, and their versions."""
     database = read_database(database)
     if not os.path.exists(database) and not database.startswith("md:"):
         raise ModelNotTrainedError(f"no warehouse at {database}: run `make run` (or materialise the ml assets) first")
@@ -53,13 +53,22 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     try:
         has_registry = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
                                    "AND table_name = 'model_registry'").fetchall()[0][0]
-        rows = {target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()} if has_registry else {}
+        registered = {target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()} \
+            if has_registry else {}
+        rows = {target: model_registry.latest(con, name, promoted_only=True) for target, name in MODEL_NAMES.items()} \
+            if has_registry else {}
     finally:
         con.close()
-    if not rows or any(row is None for row in rows.values()):
+    if not rows or any(row is None for row in registered.values()):
         raise ModelNotTrainedError(
             f"no registered reach and likes models in {database}: materialise the reach_model and likes_model "
             "assets (`make run`, or the ml_training job in the Dagster UI) first")
+    failed = [MODEL_NAMES[t] for t, row in rows.items() if row is None]
+    if failed:
+        raise ModelNotTrainedError(
+            f"no version of {' and '.join(failed)} in {database} passed its checks (beats the baseline, not worse "
+            "than the previous version), so none is served: see the model's asset checks in the Dagster UI, and "
+            "retrain once more posts have settled")
     models = _load_models(rows["reach"]["artifact_path"], rows["likes"]["artifact_path"],
                           rows["reach"]["version"], rows["likes"]["version"])
     return models, {MODEL_NAMES[t]: rows[t]["version"] for t in rows}

@@ -23,8 +23,9 @@ def resources(db_path):
 
 @pytest.fixture(scope="session")
 def trained_warehouse(tmp_path_factory):
-    """24 days of simulated history with trained reach and likes models and its BI copy, built once
-    for the API, page and CLI tests. Paths: db, bi, models; serve it with `serving_env`."""
+    """42 days of simulated history with trained reach and likes models and its BI copy, built once
+    for the API, page and CLI tests. (On 24 days the models did not beat the baseline, so they are
+    not promoted and nothing would be served.) Paths: db, bi, models; serve it with `serving_env`."""
     import dagster as dg
 
     from social_pipeline.core.publish import publish_copy
@@ -36,14 +37,15 @@ def trained_warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}
     warehouse = WarehouseResource(database=paths["db"])
-    collect({"warehouse": warehouse, "source": SourceResource(clock=str(CLOCK), history_days=24)},
-            first="2026-10-25-12:00", last="2026-11-18-11:00")
+    collect({"warehouse": warehouse, "source": SourceResource(clock=str(CLOCK), history_days=42)},
+            first="2026-10-07-12:00", last="2026-11-18-11:00")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOCIAL_PIPELINE_MODELS_DIR", paths["models"])
         result = defs.resolve_job_def("ml_training").execute_in_process(
             resources={"warehouse": warehouse}, instance=dg.DagsterInstance.ephemeral())
     assert result.success
     con = connect(paths["db"])
+    assert con.execute("SELECT bool_and(promoted) FROM ml.model_registry").fetchall() == [(True,)]
     try:
         publish_copy(con, paths["bi"])
     finally:

@@ -2,6 +2,7 @@
 schemathesis against its own OpenAPI schema."""
 
 import json
+import math
 from pathlib import Path
 
 import duckdb
@@ -79,7 +80,7 @@ def test_a_text_only_draft_without_a_timezone_says_so(client):
 
 
 def test_explanations_follow_the_payload(client):
-    """Three accounts in training (34,592 to 475,031 followers): the follower count dominates, lifting a
+    """Three accounts in training (31,484 to 475,031 followers): the follower count dominates, lifting a
     5,000,000-follower account and pulling a 300-follower one down; media moves the same draft the other
     way as a text-only post. The explanation accounts for the whole difference between predictions."""
     def explain(**change):
@@ -104,6 +105,28 @@ def test_explanations_follow_the_payload(client):
     assert text_only["predicted_likes"] < client.post("/predict", json=DRAFT).json()["predicted_likes"]
 
 
+def test_the_top_features_differ_with_the_draft(client):
+    """A huge account's image post, a video at the evening peak and a text-only post at 3 am: each gets
+    its own ranking, the features whose multiplicative effects (|log reach| + |log likes|) are largest."""
+    def explain(**change):
+        body = client.post("/predict", json={**DRAFT, **change}).json()
+        return body["explanations"]["top_features"], body["explanations"]["contributions"]
+
+    huge, huge_effects = explain(user_followers=5_000_000)  # Wednesday 18:00
+    video, video_effects = explain(media_type="video", scheduled_time="2026-11-27T18:00:00Z")  # Friday
+    night, night_effects = explain(media_type="none", num_media_items=0, scheduled_time="2026-11-23T03:00:00Z")
+    assert huge == ["user_followers", "day_of_week", "daypart", "num_hashtags"]
+    assert video == ["user_followers", "daypart", "media_type", "day_of_week"]
+    assert night == ["user_followers", "daypart", "num_hashtags", "num_media_items"]
+    # The reasons behind the rankings: the evening lifts likes and 3 am lowers them; video lifts both.
+    assert video_effects["likes"]["daypart"] > 1.2 and night_effects["likes"]["daypart"] < 0.8
+    assert video_effects["reach"]["media_type"] > 1.1 and video_effects["likes"]["media_type"] > 1.1
+    assert huge_effects["reach"]["user_followers"] > 2 > 0.5 > video_effects["reach"]["user_followers"]
+    for top, effects in ((huge, huge_effects), (video, video_effects), (night, night_effects)):
+        weight = {f: abs(math.log(effects["reach"][f])) + abs(math.log(effects["likes"][f])) for f in effects["reach"]}
+        assert top == sorted(weight, key=weight.get, reverse=True)[:4]
+
+
 def test_suggest_gives_hashtags_and_a_description_only_with_media(client):
     text = "Benchmarks of DuckDB window functions on parquet files, with charts and the SQL we used"
     with_media = client.post("/suggest", json={"post_text": text, "media_type": "video"}).json()
@@ -120,6 +143,12 @@ def test_suggest_gives_hashtags_and_a_description_only_with_media(client):
     ({"media_type": "gif"}, "media_type"),
     ({"user_followers": -1}, "user_followers"),
     ({"scheduled_time": "next tuesday"}, "scheduled_time"),
+    # pandas reads these; the features' strict ISO 8601 parsing does not (they were 500s).
+    ({"scheduled_time": "25/11/2026"}, "scheduled_time"),
+    ({"scheduled_time": "12/11/2026"}, "scheduled_time"),
+    ({"scheduled_time": "Nov 25 2026 6pm"}, "scheduled_time"),
+    ({"scheduled_time": "now"}, "scheduled_time"),
+    ({"scheduled_time": "today"}, "scheduled_time"),
     ({"user_avg_engagement_rate": 1.5}, "user_avg_engagement_rate"),
     ({"user_avg_engagement_rate": -0.01}, "user_avg_engagement_rate"),
     ({"surprise": 1}, "surprise"),

@@ -63,3 +63,26 @@ def test_description_first_words_and_ellipsis():
     assert suggest_description_for_media(NOTEBOOK_EXAMPLE, max_words=5) == "Launching our new summer collection..."
     assert suggest_description_for_media("Short text", max_words=5) == "Short text"
     assert suggest_description_for_media("", max_words=5) == ""
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Stop words joined by "_", a date, version-like and number+unit tokens: nothing; no "#abc" cut from "123abc".
+    ("the_and of_the 2026_07 v2 x2 123abc", []),
+    ("the_and of_the 2026_07 v2 x2 123abc pipelines", ["#pipelines"]),
+    # A real word in any part, or a word with a version number, is a tag.
+    ("python3 3d_printing data_eng", ["#python3", "#3d_printing", "#data_eng"]),
+])
+def test_heuristic_judges_whole_tokens_by_their_parts(text, expected):
+    assert suggest_hashtags_from_text(text) == expected
+
+
+def test_history_never_suggests_number_tags_even_when_they_lift():
+    history = HashtagHistory(
+        texts=["Giveaway split #50_50 with followers", "Another giveaway #50_50 split",
+               "Road to #100k followers giveaway", "Thanks for #100k followers",
+               "Giveaway winners #giveaway", "Next #giveaway soon", "Plain post", "Another plain post"],
+        engagement_rates=[9, 8, 9, 7, 6, 6, 1, 1])
+    lift = hashtag_lift(history).set_index("hashtag")["lift"]
+    assert lift["50_50"] > lift["giveaway"] > 1 and lift["100k"] > 1  # they would rank first on lift
+    assert suggest_hashtags("Our giveaway for followers: split 50 50 on the road to 100k", history) == [
+        "#giveaway", "#followers", "#split", "#road"]

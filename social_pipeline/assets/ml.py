@@ -1,5 +1,7 @@
 """Group `ml`: the point-in-time training dataset and the reach and likes models."""
 
+import pickle
+
 import dagster as dg
 import pandas as pd
 
@@ -103,13 +105,26 @@ def _figures(prefix: str, figures: dict) -> dict:
     return {f"{prefix}{name}": float(value) for name, value in figures.items()}
 
 
+def _load_previous(context: dg.AssetExecutionContext, row: dict):
+    """The model being replaced, or None (with a warning) when its artifact is missing or unreadable:
+    retraining must not depend on an old file."""
+    try:
+        return model_registry.load(row["artifact_path"])
+    except (model_registry.ModelNotTrainedError, OSError, EOFError, pickle.UnpicklingError) as error:
+        context.log.warning(f"previous {row['model_name']} {row['version']} is unavailable ({error}): "
+                            "the new model is compared with the baseline only")
+        return None
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(name, deps=[training_dataset], group_name="ml", kinds={"scikitlearn", "duckdb"}, skippable=True,
                      description=f"Predicts a planned post's {target} at {SETTLE_AGE_HOURS} h from features known at "
                      "publish time, with p10/p90 intervals. Trained on older posts, scored on the newest "
                      f"{HOLDOUT_FRACTION:.0%} against the user's trailing mean; saved with joblib under "
-                     f"data/models/{name}/<version>.joblib and registered in ml.model_registry.")
+                     f"data/models/{name}/<version>.joblib and registered in ml.model_registry, promoted (served) only "
+                     f"when it beats the baseline and is at most {model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} worse "
+                     "than the served version (RMSE on the same held-out posts).")
         for name, target in MODEL_TARGETS.items()
     ],
     pool=WAREHOUSE_POOL,
@@ -119,7 +134,8 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
     # Both models come from one fit over one split, so their figures are comparable.
     with warehouse.get_connection() as con:
         dataset = con.execute("SELECT * FROM ml.training_dataset ORDER BY published_at, post_id").df()
-        previous = {name: model_registry.latest(con, name) for name in MODEL_TARGETS}
+        # A new model replaces the one being served: the newest promoted version.
+        previous = {name: model_registry.latest(con, name, promoted_only=True) for name in MODEL_TARGETS}
     real = dataset[~dataset["is_synthetic"]]
     train_real, test = time_holdout_split(real, "published_at", config.holdout_fraction)
     if len(test) < MIN_TEST_ROWS:
@@ -145,8 +161,15 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
             "interval_coverage": interval_coverage(actual, predicted[f"{target}_p10"], predicted[f"{target}_p90"]),
         }
         if previous[name] is not None:
-            old = model_registry.load(previous[name]["artifact_path"]).predict(test)
-            figures.update(_figures("previous_", regression_metrics(actual, old[target].to_numpy())))
+            old = _load_previous(context, previous[name])
+            if old is None:  # recorded as unavailable: NULL previous figures, nothing to compare with
+                figures.update({f"previous_{k}": None for k in ("r2", "rmse", "mae")})
+            else:
+                figures.update(_figures("previous_", regression_metrics(actual, old.predict(test)[target].to_numpy())))
+        promoted, reasons = model_registry.promotion(figures)
+        if not promoted:
+            serving = previous[name]["version"] if previous[name] is not None else "no version"
+            context.log.warning(f"{name} {version} is not promoted ({'; '.join(reasons)}): {serving} stays served")
         path = model_registry.save(trained.target_model(target), models_dir(), name, version)
         chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
         chart_path = path.with_suffix(".svg")
@@ -157,27 +180,31 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
             "n_test": len(test), "test_published_from": test["published_at"].min(),
             "labelled_through": dataset.loc[~dataset["is_synthetic"], "settled_snapshot_time"].max(),
             "metrics": figures, "previous_version": previous[name]["version"] if previous[name] is not None else None,
-            "params": trained.params,
+            "params": trained.params, "promoted": promoted,
         })
-        results.append((name, figures, path, chart_path))
+        results.append((name, figures, path, chart_path, promoted, reasons))
     with warehouse.get_connection() as con, transaction(con):
         model_registry.register(con, rows)
 
-    for name, figures, path, chart_path in results:
+    for name, figures, path, chart_path, promoted, reasons in results:
         comparison = pd.DataFrame(
             [{"model": "this model", **{k: figures[k] for k in ("r2", "rmse", "mae")}},
              {"model": "baseline (user's trailing mean)",
               **{k: figures[f"baseline_{k}"] for k in ("r2", "rmse", "mae")}}]
             + ([{"model": "previous model", **{k: figures[f"previous_{k}"] for k in ("r2", "rmse", "mae")}}]
-               if "previous_r2" in figures else [])
+               if figures.get("previous_r2") is not None else [])
         )
         yield dg.MaterializeResult(
             asset_key=name,
             metadata={
                 "version": version,
+                "promoted": promoted,
+                "not_promoted_because": "; ".join(reasons) or "-",
                 "artifact": dg.MetadataValue.path(str(path)),
                 "held_out_vs_baseline": dg.MetadataValue.md(comparison.round(3).to_markdown(index=False)),
-                **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items()},
+                **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items() if value is not None},
+                # A previous version was registered but its artifact could not be loaded.
+                "previous_model_unavailable": "previous_rmse" in figures and figures["previous_rmse"] is None,
                 "n_train": len(train), "n_test": len(test), "n_synthetic_train": int(train["is_synthetic"].sum()),
                 "test_published_from": str(test["published_at"].min()),
                 "predicted_vs_actual": dg.MetadataValue.path(str(chart_path)),
@@ -188,7 +215,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
 
 # ----- predictions meet ground truth ----------------------------------------------------
 # A prediction without a post_id matches the user's post with the same text published this close
-# to the scheduled time.
+# to the scheduled time; without a user_id either, the one post of any user that fits.
 PREDICTION_MATCH_WINDOW_HOURS = 6
 
 
@@ -230,7 +257,8 @@ def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     pool=WAREHOUSE_POOL,
     description="ml.prediction_outcomes: served predictions whose post has been published and settled, "
     "beside the actual reach and likes (matched by post_id, else by the user's same text published within "
-    f"{PREDICTION_MATCH_WINDOW_HOURS} h of the scheduled time); live error and interval coverage.",
+    f"{PREDICTION_MATCH_WINDOW_HOURS} h of the scheduled time; a prediction without a user_id matches only when "
+    "exactly one post of any user fits); live error and interval coverage.",
 )
 def prediction_outcomes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:

@@ -17,6 +17,11 @@ import joblib
 
 from .schema import column_names
 
+# A retrained model may score a little worse than the one it replaces by chance alone
+# (new held-out posts): it fails only when it is more than this much worse.
+PREVIOUS_MODEL_RMSE_TOLERANCE = 0.02
+
+
 class ModelNotTrainedError(LookupError):
     """No registered model to serve."""
 
@@ -41,10 +46,39 @@ def load(path: str | os.PathLike):
     return joblib.load(path)
 
 
-def latest(con: duckdb.DuckDBPyConnection, name: str) -> dict | None:
-    """The newest registry row of a model, or None."""
+def beats_baseline(figures: dict) -> bool:
+    """Held-out RMSE below the baseline's (each user's trailing mean) on the same posts."""
+    return bool(figures["rmse"] < figures["baseline_rmse"])
+
+
+def not_worse_than_previous(figures: dict) -> bool:
+    """Held-out RMSE at most PREVIOUS_MODEL_RMSE_TOLERANCE above the replaced model's on the same posts.
+    True when there is nothing to compare with (a first model, or the previous one's file is gone)."""
+    previous = figures.get("previous_rmse")
+    if previous is None:
+        return True
+    return bool(figures["rmse"] <= previous * (1 + PREVIOUS_MODEL_RMSE_TOLERANCE))
+
+
+def promotion(figures: dict) -> tuple[bool, list[str]]:
+    """Whether a new model may be served (the model checks' criteria), and the reasons it may not."""
+    reasons = []
+    if not beats_baseline(figures):
+        reasons.append(f"RMSE {figures['rmse']:.1f} is not below the baseline's {figures['baseline_rmse']:.1f}")
+    if not not_worse_than_previous(figures):
+        reasons.append(f"RMSE {figures['rmse']:.1f} is more than {PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} above the "
+                       f"previous model's {figures['previous_rmse']:.1f}")
+    return not reasons, reasons
+
+
+def latest(con: duckdb.DuckDBPyConnection, name: str, promoted_only: bool = False) -> dict | None:
+    """The newest registry row of a model (with promoted_only, the newest that passed its checks), or None.
+
+    Rows from before the promoted column (NULL) were served then, so they count as promoted."""
+    where = "AND coalesce(promoted, TRUE)" if promoted_only else ""
     frame = con.execute(
-        "SELECT * FROM ml.model_registry WHERE model_name = $name ORDER BY trained_at DESC, version DESC LIMIT 1",
+        f"SELECT * FROM ml.model_registry WHERE model_name = $name {where} "
+        "ORDER BY trained_at DESC, version DESC LIMIT 1",
         {"name": name},
     ).df()
     if frame.empty:

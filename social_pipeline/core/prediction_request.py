@@ -5,6 +5,7 @@ One definition serves `predict`, the CLI and the HTTP API (whose 422 answers com
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .features import daypart, text_feature_frame
 
+_STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 MAX_TEXT_CHARS = 25_000  # X's longest post (Premium); longer is not a post
 
 
@@ -44,16 +46,22 @@ class PostPayload(BaseModel):
 
 
 def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
-    """(naive UTC time, a note when the input had no timezone or was missing)."""
+    """(naive UTC time, a note when the input had no timezone or was missing).
+
+    Strict ISO 8601, the same parsing `feature_frame` uses, so what validates also predicts."""
     if value is None:
         return pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("min"), \
             "scheduled_time missing: predicted for now (UTC)"
+    problem = f"scheduled_time {value!r} is not an ISO 8601 time (e.g. 2026-07-15T19:30:00Z)"
+    # pandas' ISO 8601 parser still takes the words 'now' and 'today'; an ISO time starts with its year.
+    if not _STARTS_WITH_YEAR.match(value):
+        raise ValueError(problem)
     try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"scheduled_time {value!r} is not an ISO 8601 time: {error}") from None
+        stamp = pd.to_datetime(value, format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(problem) from None
     if stamp is pd.NaT:
-        raise ValueError(f"scheduled_time {value!r} is not an ISO 8601 time")
+        raise ValueError(problem)
     if stamp.tzinfo is None:
         return stamp, f"scheduled_time {value!r} has no timezone: taken as UTC"
     return stamp.tz_convert("UTC").tz_localize(None), None

@@ -181,7 +181,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("settle_age_hours", "DOUBLE"),
         ("built_at", "TIMESTAMP NOT NULL"),
     ],
-    # One row per trained model version; the newest row per model_name is the one served.
+    # One row per trained model version; the newest promoted row per model_name is the one served.
     "ml.model_registry": [
         ("model_name", "VARCHAR NOT NULL"),
         ("version", "VARCHAR NOT NULL"),
@@ -199,6 +199,9 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("metrics", "JSON"),
         ("previous_version", "VARCHAR"),
         ("params", "JSON"),
+        # Passed the model checks' criteria at training (beats the baseline, not worse than the
+        # previous model): only promoted versions are served. NULL: registered before this column.
+        ("promoted", "BOOLEAN"),
     ],
     # Every served prediction (from the prediction log files), with its request, response and models.
     "ml.predictions": [
@@ -225,7 +228,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     "ml.prediction_outcomes": [
         ("prediction_id", "VARCHAR NOT NULL"),
         ("post_id", "VARCHAR NOT NULL"),
-        ("match_method", "VARCHAR NOT NULL"),  # post_id | text_and_time
+        ("match_method", "VARCHAR NOT NULL"),  # post_id | text_and_time | text_and_time_any_user
         ("predicted_at", "TIMESTAMP"),
         ("published_at", "TIMESTAMP"),
         ("reach_model_version", "VARCHAR"),

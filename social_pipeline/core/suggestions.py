@@ -20,7 +20,10 @@ from .features import HASHTAG_RE, MENTION_RE, URL_RE, extract_hashtags
 DEFAULT_TOP_K = 6
 # A historical hashtag needs this many posts before its lift means anything.
 MIN_POSTS_PER_HASHTAG = 2
-_TOKEN_RE = re.compile(r"[^\W\d_]\w+")  # starts with a letter: no numbers, no "_x"
+# Whole tokens only: "123abc" is one token (rejected), never "abc" cut out of it.
+_TOKEN_RE = re.compile(r"(?<!\w)\w+")
+# A part of a tag that is a word: 2+ letters, optionally a version number (python3, web3; not v2, 100k).
+_WORD_PART_RE = re.compile(r"([^\W\d_]{2,})\d*")
 
 
 def _plain_words(text: str) -> str:
@@ -30,10 +33,19 @@ def _plain_words(text: str) -> str:
     return text
 
 
+def _has_a_word(tag: str) -> bool:
+    """True when some `_`-separated part of the tag is a word that is not a stop word: a tag made
+    only of stop words and numbers (the_and, 50_50, 2026_07, 100k, v2) says nothing."""
+    for part in tag.split("_"):
+        word = _WORD_PART_RE.fullmatch(part)
+        if word and word.group(1) not in ENGLISH_STOP_WORDS:
+            return True
+    return False
+
+
 def _acceptable(tag: str, used: set[str]) -> bool:
     lowered = tag.lower()
-    return (len(lowered) > 2 and lowered not in ENGLISH_STOP_WORDS and not lowered.isdigit()
-            and lowered not in used)
+    return len(lowered) > 2 and lowered not in used and _has_a_word(lowered)
 
 
 def suggest_hashtags_from_text(text: str | None, top_k: int = DEFAULT_TOP_K) -> list[str]:
