@@ -8,7 +8,7 @@ import pytest
 from social_pipeline.bench.baseline_sqlite import run_baseline
 from social_pipeline.bench.history import complete_weeks, export_to_sqlite, write_history
 from social_pipeline.bench.runner import api_cost, compare_answers
-from social_pipeline.bench.worker import analytics_sql
+from social_pipeline.bench.worker import analytics_sql, weekly_report_json
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +18,7 @@ def tiny(tmp_path_factory):
     written = write_history(database, posts=300, snapshots_per_post=4, users=3)
     weeks = complete_weeks(written["start"], written["end"])
     analytics_sql(database, weeks[0], weeks[-1])
+    weekly_report_json(database, weeks[0], weeks[-1])
     export_to_sqlite(database, lite)
     return database, lite, weeks, written
 

@@ -48,7 +48,7 @@ def analytics(database: str, first_week: str, last_week: str) -> dict:
 def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
     """The same computations as the baseline, with the assets' own SQL straight in DuckDB (no
     orchestration): post_snapshots (full), post_performance, user_summary and best_posting_times
-    for every week, and each weekly report's JSON."""
+    for every week. (The reports, compared with the baseline's too, come from the Dagster path.)"""
     from ..assets.common import sql
     from ..core import analytics_queries as q
     from ..resources.warehouse import transaction
@@ -66,20 +66,31 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
                                  ("analytics.best_posting_times", q.best_times_query(q.report_periods_sql()))):
                 con.execute(f"DELETE FROM {table}")
                 con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, weeks))
-            # The reports' JSON (top posts, recommendations, trends), without the files the asset writes.
-            reports = q.weekly_reports(con, q.report_periods_sql(), weeks, pd.Timestamp.now("UTC").tz_localize(None))
-            rows = pd.DataFrame([{"user_id": r["user_id"], "week_start": pd.Timestamp(r["report_period"]["start"]).date(),
-                                  "generated_at": pd.Timestamp(r["generated_at"]), "report_json": q.report_json(r),
-                                  "report_markdown": "", "markdown_path": "", "html_path": ""} for r in reports],
-                                columns=q.WEEKLY_REPORT_COLUMNS)
-            con.execute("DELETE FROM analytics.weekly_reports")
-            con.register("incoming_reports", rows)
-            con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
-            con.unregister("incoming_reports")
         seconds = time.perf_counter() - started
     finally:
         con.close()
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+
+
+def weekly_report_json(database: str, first_week: str, last_week: str) -> None:
+    """Each weekly report's JSON, as the weekly_report asset builds it, without its files (for the
+    bench's own tests, which compare reports without a Dagster run)."""
+    from ..core import analytics_queries as q
+
+    weeks = {"first_week_start": pd.Timestamp(first_week), "weeks_end": pd.Timestamp(last_week) + pd.Timedelta(days=7)}
+    con = connect(database)
+    try:
+        reports = q.weekly_reports(con, q.report_periods_sql(), weeks, pd.Timestamp.now("UTC").tz_localize(None))
+        rows = pd.DataFrame([{"user_id": r["user_id"], "week_start": pd.Timestamp(r["report_period"]["start"]).date(),
+                              "generated_at": pd.Timestamp(r["generated_at"]), "report_json": q.report_json(r),
+                              "report_markdown": "", "markdown_path": "", "html_path": ""} for r in reports],
+                            columns=q.WEEKLY_REPORT_COLUMNS)
+        con.execute("DELETE FROM analytics.weekly_reports")
+        con.register("incoming_reports", rows)
+        con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
+        con.unregister("incoming_reports")
+    finally:
+        con.close()
 
 
 def hourly(database: str, new_snapshots: int) -> dict:
