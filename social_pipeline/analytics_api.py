@@ -18,13 +18,15 @@ days, the weekly report covers the last 7 days (the calendar weeks Monday to Sun
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 
 from .core import analytics_queries as q
-from .resources.warehouse import connect, database_path, is_local_file
+from .core.publish import bi_path
+from .resources.warehouse import connect, database_path, is_local_file, is_lock_error
 
 SUMMARY_DEFAULT_DAYS = 30
 REPORT_DAYS = 7
@@ -67,13 +69,29 @@ class AnalyticsCollector:
         empty one (the seed's safe defaults), through the very same queries."""
         if is_local_file(self.db_path) and not os.path.exists(self.db_path):
             return self._on_empty_warehouse(work)
-        con = connect(self.db_path, read_only=True)
+        try:
+            con = connect(self.db_path, read_only=True)
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc):
+                raise
+            con = self._bi_copy_while_locked(exc)
         try:
             return work(con)
         except duckdb.CatalogException:  # the tables this needs have not been materialised yet
             return self._on_empty_warehouse(work)
         finally:
             con.close()
+
+    def _bi_copy_while_locked(self, exc: Exception) -> duckdb.DuckDBPyConnection:
+        """A run is writing the warehouse (DuckDB: one writer process, no readers beside it). The
+        pipeline's own warehouse has a read-only copy republished after every run: read that, and say so."""
+        copy = bi_path()
+        if os.path.abspath(self.db_path) != os.path.abspath(database_path()) or not os.path.exists(copy):
+            raise RuntimeError(f"{self.db_path} is locked by another process (most likely a Dagster run writing "
+                               f"it) and it has no BI copy to read instead; retry when the run has finished") from exc
+        warnings.warn(f"{self.db_path} is being written by a run; reading the BI copy {copy} "
+                      "(the state after the last successful run)", stacklevel=4)
+        return connect(copy, read_only=True)
 
     @staticmethod
     def _on_empty_warehouse(work):

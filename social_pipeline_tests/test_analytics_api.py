@@ -106,6 +106,18 @@ def test_weekly_report_keys_and_seed_example(collector, capsys):
     report = collector.generate_weekly_report(7)
     assert all(key in report for key in REPORT_KEYS)
     assert isinstance(report["generated_at"], str) and isinstance(report["recommendations"], list)
+    # The seed's types inside: dicts where it shows {...}, lists where it shows [...].
+    for key, kind in (("report_period", dict), ("summary", dict), ("top_posts", list), ("engagement_breakdown", dict),
+                      ("best_times", list), ("recruiter_metrics", dict), ("trends", dict)):
+        assert isinstance(report[key], kind), key
+    assert {k: type(report["summary"][k]) for k in ("total_posts", "total_impressions", "total_engagements",
+                                                    "avg_engagement_rate")} == {
+        "total_posts": int, "total_impressions": int, "total_engagements": int, "avg_engagement_rate": float}
+    assert [(p["post_id"], type(p["content"]), type(p["engagement_rate"])) for p in report["top_posts"]] == [
+        ("1", str, float), ("2", str, float)]
+    assert all({k: type(slot[k]) for k in SLOT_KEYS} == SLOT_KEYS for slot in report["best_times"])
+    assert list(report["recruiter_metrics"]) == RECRUITER_KEYS
+    assert all(isinstance(v, (int, float)) or v is None for v in report["trends"].values())
     # The seed's "Generate Weekly Report" example, verbatim.
     print("=== Weekly Summary ===")
     print(f"Posts: {report['summary']['total_posts']}")
@@ -199,3 +211,33 @@ def test_seed_positional_style_is_accepted(warehouse, monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", warehouse)
     assert AnalyticsCollector(as_of=AS_OF).calculate_engagement_rate(1) == pytest.approx(5.0)
     assert AnalyticsCollector(object()).db_path == warehouse  # a manager naming no path: the default
+
+
+def test_while_a_run_writes_the_warehouse_the_collector_reads_the_bi_copy(warehouse, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from social_pipeline import AnalyticsCollector
+    from social_pipeline.core.publish import publish_copy
+
+    copy = tmp_path / "bi" / "w.duckdb"
+    con = connect(warehouse)
+    publish_copy(con, copy)
+    con.close()
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", warehouse)
+    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(copy))
+    # DuckDB locks per process: a writer in a child process holds the file, as a Dagster run does.
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({warehouse!r}); "
+                               "print('held', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.warns(UserWarning, match="reading the BI copy"):
+            assert AnalyticsCollector(as_of=AS_OF).calculate_engagement_rate(1) == pytest.approx(5.0)
+        # A file that is not the pipeline's warehouse has no copy to fall back on.
+        monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(tmp_path / "other.duckdb"))
+        with pytest.raises(RuntimeError, match="locked by another process"):
+            AnalyticsCollector(warehouse, as_of=AS_OF).calculate_engagement_rate(1)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
