@@ -44,6 +44,13 @@ def collector(warehouse):
 
 
 def test_package_import_is_lazy_and_exports_the_collector():
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", "import sys, social_pipeline; "
+                             "print(sorted(m for m in ('dagster', 'duckdb', 'sklearn', 'social_pipeline.analytics_api') "
+                             "if m in sys.modules))"], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"  # nothing heavy until a name is used
     import social_pipeline
     from social_pipeline.analytics_api import AnalyticsCollector
 
