@@ -272,6 +272,12 @@ def test_an_older_registry_gains_the_promoted_column_and_its_rows_stay_served(tm
     con.execute("CREATE TABLE ml.model_registry (model_name VARCHAR NOT NULL, version VARCHAR NOT NULL, "
                 "target VARCHAR NOT NULL, artifact_path VARCHAR NOT NULL, trained_at TIMESTAMP NOT NULL, metrics JSON)")
     con.execute("INSERT INTO ml.model_registry VALUES ('reach_model', 'v1', 'reach', 'x', TIMESTAMP '2026-01-01', '{}')")
+    con.close()
+    # Read-only (serving reads the BI copy that way), the old file is not migrated: it still serves.
+    con = duckdb.connect(str(tmp_path / "old.duckdb"), read_only=True)
+    assert model_registry.latest(con, "reach_model", promoted_only=True)["version"] == "v1"
+    con.close()
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
     for statement in create_statements():
         con.execute(statement)
     assert con.execute("SELECT promoted FROM ml.model_registry").fetchall() == [(None,)]
