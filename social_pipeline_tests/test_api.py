@@ -220,3 +220,14 @@ def test_no_input_is_a_server_error(case, serving_env):
     response = case.call()
     case.validate_response(response, checks=[schemathesis.checks.not_a_server_error,
                                              response_schema_conformance])
+
+
+def test_a_follower_count_outside_the_training_accounts_is_flagged(client):
+    def notes(**change):
+        return client.post("/predict", json={**DRAFT, **change}).json()["notes"]
+
+    assert not any("outside" in n for n in notes())  # 40,000: among the simulated accounts
+    [note] = [n for n in notes(user_followers=2_000_000_000) if "outside" in n]
+    assert note.startswith("user_followers 2,000,000,000 is outside the ") and "nearest account size" in note
+    # With the account's own level the models do not lean on the follower count alone.
+    assert not any("outside" in n for n in notes(user_followers=2_000_000_000, user_id="alice_data"))

@@ -105,7 +105,9 @@ def test_awkward_drafts_get_a_prediction_and_say_what_was_assumed(draft, hashtag
     assert (code, err) == (0, "")
     response = json.loads(out)
     assert response["suggested_hashtags"] == hashtags
-    assert response["notes"] == notes
+    # The contract's default of 100 followers lies below every simulated account's: flagged too.
+    outside = [n for n in response["notes"] if n.startswith("user_followers 100 is outside the ")]
+    assert len(outside) == 1 and [n for n in response["notes"] if n not in outside] == notes
     assert response["predicted_reach"] >= 0 and response["suggested_description"] is None  # no media
     assert response["features"]["post_text_len"] == len(draft["post_text"])
     assert response["features"]["user_followers"] == 100  # the contract's default

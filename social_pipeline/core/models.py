@@ -137,6 +137,9 @@ class TargetModel:
     interval_widening: float = 0.0
     relative: Pipeline | None = None
     exposure_column: str | None = None
+    # The training rows' follower counts (min, max). Trees do not extrapolate: outside this range
+    # a prediction without the user's level is that of the nearest account size.
+    followers_range: tuple[float, float] | None = None
 
     def exposure(self, df: pd.DataFrame) -> np.ndarray:
         """The user's level for each row, NaN where unknown or where there is no relative model."""
@@ -286,6 +289,7 @@ def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state:
     model.interval_widening = _conformal_widening(qx, np.log1p(y), columns, with_level, random_state, quantiles)
     model.quantiles = {q: _quantile_model(columns, with_level, random_state, q).fit(qx, np.log1p(y))
                        for q in quantiles}
+    model.followers_range = (float(x["user_followers"].min()), float(x["user_followers"].max()))
     keep = columns + ([exposure_column] if with_level else [])
     model.background = df[keep].sample(n=min(BACKGROUND_ROWS, len(df)), random_state=random_state).reset_index(drop=True)
     return model

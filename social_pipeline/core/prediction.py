@@ -39,6 +39,19 @@ def _explain(models: TrainedModels, features: pd.DataFrame) -> tuple[list[str], 
     return top, contributions
 
 
+def _extrapolation_notes(models: TrainedModels, payload: PostPayload, level_known: bool) -> list[str]:
+    """Say so when the follower count lies outside what the models saw and nothing else anchors it."""
+    low_high = getattr(models.reach, "followers_range", None)  # None for models saved before the field
+    if level_known or not low_high or payload.user_followers is None:
+        return []
+    low, high = low_high
+    if low <= payload.user_followers <= high:
+        return []
+    return [f"user_followers {payload.user_followers:,} is outside the {low:,.0f}-{high:,.0f} followers of the "
+            "accounts the models were trained on: the prediction is that of the nearest account size. Pass "
+            "user_id for an account in the warehouse to predict from its own history."]
+
+
 def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_versions: dict,
                     history: HashtagHistory | None = None, user_levels: dict | None = None) -> dict:
     """The contract's response for one draft, plus intervals, versions, contributions and notes.
@@ -50,6 +63,7 @@ def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_ve
     if user_levels:
         features = features.assign(**user_levels)
     predicted = models.predict(features).iloc[0]
+    notes += _extrapolation_notes(models, payload, bool(user_levels))
     reach = int(max(0, round(float(predicted["reach"]))))
     likes = int(max(0, round(float(predicted["likes"]))))
     top, contributions = _explain(models, features)
