@@ -140,6 +140,10 @@ class TargetModel:
     # The training rows' follower counts (min, max). Trees do not extrapolate: outside this range
     # a prediction without the user's level is that of the nearest account size.
     followers_range: tuple[float, float] | None = None
+    # Without the user's level: count per follower, weighted by followers (followers as the exposure),
+    # kept when it predicts the newest training rows better than `point`. It scales with the
+    # follower count where the trees alone would flatten outside the training accounts.
+    per_follower: Pipeline | None = None
 
     def exposure(self, df: pd.DataFrame) -> np.ndarray:
         """The user's level for each row, NaN where unknown or where there is no relative model."""
@@ -148,10 +152,21 @@ class TargetModel:
         level = pd.to_numeric(df[self.exposure_column], errors="coerce").astype("float64").to_numpy()
         return np.where(level > 0, level, np.nan)
 
-    def _log_predictions(self, x: pd.DataFrame, level: float) -> np.ndarray:
-        if np.isnan(level):
-            return np.log(np.clip(self.point.predict(x), 1e-12, None))
-        return np.log(level) + np.log(np.clip(self.relative.predict(x), 1e-12, None))
+    def _followers(self, x: pd.DataFrame) -> np.ndarray:
+        """Follower counts where the per-follower model applies, NaN elsewhere (unknown, or 0)."""
+        if getattr(self, "per_follower", None) is None or "user_followers" not in x.columns:
+            return np.full(len(x), np.nan)
+        followers = x["user_followers"].to_numpy(dtype=float)
+        return np.where(followers > 0, followers, np.nan)
+
+    def _without_level(self, x: pd.DataFrame) -> np.ndarray:
+        """The prediction for rows with no user level: per follower x followers where known, else `point`."""
+        out = np.clip(self.point.predict(x), 0, None)
+        followers = self._followers(x)
+        known = ~np.isnan(followers)
+        if known.any():
+            out[known] = followers[known] * np.clip(self.per_follower.predict(x[known]), 0, None)
+        return out
 
     @single_threaded
     def contributions(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -173,11 +188,18 @@ class TargetModel:
             background = self.background
             if not np.isnan(level):
                 background = background[self.exposure(background) > 0]
+            elif not np.isnan(self._followers(x.iloc[[i]])[0]):
+                # The same model for every row of the comparison: background posts with a follower count.
+                background = background[pd.to_numeric(background["user_followers"], errors="coerce") > 0]
             bg = _prepared(background, self.columns)
             bg_levels = np.log(self.exposure(background)) if not np.isnan(level) else np.zeros(len(bg))
-            blocks = [bg] + [bg.assign(**{column: x[column].iloc[i]}) for column in self.columns]
-            model = self.point if np.isnan(level) else self.relative
-            logs = np.log(np.clip(model.predict(pd.concat(blocks, ignore_index=True)), 1e-12, None))
+            blocks = pd.concat([bg] + [bg.assign(**{column: x[column].iloc[i]}) for column in self.columns],
+                               ignore_index=True)
+            if np.isnan(level):
+                # log(followers) enters through the follower feature only, so the values stay exact.
+                logs = np.log(np.clip(self._without_level(blocks), 1e-12, None))
+            else:
+                logs = np.log(np.clip(self.relative.predict(blocks), 1e-12, None))
             base, mixed = logs[: len(bg)].mean(), logs[len(bg):]
             out.iloc[i, : len(self.columns)] = mixed.reshape(len(self.columns), len(bg)).mean(axis=1) - base
             if not np.isnan(level):
@@ -187,17 +209,25 @@ class TargetModel:
     @single_threaded
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         x = _prepared(df, self.columns)
-        point = np.clip(self.point.predict(x), 0, None)
+        point = self._without_level(x)
         levels = self.exposure(df)
         known = ~np.isnan(levels)
         if known.any():
             point[known] = levels[known] * np.clip(self.relative.predict(x[known]), 0, None)
         out = {self.target: point}
+        # Outside the training accounts' follower counts the quantile trees answer for the nearest
+        # one: their bounds scale with the followers as the per-follower point prediction does.
+        scale = np.ones(len(x))
+        followers = self._followers(x)
+        if getattr(self, "followers_range", None) is not None:
+            outside = ~known & ~np.isnan(followers)
+            nearest = np.clip(followers, *self.followers_range)
+            scale[outside] = followers[outside] / nearest[outside]
         lows = [q for q in self.quantiles if q < 0.5]
         highs = [q for q in self.quantiles if q > 0.5]
         for q in lows + highs:
             shift = -self.interval_widening if q < 0.5 else self.interval_widening
-            bound = np.clip(np.expm1(self.quantiles[q].predict(self._quantile_frame(x, levels)) + shift), 0, None)
+            bound = scale * np.clip(np.expm1(self.quantiles[q].predict(self._quantile_frame(x, levels)) + shift), 0, None)
             # A quantile below (above) the mean prediction would make an interval that excludes it.
             out[f"{self.target}_p{round(q * 100)}"] = np.minimum(bound, point) if q < 0.5 else np.maximum(bound, point)
         return pd.DataFrame(out, index=df.index)
@@ -277,13 +307,18 @@ def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state:
     x = _prepared(df, columns)
     y = df[target].to_numpy(dtype=float)
     point = _model(columns, random_state, **sized_for(POINT_PARAMS, len(x))).fit(x, y)
+    per_follower = None
+    followers = x["user_followers"].to_numpy(dtype=float)
+    has_followers = followers > 0
+    if has_followers.sum() >= MIN_RELATIVE_ROWS and _relative_helps(x, y, followers, columns, random_state):
+        per_follower = _fit_relative(x[has_followers], y[has_followers], followers[has_followers], columns, random_state)
     relative, exposure_column = None, EXPOSURE_COLUMNS[target]
     if exposure_column in df.columns:
         level = pd.to_numeric(df[exposure_column], errors="coerce").astype("float64").to_numpy()
         known = level > 0
         if known.sum() >= MIN_RELATIVE_ROWS and _relative_helps(x, y, level, columns, random_state):
             relative = _fit_relative(x[known], y[known], level[known], columns, random_state)
-    model = TargetModel(target, columns, point, {}, None, 0.0, relative, exposure_column)
+    model = TargetModel(target, columns, point, {}, None, 0.0, relative, exposure_column, per_follower=per_follower)
     qx = model._quantile_frame(x, model.exposure(df))
     with_level = relative is not None
     model.interval_widening = _conformal_widening(qx, np.log1p(y), columns, with_level, random_state, quantiles)
