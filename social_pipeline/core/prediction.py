@@ -47,9 +47,11 @@ def _extrapolation_notes(models: TrainedModels, payload: PostPayload, level_know
     low, high = low_high
     if low <= payload.user_followers <= high:
         return []
+    how = ("it is extrapolated per follower from the nearest account size"
+           if getattr(models.reach, "per_follower", None) is not None else "the prediction is that of the nearest account size")
     return [f"user_followers {payload.user_followers:,} is outside the {low:,.0f}-{high:,.0f} followers of the "
-            "accounts the models were trained on: the prediction is that of the nearest account size. Pass "
-            "user_id for an account in the warehouse to predict from its own history."]
+            f"accounts the models were trained on: {how}. Pass user_id for an account in the warehouse to "
+            "predict from its own history."]
 
 
 def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_versions: dict,
