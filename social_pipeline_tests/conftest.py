@@ -8,6 +8,15 @@ from social_pipeline.resources.warehouse import WarehouseResource
 CLOCK = pd.Timestamp("2026-11-18 12:00")
 
 
+@pytest.fixture(autouse=True)
+def outputs_outside_the_repository(tmp_path, monkeypatch):
+    """Reports, models, the BI copy and ops files go under the test's tmp_path unless a test says
+    otherwise: a test never writes into the repository's data/."""
+    for var, name in (("SOCIAL_PIPELINE_REPORTS_DIR", "reports"), ("SOCIAL_PIPELINE_MODELS_DIR", "models"),
+                      ("SOCIAL_PIPELINE_BI_DB", "bi/warehouse.duckdb"), ("SOCIAL_PIPELINE_OPS_DIR", "ops")):
+        monkeypatch.setenv(var, str(tmp_path / "outputs" / name))
+
+
 @pytest.fixture
 def db_path(tmp_path):
     return str(tmp_path / "warehouse.duckdb")
