@@ -28,6 +28,7 @@ run: install
 
 ## The Dagster UI on http://127.0.0.1:3000, runs kept in data/dagster_home.
 dev: install
+	$(VENV)/bin/social-pipeline init-instance
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 ## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).

@@ -27,7 +27,28 @@ def _persistent_instance():
     if not os.environ.get("DAGSTER_HOME"):
         return None
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    return DagsterInstance.get()
+    instance = DagsterInstance.get()
+    ensure_warehouse_pool(instance)
+    return instance
+
+
+def ensure_warehouse_pool(instance) -> None:
+    """Give the writers' pool its limit in the instance's storage now. Dagster sets a pool's
+    default_limit lazily, after the queue daemon has read the pools on that tick: on a new
+    instance two writer runs queued together were both launched on the first tick."""
+    from .assets.common import WAREHOUSE_POOL
+
+    storage = instance.event_log_storage
+    if WAREHOUSE_POOL not in storage.get_concurrency_keys():
+        storage.set_concurrency_slots(WAREHOUSE_POOL, instance.global_op_concurrency_default_limit or 1)
+
+
+def cmd_init_instance(args: argparse.Namespace) -> int:
+    """`make dev` runs this first: DAGSTER_HOME's instance with the writers' pool limit in place."""
+    if _persistent_instance() is None:
+        print("DAGSTER_HOME is not set: nothing to prepare", file=sys.stderr)
+        return 2
+    return 0
 
 
 def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str | None]]:
@@ -328,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("--json", metavar="FILE", help="the draft as a JSON file; '-' or omitted: standard input")
     predict.add_argument("--no-log", action="store_true", help="do not record the prediction in the prediction log")
     predict.set_defaults(func=cmd_predict)
+    init = sub.add_parser("init-instance", help="prepare DAGSTER_HOME's instance (the writers' pool limit); "
+                          "`make dev` runs it")
+    init.set_defaults(func=cmd_init_instance)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -64,6 +64,40 @@ def test_instance_queues_writer_runs_one_at_a_time():
     assert pool.default_pool_limit == 1 and pool.pool_granularity.value == "run"
 
 
+def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypatch):
+    """The project's dagster.yaml with a launcher that records launches: two ml_training runs submitted
+    through `dagster job launch` wait in the queue; the queue daemon's tick launches one, not both."""
+    import os
+    import subprocess
+    import sys
+
+    from dagster._core.test_utils import create_test_daemon_workspace_context
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
+
+    from social_pipeline.cli import main
+
+    config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
+    config["run_launcher"] = {"module": "dagster._core.test_utils", "class": "MockedRunLauncher"}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert main(["init-instance"]) == 0  # what `make dev` runs first
+    for _ in range(2):
+        subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m", "social_pipeline.definitions",
+                        "-j", "ml_training"], env={**os.environ}, cwd=REPO, check=True, capture_output=True)
+    instance = dg.DagsterInstance.get()
+    assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "QUEUED"]
+    target = ModuleTarget(module_name="social_pipeline.definitions", attribute=None, working_directory=str(REPO),
+                          location_name="social_pipeline")
+    with create_test_daemon_workspace_context(target, instance) as context:
+        daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        for _ in range(2):  # a second tick changes nothing while the first run is in progress
+            list(daemon.run_iteration(context))
+            assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "STARTING"]
+
+
 def _failed_run(instance):
     @dg.asset
     def always_fails():
