@@ -12,7 +12,7 @@ from pydantic import Field
 
 from .core.publish import bi_path, publish_copy
 from .paths import ops_dir
-from .assets.common import WAREHOUSE_POOL
+from .assets.common import WAREHOUSE_POOL, partition_range_tags
 from .assets.ml import SETTLE_AGE_HOURS, ml_training_job, prediction_outcomes_job
 from .assets.inbox import EARLIEST_DAY_KEY, inbox_files, inbox_ingestion_job
 from .assets.reporting import WEEKLY_PARTITIONS, weekly_reporting_job
@@ -121,8 +121,6 @@ def weeks_to_refresh(earliest_day: pd.Timestamp, now: pd.Timestamp) -> tuple[str
     "complete week from the file's earliest day on, in one run.",
 )
 def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext):
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
     run_id = context.dagster_run.run_id
     records = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
     days = [r.dagster_event.step_materialization_data.materialization.metadata.get(EARLIEST_DAY_KEY)
@@ -134,8 +132,7 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext):
     if weeks is None:
         return dg.SkipReason(f"the file's earliest day {min(days).date()} is in a week not yet complete")
     return dg.RunRequest(run_key=f"weekly-after-{run_id}",
-                         tags={ASSET_PARTITION_RANGE_START_TAG: weeks[0], ASSET_PARTITION_RANGE_END_TAG: weeks[1],
-                               "trigger": "inbox"})
+                         tags={**partition_range_tags(*weeks), "trigger": "inbox"})
 
 
 # ----- BI copy ------------------------------------------------------------------------

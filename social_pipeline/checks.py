@@ -110,7 +110,6 @@ def every_post_has_a_snapshot(warehouse: WarehouseResource) -> dg.AssetCheckResu
 
 # ----- models ---------------------------------------------------------------------------
 # The training asset promotes a model by the same two criteria (core/model_registry.promotion).
-PREVIOUS_MODEL_RMSE_TOLERANCE = model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE
 # p10-p90 should hold about 80% of held-out outcomes: within 15 points, or within 2.5 binomial
 # standard errors when the held-out set is small enough for chance alone to move it further.
 NOMINAL_INTERVAL_COVERAGE = 0.80
@@ -137,7 +136,7 @@ def _model_checks(name: str) -> list[dg.AssetChecksDefinition]:
 
     @dg.asset_check(asset=name, name="not_worse_than_previous",
                     description="Held-out RMSE is at most "
-                    f"{PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} above the replaced model's on the same held-out posts.")
+                    f"{model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} above the replaced model's on the same held-out posts.")
     def not_worse_than_previous(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         return not_worse_than_previous_result(name, figures(warehouse))
 

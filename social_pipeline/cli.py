@@ -104,8 +104,7 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
 
 
 def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool, unpartitioned: bool) -> list[dict]:
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
+    from .assets.common import partition_range_tags
     from .definitions import defs
     from .resources.sources import source_resource_from_env
 
@@ -118,7 +117,7 @@ def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool, unpart
             continue
         first_key = last_key if latest_only else first_key
         job = defs.resolve_job_def(job_name)
-        tags = {ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key} if last_key else {}
+        tags = partition_range_tags(first_key, last_key) if last_key else {}
         started = time.perf_counter()
         result = job.execute_in_process(
             instance=instance,
@@ -223,9 +222,8 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     as the refresh_weekly_after_inbox sensor does, the weekly analytics of every complete week
     from `earliest_day` on."""
     import dagster as dg
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
     from .assets.analytics import post_performance, post_snapshots
+    from .assets.common import partition_range_tags
     from .automation import weeks_to_refresh
     from .definitions import defs
     from .resources.warehouse import WarehouseResource
@@ -241,7 +239,7 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
         return result.success
     weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
         instance=instance, resources={"warehouse": warehouse}, run_config=quiet, raise_on_error=False,
-        tags={ASSET_PARTITION_RANGE_START_TAG: weeks[0], ASSET_PARTITION_RANGE_END_TAG: weeks[1]})
+        tags=partition_range_tags(*weeks))
     log(f"  weekly analytics and reports rebuilt for the weeks {weeks[0]} .. {weeks[1]} "
         f"({'ok' if weekly.success else 'FAILED'})")
     return weekly.success

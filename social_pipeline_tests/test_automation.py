@@ -16,11 +16,10 @@ import yaml
 
 from social_pipeline import automation
 from social_pipeline.assets.common import WAREHOUSE_POOL
-from social_pipeline.core.publish import publish_copy
 from social_pipeline.definitions import defs
-from social_pipeline.resources.warehouse import WarehouseResource, connect, is_local_file
+from social_pipeline.resources.warehouse import WarehouseResource, is_local_file
 
-from .test_assets import LAST_KEY, collect
+from .test_assets import collect
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,8 +11,8 @@ import time
 
 import dagster as dg
 import pandas as pd
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ..assets.common import partition_range_tags
 from ..core.collection import PARTITION_KEY_FORMAT
 from ..resources.warehouse import WarehouseResource, connect
 
@@ -38,7 +38,7 @@ def analytics(database: str, first_week: str, last_week: str) -> dict:
     posts_seconds = time.perf_counter() - started
     weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
         resources={"warehouse": warehouse}, run_config=QUIET,
-        tags={ASSET_PARTITION_RANGE_START_TAG: first_week, ASSET_PARTITION_RANGE_END_TAG: last_week})
+        tags=partition_range_tags(first_week, last_week))
     assert weekly.success
     total = time.perf_counter() - started
     return {"seconds": total, "post_tables_seconds": posts_seconds, "weekly_seconds": total - posts_seconds,
@@ -149,8 +149,7 @@ def noop(first_key: str, last_key: str) -> dict:
     instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
     for assets, key_range in runs:
-        tags = {ASSET_PARTITION_RANGE_START_TAG: key_range[0], ASSET_PARTITION_RANGE_END_TAG: key_range[1]} \
-            if key_range else {}
+        tags = partition_range_tags(*key_range) if key_range else {}
         assert dg.materialize(assets, run_config=QUIET, tags=tags, instance=instance).success
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 

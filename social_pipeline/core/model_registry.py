@@ -71,15 +71,18 @@ def promotion(figures: dict) -> tuple[bool, list[str]]:
     return not reasons, reasons
 
 
+def _has_promoted_column(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ml' "
+        "AND table_name = 'model_registry' AND column_name = 'promoted'").fetchall()[0][0])
+
+
 def latest(con: duckdb.DuckDBPyConnection, name: str, promoted_only: bool = False) -> dict | None:
     """The newest registry row of a model (with promoted_only, the newest that passed its checks), or None.
 
     Rows from before the promoted column (NULL) were served then, so they count as promoted; a file
     opened read-only from before the column (an older BI copy) has not been migrated and has none."""
-    has_column = bool(con.execute(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ml' "
-        "AND table_name = 'model_registry' AND column_name = 'promoted'").fetchall()[0][0])
-    where = "AND coalesce(promoted, TRUE)" if promoted_only and has_column else ""
+    where = "AND coalesce(promoted, TRUE)" if promoted_only and _has_promoted_column(con) else ""
     frame = con.execute(
         f"SELECT * FROM ml.model_registry WHERE model_name = $name {where} "
         "ORDER BY trained_at DESC, version DESC LIMIT 1",

@@ -138,7 +138,8 @@ class TargetModel:
     relative: Pipeline | None = None
     exposure_column: str | None = None
     # The training rows' follower counts (min, max). Trees do not extrapolate: outside this range
-    # a prediction without the user's level is that of the nearest account size.
+    # a prediction without the user's level leans on the nearest account size (scaled per follower
+    # when `per_follower` is kept).
     followers_range: tuple[float, float] | None = None
     # Without the user's level: count per follower, weighted by followers (followers as the exposure),
     # kept when it predicts the newest training rows better than `point`. It scales with the
