@@ -399,10 +399,11 @@ class LocalServer:
         self.socket = socket.create_server(("127.0.0.1", 0), backlog=0 if not accept else 16)
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         self.stop = threading.Event()
-        self.fillers = []
+        self.fillers, self.thread = [], None
         if accept:
             self.socket.settimeout(0.05)
-            threading.Thread(target=self._serve, daemon=True).start()
+            self.thread = threading.Thread(target=self._serve, daemon=True)
+            self.thread.start()
         else:  # Linux drops further SYNs once the accept queue is full
             for _ in range(3):
                 filler = socket.socket()
@@ -432,6 +433,8 @@ class LocalServer:
 
     def close(self):
         self.stop.set()
+        if self.thread:
+            self.thread.join()
         for filler in self.fillers:
             filler.close()
         self.socket.close()
@@ -639,3 +642,29 @@ def test_raw_posts_keeps_a_failed_timeline_s_first_page_and_refetches_the_whole_
     assert dg.materialize([raw_posts], resources=resources).success
     newest = (NOW - pd.Timedelta(hours=2)).floor("s")
     assert pd.Timestamp(timeline_starts()[-1]).tz_localize(None) == newest
+
+
+@responses.activate
+def test_raw_tweet_metrics_stores_the_batches_fetched_before_a_body_cut_short(tmp_path):
+    responses.get(f"{API}/users/by", json=users_response())
+    hours = list(range(2, 152))  # 150 posts, all young enough for an hourly collection
+    serve_timeline({None: (200, timeline_page(hours[:100], "PAGE2")), "PAGE2": (200, timeline_page(hours[100:]))})
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    responses.get(TWEETS, body=b'{"data": [{"id": "1", "text": "cut shor', headers={"Content-Length": "5000"},
+                  content_type="application/json")
+    resources = {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
+    }
+    key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
+    assert dg.materialize([raw_posts], resources=resources).success
+    with pytest.raises(dg.Failure) as raised:
+        dg.materialize([raw_tweet_metrics], resources=resources, partition_key=key)
+    description = raised.value.description
+    assert "gave up after 1 attempts, last: network error ChunkedEncodingError" in description
+    assert "100 of 150 posts were fetched before the failure and are stored" in description
+    con = connect(str(tmp_path / "w.duckdb"), read_only=True)
+    stored = con.execute("SELECT count(*), count(*) FILTER (status = 'ok'), min(partition_key) "
+                         "FROM raw.tweet_metrics").fetchone()
+    con.close()
+    assert stored == (100, 100, key)

@@ -52,12 +52,31 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
     src = source.get_source()
     now = source.now()
     with warehouse.get_connection() as con:
-        start = _catch_up_start(con, "SELECT max(published_at) FROM raw.posts WHERE source = $source",
-                                {"source": src.name}, now - pd.Timedelta(days=source.history_days))
-    posts = src.fetch_posts(src.user_ids(), start, now)
+        # After a fetch that failed part-way, from where that one started: its stored pages are the newest.
+        start = _catch_up_start(
+            con,
+            """SELECT coalesce((SELECT min(fetched_from) FROM ops.unfinished_post_fetches WHERE source = $source),
+                               (SELECT max(published_at) FROM raw.posts WHERE source = $source))""",
+            {"source": src.name}, now - pd.Timedelta(days=source.history_days))
+    failure = None
+    try:
+        posts = src.fetch_posts(src.user_ids(), start, now)
+    except Exception as exc:
+        # A live source that fails mid-way hands over the pages it already fetched: store them.
+        posts, failure = getattr(exc, "partial_posts", None), exc
+        if posts is None:
+            raise
     posts = posts.assign(source=src.name, ingested_at=_utc_now())
     with warehouse.get_connection() as con, transaction(con):
         before = scalar(con, "SELECT count(*) FROM raw.posts")
+        fetch = {"source": src.name, "start": start}
+        if failure is None:
+            con.execute("DELETE FROM ops.unfinished_post_fetches WHERE source = $source AND fetched_from >= $start",
+                        fetch)
+        else:
+            con.execute("INSERT INTO ops.unfinished_post_fetches (source, fetched_from, posts_kept, problem, failed_at) "
+                        "VALUES ($source, $start, $kept, $problem, $now)",
+                        {**fetch, "kept": len(posts), "problem": str(failure)[:2000], "now": _utc_now()})
         con.register("incoming_posts", posts)
         con.execute(
             """
@@ -72,6 +91,10 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         meta = table_metadata(con, "raw.posts", order_by="published_at DESC")
         meta["rows_written"] = dg.MetadataValue.int(int(meta["dagster/row_count"].value) - before)
     meta["fetched_since"] = dg.MetadataValue.text(str(start))
+    if failure is not None:
+        raise dg.Failure(description=f"{failure} ({len(posts)} posts fetched before the failure are stored; the "
+                                     f"next run fetches again from {start}, so none in between are skipped)",
+                         metadata=meta)
     return dg.MaterializeResult(metadata=meta)
 
 
