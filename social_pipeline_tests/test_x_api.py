@@ -668,3 +668,37 @@ def test_raw_tweet_metrics_stores_the_batches_fetched_before_a_body_cut_short(tm
                          "FROM raw.tweet_metrics").fetchone()
     con.close()
     assert stored == (100, 100, key)
+
+
+@responses.activate
+def test_a_token_with_a_line_break_fails_at_once_and_the_message_does_not_quote_it():
+    sleeps = []
+    src = XApiSource(XCredentials(bearer_token="secret-bearer-token-123\n"), usernames="a", sleep=sleeps.append)
+    with pytest.raises(XApiError) as raised:
+        src.fetch_metrics(metric_requests(old_ids(1)))
+    message = str(raised.value)
+    assert message.startswith("get_tweets (1 ids): the request could not be sent (InvalidHeader")
+    assert "line breaks" in message and "secret-bearer-token" not in message
+    assert sleeps == [] and len(responses.calls) == 0  # never sent, not retried
+
+
+@responses.activate
+def test_a_failed_rerun_of_the_hour_keeps_what_the_first_run_stored_for_posts_it_did_not_reach(tmp_path):
+    responses.get(f"{API}/users/by", json=users_response())
+    serve_timeline({None: (200, timeline_page([2, 3]))})
+    metrics = responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    resources = {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
+    }
+    key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
+    assert dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key).success
+    responses.remove(metrics)
+    responses.get(TWEETS, body=b'{"data": [', headers={"Content-Length": "500"}, content_type="application/json")
+    with pytest.raises(dg.Failure, match="0 of 2 posts were fetched"):
+        dg.materialize([raw_tweet_metrics], resources=resources, partition_key=key)
+    con = connect(str(tmp_path / "w.duckdb"), read_only=True)
+    kept = con.execute("SELECT count(*), min(likes) FROM raw.tweet_metrics WHERE partition_key = $key",
+                       {"key": key}).fetchone()
+    con.close()
+    assert kept == (2, 3)

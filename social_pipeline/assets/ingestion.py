@@ -140,12 +140,14 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
     metrics = metrics.assign(source=src.name, partition_key=keys, written_at=_utc_now())
     with warehouse.get_connection() as con, transaction(con):
-        # Re-running a partition replaces exactly what that partition wrote before.
+        con.register("incoming_metrics", metrics)
+        # Re-running a partition replaces exactly what that partition wrote before; a run that failed
+        # part-way replaces only the posts it fetched, the others keep what an earlier run stored.
         con.execute(
-            "DELETE FROM raw.tweet_metrics WHERE source = $source AND partition_key BETWEEN $first AND $last",
+            "DELETE FROM raw.tweet_metrics WHERE source = $source AND partition_key BETWEEN $first AND $last"
+            + (" AND post_id IN (SELECT post_id FROM incoming_metrics)" if failure is not None else ""),
             {"source": src.name, "first": first_key, "last": last_key},
         )
-        con.register("incoming_metrics", metrics)
         con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
         con.unregister("incoming_metrics")
         meta = table_metadata(con, "raw.tweet_metrics", "partition_key BETWEEN $first AND $last",

@@ -54,6 +54,9 @@ TIMELINE_FIELDS = ["created_at", "public_metrics", "attachments", "entities", "r
 # A reset further away than one 15-minute window plus slack is not a rate limit: it is a cap.
 MAX_RATE_LIMIT_WAIT_SECONDS = 16 * 60
 TWEEPY_API_HOST = "https://api.twitter.com"  # hard-coded in tweepy.Client.request
+# Request errors that no retry mends: a malformed URL or header (a token ending in a line break).
+NOT_SENDABLE = (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema)
 
 
 class XApiError(RuntimeError):
@@ -274,6 +277,10 @@ class XApiSource:
             except requests.JSONDecodeError as exc:  # a RequestException too, but retrying will not mend it
                 raise XApiError(f"{what}: X answered with malformed JSON ({exc.msg} at char {exc.pos}); "
                                 "nothing from this call was stored.") from None
+            except NOT_SENDABLE as exc:
+                raise XApiError(f"{what}: the request could not be sent ({type(exc).__name__}: "
+                                f"{self._redacted(str(exc))}); check X_API_BASE_URL, and that the X_ credential "
+                                "variables hold no spaces or line breaks.") from None
             except requests.RequestException as exc:
                 # Refused or reset connections, timeouts, a body cut short (ChunkedEncodingError).
                 last_problem = self._network_problem(exc)
@@ -323,7 +330,9 @@ class XApiSource:
     def _redacted(self, text: str) -> str:
         """Exception texts can quote headers (requests' InvalidHeader quotes the token's value)."""
         for secret in self.credentials.secrets():
-            text = text.replace(secret, "***")
+            for form in sorted({secret, secret.strip(), repr(secret)[1:-1]}, key=len, reverse=True):
+                if len(form) >= 4:
+                    text = text.replace(form, "***")
         return text
 
     # ---- accounts ---------------------------------------------------------------------
