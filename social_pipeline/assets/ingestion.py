@@ -74,8 +74,8 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
             con.execute("DELETE FROM ops.unfinished_post_fetches WHERE source = $source AND fetched_from >= $start",
                         fetch)
         else:
-            con.execute("INSERT INTO ops.unfinished_post_fetches (source, fetched_from, posts_kept, problem, failed_at) "
-                        "VALUES ($source, $start, $kept, $problem, $now)",
+            con.execute("INSERT INTO ops.unfinished_post_fetches (source, fetched_from, posts_kept, problem, "
+                        "failed_at) VALUES ($source, $start, $kept, $problem, $now)",
                         {**fetch, "kept": len(posts), "problem": str(failure)[:2000], "now": _utc_now()})
         con.register("incoming_posts", posts)
         con.execute(

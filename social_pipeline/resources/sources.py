@@ -29,6 +29,7 @@ PROFILE_COLUMNS = ["user_id", "platform", "snapshot_date", "profile_views", "con
 # X answers in well under a second; a connection silent for longer than this is dead, not slow.
 DEFAULT_X_CONNECT_TIMEOUT_SECONDS = 10.0
 DEFAULT_X_READ_TIMEOUT_SECONDS = 30.0
+DEFAULT_X_MAX_RETRIES = 4  # per call, after a 429, 5xx or network error
 
 
 @dataclass
@@ -137,8 +138,8 @@ class SourceResource(dg.ConfigurableResource):
     x_read_timeout_seconds: float = Field(default=DEFAULT_X_READ_TIMEOUT_SECONDS, gt=0,
                                           description="X_READ_TIMEOUT_SECONDS: per attempt, the longest silence "
                                           "while waiting for the X API's answer")
-    x_max_retries: int = Field(default=4, ge=0, description="X_MAX_RETRIES: retries of one X API call after a "
-                               "429, 5xx or network error (exponential backoff 2 s, 4 s, ...)")
+    x_max_retries: int = Field(default=DEFAULT_X_MAX_RETRIES, ge=0, description="X_MAX_RETRIES: retries of one "
+                               "X API call after a 429, 5xx or network error (exponential backoff 2 s, 4 s, ...)")
     x_api_base_url: str | None = Field(default=None, description="X_API_BASE_URL: another host for the X API "
                                        "(https://api.x.com, a gateway). Default: tweepy's https://api.twitter.com")
     _x_source: object = PrivateAttr(default=None)

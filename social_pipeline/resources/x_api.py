@@ -39,6 +39,7 @@ from ..core.x_payloads import (
 from .sources import (
     ACCOUNT_COLUMNS,
     DEFAULT_X_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_X_MAX_RETRIES,
     DEFAULT_X_READ_TIMEOUT_SECONDS,
     METRIC_COLUMNS,
     POST_COLUMNS,
@@ -190,7 +191,7 @@ class XApiSource:
         credentials: XCredentials,
         usernames: str | list[str] | None = None,
         user_ids: str | list[str] | None = None,
-        max_retries: int = 4,
+        max_retries: int = DEFAULT_X_MAX_RETRIES,
         backoff_seconds: float = 2.0,
         backoff_cap_seconds: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -469,10 +470,10 @@ class XApiSource:
                     continue
                 what, token = f"get_users_tweets ({handle})", None
                 while True:
+                    end_time = min(pd.Timestamp(end), self.clock() - pd.Timedelta(seconds=10))
                     params = dict(id=accounts[handle], max_results=100, tweet_fields=TIMELINE_FIELDS,
                                   expansions=["attachments.media_keys"], media_fields=["type"], exclude=["retweets"],
-                                  start_time=pd.Timestamp(start).to_pydatetime(),
-                                  end_time=min(pd.Timestamp(end), self.clock() - pd.Timedelta(seconds=10)).to_pydatetime())
+                                  start_time=pd.Timestamp(start).to_pydatetime(), end_time=end_time.to_pydatetime())
                     if token:
                         params["pagination_token"] = token
                     page = self._call(what, self.client.get_users_tweets, user_auth=self.public_user_auth, **params)
