@@ -2,6 +2,8 @@
 
 import json
 import logging
+import socket
+import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -384,3 +386,318 @@ def test_batches_paid_for_before_a_failure_are_handed_over():
     partial = raised.value.partial_batch
     assert len(partial.frame) == 100 and partial.requests_made == 2
     assert (partial.frame["status"] == "ok").all()
+
+
+# ---- faults: timeouts, bodies cut short, stray errors, a timeline that fails mid-way ------------
+class LocalServer:
+    """A real TCP server on 127.0.0.1. Each connection gets the next scripted reply (the last one
+    repeats): raw bytes sent before closing, or None to accept and never answer. With
+    `accept=False` it never accepts and its backlog is full, so a connect cannot complete."""
+
+    def __init__(self, replies=(None,), accept=True, hold_seconds=10.0):
+        self.replies, self.connections, self.hold_seconds = list(replies), 0, hold_seconds
+        self.socket = socket.create_server(("127.0.0.1", 0), backlog=0 if not accept else 16)
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.stop = threading.Event()
+        self.fillers, self.thread = [], None
+        if accept:
+            self.socket.settimeout(0.05)
+            self.thread = threading.Thread(target=self._serve, daemon=True)
+            self.thread.start()
+        else:  # Linux drops further SYNs once the accept queue is full
+            for _ in range(3):
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", self.socket.getsockname()[1]))
+                self.fillers.append(filler)
+            time.sleep(0.05)
+
+    def _serve(self):
+        held = []
+        deadline = time.monotonic() + self.hold_seconds  # today's code would otherwise hang the test forever
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            reply = self.replies[min(self.connections, len(self.replies) - 1)]
+            self.connections += 1
+            if reply is None:
+                held.append(connection)
+                continue
+            connection.recv(65536)
+            connection.sendall(reply)
+            connection.close()
+        for connection in held:
+            connection.close()
+
+    def close(self):
+        self.stop.set()
+        if self.thread:
+            self.thread.join()
+        for filler in self.fillers:
+            filler.close()
+        self.socket.close()
+
+
+@pytest.fixture
+def local_server():
+    servers = []
+
+    def start(*args, **kwargs):
+        servers.append(LocalServer(*args, **kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def http_reply(body: bytes, content_length: int | None = None, status="200 OK") -> bytes:
+    length = len(body) if content_length is None else content_length
+    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
+            "Connection: close\r\n\r\n").encode() + body
+
+
+@responses.activate
+def test_every_request_carries_a_connect_and_a_read_timeout():
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    source().fetch_metrics(metric_requests(old_ids(1)))
+    XApiSource(BEARER, usernames="a", connect_timeout_seconds=2.5, read_timeout_seconds=7.0).fetch_metrics(
+        metric_requests(old_ids(1)))
+    assert [c.request.req_kwargs["timeout"] for c in responses.calls] == [(10.0, 30.0), (2.5, 7.0)]
+
+    resource = SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="a",
+                              x_connect_timeout_seconds=1.5, x_read_timeout_seconds=4.0, x_max_retries=2)
+    src = resource.get_source()
+    assert (src.client.session.timeout, src.max_retries) == ((1.5, 4.0), 2)
+    with pytest.raises(Exception, match="greater than 0"):
+        SourceResource(kind="x_api", x_read_timeout_seconds=0)
+
+
+def test_a_server_that_accepts_and_never_answers_fails_in_bounded_time(local_server):
+    server = local_server([None])
+    sleeps = []
+    src = source(sleeps=sleeps, api_base_url=server.url, read_timeout_seconds=0.2, max_retries=2)
+    started = time.monotonic()
+    with pytest.raises(XApiError) as raised:
+        src.fetch_metrics(metric_requests(old_ids(3)))
+    elapsed = time.monotonic() - started
+    message = str(raised.value)
+    assert message.startswith("get_tweets (3 ids): gave up after 3 attempts")
+    assert "no answer within the read timeout of 0.2 s" in message
+    assert server.connections == 3 and sleeps == [2.0, 4.0]
+    assert elapsed < 5  # 3 attempts x 0.2 s; without a timeout this call never returns
+    assert raised.value.partial_batch.frame.empty  # nothing was fetched, nothing invented
+
+
+def test_a_connection_that_cannot_be_established_times_out(local_server):
+    server = local_server(accept=False)
+    src = source(api_base_url=server.url, connect_timeout_seconds=0.2, max_retries=1)
+    with pytest.raises(XApiError, match=r"no connection within the connect timeout of 0.2 s"):
+        src.fetch_metrics(metric_requests(old_ids(1)))
+
+
+def test_a_run_against_a_silent_x_api_fails_in_bounded_time_with_a_clear_message(local_server, tmp_path):
+    server = local_server([None])
+    resources = {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": SourceResource(kind="x_api", x_bearer_token="secret-bearer-token-123", x_usernames="alice_data",
+                                 x_api_base_url=server.url, x_read_timeout_seconds=0.3, x_max_retries=0),
+    }
+    started = time.monotonic()
+    result = dg.materialize([raw_posts], resources=resources, raise_on_error=False)
+    elapsed = time.monotonic() - started
+    assert not result.success and elapsed < 30
+    error = result.failure_data_for_node("raw_posts").error
+    message = (error.cause or error).message  # the user code's exception under Dagster's wrapper
+    assert "get_users: gave up after 1 attempts, last: no answer within the read timeout of 0.3 s" in message
+    assert "x_read_timeout_seconds" in message and "secret-bearer-token-123" not in message
+    assert server.connections == 1
+
+
+@responses.activate
+def test_a_content_length_longer_than_the_body_is_retried_then_earlier_batches_are_kept():
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    cut = b'{"data": [{"id": "1", "text": "cut shor'  # 39 bytes of a promised 5000
+    responses.get(TWEETS, body=cut, headers={"Content-Length": "5000"}, content_type="application/json")
+    sleeps = []
+    with pytest.raises(XApiError) as raised:
+        source(sleeps=sleeps).fetch_metrics(metric_requests(old_ids(150)))
+    message = str(raised.value)
+    assert message.startswith("get_tweets (50 ids): gave up after 5 attempts, last: network error "
+                              "ChunkedEncodingError")
+    assert "IncompleteRead(39 bytes read, 4961 more expected)" in message
+    assert sleeps == [2.0, 4.0, 8.0, 16.0]
+    partial = raised.value.partial_batch
+    assert sorted(partial.frame["post_id"]) == sorted(old_ids(150)[:100]) and partial.requests_made == 6
+
+
+def test_a_connection_cut_mid_body_on_a_real_socket_is_retried_and_then_succeeds(local_server):
+    ids = old_ids(2)
+    whole = json.dumps({"data": [tweet(i, likes=5) for i in ids]}).encode()
+    server = local_server([http_reply(whole[:39], content_length=len(whole)), http_reply(whole)])
+    sleeps = []
+    batch = source(sleeps=sleeps, api_base_url=server.url).fetch_metrics(metric_requests(ids))
+    assert server.connections == 2 and sleeps == [2.0]
+    assert batch.frame.set_index("post_id")["likes"].to_dict() == {ids[0]: 5, ids[1]: 5}
+
+
+@responses.activate
+def test_a_non_integer_rate_limit_reset_is_an_x_api_error_and_earlier_batches_survive():
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    responses.get(TWEETS, status=429, json={"title": "Too Many Requests"}, headers={"x-rate-limit-reset": "soon"})
+    with pytest.raises(XApiError) as raised:
+        source().fetch_metrics(metric_requests(old_ids(120)))
+    assert str(raised.value).startswith("get_tweets (20 ids): unexpected ValueError")
+    assert "'soon'" in str(raised.value) and len(responses.calls) == 2  # not retried: it will not heal
+    assert len(raised.value.partial_batch.frame) == 100
+
+
+@responses.activate
+def test_a_200_whose_body_is_a_json_array_is_an_x_api_error_and_earlier_batches_survive():
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    responses.get(TWEETS, json=[{"id": "1"}])
+    with pytest.raises(XApiError) as raised:
+        source().fetch_metrics(metric_requests(old_ids(101)))
+    assert str(raised.value).startswith("get_tweets (1 ids): unexpected AttributeError")
+    assert len(raised.value.partial_batch.frame) == 100
+
+
+@responses.activate
+def test_an_answer_of_the_wrong_shape_after_parsing_is_an_x_api_error():
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    responses.get(TWEETS, json={"data": [], "errors": ["not an object"]})
+    with pytest.raises(XApiError, match=r"^get_tweets \(1 ids\): unexpected AttributeError") as raised:
+        source().fetch_metrics(metric_requests(old_ids(101)))
+    assert len(raised.value.partial_batch.frame) == 100
+
+
+def timeline_page(hours_ago: list[int], next_token=None) -> dict:
+    posts = [tweet(snowflake(NOW - pd.Timedelta(hours=h)),
+                   created_at=(NOW - pd.Timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%S.000Z")) for h in hours_ago]
+    return {"data": posts, "meta": {"result_count": len(posts), **({"next_token": next_token} if next_token else {})}}
+
+
+TIMELINE = f"{API}/users/42/tweets"
+
+
+def serve_timeline(pages: dict):
+    """Answers get_users_tweets from `pages`: pagination token (None = first page) -> (status, body)."""
+    def callback(request):
+        token = parse_qs(urlparse(request.url).query).get("pagination_token", [None])[0]
+        status, body = pages[token]
+        return status, {"content-type": "application/json"}, body if isinstance(body, str) else json.dumps(body)
+    responses.add_callback(responses.GET, TIMELINE, callback=callback)
+
+
+def timeline_starts() -> list[str]:
+    return [parse_qs(urlparse(c.request.url).query)["start_time"][0] for c in responses.calls
+            if c.request.url.startswith(TIMELINE)]
+
+
+@responses.activate
+def test_the_timeline_hands_over_the_pages_it_fetched_before_a_failure():
+    responses.get(f"{API}/users/by", json=users_response())
+    serve_timeline({None: (200, timeline_page([2, 3], "PAGE2")), "PAGE2": (503, "Service Unavailable")})
+    with pytest.raises(XApiError, match=r"get_users_tweets \(alice_data\): gave up after 5 attempts") as raised:
+        source().fetch_posts(["alice_data"], NOW - pd.Timedelta(days=2), NOW)
+    partial = raised.value.partial_posts
+    assert partial["post_id"].tolist() == [snowflake(NOW - pd.Timedelta(hours=h)) for h in (2, 3)]
+
+
+@responses.activate
+def test_raw_posts_keeps_a_failed_timeline_s_first_page_and_refetches_the_whole_window_next(tmp_path):
+    responses.get(f"{API}/users/by", json=users_response())
+    pages = {None: (200, timeline_page([2, 3], "PAGE2")), "PAGE2": (503, "Service Unavailable")}
+    serve_timeline(pages)
+    resources = {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
+    }
+
+    def stored():
+        con = connect(str(tmp_path / "w.duckdb"), read_only=True)
+        try:
+            return (con.execute("SELECT count(*), count(DISTINCT post_id) FROM raw.posts").fetchone(),
+                    con.execute("SELECT count(*) FROM ops.unfinished_post_fetches").fetchone()[0])
+        finally:
+            con.close()
+
+    with pytest.raises(dg.Failure) as raised:
+        dg.materialize([raw_posts], resources=resources)
+    assert "get_users_tweets (alice_data): gave up after 1 attempts" in raised.value.description
+    assert "2 posts fetched before the failure are stored" in raised.value.description
+    assert stored() == ((2, 2), 1)
+    (first_start,) = set(timeline_starts())
+
+    # X is back: the next run asks again from the failed run's start, so page 2 is not skipped.
+    pages["PAGE2"] = (200, timeline_page([40, 41]))
+    assert dg.materialize([raw_posts], resources=resources).success
+    assert timeline_starts()[2:] == [first_start, first_start]
+    assert stored() == ((4, 4), 0)
+
+    # Nothing unfinished: the next run starts from the newest stored post, as before.
+    pages[None] = (200, {"meta": {"result_count": 0}})
+    assert dg.materialize([raw_posts], resources=resources).success
+    newest = (NOW - pd.Timedelta(hours=2)).floor("s")
+    assert pd.Timestamp(timeline_starts()[-1]).tz_localize(None) == newest
+
+
+@responses.activate
+def test_raw_tweet_metrics_stores_the_batches_fetched_before_a_body_cut_short(tmp_path):
+    responses.get(f"{API}/users/by", json=users_response())
+    hours = list(range(2, 152))  # 150 posts, all young enough for an hourly collection
+    serve_timeline({None: (200, timeline_page(hours[:100], "PAGE2")), "PAGE2": (200, timeline_page(hours[100:]))})
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    responses.get(TWEETS, body=b'{"data": [{"id": "1", "text": "cut shor', headers={"Content-Length": "5000"},
+                  content_type="application/json")
+    resources = {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
+    }
+    key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
+    with pytest.raises(dg.Failure) as raised:
+        dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key)
+    description = raised.value.description
+    assert "gave up after 1 attempts, last: network error ChunkedEncodingError" in description
+    assert "100 of 150 posts were fetched before the failure and are stored" in description
+    con = connect(str(tmp_path / "w.duckdb"), read_only=True)
+    stored = con.execute("SELECT count(*), count(*) FILTER (status = 'ok'), min(partition_key) "
+                         "FROM raw.tweet_metrics").fetchone()
+    con.close()
+    assert stored == (100, 100, key)
+
+
+@responses.activate
+def test_a_token_with_a_line_break_fails_at_once_and_the_message_does_not_quote_it():
+    sleeps = []
+    src = XApiSource(XCredentials(bearer_token="secret-bearer-token-123\n"), usernames="a", sleep=sleeps.append)
+    with pytest.raises(XApiError) as raised:
+        src.fetch_metrics(metric_requests(old_ids(1)))
+    message = str(raised.value)
+    assert message.startswith("get_tweets (1 ids): the request could not be sent (InvalidHeader")
+    assert "line breaks" in message and "secret-bearer-token" not in message
+    assert sleeps == [] and len(responses.calls) == 0  # never sent, not retried
+
+
+@responses.activate
+def test_a_failed_rerun_of_the_hour_keeps_what_the_first_run_stored_for_posts_it_did_not_reach(tmp_path):
+    responses.get(f"{API}/users/by", json=users_response())
+    serve_timeline({None: (200, timeline_page([2, 3]))})
+    metrics = responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    resources = {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
+    }
+    key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
+    assert dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key).success
+    responses.remove(metrics)
+    responses.get(TWEETS, body=b'{"data": [', headers={"Content-Length": "500"}, content_type="application/json")
+    with pytest.raises(dg.Failure, match="0 of 2 posts were fetched"):
+        dg.materialize([raw_tweet_metrics], resources=resources, partition_key=key)
+    con = connect(str(tmp_path / "w.duckdb"), read_only=True)
+    kept = con.execute("SELECT count(*), min(likes) FROM raw.tweet_metrics WHERE partition_key = $key",
+                       {"key": key}).fetchone()
+    con.close()
+    assert kept == (2, 3)

@@ -52,12 +52,31 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
     src = source.get_source()
     now = source.now()
     with warehouse.get_connection() as con:
-        start = _catch_up_start(con, "SELECT max(published_at) FROM raw.posts WHERE source = $source",
-                                {"source": src.name}, now - pd.Timedelta(days=source.history_days))
-    posts = src.fetch_posts(src.user_ids(), start, now)
+        # After a fetch that failed part-way, from where that one started: its stored pages are the newest.
+        start = _catch_up_start(
+            con,
+            """SELECT coalesce((SELECT min(fetched_from) FROM ops.unfinished_post_fetches WHERE source = $source),
+                               (SELECT max(published_at) FROM raw.posts WHERE source = $source))""",
+            {"source": src.name}, now - pd.Timedelta(days=source.history_days))
+    failure = None
+    try:
+        posts = src.fetch_posts(src.user_ids(), start, now)
+    except Exception as exc:
+        # A live source that fails mid-way hands over the pages it already fetched: store them.
+        posts, failure = getattr(exc, "partial_posts", None), exc
+        if posts is None:
+            raise
     posts = posts.assign(source=src.name, ingested_at=_utc_now())
     with warehouse.get_connection() as con, transaction(con):
         before = scalar(con, "SELECT count(*) FROM raw.posts")
+        fetch = {"source": src.name, "start": start}
+        if failure is None:
+            con.execute("DELETE FROM ops.unfinished_post_fetches WHERE source = $source AND fetched_from >= $start",
+                        fetch)
+        else:
+            con.execute("INSERT INTO ops.unfinished_post_fetches (source, fetched_from, posts_kept, problem, "
+                        "failed_at) VALUES ($source, $start, $kept, $problem, $now)",
+                        {**fetch, "kept": len(posts), "problem": str(failure)[:2000], "now": _utc_now()})
         con.register("incoming_posts", posts)
         con.execute(
             """
@@ -72,6 +91,10 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         meta = table_metadata(con, "raw.posts", order_by="published_at DESC")
         meta["rows_written"] = dg.MetadataValue.int(int(meta["dagster/row_count"].value) - before)
     meta["fetched_since"] = dg.MetadataValue.text(str(start))
+    if failure is not None:
+        raise dg.Failure(description=f"{failure} ({len(posts)} posts fetched before the failure are stored; the "
+                                     f"next run fetches again from {start}, so none in between are skipped)",
+                         metadata=meta)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -117,12 +140,14 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
     metrics = metrics.assign(source=src.name, partition_key=keys, written_at=_utc_now())
     with warehouse.get_connection() as con, transaction(con):
-        # Re-running a partition replaces exactly what that partition wrote before.
+        con.register("incoming_metrics", metrics)
+        # Re-running a partition replaces exactly what that partition wrote before; a run that failed
+        # part-way replaces only the posts it fetched, the others keep what an earlier run stored.
         con.execute(
-            "DELETE FROM raw.tweet_metrics WHERE source = $source AND partition_key BETWEEN $first AND $last",
+            "DELETE FROM raw.tweet_metrics WHERE source = $source AND partition_key BETWEEN $first AND $last"
+            + (" AND post_id IN (SELECT post_id FROM incoming_metrics)" if failure is not None else ""),
             {"source": src.name, "first": first_key, "last": last_key},
         )
-        con.register("incoming_metrics", metrics)
         con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
         con.unregister("incoming_metrics")
         meta = table_metadata(con, "raw.tweet_metrics", "partition_key BETWEEN $first AND $last",

@@ -52,6 +52,15 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("post_count", "BIGINT"),
         ("source", "VARCHAR"),
     ],
+    # A raw_posts run whose fetch failed after some timeline pages were stored: until a run succeeds,
+    # the next one fetches again from fetched_from, so posts older than the stored pages are not skipped.
+    "ops.unfinished_post_fetches": [
+        ("source", "VARCHAR NOT NULL"),
+        ("fetched_from", "TIMESTAMP NOT NULL"),
+        ("posts_kept", "BIGINT"),
+        ("problem", "VARCHAR"),
+        ("failed_at", "TIMESTAMP NOT NULL"),
+    ],
     "raw.profile_activity": [
         ("user_id", "VARCHAR NOT NULL"),
         ("platform", "VARCHAR NOT NULL"),

@@ -26,6 +26,10 @@ ACCOUNT_COLUMNS = ["user_id", "collected_at", "followers", "following", "post_co
 PROFILE_COLUMNS = ["user_id", "platform", "snapshot_date", "profile_views", "connections_new",
                    "connection_requests", "search_appearances", "inmails_received", "recruiter_messages",
                    "profile_saves", "conversations_started", "interviews_scheduled"]
+# X answers in well under a second; a connection silent for longer than this is dead, not slow.
+DEFAULT_X_CONNECT_TIMEOUT_SECONDS = 10.0
+DEFAULT_X_READ_TIMEOUT_SECONDS = 30.0
+DEFAULT_X_MAX_RETRIES = 4  # per call, after a 429, 5xx or network error
 
 
 @dataclass
@@ -128,6 +132,16 @@ class SourceResource(dg.ConfigurableResource):
     x_usernames: str | None = Field(default=None, description="X_USERNAMES: comma-separated handles to collect "
                                     "(default: the authenticated account)")
     x_user_ids: str | None = Field(default=None, description="X_USER_IDS: comma-separated numeric account ids")
+    x_connect_timeout_seconds: float = Field(default=DEFAULT_X_CONNECT_TIMEOUT_SECONDS, gt=0,
+                                             description="X_CONNECT_TIMEOUT_SECONDS: per attempt, to open a "
+                                             "connection to the X API")
+    x_read_timeout_seconds: float = Field(default=DEFAULT_X_READ_TIMEOUT_SECONDS, gt=0,
+                                          description="X_READ_TIMEOUT_SECONDS: per attempt, the longest silence "
+                                          "while waiting for the X API's answer")
+    x_max_retries: int = Field(default=DEFAULT_X_MAX_RETRIES, ge=0, description="X_MAX_RETRIES: retries of one "
+                               "X API call after a 429, 5xx or network error (exponential backoff 2 s, 4 s, ...)")
+    x_api_base_url: str | None = Field(default=None, description="X_API_BASE_URL: another host for the X API "
+                                       "(https://api.x.com, a gateway). Default: tweepy's https://api.twitter.com")
     _x_source: object = PrivateAttr(default=None)
 
     def get_source(self) -> PostSource:
@@ -142,7 +156,10 @@ class SourceResource(dg.ConfigurableResource):
             credentials = XCredentials(self.x_bearer_token, self.x_consumer_key, self.x_consumer_secret,
                                        self.x_access_token, self.x_access_token_secret)
             try:
-                self._x_source = XApiSource(credentials, usernames=self.x_usernames, user_ids=self.x_user_ids)
+                self._x_source = XApiSource(
+                    credentials, usernames=self.x_usernames, user_ids=self.x_user_ids, max_retries=self.x_max_retries,
+                    connect_timeout_seconds=self.x_connect_timeout_seconds,
+                    read_timeout_seconds=self.x_read_timeout_seconds, api_base_url=self.x_api_base_url)
                 return self._x_source
             except XApiError as exc:
                 raise dg.Failure(description=f"SOCIAL_PIPELINE_SOURCE=x_api: {exc}") from None
@@ -171,6 +188,16 @@ X_SECRET_ENV_VARS = {
 }
 
 
+X_SETTING_ENV_VARS = {
+    "x_usernames": "X_USERNAMES",
+    "x_user_ids": "X_USER_IDS",
+    "x_connect_timeout_seconds": "X_CONNECT_TIMEOUT_SECONDS",
+    "x_read_timeout_seconds": "X_READ_TIMEOUT_SECONDS",
+    "x_max_retries": "X_MAX_RETRIES",
+    "x_api_base_url": "X_API_BASE_URL",
+}
+
+
 def source_resource_from_env(**overrides) -> SourceResource:
     """The source the environment asks for. Credentials are dg.EnvVar references, and only for
     variables that are set, so the default (simulated) setup needs none of them."""
@@ -178,6 +205,5 @@ def source_resource_from_env(**overrides) -> SourceResource:
     settings: dict = {"kind": kind}
     if kind == "x_api":
         settings.update({field: dg.EnvVar(var) for field, var in X_SECRET_ENV_VARS.items() if os.environ.get(var)})
-        settings.update({field: os.environ[var] for field, var in (("x_usernames", "X_USERNAMES"),
-                                                                   ("x_user_ids", "X_USER_IDS")) if os.environ.get(var)})
+        settings.update({field: os.environ[var] for field, var in X_SETTING_ENV_VARS.items() if os.environ.get(var)})
     return SourceResource(**settings, **overrides)

@@ -7,6 +7,9 @@ posts = 3 requests), the account's own timeline is read with `get_users_tweets` 
 tweepy's `wait_on_rate_limit=True` sleeps and recurses forever when the reset header is
 missing and cannot tell a monthly usage cap from a 15-minute window, so it stays off: we
 catch `TooManyRequests` and decide ourselves (see `XApiSource._call`).
+
+tweepy sends every request without a timeout, so a silent server would hang the collection
+forever: `_TimeoutSession` gives each request a connect and a read timeout.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import pandas as pd
 import requests
@@ -32,7 +36,16 @@ from ..core.x_payloads import (
     referenced_keys,
     status_from_error,
 )
-from .sources import ACCOUNT_COLUMNS, METRIC_COLUMNS, POST_COLUMNS, PROFILE_COLUMNS, MetricsBatch
+from .sources import (
+    ACCOUNT_COLUMNS,
+    DEFAULT_X_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_X_MAX_RETRIES,
+    DEFAULT_X_READ_TIMEOUT_SECONDS,
+    METRIC_COLUMNS,
+    POST_COLUMNS,
+    PROFILE_COLUMNS,
+    MetricsBatch,
+)
 
 BATCH_SIZE = 100  # ids per get_tweets call, X's maximum
 TWEET_FIELDS = ["public_metrics", "created_at", "author_id"]
@@ -41,6 +54,10 @@ TIMELINE_FIELDS = ["created_at", "public_metrics", "attachments", "entities", "r
                    "in_reply_to_user_id", "author_id"]
 # A reset further away than one 15-minute window plus slack is not a rate limit: it is a cap.
 MAX_RATE_LIMIT_WAIT_SECONDS = 16 * 60
+TWEEPY_API_HOST = "https://api.twitter.com"  # hard-coded in tweepy.Client.request
+# Request errors that no retry mends: a malformed URL or header (a token ending in a line break).
+NOT_SENDABLE = (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema)
 
 
 class XApiError(RuntimeError):
@@ -125,6 +142,36 @@ def _usage_cap_reason(exc: tweepy.TooManyRequests) -> str | None:
     return None
 
 
+class _TimeoutSession(requests.Session):
+    """The session tweepy sends through: a (connect, read) timeout on every request, and an
+    optional other host (api.x.com, a gateway) in place of the one tweepy hard-codes."""
+
+    def __init__(self, connect_timeout_seconds: float, read_timeout_seconds: float, base_url: str | None = None):
+        super().__init__()
+        self.timeout = (connect_timeout_seconds, read_timeout_seconds)
+        self.base_url = base_url.rstrip("/") if base_url else None
+
+    def request(self, method, url, *args, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        if self.base_url and url.startswith(TWEEPY_API_HOST):
+            url = self.base_url + url[len(TWEEPY_API_HOST):]
+        return super().request(method, url, *args, **kwargs)
+
+
+@contextmanager
+def _reading(what: str) -> Iterator[None]:
+    """An answer of a shape we did not expect becomes an XApiError naming the call, so the
+    batches already fetched are handed over instead of lost to a raw KeyError."""
+    try:
+        yield
+    except XApiError:
+        raise
+    except Exception as exc:
+        raise XApiError(f"{what}: unexpected {type(exc).__name__} reading X's answer: {exc}; nothing from this "
+                        "call was stored.") from exc
+
+
 def _split(values: str | list[str] | None) -> list[str]:
     if not values:
         return []
@@ -144,11 +191,14 @@ class XApiSource:
         credentials: XCredentials,
         usernames: str | list[str] | None = None,
         user_ids: str | list[str] | None = None,
-        max_retries: int = 4,
+        max_retries: int = DEFAULT_X_MAX_RETRIES,
         backoff_seconds: float = 2.0,
         backoff_cap_seconds: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], pd.Timestamp] | None = None,
+        connect_timeout_seconds: float = DEFAULT_X_CONNECT_TIMEOUT_SECONDS,
+        read_timeout_seconds: float = DEFAULT_X_READ_TIMEOUT_SECONDS,
+        api_base_url: str | None = None,
     ):
         if not credentials.usable:
             raise XPermissionError(
@@ -164,6 +214,7 @@ class XApiSource:
             access_token_secret=credentials.access_token_secret,
             wait_on_rate_limit=False,
         )
+        self.client.session = _TimeoutSession(connect_timeout_seconds, read_timeout_seconds, api_base_url)
         _install_redaction(credentials.secrets())
         # Without a bearer token every call goes out under the OAuth 1.0a user context.
         self.public_user_auth = not credentials.bearer_token
@@ -224,8 +275,16 @@ class XApiSource:
                 if attempt == self.max_retries:
                     break
                 self.sleep(self._backoff(attempt))
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last_problem = f"network error {type(exc).__name__}"
+            except requests.JSONDecodeError as exc:  # a RequestException too, but retrying will not mend it
+                raise XApiError(f"{what}: X answered with malformed JSON ({exc.msg} at char {exc.pos}); "
+                                "nothing from this call was stored.") from None
+            except NOT_SENDABLE as exc:
+                raise XApiError(f"{what}: the request could not be sent ({type(exc).__name__}: "
+                                f"{self._redacted(str(exc))}); check X_API_BASE_URL, and that the X_ credential "
+                                "variables hold no spaces or line breaks.") from None
+            except requests.RequestException as exc:
+                # Refused or reset connections, timeouts, a body cut short (ChunkedEncodingError).
+                last_problem = self._network_problem(exc)
                 if attempt == self.max_retries:
                     break
                 self.sleep(self._backoff(attempt))
@@ -248,14 +307,34 @@ class XApiSource:
                 raise XPermissionError(f"{what}: HTTP 403 Forbidden: {need}.{_api_messages(exc)}") from None
             except tweepy.HTTPException as exc:
                 raise XApiError(f"{what}: X refused the request: {exc}") from None
-            except requests.JSONDecodeError as exc:
-                raise XApiError(f"{what}: X answered with malformed JSON ({exc.msg} at char {exc.pos}); "
-                                "nothing from this call was stored.") from None
+            except Exception as exc:
+                # E.g. tweepy's int() of a non-integer x-rate-limit-reset, or a 200 whose body is a JSON
+                # array: not transient, so no retry, but an XApiError so earlier batches survive.
+                raise XApiError(f"{what}: unexpected {type(exc).__name__} from the request: "
+                                f"{self._redacted(str(exc))}; nothing from this call was stored.") from exc
         usage = (" Repeated 429s without a reset header usually mean a usage cap (monthly post cap of the "
                  "plan), not a rate limit." if "without an x-rate-limit-reset" in last_problem else "")
         error = RateLimitError if "429" in last_problem else XApiError
         raise error(f"{what}: gave up after {self.max_retries + 1} attempts, last: {last_problem}.{usage}",
                     **({"usage_cap_likely": bool(usage)} if error is RateLimitError else {}))
+
+    def _network_problem(self, exc: requests.RequestException) -> str:
+        connect_s, read_s = self.client.session.timeout
+        if isinstance(exc, requests.ConnectTimeout):
+            return (f"no connection within the connect timeout of {connect_s:g} s (x_connect_timeout_seconds, "
+                    "X_CONNECT_TIMEOUT_SECONDS)")
+        if isinstance(exc, requests.ReadTimeout):
+            return (f"no answer within the read timeout of {read_s:g} s (x_read_timeout_seconds, "
+                    "X_READ_TIMEOUT_SECONDS)")
+        return f"network error {type(exc).__name__}: {self._redacted(str(exc))[:300]}"
+
+    def _redacted(self, text: str) -> str:
+        """Exception texts can quote headers (requests' InvalidHeader quotes the token's value)."""
+        for secret in self.credentials.secrets():
+            for form in sorted({secret, secret.strip(), repr(secret)[1:-1]}, key=len, reverse=True):
+                if len(form) >= 4:
+                    text = text.replace(form, "***")
+        return text
 
     # ---- accounts ---------------------------------------------------------------------
     def _resolve_accounts(self) -> dict[str, str]:
@@ -271,10 +350,11 @@ class XApiSource:
             response = self._call("get_me (no X_USERNAMES or X_USER_IDS set)", self.client.get_me,
                                   user_auth=self.credentials.has_user_context)
             response = tweepy.Response([response.data] if response.data else [], {}, response.errors, {})
-        if response.errors:
-            missing = "; ".join(str(e.get("detail") or e) for e in response.errors)
-            raise XApiError(f"X could not find some configured accounts: {missing}")
-        self._accounts = {user.username.lower(): str(user.id) for user in response.data or []}
+        with _reading("get_users"):
+            if response.errors:
+                missing = "; ".join(str(e.get("detail") or e) for e in response.errors)
+                raise XApiError(f"X could not find some configured accounts: {missing}")
+            self._accounts = {user.username.lower(): str(user.id) for user in response.data or []}
         return self._accounts
 
     def user_ids(self) -> list[str]:
@@ -287,7 +367,8 @@ class XApiSource:
     def _me_handle(self) -> str | None:
         if self._me is None and self.credentials.has_user_context:
             me = self._call("get_me", self.client.get_me, user_auth=True)
-            self._me = me.data.username.lower() if me.data else ""
+            with _reading("get_me"):
+                self._me = me.data.username.lower() if me.data else ""
         return self._me or None
 
     # ---- metrics ----------------------------------------------------------------------
@@ -339,8 +420,12 @@ class XApiSource:
     def _fetch_batch(self, ids: list[str], with_private: bool, notes: list[str]) -> list[dict]:
         fields = TWEET_FIELDS + (PRIVATE_FIELDS if with_private else [])
         user_auth = with_private or self.public_user_auth
-        response = self._call(f"get_tweets ({len(ids)} ids)", self.client.get_tweets, user_auth=user_auth,
-                              ids=ids, tweet_fields=fields)
+        what = f"get_tweets ({len(ids)} ids)"
+        response = self._call(what, self.client.get_tweets, user_auth=user_auth, ids=ids, tweet_fields=fields)
+        with _reading(what):
+            return self._batch_rows(response, ids, notes)
+
+    def _batch_rows(self, response: tweepy.Response, ids: list[str], notes: list[str]) -> list[dict]:
         rows, seen = [], set()
         # Each post keeps its slice of the response: its data plus the includes/errors/meta about it.
         includes = {key: [getattr(e, "data", e) for e in entries] for key, entries in (response.includes or {}).items()}
@@ -374,26 +459,35 @@ class XApiSource:
         """Own timeline pages of 100 (owned reads), from `start` (exclusive of older posts) to `end`."""
         accounts = self._resolve_accounts()
         rows = []
-        for handle in user_ids:
-            if handle not in accounts:
-                continue
-            token = None
-            while True:
-                params = dict(id=accounts[handle], max_results=100, tweet_fields=TIMELINE_FIELDS,
-                              expansions=["attachments.media_keys"], media_fields=["type"], exclude=["retweets"],
-                              start_time=pd.Timestamp(start).to_pydatetime(),
-                              end_time=min(pd.Timestamp(end), self.clock() - pd.Timedelta(seconds=10)).to_pydatetime())
-                if token:
-                    params["pagination_token"] = token
-                page = self._call(f"get_users_tweets ({handle})", self.client.get_users_tweets,
-                                  user_auth=self.public_user_auth, **params)
-                media = {m.media_key: m.type for m in (page.includes or {}).get("media", [])}
-                rows.extend(post_from_tweet(t.data, handle, media) for t in page.data or [])
-                token = (page.meta or {}).get("next_token")
-                if not token:
-                    break
-        frame = pd.DataFrame(rows, columns=POST_COLUMNS)
-        return frame[frame["published_at"] > pd.Timestamp(start)].reset_index(drop=True) if len(frame) else frame
+
+        def posts() -> pd.DataFrame:
+            frame = pd.DataFrame(rows, columns=POST_COLUMNS)
+            return frame[frame["published_at"] > pd.Timestamp(start)].reset_index(drop=True) if len(frame) else frame
+
+        try:
+            for handle in user_ids:
+                if handle not in accounts:
+                    continue
+                what, token = f"get_users_tweets ({handle})", None
+                while True:
+                    end_time = min(pd.Timestamp(end), self.clock() - pd.Timedelta(seconds=10))
+                    params = dict(id=accounts[handle], max_results=100, tweet_fields=TIMELINE_FIELDS,
+                                  expansions=["attachments.media_keys"], media_fields=["type"], exclude=["retweets"],
+                                  start_time=pd.Timestamp(start).to_pydatetime(), end_time=end_time.to_pydatetime())
+                    if token:
+                        params["pagination_token"] = token
+                    page = self._call(what, self.client.get_users_tweets, user_auth=self.public_user_auth, **params)
+                    with _reading(what):
+                        media = {m.media_key: m.type for m in (page.includes or {}).get("media", [])}
+                        rows.extend([post_from_tweet(t.data, handle, media) for t in page.data or []])
+                        token = (page.meta or {}).get("next_token")
+                    if not token:
+                        break
+        except XApiError as exc:
+            # The pages that arrived before the failure are handed over, as fetch_metrics does.
+            exc.partial_posts = posts()
+            raise
+        return posts()
 
     def fetch_account_figures(self, user_ids: list[str], collected_at: list[pd.Timestamp]) -> pd.DataFrame:
         """Follower counts now, one request for up to 100 accounts."""
@@ -403,11 +497,12 @@ class XApiSource:
                               usernames=list(user_ids)[:100], user_fields=["public_metrics"])
         now = self.clock()
         rows = []
-        for user in response.data or []:
-            metrics = user.data.get("public_metrics") or {}
-            rows.append({"user_id": user.username.lower(), "collected_at": now,
-                         "followers": metrics.get("followers_count"), "following": metrics.get("following_count"),
-                         "post_count": _first_present(metrics, "tweet_count", "post_count")})
+        with _reading("get_users (public_metrics)"):
+            for user in response.data or []:
+                metrics = user.data.get("public_metrics") or {}
+                rows.append({"user_id": user.username.lower(), "collected_at": now,
+                             "followers": metrics.get("followers_count"), "following": metrics.get("following_count"),
+                             "post_count": _first_present(metrics, "tweet_count", "post_count")})
         return pd.DataFrame(rows, columns=ACCOUNT_COLUMNS)
 
     def fetch_profile_activity(self, user_ids, days) -> pd.DataFrame:
