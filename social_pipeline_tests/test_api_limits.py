@@ -6,7 +6,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -37,18 +36,16 @@ def _post_raw(client, body: str):
 def test_a_full_server_answers_503_with_retry_after_at_once(client, serving_env):
     """With every prediction slot taken (as by requests in progress), the next request is turned
     away at once, computing nothing; a freed slot serves again."""
-    assert api.PREDICTIONS.limit == len(os.sched_getaffinity(0))
+    assert api.PREDICTIONS.limit == 1  # per worker process: `make api` runs one per core
     held = [api.PREDICTIONS.slot() for _ in range(api.PREDICTIONS.limit)]
     assert all(slot.__enter__() for slot in held)
     try:
-        started = time.perf_counter()
         answer = client.post("/predict", json=DRAFT)
-        seconds = time.perf_counter() - started
         assert answer.status_code == 503
         assert answer.headers["Retry-After"] == "1"
-        assert "limit" in answer.json()["detail"]
-        assert seconds < 0.15  # nothing predicted: a prediction alone takes ~0.2 s
-        assert _logged(serving_env) == []
+        assert answer.json()["detail"] == "the server is computing as many predictions as it can at once: retry after 1 s"
+        assert _logged(serving_env) == []  # nothing predicted
+        assert _post_raw(client, "{not json").status_code == 503  # nor even parsed: turned away first
     finally:
         for slot in held:
             slot.__exit__(None, None, None)

@@ -1,5 +1,6 @@
-"""An HTTP load generator for the prediction API: `concurrency` clients, each on its own keep-alive
-connection, send `n_requests` POSTs in all, as fast as answers come back. Loopback only; bounded.
+"""An HTTP load generator for the prediction API: `concurrency` clients send `n_requests` POSTs in all,
+each as soon as its previous answer came, each on a new connection (as many separate callers do;
+`keep_alive=True` reuses one per client). Loopback only; bounded.
 
 `run_load` measures what a client sees: latency of the served answers (200), the share turned away
 (503, the server's backpressure), and the served rate. `serve_api` starts a real uvicorn on 127.0.0.1
@@ -26,7 +27,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, path: str = "/predict",
-             timeout_s: float = 120.0) -> dict:
+             timeout_s: float = 120.0, keep_alive: bool = False) -> dict:
     """Send `n_requests` POSTs of `payload` to base_url + path from `concurrency` clients at once.
 
     Returns p50_ms / p99_ms of the served (200) answers, shed_share (503s / all) and shed_p50_ms (how
@@ -38,7 +39,7 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
     if not 1 <= concurrency <= 1_000 or not 1 <= n_requests <= 100_000:
         raise ValueError("concurrency must be 1-1,000 and n_requests 1-100,000")
     body = json.dumps(payload).encode("utf-8")
-    headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
+    headers = {"Content-Type": "application/json", "Connection": "keep-alive" if keep_alive else "close"}
     remaining = iter(range(n_requests))
     take = threading.Lock()
     results: list[tuple[int, float]] = []  # (status, seconds); status 0: connection error
@@ -58,7 +59,7 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
                 answer = connection.getresponse()
                 answer.read()
                 status = answer.status
-                if answer.getheader("Connection", "").lower() == "close":
+                if not keep_alive or answer.getheader("Connection", "").lower() == "close":
                     connection.close()
             except (OSError, http.client.HTTPException):
                 status = 0
@@ -98,12 +99,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_api(env: dict, app: str = "social_pipeline.api:app", startup_s: float = 60.0):
-    """A real uvicorn serving `app` on 127.0.0.1 (a free port) with `env`; yields its base URL."""
+def serve_api(env: dict, app: str = "social_pipeline.api:app", workers: int | None = None, startup_s: float = 120.0):
+    """A real uvicorn serving `app` on 127.0.0.1 (a free port) with `env` and, as `make api`, one worker
+    process per core unless `workers` says otherwise; yields its base URL once every worker answers."""
     port = free_port()
+    workers = workers or os.cpu_count() or 1
     log = open(Path(env.get("SOCIAL_PIPELINE_OPS_DIR", "/tmp")) / f"uvicorn-{port}.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                               "--log-level", "warning"], env={**os.environ, **env}, stdout=log, stderr=log)
+                               "--workers", str(workers), "--log-level", "warning"], env={**os.environ, **env}, stdout=log, stderr=log)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_s
