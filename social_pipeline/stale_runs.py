@@ -12,12 +12,10 @@ server fails a run whose worker died; `run_monitoring` in dagster.yaml fails wha
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 
 RUNNER_TAG = "social_pipeline/runner"
-_log = logging.getLogger(__name__)
 
 
 def _start_ticks(pid: int) -> str:
@@ -68,7 +66,6 @@ def fail_runs_of_dead_runners(instance) -> list[str]:
         message = (f"The process that executed this run in process (`social-pipeline run`, pid {rest.split(':')[0]}) "
                    "is gone (killed or crashed), so the run can never finish: marked failed so the writers' "
                    "queue moves on. Re-run it; every write is idempotent.")
-        _log.warning("run %s: %s", run.run_id, message)
         instance.report_run_failed(run, message)
         if instance.event_log_storage.supports_global_concurrency_limits:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
