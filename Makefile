@@ -32,8 +32,9 @@ dev: install
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 ## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).
+## One worker process per core: each computes one prediction at a time and answers 503 past it.
 api: install-dev
-	$(VENV)/bin/uvicorn social_pipeline.api:app --host 127.0.0.1 --port 8000
+	$(VENV)/bin/uvicorn social_pipeline.api:app --host 127.0.0.1 --port 8000 --workers $$($(PY) -c 'import os; print(os.cpu_count() or 1)')
 
 ## The test suite.
 test: install-dev

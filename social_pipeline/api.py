@@ -7,12 +7,21 @@ SOCIAL_PIPELINE_BI_DB / SOCIAL_PIPELINE_DB at every request, like the CLI.
 
 from __future__ import annotations
 
+import json
+import logging
+import math
+import os
+import re
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import duckdb
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -81,24 +90,122 @@ class ErrorResponse(BaseModel):
     detail: str
 
 
-UNAVAILABLE = {503: {"model": ErrorResponse, "description": "no trained models yet, or the warehouse is unreadable"}}
+UNAVAILABLE = {503: {"model": ErrorResponse, "description": "no trained models yet, the warehouse is unreadable, "
+                                                          "or the server is at its limit of predictions in flight "
+                                                          "(then with Retry-After)"}}
+
+# The longest valid draft (25,000 characters, every one a \u-escaped emoji) is ~300 KB of JSON.
+MAX_REQUEST_BYTES = 384 * 1024
+# Echoed values in a 422 are cut to this many characters; messages too.
+MAX_ECHO_CHARS = 200
+_log = logging.getLogger("social_pipeline.api")
 
 app = FastAPI(
     title="social_pipeline predictions",
     version="1",
     description="Predict a draft post's reach and likes, why, and how sure the model is. The page at / uses this API.",
+    max_body_size=MAX_REQUEST_BYTES,  # a larger body is a 413 before it is read whole
 )
+
+
+class InFlightLimit:
+    """At most `limit` predictions computing at once; the next is turned away at once, not queued.
+    A prediction is CPU-bound (~0.2 s) and mostly holds the GIL: two at once in one process each take
+    ~1.5x as long for ~1.3x the throughput, so one process computes one (`make api` runs a worker
+    process per core, each with its own limit)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self):
+        with self._lock:
+            admitted = self.in_flight < self.limit
+            self.in_flight += admitted
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self._lock:
+                    self.in_flight -= 1
+
+
+PREDICTIONS = InFlightLimit(max(1, int(os.environ.get("SOCIAL_PIPELINE_API_MAX_IN_FLIGHT") or 1)))
+RETRY_AFTER_SECONDS = 1  # a prediction takes a fraction of a second: a slot frees within one
+_BUSY = json.dumps({"detail": "the server is computing as many predictions as it can at once: "
+                              f"retry after {RETRY_AFTER_SECONDS} s"}).encode()
+
+
+class ShedWhenFull:
+    """ASGI middleware: a POST /predict past the in-flight limit gets its 503 before its body is read
+    or validated, so a burst costs the server next to nothing."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/predict" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        with PREDICTIONS.slot() as admitted:
+            if admitted:
+                return await self.app(scope, receive, send)
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                (b"content-length", str(len(_BUSY)).encode())]})
+            await send({"type": "http.response.body", "body": _BUSY})
+
+
+app.add_middleware(ShedWhenFull)
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/\\])(?:[A-Za-z]:)?[/\\][^\s'\"()<>,;]*[^\s'\"()<>,;.:]")
+
+
+def public_detail(message: str) -> str:
+    """A server-side message fit for a client: absolute paths cut to their file name, no PIDs or
+    interpreter paths (DuckDB's lock errors name the process holding the lock). The whole message
+    goes to the server log."""
+    text = re.sub(r"Conflicting lock is held in \S+( \(PID \d+\))?( by user [^\s.]+)?", "another process holds a lock",
+                  message)
+    text = re.sub(r" ?\(?\bPID:? ?\d+\)?", "", text, flags=re.IGNORECASE)
+    return _ABSOLUTE_PATH.sub(lambda m: Path(m.group(0)).name or "…", text)
 
 
 @app.exception_handler(ModelNotTrainedError)
 def _no_models(request: Request, error: ModelNotTrainedError) -> JSONResponse:
-    return JSONResponse(status_code=503, content={"detail": str(error)})
+    _log.warning("503 on %s: %s", request.url.path, error)
+    return JSONResponse(status_code=503, content={"detail": public_detail(str(error))})
 
 
 @app.exception_handler(duckdb.IOException)
 def _warehouse_unreadable(request: Request, error: duckdb.IOException) -> JSONResponse:
     # A locked or unreadable file is the server's state, not the request's fault: retry later.
-    return JSONResponse(status_code=503, content={"detail": f"the warehouse cannot be read right now: {error}"})
+    _log.warning("503 on %s, the warehouse cannot be read: %s", request.url.path, error)
+    return JSONResponse(status_code=503, headers={"Retry-After": "5"},
+                        content={"detail": "the warehouse cannot be read right now (locked by another process or "
+                                           "unreadable): retry later"})
+
+
+def _echo(value: Any) -> Any:
+    """A value from the request, safe to put in JSON and short: no NaN, no lone surrogate, no 50 MB."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # 'nan', 'inf': JSON has no such numbers
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    if isinstance(value, (dict, list)):
+        return f"<{type(value).__name__} of {len(value)} items>"
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_ECHO_CHARS else f"{text[:MAX_ECHO_CHARS]}… ({len(text):,} characters)"
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 naming each field and what is wrong with it, echoing at most a short piece of the value."""
+    detail = [{"loc": list(e.get("loc", ())), "msg": _echo(e.get("msg", "")), "type": e.get("type"),
+               "input": _echo(e.get("input"))} for e in error.errors()[:20]]
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 def _history_or_none(user_id: str | None):
@@ -110,7 +217,8 @@ def _history_or_none(user_id: str | None):
 
 @app.post("/predict", response_model=PredictionResponse, responses=UNAVAILABLE)
 def predict_post(payload: PostPayload) -> dict:
-    """The prediction for one draft; it is recorded in the prediction log."""
+    """The prediction for one draft; it is recorded in the prediction log. Past the in-flight limit
+    (ShedWhenFull), a 503 with Retry-After answers at once."""
     return predict(payload)  # the models run single-threaded (core/models.py single_threaded)
 
 
@@ -130,9 +238,10 @@ def health() -> dict:
     try:
         _, versions = latest_models()
     except (ModelNotTrainedError, duckdb.Error) as error:
-        return {"ok": True, "models_ready": False, "model_versions": {}, "detail": str(error)}
+        _log.warning("/health: no models can be served: %s", error)
+        return {"ok": True, "models_ready": False, "model_versions": {}, "detail": public_detail(str(error))}
     return {"ok": True, "models_ready": True, "model_versions": versions,
-            "detail": f"serving from {read_database()}"}
+            "detail": f"serving from {Path(read_database()).name}"}
 
 
 @lru_cache(maxsize=1)

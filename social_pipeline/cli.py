@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .core.collection import PARTITION_KEY_FORMAT
+from .stale_runs import fail_runs_of_dead_runners, runner_tags
 
 
 def _persistent_instance():
@@ -29,6 +30,9 @@ def _persistent_instance():
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     instance = DagsterInstance.get()
     ensure_warehouse_pool(instance)
+    # A run an earlier `social-pipeline run` left STARTED when it was killed holds the writers' pool.
+    for run_id in fail_runs_of_dead_runners(instance):
+        print(f"run {run_id[:8]} was left unfinished by a process that is gone: marked failed", file=sys.stderr)
     return instance
 
 
@@ -117,7 +121,7 @@ def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool, unpart
             continue
         first_key = last_key if latest_only else first_key
         job = defs.resolve_job_def(job_name)
-        tags = partition_range_tags(first_key, last_key) if last_key else {}
+        tags = {**(partition_range_tags(first_key, last_key) if last_key else {}), **runner_tags()}
         started = time.perf_counter()
         result = job.execute_in_process(
             instance=instance,
@@ -232,14 +236,14 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     instance = _persistent_instance() or dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse},
-                            instance=instance, run_config=quiet, raise_on_error=False)
+                            instance=instance, run_config=quiet, raise_on_error=False, tags=runner_tags())
     log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
     weeks = weeks_to_refresh(earliest_day, pd.Timestamp.now("UTC").tz_localize(None)) if earliest_day is not None else None
     if not result.success or weeks is None:
         return result.success
     weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
         instance=instance, resources={"warehouse": warehouse}, run_config=quiet, raise_on_error=False,
-        tags=partition_range_tags(*weeks))
+        tags={**partition_range_tags(*weeks), **runner_tags()})
     log(f"  weekly analytics and reports rebuilt for the weeks {weeks[0]} .. {weeks[1]} "
         f"({'ok' if weekly.success else 'FAILED'})")
     return weekly.success

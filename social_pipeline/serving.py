@@ -4,11 +4,16 @@ prediction log. Used by the CLI and the HTTP API.
 Serving never opens the warehouse for writing and prefers the BI copy for reading, so it never
 waits for a run and never blocks one. Every served prediction is appended as one JSON line to
 data/ops/predictions/<UTC day>.jsonl; the `prediction_log` asset moves them into ml.predictions.
+The log is bounded: a line holds at most MAX_LOGGED_TEXT_CHARS of any text (~11 KB per line at most)
+and a day's file stops at MAX_LOG_BYTES_PER_DAY (later predictions are served but not logged, and
+the server log says so), so unauthenticated requests cannot fill the disk.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import threading
 from datetime import datetime, timezone
@@ -30,6 +35,11 @@ from .resources.warehouse import connect, database_path
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
 _log_lock = threading.Lock()
+_log = logging.getLogger(__name__)
+# 1,000 characters: over three full X posts; a longer text is logged cut, with its length and SHA-256.
+MAX_LOGGED_TEXT_CHARS = 1_000
+MAX_LOG_BYTES_PER_DAY = int(os.environ.get("SOCIAL_PIPELINE_PREDICTION_LOG_MAX_MB_PER_DAY") or 64) * 1024 * 1024
+_full_days: set[str] = set()
 
 
 def read_database(database: str | None = None) -> str:
@@ -104,14 +114,42 @@ def user_history(user_id: str | None, database: str | None = None) -> HashtagHis
     return HashtagHistory.from_frame(posts) if len(posts) else None
 
 
-def log_prediction(payload: PostPayload, response: dict) -> Path:
-    """Append one JSON line; a line is written whole under a lock, so concurrent requests never mix."""
+def _bounded(value, path: str = "", cut: list | None = None):
+    """`value` with every string cut to MAX_LOGGED_TEXT_CHARS; `cut` collects what was cut."""
+    if isinstance(value, dict):
+        return {k: _bounded(v, f"{path}.{k}" if path else k, cut) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded(v, f"{path}[{i}]", cut) for i, v in enumerate(value)]
+    if isinstance(value, str) and len(value) > MAX_LOGGED_TEXT_CHARS:
+        cut.append({"field": path, "chars": len(value),
+                    "sha256": hashlib.sha256(value.encode("utf-8")).hexdigest()})
+        return value[:MAX_LOGGED_TEXT_CHARS]
+    return value
+
+
+def log_prediction(payload: PostPayload, response: dict) -> Path | None:
+    """Append one JSON line; a line is written whole under a lock, so concurrent requests never mix.
+    Texts are cut to MAX_LOGGED_TEXT_CHARS (`truncated` records each cut field's length and SHA-256);
+    once the day's file holds MAX_LOG_BYTES_PER_DAY nothing more is written that day (None)."""
     day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     path = predictions_log_dir() / f"{day}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"request": payload.model_dump(), "response": response}, default=str) + "\n"
-    with _log_lock, path.open("a", encoding="utf-8") as handle:
-        handle.write(line)
+    cut: list[dict] = []
+    record = {"request": _bounded(payload.model_dump(), "request", cut),
+              "response": _bounded(response, "response", cut)}
+    if cut:
+        record["truncated"] = cut
+    line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")  # valid: no lone surrogates pass
+    with _log_lock:
+        size = path.stat().st_size if path.exists() else 0
+        if size + len(line) > MAX_LOG_BYTES_PER_DAY:
+            if day not in _full_days:
+                _full_days.add(day)
+                _log.warning("prediction log %s is full (%d bytes, the cap is %d): predictions are served but no "
+                             "longer logged until tomorrow (UTC)", path, size, MAX_LOG_BYTES_PER_DAY)
+            return None
+        with path.open("ab") as handle:
+            handle.write(line)
     return path
 
 

@@ -73,3 +73,42 @@ def test_api_cost_counts_requests_at_the_http_fake():
     rows = {row["path"]: row for row in api_cost(posts=250)}
     assert rows["ours: get_tweets, 100 ids per request"]["requests_per_1000_snapshots"] == pytest.approx(3 * 4)
     assert rows["seed: one request per post"]["requests_per_1000_snapshots"] == pytest.approx(1000)
+
+
+def test_api_load_counts_what_a_real_loopback_server_answers():
+    """run_load against a real HTTP server on 127.0.0.1 that turns every third request away with 503:
+    the counts and the shed share are exact; only served answers enter the latencies."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from social_pipeline.bench.api_load import run_load
+
+    seen = []
+
+    class Every3rdShed(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(body)
+            status = 503 if len(seen) % 3 == 0 else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Every3rdShed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = run_load(f"http://127.0.0.1:{server.server_port}", {"post_text": "hi"}, concurrency=4, n_requests=30)
+    finally:
+        server.shutdown()
+    assert result["requests"] == 30 and result["statuses"] == {200: 20, 503: 10}
+    assert result["shed_share"] == pytest.approx(1 / 3)
+    assert set(seen) == {b'{"post_text": "hi"}'}
+    assert 0 < result["p50_ms"] <= result["p99_ms"] and result["requests_per_s"] > 0
+    with pytest.raises(ValueError, match="only loads a server on this machine"):
+        run_load("http://example.com", {}, 1, 1)

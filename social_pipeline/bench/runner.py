@@ -240,6 +240,57 @@ def prediction_latency(quick: bool) -> list[dict]:
     ]
 
 
+# ----- 5b. the prediction API under load ------------------------------------------------------
+def _serving_warehouse(work: Path) -> dict:
+    """A warehouse serving models trained on the notebook's generator, registered and promoted, as the
+    ml assets leave it; the environment a real uvicorn needs to serve it."""
+    from ..core import model_registry, models
+    from ..core.synthetic import generate_notebook_posts
+    from ..resources.warehouse import connect
+
+    database, models_path = work / "api_load.duckdb", work / "api_load_models"
+    trained = models.train_models(generate_notebook_posts(6000, seed=42))
+    con = connect(str(database))
+    try:
+        model_registry.register(con, [{
+            "model_name": name, "version": "bench", "target": target, "trained_at": pd.Timestamp("2026-11-25"),
+            "artifact_path": str(model_registry.save(trained.target_model(target), models_path, name, "bench")),
+            "metrics": {}, "params": {}, "promoted": True,
+        } for target, name in (("reach", "reach_model"), ("likes", "likes_model"))])
+    finally:
+        con.close()
+    return {"SOCIAL_PIPELINE_DB": str(database), "SOCIAL_PIPELINE_BI_DB": str(work / "api_load_no_bi.duckdb"),
+            "SOCIAL_PIPELINE_OPS_DIR": str(work / "api_load_ops"), "SOCIAL_PIPELINE_MODELS_DIR": str(models_path)}
+
+
+def api_load(work: Path, quick: bool) -> list[dict]:
+    """POST /predict from 1, 10 and 100 clients at once against a real uvicorn on 127.0.0.1, each client
+    sending its next request as soon as an answer comes (no back-off: the harshest burst). Ours: `make api`,
+    one worker process per core, each computing one prediction at a time and answering 503 past it.
+    Baseline: the API as it was, one process computing every request at once (limit lifted to 1,000)."""
+    from .api_load import run_load, serve_api
+
+    env = _serving_warehouse(work)
+    Path(env["SOCIAL_PIPELINE_OPS_DIR"]).mkdir(parents=True, exist_ok=True)
+    payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
+               "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
+               "user_avg_engagement_rate": 0.015}
+    rows = []
+    for label, workers, limit in (("ours", None, None), ("unbounded", 1, "1000")):
+        limit_env = {"SOCIAL_PIPELINE_API_MAX_IN_FLIGHT": limit} if limit else {}
+        with serve_api({**env, **limit_env}, workers=workers) as url:
+            for _ in range(3 * (workers or os.cpu_count() or 1)):  # warm every worker: models loaded
+                run_load(url, payload, 1, 1)
+            for concurrency in (1, 10, 100):
+                n = max(10 if quick else 30, concurrency)  # at 100 clients: one burst of 100
+                rows.append({"server": label, **run_load(url, payload, concurrency, n)})
+    alone = next(r for r in rows if r["server"] == "ours" and r["concurrency"] == 1)["p50_ms"]
+    for row in rows:
+        row["p50_vs_alone"] = row["p50_ms"] / alone if row["p50_ms"] else None
+        row["statuses"] = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
+    return rows
+
+
 # ----- 6. end to end -------------------------------------------------------------------------
 def end_to_end(work: Path, quick: bool) -> list[dict]:
     days = 14 if quick else 90
@@ -279,6 +330,7 @@ SECTIONS = {
     "api_cost": lambda work, quick, sizes: api_cost(),
     "models": lambda work, quick, sizes: models_section(quick),
     "prediction_latency": lambda work, quick, sizes: prediction_latency(quick),
+    "api_load": lambda work, quick, sizes: api_load(work, quick),
     "end_to_end": lambda work, quick, sizes: end_to_end(work, quick),
     "models_on_simulated_history": lambda work, quick, sizes: models_on_history(work),
 }

@@ -25,15 +25,17 @@ class PostPayload(BaseModel):
 
     post_text: str = Field("", max_length=MAX_TEXT_CHARS, description="the draft's text")
     media_type: Literal["none", "image", "video"] = "none"
-    num_media_items: int = Field(0, ge=0, le=20)
+    # Counts are strict integers: `true` is not a follower count, nor is "40000" or 40000.5.
+    num_media_items: int = Field(0, ge=0, le=20, strict=True)
     scheduled_time: str | None = Field(
-        None, description="ISO 8601; a time without a timezone is taken as UTC. Default: now.",
+        None, max_length=64, description="ISO 8601; a time without a timezone is taken as UTC. Default: now.",
         examples=["2026-07-15T19:30:00Z"])
-    user_followers: int = Field(100, ge=0, le=2_000_000_000)
-    user_avg_engagement_rate: float = Field(0.01, ge=0.0, le=1.0, description="a ratio, 0-1")
-    num_hashtags: int | None = Field(None, ge=0, le=1_000)
-    num_mentions: int | None = Field(None, ge=0, le=1_000)
-    num_emojis: int | None = Field(None, ge=0, le=10_000)
+    user_followers: int = Field(100, ge=0, le=2_000_000_000, strict=True)
+    user_avg_engagement_rate: float = Field(0.01, ge=0.0, le=1.0, strict=True, allow_inf_nan=False,
+                                            description="a ratio, 0-1")
+    num_hashtags: int | None = Field(None, ge=0, le=1_000, strict=True)
+    num_mentions: int | None = Field(None, ge=0, le=1_000, strict=True)
+    num_emojis: int | None = Field(None, ge=0, le=10_000, strict=True)
     user_id: str | None = Field(None, max_length=200, description="whose history ranks the hashtag suggestions")
     post_id: str | None = Field(None, max_length=200, description="the published post, to join its outcome")
 
