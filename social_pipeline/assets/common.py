@@ -1,6 +1,9 @@
 """Shared wiring for asset modules: partitions, SQL files, metadata."""
 
 
+import hashlib
+import math
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +13,12 @@ import pandas as pd
 from ..resources.warehouse import scalar
 
 from ..core.collection import PARTITION_KEY_FORMAT
+from ..core.schema import table_columns
+
+# `backfill_policy` is beta in Dagster 1.13 and warns once per asset at every load. The project
+# depends on it knowingly (a range of partitions in one run); this silences that one warning only.
+warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of function `asset` is currently in beta",
+                        category=dg.BetaWarning)
 
 SQL_DIR = Path(__file__).parent / "sql"
 
@@ -42,18 +51,89 @@ def partition_range(context: dg.AssetExecutionContext) -> tuple[str, str, pd.Tim
     return key_range.start, key_range.end, start, end
 
 
+def code_version(version: str, *queries: str) -> str:
+    """An asset's code version: a version bumped by hand when its Python logic changes, plus a hash
+    of the SQL it runs, so an edited query shows as changed code in the UI without a bump."""
+    if not queries:
+        return version
+    return f"{version}+sql.{hashlib.sha256(chr(0).join(queries).encode()).hexdigest()[:10]}"
+
+
+def asset_labels(team: str, layer: str, cadence: str) -> dict:
+    """Owners and tags a team filters the catalog by: who answers for it, its layer (raw,
+    analytics, report, ml, ops) and when it is refreshed (hourly, weekly, per_file, ...)."""
+    return {"owners": [f"team:{team}"], "tags": {"layer": layer, "cadence": cadence}}
+
+
+def column_schema(table: str) -> dg.TableSchema:
+    """The table's columns, types and descriptions from core/schema.py, for the Columns tab."""
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name, sql_type.split()[0], description=description,
+                       constraints=dg.TableColumnConstraints(nullable="NOT NULL" not in sql_type))
+        for name, sql_type, description in table_columns(table)
+    ])
+
+
+def table_definition_metadata(table: str) -> dict:
+    """Definition metadata of an asset that writes one warehouse table: its name and columns,
+    shown before anything has run."""
+    return {"dagster/table_name": table, "dagster/column_schema": column_schema(table)}
+
+
+PREVIEW_TEXT_CHARS = 80
+
+
+def _preview_value(value):
+    """A value a TableRecord accepts: str, int, float, bool or None; long text shortened."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, int, float, str)):
+        text = value
+    elif hasattr(value, "item"):  # numpy scalars
+        return _preview_value(value.item())
+    else:
+        text = str(value)
+    if isinstance(text, float):
+        return round(text, 4)
+    if isinstance(text, str) and len(text) > PREVIEW_TEXT_CHARS:
+        return text[:PREVIEW_TEXT_CHARS - 1] + "…"
+    return text
+
+
+def preview_table(frame: pd.DataFrame, schema: dg.TableSchema | None = None) -> dg.TableMetadataValue:
+    """A small frame as a table in the UI, with the schema's types and descriptions where it has the column."""
+    known = {column.name: column for column in schema.columns} if schema else {}
+    columns = [known.get(name) or dg.TableColumn(name, str(dtype)) for name, dtype in frame.dtypes.items()]
+    records = [dg.TableRecord({name: _preview_value(value) for name, value in row.items()})
+               for row in frame.astype(object).to_dict("records")]
+    return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
+
+
 def table_metadata(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE", params=None,
-                   order_by: str | None = None, preview_rows: int = 5) -> dict:
-    """Row counts and a small preview for the Dagster UI."""
+                   order_by: str | None = None, preview_rows: int = 5,
+                   context: dg.AssetExecutionContext | None = None) -> dict:
+    """Materialization metadata of an asset that writes `table`: `where` selects the rows this run
+    wrote. The table's total is `dagster/row_count`, the run's rows `rows_written_this_run`, and a
+    partitioned run of exactly one partition also gets `dagster/partition_row_count` (a range run
+    records the same metadata on every partition, where a per-partition count would be wrong)."""
     params = params or {}
-    written = scalar(con, f"SELECT count(*) FROM {table} WHERE {where}", params)
-    total = scalar(con, f"SELECT count(*) FROM {table}")
+    written = int(scalar(con, f"SELECT count(*) FROM {table} WHERE {where}", params))
+    total = int(scalar(con, f"SELECT count(*) FROM {table}"))
     order = f"ORDER BY {order_by}" if order_by else ""
-    preview = con.execute(f"SELECT * FROM {table} WHERE {where} {order} LIMIT {preview_rows}", params).df()
-    preview = preview.drop(columns=[c for c in ("payload", "text") if c in preview.columns])
-    return {
-        "dagster/row_count": dg.MetadataValue.int(int(total)),
-        "rows_written": dg.MetadataValue.int(int(written)),
-        "table": dg.MetadataValue.text(table),
-        "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "_no rows_"),
+    schema = column_schema(table)
+    # Raw JSON stays out of the preview; long text is shortened.
+    shown = [c.name for c in schema.columns if c.type != "JSON"]
+    preview = con.execute(f"SELECT {', '.join(shown)} FROM {table} WHERE {where} {order} LIMIT {preview_rows}",
+                          params).df()
+    meta = {
+        "dagster/table_name": table,
+        "dagster/column_schema": schema,
+        "dagster/row_count": dg.MetadataValue.int(total),
+        "rows_written_this_run": dg.MetadataValue.int(written),
+        "preview": preview_table(preview, schema),
     }
+    if context is not None and context.has_partition_key_range:
+        key_range = context.partition_key_range
+        if key_range.start == key_range.end:
+            meta["dagster/partition_row_count"] = dg.MetadataValue.int(written)
+    return meta
