@@ -77,7 +77,8 @@ def column_schema(table: str) -> dg.TableSchema:
 def table_definition_metadata(table: str) -> dict:
     """Definition metadata of an asset that writes one warehouse table: its name and columns,
     shown before anything has run."""
-    return {"dagster/table_name": table, "dagster/column_schema": column_schema(table)}
+    return {"dagster/table_name": dg.MetadataValue.text(table),
+            "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table))}
 
 
 PREVIEW_TEXT_CHARS = 80
@@ -126,8 +127,8 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRU
     preview = con.execute(f"SELECT {', '.join(shown)} FROM {table} WHERE {where} {order} LIMIT {preview_rows}",
                           params).df()
     meta = {
-        "dagster/table_name": table,
-        "dagster/column_schema": schema,
+        "dagster/table_name": dg.MetadataValue.text(table),
+        "dagster/column_schema": dg.MetadataValue.table_schema(schema),
         "dagster/row_count": dg.MetadataValue.int(total),
         "rows_written_this_run": dg.MetadataValue.int(written),
         "preview": preview_table(preview, schema),
