@@ -204,3 +204,38 @@ def test_loading_the_code_location_warns_about_nothing_the_user_must_not_act_on(
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     warned = [line for line in loaded.stderr.splitlines() if "Warning:" in line]
     assert len(warned) == 1 and "another beta feature" in warned[0], loaded.stderr
+
+
+def test_column_descriptions_render_as_written():
+    """The Columns tab renders column descriptions as Markdown too (`likes*1 + retweets*2` lost its
+    asterisks to emphasis there)."""
+    from social_pipeline.core.schema import table_columns
+
+    lost = {}
+    for table in {**TABLES, **DERIVED_TABLES}:
+        for name, _, description in table_columns(table):
+            written = " ".join(description.replace("`", "").split())
+            if _rendered_text(description) != written:
+                lost[f"{table}.{name}"] = (written, _rendered_text(description))
+    assert lost == {}
+
+
+def test_a_range_run_records_no_partition_figures(resources, db_path):
+    """A backfill records one set of metadata on every partition in it: the run's totals and the
+    schema, but no per-partition count or preview that would describe the range instead."""
+    from social_pipeline.assets.ingestion import raw_posts, raw_tweet_metrics
+
+    result = dg.materialize([raw_posts, raw_tweet_metrics], resources=resources,
+                            tags=partition_range_tags("2026-11-18-09:00", "2026-11-18-11:00"))
+    events = result.asset_materializations_for_node("raw_tweet_metrics")
+    assert sorted(e.partition for e in events) == ["2026-11-18-09:00", "2026-11-18-10:00", "2026-11-18-11:00"]
+    con = duckdb.connect(db_path, read_only=True)
+    try:
+        written = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchall()[0][0]
+    finally:
+        con.close()
+    for event in events:
+        assert event.metadata["rows_written_this_run"].value == event.metadata["dagster/row_count"].value == written > 0
+        assert event.metadata["dagster/table_name"].value == "raw.tweet_metrics"
+        assert "dagster/column_schema" in event.metadata
+        assert "dagster/partition_row_count" not in event.metadata and "preview" not in event.metadata

@@ -102,9 +102,10 @@ def _preview_value(value):
 
 
 def preview_table(frame: pd.DataFrame, schema: dg.TableSchema | None = None) -> dg.TableMetadataValue:
-    """A small frame as a table in the UI, with the schema's types and descriptions where it has the column."""
-    known = {column.name: column for column in schema.columns} if schema else {}
-    columns = [known.get(name) or dg.TableColumn(name, str(dtype)) for name, dtype in frame.dtypes.items()]
+    """A small frame as a table in the UI, typed as in the schema where it has the column. Names and
+    types only: the descriptions are in `dagster/column_schema` and would double every event's size."""
+    types = {column.name: column.type for column in schema.columns} if schema else {}
+    columns = [dg.TableColumn(name, types.get(name, str(dtype))) for name, dtype in frame.dtypes.items()]
     records = [dg.TableRecord({name: _preview_value(value) for name, value in row.items()})
                for row in frame.astype(object).to_dict("records")]
     return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
@@ -114,27 +115,31 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRU
                    order_by: str | None = None, preview_rows: int = 5,
                    context: dg.AssetExecutionContext | None = None) -> dict:
     """Materialization metadata of an asset that writes `table`: `where` selects the rows this run
-    wrote. The table's total is `dagster/row_count`, the run's rows `rows_written_this_run`, and a
-    partitioned run of exactly one partition also gets `dagster/partition_row_count` (a range run
-    records the same metadata on every partition, where a per-partition count would be wrong)."""
+    wrote. The table's total is `dagster/row_count`, the run's rows `rows_written_this_run`.
+
+    A run of a range of partitions (a backfill) records the same metadata on every partition in it,
+    so only a run of one partition (or an unpartitioned one) gets `dagster/partition_row_count` and
+    the `preview` of its rows: on a range they would describe the range, not the partition, and a
+    90-day backfill would store the preview 2,160 times."""
     params = params or {}
     written = int(scalar(con, f"SELECT count(*) FROM {table} WHERE {where}", params))
     total = int(scalar(con, f"SELECT count(*) FROM {table}"))
-    order = f"ORDER BY {order_by}" if order_by else ""
     schema = column_schema(table)
-    # Raw JSON stays out of the preview; long text is shortened.
-    shown = [c.name for c in schema.columns if c.type != "JSON"]
-    preview = con.execute(f"SELECT {', '.join(shown)} FROM {table} WHERE {where} {order} LIMIT {preview_rows}",
-                          params).df()
     meta = {
         "dagster/table_name": dg.MetadataValue.text(table),
         "dagster/column_schema": dg.MetadataValue.table_schema(schema),
         "dagster/row_count": dg.MetadataValue.int(total),
         "rows_written_this_run": dg.MetadataValue.int(written),
-        "preview": preview_table(preview, schema),
     }
-    if context is not None and context.has_partition_key_range:
-        key_range = context.partition_key_range
-        if key_range.start == key_range.end:
-            meta["dagster/partition_row_count"] = dg.MetadataValue.int(written)
+    key_range = context.partition_key_range if context is not None and context.has_partition_key_range else None
+    if key_range is not None and key_range.start != key_range.end:
+        return meta
+    if key_range is not None:
+        meta["dagster/partition_row_count"] = dg.MetadataValue.int(written)
+    order = f"ORDER BY {order_by}" if order_by else ""
+    # Raw JSON stays out of the preview; long text is shortened.
+    shown = [c.name for c in schema.columns if c.type != "JSON"]
+    preview = con.execute(f"SELECT {', '.join(shown)} FROM {table} WHERE {where} {order} LIMIT {preview_rows}",
+                          params).df()
+    meta["preview"] = preview_table(preview, schema)
     return meta
