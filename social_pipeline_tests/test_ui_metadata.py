@@ -11,10 +11,10 @@ import pytest
 from markdown_it import MarkdownIt
 
 from social_pipeline.assets.common import partition_range_tags
-from social_pipeline.assets.ingestion import raw_account_snapshots, raw_profile_activity
+from social_pipeline.assets.ingestion import raw_account_snapshots, raw_posts, raw_profile_activity
 from social_pipeline.core.schema import DERIVED_TABLES, TABLES
 from social_pipeline.definitions import defs
-from social_pipeline.resources.sources import SourceResource
+from social_pipeline.resources.sources import SimulatedSource, SourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 
 from .conftest import CLOCK
@@ -135,20 +135,29 @@ def test_the_code_version_follows_the_sql():
 
 def test_catch_up_assets_report_what_the_run_wrote(resources):
     """A run that finds nothing new writes 0 rows, while the table still holds its total."""
-    assets = [raw_account_snapshots, raw_profile_activity]
+    assets = [raw_posts, raw_account_snapshots, raw_profile_activity]
 
     def run(clock):
         result = dg.materialize(assets, resources={**resources, "source": SourceResource(clock=clock, history_days=3)})
         return {name: (m.metadata["rows_written_this_run"].value, m.metadata["dagster/row_count"].value)
-                for name in ("raw_account_snapshots", "raw_profile_activity")
+                for name in ("raw_posts", "raw_account_snapshots", "raw_profile_activity")
                 for m in result.asset_materializations_for_node(name)}
 
+    def posts_published(start, end):
+        return len(SimulatedSource().fetch_posts(SimulatedSource().user_ids(), start, end))
+
+    first = posts_published(CLOCK - pd.Timedelta(days=3), CLOCK)
     # 3 accounts; 72 hourly follower snapshots and 3 closed days (Nov 15-17) of profile activity each.
-    assert run(str(CLOCK)) == {"raw_account_snapshots": (216, 216), "raw_profile_activity": (9, 9)}
-    assert run(str(CLOCK)) == {"raw_account_snapshots": (0, 216), "raw_profile_activity": (0, 9)}
+    assert run(str(CLOCK)) == {"raw_posts": (first, first), "raw_account_snapshots": (216, 216),
+                               "raw_profile_activity": (9, 9)}
+    assert run(str(CLOCK)) == {"raw_posts": (0, first), "raw_account_snapshots": (0, 216),
+                               "raw_profile_activity": (0, 9)}
     # 26 hours later: 26 new hourly snapshots per account, one more closed day (Nov 18).
-    later = str(CLOCK + pd.Timedelta(hours=26))
-    assert run(later) == {"raw_account_snapshots": (78, 294), "raw_profile_activity": (3, 12)}
+    later = CLOCK + pd.Timedelta(hours=26)
+    total = posts_published(CLOCK - pd.Timedelta(days=3), later)
+    assert total > first
+    assert run(str(later)) == {"raw_posts": (total - first, total), "raw_account_snapshots": (78, 294),
+                               "raw_profile_activity": (3, 12)}
 
 
 def _rendered_text(markdown: str) -> str:
@@ -206,14 +215,17 @@ def test_loading_the_code_location_warns_about_nothing_the_user_must_not_act_on(
     assert len(warned) == 1 and "another beta feature" in warned[0], loaded.stderr
 
 
-def test_column_descriptions_render_as_written():
-    """The Columns tab renders column descriptions as Markdown too (`likes*1 + retweets*2` lost its
+def test_every_column_has_a_description_that_renders_as_written():
+    """Every warehouse column is described, and the Columns tab renders descriptions as Markdown too (`likes*1 + retweets*2` lost its
     asterisks to emphasis there)."""
     from social_pipeline.core.schema import table_columns
 
     lost = {}
     for table in {**TABLES, **DERIVED_TABLES}:
         for name, _, description in table_columns(table):
+            if not description:
+                lost[f"{table}.{name}"] = "no description in core/schema.py"
+                continue
             written = " ".join(description.replace("`", "").split())
             if _rendered_text(description) != written:
                 lost[f"{table}.{name}"] = (written, _rendered_text(description))

@@ -69,9 +69,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         start = _catch_up_start(con, "SELECT max(published_at) FROM raw.posts WHERE source = $source",
                                 {"source": src.name}, now - pd.Timedelta(days=source.history_days))
     posts = src.fetch_posts(src.user_ids(), start, now)
-    # Microseconds, as DuckDB stores them: the run's rows are found again by this stamp.
-    ingested_at = _utc_now().floor("us")
-    posts = posts.assign(source=src.name, ingested_at=ingested_at)
+    posts = posts.assign(source=src.name, ingested_at=_utc_now())
     with warehouse.get_connection() as con, transaction(con):
         con.register("incoming_posts", posts)
         con.execute(
@@ -84,8 +82,9 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
             """
         )
         con.unregister("incoming_posts")
-        meta = table_metadata(con, "raw.posts", "ingested_at = $ingested_at", {"ingested_at": ingested_at},
-                              order_by="published_at DESC")
+        # The run stamps its rows with one ingested_at (none when nothing was fetched: NaT matches nothing).
+        meta = table_metadata(con, "raw.posts", "ingested_at = $ingested_at",
+                              {"ingested_at": posts["ingested_at"].max()}, order_by="published_at DESC")
     meta["fetched_since"] = dg.MetadataValue.text(str(start))
     return dg.MaterializeResult(metadata=meta)
 

@@ -519,6 +519,12 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "actual_likes": "The post's likes at the settle age.",
         "likes_inside_interval": "Whether actual_likes lies within the predicted p10-p90.",
     },
+    "ops.unfinished_post_fetches": {
+        "fetched_from": "Start of the failed fetch's window (where the next `raw_posts` run starts again).",
+        "posts_kept": "Posts of the pages fetched before the failure, stored.",
+        "problem": "The error that stopped the fetch.",
+        "failed_at": "When the fetch failed (UTC).",
+    },
     "ops.ingested_files": {
         "content_sha256": "SHA-256 of the file's bytes: the same content is never ingested twice.",
         "file_name": "The dropped file's name.",
