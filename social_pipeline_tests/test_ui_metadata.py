@@ -216,8 +216,8 @@ def test_loading_the_code_location_warns_about_nothing_the_user_must_not_act_on(
 
 
 def test_every_column_has_a_description_that_renders_as_written():
-    """Every warehouse column is described, and the Columns tab renders descriptions as Markdown too (`likes*1 + retweets*2` lost its
-    asterisks to emphasis there)."""
+    """Every warehouse column is described, and the Columns tab renders descriptions as Markdown too
+    (`likes*1 + retweets*2` lost its asterisks to emphasis there)."""
     from social_pipeline.core.schema import table_columns
 
     lost = {}
@@ -227,7 +227,8 @@ def test_every_column_has_a_description_that_renders_as_written():
                 lost[f"{table}.{name}"] = "no description in core/schema.py"
                 continue
             written = " ".join(description.replace("`", "").split())
-            if _rendered_text(description) != written:
+            # The Columns tab turns a pair of `*` into emphasis even inside a code span (seen in 1.13).
+            if _rendered_text(description) != written or "*" in description:
                 lost[f"{table}.{name}"] = (written, _rendered_text(description))
     assert lost == {}
 

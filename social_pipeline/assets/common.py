@@ -85,20 +85,18 @@ PREVIEW_TEXT_CHARS = 80
 
 
 def _preview_value(value):
-    """A value a TableRecord accepts: str, int, float, bool or None; long text shortened."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+    """A value a TableRecord accepts (str, int, float, bool or None), long text shortened."""
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
-    if isinstance(value, (bool, int, float, str)):
-        text = value
-    elif hasattr(value, "item"):  # numpy scalars
-        return _preview_value(value.item())
-    else:
-        text = str(value)
-    if isinstance(text, float):
-        return round(text, 4)
-    if isinstance(text, str) and len(text) > PREVIEW_TEXT_CHARS:
-        return text[:PREVIEW_TEXT_CHARS - 1] + "…"
-    return text
+    if isinstance(value, float):
+        return round(value, 4)
+    if not isinstance(value, (bool, int, str)):
+        value = str(value)
+    if isinstance(value, str) and len(value) > PREVIEW_TEXT_CHARS:
+        return value[:PREVIEW_TEXT_CHARS - 1] + "…"
+    return value
 
 
 def preview_table(frame: pd.DataFrame, schema: dg.TableSchema | None = None) -> dg.TableMetadataValue:

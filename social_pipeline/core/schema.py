@@ -325,9 +325,9 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "replies": "Replies (cumulative, as of the snapshot).",
     "quotes": "Quote posts (cumulative, as of the snapshot); 0 when the source does not report them.",
     "hours_since_published": "The post's age at the snapshot in hours (NULL when only the date is known).",
-    "engagements": "`likes + retweets + replies + quotes`; NULL when one of the first three is unknown.",
-    "engagement_rate_pct": "`engagements / impressions * 100`, 0 when impressions is 0; NULL when unknown.",
-    "weighted_engagement_score": "`likes*1 + retweets*2 + replies*3 + quotes*2`.",
+    "engagements": "likes + retweets + replies + quotes; NULL when one of the first three is unknown.",
+    "engagement_rate_pct": "engagements / impressions × 100, 0 when impressions is 0; NULL when unknown.",
+    "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2.",
     "partition_key": "The hourly collection partition (`%Y-%m-%d-%H:%M`) that wrote the row; a re-run "
                      "of that partition replaces exactly these rows.",
     "period_start": "The week's start (Monday 00:00 UTC), inclusive.",
@@ -432,7 +432,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "profile_saves": "Profile saves over the 30 days before as_of.",
         "conversations_started": "Conversations started over the 30 days before as_of.",
         "interviews_scheduled": "Interviews scheduled over the 30 days before as_of.",
-        "estimated_recruiter_reach": "`int(profile_views_30d * 0.10)`, the seed's formula.",
+        "estimated_recruiter_reach": "int(profile_views_30d × 0.10), the seed's formula.",
         "view_change_pct": "Change of profile_views_7d against the 7 days before, in percent (NULL when "
                            "the previous week had no views).",
         "profile_views_prev_7d": "Profile views over the 7 days before those of profile_views_7d.",
@@ -487,7 +487,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "test_published_from": "Publication time of the oldest held-out post.",
         "labelled_through": "The newest settled outcome in the training data: the retrain sensor counts "
                             "labels after it.",
-        "metrics": "Held-out figures (JSON: r2, rmse, mae, `baseline_*`, `previous_*`, interval_coverage).",
+        "metrics": "Held-out figures (JSON: r2, rmse, mae, baseline_r2/rmse/mae, previous_r2/rmse/mae, interval_coverage).",
         "previous_version": "The promoted version this one was compared with, if any.",
         "params": "The training settings (JSON).",
         "promoted": "Served or not (passed beats_baseline and not_worse_than_previous at training; only "
