@@ -27,9 +27,11 @@ run: install
 	$(VENV)/bin/social-pipeline run
 
 ## The Dagster UI on http://127.0.0.1:3000, runs kept in data/dagster_home.
+# `dg dev` (dagster-dg-cli) loads the project [tool.dg] names in pyproject.toml; the venv is
+# activated because dg checks that it runs in the project's own environment.
 dev: install
 	$(VENV)/bin/social-pipeline init-instance
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	source $(VENV)/bin/activate && dg dev
 
 ## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).
 ## One worker process per core: each computes one prediction at a time and answers 503 past it.

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from .core.publish import bi_path, publish_copy
 from .paths import ops_dir
-from .assets.common import WAREHOUSE_POOL, partition_range_tags
+from .assets.common import WAREHOUSE_POOL, asset_labels, code_version, partition_range_tags, preview_table
 from .assets.ml import SETTLE_AGE_HOURS, ml_training_job, prediction_outcomes_job
 from .assets.inbox import EARLIEST_DAY_KEY, inbox_files, inbox_ingestion_job
 from .assets.reporting import WEEKLY_PARTITIONS, weekly_reporting_job
@@ -140,9 +140,11 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext):
     group_name="ops",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
-    description="A read-only copy of the warehouse for BI tools at SOCIAL_PIPELINE_BI_DB "
-    "(default data/bi/warehouse.duckdb), swapped in atomically after each successful run. "
+    description="A read-only copy of the warehouse for BI tools at `SOCIAL_PIPELINE_BI_DB` "
+    "(default `data/bi/warehouse.duckdb`), swapped in atomically after each successful run. "
     "Readers of the copy never block the pipeline and are never blocked by it.",
+    code_version=code_version("1"),
+    **asset_labels("data_platform", "ops", "after_each_run"),
 )
 def bi_warehouse_copy(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
@@ -151,6 +153,9 @@ def bi_warehouse_copy(warehouse: WarehouseResource) -> dg.MaterializeResult:
         metadata={
             "path": dg.MetadataValue.path(published["path"]),
             "tables": published["tables"],
+            # The copy is a whole database, not one table: its tables and their rows.
+            "table_rows": preview_table(pd.DataFrame(list(published["table_rows"].items()), columns=["table", "rows"])),
+            "total_rows": sum(published["table_rows"].values()),
             "size_mb": round(published["bytes"] / 1e6, 2),
         }
     )

@@ -109,7 +109,8 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         duplicate = run(late[0], db, instance)
         assert duplicate.success
         meta = duplicate.asset_materializations_for_node("inbox_files")[0].metadata
-        assert meta["outcome"].value == "duplicate" and meta["rows_written"].value == 0
+        assert meta["outcome"].value == "duplicate" and meta["file_rows_ingested"].value == 0
+        assert meta["rows_written_this_run"].value == 0
         assert counts(db) == after_first
         assert (inbox / "processed" / "copy_of_classic.csv").exists()
         assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == ["export.csv.crdownload", "just_saved.csv"]

@@ -182,6 +182,8 @@ def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
     assert outcomes.loc[by_text.post_id, "actual_likes"] == by_text.likes
     materialization = result.asset_materializations_for_node("prediction_log")[0]
     assert materialization.metadata["malformed_lines"].value == 1
+    # The rerun loaded nothing; the table holds the first run's 3.
+    assert (materialization.metadata["rows_written_this_run"].value, materialization.metadata["dagster/row_count"].value) == (0, 3)
     # Two outcomes are too few to judge drift.
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
@@ -330,6 +332,11 @@ def test_retraining_goes_on_when_the_previous_artifact_is_missing(history, tmp_p
     assert metadata["reach_model"]["previous_model_unavailable"].value is True
     assert metadata["likes_model"]["previous_model_unavailable"].value is False
     assert "previous_rmse" not in metadata["reach_model"]
+    # Each model shows its registry rows, newest first.
+    versions = metadata["likes_model"]["newest_versions"].records
+    assert metadata["likes_model"]["registered_versions"].value == 2
+    assert [r.data["version"] for r in versions] == [newest.loc["likes_model", "version"], first.loc["likes_model", "version"]]
+    assert [r.data["previous_version"] for r in versions] == [first.loc["likes_model", "version"], None]
     checks_passed = {(e.asset_key.path[-1], e.asset_check_key.name): e.passed for e in result.get_asset_check_evaluations()}
     assert checks_passed[("reach_model", "not_worse_than_previous")] is True
 

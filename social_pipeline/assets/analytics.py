@@ -4,7 +4,15 @@
 import dagster as dg
 
 from ..resources.warehouse import WarehouseResource, scalar, transaction
-from .common import WAREHOUSE_POOL, sql, table_metadata
+from .common import (
+    WAREHOUSE_POOL,
+    asset_labels,
+    code_version,
+    preview_table,
+    sql,
+    table_definition_metadata,
+    table_metadata,
+)
 from .inbox import inbox_files
 from .ingestion import raw_posts, raw_tweet_metrics
 
@@ -19,9 +27,12 @@ class PostSnapshotsConfig(dg.Config):
     kinds={"duckdb", "sql"},
     pool=WAREHOUSE_POOL,
     description="One row per (post, collection): cumulative figures, engagements, "
-    "engagement_rate_pct (0 when impressions is 0) and weighted_engagement_score. "
+    "`engagement_rate_pct` (0 when impressions is 0) and `weighted_engagement_score`. "
     "Incremental: a run recomputes only the collections written since the last run "
-    "(set full_refresh to rebuild everything).",
+    "(set `full_refresh` to rebuild everything).",
+    metadata=table_definition_metadata("analytics.post_snapshots"),
+    code_version=code_version("1", sql("post_snapshots_refresh_keys"), sql("post_snapshots")),
+    **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
     with warehouse.get_connection() as con, transaction(con):
@@ -47,8 +58,11 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     group_name="analytics",
     kinds={"duckdb", "sql"},
     pool=WAREHOUSE_POOL,
-    description="One row per post: its latest snapshot plus published_at, day_of_week (0 = Monday), "
-    "hour (UTC; NULL when the source gives only a date), content_type, media_type and text.",
+    description="One row per post: its latest snapshot plus `published_at`, `day_of_week` (0 = Monday), "
+    "`hour` (UTC; NULL when the source gives only a date), `content_type`, `media_type` and `text`.",
+    metadata=table_definition_metadata("analytics.post_performance"),
+    code_version=code_version("1", sql("post_performance")),
+    **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con, transaction(con):
@@ -60,7 +74,7 @@ def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         ).df()
         # Date-only posts (X's newer export) have hour NULL: hour-based analytics leave them out.
         without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour IS NULL")
-    meta["per_user"] = dg.MetadataValue.md(per_user.to_markdown(index=False))
+    meta["per_user"] = preview_table(per_user)
     meta["posts_without_hour"] = dg.MetadataValue.int(int(without_hour))
     return dg.MaterializeResult(metadata=meta)
 

@@ -19,7 +19,7 @@ from ..resources.inbox_files import (
     settle,
 )
 from ..resources.warehouse import WarehouseResource
-from .common import WAREHOUSE_POOL
+from .common import WAREHOUSE_POOL, asset_labels, code_version, table_definition_metadata, table_metadata
 
 
 EARLIEST_DAY_KEY = "earliest_affected_day"
@@ -36,9 +36,13 @@ class InboxFileConfig(dg.Config):
     group_name="ingestion",
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
-    description="Files dropped in the inbox (SOCIAL_PIPELINE_INBOX, default data/inbox): X analytics exports "
-    "(classic and newer format) into raw.posts / raw.tweet_metrics, profile-activity sheets into "
-    "raw.profile_activity; each ingested content recorded in ops.ingested_files and never ingested twice.",
+    description="Files dropped in the inbox (`SOCIAL_PIPELINE_INBOX`, default `data/inbox`): X analytics exports "
+    "(classic and newer format) into `raw.posts` / `raw.tweet_metrics`, profile-activity sheets into "
+    "`raw.profile_activity`; each ingested content recorded in `ops.ingested_files` (the table this asset "
+    "shows) and never ingested twice.",
+    metadata=table_definition_metadata("ops.ingested_files"),
+    code_version=code_version("1"),
+    **asset_labels("data_platform", "raw", "per_file"),
     retry_policy=dg.RetryPolicy(max_retries=INBOX_RETRIES, delay=5, backoff=dg.Backoff.EXPONENTIAL),
 )
 def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, warehouse: WarehouseResource):
@@ -62,11 +66,18 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
                          allow_retries=False)
     for note in outcome.notes:
         context.log.info(note)
+    with warehouse.get_connection() as con:
+        # The ledger row this run wrote: none for a duplicate.
+        ledger = table_metadata(con, "ops.ingested_files", "content_sha256 = $sha" if outcome.status == "ingested"
+                                else "FALSE", {"sha": outcome.sha256} if outcome.status == "ingested" else {},
+                                order_by="ingested_at DESC")
     return dg.MaterializeResult(metadata={
+        **ledger,
         "file": dg.MetadataValue.text(outcome.path.name),
         "outcome": dg.MetadataValue.text(outcome.status),
         "kind": dg.MetadataValue.text(outcome.kind or ""),
-        "rows_written": dg.MetadataValue.int(outcome.rows),
+        # The file's rows stored into the raw tables (0 for a duplicate).
+        "file_rows_ingested": dg.MetadataValue.int(outcome.rows),
         "snapshot_time": dg.MetadataValue.text(str(outcome.snapshot_time or "")),
         "users": dg.MetadataValue.text(", ".join(outcome.users)),
         "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in outcome.notes) or "_none_"),

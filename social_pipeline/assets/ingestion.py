@@ -10,7 +10,17 @@ from ..core.collection import PARTITION_KEY_FORMAT, live_collection_refusal
 from ..core.metrics import sanitize_counts
 from ..resources.sources import SourceResource
 from ..resources.warehouse import WarehouseResource, scalar, transaction
-from .common import HOURLY_PARTITIONS, WAREHOUSE_POOL, SINGLE_RUN, partition_range, sql, table_metadata
+from .common import (
+    HOURLY_PARTITIONS,
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    asset_labels,
+    code_version,
+    partition_range,
+    sql,
+    table_definition_metadata,
+    table_metadata,
+)
 
 COLLECTION = dict(
     group_name="ingestion",
@@ -18,11 +28,13 @@ COLLECTION = dict(
     backfill_policy=SINGLE_RUN,
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,
+    **asset_labels("data_platform", "raw", "hourly"),
 )
 # Catch-up assets: each run appends what is new since the last one, up to the source's now.
 # One hourly-partitioned asset per collection keeps Dagster's per-partition bookkeeping
 # (two events per asset and partition) small enough for fast history backfills.
-CATCH_UP = dict(group_name="ingestion", kinds={"duckdb", "python"}, pool=WAREHOUSE_POOL)
+CATCH_UP = dict(group_name="ingestion", kinds={"duckdb", "python"}, pool=WAREHOUSE_POOL,
+                **asset_labels("data_platform", "raw", "hourly"))
 
 
 def _utc_now() -> pd.Timestamp:
@@ -46,6 +58,8 @@ def _partition_keys(collected_at: pd.Series) -> pd.Series:
 @dg.asset(
     description="Posts as the source reports them, fetched since the newest one stored (a first run "
     "goes back `history_days`). Append-only: a post already stored is never rewritten.",
+    metadata=table_definition_metadata("raw.posts"),
+    code_version=code_version("1"),
     **CATCH_UP,
 )
 def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
@@ -68,7 +82,6 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
             raise
     posts = posts.assign(source=src.name, ingested_at=_utc_now())
     with warehouse.get_connection() as con, transaction(con):
-        before = scalar(con, "SELECT count(*) FROM raw.posts")
         fetch = {"source": src.name, "start": start}
         if failure is None:
             con.execute("DELETE FROM ops.unfinished_post_fetches WHERE source = $source AND fetched_from >= $start",
@@ -88,8 +101,9 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
             """
         )
         con.unregister("incoming_posts")
-        meta = table_metadata(con, "raw.posts", order_by="published_at DESC")
-        meta["rows_written"] = dg.MetadataValue.int(int(meta["dagster/row_count"].value) - before)
+        # The run stamps its rows with one ingested_at (none when nothing was fetched: NaT matches nothing).
+        meta = table_metadata(con, "raw.posts", "ingested_at = $ingested_at",
+                              {"ingested_at": posts["ingested_at"].max()}, order_by="published_at DESC")
     meta["fetched_since"] = dg.MetadataValue.text(str(start))
     if failure is not None:
         raise dg.Failure(description=f"{failure} ({len(posts)} posts fetched before the failure are stored; the "
@@ -104,6 +118,8 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),
     description="Cumulative metrics of every post due for collection (hourly below 7 days of age, "
     "daily below 30, then weekly), fetched in batches. Keeps each post's payload as received.",
+    metadata=table_definition_metadata("raw.tweet_metrics"),
+    code_version=code_version("1", sql("due_posts")),
     **COLLECTION,
 )
 def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
@@ -150,8 +166,9 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         )
         con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
         con.unregister("incoming_metrics")
-        meta = table_metadata(con, "raw.tweet_metrics", "partition_key BETWEEN $first AND $last",
-                              {"first": first_key, "last": last_key}, order_by="collected_at, post_id")
+        meta = table_metadata(con, "raw.tweet_metrics", "source = $source AND partition_key BETWEEN $first AND $last",
+                              {"source": src.name, "first": first_key, "last": last_key},
+                              order_by="collected_at, post_id", context=context)
     meta.update({
         "posts_due": dg.MetadataValue.int(len(due)),
         "api_requests": dg.MetadataValue.int(batch.requests_made),
@@ -167,6 +184,8 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
 @dg.asset(
     description="Follower figures of every account: one snapshot per run for a live source; the "
     "simulated source fills in every hour since the last snapshot.",
+    metadata=table_definition_metadata("raw.account_snapshots"),
+    code_version=code_version("1"),
     **CATCH_UP,
 )
 def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
@@ -197,7 +216,11 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
             """
         )
         con.unregister("incoming_accounts")
-        meta = table_metadata(con, "raw.account_snapshots", order_by="collected_at DESC, user_id")
+        # The run's rows: this source's snapshots from its first new time on (nothing older is written).
+        written = "source = $source AND collected_at >= $first" if len(figures) else "FALSE"
+        meta = table_metadata(con, "raw.account_snapshots", written,
+                              {"source": src.name, "first": figures["collected_at"].min()} if len(figures) else {},
+                              order_by="collected_at DESC, user_id")
     meta["snapshots_fetched"] = dg.MetadataValue.int(len(figures))
     return dg.MaterializeResult(metadata=meta)
 
@@ -205,6 +228,8 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
 @dg.asset(
     description="Daily profile activity (views, InMails, connection requests ...) for every closed UTC "
     "day since the last one stored. The X API has no such figures; profile CSV files fill it instead.",
+    metadata=table_definition_metadata("raw.profile_activity"),
+    code_version=code_version("1"),
     **CATCH_UP,
 )
 def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
@@ -233,7 +258,11 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
         )
         con.execute("INSERT INTO raw.profile_activity BY NAME SELECT * FROM incoming_activity")
         con.unregister("incoming_activity")
-        meta = table_metadata(con, "raw.profile_activity", order_by="snapshot_date DESC, user_id")
+        # The run's rows: this source's days from the first closed day on (replaced or new).
+        written = "source_file = $source AND snapshot_date >= $first_day" if len(activity) else "FALSE"
+        meta = table_metadata(con, "raw.profile_activity", written,
+                              {"source": src.name, "first_day": min(closed_days).date()} if len(activity) else {},
+                              order_by="snapshot_date DESC, user_id")
     meta["days_recorded"] = dg.MetadataValue.int(len(closed_days))
     return dg.MaterializeResult(metadata=meta)
 

@@ -13,7 +13,16 @@ from ..core.synthetic import synthetic_rows_for_user
 from ..paths import models_dir, predictions_log_dir
 from ..resources.warehouse import WarehouseResource, transaction
 from .analytics import post_snapshots
-from .common import WAREHOUSE_POOL, sql, table_metadata
+from .common import (
+    WAREHOUSE_POOL,
+    asset_labels,
+    code_version,
+    column_schema,
+    preview_table,
+    sql,
+    table_definition_metadata,
+    table_metadata,
+)
 from .ingestion import raw_account_snapshots, raw_posts
 
 # An outcome counts once the post is this old: the simulated metrics reach ~95% of their final
@@ -68,6 +77,10 @@ def cold_start_rows(real: pd.DataFrame) -> pd.DataFrame:
     "targets reach (impressions), likes and engagement_rate (ratio) at that age; features known at publish "
     "time only (text features, hour, daypart, day_of_week, media, followers as of publication, and the "
     "user's average engagement rate over posts whose outcome had settled before it).",
+    metadata=table_definition_metadata("ml.training_dataset"),
+    # The text features and cold-start rows are Python (core/features.py, core/synthetic.py): bump on change.
+    code_version=code_version("1", sql("training_dataset")),
+    **asset_labels("ml", "ml", "weekly"),
 )
 def training_dataset(context: dg.AssetExecutionContext, config: TrainingDatasetConfig, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
@@ -86,7 +99,7 @@ def training_dataset(context: dg.AssetExecutionContext, config: TrainingDatasetC
             "AS synthetic_rows, min(published_at) AS first_published, max(published_at) AS last_published "
             "FROM ml.training_dataset GROUP BY ALL ORDER BY user_id"
         ).df()
-    meta["per_user"] = dg.MetadataValue.md(per_user.to_markdown(index=False))
+    meta["per_user"] = preview_table(per_user)
     meta["settle_age_hours"] = dg.MetadataValue.float(float(config.settle_age_hours))
     return dg.MaterializeResult(metadata=meta)
 
@@ -121,10 +134,13 @@ def _load_previous(context: dg.AssetExecutionContext, row: dict):
         dg.AssetSpec(name, deps=[training_dataset], group_name="ml", kinds={"scikitlearn", "duckdb"}, skippable=True,
                      description=f"Predicts a planned post's {target} at {SETTLE_AGE_HOURS} h from features known at "
                      "publish time, with p10/p90 intervals. Trained on older posts, scored on the newest "
-                     f"{HOLDOUT_FRACTION:.0%} against the user's trailing mean; saved with joblib under "
-                     f"data/models/{name}/<version>.joblib and registered in ml.model_registry, promoted (served) only "
+                     f"{HOLDOUT_FRACTION:.0%} against the user's trailing mean; saved with joblib as "
+                     f"`{name}/<version>.joblib` in the models folder (`SOCIAL_PIPELINE_MODELS_DIR`, default "
+                     "`data/models`) and registered in `ml.model_registry`, promoted (served) only "
                      f"when it beats the baseline and is at most {model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} worse "
-                     "than the served version (RMSE on the same held-out posts).")
+                     "than the served version (RMSE on the same held-out posts).",
+                     # The models are Python (core/models.py): bump when the features, estimators or split change.
+                     code_version="1", **asset_labels("ml", "ml", "weekly"))
         for name, target in MODEL_TARGETS.items()
     ],
     pool=WAREHOUSE_POOL,
@@ -183,8 +199,11 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
             "params": trained.params, "promoted": promoted,
         })
         results.append((name, figures, path, chart_path, promoted, reasons))
-    with warehouse.get_connection() as con, transaction(con):
-        model_registry.register(con, rows)
+    with warehouse.get_connection() as con:
+        with transaction(con):
+            model_registry.register(con, rows)
+        versions = {name: con.execute(REGISTERED_VERSIONS_SQL, {"model_name": name}).df() for name in MODEL_TARGETS}
+    registry_schema = column_schema("ml.model_registry")
 
     for name, figures, path, chart_path, promoted, reasons in results:
         comparison = pd.DataFrame(
@@ -201,7 +220,9 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
                 "promoted": promoted,
                 "not_promoted_because": "; ".join(reasons) or "-",
                 "artifact": dg.MetadataValue.path(str(path)),
-                "held_out_vs_baseline": dg.MetadataValue.md(comparison.round(3).to_markdown(index=False)),
+                "held_out_vs_baseline": preview_table(comparison.round(3)),
+                "registered_versions": dg.MetadataValue.int(int(versions[name]["versions"].iloc[0])),
+                "newest_versions": preview_table(versions[name].drop(columns="versions"), registry_schema),
                 **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items() if value is not None},
                 # A previous version was registered but its artifact could not be loaded.
                 "previous_model_unavailable": "previous_rmse" in figures and figures["previous_rmse"] is None,
@@ -211,6 +232,16 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
                 "predicted_vs_actual_chart": dg.MetadataValue.md(model_registry.svg_markdown(chart_path.read_text())),
             },
         )
+
+
+# This model's newest registry rows (and how many it has), for its materialization.
+REGISTERED_VERSIONS_SQL = """
+SELECT version, trained_at, promoted, (metrics->>'rmse')::DOUBLE AS rmse,
+       (metrics->>'baseline_rmse')::DOUBLE AS baseline_rmse, previous_version, n_train, n_test,
+       count(*) OVER () AS versions
+FROM ml.model_registry WHERE model_name = $model_name
+ORDER BY trained_at DESC, version DESC LIMIT 5
+"""
 
 
 # ----- predictions meet ground truth ----------------------------------------------------
@@ -223,9 +254,12 @@ PREDICTION_MATCH_WINDOW_HOURS = 6
     group_name="ml",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,
-    description="ml.predictions: every prediction served (CLI, HTTP API, predict()), moved from the "
-    "prediction log files (data/ops/predictions/*.jsonl, one JSON line each) into the warehouse. "
-    "Idempotent by prediction_id; a malformed line is skipped and named, never half-loaded.",
+    description="`ml.predictions`: every prediction served (CLI, HTTP API, `predict()`), moved from the "
+    "prediction log files (`data/ops/predictions/*.jsonl`, one JSON line each) into the warehouse. "
+    "Idempotent by `prediction_id`; a malformed line is skipped and named, never half-loaded.",
+    metadata=table_definition_metadata("ml.predictions"),
+    code_version=code_version("1", sql("prediction_log_lines"), sql("prediction_log")),
+    **asset_labels("ml", "ml", "daily"),
 )
 def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     files = sorted(str(p) for p in predictions_log_dir().glob("*.jsonl"))
@@ -237,8 +271,8 @@ def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             malformed = con.execute("SELECT source_file, left(line, 120) AS line FROM log_lines WHERE NOT is_valid").df()
             with transaction(con):
                 con.execute(f"INSERT INTO ml.predictions BY NAME {sql('prediction_log')}")
-                meta = table_metadata(con, "ml.predictions", "loaded_at >= (SELECT max(loaded_at) FROM ml.predictions)",
-                                      order_by="predicted_at DESC")
+                # now() is the transaction's start: the rows this run loaded (none on a run with nothing new).
+                meta = table_metadata(con, "ml.predictions", "loaded_at = now()::TIMESTAMP", order_by="predicted_at DESC")
             con.execute("DROP TABLE log_lines")
         else:
             meta = table_metadata(con, "ml.predictions", "FALSE")
@@ -255,10 +289,13 @@ def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     group_name="ml",
     kinds={"duckdb", "sql"},
     pool=WAREHOUSE_POOL,
-    description="ml.prediction_outcomes: served predictions whose post has been published and settled, "
+    description="`ml.prediction_outcomes`: served predictions whose post has been published and settled, "
     "beside the actual reach and likes (matched by post_id, else by the user's same text published within "
     f"{PREDICTION_MATCH_WINDOW_HOURS} h of the scheduled time; a prediction without a user_id matches only when "
     "exactly one post of any user fits); live error and interval coverage.",
+    metadata=table_definition_metadata("ml.prediction_outcomes"),
+    code_version=code_version("1", sql("prediction_outcomes")),
+    **asset_labels("ml", "ml", "daily"),
 )
 def prediction_outcomes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
@@ -268,7 +305,7 @@ def prediction_outcomes(context: dg.AssetExecutionContext, warehouse: WarehouseR
                         {"match_window_hours": PREDICTION_MATCH_WINDOW_HOURS})
             meta = table_metadata(con, "ml.prediction_outcomes", order_by="predicted_at DESC")
         live = con.execute(LIVE_FIGURES_SQL).df()
-    meta["live_figures"] = dg.MetadataValue.md(live.round(3).to_markdown(index=False) if len(live) else "_no outcomes yet_")
+    meta["live_figures"] = preview_table(live.round(3))
     return dg.MaterializeResult(metadata=meta)
 
 

@@ -18,12 +18,28 @@ from ..core.reports import render_html, render_markdown
 from ..paths import reports_dir
 from ..resources.warehouse import WarehouseResource, scalar, transaction
 from .analytics import post_performance
-from .common import SINGLE_RUN, WAREHOUSE_POOL, partition_range, table_metadata
+from .common import (
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    asset_labels,
+    code_version,
+    partition_range,
+    table_definition_metadata,
+    table_metadata,
+)
 from .ingestion import raw_profile_activity
 
 # Weeks start Monday 00:00 UTC; a week's partition exists once the week has ended.
 WEEKLY_PARTITIONS = dg.WeeklyPartitionsDefinition(start_date="2026-01-05", day_offset=1)
-WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL)
+WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
+              **asset_labels("analytics", "analytics", "weekly"))
+# The SQL each weekly table runs, composed as the assets run it: its hash is part of the code version.
+WEEKLY_QUERIES = {
+    "user_summary": q.user_summary_query(q.report_periods_sql()),
+    "engagement_by_content_type": q.content_type_query(q.report_periods_sql()),
+    "best_posting_times": q.best_times_query(q.report_periods_sql()),
+    "recruiter_metrics": q.recruiter_query(q.report_periods_sql()),
+}
 
 # The rolling views: the last 30 days before the warehouse's newest collection, every user.
 ROLLING_30D_PERIODS = """
@@ -38,14 +54,14 @@ def _weeks(context: dg.AssetExecutionContext) -> dict:
     return {"first_week_start": start, "weeks_end": end}
 
 
-def _replace_weeks(con, table: str, time_column: str, weeks: dict, query: str, inclusive_end: bool) -> dict:
+def _replace_weeks(context, con, table: str, time_column: str, weeks: dict, query: str, inclusive_end: bool) -> dict:
     """Delete the partition range's rows and insert the query's, in one transaction."""
     bounds = f"{time_column} > $first_week_start AND {time_column} <= $weeks_end" if inclusive_end else \
         f"{time_column} >= $first_week_start AND {time_column} < $weeks_end"
     with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE {bounds}", weeks)
         con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, weeks))
-        return table_metadata(con, table, bounds, weeks, order_by=f"{time_column} DESC, user_id")
+        return table_metadata(con, table, bounds, weeks, order_by=f"{time_column} DESC, user_id", context=context)
 
 
 @dg.asset(
@@ -53,13 +69,15 @@ def _replace_weeks(con, table: str, time_column: str, weeks: dict, query: str, i
     group_name="analytics",
     description="Per user and week: total posts, impressions, engagements, the average engagement rate "
     "(mean of the posts' rates; 0 for a post with 0 impressions), best and worst post. Also refreshes "
-    "the view analytics.user_summary_30d (the last 30 days before the newest collection).",
+    "the view `analytics.user_summary_30d` (the last 30 days before the newest collection).",
+    metadata=table_definition_metadata("analytics.user_summary"),
+    code_version=code_version("1", WEEKLY_QUERIES["user_summary"]),
     **WEEKLY,
 )
 def user_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
-        meta = _replace_weeks(con, "analytics.user_summary", "period_start", _weeks(context),
-                              q.user_summary_query(q.report_periods_sql()), inclusive_end=False)
+        meta = _replace_weeks(context, con, "analytics.user_summary", "period_start", _weeks(context),
+                              WEEKLY_QUERIES["user_summary"], inclusive_end=False)
         con.execute(f"CREATE OR REPLACE VIEW analytics.user_summary_30d AS {q.user_summary_query(ROLLING_30D_PERIODS)}")
     return dg.MaterializeResult(metadata=meta)
 
@@ -68,13 +86,15 @@ def user_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     deps=[post_performance],
     group_name="analytics",
     description="Per user, week and content type: posts, impressions, engagements, average engagement "
-    "rate. Also refreshes the view analytics.engagement_by_content_type_30d.",
+    "rate. Also refreshes the view `analytics.engagement_by_content_type_30d`.",
+    metadata=table_definition_metadata("analytics.engagement_by_content_type"),
+    code_version=code_version("1", WEEKLY_QUERIES["engagement_by_content_type"]),
     **WEEKLY,
 )
 def engagement_by_content_type(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
-        meta = _replace_weeks(con, "analytics.engagement_by_content_type", "period_start", _weeks(context),
-                              q.content_type_query(q.report_periods_sql()), inclusive_end=False)
+        meta = _replace_weeks(context, con, "analytics.engagement_by_content_type", "period_start", _weeks(context),
+                              WEEKLY_QUERIES["engagement_by_content_type"], inclusive_end=False)
         con.execute("CREATE OR REPLACE VIEW analytics.engagement_by_content_type_30d AS "
                     f"{q.content_type_query(ROLLING_30D_PERIODS)}")
     return dg.MaterializeResult(metadata=meta)
@@ -83,15 +103,17 @@ def engagement_by_content_type(context: dg.AssetExecutionContext, warehouse: War
 @dg.asset(
     deps=[post_performance],
     group_name="analytics",
-    description="Per user and week: the top 10 publication slots (day_of_week 0 = Monday, hour UTC) of "
+    description="Per user and week: the top 10 publication slots (`day_of_week` 0 = Monday, `hour` UTC) of "
     "the 90 days before the week's end, ranked by average engagement rate; a slot needs at least 2 "
-    "posts; posts with an unknown hour are left out. window_end is the week's end.",
+    "posts; posts with an unknown hour are left out. `window_end` is the week's end.",
+    metadata=table_definition_metadata("analytics.best_posting_times"),
+    code_version=code_version("1", WEEKLY_QUERIES["best_posting_times"]),
     **WEEKLY,
 )
 def best_posting_times(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
-        meta = _replace_weeks(con, "analytics.best_posting_times", "window_end", _weeks(context),
-                              q.best_times_query(q.report_periods_sql()), inclusive_end=True)
+        meta = _replace_weeks(context, con, "analytics.best_posting_times", "window_end", _weeks(context),
+                              WEEKLY_QUERIES["best_posting_times"], inclusive_end=True)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -99,14 +121,17 @@ def best_posting_times(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     deps=[raw_profile_activity],
     group_name="analytics",
     description="Per user as of each week's end: profile views over 7 and 30 days, connection requests, "
-    "InMails and the seed's other recruiter figures (30 days), estimated_recruiter_reach = "
-    "int(profile_views_30d * 0.10), view_change_pct week over week (NULL when last week had no views).",
+    "InMails and the seed's other recruiter figures (30 days), "
+    "`estimated_recruiter_reach = int(profile_views_30d * 0.10)`, `view_change_pct` week over week "
+    "(NULL when last week had no views).",
+    metadata=table_definition_metadata("analytics.recruiter_metrics"),
+    code_version=code_version("1", WEEKLY_QUERIES["recruiter_metrics"]),
     **WEEKLY,
 )
 def recruiter_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
-        meta = _replace_weeks(con, "analytics.recruiter_metrics", "as_of", _weeks(context),
-                              q.recruiter_query(q.report_periods_sql()), inclusive_end=True)
+        meta = _replace_weeks(context, con, "analytics.recruiter_metrics", "as_of", _weeks(context),
+                              WEEKLY_QUERIES["recruiter_metrics"], inclusive_end=True)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -132,13 +157,18 @@ def write_atomically(path: Path, text: str) -> None:
 @dg.asset(
     deps=[user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics],
     group_name="reporting",
-    description="One report per user and week in analytics.weekly_reports (the seed's report shape as "
-    "JSON, plus Markdown), also written to <reports dir>/<user>/<week_start>.md and .html "
-    "(SOCIAL_PIPELINE_REPORTS_DIR, default data/reports).",
+    description="One report per user and week in `analytics.weekly_reports` (the seed's report shape as "
+    "JSON, plus Markdown), also written as files `<reports dir>/<user>/<week_start>.md` and `.html` "
+    "(the reports folder is `SOCIAL_PIPELINE_REPORTS_DIR`, default `data/reports`).",
+    metadata=table_definition_metadata("analytics.weekly_reports"),
+    # The report is built in Python (core/reports.py, core/recommendations.py): bump the version when
+    # they change; the hash covers the queries its figures come from.
+    code_version=code_version("1", *WEEKLY_QUERIES.values(), q.top_posts_query(q.report_periods_sql())),
     partitions_def=WEEKLY_PARTITIONS,
     backfill_policy=SINGLE_RUN,
     kinds={"duckdb", "html", "markdown"},
     pool=WAREHOUSE_POOL,
+    **asset_labels("analytics", "report", "weekly"),
 )
 def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     weeks = _weeks(context)
@@ -165,16 +195,11 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             con.register("incoming_reports", incoming)
             con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
             con.unregister("incoming_reports")
-        total = scalar(con, "SELECT count(*) FROM analytics.weekly_reports")
+            meta = table_metadata(con, "analytics.weekly_reports", "week_start >= $first_week_start::DATE "
+                                  "AND week_start < $weeks_end::DATE", weeks, order_by="week_start DESC, user_id",
+                                  context=context)
     latest = [r for r in rows if r["week_start"] == max(row["week_start"] for row in rows)] if rows else []
-    meta = {
-        "dagster/row_count": dg.MetadataValue.int(int(total)),
-        "reports_written": dg.MetadataValue.int(len(rows)),
-        "reports_dir": dg.MetadataValue.path(str(folder.resolve())),
-        "reports": dg.MetadataValue.md(
-            pd.DataFrame([{"user_id": r["user_id"], "week_start": str(r["week_start"]), "html": r["html_path"]}
-                          for r in rows]).to_markdown(index=False) if rows else "_no reports: no users known yet_"),
-    }
+    meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
     if latest:
         meta["report_markdown"] = dg.MetadataValue.md("\n\n---\n\n".join(r["report_markdown"] for r in latest))
         meta["html_report"] = dg.MetadataValue.path(latest[0]["html_path"])

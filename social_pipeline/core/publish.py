@@ -36,9 +36,11 @@ def publish_copy(con: duckdb.DuckDBPyConnection, target: str | os.PathLike) -> d
     con.execute(f"ATTACH '{staging}' AS {alias}")
     try:
         con.execute(f'COPY FROM DATABASE "{source_db}" TO {alias}')
-        tables = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = $alias", {"alias": alias}
-        ).fetchall()[0][0]
+        tables = [f"{schema}.{name}" for schema, name in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $alias ORDER BY ALL",
+            {"alias": alias}).fetchall()]
+        # What BI finds in the copy: the rows of each table.
+        table_rows = {table: con.execute(f"SELECT count(*) FROM {alias}.{table}").fetchall()[0][0] for table in tables}
     finally:
         con.execute(f"DETACH {alias}")
     try:
@@ -46,4 +48,4 @@ def publish_copy(con: duckdb.DuckDBPyConnection, target: str | os.PathLike) -> d
     except BaseException:
         staging.unlink(missing_ok=True)
         raise
-    return {"path": str(target), "tables": int(tables), "bytes": target.stat().st_size}
+    return {"path": str(target), "tables": len(tables), "table_rows": table_rows, "bytes": target.stat().st_size}

@@ -281,3 +281,274 @@ def create_statements() -> list[str]:
 
 def column_names(table: str) -> list[str]:
     return [name for name, _ in TABLES[table]]
+
+
+# Tables an asset rebuilds whole from a query (CREATE OR REPLACE TABLE ... AS): never created
+# here, listed so their columns are documented like the others (a test holds the list to the
+# table the asset builds).
+DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
+    "analytics.post_performance": [
+        ("post_id", "VARCHAR"),
+        ("user_id", "VARCHAR"),
+        ("published_at", "TIMESTAMP"),
+        ("day_of_week", "BIGINT"),
+        ("hour", "BIGINT"),
+        ("published_time_known", "BOOLEAN"),
+        ("content_type", "VARCHAR"),
+        ("media_type", "VARCHAR"),
+        ("num_media_items", "INTEGER"),
+        ("text", "VARCHAR"),
+        ("latest_snapshot_time", "TIMESTAMP"),
+        ("hours_since_published", "DOUBLE"),
+        ("impressions", "BIGINT"),
+        ("likes", "BIGINT"),
+        ("retweets", "BIGINT"),
+        ("replies", "BIGINT"),
+        ("quotes", "BIGINT"),
+        ("engagements", "BIGINT"),
+        ("engagement_rate_pct", "DOUBLE"),
+        ("weighted_engagement_score", "DOUBLE"),
+        ("source", "VARCHAR"),
+    ],
+}
+
+# What each column means, shown in the Dagster UI's Columns tab. Where the README's warehouse
+# tables give a column a note in parentheses, its description here contains that note (a test
+# holds the two together). A column used with one meaning in several tables is described once in
+# SHARED_COLUMN_DESCRIPTIONS; a table's own entry wins. A new column needs a description in one of
+# the two (a test names any column without one).
+SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
+    "post_id": "The post's id at its source (the tweet id on X).",
+    "user_id": "The account's id at its source (the user id on X).",
+    "source": "Which source supplied the row: simulated, x_api, or the export file's kind (x_export_classic, x_export_content).",
+    "content_type": "text, image, video, thread, link or poll, as the source classifies the post "
+                    "(`unknown` for export posts).",
+    "media_type": "none, image or video: the media attached to the post.",
+    "num_media_items": "How many media items are attached.",
+    "published_at": "When the post was published (UTC).",
+    "published_time_known": "FALSE when the source gives only the date (X's newer export): hour-based "
+                            "analytics leave the post out.",
+    "impressions": "Times the post was seen (cumulative, as of the snapshot).",
+    "likes": "Likes (cumulative, as of the snapshot).",
+    "retweets": "Retweets, reposts (cumulative, as of the snapshot).",
+    "replies": "Replies (cumulative, as of the snapshot).",
+    "quotes": "Quote posts (cumulative, as of the snapshot); 0 when the source does not report them.",
+    "hours_since_published": "The post's age at the snapshot in hours (NULL when only the date is known).",
+    "engagements": "likes + retweets + replies + quotes; NULL when one of the first three is unknown.",
+    "engagement_rate_pct": "engagements / impressions × 100, 0 when impressions is 0; NULL when unknown.",
+    "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2.",
+    "partition_key": "The hourly collection partition (`%Y-%m-%d-%H:%M`) that wrote the row; a re-run "
+                     "of that partition replaces exactly these rows.",
+    "period_start": "The week's start (Monday 00:00 UTC), inclusive.",
+    "period_end": "The week's end (the next Monday 00:00 UTC), exclusive.",
+    "avg_engagement_rate_pct": "Mean of the posts' engagement_rate_pct (a post with 0 impressions counts as 0).",
+    "day_of_week": "Day of the week of publication (0 = Monday), UTC.",
+    "hour": "Hour of publication (UTC; NULL when only the date is known).",
+    "profile_views": "Views of the profile.",
+    "connection_requests": "Connection requests received.",
+    "inmails_received": "InMails received.",
+    "profile_saves": "Times recruiters saved the profile.",
+    "conversations_started": "Conversations started with recruiters.",
+    "interviews_scheduled": "Interviews scheduled.",
+    "predicted_at": "When the prediction was served (UTC).",
+    "reach_model_version": "The reach model version that served the prediction.",
+    "likes_model_version": "The likes model version that served the prediction.",
+    "predicted_reach": "Predicted impressions at the settle age.",
+    "predicted_likes": "Predicted likes at the settle age.",
+}
+
+COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "raw.posts": {
+        "text": "The post's text as published.",
+        "ingested_at": "When the row was written to the warehouse (UTC).",
+    },
+    "raw.tweet_metrics": {
+        "collected_at": "When the source reported these figures (UTC): the snapshot's time.",
+        "impressions": "Times the post was seen, cumulative at collected_at; NULL when the source gave none "
+                       "or an invalid figure.",
+        "likes": "Likes, cumulative at collected_at.",
+        "retweets": "Retweets, cumulative at collected_at.",
+        "replies": "Replies, cumulative at collected_at.",
+        "quotes": "Quote posts, cumulative at collected_at; NULL when the source does not report them.",
+        "bookmarks": "Bookmarks, cumulative at collected_at.",
+        "url_clicks": "Clicks on links in the post (non-public metric: user context only).",
+        "profile_clicks": "Clicks through to the profile (non-public metric: user context only).",
+        "media_views": "Views of the attached media.",
+        "payload": "The raw JSON as received (the raw JSON: the post's slice of the API response, or the export row).",
+        "status": "Whether the source returned the post (ok / deleted / protected / not_found).",
+        "written_at": "When the row was written (UTC): post_snapshots refreshes what changed since its last run.",
+    },
+    "raw.account_snapshots": {
+        "collected_at": "When the follower figures were taken (UTC).",
+        "followers": "Followers of the account at collected_at.",
+        "following": "Accounts it follows at collected_at.",
+        "post_count": "Posts the account has published, at collected_at.",
+    },
+    "raw.profile_activity": {
+        "platform": "The network the figures come from (e.g. linkedin).",
+        "snapshot_date": "The UTC day the figures cover.",
+        "connections_new": "New connections that day.",
+        "search_appearances": "Appearances in searches that day.",
+        "recruiter_messages": "Messages from recruiters that day (besides InMails).",
+        "source_file": "The file (or simulated source) the row came from.",
+        "ingested_at": "When the row was written (UTC).",
+    },
+    "analytics.post_snapshots": {
+        "snapshot_time": "When the figures were collected (UTC): raw.tweet_metrics.collected_at.",
+        "source_written_at": "raw.tweet_metrics.written_at of the collection row this snapshot was computed from.",
+    },
+    "analytics.post_performance": {
+        "text": "The post's text.",
+        "latest_snapshot_time": "When the figures in this row were collected (UTC): the post's newest snapshot.",
+        "impressions": "Impressions at the newest snapshot.",
+        "likes": "Likes at the newest snapshot.",
+        "retweets": "Retweets at the newest snapshot.",
+        "replies": "Replies at the newest snapshot.",
+        "quotes": "Quote posts at the newest snapshot.",
+    },
+    "analytics.user_summary": {
+        "total_posts": "Posts the user published in the week.",
+        "total_impressions": "Impressions of those posts, at their newest snapshot.",
+        "total_engagements": "Engagements of those posts, at their newest snapshot.",
+        "best_post_id": "The week's post with the highest engagement rate (ties: more engagements, then post id).",
+        "worst_post_id": "The week's post with the lowest engagement rate (same tie rule).",
+        "content_types_used": "How many content types the week's posts used.",
+    },
+    "analytics.engagement_by_content_type": {
+        "posts": "Posts of this content type in the week.",
+        "impressions": "Their impressions, at their newest snapshot.",
+        "engagements": "Their engagements, at their newest snapshot.",
+    },
+    "analytics.best_posting_times": {
+        "rank": "The slot's rank by average engagement rate (1-10; ties: more posts, more engagements, earlier slot).",
+        "day_of_week": "The slot's day (0 = Monday), UTC.",
+        "day_name": "The slot's day by name (Monday ... Sunday).",
+        "hour": "The slot's hour (UTC).",
+        "avg_engagement_rate_pct": "Mean engagement_rate_pct of the slot's posts.",
+        "posts_count": "Posts published in the slot within the window (at least 2).",
+        "total_impressions": "Impressions of the slot's posts.",
+        "total_engagements": "Engagements of the slot's posts.",
+        "window_start": "The window's start: 90 days before window_end.",
+        "window_end": "The window's end (the week's end).",
+    },
+    "analytics.recruiter_metrics": {
+        "as_of": "The week's end: figures cover the closed days before it.",
+        "profile_views_7d": "Profile views over the 7 days before as_of.",
+        "profile_views_30d": "Profile views over the 30 days before as_of.",
+        "connection_requests": "Connection requests over the 30 days before as_of.",
+        "inmails_received": "InMails over the 30 days before as_of.",
+        "recruiter_engagements": "InMails plus recruiter messages over the 30 days before as_of.",
+        "profile_saves": "Profile saves over the 30 days before as_of.",
+        "conversations_started": "Conversations started over the 30 days before as_of.",
+        "interviews_scheduled": "Interviews scheduled over the 30 days before as_of.",
+        "estimated_recruiter_reach": "int(profile_views_30d × 0.10), the seed's formula.",
+        "view_change_pct": "Change of profile_views_7d against the 7 days before, in percent (NULL when "
+                           "the previous week had no views).",
+        "profile_views_prev_7d": "Profile views over the 7 days before those of profile_views_7d.",
+    },
+    "analytics.weekly_reports": {
+        "week_start": "The reported week's Monday (UTC).",
+        "generated_at": "When the report was built (UTC).",
+        "report_json": "The report in the seed's shape (report_period, summary, top_posts, engagement_breakdown, "
+                       "best_times, recruiter_metrics, trends, recommendations, generated_at) plus "
+                       "engagement_heatmap and weekly_history.",
+        "report_markdown": "The report as Markdown.",
+        "markdown_path": "Absolute path of the report's Markdown file.",
+        "html_path": "Absolute path of the report's HTML file.",
+    },
+    "ml.training_dataset": {
+        "published_at": "When the post was published (UTC); the time split orders by it.",
+        "is_synthetic": "TRUE for rows from the notebook's generator for a cold-start user: used for "
+                        "training only, never evaluated.",
+        "post_text_len": "Characters in the post's text.",
+        "post_text_words": "Words in the post's text.",
+        "hour": "Hour of publication (UTC).",
+        "daypart": "The notebook's bucket of the hour: late_night, morning, afternoon, evening, late_night2.",
+        "num_hashtags": "Hashtags in the text.",
+        "num_mentions": "@-mentions in the text.",
+        "num_emojis": "Emojis in the text.",
+        "has_link": "1 when the text contains a link, else 0.",
+        "media_type": "The attached media (none when there is none).",
+        "num_media_items": "How many media items are attached (0 when none).",
+        "user_followers": "The account's followers at publication: the newest snapshot at or before it.",
+        "user_avg_engagement_rate": "Mean engagement rate (ratio) of the user's posts whose outcome had "
+                                    "settled before this one was published.",
+        "user_settled_posts": "How many of the user's posts had settled before this one was published.",
+        "reach": "Target: impressions at the settle age.",
+        "likes": "Target: likes at the settle age.",
+        "engagement_rate": "Engagement rate at the settle age (ratio), engagement_rate_pct / 100.",
+        "user_avg_reach": "The user's mean reach over the same settled posts: the baseline, and the "
+                          "level the models predict relative to.",
+        "user_avg_likes": "The user's mean likes over the same settled posts.",
+        "settled_snapshot_time": "The snapshot the targets come from: the first at or after the settle age.",
+        "settle_age_hours": "The post's age at that snapshot, in hours.",
+        "built_at": "When the dataset was built (UTC).",
+    },
+    "ml.model_registry": {
+        "model_name": "reach_model or likes_model.",
+        "version": "The version, the training time as `%Y%m%dT%H%M%SZ`.",
+        "target": "The predicted column of ml.training_dataset (reach or likes).",
+        "artifact_path": "The joblib file of this version.",
+        "trained_at": "When the version was trained (UTC).",
+        "n_train": "Training rows, synthetic ones included.",
+        "n_synthetic_train": "Synthetic cold-start rows among them.",
+        "n_test": "Held-out real posts (the newest by publication).",
+        "test_published_from": "Publication time of the oldest held-out post.",
+        "labelled_through": "The newest settled outcome in the training data: the retrain sensor counts "
+                            "labels after it.",
+        "metrics": "Held-out figures (JSON: r2, rmse, mae, baseline_r2/rmse/mae, previous_r2/rmse/mae, interval_coverage).",
+        "previous_version": "The promoted version this one was compared with, if any.",
+        "params": "The training settings (JSON).",
+        "promoted": "Served or not (passed beats_baseline and not_worse_than_previous at training; only "
+                    "promoted versions are served; NULL on rows from before the column, treated as promoted).",
+    },
+    "ml.predictions": {
+        "prediction_id": "The prediction's id, unique; loading is idempotent by it.",
+        "user_id": "The account the draft was predicted for, when the request named one.",
+        "post_id": "The published post, when the request named one.",
+        "post_text": "The draft's text.",
+        "scheduled_time": "When the draft was to be published (UTC).",
+        "reach_p10": "10th percentile of the reach interval.",
+        "reach_p90": "90th percentile of the reach interval.",
+        "likes_p10": "10th percentile of the likes interval.",
+        "likes_p90": "90th percentile of the likes interval.",
+        "request": "The request as received (JSON).",
+        "response": "The response as served (JSON).",
+        "source_file": "The prediction log file the row was loaded from.",
+        "loaded_at": "When the row was loaded into the warehouse (UTC).",
+    },
+    "ml.prediction_outcomes": {
+        "prediction_id": "The prediction (ml.predictions).",
+        "post_id": "The settled post it was matched to.",
+        "match_method": "How: post_id, text_and_time (the user's same text near the scheduled time) or "
+                        "text_and_time_any_user.",
+        "published_at": "When the matched post was published (UTC).",
+        "actual_reach": "The post's reach at the settle age.",
+        "reach_inside_interval": "Whether actual_reach lies within the predicted p10-p90.",
+        "actual_likes": "The post's likes at the settle age.",
+        "likes_inside_interval": "Whether actual_likes lies within the predicted p10-p90.",
+    },
+    "ops.unfinished_post_fetches": {
+        "fetched_from": "Start of the failed fetch's window (where the next `raw_posts` run starts again).",
+        "posts_kept": "Posts of the pages fetched before the failure, stored.",
+        "problem": "The error that stopped the fetch.",
+        "failed_at": "When the fetch failed (UTC).",
+    },
+    "ops.ingested_files": {
+        "content_sha256": "SHA-256 of the file's bytes: the same content is never ingested twice.",
+        "file_name": "The dropped file's name.",
+        "path": "Where the file was when it was ingested.",
+        "kind": "x_export_classic, x_export_content or profile_activity.",
+        "rows": "Rows the file contributed.",
+        "snapshot_time": "The time the file's cumulative figures stand for (X exports only).",
+        "partition_key": "The collection partition its metrics were stored under (X exports only).",
+        "ingested_at": "When the file was ingested (UTC).",
+    },
+}
+
+
+def table_columns(table: str) -> list[tuple[str, str, str | None]]:
+    """(name, SQL type, description) of a table of TABLES or DERIVED_TABLES, in table order."""
+    columns = TABLES.get(table) or DERIVED_TABLES[table]
+    own = COLUMN_DESCRIPTIONS.get(table, {})
+    return [(name, sql_type, own.get(name, SHARED_COLUMN_DESCRIPTIONS.get(name))) for name, sql_type in columns]
