@@ -176,3 +176,40 @@ def test_the_simulated_rhythm_follows_each_accounts_local_clock():
     at_18 = ny.published_at[local.dt.hour == 18]
     assert set(at_18[at_18.dt.month == 1].dt.hour) == {23}
     assert set(at_18[at_18.dt.month == 6].dt.hour) == {22}
+
+
+# ----- predictions -----------------------------------------------------------------------
+def test_a_draft_is_read_in_its_zone_and_an_unknown_zone_is_refused():
+    from pydantic import ValidationError
+
+    from social_pipeline.core.prediction_request import PostPayload, feature_frame
+
+    drafts = [PostPayload(scheduled_time="2026-07-15T17:30:00Z", timezone="Europe/Berlin"),  # 19:30 CEST
+              PostPayload(scheduled_time="2026-07-15T20:00:00Z", timezone="Asia/Kolkata"),   # Thu 01:30 IST
+              PostPayload(scheduled_time="2026-01-14T17:30:00Z", timezone="Europe/Berlin"),  # 18:30 CET
+              PostPayload(scheduled_time="2026-07-15T17:30:00Z")]                           # UTC, as before
+    frame = feature_frame(drafts)
+    assert frame[["hour", "daypart", "day_of_week"]].values.tolist() == [
+        [19, "evening", 2], [1, "late_night", 3], [18, "evening", 2], [17, "afternoon", 2]]
+    with pytest.raises(ValidationError, match=r"unknown time zone 'Mars/Olympus'"):
+        PostPayload(timezone="Mars/Olympus")
+
+
+def test_the_cli_reads_the_hour_in_the_accounts_zone_unless_the_draft_names_one(serving_env, tmp_path, capsys):
+    import json
+
+    from social_pipeline.cli import main
+
+    draft = {"post_text": "Dagster sensors, explained", "scheduled_time": "2026-11-25T17:30:00Z",
+             "user_followers": 2400, "user_avg_engagement_rate": 0.04}
+    answers = {}
+    for name, extra in (("account", {"user_id": "alice_data"}), ("given", {"user_id": "alice_data", "timezone": "Asia/Kolkata"}),
+                        ("none", {})):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({**draft, **extra}))
+        assert main(["predict", "--json", str(path), "--no-log"]) == 0
+        answers[name] = json.loads(capsys.readouterr().out)
+    # 17:30 UTC on a Wednesday in November: 18:30 in Berlin (CET), 23:00 in Kolkata, 17:30 UTC.
+    assert [(a["timezone"], a["features"]["hour"], a["features"]["daypart"]) for a in answers.values()] == [
+        ("Europe/Berlin", 18, "evening"), ("Asia/Kolkata", 23, "late_night2"), ("UTC", 17, "afternoon")]
+    assert "hour and day_of_week read in Europe/Berlin, the time zone of account 'alice_data'" in answers["account"]["notes"]

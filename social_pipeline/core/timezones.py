@@ -39,3 +39,16 @@ def parse_account_timezones(text: str | None) -> dict[str, str]:
                              f"{zones[account]!r} and {zone!r}")
         zones[account] = check_timezone(zone, account)
     return zones
+
+
+def utc_to_local(times_utc, zones) -> "pd.Series":
+    """Naive UTC times -> naive wall-clock times, each in its zone (None: UTC); one conversion per zone."""
+    import pandas as pd
+
+    times_utc = pd.Series(pd.to_datetime(times_utc)).reset_index(drop=True)
+    zones = pd.Series([z or DEFAULT_TIMEZONE for z in zones], dtype=object)
+    local = times_utc.copy()
+    for zone in zones.unique():
+        mask = (zones == zone).to_numpy()
+        local[mask] = times_utc[mask].dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
+    return local
