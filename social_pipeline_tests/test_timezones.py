@@ -213,3 +213,22 @@ def test_the_cli_reads_the_hour_in_the_accounts_zone_unless_the_draft_names_one(
     assert [(a["timezone"], a["features"]["hour"], a["features"]["daypart"]) for a in answers.values()] == [
         ("Europe/Berlin", 18, "evening"), ("Asia/Kolkata", 23, "late_night2"), ("UTC", 17, "afternoon")]
     assert "hour and day_of_week read in Europe/Berlin, the time zone of account 'alice_data'" in answers["account"]["notes"]
+
+
+# ----- model features --------------------------------------------------------------------
+def test_training_rows_carry_local_hour_daypart_and_weekday(con):
+    from social_pipeline.assets.ml import build_training_frame
+
+    set_zone(con, "alice", "Europe/Berlin")
+    set_zone(con, "bytes", "Asia/Kolkata")
+    # Saturday 22:30 UTC in winter: Saturday 23:30 Berlin; Sunday 04:00 Kolkata; "u" stays UTC.
+    for post_id, user in (("b1", "alice"), ("k1", "bytes"), ("u1", "u")):
+        add_post(con, post_id, user, "2026-01-10 22:30", 100, likes=3, collected_at="2026-01-13 23:00")
+    # Summer time: 17:10 UTC is 19:10 in Berlin.
+    add_post(con, "b2", "alice", "2026-07-15 17:10", 100, likes=3, collected_at="2026-07-18 18:00")
+    refresh_post_tables(con)
+    frame = build_training_frame(con, 72.0).set_index("post_id").sort_index()
+    assert frame[["timezone", "hour", "daypart", "day_of_week"]].values.tolist() == [
+        ["Europe/Berlin", 23, "late_night2", 5], ["Europe/Berlin", 19, "evening", 2],
+        ["Asia/Kolkata", 4, "late_night", 6], ["UTC", 22, "evening", 5]]
+    assert frame["published_at"].tolist()[0] == pd.Timestamp("2026-01-10 22:30")  # stays UTC

@@ -181,6 +181,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("hour", "INTEGER"),
         ("daypart", "VARCHAR"),
         ("day_of_week", "INTEGER"),
+        # The account's IANA zone, in which hour, daypart and day_of_week are read (UTC by default).
+        ("timezone", "VARCHAR"),
         ("num_hashtags", "BIGINT"),
         ("num_mentions", "BIGINT"),
         ("num_emojis", "BIGINT"),
