@@ -187,7 +187,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         context.log.warning(f"rejected account figure from {src.name}: {problem}")
     figures = figures.assign(source=src.name)
     zones = pd.DataFrame([{"user_id": user, "timezone": zone, "source": src.name, "updated_at": now}
-                          for user, zone in source.timezones(user_ids).items()],
+                          for user, zone in source.timezones(src, user_ids).items()],
                          columns=["user_id", "timezone", "source", "updated_at"])
     with warehouse.get_connection() as con, transaction(con):
         con.register("incoming_accounts", figures)

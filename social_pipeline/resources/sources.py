@@ -163,10 +163,9 @@ class SourceResource(dg.ConfigurableResource):
         except ValueError as exc:
             raise dg.Failure(description=str(exc)) from None
 
-    def timezones(self, user_ids: list[str]) -> dict[str, str]:
+    def timezones(self, source: PostSource, user_ids: list[str]) -> dict[str, str]:
         """Each account's zone: the configured one, else the source's own (simulated accounts), else UTC.
         Accounts only named in the configuration (export-file users) are included."""
-        source = self.get_source()
         defaults = source.default_timezones() if hasattr(source, "default_timezones") else {}
         configured = self.configured_timezones()
         return {user: configured.get(user) or defaults.get(user) or DEFAULT_TIMEZONE
