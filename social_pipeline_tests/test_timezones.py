@@ -150,6 +150,12 @@ def test_raw_accounts_gets_the_configured_and_simulated_zones(db_path, monkeypat
                     ("duckpond_eng", "America/New_York", "simulated"), ("export_only", "Europe/Paris", "simulated")]
 
 
+def test_an_unknown_zone_in_the_environment_stops_the_code_location_loading(monkeypatch):
+    monkeypatch.setenv("SOCIAL_PIPELINE_ACCOUNT_TIMEZONES", "alice_data=Europe/Berlin,bytes_and_beans=India/Kolkata")
+    with pytest.raises(ValueError, match=r"unknown time zone 'India/Kolkata' for account 'bytes_and_beans'"):
+        source_resource_from_env()
+
+
 def test_an_unknown_zone_fails_the_run_at_start_naming_the_account(db_path):
     source = SourceResource(clock="2026-11-18 12:00", history_days=1, account_timezones="duckpond_eng=America/NewYork")
     result = dg.materialize([raw_account_snapshots], resources={"source": source, "warehouse": WarehouseResource(database=db_path)},

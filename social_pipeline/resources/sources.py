@@ -231,6 +231,7 @@ def source_resource_from_env(**overrides) -> SourceResource:
     kind = overrides.pop("kind", None) or source_kind_from_env()
     settings: dict = {"kind": kind}
     if os.environ.get(TIMEZONES_ENV_VAR):
+        parse_account_timezones(os.environ[TIMEZONES_ENV_VAR])  # a wrong zone stops the code location loading
         settings["account_timezones"] = dg.EnvVar(TIMEZONES_ENV_VAR)
     if kind == "x_api":
         settings.update({field: dg.EnvVar(var) for field, var in X_SECRET_ENV_VARS.items() if os.environ.get(var)})
