@@ -128,7 +128,8 @@ class AnalyticsCollector:
         return self._run(work)
 
     def identify_best_posting_times(self, user_id) -> list[dict]:
-        """Up to 10 (day, hour UTC) slots of the last 90 days with at least 2 posts, best first."""
+        """Up to 10 (day, hour) slots of the last 90 days with at least 2 posts, best first; day and
+        hour in the account's time zone, named in each slot's `timezone` (UTC by default)."""
         params = self._period(user_id, self.now(), self.now())
 
         def work(con):

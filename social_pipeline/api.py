@@ -62,6 +62,8 @@ class PredictionResponse(BaseModel):
     model_versions: dict[str, str]
     features: dict[str, Any] = Field(description="the model's input row, derived from the request")
     notes: list[str] = Field(description="what was assumed, e.g. a time without timezone taken as UTC")
+    timezone: str = Field(description="the IANA zone hour and day_of_week were read in: the request's, the "
+                          "account's (user_id), else UTC")
     prediction_id: str
     predicted_at: str
 

@@ -114,6 +114,29 @@ def user_history(user_id: str | None, database: str | None = None) -> HashtagHis
     return HashtagHistory.from_frame(posts) if len(posts) else None
 
 
+def account_timezones(user_ids, database: str | None = None) -> dict[str, str]:
+    """user_id -> the account's zone in raw.accounts; {} for unknown accounts or an older warehouse."""
+    wanted = sorted({u for u in user_ids if u})
+    if not wanted:
+        return {}
+    con = connect(read_database(database), read_only=True)
+    try:
+        rows = con.execute("SELECT user_id, timezone FROM raw.accounts WHERE user_id IN (SELECT unnest($u))",
+                           {"u": wanted}).fetchall()
+    except duckdb.Error:  # no raw.accounts yet: UTC
+        return {}
+    finally:
+        con.close()
+    return dict(rows)
+
+
+def with_account_timezones(payloads: list[PostPayload], database: str | None = None) -> list[PostPayload]:
+    """A payload without `timezone` but with a known user_id is read in the account's zone."""
+    zones = account_timezones([p.user_id for p in payloads if p.timezone is None], database)
+    return [p.model_copy(update={"timezone": zones[p.user_id]}) if p.timezone is None and p.user_id in zones else p
+            for p in payloads]
+
+
 def _bounded(value, path: str = "", cut: list | None = None):
     """`value` with every string cut to MAX_LOGGED_TEXT_CHARS; `cut` collects what was cut."""
     if isinstance(value, dict):
@@ -158,8 +181,12 @@ def predict(payload: PostPayload | dict, database: str | None = None, log: bool 
     if not isinstance(payload, PostPayload):
         payload = PostPayload.model_validate(payload)
     models, versions = latest_models(database)
-    response = predict_payload(models, payload, versions, user_history(payload.user_id, database),
+    (zoned,) = with_account_timezones([payload], database)
+    response = predict_payload(models, zoned, versions, user_history(payload.user_id, database),
                                user_levels(payload.user_id, database))
+    if zoned.timezone != payload.timezone:
+        response["notes"].append(f"hour and day_of_week read in {zoned.timezone}, the time zone of account "
+                                 f"{payload.user_id!r}")
     if log:
         log_prediction(payload, response)
     return response
@@ -168,4 +195,5 @@ def predict(payload: PostPayload | dict, database: str | None = None, log: bool 
 def predict_batch(payloads: list[PostPayload | dict], database: str | None = None) -> pd.DataFrame:
     """Point predictions and intervals for many drafts at once (not logged)."""
     models, _ = latest_models(database)
-    return predict_frame(models, payloads)
+    validated = [p if isinstance(p, PostPayload) else PostPayload.model_validate(p) for p in payloads]
+    return predict_frame(models, with_account_timezones(validated, database))

@@ -63,14 +63,17 @@ def test_accounts_differ_and_types_vary():
 
 
 def test_performance_has_signal():
-    """Evening and video posts engage more on average; big enough to find, noisy enough to be real."""
+    """Evening (on the account's own clock) and video posts engage more on average; big enough to
+    find, noisy enough to be real."""
     sim = Simulation()
     posts = sim.posts_between(pd.Timestamp("2025-06-01"), END)
     final = sim.metrics_at(posts.post_id, END + pd.Timedelta(days=30))
     frame = posts.merge(final, on="post_id")
     frame["rate"] = (frame.likes + frame.retweets + frame.replies + frame.quotes) / frame.impressions
     frame["rel_rate"] = frame.rate / frame.groupby("user_id").rate.transform("median")
-    hour = frame.published_at.dt.hour
+    zones = {a.user_id: a.timezone for a in sim.accounts}
+    hour = frame.groupby("user_id").published_at.transform(
+        lambda utc: utc.dt.tz_localize("UTC").dt.tz_convert(zones[utc.name]).dt.tz_localize(None)).dt.hour
     evening = frame.rel_rate[(hour >= 17) & (hour <= 20)].mean()
     night = frame.rel_rate[hour <= 5].mean()
     assert evening > 1.4 * night

@@ -183,9 +183,10 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
 
 @dg.asset(
     description="Follower figures of every account: one snapshot per run for a live source; the "
-    "simulated source fills in every hour since the last snapshot.",
+    "simulated source fills in every hour since the last snapshot. Also writes `raw.accounts`, each "
+    "account's time zone (`SOCIAL_PIPELINE_ACCOUNT_TIMEZONES`; default UTC).",
     metadata=table_definition_metadata("raw.account_snapshots"),
-    code_version=code_version("1"),
+    code_version=code_version("2"),
     **CATCH_UP,
 )
 def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
@@ -198,11 +199,15 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         times = list(pd.date_range(last.floor("h") + pd.Timedelta(hours=1), now.floor("h"), freq="h"))
     else:
         times = [now]
-    figures = src.fetch_account_figures(src.user_ids(), times)
+    user_ids = src.user_ids()
+    figures = src.fetch_account_figures(user_ids, times)
     figures, problems = sanitize_counts(figures, ("followers", "following", "post_count"), id_column="user_id")
     for problem in problems:
         context.log.warning(f"rejected account figure from {src.name}: {problem}")
     figures = figures.assign(source=src.name)
+    zones = pd.DataFrame([{"user_id": user, "timezone": zone, "source": src.name, "updated_at": now}
+                          for user, zone in source.timezones(src, user_ids).items()],
+                         columns=["user_id", "timezone", "source", "updated_at"])
     with warehouse.get_connection() as con, transaction(con):
         con.register("incoming_accounts", figures)
         # Idempotent on (user, time, source): a repeated run adds nothing twice.
@@ -216,12 +221,18 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
             """
         )
         con.unregister("incoming_accounts")
+        con.register("incoming_zones", zones)
+        # raw.accounts: one row per account, the zone as configured now (changing it re-reads history).
+        con.execute("DELETE FROM raw.accounts WHERE user_id IN (SELECT user_id FROM incoming_zones)")
+        con.execute("INSERT INTO raw.accounts BY NAME SELECT * FROM incoming_zones")
+        con.unregister("incoming_zones")
         # The run's rows: this source's snapshots from its first new time on (nothing older is written).
         written = "source = $source AND collected_at >= $first" if len(figures) else "FALSE"
         meta = table_metadata(con, "raw.account_snapshots", written,
                               {"source": src.name, "first": figures["collected_at"].min()} if len(figures) else {},
                               order_by="collected_at DESC, user_id")
     meta["snapshots_fetched"] = dg.MetadataValue.int(len(figures))
+    meta["account_timezones"] = dg.MetadataValue.json(dict(zip(zones["user_id"], zones["timezone"])))
     return dg.MaterializeResult(metadata=meta)
 
 

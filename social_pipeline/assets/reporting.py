@@ -103,7 +103,8 @@ def engagement_by_content_type(context: dg.AssetExecutionContext, warehouse: War
 @dg.asset(
     deps=[post_performance],
     group_name="analytics",
-    description="Per user and week: the top 10 publication slots (`day_of_week` 0 = Monday, `hour` UTC) of "
+    description="Per user and week: the top 10 publication slots (`day_of_week` 0 = Monday, `hour`) in the "
+    "account's time zone (column `timezone`; `utc_hour` beside it) of "
     "the 90 days before the week's end, ranked by average engagement rate; a slot needs at least 2 "
     "posts; posts with an unknown hour are left out. `window_end` is the week's end.",
     metadata=table_definition_metadata("analytics.best_posting_times"),

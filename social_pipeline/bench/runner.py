@@ -316,12 +316,23 @@ def models_on_history(work: Path) -> list[dict]:
     notebook's settings and each user's trailing mean."""
     from .models import run_history_comparison
 
+    return run_history_comparison(_history_dataset(work))
+
+
+def _history_dataset(work: Path) -> pd.DataFrame:
+    """ml.training_dataset of the simulated history end_to_end built."""
     con = duckdb.connect(str(work / "e2e.duckdb"), read_only=True)
     try:
-        dataset = con.execute("SELECT * FROM ml.training_dataset").df()
+        return con.execute("SELECT * FROM ml.training_dataset").df()
     finally:
         con.close()
-    return run_history_comparison(dataset)
+
+
+def clock_features_on_history(work: Path) -> list[dict]:
+    """Local-time against UTC hour, daypart and day_of_week on the simulated history end_to_end built."""
+    from .models import run_clock_comparison
+
+    return run_clock_comparison(_history_dataset(work))
 
 
 SECTIONS = {
@@ -333,6 +344,7 @@ SECTIONS = {
     "api_load": lambda work, quick, sizes: api_load(work, quick),
     "end_to_end": lambda work, quick, sizes: end_to_end(work, quick),
     "models_on_simulated_history": lambda work, quick, sizes: models_on_history(work),
+    "local_vs_utc_time_features": lambda work, quick, sizes: clock_features_on_history(work),
 }
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .recommendations import recommendations
 from .reports import DAY_NAMES
+from .timezones import DEFAULT_TIMEZONE
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "assets" / "sql"
 BEST_TIMES_WINDOW_DAYS = 90
@@ -133,7 +134,15 @@ def slot_dict(row) -> dict:
         "posts_count": int(row["posts_count"]),
         "total_impressions": _int(row["total_impressions"]),
         "total_engagements": _int(row["total_engagements"]),
+        # day_of_week and hour are read in this zone (the account's; UTC by default).
+        "timezone": str(row["timezone"]),
+        **({"utc_hour": int(row["utc_hour"])} if "utc_hour" in row.index else {}),
     }
+
+
+def account_timezones(con) -> dict[str, str]:
+    """user_id -> the account's IANA zone (raw.accounts); accounts without a row are UTC."""
+    return dict(con.execute("SELECT user_id, timezone FROM raw.accounts").fetchall())
 
 
 RECRUITER_COUNTS = ("profile_views_7d", "profile_views_30d", "connection_requests", "inmails_received",
@@ -253,6 +262,7 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
     recruiter = {(str(r["user_id"]), pd.Timestamp(r["as_of"])): r
                  for _, r in frame(con, recruiter_query(periods_sql), params).iterrows()}
     window = pd.Timedelta(days=BEST_TIMES_WINDOW_DAYS)
+    zones = account_timezones(con)
     reports = []
     for _, period in periods.sort_values(["user_id", "period_start"]).iterrows():
         user, start, end = _key(period)
@@ -267,6 +277,8 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
         breakdown = summary["engagement_by_type"]
         reports.append({
             "user_id": user,
+            # Days and hours of best_times, the heat map and the advice; weeks stay UTC.
+            "timezone": zones.get(user, DEFAULT_TIMEZONE),
             "report_period": {"start": start.isoformat(), "end": end.isoformat(), "days": length.days},
             "summary": {k: summary[k] for k in ("total_posts", "total_impressions", "total_engagements",
                                                 "avg_engagement_rate", "best_post", "worst_post")},

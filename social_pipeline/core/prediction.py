@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from .prediction_request import PostPayload, feature_frame, feature_row
 from .suggestions import HashtagHistory, suggest_description_for_media, suggest_hashtags
+from .timezones import DEFAULT_TIMEZONE
 
 TOP_FEATURES = 4
 PAYLOADS = TypeAdapter(list[PostPayload])
@@ -86,6 +87,7 @@ def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_ve
         "features": {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
                      for k, v in features.iloc[0].items()},
         "notes": notes,
+        "timezone": payload.timezone or DEFAULT_TIMEZONE,  # hour and day_of_week were read in it
         "prediction_id": uuid.uuid4().hex,
         "predicted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .features import daypart, text_feature_frame
+from .timezones import check_timezone, utc_to_local
 
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 MAX_TEXT_CHARS = 25_000  # X's longest post (Premium); longer is not a post
@@ -38,6 +39,15 @@ class PostPayload(BaseModel):
     num_emojis: int | None = Field(None, ge=0, le=10_000, strict=True)
     user_id: str | None = Field(None, max_length=200, description="whose history ranks the hashtag suggestions")
     post_id: str | None = Field(None, max_length=200, description="the published post, to join its outcome")
+    timezone: str | None = Field(
+        None, max_length=64, description="IANA zone the hour and weekday are read in, as the models learnt them "
+        "(e.g. Europe/Berlin). Default: the account's zone when user_id is known, else UTC.",
+        examples=["Europe/Berlin"])
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
     @field_validator("scheduled_time")
     @classmethod
@@ -74,6 +84,7 @@ def feature_frame(payloads: list[PostPayload]) -> pd.DataFrame:
     now = pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("min")
     times = pd.to_datetime(pd.Series([p.scheduled_time for p in payloads], dtype=object), utc=True, format="ISO8601")
     times = times.dt.tz_localize(None).fillna(now)  # a time without a zone is UTC; none at all is now
+    times = utc_to_local(times, [p.timezone for p in payloads])  # the audience's clock
     frame = text_feature_frame(pd.Series([p.post_text for p in payloads], dtype=object))
     for count in ("num_hashtags", "num_mentions", "num_emojis"):
         given = pd.Series([getattr(p, count) for p in payloads], dtype="float64")

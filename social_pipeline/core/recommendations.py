@@ -5,7 +5,7 @@ Rules (thresholds are the seed's; a value exactly at a threshold does not fire):
    more than 10 -> post less, for quality;
 2. engagement rate: average below 2 % -> more engaging formats; above 5 % -> keep going;
 3. content diversity: fewer than 3 content types -> diversify;
-4. posting times: the top time slot, with its real figures;
+4. posting times: the top time slot, with its real figures, in the account's time zone;
 5. profile views: fewer than 50 in the week -> more professional content.
 
 As in the seed, every rule applies to every week: a week without posts has rate 0 and no
@@ -69,7 +69,7 @@ def recommendations(
     if best_times:
         top = best_times[0]
         advice.append(
-            f"Your best time to post is {top['day_name']} at {int(top['hour']):02d}:00 UTC "
+            f"Your best time to post is {top['day_name']} at {int(top['hour']):02d}:00 {top.get('timezone') or 'UTC'} "
             f"(avg engagement {float(top['avg_engagement_rate']):.2f}% over {int(top['posts_count'])} posts)."
         )
 

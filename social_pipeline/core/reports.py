@@ -35,6 +35,11 @@ def _short(text, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _zone(report: dict) -> str:
+    """The account's zone, in which the report's days and hours are read (weeks stay UTC)."""
+    return str(report.get("timezone") or "UTC")
+
+
 def trend_lines(trends: dict) -> list[tuple[str, str]]:
     """(label, formatted value) for the week-over-week trends, shared by both renderings."""
     return [
@@ -65,6 +70,8 @@ def render_markdown(report: dict) -> str:
         "",
         f"Week of {period['start'][:10]} to {period['end'][:10]} (UTC, end exclusive). "
         f"Generated {report['generated_at']}.",
+        *([] if _zone(report) == "UTC" else
+          ["", f"Weeks run Monday to Monday in UTC; days and hours of posting times are in {_zone(report)}."]),
         "",
         "## Summary",
         "",
@@ -101,7 +108,7 @@ def render_markdown(report: dict) -> str:
         lines.append("_No posts this week._")
     lines += ["", "## Best posting times (last 90 days, slots with at least 2 posts)", ""]
     if report.get("best_times"):
-        lines += ["| rank | slot (UTC) | avg engagement rate | posts |", "|---:|---|---:|---:|"]
+        lines += [f"| rank | slot ({_zone(report)}) | avg engagement rate | posts |", "|---:|---|---:|---:|"]
         for rank, slot in enumerate(report["best_times"], start=1):
             lines.append(
                 f"| {rank} | {slot['day_name']} {int(slot['hour']):02d}:00 | {_pct(slot['avg_engagement_rate'])} | "
@@ -140,8 +147,8 @@ def _heat_colour(rate: float, max_rate: float) -> str:
     return f"rgb({r},{g},{b})"
 
 
-def heatmap_svg(slots: list[dict]) -> str:
-    """A 7 x 24 grid (Monday first, hours UTC); empty slots are grey, each cell has a tooltip."""
+def heatmap_svg(slots: list[dict], zone: str = "UTC") -> str:
+    """A 7 x 24 grid (Monday first, hours in `zone`); empty slots are grey, each cell has a tooltip."""
     cell, left, top = 28, 84, 22
     by_slot = {(int(s["day_of_week"]), int(s["hour"])): s for s in slots}
     max_rate = max((float(s["avg_engagement_rate"]) for s in slots), default=0.0)
@@ -157,11 +164,11 @@ def heatmap_svg(slots: list[dict]) -> str:
             x = left + hour * cell
             slot = by_slot.get((day, hour))
             if slot is None:
-                fill, tip = "#f5f7fa", f"{DAY_NAMES[day]} {hour:02d}:00 UTC: no posts"
+                fill, tip = "#f5f7fa", f"{DAY_NAMES[day]} {hour:02d}:00 {zone}: no posts"
             else:
                 rate = float(slot["avg_engagement_rate"])
                 fill = _heat_colour(rate, max_rate)
-                tip = f"{DAY_NAMES[day]} {hour:02d}:00 UTC: {rate:.2f}% over {int(slot['posts_count'])} posts"
+                tip = f"{DAY_NAMES[day]} {hour:02d}:00 {zone}: {rate:.2f}% over {int(slot['posts_count'])} posts"
             parts.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" rx="3" fill="{fill}">'
                          f'<title>{_esc(tip)}</title></rect>')
     parts.append("</svg>")
@@ -266,7 +273,8 @@ def render_html(report: dict) -> str:
     ) if breakdown else '<p class="muted">No posts this week.</p>'
     recs = "".join(f"<li>{_esc(r)}</li>" for r in report["recommendations"]) or "<li>None this week.</li>"
     best = report.get("best_times") or []
-    best_line = (f"Best slot: {best[0]['day_name']} {int(best[0]['hour']):02d}:00 UTC "
+    zone = _zone(report)
+    best_line = (f"Best slot: {best[0]['day_name']} {int(best[0]['hour']):02d}:00 {zone} "
                  f"({float(best[0]['avg_engagement_rate']):.2f}% over {best[0]['posts_count']} posts)."
                  if best else "No slot has 2 posts yet.")
     return (
@@ -274,14 +282,15 @@ def render_html(report: dict) -> str:
         f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_esc(title)}</title>"
         f"<style>{CSS}</style></head><body>"
         f"<h1>{_esc(title)}</h1>"
-        f'<p class="muted">{_esc(period["start"])} to {_esc(period["end"])} UTC (end exclusive) · generated {_esc(report["generated_at"])}</p>'
+        f'<p class="muted">{_esc(period["start"])} to {_esc(period["end"])} UTC (end exclusive) · generated {_esc(report["generated_at"])}'
+        f'{"" if zone == "UTC" else f" · weeks are UTC; days and hours below are {_esc(zone)}"}</p>'
         f'<h2>Summary</h2><div class="cards" id="summary">{cards}</div>'
         f'<h2>Trends (week over week)</h2><ul id="trends">{trends}</ul>'
         f'<h2>Last weeks</h2>{trend_svg(report.get("weekly_history") or [])}'
         f'<h2>Top posts</h2><div id="top-posts">{top}</div>'
         f'<h2>Recommendations</h2><ul class="recs" id="recommendations">{recs}</ul>'
-        f'<h2>Engagement rate by day and hour (UTC, last 90 days)</h2><p class="muted">{_esc(best_line)}</p>'
-        f'{heatmap_svg(report.get("engagement_heatmap") or [])}'
+        f'<h2>Engagement rate by day and hour ({_esc(zone)}, last 90 days)</h2><p class="muted">{_esc(best_line)}</p>'
+        f'{heatmap_svg(report.get("engagement_heatmap") or [], zone)}'
         f'<h2>Engagement by content type</h2>{by_type}'
         "</body></html>\n"
     )

@@ -52,6 +52,14 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("post_count", "BIGINT"),
         ("source", "VARCHAR"),
     ],
+    # One row per account: its IANA time zone (SOCIAL_PIPELINE_ACCOUNT_TIMEZONES, UTC by default), in which
+    # best times, reports and model hours are read. An account without a row is read in UTC.
+    "raw.accounts": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("timezone", "VARCHAR NOT NULL"),  # IANA name, e.g. Europe/Berlin; DuckDB's ICU applies its DST rules
+        ("source", "VARCHAR"),
+        ("updated_at", "TIMESTAMP NOT NULL"),
+    ],
     # A raw_posts run whose fetch failed after some timeline pages were stored: until a run succeeds,
     # the next one fetches again from fetched_from, so posts older than the stored pages are not skipped.
     "ops.unfinished_post_fetches": [
@@ -128,6 +136,10 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("total_impressions", "BIGINT"),
         ("total_engagements", "BIGINT"),
         ("window_start", "TIMESTAMP NOT NULL"),
+        # The account's IANA zone, in which day_of_week and hour are read (UTC by default).
+        ("timezone", "VARCHAR"),
+        # The UTC hour in which the local slot starts under the offset in force at window_end.
+        ("utc_hour", "INTEGER"),
         ("window_end", "TIMESTAMP NOT NULL"),
     ],
     "analytics.recruiter_metrics": [
@@ -169,6 +181,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("hour", "INTEGER"),
         ("daypart", "VARCHAR"),
         ("day_of_week", "INTEGER"),
+        # The account's IANA zone, in which hour, daypart and day_of_week are read (UTC by default).
+        ("timezone", "VARCHAR"),
         ("num_hashtags", "BIGINT"),
         ("num_mentions", "BIGINT"),
         ("num_emojis", "BIGINT"),

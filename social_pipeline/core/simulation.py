@@ -47,19 +47,23 @@ class SimAccount:
     posts_per_day: float
     base_engagement_rate: float
     content_mix: tuple[float, ...]  # probabilities over CONTENT_TYPES
-    favourite_hours: tuple[int, ...]  # UTC hours the account tends to post at
+    favourite_hours: tuple[int, ...]  # local hours (in `timezone`) the account tends to post at
     profile_views_per_day: float
+    timezone: str = "UTC"  # IANA zone: the account's day, weekday and hour rhythm follow its clock
 
 
 DEFAULT_ACCOUNTS: tuple[SimAccount, ...] = (
-    SimAccount("alice_data", 2_400, 0.004, 1.1, 0.048, (0.35, 0.25, 0.1, 0.15, 0.1, 0.05), (8, 9, 12, 17, 18, 19), 28.0),
-    SimAccount("bytes_and_beans", 18_500, 0.002, 2.0, 0.026, (0.3, 0.3, 0.15, 0.05, 0.15, 0.05), (7, 10, 13, 15, 18, 21), 55.0),
-    SimAccount("duckpond_eng", 240_000, 0.001, 3.2, 0.013, (0.25, 0.3, 0.25, 0.1, 0.05, 0.05), (6, 9, 11, 14, 16, 18, 20, 22), 140.0),
+    SimAccount("alice_data", 2_400, 0.004, 1.1, 0.048, (0.35, 0.25, 0.1, 0.15, 0.1, 0.05), (8, 9, 12, 17, 18, 19), 28.0,
+               "Europe/Berlin"),
+    SimAccount("bytes_and_beans", 18_500, 0.002, 2.0, 0.026, (0.3, 0.3, 0.15, 0.05, 0.15, 0.05), (7, 10, 13, 15, 18, 21), 55.0,
+               "Asia/Kolkata"),
+    SimAccount("duckpond_eng", 240_000, 0.001, 3.2, 0.013, (0.25, 0.3, 0.25, 0.1, 0.05, 0.05), (6, 9, 11, 14, 16, 18, 20, 22), 140.0,
+               "America/New_York"),
 )
 
 
 def hour_factor(hour: np.ndarray) -> np.ndarray:
-    """Engagement peaks in the evening (18 UTC) and, less, mid-morning; nights are quiet."""
+    """Engagement peaks in the evening (18-19 local time) and, less, mid-morning; nights are quiet."""
     hour = np.asarray(hour, dtype=float)
     evening = 0.7 * np.exp(-((hour - 18.5) ** 2) / 6.0)
     morning = 0.35 * np.exp(-((hour - 9.0) ** 2) / 4.0)
@@ -105,6 +109,7 @@ class Simulation:
     def _generate_day(self, user_index: int, day_number: int) -> pd.DataFrame:
         account = self.accounts[user_index]
         rng = np.random.default_rng([self.seed, user_index, day_number, 1])
+        # The account's local day: weekday, hours and the evening peak follow its own clock.
         day_start = SIM_EPOCH + pd.Timedelta(days=day_number)
         weekday = day_start.dayofweek
         n = int(rng.poisson(account.posts_per_day * (1.15 if weekday < 5 else 0.6)))
@@ -115,7 +120,7 @@ class Simulation:
         off_pattern = rng.random(n) < 0.25
         hours = np.where(off_pattern, rng.integers(0, 24, size=n), hours)
         minutes = rng.integers(0, 60, size=n)
-        published_at = day_start + pd.to_timedelta(hours * 60 + minutes, unit="min")
+        published_at = _local_to_utc(day_start + pd.to_timedelta(hours * 60 + minutes, unit="min"), account.timezone)
         content = rng.choice(CONTENT_TYPES, size=n, p=account.content_mix)
         media = np.array([MEDIA_BY_CONTENT[c] for c in content])
         num_media = np.where(media == "image", rng.integers(1, 5, size=n), np.where(media == "video", 1, 0))
@@ -182,8 +187,9 @@ class Simulation:
         start, end = pd.Timestamp(start), pd.Timestamp(end)
         if end <= start:
             return _empty_posts()
-        first_day = int(np.floor((start - SIM_EPOCH) / pd.Timedelta(days=1)))
-        last_day = int(np.floor((end - pd.Timedelta(microseconds=1) - SIM_EPOCH) / pd.Timedelta(days=1)))
+        # Local days run up to 14 h either side of UTC days: one more day each side covers them.
+        first_day = int(np.floor((start - SIM_EPOCH) / pd.Timedelta(days=1))) - 1
+        last_day = int(np.floor((end - pd.Timedelta(microseconds=1) - SIM_EPOCH) / pd.Timedelta(days=1))) + 1
         wanted = self.user_ids if user_ids is None else list(user_ids)
         frames = [
             self._day_posts(self._index[u], day)
@@ -262,6 +268,16 @@ class Simulation:
             "conversations_started": conversations,
             "interviews_scheduled": int(rng.binomial(conversations, 0.3)),
         }
+
+
+def _local_to_utc(local: pd.DatetimeIndex, zone: str) -> pd.DatetimeIndex:
+    """Naive local wall-clock times -> naive UTC. A time skipped by a spring-forward moves to the
+    end of the gap; a repeated autumn hour is read as standard time."""
+    if zone == "UTC":
+        return pd.DatetimeIndex(local)
+    localized = pd.DatetimeIndex(local).tz_localize(zone, ambiguous=np.zeros(len(local), dtype=bool),
+                                                     nonexistent="shift_forward")
+    return localized.tz_convert("UTC").tz_localize(None)
 
 
 def _compose_text(rng: np.random.Generator, content: str, hashtags: int, mentions: int, emojis: int) -> str:

@@ -18,6 +18,7 @@ from pydantic import Field, PrivateAttr
 
 from ..core.metrics import COUNT_COLUMNS
 from ..core.simulation import Simulation, metrics_payload_json
+from ..core.timezones import DEFAULT_TIMEZONE, TIMEZONES_ENV_VAR, parse_account_timezones
 
 POST_COLUMNS = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items",
                 "published_at", "published_time_known"]
@@ -75,6 +76,10 @@ class SimulatedSource:
 
     def user_ids(self) -> list[str]:
         return self.simulation.user_ids
+
+    def default_timezones(self) -> dict[str, str]:
+        """The simulated accounts live in different zones (their rhythm follows their clock)."""
+        return {a.user_id: a.timezone for a in self.simulation.accounts}
 
     def fetch_posts(self, user_ids, start, end) -> pd.DataFrame:
         posts = self.simulation.posts_between(start, end, user_ids)
@@ -142,7 +147,29 @@ class SourceResource(dg.ConfigurableResource):
                                "X API call after a 429, 5xx or network error (exponential backoff 2 s, 4 s, ...)")
     x_api_base_url: str | None = Field(default=None, description="X_API_BASE_URL: another host for the X API "
                                        "(https://api.x.com, a gateway). Default: tweepy's https://api.twitter.com")
+    account_timezones: str | None = Field(
+        default=None, description=f"{TIMEZONES_ENV_VAR}: comma-separated account=IANA zone pairs "
+        "(alice_data=Europe/Berlin,duckpond_eng=America/New_York); best times, reports and model hours are "
+        "read in that zone. Default: UTC (the simulated accounts bring their own zones)")
     _x_source: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context) -> None:
+        # An unknown zone fails the run at start, naming the account, not halfway through a report.
+        self.configured_timezones()
+
+    def configured_timezones(self) -> dict[str, str]:
+        try:
+            return parse_account_timezones(self.account_timezones)
+        except ValueError as exc:
+            raise dg.Failure(description=str(exc)) from None
+
+    def timezones(self, source: PostSource, user_ids: list[str]) -> dict[str, str]:
+        """Each account's zone: the configured one, else the source's own (simulated accounts), else UTC.
+        Accounts only named in the configuration (export-file users) are included."""
+        defaults = source.default_timezones() if hasattr(source, "default_timezones") else {}
+        configured = self.configured_timezones()
+        return {user: configured.get(user) or defaults.get(user) or DEFAULT_TIMEZONE
+                for user in dict.fromkeys([*user_ids, *configured])}
 
     def get_source(self) -> PostSource:
         if self.kind == "simulated":
@@ -203,6 +230,9 @@ def source_resource_from_env(**overrides) -> SourceResource:
     variables that are set, so the default (simulated) setup needs none of them."""
     kind = overrides.pop("kind", None) or source_kind_from_env()
     settings: dict = {"kind": kind}
+    if os.environ.get(TIMEZONES_ENV_VAR):
+        parse_account_timezones(os.environ[TIMEZONES_ENV_VAR])  # a wrong zone stops the code location loading
+        settings["account_timezones"] = dg.EnvVar(TIMEZONES_ENV_VAR)
     if kind == "x_api":
         settings.update({field: dg.EnvVar(var) for field, var in X_SECRET_ENV_VARS.items() if os.environ.get(var)})
         settings.update({field: os.environ[var] for field, var in X_SETTING_ENV_VARS.items() if os.environ.get(var)})

@@ -1,12 +1,16 @@
 -- analytics.best_posting_times: the seed's rule. Slots of `posting_slots` with at least 2 posts,
 -- ranked by average engagement rate, top 10 per (user, window). Ties: more posts, more
--- engagements, then the earlier day and hour.
+-- engagements, then the earlier day and hour. day_of_week and hour are local (`timezone`);
+-- utc_hour is the UTC hour in which that local hour starts under the offset in force at the
+-- window's end (Europe/Berlin 19 -> 17 in summer, 18 in winter; Asia/Kolkata 19 -> 13, from 13:30).
 SELECT
     user_id,
     rank,
     day_of_week,
     ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'][day_of_week + 1] AS day_name,
     hour,
+    timezone,
+    ((hour * 60 - utc_offset_minutes) % 1440 + 1440) % 1440 // 60 AS utc_hour,
     avg_engagement_rate_pct,
     posts_count,
     total_impressions,
@@ -16,6 +20,8 @@ SELECT
 FROM (
     SELECT
         *,
+        (epoch(timezone(timezone, timezone('UTC', window_end))) - epoch(window_end))::BIGINT // 60
+            AS utc_offset_minutes,
         row_number() OVER (
             PARTITION BY user_id, window_end
             ORDER BY avg_engagement_rate_pct DESC, posts_count DESC, total_engagements DESC, day_of_week, hour

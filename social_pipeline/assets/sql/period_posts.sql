@@ -2,7 +2,8 @@
 -- raw.posts published in [period_start, period_end), with its latest snapshot's figures
 -- (analytics.post_performance, computed by the engagement macros). As the seed's
 -- calculate_engagement_rate, a post with 0 impressions, or with no metrics collected yet,
--- has engagement_rate_pct 0; its counts stay NULL (unknown).
+-- has engagement_rate_pct 0; its counts stay NULL (unknown). day_of_week and hour are read in the
+-- account's time zone (raw.accounts; UTC without a row).
 -- LEFT JOIN: a period without posts keeps one row with NULL post columns.
 SELECT
     per.user_id,
@@ -10,8 +11,12 @@ SELECT
     per.period_end,
     p.post_id,
     p.published_at,
-    isodow(p.published_at) - 1 AS day_of_week,
-    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(p.published_at) END AS hour,
+    COALESCE(a.timezone, 'UTC') AS timezone,
+    -- The account's wall clock (ICU: DST included). A date-only post keeps its date's weekday.
+    timezone(COALESCE(a.timezone, 'UTC'), timezone('UTC', p.published_at)) AS published_at_local,
+    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN isodow(published_at_local)
+         ELSE isodow(p.published_at) END - 1 AS day_of_week,
+    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(published_at_local) END AS hour,
     p.content_type,
     p.media_type,
     p.text,
@@ -30,3 +35,5 @@ LEFT JOIN raw.posts AS p
    AND p.published_at < per.period_end
 LEFT JOIN analytics.post_performance AS pp
     ON pp.post_id = p.post_id
+LEFT JOIN raw.accounts AS a
+    ON a.user_id = per.user_id

@@ -1,9 +1,11 @@
--- Every publication slot (day_of_week 0 = Monday, hour UTC) of each window in `period_posts`,
--- with its post count and figures. Posts whose source gave only a date (hour NULL) are left out.
+-- Every publication slot (day_of_week 0 = Monday, hour in the account's time zone) of each window
+-- in `period_posts`, with its post count and figures. Local slots: across a DST change a post at
+-- 19:00 Berlin stays in the 19:00 slot although its UTC hour moved. Posts whose source gave only a date (hour NULL) are left out.
 SELECT
     user_id,
     period_start AS window_start,
     period_end AS window_end,
+    timezone,
     day_of_week,
     hour,
     count(*) AS posts_count,

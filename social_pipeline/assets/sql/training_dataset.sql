@@ -38,9 +38,13 @@ known_by_time AS (
 posts AS (
     SELECT s.*, p.published_at, p.text, p.content_type, p.source,
            COALESCE(p.media_type, 'none') AS media_type,
-           COALESCE(p.num_media_items, 0) AS num_media_items
+           COALESCE(p.num_media_items, 0) AS num_media_items,
+           -- An audience follows its own clock: hour and weekday in the account's zone (ICU, DST included).
+           COALESCE(z.timezone, 'UTC') AS timezone,
+           timezone(COALESCE(z.timezone, 'UTC'), timezone('UTC', p.published_at)) AS published_at_local
     FROM settled AS s
     JOIN raw.posts AS p USING (post_id)
+    LEFT JOIN raw.accounts AS z ON z.user_id = s.user_id
     -- A post known only by its date has no publication hour, which the models need.
     WHERE COALESCE(p.published_time_known, TRUE)
 )
@@ -52,8 +56,9 @@ SELECT
     p.content_type,
     p.source,
     p.text,
-    hour(p.published_at) AS hour,
-    isodow(p.published_at) - 1 AS day_of_week,
+    p.timezone,
+    hour(p.published_at_local) AS hour,
+    isodow(p.published_at_local) - 1 AS day_of_week,
     p.media_type,
     p.num_media_items,
     a.followers AS user_followers,

@@ -1,0 +1,54 @@
+"""Each account's IANA time zone: parsing `SOCIAL_PIPELINE_ACCOUNT_TIMEZONES` and checking names.
+
+Analytics read local day and hour in DuckDB (ICU, DST included) from `raw.accounts.timezone`;
+an account without a row there is read in UTC. No Dagster here.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+DEFAULT_TIMEZONE = "UTC"
+TIMEZONES_ENV_VAR = "SOCIAL_PIPELINE_ACCOUNT_TIMEZONES"
+
+
+def check_timezone(name: str, account: str | None = None) -> str:
+    """`name` when it is an IANA zone (e.g. Europe/Berlin), else a ValueError naming the account."""
+    where = f" for account {account!r}" if account else ""
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"unknown time zone {name!r}{where}: use an IANA name such as Europe/Berlin, "
+                         "America/New_York or UTC") from None
+    return str(name)
+
+
+def parse_account_timezones(text: str | None) -> dict[str, str]:
+    """`alice_data=Europe/Berlin,duckpond_eng=America/New_York` -> {account: zone}; empty -> {}."""
+    zones: dict[str, str] = {}
+    for item in (text or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        account, sep, zone = (part.strip() for part in item.partition("="))
+        if not sep or not account or not zone:
+            raise ValueError(f"{TIMEZONES_ENV_VAR}: {item!r} is not account=Zone "
+                             "(e.g. alice_data=Europe/Berlin)")
+        if account in zones and zones[account] != zone:
+            raise ValueError(f"{TIMEZONES_ENV_VAR}: account {account!r} is given two zones, "
+                             f"{zones[account]!r} and {zone!r}")
+        zones[account] = check_timezone(zone, account)
+    return zones
+
+
+def utc_to_local(times_utc, zones) -> "pd.Series":
+    """Naive UTC times -> naive wall-clock times, each in its zone (None: UTC); one conversion per zone."""
+    import pandas as pd
+
+    times_utc = pd.Series(pd.to_datetime(times_utc)).reset_index(drop=True)
+    zones = pd.Series([z or DEFAULT_TIMEZONE for z in zones], dtype=object)
+    local = times_utc.copy()
+    for zone in zones.unique():
+        mask = (zones == zone).to_numpy()
+        local[mask] = times_utc[mask].dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
+    return local
