@@ -372,6 +372,12 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
 }
 
 COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "raw.accounts": {
+        "timezone": "The account's time zone for best times, reports and model hours: IANA name, "
+                    "SOCIAL_PIPELINE_ACCOUNT_TIMEZONES; an account without a row is read in UTC.",
+        "updated_at": "When the zone was last written (UTC), written by raw_account_snapshots; join on user_id to "
+                      "read any UTC timestamp locally: timezone(a.timezone, timezone('UTC', published_at)).",
+    },
     "raw.posts": {
         "text": "The post's text as published.",
         "ingested_at": "When the row was written to the warehouse (UTC).",
@@ -435,9 +441,12 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "analytics.best_posting_times": {
         "rank": "The slot's rank by average engagement rate (1-10; ties: more posts, more engagements, earlier slot).",
-        "day_of_week": "The slot's day (0 = Monday), UTC.",
+        "day_of_week": "The slot's day (0 = Monday) in the account's time zone (column timezone).",
         "day_name": "The slot's day by name (Monday ... Sunday).",
-        "hour": "The slot's hour (UTC).",
+        "hour": "The slot's hour (0-23); day_of_week and hour are both local, in timezone.",
+        "timezone": "In which day_of_week and hour are read: the account's IANA zone, UTC by default.",
+        "utc_hour": "For BI in UTC: the UTC hour in which the local hour starts under the offset in force at "
+                    "window_end; Asia/Kolkata 19 -> 13, from 13:30.",
         "avg_engagement_rate_pct": "Mean engagement_rate_pct of the slot's posts.",
         "posts_count": "Posts published in the slot within the window (at least 2).",
         "total_impressions": "Impressions of the slot's posts.",
@@ -476,7 +485,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
                         "training only, never evaluated.",
         "post_text_len": "Characters in the post's text.",
         "post_text_words": "Words in the post's text.",
-        "hour": "Hour of publication (UTC).",
+        "hour": "Hour of publication in the account's time zone (column timezone).",
+        "day_of_week": "Day of the week of publication (0 = Monday); hour, daypart and day_of_week: these three "
+                       "local, in timezone.",
+        "timezone": "In which hour, daypart and day_of_week are read: the account's IANA zone; NULL on "
+                    "synthetic rows.",
         "daypart": "The notebook's bucket of the hour: late_night, morning, afternoon, evening, late_night2.",
         "num_hashtags": "Hashtags in the text.",
         "num_mentions": "@-mentions in the text.",
