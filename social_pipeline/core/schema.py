@@ -251,6 +251,10 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("snapshot_time", "TIMESTAMP"),
         ("partition_key", "VARCHAR"),
         ("ingested_at", "TIMESTAMP NOT NULL"),
+        # Rows against what was stored: first seen, with other figures (written), the same (not written).
+        ("rows_new", "BIGINT"),
+        ("rows_updated", "BIGINT"),
+        ("rows_unchanged", "BIGINT"),
     ],
 }
 

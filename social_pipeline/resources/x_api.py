@@ -25,6 +25,7 @@ from ..core.metrics import COUNT_COLUMNS
 from ..core.x_payloads import (
     NON_PUBLIC_METRICS_MAX_AGE,
     error_post_id,
+    is_repost,
     metrics_from_tweet,
     post_response_slice,
     post_from_tweet,
@@ -388,7 +389,8 @@ class XApiSource:
                 page = self._call(f"get_users_tweets ({handle})", self.client.get_users_tweets,
                                   user_auth=self.public_user_auth, **params)
                 media = {m.media_key: m.type for m in (page.includes or {}).get("media", [])}
-                rows.extend(post_from_tweet(t.data, handle, media) for t in page.data or [])
+                # Reposts are not the account's posts (their counts are the original's), as in the exports.
+                rows.extend(post_from_tweet(t.data, handle, media) for t in page.data or [] if not is_repost(t.data))
                 token = (page.meta or {}).get("next_token")
                 if not token:
                     break
