@@ -41,6 +41,11 @@ FILE_ID_TAG = "inbox/file_id"
 
 class InboxFileConfig(dg.Config):
     path: str = Field(description="The dropped file to ingest (the sensor fills this in)")
+    lock_wait_seconds: float = Field(default=60.0, description="How long to wait for another process to release "
+                                     "the warehouse before leaving the file in the inbox for a later run")
+
+
+LOCK_POLL_SECONDS = 1.0
 
 
 @dg.asset(
@@ -67,17 +72,12 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
         raise dg.Failure(description=f"{path} is no longer in the inbox (handled by an earlier run, or removed)",
                          allow_retries=False)
     try:
-        with warehouse.get_connection() as con:
-            outcome = process_inbox_file(con, path)
+        outcome = _ingest_when_unlocked(warehouse, path, config.lock_wait_seconds)
+    except dg.Failure:
+        raise
     except Exception as exc:
         if context.retry_number < INBOX_RETRIES:
             raise
-        if is_lock_error(exc):
-            # Not the file's fault: it waits in the inbox and the sensor launches it again.
-            raise dg.Failure(description=f"the warehouse stayed locked by another process over {INBOX_RETRIES + 1} "
-                                         f"attempts; {path.name} stays in the inbox and the inbox sensor tries it again "
-                                         f"in about {LOCKED_RETRY_AFTER_SECONDS} s. Nothing was written. ({exc})",
-                             allow_retries=False) from exc
         if path.is_file():
             # Out of retries: the file leaves the inbox with the reason beside it; nothing was written.
             settle(IngestOutcome(path, "rejected", message=f"unexpected error after {INBOX_RETRIES + 1} attempts: "
@@ -110,6 +110,27 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
         # Read by the refresh_weekly_after_inbox sensor: weeks from this day's on are rebuilt.
         EARLIEST_DAY_KEY: dg.MetadataValue.text(outcome.earliest_day.strftime("%Y-%m-%d") if outcome.earliest_day is not None else ""),
     })
+
+
+def _ingest_when_unlocked(warehouse: WarehouseResource, path: Path, wait_seconds: float) -> IngestOutcome:
+    """Another process holding the DuckDB file is not the file's fault: wait a while, then leave the
+    file in the inbox (the sensor launches it again) and fail the run, which the failure sensor reports."""
+    started = time.monotonic()
+    while True:
+        try:
+            with warehouse.get_connection() as con:
+                return process_inbox_file(con, path)
+        except Exception as exc:
+            if not is_lock_error(exc):
+                raise
+            if time.monotonic() - started >= wait_seconds:
+                raise dg.Failure(
+                    description=f"the warehouse stayed locked by another process for {wait_seconds:.0f} s; "
+                                f"{path.name} stays in the inbox (not rejected: the file is not at fault) and the "
+                                f"inbox sensor tries it again in about {LOCKED_RETRY_AFTER_SECONDS} s. Nothing was "
+                                f"written. ({exc})",
+                    allow_retries=False) from exc
+            time.sleep(LOCK_POLL_SECONDS)
 
 
 inbox_ingestion_job = dg.define_asset_job(
@@ -152,7 +173,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext):
     return requests
 
 
-def _next_attempt(instance: dg.DagsterInstance, file_id: str) -> int | None:
+def _next_attempt(instance: dg.DagsterInstance, file_id: str, now: float | None = None) -> int | None:
     """0 for a file no run has tried; n when its n earlier runs have all ended and it is still in the
     inbox (the warehouse was locked), once the pause has passed; None while it must wait."""
     records = instance.get_run_records(filters=dg.RunsFilter(tags={FILE_ID_TAG: file_id}))
@@ -161,7 +182,8 @@ def _next_attempt(instance: dg.DagsterInstance, file_id: str) -> int | None:
     if any(not r.dagster_run.is_finished for r in records):
         return None
     ended = max((r.end_time or 0) for r in records)
-    return len(records) if time.time() - ended >= LOCKED_RETRY_AFTER_SECONDS else None
+    now = time.time() if now is None else now
+    return len(records) if now - ended >= LOCKED_RETRY_AFTER_SECONDS else None
 
 
 defs = dg.Definitions(assets=[inbox_files], jobs=[inbox_ingestion_job], sensors=[inbox_sensor])
