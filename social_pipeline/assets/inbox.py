@@ -24,7 +24,7 @@ from ..resources.inbox_files import (
     process_inbox_file,
     settle,
 )
-from ..resources.warehouse import WarehouseResource, is_lock_error
+from ..resources.warehouse import WarehouseResource, is_lock_error, wait_until_unlocked
 from .common import WAREHOUSE_POOL
 
 
@@ -115,22 +115,18 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
 def _ingest_when_unlocked(warehouse: WarehouseResource, path: Path, wait_seconds: float) -> IngestOutcome:
     """Another process holding the DuckDB file is not the file's fault: wait a while, then leave the
     file in the inbox (the sensor launches it again) and fail the run, which the failure sensor reports."""
-    started = time.monotonic()
-    while True:
-        try:
-            with warehouse.get_connection() as con:
-                return process_inbox_file(con, path)
-        except Exception as exc:
-            if not is_lock_error(exc):
-                raise
-            if time.monotonic() - started >= wait_seconds:
-                raise dg.Failure(
-                    description=f"the warehouse stayed locked by another process for {wait_seconds:.0f} s; "
-                                f"{path.name} stays in the inbox (not rejected: the file is not at fault) and the "
-                                f"inbox sensor tries it again in about {LOCKED_RETRY_AFTER_SECONDS} s. Nothing was "
-                                f"written. ({exc})",
-                    allow_retries=False) from exc
-            time.sleep(LOCK_POLL_SECONDS)
+    try:
+        wait_until_unlocked(warehouse.database, wait_seconds, LOCK_POLL_SECONDS)
+        with warehouse.get_connection() as con:
+            return process_inbox_file(con, path)
+    except Exception as exc:
+        if not is_lock_error(exc):
+            raise
+        raise dg.Failure(
+            description=f"the warehouse stayed locked by another process for {wait_seconds:.0f} s or more; "
+                        f"{path.name} stays in the inbox (not rejected: the file is not at fault) and the inbox "
+                        f"sensor tries it again in about {LOCKED_RETRY_AFTER_SECONDS} s. Nothing was written. ({exc})",
+            allow_retries=False) from exc
 
 
 inbox_ingestion_job = dg.define_asset_job(
