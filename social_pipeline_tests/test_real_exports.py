@@ -221,7 +221,8 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
             assert f"{NEWER} stays in the inbox (not rejected: the file is not at fault)" in message
             assert path.exists() and not (inbox / "rejected").exists()
             # Right after, the sensor waits; once the pause has passed it launches the file again.
-            assert inbox_sensor(dg.build_sensor_context(instance=instance)) == []
+            waiting = inbox_sensor(dg.build_sensor_context(instance=instance))
+            assert isinstance(waiting, dg.SkipReason) and "tried again 120 s after that run" in waiting.skip_message
             monkeypatch.setattr(inbox_module, "LOCKED_RETRY_AFTER_SECONDS", 0)
             [retry] = inbox_sensor(dg.build_sensor_context(instance=instance))
             assert retry.run_key == f"{request.run_key}:retry-1"

@@ -166,6 +166,9 @@ def inbox_sensor(context: dg.SensorEvaluationContext):
             run_config={"ops": {"inbox_files": {"config": {"path": str(path.resolve())}}}},
             tags={"inbox/file": path.name, "inbox/sha256": sha, FILE_ID_TAG: file_id},
         ))
+    if not requests:
+        return dg.SkipReason(f"{len(files)} files in {inbox} wait: a run for them is under way, or the warehouse "
+                             f"was locked and they are tried again {LOCKED_RETRY_AFTER_SECONDS} s after that run")
     return requests
 
 

@@ -267,8 +267,11 @@ def later_snapshot_time(parsed: ParsedFile, after: pd.Timestamp) -> pd.Timestamp
     own modification time (the download), else the time of ingestion, whichever first lies after
     `after`. None when neither does (the stored figures are newer than anything this file shows)."""
     for evidence in (parsed.modified_at, parsed.parsed_at):
-        if evidence is not None and pd.Timestamp(evidence).floor("min") > after:
-            return pd.Timestamp(evidence).floor("min")
+        if evidence is None:
+            continue
+        stamp = min(pd.Timestamp(evidence), pd.Timestamp(parsed.parsed_at or evidence)).floor("min")
+        if stamp > after:
+            return stamp
     return None
 
 
