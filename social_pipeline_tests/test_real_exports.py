@@ -52,7 +52,7 @@ FILES = {
     # The newer layout with X's placeholder rows between and after the real ones.
     NEWER: CONTENT_HEAD + content("2122253338014646279", "Mon, Nov 16, 2026", "Monday notes", 1210, 33, 2, 5)
     + PLACEHOLDER + content("2122993213240246279", "Wed, Nov 18, 2026", "a thread", 860, 12, 0, 9)
-    + PLACEHOLDER + PLACEHOLDER,
+    + PLACEHOLDER + content("2123733088465846279", "Fri, Nov 20, 2026", "few views", 2, 5, 2) + PLACEHOLDER,
     "overflow.csv": CLASSIC_HEAD + classic("2117530719482806272", "2026-11-03 08:14", "fine", 10, 1)
     + classic("2117530719482806273", "2026-11-03 09:14", "huge", "99999999999999999999", 1),
     "future.csv": CLASSIC_HEAD + classic("2117530719482806274", "2026-11-03 08:14", "fine", 10, 1)
@@ -84,6 +84,7 @@ def performance(db: str) -> dict:
 EXPECTED = {
     "2122253338014646279": (1210, 33, pytest.approx(40 / 1210 * 100), None),
     "2122993213240246279": (860, 12, pytest.approx(21 / 860 * 100), None),
+    "2123733088465846279": (2, 5, 350.0, "engagements_exceed_impressions"),
     "798218359567810560": (350, 9, pytest.approx(10 / 350 * 100), None),
     "799306587337805824": (0, 12, 0.0, "engagements_without_impressions"),
     "800740163011850240": (2, 5, 350.0, "engagements_exceed_impressions"),
@@ -97,24 +98,33 @@ def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(
     paths = [str(write(tmp_path, name)) for name in FILES]
     assert main(["ingest", *paths]) == 1
     out = capsys.readouterr()
-    assert f"ingested {NEWER}: x_export_content, 2 rows new, 0 updated, 0 unchanged" in out.out
-    assert "3 placeholder rows X writes into its exports" in out.out and "skipped: line(s) 3, 5, 6" in out.out
+    assert f"ingested {NEWER}: x_export_content, 3 rows new, 0 updated, 0 unchanged" in out.out
+    assert "3 placeholder rows X writes into its exports" in out.out and "skipped: line(s) 3, 5, 7" in out.out
     assert "1 reposts skipped (their counts are the original post's, not this account's): line(s) 5" in out.out
     assert ("REJECTED overflow.csv: line 3: column 'impressions': '99999999999999999999.0' is too large for a "
             "count") in out.err
     assert "REJECTED future.csv: line 3: column 'time': '2031-06-01 09:00 +0000' is after the time of ingestion" in out.err
     assert "NO ROWS in header_only.csv: the file has a header but no rows; nothing was written" in out.out
-    assert "5 files: 2 ingested (5 rows new, 0 updated, 0 unchanged), 0 already ingested, 1 without rows, " \
+    assert "5 files: 2 ingested (6 rows new, 0 updated, 0 unchanged), 0 already ingested, 1 without rows, " \
            "2 rejected" in out.out
-    # The files before the rejected ones are complete, analytics included; the flagged posts do not block.
+    # The files before the rejected ones are complete, analytics included; the flagged posts do not block
+    # the weekly reports: the week of 2026-11-16 averages (40/1210 + 21/860 + 350%) / 3, as the seed does.
     assert "analytics refreshed: post_snapshots, post_performance (ok)" in out.out
+    [weekly] = [line for line in out.out.splitlines() if "weekly analytics and reports rebuilt" in line]
+    assert weekly.endswith("(ok)")
     assert performance(db) == EXPECTED
+    con = connect(db, read_only=True)
+    week = con.execute("SELECT total_posts, avg_engagement_rate_pct FROM analytics.user_summary "
+                       "WHERE user_id = 'alice_data' AND period_start = '2026-11-16'").fetchall()
+    reports = con.execute("SELECT count(*) FROM analytics.weekly_reports WHERE week_start = '2026-11-16'").fetchall()
+    con.close()
+    assert week == [(3, pytest.approx((40 / 1210 * 100 + 21 / 860 * 100 + 350.0) / 3))] and reports == [(1,)]
     con = connect(db, read_only=True)
     ledger = con.execute("SELECT file_name, rows_new, rows_updated, rows_unchanged FROM ops.ingested_files "
                          "ORDER BY 1").fetchall()
     newest = con.execute("SELECT max(snapshot_time) FROM analytics.post_snapshots").fetchall()[0][0]
     con.close()
-    assert ledger == [(NEWER, 2, 0, 0), (HISTORY, 3, 0, 0)]  # the header-only file is not in the ledger
+    assert ledger == [(NEWER, 3, 0, 0), (HISTORY, 3, 0, 0)]  # the header-only file is not in the ledger
     assert newest == pd.Timestamp("2026-11-22 23:59")  # no row moved "now" (the 2031 post was refused)
 
 
@@ -231,7 +241,7 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
             holder.wait(timeout=30)
         assert run(retry, db, instance).success
     assert not path.exists() and (inbox / "processed" / NEWER).exists()
-    assert len(performance(db)) == 2
+    assert len(performance(db)) == 3
 
 
 def test_a_run_config_pointing_outside_the_inbox_touches_nothing(tmp_path, monkeypatch):
