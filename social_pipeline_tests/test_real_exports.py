@@ -1,6 +1,7 @@
 """Files shaped like real X exports, with their quirks, through `social-pipeline ingest` and the inbox
 sensor's runs; a repost on the X API path through the `responses` HTTP fake; the inbox under a lock."""
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from social_pipeline.assets import inbox as inbox_module
 from social_pipeline.assets.analytics import post_performance, post_snapshots
 from social_pipeline.assets.inbox import inbox_sensor
 from social_pipeline.assets.ingestion import raw_posts
+from social_pipeline.automation import SmtpResource, failures_log_path, record_and_notify_run_failure
 from social_pipeline.checks import engagement_rate_within_bounds, engagement_rates_plausible
 from social_pipeline.cli import main
 from social_pipeline.resources.warehouse import WarehouseResource, connect
@@ -230,6 +232,15 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
             message = failure.event_specific_data.error.message
             assert f"{NEWER} stays in the inbox (not rejected: the file is not at fault)" in message
             assert path.exists() and not (inbox / "rejected").exists()
+            # A real failure: the failure sensor records it (and would email).
+            failed = next(e for e in instance.all_logs(locked.run_id)
+                          if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE")
+            record_and_notify_run_failure(dg.build_run_status_sensor_context(
+                sensor_name="record_and_notify_run_failure", dagster_instance=instance,
+                dagster_run=instance.get_run_by_id(locked.run_id), dagster_event=failed.dagster_event,
+                resources={"smtp": SmtpResource()}).for_run_failure())
+            [record] = [json.loads(line) for line in failures_log_path().read_text().splitlines()]
+            assert record["run_id"] == locked.run_id and record["job_name"] == "inbox_ingestion"
             # Right after, the sensor waits; once the pause has passed it launches the file again.
             waiting = inbox_sensor(dg.build_sensor_context(instance=instance))
             assert isinstance(waiting, dg.SkipReason) and "tried again 120 s after that run" in waiting.skip_message
