@@ -3,6 +3,7 @@ sensor's runs; a repost on the X API path through the `responses` HTTP fake; the
 
 import json
 import os
+from contextlib import nullcontext
 import subprocess
 import sys
 import time
@@ -136,7 +137,7 @@ def test_inbox_runs_handle_each_odd_file_without_a_red_run(tmp_path, monkeypatch
     monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
     for name in FILES:
         write(inbox, name)
-    with dg.instance_for_test() as instance:
+    with nullcontext(dg.DagsterInstance.ephemeral()) as instance:
         requests = inbox_sensor(dg.build_sensor_context(instance=instance))
         results = {r.tags["inbox/file"]: run(r, db, instance) for r in requests}
         assert sorted(results) == sorted(FILES)
@@ -192,16 +193,17 @@ def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, m
     (first, first_mtime), (later, later_mtime) = downloads()
     older_copy = first.replace('"100.0"', '"90.0"')  # an even older download, ingested last
 
+    instance = dg.DagsterInstance.ephemeral()
+
     def ingest(text, mtime):
         path = write(inbox, REDOWNLOAD, text, mtime)
         if way == "cli":
             main(["ingest", str(path), "--move"])
             return capsys.readouterr().out
-        with dg.instance_for_test() as instance:
-            [request] = inbox_sensor(dg.build_sensor_context(instance=instance))
-            meta = run(request, db, instance).asset_materializations_for_node("inbox_files")[0].metadata
-            return f"{meta['rows_new'].value} rows new, {meta['rows_updated'].value} updated, " \
-                   f"{meta['rows_unchanged'].value} unchanged"
+        [request] = inbox_sensor(dg.build_sensor_context(instance=instance))
+        meta = run(request, db, instance).asset_materializations_for_node("inbox_files")[0].metadata
+        return f"{meta['rows_new'].value} rows new, {meta['rows_updated'].value} updated, " \
+               f"{meta['rows_unchanged'].value} unchanged"
 
     assert "2 rows new, 0 updated, 0 unchanged" in ingest(first, first_mtime)
     assert "0 rows new, 1 updated, 1 unchanged" in ingest(later, later_mtime)
@@ -221,7 +223,7 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
     holder = subprocess.Popen(
         [sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({db!r}); print('held', flush=True); "
                                "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    with dg.instance_for_test() as instance:
+    with nullcontext(dg.DagsterInstance.ephemeral()) as instance:
         try:
             assert holder.stdout.readline().strip() == "held"
             [request] = inbox_sensor(dg.build_sensor_context(instance=instance))
@@ -264,7 +266,7 @@ def test_a_run_config_pointing_outside_the_inbox_touches_nothing(tmp_path, monke
     processed = inbox / "processed"
     processed.mkdir()
     inside_processed = write(processed, NEWER)
-    with dg.instance_for_test() as instance:
+    with nullcontext(dg.DagsterInstance.ephemeral()) as instance:
         for target in (outside, inside_processed):
             result = run(dg.RunRequest(run_config={"ops": {"inbox_files": {"config": {"path": str(target)}}}}),
                          db, instance)
