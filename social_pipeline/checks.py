@@ -76,17 +76,37 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
     )
 
 
-@dg.asset_check(asset=post_snapshots, blocking=True, description="engagement_rate_pct lies within 0-100 "
-                "(NULL, unknown, where a source did not report impressions or an engagement count).")
+@dg.asset_check(asset=post_snapshots, blocking=True, description="engagement_rate_pct is never negative or "
+                "non-finite: figures that cannot be real (NULL is unknown, where a source did not report impressions "
+                "or an engagement count). A rate above 100% can be real and only warns (engagement_rates_plausible).")
 def engagement_rate_within_bounds(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = con.execute(
             "SELECT DISTINCT post_id FROM analytics.post_snapshots "
-            "WHERE engagement_rate_pct < 0 OR engagement_rate_pct > 100 ORDER BY 1"
+            "WHERE engagement_rate_pct < 0 OR isnan(engagement_rate_pct) OR isinf(engagement_rate_pct) ORDER BY 1"
         ).fetchall()
         unknown = scalar(con, "SELECT count(*) FROM analytics.post_snapshots WHERE engagement_rate_pct IS NULL")
-    return _result(not rows, [r[0] for r in rows], "posts with an engagement rate outside 0-100",
+    return _result(not rows, [r[0] for r in rows], "posts with a negative or non-finite engagement rate",
                    extra_metadata={"snapshots_with_unknown_rate": int(unknown)})
+
+
+@dg.asset_check(asset=post_snapshots, description="Warns, naming the posts, when a post's latest figures are real "
+                "but implausible (engagement_rate_flag): more engagements than impressions (X counts a repost's "
+                "retweets from the original), or engagements on 0 impressions (old posts). Not blocking: the figures "
+                "are what X reported, kept with the formula's rate.")
+def engagement_rates_plausible(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        rows = con.execute(
+            """
+            SELECT post_id, engagement_rate_flag, engagements, impressions FROM analytics.post_snapshots
+            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY snapshot_time DESC) = 1
+                AND engagement_rate_flag IS NOT NULL
+            ORDER BY post_id
+            """
+        ).fetchall()
+    return _result(not rows, [f"{post} ({engagements} engagements on {impressions} impressions)"
+                              for post, _, engagements, impressions in rows],
+                   "posts with implausible figures", dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(
@@ -207,6 +227,7 @@ defs = dg.Definitions(
         counts_are_non_negative,
         cumulative_metrics_never_decrease,
         engagement_rate_within_bounds,
+        engagement_rates_plausible,
         every_post_has_a_snapshot,
         *(check for name in MODEL_TARGETS for check in _model_checks(name)),
         live_error_within_held_out,

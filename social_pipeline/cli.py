@@ -280,19 +280,28 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             outcomes.append(outcome)
             print(outcome.describe() + (f" -> {outcome.moved_to}" if outcome.moved_to else ""),
                   file=sys.stderr if outcome.status == "rejected" else sys.stdout)
-            for note in outcome.notes:
+            for note in outcome.notes if outcome.status != "empty" else ():
                 print(f"    {note}")
     finally:
         con.close()
-    refreshed = True
-    ingested = [o for o in outcomes if o.status == "ingested"]
-    if ingested:
-        days = [o.earliest_day for o in ingested if o.earliest_day is not None]
-        refreshed = refresh_analytics(database, min(days) if days else None)
+        # Even when a later file failed unexpectedly, the files committed before it get their analytics.
+        refreshed = _refresh_after_ingest(database, outcomes)
     rejected = sum(o.status == "rejected" for o in outcomes)
-    print(f"{len(outcomes)} files: {sum(o.status == 'ingested' for o in outcomes)} ingested, "
-          f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, {rejected} rejected ({database})")
+    empty = sum(o.status == "empty" for o in outcomes)
+    print(f"{len(outcomes)} files: {sum(o.status == 'ingested' for o in outcomes)} ingested "
+          f"({sum(o.rows_new for o in outcomes)} rows new, {sum(o.rows_updated for o in outcomes)} updated, "
+          f"{sum(o.rows_unchanged for o in outcomes)} unchanged), "
+          f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, "
+          + (f"{empty} without rows, " if empty else "") + f"{rejected} rejected ({database})")
     return 1 if rejected or not refreshed else 0
+
+
+def _refresh_after_ingest(database: str, outcomes) -> bool:
+    ingested = [o for o in outcomes if o.status == "ingested" and o.rows]
+    if not ingested:
+        return True
+    days = [o.earliest_day for o in ingested if o.earliest_day is not None]
+    return refresh_analytics(database, min(days) if days else None)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """The data-quality checks fail on bad rows, in real Dagster runs; a blocking failure stops downstream."""
 
 import dagster as dg
+import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from social_pipeline import checks
@@ -10,7 +11,7 @@ from social_pipeline.resources.warehouse import WarehouseResource, connect
 from .test_assets import ASSETS, LAST_KEY
 
 ANALYTICS_CHECKS = [checks.cumulative_metrics_never_decrease, checks.engagement_rate_within_bounds,
-                    checks.every_post_has_a_snapshot]
+                    checks.engagement_rates_plausible, checks.every_post_has_a_snapshot]
 
 
 def insert(db_path, posts=(), metrics=()):
@@ -53,7 +54,7 @@ def test_clean_rows_pass_every_check(db_path):
     assert result.success
     assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {
         "cumulative_metrics_never_decrease": True, "engagement_rate_within_bounds": True,
-        "every_post_has_a_snapshot": True}
+        "engagement_rates_plausible": True, "every_post_has_a_snapshot": True}
     assert materialized(result) == {"post_snapshots", "post_performance"}
 
 
@@ -87,13 +88,33 @@ def test_a_drop_in_impressions_is_an_error(db_path):
     assert "p3 (impressions at" in check.description
 
 
-def test_a_rate_above_100_fails_and_blocks_post_performance(db_path):
+def test_real_but_implausible_rates_warn_are_flagged_and_do_not_block(db_path):
     insert(db_path, *GOOD)
-    insert(db_path, [("p4", "2026-11-16 10:00")], [("p4", "2026-11-16 12:00", 4, 5, "ok")])  # 7 engagements / 4
+    # p4: 7 engagements on 4 impressions (175%); p7: an old post, 5 likes on 0 impressions (the seed's 0%).
+    insert(db_path, [("p4", "2026-11-16 10:00"), ("p7", "2013-05-02 10:00")],
+           [("p4", "2026-11-16 12:00", 4, 5, "ok"), ("p7", "2026-11-16 12:00", 0, 5, "ok")])
+    result = run_analytics(db_path)
+    assert evaluation(result, "engagement_rate_within_bounds").passed
+    check = evaluation(result, "engagement_rates_plausible")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.description == ("2 posts with implausible figures: p4 (7 engagements on 4 impressions), "
+                                 "p7 (7 engagements on 0 impressions)")
+    assert result.success and materialized(result) == {"post_snapshots", "post_performance"}
+    con = connect(db_path, read_only=True)
+    rows = con.execute("SELECT post_id, engagement_rate_pct, engagement_rate_flag FROM analytics.post_performance "
+                       "ORDER BY post_id").fetchall()
+    con.close()
+    assert rows == [("p1", pytest.approx(8 / 150 * 100), None), ("p4", 175.0, "engagements_exceed_impressions"),
+                    ("p7", 0.0, "engagements_without_impressions")]
+
+
+def test_an_impossible_rate_still_blocks_post_performance(db_path):
+    insert(db_path, *GOOD)
+    insert(db_path, [("p8", "2026-11-16 10:00")], [("p8", "2026-11-16 12:00", 10, -20, "ok")])  # -18 / 10
     result = run_analytics(db_path)
     check = evaluation(result, "engagement_rate_within_bounds")
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
-    assert check.metadata["first_offenders"].value == ["p4"]
+    assert check.metadata["first_offenders"].value == ["p8"]
     assert not result.success
     assert materialized(result) == {"post_snapshots"}
 

@@ -139,3 +139,89 @@ def test_profile_sample_and_template_errors():
         parse("user_id,platform,snapshot_date,profile_veiws\nalice,linkedin,2026-11-19,3\n")
     same = parse(head + "alice,LinkedIn,2026-11-19,3\nalice,linkedin,2026-11-19,3\n")
     assert same.rows == 1 and same.profile["platform"].tolist() == ["linkedin"]
+
+
+# The newer layout as X writes it, with its placeholder rows (no id, date or text; /status/undefined; all 0).
+CONTENT_HEAD = ("Date,Post id,Post text,Post Link,Impressions,Likes,Engagements,Bookmarks,Shares,New follows,"
+                "Replies,Reposts,Profile visits,Detail Expands,URL Clicks,Hashtag Clicks,Permalink Clicks\n")
+PLACEHOLDER = ",,,https://x.com/alice_data/status/undefined," + ",".join(["0"] * 13) + "\n"
+CONTENT_NAME = "account_analytics_content_2025-10-01_2025-12-30.csv"
+
+
+def content_row(post_id="1983733088465846279", date="Mon, Nov 17, 2025", text="hello", impressions="1210",
+                likes="33", replies="5", reposts="2"):
+    return (f'"{date}",{post_id},"{text}",https://x.com/alice_data/status/{post_id or "undefined"},{impressions},'
+            f'{likes},54,4,1,0,{replies},{reposts},6,14,2,0,3\n')
+
+
+def test_placeholder_rows_are_skipped_with_a_note_that_counts_them():
+    text = (CONTENT_HEAD + content_row() + PLACEHOLDER + content_row("1983733088465846280", "Tue, Nov 18, 2025")
+            + PLACEHOLDER + PLACEHOLDER)
+    parsed = parse(text, name=CONTENT_NAME)
+    assert parsed.rows == 2 and parsed.posts["post_id"].tolist() == ["1983733088465846279", "1983733088465846280"]
+    assert ("3 placeholder rows X writes into its exports (no post id, date or text, a link to /status/undefined, "
+            "every count 0) skipped: line(s) 3, 5, 6") in parsed.notes
+
+
+@pytest.mark.parametrize("row, line", [
+    (content_row(post_id=""), 3),  # an id missing from a real row, not X's placeholder
+    (PLACEHOLDER.replace(",0,0,0,", ",0,7,0,", 1), 3),  # a count that is not 0
+    (PLACEHOLDER.replace(",,,", ',,"some text",', 1), 3),  # text present
+])
+def test_a_missing_id_that_is_not_a_placeholder_still_rejects_naming_its_line(row, line):
+    with pytest.raises(ExportError, match="column 'Post id': '' is not a post id") as raised:
+        parse(CONTENT_HEAD + content_row() + row, name=CONTENT_NAME)
+    assert raised.value.line == line
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "1e308", "9223372036854775808"])
+def test_a_count_past_64_bits_is_a_rejection_naming_line_and_column(value):
+    with pytest.raises(ExportError) as raised:
+        parse(CLASSIC_HEAD + classic_row() + classic_row(post_id="1464296906283384835", impressions=value))
+    assert raised.value.line == 3
+    assert raised.value.problem == f"column 'impressions': '{value}' is too large for a count (more than 9,223,372,036,854,775,807)"
+
+
+def test_the_largest_64_bit_count_is_kept_exactly():
+    parsed = parse(CLASSIC_HEAD + classic_row(impressions="9223372036854775807"))
+    assert int(parsed.metrics["impressions"].iloc[0]) == 2**63 - 1
+
+
+def test_a_date_after_ingestion_is_refused_naming_the_line():
+    # NOW is 2026-11-22 10:00: 2031 is refused, 5 minutes ahead is clock skew and kept.
+    with pytest.raises(ExportError, match="column 'time': '2031-03-01 09:00 \\+0000' is after the time of "
+                       "ingestion \\(2026-11-22 10:00 UTC\\)") as raised:
+        parse(CLASSIC_HEAD + classic_row() + classic_row(post_id="1464296906283384835", time="2031-03-01 09:00 +0000"))
+    assert raised.value.line == 3
+    skewed = parse(CLASSIC_HEAD + classic_row(time="2026-11-22 10:05 +0000"),
+                   name="tweet_activity_metrics_alice_data_20261101_20261122_en.csv")
+    # Not before the newest post, but never past the time of ingestion.
+    assert skewed.snapshot_time == NOW < skewed.posts["published_at"].iloc[0]
+    # A date-only post: tomorrow (UTC+14 accounts) passes, the day after does not.
+    assert parse(CONTENT_HEAD + content_row(date="Mon, Nov 23, 2026"), name=CONTENT_NAME).rows == 1
+    with pytest.raises(ExportError, match="'Tue, Nov 24, 2026' is after the time of ingestion") as raised:
+        parse(CONTENT_HEAD + content_row(date="Tue, Nov 24, 2026"), name=CONTENT_NAME)
+    assert raised.value.line == 2
+    with pytest.raises(ExportError, match="'snapshot_date': '2027-01-01' is after"):
+        parse("user_id,platform,snapshot_date,profile_views\nalice,linkedin,2027-01-01,3\n")
+
+
+def test_reposts_are_skipped_in_both_layouts_and_quotes_are_kept():
+    classic = parse(CLASSIC_HEAD + classic_row(text="RT @bob: the original post", impressions="2.0", retweets="49.0")
+                    + classic_row(post_id="1464296906283384835", text="quoting RT @bob: is mine"))
+    assert classic.posts["post_id"].tolist() == ["1464296906283384835"]
+    assert classic.notes[0] == "1 reposts skipped (their counts are the original post's, not this account's): line(s) 2"
+    content = parse(CONTENT_HEAD + content_row(text="RT @bob: the original", impressions="2", reposts="49")
+                    + content_row("1983733088465846280"), name=CONTENT_NAME)
+    assert content.posts["post_id"].tolist() == ["1983733088465846280"]
+
+
+def test_history_years_back_and_a_header_only_file():
+    old = parse(CLASSIC_HEAD + classic_row(time="2016-03-04 18:30 +0000", impressions="0.0", likes="12.0"),
+                name="tweet_activity_metrics_alice_data_20160301_20160331_en.csv")
+    assert old.posts["published_at"].tolist() == [pd.Timestamp("2016-03-04 18:30")]
+    assert old.snapshot_time == pd.Timestamp("2016-03-31 23:59")  # the range's end, not today
+    empty = parse(CONTENT_HEAD, name=CONTENT_NAME)
+    assert empty.kind == CONTENT and empty.rows == 0 and empty.notes == []
+    only_placeholders = parse(CONTENT_HEAD + PLACEHOLDER, name=CONTENT_NAME)
+    assert only_placeholders.rows == 0 and "1 placeholder rows" in only_placeholders.notes[0]

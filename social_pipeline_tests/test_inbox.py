@@ -80,15 +80,23 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         assert [r.run_key for r in again] == [r.run_key for r in requests]  # Dagster dedupes these
 
         results = {r.tags["inbox/file"]: run(r, db, instance) for r in requests}
-        assert [name for name, result in results.items() if not result.success] == ["bad.csv"]
+        # A rejected file is a handled outcome: every run succeeds, the rejection is in metadata and a warning.
+        assert all(result.success for result in results.values())
         assert sorted(p.name for p in (inbox / "processed").iterdir()) == sorted([CLASSIC, CONTENT, PROFILE])
         assert sorted(p.name for p in (inbox / "rejected").iterdir()) == ["bad.csv", "bad.csv.error.txt"]
         error = (inbox / "rejected" / "bad.csv.error.txt").read_text()
         assert "line 3" in error and "negative count '-4.0'" in error and "nothing from it was written" in error
-        failures = results["bad.csv"].get_step_failure_events()
-        assert len(failures) == 1  # a bad file is not retried
-        failure = failures[0].event_specific_data.error.message
-        assert "negative count" in failure
+        rejected = results["bad.csv"]
+        assert not rejected.get_step_failure_events()
+        assert not [e for e in rejected.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # nor retried
+        meta = rejected.asset_materializations_for_node("inbox_files")[0].metadata
+        assert meta["outcome"].value == "rejected" and meta["rows_written"].value == 0
+        assert meta["reason"].value == "line 3: column 'likes': negative count '-4.0'"
+        check = file_check(rejected)
+        assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
+        assert "bad.csv: rejected, nothing was written: line 3" in check.description
+        assert file_check(results[CLASSIC]).passed
+        assert isinstance(refresh_weekly(instance, rejected), dg.SkipReason)
 
         after_first = counts(db)
         # 4 classic + 3 content posts; none of the bad file's (its first row was fine, nothing was written).
@@ -132,6 +140,11 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         assert summary and summary[0][0] > 0 and reports[0][0] >= 3
 
 
+def file_check(result):
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "file_was_ingested"]
+    return check
+
+
 def refresh_weekly(instance, result):
     run = instance.get_run_by_id(result.run_id)
     event = next(e for e in instance.all_logs(result.run_id)
@@ -162,7 +175,7 @@ def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeyp
     out = capsys.readouterr()
     assert "REJECTED bad.csv: line 3: column 'likes': negative count '-4.0'" in out.err
     assert "REJECTED empty.csv: line 1: the file is empty" in out.err
-    assert "4 files: 2 ingested, 0 already ingested, 2 rejected" in out.out
+    assert "4 files: 2 ingested (8 rows new, 0 updated, 0 unchanged), 0 already ingested, 2 rejected" in out.out
     assert bad.exists()  # without --move the user's files stay where they are
     assert counts(db)["analytics.post_performance"] == 4
     # As the sensor does: the weeks from the earliest ingested day (2026-11-03) on are rebuilt.
@@ -175,7 +188,8 @@ def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeyp
     assert (tmp_path / "reports" / "alice_data" / "2026-11-09.html").exists()
 
     assert main(["ingest", *good]) == 0  # the same content again: skipped, exit 0
-    assert "2 files: 0 ingested, 2 already ingested, 0 rejected" in capsys.readouterr().out
+    assert "2 files: 0 ingested (0 rows new, 0 updated, 0 unchanged), 2 already ingested, 0 rejected" in \
+        capsys.readouterr().out
     assert counts(db)["raw.tweet_metrics"] == 4
 
 

@@ -211,13 +211,21 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 # ----- checks ----------------------------------------------------------------------------
 def _rate_check(asset, table: str, column: str):
     @dg.asset_check(asset=asset, name=f"{column}_within_0_100", blocking=True,
-                    description=f"{table}.{column} lies within 0-100 (a percentage).")
+                    description=f"{table}.{column} lies within 0-100 (a percentage). Blocks on a NULL or negative "
+                    "average, which cannot be real; only warns above 100, which a post X really reported with more "
+                    "engagements than impressions (engagement_rate_flag) gives.")
     def check(warehouse: WarehouseResource):
         with warehouse.get_connection() as con:
-            bad = scalar(con, f"SELECT count(*) FROM {table} WHERE {column} IS NULL OR {column} < 0 OR {column} > 100")
+            impossible = scalar(con, f"SELECT count(*) FROM {table} WHERE {column} IS NULL OR {column} < 0")
+            above = scalar(con, f"SELECT count(*) FROM {table} WHERE {column} > 100")
             extremes = con.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchall()[0]
-        return dg.AssetCheckResult(passed=bad == 0, metadata={"rows_out_of_range": int(bad),
-                                                              "min": float(extremes[0] or 0), "max": float(extremes[1] or 0)})
+        return dg.AssetCheckResult(
+            passed=impossible == 0 and above == 0,
+            severity=dg.AssetCheckSeverity.ERROR if impossible else dg.AssetCheckSeverity.WARN,
+            description=None if impossible == 0 and above == 0 else
+            f"{impossible} rows NULL or negative, {above} above 100 (periods with a flagged post)",
+            metadata={"rows_out_of_range": int(impossible + above), "rows_impossible": int(impossible),
+                      "rows_above_100": int(above), "min": float(extremes[0] or 0), "max": float(extremes[1] or 0)})
 
     return check
 

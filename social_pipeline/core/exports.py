@@ -24,7 +24,17 @@ the browser when it saved the download -- is the evidence. A file copied later g
 modification time, so it is capped at the end (23:59 UTC) of the range's last day when the
 file name carries a range: X's default ranges end on the day of the download, and an old
 export copied into the inbox months later must not claim today's date. It is never earlier
-than the newest post in the file. The hourly partition is the one containing that time.
+than the newest post in the file, and never later than the time of ingestion. The hourly partition is
+the one containing that time. A later download of the same range, capped at the same time, is
+re-stamped by the writer (resources/inbox_files.py) with the later evidence, see `later_snapshot_time`.
+
+Odd rows (what real exports contain):
+* X's placeholder rows (`,,,https://x.com/<handle>/status/undefined,0,0,...`: no post id, date or
+  text, every count 0) are skipped with a note that counts them. Any other row without an id is refused.
+* Reposts (text `RT @handle: ...`) are skipped with a note: their counts are the original post's,
+  not the account's (the X API path leaves them out the same way, core/x_payloads.is_repost).
+* A publication date after the time of ingestion (beyond a small clock skew) is refused: one row
+  must not move the warehouse's "now". So is a count above a 64-bit integer.
 """
 
 from __future__ import annotations
@@ -32,16 +42,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
 from .collection import PARTITION_KEY_FORMAT
 from .metrics import COUNT_COLUMNS
-from .x_payloads import handle_from_link
+from .x_payloads import REPOST_TEXT, handle_from_link
 
 CLASSIC = "x_export_classic"
 CONTENT = "x_export_content"
@@ -65,6 +75,12 @@ REQUIRED = {
     PROFILE: {"user_id", "platform", "snapshot_date"},
 }
 NOT_APPLICABLE = {"", "-", "–"}
+# The warehouse's counts are BIGINT.
+MAX_COUNT = 2**63 - 1
+# A post may be stamped this far after our clock (the exporting machine's clock may run ahead).
+CLOCK_SKEW = pd.Timedelta(minutes=10)
+# A date-only post (newer export) is dated in the account's time zone, up to 14 h ahead of UTC.
+DATE_ONLY_SKEW = pd.Timedelta(days=1)
 
 
 class ExportError(ValueError):
@@ -85,6 +101,15 @@ class ParsedFile:
     snapshot_time: pd.Timestamp | None = None
     partition_key: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Evidence for a later snapshot time when the first one is taken (see later_snapshot_time).
+    modified_at: pd.Timestamp | None = None
+    parsed_at: pd.Timestamp | None = None
+
+    def restamp(self, snapshot: pd.Timestamp) -> None:
+        """Give every metric row of the file another snapshot time (and its hourly partition)."""
+        self.snapshot_time = snapshot
+        self.partition_key = snapshot.floor("h").strftime(PARTITION_KEY_FORMAT)
+        self.metrics["collected_at"] = snapshot
 
     @property
     def rows(self) -> int:
@@ -165,13 +190,16 @@ def parse_count(value: str, column: str, line: int) -> int | None:
     if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.0+)?", text):
         text = text.replace(",", "")
     try:
-        number = float(text)
-    except ValueError:
+        number = Decimal(text)  # exact: a float would round 9223372036854775807 up past the limit
+    except InvalidOperation:
         raise ExportError(f"column {column!r}: {value!r} is not a count", line=line) from None
-    if not math.isfinite(number) or number != math.floor(number):
+    if not number.is_finite() or number != number.to_integral_value():
         raise ExportError(f"column {column!r}: {value!r} is not a whole count", line=line)
     if number < 0:
         raise ExportError(f"column {column!r}: negative count {value!r}", line=line)
+    if number > MAX_COUNT:
+        raise ExportError(f"column {column!r}: {value!r} is too large for a count (more than {MAX_COUNT:,})",
+                          line=line)
     return int(number)
 
 
@@ -229,8 +257,22 @@ def snapshot_time_for(name: str, modified_at: pd.Timestamp | None, newest_publis
         candidates.append(date_range[1].normalize() + pd.Timedelta(hours=23, minutes=59))
     stamp = min(candidates)
     if newest_published is not None and stamp < newest_published:
-        stamp = pd.Timestamp(newest_published)
+        # Never after now: a date-only post dated today (UTC+14 accounts: tomorrow) must not move it.
+        stamp = min(pd.Timestamp(newest_published), pd.Timestamp(now))
     return stamp.floor("min")
+
+
+def later_snapshot_time(parsed: ParsedFile, after: pd.Timestamp) -> pd.Timestamp | None:
+    """A re-download of a range whose capped time is already taken by other figures: the file's
+    own modification time (the download), else the time of ingestion, whichever first lies after
+    `after`. None when neither does (the stored figures are newer than anything this file shows)."""
+    for evidence in (parsed.modified_at, parsed.parsed_at):
+        if evidence is None:
+            continue
+        stamp = min(pd.Timestamp(evidence), pd.Timestamp(parsed.parsed_at or evidence)).floor("min")
+        if stamp > after:
+            return stamp
+    return None
 
 
 def _drop_duplicates(records: list[dict], key: tuple[str, ...], notes: list[str]) -> list[dict]:
@@ -251,6 +293,16 @@ def _drop_duplicates(records: list[dict], key: tuple[str, ...], notes: list[str]
     return kept
 
 
+def _is_placeholder(cell: dict[str, str], id_col: str, time_col: str, text_col: str, link_col: str) -> bool:
+    """X's own filler row: no id, date or text, a link to `/status/undefined`, every other cell 0."""
+    if any((cell.get(c) or "").strip() for c in (id_col, time_col, text_col)):
+        return False
+    if not (cell.get(link_col) or "").strip().rstrip("/").endswith("/status/undefined"):
+        return False
+    others = [v.strip() for k, v in cell.items() if k not in (id_col, time_col, text_col, link_col)]
+    return all(re.fullmatch(r"0+(\.0+)?", v) for v in others)
+
+
 def _user_from_name(name: str) -> str | None:
     found = re.match(r"tweet_activity_metrics_(.+?)_\d{8}_\d{8}", name)
     return found.group(1).lower() if found else None
@@ -263,9 +315,12 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
     text_col = "tweet text" if kind == CLASSIC else "post text"
     link_col = "tweet permalink" if kind == CLASSIC else "post link"
     fallback_user = (default_user or _user_from_name(name) or "").lower() or None
-    records = []
+    records, placeholders, reposts = [], [], []
     for line, record in rows:
         cell = {h: record[i] for h, i in columns.items()}
+        if _is_placeholder(cell, id_col, time_col, text_col, link_col):
+            placeholders.append(line)
+            continue
         post_id = _post_id(cell[id_col], header[columns[id_col]], line)
         user_id = handle_from_link(cell.get(link_col)) or fallback_user
         if user_id is None:
@@ -273,14 +328,29 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
                               "from (ingest it with `social-pipeline ingest --user HANDLE FILE`)", line=line)
         if kind == CLASSIC:
             published, known = _parse_time(cell[time_col], header[columns[time_col]], line), True
+            latest_allowed = now + CLOCK_SKEW
         else:
             published, known = _parse_date(cell[time_col], header[columns[time_col]], line), False
+            latest_allowed = now.normalize() + DATE_ONLY_SKEW
+        if published > latest_allowed:
+            raise ExportError(f"column {header[columns[time_col]]!r}: {cell[time_col].strip()!r} is after the time "
+                              f"of ingestion ({now:%Y-%m-%d %H:%M} UTC): a post cannot be published in the future",
+                              line=line)
         figures = {ours: parse_count(cell[theirs], header[columns[theirs]], line)
                    for theirs, ours in counts.items() if theirs in cell}
+        if REPOST_TEXT.match(cell.get(text_col) or ""):
+            reposts.append(line)
+            continue
         records.append({"_line": line, "post_id": post_id, "user_id": user_id, "text": cell.get(text_col),
                         "published_at": published, "published_time_known": known, **figures,
                         "payload": json.dumps(dict(zip(header, record)), ensure_ascii=False)})
     notes: list[str] = []
+    if placeholders:
+        notes.append(f"{len(placeholders)} placeholder rows X writes into its exports (no post id, date or text, "
+                     f"a link to /status/undefined, every count 0) skipped: line(s) {_lines(placeholders)}")
+    if reposts:
+        notes.append(f"{len(reposts)} reposts skipped (their counts are the original post's, not this account's): "
+                     f"line(s) {_lines(reposts)}")
     records = _drop_duplicates(records, ("post_id",), notes)
     newest = max((r["published_at"] for r in records), default=None)
     snapshot = snapshot_time_for(name, modified_at, newest, now)
@@ -291,18 +361,22 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
         metrics[column] = metrics[column].astype("Int64")
     metrics.insert(1, "collected_at", snapshot)
     metrics["status"] = "ok"
-    if not known_time(kind):
+    if not known_time(kind) and len(posts):
         notes.append(f"{len(posts)} posts have a publication date but no time of day: hour-based analytics "
                      "leave them out")
     return ParsedFile(kind, posts, metrics, pd.DataFrame(columns=list(PROFILE_TEMPLATE_COLUMNS)), snapshot,
-                      snapshot.floor("h").strftime(PARTITION_KEY_FORMAT), notes)
+                      snapshot.floor("h").strftime(PARTITION_KEY_FORMAT), notes, modified_at, now)
+
+
+def _lines(lines: list[int], shown: int = 10) -> str:
+    return ", ".join(map(str, lines[:shown])) + (" ..." if len(lines) > shown else "")
 
 
 def known_time(kind: str) -> bool:
     return kind == CLASSIC
 
 
-def _parse_profile(header: list[str], rows) -> ParsedFile:
+def _parse_profile(header: list[str], rows, now: pd.Timestamp) -> ParsedFile:
     names = [_normalise(h) for h in header]
     unknown = [h for h, n in zip(header, names) if n not in PROFILE_TEMPLATE_COLUMNS]
     if unknown:
@@ -321,6 +395,9 @@ def _parse_profile(header: list[str], rows) -> ParsedFile:
         except ValueError:
             raise ExportError(f"column 'snapshot_date': unparsable date {cell['snapshot_date']!r} (expected "
                               "YYYY-MM-DD)", line=line) from None
+        if day > now.normalize() + DATE_ONLY_SKEW:
+            raise ExportError(f"column 'snapshot_date': {cell['snapshot_date'].strip()!r} is after the time of "
+                              f"ingestion ({now:%Y-%m-%d %H:%M} UTC)", line=line)
         figures = {n: parse_count(cell[n], n, line) for n in PROFILE_FIGURES if n in cell}
         records.append({"_line": line, "user_id": user_id, "platform": platform, "snapshot_date": day, **figures})
     notes: list[str] = []
@@ -344,5 +421,5 @@ def parse_file(content: bytes, name: str, modified_at: pd.Timestamp | None = Non
         raise ExportError("a column appears twice in the header", line=1)
     _check_widths(header, rows)
     if kind == PROFILE:
-        return _parse_profile(header, rows)
+        return _parse_profile(header, rows, now)
     return _parse_x(kind, header, rows, name, modified_at, now, default_user)

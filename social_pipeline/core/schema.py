@@ -101,6 +101,11 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("source", "VARCHAR"),
         ("partition_key", "VARCHAR"),
         ("source_written_at", "TIMESTAMP"),
+        # NULL for plausible figures; else why the rate, kept as the formula gives it, is implausible:
+        # engagements_exceed_impressions (rate above 100%: a repost's counts, a miscounted old post) |
+        # engagements_without_impressions (engagements on 0 impressions: X did not count views then).
+        # The check engagement_rates_plausible names these posts; filter on `IS NULL` to leave them out.
+        ("engagement_rate_flag", "VARCHAR"),
     ],
     # Written by the weekly `analytics` assets (assets/reporting.py); one row per user and week.
     "analytics.user_summary": [
@@ -274,6 +279,10 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("snapshot_time", "TIMESTAMP"),
         ("partition_key", "VARCHAR"),
         ("ingested_at", "TIMESTAMP NOT NULL"),
+        # Rows against what was stored: first seen, with other figures (written), the same (not written).
+        ("rows_new", "BIGINT"),
+        ("rows_updated", "BIGINT"),
+        ("rows_unchanged", "BIGINT"),
     ],
 }
 

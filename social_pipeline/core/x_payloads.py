@@ -7,6 +7,7 @@ NULL (unknown), never 0.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -15,6 +16,16 @@ import pandas as pd
 TWITTER_EPOCH_MS = 1288834974657
 # X serves non_public_metrics and organic_metrics only for posts younger than this.
 NON_PUBLIC_METRICS_MAX_AGE = pd.Timedelta(days=30)
+# How X writes a repost's text, in API responses and in both export layouts.
+REPOST_TEXT = re.compile(r"RT @\w{1,15}:")
+
+
+def is_repost(tweet: dict) -> bool:
+    """A repost of someone's post: its public counts (retweets, likes) are the original's, so it is
+    not one of the account's own posts. Quote posts and replies are the account's own."""
+    if any(ref.get("type") == "retweeted" for ref in tweet.get("referenced_tweets") or []):
+        return True
+    return bool(REPOST_TEXT.match(tweet.get("text") or "")) and not tweet.get("referenced_tweets")
 
 
 def _first(*values):

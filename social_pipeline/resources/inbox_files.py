@@ -6,6 +6,14 @@ ledger row in ops.ingested_files (keyed by the content's sha256), so a file is e
 in the warehouse or not at all, and the same content dropped again writes nothing.
 In the inbox, a file then moves to `processed/`, or to `rejected/` beside a
 `<name>.error.txt` that names the problem and the line.
+
+What a file writes, row by row, against what is stored (IngestOutcome.rows_new / _updated / _unchanged):
+a post seen for the first time is new; a known post whose figures differ from its latest stored
+ones is updated, as a further snapshot (raw tables are append-only, and the snapshots are the
+post's time series); a row equal to the stored figures writes nothing. A re-download of a range
+whose capped time (core/exports.py) is already taken by other figures is stamped later (the file's
+modification time, else the time of ingestion) when its figures are newer, and not written when
+they are older (lower impressions: an older download ingested late).
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ..core.exports import ExportError, ParsedFile, parse_file
+from ..core.exports import ExportError, ParsedFile, later_snapshot_time, parse_file
+from ..core.metrics import COUNT_COLUMNS
 from .warehouse import scalar, transaction
 
 DEFAULT_INBOX = "data/inbox"
@@ -52,10 +61,13 @@ def pending_files(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> list[P
 @dataclass
 class IngestOutcome:
     path: Path
-    status: str  # ingested | duplicate | rejected
+    status: str  # ingested | duplicate | empty (a header, no rows) | rejected
     sha256: str = ""
     kind: str | None = None
-    rows: int = 0
+    rows: int = 0  # rows written (new + updated)
+    rows_new: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
     message: str = ""
     snapshot_time: pd.Timestamp | None = None
     users: list[str] = field(default_factory=list)
@@ -68,7 +80,10 @@ class IngestOutcome:
     def describe(self) -> str:
         if self.status == "ingested":
             when = f", figures as of {self.snapshot_time} UTC" if self.snapshot_time is not None else ""
-            return f"ingested {self.path.name}: {self.kind}, {self.rows} rows{when}"
+            return (f"ingested {self.path.name}: {self.kind}, {self.rows_new} rows new, {self.rows_updated} updated, "
+                    f"{self.rows_unchanged} unchanged{when}")
+        if self.status == "empty":
+            return f"NO ROWS in {self.path.name}: {self.message}; nothing was written"
         if self.status == "duplicate":
             return f"skipped {self.path.name}: the same content was ingested before ({self.message})"
         return f"REJECTED {self.path.name}: {self.message}"
@@ -78,55 +93,131 @@ def _modified_at(path: Path) -> pd.Timestamp:
     return pd.Timestamp(path.stat().st_mtime, unit="s")
 
 
-def _write(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, sha: str, now: pd.Timestamp) -> None:
-    if parsed.kind == "profile_activity":
-        profile = parsed.profile.assign(source_file=path.name, ingested_at=now)
-        con.register("incoming_profile", profile)
-        # A later file replaces earlier files' figures for the same user, platform and day.
-        con.execute(
-            """
-            DELETE FROM raw.profile_activity AS t USING incoming_profile AS i
-            WHERE t.user_id = i.user_id AND t.platform = i.platform AND t.snapshot_date = i.snapshot_date::DATE
-              AND t.source_file IN (SELECT file_name FROM ops.ingested_files WHERE kind = 'profile_activity')
-            """
-        )
-        con.execute("INSERT INTO raw.profile_activity BY NAME SELECT * FROM incoming_profile")
-        con.unregister("incoming_profile")
-    else:
-        con.register("incoming_posts", parsed.posts.assign(source=parsed.kind, ingested_at=now))
-        con.execute(
-            """
-            INSERT INTO raw.posts BY NAME
-            SELECT post_id, user_id, text, content_type, media_type, num_media_items::INTEGER AS num_media_items,
-                   published_at, published_time_known, source, ingested_at
-            FROM incoming_posts WHERE post_id NOT IN (SELECT post_id FROM raw.posts)
-            """
-        )
-        # A post known only by its date gains its time of day when a classic export knows it.
-        con.execute(
-            """
-            UPDATE raw.posts AS p SET published_at = i.published_at, published_time_known = TRUE
-            FROM incoming_posts AS i
-            WHERE p.post_id = i.post_id AND NOT COALESCE(p.published_time_known, TRUE) AND i.published_time_known
-            """
-        )
-        con.unregister("incoming_posts")
-        metrics = parsed.metrics.assign(source=parsed.kind, partition_key=parsed.partition_key, written_at=now)
-        con.register("incoming_metrics", metrics)
-        con.execute(
-            """
-            INSERT INTO raw.tweet_metrics BY NAME
-            SELECT * FROM incoming_metrics AS i
-            WHERE NOT EXISTS (SELECT 1 FROM raw.tweet_metrics AS t WHERE t.post_id = i.post_id
-                              AND t.collected_at = i.collected_at AND t.source = i.source)
-            """
-        )
-        con.unregister("incoming_metrics")
+def _same_figures(columns, left: str = "i", right: str = "r") -> str:
+    return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in columns)
+
+
+def _classify_metrics(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each row of `incoming_metrics` against what is stored: new | unchanged | updated | clash (another
+    figure at the same time and source, newer than it) | older (the same, but lower figures)."""
+    return con.execute(
+        f"""
+        WITH clash AS (
+            SELECT t.* FROM raw.tweet_metrics AS t JOIN incoming_metrics AS i
+              ON t.post_id = i.post_id AND t.collected_at = i.collected_at AND t.source = i.source),
+        latest AS (
+            SELECT * FROM raw.tweet_metrics
+            WHERE post_id IN (SELECT post_id FROM incoming_metrics) AND COALESCE(status, 'ok') = 'ok'
+              AND post_id NOT IN (SELECT post_id FROM clash)
+            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY collected_at DESC, source) = 1),
+        reference AS (SELECT *, TRUE AS clashes FROM clash UNION ALL BY NAME SELECT *, FALSE AS clashes FROM latest)
+        SELECT i.post_id,
+               CASE WHEN r.post_id IS NULL THEN 'new'
+                    WHEN {_same_figures(COUNT_COLUMNS)} THEN 'unchanged'
+                    WHEN NOT r.clashes THEN 'updated'
+                    -- Impressions are cumulative views: fewer means an older download.
+                    WHEN COALESCE(i.impressions, -1) < COALESCE(r.impressions, -1) THEN 'older'
+                    ELSE 'clash' END AS change
+        FROM incoming_metrics AS i LEFT JOIN reference AS r USING (post_id)
+        """
+    ).df()
+
+
+def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Timestamp) -> dict[str, int]:
+    con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
+    changes = _classify_metrics(con)
+    if (changes["change"] == "clash").any():
+        # The range was downloaded again later: its figures are a later snapshot, not a replacement.
+        later = later_snapshot_time(parsed, parsed.snapshot_time)
+        if later is not None:
+            parsed.restamp(later)
+            parsed.notes.append(f"the snapshot time of this range was taken by an earlier download with other "
+                                f"figures: this later download is stamped {later} (its modification time, else "
+                                "the time of ingestion)")
+            con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
+            changes = _classify_metrics(con)
+        else:
+            changes.loc[changes["change"] == "clash", "change"] = "older"
+    con.unregister("incoming_metrics")
+    older = int((changes["change"] == "older").sum())
+    if older:
+        parsed.notes.append(f"{older} rows carry lower figures than those stored for the same time (an older "
+                            "download): not written")
+    written = set(changes.loc[changes["change"].isin(["new", "updated"]), "post_id"])
+    con.register("incoming_posts", parsed.posts.assign(source=parsed.kind, ingested_at=now))
     con.execute(
-        "INSERT INTO ops.ingested_files VALUES ($sha, $name, $path, $kind, $rows, $snapshot, $key, $now)",
-        {"sha": sha, "name": path.name, "path": str(path), "kind": parsed.kind, "rows": parsed.rows,
-         "snapshot": parsed.snapshot_time, "key": parsed.partition_key, "now": now},
+        """
+        INSERT INTO raw.posts BY NAME
+        SELECT post_id, user_id, text, content_type, media_type, num_media_items::INTEGER AS num_media_items,
+               published_at, published_time_known, source, ingested_at
+        FROM incoming_posts WHERE post_id NOT IN (SELECT post_id FROM raw.posts)
+        """
     )
+    # A post known only by its date gains its time of day when a classic export knows it.
+    con.execute(
+        """
+        UPDATE raw.posts AS p SET published_at = i.published_at, published_time_known = TRUE
+        FROM incoming_posts AS i
+        WHERE p.post_id = i.post_id AND NOT COALESCE(p.published_time_known, TRUE) AND i.published_time_known
+        """
+    )
+    con.unregister("incoming_posts")
+    metrics = parsed.metrics[parsed.metrics["post_id"].isin(written)]
+    con.register("incoming_metrics", metrics.assign(source=parsed.kind, partition_key=parsed.partition_key,
+                                                    written_at=now))
+    con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
+    con.unregister("incoming_metrics")
+    counts = changes["change"].value_counts()
+    parsed.posts = parsed.posts[parsed.posts["post_id"].isin(written)]  # what the outcome reports on
+    return {"new": int(counts.get("new", 0)), "updated": int(counts.get("updated", 0)),
+            "unchanged": int(counts.get("unchanged", 0)) + older}
+
+
+def _write_profile(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, now: pd.Timestamp) -> dict[str, int]:
+    from ..core.exports import PROFILE_FIGURES
+
+    con.register("incoming_profile", parsed.profile.assign(source_file=path.name, ingested_at=now))
+    # Only rows that came from files are replaced by a later file (never another source's).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE profile_changes AS
+        SELECT i.*, CASE WHEN r.user_id IS NULL THEN 'new' WHEN {_same_figures(PROFILE_FIGURES)} THEN 'unchanged'
+                         ELSE 'updated' END AS change
+        FROM incoming_profile AS i
+        LEFT JOIN (SELECT * FROM raw.profile_activity WHERE source_file IN
+                   (SELECT file_name FROM ops.ingested_files WHERE kind = 'profile_activity')) AS r
+          ON r.user_id = i.user_id AND r.platform = i.platform AND r.snapshot_date = i.snapshot_date::DATE
+        """
+    )
+    con.unregister("incoming_profile")
+    con.execute(
+        """
+        DELETE FROM raw.profile_activity AS t USING profile_changes AS i
+        WHERE i.change = 'updated' AND t.user_id = i.user_id AND t.platform = i.platform
+          AND t.snapshot_date = i.snapshot_date::DATE
+          AND t.source_file IN (SELECT file_name FROM ops.ingested_files WHERE kind = 'profile_activity')
+        """
+    )
+    con.execute("INSERT INTO raw.profile_activity BY NAME SELECT * EXCLUDE (change) FROM profile_changes "
+                "WHERE change <> 'unchanged'")
+    counts = dict(con.execute("SELECT change, count(*) FROM profile_changes GROUP BY ALL").fetchall())
+    con.execute("DROP TABLE profile_changes")
+    return {k: int(counts.get(k, 0)) for k in ("new", "updated", "unchanged")}
+
+
+def _write(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, sha: str, now: pd.Timestamp) -> dict[str, int]:
+    if parsed.kind == "profile_activity":
+        changes = _write_profile(con, parsed, path, now)
+    else:
+        changes = _write_posts(con, parsed, now)
+    con.execute(
+        "INSERT INTO ops.ingested_files BY NAME SELECT $sha AS content_sha256, $name AS file_name, $path AS path, "
+        "$kind AS kind, $rows AS rows, $snapshot AS snapshot_time, $key AS partition_key, $now AS ingested_at, "
+        "$new AS rows_new, $updated AS rows_updated, $unchanged AS rows_unchanged",
+        {"sha": sha, "name": path.name, "path": str(path), "kind": parsed.kind, "rows": parsed.rows,
+         "snapshot": parsed.snapshot_time, "key": parsed.partition_key, "now": now, **changes},
+    )
+    return changes
 
 
 def _already_ingested(con, sha: str) -> str | None:
@@ -151,17 +242,25 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
         parsed = parse_file(content, path.name, modified_at=_modified_at(path), now=now, default_user=default_user)
     except ExportError as exc:
         return IngestOutcome(path, "rejected", sha, message=str(exc))
+    if parsed.rows == 0:
+        # Not an error (an export of a quiet range), but not a silent success either; no ledger entry,
+        # so the same file with rows added later is ingested.
+        skipped = "; ".join(parsed.notes)
+        return IngestOutcome(path, "empty", sha, parsed.kind, notes=parsed.notes,
+                             message="the file has a header but no rows" + (f" ({skipped})" if skipped else ""))
     with transaction(con):
         earlier = _already_ingested(con, sha)  # another writer may have been first
         if earlier:
             return IngestOutcome(path, "duplicate", sha, message=earlier)
-        _write(con, parsed, path, sha, now)
+        changes = _write(con, parsed, path, sha, now)
     profile = parsed.kind == "profile_activity"
     frame = parsed.profile if profile else parsed.posts
     days = pd.to_datetime(frame["snapshot_date" if profile else "published_at"], errors="coerce")
-    return IngestOutcome(path, "ingested", sha, parsed.kind, parsed.rows, snapshot_time=parsed.snapshot_time,
+    written = changes["new"] + changes["updated"]
+    return IngestOutcome(path, "ingested", sha, parsed.kind, written, changes["new"], changes["updated"],
+                         changes["unchanged"], snapshot_time=parsed.snapshot_time,
                          users=sorted(frame["user_id"].unique()), notes=parsed.notes,
-                         earliest_day=days.min().normalize() if days.notna().any() else None)
+                         earliest_day=days.min().normalize() if written and days.notna().any() else None)
 
 
 def _free_name(folder: Path, name: str, sha: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,6 +72,22 @@ def connect(database: str | None = None, read_only: bool = False) -> duckdb.Duck
 def is_lock_error(exc: BaseException) -> bool:
     """DuckDB's refusal to open a file another process holds (one writer process per file)."""
     return isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc)
+
+
+def wait_until_unlocked(database: str, wait_seconds: float, poll_seconds: float = 1.0) -> None:
+    """Return once no other process holds the DuckDB file, or raise its lock error after `wait_seconds`.
+    Fails fast on each try, where DuckDBResource.get_connection backs off for ~100 s before giving up."""
+    if not is_local_file(database) or not Path(database).exists():
+        return
+    started = time.monotonic()
+    while True:
+        try:
+            duckdb.connect(database).close()
+            return
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc) or time.monotonic() - started >= wait_seconds:
+                raise
+        time.sleep(poll_seconds)
 
 
 def scalar(con: duckdb.DuckDBPyConnection, query: str, params=None):

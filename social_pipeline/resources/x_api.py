@@ -29,6 +29,7 @@ from ..core.metrics import COUNT_COLUMNS
 from ..core.x_payloads import (
     NON_PUBLIC_METRICS_MAX_AGE,
     error_post_id,
+    is_repost,
     metrics_from_tweet,
     post_response_slice,
     post_from_tweet,
@@ -479,7 +480,9 @@ class XApiSource:
                     page = self._call(what, self.client.get_users_tweets, user_auth=self.public_user_auth, **params)
                     with _reading(what):
                         media = {m.media_key: m.type for m in (page.includes or {}).get("media", [])}
-                        rows.extend([post_from_tweet(t.data, handle, media) for t in page.data or []])
+                        # Reposts are not the account's posts (their counts are the original's), as in the exports.
+                        rows.extend(post_from_tweet(t.data, handle, media) for t in page.data or []
+                                    if not is_repost(t.data))
                         token = (page.meta or {}).get("next_token")
                     if not token:
                         break

@@ -21,6 +21,7 @@ SELECT
     s.engagements,
     s.engagement_rate_pct,
     s.weighted_engagement_score,
+    s.engagement_rate_flag,
     p.source
 FROM analytics.post_snapshots AS s
 JOIN raw.posts AS p USING (post_id)

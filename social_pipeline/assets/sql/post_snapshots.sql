@@ -15,6 +15,11 @@ SELECT
     engagements(m.likes, m.retweets, m.replies, m.quotes) AS engagements,
     engagement_rate_pct(m.likes, m.retweets, m.replies, m.quotes, m.impressions) AS engagement_rate_pct,
     weighted_engagement_score(m.likes, m.retweets, m.replies, m.quotes) AS weighted_engagement_score,
+    -- Real but implausible figures keep the formula's value and are flagged (core/schema.py).
+    CASE WHEN m.impressions > 0 AND engagements(m.likes, m.retweets, m.replies, m.quotes) > m.impressions
+         THEN 'engagements_exceed_impressions'
+         WHEN m.impressions = 0 AND engagements(m.likes, m.retweets, m.replies, m.quotes) > 0
+         THEN 'engagements_without_impressions' END AS engagement_rate_flag,
     m.source,
     m.partition_key,
     m.written_at AS source_written_at
