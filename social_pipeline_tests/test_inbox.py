@@ -90,7 +90,7 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         assert not rejected.get_step_failure_events()
         assert not [e for e in rejected.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # nor retried
         meta = rejected.asset_materializations_for_node("inbox_files")[0].metadata
-        assert meta["outcome"].value == "rejected" and meta["rows_written"].value == 0
+        assert meta["outcome"].value == "rejected" and meta["file_rows_ingested"].value == 0
         assert meta["reason"].value == "line 3: column 'likes': negative count '-4.0'"
         check = file_check(rejected)
         assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)

@@ -61,7 +61,7 @@ LOCK_POLL_SECONDS = 1.0
     **asset_labels("data_platform", "raw", "per_file"),
     retry_policy=dg.RetryPolicy(max_retries=INBOX_RETRIES, delay=5, backoff=dg.Backoff.EXPONENTIAL),
     check_specs=[dg.AssetCheckSpec(FILE_CHECK, asset="inbox_files", description="Warns when the run's file was "
-                                   "rejected (the reason is in the metadata and in rejected/<name>.error.txt) or "
+                                   "rejected (the reason is in the metadata and in `rejected/<name>.error.txt`) or "
                                    "had no rows.")],
 )
 def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, warehouse: WarehouseResource):

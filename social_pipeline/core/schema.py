@@ -331,6 +331,7 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
         ("engagements", "BIGINT"),
         ("engagement_rate_pct", "DOUBLE"),
         ("weighted_engagement_score", "DOUBLE"),
+        ("engagement_rate_flag", "VARCHAR"),
         ("source", "VARCHAR"),
     ],
 }
@@ -378,6 +379,9 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "likes_model_version": "The likes model version that served the prediction.",
     "predicted_reach": "Predicted impressions at the settle age.",
     "predicted_likes": "Predicted likes at the settle age.",
+    "engagement_rate_flag": "NULL, or why real figures look implausible: engagements_exceed_impressions, "
+                            "engagements_without_impressions; see Data checks. The rate keeps the seed's formula "
+                            "value; filter engagement_rate_flag IS NULL to leave such posts out.",
 }
 
 COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -575,7 +579,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "file_name": "The dropped file's name.",
         "path": "Where the file was when it was ingested.",
         "kind": "x_export_classic, x_export_content or profile_activity.",
-        "rows": "Rows the file contributed.",
+        "rows": "Rows the file contributed (in the file).",
+        "rows_new": "Posts (or profile days) the warehouse did not hold before this file.",
+        "rows_updated": "Known posts with other figures (a known post with other figures: a further snapshot).",
+        "rows_unchanged": "Rows as stored before (the same figures as stored: not written).",
         "snapshot_time": "The time the file's cumulative figures stand for (X exports only).",
         "partition_key": "The collection partition its metrics were stored under (X exports only).",
         "ingested_at": "When the file was ingested (UTC).",
