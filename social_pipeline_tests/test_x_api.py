@@ -24,6 +24,8 @@ from social_pipeline.resources.x_api import (
     XPermissionError,
 )
 
+from .test_assets import with_hours
+
 API = "https://api.twitter.com/2"
 TWEETS = f"{API}/tweets"
 BEARER = XCredentials(bearer_token="secret-bearer-token-123")
@@ -328,7 +330,8 @@ def _x_resources(tmp_path):
 def test_live_source_refuses_old_partitions_and_ranges(tmp_path):
     old_key = (NOW.floor("h") - pd.Timedelta(hours=6)).strftime("%Y-%m-%d-%H:%M")
     with pytest.raises(dg.Failure, match="would be wrong") as raised:
-        dg.materialize([raw_tweet_metrics], resources=_x_resources(tmp_path), partition_key=old_key)
+        dg.materialize([raw_tweet_metrics], resources=_x_resources(tmp_path), partition_key=old_key,
+                       instance=with_hours(old_key))
     assert "export file" in str(raised.value.description)
     assert len(responses.calls) == 0  # refused before spending a request
 
@@ -345,7 +348,7 @@ def test_live_collection_of_the_current_hour_end_to_end(tmp_path):
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
     resources = _x_resources(tmp_path)
     result = dg.materialize([raw_posts, raw_tweet_metrics, post_snapshots, post_performance],
-                            resources=resources, partition_key=key)
+                            resources=resources, partition_key=key, instance=with_hours(key))
     assert result.success
     con = connect(str(tmp_path / "w.duckdb"), read_only=True)
     rows = con.execute("SELECT post_id, likes, source, partition_key, collected_at, payload FROM raw.tweet_metrics").fetchall()
