@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,11 +66,13 @@ def test_every_writer_asset_is_in_the_single_writer_pool():
     assert missing == []
 
 
-def test_instance_queues_writer_runs_one_at_a_time():
+def test_instance_queues_writer_runs_one_at_a_time(tmp_path, monkeypatch):
     config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
-    instance = dg.DagsterInstance.from_config(str(REPO / "data/dagster_home"))
+    shutil.copyfile(REPO / "data/dagster_home/dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the event log lives under DAGSTER_HOME
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
     pool = instance.get_concurrency_config().pool_config
     assert pool.default_pool_limit == 1 and pool.pool_granularity.value == "run"
 
