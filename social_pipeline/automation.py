@@ -3,10 +3,12 @@
 import json
 import os
 import smtplib
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 from pydantic import Field
 
@@ -18,7 +20,7 @@ from .assets.ml import SETTLE_AGE_HOURS, ml_training_job, prediction_outcomes_jo
 from .assets.inbox import EARLIEST_DAY_KEY, inbox_files, inbox_ingestion_job
 from .assets.reporting import weekly_reporting_job
 from .jobs import hourly_collection_job
-from .resources.warehouse import WarehouseResource, connect, scalar
+from .resources.warehouse import WarehouseResource, connect, is_lock_error, scalar
 
 # The partitions are dynamic (see assets/common.py), so each schedule adds the key it runs first.
 @dg.schedule(
@@ -117,6 +119,7 @@ def retrain_on_new_labels(context: dg.SensorEvaluationContext):
 
 
 # ----- weekly analytics after a dropped file -----------------------------------------------
+LOCK_ATTEMPTS, LOCK_WAIT_SECONDS = 10, 2
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[inbox_ingestion_job],
@@ -134,12 +137,26 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: Wa
     days = [pd.Timestamp(d.value) for d in days if d is not None and d.value]
     if not days:
         return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
-    # Read-only, between runs; a run holding the lock makes this tick fail and the next one retry.
-    con = connect(warehouse.database, read_only=True)
+    # Which weeks hold data: read-only, between runs. Dagster consumes the event even if this tick
+    # fails, so a run holding the lock is waited for a while, then every week from the file's on is taken.
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    con = None
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            con = connect(warehouse.database, read_only=True)
+            break
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc):
+                raise
+            time.sleep(LOCK_WAIT_SECONDS)
+    if con is None:
+        context.log.warning(f"the warehouse stayed locked for {LOCK_ATTEMPTS * LOCK_WAIT_SECONDS} s: adding every "
+                            f"complete week from {min(days).date()} on as a partition")
     try:
-        ranges = weekly_refresh(context.instance, con, min(days), pd.Timestamp.now("UTC").tz_localize(None))
+        ranges = weekly_refresh(context.instance, con, min(days), now)
     finally:
-        con.close()
+        if con is not None:
+            con.close()
     if not ranges:
         return dg.SkipReason(f"the file's earliest day {min(days).date()} is in a week not yet complete")
     return [dg.RunRequest(run_key=f"weekly-after-{run_id}-{first}",

@@ -159,3 +159,13 @@ def test_inbox_of_2017_history_builds_its_weeks_through_the_refresh_sensor(tmp_p
         assert _user_weeks(db, "old_hand") == {**EXPECTED_2017, "summary": [
             *EXPECTED_2017["summary"], ("2026-11-09", 0, 0)], "reports": [*EXPECTED_2017["reports"], "2026-11-09"],
             "content_type_rows": 2}
+
+
+def test_refresh_without_the_warehouse_takes_every_complete_week_from_the_files_on():
+    """The sensor's fallback when a run held the warehouse's lock throughout: no week is left out."""
+    from social_pipeline.assets.common import weekly_refresh
+
+    instance = dg.DagsterInstance.ephemeral()
+    ranges = weekly_refresh(instance, None, pd.Timestamp("2017-03-07 09:15"), pd.Timestamp("2017-03-29 10:00"))
+    assert instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) == ["2017-03-06", "2017-03-13", "2017-03-20"]
+    assert ranges == [("2017-03-06", "2017-03-20")]

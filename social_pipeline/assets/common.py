@@ -41,12 +41,18 @@ def weeks_with_data(con: duckdb.DuckDBPyConnection, from_day: pd.Timestamp, now:
     return [row[0] for row in con.execute(sql("weeks_with_data"), {"from_day": from_day, "now": now}).fetchall()]
 
 
-def weekly_refresh(instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection, from_day: pd.Timestamp,
+def weekly_refresh(instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection | None, from_day: pd.Timestamp,
                    now: pd.Timestamp) -> list[tuple[str, str]]:
     """After new data from `from_day` on: add the weeks that now hold data as partitions and return
     the ranges to rebuild, every partition from that week on (later weeks' 90-day best times and
-    week-over-week trends change too)."""
-    add_partition_keys(instance, WEEKLY_PARTITIONS, weeks_with_data(con, from_day, now))
+    week-over-week trends change too). Without a connection (the warehouse stayed locked), every
+    complete week from `from_day` on is added: some may hold no data, but none is left out."""
+    if con is not None:
+        weeks = weeks_with_data(con, from_day, now)
+    else:
+        mondays = pd.date_range(pd.Timestamp(week_key(from_day)), pd.Timestamp(now) - WEEK, freq="7D")
+        weeks = [monday.strftime(WEEK_KEY_FORMAT) for monday in mondays]
+    add_partition_keys(instance, WEEKLY_PARTITIONS, weeks)
     first = week_key(from_day)
     return storage_ranges(instance, WEEKLY_PARTITIONS,
                           [k for k in instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) if k >= first])
