@@ -63,6 +63,10 @@ def test_partition_helpers_keep_hours_gap_free_and_split_ranges_by_storage_order
     assert storage_ranges(instance, WEEKLY_PARTITIONS, ["2017-03-06", "2017-03-20"]) == [("2017-03-06", "2017-03-20")]
     assert time_windows(WEEKLY_PARTITIONS, ["2017-03-20", "2017-03-06", "2017-03-13"]) == [
         (pd.Timestamp("2017-03-06"), pd.Timestamp("2017-03-27"))]
+    with pytest.raises(dg.Failure, match="'2017-03-07' of report_weeks is not a Monday"):
+        time_windows(WEEKLY_PARTITIONS, ["2017-03-07"])  # a key added by hand in the UI
+    with pytest.raises(dg.Failure, match="'yesterday' of collection_hours is not an hour"):
+        time_windows(HOURLY_PARTITIONS, ["yesterday"])
     assert time_windows(WEEKLY_PARTITIONS, ["2017-03-20", "2017-03-06"]) == [
         (pd.Timestamp("2017-03-06"), pd.Timestamp("2017-03-13")), (pd.Timestamp("2017-03-20"), pd.Timestamp("2017-03-27"))]
 

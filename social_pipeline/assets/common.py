@@ -76,8 +76,17 @@ def week_key(day: pd.Timestamp) -> str:
 
 
 def _parse(partitions_def: dg.DynamicPartitionsDefinition, key: str) -> pd.Timestamp:
-    fmt = PARTITION_KEY_FORMAT if partitions_def.name == HOURLY_PARTITIONS.name else WEEK_KEY_FORMAT
-    return pd.Timestamp(pd.to_datetime(key, format=fmt))
+    """A key's start; a key added by hand in the UI that is no hour (or no Monday) is refused by name."""
+    hourly = partitions_def.name == HOURLY_PARTITIONS.name
+    fmt = PARTITION_KEY_FORMAT if hourly else WEEK_KEY_FORMAT
+    try:
+        start = pd.Timestamp(pd.to_datetime(key, format=fmt))
+    except ValueError:
+        start = None
+    if start is None or (not hourly and start.day_of_week != 0):
+        raise dg.Failure(description=f"partition key {key!r} of {partitions_def.name} is not "
+                         + ("an hour (%Y-%m-%d-%H:%M)" if hourly else "a Monday (%Y-%m-%d)"))
+    return start
 
 
 def _step(partitions_def: dg.DynamicPartitionsDefinition) -> pd.Timedelta:
