@@ -30,9 +30,10 @@ def test_hourly_schedule_collects_the_hour_that_just_closed():
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     with dg.instance_for_test() as instance:
         add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-09:00"])
-        context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
-                                            scheduled_execution_time=pd.Timestamp("2026-11-18 13:05", tz="UTC"))
-        requests = list(schedule.evaluate_tick(context).run_requests)
+        # As a context manager: the context opens its own instance, which must be closed again.
+        with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                       scheduled_execution_time=pd.Timestamp("2026-11-18 13:05", tz="UTC")) as context:
+            requests = list(schedule.evaluate_tick(context).run_requests)
         assert [r.partition_key for r in requests] == ["2026-11-18-12:00"]
         # The hour becomes a partition, and so do the two the daemon missed (they show as missing).
         assert instance.get_dynamic_partitions(HOURLY_PARTITIONS.name) == [
@@ -43,9 +44,10 @@ def test_weekly_report_schedule_reports_the_week_just_ended():
     schedule = defs.resolve_schedule_def("weekly_report_schedule")
     with dg.instance_for_test() as instance:
         add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-11-02"])
-        context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
-                                            scheduled_execution_time=pd.Timestamp("2026-11-23 06:00", tz="UTC"))
-        requests = list(schedule.evaluate_tick(context).run_requests)
+        # As a context manager: the context opens its own instance, which must be closed again.
+        with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                       scheduled_execution_time=pd.Timestamp("2026-11-23 06:00", tz="UTC")) as context:
+            requests = list(schedule.evaluate_tick(context).run_requests)
         assert [r.partition_key for r in requests] == ["2026-11-16"]  # Monday 16th .. Sunday 22nd
         # Weeks are partitions when they hold data or the schedule closes them: no gap filling.
         assert instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) == ["2026-11-02", "2026-11-16"]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from social_pipeline.assets.common import (HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys,
-                                           storage_ranges, time_windows)
+                                           storage_ranges, time_windows, week_key)
 from social_pipeline.cli import main
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource, connect
@@ -173,3 +173,35 @@ def test_refresh_without_the_warehouse_takes_every_complete_week_from_the_files_
     ranges = weekly_refresh(instance, None, pd.Timestamp("2017-03-07 09:15"), pd.Timestamp("2017-03-29 10:00"))
     assert instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) == ["2017-03-06", "2017-03-13", "2017-03-20"]
     assert ranges == [("2017-03-06", "2017-03-20")]
+
+
+def test_refresh_sensor_with_the_warehouse_locked_throughout_takes_every_week_from_the_files_on(tmp_path, monkeypatch):
+    from social_pipeline import automation
+    from social_pipeline.assets.inbox import inbox_sensor
+
+    inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
+    inbox.mkdir()
+    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
+    monkeypatch.setattr(automation, "LOCK_ATTEMPTS", 2)
+    monkeypatch.setattr(automation, "LOCK_WAIT_SECONDS", 0.1)
+    with dg.instance_for_test() as instance:
+        drop(inbox, "tweet_activity_metrics_old_hand_20170301_20170331_en.csv", OLD_EXPORT.encode())
+        (request,) = inbox_sensor(dg.build_sensor_context(instance=instance))
+        ingested = run(request, db, instance)
+        assert ingested.success
+        # Another process writes the warehouse (a run), as DuckDB allows one writer process.
+        holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({db!r}); "
+                                   "print('held', flush=True); sys.stdin.read()"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            (requested,) = refresh_weekly(instance, ingested, db)
+        finally:
+            holder.stdin.close()
+            holder.wait(timeout=30)
+        weeks = instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name)
+        # Not knowing which weeks hold data, it takes them all (the empty 2017-03-13 too), none left out.
+        assert weeks[:3] == ["2017-03-06", "2017-03-13", "2017-03-20"]
+        assert weeks[-1] == week_key(pd.Timestamp.now("UTC").tz_localize(None) - pd.Timedelta(days=7))
+        assert (requested.tags["dagster/asset_partition_range_start"],
+                requested.tags["dagster/asset_partition_range_end"]) == (weeks[0], weeks[-1])
