@@ -3,42 +3,60 @@
 import json
 import os
 import smtplib
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 from pydantic import Field
 
 from .core.publish import bi_path, publish_copy
 from .paths import ops_dir
-from .assets.common import WAREHOUSE_POOL, asset_labels, code_version, partition_range_tags, preview_table
+from .assets.common import (HOUR, HOURLY_PARTITIONS, WAREHOUSE_POOL, WEEK, WEEKLY_PARTITIONS, add_partition_keys,
+                            asset_labels, code_version, hour_key, partition_range_tags, preview_table, week_key,
+                            weekly_refresh)
 from .assets.ml import SETTLE_AGE_HOURS, ml_training_job, prediction_outcomes_job
 from .assets.inbox import EARLIEST_DAY_KEY, inbox_files, inbox_ingestion_job
-from .assets.reporting import WEEKLY_PARTITIONS, weekly_reporting_job
+from .assets.reporting import weekly_reporting_job
 from .jobs import hourly_collection_job
-from .resources.warehouse import WarehouseResource, connect, scalar
+from .resources.warehouse import WarehouseResource, connect, is_lock_error, scalar
 
-hourly_collection_schedule = dg.build_schedule_from_partitioned_job(
-    hourly_collection_job,
+# The partitions are dynamic (see assets/common.py), so each schedule adds the key it runs first.
+@dg.schedule(
+    job=hourly_collection_job,
     name="hourly_collection_schedule",
+    cron_schedule="5 * * * *",
+    execution_timezone="UTC",
     description="At :05 every hour, collect the hour that just closed: new posts, follower figures, "
     "and metrics of every due post (hourly below 7 days of age, daily at 00:00 UTC below 30 days, "
-    "then Mondays 00:00 UTC), then refresh post_snapshots and post_performance.",
-    minute_of_hour=5,
+    "then Mondays 00:00 UTC), then refresh post_snapshots and post_performance. Adds the hour as a "
+    "partition (and any hours missed since the last one, which then show as missing).",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+def hourly_collection_schedule(context: dg.ScheduleEvaluationContext):
+    closed = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC").tz_localize(None).floor("h") - HOUR
+    key = hour_key(closed)
+    add_partition_keys(context.instance, HOURLY_PARTITIONS, [key])
+    return dg.RunRequest(run_key=key, partition_key=key)
 
-weekly_report_schedule = dg.build_schedule_from_partitioned_job(
-    weekly_reporting_job,
+
+@dg.schedule(
+    job=weekly_reporting_job,
     name="weekly_report_schedule",
+    cron_schedule="0 6 * * 1",
+    execution_timezone="UTC",
     description="Mondays at 06:00 UTC, build the weekly analytics and the reports (Markdown and HTML "
-    "files in data/reports) for the week that just ended (Monday to Sunday).",
-    day_of_week=1,
-    hour_of_day=6,
-    minute_of_hour=0,
+    "files in data/reports) for the week that just ended (Monday to Sunday), adding it as a partition.",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+def weekly_report_schedule(context: dg.ScheduleEvaluationContext):
+    now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC").tz_localize(None)
+    key = week_key(now - WEEK)
+    add_partition_keys(context.instance, WEEKLY_PARTITIONS, [key])
+    return dg.RunRequest(run_key=key, partition_key=key)
+
 
 weekly_retraining_schedule = dg.ScheduleDefinition(
     name="weekly_retraining_schedule",
@@ -102,25 +120,17 @@ def retrain_on_new_labels(context: dg.SensorEvaluationContext):
 
 
 # ----- weekly analytics after a dropped file -----------------------------------------------
-def weeks_to_refresh(earliest_day: pd.Timestamp, now: pd.Timestamp) -> tuple[str, str] | None:
-    """The weekly partition range from the week holding `earliest_day` to the newest complete week:
-    later weeks change too (90-day best-time windows, week-over-week trends). None when no complete
-    week is affected (the Monday schedule builds the current week when it ends)."""
-    keys = WEEKLY_PARTITIONS.get_partition_keys(current_time=now.to_pydatetime())
-    monday = (earliest_day.normalize() - pd.Timedelta(days=earliest_day.day_of_week)).strftime("%Y-%m-%d")
-    affected = [key for key in keys if key >= monday]
-    return (affected[0], affected[-1]) if affected else None
-
-
+LOCK_ATTEMPTS, LOCK_WAIT_SECONDS = 10, 2
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
     monitored_jobs=[inbox_ingestion_job],
     request_job=weekly_reporting_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After a dropped file is ingested, rebuild the weekly analytics and reports of every "
-    "complete week from the file's earliest day on, in one run.",
+    description="After a dropped file is ingested, add the weeks that now hold data (any year) as "
+    "weekly partitions and rebuild the weekly analytics and reports of every weekly partition from "
+    "the file's earliest week on (one run per range of partitions).",
 )
-def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext):
+def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: WarehouseResource):
     run_id = context.dagster_run.run_id
     records = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
     days = [r.dagster_event.step_materialization_data.materialization.metadata.get(EARLIEST_DAY_KEY)
@@ -128,11 +138,31 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext):
     days = [pd.Timestamp(d.value) for d in days if d is not None and d.value]
     if not days:
         return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
-    weeks = weeks_to_refresh(min(days), pd.Timestamp.now("UTC").tz_localize(None))
-    if weeks is None:
+    # Which weeks hold data: read-only, between runs. Dagster consumes the event even if this tick
+    # fails, so a run holding the lock is waited for a while, then every week from the file's on is taken.
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    con = None
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            con = connect(warehouse.database, read_only=True)
+            break
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc):
+                raise
+            time.sleep(LOCK_WAIT_SECONDS)
+    if con is None:
+        context.log.warning(f"the warehouse stayed locked for {LOCK_ATTEMPTS * LOCK_WAIT_SECONDS} s: adding every "
+                            f"complete week from {min(days).date()} on as a partition")
+    try:
+        ranges = weekly_refresh(context.instance, con, min(days), now)
+    finally:
+        if con is not None:
+            con.close()
+    if not ranges:
         return dg.SkipReason(f"the file's earliest day {min(days).date()} is in a week not yet complete")
-    return dg.RunRequest(run_key=f"weekly-after-{run_id}",
-                         tags={**partition_range_tags(*weeks), "trigger": "inbox"})
+    return [dg.RunRequest(run_key=f"weekly-after-{run_id}-{first}",
+                          tags={**partition_range_tags(first, last), "trigger": "inbox"})
+            for first, last in ranges]
 
 
 # ----- BI copy ------------------------------------------------------------------------

@@ -73,13 +73,9 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str 
     return plan
 
 
-# The weekly partitions' first week (a Monday); see assets/reporting.py.
-FIRST_REPORT_WEEK = pd.Timestamp("2026-01-05")
-
-
 def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     """Keys (Monday, %Y-%m-%d) of the weeks that lie wholly inside [start, end)."""
-    first = max(start.ceil("D"), FIRST_REPORT_WEEK)
+    first = start.ceil("D")
     first += pd.Timedelta(days=(7 - first.day_of_week) % 7)
     weeks = []
     while first + pd.Timedelta(days=7) <= end:
@@ -89,25 +85,39 @@ def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
 
 
 def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING") -> list[dict]:
-    """Backfill the history in one run per job, then run each job's latest partition again.
-
-    Dagster stores two events per asset and partition; in a SQLite instance that costs
-    ~15 ms each, so the history backfill runs on an in-memory instance and only the
-    latest partitions are recorded in DAGSTER_HOME, where the UI shows them.
-    Re-running the latest partition is idempotent, so the warehouse is the same either way.
-    """
+    """Run the plan on DAGSTER_HOME's instance (an in-memory one when it is unset), so every
+    partition of the history is recorded where `make dev` shows it. The history's hours and its
+    weeks that hold data are added as partitions first; each job runs once per range of them."""
     from dagster import DagsterInstance
 
-    persistent = _persistent_instance()
-    # Unpartitioned jobs (training) run once, where the UI shows them when there is such an instance.
-    results = _run_plan(as_of, days, DagsterInstance.ephemeral(), log, quiet_level, latest_only=False,
-                        unpartitioned=persistent is None)
-    if persistent is not None:
-        results += _run_plan(as_of, days, persistent, log, quiet_level, latest_only=True, unpartitioned=True)
+    from .assets.common import (HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, hour_keys, storage_ranges,
+                                weeks_with_data)
+    from .resources.warehouse import connect, database_path
+
+    instance = _persistent_instance() or DagsterInstance.ephemeral()
+    results = []
+    for job_name, first_key, last_key in run_plan(as_of, days):
+        if job_name == "hourly_collection":
+            keys = hour_keys(pd.to_datetime(first_key, format=PARTITION_KEY_FORMAT),
+                             pd.to_datetime(last_key, format=PARTITION_KEY_FORMAT))
+            add_partition_keys(instance, HOURLY_PARTITIONS, keys)
+            ranges = storage_ranges(instance, HOURLY_PARTITIONS, keys)
+        elif job_name == "weekly_reporting":
+            con = connect(database_path(), read_only=True)
+            try:
+                keys = [k for k in weeks_with_data(con, pd.Timestamp(first_key), as_of) if k <= last_key]
+            finally:
+                con.close()
+            add_partition_keys(instance, WEEKLY_PARTITIONS, keys)
+            ranges = storage_ranges(instance, WEEKLY_PARTITIONS, keys)
+        else:
+            ranges = [None]
+        for key_range in ranges:
+            results.append(_run_job(job_name, key_range, as_of, days, instance, log, quiet_level))
     return results
 
 
-def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool, unpartitioned: bool) -> list[dict]:
+def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level) -> dict:
     from .assets.common import partition_range_tags
     from .definitions import defs
     from .resources.sources import source_resource_from_env
@@ -115,29 +125,22 @@ def _run_plan(as_of, days, instance, log, quiet_level, latest_only: bool, unpart
     # Always simulated: a replayed history needs a source that can answer "as of" any hour.
     # Its clock is the run's as-of time, so reruns give the same warehouse.
     source = source_resource_from_env(kind="simulated", clock=str(as_of.floor("h")), history_days=days)
-    results = []
-    for job_name, first_key, last_key in run_plan(as_of, days):
-        if last_key is None and not unpartitioned:
-            continue
-        first_key = last_key if latest_only else first_key
-        job = defs.resolve_job_def(job_name)
-        tags = {**(partition_range_tags(first_key, last_key) if last_key else {}), **runner_tags()}
-        started = time.perf_counter()
-        result = job.execute_in_process(
-            instance=instance,
-            resources={"source": source},
-            run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
-            tags=tags,
-        )
-        seconds = time.perf_counter() - started
-        where = "recorded in DAGSTER_HOME" if instance.is_persistent else "one run"
-        what = f"partitions {first_key} .. {last_key}" if last_key else "unpartitioned"
-        checks = result.get_asset_check_evaluations()
-        failed = [f"{c.asset_check_key.asset_key.to_user_string()}:{c.asset_check_key.name}" for c in checks if not c.passed]
-        verdict = f", checks {len(checks) - len(failed)}/{len(checks)} passed" + (f" (failed: {', '.join(failed)})" if failed else "")
-        log(f"  {job_name}: {what}, {where} ({seconds:.1f} s, run {result.run_id[:8]}{verdict if checks else ''})")
-        results.append({"job": job_name, "seconds": seconds, "run_id": result.run_id, "success": result.success})
-    return results
+    job = defs.resolve_job_def(job_name)
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        instance=instance,
+        resources={"source": source},
+        run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
+        tags={**(partition_range_tags(*key_range) if key_range else {}), **runner_tags()},
+    )
+    seconds = time.perf_counter() - started
+    where = "recorded in DAGSTER_HOME" if instance.is_persistent else "in-memory instance"
+    what = f"partitions {key_range[0]} .. {key_range[1]}" if key_range else "unpartitioned"
+    checks = result.get_asset_check_evaluations()
+    failed = [f"{c.asset_check_key.asset_key.to_user_string()}:{c.asset_check_key.name}" for c in checks if not c.passed]
+    verdict = f", checks {len(checks) - len(failed)}/{len(checks)} passed" + (f" (failed: {', '.join(failed)})" if failed else "")
+    log(f"  {job_name}: {what}, {where} ({seconds:.1f} s, run {result.run_id[:8]}{verdict if checks else ''})")
+    return {"job": job_name, "seconds": seconds, "run_id": result.run_id, "success": result.success}
 
 
 def table_counts(database: str) -> pd.DataFrame:
@@ -223,14 +226,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, log=print) -> bool:
     """Bring post_snapshots (incremental) and post_performance up to date after an ingestion, then,
-    as the refresh_weekly_after_inbox sensor does, the weekly analytics of every complete week
-    from `earliest_day` on."""
+    as the refresh_weekly_after_inbox sensor does, add the weeks that now hold data as partitions and
+    rebuild every weekly partition from `earliest_day`'s week on."""
     import dagster as dg
     from .assets.analytics import post_performance, post_snapshots
-    from .assets.common import partition_range_tags
-    from .automation import weeks_to_refresh
+    from .assets.common import partition_range_tags, weekly_refresh
     from .definitions import defs
-    from .resources.warehouse import WarehouseResource
+    from .resources.warehouse import WarehouseResource, connect
 
     warehouse = WarehouseResource(database=database)
     instance = _persistent_instance() or dg.DagsterInstance.ephemeral()
@@ -238,15 +240,22 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse},
                             instance=instance, run_config=quiet, raise_on_error=False, tags=runner_tags())
     log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
-    weeks = weeks_to_refresh(earliest_day, pd.Timestamp.now("UTC").tz_localize(None)) if earliest_day is not None else None
-    if not result.success or weeks is None:
+    if not result.success or earliest_day is None:
         return result.success
-    weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
-        instance=instance, resources={"warehouse": warehouse}, run_config=quiet, raise_on_error=False,
-        tags={**partition_range_tags(*weeks), **runner_tags()})
-    log(f"  weekly analytics and reports rebuilt for the weeks {weeks[0]} .. {weeks[1]} "
-        f"({'ok' if weekly.success else 'FAILED'})")
-    return weekly.success
+    con = connect(database, read_only=True)
+    try:
+        ranges = weekly_refresh(instance, con, earliest_day, pd.Timestamp.now("UTC").tz_localize(None))
+    finally:
+        con.close()
+    success = True
+    for first, last in ranges:
+        weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
+            instance=instance, resources={"warehouse": warehouse}, run_config=quiet, raise_on_error=False,
+            tags={**partition_range_tags(first, last), **runner_tags()})
+        log(f"  weekly analytics and reports rebuilt for the weeks {first} .. {last} "
+            f"({'ok' if weekly.success else 'FAILED'})")
+        success = success and weekly.success
+    return success
 
 
 # sysexits' EX_TEMPFAIL: nothing was tried and a retry may work (1 means a file was rejected).

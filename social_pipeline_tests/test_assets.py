@@ -7,6 +7,7 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from social_pipeline.assets import analytics, ingestion
+from social_pipeline.assets.common import HOURLY_PARTITIONS, add_partition_keys
 from social_pipeline.core.metrics import engagement_rate_pct, weighted_engagement_score
 from social_pipeline.resources.sources import SimulatedSource, SourceResource
 from social_pipeline.resources.warehouse import WarehouseResource, connect
@@ -20,9 +21,16 @@ ASSETS = [
 FIRST_KEY, LAST_KEY = "2026-11-15-12:00", "2026-11-18-11:00"  # 72 hourly collections up to CLOCK
 
 
-def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS):
+def with_hours(first, last=None, instance=None):
+    """An instance (in-memory unless given) whose collection partitions include first .. last."""
+    instance = instance or dg.DagsterInstance.ephemeral()
+    add_partition_keys(instance, HOURLY_PARTITIONS, [first, last or first])
+    return instance
+
+
+def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS, instance=None):
     result = dg.materialize(
-        assets, resources=resources,
+        assets, resources=resources, instance=with_hours(first, last, instance),
         tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
     )
     assert result.success
@@ -157,7 +165,7 @@ def test_failed_write_leaves_tables_as_they_were(collected, db_path):
         [ingestion.raw_tweet_metrics],
         resources={"warehouse": WarehouseResource(database=db_path),
                    "source": BrokenSourceResource(clock=str(CLOCK), history_days=3)},
-        partition_key=LAST_KEY, raise_on_error=False,
+        partition_key=LAST_KEY, raise_on_error=False, instance=with_hours(LAST_KEY),
     )
     assert not result.success
     after = table(db_path, "SELECT * FROM raw.tweet_metrics ORDER BY post_id, collected_at")
@@ -177,7 +185,7 @@ class NegativeSourceResource(SourceResource):
 
 
 def test_negative_counts_are_refused_and_logged(collected, db_path):
-    instance = dg.DagsterInstance.ephemeral()
+    instance = with_hours(LAST_KEY)
     result = dg.materialize(
         [ingestion.raw_tweet_metrics],
         resources={"warehouse": WarehouseResource(database=db_path),
@@ -218,7 +226,8 @@ def test_posts_reported_unavailable_are_not_requested_again(resources, db_path):
     con.close()
 
     for _ in range(2):  # a re-run of the partition asks for the same posts
-        result = dg.materialize([ingestion.raw_tweet_metrics], resources=resources, partition_key=LAST_KEY)
+        result = dg.materialize([ingestion.raw_tweet_metrics], resources=resources, partition_key=LAST_KEY,
+                                instance=with_hours(LAST_KEY))
         requested = table(db_path, f"SELECT post_id FROM raw.tweet_metrics WHERE partition_key = '{LAST_KEY}'")
         assert set(requested.post_id) == set(due_last_hour) - {deleted, protected, missing}
         assert came_back in set(requested.post_id)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from social_pipeline import automation
-from social_pipeline.assets.common import WAREHOUSE_POOL
+from social_pipeline.assets.common import HOURLY_PARTITIONS, WAREHOUSE_POOL, WEEKLY_PARTITIONS, add_partition_keys
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource, is_local_file
 
@@ -27,16 +28,29 @@ REPO = Path(__file__).resolve().parents[1]
 def test_hourly_schedule_collects_the_hour_that_just_closed():
     schedule = defs.resolve_schedule_def("hourly_collection_schedule")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    context = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2026-11-18 13:05", tz="UTC"))
-    requests = list(schedule.evaluate_tick(context).run_requests)
-    assert [r.partition_key for r in requests] == ["2026-11-18-12:00"]
+    with dg.instance_for_test() as instance:
+        add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-09:00"])
+        # As a context manager: the context opens its own instance, which must be closed again.
+        with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                       scheduled_execution_time=pd.Timestamp("2026-11-18 13:05", tz="UTC")) as context:
+            requests = list(schedule.evaluate_tick(context).run_requests)
+        assert [r.partition_key for r in requests] == ["2026-11-18-12:00"]
+        # The hour becomes a partition, and so do the two the daemon missed (they show as missing).
+        assert instance.get_dynamic_partitions(HOURLY_PARTITIONS.name) == [
+            "2026-11-18-09:00", "2026-11-18-10:00", "2026-11-18-11:00", "2026-11-18-12:00"]
 
 
 def test_weekly_report_schedule_reports_the_week_just_ended():
     schedule = defs.resolve_schedule_def("weekly_report_schedule")
-    context = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2026-11-23 06:00", tz="UTC"))
-    requests = list(schedule.evaluate_tick(context).run_requests)
-    assert [r.partition_key for r in requests] == ["2026-11-16"]  # Monday 16th .. Sunday 22nd
+    with dg.instance_for_test() as instance:
+        add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-11-02"])
+        # As a context manager: the context opens its own instance, which must be closed again.
+        with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                       scheduled_execution_time=pd.Timestamp("2026-11-23 06:00", tz="UTC")) as context:
+            requests = list(schedule.evaluate_tick(context).run_requests)
+        assert [r.partition_key for r in requests] == ["2026-11-16"]  # Monday 16th .. Sunday 22nd
+        # Weeks are partitions when they hold data or the schedule closes them: no gap filling.
+        assert instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) == ["2026-11-02", "2026-11-16"]
 
 
 def test_collection_has_a_freshness_policy():
@@ -54,11 +68,13 @@ def test_every_writer_asset_is_in_the_single_writer_pool():
     assert missing == []
 
 
-def test_instance_queues_writer_runs_one_at_a_time():
+def test_instance_queues_writer_runs_one_at_a_time(tmp_path, monkeypatch):
     config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
-    instance = dg.DagsterInstance.from_config(str(REPO / "data/dagster_home"))
+    shutil.copyfile(REPO / "data/dagster_home/dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the event log lives under DAGSTER_HOME
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
     pool = instance.get_concurrency_config().pool_config
     assert pool.default_pool_limit == 1 and pool.pool_granularity.value == "run"
 

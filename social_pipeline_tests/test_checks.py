@@ -8,7 +8,7 @@ from social_pipeline import checks
 from social_pipeline.assets import analytics
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
-from .test_assets import ASSETS, LAST_KEY
+from .test_assets import ASSETS, LAST_KEY, with_hours
 
 ANALYTICS_CHECKS = [checks.cumulative_metrics_never_decrease, checks.engagement_rate_within_bounds,
                     checks.engagement_rates_plausible, checks.every_post_has_a_snapshot]
@@ -134,12 +134,13 @@ def test_a_negative_count_stops_the_downstream_analytics(resources, db_path):
     selection = [*ASSETS, checks.counts_are_non_negative]
     tags = {ASSET_PARTITION_RANGE_START_TAG: LAST_KEY, ASSET_PARTITION_RANGE_END_TAG: LAST_KEY}
     # Control: the same run on clean data builds everything.
-    clean = dg.materialize(selection, resources=resources, tags=tags)
+    clean = dg.materialize(selection, resources=resources, tags=tags, instance=with_hours(LAST_KEY))
     assert "post_performance" in materialized(clean)
     assert evaluation(clean, "counts_are_non_negative").passed
 
     insert(db_path, metrics=[("bad", "2026-11-16 12:00", -3, 1, "ok")])  # an older collection
-    result = dg.materialize(selection, resources=resources, tags=tags, raise_on_error=False)
+    result = dg.materialize(selection, resources=resources, tags=tags, raise_on_error=False,
+                            instance=with_hours(LAST_KEY))
     check = evaluation(result, "counts_are_non_negative")
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.metadata["first_offenders"].value == ["bad"]

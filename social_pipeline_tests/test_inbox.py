@@ -13,8 +13,8 @@ import pandas as pd
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from social_pipeline.assets.inbox import inbox_sensor
-from social_pipeline.assets.reporting import WEEKLY_PARTITIONS
-from social_pipeline.automation import refresh_weekly_after_inbox, weeks_to_refresh
+from social_pipeline.assets.common import WEEKLY_PARTITIONS
+from social_pipeline.automation import refresh_weekly_after_inbox
 from social_pipeline.cli import main
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource, connect
@@ -96,7 +96,7 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
         assert "bad.csv: rejected, nothing was written: line 3" in check.description
         assert file_check(results[CLASSIC]).passed
-        assert isinstance(refresh_weekly(instance, rejected), dg.SkipReason)
+        assert isinstance(refresh_weekly(instance, rejected, db), dg.SkipReason)
 
         after_first = counts(db)
         # 4 classic + 3 content posts; none of the bad file's (its first row was fine, nothing was written).
@@ -124,11 +124,13 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == ["export.csv.crdownload", "just_saved.csv"]
 
         # Each ingested file asks for the weekly analytics of every complete week from its earliest day on.
-        requested = refresh_weekly(instance, results[CLASSIC])
+        (requested,) = refresh_weekly(instance, results[CLASSIC], db)
         assert requested.tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-11-02"  # its first post: Tue 2026-11-03
-        assert requested.tags[ASSET_PARTITION_RANGE_END_TAG] == WEEKLY_PARTITIONS.get_last_partition_key()
-        assert refresh_weekly(instance, results[PROFILE]).tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-11-16"
-        assert isinstance(refresh_weekly(instance, duplicate), dg.SkipReason)
+        # Every complete week holding data became a partition; the run covers them all.
+        weeks = instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name)
+        assert weeks[0] == "2026-11-02" and requested.tags[ASSET_PARTITION_RANGE_END_TAG] == weeks[-1]
+        assert refresh_weekly(instance, results[PROFILE], db)[0].tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-11-16"
+        assert isinstance(refresh_weekly(instance, duplicate, db), dg.SkipReason)
         weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
             instance=instance, tags=requested.tags, resources={"warehouse": WarehouseResource(database=db)})
         assert weekly.success
@@ -145,20 +147,14 @@ def file_check(result):
     return check
 
 
-def refresh_weekly(instance, result):
+def refresh_weekly(instance, result, db):
+    """What refresh_weekly_after_inbox asks for after this inbox run."""
     run = instance.get_run_by_id(result.run_id)
     event = next(e for e in instance.all_logs(result.run_id)
                  if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS")
     context = dg.build_run_status_sensor_context(sensor_name="refresh_weekly_after_inbox", dagster_instance=instance,
                                                  dagster_run=run, dagster_event=event.dagster_event)
-    return refresh_weekly_after_inbox(context)
-
-
-def test_weeks_to_refresh_runs_from_the_files_first_week_to_the_newest_complete_one():
-    now = pd.Timestamp("2026-11-25 10:00")  # a Wednesday: the newest complete week began 2026-11-16
-    assert weeks_to_refresh(pd.Timestamp("2026-11-01"), now) == ("2026-10-26", "2026-11-16")
-    assert weeks_to_refresh(pd.Timestamp("2026-11-16 23:00"), now) == ("2026-11-16", "2026-11-16")
-    assert weeks_to_refresh(pd.Timestamp("2026-11-23"), now) is None  # only the current, unfinished week
+    return refresh_weekly_after_inbox(context, warehouse=WarehouseResource(database=db))
 
 
 def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeypatch, capsys):

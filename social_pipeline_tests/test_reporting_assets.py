@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from social_pipeline.assets import reporting
+from social_pipeline.assets.common import WEEKLY_PARTITIONS, add_partition_keys
 from social_pipeline.cli import complete_weeks, run_plan
 from social_pipeline.core.metrics import estimated_recruiter_reach
 from social_pipeline.resources.sources import SimulatedSource
@@ -19,6 +20,12 @@ from .analytics_fixtures import refresh_post_tables
 WEEK = "2026-11-09"  # a Monday; the simulated history below covers it and the 2 weeks before
 ASSETS = [*reporting.CHECKS, reporting.user_summary, reporting.engagement_by_content_type, reporting.best_posting_times,
           reporting.recruiter_metrics, reporting.weekly_report]
+
+
+def with_weeks(*weeks: str) -> dg.DagsterInstance:
+    instance = dg.DagsterInstance.ephemeral()
+    add_partition_keys(instance, WEEKLY_PARTITIONS, list(weeks))
+    return instance
 
 
 def build_simulated_warehouse(path: str) -> None:
@@ -48,7 +55,8 @@ def materialized(tmp_path_factory):
     build_simulated_warehouse(path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOCIAL_PIPELINE_REPORTS_DIR", str(tmp_path / "reports"))
-        result = dg.materialize(ASSETS, partition_key=WEEK, resources={"warehouse": WarehouseResource(database=path)})
+        result = dg.materialize(ASSETS, partition_key=WEEK, resources={"warehouse": WarehouseResource(database=path)},
+                                instance=with_weeks(WEEK))
     return path, result, tmp_path / "reports"
 
 
@@ -109,7 +117,8 @@ def test_one_week_materializes_with_known_values_and_passing_checks(materialized
 def test_rerunning_a_week_replaces_it(materialized, monkeypatch):
     path, _, reports_dir = materialized
     monkeypatch.setenv("SOCIAL_PIPELINE_REPORTS_DIR", str(reports_dir))
-    again = dg.materialize(ASSETS, partition_key=WEEK, resources={"warehouse": WarehouseResource(database=path)})
+    again = dg.materialize(ASSETS, partition_key=WEEK, resources={"warehouse": WarehouseResource(database=path)},
+                           instance=with_weeks(WEEK))
     assert again.success
     con = connect(path, read_only=True)
     counts = [con.execute(f"SELECT count(*) FROM analytics.{t}").fetchall()[0][0]

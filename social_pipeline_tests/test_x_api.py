@@ -26,6 +26,8 @@ from social_pipeline.resources.x_api import (
     XPermissionError,
 )
 
+from .test_assets import with_hours
+
 API = "https://api.twitter.com/2"
 TWEETS = f"{API}/tweets"
 BEARER = XCredentials(bearer_token="secret-bearer-token-123")
@@ -330,7 +332,8 @@ def _x_resources(tmp_path):
 def test_live_source_refuses_old_partitions_and_ranges(tmp_path):
     old_key = (NOW.floor("h") - pd.Timedelta(hours=6)).strftime("%Y-%m-%d-%H:%M")
     with pytest.raises(dg.Failure, match="would be wrong") as raised:
-        dg.materialize([raw_tweet_metrics], resources=_x_resources(tmp_path), partition_key=old_key)
+        dg.materialize([raw_tweet_metrics], resources=_x_resources(tmp_path), partition_key=old_key,
+                       instance=with_hours(old_key))
     assert "export file" in str(raised.value.description)
     assert len(responses.calls) == 0  # refused before spending a request
 
@@ -347,7 +350,7 @@ def test_live_collection_of_the_current_hour_end_to_end(tmp_path):
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
     resources = _x_resources(tmp_path)
     result = dg.materialize([raw_posts, raw_tweet_metrics, post_snapshots, post_performance],
-                            resources=resources, partition_key=key)
+                            resources=resources, partition_key=key, instance=with_hours(key))
     assert result.success
     con = connect(str(tmp_path / "w.duckdb"), read_only=True)
     rows = con.execute("SELECT post_id, likes, source, partition_key, collected_at, payload FROM raw.tweet_metrics").fetchall()
@@ -658,7 +661,8 @@ def test_raw_tweet_metrics_stores_the_batches_fetched_before_a_body_cut_short(tm
     }
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
     with pytest.raises(dg.Failure) as raised:
-        dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key)
+        dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key,
+                       instance=with_hours(key))
     description = raised.value.description
     assert "gave up after 1 attempts, last: network error ChunkedEncodingError" in description
     assert "100 of 150 posts were fetched before the failure and are stored" in description
@@ -691,11 +695,12 @@ def test_a_failed_rerun_of_the_hour_keeps_what_the_first_run_stored_for_posts_it
         "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
     }
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
-    assert dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key).success
+    assert dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key,
+                          instance=with_hours(key)).success
     responses.remove(metrics)
     responses.get(TWEETS, body=b'{"data": [', headers={"Content-Length": "500"}, content_type="application/json")
     with pytest.raises(dg.Failure, match="0 of 2 posts were fetched"):
-        dg.materialize([raw_tweet_metrics], resources=resources, partition_key=key)
+        dg.materialize([raw_tweet_metrics], resources=resources, partition_key=key, instance=with_hours(key))
     con = connect(str(tmp_path / "w.duckdb"), read_only=True)
     kept = con.execute("SELECT count(*), min(likes) FROM raw.tweet_metrics WHERE partition_key = $key",
                        {"key": key}).fetchone()

@@ -22,8 +22,18 @@ warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of funct
 
 SQL_DIR = Path(__file__).parent / "sql"
 
-# Hourly metric collections. Each partition is the collection that runs when its hour closes.
-HOURLY_PARTITIONS = dg.HourlyPartitionsDefinition(start_date="2026-01-01-00:00", fmt=PARTITION_KEY_FORMAT)
+# Partitions exist where data exists, not from a date fixed in code: both sets are dynamic and
+# live in the Dagster instance, so `make run`, the schedules, the inbox and `social-pipeline
+# ingest` add keys (add_partition_keys) and the UI shows no phantom missing months.
+# Hourly metric collections (%Y-%m-%d-%H:%M): each partition is the collection that runs when
+# its hour closes. Kept gap-free from the first collected hour on, so a missed hour shows as missing.
+HOURLY_PARTITIONS = dg.DynamicPartitionsDefinition(name="collection_hours")
+HOUR = pd.Timedelta(hours=1)
+# Weeks (Monday 00:00 UTC, %Y-%m-%d) in which an account has a post or a profile day, any year,
+# plus each week the weekly schedule closes. Weeks without any data are no partitions.
+WEEKLY_PARTITIONS = dg.DynamicPartitionsDefinition(name="report_weeks")
+WEEK = pd.Timedelta(days=7)
+WEEK_KEY_FORMAT = "%Y-%m-%d"
 # Every asset that writes the warehouse joins this pool; the instance (data/dagster_home/dagster.yaml)
 # limits it to one run at a time, because a DuckDB file takes one writer process.
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -35,6 +45,28 @@ def sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text()
 
 
+def weeks_with_data(con: duckdb.DuckDBPyConnection, from_day: pd.Timestamp, now: pd.Timestamp) -> list[str]:
+    """Keys of the complete weeks, from `from_day`'s week on, in which an account has data."""
+    return [row[0] for row in con.execute(sql("weeks_with_data"), {"from_day": from_day, "now": now}).fetchall()]
+
+
+def weekly_refresh(instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection | None, from_day: pd.Timestamp,
+                   now: pd.Timestamp) -> list[tuple[str, str]]:
+    """After new data from `from_day` on: add the weeks that now hold data as partitions and return
+    the ranges to rebuild, every partition from that week on (later weeks' 90-day best times and
+    week-over-week trends change too). Without a connection (the warehouse stayed locked), every
+    complete week from `from_day` on is added: some may hold no data, but none is left out."""
+    if con is not None:
+        weeks = weeks_with_data(con, from_day, now)
+    else:
+        mondays = pd.date_range(pd.Timestamp(week_key(from_day)), pd.Timestamp(now) - WEEK, freq="7D")
+        weeks = [monday.strftime(WEEK_KEY_FORMAT) for monday in mondays]
+    add_partition_keys(instance, WEEKLY_PARTITIONS, weeks)
+    first = week_key(from_day)
+    return storage_ranges(instance, WEEKLY_PARTITIONS,
+                          [k for k in instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) if k >= first])
+
+
 def partition_range_tags(first_key: str, last_key: str) -> dict[str, str]:
     """Run tags that make one run of a partitioned job cover first_key .. last_key (a single-run backfill)."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -42,13 +74,96 @@ def partition_range_tags(first_key: str, last_key: str) -> dict[str, str]:
     return {ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key}
 
 
+def hour_key(hour_start: pd.Timestamp) -> str:
+    return pd.Timestamp(hour_start).strftime(PARTITION_KEY_FORMAT)
+
+
+def week_key(day: pd.Timestamp) -> str:
+    """The key of the week (Monday 00:00 UTC) holding `day`."""
+    day = pd.Timestamp(day).normalize()
+    return (day - pd.Timedelta(days=day.day_of_week)).strftime(WEEK_KEY_FORMAT)
+
+
+def _parse(partitions_def: dg.DynamicPartitionsDefinition, key: str) -> pd.Timestamp:
+    """A key's start; a key added by hand in the UI that is no hour (or no Monday) is refused by name."""
+    hourly = partitions_def.name == HOURLY_PARTITIONS.name
+    fmt = PARTITION_KEY_FORMAT if hourly else WEEK_KEY_FORMAT
+    try:
+        start = pd.Timestamp(pd.to_datetime(key, format=fmt))
+    except ValueError:
+        start = None
+    if start is None or (not hourly and start.day_of_week != 0):
+        raise dg.Failure(description=f"partition key {key!r} of {partitions_def.name} is not "
+                         + ("an hour (%Y-%m-%d-%H:%M)" if hourly else "a Monday (%Y-%m-%d)"))
+    return start
+
+
+def _step(partitions_def: dg.DynamicPartitionsDefinition) -> pd.Timedelta:
+    return HOUR if partitions_def.name == HOURLY_PARTITIONS.name else WEEK
+
+
+def add_partition_keys(instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition,
+                       keys: list[str]) -> list[str]:
+    """Add the keys the instance lacks, oldest first; return them. Hours are kept gap-free: adding
+    an hour also adds every hour between it and the hours already there."""
+    existing = set(instance.get_dynamic_partitions(partitions_def.name))
+    wanted = set(keys)
+    if partitions_def.name == HOURLY_PARTITIONS.name and wanted:
+        times = [_parse(partitions_def, k) for k in wanted | existing]
+        wanted = {hour_key(t) for t in pd.date_range(min(times), max(times), freq="h")}
+    new = sorted(wanted - existing)
+    if new:
+        instance.add_dynamic_partitions(partitions_def.name, new)
+    return new
+
+
+def hour_keys(first_hour: pd.Timestamp, last_hour: pd.Timestamp) -> list[str]:
+    return [hour_key(t) for t in pd.date_range(first_hour, last_hour, freq="h")]
+
+
+def storage_ranges(instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition,
+                   keys: list[str]) -> list[tuple[str, str]]:
+    """`keys` as (first, last) ranges a run can target: Dagster orders dynamic keys as they were
+    added, so keys added later for older data (imported history) form ranges of their own."""
+    wanted = set(keys)
+    hourly = partitions_def.name == HOURLY_PARTITIONS.name
+    ranges, current = [], None
+    for key in instance.get_dynamic_partitions(partitions_def.name):
+        # A collection run covers consecutive hours; a weekly run may skip weeks without data.
+        follows = current is not None and (not hourly or _parse(partitions_def, key) ==
+                                           _parse(partitions_def, current[1]) + HOUR)
+        if key in wanted and follows:
+            current[1] = key
+            continue
+        if current is not None:
+            ranges.append(tuple(current))
+        current = [key, key] if key in wanted else None
+    if current is not None:
+        ranges.append(tuple(current))
+    return ranges
+
+
+def time_windows(partitions_def: dg.DynamicPartitionsDefinition, keys) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The keys' time spans merged into [start, end) windows, oldest first (naive UTC)."""
+    step = _step(partitions_def)
+    windows: list[list[pd.Timestamp]] = []
+    for start in sorted(_parse(partitions_def, k) for k in keys):
+        if windows and windows[-1][1] == start:
+            windows[-1][1] = start + step
+        else:
+            windows.append([start, start + step])
+    return [(start, end) for start, end in windows]
+
+
 def partition_range(context: dg.AssetExecutionContext) -> tuple[str, str, pd.Timestamp, pd.Timestamp]:
-    """(first key, last key, window start, window end), naive UTC, for one key or a range."""
-    key_range = context.partition_key_range
-    window = context.partition_time_window
-    start = pd.Timestamp(window.start).tz_convert("UTC").tz_localize(None)
-    end = pd.Timestamp(window.end).tz_convert("UTC").tz_localize(None)
-    return key_range.start, key_range.end, start, end
+    """(first key, last key, window start, window end), naive UTC, for one key or a range of
+    consecutive hours."""
+    keys = context.partition_keys
+    windows = time_windows(HOURLY_PARTITIONS, keys)
+    if len(windows) != 1:
+        raise dg.Failure(description=f"the run's {len(keys)} partitions are not consecutive hours "
+                         f"({', '.join(f'{s} .. {e}' for s, e in windows)}): select one range of hours")
+    return min(keys), max(keys), windows[0][0], windows[0][1]
 
 
 def code_version(version: str, *queries: str) -> str:

@@ -21,16 +21,15 @@ from .analytics import post_performance
 from .common import (
     SINGLE_RUN,
     WAREHOUSE_POOL,
+    WEEKLY_PARTITIONS,
     asset_labels,
     code_version,
-    partition_range,
     table_definition_metadata,
     table_metadata,
+    time_windows,
 )
 from .ingestion import raw_profile_activity
 
-# Weeks start Monday 00:00 UTC; a week's partition exists once the week has ended.
-WEEKLY_PARTITIONS = dg.WeeklyPartitionsDefinition(start_date="2026-01-05", day_offset=1)
 WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
               **asset_labels("analytics", "analytics", "weekly"))
 # The SQL each weekly table runs, composed as the assets run it: its hash is part of the code version.
@@ -49,19 +48,26 @@ FROM (SELECT DISTINCT user_id FROM analytics.post_performance) AS u,
 """
 
 
-def _weeks(context: dg.AssetExecutionContext) -> dict:
-    _, _, start, end = partition_range(context)
-    return {"first_week_start": start, "weeks_end": end}
+def _weeks(context: dg.AssetExecutionContext) -> list[dict]:
+    """The run's weeks as runs of consecutive weeks (weeks without data are no partitions)."""
+    return [{"first_week_start": start, "weeks_end": end} for start, end in time_windows(WEEKLY_PARTITIONS, context.partition_keys)]
 
 
-def _replace_weeks(context, con, table: str, time_column: str, weeks: dict, query: str, inclusive_end: bool) -> dict:
-    """Delete the partition range's rows and insert the query's, in one transaction."""
-    bounds = f"{time_column} > $first_week_start AND {time_column} <= $weeks_end" if inclusive_end else \
-        f"{time_column} >= $first_week_start AND {time_column} < $weeks_end"
+def _in_weeks(column: str, weeks: list[dict], inclusive_end: bool) -> str:
+    """SQL: `column` falls in one of the week runs (timestamps from parsed keys, safe to inline)."""
+    low, high = (">", "<=") if inclusive_end else (">=", "<")
+    return " OR ".join(f"({column} {low} TIMESTAMP '{w['first_week_start']}' AND {column} {high} "
+                       f"TIMESTAMP '{w['weeks_end']}')" for w in weeks)
+
+
+def _replace_weeks(context, con, table: str, time_column: str, weeks: list[dict], query: str, inclusive_end: bool) -> dict:
+    """Delete the partitions' rows and insert the query's, in one transaction."""
+    bounds = _in_weeks(time_column, weeks, inclusive_end)
     with transaction(con):
-        con.execute(f"DELETE FROM {table} WHERE {bounds}", weeks)
-        con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, weeks))
-        return table_metadata(con, table, bounds, weeks, order_by=f"{time_column} DESC, user_id", context=context)
+        con.execute(f"DELETE FROM {table} WHERE {bounds}")
+        for run in weeks:
+            con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, run))
+        return table_metadata(con, table, bounds, order_by=f"{time_column} DESC, user_id", context=context)
 
 
 @dg.asset(
@@ -176,7 +182,7 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     generated_at = pd.Timestamp.now("UTC").tz_localize(None)
     folder = reports_dir()
     with warehouse.get_connection() as con:
-        reports = q.weekly_reports(con, q.report_periods_sql(), weeks, generated_at)
+        reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]
         rows = []
         for report in reports:
             week_start = report["report_period"]["start"][:10]
@@ -191,8 +197,7 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                          "html_path": str(html_path.resolve())})
         incoming = pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS)
         with transaction(con):
-            con.execute("DELETE FROM analytics.weekly_reports WHERE week_start >= $first_week_start::DATE "
-                        "AND week_start < $weeks_end::DATE", weeks)
+            con.execute(f"DELETE FROM analytics.weekly_reports WHERE {_in_weeks('week_start', weeks, False)}")
             con.register("incoming_reports", incoming)
             con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
             con.unregister("incoming_reports")

@@ -12,7 +12,7 @@ import time
 import dagster as dg
 import pandas as pd
 
-from ..assets.common import partition_range_tags
+from ..assets.common import WEEKLY_PARTITIONS, partition_range_tags
 from ..core.collection import PARTITION_KEY_FORMAT
 from ..resources.warehouse import WarehouseResource, connect
 
@@ -36,8 +36,11 @@ def analytics(database: str, first_week: str, last_week: str) -> dict:
                             run_config={**QUIET, "ops": {"post_snapshots": {"config": {"full_refresh": True}}}})
     assert result.success
     posts_seconds = time.perf_counter() - started
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(WEEKLY_PARTITIONS.name, [
+        d.strftime("%Y-%m-%d") for d in pd.date_range(first_week, last_week, freq="7D")])
     weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
-        resources={"warehouse": warehouse}, run_config=QUIET,
+        resources={"warehouse": warehouse}, run_config=QUIET, instance=instance,
         tags=partition_range_tags(first_week, last_week))
     assert weekly.success
     total = time.perf_counter() - started
@@ -125,8 +128,7 @@ def noop(first_key: str, last_key: str) -> dict:
     """Dagster's own cost for the shape of `social-pipeline run`, with assets that do nothing: one run of
     an hourly-partitioned asset over the history's partition range (single-run backfill) and 5
     unpartitioned ones after it, one run of 5 weekly assets over its weeks, one of 2 unpartitioned."""
-    from ..assets.common import HOURLY_PARTITIONS, SINGLE_RUN
-    from ..assets.reporting import WEEKLY_PARTITIONS
+    from ..assets.common import HOURLY_PARTITIONS, SINGLE_RUN, add_partition_keys, hour_keys
     from ..cli import complete_weeks
 
     def chain(prefix: str, steps: int, partitioned: int = 0, **kwargs):
@@ -148,6 +150,8 @@ def noop(first_key: str, last_key: str) -> dict:
     ]
     instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
+    add_partition_keys(instance, HOURLY_PARTITIONS, hour_keys(first, last))
+    add_partition_keys(instance, WEEKLY_PARTITIONS, weeks)
     for assets, key_range in runs:
         tags = partition_range_tags(*key_range) if key_range else {}
         assert dg.materialize(assets, run_config=QUIET, tags=tags, instance=instance).success
