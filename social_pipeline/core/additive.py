@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from sklearn.pipeline import Pipeline
 
 
@@ -28,14 +27,14 @@ class FeatureTable:
     thresholds: np.ndarray | None
     values: np.ndarray
     missing: float
-    categories: pd.Index | None = None
+    codes: dict[str, int] | None = None  # a category's position in `values`
 
-    def term(self, frame: pd.DataFrame) -> np.ndarray:
-        raw = frame[self.column]
+    def term(self, column) -> np.ndarray:
+        """The term of each value in `column` (a category's text, or a number)."""
         if self.transform == "category":
-            codes = self.categories.get_indexer(raw.to_numpy(dtype=object))
+            codes = np.fromiter((self.codes.get(v, -1) for v in column), dtype=np.int64, count=len(column))
             return np.where(codes >= 0, self.values[np.maximum(codes, 0)], self.missing)
-        x = raw.to_numpy(dtype="float64")
+        x = np.asarray(column, dtype="float64")
         if self.transform == "log1p":
             x = np.log1p(x)
         steps = np.searchsorted(self.thresholds, x, side="left")
@@ -55,20 +54,21 @@ class AdditiveTrees:
     def columns(self) -> list[str]:
         return [t.column for t in self.tables]
 
-    def terms(self, frame: pd.DataFrame) -> np.ndarray:
-        """(rows, features): each feature's term on the raw scale, in `columns` order."""
-        return np.column_stack([t.term(frame) for t in self.tables]) if self.tables else np.zeros((len(frame), 0))
+    def terms(self, frame) -> np.ndarray:
+        """(rows, features): each feature's term on the raw scale, in `columns` order. `frame`: a
+        DataFrame or a dict of arrays with the pipeline's input columns."""
+        return np.column_stack([t.term(frame[t.column]) for t in self.tables])
 
-    def raw(self, frame: pd.DataFrame) -> np.ndarray:
+    def raw(self, frame) -> np.ndarray:
         return self.intercept + self.terms(frame).sum(axis=1)
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict(self, frame) -> np.ndarray:
         """What `pipeline.predict(frame)` returns."""
         raw = self.raw(frame)
         return np.exp(raw) if self.log_link else raw
 
 
-def _input_columns(pipeline: Pipeline) -> list[tuple[str, str, pd.Index | None]]:
+def _input_columns(pipeline: Pipeline) -> list[tuple[str, str, list[str] | None]]:
     """(source column, transform, categories) of each column the estimator sees, in its order."""
     columns = []
     for name, transformer, sources in pipeline.named_steps["features"].transformers_:
@@ -80,7 +80,7 @@ def _input_columns(pipeline: Pipeline) -> list[tuple[str, str, pd.Index | None]]
             elif name == "num":
                 columns.append((source, "value", None))
             elif name == "cat":
-                columns.append((source, "category", pd.Index(transformer.categories_[i], dtype=object)))
+                columns.append((source, "category", list(transformer.categories_[i])))
             else:
                 raise ValueError(f"cannot tabulate a pipeline step {name!r}")
     return columns
@@ -127,7 +127,8 @@ def tabulate(pipeline: Pipeline) -> AdditiveTrees:
         values = raw[offset: offset + len(grid)] - base
         offset += len(grid)
         if transform == "category":
-            tables.append(FeatureTable(source, transform, None, values[1:].copy(), float(values[0]), categories))
+            codes = {category: code for code, category in enumerate(categories)}
+            tables.append(FeatureTable(source, transform, None, values[1:].copy(), float(values[0]), codes))
         else:
             tables.append(FeatureTable(source, transform, grid[:-2].copy(), values[:-1].copy(), float(values[-1])))
     log_link = estimator.loss in ("poisson", "gamma")

@@ -123,9 +123,31 @@ def _prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _log_factors(x: pd.DataFrame, columns) -> np.ndarray:
+Arrays = dict[str, np.ndarray]
+
+
+def _feature_arrays(df: pd.DataFrame, columns: list[str]) -> Arrays:
+    """`_prepared` as one array per column: what the tables read, without a DataFrame's per-access cost."""
+    frame = with_daypart(df)
+    arrays = {}
+    for column in columns:
+        values = frame[column]
+        if column in CATEGORICAL_FEATURES:  # as astype(str): NaN -> 'nan', 3 -> '3'
+            arrays[column] = np.array([str(v) for v in values.tolist()], dtype=object)
+        elif values.dtype.kind in "biuf":
+            arrays[column] = values.to_numpy(dtype="float64")
+        else:  # nullable warehouse types (pd.NA) and text become float NaN, which the trees treat as missing
+            arrays[column] = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    return arrays
+
+
+def _rows(x: Arrays, rows) -> Arrays:
+    return {column: values[rows] for column, values in x.items()}
+
+
+def _log_factors(x: Arrays | pd.DataFrame, columns) -> np.ndarray:
     """(rows, columns): log of each column, NaN where it is unknown or not positive."""
-    values = x[list(columns)].to_numpy(dtype=float)
+    values = np.column_stack([np.asarray(x[c], dtype=float) for c in columns])
     positive = values > 0
     return np.where(positive, np.log(np.where(positive, values, 1.0)), np.nan)
 
@@ -179,8 +201,8 @@ class TargetModel:
         """(rows, exposure columns): the log of each exposure factor where the per-follower model
         applies, NaN where a factor is unknown or 0."""
         columns = getattr(self, "account_exposure", ("user_followers",))
-        if getattr(self, "per_follower", None) is None or any(c not in x.columns for c in columns):
-            return np.full((len(x), 1), np.nan)
+        if getattr(self, "per_follower", None) is None or any(c not in x for c in columns):
+            return np.full((len(x[self.columns[0]]), 1), np.nan)
         return _log_factors(x, columns)
 
     def _account_exposure(self, x: pd.DataFrame) -> np.ndarray:
@@ -198,11 +220,12 @@ class TargetModel:
         return {name: model for name, model in named.items() if model is not None}
 
     def _background_terms(self) -> dict[str, np.ndarray]:
-        """Each point table's terms on the background rows: (rows, columns)."""
+        """Each point table's terms on the background rows (rows, columns), their exposure logs and levels."""
         if getattr(self, "background_terms", None) is None:
-            background = _prepared(self.background, self.columns)
-            self.background_terms = {name: table.terms(background) for name, table in self._tables().items()
-                                     if not name.startswith("q")}
+            background = _feature_arrays(self.background, self.columns)
+            terms = {name: table.terms(background) for name, table in self._tables().items() if not name.startswith("q")}
+            self.background_terms = {**terms, "exposure_logs": self._exposure_logs(background),
+                                     "levels": self.exposure(self.background)}
         return self.background_terms
 
     def _without_level(self, x: pd.DataFrame) -> np.ndarray:
@@ -210,11 +233,11 @@ class TargetModel:
         tables = self._tables()
         exposure = self._account_exposure(x)
         known = ~np.isnan(exposure)
-        out = np.empty(len(x))
+        out = np.empty(len(exposure))
         if (~known).any():
-            out[~known] = tables["point"].predict(x[~known])
+            out[~known] = tables["point"].predict(_rows(x, ~known))
         if known.any():
-            out[known] = exposure[known] * tables["per_follower"].predict(x[known])
+            out[known] = exposure[known] * tables["per_follower"].predict(_rows(x, known))
         return out
 
     def contributions(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -228,34 +251,33 @@ class TargetModel:
         the factor by which the feature moves this prediction against a typical post. With a known
         level, `exposure_column` holds log(level) - mean log(background level).
         """
-        x = _prepared(df, self.columns)
+        x = _feature_arrays(df, self.columns)
         levels = self.exposure(df)
         extra = [self.exposure_column] if self.relative is not None else []
-        out = np.zeros((len(x), len(self.columns) + len(extra)))
+        out = np.zeros((len(df), len(self.columns) + len(extra)))
         tables, background_terms = self._tables(), self._background_terms()
-        background = _prepared(self.background, self.columns)
-        for i in range(len(x)):
-            row = x.iloc[[i]]
+        for i in range(len(df)):
+            row = _rows(x, [i])
             if not np.isnan(levels[i]):
-                bg_levels = self.exposure(self.background)
+                bg_levels = background_terms["levels"]
                 kept = ~np.isnan(bg_levels)
                 terms = background_terms["relative"][kept]
                 out[i, : len(self.columns)] = tables["relative"].terms(row)[0] - terms.mean(axis=0)
                 out[i, len(self.columns)] = np.log(levels[i]) - np.log(bg_levels[kept]).mean()
             else:
-                out[i, : len(self.columns)] = self._no_level_shapley(row, background, tables, background_terms)
+                out[i, : len(self.columns)] = self._no_level_shapley(row, tables, background_terms)
         return pd.DataFrame(out, index=df.index, columns=self.columns + extra)
 
-    def _no_level_shapley(self, row: pd.DataFrame, background: pd.DataFrame, tables: dict,
-                          background_terms: dict) -> np.ndarray:
+    def _no_level_shapley(self, row: Arrays, tables: dict, background_terms: dict) -> np.ndarray:
         """Shapley values without a level, where each evaluated row takes the per-exposure model when
         its exposure is known and `point` otherwise (setting an exposure column can switch it)."""
-        bg_logs, row_logs = self._exposure_logs(background), self._exposure_logs(row)[0]
+        bg_logs, row_logs = background_terms["exposure_logs"], self._exposure_logs(row)[0]
         if not np.isnan(row_logs).any():
             # The same model for every row of the comparison: background posts with an exposure.
             kept = ~np.isnan(bg_logs).any(axis=1)
-            background, bg_logs = background[kept], bg_logs[kept]
-            background_terms = {name: terms[kept] for name, terms in background_terms.items()}
+            bg_logs = bg_logs[kept]
+            background_terms = {name: background_terms[name][kept] for name in ("point", "per_follower")
+                                if name in background_terms}
         exposure_columns = list(getattr(self, "account_exposure", ("user_followers",)))
         # Log exposure of each evaluated row: background row b with feature f set to the row's value.
         log_exposure = np.repeat(bg_logs.sum(axis=1)[:, None], len(self.columns), axis=1)
@@ -280,18 +302,18 @@ class TargetModel:
         return mixed.mean(axis=0) - base.mean()
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
-        x = _prepared(df, self.columns)
+        x = _feature_arrays(df, self.columns)
         tables = self._tables()
         point = self._without_level(x)
         levels = self.exposure(df)
         known = ~np.isnan(levels)
         if known.any():
-            point[known] = levels[known] * tables["relative"].predict(x[known])
+            point[known] = levels[known] * tables["relative"].predict(_rows(x, known))
         out = {self.target: point}
         # Outside the training accounts' follower counts the quantile trees answer for the nearest
         # one: their bounds scale with the followers as the per-follower point prediction does.
-        scale = np.ones(len(x))
-        followers = np.where(~np.isnan(self._account_exposure(x)), x["user_followers"].to_numpy(dtype=float), np.nan)
+        scale = np.ones(len(df))
+        followers = np.where(~np.isnan(self._account_exposure(x)), np.asarray(x["user_followers"], dtype=float), np.nan)
         if getattr(self, "followers_range", None) is not None:
             outside = ~known & ~np.isnan(followers)
             nearest = np.clip(followers, *self.followers_range)
@@ -306,9 +328,11 @@ class TargetModel:
             out[f"{self.target}_p{round(q * 100)}"] = np.minimum(bound, point) if q < 0.5 else np.maximum(bound, point)
         return pd.DataFrame(out, index=df.index)
 
-    def _quantile_frame(self, x: pd.DataFrame, levels: np.ndarray) -> pd.DataFrame:
+    def _quantile_frame(self, x: Arrays | pd.DataFrame, levels: np.ndarray) -> Arrays | pd.DataFrame:
         # The quantile models see the level as one more feature (log1p; NaN where unknown).
-        return x.assign(user_level=np.log1p(levels)) if self.relative is not None else x
+        if self.relative is None:
+            return x
+        return x.assign(user_level=np.log1p(levels)) if isinstance(x, pd.DataFrame) else {**x, "user_level": np.log1p(levels)}
 
 
 @dataclass
