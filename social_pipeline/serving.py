@@ -2,8 +2,11 @@
 prediction log. Used by the CLI and the HTTP API.
 
 Serving never opens the warehouse for writing and prefers the BI copy for reading, so it never
-waits for a run and never blocks one. Every served prediction is appended as one JSON line to
-data/ops/predictions/<UTC day>.jsonl; the `prediction_log` asset moves them into ml.predictions.
+waits for a run and never blocks one. What it reads there (the served versions, a user's level
+and history) is kept until the file changes: the BI copy is replaced by a rename after each run,
+and a write to the warehouse itself changes it or its WAL, so a request after that reads anew.
+Every served prediction is appended as one JSON line to data/ops/predictions/<UTC day>.jsonl;
+the `prediction_log` asset moves them into ml.predictions.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import OrderedDict
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -26,10 +30,50 @@ from .core.prediction_request import PostPayload
 from .core.publish import bi_path
 from .core.suggestions import HashtagHistory
 from .paths import predictions_log_dir
-from .resources.warehouse import connect, database_path
+from .resources.warehouse import connect, database_path, is_local_file
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
 _log_lock = threading.Lock()
+# Reads of the warehouse kept per (what, database, key) with the file state they were read at.
+READ_CACHE_ENTRIES = 1_024
+_read_cache: OrderedDict = OrderedDict()
+_read_cache_lock = threading.Lock()
+
+
+def _file_state(database: str) -> tuple | None:
+    """Identity and last change of a local database file and its WAL; None when it cannot be told
+    (MotherDuck, a missing file): then nothing is kept."""
+    if not is_local_file(database):
+        return None
+    try:
+        main = os.stat(database)
+    except OSError:
+        return None
+    try:
+        wal = os.stat(database + ".wal")
+        wal_state = (wal.st_ino, wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        wal_state = None
+    return main.st_ino, main.st_size, main.st_mtime_ns, wal_state
+
+
+def _read_once(what: str, database: str, key, read):
+    """`read()`, or its value from the last call with the same arguments while the file is unchanged."""
+    state = _file_state(database)
+    if state is None:
+        return read()
+    cache_key = (what, database, key)
+    with _read_cache_lock:
+        cached = _read_cache.get(cache_key)
+        if cached is not None and cached[0] == state:
+            _read_cache.move_to_end(cache_key)
+            return cached[1]
+    value = read()
+    with _read_cache_lock:
+        _read_cache[cache_key] = (state, value)
+        while len(_read_cache) > READ_CACHE_ENTRIES:
+            _read_cache.popitem(last=False)
+    return value
 
 
 def read_database(database: str | None = None) -> str:
@@ -41,7 +85,10 @@ def read_database(database: str | None = None) -> str:
 
 @lru_cache(maxsize=8)
 def _load_models(reach_path: str, likes_path: str, reach_version: str, likes_version: str) -> TrainedModels:
-    return TrainedModels(reach=model_registry.load(reach_path), likes=model_registry.load(likes_path), n_train=0)
+    models = TrainedModels(reach=model_registry.load(reach_path), likes=model_registry.load(likes_path), n_train=0)
+    for target_model in (models.reach, models.likes):
+        target_model._background_terms()  # tables of a model saved before them: built once, here
+    return models
 
 
 def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
@@ -49,16 +96,7 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     database = read_database(database)
     if not os.path.exists(database) and not database.startswith("md:"):
         raise ModelNotTrainedError(f"no warehouse at {database}: run `make run` (or materialise the ml assets) first")
-    con = connect(database, read_only=True)
-    try:
-        has_registry = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
-                                   "AND table_name = 'model_registry'").fetchall()[0][0]
-        registered = {target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()} \
-            if has_registry else {}
-        rows = {target: model_registry.latest(con, name, promoted_only=True) for target, name in MODEL_NAMES.items()} \
-            if has_registry else {}
-    finally:
-        con.close()
+    registered, rows = _read_once("registry", database, None, lambda: _registry_rows(database))
     if not rows or any(row is None for row in registered.values()):
         raise ModelNotTrainedError(
             f"no registered reach and likes models in {database}: materialise the reach_model and likes_model "
@@ -74,11 +112,30 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     return models, {MODEL_NAMES[t]: rows[t]["version"] for t in rows}
 
 
+def _registry_rows(database: str) -> tuple[dict, dict]:
+    """The newest registered and the newest promoted registry row of each model ({} without a registry)."""
+    con = connect(database, read_only=True)
+    try:
+        has_registry = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
+                                   "AND table_name = 'model_registry'").fetchall()[0][0]
+        if not has_registry:
+            return {}, {}
+        return ({target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()},
+                {target: model_registry.latest(con, name, promoted_only=True) for target, name in MODEL_NAMES.items()})
+    finally:
+        con.close()
+
+
 def user_levels(user_id: str | None, database: str | None = None) -> dict | None:
     """The user's mean reach and likes over their settled posts, or None for an unknown user."""
     if not user_id:
         return None
-    con = connect(read_database(database), read_only=True)
+    database = read_database(database)
+    return _read_once("levels", database, user_id, lambda: _read_user_levels(user_id, database))
+
+
+def _read_user_levels(user_id: str, database: str) -> dict | None:
+    con = connect(database, read_only=True)
     try:
         row = con.execute("SELECT avg(reach), avg(likes) FROM ml.training_dataset WHERE user_id = $u "
                           "AND NOT is_synthetic", {"u": user_id}).fetchall()[0]
@@ -93,7 +150,12 @@ def user_history(user_id: str | None, database: str | None = None) -> HashtagHis
     """The user's posts and engagement rates, for hashtag suggestions; None without a user or posts."""
     if not user_id:
         return None
-    con = connect(read_database(database), read_only=True)
+    database = read_database(database)
+    return _read_once("history", database, user_id, lambda: _read_user_history(user_id, database))
+
+
+def _read_user_history(user_id: str, database: str) -> HashtagHistory | None:
+    con = connect(database, read_only=True)
     try:
         posts = con.execute("SELECT text, engagement_rate_pct FROM analytics.post_performance WHERE user_id = $u",
                             {"u": user_id}).df()
