@@ -182,10 +182,15 @@ def test_relative_model_uses_the_users_level_when_it_helps(users_with_levels, tr
     row = users_with_levels.head(1)
     once, twice = trained.predict(row), trained.predict(row.assign(user_avg_reach=row.user_avg_reach * 2))
     assert twice.reach.iloc[0] == pytest.approx(2 * once.reach.iloc[0], rel=1e-9)
-    # Without a level (a new user), the per-follower model answers: followers x reach per follower.
+    # Without a level (a new user), the per-follower model answers: followers x its rate's log-linear
+    # factor x what the trees give per unit of that.
     unknown = trained.predict(row.assign(user_avg_reach=np.nan))
-    per_follower = trained.reach.per_follower.predict(models._prepared(row, trained.reach.columns))[0]
-    assert unknown.reach.iloc[0] == pytest.approx(row.user_followers.iloc[0] * per_follower, rel=1e-9)
+    x = models._prepared(row, trained.reach.columns)
+    rate_factor = np.exp(trained.reach.log_linear_slope * (row.user_avg_engagement_rate.iloc[0]
+                                                          - trained.reach.log_linear_center))
+    assert trained.reach.log_linear_slope > 0  # more engaged accounts reach more, in these data
+    assert unknown.reach.iloc[0] == pytest.approx(
+        row.user_followers.iloc[0] * rate_factor * trained.reach.per_follower.predict(x)[0], rel=1e-9)
     # And with no follower count either, the plain model.
     nobody = trained.predict(row.assign(user_avg_reach=np.nan, user_followers=0))
     assert nobody.reach.iloc[0] == pytest.approx(

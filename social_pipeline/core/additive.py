@@ -92,16 +92,20 @@ def _split_thresholds(estimator) -> dict[int, set[float]]:
                              else np.zeros(estimator.n_features_in_, dtype=bool))
     # The estimator puts its categorical columns first internally; map back to input positions.
     internal_to_input = np.concatenate([np.flatnonzero(categorical), np.flatnonzero(~categorical)])
-    thresholds: dict[int, set[float]] = {}
-    for iteration in estimator._predictors:
-        for predictor in iteration:
-            splits = predictor.nodes[predictor.nodes["is_leaf"] == 0]
-            if len(set(splits["feature_idx"].tolist())) > 1:
-                raise ValueError("a tree splits on more than one feature: the model has interactions")
-            for node in splits:
-                if not node["is_categorical"]:
-                    thresholds.setdefault(int(internal_to_input[node["feature_idx"]]), set()).add(float(node["num_threshold"]))
-    return thresholds
+    trees = [predictor.nodes for iteration in estimator._predictors for predictor in iteration]
+    nodes = np.concatenate(trees)
+    tree_of_node = np.repeat(np.arange(len(trees)), [len(t) for t in trees])
+    splits = nodes["is_leaf"] == 0
+    feature, tree = nodes["feature_idx"][splits], tree_of_node[splits]
+    lowest, highest = np.full(len(trees), np.iinfo(np.int64).max), np.full(len(trees), -1)
+    np.minimum.at(lowest, tree, feature)
+    np.maximum.at(highest, tree, feature)
+    if ((highest >= 0) & (lowest != highest)).any():
+        raise ValueError("a tree splits on more than one feature: the model has interactions")
+    numeric = splits & (nodes["is_categorical"] == 0)
+    inputs = internal_to_input[nodes["feature_idx"][numeric]]
+    values = nodes["num_threshold"][numeric]
+    return {int(column): set(values[inputs == column].tolist()) for column in np.unique(inputs)}
 
 
 def tabulate(pipeline: Pipeline) -> AdditiveTrees:
