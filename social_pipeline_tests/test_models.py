@@ -296,3 +296,14 @@ def test_tables_predict_what_the_pipelines_predict(trained, split):
             frame = model._quantile_frame(x, model.exposure(drafts)) if name.startswith("q") else x
             np.testing.assert_allclose(model._tables()[name].predict(frame), pipeline.predict(frame), rtol=1e-12,
                                        atol=1e-12, err_msg=f"{target} {name}")
+
+
+def test_tables_refuse_a_model_with_interactions(split):
+    from social_pipeline.core.additive import tabulate
+
+    train = split[0].head(300)
+    columns = models.feature_columns(models.with_daypart(train))
+    params = {k: v for k, v in models.POINT_PARAMS.items() if k != "interaction_cst"} | {"max_iter": 20}
+    free = models._model(columns, 0, **params).fit(models._prepared(train, columns), train["reach"])
+    with pytest.raises(ValueError, match="more than one feature"):
+        tabulate(free)
