@@ -58,7 +58,7 @@ MIN_RELATIVE_ROWS = 50
 # on the notebook's generator and the simulated history together, see bench/models.py.
 POINT_PARAMS = dict(loss="poisson", learning_rate=0.1, max_iter=200, max_leaf_nodes=8, min_samples_leaf=40,
                     interaction_cst="no_interactions")
-QUANTILE_PARAMS = dict(learning_rate=0.1, max_iter=150, max_leaf_nodes=8, min_samples_leaf=40,
+QUANTILE_PARAMS = dict(learning_rate=0.15, max_iter=100, max_leaf_nodes=8, min_samples_leaf=40,
                        interaction_cst="no_interactions")
 # A small history (a new warehouse: tens of posts) cannot fill leaves of 40: the trees would not
 # split at all and predict the mean. Leaves shrink to a tenth of the rows there, never below 5.
