@@ -2,8 +2,11 @@
 prediction log. Used by the CLI and the HTTP API.
 
 Serving never opens the warehouse for writing and prefers the BI copy for reading, so it never
-waits for a run and never blocks one. Every served prediction is appended as one JSON line to
-data/ops/predictions/<UTC day>.jsonl; the `prediction_log` asset moves them into ml.predictions.
+waits for a run and never blocks one. What it reads there (the served versions, a user's level
+and history) is kept until the file changes: the BI copy is replaced by a rename after each run,
+and a write to the warehouse itself changes it or its WAL, so a request after that reads anew.
+Every served prediction is appended as one JSON line to data/ops/predictions/<UTC day>.jsonl;
+the `prediction_log` asset moves them into ml.predictions.
 The log is bounded: a line holds at most MAX_LOGGED_TEXT_CHARS of any text (~11 KB per line at most)
 and a day's file stops at MAX_LOG_BYTES_PER_DAY (later predictions are served but not logged, and
 the server log says so), so unauthenticated requests cannot fill the disk.
@@ -16,6 +19,7 @@ import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +35,7 @@ from .core.prediction_request import PostPayload
 from .core.publish import bi_path
 from .core.suggestions import HashtagHistory
 from .paths import predictions_log_dir
-from .resources.warehouse import connect, database_path
+from .resources.warehouse import connect, database_path, is_local_file
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
 _log_lock = threading.Lock()
@@ -40,6 +44,46 @@ _log = logging.getLogger(__name__)
 MAX_LOGGED_TEXT_CHARS = 1_000
 MAX_LOG_BYTES_PER_DAY = int(os.environ.get("SOCIAL_PIPELINE_PREDICTION_LOG_MAX_MB_PER_DAY") or 64) * 1024 * 1024
 _full_days: set[str] = set()
+# Reads of the warehouse kept per (what, database, key) with the file state they were read at.
+READ_CACHE_ENTRIES = 1_024
+_read_cache: OrderedDict = OrderedDict()
+_read_cache_lock = threading.Lock()
+
+
+def _file_state(database: str) -> tuple | None:
+    """Identity and last change of a local database file and its WAL; None when it cannot be told
+    (MotherDuck, a missing file): then nothing is kept."""
+    if not is_local_file(database):
+        return None
+    try:
+        main = os.stat(database)
+    except OSError:
+        return None
+    try:
+        wal = os.stat(database + ".wal")
+        wal_state = (wal.st_ino, wal.st_size, wal.st_mtime_ns)
+    except OSError:
+        wal_state = None
+    return main.st_ino, main.st_size, main.st_mtime_ns, wal_state
+
+
+def _read_once(what: str, database: str, key, read):
+    """`read()`, or its value from the last call with the same arguments while the file is unchanged."""
+    state = _file_state(database)
+    if state is None:
+        return read()
+    cache_key = (what, database, key)
+    with _read_cache_lock:
+        cached = _read_cache.get(cache_key)
+        if cached is not None and cached[0] == state:
+            _read_cache.move_to_end(cache_key)
+            return cached[1]
+    value = read()
+    with _read_cache_lock:
+        _read_cache[cache_key] = (state, value)
+        while len(_read_cache) > READ_CACHE_ENTRIES:
+            _read_cache.popitem(last=False)
+    return value
 
 
 def read_database(database: str | None = None) -> str:
@@ -51,7 +95,10 @@ def read_database(database: str | None = None) -> str:
 
 @lru_cache(maxsize=8)
 def _load_models(reach_path: str, likes_path: str, reach_version: str, likes_version: str) -> TrainedModels:
-    return TrainedModels(reach=model_registry.load(reach_path), likes=model_registry.load(likes_path), n_train=0)
+    models = TrainedModels(reach=model_registry.load(reach_path), likes=model_registry.load(likes_path), n_train=0)
+    for target_model in (models.reach, models.likes):
+        target_model._background_terms()  # tables of a model saved before them: built once, here
+    return models
 
 
 def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
@@ -59,16 +106,7 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     database = read_database(database)
     if not os.path.exists(database) and not database.startswith("md:"):
         raise ModelNotTrainedError(f"no warehouse at {database}: run `make run` (or materialise the ml assets) first")
-    con = connect(database, read_only=True)
-    try:
-        has_registry = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
-                                   "AND table_name = 'model_registry'").fetchall()[0][0]
-        registered = {target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()} \
-            if has_registry else {}
-        rows = {target: model_registry.latest(con, name, promoted_only=True) for target, name in MODEL_NAMES.items()} \
-            if has_registry else {}
-    finally:
-        con.close()
+    registered, rows = _read_once("registry", database, None, lambda: _registry_rows(database))
     if not rows or any(row is None for row in registered.values()):
         raise ModelNotTrainedError(
             f"no registered reach and likes models in {database}: materialise the reach_model and likes_model "
@@ -84,11 +122,30 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     return models, {MODEL_NAMES[t]: rows[t]["version"] for t in rows}
 
 
+def _registry_rows(database: str) -> tuple[dict, dict]:
+    """The newest registered and the newest promoted registry row of each model ({} without a registry)."""
+    con = connect(database, read_only=True)
+    try:
+        has_registry = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
+                                   "AND table_name = 'model_registry'").fetchall()[0][0]
+        if not has_registry:
+            return {}, {}
+        return ({target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()},
+                {target: model_registry.latest(con, name, promoted_only=True) for target, name in MODEL_NAMES.items()})
+    finally:
+        con.close()
+
+
 def user_levels(user_id: str | None, database: str | None = None) -> dict | None:
     """The user's mean reach and likes over their settled posts, or None for an unknown user."""
     if not user_id:
         return None
-    con = connect(read_database(database), read_only=True)
+    database = read_database(database)
+    return _read_once("levels", database, user_id, lambda: _read_user_levels(user_id, database))
+
+
+def _read_user_levels(user_id: str, database: str) -> dict | None:
+    con = connect(database, read_only=True)
     try:
         row = con.execute("SELECT avg(reach), avg(likes) FROM ml.training_dataset WHERE user_id = $u "
                           "AND NOT is_synthetic", {"u": user_id}).fetchall()[0]
@@ -103,7 +160,12 @@ def user_history(user_id: str | None, database: str | None = None) -> HashtagHis
     """The user's posts and engagement rates, for hashtag suggestions; None without a user or posts."""
     if not user_id:
         return None
-    con = connect(read_database(database), read_only=True)
+    database = read_database(database)
+    return _read_once("history", database, user_id, lambda: _read_user_history(user_id, database))
+
+
+def _read_user_history(user_id: str, database: str) -> HashtagHistory | None:
+    con = connect(database, read_only=True)
     try:
         posts = con.execute("SELECT text, engagement_rate_pct FROM analytics.post_performance WHERE user_id = $u",
                             {"u": user_id}).df()
@@ -116,13 +178,18 @@ def user_history(user_id: str | None, database: str | None = None) -> HashtagHis
 
 def account_timezones(user_ids, database: str | None = None) -> dict[str, str]:
     """user_id -> the account's zone in raw.accounts; {} for unknown accounts or an older warehouse."""
-    wanted = sorted({u for u in user_ids if u})
+    wanted = tuple(sorted({u for u in user_ids if u}))
     if not wanted:
         return {}
-    con = connect(read_database(database), read_only=True)
+    database = read_database(database)
+    return _read_once("timezones", database, wanted, lambda: _read_account_timezones(wanted, database))
+
+
+def _read_account_timezones(wanted: tuple[str, ...], database: str) -> dict[str, str]:
+    con = connect(database, read_only=True)
     try:
         rows = con.execute("SELECT user_id, timezone FROM raw.accounts WHERE user_id IN (SELECT unnest($u))",
-                           {"u": wanted}).fetchall()
+                           {"u": list(wanted)}).fetchall()
     except duckdb.Error:  # no raw.accounts yet: UTC
         return {}
     finally:

@@ -1,9 +1,12 @@
 """Text features on hand-counted cases; the column version agrees with the one-text version."""
 
+import emoji
+import numpy as np
 import pandas as pd
 import pytest
 
 from social_pipeline.core.features import (
+    count_emojis,
     daypart,
     extract_hashtags,
     extract_mentions,
@@ -54,3 +57,17 @@ def test_daypart_uses_the_notebooks_bins():
         "late_night", "late_night", "morning", "morning", "afternoon", "afternoon", "evening", "evening",
         "late_night2"]
     assert list(daypart(pd.Series([3, 20]))) == ["late_night", "evening"]
+
+
+def test_emoji_count_equals_the_emoji_packages_on_mixed_text():
+    # Keycaps start with an ASCII character (11️⃣ holds one); ZWJ families, flags, skin tones, ©®™ count,
+    # a lone joiner does not.
+    texts = ["1️⃣ then 11️⃣ and #️⃣*️⃣", "a👨‍👩‍👧‍👦b🇺🇸🇬🇧c", "👍🏽👍 © ® ™ ☺", "\u200d\u200d", "🏳️‍🌈x",
+             "plain ascii #1 *", "é中ß", "2.0🚀https://x.com/🦆"]
+    assert [count_emojis(t) for t in texts] == [emoji.emoji_count(t) for t in texts] == [4, 3, 6, 0, 1, 0, 0, 2]
+
+
+def test_daypart_of_missing_or_out_of_range_hours_is_missing():
+    labels = daypart(np.array([np.nan, -1, 24, 25, 5.5]))
+    assert pd.isna(labels[0]) and pd.isna(labels[1]) and labels[2] == "late_night2" and pd.isna(labels[3])
+    assert labels[4] == "morning"

@@ -171,20 +171,34 @@ def users_with_levels():
     return data.assign(user_avg_reach=means.reach, user_avg_likes=means.likes)
 
 
-def test_relative_model_uses_the_users_level_when_it_helps(users_with_levels):
-    trained = train_models(users_with_levels)
+@pytest.fixture(scope="module")
+def trained_with_levels(users_with_levels):
+    return train_models(users_with_levels)
+
+
+def test_relative_model_uses_the_users_level_when_it_helps(users_with_levels, trained_with_levels):
+    trained = trained_with_levels
     assert trained.reach.relative is not None and trained.likes.relative is not None
     row = users_with_levels.head(1)
     once, twice = trained.predict(row), trained.predict(row.assign(user_avg_reach=row.user_avg_reach * 2))
     assert twice.reach.iloc[0] == pytest.approx(2 * once.reach.iloc[0], rel=1e-9)
-    # Without a level (a new user), the absolute model answers.
+    # Without a level (a new user), the per-follower model answers: followers x its rate's log-linear
+    # factor x what the trees give per unit of that.
     unknown = trained.predict(row.assign(user_avg_reach=np.nan))
-    expected = trained.reach.point.predict(models._prepared(row, trained.reach.columns))[0]
-    assert unknown.reach.iloc[0] == pytest.approx(expected)
+    x = models._prepared(row, trained.reach.columns)
+    rate_factor = np.exp(trained.reach.log_linear_slope * (row.user_avg_engagement_rate.iloc[0]
+                                                          - trained.reach.log_linear_center))
+    assert trained.reach.log_linear_slope > 0  # more engaged accounts reach more, in these data
+    assert unknown.reach.iloc[0] == pytest.approx(
+        row.user_followers.iloc[0] * rate_factor * trained.reach.per_follower.predict(x)[0], rel=1e-9)
+    # And with no follower count either, the plain model.
+    nobody = trained.predict(row.assign(user_avg_reach=np.nan, user_followers=0))
+    assert nobody.reach.iloc[0] == pytest.approx(
+        trained.reach.point.predict(models._prepared(row.assign(user_followers=0), trained.reach.columns))[0], rel=1e-9)
 
 
-def test_contributions_add_up_to_the_prediction_ratio(users_with_levels):
-    trained = train_models(users_with_levels)
+def test_contributions_add_up_to_the_prediction_ratio(users_with_levels, trained_with_levels):
+    trained = trained_with_levels
     rows = users_with_levels.iloc[[3, 4]]
     effects = trained.reach.contributions(rows)
     predicted = trained.predict(rows).reach
@@ -203,3 +217,94 @@ def test_leaves_shrink_for_a_small_history_so_the_trees_still_split():
     predicted = train_models(df).predict(df)["reach"]
     assert predicted.nunique() > 20
     assert np.corrcoef(predicted, df["reach"])[0, 1] > 0.5
+
+
+def reference_contributions(model: models.TargetModel, df: pd.DataFrame) -> pd.DataFrame:
+    """Interventional Shapley values the slow, exact way (the code `contributions` had before the
+    tables): for each feature, evaluate the scikit-learn pipelines on every background row with that
+    feature set to the row's value, and compare the mean log prediction with the background's."""
+    def log_without_level(frame):
+        x = models._prepared(frame, model.columns)
+        out = np.log(np.clip(model.point.predict(x), 1e-12, None))
+        exposure = model._account_exposure(x)
+        known = ~np.isnan(exposure)
+        if known.any():
+            out[known] = np.log(exposure[known] * model.per_follower.predict(x[known]))
+        return out
+
+    x = models._prepared(df, model.columns)
+    levels = model.exposure(df)
+    extra = [model.exposure_column] if model.relative is not None else []
+    out = pd.DataFrame(0.0, index=df.index, columns=model.columns + extra)
+    for i in range(len(x)):
+        background = model.background
+        if not np.isnan(levels[i]):
+            background = background[model.exposure(background) > 0]
+        elif not np.isnan(model._account_exposure(x.iloc[[i]])[0]):
+            background = background[~np.isnan(model._account_exposure(models._prepared(background, model.columns)))]
+        bg = models._prepared(background, model.columns)
+        blocks = pd.concat([bg] + [bg.assign(**{c: x[c].iloc[i]}) for c in model.columns], ignore_index=True)
+        if np.isnan(levels[i]):
+            logs = log_without_level(blocks)
+        else:
+            logs = np.log(np.clip(model.relative.predict(blocks), 1e-12, None))
+        base, mixed = logs[: len(bg)].mean(), logs[len(bg):]
+        out.iloc[i, : len(model.columns)] = mixed.reshape(len(model.columns), len(bg)).mean(axis=1) - base
+        if not np.isnan(levels[i]):
+            out.iloc[i, len(model.columns)] = np.log(levels[i]) - np.log(model.exposure(background)).mean()
+    return out
+
+
+def drafts_at_the_edges(rows: pd.DataFrame) -> pd.DataFrame:
+    """Drafts where each evaluated model changes: no followers, no rate, an unknown medium, an
+    account far outside the training ones, a missing value."""
+    edges = rows.head(8).copy().reset_index(drop=True)
+    edges.loc[1, "user_followers"] = 0
+    edges.loc[2, "user_avg_engagement_rate"] = 0.0
+    edges.loc[3, "media_type"] = "gif"
+    edges.loc[4, "user_followers"] = 5_000_000
+    edges.loc[5, "user_avg_engagement_rate"] = np.nan
+    edges.loc[6, ["user_followers", "user_avg_engagement_rate"]] = [0, 0.0]
+    return edges
+
+
+def test_explanations_equal_the_exact_evaluation_on_the_pipelines(trained, split):
+    drafts = drafts_at_the_edges(split[1]).head(7)
+    for target in models.TARGETS:
+        model = trained.target_model(target)
+        pd.testing.assert_frame_equal(model.contributions(drafts), reference_contributions(model, drafts),
+                                      check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_explanations_with_a_users_level_equal_the_exact_evaluation(users_with_levels, trained_with_levels):
+    trained = trained_with_levels
+    drafts = drafts_at_the_edges(users_with_levels.sample(8, random_state=1))
+    drafts.loc[7, ["user_avg_reach", "user_avg_likes"]] = np.nan  # a new user among known ones
+    drafts = drafts.loc[[0, 1, 2, 5, 7]]  # a known level; no followers, rate 0 or unknown; a new user
+    for target in models.TARGETS:
+        model = trained.target_model(target)
+        assert model.relative is not None
+        pd.testing.assert_frame_equal(model.contributions(drafts), reference_contributions(model, drafts),
+                                      check_exact=False, rtol=0, atol=1e-9)
+
+
+def test_tables_predict_what_the_pipelines_predict(trained, split):
+    drafts = pd.concat([split[1], drafts_at_the_edges(split[1])], ignore_index=True)
+    for target in models.TARGETS:
+        model = trained.target_model(target)
+        x = models._prepared(drafts, model.columns)
+        for name, pipeline in model._pipelines().items():
+            frame = model._quantile_frame(x, model.exposure(drafts)) if name.startswith("q") else x
+            np.testing.assert_allclose(model._tables()[name].predict(frame), pipeline.predict(frame), rtol=1e-12,
+                                       atol=1e-12, err_msg=f"{target} {name}")
+
+
+def test_tables_refuse_a_model_with_interactions(split):
+    from social_pipeline.core.additive import tabulate
+
+    train = split[0].head(300)
+    columns = models.feature_columns(models.with_daypart(train))
+    params = {k: v for k, v in models.POINT_PARAMS.items() if k != "interaction_cst"} | {"max_iter": 20}
+    free = models._model(columns, 0, **params).fit(models._prepared(train, columns), train["reach"])
+    with pytest.raises(ValueError, match="more than one feature"):
+        tabulate(free)

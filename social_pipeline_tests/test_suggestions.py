@@ -1,5 +1,6 @@
 """Hashtag and description suggestions: the notebook's heuristic, history lift and relevance, the rules."""
 
+import numpy as np
 import pytest
 
 from social_pipeline.core.suggestions import (
@@ -86,3 +87,50 @@ def test_history_never_suggests_number_tags_even_when_they_lift():
     assert lift["50_50"] > lift["giveaway"] > 1 and lift["100k"] > 1  # they would rank first on lift
     assert suggest_hashtags("Our giveaway for followers: split 50 50 on the road to 100k", history) == [
         "#giveaway", "#followers", "#split", "#road"]
+
+
+def suggest_hashtags_refitting(text, history, top_k=6):
+    """The suggestion as it was computed before the history kept its documents and term counts:
+    every document rebuilt and a TfidfVectorizer fitted on them and the draft, for each draft."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from social_pipeline.core import suggestions as s
+
+    fallback = s.suggest_hashtags_from_text(text, top_k)
+    used = {tag.lower() for tag in s.extract_hashtags(text)}
+    lift = hashtag_lift(history)
+    lift = lift[(lift["posts"] >= s.MIN_POSTS_PER_HASHTAG) & lift["hashtag"].map(lambda t: s._acceptable(t, used))]
+    ranked = []
+    if len(lift):
+        documents = [" ".join(s._plain_words(t) for t in history.texts
+                              if tag in {h.lower() for h in s.extract_hashtags(t)}) for tag in lift["hashtag"]]
+        vectorizer = TfidfVectorizer(stop_words="english", token_pattern=s._TOKEN_RE.pattern)
+        try:
+            matrix = vectorizer.fit_transform(documents + [s._plain_words(text)])
+            relevance = cosine_similarity(matrix[-1], matrix[:-1]).ravel()
+        except ValueError:
+            relevance = np.zeros(len(lift))
+        scored = lift.assign(relevance=relevance, score=relevance * lift["lift"])
+        scored = scored[(scored["relevance"] > 0) & (scored["lift"] > 1.0)]
+        ranked = scored.sort_values(["score", "hashtag"], ascending=[False, True])["hashtag"].tolist()
+    spelling = {tag.lower(): tag for t in history.texts for tag in s.extract_hashtags(t)}
+    suggestions = ["#" + spelling.get(tag, tag) for tag in ranked[:top_k]]
+    taken = {x.lower() for x in suggestions}
+    return suggestions + [tag for tag in fallback if tag.lower() not in taken][: top_k - len(suggestions)]
+
+
+def test_kept_term_counts_rank_as_refitting_the_vectorizer_does():
+    from social_pipeline.core.simulation import _compose_text
+
+    rng = np.random.default_rng(3)
+    kinds = ["text", "image", "video", "thread", "link", "poll"]
+    texts = [_compose_text(rng, kinds[i % 6], int(rng.integers(0, 4)), 1, 1) for i in range(150)]
+    history = HashtagHistory(texts, list(rng.uniform(0.5, 5.0, len(texts))))
+    drafts = [_compose_text(rng, kinds[i % 6], int(rng.integers(0, 3)), 0, 0) for i in range(30)]
+    drafts += ["the and of", "#SQL #Python only tags", "zebra quantum unseen words", texts[0]]
+    compared = [(suggest_hashtags(d, history), suggest_hashtags_refitting(d, history)) for d in drafts]
+    assert all(new == old for new, old in compared), [pair for pair in compared if pair[0] != pair[1]]
+    # Most drafts get tags from the history, not only the heuristic's.
+    from_history = [set(new) - set(suggest_hashtags_from_text(d)) for d, (new, _) in zip(drafts, compared)]
+    assert sum(bool(tags) for tags in from_history) > 20
