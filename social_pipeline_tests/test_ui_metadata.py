@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from markdown_it import MarkdownIt
 
-from social_pipeline.assets.common import partition_range_tags
+from social_pipeline.assets.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, partition_range_tags
 from social_pipeline.assets.ingestion import raw_account_snapshots, raw_posts, raw_profile_activity
 from social_pipeline.core.schema import DERIVED_TABLES, TABLES
 from social_pipeline.definitions import defs
@@ -43,6 +43,8 @@ def pipeline(tmp_path_factory):
         for var, name in (("SOCIAL_PIPELINE_REPORTS_DIR", "reports"), ("SOCIAL_PIPELINE_MODELS_DIR", "models"),
                           ("SOCIAL_PIPELINE_BI_DB", "bi.duckdb"), ("SOCIAL_PIPELINE_OPS_DIR", "ops")):
             patch.setenv(var, str(root / name))
+        add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-11:00"])
+        add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-11-09"])
         for job_name, key in plan:
             tags = partition_range_tags(key, key) if key else {}
             result = defs.resolve_job_def(job_name).execute_in_process(
@@ -238,7 +240,9 @@ def test_a_range_run_records_no_partition_figures(resources, db_path):
     schema, but no per-partition count or preview that would describe the range instead."""
     from social_pipeline.assets.ingestion import raw_posts, raw_tweet_metrics
 
-    result = dg.materialize([raw_posts, raw_tweet_metrics], resources=resources,
+    instance = dg.DagsterInstance.ephemeral()
+    add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-09:00", "2026-11-18-11:00"])
+    result = dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, instance=instance,
                             tags=partition_range_tags("2026-11-18-09:00", "2026-11-18-11:00"))
     events = result.asset_materializations_for_node("raw_tweet_metrics")
     assert sorted(e.partition for e in events) == ["2026-11-18-09:00", "2026-11-18-10:00", "2026-11-18-11:00"]

@@ -201,9 +201,8 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             con.register("incoming_reports", incoming)
             con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
             con.unregister("incoming_reports")
-            meta = table_metadata(con, "analytics.weekly_reports", "week_start >= $first_week_start::DATE "
-                                  "AND week_start < $weeks_end::DATE", weeks, order_by="week_start DESC, user_id",
-                                  context=context)
+            meta = table_metadata(con, "analytics.weekly_reports", _in_weeks("week_start", weeks, False),
+                                  order_by="week_start DESC, user_id", context=context)
     latest = [r for r in rows if r["week_start"] == max(row["week_start"] for row in rows)] if rows else []
     meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
     if latest:
