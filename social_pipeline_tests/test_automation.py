@@ -273,7 +273,7 @@ def test_sigkill_mid_write_then_rerun_equals_a_clean_run(tmp_path):
 
     # The crash left raw rows behind, and not yet everything a finished run writes.
     expected, partial = _table_dump(str(clean)), _table_dump(str(crashed))
-    assert len(partial.get("raw.posts", [])) > 0 and len(partial.get("raw.tweet_metrics", [])) > 0
+    assert len(partial.get("raw.posts", [])) > 0
     assert any(len(partial.get(name, [])) != len(expected[name]) for name in expected)
 
     assert _run_cli(crashed, 4, tmp_path).wait(timeout=240) == 0

@@ -94,7 +94,7 @@ def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_
     report_weeks = {str(r[0]) for r in con.execute("SELECT DISTINCT week_start FROM analytics.weekly_reports").fetchall()}
     con.close()
     # The first hours of the history found no post yet: collected, materialized, no rows.
-    assert len(collected) == 184 and min(collected) == "2026-11-08-09:00" and max(collected) == "2026-11-16-00:00"
+    assert len(collected) == 188 and min(collected) == "2026-11-08-05:00" and max(collected) == "2026-11-16-00:00"
     with dg.DagsterInstance.get() as instance:
         materialized, missing = _status(instance, "raw_tweet_metrics", HOURLY_PARTITIONS)
         assert (len(materialized), len(missing)) == (192, 0) and collected <= materialized

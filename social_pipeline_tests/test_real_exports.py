@@ -23,6 +23,7 @@ from social_pipeline.checks import engagement_rate_within_bounds, engagement_rat
 from social_pipeline.cli import main
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
+from .test_assets import with_hours
 from .test_inbox import file_check, run
 from .test_x_api import API, NOW, _x_resources, snowflake, tweet, tweets_callback, users_response
 
@@ -293,7 +294,7 @@ def test_a_repost_in_the_x_api_timeline_is_left_out_like_in_the_exports(tmp_path
 
     result = dg.materialize([raw_posts, raw_tweet_metrics, post_snapshots, post_performance,
                              engagement_rate_within_bounds, engagement_rates_plausible],
-                            resources=_x_resources(tmp_path), partition_key=key)
+                            resources=_x_resources(tmp_path), partition_key=key, instance=with_hours(key))
     assert result.success
     assert list(performance(str(tmp_path / "w.duckdb"))) == [own]
     assert all(c.passed for c in result.get_asset_check_evaluations())

@@ -72,7 +72,8 @@ def _statuses(instance) -> dict[str, str]:
     return {r.run_id: r.status.value for r in instance.get_runs()}
 
 
-def test_instance_monitors_runs():
+def test_instance_monitors_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # where the project's event log storage keeps its files
     for folder in ("data/dagster_home", "deploy"):
         monitoring = yaml.safe_load((REPO / folder / "dagster.yaml").read_text())["run_monitoring"]
         assert monitoring["enabled"] is True

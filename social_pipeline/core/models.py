@@ -405,7 +405,9 @@ def _conformal_quantiles(x: pd.DataFrame, log_y: np.ndarray, columns: list[str],
     fitted = {q: _quantile_model(columns, with_level, random_state, q).fit(fit_x, fit_y) for q in quantiles}
     low_q, high_q = min(quantiles), max(quantiles)
     scores = np.maximum(fitted[low_q].predict(cal_x) - cal_y, cal_y - fitted[high_q].predict(cal_x))
-    return fitted, max(0.0, float(np.quantile(scores, high_q - low_q)))
+    # Split conformal's finite-sample level: the ceil((n + 1) * share)-th smallest score.
+    level = min(1.0, np.ceil((len(scores) + 1) * (high_q - low_q)) / len(scores))
+    return fitted, max(0.0, float(np.quantile(scores, level, method="higher")))
 
 
 def _fit_relative(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: list[str], random_state: int) -> Pipeline:
