@@ -38,9 +38,9 @@ dev: install
 api: install-dev
 	$(VENV)/bin/uvicorn social_pipeline.api:app --host 127.0.0.1 --port 8000 --workers $$($(PY) -c 'import os; print(os.cpu_count() or 1)')
 
-## The test suite.
+## The test suite, on every core (pytest-xdist): tests use their own temporary warehouses and instances.
 test: install-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 ## Benchmarks against baselines measured in the same run (< 10 min on 2 cores); not part of `make test`.
 bench: install-dev
