@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dagster as dg
 
-import pandas as pd
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from social_pipeline.assets.inbox import inbox_sensor

@@ -6,7 +6,6 @@ import os
 from contextlib import nullcontext
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -21,7 +20,7 @@ from social_pipeline.assets.ingestion import raw_posts
 from social_pipeline.automation import SmtpResource, failures_log_path, record_and_notify_run_failure
 from social_pipeline.checks import engagement_rate_within_bounds, engagement_rates_plausible
 from social_pipeline.cli import main
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import connect
 
 from .test_assets import with_hours
 from .test_inbox import file_check, run

@@ -7,6 +7,10 @@ an account without a row there is read in UTC. No Dagster here.
 from __future__ import annotations
 
 import zoneinfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_TIMEZONE = "UTC"
 TIMEZONES_ENV_VAR = "SOCIAL_PIPELINE_ACCOUNT_TIMEZONES"
