@@ -4,7 +4,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from social_pipeline.assets.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 from social_pipeline.assets import analytics, ingestion
 from social_pipeline.assets.common import HOURLY_PARTITIONS, add_partition_keys
@@ -31,7 +31,7 @@ def with_hours(first, last=None, instance=None):
 def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS, instance=None):
     result = dg.materialize(
         assets, resources=resources, instance=with_hours(first, last, instance),
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        tags={PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last},
     )
     assert result.success
     return result
