@@ -85,10 +85,10 @@ def test_history_lands_with_correct_values(collected):
     performance = table(collected, "SELECT * FROM analytics.post_performance")
     assert len(performance) == performance.post_id.nunique() == len(posts)
     latest = snapshots.sort_values("snapshot_time").groupby("post_id").tail(1).set_index("post_id")
-    joined = performance.set_index("post_id").join(latest, rsuffix="_latest")
+    joined = performance.set_index("post_id").join(latest, suffixes=("", "_latest"))
     assert (joined.impressions == joined.impressions_latest).all()
     assert (joined.latest_snapshot_time == CLOCK).all()  # every post younger than 7 days: hourly
-    assert (joined.day_of_week == joined.published_at.dt.dayofweek).all()
+    assert (joined.day_of_week == joined.published_at.dt.day_of_week).all()
     assert (joined.hour == joined.published_at.dt.hour).all()
 
     accounts = table(collected, "SELECT * FROM raw.account_snapshots")

@@ -30,14 +30,15 @@ def is_local_file(database: str) -> bool:
 def stored_schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
     """The schema version the file was last created or migrated to; None before the first (or an older file)."""
     # Asked of the catalog first: a missing table would make DuckDB look for a Python variable of its name.
-    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = 'schema_version'"):
+    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                       "AND schema_name = 'ops' AND table_name = 'schema_version'"):
         return None
     return scalar(con, "SELECT max(version) FROM ops.schema_version")
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> bool:
     """Create or migrate the schema, in one transaction, when the file's stored version is not this
-    code's; True when it did. A file already at this version is only read (one SELECT), never written."""
+    code's; True when it did. A file already at this version is only read (two small queries), never written."""
     version = schema_version()
     if stored_schema_version(con) == version:
         return False
