@@ -44,8 +44,11 @@ def ensure_warehouse_pool() -> None:
 
     from .assets.common import WAREHOUSE_POOL, WAREHOUSE_POOL_LIMIT
 
-    subprocess.run([sys.executable, "-m", "dagster", "instance", "concurrency", "set", WAREHOUSE_POOL,
-                    str(WAREHOUSE_POOL_LIMIT)], check=True, capture_output=True, text=True)
+    command = ["dagster", "instance", "concurrency", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_LIMIT)]
+    done = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"`{' '.join(command)}` failed on DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} "
+                           f"(exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
 def cmd_init_instance(args: argparse.Namespace) -> int:
