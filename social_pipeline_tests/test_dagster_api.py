@@ -37,6 +37,7 @@ def test_only_the_batched_event_log_imports_dagster_internals():
     has no public way to write a backfill's events in batches, and without it `make run` takes about
     three times as long (README, History backfills)."""
     private = re.compile(r"^\s*(from|import)\s+dagster(_\w+)?\._", re.MULTILINE)
-    offenders = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+    sources = [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "bench").rglob("*.py")]
+    offenders = sorted(str(path.relative_to(PACKAGE.parent)) for path in sources
                        if private.search(path.read_text(encoding="utf-8")))
-    assert offenders == ["instance_storage.py"]
+    assert offenders == ["social_pipeline/instance_storage.py"]
