@@ -103,7 +103,7 @@ def run_clock_comparison(dataset: pd.DataFrame, folds: int = 3) -> list[dict]:
     then the 20 % before it, ...), each fold trained only on what came before; then mean and worst."""
     real = dataset[~dataset["is_synthetic"]].sort_values(["published_at", "post_id"], kind="stable")
     published = pd.to_datetime(real["published_at"])
-    utc = real.assign(hour=published.dt.hour, day_of_week=published.dt.dayofweek)
+    utc = real.assign(hour=published.dt.hour, day_of_week=published.dt.day_of_week)
     clocks = {"local": real, "utc": utc.assign(daypart=daypart(utc["hour"].to_numpy()))}
     n_test = math.ceil(len(real) * 0.2)
     rows = []

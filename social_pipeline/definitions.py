@@ -18,7 +18,7 @@ resources = {
 }
 
 defs = dg.Definitions.merge(
-    dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent),
+    dg.load_from_defs_folder(path_within_project=Path(__file__).resolve().parent),
     dg.Definitions(
         resources=resources,
         # Steps are short SQL against one DuckDB file, which takes one writer at a time:

@@ -29,22 +29,26 @@ def _persistent_instance():
         return None
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     instance = DagsterInstance.get()
-    ensure_warehouse_pool(instance)
     # A run an earlier `social-pipeline run` left STARTED when it was killed holds the writers' pool.
     for run_id in fail_runs_of_dead_runners(instance):
         print(f"run {run_id[:8]} was left unfinished by a process that is gone: marked failed", file=sys.stderr)
     return instance
 
 
-def ensure_warehouse_pool(instance) -> None:
-    """Give the writers' pool its limit in the instance's storage now. Dagster sets a pool's
-    default_limit lazily, after the queue daemon has read the pools on that tick: on a new
-    instance two writer runs queued together were both launched on the first tick."""
-    from social_pipeline.defs.common import WAREHOUSE_POOL
+def ensure_warehouse_pool() -> None:
+    """Give the writers' pool its limit in DAGSTER_HOME's instance now, through Dagster's CLI
+    (`dagster instance concurrency set`; the instance's Python API has no call for it). Dagster
+    sets a pool's default_limit lazily, after the queue daemon has read the pools on that tick:
+    on a new instance two writer runs queued together were both launched on the first tick."""
+    import subprocess
 
-    storage = instance.event_log_storage
-    if WAREHOUSE_POOL not in storage.get_concurrency_keys():
-        storage.set_concurrency_slots(WAREHOUSE_POOL, instance.global_op_concurrency_default_limit or 1)
+    from social_pipeline.defs.common import WAREHOUSE_POOL, WAREHOUSE_POOL_LIMIT
+
+    command = ["dagster", "instance", "concurrency", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_LIMIT)]
+    done = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"`{' '.join(command)}` failed on DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} "
+                           f"(exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
 def cmd_init_instance(args: argparse.Namespace) -> int:
@@ -52,6 +56,7 @@ def cmd_init_instance(args: argparse.Namespace) -> int:
     if _persistent_instance() is None:
         print("DAGSTER_HOME is not set: nothing to prepare", file=sys.stderr)
         return 2
+    ensure_warehouse_pool()
     return 0
 
 

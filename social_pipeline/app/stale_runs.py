@@ -51,8 +51,9 @@ def _runner_alive(runner: str) -> bool | None:
 
 
 def fail_runs_of_dead_runners(instance) -> list[str]:
-    """Report every unfinished run whose in-process runner on this host is gone as failed, and free
-    any pool slots it held. Returns their run ids."""
+    """Report every unfinished run whose in-process runner on this host is gone as failed. Returns
+    their run ids. With the pools' run granularity (dagster.yaml) a run holds the writers' pool while
+    it is in progress, so a failed run holds none (the run-monitoring daemon frees any slots left)."""
     from dagster import DagsterRunStatus, RunsFilter
 
     unfinished = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED,
@@ -67,7 +68,5 @@ def fail_runs_of_dead_runners(instance) -> list[str]:
                    "is gone (killed or crashed), so the run can never finish: marked failed so the writers' "
                    "queue moves on. Re-run it; every write is idempotent.")
         instance.report_run_failed(run, message)
-        if instance.event_log_storage.supports_global_concurrency_limits:
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         failed.append(run.run_id)
     return failed

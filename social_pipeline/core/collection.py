@@ -32,7 +32,7 @@ def is_due(published_at: pd.Timestamp, collected_at: pd.Timestamp) -> bool:
         return True
     if age <= pd.Timedelta(days=DAILY_UNTIL_DAYS):
         return collected_at.hour == 0
-    return collected_at.hour == 0 and collected_at.dayofweek == 0
+    return collected_at.hour == 0 and collected_at.day_of_week == 0
 
 
 # A live API answers with figures as of now. Collecting a partition whose collection time is

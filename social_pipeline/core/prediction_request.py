@@ -91,7 +91,7 @@ def feature_frame(payloads: list[PostPayload]) -> pd.DataFrame:
         frame[count] = given.fillna(frame[count]).astype("int64")
     frame["hour"] = times.dt.hour.to_numpy()
     frame["daypart"] = daypart(frame["hour"].to_numpy())
-    frame["day_of_week"] = times.dt.dayofweek.to_numpy()
+    frame["day_of_week"] = times.dt.day_of_week.to_numpy()
     frame["media_type"] = [p.media_type for p in payloads]
     frame["num_media_items"] = [p.num_media_items for p in payloads]
     frame["user_followers"] = [p.user_followers for p in payloads]

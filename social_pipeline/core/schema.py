@@ -2,10 +2,14 @@
 
 Tables are created with CREATE TABLE IF NOT EXISTS and later columns are added with
 ALTER TABLE ... ADD COLUMN IF NOT EXISTS, so an older warehouse file migrates in place.
+The file records the schema_version() it was last brought to (ops.schema_version), so the
+statements run only when the schema in code has changed since.
 All timestamps are naive UTC `TIMESTAMP`; ids are VARCHAR.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from .metrics import MACROS_SQL
 
@@ -284,6 +288,11 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("rows_updated", "BIGINT"),
         ("rows_unchanged", "BIGINT"),
     ],
+    # One row: the schema_version() the file was last created or migrated to.
+    "ops.schema_version": [
+        ("version", "VARCHAR NOT NULL"),
+        ("applied_at", "TIMESTAMP NOT NULL"),
+    ],
 }
 
 SCHEMAS = ("raw", "analytics", "ml", "ops")
@@ -300,6 +309,11 @@ def create_statements() -> list[str]:
             statements.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {loose_type}")
     statements.extend(s.strip() for s in MACROS_SQL.split(";") if s.strip())
     return statements
+
+
+def schema_version() -> str:
+    """A hash of every statement of create_statements(): any new table, column or macro changes it."""
+    return hashlib.sha256("\n".join(create_statements()).encode()).hexdigest()[:16]
 
 
 def column_names(table: str) -> list[str]:
@@ -586,6 +600,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "snapshot_time": "The time the file's cumulative figures stand for (X exports only).",
         "partition_key": "The collection partition its metrics were stored under (X exports only).",
         "ingested_at": "When the file was ingested (UTC).",
+    },
+    "ops.schema_version": {
+        "version": "The schema's version (a hash of its statements) the file was last created or migrated to; "
+                   "a connection that finds another one applies the statements.",
+        "applied_at": "When the statements were applied (UTC).",
     },
 }
 

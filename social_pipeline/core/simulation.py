@@ -111,7 +111,7 @@ class Simulation:
         rng = np.random.default_rng([self.seed, user_index, day_number, 1])
         # The account's local day: weekday, hours and the evening peak follow its own clock.
         day_start = SIM_EPOCH + pd.Timedelta(days=day_number)
-        weekday = day_start.dayofweek
+        weekday = day_start.day_of_week
         n = int(rng.poisson(account.posts_per_day * (1.15 if weekday < 5 else 0.6)))
         if n == 0:
             return _empty_posts()
@@ -250,7 +250,7 @@ class Simulation:
         day = pd.Timestamp(day).normalize()
         day_number = int((day - SIM_EPOCH) / pd.Timedelta(days=1))
         rng = np.random.default_rng([self.seed, self._index[user_id], day_number, 2])
-        weekday = WEEKDAY_FACTOR[day.dayofweek]
+        weekday = WEEKDAY_FACTOR[day.day_of_week]
         views = int(rng.poisson(account.profile_views_per_day * weekday))
         recruiter_messages = int(rng.binomial(views, 0.03))
         conversations = int(rng.binomial(recruiter_messages, 0.5))

@@ -34,6 +34,7 @@ WEEK_KEY_FORMAT = "%Y-%m-%d"
 # Every asset that writes the warehouse joins this pool; the instance (data/dagster_home/dagster.yaml)
 # limits it to one run at a time, because a DuckDB file takes one writer process.
 WAREHOUSE_POOL = "duckdb_warehouse"
+WAREHOUSE_POOL_LIMIT = 1
 # A range of partitions (a backfill) runs as one run and one SQL pass.
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 
@@ -63,11 +64,16 @@ def weekly_refresh(instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection 
                           [k for k in instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) if k >= first])
 
 
+# The run tags with which Dagster runs a range of partitions as one run (what a single-run backfill
+# sets, and the way Dagster's docs launch a range from a sensor or a script). Spelled out: Dagster
+# exports no public constant for them, and execute_in_process takes one partition key only.
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
 def partition_range_tags(first_key: str, last_key: str) -> dict[str, str]:
     """Run tags that make one run of a partitioned job cover first_key .. last_key (a single-run backfill)."""
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-    return {ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key}
+    return {PARTITION_RANGE_START_TAG: first_key, PARTITION_RANGE_END_TAG: last_key}
 
 
 def hour_key(hour_start: pd.Timestamp) -> str:

@@ -7,10 +7,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import dagster as dg
 import duckdb
+import pandas as pd
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
-from ..core.schema import create_statements
+from ..core.schema import create_statements, schema_version
 
 DEFAULT_DB_PATH = "data/warehouse.duckdb"
 
@@ -24,13 +27,38 @@ def is_local_file(database: str) -> bool:
     return not (database == ":memory:" or database.startswith("md:") or database.startswith("motherduck:"))
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for statement in create_statements():
-        con.execute(statement)
+def stored_schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The schema version the file was last created or migrated to; None before the first (or an older file)."""
+    # Asked of the catalog first: a missing table would make DuckDB look for a Python variable of its name.
+    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                       "AND schema_name = 'ops' AND table_name = 'schema_version'"):
+        return None
+    return scalar(con, "SELECT max(version) FROM ops.schema_version")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """Create or migrate the schema, in one transaction, when the file's stored version is not this
+    code's; True when it did. A file already at this version is only read (two small queries), never written."""
+    version = schema_version()
+    if stored_schema_version(con) == version:
+        return False
+    with transaction(con):
+        for statement in create_statements():
+            con.execute(statement)
+        con.execute("DELETE FROM ops.schema_version")
+        con.execute("INSERT INTO ops.schema_version VALUES (?, ?)", [version, pd.Timestamp.now("UTC").tz_localize(None)])
+    return True
 
 
 class WarehouseResource(DuckDBResource):
-    """DuckDBResource that creates the file's folder and the warehouse schema on connect."""
+    """DuckDBResource that creates the file's folder, and creates or migrates the warehouse schema
+    once per run: on the run's first connection (a sensor that only reads `database` opens none)."""
+
+    _schema_checked: bool = PrivateAttr(default=False)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Dagster gives each run (each step process) its own set-up copy: each checks the schema once.
+        self._schema_checked = False
 
     @contextmanager
     def get_connection(self):
@@ -40,7 +68,9 @@ class WarehouseResource(DuckDBResource):
         # leave the file open (and locked) in a long-lived process.
         con = super().get_connection().__enter__()
         try:
-            ensure_schema(con)
+            if not self._schema_checked:
+                ensure_schema(con)
+                self._schema_checked = True
             yield con
         finally:
             con.close()

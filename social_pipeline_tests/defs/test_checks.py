@@ -2,9 +2,9 @@
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from social_pipeline.defs import checks_common as checks
+from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from social_pipeline.defs.analytics import assets as analytics
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
@@ -134,7 +134,7 @@ def test_a_post_without_snapshot_warns_unless_the_source_reported_it_gone(db_pat
 
 def test_a_negative_count_stops_the_downstream_analytics(resources, db_path):
     selection = [*ASSETS, counts_are_non_negative]
-    tags = {ASSET_PARTITION_RANGE_START_TAG: LAST_KEY, ASSET_PARTITION_RANGE_END_TAG: LAST_KEY}
+    tags = {PARTITION_RANGE_START_TAG: LAST_KEY, PARTITION_RANGE_END_TAG: LAST_KEY}
     # Control: the same run on clean data builds everything.
     clean = dg.materialize(selection, resources=resources, tags=tags, instance=with_hours(LAST_KEY))
     assert "post_performance" in materialized(clean)

@@ -2,14 +2,12 @@
 
 import dagster as dg
 
-from social_pipeline.defs.common import HOURLY_PARTITIONS
-
+# Partitioned by collection_hours, which Dagster takes from raw_tweet_metrics (the one partitioned asset).
 hourly_collection_job = dg.define_asset_job(
     "hourly_collection",
     # inbox_files runs per dropped file (the inbox sensor's job), not per hour.
     selection=(dg.AssetSelection.groups("ingestion") - dg.AssetSelection.assets("inbox_files"))
     | dg.AssetSelection.assets("post_snapshots", "post_performance"),
-    partitions_def=HOURLY_PARTITIONS,
     description="Collect posts, metrics, followers and profile activity for an hour (or a range, in "
     "one run), then refresh post_snapshots and post_performance.",
     executor_def=dg.in_process_executor,

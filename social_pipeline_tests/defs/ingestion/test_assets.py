@@ -4,7 +4,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 from social_pipeline.defs.analytics import assets as analytics
 from social_pipeline.defs.ingestion import assets as ingestion
@@ -33,7 +33,7 @@ def with_hours(first, last=None, instance=None):
 def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS, instance=None):
     result = dg.materialize(
         assets, resources=resources, instance=with_hours(first, last, instance),
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        tags={PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last},
     )
     assert result.success
     return result
@@ -87,10 +87,10 @@ def test_history_lands_with_correct_values(collected):
     performance = table(collected, "SELECT * FROM analytics.post_performance")
     assert len(performance) == performance.post_id.nunique() == len(posts)
     latest = snapshots.sort_values("snapshot_time").groupby("post_id").tail(1).set_index("post_id")
-    joined = performance.set_index("post_id").join(latest, rsuffix="_latest")
+    joined = performance.set_index("post_id").join(latest, suffixes=("", "_latest"))
     assert (joined.impressions == joined.impressions_latest).all()
     assert (joined.latest_snapshot_time == CLOCK).all()  # every post younger than 7 days: hourly
-    assert (joined.day_of_week == joined.published_at.dt.dayofweek).all()
+    assert (joined.day_of_week == joined.published_at.dt.day_of_week).all()
     assert (joined.hour == joined.published_at.dt.hour).all()
 
     accounts = table(collected, "SELECT * FROM raw.account_snapshots")

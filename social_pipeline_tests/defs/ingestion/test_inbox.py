@@ -9,10 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
 from social_pipeline.defs.ingestion.sensors import inbox_sensor
-from social_pipeline.defs.common import WEEKLY_PARTITIONS
+from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, WEEKLY_PARTITIONS
 from social_pipeline.defs.reporting.sensors import refresh_weekly_after_inbox
 from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
@@ -124,11 +122,11 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
 
         # Each ingested file asks for the weekly analytics of every complete week from its earliest day on.
         (requested,) = refresh_weekly(instance, results[CLASSIC], db)
-        assert requested.tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-11-02"  # its first post: Tue 2026-11-03
+        assert requested.tags[PARTITION_RANGE_START_TAG] == "2026-11-02"  # its first post: Tue 2026-11-03
         # Every complete week holding data became a partition; the run covers them all.
         weeks = instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name)
-        assert weeks[0] == "2026-11-02" and requested.tags[ASSET_PARTITION_RANGE_END_TAG] == weeks[-1]
-        assert refresh_weekly(instance, results[PROFILE], db)[0].tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-11-16"
+        assert weeks[0] == "2026-11-02" and requested.tags[PARTITION_RANGE_END_TAG] == weeks[-1]
+        assert refresh_weekly(instance, results[PROFILE], db)[0].tags[PARTITION_RANGE_START_TAG] == "2026-11-16"
         assert isinstance(refresh_weekly(instance, duplicate, db), dg.SkipReason)
         weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
             instance=instance, tags=requested.tags, resources={"warehouse": WarehouseResource(database=db)})
