@@ -78,7 +78,7 @@ def _status(instance, asset: str, partitions_def) -> tuple[set, set]:
     return materialized, keys - materialized
 
 
-def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_path):
+def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_path, cli_outputs):
     db = str(tmp_path / "w.duckdb")
     # As `make run` does, in its own process (the definitions read SOCIAL_PIPELINE_DB when loaded).
     # 8 days up to Monday 2026-11-16 01:00: 192 hourly collections and one complete week (2026-11-09).

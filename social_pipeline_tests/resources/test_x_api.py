@@ -471,7 +471,7 @@ def test_every_request_carries_a_connect_and_a_read_timeout():
     assert [c.request.req_kwargs["timeout"] for c in responses.calls] == [(10.0, 30.0), (2.5, 7.0)]
 
     resource = XApiSourceResource(x_bearer_token="t0ken", x_usernames="a",
-                              x_connect_timeout_seconds=1.5, x_read_timeout_seconds=4.0, x_max_retries=2)
+                                  x_connect_timeout_seconds=1.5, x_read_timeout_seconds=4.0, x_max_retries=2)
     src = resource.get_source()
     assert (src.client.session.timeout, src.max_retries) == ((1.5, 4.0), 2)
     with pytest.raises(Exception, match="greater than 0"):
