@@ -138,7 +138,7 @@ def test_ingest_of_2017_history_builds_its_weeks(dagster_home, tmp_path, monkeyp
             assert _status(instance, asset, WEEKLY_PARTITIONS) == ({"2017-03-06", "2017-03-20"}, set()), asset
 
 
-def test_inbox_of_2017_history_builds_its_weeks_through_the_refresh_sensor(tmp_path, monkeypatch):
+def test_inbox_of_2017_history_builds_its_weeks_through_the_refresh_sensor(tmp_path):
     inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
     inbox.mkdir()
     stores = file_stores_under(tmp_path, inbox_dir=str(inbox))

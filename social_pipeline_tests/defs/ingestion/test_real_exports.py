@@ -133,7 +133,7 @@ def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(
     assert newest == pd.Timestamp("2026-11-22 23:59")  # no row moved "now" (the 2031 post was refused)
 
 
-def test_inbox_runs_handle_each_odd_file_without_a_red_run(tmp_path, monkeypatch):
+def test_inbox_runs_handle_each_odd_file_without_a_red_run(tmp_path):
     inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
     inbox.mkdir()
     stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
@@ -259,7 +259,7 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
     assert len(performance(db)) == 3
 
 
-def test_a_run_config_pointing_outside_the_inbox_touches_nothing(tmp_path, monkeypatch):
+def test_a_run_config_pointing_outside_the_inbox_touches_nothing(tmp_path):
     inbox, elsewhere, db = tmp_path / "inbox", tmp_path / "elsewhere", str(tmp_path / "w.duckdb")
     inbox.mkdir()
     elsewhere.mkdir()

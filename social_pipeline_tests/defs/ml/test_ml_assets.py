@@ -58,7 +58,7 @@ def registry(db_path):
         con.close()
 
 
-def test_training_registers_models_that_beat_the_baseline(history, tmp_path, monkeypatch):
+def test_training_registers_models_that_beat_the_baseline(history, tmp_path):
     result = train(history, tmp_path / "models")
     rows = registry(history)
     assert sorted(rows.model_name) == ["likes_model", "reach_model"]
@@ -97,7 +97,7 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path, mon
     assert (tmp_path / "models" / "reach_model" / f"{rows.version.iloc[0]}.svg").read_text().startswith("<svg")
 
 
-def test_retraining_compares_with_the_model_it_replaces(history, tmp_path, monkeypatch):
+def test_retraining_compares_with_the_model_it_replaces(history, tmp_path):
     train(history, tmp_path / "models")
     first = registry(history).groupby("model_name").version.max()
     train(history, tmp_path / "models")
@@ -111,7 +111,7 @@ def test_retraining_compares_with_the_model_it_replaces(history, tmp_path, monke
     assert len(first) == 2
 
 
-def test_too_little_history_trains_nothing_and_does_not_fail(resources, db_path, tmp_path, monkeypatch):
+def test_too_little_history_trains_nothing_and_does_not_fail(resources, db_path, tmp_path):
     collect(resources)  # 3 days: nothing has settled for 72 h yet
     result = train(db_path, tmp_path / "models")
     assert registry(db_path).empty
@@ -119,7 +119,7 @@ def test_too_little_history_trains_nothing_and_does_not_fail(resources, db_path,
     assert result.success
 
 
-def test_retrain_sensor_counts_labels_since_the_current_model(history, tmp_path, monkeypatch):
+def test_retrain_sensor_counts_labels_since_the_current_model(history, tmp_path):
     bi = tmp_path / "bi.duckdb"
     sensor_context = dg.build_sensor_context(resources={"file_stores": file_stores_under(tmp_path, bi_database=str(bi))})
     assert isinstance(retrain_on_new_labels(sensor_context), dg.SkipReason)  # no copy yet
@@ -227,7 +227,7 @@ def train_models_only(db_path, models_dir):
                           resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores})
 
 
-def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp_path, monkeypatch):
+def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp_path):
     from social_pipeline.app.serving import latest_models
 
     db_path = copy_of(history, tmp_path)
@@ -317,7 +317,7 @@ def test_the_model_checks_and_promotion_share_one_verdict(change, beats, not_wor
     assert model_registry.promotion(figures) == (beats and not_worse, reasons)
 
 
-def test_retraining_goes_on_when_the_previous_artifact_is_missing(history, tmp_path, monkeypatch):
+def test_retraining_goes_on_when_the_previous_artifact_is_missing(history, tmp_path):
     db_path = copy_of(history, tmp_path)
     train(db_path, tmp_path / "models")
     first = registry(db_path).set_index("model_name")
