@@ -1,9 +1,9 @@
 """The code location: every domain folder under `defs/` (ingestion, analytics, reporting, ml, ops),
 loaded the way `dg` projects load them, plus the resources of this deployment.
 
-This is the deployment's edge: the one module of the code location that reads the environment.
-`SOCIAL_PIPELINE_SOURCE` picks which source resource is bound under "source"; every other
-setting is a dg.EnvVar in a resource field (README, Configuration)."""
+This is the deployment's edge, the one module of the code location that reads the environment:
+`SOCIAL_PIPELINE_SOURCE` picks which source resource is bound under "source", and the resources'
+builders turn the other variables that are set into dg.EnvVar fields (README, Configuration)."""
 
 from __future__ import annotations
 
