@@ -1,19 +1,26 @@
 """The code location: every domain folder under `defs/` (ingestion, analytics, reporting, ml, ops),
-loaded the way `dg` projects load them, plus the resources of this deployment."""
+loaded the way `dg` projects load them, plus the resources of this deployment.
+
+This is the deployment's edge, the one module of the code location that reads the environment:
+`SOCIAL_PIPELINE_SOURCE` picks which source resource is bound under "source", and the resources'
+builders turn the other variables that are set into dg.EnvVar fields (README, Configuration)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
 
+from social_pipeline.resources.files import file_stores_for_definitions
 from social_pipeline.resources.smtp import smtp_from_env
 from social_pipeline.resources.sources import source_resource_from_env
 from social_pipeline.resources.warehouse import WarehouseResource, database_path
 
 resources = {
     "warehouse": WarehouseResource(database=database_path()),
-    "source": source_resource_from_env(),
+    "source": source_resource_from_env(os.environ.get("SOCIAL_PIPELINE_SOURCE") or "simulated"),
+    "file_stores": file_stores_for_definitions(),
     "smtp": smtp_from_env(),
 }
 

@@ -1,20 +1,54 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from social_pipeline.resources.sources import SourceResource
+from social_pipeline.resources.files import FileStoresResource
+from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 
 # A fixed simulated clock keeps every test deterministic.
 CLOCK = pd.Timestamp("2026-11-18 12:00")
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-@pytest.fixture(autouse=True)
-def outputs_outside_the_repository(tmp_path, monkeypatch):
-    """Reports, models, the BI copy and ops files go under the test's tmp_path unless a test says
-    otherwise: a test never writes into the repository's data/."""
-    for var, name in (("SOCIAL_PIPELINE_REPORTS_DIR", "reports"), ("SOCIAL_PIPELINE_MODELS_DIR", "models"),
-                      ("SOCIAL_PIPELINE_BI_DB", "bi/warehouse.duckdb"), ("SOCIAL_PIPELINE_OPS_DIR", "ops")):
-        monkeypatch.setenv(var, str(tmp_path / "outputs" / name))
+def file_stores_under(root, **fields) -> FileStoresResource:
+    """Reports, models, the BI copy, ops files and the inbox under `root`; `fields` override them."""
+    root = Path(root)
+    return FileStoresResource(**{
+        "reports_dir": str(root / "reports"), "models_dir": str(root / "models"), "ops_dir": str(root / "ops"),
+        "bi_database": str(root / "bi" / "warehouse.duckdb"), "inbox_dir": str(root / "inbox"), **fields})
+
+
+def _repository_outputs() -> dict:
+    return {str(p): p.stat().st_mtime_ns for p in REPO_DATA.rglob("*")
+            if p.is_file() and p.relative_to(REPO_DATA).parts[0] not in ("dagster_home", "inbox-samples")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_test_writes_into_the_repository():
+    """Tests pass their file stores as resources; one that forgets (a job of `defs` run without
+    "file_stores") would write into the repository's data/, and fails the session here."""
+    before = _repository_outputs()
+    yield
+    changed = sorted(path for path, mtime in _repository_outputs().items() if before.get(path) != mtime)
+    assert not changed, f"tests wrote into the repository's data/: {changed[:5]}"
+
+
+@pytest.fixture
+def file_stores(tmp_path) -> FileStoresResource:
+    return file_stores_under(tmp_path / "outputs")
+
+
+@pytest.fixture
+def cli_outputs(tmp_path, monkeypatch):
+    """For tests of the CLI, an entry point that reads the environment: its output folders under tmp_path."""
+    from social_pipeline.resources.files import FILE_STORE_ENV_VARS
+
+    stores = file_stores_under(tmp_path / "outputs")
+    for field in ("reports_dir", "models_dir", "ops_dir", "bi_database"):
+        monkeypatch.setenv(FILE_STORE_ENV_VARS[field], getattr(stores, field))
+    return stores
 
 
 @pytest.fixture
@@ -23,10 +57,11 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def resources(db_path):
+def resources(db_path, file_stores):
     return {
         "warehouse": WarehouseResource(database=db_path),
-        "source": SourceResource(clock=str(CLOCK), history_days=3),
+        "source": SimulatedSourceResource(clock=str(CLOCK), history_days=3),
+        "file_stores": file_stores,
     }
 
 
@@ -46,12 +81,11 @@ def trained_warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}
     warehouse = WarehouseResource(database=paths["db"])
-    collect({"warehouse": warehouse, "source": SourceResource(clock=str(CLOCK), history_days=42)},
+    collect({"warehouse": warehouse, "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)},
             first="2026-10-07-12:00", last="2026-11-18-11:00")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOCIAL_PIPELINE_MODELS_DIR", paths["models"])
-        result = defs.resolve_job_def("ml_training").execute_in_process(
-            resources={"warehouse": warehouse}, instance=dg.DagsterInstance.ephemeral())
+    result = defs.resolve_job_def("ml_training").execute_in_process(
+        resources={"warehouse": warehouse, "file_stores": file_stores_under(root, models_dir=paths["models"])},
+        instance=dg.DagsterInstance.ephemeral())
     assert result.success
     con = connect(paths["db"])
     assert con.execute("SELECT bool_and(promoted) FROM ml.model_registry").fetchall() == [(True,)]

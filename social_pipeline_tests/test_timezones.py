@@ -11,7 +11,7 @@ from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.core.simulation import Simulation
 from social_pipeline.core.timezones import parse_account_timezones
-from social_pipeline.resources.sources import SourceResource, source_resource_from_env
+from social_pipeline.resources.sources import SimulatedSourceResource, simulated_source_from_env, source_resource_from_env
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
 from social_pipeline_tests.analytics_fixtures import add_post, refresh_post_tables
@@ -138,7 +138,7 @@ def test_the_configuration_parses_and_an_unknown_zone_names_the_account():
 
 def test_raw_accounts_gets_the_configured_and_simulated_zones(db_path, monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_ACCOUNT_TIMEZONES", "alice_data=Asia/Kolkata,export_only=Europe/Paris")
-    source = source_resource_from_env(clock="2026-11-18 12:00", history_days=1)
+    source = simulated_source_from_env(clock="2026-11-18 12:00", history_days=1)
     assert source.account_timezones is not None  # a dg.EnvVar, resolved at run time
     warehouse = WarehouseResource(database=db_path)
     for _ in range(2):  # idempotent: one row per account
@@ -153,11 +153,12 @@ def test_raw_accounts_gets_the_configured_and_simulated_zones(db_path, monkeypat
 def test_an_unknown_zone_in_the_environment_stops_the_code_location_loading(monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_ACCOUNT_TIMEZONES", "alice_data=Europe/Berlin,bytes_and_beans=India/Kolkata")
     with pytest.raises(ValueError, match=r"unknown time zone 'India/Kolkata' for account 'bytes_and_beans'"):
-        source_resource_from_env()
+        source_resource_from_env("simulated")
 
 
 def test_an_unknown_zone_fails_the_run_at_start_naming_the_account(db_path):
-    source = SourceResource(clock="2026-11-18 12:00", history_days=1, account_timezones="duckpond_eng=America/NewYork")
+    source = SimulatedSourceResource(clock="2026-11-18 12:00", history_days=1,
+                                     account_timezones="duckpond_eng=America/NewYork")
     result = dg.materialize([raw_account_snapshots], resources={"source": source, "warehouse": WarehouseResource(database=db_path)},
                             raise_on_error=False)
     assert not result.success

@@ -124,16 +124,17 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
 def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level) -> dict:
     from social_pipeline.defs.common import partition_range_tags
     from social_pipeline.definitions import defs
-    from social_pipeline.resources.sources import source_resource_from_env
+    from social_pipeline.resources.files import file_stores_from_env
+    from social_pipeline.resources.sources import simulated_source_from_env
 
     # Always simulated: a replayed history needs a source that can answer "as of" any hour.
     # Its clock is the run's as-of time, so reruns give the same warehouse.
-    source = source_resource_from_env(kind="simulated", clock=str(as_of.floor("h")), history_days=days)
+    source = simulated_source_from_env(clock=str(as_of.floor("h")), history_days=days)
     job = defs.resolve_job_def(job_name)
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
-        resources={"source": source},
+        resources={"source": source, "file_stores": file_stores_from_env()},
         run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
         tags={**(partition_range_tags(*key_range) if key_range else {}), **runner_tags()},
     )
@@ -205,14 +206,13 @@ def print_model_figures(database: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from social_pipeline.resources.files import file_stores_from_env
     from social_pipeline.resources.warehouse import database_path
 
     database = database_path()
     as_of = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.now("UTC").tz_localize(None)
     print(f"social_pipeline: materialising {args.days} days of simulated history into {database}")
     started = time.perf_counter()
-    from social_pipeline.core.publish import bi_path
-
     materialize_all(as_of, args.days)
     print(f"done in {time.perf_counter() - started:.1f} s\n")
     print(table_counts(database).to_string(index=False))
@@ -221,7 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         "\nWhere to look next:\n"
         f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
-        f"  BI tools: open the read-only copy {bi_path()} (republished after every run)\n"
+        f"  BI tools: open the read-only copy {file_stores_from_env().bi_database_path()} (republished after every run)\n"
         "  make dev    -> the Dagster UI at http://127.0.0.1:3000 (these runs are in its Runs tab)\n"
         "  make test   -> the test suite"
     )
@@ -236,12 +236,15 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
     from social_pipeline.defs.common import partition_range_tags, weekly_refresh
     from social_pipeline.definitions import defs
+    from social_pipeline.resources.files import file_stores_from_env
     from social_pipeline.resources.warehouse import WarehouseResource, connect
 
     warehouse = WarehouseResource(database=database)
+    # This process's environment names the folders, whatever it was when the definitions loaded.
+    resources = {"warehouse": warehouse, "file_stores": file_stores_from_env()}
     instance = _persistent_instance() or dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse},
+    result = dg.materialize([post_snapshots, post_performance], resources=resources,
                             instance=instance, run_config=quiet, raise_on_error=False, tags=runner_tags())
     log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
     if not result.success or earliest_day is None:
@@ -254,7 +257,7 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     success = True
     for first, last in ranges:
         weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
-            instance=instance, resources={"warehouse": warehouse}, run_config=quiet, raise_on_error=False,
+            instance=instance, resources=resources, run_config=quiet, raise_on_error=False,
             tags={**partition_range_tags(first, last), **runner_tags()})
         log(f"  weekly analytics and reports rebuilt for the weeks {first} .. {last} "
             f"({'ok' if weekly.success else 'FAILED'})")
@@ -270,7 +273,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """The inbox ingestion once, without the daemon: same recognition, ledger and rejection rules."""
     import duckdb
 
-    from social_pipeline.core.inbox_files import inbox_path, ingest_file, settle
+    from social_pipeline.core.inbox_files import ingest_file, settle
+    from social_pipeline.resources.files import file_stores_from_env
     from social_pipeline.resources.warehouse import connect, database_path, is_lock_error
 
     database = database_path()
@@ -282,7 +286,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         # DuckDB allows one writer process per file: usually a Dagster run is writing right now.
         print(f"social-pipeline ingest: the warehouse {database} is locked by another process (most likely a "
               f"Dagster run). Nothing was ingested. Retry when that run has finished, or drop the files in "
-              f"{inbox_path()}/ and the inbox sensor ingests them between runs.\n  ({exc})", file=sys.stderr)
+              f"{file_stores_from_env().inbox_path()}/ and the inbox sensor ingests them between runs.\n  ({exc})", file=sys.stderr)
         return EXIT_WAREHOUSE_LOCKED
     outcomes = []
     try:

@@ -32,9 +32,8 @@ from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.models import TrainedModels
 from social_pipeline.core.prediction import predict_frame, predict_payload
 from social_pipeline.core.prediction_request import PostPayload
-from social_pipeline.core.publish import bi_path
 from social_pipeline.core.suggestions import HashtagHistory
-from social_pipeline.paths import predictions_log_dir
+from social_pipeline.resources.files import file_stores_from_env
 from social_pipeline.resources.warehouse import connect, database_path, is_local_file
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
@@ -90,7 +89,8 @@ def read_database(database: str | None = None) -> str:
     """The BI copy when there is one (never locked by runs), else the warehouse itself."""
     if database:
         return database
-    return bi_path() if Path(bi_path()).exists() else database_path()
+    bi_database = file_stores_from_env().bi_database_path()
+    return bi_database if Path(bi_database).exists() else database_path()
 
 
 @lru_cache(maxsize=8)
@@ -222,7 +222,7 @@ def log_prediction(payload: PostPayload, response: dict) -> Path | None:
     Texts are cut to MAX_LOGGED_TEXT_CHARS (`truncated` records each cut field's length and SHA-256);
     once the day's file holds MAX_LOG_BYTES_PER_DAY nothing more is written that day (None)."""
     day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    path = predictions_log_dir() / f"{day}.jsonl"
+    path = file_stores_from_env().predictions_log_path() / f"{day}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     cut: list[dict] = []
     record = {"request": _bounded(payload.model_dump(), "request", cut),

@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
-from social_pipeline.core.publish import bi_path
+from social_pipeline.resources.files import file_stores_from_env
 from social_pipeline.resources.warehouse import connect, database_path, is_local_file, is_lock_error
 
 SUMMARY_DEFAULT_DAYS = 30
@@ -85,7 +85,7 @@ class AnalyticsCollector:
     def _bi_copy_while_locked(self, exc: Exception) -> duckdb.DuckDBPyConnection:
         """A run is writing the warehouse (DuckDB: one writer process, no readers beside it). The
         pipeline's own warehouse has a read-only copy republished after every run: read that, and say so."""
-        copy = bi_path()
+        copy = file_stores_from_env().bi_database_path()
         if os.path.abspath(self.db_path) != os.path.abspath(database_path()) or not os.path.exists(copy):
             raise RuntimeError(f"{self.db_path} is locked by another process (most likely a Dagster run writing "
                                f"it) and it has no BI copy to read instead; retry when the run has finished") from exc

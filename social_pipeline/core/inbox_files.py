@@ -19,7 +19,6 @@ they are older (lower impressions: an older download ingested late).
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -32,15 +31,9 @@ from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot
 from social_pipeline.core.metrics import COUNT_COLUMNS
 from social_pipeline.resources.warehouse import scalar, transaction
 
-DEFAULT_INBOX = "data/inbox"
 # Files still being written (browser downloads, editors) are left alone until they settle.
 IGNORED_SUFFIXES = (".crdownload", ".part", ".partial", ".tmp", ".download", "~")
 SETTLE_SECONDS = 5.0
-
-
-def inbox_path() -> Path:
-    """`SOCIAL_PIPELINE_INBOX`, else data/inbox (relative to the working directory)."""
-    return Path(os.environ.get("SOCIAL_PIPELINE_INBOX") or DEFAULT_INBOX)
 
 
 def content_sha256(content: bytes) -> str:

@@ -15,17 +15,6 @@ from pathlib import Path
 
 import duckdb
 
-DEFAULT_BI_DIR = "data/bi"
-
-
-def bi_path() -> str:
-    """`SOCIAL_PIPELINE_BI_DB`, else data/bi/<the warehouse's file name>: a second warehouse
-    (SOCIAL_PIPELINE_DB=data/other.duckdb) gets its own copy instead of replacing the first's."""
-    from ..paths import warehouse_stem
-
-    return os.environ.get("SOCIAL_PIPELINE_BI_DB") or f"{DEFAULT_BI_DIR}/{warehouse_stem()}.duckdb"
-
-
 def publish_copy(con: duckdb.DuckDBPyConnection, target: str | os.PathLike) -> dict:
     """Copy every schema of the database behind `con` to `target`, then swap it in atomically."""
     target = Path(target)

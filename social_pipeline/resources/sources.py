@@ -19,6 +19,7 @@ from pydantic import Field, PrivateAttr
 from ..core.metrics import COUNT_COLUMNS
 from ..core.simulation import Simulation, metrics_payload_json
 from ..core.timezones import DEFAULT_TIMEZONE, TIMEZONES_ENV_VAR, parse_account_timezones
+from .env import env_settings, env_var_settings
 
 POST_COLUMNS = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items",
                 "published_at", "published_time_known"]
@@ -117,41 +118,14 @@ class SimulatedSource:
 
 
 class SourceResource(dg.ConfigurableResource):
-    """Chooses the source: `SOCIAL_PIPELINE_SOURCE` = simulated (default) or x_api."""
+    """What every source resource shares; a deployment binds one of its kinds under the key "source"
+    (SimulatedSourceResource or XApiSourceResource, chosen in definitions.py)."""
 
-    kind: str = Field(default="simulated", description="simulated | x_api")
-    sim_seed: int = Field(default=42, description="Seed of the simulated accounts")
-    sim_accounts: int = Field(default=3, description="How many simulated accounts (1-3)")
-    clock: str | None = Field(
-        default=None,
-        description="The time the simulated source takes as now (ISO 8601, UTC). Default: the wall clock.",
-    )
     history_days: int = Field(default=90, description="How far back a first run fetches posts and figures")
-    # x_api only. Secrets arrive as dg.EnvVar (see `source_resource_from_env`); repr=False keeps
-    # resolved values out of reprs, and nothing else here logs or stores them.
-    x_bearer_token: str | None = Field(default=None, repr=False, description="X_BEARER_TOKEN")
-    x_consumer_key: str | None = Field(default=None, repr=False, description="X_CONSUMER_KEY")
-    x_consumer_secret: str | None = Field(default=None, repr=False, description="X_CONSUMER_SECRET")
-    x_access_token: str | None = Field(default=None, repr=False, description="X_ACCESS_TOKEN")
-    x_access_token_secret: str | None = Field(default=None, repr=False, description="X_ACCESS_TOKEN_SECRET")
-    x_usernames: str | None = Field(default=None, description="X_USERNAMES: comma-separated handles to collect "
-                                    "(default: the authenticated account)")
-    x_user_ids: str | None = Field(default=None, description="X_USER_IDS: comma-separated numeric account ids")
-    x_connect_timeout_seconds: float = Field(default=DEFAULT_X_CONNECT_TIMEOUT_SECONDS, gt=0,
-                                             description="X_CONNECT_TIMEOUT_SECONDS: per attempt, to open a "
-                                             "connection to the X API")
-    x_read_timeout_seconds: float = Field(default=DEFAULT_X_READ_TIMEOUT_SECONDS, gt=0,
-                                          description="X_READ_TIMEOUT_SECONDS: per attempt, the longest silence "
-                                          "while waiting for the X API's answer")
-    x_max_retries: int = Field(default=DEFAULT_X_MAX_RETRIES, ge=0, description="X_MAX_RETRIES: retries of one "
-                               "X API call after a 429, 5xx or network error (exponential backoff 2 s, 4 s, ...)")
-    x_api_base_url: str | None = Field(default=None, description="X_API_BASE_URL: another host for the X API "
-                                       "(https://api.x.com, a gateway). Default: tweepy's https://api.twitter.com")
     account_timezones: str | None = Field(
         default=None, description=f"{TIMEZONES_ENV_VAR}: comma-separated account=IANA zone pairs "
         "(alice_data=Europe/Berlin,duckpond_eng=America/New_York); best times, reports and model hours are "
         "read in that zone. Default: UTC (the simulated accounts bring their own zones)")
-    _x_source: object = PrivateAttr(default=None)
 
     def setup_for_execution(self, context) -> None:
         # An unknown zone fails the run at start, naming the account, not halfway through a report.
@@ -172,38 +146,76 @@ class SourceResource(dg.ConfigurableResource):
                 for user in dict.fromkeys([*user_ids, *configured])}
 
     def get_source(self) -> PostSource:
-        if self.kind == "simulated":
-            return SimulatedSource(seed=self.sim_seed, num_accounts=self.sim_accounts)
-        if self.kind == "x_api":
-            # One client per run: account look-ups are paid requests, made once.
-            if self._x_source is not None:
-                return self._x_source
-            from .x_api import XApiError, XApiSource, XCredentials
+        raise NotImplementedError(f"{type(self).__name__} names no source: bind SimulatedSourceResource or "
+                                  "XApiSourceResource")
 
-            credentials = XCredentials(self.x_bearer_token, self.x_consumer_key, self.x_consumer_secret,
-                                       self.x_access_token, self.x_access_token_secret)
-            try:
-                self._x_source = XApiSource(
-                    credentials, usernames=self.x_usernames, user_ids=self.x_user_ids, max_retries=self.x_max_retries,
-                    connect_timeout_seconds=self.x_connect_timeout_seconds,
-                    read_timeout_seconds=self.x_read_timeout_seconds, api_base_url=self.x_api_base_url)
-                return self._x_source
-            except XApiError as exc:
-                raise dg.Failure(description=f"SOCIAL_PIPELINE_SOURCE=x_api: {exc}") from None
-        raise dg.Failure(
-            description=f"SOCIAL_PIPELINE_SOURCE={self.kind!r} is not a known source; use 'simulated' or 'x_api'."
-        )
+    def now(self) -> pd.Timestamp:
+        """Naive UTC."""
+        return pd.Timestamp.now("UTC").tz_localize(None)
+
+
+class SimulatedSourceResource(SourceResource):
+    """The embedded default (`SOCIAL_PIPELINE_SOURCE=simulated`): deterministic accounts, no credentials."""
+
+    sim_seed: int = Field(default=42, description="Seed of the simulated accounts")
+    sim_accounts: int = Field(default=3, description="How many simulated accounts (1-3)")
+    clock: str | None = Field(
+        default=None,
+        description="The time the simulated source takes as now (ISO 8601, UTC). Default: the wall clock.",
+    )
+
+    def get_source(self) -> PostSource:
+        return SimulatedSource(seed=self.sim_seed, num_accounts=self.sim_accounts)
 
     def now(self) -> pd.Timestamp:
         """Naive UTC. A fixed clock only makes sense for a source that can backfill."""
         if self.clock:
             stamp = pd.Timestamp(self.clock)
             return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
-        return pd.Timestamp.now("UTC").tz_localize(None)
+        return super().now()
 
 
-def source_kind_from_env() -> str:
-    return os.environ.get("SOCIAL_PIPELINE_SOURCE", "simulated")
+class XApiSourceResource(SourceResource):
+    """The X API v2 through tweepy (`SOCIAL_PIPELINE_SOURCE=x_api`). Secrets arrive as dg.EnvVar (see
+    `x_api_source_from_env`); repr=False keeps resolved values out of reprs, and nothing else here logs
+    or stores them."""
+
+    x_bearer_token: str | None = Field(default=None, repr=False, description="X_BEARER_TOKEN")
+    x_consumer_key: str | None = Field(default=None, repr=False, description="X_CONSUMER_KEY")
+    x_consumer_secret: str | None = Field(default=None, repr=False, description="X_CONSUMER_SECRET")
+    x_access_token: str | None = Field(default=None, repr=False, description="X_ACCESS_TOKEN")
+    x_access_token_secret: str | None = Field(default=None, repr=False, description="X_ACCESS_TOKEN_SECRET")
+    x_usernames: str | None = Field(default=None, description="X_USERNAMES: comma-separated handles to collect "
+                                    "(default: the authenticated account)")
+    x_user_ids: str | None = Field(default=None, description="X_USER_IDS: comma-separated numeric account ids")
+    x_connect_timeout_seconds: float = Field(default=DEFAULT_X_CONNECT_TIMEOUT_SECONDS, gt=0,
+                                             description="X_CONNECT_TIMEOUT_SECONDS: per attempt, to open a "
+                                             "connection to the X API")
+    x_read_timeout_seconds: float = Field(default=DEFAULT_X_READ_TIMEOUT_SECONDS, gt=0,
+                                          description="X_READ_TIMEOUT_SECONDS: per attempt, the longest silence "
+                                          "while waiting for the X API's answer")
+    x_max_retries: int = Field(default=DEFAULT_X_MAX_RETRIES, ge=0, description="X_MAX_RETRIES: retries of one "
+                               "X API call after a 429, 5xx or network error (exponential backoff 2 s, 4 s, ...)")
+    x_api_base_url: str | None = Field(default=None, description="X_API_BASE_URL: another host for the X API "
+                                       "(https://api.x.com, a gateway). Default: tweepy's https://api.twitter.com")
+    _x_source: object = PrivateAttr(default=None)
+
+    def get_source(self) -> PostSource:
+        # One client per run: account look-ups are paid requests, made once.
+        if self._x_source is not None:
+            return self._x_source
+        from .x_api import XApiError, XApiSource, XCredentials
+
+        credentials = XCredentials(self.x_bearer_token, self.x_consumer_key, self.x_consumer_secret,
+                                   self.x_access_token, self.x_access_token_secret)
+        try:
+            self._x_source = XApiSource(
+                credentials, usernames=self.x_usernames, user_ids=self.x_user_ids, max_retries=self.x_max_retries,
+                connect_timeout_seconds=self.x_connect_timeout_seconds,
+                read_timeout_seconds=self.x_read_timeout_seconds, api_base_url=self.x_api_base_url)
+            return self._x_source
+        except XApiError as exc:
+            raise dg.Failure(description=f"SOCIAL_PIPELINE_SOURCE=x_api: {exc}") from None
 
 
 X_SECRET_ENV_VARS = {
@@ -218,22 +230,43 @@ X_SECRET_ENV_VARS = {
 X_SETTING_ENV_VARS = {
     "x_usernames": "X_USERNAMES",
     "x_user_ids": "X_USER_IDS",
-    "x_connect_timeout_seconds": "X_CONNECT_TIMEOUT_SECONDS",
-    "x_read_timeout_seconds": "X_READ_TIMEOUT_SECONDS",
     "x_max_retries": "X_MAX_RETRIES",
     "x_api_base_url": "X_API_BASE_URL",
 }
+# dg.EnvVar holds strings and ints only: these are read as the code location loads.
+X_FLOAT_ENV_VARS = {
+    "x_connect_timeout_seconds": "X_CONNECT_TIMEOUT_SECONDS",
+    "x_read_timeout_seconds": "X_READ_TIMEOUT_SECONDS",
+}
 
 
-def source_resource_from_env(**overrides) -> SourceResource:
-    """The source the environment asks for. Credentials are dg.EnvVar references, and only for
-    variables that are set, so the default (simulated) setup needs none of them."""
-    kind = overrides.pop("kind", None) or source_kind_from_env()
-    settings: dict = {"kind": kind}
+def _shared_source_settings() -> dict:
+    settings: dict = {}
     if os.environ.get(TIMEZONES_ENV_VAR):
         parse_account_timezones(os.environ[TIMEZONES_ENV_VAR])  # a wrong zone stops the code location loading
         settings["account_timezones"] = dg.EnvVar(TIMEZONES_ENV_VAR)
-    if kind == "x_api":
-        settings.update({field: dg.EnvVar(var) for field, var in X_SECRET_ENV_VARS.items() if os.environ.get(var)})
-        settings.update({field: os.environ[var] for field, var in X_SETTING_ENV_VARS.items() if os.environ.get(var)})
-    return SourceResource(**settings, **overrides)
+    return settings
+
+
+def simulated_source_from_env(**overrides) -> SimulatedSourceResource:
+    """The simulated source with the environment's account zones (a dg.EnvVar)."""
+    return SimulatedSourceResource(**{**_shared_source_settings(), **overrides})
+
+
+def x_api_source_from_env(**overrides) -> XApiSourceResource:
+    """The X API source. Credentials are dg.EnvVar references, and only for variables that are set,
+    so a deployment without them loads (and its runs fail saying which credential is missing)."""
+    return XApiSourceResource(**{
+        **_shared_source_settings(),
+        **env_var_settings({**X_SECRET_ENV_VARS, **X_SETTING_ENV_VARS}, int_fields=("x_max_retries",)),
+        **env_settings(X_FLOAT_ENV_VARS),
+        **overrides,
+    })
+
+
+def source_resource_from_env(kind: str) -> SourceResource:
+    """The source resource a deployment binds for `kind` (SOCIAL_PIPELINE_SOURCE, read in definitions.py)."""
+    builders = {"simulated": simulated_source_from_env, "x_api": x_api_source_from_env}
+    if kind not in builders:
+        raise ValueError(f"SOCIAL_PIPELINE_SOURCE={kind!r} is not a known source; use one of: {', '.join(builders)}")
+    return builders[kind]()

@@ -82,7 +82,7 @@ def test_instance_monitors_runs(tmp_path, monkeypatch):
     assert instance.run_monitoring_enabled and instance.run_monitoring_max_runtime_seconds == 3600
 
 
-def test_a_killed_in_process_run_is_failed_and_the_queue_moves_on(tmp_path, monkeypatch):
+def test_a_killed_in_process_run_is_failed_and_the_queue_moves_on(tmp_path, monkeypatch, cli_outputs):
     """`social-pipeline run` killed mid-run leaves its run STARTED and the queued ml_training run waits
     behind it; the next `social-pipeline run` / `make dev` (init-instance) fails the dead run through
     Dagster, and the queue daemon's next tick starts the queued run."""
@@ -136,7 +136,7 @@ def test_a_live_runner_keeps_its_run(tmp_path, monkeypatch):
                                    elsewhere.run_id: "STARTED"}
 
 
-def test_a_sigkilled_run_worker_frees_the_queue_in_bounded_time(tmp_path, monkeypatch):
+def test_a_sigkilled_run_worker_frees_the_queue_in_bounded_time(tmp_path, monkeypatch, cli_outputs):
     """`make dev`'s path: the project's instance with its real default run launcher. The queue daemon
     launches one of two queued writer runs through the code server; its run worker is SIGKILLed; ticking
     the run-monitoring and queue daemons, the dead run is failed and the second run starts, within 60 s."""

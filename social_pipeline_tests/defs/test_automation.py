@@ -19,6 +19,7 @@ from social_pipeline.defs.common import HOURLY_PARTITIONS, WAREHOUSE_POOL, WEEKL
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource, is_local_file
 
+from social_pipeline_tests.conftest import file_stores_under
 from social_pipeline_tests.defs.ingestion.test_assets import collect
 from social_pipeline.defs.ops.assets import bi_warehouse_copy
 from social_pipeline.defs.ops.sensors import publish_bi_copy_after_success, record_and_notify_run_failure
@@ -81,7 +82,7 @@ def test_instance_queues_writer_runs_one_at_a_time(tmp_path, monkeypatch):
     assert pool.default_pool_limit == 1 and pool.pool_granularity.value == "run"
 
 
-def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypatch):
+def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypatch, cli_outputs):
     """The project's dagster.yaml with a launcher that records launches: two ml_training runs submitted
     through `dagster job launch` wait in the queue; the queue daemon's tick launches one, not both."""
     import os
@@ -149,15 +150,14 @@ def smtp_server():
     controller.stop()
 
 
-def test_failure_sensor_records_and_emails(tmp_path, monkeypatch, smtp_server):
+def test_failure_sensor_records_and_emails(tmp_path, smtp_server):
     port, received = smtp_server
-    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
     instance = dg.DagsterInstance.ephemeral()
     run, event = _failed_run(instance)
     smtp = SmtpResource(host="127.0.0.1", port=port, recipients=["team@example.com"])
     context = dg.build_run_status_sensor_context(
         sensor_name="record_and_notify_run_failure", dagster_instance=instance, dagster_run=run,
-        dagster_event=event, resources={"smtp": smtp},
+        dagster_event=event, resources={"smtp": smtp, "file_stores": file_stores_under(tmp_path)},
     ).for_run_failure()
     record_and_notify_run_failure(context)
 
@@ -172,13 +172,12 @@ def test_failure_sensor_records_and_emails(tmp_path, monkeypatch, smtp_server):
     assert run.run_id in received[0].get_payload()
 
 
-def test_failure_sensor_without_smtp_only_records(tmp_path, monkeypatch):
-    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
+def test_failure_sensor_without_smtp_only_records(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     run, event = _failed_run(instance)
     context = dg.build_run_status_sensor_context(
         sensor_name="record_and_notify_run_failure", dagster_instance=instance, dagster_run=run,
-        dagster_event=event, resources={"smtp": SmtpResource()},
+        dagster_event=event, resources={"smtp": SmtpResource(), "file_stores": file_stores_under(tmp_path)},
     ).for_run_failure()
     record_and_notify_run_failure(context)
     assert len((tmp_path / "ops/run_failures.jsonl").read_text().splitlines()) == 1
@@ -206,18 +205,18 @@ def test_bi_copy_is_requested_after_success_but_not_after_itself():
     assert isinstance(publish_bi_copy_after_success(context), dg.SkipReason)
 
 
-def test_bi_reader_is_never_blocked_and_never_sees_a_mix(resources, db_path, tmp_path, monkeypatch):
+def test_bi_reader_is_never_blocked_and_never_sees_a_mix(resources, db_path, tmp_path):
     bi_file = tmp_path / "bi" / "warehouse.duckdb"
-    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(bi_file))
+    publish = {"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores_under(tmp_path)}
     collect(resources, "2026-11-15-12:00", "2026-11-16-11:00")
-    dg.materialize([bi_warehouse_copy], resources={"warehouse": WarehouseResource(database=db_path)})
+    dg.materialize([bi_warehouse_copy], resources=publish)
 
     reader = duckdb.connect(str(bi_file), read_only=True)  # a BI tool holding the copy open
     old_counts = reader.execute("SELECT (SELECT count(*) FROM analytics.post_snapshots), "
                                 "(SELECT count(*) FROM raw.tweet_metrics)").fetchall()[0]
     # A full run and a new publication while the reader stays open: neither side fails.
     collect(resources)
-    dg.materialize([bi_warehouse_copy], resources={"warehouse": WarehouseResource(database=db_path)})
+    dg.materialize([bi_warehouse_copy], resources=publish)
     still_old = reader.execute("SELECT (SELECT count(*) FROM analytics.post_snapshots), "
                                "(SELECT count(*) FROM raw.tweet_metrics)").fetchall()[0]
     assert still_old == old_counts
@@ -256,7 +255,7 @@ def _run_cli(db, days, tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def test_sigkill_mid_write_then_rerun_equals_a_clean_run(tmp_path):
+def test_sigkill_mid_write_then_rerun_equals_a_clean_run(tmp_path, cli_outputs):
     clean, crashed = tmp_path / "clean.duckdb", tmp_path / "crashed.duckdb"
     assert _run_cli(clean, 4, tmp_path).wait(timeout=240) == 0
     # Past the schema and the first data: the file holds at least half of a finished run's blocks.

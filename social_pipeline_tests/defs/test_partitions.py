@@ -16,7 +16,8 @@ from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
-from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run
+from social_pipeline_tests.conftest import file_stores_under
+from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context
 
 REPO = Path(__file__).resolve().parents[2]
 WEEKLY_ASSETS = ["user_summary", "engagement_by_content_type", "best_posting_times", "recruiter_metrics",
@@ -77,7 +78,7 @@ def _status(instance, asset: str, partitions_def) -> tuple[set, set]:
     return materialized, keys - materialized
 
 
-def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_path):
+def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_path, cli_outputs):
     db = str(tmp_path / "w.duckdb")
     # As `make run` does, in its own process (the definitions read SOCIAL_PIPELINE_DB when loaded).
     # 8 days up to Monday 2026-11-16 01:00: 192 hourly collections and one complete week (2026-11-09).
@@ -123,7 +124,7 @@ EXPECTED_2017 = {"summary": [("2017-03-06", 2, 600), ("2017-03-20", 1, 100)],
                  "reports": ["2017-03-06", "2017-03-20"], "content_type_rows": 2}
 
 
-def test_ingest_of_2017_history_builds_its_weeks(dagster_home, tmp_path, monkeypatch, capsys):
+def test_ingest_of_2017_history_builds_its_weeks(dagster_home, tmp_path, monkeypatch, capsys, cli_outputs):
     db = str(tmp_path / "w.duckdb")
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
     export = tmp_path / "tweet_activity_metrics_old_hand_20170301_20170331_en.csv"
@@ -137,18 +138,18 @@ def test_ingest_of_2017_history_builds_its_weeks(dagster_home, tmp_path, monkeyp
             assert _status(instance, asset, WEEKLY_PARTITIONS) == ({"2017-03-06", "2017-03-20"}, set()), asset
 
 
-def test_inbox_of_2017_history_builds_its_weeks_through_the_refresh_sensor(tmp_path, monkeypatch):
+def test_inbox_of_2017_history_builds_its_weeks_through_the_refresh_sensor(tmp_path):
     inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
     inbox.mkdir()
-    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
+    stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
     from social_pipeline.defs.ingestion.sensors import inbox_sensor
 
     with dg.instance_for_test() as instance:
         # A week the pipeline already reports (2026) sits before the imported weeks in Dagster's order.
         add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-11-09"])
         drop(inbox, "tweet_activity_metrics_old_hand_20170301_20170331_en.csv", OLD_EXPORT.encode())
-        (request,) = inbox_sensor(dg.build_sensor_context(instance=instance))
-        ingested = run(request, db, instance)
+        (request,) = inbox_sensor(sensor_context(instance, stores))
+        ingested = run(request, db, instance, stores)
         assert ingested.success
         requests = refresh_weekly(instance, ingested, db)
         ranges = [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
@@ -158,7 +159,7 @@ def test_inbox_of_2017_history_builds_its_weeks_through_the_refresh_sensor(tmp_p
         for requested in requests:
             assert defs.resolve_job_def("weekly_reporting").execute_in_process(
                 instance=instance, tags=requested.tags,
-                resources={"warehouse": WarehouseResource(database=db)}).success
+                resources={"warehouse": WarehouseResource(database=db), "file_stores": stores}).success
         assert _user_weeks(db, "old_hand") == {**EXPECTED_2017, "summary": [
             *EXPECTED_2017["summary"], ("2026-11-09", 0, 0)], "reports": [*EXPECTED_2017["reports"], "2026-11-09"],
             "content_type_rows": 2}
@@ -180,13 +181,13 @@ def test_refresh_sensor_with_the_warehouse_locked_throughout_takes_every_week_fr
 
     inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
     inbox.mkdir()
-    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
+    stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
     monkeypatch.setattr(weekly_sensors, "LOCK_ATTEMPTS", 2)
     monkeypatch.setattr(weekly_sensors, "LOCK_WAIT_SECONDS", 0.1)
     with dg.instance_for_test() as instance:
         drop(inbox, "tweet_activity_metrics_old_hand_20170301_20170331_en.csv", OLD_EXPORT.encode())
-        (request,) = inbox_sensor(dg.build_sensor_context(instance=instance))
-        ingested = run(request, db, instance)
+        (request,) = inbox_sensor(sensor_context(instance, stores))
+        ingested = run(request, db, instance, stores)
         assert ingested.success
         # Another process writes the warehouse (a run), as DuckDB allows one writer process.
         holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({db!r}); "

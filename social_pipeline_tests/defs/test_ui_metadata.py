@@ -14,10 +14,10 @@ from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, ad
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_profile_activity
 from social_pipeline.core.schema import DERIVED_TABLES, TABLES
 from social_pipeline.definitions import defs
-from social_pipeline.resources.sources import SimulatedSource, SourceResource
+from social_pipeline.resources.sources import SimulatedSource, SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 
-from social_pipeline_tests.conftest import CLOCK
+from social_pipeline_tests.conftest import CLOCK, file_stores_under
 
 # Assets that are not one warehouse table: the model files and the BI copy (a whole database).
 NOT_TABLES = {"reach_model", "likes_model", "bi_warehouse_copy"}
@@ -36,13 +36,11 @@ def pipeline(tmp_path_factory):
     db = str(root / "warehouse.duckdb")
     (root / "home").mkdir()
     resources = {"warehouse": WarehouseResource(database=db),
-                 "source": SourceResource(clock=str(CLOCK), history_days=10)}
+                 "source": SimulatedSourceResource(clock=str(CLOCK), history_days=10),
+                 "file_stores": file_stores_under(root, bi_database=str(root / "bi.duckdb"))}
     plan = [("hourly_collection", "2026-11-18-11:00"), ("weekly_reporting", "2026-11-09"),
             ("ml_training", None), ("prediction_feedback", None), ("publish_bi_copy", None)]
-    with pytest.MonkeyPatch.context() as patch, dg.instance_for_test(temp_dir=str(root / "home")) as instance:
-        for var, name in (("SOCIAL_PIPELINE_REPORTS_DIR", "reports"), ("SOCIAL_PIPELINE_MODELS_DIR", "models"),
-                          ("SOCIAL_PIPELINE_BI_DB", "bi.duckdb"), ("SOCIAL_PIPELINE_OPS_DIR", "ops")):
-            patch.setenv(var, str(root / name))
+    with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
         add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-11:00"])
         add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-11-09"])
         for job_name, key in plan:
@@ -140,7 +138,7 @@ def test_catch_up_assets_report_what_the_run_wrote(resources):
     assets = [raw_posts, raw_account_snapshots, raw_profile_activity]
 
     def run(clock):
-        result = dg.materialize(assets, resources={**resources, "source": SourceResource(clock=clock, history_days=3)})
+        result = dg.materialize(assets, resources={**resources, "source": SimulatedSourceResource(clock=clock, history_days=3)})
         return {name: (m.metadata["rows_written_this_run"].value, m.metadata["dagster/row_count"].value)
                 for name in ("raw_posts", "raw_account_snapshots", "raw_profile_activity")
                 for m in result.asset_materializations_for_node(name)}

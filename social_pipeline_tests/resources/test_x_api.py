@@ -16,7 +16,7 @@ from social_pipeline.defs.analytics.assets import post_performance, post_snapsho
 from social_pipeline.defs.ingestion.assets import raw_posts, raw_tweet_metrics
 from social_pipeline.compat.post_metrics_collector import collect_post_metrics, collect_posts_metrics
 from social_pipeline.core.x_payloads import TWITTER_EPOCH_MS
-from social_pipeline.resources.sources import SourceResource
+from social_pipeline.resources.sources import XApiSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 from social_pipeline.resources.x_api import (
     RateLimitError,
@@ -296,7 +296,7 @@ def test_credentials_stay_out_of_logs_and_reprs(caplog):
         src.fetch_metrics(metric_requests(old_ids(1)))
     assert caplog.text and "Bearer ***" in caplog.text
     assert "secret-bearer-token-123" not in caplog.text
-    resource = SourceResource(kind="x_api", x_bearer_token="secret-bearer-token-123")
+    resource = XApiSourceResource(x_bearer_token="secret-bearer-token-123")
     assert "secret-bearer-token-123" not in repr(resource) + repr(src) + repr(src.credentials)
 
 
@@ -324,7 +324,7 @@ def test_seed_collect_post_metrics_shapes():
 def _x_resources(tmp_path):
     return {
         "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
-        "source": SourceResource(kind="x_api", x_bearer_token="secret-bearer-token-123", x_usernames="alice_data"),
+        "source": XApiSourceResource(x_bearer_token="secret-bearer-token-123", x_usernames="alice_data"),
     }
 
 
@@ -470,12 +470,12 @@ def test_every_request_carries_a_connect_and_a_read_timeout():
         metric_requests(old_ids(1)))
     assert [c.request.req_kwargs["timeout"] for c in responses.calls] == [(10.0, 30.0), (2.5, 7.0)]
 
-    resource = SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="a",
-                              x_connect_timeout_seconds=1.5, x_read_timeout_seconds=4.0, x_max_retries=2)
+    resource = XApiSourceResource(x_bearer_token="t0ken", x_usernames="a",
+                                  x_connect_timeout_seconds=1.5, x_read_timeout_seconds=4.0, x_max_retries=2)
     src = resource.get_source()
     assert (src.client.session.timeout, src.max_retries) == ((1.5, 4.0), 2)
     with pytest.raises(Exception, match="greater than 0"):
-        SourceResource(kind="x_api", x_read_timeout_seconds=0)
+        XApiSourceResource(x_read_timeout_seconds=0)
 
 
 def test_a_server_that_accepts_and_never_answers_fails_in_bounded_time(local_server):
@@ -505,7 +505,7 @@ def test_a_run_against_a_silent_x_api_fails_in_bounded_time_with_a_clear_message
     server = local_server([None])
     resources = {
         "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
-        "source": SourceResource(kind="x_api", x_bearer_token="secret-bearer-token-123", x_usernames="alice_data",
+        "source": XApiSourceResource(x_bearer_token="secret-bearer-token-123", x_usernames="alice_data",
                                  x_api_base_url=server.url, x_read_timeout_seconds=0.3, x_max_retries=0),
     }
     started = time.monotonic()
@@ -616,7 +616,7 @@ def test_raw_posts_keeps_a_failed_timeline_s_first_page_and_refetches_the_whole_
     serve_timeline(pages)
     resources = {
         "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
-        "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
+        "source": XApiSourceResource(x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
     }
 
     def stored():
@@ -657,7 +657,7 @@ def test_raw_tweet_metrics_stores_the_batches_fetched_before_a_body_cut_short(tm
                   content_type="application/json")
     resources = {
         "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
-        "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
+        "source": XApiSourceResource(x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
     }
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
     with pytest.raises(dg.Failure) as raised:
@@ -692,7 +692,7 @@ def test_a_failed_rerun_of_the_hour_keeps_what_the_first_run_stored_for_posts_it
     metrics = responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     resources = {
         "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
-        "source": SourceResource(kind="x_api", x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
+        "source": XApiSourceResource(x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
     }
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
     assert dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key,

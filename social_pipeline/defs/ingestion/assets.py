@@ -13,7 +13,8 @@ from social_pipeline.core.metrics import sanitize_counts
 from social_pipeline.resources.sources import SourceResource
 from social_pipeline.resources.warehouse import WarehouseResource, scalar, transaction
 from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, WAREHOUSE_POOL, asset_labels, code_version, partition_range, table_definition_metadata, table_metadata
-from social_pipeline.core.inbox_files import IngestOutcome, inbox_path, process_inbox_file, settle
+from social_pipeline.core.inbox_files import IngestOutcome, process_inbox_file, settle
+from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import is_lock_error, wait_until_unlocked
 from social_pipeline.core.sql_files import sql_loader
 
@@ -313,8 +314,9 @@ LOCK_POLL_SECONDS = 1.0
                                    "rejected (the reason is in the metadata and in `rejected/<name>.error.txt`) or "
                                    "had no rows.")],
 )
-def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, warehouse: WarehouseResource):
-    inbox = inbox_path().resolve()
+def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, warehouse: WarehouseResource,
+                file_stores: FileStoresResource):
+    inbox = file_stores.inbox_path().resolve()
     path = Path(config.path).resolve()
     if path.parent != inbox:
         # Run config can name any path; only the configured inbox's own files are ever moved.

@@ -14,9 +14,10 @@ import time
 
 import dagster as dg
 
-from social_pipeline.core.inbox_files import content_sha256, inbox_path, pending_files
+from social_pipeline.core.inbox_files import content_sha256, pending_files
 from social_pipeline.defs.ingestion.assets import LOCKED_RETRY_AFTER_SECONDS
 from social_pipeline.defs.ingestion.jobs import inbox_ingestion_job
+from social_pipeline.resources.files import FileStoresResource
 
 
 # Identifies one dropped file (content and modification time) across the runs that try it.
@@ -29,8 +30,8 @@ FILE_ID_TAG = "inbox/file_id"
     minimum_interval_seconds=30,
     description="Launches an inbox_ingestion run per new file in SOCIAL_PIPELINE_INBOX (default data/inbox).",
 )
-def inbox_sensor(context: dg.SensorEvaluationContext):
-    inbox = inbox_path()
+def inbox_sensor(context: dg.SensorEvaluationContext, file_stores: FileStoresResource):
+    inbox = file_stores.inbox_path()
     inbox.mkdir(parents=True, exist_ok=True)  # so people see where to drop files
     files = pending_files(inbox)
     if not files:

@@ -10,7 +10,7 @@ from social_pipeline.core.features import daypart, text_feature_frame
 from social_pipeline.core.models import interval_coverage, regression_metrics, time_holdout_split, train_models
 from social_pipeline.core.reports import predicted_vs_actual_svg
 from social_pipeline.core.synthetic import synthetic_rows_for_user
-from social_pipeline.paths import models_dir, predictions_log_dir
+from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import WarehouseResource, transaction
 from social_pipeline.defs.analytics.assets import post_snapshots
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, column_schema, preview_table, table_definition_metadata, table_metadata
@@ -140,7 +140,7 @@ def _load_previous(context: dg.AssetExecutionContext, row: dict):
     pool=WAREHOUSE_POOL,
 )
 def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrainingConfig,
-                           warehouse: WarehouseResource):
+                           warehouse: WarehouseResource, file_stores: FileStoresResource):
     # Both models come from one fit over one split, so their figures are comparable.
     with warehouse.get_connection() as con:
         dataset = con.execute("SELECT * FROM ml.training_dataset ORDER BY published_at, post_id").df()
@@ -180,7 +180,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
         if not promoted:
             serving = previous[name]["version"] if previous[name] is not None else "no version"
             context.log.warning(f"{name} {version} is not promoted ({'; '.join(reasons)}): {serving} stays served")
-        path = model_registry.save(trained.target_model(target), models_dir(), name, version)
+        path = model_registry.save(trained.target_model(target), file_stores.models_path(), name, version)
         chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
         chart_path = path.with_suffix(".svg")
         chart_path.write_text(chart, encoding="utf-8")
@@ -254,8 +254,8 @@ PREDICTION_MATCH_WINDOW_HOURS = 6
     code_version=code_version("1", sql("prediction_log_lines"), sql("prediction_log")),
     **asset_labels("ml", "ml", "daily"),
 )
-def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    files = sorted(str(p) for p in predictions_log_dir().glob("*.jsonl"))
+def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResource, file_stores: FileStoresResource):
+    files = sorted(str(p) for p in file_stores.predictions_log_path().glob("*.jsonl"))
     with warehouse.get_connection() as con:
         malformed = pd.DataFrame(columns=["source_file", "line"])
         if files:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from social_pipeline.core.publish import bi_path
 from social_pipeline.defs.ml.assets import SETTLE_AGE_HOURS
 from social_pipeline.defs.ml.jobs import ml_training_job
+from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import connect, scalar
 
 # Retrain between the weekly runs once this many posts have settled since the last model's data:
@@ -32,10 +32,11 @@ WHERE hours_since_published >= {SETTLE_AGE_HOURS} AND hours_since_published < {S
     f"({SETTLE_AGE_HOURS} h) since the data of the current model. Reads the BI copy, so it never waits for "
     "or blocks a run that writes the warehouse.",
 )
-def retrain_on_new_labels(context: dg.SensorEvaluationContext):
-    if not Path(bi_path()).exists():
-        return dg.SkipReason(f"no BI copy at {bi_path()} yet: nothing has been collected")
-    con = connect(bi_path(), read_only=True)
+def retrain_on_new_labels(context: dg.SensorEvaluationContext, file_stores: FileStoresResource):
+    bi_database = file_stores.bi_database_path()
+    if not Path(bi_database).exists():
+        return dg.SkipReason(f"no BI copy at {bi_database} yet: nothing has been collected")
+    con = connect(bi_database, read_only=True)
     try:
         if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
                            "AND table_name = 'model_registry'"):

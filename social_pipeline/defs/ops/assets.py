@@ -3,8 +3,9 @@
 import dagster as dg
 import pandas as pd
 
-from social_pipeline.core.publish import bi_path, publish_copy
+from social_pipeline.core.publish import publish_copy
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table
+from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import WarehouseResource
 
 
@@ -18,9 +19,9 @@ from social_pipeline.resources.warehouse import WarehouseResource
     code_version=code_version("1"),
     **asset_labels("data_platform", "ops", "after_each_run"),
 )
-def bi_warehouse_copy(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def bi_warehouse_copy(warehouse: WarehouseResource, file_stores: FileStoresResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
-        published = publish_copy(con, bi_path())
+        published = publish_copy(con, file_stores.bi_database_path())
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(published["path"]),

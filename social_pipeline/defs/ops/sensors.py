@@ -1,13 +1,12 @@
 """Run-status sensors: publish the BI copy after success, record and mail failures."""
 
 import json
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from social_pipeline.defs.ops.jobs import publish_bi_copy_job
-from social_pipeline.paths import ops_dir
+from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.smtp import SmtpResource
 
 
@@ -23,16 +22,13 @@ def publish_bi_copy_after_success(context: dg.RunStatusSensorContext):
     return dg.RunRequest(run_key=f"bi-after-{context.dagster_run.run_id}")
 
 
-def failures_log_path() -> Path:
-    return ops_dir() / "run_failures.jsonl"
-
-
 @dg.run_failure_sensor(
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Records every failed run in data/ops/run_failures.jsonl (a file, so recording never "
     "competes with runs for the warehouse lock) and emails when SOCIAL_PIPELINE_SMTP_HOST is set.",
 )
-def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: SmtpResource):
+def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: SmtpResource,
+                                  file_stores: FileStoresResource):
     run = context.dagster_run
     error = context.failure_event.message or "run failed"
     record = {
@@ -42,7 +38,7 @@ def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: Smt
         "partition": run.tags.get("dagster/partition") or run.tags.get("dagster/asset_partition_range_start"),
         "error": error,
     }
-    path = failures_log_path()
+    path = file_stores.run_failures_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html, render_markdown
-from social_pipeline.paths import reports_dir
+from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import WarehouseResource, transaction
 from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTITIONS, asset_labels, code_version, table_definition_metadata, table_metadata
 from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
@@ -57,10 +57,10 @@ def write_atomically(path: Path, text: str) -> None:
     pool=WAREHOUSE_POOL,
     **asset_labels("analytics", "report", "weekly"),
 )
-def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource, file_stores: FileStoresResource):
     weeks = _weeks(context)
     generated_at = pd.Timestamp.now("UTC").tz_localize(None)
-    folder = reports_dir()
+    folder = file_stores.reports_path()
     with warehouse.get_connection() as con:
         reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]
         rows = []

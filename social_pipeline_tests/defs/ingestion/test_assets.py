@@ -10,10 +10,10 @@ from social_pipeline.defs.analytics import assets as analytics
 from social_pipeline.defs.ingestion import assets as ingestion
 from social_pipeline.defs.common import HOURLY_PARTITIONS, add_partition_keys
 from social_pipeline.core.metrics import engagement_rate_pct, weighted_engagement_score
-from social_pipeline.resources.sources import SimulatedSource, SourceResource
+from social_pipeline.resources.sources import SimulatedSource, SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
-from social_pipeline_tests.conftest import CLOCK
+from social_pipeline_tests.conftest import CLOCK, file_stores_under
 from social_pipeline.defs.ml.sensors import retrain_on_new_labels
 
 ASSETS = [
@@ -156,7 +156,7 @@ class BrokenSource(SimulatedSource):
         return batch
 
 
-class BrokenSourceResource(SourceResource):
+class BrokenSourceResource(SimulatedSourceResource):
     def get_source(self):
         return BrokenSource()
 
@@ -181,7 +181,7 @@ class NegativeSource(SimulatedSource):
         return batch
 
 
-class NegativeSourceResource(SourceResource):
+class NegativeSourceResource(SimulatedSourceResource):
     def get_source(self):
         return NegativeSource()
 
@@ -237,7 +237,7 @@ def test_posts_reported_unavailable_are_not_requested_again(resources, db_path):
         assert metadata["posts_due"].value == len(due_last_hour) - 3
 
 
-def test_date_only_posts_have_no_age_and_no_settled_label(db_path, tmp_path, monkeypatch):
+def test_date_only_posts_have_no_age_and_no_settled_label(db_path, tmp_path):
     from social_pipeline.core.publish import publish_copy
 
     con = connect(db_path)
@@ -268,9 +268,9 @@ def test_date_only_posts_have_no_age_and_no_settled_label(db_path, tmp_path, mon
 
     # The retrain sensor counts t1 as newly settled, not d1 (the training set cannot use it).
     bi = tmp_path / "bi.duckdb"
-    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(bi))
     con = connect(db_path)
     publish_copy(con, bi)
     con.close()
-    skipped = retrain_on_new_labels(dg.build_sensor_context())
+    skipped = retrain_on_new_labels(dg.build_sensor_context(
+        resources={"file_stores": file_stores_under(tmp_path, bi_database=str(bi))}))
     assert skipped.skip_message.startswith("1 newly settled posts")

@@ -16,6 +16,8 @@ from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
+from social_pipeline_tests.conftest import file_stores_under
+
 SAMPLES = Path(__file__).resolve().parents[3] / "data" / "inbox-samples"
 CLASSIC = "tweet_activity_metrics_alice_data_20261101_20261122_en.csv"
 CONTENT = "account_analytics_content_2026-10-23_2026-11-22.csv"
@@ -46,19 +48,23 @@ def counts(db: str) -> dict:
         con.close()
 
 
-def run(request: dg.RunRequest, db: str, instance):
+def run(request: dg.RunRequest, db: str, instance, file_stores):
     return defs.resolve_job_def("inbox_ingestion").execute_in_process(
         run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False,
-        resources={"warehouse": WarehouseResource(database=db)},
+        resources={"warehouse": WarehouseResource(database=db), "file_stores": file_stores},
     )
 
 
-def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
+def sensor_context(instance, file_stores):
+    return dg.build_sensor_context(instance=instance, resources={"file_stores": file_stores})
+
+
+def test_sensor_new_duplicate_and_bad_files(tmp_path):
     inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
     inbox.mkdir()
-    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
+    stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
     with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance)
+        context = sensor_context(instance, stores)
         assert isinstance(inbox_sensor(context), dg.SkipReason)
 
         for name in (CLASSIC, CONTENT, PROFILE):
@@ -68,15 +74,15 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         drop(inbox, "export.csv.crdownload", b"partial")  # a download in progress
         drop(inbox, "just_saved.csv", b"x", age_seconds=-600)  # still being written (modified "now" throughout)
 
-        requests = inbox_sensor(dg.build_sensor_context(instance=instance))
+        requests = inbox_sensor(sensor_context(instance, stores))
         files = [r.tags["inbox/file"] for r in requests]
         # Oldest first; the same content twice in one tick launches one run.
         assert sorted(files) == sorted([CLASSIC, CONTENT, PROFILE, "bad.csv"])
         assert all(r.run_key.startswith(r.tags["inbox/sha256"]) for r in requests)
-        again = inbox_sensor(dg.build_sensor_context(instance=instance))
+        again = inbox_sensor(sensor_context(instance, stores))
         assert [r.run_key for r in again] == [r.run_key for r in requests]  # Dagster dedupes these
 
-        results = {r.tags["inbox/file"]: run(r, db, instance) for r in requests}
+        results = {r.tags["inbox/file"]: run(r, db, instance, stores) for r in requests}
         # A rejected file is a handled outcome: every run succeeds, the rejection is in metadata and a warning.
         assert all(result.success for result in results.values())
         assert sorted(p.name for p in (inbox / "processed").iterdir()) == sorted([CLASSIC, CONTENT, PROFILE])
@@ -109,9 +115,9 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         assert performance["posts_without_hour"].value == 3
 
         # The copy (same content, other name) now gets its run, finds the ledger entry, changes nothing.
-        late = inbox_sensor(dg.build_sensor_context(instance=instance))
+        late = inbox_sensor(sensor_context(instance, stores))
         assert [r.tags["inbox/file"] for r in late] == ["copy_of_classic.csv"]
-        duplicate = run(late[0], db, instance)
+        duplicate = run(late[0], db, instance, stores)
         assert duplicate.success
         meta = duplicate.asset_materializations_for_node("inbox_files")[0].metadata
         assert meta["outcome"].value == "duplicate" and meta["file_rows_ingested"].value == 0
@@ -129,7 +135,8 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path, monkeypatch):
         assert refresh_weekly(instance, results[PROFILE], db)[0].tags[PARTITION_RANGE_START_TAG] == "2026-11-16"
         assert isinstance(refresh_weekly(instance, duplicate, db), dg.SkipReason)
         weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
-            instance=instance, tags=requested.tags, resources={"warehouse": WarehouseResource(database=db)})
+            instance=instance, tags=requested.tags,
+            resources={"warehouse": WarehouseResource(database=db), "file_stores": stores})
         assert weekly.success
         con = connect(db, read_only=True)
         summary = con.execute("SELECT total_posts FROM analytics.user_summary WHERE user_id = 'alice_data' "
@@ -186,7 +193,7 @@ def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeyp
     assert counts(db)["raw.tweet_metrics"] == 4
 
 
-def test_cli_ingest_while_another_process_holds_the_warehouse_exits_75_with_advice(tmp_path, monkeypatch, capsys):
+def test_cli_ingest_while_another_process_holds_the_warehouse_exits_75_with_advice(tmp_path, monkeypatch, capsys, cli_outputs):
     db = str(tmp_path / "w.duckdb")
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
     monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(tmp_path / "inbox"))

@@ -18,13 +18,14 @@ from social_pipeline.defs.analytics.assets import post_performance, post_snapsho
 from social_pipeline.defs.ingestion.sensors import inbox_sensor
 from social_pipeline.defs.ingestion.assets import raw_posts
 from social_pipeline.resources.smtp import SmtpResource
-from social_pipeline.defs.ops.sensors import failures_log_path, record_and_notify_run_failure
+from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
 from social_pipeline.defs.analytics.checks import engagement_rate_within_bounds, engagement_rates_plausible
 from social_pipeline.app.cli import main
 from social_pipeline.resources.warehouse import connect
 
 from social_pipeline_tests.defs.ingestion.test_assets import with_hours
-from social_pipeline_tests.defs.ingestion.test_inbox import file_check, run
+from social_pipeline_tests.conftest import file_stores_under
+from social_pipeline_tests.defs.ingestion.test_inbox import file_check, run, sensor_context
 from social_pipeline_tests.resources.test_x_api import API, NOW, _x_resources, snowflake, tweet, tweets_callback, users_response
 
 CLASSIC_HEAD = ('\ufeff"Tweet id","Tweet permalink","Tweet text","time","impressions","engagements","engagement rate",'
@@ -95,7 +96,7 @@ EXPECTED = {
 }
 
 
-def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(tmp_path, monkeypatch, capsys):
+def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(tmp_path, monkeypatch, capsys, cli_outputs):
     db = str(tmp_path / "w.duckdb")
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
@@ -132,15 +133,15 @@ def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(
     assert newest == pd.Timestamp("2026-11-22 23:59")  # no row moved "now" (the 2031 post was refused)
 
 
-def test_inbox_runs_handle_each_odd_file_without_a_red_run(tmp_path, monkeypatch):
+def test_inbox_runs_handle_each_odd_file_without_a_red_run(tmp_path):
     inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
     inbox.mkdir()
-    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
+    stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
     for name in FILES:
         write(inbox, name)
     with nullcontext(dg.DagsterInstance.ephemeral()) as instance:
-        requests = inbox_sensor(dg.build_sensor_context(instance=instance))
-        results = {r.tags["inbox/file"]: run(r, db, instance) for r in requests}
+        requests = inbox_sensor(sensor_context(instance, stores))
+        results = {r.tags["inbox/file"]: run(r, db, instance, stores) for r in requests}
         assert sorted(results) == sorted(FILES)
         assert all(result.success for result in results.values())
         outcome = {name: (r.asset_materializations_for_node("inbox_files")[0].metadata["outcome"].value,
@@ -185,12 +186,12 @@ def latest_figures(db):
 
 
 @pytest.mark.parametrize("way", ["cli", "sensor"])
-def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, monkeypatch, capsys, way):
+def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, monkeypatch, capsys, way, cli_outputs):
     db, inbox = str(tmp_path / "w.duckdb"), tmp_path / "inbox"
     inbox.mkdir()
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
-    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
     (first, first_mtime), (later, later_mtime) = downloads()
     older_copy = first.replace('"100.0"', '"90.0"')  # an even older download, ingested last
 
@@ -201,8 +202,8 @@ def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, m
         if way == "cli":
             main(["ingest", str(path), "--move"])
             return capsys.readouterr().out
-        [request] = inbox_sensor(dg.build_sensor_context(instance=instance))
-        meta = run(request, db, instance).asset_materializations_for_node("inbox_files")[0].metadata
+        [request] = inbox_sensor(sensor_context(instance, stores))
+        meta = run(request, db, instance, stores).asset_materializations_for_node("inbox_files")[0].metadata
         return f"{meta['rows_new'].value} rows new, {meta['rows_updated'].value} updated, " \
                f"{meta['rows_unchanged'].value} unchanged"
 
@@ -218,7 +219,7 @@ def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, m
 def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_again(tmp_path, monkeypatch):
     inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
     inbox.mkdir()
-    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
+    stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
     path = write(inbox, NEWER)
     connect(db).close()  # the file exists; another process then holds it, as a notebook or the CLI would
     holder = subprocess.Popen(
@@ -227,9 +228,9 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
     with nullcontext(dg.DagsterInstance.ephemeral()) as instance:
         try:
             assert holder.stdout.readline().strip() == "held"
-            [request] = inbox_sensor(dg.build_sensor_context(instance=instance))
+            [request] = inbox_sensor(sensor_context(instance, stores))
             request.run_config["ops"]["inbox_files"]["config"]["lock_wait_seconds"] = 1.0
-            locked = run(request, db, instance)
+            locked = run(request, db, instance, stores)
             assert not locked.success  # an outage, red, for the failure sensor: but not the file's fault
             [failure] = locked.get_step_failure_events()
             message = failure.event_specific_data.error.message
@@ -241,28 +242,28 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
             record_and_notify_run_failure(dg.build_run_status_sensor_context(
                 sensor_name="record_and_notify_run_failure", dagster_instance=instance,
                 dagster_run=instance.get_run_by_id(locked.run_id), dagster_event=failed.dagster_event,
-                resources={"smtp": SmtpResource()}).for_run_failure())
-            [record] = [json.loads(line) for line in failures_log_path().read_text().splitlines()]
+                resources={"smtp": SmtpResource(), "file_stores": stores}).for_run_failure())
+            [record] = [json.loads(line) for line in stores.run_failures_path().read_text().splitlines()]
             assert record["run_id"] == locked.run_id and record["job_name"] == "inbox_ingestion"
             # Right after, the sensor waits; once the pause has passed it launches the file again.
-            waiting = inbox_sensor(dg.build_sensor_context(instance=instance))
+            waiting = inbox_sensor(sensor_context(instance, stores))
             assert isinstance(waiting, dg.SkipReason) and "tried again 120 s after that run" in waiting.skip_message
             monkeypatch.setattr(inbox_module, "LOCKED_RETRY_AFTER_SECONDS", 0)
-            [retry] = inbox_sensor(dg.build_sensor_context(instance=instance))
+            [retry] = inbox_sensor(sensor_context(instance, stores))
             assert retry.run_key == f"{request.run_key}:retry-1"
         finally:
             holder.stdin.close()
             holder.wait(timeout=30)
-        assert run(retry, db, instance).success
+        assert run(retry, db, instance, stores).success
     assert not path.exists() and (inbox / "processed" / NEWER).exists()
     assert len(performance(db)) == 3
 
 
-def test_a_run_config_pointing_outside_the_inbox_touches_nothing(tmp_path, monkeypatch):
+def test_a_run_config_pointing_outside_the_inbox_touches_nothing(tmp_path):
     inbox, elsewhere, db = tmp_path / "inbox", tmp_path / "elsewhere", str(tmp_path / "w.duckdb")
     inbox.mkdir()
     elsewhere.mkdir()
-    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(inbox))
+    stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
     outside = write(elsewhere, "overflow.csv")
     processed = inbox / "processed"
     processed.mkdir()
@@ -270,7 +271,7 @@ def test_a_run_config_pointing_outside_the_inbox_touches_nothing(tmp_path, monke
     with nullcontext(dg.DagsterInstance.ephemeral()) as instance:
         for target in (outside, inside_processed):
             result = run(dg.RunRequest(run_config={"ops": {"inbox_files": {"config": {"path": str(target)}}}}),
-                         db, instance)
+                         db, instance, stores)
             assert not result.success
             message = result.get_step_failure_events()[0].event_specific_data.error.message
             assert f"{target} is not a file in the inbox {inbox.resolve()}: nothing was touched" in message

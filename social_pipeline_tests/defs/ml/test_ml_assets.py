@@ -19,10 +19,10 @@ from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.models import time_holdout_split
 from social_pipeline.core.publish import publish_copy
 from social_pipeline.definitions import defs
-from social_pipeline.resources.sources import SourceResource
+from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
-from social_pipeline_tests.conftest import CLOCK
+from social_pipeline_tests.conftest import CLOCK, file_stores_under
 from social_pipeline_tests.defs.ingestion.test_assets import collect
 from social_pipeline.defs.ml.checks import _model_checks, beats_baseline_result, coverage_band, not_worse_than_previous_result
 from social_pipeline.defs.ml.schedules import weekly_retraining_schedule
@@ -36,16 +36,16 @@ CHECKS = {dg.AssetCheckKey(dg.AssetKey(name), check) for name in ml.MODEL_TARGET
 def history(tmp_path_factory):
     db_path = str(tmp_path_factory.mktemp("ml") / "warehouse.duckdb")
     resources = {"warehouse": WarehouseResource(database=db_path),
-                 "source": SourceResource(clock=str(CLOCK), history_days=42)}
+                 "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)}
     collect(resources, first="2026-10-07-12:00", last="2026-11-18-11:00")
     return db_path
 
 
-def train(db_path, models_dir, monkeypatch):
-    monkeypatch.setenv("SOCIAL_PIPELINE_MODELS_DIR", str(models_dir))
+def train(db_path, models_dir):
     job = defs.resolve_job_def("ml_training")
-    result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=db_path)},
-                                    raise_on_error=False)
+    file_stores = file_stores_under(Path(models_dir).parent / "outputs", models_dir=str(models_dir))
+    result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=db_path),
+                                               "file_stores": file_stores}, raise_on_error=False)
     assert result.success
     return result
 
@@ -58,8 +58,8 @@ def registry(db_path):
         con.close()
 
 
-def test_training_registers_models_that_beat_the_baseline(history, tmp_path, monkeypatch):
-    result = train(history, tmp_path / "models", monkeypatch)
+def test_training_registers_models_that_beat_the_baseline(history, tmp_path):
+    result = train(history, tmp_path / "models")
     rows = registry(history)
     assert sorted(rows.model_name) == ["likes_model", "reach_model"]
     for row in rows.itertuples():
@@ -97,10 +97,10 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path, mon
     assert (tmp_path / "models" / "reach_model" / f"{rows.version.iloc[0]}.svg").read_text().startswith("<svg")
 
 
-def test_retraining_compares_with_the_model_it_replaces(history, tmp_path, monkeypatch):
-    train(history, tmp_path / "models", monkeypatch)
+def test_retraining_compares_with_the_model_it_replaces(history, tmp_path):
+    train(history, tmp_path / "models")
     first = registry(history).groupby("model_name").version.max()
-    train(history, tmp_path / "models", monkeypatch)
+    train(history, tmp_path / "models")
     rows = registry(history)
     newest = rows.sort_values("trained_at").groupby("model_name").tail(1).set_index("model_name")
     for name in ml.MODEL_TARGETS:
@@ -111,18 +111,18 @@ def test_retraining_compares_with_the_model_it_replaces(history, tmp_path, monke
     assert len(first) == 2
 
 
-def test_too_little_history_trains_nothing_and_does_not_fail(resources, db_path, tmp_path, monkeypatch):
+def test_too_little_history_trains_nothing_and_does_not_fail(resources, db_path, tmp_path):
     collect(resources)  # 3 days: nothing has settled for 72 h yet
-    result = train(db_path, tmp_path / "models", monkeypatch)
+    result = train(db_path, tmp_path / "models")
     assert registry(db_path).empty
     assert not (tmp_path / "models").exists()
     assert result.success
 
 
-def test_retrain_sensor_counts_labels_since_the_current_model(history, tmp_path, monkeypatch):
+def test_retrain_sensor_counts_labels_since_the_current_model(history, tmp_path):
     bi = tmp_path / "bi.duckdb"
-    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(bi))
-    assert isinstance(retrain_on_new_labels(dg.build_sensor_context()), dg.SkipReason)  # no copy yet
+    sensor_context = dg.build_sensor_context(resources={"file_stores": file_stores_under(tmp_path, bi_database=str(bi))})
+    assert isinstance(retrain_on_new_labels(sensor_context), dg.SkipReason)  # no copy yet
 
     con = connect(history)
     con.execute("DELETE FROM ml.model_registry")
@@ -130,7 +130,7 @@ def test_retrain_sensor_counts_labels_since_the_current_model(history, tmp_path,
                           f">= {ml.SETTLE_AGE_HOURS} AND hours_since_published < {ml.SETTLE_AGE_HOURS} + 24").fetchall()[0][0]
     publish_copy(con, bi)
     assert settled >= NEW_LABELS_TO_RETRAIN
-    request = retrain_on_new_labels(dg.build_sensor_context())
+    request = retrain_on_new_labels(sensor_context)
     assert isinstance(request, dg.RunRequest)
 
     # A model whose data runs to the newest collection leaves nothing new: no run.
@@ -139,7 +139,7 @@ def test_retrain_sensor_counts_labels_since_the_current_model(history, tmp_path,
     publish_copy(con, bi)
     con.execute("DELETE FROM ml.model_registry")
     con.close()
-    skipped = retrain_on_new_labels(dg.build_sensor_context())
+    skipped = retrain_on_new_labels(sensor_context)
     assert isinstance(skipped, dg.SkipReason) and skipped.skip_message.startswith("0 newly settled")
 
 
@@ -154,7 +154,7 @@ def test_weekly_retraining_runs_mondays_after_the_report():
 def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
     from social_pipeline.app.serving import predict
 
-    train(history, tmp_path / "models", monkeypatch)
+    train(history, tmp_path / "models")
     monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
     con = duckdb.connect(history, read_only=True)
     settled = con.execute(
@@ -173,7 +173,8 @@ def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
 
     job = defs.resolve_job_def("prediction_feedback")
     for _ in range(2):  # a rerun loads nothing twice
-        result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=history)})
+        result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=history),
+                                                   "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "ops"))})
         assert result.success
     con = duckdb.connect(history, read_only=True)
     predictions = con.execute("SELECT * FROM ml.predictions").df()
@@ -199,8 +200,8 @@ def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
                (SELECT max(version) FROM ml.model_registry), (SELECT max(version) FROM ml.model_registry)
         FROM ml.training_dataset WHERE NOT is_synthetic ORDER BY published_at DESC LIMIT 10""")
     con.close()
-    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "empty_ops"))
-    result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=history)})
+    result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=history),
+                                               "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "empty_ops"))})
     (drift,) = result.get_asset_check_evaluations()
     assert not drift.passed and drift.severity == dg.AssetCheckSeverity.WARN
     assert "reach" in drift.description and "likes" in drift.description
@@ -218,18 +219,19 @@ def copy_of(history, tmp_path):
     return str(copy)
 
 
-def train_models_only(db_path):
+def train_models_only(db_path, models_dir):
     """Materialise the two model assets (and their checks) on ml.training_dataset as it stands."""
     model_checks = [check for name in ml.MODEL_TARGETS for check in _model_checks(name)]
+    file_stores = file_stores_under(Path(models_dir).parent / "outputs", models_dir=str(models_dir))
     return dg.materialize([ml.reach_and_likes_models, *model_checks],
-                          resources={"warehouse": WarehouseResource(database=db_path)})
+                          resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores})
 
 
-def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp_path, monkeypatch):
+def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp_path):
     from social_pipeline.app.serving import latest_models
 
     db_path = copy_of(history, tmp_path)
-    train(db_path, tmp_path / "models", monkeypatch)
+    train(db_path, tmp_path / "models")
     served = registry(db_path).set_index("model_name")
     assert served.promoted.tolist() == [True, True]
     assert latest_models(db_path)[1] == served.version.to_dict()
@@ -243,7 +245,7 @@ def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp
                 "WHERE list_contains($ids, post_id)", {"ids": test.post_id.tolist()})
     con.close()
     time.sleep(1)  # versions are named by the second
-    result = train_models_only(db_path)
+    result = train_models_only(db_path, tmp_path / "models")
     assert result.success
     newest = registry(db_path).groupby("model_name").tail(1).set_index("model_name")
     assert set(newest.version) != set(served.version)
@@ -315,13 +317,13 @@ def test_the_model_checks_and_promotion_share_one_verdict(change, beats, not_wor
     assert model_registry.promotion(figures) == (beats and not_worse, reasons)
 
 
-def test_retraining_goes_on_when_the_previous_artifact_is_missing(history, tmp_path, monkeypatch):
+def test_retraining_goes_on_when_the_previous_artifact_is_missing(history, tmp_path):
     db_path = copy_of(history, tmp_path)
-    train(db_path, tmp_path / "models", monkeypatch)
+    train(db_path, tmp_path / "models")
     first = registry(db_path).set_index("model_name")
     Path(first.loc["reach_model", "artifact_path"]).unlink()
     time.sleep(1)  # versions are named by the second
-    result = train(db_path, tmp_path / "models", monkeypatch)
+    result = train(db_path, tmp_path / "models")
     newest = registry(db_path).groupby("model_name").tail(1).set_index("model_name")
     reach, likes = (json.loads(newest.loc[name, "metrics"]) for name in ("reach_model", "likes_model"))
     # The missing model is recorded as unavailable: its figures are NULL, the new model is judged on
@@ -348,7 +350,7 @@ def test_a_prediction_without_a_user_meets_the_one_post_that_fits(history, tmp_p
     from social_pipeline.app.serving import predict
 
     db_path = copy_of(history, tmp_path)
-    train(db_path, tmp_path / "models", monkeypatch)
+    train(db_path, tmp_path / "models")
     monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
     con = connect(db_path)
     settled = con.execute(
@@ -369,7 +371,8 @@ def test_a_prediction_without_a_user_meets_the_one_post_that_fits(history, tmp_p
             database=db_path)  # outside the window
     predict({**draft, "post_text": shared.text, "scheduled_time": at(shared, 1)}, database=db_path)
     result = defs.resolve_job_def("prediction_feedback").execute_in_process(
-        resources={"warehouse": WarehouseResource(database=db_path)})
+        resources={"warehouse": WarehouseResource(database=db_path),
+                   "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "ops"))})
     assert result.success
     con = duckdb.connect(db_path, read_only=True)
     assert con.execute("SELECT count(*) FROM ml.predictions WHERE user_id IS NULL").fetchall() == [(3,)]

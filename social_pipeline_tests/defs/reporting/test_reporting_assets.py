@@ -15,6 +15,8 @@ from social_pipeline.core.metrics import estimated_recruiter_reach
 from social_pipeline.resources.sources import SimulatedSource
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
+from social_pipeline_tests.conftest import file_stores_under
+
 from social_pipeline_tests.analytics_fixtures import refresh_post_tables
 from social_pipeline.defs.analytics.assets import best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
 from social_pipeline.defs.analytics.checks import WEEKLY_RATE_CHECKS, best_time_slots_have_two_posts, recruiter_reach_matches_formula
@@ -51,16 +53,19 @@ def build_simulated_warehouse(path: str) -> None:
     con.close()
 
 
+def reporting_resources(database: str, reports_dir: Path) -> dict:
+    return {"warehouse": WarehouseResource(database=database),
+            "file_stores": file_stores_under(reports_dir.parent / "outputs", reports_dir=str(reports_dir))}
+
+
 @pytest.fixture(scope="module")
 def materialized(tmp_path_factory):
     """Built and materialised once for the module; tests that change rows work on a copy."""
     tmp_path = tmp_path_factory.mktemp("reporting")
     path = str(tmp_path / "w.duckdb")
     build_simulated_warehouse(path)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOCIAL_PIPELINE_REPORTS_DIR", str(tmp_path / "reports"))
-        result = dg.materialize(ASSETS, partition_key=WEEK, resources={"warehouse": WarehouseResource(database=path)},
-                                instance=with_weeks(WEEK))
+    result = dg.materialize(ASSETS, partition_key=WEEK, resources=reporting_resources(path, tmp_path / "reports"),
+                            instance=with_weeks(WEEK))
     return path, result, tmp_path / "reports"
 
 
@@ -118,10 +123,9 @@ def test_one_week_materializes_with_known_values_and_passing_checks(materialized
     assert Path(meta["html_report"].value) == (reports_dir / "alice_data" / "2026-11-09.html").resolve()
 
 
-def test_rerunning_a_week_replaces_it(materialized, monkeypatch):
+def test_rerunning_a_week_replaces_it(materialized):
     path, _, reports_dir = materialized
-    monkeypatch.setenv("SOCIAL_PIPELINE_REPORTS_DIR", str(reports_dir))
-    again = dg.materialize(ASSETS, partition_key=WEEK, resources={"warehouse": WarehouseResource(database=path)},
+    again = dg.materialize(ASSETS, partition_key=WEEK, resources=reporting_resources(path, reports_dir),
                            instance=with_weeks(WEEK))
     assert again.success
     con = connect(path, read_only=True)
