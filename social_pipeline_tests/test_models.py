@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
+from social_pipeline.bench.api_before_18 import evaluated_contributions
 from social_pipeline.core import models
 from social_pipeline.core.synthetic import _targets, expected_targets, generate_notebook_posts, synthetic_rows_for_user
 from social_pipeline.ml import train_models
@@ -219,42 +220,6 @@ def test_leaves_shrink_for_a_small_history_so_the_trees_still_split():
     assert np.corrcoef(predicted, df["reach"])[0, 1] > 0.5
 
 
-def reference_contributions(model: models.TargetModel, df: pd.DataFrame) -> pd.DataFrame:
-    """Interventional Shapley values the slow, exact way (the code `contributions` had before the
-    tables): for each feature, evaluate the scikit-learn pipelines on every background row with that
-    feature set to the row's value, and compare the mean log prediction with the background's."""
-    def log_without_level(frame):
-        x = models._prepared(frame, model.columns)
-        out = np.log(np.clip(model.point.predict(x), 1e-12, None))
-        exposure = model._account_exposure(x)
-        known = ~np.isnan(exposure)
-        if known.any():
-            out[known] = np.log(exposure[known] * model.per_follower.predict(x[known]))
-        return out
-
-    x = models._prepared(df, model.columns)
-    levels = model.exposure(df)
-    extra = [model.exposure_column] if model.relative is not None else []
-    out = pd.DataFrame(0.0, index=df.index, columns=model.columns + extra)
-    for i in range(len(x)):
-        background = model.background
-        if not np.isnan(levels[i]):
-            background = background[model.exposure(background) > 0]
-        elif not np.isnan(model._account_exposure(x.iloc[[i]])[0]):
-            background = background[~np.isnan(model._account_exposure(models._prepared(background, model.columns)))]
-        bg = models._prepared(background, model.columns)
-        blocks = pd.concat([bg] + [bg.assign(**{c: x[c].iloc[i]}) for c in model.columns], ignore_index=True)
-        if np.isnan(levels[i]):
-            logs = log_without_level(blocks)
-        else:
-            logs = np.log(np.clip(model.relative.predict(blocks), 1e-12, None))
-        base, mixed = logs[: len(bg)].mean(), logs[len(bg):]
-        out.iloc[i, : len(model.columns)] = mixed.reshape(len(model.columns), len(bg)).mean(axis=1) - base
-        if not np.isnan(levels[i]):
-            out.iloc[i, len(model.columns)] = np.log(levels[i]) - np.log(model.exposure(background)).mean()
-    return out
-
-
 def drafts_at_the_edges(rows: pd.DataFrame) -> pd.DataFrame:
     """Drafts where each evaluated model changes: no followers, no rate, an unknown medium, an
     account far outside the training ones, a missing value."""
@@ -272,7 +237,7 @@ def test_explanations_equal_the_exact_evaluation_on_the_pipelines(trained, split
     drafts = drafts_at_the_edges(split[1]).head(7)
     for target in models.TARGETS:
         model = trained.target_model(target)
-        pd.testing.assert_frame_equal(model.contributions(drafts), reference_contributions(model, drafts),
+        pd.testing.assert_frame_equal(model.contributions(drafts), evaluated_contributions(model, drafts),
                                       check_exact=False, rtol=0, atol=1e-9)
 
 
@@ -284,7 +249,7 @@ def test_explanations_with_a_users_level_equal_the_exact_evaluation(users_with_l
     for target in models.TARGETS:
         model = trained.target_model(target)
         assert model.relative is not None
-        pd.testing.assert_frame_equal(model.contributions(drafts), reference_contributions(model, drafts),
+        pd.testing.assert_frame_equal(model.contributions(drafts), evaluated_contributions(model, drafts),
                                       check_exact=False, rtol=0, atol=1e-9)
 
 

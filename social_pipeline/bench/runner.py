@@ -284,11 +284,37 @@ def _serving_warehouse(work: Path) -> dict:
             "SOCIAL_PIPELINE_OPS_DIR": str(work / "api_load_ops"), "SOCIAL_PIPELINE_MODELS_DIR": str(models_path)}
 
 
+def _same_answer_as_predict(env: dict, payload: dict):
+    """A check of a served body: the answer a direct `predict()` gives on the same warehouse, field for
+    field as the API declares it (all but the prediction's id and time)."""
+    from ..api import PredictionResponse
+    from ..serving import predict
+
+    def comparable(response: dict) -> dict:
+        fields = PredictionResponse.model_validate(response).model_dump(mode="json")
+        return {k: v for k, v in fields.items() if k not in ("prediction_id", "predicted_at")}
+
+    expected = comparable(predict(payload, database=env["SOCIAL_PIPELINE_DB"], log=False))
+    return lambda body: comparable(json.loads(body)) == expected
+
+
+# (label, ASGI app, worker processes (None: one per core, as `make api`), extra environment, clients)
+API_SERVERS = (
+    ("ours", "social_pipeline.api:app", None, {}, (1, 10, 100)),
+    ("unbounded", "social_pipeline.api:app", 1, {"SOCIAL_PIPELINE_API_MAX_IN_FLIGHT": "1000"}, (1, 10, 100)),
+    # At 100 clients it would take ~100 x its 0.3 s per prediction: 1 and 10 show its rate.
+    ("before issue 18", "social_pipeline.bench.api_before_18:app_before_18", 1, {}, (1, 10)),
+)
+
+
 def api_load(work: Path, quick: bool) -> list[dict]:
     """POST /predict from 1, 10 and 100 clients at once against a real uvicorn on 127.0.0.1, each client
-    sending its next request as soon as an answer comes (no back-off: the harshest burst). Ours: `make api`,
-    one worker process per core, each computing one prediction at a time and answering 503 past it.
-    Baseline: the API as it was, one process computing every request at once (limit lifted to 1,000)."""
+    sending its next request as soon as an answer comes (no back-off: the harshest burst). Only answers
+    equal to a direct predict() count as served. Ours: `make api`, one worker process per core, each
+    computing one prediction at a time with a short bounded queue behind it, 503 past it. Unbounded: the
+    same code in one process computing every request at once. Before issue 18: the API as that issue
+    found it (bench/api_before_18.py: models evaluated as pipelines, explanations on ~2,600 rows, no
+    reads kept, one process, no limit)."""
     from .api_load import run_load, serve_api
 
     env = _serving_warehouse(work)
@@ -296,18 +322,24 @@ def api_load(work: Path, quick: bool) -> list[dict]:
     payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
                "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
                "user_avg_engagement_rate": 0.015}
+    same_answer = _same_answer_as_predict(env, payload)
     rows = []
-    for label, workers, limit in (("ours", None, None), ("unbounded", 1, "1000")):
-        limit_env = {"SOCIAL_PIPELINE_API_MAX_IN_FLIGHT": limit} if limit else {}
-        with serve_api({**env, **limit_env}, workers=workers) as url:
+    for label, app, workers, extra_env, clients in API_SERVERS:
+        slow = label == "before issue 18"
+        with serve_api({**env, **extra_env}, app=app, workers=workers, factory=slow) as url:
             for _ in range(3 * (workers or os.cpu_count() or 1)):  # warm every worker: models loaded
                 run_load(url, payload, 1, 1)
-            for concurrency in (1, 10, 100):
-                n = max(10 if quick else 30, concurrency)  # at 100 clients: one burst of 100
-                rows.append({"server": label, **run_load(url, payload, concurrency, n)})
+            for concurrency in clients:
+                # 10 clients: enough requests for a rate (the slow baseline fewer); 100: one burst of 100.
+                n = {1: 10 if quick else 30, 10: (20 if slow else 100) if quick else (30 if slow else 300)}.get(
+                    concurrency, concurrency)
+                rows.append({"server": label, **run_load(url, payload, concurrency, n, same_answer=same_answer)})
     alone = next(r for r in rows if r["server"] == "ours" and r["concurrency"] == 1)["p50_ms"]
+    before = {r["concurrency"]: r["requests_per_s"] for r in rows if r["server"] == "before issue 18"}
     for row in rows:
         row["p50_vs_alone"] = row["p50_ms"] / alone if row["p50_ms"] else None
+        row["served_per_s_vs_before_18"] = row["requests_per_s"] / before[row["concurrency"]] \
+            if before.get(row["concurrency"]) else None
         row["statuses"] = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
     return rows
 
