@@ -200,6 +200,7 @@ def api_cost(posts: int = 1_000) -> list[dict]:
 def models_section(quick: bool) -> list[dict]:
     from .models import run_model_benchmark
 
+    # The mean and worst of each set of seeds and of all together.
     return [r for r in run_model_benchmark(quick=quick) if r["seed"] in ("mean", "worst") or quick]
 
 
