@@ -2,9 +2,9 @@
 each as soon as its previous answer came, each on a new connection (as many separate callers do;
 `keep_alive=True` reuses one per client). Loopback only; bounded.
 
-`run_load` measures what a client sees: latency of the served answers (200), the share turned away
-(503, the server's backpressure), and the served rate. `serve_api` starts a real uvicorn on 127.0.0.1
-for it.
+`run_load` measures what a client sees: latency of the served answers (200s, and with `same_answer`
+only those with the right body), the share turned away (503, the server's backpressure), and the
+served rate. `serve_api` starts a real uvicorn on 127.0.0.1 for it.
 """
 
 from __future__ import annotations
