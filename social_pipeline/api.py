@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import re
+import statistics
 import threading
 import time
 from collections import deque
@@ -123,13 +124,15 @@ class InFlightLimit:
     Waiters are futures of the event loop they wait on; a freed slot passes straight to the oldest
     (FIFO), so a waiter is never overtaken by a request that came later."""
 
-    # The weight of the newest prediction in `typical_s` (an exponential moving average).
-    SMOOTHING = 0.2
+    # `typical_s` is the median time of this many recent predictions: a worker's first, which loads
+    # the models (a second or more), does not make it turn away requests for long after.
+    RECENT_PREDICTIONS = 21
 
     def __init__(self, limit: int, max_queued: int = 0, max_wait_s: float = 0.0):
         self.limit, self.max_queued, self.max_wait_s = limit, max_queued, max_wait_s
         self.in_flight = 0
         self.typical_s = 0.0  # how long a prediction recently held its slot
+        self._recent_s: deque = deque(maxlen=self.RECENT_PREDICTIONS)
         self._waiters: deque = deque()  # (loop, future), oldest first
         self._lock = threading.Lock()
 
@@ -176,8 +179,8 @@ class InFlightLimit:
         """Free a slot, or pass it to the oldest waiter; `held_s` updates `typical_s`."""
         with self._lock:
             if held_s is not None:
-                self.typical_s = held_s if not self.typical_s else \
-                    (1 - self.SMOOTHING) * self.typical_s + self.SMOOTHING * held_s
+                self._recent_s.append(held_s)
+                self.typical_s = statistics.median(self._recent_s)
             if self._waiters:
                 loop, future = self._waiters.popleft()  # it keeps the slot: in_flight is unchanged
                 loop.call_soon_threadsafe(_resolve, future)

@@ -143,6 +143,16 @@ def test_the_queue_admits_only_what_the_recent_prediction_time_can_serve_in_the_
     assert queue.typical_s == pytest.approx(0.4)
 
 
+def test_a_workers_slow_first_prediction_does_not_keep_the_queue_shut():
+    """The first prediction of a worker loads the models (here 3 s): the median of the recent times
+    forgets it after two ordinary ones, where a mean would keep turning requests away."""
+    queue = api.InFlightLimit(1, max_queued=16, max_wait_s=1.0)
+    for held_s in (3.0, 0.05, 0.07):
+        assert queue.try_acquire()
+        queue.release(held_s=held_s)
+    assert queue.typical_s == pytest.approx(0.07)  # so 14 waiters fit in the 1 s bound
+
+
 def test_a_waiter_cancelled_as_the_slot_reaches_it_passes_the_slot_on():
     """A client that goes away while its request waits: its place is given up, and a slot handed to it
     at that moment goes to the next waiter, never lost."""
