@@ -34,7 +34,7 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
 
     Returns p50_ms / p99_ms of the served answers, shed_share (503s / all) and shed_p50_ms (how fast a
     503 came), requests_per_s (served answers per second of wall time), the status counts (0: no
-    answer) and the wall time. A served answer is a 200 whose body `same_answer` accepts (every 200
+    answer), the wall time and each served answer's milliseconds (served_ms). A served answer is a 200 whose body `same_answer` accepts (every 200
     without it); `wrong_answers` counts the 200s it refused."""
     url = urllib.parse.urlsplit(base_url)
     if url.hostname not in LOOPBACK:
@@ -93,7 +93,7 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
         "shed_p50_ms": float(np.percentile(shed, 50)) if len(shed) else None,
         "requests_per_s": len(served) / wall if wall else None,
         "wrong_answers": statuses.get(200, 0) - len(served),
-        "statuses": statuses, "wall_s": wall,
+        "statuses": statuses, "wall_s": wall, "served_ms": served.tolist(),
     }
 
 
