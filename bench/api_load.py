@@ -2,9 +2,9 @@
 each as soon as its previous answer came, each on a new connection (as many separate callers do;
 `keep_alive=True` reuses one per client). Loopback only; bounded.
 
-`run_load` measures what a client sees: latency of the served answers (200), the share turned away
-(503, the server's backpressure), and the served rate. `serve_api` starts a real uvicorn on 127.0.0.1
-for it.
+`run_load` measures what a client sees: latency of the served answers (200s, and with `same_answer`
+only those with the right body), the share turned away (503, the server's backpressure), and the
+served rate. `serve_api` starts a real uvicorn on 127.0.0.1 for it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -27,12 +28,14 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, path: str = "/predict",
-             timeout_s: float = 120.0, keep_alive: bool = False) -> dict:
+             timeout_s: float = 120.0, keep_alive: bool = False,
+             same_answer: Callable[[bytes], bool] | None = None) -> dict:
     """Send `n_requests` POSTs of `payload` to base_url + path from `concurrency` clients at once.
 
-    Returns p50_ms / p99_ms of the served (200) answers, shed_share (503s / all) and shed_p50_ms (how
-    fast a 503 came), requests_per_s (served answers per second of wall time), the status counts
-    (0: no answer) and the wall time."""
+    Returns p50_ms / p99_ms of the served answers, shed_share (503s / all) and shed_p50_ms (how fast a
+    503 came), requests_per_s (served answers per second of wall time), the status counts (0: no
+    answer), the wall time and each served answer's milliseconds (served_ms). A served answer is a 200 whose body `same_answer` accepts (every 200
+    without it); `wrong_answers` counts the 200s it refused."""
     url = urllib.parse.urlsplit(base_url)
     if url.hostname not in LOOPBACK:
         raise ValueError(f"run_load only loads a server on this machine (127.0.0.1), not {url.hostname}")
@@ -42,7 +45,7 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
     headers = {"Content-Type": "application/json", "Connection": "keep-alive" if keep_alive else "close"}
     remaining = iter(range(n_requests))
     take = threading.Lock()
-    results: list[tuple[int, float]] = []  # (status, seconds); status 0: connection error
+    results: list[tuple[int, float, bool]] = []  # (status, seconds, answer accepted); status 0: connection error
     start_together = threading.Barrier(concurrency)
 
     def client() -> None:
@@ -57,14 +60,15 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
             try:
                 connection.request("POST", path, body=body, headers=headers)
                 answer = connection.getresponse()
-                answer.read()
+                answer_body = answer.read()
                 status = answer.status
                 if not keep_alive or answer.getheader("Connection", "").lower() == "close":
                     connection.close()
             except (OSError, http.client.HTTPException):
-                status = 0
+                status, answer_body = 0, b""
                 connection.close()
-            mine.append((status, time.perf_counter() - started))
+            seconds = time.perf_counter() - started
+            mine.append((status, seconds, status == 200 and (same_answer is None or same_answer(answer_body))))
         connection.close()
         with take:
             results.extend(mine)
@@ -76,10 +80,10 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
     for thread in threads:
         thread.join(timeout_s * n_requests)
     wall = time.perf_counter() - started
-    served = np.array([seconds for status, seconds in results if status == 200]) * 1000
-    shed = np.array([seconds for status, seconds in results if status == 503]) * 1000
+    served = np.array([seconds for status, seconds, accepted in results if accepted]) * 1000
+    shed = np.array([seconds for status, seconds, _ in results if status == 503]) * 1000
     statuses: dict[int, int] = {}
-    for status, _ in results:
+    for status, _, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     return {
         "concurrency": concurrency, "requests": len(results),
@@ -88,7 +92,8 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
         "shed_share": statuses.get(503, 0) / max(len(results), 1),
         "shed_p50_ms": float(np.percentile(shed, 50)) if len(shed) else None,
         "requests_per_s": len(served) / wall if wall else None,
-        "statuses": statuses, "wall_s": wall,
+        "wrong_answers": statuses.get(200, 0) - len(served),
+        "statuses": statuses, "wall_s": wall, "served_ms": served.tolist(),
     }
 
 
@@ -99,14 +104,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_api(env: dict, app: str = "social_pipeline.app.http_api:app", workers: int | None = None, startup_s: float = 120.0):
-    """A real uvicorn serving `app` on 127.0.0.1 (a free port) with `env` and, as `make api`, one worker
-    process per core unless `workers` says otherwise; yields its base URL once every worker answers."""
+def serve_api(env: dict, app: str = "social_pipeline.app.http_api:app", workers: int | None = None,
+              startup_s: float = 120.0, factory: bool = False):
+    """A real uvicorn serving `app` (a function returning the app with `factory`) on 127.0.0.1 (a free
+    port) with `env` and, as `make api`, one worker process per core unless `workers` says otherwise;
+    yields its base URL once every worker answers."""
     port = free_port()
     workers = workers or os.cpu_count() or 1
     log = open(Path(env.get("SOCIAL_PIPELINE_OPS_DIR", "/tmp")) / f"uvicorn-{port}.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", str(workers), "--log-level", "warning"], env={**os.environ, **env}, stdout=log, stderr=log)
+                               "--workers", str(workers), "--log-level", "warning"]
+                              + (["--factory"] if factory else []), env={**os.environ, **env}, stdout=log, stderr=log)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_s

@@ -4,7 +4,8 @@ For each target, seed and size, on the notebook's own split (train_test_split(te
 random_state=42)): the notebook's model R² (its settings), ours, the best possible (the
 generator's noise-free expectation on the same test rows), both as a share of the best, interval
 coverage, and fit times as a ratio measured in the same run. The summary rows give the mean and
-the worst over all runs: the likes figure in particular moves by several points between seeds.
+the worst over the runs of each set of seeds, the bench's and a check set never used to choose
+anything, and over both: the likes figure in particular moves by several points between seeds.
 
     python -m bench.models [--quick]
 """
@@ -22,16 +23,20 @@ from social_pipeline.core import models
 from social_pipeline.core.features import daypart
 from social_pipeline.core.synthetic import generate_notebook_posts
 
-# Twelve seeds, each at one of four sizes in turn (3,000 to 20,000 posts): three seeds per size.
+# Twelve seeds, each at one of four sizes in turn (3,000 to 20,000 posts): three seeds per size; and
+# the same on twelve other seeds, never looked at while choosing the models, to check the first set holds.
 DEFAULT_SEEDS = tuple(range(12))
+CHECK_SEEDS = tuple(range(200, 212))
 DEFAULT_SIZES = (3_000, 6_000, 10_000, 20_000)
 QUICK_RUNS = ((0, 3_000), (1, 6_000))
 
 
 def _timed(fit):
-    started = time.perf_counter()
+    """(result, wall seconds, CPU seconds of this process). Both fits run on one thread, so on an idle
+    machine the two agree; on a shared one the CPU time leaves out the other processes' share."""
+    started, started_cpu = time.perf_counter(), time.process_time()
     result = fit()
-    return result, time.perf_counter() - started
+    return result, time.perf_counter() - started, time.process_time() - started_cpu
 
 
 def model_runs(seeds: tuple[int, ...] = DEFAULT_SEEDS, sizes: tuple[int, ...] = DEFAULT_SIZES) -> list[tuple[int, int]]:
@@ -39,19 +44,57 @@ def model_runs(seeds: tuple[int, ...] = DEFAULT_SEEDS, sizes: tuple[int, ...] = 
     return [(seed, sizes[i % len(sizes)]) for i, seed in enumerate(seeds)]
 
 
+def _seed_label(seeds) -> str:
+    return f"{min(seeds)}-{max(seeds)}" if len(seeds) > 1 else str(seeds[0])
+
+
 def run_model_benchmark(runs: list[tuple[int, int]] | None = None, quick: bool = False) -> list[dict]:
     """One row per (target, seed, n), plus a mean and a worst row per target (seed = 'mean' / 'worst';
-    'worst' holds each column's least favourable value over the runs)."""
-    runs = runs or (list(QUICK_RUNS) if quick else model_runs())
+    'worst' holds each column's least favourable value over the runs) for each set of seeds (the
+    bench's and the check's, `seeds`) and for both together ('all')."""
+    if runs:
+        sets = {_seed_label([seed for seed, _ in runs]): runs}
+    elif quick:
+        sets = {_seed_label([seed for seed, _ in QUICK_RUNS]): list(QUICK_RUNS)}
+    else:
+        sets = {_seed_label(seeds): model_runs(seeds) for seeds in (DEFAULT_SEEDS, CHECK_SEEDS)}
+    rows = []
+    for label, set_runs in sets.items():
+        rows += [{"seeds": label, **row} for row in _model_runs(set_runs)]
+    frame = pd.DataFrame(rows)
+    frame["fit_time_ratio_ours_to_notebook"] = frame["ours_fit_s_per_target"] / frame["notebook_fit_s"]
+    frame["fit_cpu_ratio_ours_to_notebook"] = frame["ours_fit_cpu_s_per_target"] / frame["notebook_fit_cpu_s"]
+    groups = [(label, frame[frame["seeds"] == label]) for label in sets]
+    if len(sets) > 1:
+        groups.append(("all", frame))
+    summaries = [_summary(group, label) for label, group in groups]
+    return pd.concat([frame, *summaries], ignore_index=True).to_dict("records")
+
+
+def _summary(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    grouped = frame.drop(columns=["seed", "seeds"]).groupby("target", sort=False)
+    sizes = f"{frame['n'].min()}-{frame['n'].max()}"
+    means = grouped.mean(numeric_only=True).reset_index().assign(seed="mean")
+    worst = grouped.min(numeric_only=True).reset_index()
+    slowest = ["fit_time_ratio_ours_to_notebook", "fit_cpu_ratio_ours_to_notebook", "ours_fit_s_per_target",
+               "ours_fit_cpu_s_per_target"]
+    worst[slowest] = grouped[slowest].max().to_numpy()
+    worst["interval_coverage"] = grouped["interval_coverage"].agg(lambda c: c.iloc[(c - 0.8).abs().argmax()]).to_numpy()
+    least = frame.loc[frame.groupby("target", sort=False)["ours_share_of_best"].idxmin()]
+    worst = worst.assign(seed="worst", worst_run=[f"seed {s}, n = {n:,}" for s, n in zip(least["seed"], least["n"])])
+    return pd.concat([means, worst], ignore_index=True).assign(seeds=label, n=sizes)
+
+
+def _model_runs(runs: list[tuple[int, int]]) -> list[dict]:
     rows = []
     for seed, n in runs:
         data = generate_notebook_posts(n, seed=seed)
         train, test = train_test_split(data, test_size=0.2, random_state=42)
         # Back to back in one process, so shared CPU load touches both sides alike.
-        ours, ours_seconds = _timed(lambda: models.train_models(train))
+        ours, ours_seconds, ours_cpu = _timed(lambda: models.train_models(train))
         predicted = ours.predict(test)
         for target in models.TARGETS:
-            notebook, notebook_seconds = _timed(
+            notebook, notebook_seconds, notebook_cpu = _timed(
                 lambda: models.notebook_model().fit(models.notebook_features(train), train[target]))
             notebook_r2 = models.regression_metrics(test[target], notebook.predict(models.notebook_features(test)))["r2"]
             ours_r2 = models.regression_metrics(test[target], predicted[target])["r2"]
@@ -65,18 +108,9 @@ def run_model_benchmark(runs: list[tuple[int, int]] | None = None, quick: bool =
                 # Ours fits both targets with all their models (point, per follower, p10/p90 with their
                 # calibration) and tabulates them; the notebook one model per target.
                 "ours_fit_s_per_target": ours_seconds / len(models.TARGETS), "notebook_fit_s": notebook_seconds,
+                "ours_fit_cpu_s_per_target": ours_cpu / len(models.TARGETS), "notebook_fit_cpu_s": notebook_cpu,
             })
-    frame = pd.DataFrame(rows)
-    frame["fit_time_ratio_ours_to_notebook"] = frame["ours_fit_s_per_target"] / frame["notebook_fit_s"]
-    grouped = frame.drop(columns=["seed"]).groupby("target", sort=False)
-    means = grouped.mean(numeric_only=True).reset_index().assign(seed="mean")
-    worst = grouped.min(numeric_only=True).reset_index()
-    worst[["fit_time_ratio_ours_to_notebook", "ours_fit_s_per_target"]] = \
-        grouped[["fit_time_ratio_ours_to_notebook", "ours_fit_s_per_target"]].max().to_numpy()
-    worst["interval_coverage"] = grouped["interval_coverage"].agg(lambda c: c.iloc[(c - 0.8).abs().argmax()]).to_numpy()
-    worst = worst.assign(seed="worst", n=f"{min(n for _, n in runs)}-{max(n for _, n in runs)}")
-    means = means.assign(n=worst["n"].to_numpy())
-    return pd.concat([frame, means, worst], ignore_index=True).to_dict("records")
+    return rows
 
 
 def run_history_comparison(dataset: pd.DataFrame) -> list[dict]:
@@ -131,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="two seeds, small sizes")
     args = parser.parse_args(argv)
     table = pd.DataFrame(run_model_benchmark(quick=args.quick))
-    columns = ["target", "seed", "n", "notebook_r2", "ours_r2", "best_possible_r2", "notebook_share_of_best",
+    columns = ["seeds", "target", "seed", "n", "notebook_r2", "ours_r2", "best_possible_r2", "notebook_share_of_best",
                "ours_share_of_best", "interval_coverage", "notebook_fit_s", "ours_fit_s_per_target",
-               "fit_time_ratio_ours_to_notebook"]
+               "fit_time_ratio_ours_to_notebook", "fit_cpu_ratio_ours_to_notebook", "worst_run"]
     print(table[columns].to_markdown(index=False, floatfmt=".3f"))
     return 0
 

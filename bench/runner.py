@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import duckdb
@@ -200,6 +201,7 @@ def api_cost(posts: int = 1_000) -> list[dict]:
 def models_section(quick: bool) -> list[dict]:
     from bench.models import run_model_benchmark
 
+    # The mean and worst of each set of seeds and of all together.
     return [r for r in run_model_benchmark(quick=quick) if r["seed"] in ("mean", "worst") or quick]
 
 
@@ -284,11 +286,55 @@ def _serving_warehouse(work: Path) -> dict:
             "SOCIAL_PIPELINE_OPS_DIR": str(work / "api_load_ops"), "SOCIAL_PIPELINE_MODELS_DIR": str(models_path)}
 
 
+def _same_answer_as_predict(env: dict, payload: dict):
+    """A check of a served body: the answer a direct `predict()` gives on the same warehouse, field for
+    field as the API declares it (all but the prediction's id and time)."""
+    from social_pipeline.app.http_api import PredictionResponse
+    from social_pipeline.app.serving import predict
+
+    def comparable(response: dict) -> dict:
+        fields = PredictionResponse.model_validate(response).model_dump(mode="json")
+        return {k: v for k, v in fields.items() if k not in ("prediction_id", "predicted_at")}
+
+    expected = comparable(predict(payload, database=env["SOCIAL_PIPELINE_DB"], log=False))
+    return lambda body: comparable(json.loads(body)) == expected
+
+
+# (label, ASGI app, worker processes (None: one per core, as `make api`), extra environment, clients)
+API_SERVERS = (
+    ("ours", "social_pipeline.app.http_api:app", None, {}, (1, 10, 100)),
+    ("unbounded", "social_pipeline.app.http_api:app", 1, {"SOCIAL_PIPELINE_API_MAX_IN_FLIGHT": "1000"}, (1, 10, 100)),
+    # At 100 clients it would take ~100 x its 0.3 s per prediction: 1 and 10 show its rate.
+    ("before issue 18", "bench.api_before_18:app_before_18", 1, {}, (1, 10)),
+)
+
+
+def _pooled(runs: list[dict]) -> dict:
+    """run_load's figures over several runs: latencies of all served answers, rates over the summed wall time."""
+    served = np.array([ms for run in runs for ms in run["served_ms"]])
+    statuses: dict[int, int] = {}
+    for run in runs:
+        for status, count in run["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    shed = sum(run["shed_share"] * run["requests"] for run in runs)
+    requests, wall = sum(run["requests"] for run in runs), sum(run["wall_s"] for run in runs)
+    shed_p50 = [run["shed_p50_ms"] for run in runs if run["shed_p50_ms"] is not None]
+    return {"rounds": len(runs), "requests": requests,
+            "p50_ms": float(np.percentile(served, 50)) if len(served) else None,
+            "p99_ms": float(np.percentile(served, 99)) if len(served) else None,
+            "shed_share": shed / requests, "shed_p50_ms": float(np.median(shed_p50)) if shed_p50 else None,
+            "requests_per_s": len(served) / wall, "wrong_answers": sum(run["wrong_answers"] for run in runs),
+            "statuses": statuses, "wall_s": wall}
+
+
 def api_load(work: Path, quick: bool) -> list[dict]:
     """POST /predict from 1, 10 and 100 clients at once against a real uvicorn on 127.0.0.1, each client
-    sending its next request as soon as an answer comes (no back-off: the harshest burst). Ours: `make api`,
-    one worker process per core, each computing one prediction at a time and answering 503 past it.
-    Baseline: the API as it was, one process computing every request at once (limit lifted to 1,000)."""
+    sending its next request as soon as an answer comes (no back-off: the harshest burst). Only answers
+    equal to a direct predict() count as served. Ours: `make api`, one worker process per core, each
+    computing one prediction at a time with a short bounded queue behind it, 503 past it. Unbounded: the
+    same code in one process computing every request at once. Before issue 18: the API as that issue
+    found it (bench/api_before_18.py: models evaluated as pipelines, explanations on ~2,600 rows, no
+    reads kept, one process, no limit)."""
     from bench.api_load import run_load, serve_api
 
     env = _serving_warehouse(work)
@@ -296,18 +342,34 @@ def api_load(work: Path, quick: bool) -> list[dict]:
     payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
                "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
                "user_avg_engagement_rate": 0.015}
-    rows = []
-    for label, workers, limit in (("ours", None, None), ("unbounded", 1, "1000")):
-        limit_env = {"SOCIAL_PIPELINE_API_MAX_IN_FLIGHT": limit} if limit else {}
-        with serve_api({**env, **limit_env}, workers=workers) as url:
+    same_answer = _same_answer_as_predict(env, payload)
+    runs: dict[tuple[str, int], list[dict]] = {}
+    with ExitStack() as servers:
+        urls = {}
+        for label, app, workers, extra_env, _ in API_SERVERS:
+            urls[label] = servers.enter_context(serve_api({**env, **extra_env}, app=app, workers=workers,
+                                                          factory=label == "before issue 18"))
             for _ in range(3 * (workers or os.cpu_count() or 1)):  # warm every worker: models loaded
-                run_load(url, payload, 1, 1)
-            for concurrency in (1, 10, 100):
-                n = max(10 if quick else 30, concurrency)  # at 100 clients: one burst of 100
-                rows.append({"server": label, **run_load(url, payload, concurrency, n)})
+                run_load(urls[label], payload, 1, 1)
+        # In rounds, each server in turn, so load from outside touches all alike; 10 clients: enough
+        # requests for a rate (the slow baseline fewer); 100: one burst of 100.
+        for concurrency, rounds in ((1, 3), (10, 3), (100, 1)):
+            for _ in range(rounds):
+                for label, _, _, _, clients in API_SERVERS:
+                    if concurrency in clients:
+                        slow = label == "before issue 18"
+                        n = {1: 5 if quick else 10, 10: (10 if slow else 50) if quick else (10 if slow else 100)}.get(
+                            concurrency, concurrency)
+                        runs.setdefault((label, concurrency), []).append(
+                            run_load(urls[label], payload, concurrency, n, same_answer=same_answer))
+    rows = [{"server": label, "concurrency": concurrency, **_pooled(measured)}
+            for (label, concurrency), measured in runs.items()]
     alone = next(r for r in rows if r["server"] == "ours" and r["concurrency"] == 1)["p50_ms"]
+    before = {r["concurrency"]: r["requests_per_s"] for r in rows if r["server"] == "before issue 18"}
     for row in rows:
         row["p50_vs_alone"] = row["p50_ms"] / alone if row["p50_ms"] else None
+        row["served_per_s_vs_before_18"] = row["requests_per_s"] / before[row["concurrency"]] \
+            if before.get(row["concurrency"]) else None
         row["statuses"] = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
     return rows
 

@@ -66,12 +66,21 @@ QUANTILE_PARAMS = dict(learning_rate=0.15, max_iter=100, max_leaf_nodes=8, min_s
 # A small history (a new warehouse: tens of posts) cannot fill leaves of 40: the trees would not
 # split at all and predict the mean. Leaves shrink to a tenth of the rows there, never below 5.
 MIN_LEAF_ROWS, LEAF_SHARE_OF_ROWS = 5, 0.1
+# The point models stop adding trees once a held-out tenth of the rows stops improving (10 rounds).
+# scikit-learn does so by itself only above 10,000 rows: below that all 200 steps ran and fitted the
+# noise, in post_text_len (no effect at all in the notebook's generator) up to a factor of 1.3 on
+# single posts, which was the likes spread between seeds at 3,000-10,000 posts (bench/models.py: on
+# 24 seeds not in the bench, likes worst 0.78 -> 0.90 and mean 0.968 -> 0.980 of the best R²; reach
+# worst 0.93 -> 0.97). On a few hundred posts a tenth is too few to stop on (the simulated history,
+# 426 posts: likes R² 0.466 without, 0.442 with): there all steps run.
+MIN_EARLY_STOPPING_ROWS = 1_000
 
 
 def sized_for(params: dict, n_rows: int) -> dict:
-    """`params` with min_samples_leaf no larger than LEAF_SHARE_OF_ROWS of the rows (at least MIN_LEAF_ROWS)."""
+    """`params` with min_samples_leaf no larger than LEAF_SHARE_OF_ROWS of the rows (at least MIN_LEAF_ROWS),
+    and early stopping from MIN_EARLY_STOPPING_ROWS rows on."""
     leaf = min(params["min_samples_leaf"], max(MIN_LEAF_ROWS, int(n_rows * LEAF_SHARE_OF_ROWS)))
-    return {**params, "min_samples_leaf": leaf}
+    return {**params, "min_samples_leaf": leaf, "early_stopping": n_rows >= MIN_EARLY_STOPPING_ROWS}
 
 
 def single_threaded(fn):

@@ -9,11 +9,12 @@ import re
 from datetime import datetime, timezone
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .features import daypart, text_feature_frame
-from .timezones import check_timezone, utc_to_local
+from .features import daypart, text_feature_frame, text_features
+from .timezones import DEFAULT_TIMEZONE, check_timezone, utc_to_local
 
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 MAX_TEXT_CHARS = 25_000  # X's longest post (Premium); longer is not a post
@@ -100,9 +101,23 @@ def feature_frame(payloads: list[PostPayload]) -> pd.DataFrame:
 
 
 def feature_row(payload: PostPayload) -> tuple[pd.DataFrame, list[str]]:
-    """The one-row feature frame the models take, and notes on what was assumed."""
-    _, note = parse_scheduled_time(payload.scheduled_time)
+    """The one-row feature frame the models take (`feature_frame([payload])`, value for value and type
+    for type), and notes on what was assumed. Built from scalars: the column-wise path costs ~10 ms of
+    pandas calls for one row, most of a served prediction."""
+    stamp, note = parse_scheduled_time(payload.scheduled_time)
     notes = [note] if note else []
     if not payload.post_text.strip():
         notes.append("post_text is empty: text features are 0 and no hashtags are suggested")
-    return feature_frame([payload]), notes
+    local = stamp.tz_localize("UTC").tz_convert(payload.timezone or DEFAULT_TIMEZONE)  # the audience's clock
+    row = text_features(payload.post_text)
+    for count in ("num_hashtags", "num_mentions", "num_emojis"):
+        if getattr(payload, count) is not None:
+            row[count] = getattr(payload, count)
+    columns = {name: np.array([value], dtype="int64") for name, value in row.items()}
+    columns.update({
+        "hour": np.array([local.hour], dtype="int32"), "daypart": np.array([daypart(local.hour)], dtype=object),
+        "day_of_week": np.array([local.dayofweek], dtype="int32"),
+        "media_type": [payload.media_type], "num_media_items": [payload.num_media_items],
+        "user_followers": [payload.user_followers], "user_avg_engagement_rate": [payload.user_avg_engagement_rate],
+    })
+    return pd.DataFrame(columns), notes

@@ -1,11 +1,14 @@
 """The HTTP API under bursts, hostile input and a locked warehouse (issue 14, items 2 to 5), against
 the real trained warehouse the API tests share."""
 
+import asyncio
 import json
 import logging
 import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,12 +36,17 @@ def _post_raw(client, body: str):
 
 
 # ----- 2. bursts -----------------------------------------------------------------------------
-def test_a_full_server_answers_503_with_retry_after_at_once(client, serving_env):
-    """With every prediction slot taken (as by requests in progress), the next request is turned
-    away at once, computing nothing; a freed slot serves again."""
-    assert api.PREDICTIONS.limit == 1  # per worker process: `make api` runs one per core
-    held = [api.PREDICTIONS.slot() for _ in range(api.PREDICTIONS.limit)]
-    assert all(slot.__enter__() for slot in held)
+def test_each_worker_computes_one_prediction_with_a_short_queue_behind_it():
+    assert (api.PREDICTIONS.limit, api.PREDICTIONS.max_queued, api.PREDICTIONS.max_wait_s) == (1, 16, 1.0)
+    assert api.PREDICTIONS.max_wait_s == api.RETRY_AFTER_SECONDS  # nobody waits longer than a retry would
+
+
+def test_a_full_server_answers_503_with_retry_after_at_once(client, serving_env, monkeypatch):
+    """With every prediction slot taken (as by requests in progress) and no room in the queue, the
+    next request is turned away at once, computing nothing; a freed slot serves again."""
+    full = api.InFlightLimit(1, max_queued=0, max_wait_s=1.0)
+    monkeypatch.setattr(api, "PREDICTIONS", full)
+    assert full.try_acquire()
     try:
         answer = client.post("/predict", json=DRAFT)
         assert answer.status_code == 503
@@ -47,11 +55,126 @@ def test_a_full_server_answers_503_with_retry_after_at_once(client, serving_env)
         assert _logged(serving_env) == []  # nothing predicted
         assert _post_raw(client, "{not json").status_code == 503  # nor even parsed: turned away first
     finally:
-        for slot in held:
-            slot.__exit__(None, None, None)
-    assert api.PREDICTIONS.in_flight == 0
+        full.release()
+    assert full.in_flight == 0
     assert client.post("/predict", json=DRAFT).status_code == 200
     assert len(_logged(serving_env)) == 1
+
+
+def _answer(response: dict) -> dict:
+    """A response as the API declares it, without the prediction's own id and time."""
+    fields = api.PredictionResponse.model_validate(response).model_dump(mode="json")
+    return {k: v for k, v in fields.items() if k not in ("prediction_id", "predicted_at")}
+
+
+def _wait_until(condition, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.005)
+
+
+def test_a_burst_within_the_queue_is_served_in_turn_with_the_same_answers(serving_env, monkeypatch):
+    """One prediction in flight (held here, as by a slow request) and four requests arriving behind it:
+    they wait in the queue instead of being shed, the fifth finds the queue full and gets its 503 at
+    once, and once the slot frees the four are served one after another with predict()'s answer."""
+    queue = api.InFlightLimit(1, max_queued=4, max_wait_s=60.0)
+    monkeypatch.setattr(api, "PREDICTIONS", queue)
+    expected = _answer(serving.predict(DRAFT, log=False))
+    answers = [None] * 4
+    with TestClient(app) as client, ThreadPoolExecutor(4) as pool:  # one event loop for every request
+        assert queue.try_acquire()
+        try:
+            def post(i):
+                answers[i] = client.post("/predict", json=DRAFT)
+            waiting = [pool.submit(post, i) for i in range(4)]
+            _wait_until(lambda: queue.queued == 4)
+            started = time.monotonic()
+            shed = client.post("/predict", json=DRAFT)
+            assert shed.status_code == 503 and shed.headers["Retry-After"] == "1"
+            assert time.monotonic() - started < 5  # at once: nowhere near the 60 s a waiter may wait
+            assert not any(future.done() for future in waiting)  # still waiting: the slot is held
+        finally:
+            queue.release()
+        for future in waiting:
+            future.result(timeout=60)
+    assert [answer.status_code for answer in answers] == [200] * 4
+    assert all(_answer(answer.json()) == expected for answer in answers)
+    assert (queue.in_flight, queue.queued) == (0, 0)
+    assert queue.typical_s > 0  # the predictions' time, measured as they held their slot
+    assert len(_logged(serving_env)) == 4
+
+
+def test_a_request_that_waited_its_bound_is_turned_away(client, serving_env, monkeypatch):
+    queue = api.InFlightLimit(1, max_queued=4, max_wait_s=0.2)
+    monkeypatch.setattr(api, "PREDICTIONS", queue)
+    assert queue.try_acquire()
+    try:
+        started = time.monotonic()
+        answer = client.post("/predict", json=DRAFT)
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+        assert time.monotonic() - started >= 0.2
+        assert queue.queued == 0 and queue.in_flight == 1  # its place in the queue given up; the slot still held
+    finally:
+        queue.release()
+    assert queue.in_flight == 0 and _logged(serving_env) == []
+
+
+def test_the_queue_admits_only_what_the_recent_prediction_time_can_serve_in_the_bound():
+    """Predictions recently took 0.4 s and the bound is 1 s: the first waiter expects 0.4 s, the second
+    0.8 s, the third would expect 1.2 s and is turned away at once, though the queue has room for 10."""
+    async def burst():
+        queue = api.InFlightLimit(1, max_queued=10, max_wait_s=1.0)
+        queue.typical_s = 0.4
+        assert queue.try_acquire()
+        waiters = [asyncio.create_task(queue.acquire()) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        assert waiters[2].done() and waiters[2].result() is False
+        assert queue.queued == 2
+        queue.release(held_s=0.4)  # the slot passes to the oldest waiter, in_flight stays 1
+        assert await waiters[0] is True and queue.in_flight == 1
+        queue.release(held_s=0.4)
+        assert await waiters[1] is True
+        queue.release(held_s=0.4)
+        return queue
+
+    queue = asyncio.run(burst())
+    assert (queue.in_flight, queue.queued) == (0, 0)
+    assert queue.typical_s == pytest.approx(0.4)
+
+
+def test_a_workers_slow_first_prediction_does_not_keep_the_queue_shut():
+    """The first prediction of a worker loads the models (here 3 s): the median of the recent times
+    forgets it after two ordinary ones, where a mean would keep turning requests away."""
+    queue = api.InFlightLimit(1, max_queued=16, max_wait_s=1.0)
+    for held_s in (3.0, 0.05, 0.07):
+        assert queue.try_acquire()
+        queue.release(held_s=held_s)
+    assert queue.typical_s == pytest.approx(0.07)  # so 14 waiters fit in the 1 s bound
+
+
+def test_a_waiter_cancelled_as_the_slot_reaches_it_passes_the_slot_on():
+    """A client that goes away while its request waits: its place is given up, and a slot handed to it
+    at that moment goes to the next waiter, never lost."""
+    async def burst():
+        queue = api.InFlightLimit(1, max_queued=10, max_wait_s=10.0)
+        assert queue.try_acquire()
+        first, second, third = (asyncio.create_task(queue.acquire()) for _ in range(3))
+        await asyncio.sleep(0.01)
+        third.cancel()  # gone while waiting
+        await asyncio.sleep(0.01)
+        assert queue.queued == 2
+        queue.release()  # hands the slot to `first` ...
+        first.cancel()  # ... which is cancelled before it could run
+        assert await second is True
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert queue.in_flight == 1 and queue.queued == 0
+        queue.release()
+        return queue
+
+    queue = asyncio.run(burst())
+    assert queue.in_flight == 0
 
 
 def test_a_failed_prediction_frees_its_slot(client, serving_env, monkeypatch):

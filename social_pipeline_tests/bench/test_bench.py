@@ -112,3 +112,39 @@ def test_api_load_counts_what_a_real_loopback_server_answers():
     assert 0 < result["p50_ms"] <= result["p99_ms"] and result["requests_per_s"] > 0
     with pytest.raises(ValueError, match="only loads a server on this machine"):
         run_load("http://example.com", {}, 1, 1)
+
+
+def test_api_load_counts_only_the_right_answers_as_served():
+    """Every 200 here, but every fourth body is not the expected answer: those are counted as wrong and
+    left out of the served rate and the latencies."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bench.api_load import run_load
+
+    answered = []
+
+    class EveryFourthWrong(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            answered.append(1)
+            body = b'{"reach": 2}' if len(answered) % 4 == 0 else b'{"reach": 1}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EveryFourthWrong)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = run_load(f"http://127.0.0.1:{server.server_port}", {}, concurrency=3, n_requests=20,
+                          same_answer=lambda body: body == b'{"reach": 1}')
+    finally:
+        server.shutdown()
+    assert result["statuses"] == {200: 20} and result["wrong_answers"] == 5
+    assert result["requests_per_s"] == pytest.approx(15 / result["wall_s"])

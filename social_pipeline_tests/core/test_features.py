@@ -71,3 +71,23 @@ def test_daypart_of_missing_or_out_of_range_hours_is_missing():
     labels = daypart(np.array([np.nan, -1, 24, 25, 5.5]))
     assert pd.isna(labels[0]) and pd.isna(labels[1]) and labels[2] == "late_night2" and pd.isna(labels[3])
     assert labels[4] == "morning"
+
+
+def test_one_drafts_features_are_the_batch_paths_value_for_value():
+    """feature_row builds its one row from scalars; it must give exactly what feature_frame gives, for
+    drafts in zones (DST on both sides), without a zone in the time, with counts given or derived,
+    without followers or rate, and with an empty text."""
+    from social_pipeline.core.prediction_request import PostPayload, feature_frame, feature_row
+
+    drafts = [
+        PostPayload(post_text="Ship it #DuckDB @dagster 🚀🚀 https://x.co", scheduled_time="2026-07-15T17:30:00Z",
+                    timezone="Europe/Berlin", user_followers=40_000, user_avg_engagement_rate=0.03,
+                    media_type="image", num_media_items=2),
+        PostPayload(post_text="late", scheduled_time="2026-01-14T23:30:00+05:30", timezone="America/New_York",
+                    num_hashtags=7, num_mentions=0, num_emojis=3),
+        PostPayload(post_text="no zone given", scheduled_time="2026-03-29T01:30:00", timezone="Asia/Kolkata"),
+        PostPayload(post_text="", scheduled_time="2026-11-01T05:59:00Z", media_type="video"),
+    ]
+    for draft in drafts:
+        one, _ = feature_row(draft)
+        pd.testing.assert_frame_equal(one, feature_frame([draft]), check_exact=True)
