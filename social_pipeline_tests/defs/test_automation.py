@@ -172,6 +172,26 @@ def test_failure_sensor_records_and_emails(tmp_path, monkeypatch, smtp_server):
     assert run.run_id in received[0].get_payload()
 
 
+def test_dagsters_email_on_failure_sensor_cannot_mail_through_a_plain_relay(smtp_server):
+    """Why record_and_notify_run_failure stays hand-written: dg.make_email_on_run_failure_sensor always
+    logs in over SSL or STARTTLS (a local relay without either, the default here, refuses it) and takes
+    the password as a string when the code location loads (dg.EnvVar would be sent as the variable's
+    name), and it cannot write the failure record. The same relay takes our sensor's mail (above)."""
+    import smtplib
+
+    port, received = smtp_server
+    instance = dg.DagsterInstance.ephemeral()
+    run, event = _failed_run(instance)
+    builtin = dg.make_email_on_run_failure_sensor(
+        email_from="social-pipeline@localhost", email_password="unused", email_to=["team@example.com"],
+        smtp_host="127.0.0.1", smtp_port=port, smtp_type="STARTTLS")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=builtin.name, dagster_instance=instance, dagster_run=run, dagster_event=event).for_run_failure()
+    with pytest.raises(smtplib.SMTPNotSupportedError, match="STARTTLS"):
+        builtin(context)
+    assert received == []
+
+
 def test_failure_sensor_without_smtp_only_records(tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
     instance = dg.DagsterInstance.ephemeral()
