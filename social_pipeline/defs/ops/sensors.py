@@ -16,6 +16,7 @@ declarative_automation = dg.AutomationConditionSensorDefinition(
     "declarative_automation",
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
     description="Evaluates the automation conditions of the assets (every 30 s): the BI copy is requested "
     "once after the warehouse changed, when no run writing it is in progress.",
 )
