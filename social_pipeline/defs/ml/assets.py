@@ -15,6 +15,7 @@ from social_pipeline.resources.warehouse import WarehouseResource, transaction
 from social_pipeline.defs.analytics.assets import post_snapshots
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, column_schema, preview_table, table_definition_metadata, table_metadata
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts
+from social_pipeline.defs.ml.model_checks import model_check_results, model_check_specs
 from social_pipeline.core.sql_files import sql_loader
 
 sql = sql_loader(__file__)
@@ -137,6 +138,10 @@ def _load_previous(context: dg.AssetExecutionContext, row: dict):
                      code_version="1", **asset_labels("ml", "ml", "weekly"))
         for name, target in MODEL_TARGETS.items()
     ],
+    # Checked from the figures this run computed, not re-read from the registry. Subsettable, so that
+    # the checks (like the models) may yield nothing when there is too little history to train.
+    check_specs=model_check_specs(MODEL_TARGETS),
+    can_subset=True,
     pool=WAREHOUSE_POOL,
 )
 def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrainingConfig,
@@ -160,8 +165,10 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
     trained_at = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     version = trained_at.strftime("%Y%m%dT%H%M%SZ")
 
+    previous_version = {name: row["version"] if row is not None else None for name, row in previous.items()}
+    selected = {name: target for name, target in MODEL_TARGETS.items() if dg.AssetKey(name) in context.selected_asset_keys}
     rows, results = [], []
-    for name, target in MODEL_TARGETS.items():
+    for name, target in selected.items():
         actual = test[target].to_numpy(dtype=float)
         # The baseline: the user's trailing mean; a user with no settled post yet gets the training mean.
         baseline = test[f"user_avg_{target}"].fillna(train_real[target].mean()).to_numpy(dtype=float)
@@ -178,7 +185,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
                 figures.update(_figures("previous_", regression_metrics(actual, old.predict(test)[target].to_numpy())))
         promoted, reasons = model_registry.promotion(figures)
         if not promoted:
-            serving = previous[name]["version"] if previous[name] is not None else "no version"
+            serving = previous_version[name] or "no version"
             context.log.warning(f"{name} {version} is not promoted ({'; '.join(reasons)}): {serving} stays served")
         path = model_registry.save(trained.target_model(target), file_stores.models_path(), name, version)
         chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
@@ -189,14 +196,14 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
             "trained_at": trained_at, "n_train": len(train), "n_synthetic_train": int(train["is_synthetic"].sum()),
             "n_test": len(test), "test_published_from": test["published_at"].min(),
             "labelled_through": dataset.loc[~dataset["is_synthetic"], "settled_snapshot_time"].max(),
-            "metrics": figures, "previous_version": previous[name]["version"] if previous[name] is not None else None,
+            "metrics": figures, "previous_version": previous_version[name],
             "params": trained.params, "promoted": promoted,
         })
         results.append((name, figures, path, chart_path, promoted, reasons))
     with warehouse.get_connection() as con:
         with transaction(con):
             model_registry.register(con, rows)
-        versions = {name: con.execute(REGISTERED_VERSIONS_SQL, {"model_name": name}).df() for name in MODEL_TARGETS}
+        versions = {name: con.execute(REGISTERED_VERSIONS_SQL, {"model_name": name}).df() for name in selected}
     registry_schema = column_schema("ml.model_registry")
 
     for name, figures, path, chart_path, promoted, reasons in results:
@@ -225,6 +232,10 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
                 "predicted_vs_actual": dg.MetadataValue.path(str(chart_path)),
                 "predicted_vs_actual_chart": dg.MetadataValue.md(model_registry.svg_markdown(chart_path.read_text())),
             },
+            check_results=[
+                result for result in model_check_results(name, {**figures, "version": version, "n_test": len(test),
+                                                                "previous_version": previous_version[name]})
+                if dg.AssetCheckKey(dg.AssetKey(name), result.check_name) in context.selected_asset_check_keys],
         )
 
 

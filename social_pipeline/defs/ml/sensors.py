@@ -1,4 +1,10 @@
-"""Retrains when enough new labels have settled."""
+"""Retrains when enough new labels have settled.
+
+A sensor, not an automation condition: the trigger is a count of rows (posts settled since the served
+model's data), which no built-in condition reads; conditions see materializations, and
+post_snapshots is materialized every hour whether or not a post settled. A Python condition could
+count them, but such conditions are a preview feature of Dagster 1.13 and must run in the code server.
+"""
 
 from pathlib import Path
 

@@ -1,25 +1,24 @@
-"""Run-status sensors: publish the BI copy after success, record and mail failures."""
+"""The automation condition sensor (the BI copy after the warehouse changed); record and mail failed runs."""
 
 import json
 
 import dagster as dg
 import pandas as pd
 
-from social_pipeline.defs.ops.jobs import publish_bi_copy_job
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.smtp import SmtpResource
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    request_job=publish_bi_copy_job,
+# Evaluates the assets' automation conditions (the BI copy's: republished after the warehouse
+# changed), on by default as the run-status sensor it replaces was.
+declarative_automation = dg.AutomationConditionSensorDefinition(
+    "declarative_automation",
+    target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After every successful run that wrote the warehouse, publish the BI copy.",
+    minimum_interval_seconds=30,
+    description="Evaluates the automation conditions of the assets (every 30 s): the BI copy is requested "
+    "once after the warehouse changed, when no run writing it is in progress.",
 )
-def publish_bi_copy_after_success(context: dg.RunStatusSensorContext):
-    if context.dagster_run.job_name == publish_bi_copy_job.name:
-        return dg.SkipReason("the publish run itself")
-    return dg.RunRequest(run_key=f"bi-after-{context.dagster_run.run_id}")
 
 
 @dg.run_failure_sensor(

@@ -1,4 +1,11 @@
-"""Refreshes the weekly tables and reports after an inbox file brings older weeks."""
+"""Refreshes the weekly tables and reports after an inbox file brings older weeks.
+
+A sensor, not an automation condition: the weeks to rebuild come from the file (its earliest day, in
+the inbox run's metadata) and from the warehouse (the weeks that now hold data, which it first adds as
+partitions). A condition sees only that post_performance updated, which every hourly collection does
+too: `eager()` on the weekly assets requested every weekly partition of all five after one hourly run,
+and no condition adds a dynamic partition.
+"""
 
 import time
 

@@ -12,7 +12,6 @@ import joblib
 import pandas as pd
 import pytest
 
-from social_pipeline.defs import checks_common as checks
 from social_pipeline.defs.ml import assets as ml
 from social_pipeline.core import model_registry
 from social_pipeline.core.model_registry import ModelNotTrainedError
@@ -24,7 +23,7 @@ from social_pipeline.resources.warehouse import WarehouseResource, connect
 
 from social_pipeline_tests.conftest import CLOCK, file_stores_under
 from social_pipeline_tests.defs.ingestion.test_assets import collect
-from social_pipeline.defs.ml.checks import _model_checks, beats_baseline_result, coverage_band, not_worse_than_previous_result
+from social_pipeline.defs.ml.model_checks import beats_baseline_result, coverage_band, not_worse_than_previous_result
 from social_pipeline.defs.ml.schedules import weekly_retraining_schedule
 from social_pipeline.defs.ml.sensors import NEW_LABELS_TO_RETRAIN, retrain_on_new_labels
 
@@ -85,6 +84,15 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path):
     # Every check ran and passed; the first version has nothing to compare with.
     evaluations = result.get_asset_check_evaluations()
     assert {e.asset_check_key for e in evaluations} == CHECKS
+    # The models' asset owns and yields its checks, judged on the figures of the same step.
+    assert ml.reach_and_likes_models.check_keys == CHECKS
+    materialized = {e.asset_key.path[-1]: e.event_specific_data.materialization.metadata
+                    for e in result.get_asset_materialization_events()}
+    for evaluation in evaluations:
+        if evaluation.asset_check_key.name == "beats_baseline":
+            figures = materialized[evaluation.asset_key.path[-1]]
+            assert evaluation.metadata["rmse"].value == pytest.approx(figures["rmse"].value, abs=1e-4)
+            assert figures["version"].value in evaluation.description
     for evaluation in evaluations:
         if evaluation.asset_check_key.name == "interval_coverage_about_80pct":
             # A few dozen held-out posts: the coverage is noisy, so check the check's own arithmetic.
@@ -220,10 +228,9 @@ def copy_of(history, tmp_path):
 
 
 def train_models_only(db_path, models_dir):
-    """Materialise the two model assets (and their checks) on ml.training_dataset as it stands."""
-    model_checks = [check for name in ml.MODEL_TARGETS for check in _model_checks(name)]
+    """Materialise the two model assets (which yield their checks) on ml.training_dataset as it stands."""
     file_stores = file_stores_under(Path(models_dir).parent / "outputs", models_dir=str(models_dir))
-    return dg.materialize([ml.reach_and_likes_models, *model_checks],
+    return dg.materialize([ml.reach_and_likes_models],
                           resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores})
 
 
@@ -379,3 +386,17 @@ def test_a_prediction_without_a_user_meets_the_one_post_that_fits(history, tmp_p
     outcomes = con.execute("SELECT post_id, match_method, actual_reach, actual_likes FROM ml.prediction_outcomes").fetchall()
     con.close()
     assert outcomes == [(unique.post_id, "text_and_time_any_user", unique.reach, unique.likes)]
+
+
+def test_one_model_alone_registers_and_checks_only_itself(history, tmp_path, monkeypatch):
+    """The models' asset is subsettable (so its checks may yield nothing on a short history): a run of
+    reach_model alone writes no likes_model row and yields no likes_model check."""
+    db_path = copy_of(history, tmp_path)
+    monkeypatch.setenv("SOCIAL_PIPELINE_MODELS_DIR", str(tmp_path / "models"))
+    result = dg.materialize([ml.reach_and_likes_models], selection=["reach_model"],
+                            resources={"warehouse": WarehouseResource(database=db_path)})
+    assert result.success
+    assert registry(db_path).model_name.tolist() == ["reach_model"]
+    assert {e.asset_check_key for e in result.get_asset_check_evaluations()} == {
+        key for key in CHECKS if key.asset_key == dg.AssetKey("reach_model")}
+    assert [e.asset_key.path[-1] for e in result.get_asset_materialization_events()] == ["reach_model"]
