@@ -15,6 +15,7 @@ import pandas as pd
 from social_pipeline.defs.common import WEEKLY_PARTITIONS, partition_range_tags
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.core.clock import utc_now
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -83,7 +84,7 @@ def weekly_report_json(database: str, first_week: str, last_week: str) -> None:
     weeks = {"first_week_start": pd.Timestamp(first_week), "weeks_end": pd.Timestamp(last_week) + pd.Timedelta(days=7)}
     con = connect(database)
     try:
-        reports = q.weekly_reports(con, q.report_periods_sql(), weeks, pd.Timestamp.now("UTC").tz_localize(None))
+        reports = q.weekly_reports(con, q.report_periods_sql(), weeks, utc_now())
         rows = pd.DataFrame([{"user_id": r["user_id"], "week_start": pd.Timestamp(r["report_period"]["start"]).date(),
                               "generated_at": pd.Timestamp(r["generated_at"]), "report_json": q.report_json(r),
                               "report_markdown": "", "markdown_path": "", "html_path": ""} for r in reports],

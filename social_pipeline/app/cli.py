@@ -19,6 +19,7 @@ import pandas as pd
 
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 from social_pipeline.app.stale_runs import fail_runs_of_dead_runners, runner_tags
+from social_pipeline.core.clock import utc_now
 
 
 def _persistent_instance():
@@ -203,7 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from social_pipeline.resources.warehouse import database_path
 
     database = database_path()
-    as_of = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.now("UTC").tz_localize(None)
+    as_of = pd.Timestamp(args.as_of) if args.as_of else utc_now()
     print(f"social_pipeline: materialising {args.days} days of simulated history into {database}")
     started = time.perf_counter()
     from social_pipeline.core.publish import bi_path
@@ -243,7 +244,7 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
         return result.success
     con = connect(database, read_only=True)
     try:
-        ranges = weekly_refresh(instance, con, earliest_day, pd.Timestamp.now("UTC").tz_localize(None))
+        ranges = weekly_refresh(instance, con, earliest_day, utc_now())
     finally:
         con.close()
     success = True

@@ -20,7 +20,6 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from social_pipeline.core.publish import bi_path
 from social_pipeline.core.suggestions import HashtagHistory
 from social_pipeline.paths import predictions_log_dir
 from social_pipeline.resources.warehouse import connect, database_path, is_local_file
+from social_pipeline.core.clock import utc_now
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
 _log_lock = threading.Lock()
@@ -221,7 +221,7 @@ def log_prediction(payload: PostPayload, response: dict) -> Path | None:
     """Append one JSON line; a line is written whole under a lock, so concurrent requests never mix.
     Texts are cut to MAX_LOGGED_TEXT_CHARS (`truncated` records each cut field's length and SHA-256);
     once the day's file holds MAX_LOG_BYTES_PER_DAY nothing more is written that day (None)."""
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    day = utc_now().strftime("%Y-%m-%d")
     path = predictions_log_dir() / f"{day}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     cut: list[dict] = []

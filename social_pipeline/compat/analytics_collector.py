@@ -27,6 +27,7 @@ import pandas as pd
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.publish import bi_path
 from social_pipeline.resources.warehouse import connect, database_path, is_local_file, is_lock_error
+from social_pipeline.core.clock import utc_now
 
 SUMMARY_DEFAULT_DAYS = 30
 REPORT_DAYS = 7
@@ -62,7 +63,7 @@ class AnalyticsCollector:
 
     # ----- plumbing -------------------------------------------------------------------
     def now(self) -> pd.Timestamp:
-        return _naive_utc(self._as_of) if self._as_of is not None else pd.Timestamp.now("UTC").tz_localize(None)
+        return _naive_utc(self._as_of) if self._as_of is not None else utc_now()
 
     def _run(self, work):
         """Run `work(con)` on a read-only connection. A warehouse not built yet answers like an
@@ -153,7 +154,7 @@ class AnalyticsCollector:
         """The seed's weekly report for the last 7 days. A week without posts has `top_posts == []`."""
         end = self.now()
         params = self._period(user_id, end - pd.Timedelta(days=REPORT_DAYS), end)
-        generated_at = pd.Timestamp.now("UTC").tz_localize(None)
+        generated_at = utc_now()
 
         def work(con):
             return q.weekly_reports(con, q.ONE_PERIOD_SQL, params, generated_at)[0]

@@ -18,6 +18,7 @@ from social_pipeline.paths import reports_dir
 from social_pipeline.resources.warehouse import WarehouseResource, transaction
 from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTITIONS, asset_labels, code_version, table_definition_metadata, table_metadata
 from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
+from social_pipeline.core.clock import utc_now
 
 
 
@@ -59,7 +60,7 @@ def write_atomically(path: Path, text: str) -> None:
 )
 def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     weeks = _weeks(context)
-    generated_at = pd.Timestamp.now("UTC").tz_localize(None)
+    generated_at = utc_now()
     folder = reports_dir()
     with warehouse.get_connection() as con:
         reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]

@@ -11,6 +11,7 @@ from social_pipeline.defs.ingestion.assets import EARLIEST_DAY_KEY, inbox_files
 from social_pipeline.defs.ingestion.jobs import inbox_ingestion_job
 from social_pipeline.defs.reporting.jobs import weekly_reporting_job
 from social_pipeline.resources.warehouse import WarehouseResource, connect, is_lock_error
+from social_pipeline.core.clock import utc_now
 
 LOCK_ATTEMPTS, LOCK_WAIT_SECONDS = 10, 2
 
@@ -34,7 +35,7 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: Wa
         return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
     # Which weeks hold data: read-only, between runs. Dagster consumes the event even if this tick
     # fails, so a run holding the lock is waited for a while, then every week from the file's on is taken.
-    now = pd.Timestamp.now("UTC").tz_localize(None)
+    now = utc_now()
     con = None
     for attempt in range(LOCK_ATTEMPTS):
         try:
