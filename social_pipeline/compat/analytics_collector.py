@@ -76,12 +76,11 @@ class AnalyticsCollector:
             if not is_lock_error(exc):
                 raise
             con = self._bi_copy_while_locked(exc)
-        try:
-            return work(con)
-        except duckdb.CatalogException:  # the tables this needs have not been materialised yet
-            return self._on_empty_warehouse(work)
-        finally:
-            con.close()
+        with con:
+            try:
+                return work(con)
+            except duckdb.CatalogException:  # the tables this needs have not been materialised yet
+                return self._on_empty_warehouse(work)
 
     def _bi_copy_while_locked(self, exc: Exception) -> duckdb.DuckDBPyConnection:
         """A run is writing the warehouse (DuckDB: one writer process, no readers beside it). The
@@ -96,12 +95,9 @@ class AnalyticsCollector:
 
     @staticmethod
     def _on_empty_warehouse(work):
-        con = connect(":memory:")
-        try:
+        with connect(":memory:") as con:
             con.execute(f"CREATE TABLE analytics.post_performance AS {q.sql_text('post_performance')}")
             return work(con)
-        finally:
-            con.close()
 
     def _period(self, user_id, start, end) -> dict:
         return {"user_id": str(user_id), "period_start": _naive_utc(start), "period_end": _naive_utc(end)}

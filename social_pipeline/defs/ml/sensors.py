@@ -35,14 +35,11 @@ WHERE hours_since_published >= {SETTLE_AGE_HOURS} AND hours_since_published < {S
 def retrain_on_new_labels(context: dg.SensorEvaluationContext):
     if not Path(bi_path()).exists():
         return dg.SkipReason(f"no BI copy at {bi_path()} yet: nothing has been collected")
-    con = connect(bi_path(), read_only=True)
-    try:
+    with connect(bi_path(), read_only=True) as con:
         if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
                            "AND table_name = 'model_registry'"):
             return dg.SkipReason("the BI copy predates the ml tables")
         new_labels, newest = con.execute(NEW_LABELS_SQL).fetchall()[0]
-    finally:
-        con.close()
     if new_labels < NEW_LABELS_TO_RETRAIN:
         return dg.SkipReason(f"{new_labels} newly settled posts since the current model; "
                              f"retraining at {NEW_LABELS_TO_RETRAIN}")

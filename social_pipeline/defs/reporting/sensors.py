@@ -1,5 +1,6 @@
 """Refreshes the weekly tables and reports after an inbox file brings older weeks."""
 
+import contextlib
 import time
 
 import dagster as dg
@@ -48,11 +49,8 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: Wa
     if con is None:
         context.log.warning(f"the warehouse stayed locked for {LOCK_ATTEMPTS * LOCK_WAIT_SECONDS} s: adding every "
                             f"complete week from {min(days).date()} on as a partition")
-    try:
+    with con if con is not None else contextlib.nullcontext():
         ranges = weekly_refresh(context.instance, con, min(days), now)
-    finally:
-        if con is not None:
-            con.close()
     if not ranges:
         return dg.SkipReason(f"the file's earliest day {min(days).date()} is in a week not yet complete")
     return [dg.RunRequest(run_key=f"weekly-after-{run_id}-{first}",
