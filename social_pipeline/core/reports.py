@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import html
 
+import jinja2
+import markupsafe
+
+from tabulate import tabulate
+
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -63,6 +68,13 @@ def summary_lines(report: dict) -> list[tuple[str, str]]:
     ]
 
 
+def _md_table(headers: list[str], align: str, rows: list[list]) -> list[str]:
+    """A Markdown pipe table, one column per header; `align` is one letter a column, l(eft) or r(ight).
+    The cells are formatted already: tabulate only lays them out."""
+    return tabulate([[_md_cell(cell) for cell in row] for row in rows], headers=headers, tablefmt="pipe",
+                    colalign=[{"l": "left", "r": "right"}[a] for a in align], disable_numparse=True).splitlines()
+
+
 def render_markdown(report: dict) -> str:
     period = report["report_period"]
     lines = [
@@ -75,9 +87,7 @@ def render_markdown(report: dict) -> str:
         "",
         "## Summary",
         "",
-        "| metric | value |",
-        "|---|---:|",
-        *[f"| {label} | {value} |" for label, value in summary_lines(report)],
+        *_md_table(["metric", "value"], "lr", summary_lines(report)),
         "",
         "## Trends (week over week)",
         "",
@@ -87,33 +97,28 @@ def render_markdown(report: dict) -> str:
         "",
     ]
     if report["top_posts"]:
-        lines += ["| # | post | type | impressions | engagements | engagement rate |", "|---:|---|---|---:|---:|---:|"]
-        for rank, post in enumerate(report["top_posts"], start=1):
-            lines.append(
-                f"| {rank} | {_md_cell(_short(post['content']))} | {_md_cell(post.get('content_type'))} | "
-                f"{_int(post['impressions'])} | {_int(post['engagements'])} | {_pct(post['engagement_rate'])} |"
-            )
+        lines += _md_table(
+            ["#", "post", "type", "impressions", "engagements", "engagement rate"], "rllrrr",
+            [[rank, _short(post["content"]), post.get("content_type"), _int(post["impressions"]),
+              _int(post["engagements"]), _pct(post["engagement_rate"])]
+             for rank, post in enumerate(report["top_posts"], start=1)])
     else:
         lines.append("_No posts this week._")
     lines += ["", "## Engagement by content type", ""]
     breakdown = report.get("engagement_breakdown") or {}
     if breakdown:
-        lines += ["| content type | posts | impressions | engagements | avg engagement rate |", "|---|---:|---:|---:|---:|"]
-        for content_type, row in breakdown.items():
-            lines.append(
-                f"| {_md_cell(content_type)} | {row['posts']} | {_int(row['impressions'])} | "
-                f"{_int(row['engagements'])} | {_pct(row['avg_engagement_rate'])} |"
-            )
+        lines += _md_table(
+            ["content type", "posts", "impressions", "engagements", "avg engagement rate"], "lrrrr",
+            [[content_type, row["posts"], _int(row["impressions"]), _int(row["engagements"]),
+              _pct(row["avg_engagement_rate"])] for content_type, row in breakdown.items()])
     else:
         lines.append("_No posts this week._")
     lines += ["", "## Best posting times (last 90 days, slots with at least 2 posts)", ""]
     if report.get("best_times"):
-        lines += [f"| rank | slot ({_zone(report)}) | avg engagement rate | posts |", "|---:|---|---:|---:|"]
-        for rank, slot in enumerate(report["best_times"], start=1):
-            lines.append(
-                f"| {rank} | {slot['day_name']} {int(slot['hour']):02d}:00 | {_pct(slot['avg_engagement_rate'])} | "
-                f"{slot['posts_count']} |"
-            )
+        lines += _md_table(
+            ["rank", f"slot ({_zone(report)})", "avg engagement rate", "posts"], "rlrr",
+            [[rank, f"{slot['day_name']} {int(slot['hour']):02d}:00", _pct(slot["avg_engagement_rate"]),
+              slot["posts_count"]] for rank, slot in enumerate(report["best_times"], start=1)])
     else:
         lines.append("_Not enough posts yet: a slot needs at least 2 posts._")
     lines += ["", "## Recommendations", ""]
@@ -122,18 +127,6 @@ def render_markdown(report: dict) -> str:
 
 
 # ----- HTML ---------------------------------------------------------------------------
-CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;max-width:980px;color:#1f2933;padding:0 1rem}
-h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #e4e7eb;padding-bottom:.3rem}
-.muted{color:#616e7c;font-size:.9rem}
-.cards{display:flex;flex-wrap:wrap;gap:.75rem}.card{border:1px solid #e4e7eb;border-radius:8px;padding:.6rem .9rem;min-width:140px}
-.card .v{font-size:1.3rem;font-weight:600}.card .l{font-size:.8rem;color:#616e7c}
-table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.35rem .5rem;border-bottom:1px solid #e4e7eb;text-align:left}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-ul.recs li{margin:.3rem 0}svg text{font-family:inherit}
-"""
-
-
 def _esc(value) -> str:
     return html.escape(str(value), quote=True)
 
@@ -241,56 +234,41 @@ def predicted_vs_actual_svg(actual, predicted, title: str) -> str:
     return "".join(parts)
 
 
-def _table(headers: list[tuple[str, bool]], rows: list[list]) -> str:
-    head = "".join(f'<th class="n">{_esc(h)}</th>' if numeric else f"<th>{_esc(h)}</th>" for h, numeric in headers)
-    body = "".join(
-        "<tr>" + "".join(f'<td class="n">{_esc(v)}</td>' if headers[i][1] else f"<td>{_esc(v)}</td>"
-                         for i, v in enumerate(row)) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("social_pipeline.core", "templates"),
+    autoescape=True,  # report text (post content, user ids) is text, never markup
+    undefined=jinja2.StrictUndefined,  # a value the template names but the report lacks fails loudly
+    keep_trailing_newline=True,
+)
 
 
 def render_html(report: dict) -> str:
     period = report["report_period"]
-    user = report.get("user_id", "")
-    title = f"Weekly social media report: {user}, week of {period['start'][:10]}"
-    cards = "".join(f'<div class="card"><div class="v">{_esc(v)}</div><div class="l">{_esc(label)}</div></div>'
-                    for label, v in summary_lines(report))
-    trends = "".join(f"<li>{_esc(label)}: <strong>{_esc(v)}</strong></li>" for label, v in trend_lines(report.get("trends") or {}))
-    if report["top_posts"]:
-        top = _table(
-            [("#", True), ("post", False), ("type", False), ("impressions", True), ("engagements", True), ("engagement rate", True)],
-            [[i, _short(p["content"], 120), p.get("content_type") or "", _int(p["impressions"]), _int(p["engagements"]),
-              _pct(p["engagement_rate"])] for i, p in enumerate(report["top_posts"], start=1)],
-        )
-    else:
-        top = '<p class="muted">No posts this week.</p>'
-    breakdown = report.get("engagement_breakdown") or {}
-    by_type = _table(
-        [("content type", False), ("posts", True), ("impressions", True), ("engagements", True), ("avg engagement rate", True)],
-        [[t, r["posts"], _int(r["impressions"]), _int(r["engagements"]), _pct(r["avg_engagement_rate"])] for t, r in breakdown.items()],
-    ) if breakdown else '<p class="muted">No posts this week.</p>'
-    recs = "".join(f"<li>{_esc(r)}</li>" for r in report["recommendations"]) or "<li>None this week.</li>"
     best = report.get("best_times") or []
     zone = _zone(report)
     best_line = (f"Best slot: {best[0]['day_name']} {int(best[0]['hour']):02d}:00 {zone} "
                  f"({float(best[0]['avg_engagement_rate']):.2f}% over {best[0]['posts_count']} posts)."
                  if best else "No slot has 2 posts yet.")
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_esc(title)}</title>"
-        f"<style>{CSS}</style></head><body>"
-        f"<h1>{_esc(title)}</h1>"
-        f'<p class="muted">{_esc(period["start"])} to {_esc(period["end"])} UTC (end exclusive) · generated {_esc(report["generated_at"])}'
-        f'{"" if zone == "UTC" else f" · weeks are UTC; days and hours below are {_esc(zone)}"}</p>'
-        f'<h2>Summary</h2><div class="cards" id="summary">{cards}</div>'
-        f'<h2>Trends (week over week)</h2><ul id="trends">{trends}</ul>'
-        f'<h2>Last weeks</h2>{trend_svg(report.get("weekly_history") or [])}'
-        f'<h2>Top posts</h2><div id="top-posts">{top}</div>'
-        f'<h2>Recommendations</h2><ul class="recs" id="recommendations">{recs}</ul>'
-        f'<h2>Engagement rate by day and hour ({_esc(zone)}, last 90 days)</h2><p class="muted">{_esc(best_line)}</p>'
-        f'{heatmap_svg(report.get("engagement_heatmap") or [], zone)}'
-        f'<h2>Engagement by content type</h2>{by_type}'
-        "</body></html>\n"
+    top_posts = {
+        "columns": [("#", True), ("post", False), ("type", False), ("impressions", True), ("engagements", True),
+                    ("engagement rate", True)],
+        "rows": [[i, _short(p["content"], 120), p.get("content_type") or "", _int(p["impressions"]),
+                  _int(p["engagements"]), _pct(p["engagement_rate"])] for i, p in enumerate(report["top_posts"], start=1)],
+    }
+    breakdown = report.get("engagement_breakdown") or {}
+    by_type = {
+        "columns": [("content type", False), ("posts", True), ("impressions", True), ("engagements", True),
+                    ("avg engagement rate", True)],
+        "rows": [[t, r["posts"], _int(r["impressions"]), _int(r["engagements"]), _pct(r["avg_engagement_rate"])]
+                 for t, r in breakdown.items()],
+    }
+    return _TEMPLATES.get_template("weekly_report.html.j2").render(
+        title=f"Weekly social media report: {report.get('user_id', '')}, week of {period['start'][:10]}",
+        period=period, generated_at=report["generated_at"], zone=zone,
+        summary=summary_lines(report), trends=trend_lines(report.get("trends") or {}),
+        top_posts=top_posts if top_posts["rows"] else None, by_type=by_type if by_type["rows"] else None,
+        recommendations=report["recommendations"], best_line=best_line,
+        # The charts are markup built in Python, their text escaped there (_esc).
+        trend_chart=markupsafe.Markup(trend_svg(report.get("weekly_history") or [])),
+        heatmap_chart=markupsafe.Markup(heatmap_svg(report.get("engagement_heatmap") or [], zone)),
     )
