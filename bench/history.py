@@ -80,7 +80,7 @@ def write_history(database: str, posts: int, snapshots_per_post: int, users: int
 
 
 def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
-    from social_pipeline.app.cli import complete_weeks as weeks
+    from social_pipeline.defs.common import complete_weeks as weeks
 
     return weeks(start, end)
 

@@ -120,8 +120,7 @@ def noop(first_key: str, last_key: str) -> dict:
     """Dagster's own cost for the shape of `social-pipeline run`, with assets that do nothing: one run of
     an hourly-partitioned asset over the history's partition range (single-run backfill) and 5
     unpartitioned ones after it, one run of 5 weekly assets over its weeks, one of 2 unpartitioned."""
-    from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, add_partition_keys, hour_keys
-    from social_pipeline.app.cli import complete_weeks
+    from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, add_partition_keys, complete_weeks, hour_keys
 
     def chain(prefix: str, steps: int, partitioned: int = 0, **kwargs):
         def make(i):

@@ -61,6 +61,8 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str 
     unpartitioned jobs (model training) have no keys."""
     end = as_of.floor("h")
     start = end - pd.Timedelta(days=days)
+    from social_pipeline.defs.common import complete_weeks
+
     plan = [
         ("hourly_collection", start.strftime(PARTITION_KEY_FORMAT), (end - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)),
     ]
@@ -72,17 +74,6 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str 
     plan.append(("prediction_feedback", None, None))
     plan.append(("publish_bi_copy", None, None))
     return plan
-
-
-def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
-    """Keys (Monday, %Y-%m-%d) of the weeks that lie wholly inside [start, end)."""
-    first = start.ceil("D")
-    first += pd.Timedelta(days=(7 - first.day_of_week) % 7)
-    weeks = []
-    while first + pd.Timedelta(days=7) <= end:
-        weeks.append(first.strftime("%Y-%m-%d"))
-        first += pd.Timedelta(days=7)
-    return weeks
 
 
 def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING") -> list[dict]:
