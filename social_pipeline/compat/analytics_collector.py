@@ -27,15 +27,10 @@ import pandas as pd
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.publish import bi_path
 from social_pipeline.resources.warehouse import connect, database_path, is_local_file, is_lock_error
-from social_pipeline.core.clock import utc_now
+from social_pipeline.core.clock import naive_utc, utc_now
 
 SUMMARY_DEFAULT_DAYS = 30
 REPORT_DAYS = 7
-
-
-def _naive_utc(value) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
 def _path_of(db_manager) -> str | None:
@@ -63,7 +58,7 @@ class AnalyticsCollector:
 
     # ----- plumbing -------------------------------------------------------------------
     def now(self) -> pd.Timestamp:
-        return _naive_utc(self._as_of) if self._as_of is not None else utc_now()
+        return naive_utc(self._as_of) if self._as_of is not None else utc_now()
 
     def _run(self, work):
         """Run `work(con)` on a read-only connection. A warehouse not built yet answers like an
@@ -100,7 +95,7 @@ class AnalyticsCollector:
             return work(con)
 
     def _period(self, user_id, start, end) -> dict:
-        return {"user_id": str(user_id), "period_start": _naive_utc(start), "period_end": _naive_utc(end)}
+        return {"user_id": str(user_id), "period_start": naive_utc(start), "period_end": naive_utc(end)}
 
     # ----- the seed's methods ---------------------------------------------------------
     def calculate_engagement_rate(self, post_id) -> float:

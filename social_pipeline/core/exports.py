@@ -52,7 +52,7 @@ import pandas as pd
 from .collection import PARTITION_KEY_FORMAT
 from .metrics import COUNT_COLUMNS
 from .x_payloads import REPOST_TEXT, handle_from_link
-from .clock import utc_now
+from .clock import naive_utc, utc_now
 
 CLASSIC = "x_export_classic"
 CONTENT = "x_export_content"
@@ -211,7 +211,7 @@ def _parse_time(value: str, column: str, line: int) -> pd.Timestamp:
             stamp = pd.Timestamp(datetime.strptime(text, fmt))
         except ValueError:
             continue
-        return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+        return naive_utc(stamp)
     raise ExportError(f"column {column!r}: unparsable time {value!r} (expected like '2021-11-30 16:00 +0000')",
                       line=line)
 

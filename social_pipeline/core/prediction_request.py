@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .features import daypart, text_feature_frame
 from .timezones import check_timezone, utc_to_local
-from .clock import utc_now
+from .clock import naive_utc, utc_now
 
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 MAX_TEXT_CHARS = 25_000  # X's longest post (Premium); longer is not a post
@@ -76,7 +76,7 @@ def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
         raise ValueError(problem)
     if stamp.tzinfo is None:
         return stamp, f"scheduled_time {value!r} has no timezone: taken as UTC"
-    return stamp.tz_convert("UTC").tz_localize(None), None
+    return naive_utc(stamp), None
 
 
 def feature_frame(payloads: list[PostPayload]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from pydantic import Field, PrivateAttr
 from ..core.metrics import COUNT_COLUMNS
 from ..core.simulation import Simulation, metrics_payload_json
 from ..core.timezones import DEFAULT_TIMEZONE, TIMEZONES_ENV_VAR, parse_account_timezones
-from ..core.clock import utc_now
+from ..core.clock import naive_utc, utc_now
 
 POST_COLUMNS = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items",
                 "published_at", "published_time_known"]
@@ -198,8 +198,7 @@ class SourceResource(dg.ConfigurableResource):
     def now(self) -> pd.Timestamp:
         """Naive UTC. A fixed clock only makes sense for a source that can backfill."""
         if self.clock:
-            stamp = pd.Timestamp(self.clock)
-            return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+            return naive_utc(self.clock)
         return utc_now()
 
 
