@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 
 import jinja2
-import markupsafe
 
 from tabulate import tabulate
 
@@ -140,21 +139,16 @@ def _heat_colour(rate: float, max_rate: float) -> str:
     return f"rgb({r},{g},{b})"
 
 
-def heatmap_svg(slots: list[dict], zone: str = "UTC") -> str:
+def heatmap_layout(slots: list[dict], zone: str = "UTC") -> dict:
     """A 7 x 24 grid (Monday first, hours in `zone`); empty slots are grey, each cell has a tooltip."""
     cell, left, top = 28, 84, 22
     by_slot = {(int(s["day_of_week"]), int(s["hour"])): s for s in slots}
     max_rate = max((float(s["avg_engagement_rate"]) for s in slots), default=0.0)
-    width, height = left + 24 * cell + 4, top + 7 * cell + 4
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Engagement rate by day and hour" '
-             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" id="heatmap">']
-    for hour in range(24):
-        parts.append(f'<text x="{left + hour * cell + cell / 2}" y="14" font-size="10" text-anchor="middle">{hour:02d}</text>')
+    days = []
     for day in range(7):
         y = top + day * cell
-        parts.append(f'<text x="{left - 6}" y="{y + cell * 0.65}" font-size="11" text-anchor="end">{DAY_NAMES[day][:3]}</text>')
+        cells = []
         for hour in range(24):
-            x = left + hour * cell
             slot = by_slot.get((day, hour))
             if slot is None:
                 fill, tip = "#f5f7fa", f"{DAY_NAMES[day]} {hour:02d}:00 {zone}: no posts"
@@ -162,45 +156,34 @@ def heatmap_svg(slots: list[dict], zone: str = "UTC") -> str:
                 rate = float(slot["avg_engagement_rate"])
                 fill = _heat_colour(rate, max_rate)
                 tip = f"{DAY_NAMES[day]} {hour:02d}:00 {zone}: {rate:.2f}% over {int(slot['posts_count'])} posts"
-            parts.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" rx="3" fill="{fill}">'
-                         f'<title>{_esc(tip)}</title></rect>')
-    parts.append("</svg>")
-    return "".join(parts)
+            cells.append((left + hour * cell, y, fill, tip))
+        days.append({"label_x": left - 6, "label_y": y + cell * 0.65, "label": DAY_NAMES[day][:3], "cells": cells})
+    return {"width": left + 24 * cell + 4, "height": top + 7 * cell + 4, "cell": cell - 2, "days": days,
+            "hours": [(left + hour * cell + cell / 2, f"{hour:02d}") for hour in range(24)]}
 
 
-def trend_svg(history: list[dict]) -> str:
+def trend_layout(history: list[dict]) -> dict:
     """Posts per week as bars and the average engagement rate as a line, oldest week first."""
     width, height, left, bottom, top = 640, 220, 48, 36, 16
     plot_w, plot_h = width - left - 48, height - top - bottom
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Weekly trend" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" id="trend">']
+    layout = {"width": width, "height": height, "left": left, "right": left + plot_w, "top": top,
+              "baseline": top + plot_h, "weeks": []}
     if not history:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" font-size="12">no history yet</text></svg>')
-        return "".join(parts)
-    n = len(history)
-    step = plot_w / n
+        return layout
+    step = plot_w / len(history)
     max_posts = max(max(int(w["total_posts"]) for w in history), 1)
     max_rate = max(max(float(w["avg_engagement_rate"]) for w in history), 0.01)
     baseline = top + plot_h
-    parts.append(f'<line x1="{left}" y1="{baseline}" x2="{left + plot_w}" y2="{baseline}" stroke="#9aa5b1"/>')
-    points = []
     for i, week in enumerate(history):
         x = left + i * step
         bar_h = plot_h * int(week["total_posts"]) / max_posts
-        parts.append(f'<rect x="{x + step * 0.2:.1f}" y="{baseline - bar_h:.1f}" width="{step * 0.6:.1f}" height="{bar_h:.1f}" '
-                     f'fill="#cbd2d9"><title>{_esc(week["week_start"])}: {int(week["total_posts"])} posts</title></rect>')
-        cx = x + step / 2
-        cy = baseline - plot_h * float(week["avg_engagement_rate"]) / max_rate
-        points.append(f"{cx:.1f},{cy:.1f}")
-        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" fill="#1f519e"><title>{_esc(week["week_start"])}: '
-                     f'{float(week["avg_engagement_rate"]):.2f}% avg engagement</title></circle>')
-        parts.append(f'<text x="{cx:.1f}" y="{baseline + 14}" font-size="10" text-anchor="middle">{_esc(str(week["week_start"])[5:10])}</text>')
-    parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#1f519e" stroke-width="2"/>')
-    parts.append(f'<text x="{left - 6}" y="{top + 8}" font-size="10" text-anchor="end">{max_posts}</text>')
-    parts.append(f'<text x="{left + plot_w + 6}" y="{top + 8}" font-size="10">{max_rate:.1f}%</text>')
-    parts.append(f'<text x="{left}" y="{height - 4}" font-size="10" fill="#616e7c">bars: posts per week · line: avg engagement rate</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        cx, cy = x + step / 2, baseline - plot_h * float(week["avg_engagement_rate"]) / max_rate
+        layout["weeks"].append({
+            "bar_x": f"{x + step * 0.2:.1f}", "bar_y": f"{baseline - bar_h:.1f}", "bar_width": f"{step * 0.6:.1f}",
+            "bar_height": f"{bar_h:.1f}", "cx": f"{cx:.1f}", "cy": f"{cy:.1f}", "cx_cy": f"{cx:.1f},{cy:.1f}",
+            "week_start": week["week_start"], "label": str(week["week_start"])[5:10], "posts": int(week["total_posts"]),
+            "rate": f"{float(week['avg_engagement_rate']):.2f}"})
+    return {**layout, "max_posts": max_posts, "max_rate": f"{max_rate:.1f}"}
 
 
 def predicted_vs_actual_svg(actual, predicted, title: str) -> str:
@@ -268,7 +251,6 @@ def render_html(report: dict) -> str:
         summary=summary_lines(report), trends=trend_lines(report.get("trends") or {}),
         top_posts=top_posts if top_posts["rows"] else None, by_type=by_type if by_type["rows"] else None,
         recommendations=report["recommendations"], best_line=best_line,
-        # The charts are markup built in Python, their text escaped there (_esc).
-        trend_chart=markupsafe.Markup(trend_svg(report.get("weekly_history") or [])),
-        heatmap_chart=markupsafe.Markup(heatmap_svg(report.get("engagement_heatmap") or [], zone)),
+        trend=trend_layout(report.get("weekly_history") or []),
+        heatmap=heatmap_layout(report.get("engagement_heatmap") or [], zone),
     )
