@@ -8,6 +8,7 @@ so both can be compared."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -81,8 +82,7 @@ class SeedStyleAnalytics:
 def run_baseline(sqlite_path: str, week_starts: list[str], user_fraction: float = 1.0) -> dict:
     """Every user's weekly summaries and best posting times, and each post's latest figures.
     `user_fraction` < 1 runs the first share of users (for the largest size, scaled up after)."""
-    seed = SeedStyleAnalytics(sqlite_path)
-    try:
+    with contextlib.closing(SeedStyleAnalytics(sqlite_path)) as seed:
         users = [row[0] for row in seed.con.execute("SELECT DISTINCT user_id FROM posts ORDER BY user_id")]
         users = users[: max(1, int(round(len(users) * user_fraction)))]
         weeks = [datetime.strptime(w, "%Y-%m-%d") for w in week_starts]
@@ -107,5 +107,3 @@ def run_baseline(sqlite_path: str, week_starts: list[str], user_fraction: float 
                 if figures:
                     posts_out[post_id] = figures
         return {"users": users, "posts": posts_out, "weeks": weeks_out, "best_times": best_out, "reports": reports_out}
-    finally:
-        seed.close()

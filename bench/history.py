@@ -3,6 +3,7 @@ set-based by DuckDB straight into the raw tables (the same schema the pipeline w
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 import duckdb
@@ -26,8 +27,7 @@ def write_history(database: str, posts: int, snapshots_per_post: int, users: int
     start = HISTORY_END - pd.Timedelta(days=days)
     # Posts publish in the first (days - snapshots * 12 h) of the window, so every snapshot is past.
     publish_span_s = int((days * 24 - snapshots_per_post * SNAPSHOT_EVERY_HOURS) * 3600)
-    con = connect(database)
-    try:
+    with connect(database) as con:
         con.execute(f"SELECT setseed({(seed % 100) / 100})")
         params = {"posts": posts, "users": users, "start": start, "span": publish_span_s}
         con.execute("""
@@ -75,14 +75,12 @@ def write_history(database: str, posts: int, snapshots_per_post: int, users: int
             FROM range($users) AS t(u), range($start, $end, INTERVAL 1 DAY) AS r(d)
         """, {"users": users, "start": start, "end": HISTORY_END})
         snapshots = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchall()[0][0]
-    finally:
-        con.close()
     return {"posts": posts, "snapshots": int(snapshots), "users": users, "days": days,
             "start": start, "end": HISTORY_END}
 
 
 def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
-    from social_pipeline.app.cli import complete_weeks as weeks
+    from social_pipeline.defs.common import complete_weeks as weeks
 
     return weeks(start, end)
 
@@ -90,18 +88,14 @@ def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
 def export_to_sqlite(database: str, sqlite_path: str) -> None:
     """The same raw posts and metrics in a SQLite file, indexed as the seed's schema would be,
     for the seed-style baseline (setup, not timed)."""
-    con = duckdb.connect(database, read_only=True)
-    try:
+    with duckdb.connect(database, read_only=True) as con:
         posts = con.execute("SELECT post_id, user_id, content_type, strftime(published_at, '%Y-%m-%d %H:%M:%S') "
                             "AS published_at FROM raw.posts").df()
         metrics = con.execute("SELECT post_id, strftime(collected_at, '%Y-%m-%d %H:%M:%S') AS collected_at, "
                               "impressions, likes, retweets, replies, quotes FROM raw.tweet_metrics").df()
         profile = con.execute("SELECT user_id, strftime(snapshot_date, '%Y-%m-%d') AS snapshot_date, profile_views "
                               "FROM raw.profile_activity").df()
-    finally:
-        con.close()
-    lite = sqlite3.connect(sqlite_path)
-    try:
+    with contextlib.closing(sqlite3.connect(sqlite_path)) as lite:
         posts.to_sql("posts", lite, index=False, chunksize=50_000)
         metrics.to_sql("tweet_metrics", lite, index=False, chunksize=50_000)
         profile.to_sql("profile_activity", lite, index=False, chunksize=50_000)
@@ -109,5 +103,3 @@ def export_to_sqlite(database: str, sqlite_path: str) -> None:
         lite.execute("CREATE INDEX metrics_post ON tweet_metrics (post_id, collected_at)")
         lite.execute("CREATE INDEX profile_user ON profile_activity (user_id, snapshot_date)")
         lite.commit()
-    finally:
-        lite.close()

@@ -53,8 +53,7 @@ def _timed(fn):
 def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
     """Assert our tables give the baseline's answers for the users it ran on; returns counts checked."""
     users = baseline["users"]
-    con = duckdb.connect(database, read_only=True)
-    try:
+    with duckdb.connect(database, read_only=True) as con:
         posts = con.execute("SELECT post_id, impressions, engagements, engagement_rate_pct FROM "
                             "analytics.post_performance WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
         summary = con.execute("SELECT user_id, strftime(period_start, '%Y-%m-%d'), total_posts, total_impressions, "
@@ -65,8 +64,6 @@ def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
                            "WHERE user_id IN (SELECT unnest($u)) ORDER BY user_id, window_end, rank", {"u": users}).fetchall()
         reports = con.execute("SELECT user_id, strftime(week_start, '%Y-%m-%d'), report_json FROM analytics.weekly_reports "
                               "WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
-    finally:
-        con.close()
     assert len(posts) == len(baseline["posts"]), (len(posts), len(baseline["posts"]))
     for post_id, impressions, total, rate in posts:
         b_impressions, b_total, b_rate = baseline["posts"][post_id]
@@ -273,15 +270,12 @@ def _serving_warehouse(work: Path) -> dict:
 
     database, models_path = work / "api_load.duckdb", work / "api_load_models"
     trained = models.train_models(generate_notebook_posts(6000, seed=42))
-    con = connect(str(database))
-    try:
+    with connect(str(database)) as con:
         model_registry.register(con, [{
             "model_name": name, "version": "bench", "target": target, "trained_at": pd.Timestamp("2026-11-25"),
             "artifact_path": str(model_registry.save(trained.target_model(target), models_path, name, "bench")),
             "metrics": {}, "params": {}, "promoted": True,
         } for target, name in (("reach", "reach_model"), ("likes", "likes_model"))])
-    finally:
-        con.close()
     return {"SOCIAL_PIPELINE_DB": str(database), "SOCIAL_PIPELINE_BI_DB": str(work / "api_load_no_bi.duckdb"),
             "SOCIAL_PIPELINE_OPS_DIR": str(work / "api_load_ops"), "SOCIAL_PIPELINE_MODELS_DIR": str(models_path)}
 
@@ -404,11 +398,8 @@ def models_on_history(work: Path) -> list[dict]:
 
 def _history_dataset(work: Path) -> pd.DataFrame:
     """ml.training_dataset of the simulated history end_to_end built."""
-    con = duckdb.connect(str(work / "e2e.duckdb"), read_only=True)
-    try:
+    with duckdb.connect(str(work / "e2e.duckdb"), read_only=True) as con:
         return con.execute("SELECT * FROM ml.training_dataset").df()
-    finally:
-        con.close()
 
 
 def clock_features_on_history(work: Path) -> list[dict]:

@@ -15,6 +15,7 @@ import pandas as pd
 from social_pipeline.defs.common import WEEKLY_PARTITIONS, partition_range_tags
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.core.clock import utc_now
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -57,8 +58,7 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
     from social_pipeline.resources.warehouse import transaction
 
     weeks = {"first_week_start": pd.Timestamp(first_week), "weeks_end": pd.Timestamp(last_week) + pd.Timedelta(days=7)}
-    con = connect(database)
-    try:
+    with connect(database) as con:
         started = time.perf_counter()
         with transaction(con):
             con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
@@ -70,8 +70,6 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
                 con.execute(f"DELETE FROM {table}")
                 con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, weeks))
         seconds = time.perf_counter() - started
-    finally:
-        con.close()
     return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -81,9 +79,8 @@ def weekly_report_json(database: str, first_week: str, last_week: str) -> None:
     from social_pipeline.core import analytics_queries as q
 
     weeks = {"first_week_start": pd.Timestamp(first_week), "weeks_end": pd.Timestamp(last_week) + pd.Timedelta(days=7)}
-    con = connect(database)
-    try:
-        reports = q.weekly_reports(con, q.report_periods_sql(), weeks, pd.Timestamp.now("UTC").tz_localize(None))
+    with connect(database) as con:
+        reports = q.weekly_reports(con, q.report_periods_sql(), weeks, utc_now())
         rows = pd.DataFrame([{"user_id": r["user_id"], "week_start": pd.Timestamp(r["report_period"]["start"]).date(),
                               "generated_at": pd.Timestamp(r["generated_at"]), "report_json": q.report_json(r),
                               "report_markdown": "", "markdown_path": "", "html_path": ""} for r in reports],
@@ -92,8 +89,6 @@ def weekly_report_json(database: str, first_week: str, last_week: str) -> None:
         con.register("incoming_reports", rows)
         con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
         con.unregister("incoming_reports")
-    finally:
-        con.close()
 
 
 def hourly(database: str, new_snapshots: int) -> dict:
@@ -102,8 +97,7 @@ def hourly(database: str, new_snapshots: int) -> dict:
     the history's size, then post_snapshots (incremental) and post_performance refresh, as the hourly job does."""
     from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
 
-    con = connect(database)
-    try:
+    with connect(database) as con:
         newest = con.execute("SELECT max(collected_at) FROM raw.tweet_metrics").fetchall()[0][0]
         collected_at = pd.Timestamp(newest) + pd.Timedelta(hours=1)
         key = (collected_at - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)
@@ -115,8 +109,6 @@ def hourly(database: str, new_snapshots: int) -> dict:
             WHERE post_id IN (SELECT post_id FROM raw.posts ORDER BY published_at DESC, post_id LIMIT $n)
             QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY collected_at DESC) = 1
         """, {"at": collected_at, "key": key, "n": new_snapshots})
-    finally:
-        con.close()
     started = time.perf_counter()
     result = dg.materialize([post_snapshots, post_performance],
                             resources={"warehouse": WarehouseResource(database=database)}, run_config=QUIET)
@@ -128,8 +120,7 @@ def noop(first_key: str, last_key: str) -> dict:
     """Dagster's own cost for the shape of `social-pipeline run`, with assets that do nothing: one run of
     an hourly-partitioned asset over the history's partition range (single-run backfill) and 5
     unpartitioned ones after it, one run of 5 weekly assets over its weeks, one of 2 unpartitioned."""
-    from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, add_partition_keys, hour_keys
-    from social_pipeline.app.cli import complete_weeks
+    from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, add_partition_keys, complete_weeks, hour_keys
 
     def chain(prefix: str, steps: int, partitioned: int = 0, **kwargs):
         def make(i):

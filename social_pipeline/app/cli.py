@@ -19,6 +19,7 @@ import pandas as pd
 
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 from social_pipeline.app.stale_runs import fail_runs_of_dead_runners, runner_tags
+from social_pipeline.core.clock import utc_now
 
 
 def _persistent_instance():
@@ -65,6 +66,8 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str 
     unpartitioned jobs (model training) have no keys."""
     end = as_of.floor("h")
     start = end - pd.Timedelta(days=days)
+    from social_pipeline.defs.common import complete_weeks
+
     plan = [
         ("hourly_collection", start.strftime(PARTITION_KEY_FORMAT), (end - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)),
     ]
@@ -76,17 +79,6 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str 
     plan.append(("prediction_feedback", None, None))
     plan.append(("publish_bi_copy", None, None))
     return plan
-
-
-def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
-    """Keys (Monday, %Y-%m-%d) of the weeks that lie wholly inside [start, end)."""
-    first = start.ceil("D")
-    first += pd.Timedelta(days=(7 - first.day_of_week) % 7)
-    weeks = []
-    while first + pd.Timedelta(days=7) <= end:
-        weeks.append(first.strftime("%Y-%m-%d"))
-        first += pd.Timedelta(days=7)
-    return weeks
 
 
 def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING") -> list[dict]:
@@ -107,11 +99,8 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
             add_partition_keys(instance, HOURLY_PARTITIONS, keys)
             ranges = storage_ranges(instance, HOURLY_PARTITIONS, keys)
         elif job_name == "weekly_reporting":
-            con = connect(database_path(), read_only=True)
-            try:
+            with connect(database_path(), read_only=True) as con:
                 keys = [k for k in weeks_with_data(con, pd.Timestamp(first_key), as_of) if k <= last_key]
-            finally:
-                con.close()
             add_partition_keys(instance, WEEKLY_PARTITIONS, keys)
             ranges = storage_ranges(instance, WEEKLY_PARTITIONS, keys)
         else:
@@ -151,15 +140,12 @@ def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level) -> di
 def table_counts(database: str) -> pd.DataFrame:
     from social_pipeline.resources.warehouse import connect, scalar
 
-    con = connect(database, read_only=True)
-    try:
+    with connect(database, read_only=True) as con:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables "
             "WHERE table_schema IN ('raw', 'analytics', 'ml', 'ops') ORDER BY 1, 2"
         ).fetchall()
         rows = [(f"{s}.{t}", scalar(con, f'SELECT count(*) FROM "{s}"."{t}"')) for s, t in tables]
-    finally:
-        con.close()
     return pd.DataFrame(rows, columns=["table", "rows"])
 
 
@@ -167,14 +153,11 @@ def print_report_paths(database: str) -> None:
     """Where the newest weekly reports are, one line per user."""
     from social_pipeline.resources.warehouse import connect
 
-    con = connect(database, read_only=True)
-    try:
+    with connect(database, read_only=True) as con:
         rows = con.execute(
             "SELECT user_id, week_start, html_path FROM analytics.weekly_reports "
             "WHERE week_start = (SELECT max(week_start) FROM analytics.weekly_reports) ORDER BY user_id"
         ).fetchall()
-    finally:
-        con.close()
     if not rows:
         print("\nNo weekly report yet: the history holds no complete week (Monday to Sunday).")
         return
@@ -188,11 +171,8 @@ def print_model_figures(database: str) -> None:
     from social_pipeline.core import model_registry
     from social_pipeline.resources.warehouse import connect
 
-    con = connect(database, read_only=True)
-    try:
+    with connect(database, read_only=True) as con:
         rows = [model_registry.latest(con, name) for name in ("reach_model", "likes_model")]
-    finally:
-        con.close()
     if not any(rows):
         print("\nNo model yet: too few posts have settled.")
         return
@@ -210,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from social_pipeline.resources.warehouse import database_path
 
     database = database_path()
-    as_of = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.now("UTC").tz_localize(None)
+    as_of = pd.Timestamp(args.as_of) if args.as_of else utc_now()
     print(f"social_pipeline: materialising {args.days} days of simulated history into {database}")
     started = time.perf_counter()
     materialize_all(as_of, args.days)
@@ -249,11 +229,8 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
     if not result.success or earliest_day is None:
         return result.success
-    con = connect(database, read_only=True)
-    try:
-        ranges = weekly_refresh(instance, con, earliest_day, pd.Timestamp.now("UTC").tz_localize(None))
-    finally:
-        con.close()
+    with connect(database, read_only=True) as con:
+        ranges = weekly_refresh(instance, con, earliest_day, utc_now())
     success = True
     for first, last in ranges:
         weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
@@ -290,17 +267,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return EXIT_WAREHOUSE_LOCKED
     outcomes = []
     try:
-        for name in args.files:
-            outcome = ingest_file(con, Path(name), default_user=args.user)
-            if args.move and outcome.path.exists():
-                settle(outcome)
-            outcomes.append(outcome)
-            print(outcome.describe() + (f" -> {outcome.moved_to}" if outcome.moved_to else ""),
-                  file=sys.stderr if outcome.status == "rejected" else sys.stdout)
-            for note in outcome.notes if outcome.status != "empty" else ():
-                print(f"    {note}")
+        with con:
+            for name in args.files:
+                outcome = ingest_file(con, Path(name), default_user=args.user)
+                if args.move and outcome.path.exists():
+                    settle(outcome)
+                outcomes.append(outcome)
+                print(outcome.describe() + (f" -> {outcome.moved_to}" if outcome.moved_to else ""),
+                      file=sys.stderr if outcome.status == "rejected" else sys.stdout)
+                for note in outcome.notes if outcome.status != "empty" else ():
+                    print(f"    {note}")
     finally:
-        con.close()
         # Even when a later file failed unexpectedly, the files committed before it get their analytics.
         refreshed = _refresh_after_ingest(database, outcomes)
     rejected = sum(o.status == "rejected" for o in outcomes)

@@ -20,7 +20,6 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from social_pipeline.core.prediction_request import PostPayload
 from social_pipeline.core.suggestions import HashtagHistory
 from social_pipeline.resources.files import file_stores_from_env
 from social_pipeline.resources.warehouse import connect, database_path, is_local_file
+from social_pipeline.core.clock import utc_now
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
 _log_lock = threading.Lock()
@@ -124,16 +124,13 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
 
 def _registry_rows(database: str) -> tuple[dict, dict]:
     """The newest registered and the newest promoted registry row of each model ({} without a registry)."""
-    con = connect(database, read_only=True)
-    try:
+    with connect(database, read_only=True) as con:
         has_registry = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
                                    "AND table_name = 'model_registry'").fetchall()[0][0]
         if not has_registry:
             return {}, {}
         return ({target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()},
                 {target: model_registry.latest(con, name, promoted_only=True) for target, name in MODEL_NAMES.items()})
-    finally:
-        con.close()
 
 
 def user_levels(user_id: str | None, database: str | None = None) -> dict | None:
@@ -145,14 +142,12 @@ def user_levels(user_id: str | None, database: str | None = None) -> dict | None
 
 
 def _read_user_levels(user_id: str, database: str) -> dict | None:
-    con = connect(database, read_only=True)
-    try:
-        row = con.execute("SELECT avg(reach), avg(likes) FROM ml.training_dataset WHERE user_id = $u "
-                          "AND NOT is_synthetic", {"u": user_id}).fetchall()[0]
-    except duckdb.Error:  # no ml tables yet
-        return None
-    finally:
-        con.close()
+    with connect(database, read_only=True) as con:
+        try:
+            row = con.execute("SELECT avg(reach), avg(likes) FROM ml.training_dataset WHERE user_id = $u "
+                              "AND NOT is_synthetic", {"u": user_id}).fetchall()[0]
+        except duckdb.Error:  # no ml tables yet
+            return None
     return None if row[0] is None else {"user_avg_reach": float(row[0]), "user_avg_likes": float(row[1])}
 
 
@@ -165,14 +160,12 @@ def user_history(user_id: str | None, database: str | None = None) -> HashtagHis
 
 
 def _read_user_history(user_id: str, database: str) -> HashtagHistory | None:
-    con = connect(database, read_only=True)
-    try:
-        posts = con.execute("SELECT text, engagement_rate_pct FROM analytics.post_performance WHERE user_id = $u",
-                            {"u": user_id}).df()
-    except duckdb.Error:  # a warehouse without analytics yet: suggestions fall back to the heuristic
-        return None
-    finally:
-        con.close()
+    with connect(database, read_only=True) as con:
+        try:
+            posts = con.execute("SELECT text, engagement_rate_pct FROM analytics.post_performance WHERE user_id = $u",
+                                {"u": user_id}).df()
+        except duckdb.Error:  # a warehouse without analytics yet: suggestions fall back to the heuristic
+            return None
     return HashtagHistory.from_frame(posts) if len(posts) else None
 
 
@@ -186,14 +179,12 @@ def account_timezones(user_ids, database: str | None = None) -> dict[str, str]:
 
 
 def _read_account_timezones(wanted: tuple[str, ...], database: str) -> dict[str, str]:
-    con = connect(database, read_only=True)
-    try:
-        rows = con.execute("SELECT user_id, timezone FROM raw.accounts WHERE user_id IN (SELECT unnest($u))",
-                           {"u": list(wanted)}).fetchall()
-    except duckdb.Error:  # no raw.accounts yet: UTC
-        return {}
-    finally:
-        con.close()
+    with connect(database, read_only=True) as con:
+        try:
+            rows = con.execute("SELECT user_id, timezone FROM raw.accounts WHERE user_id IN (SELECT unnest($u))",
+                               {"u": list(wanted)}).fetchall()
+        except duckdb.Error:  # no raw.accounts yet: UTC
+            return {}
     return dict(rows)
 
 
@@ -221,7 +212,7 @@ def log_prediction(payload: PostPayload, response: dict) -> Path | None:
     """Append one JSON line; a line is written whole under a lock, so concurrent requests never mix.
     Texts are cut to MAX_LOGGED_TEXT_CHARS (`truncated` records each cut field's length and SHA-256);
     once the day's file holds MAX_LOG_BYTES_PER_DAY nothing more is written that day (None)."""
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    day = utc_now().strftime("%Y-%m-%d")
     path = file_stores_from_env().predictions_log_path() / f"{day}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     cut: list[dict] = []

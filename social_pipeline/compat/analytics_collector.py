@@ -27,14 +27,10 @@ import pandas as pd
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.resources.files import file_stores_from_env
 from social_pipeline.resources.warehouse import connect, database_path, is_local_file, is_lock_error
+from social_pipeline.core.clock import naive_utc, utc_now
 
 SUMMARY_DEFAULT_DAYS = 30
 REPORT_DAYS = 7
-
-
-def _naive_utc(value) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
 def _path_of(db_manager) -> str | None:
@@ -62,7 +58,7 @@ class AnalyticsCollector:
 
     # ----- plumbing -------------------------------------------------------------------
     def now(self) -> pd.Timestamp:
-        return _naive_utc(self._as_of) if self._as_of is not None else pd.Timestamp.now("UTC").tz_localize(None)
+        return naive_utc(self._as_of) if self._as_of is not None else utc_now()
 
     def _run(self, work):
         """Run `work(con)` on a read-only connection. A warehouse not built yet answers like an
@@ -75,12 +71,11 @@ class AnalyticsCollector:
             if not is_lock_error(exc):
                 raise
             con = self._bi_copy_while_locked(exc)
-        try:
-            return work(con)
-        except duckdb.CatalogException:  # the tables this needs have not been materialised yet
-            return self._on_empty_warehouse(work)
-        finally:
-            con.close()
+        with con:
+            try:
+                return work(con)
+            except duckdb.CatalogException:  # the tables this needs have not been materialised yet
+                return self._on_empty_warehouse(work)
 
     def _bi_copy_while_locked(self, exc: Exception) -> duckdb.DuckDBPyConnection:
         """A run is writing the warehouse (DuckDB: one writer process, no readers beside it). The
@@ -95,15 +90,12 @@ class AnalyticsCollector:
 
     @staticmethod
     def _on_empty_warehouse(work):
-        con = connect(":memory:")
-        try:
+        with connect(":memory:") as con:
             con.execute(f"CREATE TABLE analytics.post_performance AS {q.sql_text('post_performance')}")
             return work(con)
-        finally:
-            con.close()
 
     def _period(self, user_id, start, end) -> dict:
-        return {"user_id": str(user_id), "period_start": _naive_utc(start), "period_end": _naive_utc(end)}
+        return {"user_id": str(user_id), "period_start": naive_utc(start), "period_end": naive_utc(end)}
 
     # ----- the seed's methods ---------------------------------------------------------
     def calculate_engagement_rate(self, post_id) -> float:
@@ -153,7 +145,7 @@ class AnalyticsCollector:
         """The seed's weekly report for the last 7 days. A week without posts has `top_posts == []`."""
         end = self.now()
         params = self._period(user_id, end - pd.Timedelta(days=REPORT_DAYS), end)
-        generated_at = pd.Timestamp.now("UTC").tz_localize(None)
+        generated_at = utc_now()
 
         def work(con):
             return q.weekly_reports(con, q.ONE_PERIOD_SQL, params, generated_at)[0]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from social_pipeline.resources.sources import PostSource
 from social_pipeline.resources.x_api import RateLimitError, XApiError
+from social_pipeline.core.clock import utc_now
 
 SEED_METRICS = ("impressions", "likes", "retweets", "replies", "quotes", "url_clicks", "profile_clicks",
                 "media_views")
@@ -27,7 +28,7 @@ def _none_if_missing(value):
 def collect_posts_metrics(post_ids, source: PostSource) -> dict[str, dict]:
     """Seed-shaped results for many posts, fetched in batches. Raises RateLimitError."""
     post_ids = [str(p) for p in post_ids]
-    now = pd.Timestamp.now("UTC").tz_localize(None)
+    now = utc_now()
     try:
         batch = source.fetch_metrics(pd.DataFrame({"post_id": post_ids, "collected_at": now}))
     except RateLimitError:

@@ -52,6 +52,7 @@ import pandas as pd
 from .collection import PARTITION_KEY_FORMAT
 from .metrics import COUNT_COLUMNS
 from .x_payloads import REPOST_TEXT, handle_from_link
+from .clock import naive_utc, utc_now
 
 CLASSIC = "x_export_classic"
 CONTENT = "x_export_content"
@@ -210,7 +211,7 @@ def _parse_time(value: str, column: str, line: int) -> pd.Timestamp:
             stamp = pd.Timestamp(datetime.strptime(text, fmt))
         except ValueError:
             continue
-        return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+        return naive_utc(stamp)
     raise ExportError(f"column {column!r}: unparsable time {value!r} (expected like '2021-11-30 16:00 +0000')",
                       line=line)
 
@@ -414,7 +415,7 @@ def _parse_profile(header: list[str], rows, now: pd.Timestamp) -> ParsedFile:
 def parse_file(content: bytes, name: str, modified_at: pd.Timestamp | None = None,
                now: pd.Timestamp | None = None, default_user: str | None = None) -> ParsedFile:
     """Recognise and parse one dropped file. Raises ExportError naming the problem and line."""
-    now = pd.Timestamp.now("UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+    now = utc_now() if now is None else pd.Timestamp(now)
     header, rows = read_rows(content)
     kind = recognise(header)
     if len({_normalise(h) for h in header}) != len(header):

@@ -30,6 +30,7 @@ import pandas as pd
 from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot_time, parse_file
 from social_pipeline.core.metrics import COUNT_COLUMNS
 from social_pipeline.resources.warehouse import scalar, transaction
+from social_pipeline.core.clock import utc_now
 
 # Files still being written (browser downloads, editors) are left alone until they settle.
 IGNORED_SUFFIXES = (".crdownload", ".part", ".partial", ".tmp", ".download", "~")
@@ -222,7 +223,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
                 now: pd.Timestamp | None = None) -> IngestOutcome:
     """Recognise, parse and write one file. A bad file is returned as rejected with nothing written."""
     path = Path(path)
-    now = pd.Timestamp.now("UTC").tz_localize(None) if now is None else now
+    now = utc_now() if now is None else now
     try:
         content = path.read_bytes()
     except OSError as exc:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-import uuid
 from pathlib import Path
 
 import duckdb
 import joblib
 
+from .files import write_atomically
 from .schema import column_names
 
 # A retrained model may score a little worse than the one it replaces by chance alone
@@ -29,13 +29,7 @@ class ModelNotTrainedError(LookupError):
 def save(model, models_dir: str | os.PathLike, name: str, version: str) -> Path:
     """joblib-dump `model` to <models_dir>/<name>/<version>.joblib atomically; returns the path."""
     path = Path(models_dir) / name / f"{version}.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        joblib.dump(model, staging)
-        os.replace(staging, path)
-    finally:
-        staging.unlink(missing_ok=True)
+    write_atomically(path, lambda staging: joblib.dump(model, staging))
     return path
 
 

@@ -6,7 +6,6 @@ One definition serves `predict`, the CLI and the HTTP API (whose 422 answers com
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Literal
 
 import numpy as np
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .features import daypart, text_feature_frame, text_features
 from .timezones import DEFAULT_TIMEZONE, check_timezone, utc_to_local
+from .clock import naive_utc, utc_now
 
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 MAX_TEXT_CHARS = 25_000  # X's longest post (Premium); longer is not a post
@@ -63,7 +63,7 @@ def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
 
     Strict ISO 8601, the same parsing `feature_frame` uses, so what validates also predicts."""
     if value is None:
-        return pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("min"), \
+        return utc_now().floor("min"), \
             "scheduled_time missing: predicted for now (UTC)"
     problem = f"scheduled_time {value!r} is not an ISO 8601 time (e.g. 2026-07-15T19:30:00Z)"
     # pandas' ISO 8601 parser still takes the words 'now' and 'today'; an ISO time starts with its year.
@@ -77,12 +77,12 @@ def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
         raise ValueError(problem)
     if stamp.tzinfo is None:
         return stamp, f"scheduled_time {value!r} has no timezone: taken as UTC"
-    return stamp.tz_convert("UTC").tz_localize(None), None
+    return naive_utc(stamp), None
 
 
 def feature_frame(payloads: list[PostPayload]) -> pd.DataFrame:
     """The model features of many drafts at once, column by column (vectorised)."""
-    now = pd.Timestamp(datetime.now(timezone.utc)).tz_localize(None).floor("min")
+    now = utc_now().floor("min")
     times = pd.to_datetime(pd.Series([p.scheduled_time for p in payloads], dtype=object), utc=True, format="ISO8601")
     times = times.dt.tz_localize(None).fillna(now)  # a time without a zone is UTC; none at all is now
     times = utc_to_local(times, [p.timezone for p in payloads])  # the audience's clock

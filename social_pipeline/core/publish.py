@@ -15,26 +15,27 @@ from pathlib import Path
 
 import duckdb
 
+from .files import write_atomically
+
 def publish_copy(con: duckdb.DuckDBPyConnection, target: str | os.PathLike) -> dict:
     """Copy every schema of the database behind `con` to `target`, then swap it in atomically."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     source_db = con.execute("SELECT current_database()").fetchall()[0][0]
     alias = f"bi_{uuid.uuid4().hex[:8]}"
-    con.execute(f"ATTACH '{staging}' AS {alias}")
-    try:
-        con.execute(f'COPY FROM DATABASE "{source_db}" TO {alias}')
-        tables = [f"{schema}.{name}" for schema, name in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $alias ORDER BY ALL",
-            {"alias": alias}).fetchall()]
-        # What BI finds in the copy: the rows of each table.
-        table_rows = {table: con.execute(f"SELECT count(*) FROM {alias}.{table}").fetchall()[0][0] for table in tables}
-    finally:
-        con.execute(f"DETACH {alias}")
-    try:
-        os.replace(staging, target)  # atomic on one file system
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-    return {"path": str(target), "tables": len(tables), "table_rows": table_rows, "bytes": target.stat().st_size}
+    table_rows: dict[str, int] = {}
+
+    def copy_into(staging: Path) -> None:
+        con.execute(f"ATTACH '{staging}' AS {alias}")
+        try:
+            con.execute(f'COPY FROM DATABASE "{source_db}" TO {alias}')
+            tables = [f"{schema}.{name}" for schema, name in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $alias ORDER BY ALL",
+                {"alias": alias}).fetchall()]
+            # What BI finds in the copy: the rows of each table.
+            table_rows.update({table: con.execute(f"SELECT count(*) FROM {alias}.{table}").fetchall()[0][0]
+                               for table in tables})
+        finally:
+            con.execute(f"DETACH {alias}")
+
+    write_atomically(target, copy_into)
+    return {"path": str(target), "tables": len(table_rows), "table_rows": table_rows, "bytes": target.stat().st_size}

@@ -11,6 +11,7 @@ import re
 from urllib.parse import urlparse
 
 import pandas as pd
+from .clock import naive_utc
 
 # Tweet ids are snowflakes: the high bits are milliseconds since X's epoch.
 TWITTER_EPOCH_MS = 1288834974657
@@ -115,8 +116,7 @@ def published_at_from_id(post_id: str) -> pd.Timestamp | None:
 def parse_created_at(value: str | None) -> pd.Timestamp | None:
     if not value:
         return None
-    stamp = pd.Timestamp(value)
-    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+    return naive_utc(value)
 
 
 def post_from_tweet(data: dict, user_id: str, media_types: dict[str, str]) -> dict:

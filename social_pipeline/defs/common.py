@@ -86,6 +86,14 @@ def week_key(day: pd.Timestamp) -> str:
     return (day - pd.Timedelta(days=day.day_of_week)).strftime(WEEK_KEY_FORMAT)
 
 
+def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """Keys of the weeks (Monday 00:00 UTC) that lie wholly inside [start, end), as Dagster's own
+    weekly partitions count them from `start`: the weeks a history of [start, end) can report."""
+    weeks = dg.WeeklyPartitionsDefinition(start_date=pd.Timestamp(start).to_pydatetime(), day_offset=1,
+                                          fmt=WEEK_KEY_FORMAT)
+    return weeks.get_partition_keys(current_time=pd.Timestamp(end).to_pydatetime())
+
+
 def _parse(partitions_def: dg.DynamicPartitionsDefinition, key: str) -> pd.Timestamp:
     """A key's start; a key added by hand in the UI that is no hour (or no Monday) is refused by name."""
     hourly = partitions_def.name == HOURLY_PARTITIONS.name

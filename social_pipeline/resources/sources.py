@@ -20,6 +20,7 @@ from ..core.metrics import COUNT_COLUMNS
 from ..core.simulation import Simulation, metrics_payload_json
 from ..core.timezones import DEFAULT_TIMEZONE, TIMEZONES_ENV_VAR, parse_account_timezones
 from .env import env_settings, env_var_settings
+from ..core.clock import naive_utc
 
 POST_COLUMNS = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items",
                 "published_at", "published_time_known"]
@@ -170,8 +171,7 @@ class SimulatedSourceResource(SourceResource):
     def now(self) -> pd.Timestamp:
         """Naive UTC. A fixed clock only makes sense for a source that can backfill."""
         if self.clock:
-            stamp = pd.Timestamp(self.clock)
-            return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+            return naive_utc(self.clock)
         return super().now()
 
 

@@ -47,6 +47,7 @@ from .sources import (
     PROFILE_COLUMNS,
     MetricsBatch,
 )
+from ..core.clock import utc_now
 
 BATCH_SIZE = 100  # ids per get_tweets call, X's maximum
 TWEET_FIELDS = ["public_metrics", "created_at", "author_id"]
@@ -225,7 +226,7 @@ class XApiSource:
         self.backoff_seconds = backoff_seconds
         self.backoff_cap_seconds = backoff_cap_seconds
         self.sleep = sleep
-        self.clock = clock or (lambda: pd.Timestamp.now("UTC").tz_localize(None))
+        self.clock = clock or utc_now
         self.requests_made = 0
         self._accounts: dict[str, str] | None = None  # handle -> numeric id
         self._me: str | None = None

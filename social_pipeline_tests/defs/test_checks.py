@@ -3,7 +3,6 @@
 import dagster as dg
 import pytest
 
-from social_pipeline.defs import checks_common as checks
 from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from social_pipeline.defs.analytics import assets as analytics
 from social_pipeline.resources.warehouse import WarehouseResource, connect

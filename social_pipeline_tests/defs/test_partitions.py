@@ -205,3 +205,14 @@ def test_refresh_sensor_with_the_warehouse_locked_throughout_takes_every_week_fr
         assert weeks[-1] == week_key(pd.Timestamp.now("UTC").tz_localize(None) - pd.Timedelta(days=7))
         assert (requested.tags["dagster/asset_partition_range_start"],
                 requested.tags["dagster/asset_partition_range_end"]) == (weeks[0], weeks[-1])
+
+
+def test_complete_weeks_are_the_weeks_wholly_inside_a_history_across_a_year_end():
+    from social_pipeline.defs.common import complete_weeks
+
+    # Sunday 23:00 starts no week; the Monday after does. 2026-12-28 .. 2027-01-04 crosses the year.
+    assert complete_weeks(pd.Timestamp("2026-12-27 23:00"), pd.Timestamp("2027-01-11 00:00")) == [
+        "2026-12-28", "2027-01-04"]
+    # A week ending a minute after the history's end is not complete.
+    assert complete_weeks(pd.Timestamp("2026-12-28"), pd.Timestamp("2027-01-10 23:59")) == ["2026-12-28"]
+    assert complete_weeks(pd.Timestamp("2026-12-29"), pd.Timestamp("2027-01-04 00:00")) == []

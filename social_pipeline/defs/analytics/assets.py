@@ -1,5 +1,8 @@
 """Group `analytics`: post snapshots and per-post performance, set-based SQL in DuckDB."""
 
+from dataclasses import dataclass
+from typing import Callable
+
 import dagster as dg
 
 from social_pipeline.core import analytics_queries as q
@@ -120,73 +123,70 @@ def _replace_weeks(context, con, table: str, time_column: str, weeks: list[dict]
         return table_metadata(con, table, bounds, order_by=f"{time_column} DESC, user_id", context=context)
 
 
-@dg.asset(
-    deps=[post_performance],
-    group_name="analytics",
+@dataclass(frozen=True)
+class WeeklyTable:
+    """What sets one weekly table apart: the rest (partitions, one transaction, metadata) is shared."""
+
+    name: str  # the asset, and its table analytics.<name>; its SQL is WEEKLY_QUERIES[name]
+    time_column: str  # the column that places a row in its week
+    inclusive_end: bool  # time_column holds the week's end (as_of, window_end), not its start
+    deps: tuple
+    description: str
+    # The rolling 30-day view analytics.<name>_30d refreshed beside the table: the query builder it runs.
+    rolling_view: Callable[[str], str] | None = None
+
+
+def weekly_table_asset(table: WeeklyTable) -> dg.AssetsDefinition:
+    """The weekly asset of `table`: replaces its partitions' weeks, then refreshes its rolling view."""
+    name = f"analytics.{table.name}"
+
+    @dg.asset(
+        name=table.name,
+        deps=list(table.deps),
+        group_name="analytics",
+        description=table.description,
+        metadata=table_definition_metadata(name),
+        code_version=code_version("1", WEEKLY_QUERIES[table.name]),
+        **WEEKLY,
+    )
+    def weekly_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        with warehouse.get_connection() as con:
+            meta = _replace_weeks(context, con, name, table.time_column, _weeks(context),
+                                  WEEKLY_QUERIES[table.name], inclusive_end=table.inclusive_end)
+            if table.rolling_view is not None:
+                con.execute(f"CREATE OR REPLACE VIEW {name}_30d AS {table.rolling_view(ROLLING_30D_PERIODS)}")
+        return dg.MaterializeResult(metadata=meta)
+
+    return weekly_table
+
+
+user_summary = weekly_table_asset(WeeklyTable(
+    "user_summary", "period_start", inclusive_end=False, deps=(post_performance,),
     description="Per user and week: total posts, impressions, engagements, the average engagement rate "
     "(mean of the posts' rates; 0 for a post with 0 impressions), best and worst post. Also refreshes "
     "the view `analytics.user_summary_30d` (the last 30 days before the newest collection).",
-    metadata=table_definition_metadata("analytics.user_summary"),
-    code_version=code_version("1", WEEKLY_QUERIES["user_summary"]),
-    **WEEKLY,
-)
-def user_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.get_connection() as con:
-        meta = _replace_weeks(context, con, "analytics.user_summary", "period_start", _weeks(context),
-                              WEEKLY_QUERIES["user_summary"], inclusive_end=False)
-        con.execute(f"CREATE OR REPLACE VIEW analytics.user_summary_30d AS {q.user_summary_query(ROLLING_30D_PERIODS)}")
-    return dg.MaterializeResult(metadata=meta)
+    rolling_view=q.user_summary_query,
+))
 
-
-@dg.asset(
-    deps=[post_performance],
-    group_name="analytics",
+engagement_by_content_type = weekly_table_asset(WeeklyTable(
+    "engagement_by_content_type", "period_start", inclusive_end=False, deps=(post_performance,),
     description="Per user, week and content type: posts, impressions, engagements, average engagement "
     "rate. Also refreshes the view `analytics.engagement_by_content_type_30d`.",
-    metadata=table_definition_metadata("analytics.engagement_by_content_type"),
-    code_version=code_version("1", WEEKLY_QUERIES["engagement_by_content_type"]),
-    **WEEKLY,
-)
-def engagement_by_content_type(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.get_connection() as con:
-        meta = _replace_weeks(context, con, "analytics.engagement_by_content_type", "period_start", _weeks(context),
-                              WEEKLY_QUERIES["engagement_by_content_type"], inclusive_end=False)
-        con.execute("CREATE OR REPLACE VIEW analytics.engagement_by_content_type_30d AS "
-                    f"{q.content_type_query(ROLLING_30D_PERIODS)}")
-    return dg.MaterializeResult(metadata=meta)
+    rolling_view=q.content_type_query,
+))
 
-
-@dg.asset(
-    deps=[post_performance],
-    group_name="analytics",
+best_posting_times = weekly_table_asset(WeeklyTable(
+    "best_posting_times", "window_end", inclusive_end=True, deps=(post_performance,),
     description="Per user and week: the top 10 publication slots (`day_of_week` 0 = Monday, `hour`) in the "
     "account's time zone (column `timezone`; `utc_hour` beside it) of "
     "the 90 days before the week's end, ranked by average engagement rate; a slot needs at least 2 "
     "posts; posts with an unknown hour are left out. `window_end` is the week's end.",
-    metadata=table_definition_metadata("analytics.best_posting_times"),
-    code_version=code_version("1", WEEKLY_QUERIES["best_posting_times"]),
-    **WEEKLY,
-)
-def best_posting_times(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.get_connection() as con:
-        meta = _replace_weeks(context, con, "analytics.best_posting_times", "window_end", _weeks(context),
-                              WEEKLY_QUERIES["best_posting_times"], inclusive_end=True)
-    return dg.MaterializeResult(metadata=meta)
+))
 
-
-@dg.asset(
-    deps=[raw_profile_activity],
-    group_name="analytics",
+recruiter_metrics = weekly_table_asset(WeeklyTable(
+    "recruiter_metrics", "as_of", inclusive_end=True, deps=(raw_profile_activity,),
     description="Per user as of each week's end: profile views over 7 and 30 days, connection requests, "
     "InMails and the seed's other recruiter figures (30 days), "
     "`estimated_recruiter_reach = int(profile_views_30d * 0.10)`, `view_change_pct` week over week "
     "(NULL when last week had no views).",
-    metadata=table_definition_metadata("analytics.recruiter_metrics"),
-    code_version=code_version("1", WEEKLY_QUERIES["recruiter_metrics"]),
-    **WEEKLY,
-)
-def recruiter_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.get_connection() as con:
-        meta = _replace_weeks(context, con, "analytics.recruiter_metrics", "as_of", _weeks(context),
-                              WEEKLY_QUERIES["recruiter_metrics"], inclusive_end=True)
-    return dg.MaterializeResult(metadata=meta)
+))

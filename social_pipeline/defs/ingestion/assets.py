@@ -17,6 +17,7 @@ from social_pipeline.core.inbox_files import IngestOutcome, process_inbox_file, 
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import is_lock_error, wait_until_unlocked
 from social_pipeline.core.sql_files import sql_loader
+from social_pipeline.core.clock import utc_now
 
 sql = sql_loader(__file__)
 
@@ -33,10 +34,6 @@ COLLECTION = dict(
 # (two events per asset and partition) small enough for fast history backfills.
 CATCH_UP = dict(group_name="ingestion", kinds={"duckdb", "python"}, pool=WAREHOUSE_POOL,
                 **asset_labels("data_platform", "raw", "hourly"))
-
-
-def _utc_now() -> pd.Timestamp:
-    return pd.Timestamp.now("UTC").tz_localize(None)
 
 
 def _catch_up_start(con, query: str, params: dict, fallback: pd.Timestamp) -> pd.Timestamp:
@@ -78,7 +75,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         posts, failure = getattr(exc, "partial_posts", None), exc
         if posts is None:
             raise
-    posts = posts.assign(source=src.name, ingested_at=_utc_now())
+    posts = posts.assign(source=src.name, ingested_at=utc_now())
     with warehouse.get_connection() as con, transaction(con):
         fetch = {"source": src.name, "start": start}
         if failure is None:
@@ -87,7 +84,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         else:
             con.execute("INSERT INTO ops.unfinished_post_fetches (source, fetched_from, posts_kept, problem, "
                         "failed_at) VALUES ($source, $start, $kept, $problem, $now)",
-                        {**fetch, "kept": len(posts), "problem": str(failure)[:2000], "now": _utc_now()})
+                        {**fetch, "kept": len(posts), "problem": str(failure)[:2000], "now": utc_now()})
         con.register("incoming_posts", posts)
         con.execute(
             """
@@ -124,7 +121,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     first_key, last_key, start, end = partition_range(context)
     src = source.get_source()
     if not src.can_backfill:
-        refusal = live_collection_refusal(first_key, last_key, end, _utc_now(), src.name)
+        refusal = live_collection_refusal(first_key, last_key, end, utc_now(), src.name)
         if refusal:
             raise dg.Failure(description=refusal)
     user_ids = src.user_ids()
@@ -152,7 +149,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         context.log.warning(f"... and {len(problems) - 50} more rejected counts")
     # A live source stamps its rows with the real "now"; they belong to the partition being run.
     keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
-    metrics = metrics.assign(source=src.name, partition_key=keys, written_at=_utc_now())
+    metrics = metrics.assign(source=src.name, partition_key=keys, written_at=utc_now())
     with warehouse.get_connection() as con, transaction(con):
         con.register("incoming_metrics", metrics)
         # Re-running a partition replaces exactly what that partition wrote before; a run that failed
@@ -253,7 +250,7 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
                                                          ("user_id", "platform", "snapshot_date")), "user_id")
     for problem in problems:
         context.log.warning(f"rejected profile figure from {src.name}: {problem}")
-    activity = activity.assign(source_file=src.name, ingested_at=_utc_now())
+    activity = activity.assign(source_file=src.name, ingested_at=utc_now())
     with warehouse.get_connection() as con, transaction(con):
         con.register("incoming_activity", activity)
         # Idempotent on (user, platform, date, source): a re-run replaces the same day's row.

@@ -1,10 +1,10 @@
 """The hourly collection schedule."""
 
 import dagster as dg
-import pandas as pd
 
 from social_pipeline.defs.common import HOUR, HOURLY_PARTITIONS, add_partition_keys, hour_key
 from social_pipeline.defs.ingestion.jobs import hourly_collection_job
+from social_pipeline.core.clock import naive_utc
 
 
 # The partitions are dynamic (see defs/common.py), so each schedule adds the key it runs first.
@@ -20,7 +20,7 @@ from social_pipeline.defs.ingestion.jobs import hourly_collection_job
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def hourly_collection_schedule(context: dg.ScheduleEvaluationContext):
-    closed = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC").tz_localize(None).floor("h") - HOUR
+    closed = naive_utc(context.scheduled_execution_time).floor("h") - HOUR
     key = hour_key(closed)
     add_partition_keys(context.instance, HOURLY_PARTITIONS, [key])
     return dg.RunRequest(run_key=key, partition_key=key)

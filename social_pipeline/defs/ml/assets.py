@@ -17,6 +17,7 @@ from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_versi
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts
 from social_pipeline.defs.ml.model_checks import model_check_results, model_check_specs
 from social_pipeline.core.sql_files import sql_loader
+from social_pipeline.core.clock import utc_now
 
 sql = sql_loader(__file__)
 
@@ -82,7 +83,7 @@ def training_dataset(context: dg.AssetExecutionContext, config: TrainingDatasetC
         frame = build_training_frame(con, config.settle_age_hours)
         if config.cold_start_synthetic:
             frame = pd.concat([frame, cold_start_rows(frame)], ignore_index=True)
-        frame["built_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+        frame["built_at"] = utc_now().floor("s")
         with transaction(con):
             con.execute("DELETE FROM ml.training_dataset")
             con.register("training_frame", frame)
@@ -162,7 +163,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
     train = pd.concat([train_real, dataset[dataset["is_synthetic"]]], ignore_index=True)
     trained = train_models(train)
     predicted = trained.predict(test)
-    trained_at = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    trained_at = utc_now().floor("s")
     version = trained_at.strftime("%Y%m%dT%H%M%SZ")
 
     previous_version = {name: row["version"] if row is not None else None for name, row in previous.items()}

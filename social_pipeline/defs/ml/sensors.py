@@ -42,14 +42,11 @@ def retrain_on_new_labels(context: dg.SensorEvaluationContext, file_stores: File
     bi_database = file_stores.bi_database_path()
     if not Path(bi_database).exists():
         return dg.SkipReason(f"no BI copy at {bi_database} yet: nothing has been collected")
-    con = connect(bi_database, read_only=True)
-    try:
+    with connect(bi_database, read_only=True) as con:
         if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
                            "AND table_name = 'model_registry'"):
             return dg.SkipReason("the BI copy predates the ml tables")
         new_labels, newest = con.execute(NEW_LABELS_SQL).fetchall()[0]
-    finally:
-        con.close()
     if new_labels < NEW_LABELS_TO_RETRAIN:
         return dg.SkipReason(f"{new_labels} newly settled posts since the current model; "
                              f"retraining at {NEW_LABELS_TO_RETRAIN}")

@@ -5,19 +5,19 @@ Every asset runs the shared queries of `core/analytics_queries.py` over the week
 partition range (a backfill is one run and one SQL pass) and replaces exactly those weeks.
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
+from social_pipeline.core.files import write_atomically
 from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import WarehouseResource, transaction
 from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTITIONS, asset_labels, code_version, table_definition_metadata, table_metadata
 from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
+from social_pipeline.core.clock import utc_now
 
 
 
@@ -26,19 +26,6 @@ def safe_name(user_id: str) -> str:
     """A user id as one path segment: no separators, no leading dot."""
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(user_id)).lstrip(".")
     return cleaned or "_"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dg.asset(
@@ -59,7 +46,7 @@ def write_atomically(path: Path, text: str) -> None:
 )
 def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource, file_stores: FileStoresResource):
     weeks = _weeks(context)
-    generated_at = pd.Timestamp.now("UTC").tz_localize(None)
+    generated_at = utc_now()
     folder = file_stores.reports_path()
     with warehouse.get_connection() as con:
         reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]

@@ -1,10 +1,10 @@
 """The weekly report schedule."""
 
 import dagster as dg
-import pandas as pd
 
 from social_pipeline.defs.common import WEEK, WEEKLY_PARTITIONS, add_partition_keys, week_key
 from social_pipeline.defs.reporting.jobs import weekly_reporting_job
+from social_pipeline.core.clock import naive_utc
 
 
 @dg.schedule(
@@ -17,7 +17,7 @@ from social_pipeline.defs.reporting.jobs import weekly_reporting_job
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def weekly_report_schedule(context: dg.ScheduleEvaluationContext):
-    now = pd.Timestamp(context.scheduled_execution_time).tz_convert("UTC").tz_localize(None)
+    now = naive_utc(context.scheduled_execution_time)
     key = week_key(now - WEEK)
     add_partition_keys(context.instance, WEEKLY_PARTITIONS, [key])
     return dg.RunRequest(run_key=key, partition_key=key)

@@ -7,6 +7,7 @@ too: `eager()` on the weekly assets requested every weekly partition of all five
 and no condition adds a dynamic partition.
 """
 
+import contextlib
 import time
 
 import dagster as dg
@@ -18,6 +19,7 @@ from social_pipeline.defs.ingestion.assets import EARLIEST_DAY_KEY, inbox_files
 from social_pipeline.defs.ingestion.jobs import inbox_ingestion_job
 from social_pipeline.defs.reporting.jobs import weekly_reporting_job
 from social_pipeline.resources.warehouse import WarehouseResource, connect, is_lock_error
+from social_pipeline.core.clock import utc_now
 
 LOCK_ATTEMPTS, LOCK_WAIT_SECONDS = 10, 2
 
@@ -41,7 +43,7 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: Wa
         return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
     # Which weeks hold data: read-only, between runs. Dagster consumes the event even if this tick
     # fails, so a run holding the lock is waited for a while, then every week from the file's on is taken.
-    now = pd.Timestamp.now("UTC").tz_localize(None)
+    now = utc_now()
     con = None
     for attempt in range(LOCK_ATTEMPTS):
         try:
@@ -54,11 +56,8 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: Wa
     if con is None:
         context.log.warning(f"the warehouse stayed locked for {LOCK_ATTEMPTS * LOCK_WAIT_SECONDS} s: adding every "
                             f"complete week from {min(days).date()} on as a partition")
-    try:
+    with con if con is not None else contextlib.nullcontext():
         ranges = weekly_refresh(context.instance, con, min(days), now)
-    finally:
-        if con is not None:
-            con.close()
     if not ranges:
         return dg.SkipReason(f"the file's earliest day {min(days).date()} is in a week not yet complete")
     return [dg.RunRequest(run_key=f"weekly-after-{run_id}-{first}",

@@ -10,7 +10,8 @@ import pytest
 
 from social_pipeline.defs.reporting import assets as reporting
 from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys
-from social_pipeline.app.cli import complete_weeks, run_plan
+from social_pipeline.app.cli import run_plan
+from social_pipeline.defs.common import complete_weeks
 from social_pipeline.core.metrics import estimated_recruiter_reach
 from social_pipeline.resources.sources import SimulatedSource
 from social_pipeline.resources.warehouse import WarehouseResource, connect

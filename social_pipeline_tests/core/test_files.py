@@ -1,0 +1,70 @@
+"""core/files.py write_atomically: the one way the project replaces a file (reports, models, the BI copy)."""
+
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pytest
+
+from social_pipeline.core.files import write_atomically
+
+
+def test_text_bytes_and_writer_replace_the_file(tmp_path):
+    target = tmp_path / "new" / "folder" / "report.md"
+    assert write_atomically(target, "a & b <é>\n") == target
+    assert target.read_bytes() == "a & b <é>\n".encode("utf-8")
+    write_atomically(target, b"\x00\x01")
+    assert target.read_bytes() == b"\x00\x01"
+    write_atomically(target, lambda staging: staging.write_text("from a writer"))
+    assert target.read_text() == "from a writer"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.md"]
+
+
+def test_a_writer_that_fails_midway_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    target = tmp_path / "model.joblib"
+    target.write_text("old version")
+
+    def half_then_fail(staging):
+        staging.write_text("half of the new")
+        raise RuntimeError("disk went away")
+
+    with pytest.raises(RuntimeError, match="disk went away"):
+        write_atomically(target, half_then_fail)
+    assert target.read_text() == "old version"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.joblib"]
+
+
+def test_a_write_the_file_system_refuses_midway_leaves_the_old_file(tmp_path):
+    """A real short write: RLIMIT_FSIZE makes the kernel refuse bytes past 1,000 (EFBIG), as a full disk would."""
+    target = tmp_path / "report.html"
+    target.write_text("old report")
+    script = textwrap.dedent(f"""
+        import resource, signal
+        from social_pipeline.core.files import write_atomically
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
+        try:
+            write_atomically({str(target)!r}, "x" * 50_000)
+        except OSError as exc:
+            print("refused", exc.errno)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("refused"), out.stderr
+    assert target.read_text() == "old report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_a_duckdb_attach_gets_a_path_that_does_not_exist_yet(tmp_path):
+    """DuckDB refuses to ATTACH an existing empty file: the writer is handed a fresh name."""
+    target = tmp_path / "copy.duckdb"
+
+    def build(staging):
+        con = duckdb.connect()
+        con.execute(f"ATTACH '{staging}' AS copy")
+        con.execute("CREATE TABLE copy.t AS SELECT 42 AS answer")
+        con.close()
+
+    write_atomically(target, build)
+    with duckdb.connect(str(target), read_only=True) as con:
+        assert con.execute("SELECT answer FROM t").fetchall() == [(42,)]
