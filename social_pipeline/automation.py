@@ -21,7 +21,8 @@ from .assets.ml import SETTLE_AGE_HOURS, ml_training_job, prediction_outcomes_jo
 from .assets.inbox import EARLIEST_DAY_KEY, inbox_files, inbox_ingestion_job
 from .assets.reporting import weekly_reporting_job
 from .jobs import hourly_collection_job
-from .resources.warehouse import WarehouseResource, connect, is_lock_error, scalar
+from .resources.lake import is_lake
+from .resources.warehouse import WarehouseResource, connect, database_path, is_lock_error, scalar
 
 # The partitions are dynamic (see assets/common.py), so each schedule adds the key it runs first.
 @dg.schedule(
@@ -102,13 +103,17 @@ WHERE hours_since_published >= {SETTLE_AGE_HOURS} AND hours_since_published < {S
     "or blocks a run that writes the warehouse.",
 )
 def retrain_on_new_labels(context: dg.SensorEvaluationContext):
-    if not Path(bi_path()).exists():
-        return dg.SkipReason(f"no BI copy at {bi_path()} yet: nothing has been collected")
-    con = connect(bi_path(), read_only=True)
+    # A lake is read live; a DuckDB file through its BI copy, which no run locks.
+    database = database_path()
+    if not is_lake(database):
+        if not Path(bi_path()).exists():
+            return dg.SkipReason(f"no BI copy at {bi_path()} yet: nothing has been collected")
+        database = bi_path()
+    con = connect(database, read_only=True)
     try:
         if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
-                           "AND table_name = 'model_registry'"):
-            return dg.SkipReason("the BI copy predates the ml tables")
+                           "AND table_name = 'model_registry' AND database_name = current_database()"):
+            return dg.SkipReason(f"{'the lake' if is_lake(database) else 'the BI copy'} has no ml tables yet")
         new_labels, newest = con.execute(NEW_LABELS_SQL).fetchall()[0]
     finally:
         con.close()
@@ -177,6 +182,9 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: Wa
     **asset_labels("data_platform", "ops", "after_each_run"),
 )
 def bi_warehouse_copy(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    if is_lake(warehouse.database):
+        raise dg.Failure(description="The warehouse is a DuckLake: BI tools read it live (social_pipeline.connect("
+                                     "read_only=True)), with snapshot isolation; it has no BI copy to publish.")
     with warehouse.get_connection() as con:
         published = publish_copy(con, bi_path())
     return dg.MaterializeResult(
@@ -205,6 +213,8 @@ publish_bi_copy_job = dg.define_asset_job(
 def publish_bi_copy_after_success(context: dg.RunStatusSensorContext):
     if context.dagster_run.job_name == publish_bi_copy_job.name:
         return dg.SkipReason("the publish run itself")
+    if is_lake(database_path()):
+        return dg.SkipReason("a DuckLake warehouse is read live: no BI copy")
     return dg.RunRequest(run_key=f"bi-after-{context.dagster_run.run_id}")
 
 

@@ -55,7 +55,7 @@ def cmd_init_instance(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str | None]]:
+def run_plan(as_of: pd.Timestamp, days: int, bi_copy: bool = True) -> list[tuple[str, str | None, str | None]]:
     """(job name, first partition key, last partition key) in the order they must run;
     unpartitioned jobs (model training) have no keys."""
     end = as_of.floor("h")
@@ -69,7 +69,8 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str 
     plan.append(("ml_training", None, None))
     # The prediction log (empty on a fresh machine) and, last, the BI copy of everything above.
     plan.append(("prediction_feedback", None, None))
-    plan.append(("publish_bi_copy", None, None))
+    if bi_copy:  # a lake is read live
+        plan.append(("publish_bi_copy", None, None))
     return plan
 
 
@@ -84,26 +85,30 @@ def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     return weeks
 
 
-def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING") -> list[dict]:
+def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING",
+                    instance=None, database: str | None = None) -> list[dict]:
     """Run the plan on DAGSTER_HOME's instance (an in-memory one when it is unset), so every
     partition of the history is recorded where `make dev` shows it. The history's hours and its
-    weeks that hold data are added as partitions first; each job runs once per range of them."""
+    weeks that hold data are added as partitions first; each job runs once per range of them.
+    `instance` and `database` (a warehouse other than SOCIAL_PIPELINE_DB's) are for tests and benches."""
     from dagster import DagsterInstance
 
     from .assets.common import (HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, hour_keys, storage_ranges,
                                 weeks_with_data)
+    from .resources.lake import is_lake
     from .resources.warehouse import connect, database_path
 
-    instance = _persistent_instance() or DagsterInstance.ephemeral()
+    instance = instance or _persistent_instance() or DagsterInstance.ephemeral()
+    database = database or database_path()
     results = []
-    for job_name, first_key, last_key in run_plan(as_of, days):
+    for job_name, first_key, last_key in run_plan(as_of, days, bi_copy=not is_lake(database)):
         if job_name == "hourly_collection":
             keys = hour_keys(pd.to_datetime(first_key, format=PARTITION_KEY_FORMAT),
                              pd.to_datetime(last_key, format=PARTITION_KEY_FORMAT))
             add_partition_keys(instance, HOURLY_PARTITIONS, keys)
             ranges = storage_ranges(instance, HOURLY_PARTITIONS, keys)
         elif job_name == "weekly_reporting":
-            con = connect(database_path(), read_only=True)
+            con = connect(database, read_only=True)
             try:
                 keys = [k for k in weeks_with_data(con, pd.Timestamp(first_key), as_of) if k <= last_key]
             finally:
@@ -113,14 +118,15 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
         else:
             ranges = [None]
         for key_range in ranges:
-            results.append(_run_job(job_name, key_range, as_of, days, instance, log, quiet_level))
+            results.append(_run_job(job_name, key_range, as_of, days, instance, log, quiet_level, database))
     return results
 
 
-def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level) -> dict:
+def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, database) -> dict:
     from .assets.common import partition_range_tags
     from .definitions import defs
     from .resources.sources import source_resource_from_env
+    from .resources.warehouse import WarehouseResource
 
     # Always simulated: a replayed history needs a source that can answer "as of" any hour.
     # Its clock is the run's as-of time, so reruns give the same warehouse.
@@ -129,7 +135,7 @@ def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level) -> di
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
-        resources={"source": source},
+        resources={"source": source, "warehouse": WarehouseResource(database=database)},
         run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
         tags={**(partition_range_tags(*key_range) if key_range else {}), **runner_tags()},
     )

@@ -32,9 +32,9 @@ from .core.model_registry import ModelNotTrainedError
 from .core.models import TrainedModels
 from .core.prediction import predict_frame, predict_payload
 from .core.prediction_request import PostPayload
-from .core.publish import bi_path
 from .core.suggestions import HashtagHistory
 from .paths import predictions_log_dir
+from .resources.lake import reader_database
 from .resources.warehouse import connect, database_path, is_local_file
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
@@ -87,10 +87,8 @@ def _read_once(what: str, database: str, key, read):
 
 
 def read_database(database: str | None = None) -> str:
-    """The BI copy when there is one (never locked by runs), else the warehouse itself."""
-    if database:
-        return database
-    return bi_path() if Path(bi_path()).exists() else database_path()
+    """The BI copy when there is one (never locked by runs), else the warehouse itself; a lake live."""
+    return database or reader_database(database_path())
 
 
 @lru_cache(maxsize=8)

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from ..resources.warehouse import WarehouseResource, scalar, transaction
+from ..resources.warehouse import WarehouseResource, scalar, write_transaction
 from .common import (
     WAREHOUSE_POOL,
     asset_labels,
@@ -35,7 +35,7 @@ class PostSnapshotsConfig(dg.Config):
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
-    with warehouse.get_connection() as con, transaction(con):
+    def write_post_snapshots(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
                     {"full_refresh": config.full_refresh})
         refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
@@ -49,6 +49,10 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
         meta = table_metadata(con, "analytics.post_snapshots", "partition_key IN (SELECT partition_key FROM refresh_keys)",
                               order_by="snapshot_time DESC, post_id")
         con.execute("DROP TABLE refresh_keys")
+        return meta, refreshed
+
+    with warehouse.get_connection() as con:
+        meta, refreshed = write_transaction(con, write_post_snapshots, "analytics.post_snapshots")
     meta["collections_refreshed"] = dg.MetadataValue.int(int(refreshed))
     return dg.MaterializeResult(metadata=meta)
 
@@ -65,7 +69,7 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.get_connection() as con, transaction(con):
+    def write_post_performance(con):
         con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")
         meta = table_metadata(con, "analytics.post_performance", order_by="published_at DESC")
         per_user = con.execute(
@@ -74,6 +78,10 @@ def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         ).df()
         # Date-only posts (X's newer export) have hour NULL: hour-based analytics leave them out.
         without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour IS NULL")
+        return meta, per_user, without_hour
+
+    with warehouse.get_connection() as con:
+        meta, per_user, without_hour = write_transaction(con, write_post_performance, "analytics.post_performance")
     meta["per_user"] = preview_table(per_user)
     meta["posts_without_hour"] = dg.MetadataValue.int(int(without_hour))
     return dg.MaterializeResult(metadata=meta)

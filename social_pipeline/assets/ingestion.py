@@ -9,7 +9,7 @@ import pandas as pd
 from ..core.collection import PARTITION_KEY_FORMAT, live_collection_refusal
 from ..core.metrics import sanitize_counts
 from ..resources.sources import SourceResource
-from ..resources.warehouse import WarehouseResource, scalar, transaction
+from ..resources.warehouse import WarehouseResource, scalar, write_transaction
 from .common import (
     HOURLY_PARTITIONS,
     SINGLE_RUN,
@@ -81,7 +81,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         if posts is None:
             raise
     posts = posts.assign(source=src.name, ingested_at=_utc_now())
-    with warehouse.get_connection() as con, transaction(con):
+    def write_posts(con):
         fetch = {"source": src.name, "start": start}
         if failure is None:
             con.execute("DELETE FROM ops.unfinished_post_fetches WHERE source = $source AND fetched_from >= $start",
@@ -104,6 +104,10 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         # The run stamps its rows with one ingested_at (none when nothing was fetched: NaT matches nothing).
         meta = table_metadata(con, "raw.posts", "ingested_at = $ingested_at",
                               {"ingested_at": posts["ingested_at"].max()}, order_by="published_at DESC")
+        return meta
+
+    with warehouse.get_connection() as con:
+        meta = write_transaction(con, write_posts, "raw.posts")
     meta["fetched_since"] = dg.MetadataValue.text(str(start))
     if failure is not None:
         raise dg.Failure(description=f"{failure} ({len(posts)} posts fetched before the failure are stored; the "
@@ -155,7 +159,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     # A live source stamps its rows with the real "now"; they belong to the partition being run.
     keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
     metrics = metrics.assign(source=src.name, partition_key=keys, written_at=_utc_now())
-    with warehouse.get_connection() as con, transaction(con):
+    def write_tweet_metrics(con):
         con.register("incoming_metrics", metrics)
         # Re-running a partition replaces exactly what that partition wrote before; a run that failed
         # part-way replaces only the posts it fetched, the others keep what an earlier run stored.
@@ -169,6 +173,10 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         meta = table_metadata(con, "raw.tweet_metrics", "source = $source AND partition_key BETWEEN $first AND $last",
                               {"source": src.name, "first": first_key, "last": last_key},
                               order_by="collected_at, post_id", context=context)
+        return meta
+
+    with warehouse.get_connection() as con:
+        meta = write_transaction(con, write_tweet_metrics, "raw.tweet_metrics")
     meta.update({
         "posts_due": dg.MetadataValue.int(len(due)),
         "api_requests": dg.MetadataValue.int(batch.requests_made),
@@ -208,7 +216,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
     zones = pd.DataFrame([{"user_id": user, "timezone": zone, "source": src.name, "updated_at": now}
                           for user, zone in source.timezones(src, user_ids).items()],
                          columns=["user_id", "timezone", "source", "updated_at"])
-    with warehouse.get_connection() as con, transaction(con):
+    def write_account_snapshots(con):
         con.register("incoming_accounts", figures)
         # Idempotent on (user, time, source): a repeated run adds nothing twice.
         con.execute(
@@ -231,6 +239,10 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         meta = table_metadata(con, "raw.account_snapshots", written,
                               {"source": src.name, "first": figures["collected_at"].min()} if len(figures) else {},
                               order_by="collected_at DESC, user_id")
+        return meta
+
+    with warehouse.get_connection() as con:
+        meta = write_transaction(con, write_account_snapshots, "raw.account_snapshots")
     meta["snapshots_fetched"] = dg.MetadataValue.int(len(figures))
     meta["account_timezones"] = dg.MetadataValue.json(dict(zip(zones["user_id"], zones["timezone"])))
     return dg.MaterializeResult(metadata=meta)
@@ -256,7 +268,7 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
     for problem in problems:
         context.log.warning(f"rejected profile figure from {src.name}: {problem}")
     activity = activity.assign(source_file=src.name, ingested_at=_utc_now())
-    with warehouse.get_connection() as con, transaction(con):
+    def write_profile_activity(con):
         con.register("incoming_activity", activity)
         # Idempotent on (user, platform, date, source): a re-run replaces the same day's row.
         con.execute(
@@ -274,6 +286,10 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
         meta = table_metadata(con, "raw.profile_activity", written,
                               {"source": src.name, "first_day": min(closed_days).date()} if len(activity) else {},
                               order_by="snapshot_date DESC, user_id")
+        return meta
+
+    with warehouse.get_connection() as con:
+        meta = write_transaction(con, write_profile_activity, "raw.profile_activity")
     meta["days_recorded"] = dg.MetadataValue.int(len(closed_days))
     return dg.MaterializeResult(metadata=meta)
 

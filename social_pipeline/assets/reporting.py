@@ -16,7 +16,7 @@ from ..core import analytics_queries as q
 from ..core.metrics import estimated_recruiter_reach
 from ..core.reports import render_html, render_markdown
 from ..paths import reports_dir
-from ..resources.warehouse import WarehouseResource, scalar, transaction
+from ..resources.warehouse import WarehouseResource, retry_conflicts, scalar, write_transaction
 from .analytics import post_performance
 from .common import (
     SINGLE_RUN,
@@ -63,11 +63,14 @@ def _in_weeks(column: str, weeks: list[dict], inclusive_end: bool) -> str:
 def _replace_weeks(context, con, table: str, time_column: str, weeks: list[dict], query: str, inclusive_end: bool) -> dict:
     """Delete the partitions' rows and insert the query's, in one transaction."""
     bounds = _in_weeks(time_column, weeks, inclusive_end)
-    with transaction(con):
+
+    def replace(con):
         con.execute(f"DELETE FROM {table} WHERE {bounds}")
         for run in weeks:
             con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, run))
         return table_metadata(con, table, bounds, order_by=f"{time_column} DESC, user_id", context=context)
+
+    return write_transaction(con, replace, table)
 
 
 @dg.asset(
@@ -84,7 +87,8 @@ def user_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     with warehouse.get_connection() as con:
         meta = _replace_weeks(context, con, "analytics.user_summary", "period_start", _weeks(context),
                               WEEKLY_QUERIES["user_summary"], inclusive_end=False)
-        con.execute(f"CREATE OR REPLACE VIEW analytics.user_summary_30d AS {q.user_summary_query(ROLLING_30D_PERIODS)}")
+        view = f"CREATE OR REPLACE VIEW analytics.user_summary_30d AS {q.user_summary_query(ROLLING_30D_PERIODS)}"
+        retry_conflicts(lambda: con.execute(view), "analytics.user_summary_30d")
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -101,8 +105,9 @@ def engagement_by_content_type(context: dg.AssetExecutionContext, warehouse: War
     with warehouse.get_connection() as con:
         meta = _replace_weeks(context, con, "analytics.engagement_by_content_type", "period_start", _weeks(context),
                               WEEKLY_QUERIES["engagement_by_content_type"], inclusive_end=False)
-        con.execute("CREATE OR REPLACE VIEW analytics.engagement_by_content_type_30d AS "
-                    f"{q.content_type_query(ROLLING_30D_PERIODS)}")
+        view = ("CREATE OR REPLACE VIEW analytics.engagement_by_content_type_30d AS "
+                f"{q.content_type_query(ROLLING_30D_PERIODS)}")
+        retry_conflicts(lambda: con.execute(view), "analytics.engagement_by_content_type_30d")
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -196,13 +201,16 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                          "report_markdown": markdown, "markdown_path": str(md_path.resolve()),
                          "html_path": str(html_path.resolve())})
         incoming = pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS)
-        with transaction(con):
+        con.register("incoming_reports", incoming)
+
+        def replace_reports(con):
             con.execute(f"DELETE FROM analytics.weekly_reports WHERE {_in_weeks('week_start', weeks, False)}")
-            con.register("incoming_reports", incoming)
             con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
-            con.unregister("incoming_reports")
-            meta = table_metadata(con, "analytics.weekly_reports", _in_weeks("week_start", weeks, False),
+            return table_metadata(con, "analytics.weekly_reports", _in_weeks("week_start", weeks, False),
                                   order_by="week_start DESC, user_id", context=context)
+
+        meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
+        con.unregister("incoming_reports")
     latest = [r for r in rows if r["week_start"] == max(row["week_start"] for row in rows)] if rows else []
     meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
     if latest:

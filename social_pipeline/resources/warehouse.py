@@ -1,4 +1,5 @@
-"""The DuckDB warehouse: dagster-duckdb's resource plus our schema and one-transaction writes."""
+"""The warehouse: dagster-duckdb's resource plus our schema and one-transaction writes, on a DuckDB file
+(the embedded default) or a DuckLake (`ducklake:postgres:...`, resources/lake.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from ..core.schema import create_statements
+from .lake import connect_lake, ensure_lake_schema, is_lake, temporary_macro_statements
+from .write_conflicts import retry_conflicts, write_transaction
 
 DEFAULT_DB_PATH = "data/warehouse.duckdb"
+# The writers take their retried transactions from here.
+__all__ = ["WarehouseResource", "connect", "ensure_schema", "retry_conflicts", "scalar", "transaction",
+           "write_transaction"]
 
 
 def database_path() -> str:
@@ -21,10 +27,12 @@ def database_path() -> str:
 
 
 def is_local_file(database: str) -> bool:
-    return not (database == ":memory:" or database.startswith("md:") or database.startswith("motherduck:"))
+    return not (database == ":memory:" or database.startswith(("md:", "motherduck:")) or is_lake(database))
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_schema(con: duckdb.DuckDBPyConnection, lake: bool = False) -> None:
+    if lake:
+        return ensure_lake_schema(con)
     for statement in create_statements():
         con.execute(statement)
 
@@ -34,6 +42,13 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self):
+        if is_lake(self.database):
+            con = connect(self.database)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
         if is_local_file(self.database):
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         # dagster-duckdb closes its connection only on success; a failed write must not
@@ -59,8 +74,16 @@ def transaction(con: duckdb.DuckDBPyConnection):
 
 
 def connect(database: str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A plain connection for code outside Dagster (CLI, notebooks, the seed's API)."""
+    """A plain connection for code outside Dagster (CLI, notebooks, the seed's API). For a lake: the lake
+    attached and selected, so `raw.*`, `analytics.*` and `ml.*` resolve; read-only attaches it READ_ONLY."""
     database = database or database_path()
+    if is_lake(database):
+        con = connect_lake(database, read_only=read_only)
+        for statement in temporary_macro_statements():
+            con.execute(statement)
+        if not read_only:
+            ensure_schema(con, lake=True)
+        return con
     if is_local_file(database) and not read_only:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(database, read_only=read_only)
