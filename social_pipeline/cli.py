@@ -36,15 +36,24 @@ def _persistent_instance():
     return instance
 
 
-def ensure_warehouse_pool(instance) -> None:
+def ensure_warehouse_pool(instance, database: str | None = None) -> None:
     """Give the writers' pool its limit in the instance's storage now. Dagster sets a pool's
     default_limit lazily, after the queue daemon has read the pools on that tick: on a new
-    instance two writer runs queued together were both launched on the first tick."""
+    instance two writer runs queued together were both launched on the first tick.
+    A DuckDB file takes one writer process: one run. A lake takes writers at once (their conflicting
+    commits are retried): the instance's default_limit, at least LAKE_WRITER_RUNS."""
     from .assets.common import WAREHOUSE_POOL
+    from .resources.lake import LAKE_WRITER_RUNS, is_lake
+    from .resources.warehouse import database_path
 
     storage = instance.event_log_storage
-    if WAREHOUSE_POOL not in storage.get_concurrency_keys():
-        storage.set_concurrency_slots(WAREHOUSE_POOL, instance.global_op_concurrency_default_limit or 1)
+    known = WAREHOUSE_POOL in storage.get_concurrency_keys()
+    if is_lake(database or database_path()):
+        if not known or storage.get_concurrency_info(WAREHOUSE_POOL).slot_count == 1:
+            storage.set_concurrency_slots(
+                WAREHOUSE_POOL, max(LAKE_WRITER_RUNS, instance.global_op_concurrency_default_limit or 0))
+    elif not known or storage.get_concurrency_info(WAREHOUSE_POOL).slot_count > 1:
+        storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
 
 
 def cmd_init_instance(args: argparse.Namespace) -> int:
@@ -207,11 +216,12 @@ def print_model_figures(database: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .resources.lake import is_lake, redacted
     from .resources.warehouse import database_path
 
     database = database_path()
     as_of = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.now("UTC").tz_localize(None)
-    print(f"social_pipeline: materialising {args.days} days of simulated history into {database}")
+    print(f"social_pipeline: materialising {args.days} days of simulated history into {redacted(database)}")
     started = time.perf_counter()
     from .core.publish import bi_path
 
@@ -220,10 +230,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(table_counts(database).to_string(index=False))
     print_report_paths(database)
     print_model_figures(database)
+    readers = ("  python -c \"from social_pipeline import connect; print(connect(read_only=True).sql("
+               "'select * from analytics.post_performance limit 5'))\"\n"
+               "  BI tools: the same connect(read_only=True): the lake, live, with snapshot isolation\n"
+               if is_lake(database) else
+               f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
+               f"  BI tools: open the read-only copy {bi_path()} (republished after every run)\n")
     print(
-        "\nWhere to look next:\n"
-        f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
-        f"  BI tools: open the read-only copy {bi_path()} (republished after every run)\n"
+        "\nWhere to look next:\n" + readers +
         "  make dev    -> the Dagster UI at http://127.0.0.1:3000 (these runs are in its Runs tab)\n"
         "  make test   -> the test suite"
     )

@@ -257,3 +257,111 @@ def dg_warehouse(database: str):
     from social_pipeline.resources.warehouse import WarehouseResource
 
     return WarehouseResource(database=database)
+
+
+READER_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from social_pipeline import AnalyticsCollector, connect
+    stop, result = Path(sys.argv[1]), {"reads": 0, "errors": [], "torn_reads": 0, "counts": []}
+    collector = AnalyticsCollector(as_of="2026-11-16 12:00")
+    while not stop.exists():
+        try:
+            con = connect(read_only=True)
+            con.execute("BEGIN")  # one snapshot: a commit meanwhile must not show inside it
+            first = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchone()[0]
+            time.sleep(0.05)
+            second = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchone()[0]
+            con.execute("COMMIT")
+            con.close()
+            result["torn_reads"] += first != second
+            result["counts"].append(second)
+            collector.get_user_analytics_summary("alice_data")
+            collector.identify_best_posting_times("duckpond_eng")
+            result["reads"] += 1
+        except Exception as exc:
+            result["errors"].append(f"{type(exc).__name__}: {exc}")
+        time.sleep(0.1)
+    print(json.dumps(result))
+""")
+
+RUN_SCRIPT = textwrap.dedent("""
+    import sys
+    import pandas as pd
+    from social_pipeline.cli import materialize_all
+    results = materialize_all(pd.Timestamp(sys.argv[1]), int(sys.argv[2]))
+    sys.exit(0 if all(r["success"] for r in results) else 1)
+""")
+
+
+def test_ingest_two_runs_and_a_reader_at_once_on_the_lake(lake, tmp_path):
+    """`social-pipeline ingest` of three exports, two Dagster runs over overlapping hours and a reader
+    (a read-only connection and AnalyticsCollector), each its own process, all at once on one lake."""
+    connect().close()  # the schema, so that the reader has tables from its first read on
+    stop = tmp_path / "stop-reading"
+    env = {**os.environ, "DAGSTER_HOME": ""}
+    env.pop("DAGSTER_HOME")
+    reader = subprocess.Popen([sys.executable, "-c", READER_SCRIPT, str(stop)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    files = [str(SAMPLES / name) for name in sorted(os.listdir(SAMPLES))]
+    writers = {
+        "ingest": subprocess.Popen([sys.executable, "-m", "social_pipeline.cli", "ingest", *files], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        "run 1": subprocess.Popen([sys.executable, "-c", RUN_SCRIPT, "2026-11-16 12:00", "2"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        "run 2": subprocess.Popen([sys.executable, "-c", RUN_SCRIPT, "2026-11-16 00:00", "2"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+    }
+    outputs = {name: process.communicate(timeout=600) for name, process in writers.items()}
+    stop.touch()
+    read_out, read_err = reader.communicate(timeout=120)
+    for name, process in writers.items():
+        assert process.returncode == 0, f"{name}: {outputs[name][1][-3000:]}"
+    assert "locked" not in "".join(out + err for out, err in outputs.values())
+    retried = sum(err.count("write conflict with another writer") for _, err in outputs.values())
+    print(f"write conflicts retried: {retried}")
+    assert reader.returncode == 0, read_err[-3000:]
+    reads = json.loads(read_out.strip().splitlines()[-1])
+    assert reads["errors"] == []
+    assert reads["torn_reads"] == 0
+    assert reads["reads"] >= 3
+    assert len(set(reads["counts"])) >= 2  # it read the live lake while the writers committed
+
+    con = connect(read_only=True)
+    # Both runs' hours (2026-11-14 00:00 .. 2026-11-16 11:00) and the exports, each stored once.
+    assert con.execute("SELECT min(partition_key), max(partition_key) FROM raw.tweet_metrics "
+                       "WHERE source = 'simulated'").fetchall() == [("2026-11-14-00:00", "2026-11-16-11:00")]
+    assert con.execute("SELECT count(*) FROM raw.tweet_metrics GROUP BY source, partition_key, post_id "
+                       "HAVING count(*) > 1").fetchall() == []
+    assert con.execute("SELECT count(*) FROM ops.ingested_files").fetchone()[0] == len(files)
+    assert con.execute("SELECT count(DISTINCT post_id) FROM raw.posts WHERE user_id = 'alice_data' "
+                       "AND source <> 'simulated'").fetchone()[0] > 0
+    # No lost update: post_snapshots holds exactly what a full rebuild from the raw tables gives.
+    from social_pipeline.core.analytics_queries import sql_text
+
+    con.execute("CREATE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+    rebuilt = con.execute(f"SELECT post_id, snapshot_time, impressions, likes FROM ({sql_text('post_snapshots')}) "
+                          "ORDER BY ALL").fetchall()
+    stored = con.execute("SELECT post_id, snapshot_time, impressions, likes FROM analytics.post_snapshots "
+                         "ORDER BY ALL").fetchall()
+    assert len(stored) > 100
+    assert stored == rebuilt
+
+
+def test_writer_pool_is_one_run_on_a_file_and_lifted_on_a_lake(lake, db_path):
+    from social_pipeline.assets.common import WAREHOUSE_POOL
+    from social_pipeline.cli import ensure_warehouse_pool
+
+    with dg.instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as instance:
+        ensure_warehouse_pool(instance, lake["database"])
+        assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).slot_count == 4
+        # The same instance turned to a DuckDB file: back to one writer run.
+        ensure_warehouse_pool(instance, db_path)
+        assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).slot_count == 1
+
+
+def test_a_lake_connection_string_is_printed_without_its_password():
+    assert lake_backend.redacted("ducklake:postgres:host=db.internal user=etl password=s3cr3t dbname=lake") == (
+        "ducklake:postgres:host=db.internal user=etl password=*** dbname=lake")
+    assert lake_backend.redacted("ducklake:postgres:dbname=lake PASSWORD = 'a b'") == (
+        "ducklake:postgres:dbname=lake PASSWORD = ***")

@@ -12,6 +12,7 @@ internet attaches the lake, and nothing is ever downloaded at run time.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -21,6 +22,9 @@ import duckdb
 LAKE_PREFIX = "ducklake:"
 LAKE_ALIAS = "lake"
 DATA_PATH_VARIABLE = "SOCIAL_PIPELINE_LAKE_DATA_PATH"
+# Writer runs at once in the `duckdb_warehouse` pool on a lake (a DuckDB file: one). More overlap means
+# more conflicting commits, each retried whole; four lets collection, inbox, reporting and training overlap.
+LAKE_WRITER_RUNS = 4
 # No extension is fetched or loaded behind our back: the two the lake needs are loaded by path.
 OFFLINE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
@@ -174,3 +178,8 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
                           for name, sql_type in table_columns if name not in columns[table])
     for statement in statements:
         retry_conflicts(lambda: con.execute(statement), what="the lake's schema")
+
+
+def redacted(database: str) -> str:
+    """The warehouse's name for printing: a lake's connection string without its password."""
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", database, flags=re.IGNORECASE)
