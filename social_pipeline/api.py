@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from .core.model_registry import ModelNotTrainedError
 from .core.prediction_request import PostPayload
 from .core.suggestions import suggest_description_for_media, suggest_hashtags
+from .resources.lake import is_lake
 from .serving import latest_models, predict, read_database, user_history
 
 
@@ -243,7 +244,8 @@ def health() -> dict:
         _log.warning("/health: no models can be served: %s", error)
         return {"ok": True, "models_ready": False, "model_versions": {}, "detail": public_detail(str(error))}
     return {"ok": True, "models_ready": True, "model_versions": versions,
-            "detail": f"serving from {Path(read_database()).name}"}
+            # A lake's name is a connection string: never shown (it may hold a password).
+            "detail": f"serving from {'the DuckLake warehouse' if is_lake(read_database()) else Path(read_database()).name}"}
 
 
 @lru_cache(maxsize=1)

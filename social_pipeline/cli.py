@@ -287,7 +287,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     import duckdb
 
     from .resources.inbox_files import inbox_path, ingest_file, settle
-    from .resources.warehouse import connect, database_path, is_lock_error
+    from .resources.inbox_files import inbox_path, ingest_file, settle
+    from .resources.lake import redacted
 
     database = database_path()
     try:
@@ -321,7 +322,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
           f"({sum(o.rows_new for o in outcomes)} rows new, {sum(o.rows_updated for o in outcomes)} updated, "
           f"{sum(o.rows_unchanged for o in outcomes)} unchanged), "
           f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, "
-          + (f"{empty} without rows, " if empty else "") + f"{rejected} rejected ({database})")
+          + (f"{empty} without rows, " if empty else "") + f"{rejected} rejected ({redacted(database)})")
     return 1 if rejected or not refreshed else 0
 
 

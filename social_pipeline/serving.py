@@ -34,7 +34,7 @@ from .core.prediction import predict_frame, predict_payload
 from .core.prediction_request import PostPayload
 from .core.suggestions import HashtagHistory
 from .paths import predictions_log_dir
-from .resources.lake import reader_database
+from .resources.lake import reader_database, redacted
 from .resources.warehouse import connect, database_path, is_local_file
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
@@ -107,12 +107,12 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     registered, rows = _read_once("registry", database, None, lambda: _registry_rows(database))
     if not rows or any(row is None for row in registered.values()):
         raise ModelNotTrainedError(
-            f"no registered reach and likes models in {database}: materialise the reach_model and likes_model "
+            f"no registered reach and likes models in {redacted(database)}: materialise the reach_model and likes_model "
             "assets (`make run`, or the ml_training job in the Dagster UI) first")
     failed = [MODEL_NAMES[t] for t, row in rows.items() if row is None]
     if failed:
         raise ModelNotTrainedError(
-            f"no version of {' and '.join(failed)} in {database} passed its checks (beats the baseline, not worse "
+            f"no version of {' and '.join(failed)} in {redacted(database)} passed its checks (beats the baseline, not worse "
             "than the previous version), so none is served: see the model's asset checks in the Dagster UI, and "
             "retrain once more posts have settled")
     models = _load_models(rows["reach"]["artifact_path"], rows["likes"]["artifact_path"],
