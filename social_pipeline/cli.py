@@ -287,8 +287,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     import duckdb
 
     from .resources.inbox_files import inbox_path, ingest_file, settle
-    from .resources.inbox_files import inbox_path, ingest_file, settle
     from .resources.lake import redacted
+    from .resources.warehouse import connect, database_path, is_lock_error
 
     database = database_path()
     try:
