@@ -38,6 +38,11 @@ def server_bindir() -> Path:
                                      check=True).stdout.strip())
         if (bindir / "initdb").exists():
             return bindir
+    # Debian's pg_config may come from libpq-dev, of another major version than the server installed.
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+                       if p.parts[-3].isdigit() else 0)
+    if installed:
+        return installed[-1].parent
     raise PostgresUnavailable("PostgreSQL's initdb is neither on PATH nor in `pg_config --bindir`; "
                               "install the server (Debian: apt-get install postgresql)")
 
