@@ -44,24 +44,31 @@ def _lake_env(server, work: Path, name: str) -> dict:
 def _wait_for(start_at: float) -> float:
     """Every process starts its clock at the same moment, after its imports and first connection
     (the extensions' load and the lake's attach are a per-process cost, not a per-transaction one)."""
+    con = _open_or_locked(read_only=True)  # None: a DuckDB file another process holds, nothing to warm
+    if con is not None:
+        con.close()
+    time.sleep(max(0.0, start_at - time.time()))
+    return time.monotonic()
+
+
+def _open_or_locked(read_only: bool):
+    """A connection, or None when another process holds the DuckDB file (after a short wait)."""
     import duckdb
 
     from social_pipeline.resources.warehouse import connect, is_lock_error
 
     try:
-        connect(read_only=True).close()
-    except duckdb.IOException as exc:  # a DuckDB file another process holds: nothing to warm up
+        return connect(read_only=read_only)
+    except duckdb.IOException as exc:
         if not is_lock_error(exc):
             raise
-    time.sleep(max(0.0, start_at - time.time()))
-    return time.monotonic()
+        time.sleep(0.05)
+        return None
 
 
 def writer(index: int, start_at: float, seconds: float) -> dict:
     """Replace this writer's partitions, one per transaction, round robin, for `seconds`."""
-    import duckdb
-
-    from social_pipeline.resources.warehouse import connect, is_lock_error, write_transaction
+    from social_pipeline.resources.warehouse import write_transaction
 
     commits = lock_errors = 0
     conflicts = []
@@ -76,13 +83,9 @@ def writer(index: int, start_at: float, seconds: float) -> dict:
     number = 0
     while time.monotonic() < deadline:
         key = f"bench-{index}-{number % PARTITIONS_PER_WRITER}"
-        try:
-            con = connect()
-        except duckdb.IOException as exc:
-            if not is_lock_error(exc):
-                raise
+        con = _open_or_locked(read_only=False)
+        if con is None:
             lock_errors += 1
-            time.sleep(0.05)
             continue
         try:
             def replace(c):
@@ -100,20 +103,12 @@ def writer(index: int, start_at: float, seconds: float) -> dict:
 
 
 def reader(start_at: float, seconds: float) -> dict:
-    import duckdb
-
-    from social_pipeline.resources.warehouse import connect, is_lock_error
-
     reads = lock_errors = 0
     deadline = _wait_for(start_at) + seconds
     while time.monotonic() < deadline:
-        try:
-            con = connect(read_only=True)
-        except duckdb.IOException as exc:
-            if not is_lock_error(exc):
-                raise
+        con = _open_or_locked(read_only=True)
+        if con is None:
             lock_errors += 1
-            time.sleep(0.05)
             continue
         try:
             con.execute("SELECT partition_key, count(*), sum(impressions) FROM raw.tweet_metrics "

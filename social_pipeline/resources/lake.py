@@ -156,7 +156,7 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The tables and columns of core/schema.py that the lake lacks, and only those: each statement is a
     catalog commit (and a round trip to PostgreSQL), so a lake already in shape costs one query. Two
     processes migrating at once conflict; the loser retries and finds the work done."""
-    from ..core.schema import SCHEMAS, TABLES
+    from ..core.schema import SCHEMAS, TABLES, add_column_statement, create_table_statement
     from .write_conflicts import retry_conflicts
 
     existing = con.execute(
@@ -170,11 +170,9 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
     statements = [f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS if schema not in schemas]
     for table, table_columns in TABLES.items():
         if table not in columns:
-            body = ", ".join(f"{name} {sql_type}" for name, sql_type in table_columns)
-            statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+            statements.append(create_table_statement(table))
             continue
-        # As for a file: a column added later cannot be NOT NULL on the rows already there.
-        statements.extend(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {sql_type.replace(' NOT NULL', '')}"
+        statements.extend(add_column_statement(table, name, sql_type)
                           for name, sql_type in table_columns if name not in columns[table])
     for statement in statements:
         retry_conflicts(lambda: con.execute(statement), what="the lake's schema")
