@@ -36,7 +36,7 @@ dev: install
 ## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).
 ## One worker process per core: each computes one prediction at a time and answers 503 past it.
 api: install-dev
-	$(VENV)/bin/uvicorn social_pipeline.api:app --host 127.0.0.1 --port 8000 --workers $$($(PY) -c 'import os; print(os.cpu_count() or 1)')
+	$(VENV)/bin/uvicorn social_pipeline.app.http_api:app --host 127.0.0.1 --port 8000 --workers $$($(PY) -c 'import os; print(os.cpu_count() or 1)')
 
 ## The test suite, on every core (pytest-xdist): tests use their own temporary warehouses and instances.
 test: install-dev
@@ -44,11 +44,11 @@ test: install-dev
 
 ## Benchmarks against baselines measured in the same run (< 10 min on 2 cores); not part of `make test`.
 bench: install-dev
-	$(PY) -m social_pipeline.bench.runner
+	$(PY) -m bench.runner
 
 ## The same in about a minute, at small sizes.
 bench-quick: install-dev
-	$(PY) -m social_pipeline.bench.runner --quick
+	$(PY) -m bench.runner --quick
 
 clean:
 	rm -rf $(VENV) *.egg-info

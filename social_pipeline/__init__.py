@@ -13,7 +13,7 @@ __all__ = ["AnalyticsCollector", "connect", "predict"]
 
 def __getattr__(name: str):
     if name == "AnalyticsCollector":
-        from .analytics_api import AnalyticsCollector
+        from social_pipeline.compat.analytics_collector import AnalyticsCollector
 
         return AnalyticsCollector
     if name == "connect":
@@ -21,7 +21,7 @@ def __getattr__(name: str):
 
         return connect
     if name == "predict":
-        from .serving import predict
+        from social_pipeline.app.serving import predict
 
         return predict
     raise AttributeError(f"module 'social_pipeline' has no attribute {name!r}")

@@ -1,29 +1,24 @@
-"""The code location: one Definitions with every asset, check, job, schedule and sensor."""
+"""The code location: every domain folder under `defs/` (ingestion, analytics, reporting, ml, ops),
+loaded the way `dg` projects load them, plus the resources of this deployment."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
-from . import automation, checks, jobs
-from .assets import analytics, inbox, ingestion, ml, reporting
-from .resources.sources import source_resource_from_env
-from .resources.warehouse import WarehouseResource, database_path
+from social_pipeline.resources.smtp import smtp_from_env
+from social_pipeline.resources.sources import source_resource_from_env
+from social_pipeline.resources.warehouse import WarehouseResource, database_path
 
 resources = {
     "warehouse": WarehouseResource(database=database_path()),
     "source": source_resource_from_env(),
-    "smtp": automation.smtp_from_env(),
+    "smtp": smtp_from_env(),
 }
 
 defs = dg.Definitions.merge(
-    ingestion.defs,
-    inbox.defs,
-    analytics.defs,
-    reporting.defs,
-    ml.defs,
-    jobs.defs,
-    checks.defs,
-    automation.defs,
+    dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent),
     dg.Definitions(
         resources=resources,
         # Steps are short SQL against one DuckDB file, which takes one writer at a time:

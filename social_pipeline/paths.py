@@ -39,5 +39,5 @@ def models_dir() -> Path:
 
 
 def predictions_log_dir() -> Path:
-    """Served predictions, one JSON line each, one file per UTC day (see assets/ml.py prediction_log)."""
+    """Served predictions, one JSON line each, one file per UTC day (see defs/ml/assets.py prediction_log)."""
     return ops_dir() / "predictions"

@@ -46,7 +46,7 @@ def trained_warehouse(tmp_path_factory):
     from social_pipeline.definitions import defs
     from social_pipeline.resources.warehouse import connect
 
-    from .test_assets import collect
+    from social_pipeline_tests.defs.ingestion.test_assets import collect
 
     root = tmp_path_factory.mktemp("trained")
     paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}

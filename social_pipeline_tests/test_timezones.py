@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from social_pipeline.assets.ingestion import raw_account_snapshots
+from social_pipeline.defs.ingestion.assets import raw_account_snapshots
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.core.simulation import Simulation
@@ -14,7 +14,7 @@ from social_pipeline.core.timezones import parse_account_timezones
 from social_pipeline.resources.sources import SourceResource, source_resource_from_env
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
-from .analytics_fixtures import add_post, refresh_post_tables
+from social_pipeline_tests.analytics_fixtures import add_post, refresh_post_tables
 
 # Europe/Berlin moves to summer time on Sunday 2026-03-29 (18:00 UTC is 19:00 before, 20:00 after).
 WEEK = pd.Timestamp("2026-03-30")  # a Monday, the first of summer time
@@ -111,7 +111,7 @@ def test_the_report_speaks_the_accounts_local_time_and_says_weeks_are_utc(con):
 
 
 def test_the_collector_names_the_zone_of_each_slot(tmp_path):
-    from social_pipeline import AnalyticsCollector
+    from social_pipeline.compat.analytics_collector import AnalyticsCollector
 
     path = str(tmp_path / "c.duckdb")
     con = connect(path)
@@ -204,7 +204,7 @@ def test_a_draft_is_read_in_its_zone_and_an_unknown_zone_is_refused():
 def test_the_cli_reads_the_hour_in_the_accounts_zone_unless_the_draft_names_one(serving_env, tmp_path, capsys):
     import json
 
-    from social_pipeline.cli import main
+    from social_pipeline.app.cli import main
 
     draft = {"post_text": "Dagster sensors, explained", "scheduled_time": "2026-11-25T17:30:00Z",
              "user_followers": 2400, "user_avg_engagement_rate": 0.04}
@@ -223,7 +223,7 @@ def test_the_cli_reads_the_hour_in_the_accounts_zone_unless_the_draft_names_one(
 
 # ----- model features --------------------------------------------------------------------
 def test_training_rows_carry_local_hour_daypart_and_weekday(con):
-    from social_pipeline.assets.ml import build_training_frame
+    from social_pipeline.defs.ml.assets import build_training_frame
 
     set_zone(con, "alice", "Europe/Berlin")
     set_zone(con, "bytes", "Asia/Kolkata")

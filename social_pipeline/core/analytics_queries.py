@@ -1,4 +1,4 @@
-"""The analytics seed's queries, composed from the SQL files in `assets/sql/`, and the weekly
+"""The analytics seed's queries, composed from the SQL files in `core/sql/`, and the weekly
 report assembled from their (small) results.
 
 One implementation for everyone: the Dagster assets write these queries' results into the
@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from .recommendations import recommendations
+from .sql_files import sql_loader
 from .reports import DAY_NAMES
 from .timezones import DEFAULT_TIMEZONE
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "assets" / "sql"
 BEST_TIMES_WINDOW_DAYS = 90
 HISTORY_WEEKS = 8
 WEEKLY_REPORT_COLUMNS = ["user_id", "week_start", "generated_at", "report_json", "report_markdown",
@@ -31,8 +30,7 @@ WEEKLY_REPORT_COLUMNS = ["user_id", "week_start", "generated_at", "report_json",
 ONE_PERIOD_SQL = "SELECT $user_id::VARCHAR AS user_id, $period_start::TIMESTAMP AS period_start, $period_end::TIMESTAMP AS period_end"
 
 
-def sql_text(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
+sql_text = sql_loader(__file__)
 
 
 def compose(final: str, periods_sql: str, *ctes: str) -> str:

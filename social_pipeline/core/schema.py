@@ -107,7 +107,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         # The check engagement_rates_plausible names these posts; filter on `IS NULL` to leave them out.
         ("engagement_rate_flag", "VARCHAR"),
     ],
-    # Written by the weekly `analytics` assets (assets/reporting.py); one row per user and week.
+    # Written by the weekly `analytics` assets (defs/analytics/assets.py); one row per user and week.
     "analytics.user_summary": [
         ("user_id", "VARCHAR NOT NULL"),
         ("period_start", "TIMESTAMP NOT NULL"),
@@ -171,7 +171,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("markdown_path", "VARCHAR"),
         ("html_path", "VARCHAR"),
     ],
-    # Written by the `ml` assets (assets/ml.py): one row per post whose outcome has settled.
+    # Written by the `ml` assets (defs/ml/assets.py): one row per post whose outcome has settled.
     # Every feature is known at publish time; targets are the figures at the settle age.
     "ml.training_dataset": [
         ("post_id", "VARCHAR NOT NULL"),

@@ -136,7 +136,7 @@ def temporary_macro_statements() -> list[str]:
     """The metric macros (core/metrics.py) as the connection's own TEMP macros. In the lake's catalog
     CREATE OR REPLACE MACRO would commit a new snapshot on every connection, and a concurrent writer's
     commit could conflict with it; a read-only connection could not create them at all."""
-    from ..core.metrics import MACROS_SQL
+    from social_pipeline.core.metrics import MACROS_SQL
 
     return [s.strip().replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO", 1)
             for s in MACROS_SQL.split(";") if s.strip()]
@@ -145,7 +145,7 @@ def temporary_macro_statements() -> list[str]:
 def reader_database(database: str) -> str:
     """Where readers that must never wait for a run (sensors, the API) read: a lake itself, live, with
     snapshot isolation; for a DuckDB file its BI copy when there is one (a run holds the file's lock)."""
-    from ..core.publish import bi_path
+    from social_pipeline.core.publish import bi_path
 
     if is_lake(database) or not Path(bi_path()).exists():
         return database
@@ -156,8 +156,8 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The tables and columns of core/schema.py that the lake lacks, and only those: each statement is a
     catalog commit (and a round trip to PostgreSQL), so a lake already in shape costs one query. Two
     processes migrating at once conflict; the loser retries and finds the work done."""
-    from ..core.schema import SCHEMAS, TABLES, add_column_statement, create_table_statement
-    from .write_conflicts import retry_conflicts
+    from social_pipeline.core.schema import SCHEMAS, TABLES, add_column_statement, create_table_statement
+    from social_pipeline.resources.write_conflicts import retry_conflicts
 
     existing = con.execute(
         "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "

@@ -12,8 +12,8 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from ..core.schema import create_statements
-from .lake import connect_lake, ensure_lake_schema, is_lake, temporary_macro_statements
-from .write_conflicts import retry_conflicts, write_transaction
+from social_pipeline.resources.lake import connect_lake, ensure_lake_schema, is_lake, temporary_macro_statements
+from social_pipeline.resources.write_conflicts import retry_conflicts, write_transaction
 
 DEFAULT_DB_PATH = "data/warehouse.duckdb"
 # The writers take their retried transactions from here.

@@ -1,0 +1,406 @@
+"""`make bench` / `make bench-quick`: speed, scale and cost against baselines measured in the same run.
+
+Every figure is a ratio against a baseline timed in this run on the same data; absolute times are
+printed beside it. Correctness comparisons (our answers equal the baseline's) are assertions.
+Writes data/bench/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import responses
+
+from bench.baseline_sqlite import run_baseline
+from bench.history import complete_weeks, export_to_sqlite, write_history
+from bench.lake import lake_concurrency, lake_cost
+
+DEFAULT_SIZES = ((1_000, 3), (10_000, 10), (100_000, 50))  # posts (x 10 snapshots), users
+QUICK_SIZES = ((1_000, 3), (10_000, 10))
+SNAPSHOTS_PER_POST = 10
+# At this many snapshots and above the baseline runs on a sample of users and is scaled up.
+BASELINE_SAMPLE_FROM = 1_000_000
+BASELINE_SAMPLE_FRACTION = 0.1
+
+
+def _worker(*args: str, env: dict | None = None) -> dict:
+    completed = subprocess.run([sys.executable, "-m", "bench.worker", *args], capture_output=True,
+                               text=True, env={**os.environ, **(env or {})}, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench worker {args[0]} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _timed(fn):
+    started = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - started
+
+
+# ----- 1. analytics at scale -----------------------------------------------------------------
+def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
+    """Assert our tables give the baseline's answers for the users it ran on; returns counts checked."""
+    users = baseline["users"]
+    con = duckdb.connect(database, read_only=True)
+    try:
+        posts = con.execute("SELECT post_id, impressions, engagements, engagement_rate_pct FROM "
+                            "analytics.post_performance WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
+        summary = con.execute("SELECT user_id, strftime(period_start, '%Y-%m-%d'), total_posts, total_impressions, "
+                              "total_engagements, avg_engagement_rate_pct FROM analytics.user_summary "
+                              "WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
+        best = con.execute("SELECT user_id, strftime(window_end, '%Y-%m-%d'), day_of_week, hour, posts_count, "
+                           "avg_engagement_rate_pct FROM analytics.best_posting_times "
+                           "WHERE user_id IN (SELECT unnest($u)) ORDER BY user_id, window_end, rank", {"u": users}).fetchall()
+        reports = con.execute("SELECT user_id, strftime(week_start, '%Y-%m-%d'), report_json FROM analytics.weekly_reports "
+                              "WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
+    finally:
+        con.close()
+    assert len(posts) == len(baseline["posts"]), (len(posts), len(baseline["posts"]))
+    for post_id, impressions, total, rate in posts:
+        b_impressions, b_total, b_rate = baseline["posts"][post_id]
+        assert (impressions, total) == (b_impressions, b_total) and math.isclose(rate, b_rate, abs_tol=1e-9), post_id
+    ours_weeks = {(u, w): (n, i, e, r) for u, w, n, i, e, r in summary}
+    compared = 0
+    for key, expected in baseline["weeks"].items():
+        if expected["total_posts"] == 0 and key not in ours_weeks:
+            continue
+        n, i, e, r = ours_weeks[key]
+        assert (n, i, e) == (expected["total_posts"], expected["total_impressions"], expected["total_engagements"]), key
+        assert math.isclose(r, expected["avg_engagement_rate_pct"], abs_tol=1e-9), key
+        compared += 1
+    ours_best: dict[tuple, list] = {}
+    for user_id, window_end, dow, hour, n, rate in best:
+        ours_best.setdefault((user_id, window_end), []).append((dow, hour, n, rate))
+    for key, slots in baseline["best_times"].items():
+        got = ours_best.get(key, [])
+        assert [(d, h, n) for d, h, n, _ in got] == [(d, h, n) for d, h, n, _ in slots], key
+        assert all(math.isclose(a[3], b[3], abs_tol=1e-9) for a, b in zip(got, slots)), key
+    ours_reports = {(u, w): json.loads(report) for u, w, report in reports}
+    for key, expected in baseline["reports"].items():
+        report = ours_reports[key]
+        assert [p["post_id"] for p in report["top_posts"]] == expected["top_post_ids"], key
+        assert report["recommendations"] == expected["recommendations"], (key, report["recommendations"], expected)
+    return {"posts_compared": len(posts), "user_weeks_compared": compared,
+            "best_time_windows_compared": len(baseline["best_times"]), "reports_compared": len(baseline["reports"])}
+
+
+def analytics_at_scale(work: Path, sizes) -> list[dict]:
+    """ours_sql: the assets' SQL straight in DuckDB, the same computations as the baseline.
+    ours_dagster: the real assets in Dagster runs, which also build engagement_by_content_type,
+    recruiter_metrics and every weekly report with its Markdown and HTML files."""
+    rows = []
+    for posts, users in sizes:
+        database = str(work / f"history_{posts}.duckdb")
+        written = write_history(database, posts, SNAPSHOTS_PER_POST, users)
+        weeks = complete_weeks(written["start"], written["end"])
+        sql_only = _worker("analytics_sql", database, weeks[0], weeks[-1])
+        ours = _worker("analytics", database, weeks[0], weeks[-1],
+                       env={"SOCIAL_PIPELINE_REPORTS_DIR": str(work / f"reports_{posts}")})
+        lite = str(work / f"history_{posts}.sqlite")
+        export_to_sqlite(database, lite)
+        fraction = BASELINE_SAMPLE_FRACTION if written["snapshots"] >= BASELINE_SAMPLE_FROM else 1.0
+        baseline, baseline_seconds = _timed(lambda: run_baseline(lite, weeks, user_fraction=fraction))
+        checked = compare_answers(database, baseline, weeks)
+        scaled = baseline_seconds / (len(baseline["users"]) / users)
+        rows.append({
+            "snapshots": written["snapshots"], "posts": posts, "users": users, "weeks": len(weeks),
+            "baseline_s": scaled, "baseline_measured_on": f"{len(baseline['users'])}/{users} users"
+            + (" (scaled up linearly)" if fraction < 1 else ""),
+            "ours_sql_s": sql_only["seconds"], "speedup_sql_vs_baseline": scaled / sql_only["seconds"],
+            "ours_sql_peak_rss_mb": sql_only["peak_rss_mb"],
+            "ours_dagster_s": ours["seconds"], "speedup_dagster_vs_baseline": scaled / ours["seconds"],
+            "ours_dagster_peak_rss_mb": ours["peak_rss_mb"], **checked,
+        })
+    return rows
+
+
+# ----- 2. incremental cost -------------------------------------------------------------------
+# Posts an hourly collection gets new snapshots for: the same on every history, so the ratio
+# shows what the history's size alone costs.
+HOURLY_NEW_SNAPSHOTS = 200
+
+
+def incremental_cost(work: Path, sizes) -> list[dict]:
+    rows = []
+    for posts, _users in (sizes[0], sizes[-1]):
+        database = str(work / f"history_{posts}.duckdb")  # built and refreshed by analytics_at_scale
+        measured = _worker("hourly", database, str(HOURLY_NEW_SNAPSHOTS))
+        rows.append({"history_snapshots": posts * SNAPSHOTS_PER_POST, "new_snapshots": HOURLY_NEW_SNAPSHOTS,
+                     "hourly_refresh_s": measured["seconds"],
+                     "peak_rss_mb": measured["peak_rss_mb"]})
+    for row in rows:
+        row["ratio_to_smallest_history"] = row["hourly_refresh_s"] / rows[0]["hourly_refresh_s"]
+        row["history_ratio"] = row["history_snapshots"] / rows[0]["history_snapshots"]
+    return rows
+
+
+# ----- 3. API cost ---------------------------------------------------------------------------
+def api_cost(posts: int = 1_000) -> list[dict]:
+    """Requests for one collection of `posts` post-snapshots, counted at the HTTP fake: our batched
+    X source against the seed's one call per post (collect_post_metrics)."""
+    from urllib.parse import parse_qs, urlparse
+
+    from social_pipeline.compat.post_metrics_collector import collect_post_metrics
+    from social_pipeline.core.x_payloads import TWITTER_EPOCH_MS
+    from social_pipeline.resources.x_api import XApiSource, XCredentials
+
+    base_ms = int(pd.Timestamp("2025-03-01").value // 1_000_000) - TWITTER_EPOCH_MS
+    ids = [str((base_ms << 22) + n) for n in range(posts)]
+
+    def tweet(post_id):
+        return {"id": post_id, "text": "t", "edit_history_tweet_ids": [post_id],
+                "public_metrics": {"like_count": 1, "retweet_count": 0, "reply_count": 0, "quote_count": 0,
+                                   "bookmark_count": 0, "impression_count": 10}}
+
+    def many(request):
+        asked = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
+        return 200, {"content-type": "application/json"}, json.dumps({"data": [tweet(i) for i in asked]})
+
+    source = XApiSource(XCredentials(bearer_token="bench-token"), usernames="bench", sleep=lambda s: None)
+    def billed_posts(calls) -> int:
+        """X bills reads per resource returned: the posts in each response body, counted at the fake."""
+        total = 0
+        for call in calls:
+            data = json.loads(call.response.text).get("data") or []
+            total += len(data) if isinstance(data, list) else 1
+        return total
+
+    counts, billed = {}, {}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as fake:
+        fake.add_callback(responses.GET, "https://api.twitter.com/2/tweets", callback=many)
+        source.fetch_metrics(pd.DataFrame({"post_id": ids, "collected_at": pd.Timestamp.now()}))
+        counts["ours"], billed["ours"] = len(fake.calls), billed_posts(fake.calls)
+        fake.calls.reset()
+        for post_id in ids:  # the seed's collector: one call per post
+            collect_post_metrics(post_id, source=source)
+        counts["seed"], billed["seed"] = len(fake.calls), billed_posts(fake.calls)
+    per_thousand = 1_000 / posts
+    return [
+        {"path": "ours: get_tweets, 100 ids per request", "requests_per_1000_snapshots": counts["ours"] * per_thousand,
+         "billed_post_reads_per_1000_snapshots": billed["ours"] * per_thousand},
+        {"path": "seed: one request per post", "requests_per_1000_snapshots": counts["seed"] * per_thousand,
+         "billed_post_reads_per_1000_snapshots": billed["seed"] * per_thousand},
+        {"path": "ratio seed / ours", "requests_per_1000_snapshots": counts["seed"] / max(counts["ours"], 1),
+         "billed_post_reads_per_1000_snapshots": billed["seed"] / max(billed["ours"], 1)},
+    ]
+
+
+# ----- 4. models -----------------------------------------------------------------------------
+def models_section(quick: bool) -> list[dict]:
+    from bench.models import run_model_benchmark
+
+    return [r for r in run_model_benchmark(quick=quick) if r["seed"] in ("mean", "worst") or quick]
+
+
+# ----- 5. prediction latency -----------------------------------------------------------------
+def _interleaved(ours, baseline, repeats: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds of each call, ours and the baseline's in turn: shared CPU load touches both alike."""
+    ours_s, baseline_s = [], []
+    for _ in range(repeats):
+        ours_s.append(_timed(ours)[1])
+        baseline_s.append(_timed(baseline)[1])
+    return np.array(ours_s), np.array(baseline_s)
+
+
+def prediction_latency(quick: bool) -> list[dict]:
+    from social_pipeline.core import models
+    from social_pipeline.core.prediction import predict_frame, predict_payload
+    from social_pipeline.core.suggestions import HashtagHistory
+    from social_pipeline.core.synthetic import generate_notebook_posts
+
+    data = generate_notebook_posts(6000, seed=42)
+    trained = models.train_models(data)
+    notebook = {t: models.notebook_model().fit(models.notebook_features(data), data[t]) for t in models.TARGETS}
+    payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
+               "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
+               "user_avg_engagement_rate": 0.015}
+    versions = {"reach_model": "bench", "likes_model": "bench"}
+    repeats = 50 if quick else 300
+    row = data.head(1)
+    single, notebook_single = _interleaved(lambda: predict_payload(trained, payload, versions),
+                                           lambda: notebook["reach"].predict(models.notebook_features(row)), repeats)
+    # With a user's history (300 posts of the simulated accounts' kind), as serving passes it.
+    from social_pipeline.core.simulation import _compose_text
+
+    rng = np.random.default_rng(0)
+    texts = [_compose_text(rng, ("text", "image", "video", "thread")[i % 4], int(rng.integers(0, 4)), 1, 1)
+             for i in range(300)]
+    history = HashtagHistory(texts, list(rng.uniform(0.5, 5.0, len(texts))))
+    with_history, notebook_history = _interleaved(
+        lambda: predict_payload(trained, payload, versions, history),
+        lambda: notebook["reach"].predict(models.notebook_features(row)), repeats)
+    batch_n = 2_000 if quick else 10_000
+    payloads = [dict(payload, user_followers=100 + i) for i in range(batch_n)]
+    frame = generate_notebook_posts(batch_n, seed=3)
+    batches, notebook_batches = _interleaved(
+        lambda: predict_frame(trained, payloads),
+        lambda: [notebook[t].predict(models.notebook_features(frame)) for t in models.TARGETS], 5)
+    rows = []
+    for what, ours_s, baseline, baseline_s in (
+            ("one prediction (contract, suggestions, intervals, exact explanations)", single,
+             "notebook reach model, one row, predict only", notebook_single),
+            ("the same with a 300-post history for the hashtags (history kept, as serving does)", with_history,
+             "notebook reach model, one row, predict only", notebook_history),
+            (f"batch of {batch_n:,} drafts (validation, features, both targets, intervals), p50 of 5", batches,
+             f"notebook reach and likes models, {batch_n:,} prepared rows", notebook_batches)):
+        p50, p99 = np.percentile(ours_s, [50, 99]) * 1000
+        n50, n99 = np.percentile(baseline_s, [50, 99]) * 1000
+        rows.append({"what": what, "ours_ms_p50": p50, "ours_ms_p99": p99, "baseline": baseline,
+                     "baseline_ms_p50": n50, "baseline_ms_p99": n99, "ratio_p50": p50 / n50})
+    return rows
+
+
+# ----- 5b. the prediction API under load ------------------------------------------------------
+def _serving_warehouse(work: Path) -> dict:
+    """A warehouse serving models trained on the notebook's generator, registered and promoted, as the
+    ml assets leave it; the environment a real uvicorn needs to serve it."""
+    from social_pipeline.core import model_registry, models
+    from social_pipeline.core.synthetic import generate_notebook_posts
+    from social_pipeline.resources.warehouse import connect
+
+    database, models_path = work / "api_load.duckdb", work / "api_load_models"
+    trained = models.train_models(generate_notebook_posts(6000, seed=42))
+    con = connect(str(database))
+    try:
+        model_registry.register(con, [{
+            "model_name": name, "version": "bench", "target": target, "trained_at": pd.Timestamp("2026-11-25"),
+            "artifact_path": str(model_registry.save(trained.target_model(target), models_path, name, "bench")),
+            "metrics": {}, "params": {}, "promoted": True,
+        } for target, name in (("reach", "reach_model"), ("likes", "likes_model"))])
+    finally:
+        con.close()
+    return {"SOCIAL_PIPELINE_DB": str(database), "SOCIAL_PIPELINE_BI_DB": str(work / "api_load_no_bi.duckdb"),
+            "SOCIAL_PIPELINE_OPS_DIR": str(work / "api_load_ops"), "SOCIAL_PIPELINE_MODELS_DIR": str(models_path)}
+
+
+def api_load(work: Path, quick: bool) -> list[dict]:
+    """POST /predict from 1, 10 and 100 clients at once against a real uvicorn on 127.0.0.1, each client
+    sending its next request as soon as an answer comes (no back-off: the harshest burst). Ours: `make api`,
+    one worker process per core, each computing one prediction at a time and answering 503 past it.
+    Baseline: the API as it was, one process computing every request at once (limit lifted to 1,000)."""
+    from bench.api_load import run_load, serve_api
+
+    env = _serving_warehouse(work)
+    Path(env["SOCIAL_PIPELINE_OPS_DIR"]).mkdir(parents=True, exist_ok=True)
+    payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
+               "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
+               "user_avg_engagement_rate": 0.015}
+    rows = []
+    for label, workers, limit in (("ours", None, None), ("unbounded", 1, "1000")):
+        limit_env = {"SOCIAL_PIPELINE_API_MAX_IN_FLIGHT": limit} if limit else {}
+        with serve_api({**env, **limit_env}, workers=workers) as url:
+            for _ in range(3 * (workers or os.cpu_count() or 1)):  # warm every worker: models loaded
+                run_load(url, payload, 1, 1)
+            for concurrency in (1, 10, 100):
+                n = max(10 if quick else 30, concurrency)  # at 100 clients: one burst of 100
+                rows.append({"server": label, **run_load(url, payload, concurrency, n)})
+    alone = next(r for r in rows if r["server"] == "ours" and r["concurrency"] == 1)["p50_ms"]
+    for row in rows:
+        row["p50_vs_alone"] = row["p50_ms"] / alone if row["p50_ms"] else None
+        row["statuses"] = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
+    return rows
+
+
+# ----- 6. end to end -------------------------------------------------------------------------
+def end_to_end(work: Path, quick: bool) -> list[dict]:
+    days = 14 if quick else 90
+    env = {**os.environ, "SOCIAL_PIPELINE_DB": str(work / "e2e.duckdb"), "SOCIAL_PIPELINE_BI_DB": str(work / "e2e_bi.duckdb"),
+           "SOCIAL_PIPELINE_REPORTS_DIR": str(work / "e2e_reports"), "SOCIAL_PIPELINE_MODELS_DIR": str(work / "e2e_models")}
+    env.pop("DAGSTER_HOME", None)
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", str(days), "--as-of",
+                                "2026-11-22 12:00"], env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"social-pipeline run failed:\n{completed.stderr[-3000:]}")
+    # The same runs, steps and partition ranges with assets that do nothing.
+    as_of = pd.Timestamp("2026-11-22 12:00")
+    noop = _worker("noop", str(as_of - pd.Timedelta(days=days)), str(as_of - pd.Timedelta(hours=1)))
+    return [{"what": f"social-pipeline run --days {days} (subprocess, cold start)", "wall_s": wall,
+             "dagster_only_s": noop["seconds"], "dagster_share": noop["seconds"] / wall,
+             "note": "dagster_only: the same runs, steps and partition ranges, assets that do nothing"}]
+
+
+def models_on_history(work: Path) -> list[dict]:
+    """The same model choice on the simulated history end_to_end built: time holdout, ours against the
+    notebook's settings and each user's trailing mean."""
+    from bench.models import run_history_comparison
+
+    return run_history_comparison(_history_dataset(work))
+
+
+def _history_dataset(work: Path) -> pd.DataFrame:
+    """ml.training_dataset of the simulated history end_to_end built."""
+    con = duckdb.connect(str(work / "e2e.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT * FROM ml.training_dataset").df()
+    finally:
+        con.close()
+
+
+def clock_features_on_history(work: Path) -> list[dict]:
+    """Local-time against UTC hour, daypart and day_of_week on the simulated history end_to_end built."""
+    from bench.models import run_clock_comparison
+
+    return run_clock_comparison(_history_dataset(work))
+
+
+SECTIONS = {
+    "analytics_at_scale": lambda work, quick, sizes: analytics_at_scale(work, sizes),
+    "incremental_cost": lambda work, quick, sizes: incremental_cost(work, sizes),
+    "api_cost": lambda work, quick, sizes: api_cost(),
+    "models": lambda work, quick, sizes: models_section(quick),
+    "prediction_latency": lambda work, quick, sizes: prediction_latency(quick),
+    "api_load": lambda work, quick, sizes: api_load(work, quick),
+    "end_to_end": lambda work, quick, sizes: end_to_end(work, quick),
+    "models_on_simulated_history": lambda work, quick, sizes: models_on_history(work),
+    "local_vs_utc_time_features": lambda work, quick, sizes: clock_features_on_history(work),
+    "lake_concurrency": lambda work, quick, sizes: lake_concurrency(work, quick),
+    "lake_cost": lambda work, quick, sizes: lake_cost(work, quick),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, about a minute")
+    parser.add_argument("--only", nargs="*", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--out", default="data/bench/latest.json")
+    args = parser.parse_args(argv)
+    sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
+    import sklearn
+
+    report = {"date": pd.Timestamp.now("UTC").isoformat(timespec="seconds"), "cpu_count": os.cpu_count(),
+              "quick": args.quick, "python": platform.python_version(), "duckdb": duckdb.__version__,
+              "scikit_learn": sklearn.__version__, "sections": {}}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="social_pipeline_bench_") as tmp:
+        for name, section in SECTIONS.items():
+            if args.only and name not in args.only:
+                continue
+            rows, seconds = _timed(lambda: section(Path(tmp), args.quick, sizes))
+            report["sections"][name] = rows
+            print(f"\n## {name} ({seconds:.1f} s)\n")
+            print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3g"))
+            sys.stdout.flush()
+    report["total_seconds"] = time.perf_counter() - started
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print(f"\n{os.cpu_count()} cores, {report['total_seconds']:.0f} s in all; written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

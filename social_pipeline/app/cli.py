@@ -1,0 +1,400 @@
+"""`social-pipeline`: what a person does outside the Dagster UI.
+
+`social-pipeline run` materialises the whole asset graph on the embedded default (the
+simulated source) through real Dagster runs, one run per partitioned job over a range,
+and prints what it wrote. Runs are recorded in `DAGSTER_HOME` when it is set, so
+`make dev` shows them afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from social_pipeline.core.collection import PARTITION_KEY_FORMAT
+from social_pipeline.app.stale_runs import fail_runs_of_dead_runners, runner_tags
+
+
+def _persistent_instance():
+    """The DAGSTER_HOME instance that `make dev` shows, or None when DAGSTER_HOME is unset."""
+    from dagster import DagsterInstance
+
+    if not os.environ.get("DAGSTER_HOME"):
+        return None
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    instance = DagsterInstance.get()
+    ensure_warehouse_pool(instance)
+    # A run an earlier `social-pipeline run` left STARTED when it was killed holds the writers' pool.
+    for run_id in fail_runs_of_dead_runners(instance):
+        print(f"run {run_id[:8]} was left unfinished by a process that is gone: marked failed", file=sys.stderr)
+    return instance
+
+
+def ensure_warehouse_pool(instance, database: str | None = None) -> None:
+    """Give the writers' pool its limit in the instance's storage now. Dagster sets a pool's
+    default_limit lazily, after the queue daemon has read the pools on that tick: on a new
+    instance two writer runs queued together were both launched on the first tick.
+    A DuckDB file takes one writer process: one run. A lake takes writers at once (their conflicting
+    commits are retried): the instance's default_limit, at least LAKE_WRITER_RUNS."""
+    from social_pipeline.defs.common import WAREHOUSE_POOL
+    from social_pipeline.resources.lake import LAKE_WRITER_RUNS, is_lake
+    from social_pipeline.resources.warehouse import database_path
+
+    storage = instance.event_log_storage
+    known = WAREHOUSE_POOL in storage.get_concurrency_keys()
+    if is_lake(database or database_path()):
+        if not known or storage.get_concurrency_info(WAREHOUSE_POOL).slot_count == 1:
+            storage.set_concurrency_slots(
+                WAREHOUSE_POOL, max(LAKE_WRITER_RUNS, instance.global_op_concurrency_default_limit or 0))
+    elif not known or storage.get_concurrency_info(WAREHOUSE_POOL).slot_count > 1:
+        storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
+
+
+def cmd_init_instance(args: argparse.Namespace) -> int:
+    """`make dev` runs this first: DAGSTER_HOME's instance with the writers' pool limit in place."""
+    if _persistent_instance() is None:
+        print("DAGSTER_HOME is not set: nothing to prepare", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_plan(as_of: pd.Timestamp, days: int, bi_copy: bool = True) -> list[tuple[str, str | None, str | None]]:
+    """(job name, first partition key, last partition key) in the order they must run;
+    unpartitioned jobs (model training) have no keys."""
+    end = as_of.floor("h")
+    start = end - pd.Timedelta(days=days)
+    plan = [
+        ("hourly_collection", start.strftime(PARTITION_KEY_FORMAT), (end - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)),
+    ]
+    weeks = complete_weeks(start, end)
+    if weeks:
+        plan.append(("weekly_reporting", weeks[0], weeks[-1]))
+    plan.append(("ml_training", None, None))
+    # The prediction log (empty on a fresh machine) and, last, the BI copy of everything above.
+    plan.append(("prediction_feedback", None, None))
+    if bi_copy:  # a lake is read live
+        plan.append(("publish_bi_copy", None, None))
+    return plan
+
+
+def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """Keys (Monday, %Y-%m-%d) of the weeks that lie wholly inside [start, end)."""
+    first = start.ceil("D")
+    first += pd.Timedelta(days=(7 - first.day_of_week) % 7)
+    weeks = []
+    while first + pd.Timedelta(days=7) <= end:
+        weeks.append(first.strftime("%Y-%m-%d"))
+        first += pd.Timedelta(days=7)
+    return weeks
+
+
+def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING",
+                    instance=None, database: str | None = None) -> list[dict]:
+    """Run the plan on DAGSTER_HOME's instance (an in-memory one when it is unset), so every
+    partition of the history is recorded where `make dev` shows it. The history's hours and its
+    weeks that hold data are added as partitions first; each job runs once per range of them.
+    `instance` and `database` (a warehouse other than SOCIAL_PIPELINE_DB's) are for tests and benches."""
+    from dagster import DagsterInstance
+
+    from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, hour_keys, storage_ranges, weeks_with_data
+    from social_pipeline.resources.lake import is_lake
+    from social_pipeline.resources.warehouse import connect, database_path
+
+    instance = instance or _persistent_instance() or DagsterInstance.ephemeral()
+    database = database or database_path()
+    results = []
+    for job_name, first_key, last_key in run_plan(as_of, days, bi_copy=not is_lake(database)):
+        if job_name == "hourly_collection":
+            keys = hour_keys(pd.to_datetime(first_key, format=PARTITION_KEY_FORMAT),
+                             pd.to_datetime(last_key, format=PARTITION_KEY_FORMAT))
+            add_partition_keys(instance, HOURLY_PARTITIONS, keys)
+            ranges = storage_ranges(instance, HOURLY_PARTITIONS, keys)
+        elif job_name == "weekly_reporting":
+            con = connect(database, read_only=True)
+            try:
+                keys = [k for k in weeks_with_data(con, pd.Timestamp(first_key), as_of) if k <= last_key]
+            finally:
+                con.close()
+            add_partition_keys(instance, WEEKLY_PARTITIONS, keys)
+            ranges = storage_ranges(instance, WEEKLY_PARTITIONS, keys)
+        else:
+            ranges = [None]
+        for key_range in ranges:
+            results.append(_run_job(job_name, key_range, as_of, days, instance, log, quiet_level, database))
+    return results
+
+
+def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, database) -> dict:
+    from social_pipeline.defs.common import partition_range_tags
+    from social_pipeline.definitions import defs
+    from social_pipeline.resources.sources import source_resource_from_env
+    from social_pipeline.resources.warehouse import WarehouseResource
+
+    # Always simulated: a replayed history needs a source that can answer "as of" any hour.
+    # Its clock is the run's as-of time, so reruns give the same warehouse.
+    source = source_resource_from_env(kind="simulated", clock=str(as_of.floor("h")), history_days=days)
+    job = defs.resolve_job_def(job_name)
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        instance=instance,
+        resources={"source": source, "warehouse": WarehouseResource(database=database)},
+        run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
+        tags={**(partition_range_tags(*key_range) if key_range else {}), **runner_tags()},
+    )
+    seconds = time.perf_counter() - started
+    where = "recorded in DAGSTER_HOME" if instance.is_persistent else "in-memory instance"
+    what = f"partitions {key_range[0]} .. {key_range[1]}" if key_range else "unpartitioned"
+    checks = result.get_asset_check_evaluations()
+    failed = [f"{c.asset_check_key.asset_key.to_user_string()}:{c.asset_check_key.name}" for c in checks if not c.passed]
+    verdict = f", checks {len(checks) - len(failed)}/{len(checks)} passed" + (f" (failed: {', '.join(failed)})" if failed else "")
+    log(f"  {job_name}: {what}, {where} ({seconds:.1f} s, run {result.run_id[:8]}{verdict if checks else ''})")
+    return {"job": job_name, "seconds": seconds, "run_id": result.run_id, "success": result.success}
+
+
+def table_counts(database: str) -> pd.DataFrame:
+    from social_pipeline.resources.warehouse import connect, scalar
+
+    con = connect(database, read_only=True)
+    try:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_schema IN ('raw', 'analytics', 'ml', 'ops') ORDER BY 1, 2"
+        ).fetchall()
+        rows = [(f"{s}.{t}", scalar(con, f'SELECT count(*) FROM "{s}"."{t}"')) for s, t in tables]
+    finally:
+        con.close()
+    return pd.DataFrame(rows, columns=["table", "rows"])
+
+
+def print_report_paths(database: str) -> None:
+    """Where the newest weekly reports are, one line per user."""
+    from social_pipeline.resources.warehouse import connect
+
+    con = connect(database, read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT user_id, week_start, html_path FROM analytics.weekly_reports "
+            "WHERE week_start = (SELECT max(week_start) FROM analytics.weekly_reports) ORDER BY user_id"
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        print("\nNo weekly report yet: the history holds no complete week (Monday to Sunday).")
+        return
+    print(f"\nWeekly reports for the week of {rows[0][1]} (open the HTML in a browser):")
+    for user_id, _, html_path in rows:
+        print(f"  {user_id}: {html_path}")
+
+
+def print_model_figures(database: str) -> None:
+    """The newest models' held-out figures beside the baseline's, one line per model."""
+    from social_pipeline.core import model_registry
+    from social_pipeline.resources.warehouse import connect
+
+    con = connect(database, read_only=True)
+    try:
+        rows = [model_registry.latest(con, name) for name in ("reach_model", "likes_model")]
+    finally:
+        con.close()
+    if not any(rows):
+        print("\nNo model yet: too few posts have settled.")
+        return
+    print("\nModels, on the newest held-out posts (baseline: each user's trailing mean):")
+    for row in filter(None, rows):
+        m = row["metrics"]
+        print(f"  {row['model_name']} {row['version']}: R² {m['r2']:.3f} (baseline {m['baseline_r2']:.3f}), "
+              f"MAE {m['mae']:,.1f} (baseline {m['baseline_mae']:,.1f}), p10-p90 coverage "
+              f"{m['interval_coverage']:.0%}, {row['n_train']} train / {row['n_test']} test posts"
+              + ("" if row.get("promoted") is not False else ": NOT promoted (failed its checks), not served"))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from social_pipeline.resources.lake import is_lake, redacted
+    from social_pipeline.resources.warehouse import database_path
+
+    database = database_path()
+    as_of = pd.Timestamp(args.as_of) if args.as_of else pd.Timestamp.now("UTC").tz_localize(None)
+    print(f"social_pipeline: materialising {args.days} days of simulated history into {redacted(database)}")
+    started = time.perf_counter()
+    from social_pipeline.core.publish import bi_path
+
+    materialize_all(as_of, args.days)
+    print(f"done in {time.perf_counter() - started:.1f} s\n")
+    print(table_counts(database).to_string(index=False))
+    print_report_paths(database)
+    print_model_figures(database)
+    readers = ("  python -c \"from social_pipeline import connect; print(connect(read_only=True).sql("
+               "'select * from analytics.post_performance limit 5'))\"\n"
+               "  BI tools: the same connect(read_only=True): the lake, live, with snapshot isolation\n"
+               if is_lake(database) else
+               f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
+               f"  BI tools: open the read-only copy {bi_path()} (republished after every run)\n")
+    print(
+        "\nWhere to look next:\n" + readers +
+        "  make dev    -> the Dagster UI at http://127.0.0.1:3000 (these runs are in its Runs tab)\n"
+        "  make test   -> the test suite"
+    )
+    return 0
+
+
+def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, log=print) -> bool:
+    """Bring post_snapshots (incremental) and post_performance up to date after an ingestion, then,
+    as the refresh_weekly_after_inbox sensor does, add the weeks that now hold data as partitions and
+    rebuild every weekly partition from `earliest_day`'s week on."""
+    import dagster as dg
+    from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
+    from social_pipeline.defs.common import partition_range_tags, weekly_refresh
+    from social_pipeline.definitions import defs
+    from social_pipeline.resources.warehouse import WarehouseResource, connect
+
+    warehouse = WarehouseResource(database=database)
+    instance = _persistent_instance() or dg.DagsterInstance.ephemeral()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse},
+                            instance=instance, run_config=quiet, raise_on_error=False, tags=runner_tags())
+    log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
+    if not result.success or earliest_day is None:
+        return result.success
+    con = connect(database, read_only=True)
+    try:
+        ranges = weekly_refresh(instance, con, earliest_day, pd.Timestamp.now("UTC").tz_localize(None))
+    finally:
+        con.close()
+    success = True
+    for first, last in ranges:
+        weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
+            instance=instance, resources={"warehouse": warehouse}, run_config=quiet, raise_on_error=False,
+            tags={**partition_range_tags(first, last), **runner_tags()})
+        log(f"  weekly analytics and reports rebuilt for the weeks {first} .. {last} "
+            f"({'ok' if weekly.success else 'FAILED'})")
+        success = success and weekly.success
+    return success
+
+
+# sysexits' EX_TEMPFAIL: nothing was tried and a retry may work (1 means a file was rejected).
+EXIT_WAREHOUSE_LOCKED = 75
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """The inbox ingestion once, without the daemon: same recognition, ledger and rejection rules."""
+    import duckdb
+
+    from social_pipeline.core.inbox_files import inbox_path, ingest_file, settle
+    from social_pipeline.resources.lake import redacted
+    from social_pipeline.resources.warehouse import connect, database_path, is_lock_error
+
+    database = database_path()
+    try:
+        con = connect(database)
+    except duckdb.IOException as exc:
+        if not is_lock_error(exc):
+            raise
+        # DuckDB allows one writer process per file: usually a Dagster run is writing right now.
+        print(f"social-pipeline ingest: the warehouse {database} is locked by another process (most likely a "
+              f"Dagster run). Nothing was ingested. Retry when that run has finished, or drop the files in "
+              f"{inbox_path()}/ and the inbox sensor ingests them between runs.\n  ({exc})", file=sys.stderr)
+        return EXIT_WAREHOUSE_LOCKED
+    outcomes = []
+    try:
+        for name in args.files:
+            outcome = ingest_file(con, Path(name), default_user=args.user)
+            if args.move and outcome.path.exists():
+                settle(outcome)
+            outcomes.append(outcome)
+            print(outcome.describe() + (f" -> {outcome.moved_to}" if outcome.moved_to else ""),
+                  file=sys.stderr if outcome.status == "rejected" else sys.stdout)
+            for note in outcome.notes if outcome.status != "empty" else ():
+                print(f"    {note}")
+    finally:
+        con.close()
+        # Even when a later file failed unexpectedly, the files committed before it get their analytics.
+        refreshed = _refresh_after_ingest(database, outcomes)
+    rejected = sum(o.status == "rejected" for o in outcomes)
+    empty = sum(o.status == "empty" for o in outcomes)
+    print(f"{len(outcomes)} files: {sum(o.status == 'ingested' for o in outcomes)} ingested "
+          f"({sum(o.rows_new for o in outcomes)} rows new, {sum(o.rows_updated for o in outcomes)} updated, "
+          f"{sum(o.rows_unchanged for o in outcomes)} unchanged), "
+          f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, "
+          + (f"{empty} without rows, " if empty else "") + f"{rejected} rejected ({redacted(database)})")
+    return 1 if rejected or not refreshed else 0
+
+
+def _refresh_after_ingest(database: str, outcomes) -> bool:
+    ingested = [o for o in outcomes if o.status == "ingested" and o.rows]
+    if not ingested:
+        return True
+    days = [o.earliest_day for o in ingested if o.earliest_day is not None]
+    return refresh_analytics(database, min(days) if days else None)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """A draft from a JSON file or standard input -> the prediction contract on standard output."""
+    import json
+
+    from pydantic import ValidationError
+
+    from social_pipeline.core.model_registry import ModelNotTrainedError
+    from social_pipeline.app.serving import predict
+
+    source = sys.stdin if args.json in (None, "-") else None
+    try:
+        text = source.read() if source else Path(args.json).read_text(encoding="utf-8")
+        payload = json.loads(text)
+    except FileNotFoundError:
+        print(f"error: no such file: {args.json}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as error:
+        print(f"error: the draft is not valid JSON: {error}", file=sys.stderr)
+        return 2
+    if not isinstance(payload, dict):
+        print("error: the draft must be a JSON object with the request fields (post_text, media_type, ...)",
+              file=sys.stderr)
+        return 2
+    try:
+        response = predict(payload, log=not args.no_log)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in error.errors())
+        print(f"error: invalid draft: {problems}", file=sys.stderr)
+        return 2
+    except ModelNotTrainedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    print(json.dumps(response, indent=2, ensure_ascii=False))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Dagster flags BackfillPolicy as beta on every import; the console is for the run's own output.
+    warnings.filterwarnings("ignore", message=r".*is currently in beta.*")
+    parser = argparse.ArgumentParser(prog="social-pipeline", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="materialise the whole asset graph on the configured source")
+    run.add_argument("--days", type=int, default=90, help="days of history to collect (default 90)")
+    run.add_argument("--as-of", help="UTC time the run pretends is now (default: now)")
+    run.set_defaults(func=cmd_run)
+    ingest = sub.add_parser("ingest", help="ingest X export / profile-activity files into SOCIAL_PIPELINE_DB once "
+                            "(exit 1 if any is rejected, 75 if the warehouse is locked by a run)")
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.add_argument("--user", help="handle for posts of a newer-format export without a 'Post Link' column")
+    ingest.add_argument("--move", action="store_true",
+                        help="move each file to processed/ or rejected/ (+ .error.txt) beside it, like the inbox")
+    ingest.set_defaults(func=cmd_ingest)
+    predict = sub.add_parser("predict", help="predict a draft post's reach and likes (the notebook's contract)")
+    predict.add_argument("--json", metavar="FILE", help="the draft as a JSON file; '-' or omitted: standard input")
+    predict.add_argument("--no-log", action="store_true", help="do not record the prediction in the prediction log")
+    predict.set_defaults(func=cmd_predict)
+    init = sub.add_parser("init-instance", help="prepare DAGSTER_HOME's instance (the writers' pool limit); "
+                          "`make dev` runs it")
+    init.set_defaults(func=cmd_init_instance)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

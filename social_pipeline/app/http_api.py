@@ -1,0 +1,259 @@
+"""The HTTP API (`make api`): `POST /predict`, `POST /suggest`, `GET /health` and the page at `GET /`.
+
+A thin layer over `serving`: the request contract and its 422s are `PostPayload`'s, the response
+is `predict()`'s, declared below so the OpenAPI schema documents it. The warehouse is read from
+SOCIAL_PIPELINE_BI_DB / SOCIAL_PIPELINE_DB at every request, like the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from social_pipeline.core.model_registry import ModelNotTrainedError
+from social_pipeline.core.prediction_request import PostPayload
+from social_pipeline.core.suggestions import suggest_description_for_media, suggest_hashtags
+from social_pipeline.app.serving import latest_models, predict, read_database, user_history
+from social_pipeline.resources.lake import is_lake
+
+
+class Interval(BaseModel):
+    p10: int = Field(description="10th percentile")
+    p90: int = Field(description="90th percentile")
+
+
+class PredictionIntervals(BaseModel):
+    reach: Interval
+    likes: Interval
+
+
+class Explanations(BaseModel):
+    top_features: list[str] = Field(description="the features that moved this prediction most, largest first")
+    method: str
+    contributions: dict[str, dict[str, float]] = Field(
+        description="per target (reach, likes) and feature: the factor the feature multiplies the prediction by, "
+                    "against a typical post")
+
+
+class PredictionResponse(BaseModel):
+    """The prediction notebook's response contract, plus intervals, versions, contributions and notes."""
+
+    suggested_hashtags: list[str]
+    suggested_description: str | None = Field(description="only when the post has media")
+    predicted_reach: int
+    predicted_likes: int
+    predicted_engagement_rate: float = Field(description="predicted likes / predicted reach, a ratio")
+    explanations: Explanations
+    prediction_intervals: PredictionIntervals
+    model_versions: dict[str, str]
+    features: dict[str, Any] = Field(description="the model's input row, derived from the request")
+    notes: list[str] = Field(description="what was assumed, e.g. a time without timezone taken as UTC")
+    timezone: str = Field(description="the IANA zone hour and day_of_week were read in: the request's, the "
+                          "account's (user_id), else UTC")
+    prediction_id: str
+    predicted_at: str
+
+
+# The subset of the request /suggest needs, with PostPayload's very field definitions.
+SuggestRequest = create_model(
+    "SuggestRequest", __config__=ConfigDict(extra="forbid"),
+    **{name: (PostPayload.model_fields[name].annotation, PostPayload.model_fields[name])
+       for name in ("post_text", "media_type", "user_id")},
+)
+
+
+class SuggestResponse(BaseModel):
+    suggested_hashtags: list[str]
+    suggested_description: str | None = Field(description="only when the post has media")
+
+
+class HealthResponse(BaseModel):
+    ok: bool = Field(description="the API is up (true even when no models are ready)")
+    models_ready: bool
+    model_versions: dict[str, str]
+    detail: str | None = Field(None, description="why no prediction can be served yet")
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+
+
+UNAVAILABLE = {503: {"model": ErrorResponse, "description": "no trained models yet, the warehouse is unreadable, "
+                                                          "or the server is at its limit of predictions in flight "
+                                                          "(then with Retry-After)"}}
+
+# The longest valid draft (25,000 characters, every one a \u-escaped emoji) is ~300 KB of JSON.
+MAX_REQUEST_BYTES = 384 * 1024
+# Echoed values in a 422 are cut to this many characters; messages too.
+MAX_ECHO_CHARS = 200
+_log = logging.getLogger(__name__)
+
+app = FastAPI(
+    title="social_pipeline predictions",
+    version="1",
+    description="Predict a draft post's reach and likes, why, and how sure the model is. The page at / uses this API.",
+    max_body_size=MAX_REQUEST_BYTES,  # a larger body is a 413 before it is read whole
+)
+
+
+class InFlightLimit:
+    """At most `limit` predictions computing at once; the next is turned away at once, not queued.
+    A prediction is CPU-bound (~0.2 s) and mostly holds the GIL: two at once in one process each take
+    ~1.5x as long for ~1.3x the throughput, so one process computes one (`make api` runs a worker
+    process per core, each with its own limit)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.in_flight = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self):
+        with self._lock:
+            admitted = self.in_flight < self.limit
+            self.in_flight += admitted
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self._lock:
+                    self.in_flight -= 1
+
+
+PREDICTIONS = InFlightLimit(max(1, int(os.environ.get("SOCIAL_PIPELINE_API_MAX_IN_FLIGHT") or 1)))
+RETRY_AFTER_SECONDS = 1  # a prediction takes a fraction of a second: a slot frees within one
+_BUSY = json.dumps({"detail": "the server is computing as many predictions as it can at once: "
+                              f"retry after {RETRY_AFTER_SECONDS} s"}).encode()
+
+
+class ShedWhenFull:
+    """ASGI middleware: a POST /predict past the in-flight limit gets its 503 before its body is read
+    or validated, so a burst costs the server next to nothing."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/predict" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        with PREDICTIONS.slot() as admitted:
+            if admitted:
+                return await self.app(scope, receive, send)
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                (b"content-length", str(len(_BUSY)).encode())]})
+            await send({"type": "http.response.body", "body": _BUSY})
+
+
+app.add_middleware(ShedWhenFull)
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/\\])(?:[A-Za-z]:)?[/\\][^\s'\"()<>,;]*[^\s'\"()<>,;.:]")
+
+
+def public_detail(message: str) -> str:
+    """A server-side message fit for a client: absolute paths cut to their file name, no PIDs or
+    interpreter paths (DuckDB's lock errors name the process holding the lock). The whole message
+    goes to the server log."""
+    text = re.sub(r"Conflicting lock is held in \S+( \(PID \d+\))?( by user [^\s.]+)?", "another process holds a lock",
+                  message)
+    text = re.sub(r" ?\(?\bPID:? ?\d+\)?", "", text, flags=re.IGNORECASE)
+    return _ABSOLUTE_PATH.sub(lambda m: Path(m.group(0)).name or "…", text)
+
+
+@app.exception_handler(ModelNotTrainedError)
+def _no_models(request: Request, error: ModelNotTrainedError) -> JSONResponse:
+    _log.warning("503 on %s: %s", request.url.path, error)
+    return JSONResponse(status_code=503, content={"detail": public_detail(str(error))})
+
+
+@app.exception_handler(duckdb.IOException)
+def _warehouse_unreadable(request: Request, error: duckdb.IOException) -> JSONResponse:
+    # A locked or unreadable file is the server's state, not the request's fault: retry later.
+    _log.warning("503 on %s, the warehouse cannot be read: %s", request.url.path, error)
+    return JSONResponse(status_code=503, headers={"Retry-After": "5"},
+                        content={"detail": "the warehouse cannot be read right now (locked by another process or "
+                                           "unreadable): retry later"})
+
+
+def _echo(value: Any) -> Any:
+    """A value from the request, safe to put in JSON and short: no NaN, no lone surrogate, no 50 MB."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # 'nan', 'inf': JSON has no such numbers
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    if isinstance(value, (dict, list)):
+        return f"<{type(value).__name__} of {len(value)} items>"
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_ECHO_CHARS else f"{text[:MAX_ECHO_CHARS]}… ({len(text):,} characters)"
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    """422 naming each field and what is wrong with it, echoing at most a short piece of the value."""
+    detail = [{"loc": list(e.get("loc", ())), "msg": _echo(e.get("msg", "")), "type": e.get("type"),
+               "input": _echo(e.get("input"))} for e in error.errors()[:20]]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _history_or_none(user_id: str | None):
+    try:
+        return user_history(user_id)
+    except duckdb.Error:  # no warehouse yet: the offline heuristic alone
+        return None
+
+
+@app.post("/predict", response_model=PredictionResponse, responses=UNAVAILABLE)
+def predict_post(payload: PostPayload) -> dict:
+    """The prediction for one draft; it is recorded in the prediction log. Past the in-flight limit
+    (ShedWhenFull), a 503 with Retry-After answers at once."""
+    return predict(payload)  # the models run single-threaded (core/models.py single_threaded)
+
+
+@app.post("/suggest", response_model=SuggestResponse)
+def suggest(request: SuggestRequest) -> dict:  # type: ignore[valid-type]
+    """Hashtags (ranked by the user's own history when user_id has posts) and, with media, a description."""
+    has_media = request.media_type in ("image", "video")
+    return {
+        "suggested_hashtags": suggest_hashtags(request.post_text, _history_or_none(request.user_id)),
+        "suggested_description": suggest_description_for_media(request.post_text) if has_media else None,
+    }
+
+
+@app.get("/health", response_model=HealthResponse)
+def health() -> dict:
+    """Up, and whether models are registered (HTTP 200 either way)."""
+    try:
+        _, versions = latest_models()
+    except (ModelNotTrainedError, duckdb.Error) as error:
+        _log.warning("/health: no models can be served: %s", error)
+        return {"ok": True, "models_ready": False, "model_versions": {}, "detail": public_detail(str(error))}
+    return {"ok": True, "models_ready": True, "model_versions": versions,
+            # A lake's name is a connection string: never shown (it may hold a password).
+            "detail": f"serving from {'the DuckLake warehouse' if is_lake(read_database()) else Path(read_database()).name}"}
+
+
+@lru_cache(maxsize=1)
+def _page() -> str:
+    return resources.files("social_pipeline.app").joinpath("api_page.html").read_text(encoding="utf-8")
+
+
+@app.get("/", response_class=HTMLResponse, include_in_schema=False)
+def page() -> str:
+    """One self-contained page: write a draft, see its prediction."""
+    return _page()

@@ -1,0 +1,300 @@
+"""Ingest dropped files into the warehouse: one transaction per file, a ledger against repeats.
+
+Used by the inbox sensor's runs and by `social-pipeline ingest`. A file is recognised by its
+header (core/exports.py). Good files are written in ONE transaction together with their
+ledger row in ops.ingested_files (keyed by the content's sha256), so a file is either wholly
+in the warehouse or not at all, and the same content dropped again writes nothing.
+In the inbox, a file then moves to `processed/`, or to `rejected/` beside a
+`<name>.error.txt` that names the problem and the line.
+
+What a file writes, row by row, against what is stored (IngestOutcome.rows_new / _updated / _unchanged):
+a post seen for the first time is new; a known post whose figures differ from its latest stored
+ones is updated, as a further snapshot (raw tables are append-only, and the snapshots are the
+post's time series); a row equal to the stored figures writes nothing. A re-download of a range
+whose capped time (core/exports.py) is already taken by other figures is stamped later (the file's
+modification time, else the time of ingestion) when its figures are newer, and not written when
+they are older (lower impressions: an older download ingested late).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot_time, parse_file
+from social_pipeline.core.metrics import COUNT_COLUMNS
+from social_pipeline.resources.warehouse import scalar, write_transaction
+
+DEFAULT_INBOX = "data/inbox"
+# Files still being written (browser downloads, editors) are left alone until they settle.
+IGNORED_SUFFIXES = (".crdownload", ".part", ".partial", ".tmp", ".download", "~")
+SETTLE_SECONDS = 5.0
+
+
+def inbox_path() -> Path:
+    """`SOCIAL_PIPELINE_INBOX`, else data/inbox (relative to the working directory)."""
+    return Path(os.environ.get("SOCIAL_PIPELINE_INBOX") or DEFAULT_INBOX)
+
+
+def content_sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def pending_files(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> list[Path]:
+    """Files waiting in the inbox (not in processed/ or rejected/), oldest first."""
+    if not inbox.is_dir():
+        return []
+    now = time.time()
+    files = [p for p in inbox.iterdir()
+             if p.is_file() and not p.name.startswith(".") and not p.name.endswith(IGNORED_SUFFIXES)
+             and not p.name.endswith(".error.txt") and now - p.stat().st_mtime >= settle_seconds]
+    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+@dataclass
+class IngestOutcome:
+    path: Path
+    status: str  # ingested | duplicate | empty (a header, no rows) | rejected
+    sha256: str = ""
+    kind: str | None = None
+    rows: int = 0  # rows written (new + updated)
+    rows_new: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    message: str = ""
+    snapshot_time: pd.Timestamp | None = None
+    users: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    moved_to: Path | None = None
+    # The earliest publication (posts) or activity day (profile) in the file: weekly analytics
+    # from that week on are out of date once it is ingested.
+    earliest_day: pd.Timestamp | None = None
+
+    def describe(self) -> str:
+        if self.status == "ingested":
+            when = f", figures as of {self.snapshot_time} UTC" if self.snapshot_time is not None else ""
+            return (f"ingested {self.path.name}: {self.kind}, {self.rows_new} rows new, {self.rows_updated} updated, "
+                    f"{self.rows_unchanged} unchanged{when}")
+        if self.status == "empty":
+            return f"NO ROWS in {self.path.name}: {self.message}; nothing was written"
+        if self.status == "duplicate":
+            return f"skipped {self.path.name}: the same content was ingested before ({self.message})"
+        return f"REJECTED {self.path.name}: {self.message}"
+
+
+def _modified_at(path: Path) -> pd.Timestamp:
+    return pd.Timestamp(path.stat().st_mtime, unit="s")
+
+
+def _same_figures(columns, left: str = "i", right: str = "r") -> str:
+    return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in columns)
+
+
+def _classify_metrics(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Each row of `incoming_metrics` against what is stored: new | unchanged | updated | clash (another
+    figure at the same time and source, newer than it) | older (the same, but lower figures)."""
+    return con.execute(
+        f"""
+        WITH clash AS (
+            SELECT t.* FROM raw.tweet_metrics AS t JOIN incoming_metrics AS i
+              ON t.post_id = i.post_id AND t.collected_at = i.collected_at AND t.source = i.source),
+        latest AS (
+            SELECT * FROM raw.tweet_metrics
+            WHERE post_id IN (SELECT post_id FROM incoming_metrics) AND COALESCE(status, 'ok') = 'ok'
+              AND post_id NOT IN (SELECT post_id FROM clash)
+            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY collected_at DESC, source) = 1),
+        reference AS (SELECT *, TRUE AS clashes FROM clash UNION ALL BY NAME SELECT *, FALSE AS clashes FROM latest)
+        SELECT i.post_id,
+               CASE WHEN r.post_id IS NULL THEN 'new'
+                    WHEN {_same_figures(COUNT_COLUMNS)} THEN 'unchanged'
+                    WHEN NOT r.clashes THEN 'updated'
+                    -- Impressions are cumulative views: fewer means an older download.
+                    WHEN COALESCE(i.impressions, -1) < COALESCE(r.impressions, -1) THEN 'older'
+                    ELSE 'clash' END AS change
+        FROM incoming_metrics AS i LEFT JOIN reference AS r USING (post_id)
+        """
+    ).df()
+
+
+def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Timestamp) -> dict[str, int]:
+    con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
+    changes = _classify_metrics(con)
+    if (changes["change"] == "clash").any():
+        # The range was downloaded again later: its figures are a later snapshot, not a replacement.
+        later = later_snapshot_time(parsed, parsed.snapshot_time)
+        if later is not None:
+            parsed.restamp(later)
+            parsed.notes.append(f"the snapshot time of this range was taken by an earlier download with other "
+                                f"figures: this later download is stamped {later} (its modification time, else "
+                                "the time of ingestion)")
+            con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
+            changes = _classify_metrics(con)
+        else:
+            changes.loc[changes["change"] == "clash", "change"] = "older"
+    con.unregister("incoming_metrics")
+    older = int((changes["change"] == "older").sum())
+    if older:
+        parsed.notes.append(f"{older} rows carry lower figures than those stored for the same time (an older "
+                            "download): not written")
+    written = set(changes.loc[changes["change"].isin(["new", "updated"]), "post_id"])
+    con.register("incoming_posts", parsed.posts.assign(source=parsed.kind, ingested_at=now))
+    con.execute(
+        """
+        INSERT INTO raw.posts BY NAME
+        SELECT post_id, user_id, text, content_type, media_type, num_media_items::INTEGER AS num_media_items,
+               published_at, published_time_known, source, ingested_at
+        FROM incoming_posts WHERE post_id NOT IN (SELECT post_id FROM raw.posts)
+        """
+    )
+    # A post known only by its date gains its time of day when a classic export knows it.
+    con.execute(
+        """
+        UPDATE raw.posts AS p SET published_at = i.published_at, published_time_known = TRUE
+        FROM incoming_posts AS i
+        WHERE p.post_id = i.post_id AND NOT COALESCE(p.published_time_known, TRUE) AND i.published_time_known
+        """
+    )
+    con.unregister("incoming_posts")
+    metrics = parsed.metrics[parsed.metrics["post_id"].isin(written)]
+    con.register("incoming_metrics", metrics.assign(source=parsed.kind, partition_key=parsed.partition_key,
+                                                    written_at=now))
+    con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
+    con.unregister("incoming_metrics")
+    counts = changes["change"].value_counts()
+    parsed.posts = parsed.posts[parsed.posts["post_id"].isin(written)]  # what the outcome reports on
+    return {"new": int(counts.get("new", 0)), "updated": int(counts.get("updated", 0)),
+            "unchanged": int(counts.get("unchanged", 0)) + older}
+
+
+def _write_profile(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, now: pd.Timestamp) -> dict[str, int]:
+    from social_pipeline.core.exports import PROFILE_FIGURES
+
+    con.register("incoming_profile", parsed.profile.assign(source_file=path.name, ingested_at=now))
+    # Only rows that came from files are replaced by a later file (never another source's).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE profile_changes AS
+        SELECT i.*, CASE WHEN r.user_id IS NULL THEN 'new' WHEN {_same_figures(PROFILE_FIGURES)} THEN 'unchanged'
+                         ELSE 'updated' END AS change
+        FROM incoming_profile AS i
+        LEFT JOIN (SELECT * FROM raw.profile_activity WHERE source_file IN
+                   (SELECT file_name FROM ops.ingested_files WHERE kind = 'profile_activity')) AS r
+          ON r.user_id = i.user_id AND r.platform = i.platform AND r.snapshot_date = i.snapshot_date::DATE
+        """
+    )
+    con.unregister("incoming_profile")
+    con.execute(
+        """
+        DELETE FROM raw.profile_activity AS t USING profile_changes AS i
+        WHERE i.change = 'updated' AND t.user_id = i.user_id AND t.platform = i.platform
+          AND t.snapshot_date = i.snapshot_date::DATE
+          AND t.source_file IN (SELECT file_name FROM ops.ingested_files WHERE kind = 'profile_activity')
+        """
+    )
+    con.execute("INSERT INTO raw.profile_activity BY NAME SELECT * EXCLUDE (change) FROM profile_changes "
+                "WHERE change <> 'unchanged'")
+    counts = dict(con.execute("SELECT change, count(*) FROM profile_changes GROUP BY ALL").fetchall())
+    con.execute("DROP TABLE profile_changes")
+    return {k: int(counts.get(k, 0)) for k in ("new", "updated", "unchanged")}
+
+
+def _write(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, sha: str, now: pd.Timestamp) -> dict[str, int]:
+    if parsed.kind == "profile_activity":
+        changes = _write_profile(con, parsed, path, now)
+    else:
+        changes = _write_posts(con, parsed, now)
+    con.execute(
+        "INSERT INTO ops.ingested_files BY NAME SELECT $sha AS content_sha256, $name AS file_name, $path AS path, "
+        "$kind AS kind, $rows AS rows, $snapshot AS snapshot_time, $key AS partition_key, $now AS ingested_at, "
+        "$new AS rows_new, $updated AS rows_updated, $unchanged AS rows_unchanged",
+        {"sha": sha, "name": path.name, "path": str(path), "kind": parsed.kind, "rows": parsed.rows,
+         "snapshot": parsed.snapshot_time, "key": parsed.partition_key, "now": now, **changes},
+    )
+    return changes
+
+
+def _already_ingested(con, sha: str) -> str | None:
+    return scalar(con, "SELECT file_name || ' at ' || strftime(ingested_at, '%Y-%m-%d %H:%M') "
+                       "FROM ops.ingested_files WHERE content_sha256 = $sha", {"sha": sha})
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | None = None,
+                now: pd.Timestamp | None = None) -> IngestOutcome:
+    """Recognise, parse and write one file. A bad file is returned as rejected with nothing written."""
+    path = Path(path)
+    now = pd.Timestamp.now("UTC").tz_localize(None) if now is None else now
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return IngestOutcome(path, "rejected", message=f"cannot read the file ({exc.strerror})")
+    sha = content_sha256(content)
+    earlier = _already_ingested(con, sha)
+    if earlier:
+        return IngestOutcome(path, "duplicate", sha, message=earlier)
+    try:
+        parsed = parse_file(content, path.name, modified_at=_modified_at(path), now=now, default_user=default_user)
+    except ExportError as exc:
+        return IngestOutcome(path, "rejected", sha, message=str(exc))
+    if parsed.rows == 0:
+        # Not an error (an export of a quiet range), but not a silent success either; no ledger entry,
+        # so the same file with rows added later is ingested.
+        skipped = "; ".join(parsed.notes)
+        return IngestOutcome(path, "empty", sha, parsed.kind, notes=parsed.notes,
+                             message="the file has a header but no rows" + (f" ({skipped})" if skipped else ""))
+    def write_file(con):
+        earlier = _already_ingested(con, sha)  # another writer may have been first
+        return earlier, None if earlier else _write(con, parsed, path, sha, now)
+
+    earlier, changes = write_transaction(con, write_file, f"ingest {path.name}")
+    if earlier:
+        return IngestOutcome(path, "duplicate", sha, message=earlier)
+    profile = parsed.kind == "profile_activity"
+    frame = parsed.profile if profile else parsed.posts
+    days = pd.to_datetime(frame["snapshot_date" if profile else "published_at"], errors="coerce")
+    written = changes["new"] + changes["updated"]
+    return IngestOutcome(path, "ingested", sha, parsed.kind, written, changes["new"], changes["updated"],
+                         changes["unchanged"], snapshot_time=parsed.snapshot_time,
+                         users=sorted(frame["user_id"].unique()), notes=parsed.notes,
+                         earliest_day=days.min().normalize() if written and days.notna().any() else None)
+
+
+def _free_name(folder: Path, name: str, sha: str) -> Path:
+    target = folder / name
+    if target.exists():
+        stem, dot, suffix = name.rpartition(".")
+        target = folder / (f"{stem}.{sha[:8]}.{suffix}" if dot else f"{name}.{sha[:8]}")
+    counter = 1
+    while target.exists():
+        target = folder / f"{counter}.{target.name}"
+        counter += 1
+    return target
+
+
+def settle(outcome: IngestOutcome) -> IngestOutcome:
+    """Move a handled inbox file: ingested/duplicate -> processed/, rejected -> rejected/ + .error.txt."""
+    inbox = outcome.path.parent
+    folder = inbox / ("rejected" if outcome.status == "rejected" else "processed")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _free_name(folder, outcome.path.name, outcome.sha256 or "unread")
+    shutil.move(str(outcome.path), target)
+    if outcome.status == "rejected":
+        (folder / f"{target.name}.error.txt").write_text(
+            f"{outcome.path.name} was rejected and nothing from it was written.\n"
+            f"Problem: {outcome.message}\n"
+            "Fix the problem and drop the file into the inbox again.\n"
+        )
+    outcome.moved_to = target
+    return outcome
+
+
+def process_inbox_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | None = None) -> IngestOutcome:
+    """Ingest one inbox file and move it. An unexpected error (say, the warehouse is locked) leaves
+    the file where it is and propagates, so the caller can retry."""
+    return settle(ingest_file(con, path, default_user=default_user))

@@ -1,0 +1,18 @@
+"""The one SQL loader: each module's queries live as `.sql` files in a `sql/` folder beside it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+
+def sql_loader(module_file: str) -> Callable[[str], str]:
+    """`sql = sql_loader(__file__)`, then `sql("post_snapshots")` is the text of ./sql/post_snapshots.sql."""
+    folder = Path(module_file).resolve().parent / "sql"
+
+    @lru_cache(maxsize=None)
+    def sql(name: str) -> str:
+        return (folder / f"{name}.sql").read_text()
+
+    return sql

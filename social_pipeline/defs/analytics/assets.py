@@ -1,0 +1,205 @@
+"""Group `analytics`: post snapshots and per-post performance, set-based SQL in DuckDB."""
+
+import dagster as dg
+
+from social_pipeline.core import analytics_queries as q
+
+from social_pipeline.resources.warehouse import WarehouseResource, retry_conflicts, scalar, write_transaction
+from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table, table_definition_metadata, table_metadata
+from social_pipeline.defs.ingestion.assets import inbox_files
+from social_pipeline.defs.ingestion.assets import raw_posts, raw_tweet_metrics
+from social_pipeline.defs.common import SINGLE_RUN, WEEKLY_PARTITIONS, time_windows
+from social_pipeline.defs.ingestion.assets import raw_profile_activity
+# The post tables' SQL is shared with AnalyticsCollector, so it lives in core/sql/.
+sql = q.sql_text
+
+
+class PostSnapshotsConfig(dg.Config):
+    full_refresh: bool = False
+
+
+@dg.asset(
+    deps=[raw_tweet_metrics, raw_posts, inbox_files],
+    group_name="analytics",
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description="One row per (post, collection): cumulative figures, engagements, "
+    "`engagement_rate_pct` (0 when impressions is 0) and `weighted_engagement_score`. "
+    "Incremental: a run recomputes only the collections written since the last run "
+    "(set `full_refresh` to rebuild everything).",
+    metadata=table_definition_metadata("analytics.post_snapshots"),
+    code_version=code_version("1", sql("post_snapshots_refresh_keys"), sql("post_snapshots")),
+    **asset_labels("data_platform", "analytics", "hourly"),
+)
+def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
+    def write_post_snapshots(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
+                    {"full_refresh": config.full_refresh})
+        refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
+        con.execute("DELETE FROM analytics.post_snapshots WHERE partition_key IN (SELECT partition_key FROM refresh_keys)")
+        # Collections whose raw rows are gone (a re-run that found nothing) go too.
+        con.execute(
+            "DELETE FROM analytics.post_snapshots WHERE partition_key NOT IN "
+            "(SELECT DISTINCT partition_key FROM raw.tweet_metrics)"
+        )
+        con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
+        meta = table_metadata(con, "analytics.post_snapshots", "partition_key IN (SELECT partition_key FROM refresh_keys)",
+                              order_by="snapshot_time DESC, post_id")
+        con.execute("DROP TABLE refresh_keys")
+        return meta, refreshed
+
+    with warehouse.get_connection() as con:
+        meta, refreshed = write_transaction(con, write_post_snapshots, "analytics.post_snapshots")
+    meta["collections_refreshed"] = dg.MetadataValue.int(int(refreshed))
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[post_snapshots],
+    group_name="analytics",
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description="One row per post: its latest snapshot plus `published_at`, `day_of_week` (0 = Monday), "
+    "`hour` (UTC; NULL when the source gives only a date), `content_type`, `media_type` and `text`.",
+    metadata=table_definition_metadata("analytics.post_performance"),
+    code_version=code_version("1", sql("post_performance")),
+    **asset_labels("data_platform", "analytics", "hourly"),
+)
+def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    def write_post_performance(con):
+        con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")
+        meta = table_metadata(con, "analytics.post_performance", order_by="published_at DESC")
+        per_user = con.execute(
+            "SELECT user_id, count(*) AS posts, round(avg(engagement_rate_pct), 2) AS avg_engagement_rate_pct "
+            "FROM analytics.post_performance GROUP BY ALL ORDER BY user_id"
+        ).df()
+        # Date-only posts (X's newer export) have hour NULL: hour-based analytics leave them out.
+        without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour IS NULL")
+        return meta, per_user, without_hour
+
+    with warehouse.get_connection() as con:
+        meta, per_user, without_hour = write_transaction(con, write_post_performance, "analytics.post_performance")
+    meta["per_user"] = preview_table(per_user)
+    meta["posts_without_hour"] = dg.MetadataValue.int(int(without_hour))
+    return dg.MaterializeResult(metadata=meta)
+
+
+# The rolling views: the last 30 days before the warehouse's newest collection, every user.
+ROLLING_30D_PERIODS = """
+SELECT u.user_id, w.as_of - INTERVAL 30 DAY AS period_start, w.as_of AS period_end
+FROM (SELECT DISTINCT user_id FROM analytics.post_performance) AS u,
+     (SELECT max(latest_snapshot_time) AS as_of FROM analytics.post_performance) AS w
+"""
+
+
+# ----- weekly tables -----------------------------------------------------------
+WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
+              **asset_labels("analytics", "analytics", "weekly"))
+
+
+# The SQL each weekly table runs, composed as the assets run it: its hash is part of the code version.
+WEEKLY_QUERIES = {
+    "user_summary": q.user_summary_query(q.report_periods_sql()),
+    "engagement_by_content_type": q.content_type_query(q.report_periods_sql()),
+    "best_posting_times": q.best_times_query(q.report_periods_sql()),
+    "recruiter_metrics": q.recruiter_query(q.report_periods_sql()),
+}
+
+
+def _weeks(context: dg.AssetExecutionContext) -> list[dict]:
+    """The run's weeks as runs of consecutive weeks (weeks without data are no partitions)."""
+    return [{"first_week_start": start, "weeks_end": end} for start, end in time_windows(WEEKLY_PARTITIONS, context.partition_keys)]
+
+
+def _in_weeks(column: str, weeks: list[dict], inclusive_end: bool) -> str:
+    """SQL: `column` falls in one of the week runs (timestamps from parsed keys, safe to inline)."""
+    low, high = (">", "<=") if inclusive_end else (">=", "<")
+    return " OR ".join(f"({column} {low} TIMESTAMP '{w['first_week_start']}' AND {column} {high} "
+                       f"TIMESTAMP '{w['weeks_end']}')" for w in weeks)
+
+
+def _replace_weeks(context, con, table: str, time_column: str, weeks: list[dict], query: str, inclusive_end: bool) -> dict:
+    """Delete the partitions' rows and insert the query's, in one transaction."""
+    bounds = _in_weeks(time_column, weeks, inclusive_end)
+
+    def replace(con):
+        con.execute(f"DELETE FROM {table} WHERE {bounds}")
+        for run in weeks:
+            con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, run))
+        return table_metadata(con, table, bounds, order_by=f"{time_column} DESC, user_id", context=context)
+
+    return write_transaction(con, replace, table)
+
+
+@dg.asset(
+    deps=[post_performance],
+    group_name="analytics",
+    description="Per user and week: total posts, impressions, engagements, the average engagement rate "
+    "(mean of the posts' rates; 0 for a post with 0 impressions), best and worst post. Also refreshes "
+    "the view `analytics.user_summary_30d` (the last 30 days before the newest collection).",
+    metadata=table_definition_metadata("analytics.user_summary"),
+    code_version=code_version("1", WEEKLY_QUERIES["user_summary"]),
+    **WEEKLY,
+)
+def user_summary(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        meta = _replace_weeks(context, con, "analytics.user_summary", "period_start", _weeks(context),
+                              WEEKLY_QUERIES["user_summary"], inclusive_end=False)
+        view = f"CREATE OR REPLACE VIEW analytics.user_summary_30d AS {q.user_summary_query(ROLLING_30D_PERIODS)}"
+        retry_conflicts(lambda: con.execute(view), "analytics.user_summary_30d")
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[post_performance],
+    group_name="analytics",
+    description="Per user, week and content type: posts, impressions, engagements, average engagement "
+    "rate. Also refreshes the view `analytics.engagement_by_content_type_30d`.",
+    metadata=table_definition_metadata("analytics.engagement_by_content_type"),
+    code_version=code_version("1", WEEKLY_QUERIES["engagement_by_content_type"]),
+    **WEEKLY,
+)
+def engagement_by_content_type(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        meta = _replace_weeks(context, con, "analytics.engagement_by_content_type", "period_start", _weeks(context),
+                              WEEKLY_QUERIES["engagement_by_content_type"], inclusive_end=False)
+        view = ("CREATE OR REPLACE VIEW analytics.engagement_by_content_type_30d AS "
+                f"{q.content_type_query(ROLLING_30D_PERIODS)}")
+        retry_conflicts(lambda: con.execute(view), "analytics.engagement_by_content_type_30d")
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[post_performance],
+    group_name="analytics",
+    description="Per user and week: the top 10 publication slots (`day_of_week` 0 = Monday, `hour`) in the "
+    "account's time zone (column `timezone`; `utc_hour` beside it) of "
+    "the 90 days before the week's end, ranked by average engagement rate; a slot needs at least 2 "
+    "posts; posts with an unknown hour are left out. `window_end` is the week's end.",
+    metadata=table_definition_metadata("analytics.best_posting_times"),
+    code_version=code_version("1", WEEKLY_QUERIES["best_posting_times"]),
+    **WEEKLY,
+)
+def best_posting_times(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        meta = _replace_weeks(context, con, "analytics.best_posting_times", "window_end", _weeks(context),
+                              WEEKLY_QUERIES["best_posting_times"], inclusive_end=True)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    deps=[raw_profile_activity],
+    group_name="analytics",
+    description="Per user as of each week's end: profile views over 7 and 30 days, connection requests, "
+    "InMails and the seed's other recruiter figures (30 days), "
+    "`estimated_recruiter_reach = int(profile_views_30d * 0.10)`, `view_change_pct` week over week "
+    "(NULL when last week had no views).",
+    metadata=table_definition_metadata("analytics.recruiter_metrics"),
+    code_version=code_version("1", WEEKLY_QUERIES["recruiter_metrics"]),
+    **WEEKLY,
+)
+def recruiter_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    with warehouse.get_connection() as con:
+        meta = _replace_weeks(context, con, "analytics.recruiter_metrics", "as_of", _weeks(context),
+                              WEEKLY_QUERIES["recruiter_metrics"], inclusive_end=True)
+    return dg.MaterializeResult(metadata=meta)

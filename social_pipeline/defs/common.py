@@ -1,0 +1,254 @@
+"""Shared wiring for the domains' Dagster objects: partitions, the warehouse pool, metadata."""
+
+import hashlib
+import math
+import warnings
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from social_pipeline.resources.warehouse import scalar
+
+from social_pipeline.core.collection import PARTITION_KEY_FORMAT
+from social_pipeline.core.schema import table_columns
+from social_pipeline.core.sql_files import sql_loader
+
+# `backfill_policy` is beta in Dagster 1.13 and warns once per asset at every load. The project
+# depends on it knowingly (a range of partitions in one run); this silences that one warning only.
+warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of function `asset` is currently in beta",
+                        category=dg.BetaWarning)
+
+# Partitions exist where data exists, not from a date fixed in code: both sets are dynamic and
+# live in the Dagster instance, so `make run`, the schedules, the inbox and `social-pipeline
+# ingest` add keys (add_partition_keys) and the UI shows no phantom missing months.
+# Hourly metric collections (%Y-%m-%d-%H:%M): each partition is the collection that runs when
+# its hour closes. Kept gap-free from the first collected hour on, so a missed hour shows as missing.
+HOURLY_PARTITIONS = dg.DynamicPartitionsDefinition(name="collection_hours")
+HOUR = pd.Timedelta(hours=1)
+# Weeks (Monday 00:00 UTC, %Y-%m-%d) in which an account has a post or a profile day, any year,
+# plus each week the weekly schedule closes. Weeks without any data are no partitions.
+WEEKLY_PARTITIONS = dg.DynamicPartitionsDefinition(name="report_weeks")
+WEEK = pd.Timedelta(days=7)
+WEEK_KEY_FORMAT = "%Y-%m-%d"
+# Every asset that writes the warehouse joins this pool; the instance (data/dagster_home/dagster.yaml)
+# limits it to one run at a time, because a DuckDB file takes one writer process.
+WAREHOUSE_POOL = "duckdb_warehouse"
+# A range of partitions (a backfill) runs as one run and one SQL pass.
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+
+sql = sql_loader(__file__)
+
+
+def weeks_with_data(con: duckdb.DuckDBPyConnection, from_day: pd.Timestamp, now: pd.Timestamp) -> list[str]:
+    """Keys of the complete weeks, from `from_day`'s week on, in which an account has data."""
+    return [row[0] for row in con.execute(sql("weeks_with_data"), {"from_day": from_day, "now": now}).fetchall()]
+
+
+def weekly_refresh(instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection | None, from_day: pd.Timestamp,
+                   now: pd.Timestamp) -> list[tuple[str, str]]:
+    """After new data from `from_day` on: add the weeks that now hold data as partitions and return
+    the ranges to rebuild, every partition from that week on (later weeks' 90-day best times and
+    week-over-week trends change too). Without a connection (the warehouse stayed locked), every
+    complete week from `from_day` on is added: some may hold no data, but none is left out."""
+    if con is not None:
+        weeks = weeks_with_data(con, from_day, now)
+    else:
+        mondays = pd.date_range(pd.Timestamp(week_key(from_day)), pd.Timestamp(now) - WEEK, freq="7D")
+        weeks = [monday.strftime(WEEK_KEY_FORMAT) for monday in mondays]
+    add_partition_keys(instance, WEEKLY_PARTITIONS, weeks)
+    first = week_key(from_day)
+    return storage_ranges(instance, WEEKLY_PARTITIONS,
+                          [k for k in instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) if k >= first])
+
+
+def partition_range_tags(first_key: str, last_key: str) -> dict[str, str]:
+    """Run tags that make one run of a partitioned job cover first_key .. last_key (a single-run backfill)."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    return {ASSET_PARTITION_RANGE_START_TAG: first_key, ASSET_PARTITION_RANGE_END_TAG: last_key}
+
+
+def hour_key(hour_start: pd.Timestamp) -> str:
+    return pd.Timestamp(hour_start).strftime(PARTITION_KEY_FORMAT)
+
+
+def week_key(day: pd.Timestamp) -> str:
+    """The key of the week (Monday 00:00 UTC) holding `day`."""
+    day = pd.Timestamp(day).normalize()
+    return (day - pd.Timedelta(days=day.day_of_week)).strftime(WEEK_KEY_FORMAT)
+
+
+def _parse(partitions_def: dg.DynamicPartitionsDefinition, key: str) -> pd.Timestamp:
+    """A key's start; a key added by hand in the UI that is no hour (or no Monday) is refused by name."""
+    hourly = partitions_def.name == HOURLY_PARTITIONS.name
+    fmt = PARTITION_KEY_FORMAT if hourly else WEEK_KEY_FORMAT
+    try:
+        start = pd.Timestamp(pd.to_datetime(key, format=fmt))
+    except ValueError:
+        start = None
+    if start is None or (not hourly and start.day_of_week != 0):
+        raise dg.Failure(description=f"partition key {key!r} of {partitions_def.name} is not "
+                         + ("an hour (%Y-%m-%d-%H:%M)" if hourly else "a Monday (%Y-%m-%d)"))
+    return start
+
+
+def _step(partitions_def: dg.DynamicPartitionsDefinition) -> pd.Timedelta:
+    return HOUR if partitions_def.name == HOURLY_PARTITIONS.name else WEEK
+
+
+def add_partition_keys(instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition,
+                       keys: list[str]) -> list[str]:
+    """Add the keys the instance lacks, oldest first; return them. Hours are kept gap-free: adding
+    an hour also adds every hour between it and the hours already there."""
+    existing = set(instance.get_dynamic_partitions(partitions_def.name))
+    wanted = set(keys)
+    if partitions_def.name == HOURLY_PARTITIONS.name and wanted:
+        times = [_parse(partitions_def, k) for k in wanted | existing]
+        wanted = {hour_key(t) for t in pd.date_range(min(times), max(times), freq="h")}
+    new = sorted(wanted - existing)
+    if new:
+        instance.add_dynamic_partitions(partitions_def.name, new)
+    return new
+
+
+def hour_keys(first_hour: pd.Timestamp, last_hour: pd.Timestamp) -> list[str]:
+    return [hour_key(t) for t in pd.date_range(first_hour, last_hour, freq="h")]
+
+
+def storage_ranges(instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition,
+                   keys: list[str]) -> list[tuple[str, str]]:
+    """`keys` as (first, last) ranges a run can target: Dagster orders dynamic keys as they were
+    added, so keys added later for older data (imported history) form ranges of their own."""
+    wanted = set(keys)
+    hourly = partitions_def.name == HOURLY_PARTITIONS.name
+    ranges, current = [], None
+    for key in instance.get_dynamic_partitions(partitions_def.name):
+        # A collection run covers consecutive hours; a weekly run may skip weeks without data.
+        follows = current is not None and (not hourly or _parse(partitions_def, key) ==
+                                           _parse(partitions_def, current[1]) + HOUR)
+        if key in wanted and follows:
+            current[1] = key
+            continue
+        if current is not None:
+            ranges.append(tuple(current))
+        current = [key, key] if key in wanted else None
+    if current is not None:
+        ranges.append(tuple(current))
+    return ranges
+
+
+def time_windows(partitions_def: dg.DynamicPartitionsDefinition, keys) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """The keys' time spans merged into [start, end) windows, oldest first (naive UTC)."""
+    step = _step(partitions_def)
+    windows: list[list[pd.Timestamp]] = []
+    for start in sorted(_parse(partitions_def, k) for k in keys):
+        if windows and windows[-1][1] == start:
+            windows[-1][1] = start + step
+        else:
+            windows.append([start, start + step])
+    return [(start, end) for start, end in windows]
+
+
+def partition_range(context: dg.AssetExecutionContext) -> tuple[str, str, pd.Timestamp, pd.Timestamp]:
+    """(first key, last key, window start, window end), naive UTC, for one key or a range of
+    consecutive hours."""
+    keys = context.partition_keys
+    windows = time_windows(HOURLY_PARTITIONS, keys)
+    if len(windows) != 1:
+        raise dg.Failure(description=f"the run's {len(keys)} partitions are not consecutive hours "
+                         f"({', '.join(f'{s} .. {e}' for s, e in windows)}): select one range of hours")
+    return min(keys), max(keys), windows[0][0], windows[0][1]
+
+
+def code_version(version: str, *queries: str) -> str:
+    """An asset's code version: a version bumped by hand when its Python logic changes, plus a hash
+    of the SQL it runs, so an edited query shows as changed code in the UI without a bump."""
+    if not queries:
+        return version
+    return f"{version}+sql.{hashlib.sha256(chr(0).join(queries).encode()).hexdigest()[:10]}"
+
+
+def asset_labels(team: str, layer: str, cadence: str) -> dict:
+    """Owners and tags a team filters the catalog by: who answers for it, its layer (raw,
+    analytics, report, ml, ops) and when it is refreshed (hourly, weekly, per_file, ...)."""
+    return {"owners": [f"team:{team}"], "tags": {"layer": layer, "cadence": cadence}}
+
+
+def column_schema(table: str) -> dg.TableSchema:
+    """The table's columns, types and descriptions from core/schema.py, for the Columns tab."""
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name, sql_type.split()[0], description=description,
+                       constraints=dg.TableColumnConstraints(nullable="NOT NULL" not in sql_type))
+        for name, sql_type, description in table_columns(table)
+    ])
+
+
+def table_definition_metadata(table: str) -> dict:
+    """Definition metadata of an asset that writes one warehouse table: its name and columns,
+    shown before anything has run."""
+    return {"dagster/table_name": dg.MetadataValue.text(table),
+            "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table))}
+
+
+PREVIEW_TEXT_CHARS = 80
+
+
+def _preview_value(value):
+    """A value a TableRecord accepts (str, int, float, bool or None), long text shortened."""
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float):
+        return round(value, 4)
+    if not isinstance(value, (bool, int, str)):
+        value = str(value)
+    if isinstance(value, str) and len(value) > PREVIEW_TEXT_CHARS:
+        return value[:PREVIEW_TEXT_CHARS - 1] + "…"
+    return value
+
+
+def preview_table(frame: pd.DataFrame, schema: dg.TableSchema | None = None) -> dg.TableMetadataValue:
+    """A small frame as a table in the UI, typed as in the schema where it has the column. Names and
+    types only: the descriptions are in `dagster/column_schema` and would double every event's size."""
+    types = {column.name: column.type for column in schema.columns} if schema else {}
+    columns = [dg.TableColumn(name, types.get(name, str(dtype))) for name, dtype in frame.dtypes.items()]
+    records = [dg.TableRecord({name: _preview_value(value) for name, value in row.items()})
+               for row in frame.astype(object).to_dict("records")]
+    return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE", params=None,
+                   order_by: str | None = None, preview_rows: int = 5,
+                   context: dg.AssetExecutionContext | None = None) -> dict:
+    """Materialization metadata of an asset that writes `table`: `where` selects the rows this run
+    wrote. The table's total is `dagster/row_count`, the run's rows `rows_written_this_run`.
+
+    A run of a range of partitions (a backfill) records the same metadata on every partition in it,
+    so only a run of one partition (or an unpartitioned one) gets `dagster/partition_row_count` and
+    the `preview` of its rows: on a range they would describe the range, not the partition, and a
+    90-day backfill would store the preview 2,160 times."""
+    params = params or {}
+    written = int(scalar(con, f"SELECT count(*) FROM {table} WHERE {where}", params))
+    total = int(scalar(con, f"SELECT count(*) FROM {table}"))
+    schema = column_schema(table)
+    meta = {
+        "dagster/table_name": dg.MetadataValue.text(table),
+        "dagster/column_schema": dg.MetadataValue.table_schema(schema),
+        "dagster/row_count": dg.MetadataValue.int(total),
+        "rows_written_this_run": dg.MetadataValue.int(written),
+    }
+    key_range = context.partition_key_range if context is not None and context.has_partition_key_range else None
+    if key_range is not None and key_range.start != key_range.end:
+        return meta
+    if key_range is not None:
+        meta["dagster/partition_row_count"] = dg.MetadataValue.int(written)
+    order = f"ORDER BY {order_by}" if order_by else ""
+    # Raw JSON stays out of the preview; long text is shortened.
+    shown = [c.name for c in schema.columns if c.type != "JSON"]
+    preview = con.execute(f"SELECT {', '.join(shown)} FROM {table} WHERE {where} {order} LIMIT {preview_rows}",
+                          params).df()
+    meta["preview"] = preview_table(preview, schema)
+    return meta

@@ -1,0 +1,1 @@
+"""Group `ml`: the training dataset, the reach and likes models, prediction feedback."""

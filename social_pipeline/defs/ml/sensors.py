@@ -1,0 +1,55 @@
+"""Retrains when enough new labels have settled."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from social_pipeline.core.publish import bi_path
+from social_pipeline.defs.ml.assets import SETTLE_AGE_HOURS
+from social_pipeline.defs.ml.jobs import ml_training_job
+from social_pipeline.resources.lake import is_lake
+from social_pipeline.resources.warehouse import connect, database_path, scalar
+
+# Retrain between the weekly runs once this many posts have settled since the last model's data:
+# about a week of posting for the simulated accounts, and enough to move a model trained on hundreds.
+NEW_LABELS_TO_RETRAIN = 50
+
+
+NEW_LABELS_SQL = f"""
+SELECT count(DISTINCT post_id), max(snapshot_time)
+FROM analytics.post_snapshots
+WHERE hours_since_published >= {SETTLE_AGE_HOURS} AND hours_since_published < {SETTLE_AGE_HOURS} + 24
+  AND snapshot_time > COALESCE(
+      (SELECT max(labelled_through) FROM ml.model_registry WHERE model_name = 'reach_model'),
+      TIMESTAMP '1970-01-01')
+"""
+
+
+@dg.sensor(
+    job=ml_training_job,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=f"Retrains when at least {NEW_LABELS_TO_RETRAIN} posts have reached their settled outcome "
+    f"({SETTLE_AGE_HOURS} h) since the data of the current model. Reads the BI copy, so it never waits for "
+    "or blocks a run that writes the warehouse.",
+)
+def retrain_on_new_labels(context: dg.SensorEvaluationContext):
+    # A lake is read live; a DuckDB file through its BI copy, which no run locks.
+    database = database_path()
+    if not is_lake(database):
+        if not Path(bi_path()).exists():
+            return dg.SkipReason(f"no BI copy at {bi_path()} yet: nothing has been collected")
+        database = bi_path()
+    con = connect(database, read_only=True)
+    try:
+        if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
+                           "AND table_name = 'model_registry' AND database_name = current_database()"):
+            return dg.SkipReason(f"{'the lake' if is_lake(database) else 'the BI copy'} has no ml tables yet")
+        new_labels, newest = con.execute(NEW_LABELS_SQL).fetchall()[0]
+    finally:
+        con.close()
+    if new_labels < NEW_LABELS_TO_RETRAIN:
+        return dg.SkipReason(f"{new_labels} newly settled posts since the current model; "
+                             f"retraining at {NEW_LABELS_TO_RETRAIN}")
+    # One run per state of the data: the same newest label never triggers twice.
+    return dg.RunRequest(run_key=f"labels-through-{newest}", tags={"trigger": "new_labels"})

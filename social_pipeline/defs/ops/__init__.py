@@ -1,0 +1,1 @@
+"""Group `ops`: the BI copy and run-failure records."""

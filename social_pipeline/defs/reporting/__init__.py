@@ -1,0 +1,1 @@
+"""Group `reporting`: the weekly report files with recommendations."""

@@ -1,0 +1,97 @@
+"""Groups `analytics` (weekly user tables) and `reporting` (the weekly report): the analytics
+seed's features as weekly-partitioned assets.
+
+Every asset runs the shared queries of `core/analytics_queries.py` over the weeks of its
+partition range (a backfill is one run and one SQL pass) and replaces exactly those weeks.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from social_pipeline.core import analytics_queries as q
+from social_pipeline.core.reports import render_html, render_markdown
+from social_pipeline.paths import reports_dir
+from social_pipeline.resources.warehouse import WarehouseResource, write_transaction
+from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTITIONS, asset_labels, code_version, table_definition_metadata, table_metadata
+from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
+
+
+
+
+def safe_name(user_id: str) -> str:
+    """A user id as one path segment: no separators, no leading dot."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(user_id)).lstrip(".")
+    return cleaned or "_"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dg.asset(
+    deps=[user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics],
+    group_name="reporting",
+    description="One report per user and week in `analytics.weekly_reports` (the seed's report shape as "
+    "JSON, plus Markdown), also written as files `<reports dir>/<user>/<week_start>.md` and `.html` "
+    "(the reports folder is `SOCIAL_PIPELINE_REPORTS_DIR`, default `data/reports`).",
+    metadata=table_definition_metadata("analytics.weekly_reports"),
+    # The report is built in Python (core/reports.py, core/recommendations.py): bump the version when
+    # they change; the hash covers the queries its figures come from.
+    code_version=code_version("1", *WEEKLY_QUERIES.values(), q.top_posts_query(q.report_periods_sql())),
+    partitions_def=WEEKLY_PARTITIONS,
+    backfill_policy=SINGLE_RUN,
+    kinds={"duckdb", "html", "markdown"},
+    pool=WAREHOUSE_POOL,
+    **asset_labels("analytics", "report", "weekly"),
+)
+def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    weeks = _weeks(context)
+    generated_at = pd.Timestamp.now("UTC").tz_localize(None)
+    folder = reports_dir()
+    with warehouse.get_connection() as con:
+        reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]
+        rows = []
+        for report in reports:
+            week_start = report["report_period"]["start"][:10]
+            markdown = render_markdown(report)
+            base = folder / safe_name(report["user_id"]) / week_start
+            md_path, html_path = base.with_suffix(".md"), base.with_suffix(".html")
+            write_atomically(md_path, markdown)
+            write_atomically(html_path, render_html(report))
+            rows.append({"user_id": report["user_id"], "week_start": pd.Timestamp(week_start).date(),
+                         "generated_at": generated_at, "report_json": q.report_json(report),
+                         "report_markdown": markdown, "markdown_path": str(md_path.resolve()),
+                         "html_path": str(html_path.resolve())})
+        incoming = pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS)
+        con.register("incoming_reports", incoming)
+
+        def replace_reports(con):
+            con.execute(f"DELETE FROM analytics.weekly_reports WHERE {_in_weeks('week_start', weeks, False)}")
+            con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
+            return table_metadata(con, "analytics.weekly_reports", _in_weeks("week_start", weeks, False),
+                                  order_by="week_start DESC, user_id", context=context)
+
+        meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
+        con.unregister("incoming_reports")
+    latest = [r for r in rows if r["week_start"] == max(row["week_start"] for row in rows)] if rows else []
+    meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
+    if latest:
+        meta["report_markdown"] = dg.MetadataValue.md("\n\n---\n\n".join(r["report_markdown"] for r in latest))
+        meta["html_report"] = dg.MetadataValue.path(latest[0]["html_path"])
+        meta["html_report_url"] = dg.MetadataValue.url(Path(latest[0]["html_path"]).as_uri())
+    return dg.MaterializeResult(metadata=meta)
+
+

@@ -1,0 +1,59 @@
+"""Refreshes the weekly tables and reports after an inbox file brings older weeks."""
+
+import time
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from social_pipeline.defs.common import partition_range_tags, weekly_refresh
+from social_pipeline.defs.ingestion.assets import EARLIEST_DAY_KEY, inbox_files
+from social_pipeline.defs.ingestion.jobs import inbox_ingestion_job
+from social_pipeline.defs.reporting.jobs import weekly_reporting_job
+from social_pipeline.resources.warehouse import WarehouseResource, connect, is_lock_error
+
+LOCK_ATTEMPTS, LOCK_WAIT_SECONDS = 10, 2
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[inbox_ingestion_job],
+    request_job=weekly_reporting_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="After a dropped file is ingested, add the weeks that now hold data (any year) as "
+    "weekly partitions and rebuild the weekly analytics and reports of every weekly partition from "
+    "the file's earliest week on (one run per range of partitions).",
+)
+def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: WarehouseResource):
+    run_id = context.dagster_run.run_id
+    records = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    days = [r.dagster_event.step_materialization_data.materialization.metadata.get(EARLIEST_DAY_KEY)
+            for r in records if r.dagster_event.asset_key == inbox_files.key]
+    days = [pd.Timestamp(d.value) for d in days if d is not None and d.value]
+    if not days:
+        return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
+    # Which weeks hold data: read-only, between runs. Dagster consumes the event even if this tick
+    # fails, so a run holding the lock is waited for a while, then every week from the file's on is taken.
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    con = None
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            con = connect(warehouse.database, read_only=True)
+            break
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc):
+                raise
+            time.sleep(LOCK_WAIT_SECONDS)
+    if con is None:
+        context.log.warning(f"the warehouse stayed locked for {LOCK_ATTEMPTS * LOCK_WAIT_SECONDS} s: adding every "
+                            f"complete week from {min(days).date()} on as a partition")
+    try:
+        ranges = weekly_refresh(context.instance, con, min(days), now)
+    finally:
+        if con is not None:
+            con.close()
+    if not ranges:
+        return dg.SkipReason(f"the file's earliest day {min(days).date()} is in a week not yet complete")
+    return [dg.RunRequest(run_key=f"weekly-after-{run_id}-{first}",
+                          tags={**partition_range_tags(first, last), "trigger": "inbox"})
+            for first, last in ranges]

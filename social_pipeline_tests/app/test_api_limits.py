@@ -1,0 +1,192 @@
+"""The HTTP API under bursts, hostile input and a locked warehouse (issue 14, items 2 to 5), against
+the real trained warehouse the API tests share."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from social_pipeline.app import http_api as api, serving
+from social_pipeline.app.http_api import app
+
+from social_pipeline_tests.app.test_api import DRAFT
+
+
+@pytest.fixture
+def client(serving_env):
+    return TestClient(app)
+
+
+def _logged(serving_env) -> list[dict]:
+    return [json.loads(line) for path in sorted(Path(serving_env["ops"]).glob("predictions/*.jsonl"))
+            for line in path.read_text().splitlines()]
+
+
+def _post_raw(client, body: str):
+    return client.post("/predict", content=body.encode("utf-8", "surrogatepass"),
+                       headers={"Content-Type": "application/json"})
+
+
+# ----- 2. bursts -----------------------------------------------------------------------------
+def test_a_full_server_answers_503_with_retry_after_at_once(client, serving_env):
+    """With every prediction slot taken (as by requests in progress), the next request is turned
+    away at once, computing nothing; a freed slot serves again."""
+    assert api.PREDICTIONS.limit == 1  # per worker process: `make api` runs one per core
+    held = [api.PREDICTIONS.slot() for _ in range(api.PREDICTIONS.limit)]
+    assert all(slot.__enter__() for slot in held)
+    try:
+        answer = client.post("/predict", json=DRAFT)
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "1"
+        assert answer.json()["detail"] == "the server is computing as many predictions as it can at once: retry after 1 s"
+        assert _logged(serving_env) == []  # nothing predicted
+        assert _post_raw(client, "{not json").status_code == 503  # nor even parsed: turned away first
+    finally:
+        for slot in held:
+            slot.__exit__(None, None, None)
+    assert api.PREDICTIONS.in_flight == 0
+    assert client.post("/predict", json=DRAFT).status_code == 200
+    assert len(_logged(serving_env)) == 1
+
+
+def test_a_failed_prediction_frees_its_slot(client, serving_env, monkeypatch):
+    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(Path(serving_env["ops"]) / "missing.duckdb"))
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(Path(serving_env["ops"]) / "missing.duckdb"))
+    for _ in range(api.PREDICTIONS.limit + 1):
+        assert client.post("/predict", json=DRAFT).status_code == 503
+    assert api.PREDICTIONS.in_flight == 0
+
+
+# ----- 3. bad requests -----------------------------------------------------------------------
+@pytest.mark.parametrize("field, literal", [
+    ("user_avg_engagement_rate", "NaN"), ("user_avg_engagement_rate", "Infinity"),
+    ("user_followers", "-Infinity"), ("num_hashtags", "NaN"),
+])
+def test_non_finite_numbers_are_a_422_naming_the_field(client, field, literal):
+    answer = _post_raw(client, f'{{"post_text": "hello", "{field}": {literal}}}')
+    assert answer.status_code == 422, answer.text
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert error["input"] == str(float(literal.replace("Infinity", "inf")))  # 'nan', 'inf', '-inf', as text
+
+
+@pytest.mark.parametrize("field", ["post_text", "user_id", "scheduled_time"])
+def test_a_lone_surrogate_is_a_422_naming_the_field(client, serving_env, field):
+    answer = _post_raw(client, f'{{"{field}": "ab\\ud800cd"}}')
+    assert answer.status_code == 422, answer.text
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert error["type"] == "string_unicode" and "unicode" in error["msg"]
+    assert error["input"] == "ab\\ud800cd"  # escaped, so the answer encodes
+    assert _logged(serving_env) == []
+
+
+@pytest.mark.parametrize("field, value", [
+    ("user_followers", True), ("user_followers", "40000"), ("user_followers", 40000.5),
+    ("num_media_items", True), ("num_hashtags", False), ("user_avg_engagement_rate", True),
+])
+def test_booleans_and_strings_are_not_counts(client, field, value):
+    answer = client.post("/predict", json={**DRAFT, field: value})
+    assert answer.status_code == 422, answer.text
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert error["input"] == value
+
+
+def test_an_integral_rate_and_integer_counts_still_validate(client):
+    answer = client.post("/predict", json={**DRAFT, "user_avg_engagement_rate": 0, "num_hashtags": 2})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["features"]["num_hashtags"] == 2
+
+
+def test_a_body_over_the_limit_is_a_413_and_a_long_value_is_not_echoed(client):
+    huge = json.dumps({**DRAFT, "post_text": "x" * (api.MAX_REQUEST_BYTES + 1)})
+    answer = _post_raw(client, huge)
+    assert answer.status_code == 413
+    assert len(answer.content) < 200
+
+    long_text = "word " * 6_000  # 30,000 characters: under the body limit, over the post limit
+    answer = client.post("/predict", json={**DRAFT, "post_text": long_text, "scheduled_time": "9" * 64})
+    assert answer.status_code == 422
+    errors = {e["loc"][-1]: e for e in answer.json()["detail"]}
+    assert errors["post_text"]["input"] == long_text[:api.MAX_ECHO_CHARS] + "… (30,000 characters)"
+    assert len(answer.content) < 2_000
+
+    many = json.dumps([DRAFT] * 500)  # a list where an object belongs: summarised, not echoed
+    answer = _post_raw(client, many)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["input"] == "<list of 500 items>"
+
+
+# ----- 4. leaks ------------------------------------------------------------------------------
+def test_health_and_503_details_name_no_path_or_pid(client, serving_env, tmp_path, monkeypatch, caplog):
+    """The BI copy locked by another process: DuckDB's error names the file, the interpreter and the
+    PID holding it. The answers say what is wrong without them; the server log keeps them."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('locked', flush=True); time.sleep(60)", serving_env["bi"] + ".locked"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", serving_env["bi"] + ".locked")
+        with caplog.at_level(logging.WARNING, logger="social_pipeline.app.http_api"):
+            health = client.get("/health").json()
+            predict = client.post("/predict", json=DRAFT)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert health["models_ready"] is False and predict.status_code == 503
+    assert predict.headers["Retry-After"] == "5"
+    for detail in (health["detail"], predict.json()["detail"]):
+        assert str(holder.pid) not in detail and "PID" not in detail
+        assert sys.executable not in detail and os.path.dirname(serving_env["bi"]) not in detail
+        assert "lock" in detail
+    assert "bi.duckdb.locked" in health["detail"]
+    assert any(str(holder.pid) in r.getMessage() and serving_env["bi"] in r.getMessage() for r in caplog.records)
+
+    missing = tmp_path / "nowhere" / "warehouse.duckdb"
+    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(missing))
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(missing))
+    detail = client.get("/health").json()["detail"]
+    assert detail.startswith("no warehouse at warehouse.duckdb: run `make run`") and str(tmp_path) not in detail
+    assert client.post("/predict", json=DRAFT).json()["detail"] == detail
+
+
+def test_health_names_the_served_file_not_its_path(client, serving_env):
+    assert client.get("/health").json()["detail"] == f"serving from {Path(serving_env['bi']).name}"
+
+
+# ----- 5. the prediction log ----------------------------------------------------------------
+def test_one_request_writes_a_bounded_line(client, serving_env):
+    """The longest valid draft, one 25,000-character 'word' of 4-byte emoji (it becomes the description
+    and a hashtag too): its log line is cut, stating what was cut, and stays small."""
+    text = "🚀" * 25_000
+    answer = client.post("/predict", json={**DRAFT, "post_text": text})
+    assert answer.status_code == 200, answer.text[:300]
+    line = next(Path(serving_env["ops"]).glob("predictions/*.jsonl")).read_bytes()
+    assert len(line) < 12_000  # the request alone was 300 KB as JSON
+    (logged,) = _logged(serving_env)
+    assert logged["request"]["post_text"] == "🚀" * serving.MAX_LOGGED_TEXT_CHARS
+    cut = {c["field"]: c for c in logged["truncated"]}
+    assert cut["request.post_text"]["chars"] == 25_000
+    import hashlib
+    assert cut["request.post_text"]["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert logged["response"]["prediction_id"] == answer.json()["prediction_id"]
+
+
+def test_a_full_day_of_log_stops_logging_not_serving(client, serving_env, monkeypatch, caplog):
+    client.post("/predict", json=DRAFT)
+    (path,) = Path(serving_env["ops"]).glob("predictions/*.jsonl")
+    size = path.stat().st_size
+    monkeypatch.setattr(serving, "MAX_LOG_BYTES_PER_DAY", int(size * 2.5))
+    monkeypatch.setattr(serving, "_full_days", set())
+    with caplog.at_level(logging.WARNING, logger="social_pipeline.app.serving"):
+        answers = [client.post("/predict", json=DRAFT) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert len(_logged(serving_env)) == 2 and path.stat().st_size <= serving.MAX_LOG_BYTES_PER_DAY
+    assert sum("is full" in r.getMessage() for r in caplog.records) == 1

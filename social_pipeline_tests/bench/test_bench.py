@@ -1,0 +1,114 @@
+"""The benchmark's correctness comparison at a tiny size: the seed-style SQLite baseline and the
+pipeline's SQL give the same answers, and a wrong answer is caught. No timings are asserted."""
+
+import sqlite3
+
+import pytest
+
+from bench.baseline_sqlite import run_baseline
+from bench.history import complete_weeks, export_to_sqlite, write_history
+from bench.runner import api_cost, compare_answers
+from bench.worker import analytics_sql, weekly_report_json
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    database, lite = str(work / "h.duckdb"), str(work / "h.sqlite")
+    written = write_history(database, posts=300, snapshots_per_post=4, users=3)
+    weeks = complete_weeks(written["start"], written["end"])
+    analytics_sql(database, weeks[0], weeks[-1])
+    weekly_report_json(database, weeks[0], weeks[-1])
+    export_to_sqlite(database, lite)
+    return database, lite, weeks, written
+
+
+def test_history_has_the_asked_shape(tiny):
+    _, _, weeks, written = tiny
+    assert written["snapshots"] == 300 * 4
+    assert len(weeks) == 5  # 35 days ending on a Monday
+
+
+def test_baseline_and_pipeline_agree(tiny):
+    database, lite, weeks, _ = tiny
+    checked = compare_answers(database, run_baseline(lite, weeks), weeks)
+    assert checked["posts_compared"] == 300
+    assert checked["user_weeks_compared"] == 3 * 5
+    assert checked["best_time_windows_compared"] == 3 * 5
+    assert checked["reports_compared"] == 3 * 5
+
+
+def test_a_wrong_report_is_caught(tiny, tmp_path):
+    import json
+    import shutil
+
+    import duckdb
+
+    database, lite, weeks, _ = tiny
+    broken = str(tmp_path / "broken.duckdb")
+    shutil.copyfile(database, broken)
+    con = duckdb.connect(broken)
+    user, week, report = con.execute("SELECT user_id, week_start, report_json FROM analytics.weekly_reports "
+                                     "ORDER BY user_id, week_start LIMIT 1").fetchall()[0]
+    report = json.loads(report)
+    report["recommendations"] = report["recommendations"][1:]  # one rule's advice lost
+    con.execute("UPDATE analytics.weekly_reports SET report_json = $r WHERE user_id = $u AND week_start = $w",
+                {"r": json.dumps(report), "u": user, "w": week})
+    con.close()
+    with pytest.raises(AssertionError):
+        compare_answers(broken, run_baseline(lite, weeks), weeks)
+
+
+def test_a_wrong_answer_is_caught(tiny, tmp_path):
+    database, lite, weeks, _ = tiny
+    broken = tmp_path / "broken.sqlite"
+    with sqlite3.connect(lite) as source, sqlite3.connect(broken) as target:
+        source.backup(target)
+        target.execute("UPDATE tweet_metrics SET likes = likes + 1 WHERE post_id = 'p7'")
+    with pytest.raises(AssertionError):
+        compare_answers(database, run_baseline(str(broken), weeks), weeks)
+
+
+def test_api_cost_counts_requests_at_the_http_fake():
+    rows = {row["path"]: row for row in api_cost(posts=250)}
+    assert rows["ours: get_tweets, 100 ids per request"]["requests_per_1000_snapshots"] == pytest.approx(3 * 4)
+    assert rows["seed: one request per post"]["requests_per_1000_snapshots"] == pytest.approx(1000)
+
+
+def test_api_load_counts_what_a_real_loopback_server_answers():
+    """run_load against a real HTTP server on 127.0.0.1 that turns every third request away with 503:
+    the counts and the shed share are exact; only served answers enter the latencies."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bench.api_load import run_load
+
+    seen = []
+
+    class Every3rdShed(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(body)
+            status = 503 if len(seen) % 3 == 0 else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Every3rdShed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = run_load(f"http://127.0.0.1:{server.server_port}", {"post_text": "hi"}, concurrency=4, n_requests=30)
+    finally:
+        server.shutdown()
+    assert result["requests"] == 30 and result["statuses"] == {200: 20, 503: 10}
+    assert result["shed_share"] == pytest.approx(1 / 3)
+    assert set(seen) == {b'{"post_text": "hi"}'}
+    assert 0 < result["p50_ms"] <= result["p99_ms"] and result["requests_per_s"] > 0
+    with pytest.raises(ValueError, match="only loads a server on this machine"):
+        run_load("http://example.com", {}, 1, 1)

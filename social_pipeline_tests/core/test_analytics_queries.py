@@ -1,0 +1,154 @@
+"""Known-answer tests of the analytics SQL (core/analytics_queries.py + core/sql) on hand-built rows."""
+
+import pandas as pd
+import pytest
+
+from social_pipeline.core import analytics_queries as q
+from social_pipeline.resources.warehouse import connect
+
+from social_pipeline_tests.analytics_fixtures import add_post, add_profile_day, refresh_post_tables
+
+WEEK = pd.Timestamp("2026-03-02")  # a Monday
+WEEK_END = WEEK + pd.Timedelta(days=7)
+WEEKS = {"first_week_start": WEEK, "weeks_end": WEEK_END}
+
+
+@pytest.fixture
+def con(tmp_path):
+    con = connect(str(tmp_path / "w.duckdb"))
+    yield con
+    con.close()
+
+
+def best_times(con, params=WEEKS):
+    return q.frame(con, q.best_times_query(q.report_periods_sql()), params)
+
+
+def test_a_slot_needs_two_posts_and_ranks_by_average_rate(con):
+    # Monday 09:xx: two posts, 4 % and 2 % -> avg 3 %; Tuesday 18:xx: one post at 50 % -> excluded.
+    add_post(con, "a", "u", "2026-02-23 09:05", 100, likes=4)
+    add_post(con, "b", "u", "2026-02-16 09:55", 200, likes=4)
+    add_post(con, "c", "u", "2026-02-24 18:00", 10, likes=5)
+    refresh_post_tables(con)
+    rows = best_times(con)
+    assert rows[["day_of_week", "day_name", "hour", "posts_count", "total_impressions", "total_engagements"]].values.tolist() == [
+        [0, "Monday", 9, 2, 300, 8]]
+    assert rows["avg_engagement_rate_pct"].tolist() == [pytest.approx(3.0)]
+    assert rows["window_start"].tolist() == [WEEK_END - pd.Timedelta(days=90)]
+
+
+def test_the_window_is_the_90_days_before_the_week_end(con):
+    # A post 91 days old would complete a slot with the one 84 days old: outside, the slot has 1 post.
+    add_post(con, "old", "u", WEEK_END - pd.Timedelta(days=91), 100, likes=50)
+    add_post(con, "old_pair", "u", WEEK_END - pd.Timedelta(days=84), 100, likes=30)
+    add_post(con, "edge", "u", WEEK_END - pd.Timedelta(days=90), 100, likes=10)  # first instant inside
+    add_post(con, "edge_pair", "u", WEEK_END - pd.Timedelta(days=76), 100, likes=20)  # same weekday and hour
+    add_post(con, "after", "u", WEEK_END + pd.Timedelta(days=7), 100, likes=90)  # after the week: outside
+    refresh_post_tables(con)
+    rows = best_times(con)
+    assert rows[["day_of_week", "hour", "posts_count"]].values.tolist() == [[(WEEK_END - pd.Timedelta(days=90)).day_of_week, 0, 2]]
+    assert rows["avg_engagement_rate_pct"].tolist() == [pytest.approx(15.0)]  # (10 % + 20 %) / 2
+
+
+def test_posts_with_an_unknown_hour_are_left_out(con):
+    add_post(con, "a", "u", "2026-02-23 09:00", 100, likes=4)
+    add_post(con, "b", "u", "2026-02-16 09:00", 100, likes=4, time_known=False)
+    refresh_post_tables(con)
+    assert best_times(con).empty
+
+
+def test_ties_are_broken_deterministically_and_only_10_slots_kept(con):
+    # 12 slots at exactly 5 %: more posts first, then the earlier day and hour.
+    for hour in range(12):
+        posts = 3 if hour == 11 else 2
+        for k in range(posts):
+            add_post(con, f"p{hour}_{k}", "u", pd.Timestamp("2026-02-02") + pd.Timedelta(days=7 * k, hours=hour), 100, likes=5)
+    refresh_post_tables(con)
+    rows = best_times(con)
+    assert rows.sort_values("rank")["hour"].tolist() == [11, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert rows["rank"].sort_values().tolist() == list(range(1, 11))
+
+
+def test_user_summary_counts_zero_impression_posts_at_rate_zero(con):
+    add_post(con, "a", "u", "2026-03-02 10:00", 1000, likes=30, retweets=10, replies=5, quotes=5)  # 5 %
+    add_post(con, "b", "u", "2026-03-04 10:00", 0, likes=3)  # 0 impressions: 0 %
+    add_post(con, "c", "u", "2026-03-08 23:59", 100, likes=1)  # 1 %
+    add_post(con, "next", "u", "2026-03-09 00:00", 100, likes=99)  # next week
+    refresh_post_tables(con)
+    row = q.frame(con, q.user_summary_query(q.report_periods_sql()), WEEKS).iloc[0]
+    assert (row["total_posts"], row["total_impressions"], row["total_engagements"]) == (3, 1100, 54)
+    assert row["avg_engagement_rate_pct"] == pytest.approx(2.0)  # (5 + 0 + 1) / 3
+    assert (row["best_post_id"], row["worst_post_id"]) == ("a", "b")
+    by_type = q.frame(con, q.content_type_query(q.report_periods_sql()), WEEKS)
+    assert by_type[["content_type", "posts", "impressions", "engagements"]].values.tolist() == [["text", 3, 1100, 54]]
+
+
+def test_a_post_without_metrics_yet_counts_at_rate_zero(con):
+    add_post(con, "a", "u", "2026-03-02 10:00", 100, likes=4)  # 4 %
+    add_post(con, "b", "u", "2026-03-03 10:00", 100, likes=2)  # 2 %
+    con.execute("DELETE FROM raw.tweet_metrics WHERE post_id = 'b'")  # published, never collected
+    refresh_post_tables(con)
+    row = q.frame(con, q.user_summary_query(q.report_periods_sql()), WEEKS).iloc[0]
+    assert (row["total_posts"], row["total_impressions"], row["total_engagements"]) == (2, 100, 4)
+    assert row["avg_engagement_rate_pct"] == pytest.approx(2.0)  # (4 + 0) / 2, as the seed's 0.0 default
+    assert (row["best_post_id"], row["worst_post_id"]) == ("a", "b")
+
+
+def test_an_empty_week_gives_the_empty_structure(con):
+    add_post(con, "a", "u", "2026-02-20 10:00", 100, likes=5)  # a known user, no posts this week
+    refresh_post_tables(con)
+    summaries = q.user_summaries(con, q.report_periods_sql(), WEEKS)
+    assert summaries == {("u", WEEK, WEEK_END): q.empty_summary(WEEK, WEEK_END)}
+    assert q.empty_summary(WEEK, WEEK_END)["best_post"] is None
+
+
+def test_recruiter_metrics_sums_and_week_over_week(con):
+    for day in pd.date_range(WEEK_END - pd.Timedelta(days=30), WEEK_END - pd.Timedelta(days=1)):
+        last_week = day >= WEEK
+        add_profile_day(con, "u", day, 7 if last_week else 3, inmails_received=1, recruiter_messages=2,
+                        connection_requests=1)
+    add_profile_day(con, "u", WEEK_END, 1000)  # after as_of: not counted
+    row = q.frame(con, q.recruiter_query(q.report_periods_sql()), WEEKS).iloc[0]
+    assert row["profile_views_7d"] == 49
+    assert row["profile_views_30d"] == 49 + 23 * 3
+    assert row["estimated_recruiter_reach"] == 11  # int(118 * 0.10)
+    assert row["view_change_pct"] == pytest.approx((49 - 21) / 21 * 100)
+    assert (row["inmails_received"], row["recruiter_engagements"], row["connection_requests"]) == (30, 90, 30)
+
+
+def test_view_change_is_null_when_the_previous_week_had_no_views(con):
+    for day in pd.date_range(WEEK, WEEK_END - pd.Timedelta(days=1)):
+        add_profile_day(con, "u", day, 10)
+    add_profile_day(con, "u", WEEK - pd.Timedelta(days=3), 0)  # a recorded day with 0 views
+    row = q.frame(con, q.recruiter_query(q.report_periods_sql()), WEEKS).iloc[0]
+    assert row["profile_views_7d"] == 70
+    assert pd.isna(row["view_change_pct"])
+    assert q.recruiter_dict(row)["view_change_pct"] is None
+
+
+def test_week_over_week_trends_with_a_zero_previous_week(con):
+    add_post(con, "a", "u", "2026-03-03 10:00", 200, likes=10)
+    add_post(con, "b", "u", "2026-03-04 10:00", 0, likes=0)
+    refresh_post_tables(con)
+    (report,) = q.weekly_reports(con, q.report_periods_sql(), WEEKS, pd.Timestamp("2026-03-09 01:00"))
+    assert report["trends"] == {
+        "posts_change": 2,
+        "impressions_change_pct": None,
+        "engagements_change_pct": None,
+        "engagement_rate_change_pts": pytest.approx(2.5),  # (5 % + 0 %) / 2 - 0
+        "profile_views_change_pct": None,
+    }
+    assert [p["post_id"] for p in report["top_posts"]] == ["a", "b"]
+    assert [w["total_posts"] for w in report["weekly_history"]] == [0] * 7 + [2]
+    assert q.pct_change(150, 100) == pytest.approx(50.0) and q.pct_change(5, 0) is None
+
+
+def test_the_report_keeps_the_best_five_posts_in_order(con):
+    for k, likes in enumerate([1, 9, 3, 7, 5, 2, 8]):
+        add_post(con, f"p{k}", "u", WEEK + pd.Timedelta(hours=10 + k), 100, likes=likes)
+    refresh_post_tables(con)
+    (report,) = q.weekly_reports(con, q.report_periods_sql(), WEEKS, WEEK_END)
+    assert [p["engagement_rate"] for p in report["top_posts"]] == [9.0, 8.0, 7.0, 5.0, 3.0]
+    assert report["summary"]["total_posts"] == 7
+    assert set(report) >= {"report_period", "summary", "top_posts", "engagement_breakdown", "best_times",
+                           "recruiter_metrics", "trends", "recommendations", "generated_at"}

@@ -1,0 +1,191 @@
+"""The weekly assets in real Dagster runs on a small simulated warehouse, and `run_plan`."""
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from social_pipeline.defs.reporting import assets as reporting
+from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys
+from social_pipeline.app.cli import complete_weeks, run_plan
+from social_pipeline.core.metrics import estimated_recruiter_reach
+from social_pipeline.resources.sources import SimulatedSource
+from social_pipeline.resources.warehouse import WarehouseResource, connect
+
+from social_pipeline_tests.analytics_fixtures import refresh_post_tables
+from social_pipeline.defs.analytics.assets import best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
+from social_pipeline.defs.analytics.checks import WEEKLY_RATE_CHECKS, best_time_slots_have_two_posts, recruiter_reach_matches_formula
+from social_pipeline.defs.reporting.checks import reports_for_every_active_user
+
+WEEK = "2026-11-09"  # a Monday; the simulated history below covers it and the 2 weeks before
+ASSETS = [*WEEKLY_RATE_CHECKS, best_time_slots_have_two_posts, reports_for_every_active_user,
+          recruiter_reach_matches_formula, user_summary, engagement_by_content_type, best_posting_times,
+          recruiter_metrics, reporting.weekly_report]
+
+
+def with_weeks(*weeks: str) -> dg.DagsterInstance:
+    instance = dg.DagsterInstance.ephemeral()
+    add_partition_keys(instance, WEEKLY_PARTITIONS, list(weeks))
+    return instance
+
+
+def build_simulated_warehouse(path: str) -> None:
+    """Three weeks of two simulated accounts, each post collected once at the end (fast)."""
+    source = SimulatedSource(num_accounts=2)
+    start, end = pd.Timestamp("2026-10-26"), pd.Timestamp("2026-11-16")
+    posts = source.fetch_posts(source.user_ids(), start, end).assign(source="simulated", ingested_at=end)
+    requests = pd.DataFrame({"post_id": posts["post_id"], "collected_at": end + pd.Timedelta(hours=12)})
+    metrics = source.fetch_metrics(requests).frame.assign(source="simulated", partition_key="2026-11-16-11:00",
+                                                          written_at=end)
+    activity = source.fetch_profile_activity(source.user_ids(), list(pd.date_range(start, end - pd.Timedelta(days=1))))
+    activity = activity.assign(source_file="simulated", ingested_at=end)
+    con = connect(path)
+    for table, frame in (("raw.posts", posts), ("raw.tweet_metrics", metrics), ("raw.profile_activity", activity)):
+        con.register("incoming", frame)
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        con.unregister("incoming")
+    refresh_post_tables(con)
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory):
+    """Built and materialised once for the module; tests that change rows work on a copy."""
+    tmp_path = tmp_path_factory.mktemp("reporting")
+    path = str(tmp_path / "w.duckdb")
+    build_simulated_warehouse(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOCIAL_PIPELINE_REPORTS_DIR", str(tmp_path / "reports"))
+        result = dg.materialize(ASSETS, partition_key=WEEK, resources={"warehouse": WarehouseResource(database=path)},
+                                instance=with_weeks(WEEK))
+    return path, result, tmp_path / "reports"
+
+
+def test_one_week_materializes_with_known_values_and_passing_checks(materialized):
+    path, result, reports_dir = materialized
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 6 and all(c.passed for c in checks)
+
+    con = connect(path, read_only=True)
+    posts = con.execute("SELECT * FROM analytics.post_performance WHERE published_at >= '2026-11-09' "
+                        "AND published_at < '2026-11-16'").df()
+    summary = con.execute("SELECT * FROM analytics.user_summary ORDER BY user_id").df()
+    by_type = con.execute("SELECT * FROM analytics.engagement_by_content_type").df()
+    best = con.execute("SELECT * FROM analytics.best_posting_times").df()
+    recruiter = con.execute("SELECT * FROM analytics.recruiter_metrics ORDER BY user_id").df()
+    reports = con.execute("SELECT * FROM analytics.weekly_reports ORDER BY user_id").df()
+    activity = con.execute("SELECT * FROM raw.profile_activity").df()
+    rolling = con.execute("SELECT count(*) FROM analytics.user_summary_30d").fetchall()[0][0]
+    con.close()
+
+    # user_summary against pandas over the same posts.
+    expected = posts.groupby("user_id").agg(total_posts=("post_id", "size"), total_impressions=("impressions", "sum"),
+                                             avg_rate=("engagement_rate_pct", "mean")).sort_index()
+    assert summary["user_id"].tolist() == ["alice_data", "bytes_and_beans"]
+    assert summary["total_posts"].tolist() == expected["total_posts"].tolist()
+    assert summary["total_impressions"].tolist() == expected["total_impressions"].tolist()
+    assert summary["avg_engagement_rate_pct"].tolist() == pytest.approx(expected["avg_rate"].tolist())
+    assert summary["period_start"].unique().tolist() == [pd.Timestamp(WEEK)]
+    assert by_type["posts"].sum() == len(posts)
+    assert rolling == 2
+
+    # Best times: the 90-day window holds the whole history here.
+    assert (best["posts_count"] >= 2).all() and best.groupby("user_id")["rank"].max().le(10).all()
+    assert best["window_end"].unique().tolist() == [pd.Timestamp("2026-11-16")]
+
+    # Recruiter figures: the 7 days of the week and the 21 recorded days before its end.
+    week_views = activity[pd.to_datetime(activity["snapshot_date"]) >= pd.Timestamp(WEEK)].groupby("user_id")["profile_views"].sum()
+    all_views = activity.groupby("user_id")["profile_views"].sum()
+    assert recruiter["profile_views_7d"].tolist() == week_views.sort_index().tolist()
+    assert recruiter["profile_views_30d"].tolist() == all_views.sort_index().tolist()
+    assert recruiter["estimated_recruiter_reach"].tolist() == [estimated_recruiter_reach(v) for v in all_views.sort_index()]
+
+    # Reports: one per user, JSON in the seed's shape, files written, Markdown in the metadata.
+    assert reports["user_id"].tolist() == ["alice_data", "bytes_and_beans"]
+    report = json.loads(reports["report_json"][0])
+    assert report["summary"]["total_posts"] == summary["total_posts"][0]
+    assert len(report["top_posts"]) == min(5, summary["total_posts"][0]) and report["report_period"]["start"] == "2026-11-09T00:00:00"
+    md_file = reports_dir / "alice_data" / "2026-11-09.md"
+    assert md_file.read_text() == reports["report_markdown"][0]
+    assert (reports_dir / "alice_data" / "2026-11-09.html").read_text().startswith("<!DOCTYPE html>")
+    assert not list(reports_dir.rglob("*.tmp"))
+    meta = result.asset_materializations_for_node("weekly_report")[0].metadata
+    assert "# Weekly social media report: alice_data" in meta["report_markdown"].value
+    assert Path(meta["html_report"].value) == (reports_dir / "alice_data" / "2026-11-09.html").resolve()
+
+
+def test_rerunning_a_week_replaces_it(materialized, monkeypatch):
+    path, _, reports_dir = materialized
+    monkeypatch.setenv("SOCIAL_PIPELINE_REPORTS_DIR", str(reports_dir))
+    again = dg.materialize(ASSETS, partition_key=WEEK, resources={"warehouse": WarehouseResource(database=path)},
+                           instance=with_weeks(WEEK))
+    assert again.success
+    con = connect(path, read_only=True)
+    counts = [con.execute(f"SELECT count(*) FROM analytics.{t}").fetchall()[0][0]
+              for t in ("user_summary", "recruiter_metrics", "weekly_reports")]
+    con.close()
+    assert counts == [2, 2, 2]
+
+
+def test_the_checks_fail_on_bad_rows(materialized, tmp_path):
+    path = str(tmp_path / "copy.duckdb")
+    shutil.copyfile(materialized[0], path)
+    con = connect(path)
+    con.execute("UPDATE analytics.recruiter_metrics SET estimated_recruiter_reach = estimated_recruiter_reach + 1")
+    con.execute("UPDATE analytics.best_posting_times SET posts_count = 1 WHERE rank = 1")
+    con.execute("UPDATE analytics.user_summary SET avg_engagement_rate_pct = 101 WHERE user_id = 'alice_data'")
+    con.execute("DELETE FROM analytics.weekly_reports WHERE user_id = 'alice_data'")
+    con.close()
+    warehouse = WarehouseResource(database=path)
+    assert not recruiter_reach_matches_formula(warehouse=warehouse).passed
+    assert not best_time_slots_have_two_posts(warehouse=warehouse).passed
+    assert not reports_for_every_active_user(check_context(), warehouse=warehouse).passed
+    assert not WEEKLY_RATE_CHECKS[0](warehouse=warehouse).passed
+
+
+def check_context(*materialized_weeks: str) -> dg.AssetCheckExecutionContext:
+    """A check context whose instance records these weekly_report partitions as materialised."""
+    instance = dg.DagsterInstance.ephemeral()
+    for week in materialized_weeks:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=reporting.weekly_report.key, partition=week))
+    return dg.build_asset_check_context(instance=instance)
+
+
+def test_missing_reports_check_sees_a_materialised_week_whose_rows_all_vanished(materialized, tmp_path):
+    path = str(tmp_path / "copy.duckdb")
+    shutil.copyfile(materialized[0], path)
+    warehouse = WarehouseResource(database=path)
+    assert reports_for_every_active_user(check_context(WEEK), warehouse=warehouse).passed
+    con = connect(path)
+    con.execute("DELETE FROM analytics.weekly_reports")
+    con.close()
+    result = reports_for_every_active_user(check_context(WEEK), warehouse=warehouse)
+    assert not result.passed and result.metadata["missing_reports"].value == 2
+    # A week never materialised is not a missing report.
+    assert reports_for_every_active_user(check_context(), warehouse=warehouse).passed
+
+
+def test_run_plan_covers_complete_weeks_of_the_history():
+    plan = run_plan(pd.Timestamp("2026-11-23 01:30"), days=30)
+    assert plan[1] == ("weekly_reporting", "2026-10-26", "2026-11-16")
+    assert complete_weeks(pd.Timestamp("2026-11-09 00:00"), pd.Timestamp("2026-11-16 00:00")) == ["2026-11-09"]
+    assert complete_weeks(pd.Timestamp("2026-11-09 00:01"), pd.Timestamp("2026-11-23 00:00")) == ["2026-11-16"]
+    assert complete_weeks(pd.Timestamp("2026-11-10"), pd.Timestamp("2026-11-16")) == []
+    assert plan[2] == ("ml_training", None, None)
+    assert [job for job, _, _ in run_plan(pd.Timestamp("2026-11-23 01:30"), days=3)] == [
+        "hourly_collection", "ml_training", "prediction_feedback", "publish_bi_copy"]
+
+
+def test_run_plan_materialises_every_asset_but_the_per_file_inbox():
+    from social_pipeline.definitions import defs
+
+    planned = set()
+    for job, _, _ in run_plan(pd.Timestamp("2026-11-23 01:30"), days=30):
+        planned |= set(defs.resolve_job_def(job).asset_layer.executable_asset_keys)
+    every = {key for key in defs.resolve_asset_graph().get_all_asset_keys()
+             if defs.resolve_asset_graph().get(key).is_executable}
+    assert every - planned == {dg.AssetKey("inbox_files")}

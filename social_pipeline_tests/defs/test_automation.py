@@ -1,0 +1,303 @@
+"""Schedules, sensors, the BI copy, the instance's concurrency config, and crash safety."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from social_pipeline.defs.common import HOURLY_PARTITIONS, WAREHOUSE_POOL, WEEKLY_PARTITIONS, add_partition_keys
+from social_pipeline.definitions import defs
+from social_pipeline.resources.warehouse import WarehouseResource, is_local_file
+
+from social_pipeline_tests.defs.ingestion.test_assets import collect
+from social_pipeline.defs.ops.assets import bi_warehouse_copy
+from social_pipeline.defs.ops.sensors import publish_bi_copy_after_success, record_and_notify_run_failure
+from social_pipeline.resources.smtp import SmtpResource
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_hourly_schedule_collects_the_hour_that_just_closed():
+    schedule = defs.resolve_schedule_def("hourly_collection_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    with dg.instance_for_test() as instance:
+        add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-09:00"])
+        # As a context manager: the context opens its own instance, which must be closed again.
+        with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                       scheduled_execution_time=pd.Timestamp("2026-11-18 13:05", tz="UTC")) as context:
+            requests = list(schedule.evaluate_tick(context).run_requests)
+        assert [r.partition_key for r in requests] == ["2026-11-18-12:00"]
+        # The hour becomes a partition, and so do the two the daemon missed (they show as missing).
+        assert instance.get_dynamic_partitions(HOURLY_PARTITIONS.name) == [
+            "2026-11-18-09:00", "2026-11-18-10:00", "2026-11-18-11:00", "2026-11-18-12:00"]
+
+
+def test_weekly_report_schedule_reports_the_week_just_ended():
+    schedule = defs.resolve_schedule_def("weekly_report_schedule")
+    with dg.instance_for_test() as instance:
+        add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-11-02"])
+        # As a context manager: the context opens its own instance, which must be closed again.
+        with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                       scheduled_execution_time=pd.Timestamp("2026-11-23 06:00", tz="UTC")) as context:
+            requests = list(schedule.evaluate_tick(context).run_requests)
+        assert [r.partition_key for r in requests] == ["2026-11-16"]  # Monday 16th .. Sunday 22nd
+        # Weeks are partitions when they hold data or the schedule closes them: no gap filling.
+        assert instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) == ["2026-11-02", "2026-11-16"]
+
+
+def test_collection_has_a_freshness_policy():
+    node = defs.resolve_asset_graph().get(dg.AssetKey("raw_tweet_metrics"))
+    policy = node.freshness_policy
+    assert policy.fail_window.to_timedelta().total_seconds() == 3 * 3600
+    assert policy.warn_window.to_timedelta().total_seconds() == 2 * 3600
+
+
+def test_every_writer_asset_is_in_the_single_writer_pool():
+    graph = defs.resolve_asset_graph()
+    writers = [node for node in graph.asset_nodes if node.is_materializable]
+    assert writers
+    missing = [n.key.to_user_string() for n in writers if n.pools != {WAREHOUSE_POOL}]
+    assert missing == []
+
+
+def test_instance_queues_writer_runs_one_at_a_time(tmp_path, monkeypatch):
+    config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
+    shutil.copyfile(REPO / "data/dagster_home/dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the event log lives under DAGSTER_HOME
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    pool = instance.get_concurrency_config().pool_config
+    assert pool.default_pool_limit == 1 and pool.pool_granularity.value == "run"
+
+
+def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypatch):
+    """The project's dagster.yaml with a launcher that records launches: two ml_training runs submitted
+    through `dagster job launch` wait in the queue; the queue daemon's tick launches one, not both."""
+    import os
+    import subprocess
+    import sys
+
+    from dagster._core.test_utils import create_test_daemon_workspace_context
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
+
+    from social_pipeline.app.cli import main
+
+    config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
+    config["run_launcher"] = {"module": "dagster._core.test_utils", "class": "MockedRunLauncher"}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert main(["init-instance"]) == 0  # what `make dev` runs first
+    for _ in range(2):
+        subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m", "social_pipeline.definitions",
+                        "-j", "ml_training"], env={**os.environ}, cwd=REPO, check=True, capture_output=True)
+    instance = dg.DagsterInstance.get()
+    assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "QUEUED"]
+    target = ModuleTarget(module_name="social_pipeline.definitions", attribute=None, working_directory=str(REPO),
+                          location_name="social_pipeline")
+    with create_test_daemon_workspace_context(target, instance) as context:
+        daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
+        for _ in range(2):  # a second tick changes nothing while the first run is in progress
+            list(daemon.run_iteration(context))
+            assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "STARTING"]
+
+
+def _failed_run(instance):
+    @dg.asset
+    def always_fails():
+        raise ValueError("source said no")
+
+    result = dg.materialize([always_fails], instance=instance, raise_on_error=False)
+    assert not result.success
+    run = instance.get_run_by_id(result.run_id)
+    failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.is_run_failure)
+    return run, failure.dagster_event
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received = []
+
+    class Collect(Message):
+        def handle_message(self, message):
+            received.append(message)
+
+    import socket
+
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, received
+    controller.stop()
+
+
+def test_failure_sensor_records_and_emails(tmp_path, monkeypatch, smtp_server):
+    port, received = smtp_server
+    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
+    instance = dg.DagsterInstance.ephemeral()
+    run, event = _failed_run(instance)
+    smtp = SmtpResource(host="127.0.0.1", port=port, recipients=["team@example.com"])
+    context = dg.build_run_status_sensor_context(
+        sensor_name="record_and_notify_run_failure", dagster_instance=instance, dagster_run=run,
+        dagster_event=event, resources={"smtp": smtp},
+    ).for_run_failure()
+    record_and_notify_run_failure(context)
+
+    records = [json.loads(line) for line in (tmp_path / "ops/run_failures.jsonl").read_text().splitlines()]
+    assert [r["run_id"] for r in records] == [run.run_id]
+    assert "always_fails" in records[0]["error"]
+    deadline = time.time() + 5
+    while not received and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(received) == 1
+    assert received[0]["To"] == "team@example.com"
+    assert run.run_id in received[0].get_payload()
+
+
+def test_failure_sensor_without_smtp_only_records(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
+    instance = dg.DagsterInstance.ephemeral()
+    run, event = _failed_run(instance)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="record_and_notify_run_failure", dagster_instance=instance, dagster_run=run,
+        dagster_event=event, resources={"smtp": SmtpResource()},
+    ).for_run_failure()
+    record_and_notify_run_failure(context)
+    assert len((tmp_path / "ops/run_failures.jsonl").read_text().splitlines()) == 1
+
+
+def test_bi_copy_is_requested_after_success_but_not_after_itself():
+    instance = dg.DagsterInstance.ephemeral()
+
+    @dg.asset
+    def fine():
+        return 1
+
+    result = dg.materialize([fine], instance=instance)
+    run = instance.get_run_by_id(result.run_id)
+    event = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS")
+    context = dg.build_run_status_sensor_context(
+        sensor_name="publish_bi_copy_after_success", dagster_instance=instance, dagster_run=run,
+        dagster_event=event.dagster_event)
+    request = publish_bi_copy_after_success(context)
+    assert isinstance(request, dg.RunRequest) and request.run_key == f"bi-after-{run.run_id}"
+    own = run._replace(job_name="publish_bi_copy") if hasattr(run, "_replace") else run.with_job_name("publish_bi_copy")
+    context = dg.build_run_status_sensor_context(
+        sensor_name="publish_bi_copy_after_success", dagster_instance=instance, dagster_run=own,
+        dagster_event=event.dagster_event)
+    assert isinstance(publish_bi_copy_after_success(context), dg.SkipReason)
+
+
+def test_bi_reader_is_never_blocked_and_never_sees_a_mix(resources, db_path, tmp_path, monkeypatch):
+    bi_file = tmp_path / "bi" / "warehouse.duckdb"
+    monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(bi_file))
+    collect(resources, "2026-11-15-12:00", "2026-11-16-11:00")
+    dg.materialize([bi_warehouse_copy], resources={"warehouse": WarehouseResource(database=db_path)})
+
+    reader = duckdb.connect(str(bi_file), read_only=True)  # a BI tool holding the copy open
+    old_counts = reader.execute("SELECT (SELECT count(*) FROM analytics.post_snapshots), "
+                                "(SELECT count(*) FROM raw.tweet_metrics)").fetchall()[0]
+    # A full run and a new publication while the reader stays open: neither side fails.
+    collect(resources)
+    dg.materialize([bi_warehouse_copy], resources={"warehouse": WarehouseResource(database=db_path)})
+    still_old = reader.execute("SELECT (SELECT count(*) FROM analytics.post_snapshots), "
+                               "(SELECT count(*) FROM raw.tweet_metrics)").fetchall()[0]
+    assert still_old == old_counts
+    assert old_counts[0] == old_counts[1]  # consistent: snapshots match the raw rows of the same state
+    reader.close()
+
+    fresh = duckdb.connect(str(bi_file), read_only=True)
+    new_counts = fresh.execute("SELECT (SELECT count(*) FROM analytics.post_snapshots), "
+                               "(SELECT count(*) FROM raw.tweet_metrics)").fetchall()[0]
+    fresh.close()
+    assert new_counts[0] == new_counts[1] > old_counts[0]
+    assert [p.name for p in bi_file.parent.iterdir()] == ["warehouse.duckdb"]  # no staging files left
+
+
+def _table_dump(path):
+    con = duckdb.connect(path, read_only=True)
+    try:
+        dump = {}
+        for schema, name in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('raw','analytics') ORDER BY 1, 2"
+        ).fetchall():
+            frame = con.execute(f"SELECT * FROM {schema}.{name}").df()
+            frame = frame.drop(columns=[c for c in ("ingested_at", "written_at", "source_written_at") if c in frame])
+            keys = [c for c in ("post_id", "user_id", "snapshot_time", "collected_at", "snapshot_date") if c in frame]
+            dump[f"{schema}.{name}"] = frame.sort_values(keys).reset_index(drop=True)
+        return dump
+    finally:
+        con.close()
+
+
+def _run_cli(db, days, tmp_path):
+    env = {**os.environ, "SOCIAL_PIPELINE_DB": str(db), "SOCIAL_PIPELINE_BI_DB": str(tmp_path / "bi.duckdb")}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.Popen([sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", str(days),
+                             "--as-of", "2026-11-18 12:00"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_sigkill_mid_write_then_rerun_equals_a_clean_run(tmp_path):
+    clean, crashed = tmp_path / "clean.duckdb", tmp_path / "crashed.duckdb"
+    assert _run_cli(clean, 4, tmp_path).wait(timeout=240) == 0
+    # Past the schema and the first data: the file holds at least half of a finished run's blocks.
+    data_written = clean.stat().st_size // 2
+
+    victim = _run_cli(crashed, 4, tmp_path)
+    wal = Path(str(crashed) + ".wal")
+    deadline = time.time() + 120
+    # Kill while a later write is in flight: the WAL holds commits not yet checkpointed into the file.
+    while victim.poll() is None and time.time() < deadline and not (
+            crashed.exists() and crashed.stat().st_size >= data_written and wal.exists() and wal.stat().st_size > 0):
+        time.sleep(0.002)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL, "the run finished before a mid-run write was caught"
+
+    # The crash left raw rows behind, and not yet everything a finished run writes.
+    expected, partial = _table_dump(str(clean)), _table_dump(str(crashed))
+    assert len(partial.get("raw.posts", [])) > 0
+    assert any(len(partial.get(name, [])) != len(expected[name]) for name in expected)
+
+    assert _run_cli(crashed, 4, tmp_path).wait(timeout=240) == 0
+    got = _table_dump(str(crashed))
+    assert list(expected) == list(got)
+    for name in expected:
+        pd.testing.assert_frame_equal(expected[name], got[name], obj=name)
+
+
+def test_motherduck_paths_pass_through_untouched(monkeypatch):
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", "md:social_warehouse?motherduck_token_env=MD_TOKEN")
+    from social_pipeline.resources.warehouse import database_path
+
+    assert database_path() == "md:social_warehouse?motherduck_token_env=MD_TOKEN"
+    assert not is_local_file(database_path())
+    assert WarehouseResource(database=database_path()).database == database_path()
+
+
+def test_deploy_config_parses():
+    from dagster._core.instance.config import dagster_instance_config
+
+    config, _ = dagster_instance_config(str(REPO / "deploy"))
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["storage"]["postgres"]["postgres_db"]["hostname"] == {"env": "DAGSTER_PG_HOST"}
+    assert config["concurrency"]["pools"]["default_limit"] == 4  # a lake takes writers at once
