@@ -94,7 +94,7 @@ def writer(index: int, start_at: float, seconds: float) -> dict:
                           "partition_key, written_at) SELECT 'p' || range, now()::TIMESTAMP, range * 10, range, "
                           "'bench', $key, now()::TIMESTAMP FROM range($rows)", {"key": key, "rows": ROWS_PER_WRITE})
 
-            write_transaction(con, replace, f"bench partition {key}")
+            write_transaction(con, replace, f"bench partition {key}", claims=("raw.tweet_metrics",))
             commits += 1
         finally:
             con.close()

@@ -252,7 +252,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
         earlier = _already_ingested(con, sha)  # another writer may have been first
         return earlier, None if earlier else _write(con, parsed, path, sha, now)
 
-    earlier, changes = write_transaction(con, write_file, f"ingest {path.name}")
+    earlier, changes = write_transaction(con, write_file, f"ingest {path.name}", claims=(
+        "raw.posts", "raw.tweet_metrics", "raw.profile_activity", "ops.ingested_files"))
     if earlier:
         return IngestOutcome(path, "duplicate", sha, message=earlier)
     profile = parsed.kind == "profile_activity"

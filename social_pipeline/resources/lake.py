@@ -181,3 +181,24 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
 def redacted(database: str) -> str:
     """The warehouse's name for printing: a lake's connection string without its password."""
     return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", database, flags=re.IGNORECASE)
+
+
+def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT current_database()").fetchone()[0] == LAKE_ALIAS
+
+
+def claim_tables(claims) -> list[str]:
+    """The one-row tables whose UPDATE claims each named table for a transaction (write_conflicts)."""
+    return sorted({"ops.write_claim_" + re.sub(r"[^a-z0-9]+", "_", claim.lower()).strip("_") for claim in claims})
+
+
+def ensure_claim_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A claim table with its row (two processes making one at once conflict; the loser retries and
+    finds it made; a second row would only be claimed too)."""
+    from social_pipeline.resources.write_conflicts import retry_conflicts
+
+    def make():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} (claimed_at TIMESTAMP)")
+        con.execute(f"INSERT INTO {table} SELECT now()::TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM {table})")
+
+    retry_conflicts(make, f"claim table {table}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import duckdb
 from dagster import get_dagster_logger
@@ -65,13 +65,33 @@ def _rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_transaction(con: duckdb.DuckDBPyConnection, body: Callable[[duckdb.DuckDBPyConnection], T],
-                      what: str, max_attempts: int = MAX_ATTEMPTS) -> T:
+                      what: str, max_attempts: int = MAX_ATTEMPTS, claims: Sequence[str] | None = None) -> T:
     """`body(con)` in one transaction, committed; on a write conflict the transaction is rolled back and
-    `body` runs again from the start in a new one. Returns what the committed `body` returned."""
+    `body` runs again from the start in a new one. Returns what the committed `body` returned.
+
+    On a lake the transaction first claims each table in `claims` (default: `what`, a table name):
+    DuckLake refuses a commit only when the two transactions' writes collide, and two that only insert
+    never do, so two writers that each checked "not stored yet" and inserted would both commit
+    (write skew). A claim is an UPDATE of that table's row in a claims table: two writers of one table
+    always collide there, and the second runs again on the first's result."""
+    from social_pipeline.resources.lake import claim_tables, ensure_claim_table, is_lake_connection
+
+    claimed = claim_tables(claims or (what,)) if is_lake_connection(con) else []
+
+    def claim(table: str) -> None:
+        try:
+            con.execute(f"UPDATE {table} SET claimed_at = now()::TIMESTAMP")
+        except duckdb.CatalogException:  # the first writer of this table on this lake
+            _rollback_if_open(con)
+            ensure_claim_table(con, table)
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"UPDATE {table} SET claimed_at = now()::TIMESTAMP")
 
     def attempt() -> T:
         con.execute("BEGIN TRANSACTION")
         try:
+            for table in claimed:
+                claim(table)
             result = body(con)
             con.execute("COMMIT")
         except BaseException:

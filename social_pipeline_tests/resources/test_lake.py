@@ -364,3 +364,22 @@ def test_a_lake_connection_string_is_printed_without_its_password():
         "ducklake:postgres:host=db.internal user=etl password=*** dbname=lake")
     assert lake_backend.redacted("ducklake:postgres:dbname=lake PASSWORD = 'a b'") == (
         "ducklake:postgres:dbname=lake PASSWORD = ***")
+
+
+def test_two_writers_that_only_insert_what_is_missing_store_it_once(lake):
+    """Write skew: each checks "not stored yet" and inserts. DuckLake sees no colliding writes between two
+    inserts and would commit both; the claim on raw.accounts makes the second run again, and find it."""
+    con = connect()
+    other = other_process_connection(lake["database"], lake["data_path"])
+    insert_missing = ("INSERT INTO raw.accounts SELECT 'dora', 'UTC', 'test', TIMESTAMP '2026-11-02' "
+                      "WHERE 'dora' NOT IN (SELECT user_id FROM raw.accounts)")
+    attempts = []
+
+    def add_dora(c):
+        attempts.append(c.execute(insert_missing).fetchone()[0])
+        if len(attempts) == 1:  # the other process does the same meanwhile, and commits first
+            write_transaction(other, lambda o: o.execute(insert_missing), "raw.accounts")
+
+    write_transaction(con, add_dora, "raw.accounts")
+    assert attempts == [1, 0]  # the retry found dora stored and inserted nothing
+    assert con.execute("SELECT count(*) FROM raw.accounts WHERE user_id = 'dora'").fetchone()[0] == 1
