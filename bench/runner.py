@@ -26,6 +26,7 @@ import responses
 
 from bench.baseline_sqlite import run_baseline
 from bench.history import complete_weeks, export_to_sqlite, write_history
+from bench.lake import lake_concurrency, lake_cost
 
 DEFAULT_SIZES = ((1_000, 3), (10_000, 10), (100_000, 50))  # posts (x 10 snapshots), users
 QUICK_SIZES = ((1_000, 3), (10_000, 10))
@@ -419,6 +420,8 @@ SECTIONS = {
     "end_to_end": lambda work, quick, sizes: end_to_end(work, quick),
     "models_on_simulated_history": lambda work, quick, sizes: models_on_history(work),
     "local_vs_utc_time_features": lambda work, quick, sizes: clock_features_on_history(work),
+    "lake_concurrency": lambda work, quick, sizes: lake_concurrency(work, quick),
+    "lake_cost": lambda work, quick, sizes: lake_cost(work, quick),
 }
 
 

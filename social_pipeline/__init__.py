@@ -1,11 +1,14 @@
 """social_pipeline: a Dagster code location for social post analytics on DuckDB.
 
-`from social_pipeline import AnalyticsCollector` gives the analytics seed's Python API and
-`from social_pipeline import predict` the prediction notebook's `predict(payload) -> dict`; both
-are imported on first use, so `import social_pipeline` stays cheap.
+`from social_pipeline import AnalyticsCollector` gives the analytics seed's Python API,
+`from social_pipeline import predict` the prediction notebook's `predict(payload) -> dict`, and
+`from social_pipeline import connect; con = connect(read_only=True)` a DuckDB connection to the warehouse
+(`SOCIAL_PIPELINE_DB`: a DuckDB file, or a DuckLake attached and selected) in which `raw.*`, `analytics.*`
+and `ml.*` resolve, for notebooks and BI scripts. All are imported on first use, so `import
+social_pipeline` stays cheap.
 """
 
-__all__ = ["AnalyticsCollector", "predict"]
+__all__ = ["AnalyticsCollector", "connect", "predict"]
 
 
 def __getattr__(name: str):
@@ -13,6 +16,10 @@ def __getattr__(name: str):
         from social_pipeline.compat.analytics_collector import AnalyticsCollector
 
         return AnalyticsCollector
+    if name == "connect":
+        from social_pipeline.resources.warehouse import connect
+
+        return connect
     if name == "predict":
         from social_pipeline.app.serving import predict
 

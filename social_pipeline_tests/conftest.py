@@ -1,3 +1,5 @@
+import itertools
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -6,6 +8,8 @@ import pytest
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
+
+from .postgres_server import PostgresServer, PostgresUnavailable
 
 # A fixed simulated clock keeps every test deterministic.
 CLOCK = pd.Timestamp("2026-11-18 12:00")
@@ -105,3 +109,36 @@ def serving_env(trained_warehouse, tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_OPS_DIR", str(tmp_path / "ops"))
     yield {**trained_warehouse, "ops": str(tmp_path / "ops")}
 
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of this test process's own (one per xdist worker), started on first use.
+    Outside CI a machine without PostgreSQL skips the tests that need it; in CI they fail."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        if _in_ci():
+            pytest.fail(f"CI needs a PostgreSQL server: {exc}")
+        pytest.skip(str(exc))
+    with server:
+        yield server
+
+
+_lake_numbers = itertools.count()
+
+
+@pytest.fixture
+def lake(postgres_server, tmp_path, monkeypatch):
+    """A new, empty DuckLake warehouse: its catalog a new database on the test server, its data files
+    under tmp_path/lake. SOCIAL_PIPELINE_DB and SOCIAL_PIPELINE_LAKE_DATA_PATH point at it."""
+    catalog = postgres_server.create_database(f"lake_{os.getpid()}_{next(_lake_numbers)}")
+    database = f"ducklake:postgres:{catalog}"
+    data_path = str(tmp_path / "lake")
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", database)
+    monkeypatch.setenv("SOCIAL_PIPELINE_LAKE_DATA_PATH", data_path)
+    return {"database": database, "data_path": data_path, "catalog": catalog}

@@ -36,19 +36,27 @@ def _persistent_instance():
     return instance
 
 
-def ensure_warehouse_pool() -> None:
+def ensure_warehouse_pool(instance=None, database: str | None = None) -> None:
     """Give the writers' pool its limit in DAGSTER_HOME's instance now, through Dagster's CLI
     (`dagster instance concurrency set`; the instance's Python API has no call for it). Dagster
     sets a pool's default_limit lazily, after the queue daemon has read the pools on that tick:
-    on a new instance two writer runs queued together were both launched on the first tick."""
+    on a new instance two writer runs queued together were both launched on the first tick.
+    A DuckDB file takes one writer process: one run. A lake takes writers at once (their conflicting
+    commits are retried): LAKE_WRITER_RUNS. `instance` (tests) is set through its own DAGSTER_HOME."""
     import subprocess
 
     from social_pipeline.defs.common import WAREHOUSE_POOL, WAREHOUSE_POOL_LIMIT
+    from social_pipeline.resources.lake import LAKE_WRITER_RUNS, is_lake
+    from social_pipeline.resources.warehouse import database_path
 
-    command = ["dagster", "instance", "concurrency", "set", WAREHOUSE_POOL, str(WAREHOUSE_POOL_LIMIT)]
-    done = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True)
+    limit = LAKE_WRITER_RUNS if is_lake(database or database_path()) else WAREHOUSE_POOL_LIMIT
+    env = dict(os.environ)
+    if instance is not None and instance.root_directory:
+        env["DAGSTER_HOME"] = instance.root_directory
+    command = ["dagster", "instance", "concurrency", "set", WAREHOUSE_POOL, str(limit)]
+    done = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True, env=env)
     if done.returncode:
-        raise RuntimeError(f"`{' '.join(command)}` failed on DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} "
+        raise RuntimeError(f"`{' '.join(command)}` failed on DAGSTER_HOME={env.get('DAGSTER_HOME')} "
                            f"(exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
 
 
@@ -61,7 +69,7 @@ def cmd_init_instance(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str | None]]:
+def run_plan(as_of: pd.Timestamp, days: int, bi_copy: bool = True) -> list[tuple[str, str | None, str | None]]:
     """(job name, first partition key, last partition key) in the order they must run;
     unpartitioned jobs (model training) have no keys."""
     end = as_of.floor("h")
@@ -77,44 +85,50 @@ def run_plan(as_of: pd.Timestamp, days: int) -> list[tuple[str, str | None, str 
     plan.append(("ml_training", None, None))
     # The prediction log (empty on a fresh machine) and, last, the BI copy of everything above.
     plan.append(("prediction_feedback", None, None))
-    plan.append(("publish_bi_copy", None, None))
+    if bi_copy:  # a lake is read live
+        plan.append(("publish_bi_copy", None, None))
     return plan
 
 
-def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING") -> list[dict]:
+def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING",
+                    instance=None, database: str | None = None) -> list[dict]:
     """Run the plan on DAGSTER_HOME's instance (an in-memory one when it is unset), so every
     partition of the history is recorded where `make dev` shows it. The history's hours and its
-    weeks that hold data are added as partitions first; each job runs once per range of them."""
+    weeks that hold data are added as partitions first; each job runs once per range of them.
+    `instance` and `database` (a warehouse other than SOCIAL_PIPELINE_DB's) are for tests and benches."""
     from dagster import DagsterInstance
 
     from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, hour_keys, storage_ranges, weeks_with_data
+    from social_pipeline.resources.lake import is_lake
     from social_pipeline.resources.warehouse import connect, database_path
 
-    instance = _persistent_instance() or DagsterInstance.ephemeral()
+    instance = instance or _persistent_instance() or DagsterInstance.ephemeral()
+    database = database or database_path()
     results = []
-    for job_name, first_key, last_key in run_plan(as_of, days):
+    for job_name, first_key, last_key in run_plan(as_of, days, bi_copy=not is_lake(database)):
         if job_name == "hourly_collection":
             keys = hour_keys(pd.to_datetime(first_key, format=PARTITION_KEY_FORMAT),
                              pd.to_datetime(last_key, format=PARTITION_KEY_FORMAT))
             add_partition_keys(instance, HOURLY_PARTITIONS, keys)
             ranges = storage_ranges(instance, HOURLY_PARTITIONS, keys)
         elif job_name == "weekly_reporting":
-            with connect(database_path(), read_only=True) as con:
+            with connect(database, read_only=True) as con:
                 keys = [k for k in weeks_with_data(con, pd.Timestamp(first_key), as_of) if k <= last_key]
             add_partition_keys(instance, WEEKLY_PARTITIONS, keys)
             ranges = storage_ranges(instance, WEEKLY_PARTITIONS, keys)
         else:
             ranges = [None]
         for key_range in ranges:
-            results.append(_run_job(job_name, key_range, as_of, days, instance, log, quiet_level))
+            results.append(_run_job(job_name, key_range, as_of, days, instance, log, quiet_level, database))
     return results
 
 
-def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level) -> dict:
+def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, database) -> dict:
     from social_pipeline.defs.common import partition_range_tags
     from social_pipeline.definitions import defs
     from social_pipeline.resources.files import file_stores_from_env
     from social_pipeline.resources.sources import simulated_source_from_env
+    from social_pipeline.resources.warehouse import WarehouseResource
 
     # Always simulated: a replayed history needs a source that can answer "as of" any hour.
     # Its clock is the run's as-of time, so reruns give the same warehouse.
@@ -123,7 +137,8 @@ def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level) -> di
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
-        resources={"source": source, "file_stores": file_stores_from_env()},
+        resources={"source": source, "file_stores": file_stores_from_env(),
+                   "warehouse": WarehouseResource(database=database)},
         run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
         tags={**(partition_range_tags(*key_range) if key_range else {}), **runner_tags()},
     )
@@ -187,21 +202,26 @@ def print_model_figures(database: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from social_pipeline.resources.files import file_stores_from_env
+    from social_pipeline.resources.lake import is_lake, redacted
     from social_pipeline.resources.warehouse import database_path
 
     database = database_path()
     as_of = pd.Timestamp(args.as_of) if args.as_of else utc_now()
-    print(f"social_pipeline: materialising {args.days} days of simulated history into {database}")
+    print(f"social_pipeline: materialising {args.days} days of simulated history into {redacted(database)}")
     started = time.perf_counter()
     materialize_all(as_of, args.days)
     print(f"done in {time.perf_counter() - started:.1f} s\n")
     print(table_counts(database).to_string(index=False))
     print_report_paths(database)
     print_model_figures(database)
+    readers = ("  python -c \"from social_pipeline import connect; print(connect(read_only=True).sql("
+               "'select * from analytics.post_performance limit 5'))\"\n"
+               "  BI tools: the same connect(read_only=True): the lake, live, with snapshot isolation\n"
+               if is_lake(database) else
+               f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
+               f"  BI tools: open the read-only copy {file_stores_from_env().bi_database_path()} (republished after every run)\n")
     print(
-        "\nWhere to look next:\n"
-        f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
-        f"  BI tools: open the read-only copy {file_stores_from_env().bi_database_path()} (republished after every run)\n"
+        "\nWhere to look next:\n" + readers +
         "  make dev    -> the Dagster UI at http://127.0.0.1:3000 (these runs are in its Runs tab)\n"
         "  make test   -> the test suite"
     )
@@ -252,6 +272,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from social_pipeline.core.inbox_files import ingest_file, settle
     from social_pipeline.resources.files import file_stores_from_env
+    from social_pipeline.resources.lake import redacted
     from social_pipeline.resources.warehouse import connect, database_path, is_lock_error
 
     database = database_path()
@@ -286,7 +307,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
           f"({sum(o.rows_new for o in outcomes)} rows new, {sum(o.rows_updated for o in outcomes)} updated, "
           f"{sum(o.rows_unchanged for o in outcomes)} unchanged), "
           f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, "
-          + (f"{empty} without rows, " if empty else "") + f"{rejected} rejected ({database})")
+          + (f"{empty} without rows, " if empty else "") + f"{rejected} rejected ({redacted(database)})")
     return 1 if rejected or not refreshed else 0
 
 

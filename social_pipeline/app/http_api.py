@@ -32,6 +32,7 @@ from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.prediction_request import PostPayload
 from social_pipeline.core.suggestions import suggest_description_for_media, suggest_hashtags
 from social_pipeline.app.serving import latest_models, predict, read_database, user_history
+from social_pipeline.resources.lake import is_lake
 
 
 class Interval(BaseModel):
@@ -312,7 +313,8 @@ def health() -> dict:
         _log.warning("/health: no models can be served: %s", error)
         return {"ok": True, "models_ready": False, "model_versions": {}, "detail": public_detail(str(error))}
     return {"ok": True, "models_ready": True, "model_versions": versions,
-            "detail": f"serving from {Path(read_database()).name}"}
+            # A lake's name is a connection string: never shown (it may hold a password).
+            "detail": f"serving from {'the DuckLake warehouse' if is_lake(read_database()) else Path(read_database()).name}"}
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,7 @@ from social_pipeline.core.prediction import predict_frame, predict_payload
 from social_pipeline.core.prediction_request import PostPayload
 from social_pipeline.core.suggestions import HashtagHistory
 from social_pipeline.resources.files import file_stores_from_env
+from social_pipeline.resources.lake import reader_database, redacted
 from social_pipeline.resources.warehouse import connect, database_path, is_local_file
 from social_pipeline.core.clock import utc_now
 
@@ -86,11 +87,8 @@ def _read_once(what: str, database: str, key, read):
 
 
 def read_database(database: str | None = None) -> str:
-    """The BI copy when there is one (never locked by runs), else the warehouse itself."""
-    if database:
-        return database
-    bi_database = file_stores_from_env().bi_database_path()
-    return bi_database if Path(bi_database).exists() else database_path()
+    """The BI copy when there is one (never locked by runs), else the warehouse itself; a lake live."""
+    return database or reader_database(database_path())
 
 
 @lru_cache(maxsize=8)
@@ -109,12 +107,12 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     registered, rows = _read_once("registry", database, None, lambda: _registry_rows(database))
     if not rows or any(row is None for row in registered.values()):
         raise ModelNotTrainedError(
-            f"no registered reach and likes models in {database}: materialise the reach_model and likes_model "
+            f"no registered reach and likes models in {redacted(database)}: materialise the reach_model and likes_model "
             "assets (`make run`, or the ml_training job in the Dagster UI) first")
     failed = [MODEL_NAMES[t] for t, row in rows.items() if row is None]
     if failed:
         raise ModelNotTrainedError(
-            f"no version of {' and '.join(failed)} in {database} passed its checks (beats the baseline, not worse "
+            f"no version of {' and '.join(failed)} in {redacted(database)} passed its checks (beats the baseline, not worse "
             "than the previous version), so none is served: see the model's asset checks in the Dagster UI, and "
             "retrain once more posts have settled")
     models = _load_models(rows["reach"]["artifact_path"], rows["likes"]["artifact_path"],

@@ -242,7 +242,7 @@ def _grouped(rows: pd.DataFrame, key_columns: tuple[str, str, str]) -> dict[tupl
     return {(str(k[0]), pd.Timestamp(k[1]), pd.Timestamp(k[2])): g for k, g in rows.groupby(list(key_columns), sort=False)}
 
 
-def _rows(groups: dict[tuple, pd.DataFrame], key: tuple, order_by: str) -> list:
+def _rows(groups: dict[tuple, pd.DataFrame], key: tuple, order_by: str | list[str]) -> list:
     group = groups.get(key)
     return [] if group is None else [r for _, r in group.sort_values(order_by, kind="stable").iterrows()]
 
@@ -270,7 +270,7 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
         history = [summaries[(user, start - k * length, end - k * length)] for k in range(HISTORY_WEEKS - 1, -1, -1)]
         rec = recruiter_dict(recruiter.get((user, end)))
         best_times = [slot_dict(r) for r in _rows(best, (user, end - window, end), "rank")]
-        heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), "day_of_week")]
+        heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), ["day_of_week", "hour"])]
         top_posts = [post_dict(r) for r in _rows(top, (user, start, end), "rank")]
         breakdown = summary["engagement_by_type"]
         reports.append({

@@ -29,7 +29,7 @@ import pandas as pd
 
 from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot_time, parse_file
 from social_pipeline.core.metrics import COUNT_COLUMNS
-from social_pipeline.resources.warehouse import scalar, transaction
+from social_pipeline.resources.warehouse import scalar, write_transaction
 from social_pipeline.core.clock import utc_now
 
 # Files still being written (browser downloads, editors) are left alone until they settle.
@@ -242,11 +242,14 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
         skipped = "; ".join(parsed.notes)
         return IngestOutcome(path, "empty", sha, parsed.kind, notes=parsed.notes,
                              message="the file has a header but no rows" + (f" ({skipped})" if skipped else ""))
-    with transaction(con):
+    def write_file(con):
         earlier = _already_ingested(con, sha)  # another writer may have been first
-        if earlier:
-            return IngestOutcome(path, "duplicate", sha, message=earlier)
-        changes = _write(con, parsed, path, sha, now)
+        return earlier, None if earlier else _write(con, parsed, path, sha, now)
+
+    earlier, changes = write_transaction(con, write_file, f"ingest {path.name}", claims=(
+        "raw.posts", "raw.tweet_metrics", "raw.profile_activity", "ops.ingested_files"))
+    if earlier:
+        return IngestOutcome(path, "duplicate", sha, message=earlier)
     profile = parsed.kind == "profile_activity"
     frame = parsed.profile if profile else parsed.posts
     days = pd.to_datetime(frame["snapshot_date" if profile else "published_at"], errors="coerce")

@@ -298,15 +298,21 @@ TABLES: dict[str, list[tuple[str, str]]] = {
 SCHEMAS = ("raw", "analytics", "ml", "ops")
 
 
+def create_table_statement(table: str) -> str:
+    body = ", ".join(f"{name} {sql_type}" for name, sql_type in TABLES[table])
+    return f"CREATE TABLE IF NOT EXISTS {table} ({body})"
+
+
+def add_column_statement(table: str, name: str, sql_type: str) -> str:
+    # Migrates an older warehouse; DuckDB cannot add a NOT NULL column to existing rows.
+    return f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {sql_type.replace(' NOT NULL', '')}"
+
+
 def create_statements() -> list[str]:
     statements = [f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS]
     for table, columns in TABLES.items():
-        body = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
-        statements.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
-        # Migrates an older file; DuckDB cannot add a NOT NULL column to existing rows.
-        for name, sql_type in columns:
-            loose_type = sql_type.replace(" NOT NULL", "")
-            statements.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {loose_type}")
+        statements.append(create_table_statement(table))
+        statements.extend(add_column_statement(table, name, sql_type) for name, sql_type in columns)
     statements.extend(s.strip() for s in MACROS_SQL.split(";") if s.strip())
     return statements
 

@@ -1,4 +1,5 @@
-"""The DuckDB warehouse: dagster-duckdb's resource plus our schema and one-transaction writes."""
+"""The warehouse: dagster-duckdb's resource plus our schema and one-transaction writes, on a DuckDB file
+(the embedded default) or a DuckLake (`ducklake:postgres:...`, resources/lake.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from ..core.clock import utc_now
 from ..core.schema import create_statements, schema_version
+from social_pipeline.resources.lake import connect_lake, ensure_lake_schema, is_lake, temporary_macro_statements
+from social_pipeline.resources.write_conflicts import retry_conflicts, write_transaction
 
 DEFAULT_DB_PATH = "data/warehouse.duckdb"
+# The writers take their retried transactions from here.
+__all__ = ["WarehouseResource", "connect", "ensure_schema", "retry_conflicts", "scalar", "transaction",
+           "write_transaction"]
 
 
 def database_path() -> str:
@@ -24,7 +30,7 @@ def database_path() -> str:
 
 
 def is_local_file(database: str) -> bool:
-    return not (database == ":memory:" or database.startswith("md:") or database.startswith("motherduck:"))
+    return not (database == ":memory:" or database.startswith(("md:", "motherduck:")) or is_lake(database))
 
 
 def stored_schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -36,9 +42,13 @@ def stored_schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
     return scalar(con, "SELECT max(version) FROM ops.schema_version")
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> bool:
+def ensure_schema(con: duckdb.DuckDBPyConnection, lake: bool = False) -> bool:
     """Create or migrate the schema, in one transaction, when the file's stored version is not this
     code's; True when it did. A file already at this version is only read (two small queries), never written."""
+    if lake:
+        # A lake adds only what its catalog lacks (resources/lake.py).
+        ensure_lake_schema(con)
+        return False
     version = schema_version()
     if stored_schema_version(con) == version:
         return False
@@ -46,7 +56,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> bool:
         for statement in create_statements():
             con.execute(statement)
         con.execute("DELETE FROM ops.schema_version")
-        con.execute("INSERT INTO ops.schema_version VALUES (?, ?)", [version, pd.Timestamp.now("UTC").tz_localize(None)])
+        con.execute("INSERT INTO ops.schema_version VALUES (?, ?)", [version, utc_now()])
     return True
 
 
@@ -62,6 +72,13 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self):
+        if is_lake(self.database):
+            con = connect(self.database)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
         if is_local_file(self.database):
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         # dagster-duckdb closes its connection only on success; a failed write must not
@@ -89,8 +106,16 @@ def transaction(con: duckdb.DuckDBPyConnection):
 
 
 def connect(database: str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """A plain connection for code outside Dagster (CLI, notebooks, the seed's API)."""
+    """A plain connection for code outside Dagster (CLI, notebooks, the seed's API). For a lake: the lake
+    attached and selected, so `raw.*`, `analytics.*` and `ml.*` resolve; read-only attaches it READ_ONLY."""
     database = database or database_path()
+    if is_lake(database):
+        con = connect_lake(database, read_only=read_only)
+        for statement in temporary_macro_statements():
+            con.execute(statement)
+        if not read_only:
+            ensure_schema(con, lake=True)
+        return con
     if is_local_file(database) and not read_only:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(database, read_only=read_only)

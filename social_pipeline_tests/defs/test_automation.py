@@ -336,4 +336,4 @@ def test_deploy_config_parses():
     config, _ = dagster_instance_config(str(REPO / "deploy"))
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["storage"]["postgres"]["postgres_db"]["hostname"] == {"env": "DAGSTER_PG_HOST"}
-    assert config["concurrency"]["pools"]["default_limit"] == 1
+    assert config["concurrency"]["pools"]["default_limit"] == 4  # a lake takes writers at once

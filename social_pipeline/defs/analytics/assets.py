@@ -7,7 +7,7 @@ import dagster as dg
 
 from social_pipeline.core import analytics_queries as q
 
-from social_pipeline.resources.warehouse import WarehouseResource, scalar, transaction
+from social_pipeline.resources.warehouse import WarehouseResource, retry_conflicts, scalar, write_transaction
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table, table_definition_metadata, table_metadata
 from social_pipeline.defs.ingestion.assets import inbox_files
 from social_pipeline.defs.ingestion.assets import raw_posts, raw_tweet_metrics
@@ -35,7 +35,7 @@ class PostSnapshotsConfig(dg.Config):
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
-    with warehouse.get_connection() as con, transaction(con):
+    def write_post_snapshots(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
                     {"full_refresh": config.full_refresh})
         refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
@@ -49,6 +49,10 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
         meta = table_metadata(con, "analytics.post_snapshots", "partition_key IN (SELECT partition_key FROM refresh_keys)",
                               order_by="snapshot_time DESC, post_id")
         con.execute("DROP TABLE refresh_keys")
+        return meta, refreshed
+
+    with warehouse.get_connection() as con:
+        meta, refreshed = write_transaction(con, write_post_snapshots, "analytics.post_snapshots")
     meta["collections_refreshed"] = dg.MetadataValue.int(int(refreshed))
     return dg.MaterializeResult(metadata=meta)
 
@@ -65,7 +69,7 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    with warehouse.get_connection() as con, transaction(con):
+    def write_post_performance(con):
         con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")
         meta = table_metadata(con, "analytics.post_performance", order_by="published_at DESC")
         per_user = con.execute(
@@ -74,6 +78,10 @@ def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         ).df()
         # Date-only posts (X's newer export) have hour NULL: hour-based analytics leave them out.
         without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour IS NULL")
+        return meta, per_user, without_hour
+
+    with warehouse.get_connection() as con:
+        meta, per_user, without_hour = write_transaction(con, write_post_performance, "analytics.post_performance")
     meta["per_user"] = preview_table(per_user)
     meta["posts_without_hour"] = dg.MetadataValue.int(int(without_hour))
     return dg.MaterializeResult(metadata=meta)
@@ -116,11 +124,14 @@ def _in_weeks(column: str, weeks: list[dict], inclusive_end: bool) -> str:
 def _replace_weeks(context, con, table: str, time_column: str, weeks: list[dict], query: str, inclusive_end: bool) -> dict:
     """Delete the partitions' rows and insert the query's, in one transaction."""
     bounds = _in_weeks(time_column, weeks, inclusive_end)
-    with transaction(con):
+
+    def replace(con):
         con.execute(f"DELETE FROM {table} WHERE {bounds}")
         for run in weeks:
             con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, run))
         return table_metadata(con, table, bounds, order_by=f"{time_column} DESC, user_id", context=context)
+
+    return write_transaction(con, replace, table)
 
 
 @dataclass(frozen=True)
@@ -154,7 +165,8 @@ def weekly_table_asset(table: WeeklyTable) -> dg.AssetsDefinition:
             meta = _replace_weeks(context, con, name, table.time_column, _weeks(context),
                                   WEEKLY_QUERIES[table.name], inclusive_end=table.inclusive_end)
             if table.rolling_view is not None:
-                con.execute(f"CREATE OR REPLACE VIEW {name}_30d AS {table.rolling_view(ROLLING_30D_PERIODS)}")
+                view = f"CREATE OR REPLACE VIEW {name}_30d AS {table.rolling_view(ROLLING_30D_PERIODS)}"
+                retry_conflicts(lambda: con.execute(view), f"{name}_30d")
         return dg.MaterializeResult(metadata=meta)
 
     return weekly_table

@@ -11,7 +11,7 @@ import pandas as pd
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT, live_collection_refusal
 from social_pipeline.core.metrics import sanitize_counts
 from social_pipeline.resources.sources import SourceResource
-from social_pipeline.resources.warehouse import WarehouseResource, scalar, transaction
+from social_pipeline.resources.warehouse import WarehouseResource, scalar, write_transaction
 from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, WAREHOUSE_POOL, asset_labels, code_version, partition_range, table_definition_metadata, table_metadata
 from social_pipeline.core.inbox_files import IngestOutcome, process_inbox_file, settle
 from social_pipeline.resources.files import FileStoresResource
@@ -76,7 +76,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         if posts is None:
             raise
     posts = posts.assign(source=src.name, ingested_at=utc_now())
-    with warehouse.get_connection() as con, transaction(con):
+    def write_posts(con):
         fetch = {"source": src.name, "start": start}
         if failure is None:
             con.execute("DELETE FROM ops.unfinished_post_fetches WHERE source = $source AND fetched_from >= $start",
@@ -99,6 +99,10 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         # The run stamps its rows with one ingested_at (none when nothing was fetched: NaT matches nothing).
         meta = table_metadata(con, "raw.posts", "ingested_at = $ingested_at",
                               {"ingested_at": posts["ingested_at"].max()}, order_by="published_at DESC")
+        return meta
+
+    with warehouse.get_connection() as con:
+        meta = write_transaction(con, write_posts, "raw.posts")
     meta["fetched_since"] = dg.MetadataValue.text(str(start))
     if failure is not None:
         raise dg.Failure(description=f"{failure} ({len(posts)} posts fetched before the failure are stored; the "
@@ -150,7 +154,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     # A live source stamps its rows with the real "now"; they belong to the partition being run.
     keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
     metrics = metrics.assign(source=src.name, partition_key=keys, written_at=utc_now())
-    with warehouse.get_connection() as con, transaction(con):
+    def write_tweet_metrics(con):
         con.register("incoming_metrics", metrics)
         # Re-running a partition replaces exactly what that partition wrote before; a run that failed
         # part-way replaces only the posts it fetched, the others keep what an earlier run stored.
@@ -164,6 +168,10 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         meta = table_metadata(con, "raw.tweet_metrics", "source = $source AND partition_key BETWEEN $first AND $last",
                               {"source": src.name, "first": first_key, "last": last_key},
                               order_by="collected_at, post_id", context=context)
+        return meta
+
+    with warehouse.get_connection() as con:
+        meta = write_transaction(con, write_tweet_metrics, "raw.tweet_metrics")
     meta.update({
         "posts_due": dg.MetadataValue.int(len(due)),
         "api_requests": dg.MetadataValue.int(batch.requests_made),
@@ -203,7 +211,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
     zones = pd.DataFrame([{"user_id": user, "timezone": zone, "source": src.name, "updated_at": now}
                           for user, zone in source.timezones(src, user_ids).items()],
                          columns=["user_id", "timezone", "source", "updated_at"])
-    with warehouse.get_connection() as con, transaction(con):
+    def write_account_snapshots(con):
         con.register("incoming_accounts", figures)
         # Idempotent on (user, time, source): a repeated run adds nothing twice.
         con.execute(
@@ -226,6 +234,10 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         meta = table_metadata(con, "raw.account_snapshots", written,
                               {"source": src.name, "first": figures["collected_at"].min()} if len(figures) else {},
                               order_by="collected_at DESC, user_id")
+        return meta
+
+    with warehouse.get_connection() as con:
+        meta = write_transaction(con, write_account_snapshots, "raw.account_snapshots")
     meta["snapshots_fetched"] = dg.MetadataValue.int(len(figures))
     meta["account_timezones"] = dg.MetadataValue.json(dict(zip(zones["user_id"], zones["timezone"])))
     return dg.MaterializeResult(metadata=meta)
@@ -251,7 +263,7 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
     for problem in problems:
         context.log.warning(f"rejected profile figure from {src.name}: {problem}")
     activity = activity.assign(source_file=src.name, ingested_at=utc_now())
-    with warehouse.get_connection() as con, transaction(con):
+    def write_profile_activity(con):
         con.register("incoming_activity", activity)
         # Idempotent on (user, platform, date, source): a re-run replaces the same day's row.
         con.execute(
@@ -269,6 +281,10 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
         meta = table_metadata(con, "raw.profile_activity", written,
                               {"source": src.name, "first_day": min(closed_days).date()} if len(activity) else {},
                               order_by="snapshot_date DESC, user_id")
+        return meta
+
+    with warehouse.get_connection() as con:
+        meta = write_transaction(con, write_profile_activity, "raw.profile_activity")
     meta["days_recorded"] = dg.MetadataValue.int(len(closed_days))
     return dg.MaterializeResult(metadata=meta)
 

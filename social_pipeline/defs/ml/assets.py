@@ -11,7 +11,7 @@ from social_pipeline.core.models import interval_coverage, regression_metrics, t
 from social_pipeline.core.reports import predicted_vs_actual_svg
 from social_pipeline.core.synthetic import synthetic_rows_for_user
 from social_pipeline.resources.files import FileStoresResource
-from social_pipeline.resources.warehouse import WarehouseResource, transaction
+from social_pipeline.resources.warehouse import WarehouseResource, write_transaction
 from social_pipeline.defs.analytics.assets import post_snapshots
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, column_schema, preview_table, table_definition_metadata, table_metadata
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts
@@ -84,12 +84,15 @@ def training_dataset(context: dg.AssetExecutionContext, config: TrainingDatasetC
         if config.cold_start_synthetic:
             frame = pd.concat([frame, cold_start_rows(frame)], ignore_index=True)
         frame["built_at"] = utc_now().floor("s")
-        with transaction(con):
+        con.register("training_frame", frame)
+
+        def replace_dataset(con):
             con.execute("DELETE FROM ml.training_dataset")
-            con.register("training_frame", frame)
             con.execute("INSERT INTO ml.training_dataset BY NAME SELECT * FROM training_frame")
-            con.unregister("training_frame")
-            meta = table_metadata(con, "ml.training_dataset", order_by="published_at DESC")
+            return table_metadata(con, "ml.training_dataset", order_by="published_at DESC")
+
+        meta = write_transaction(con, replace_dataset, "ml.training_dataset")
+        con.unregister("training_frame")
         per_user = con.execute(
             "SELECT user_id, count(*) FILTER (NOT is_synthetic) AS real_rows, count(*) FILTER (is_synthetic) "
             "AS synthetic_rows, min(published_at) AS first_published, max(published_at) AS last_published "
@@ -202,8 +205,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
         })
         results.append((name, figures, path, chart_path, promoted, reasons))
     with warehouse.get_connection() as con:
-        with transaction(con):
-            model_registry.register(con, rows)
+        write_transaction(con, lambda con: model_registry.register(con, rows), "ml.model_registry")
         versions = {name: con.execute(REGISTERED_VERSIONS_SQL, {"model_name": name}).df() for name in selected}
     registry_schema = column_schema("ml.model_registry")
 
@@ -274,10 +276,13 @@ def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             con.execute(f"CREATE OR REPLACE TEMP TABLE log_lines AS {sql('prediction_log_lines')}",
                         {"files": files, "delim": chr(1)})
             malformed = con.execute("SELECT source_file, left(line, 120) AS line FROM log_lines WHERE NOT is_valid").df()
-            with transaction(con):
+
+            def load_new_lines(con):
                 con.execute(f"INSERT INTO ml.predictions BY NAME {sql('prediction_log')}")
                 # now() is the transaction's start: the rows this run loaded (none on a run with nothing new).
-                meta = table_metadata(con, "ml.predictions", "loaded_at = now()::TIMESTAMP", order_by="predicted_at DESC")
+                return table_metadata(con, "ml.predictions", "loaded_at = now()::TIMESTAMP", order_by="predicted_at DESC")
+
+            meta = write_transaction(con, load_new_lines, "ml.predictions")
             con.execute("DROP TABLE log_lines")
         else:
             meta = table_metadata(con, "ml.predictions", "FALSE")
@@ -304,11 +309,14 @@ def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 )
 def prediction_outcomes(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
-        with transaction(con):
+
+        def replace_outcomes(con):
             con.execute("DELETE FROM ml.prediction_outcomes")
             con.execute(f"INSERT INTO ml.prediction_outcomes BY NAME {sql('prediction_outcomes')}",
                         {"match_window_hours": PREDICTION_MATCH_WINDOW_HOURS})
-            meta = table_metadata(con, "ml.prediction_outcomes", order_by="predicted_at DESC")
+            return table_metadata(con, "ml.prediction_outcomes", order_by="predicted_at DESC")
+
+        meta = write_transaction(con, replace_outcomes, "ml.prediction_outcomes")
         live = con.execute(LIVE_FIGURES_SQL).df()
     meta["live_figures"] = preview_table(live.round(3))
     return dg.MaterializeResult(metadata=meta)

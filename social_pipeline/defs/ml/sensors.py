@@ -13,7 +13,8 @@ import dagster as dg
 from social_pipeline.defs.ml.assets import SETTLE_AGE_HOURS
 from social_pipeline.defs.ml.jobs import ml_training_job
 from social_pipeline.resources.files import FileStoresResource
-from social_pipeline.resources.warehouse import connect, scalar
+from social_pipeline.resources.lake import is_lake
+from social_pipeline.resources.warehouse import connect, database_path, scalar
 
 # Retrain between the weekly runs once this many posts have settled since the last model's data:
 # about a week of posting for the simulated accounts, and enough to move a model trained on hundreds.
@@ -39,13 +40,16 @@ WHERE hours_since_published >= {SETTLE_AGE_HOURS} AND hours_since_published < {S
     "or blocks a run that writes the warehouse.",
 )
 def retrain_on_new_labels(context: dg.SensorEvaluationContext, file_stores: FileStoresResource):
-    bi_database = file_stores.bi_database_path()
-    if not Path(bi_database).exists():
-        return dg.SkipReason(f"no BI copy at {bi_database} yet: nothing has been collected")
-    with connect(bi_database, read_only=True) as con:
+    # A lake is read live; a DuckDB file through its BI copy, which no run locks.
+    database = database_path()
+    if not is_lake(database):
+        database = file_stores.bi_database_path()
+        if not Path(database).exists():
+            return dg.SkipReason(f"no BI copy at {database} yet: nothing has been collected")
+    with connect(database, read_only=True) as con:
         if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
-                           "AND table_name = 'model_registry'"):
-            return dg.SkipReason("the BI copy predates the ml tables")
+                           "AND table_name = 'model_registry' AND database_name = current_database()"):
+            return dg.SkipReason(f"{'the lake' if is_lake(database) else 'the BI copy'} has no ml tables yet")
         new_labels, newest = con.execute(NEW_LABELS_SQL).fetchall()[0]
     if new_labels < NEW_LABELS_TO_RETRAIN:
         return dg.SkipReason(f"{new_labels} newly settled posts since the current model; "

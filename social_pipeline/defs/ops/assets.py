@@ -6,6 +6,7 @@ import pandas as pd
 from social_pipeline.core.publish import publish_copy
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table
 from social_pipeline.resources.files import FileStoresResource
+from social_pipeline.resources.lake import is_lake
 from social_pipeline.resources.warehouse import WarehouseResource
 
 # Every other asset that writes the warehouse: the copy holds all their tables, so each is a dependency
@@ -40,11 +41,16 @@ AFTER_WAREHOUSE_WRITES = (
     "never block the pipeline and are never blocked by it.",
     code_version=code_version("1"),
     **asset_labels("data_platform", "ops", "after_each_run"),
+    output_required=False,  # nothing to copy on a lake
 )
-def bi_warehouse_copy(warehouse: WarehouseResource, file_stores: FileStoresResource) -> dg.MaterializeResult:
+def bi_warehouse_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource, file_stores: FileStoresResource):
+    if is_lake(warehouse.database):
+        # BI tools read a lake live (social_pipeline.connect(read_only=True)), with snapshot isolation.
+        context.log.info("the warehouse is a DuckLake: no BI copy to publish")
+        return
     with warehouse.get_connection() as con:
         published = publish_copy(con, file_stores.bi_database_path())
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(published["path"]),
             "tables": published["tables"],

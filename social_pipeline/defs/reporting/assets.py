@@ -14,7 +14,7 @@ from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.files import write_atomically
 from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.resources.files import FileStoresResource
-from social_pipeline.resources.warehouse import WarehouseResource, transaction
+from social_pipeline.resources.warehouse import WarehouseResource, write_transaction
 from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTITIONS, asset_labels, code_version, table_definition_metadata, table_metadata
 from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
 from social_pipeline.core.clock import utc_now
@@ -63,13 +63,16 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
                          "report_markdown": markdown, "markdown_path": str(md_path.resolve()),
                          "html_path": str(html_path.resolve())})
         incoming = pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS)
-        with transaction(con):
+        con.register("incoming_reports", incoming)
+
+        def replace_reports(con):
             con.execute(f"DELETE FROM analytics.weekly_reports WHERE {_in_weeks('week_start', weeks, False)}")
-            con.register("incoming_reports", incoming)
             con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
-            con.unregister("incoming_reports")
-            meta = table_metadata(con, "analytics.weekly_reports", _in_weeks("week_start", weeks, False),
+            return table_metadata(con, "analytics.weekly_reports", _in_weeks("week_start", weeks, False),
                                   order_by="week_start DESC, user_id", context=context)
+
+        meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
+        con.unregister("incoming_reports")
     latest = [r for r in rows if r["week_start"] == max(row["week_start"] for row in rows)] if rows else []
     meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
     if latest:

@@ -1,6 +1,11 @@
 -- ml.predictions rows from the parsed log lines (temp table log_lines) not stored yet.
+-- The id is named once in a CTE and the stored ones left out by NOT EXISTS: DuckDB 1.5.5 drops
+-- `id IS NOT NULL` when it stands beside `id NOT IN (subquery)` before a QUALIFY, and inserted a NULL id.
+WITH valid_lines AS (
+    SELECT *, doc->'response'->>'prediction_id' AS line_prediction_id FROM log_lines WHERE is_valid
+)
 SELECT
-    doc->'response'->>'prediction_id' AS prediction_id,
+    line_prediction_id AS prediction_id,
     (doc->'response'->>'predicted_at')::TIMESTAMPTZ AT TIME ZONE 'UTC' AS predicted_at,
     doc->'request'->>'user_id' AS user_id,
     doc->'request'->>'post_id' AS post_id,
@@ -22,7 +27,7 @@ SELECT
     doc->'response' AS response,
     source_file,
     now()::TIMESTAMP AS loaded_at
-FROM log_lines
-WHERE is_valid AND doc->'response'->>'prediction_id' IS NOT NULL
-  AND doc->'response'->>'prediction_id' NOT IN (SELECT prediction_id FROM ml.predictions)
-QUALIFY row_number() OVER (PARTITION BY doc->'response'->>'prediction_id' ORDER BY source_file) = 1
+FROM valid_lines
+WHERE line_prediction_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM ml.predictions AS stored WHERE stored.prediction_id = valid_lines.line_prediction_id)
+QUALIFY row_number() OVER (PARTITION BY line_prediction_id ORDER BY source_file) = 1
