@@ -45,19 +45,26 @@ def stored_schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
 def ensure_schema(con: duckdb.DuckDBPyConnection, lake: bool = False) -> bool:
     """Create or migrate the schema, in one transaction, when the file's stored version is not this
     code's; True when it did. A file already at this version is only read (two small queries), never written."""
-    if lake:
-        # A lake adds only what its catalog lacks (resources/lake.py).
-        ensure_lake_schema(con)
-        return False
     version = schema_version()
+    if lake:
+        # A lake adds only what its catalog lacks (resources/lake.py), then records the version as a file does.
+        ensure_lake_schema(con)
+        if stored_schema_version(con) == version:
+            return False
+        write_transaction(con, lambda con: _record_version(con, version), "ops.schema_version")
+        return True
     if stored_schema_version(con) == version:
         return False
     with transaction(con):
         for statement in create_statements():
             con.execute(statement)
-        con.execute("DELETE FROM ops.schema_version")
-        con.execute("INSERT INTO ops.schema_version VALUES (?, ?)", [version, utc_now()])
+        _record_version(con, version)
     return True
+
+
+def _record_version(con: duckdb.DuckDBPyConnection, version: str) -> None:
+    con.execute("DELETE FROM ops.schema_version")
+    con.execute("INSERT INTO ops.schema_version VALUES (?, ?)", [version, utc_now()])
 
 
 class WarehouseResource(DuckDBResource):

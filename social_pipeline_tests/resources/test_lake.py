@@ -28,7 +28,7 @@ AS_OF = pd.Timestamp("2026-11-16 12:00")
 HISTORY_DAYS = 8
 # Set when the row was written, trained or built: the only columns allowed to differ between two runs.
 WRITE_TIME_COLUMNS = {"ingested_at", "written_at", "source_written_at", "generated_at", "built_at", "loaded_at",
-                      "updated_at", "failed_at"}
+                      "updated_at", "failed_at", "applied_at"}
 
 
 def other_process_connection(database: str, data_path: str) -> duckdb.DuckDBPyConnection:
@@ -183,7 +183,7 @@ def table_rows(database: str, table: str) -> pd.DataFrame:
 
 
 def test_whole_graph_on_the_lake_with_a_postgres_instance_equals_the_file(lake, postgres_server, tmp_path,
-                                                                          monkeypatch):
+                                                                          monkeypatch, cli_outputs):
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
     from social_pipeline.app.cli import materialize_all
@@ -293,7 +293,7 @@ RUN_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_ingest_two_runs_and_a_reader_at_once_on_the_lake(lake, tmp_path):
+def test_ingest_two_runs_and_a_reader_at_once_on_the_lake(lake, tmp_path, cli_outputs):
     """`social-pipeline ingest` of three exports, two Dagster runs over overlapping hours and a reader
     (a read-only connection and AnalyticsCollector), each its own process, all at once on one lake."""
     connect().close()  # the schema, so that the reader has tables from its first read on

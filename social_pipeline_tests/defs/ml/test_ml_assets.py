@@ -388,13 +388,13 @@ def test_a_prediction_without_a_user_meets_the_one_post_that_fits(history, tmp_p
     assert outcomes == [(unique.post_id, "text_and_time_any_user", unique.reach, unique.likes)]
 
 
-def test_one_model_alone_registers_and_checks_only_itself(history, tmp_path, monkeypatch):
+def test_one_model_alone_registers_and_checks_only_itself(history, tmp_path):
     """The models' asset is subsettable (so its checks may yield nothing on a short history): a run of
     reach_model alone writes no likes_model row and yields no likes_model check."""
     db_path = copy_of(history, tmp_path)
-    monkeypatch.setenv("SOCIAL_PIPELINE_MODELS_DIR", str(tmp_path / "models"))
+    file_stores = file_stores_under(tmp_path / "outputs", models_dir=str(tmp_path / "models"))
     result = dg.materialize([ml.reach_and_likes_models], selection=["reach_model"],
-                            resources={"warehouse": WarehouseResource(database=db_path)})
+                            resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores})
     assert result.success
     assert registry(db_path).model_name.tolist() == ["reach_model"]
     assert {e.asset_check_key for e in result.get_asset_check_evaluations()} == {
