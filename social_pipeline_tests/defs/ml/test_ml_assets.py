@@ -393,6 +393,8 @@ def test_one_model_alone_registers_and_checks_only_itself(history, tmp_path):
     reach_model alone writes no likes_model row and yields no likes_model check."""
     db_path = copy_of(history, tmp_path)
     file_stores = file_stores_under(tmp_path / "outputs", models_dir=str(tmp_path / "models"))
+    # The dataset first: this test must not depend on another one having built it in the shared history.
+    assert dg.materialize([ml.training_dataset], resources={"warehouse": WarehouseResource(database=db_path)}).success
     result = dg.materialize([ml.reach_and_likes_models], selection=["reach_model"],
                             resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores})
     assert result.success
