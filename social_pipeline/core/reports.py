@@ -9,7 +9,7 @@ CI artifact. Extra keys beyond the seed's shape feed the charts:
 
 from __future__ import annotations
 
-import html
+import math
 
 import jinja2
 
@@ -126,10 +126,6 @@ def render_markdown(report: dict) -> str:
 
 
 # ----- HTML ---------------------------------------------------------------------------
-def _esc(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _heat_colour(rate: float, max_rate: float) -> str:
     """White to deep blue by engagement rate relative to the best slot."""
     share = 0.0 if max_rate <= 0 else max(0.0, min(1.0, rate / max_rate))
@@ -186,35 +182,27 @@ def trend_layout(history: list[dict]) -> dict:
     return {**layout, "max_posts": max_posts, "max_rate": f"{max_rate:.1f}"}
 
 
-def predicted_vs_actual_svg(actual, predicted, title: str) -> str:
+def predicted_vs_actual_layout(actual, predicted, title: str) -> dict:
     """A scatter of held-out predictions on log10(1 + x) axes (counts span orders of magnitude),
-    with the diagonal where prediction equals actual."""
-    import math
-
+    with the diagonal where prediction equals actual: the points and ticks in pixels."""
     size, pad = 360, 44
     pairs = [(math.log10(1 + max(float(a), 0.0)), math.log10(1 + max(float(p), 0.0))) for a, p in zip(actual, predicted)]
     top = max([max(a, p) for a, p in pairs] + [1.0])
     scale = (size - 2 * pad) / top
 
-    def x(v): return pad + v * scale
-    def y(v): return size - pad - v * scale
+    def x(v): return f"{pad + v * scale:.1f}"
+    def y(v): return f"{size - pad - v * scale:.1f}"
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{_esc(title)}" width="{size}" '
-             f'height="{size}" viewBox="0 0 {size} {size}"><rect width="{size}" height="{size}" fill="#fff"/>',
-             f'<text x="{size / 2}" y="16" font-size="12" text-anchor="middle">{_esc(title)}</text>',
-             f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(top):.1f}" y2="{y(top):.1f}" stroke="#9aa5b1" stroke-dasharray="4 3"/>',
-             f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(top):.1f}" y2="{y(0)}" stroke="#616e7c"/>',
-             f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(0)}" y2="{y(top):.1f}" stroke="#616e7c"/>']
-    for decade in range(int(top) + 1):
-        label = f"{10 ** decade:,}"
-        parts.append(f'<text x="{x(decade):.1f}" y="{size - pad + 14}" font-size="9" text-anchor="middle">{label}</text>')
-        parts.append(f'<text x="{pad - 4}" y="{y(decade) + 3:.1f}" font-size="9" text-anchor="end">{label}</text>')
-    parts.append(f'<text x="{size / 2}" y="{size - 6}" font-size="10" text-anchor="middle">actual</text>')
-    parts.append(f'<text x="10" y="{size / 2}" font-size="10" transform="rotate(-90 10 {size / 2})" '
-                 f'text-anchor="middle">predicted</text>')
-    parts.extend(f'<circle cx="{x(a):.1f}" cy="{y(p):.1f}" r="2.5" fill="#1f519e" fill-opacity="0.55"/>' for a, p in pairs)
-    parts.append("</svg>")
-    return "".join(parts)
+    return {"title": title, "size": size, "middle": size / 2, "x0": x(0), "y0": y(0), "x_top": x(top), "y_top": y(top),
+            "tick_y": size - pad + 14, "tick_x": pad - 4,
+            "ticks": [(x(decade), f"{float(y(decade)) + 3:.1f}", f"{10 ** decade:,}") for decade in range(int(top) + 1)],
+            "points": [(x(a), y(p)) for a, p in pairs]}
+
+
+def predicted_vs_actual_svg(actual, predicted, title: str) -> str:
+    """predicted_vs_actual_layout drawn as a standalone SVG (the models' asset metadata)."""
+    chart = _TEMPLATES.get_template("report_charts.svg.j2").module.predicted_vs_actual
+    return str(chart(predicted_vs_actual_layout(actual, predicted, title)))
 
 
 _TEMPLATES = jinja2.Environment(

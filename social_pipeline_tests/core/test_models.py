@@ -1,5 +1,6 @@
 """The notebook's generator, ported; our models against the notebook's on its own data."""
 
+import copy
 import joblib
 import numpy as np
 import pandas as pd
@@ -183,13 +184,13 @@ def test_relative_model_uses_the_users_level_when_it_helps(users_with_levels, tr
     row = users_with_levels.head(1)
     once, twice = trained.predict(row), trained.predict(row.assign(user_avg_reach=row.user_avg_reach * 2))
     assert twice.reach.iloc[0] == pytest.approx(2 * once.reach.iloc[0], rel=1e-9)
-    # Without a level (a new user), the per-follower model answers: followers x its rate's log-linear
-    # factor x what the trees give per unit of that.
+    # Without a level (a new user), the per-follower model answers: followers x its rate's factor
+    # (1 + kappa rate) / (1 + kappa center) x what the trees give per unit of that.
     unknown = trained.predict(row.assign(user_avg_reach=np.nan))
     x = models._prepared(row, trained.reach.columns)
-    rate_factor = np.exp(trained.reach.log_linear_slope * (row.user_avg_engagement_rate.iloc[0]
-                                                          - trained.reach.log_linear_center))
-    assert trained.reach.log_linear_slope > 0  # more engaged accounts reach more, in these data
+    kappa, center = trained.reach.rate_factor_kappa, trained.reach.rate_factor_center
+    rate_factor = (1 + kappa * row.user_avg_engagement_rate.iloc[0]) / (1 + kappa * center)
+    assert kappa > 0  # more engaged accounts reach more, in these data
     assert unknown.reach.iloc[0] == pytest.approx(
         row.user_followers.iloc[0] * rate_factor * trained.reach.per_follower.predict(x)[0], rel=1e-9)
     # And with no follower count either, the plain model.
@@ -291,3 +292,30 @@ def test_tables_refuse_a_model_with_interactions(split):
     free = models._model(columns, 0, **params).fit(models._prepared(train, columns), train["reach"])
     with pytest.raises(ValueError, match="more than one feature"):
         tabulate(free)
+
+
+def test_rate_factor_recovers_an_affine_rate_effect():
+    # count / exposure = 0.02 (1 + 10 rate) x mean-one gamma noise: kappa = 10, whatever the scale.
+    rng = np.random.default_rng(7)
+    rate = rng.beta(2, 50, 20_000)
+    per_exposure = 0.02 * (1 + 10 * rate) * rng.gamma(4.0, 0.25, rate.size)
+    kappa, center = models._rate_factor_fit(rate, per_exposure)
+    assert center == pytest.approx(rate.mean())
+    assert kappa == pytest.approx(10, rel=0.15)
+    # No effect of the rate: the factor stays within 2% of 1 over the whole range.
+    kappa_none, center_none = models._rate_factor_fit(rate, 0.02 * rng.gamma(4.0, 0.25, rate.size))
+    assert np.abs(models._rate_factor_log({"user_avg_engagement_rate": np.array([0.0, rate.max()])},
+                                          kappa_none, center_none)).max() < 0.02
+
+
+def test_a_model_saved_with_the_log_linear_rate_factor_predicts_as_it_did(users_with_levels, trained_with_levels):
+    # Models registered before the affine factor carry log_linear_slope / _center and no kappa.
+    legacy = copy.deepcopy(trained_with_levels.reach)
+    del legacy.rate_factor_kappa, legacy.rate_factor_center
+    legacy.log_linear_slope, legacy.log_linear_center = 5.0, 0.04
+    legacy.background_terms = None
+    row = users_with_levels.head(1).assign(user_avg_reach=np.nan)
+    x = models._prepared(row, legacy.columns)
+    expected = row.user_followers.iloc[0] * np.exp(5.0 * (row.user_avg_engagement_rate.iloc[0] - 0.04)) \
+        * legacy.per_follower.predict(x)[0]
+    assert legacy.predict(row)["reach"].iloc[0] == pytest.approx(expected, rel=1e-9)

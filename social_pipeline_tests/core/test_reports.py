@@ -1,8 +1,9 @@
 """core/reports.py on a hand-built report: the HTML template escapes report text, the Markdown tables."""
 
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
-from social_pipeline.core.reports import render_html, render_markdown
+from social_pipeline.core.reports import predicted_vs_actual_svg, render_html, render_markdown
 
 HOSTILE = "<script>alert('x')</script> Q&A | \"quoted\""
 
@@ -89,3 +90,16 @@ def test_markdown_tables_are_aligned_pipe_tables_with_escaped_cells():
         "|-------:|:-------------|----------------------:|--------:|\n"
         "|      1 | Monday 09:00 |                 3.00% |       2 |\n"
     ) in markdown
+
+
+def test_predicted_vs_actual_chart_is_valid_svg_with_one_point_per_post_on_log_axes():
+    svg = predicted_vs_actual_svg([9, 0, -3], [99, 0, 0], HOSTILE)
+    root = ET.fromstring(svg)  # well-formed: the title is escaped, not markup
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("aria-label") == HOSTILE and root.find(f"{ns}text").text == HOSTILE
+    points = [(c.get("cx"), c.get("cy")) for c in root.iter(f"{ns}circle")]
+    # log10(1 + 9) = 1 and log10(1 + 99) = 2 on a 360 px square, 44 px padding, axes up to 2:
+    # 136 px per decade, so (44 + 136, 360 - 44 - 272); a negative count is drawn at 0.
+    assert points == [("180.0", "44.0"), ("44.0", "316.0"), ("44.0", "316.0")]
+    labels = [t.text for t in root.iter(f"{ns}text")]
+    assert labels.count("1") == labels.count("10") == labels.count("100") == 2 and "1,000" not in labels
