@@ -29,8 +29,10 @@ import pandas as pd
 
 from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot_time, parse_file
 from social_pipeline.core.metrics import COUNT_COLUMNS
-from social_pipeline.resources.warehouse import scalar, write_transaction
+from social_pipeline.core.sql_files import scalar
+from social_pipeline.core.write_conflicts import write_transaction
 from social_pipeline.core.clock import utc_now
+from social_pipeline.core.files import write_atomically
 
 # Files still being written (browser downloads, editors) are left alone until they settle.
 IGNORED_SUFFIXES = (".crdownload", ".part", ".partial", ".tmp", ".download", "~")
@@ -280,11 +282,10 @@ def settle(outcome: IngestOutcome) -> IngestOutcome:
     target = _free_name(folder, outcome.path.name, outcome.sha256 or "unread")
     shutil.move(str(outcome.path), target)
     if outcome.status == "rejected":
-        (folder / f"{target.name}.error.txt").write_text(
+        write_atomically(folder / f"{target.name}.error.txt", (
             f"{outcome.path.name} was rejected and nothing from it was written.\n"
             f"Problem: {outcome.message}\n"
-            "Fix the problem and drop the file into the inbox again.\n"
-        )
+            "Fix the problem and drop the file into the inbox again.\n"))
     outcome.moved_to = target
     return outcome
 

@@ -1,4 +1,5 @@
-"""The one SQL loader: each module's queries live as `.sql` files in a `sql/` folder beside it."""
+"""The one SQL loader: each module's queries live as `.sql` files in a `sql/` folder beside it; and
+`scalar`, the one helper that runs a query for a single value."""
 
 from __future__ import annotations
 
@@ -16,3 +17,10 @@ def sql_loader(module_file: str) -> Callable[[str], str]:
         return (folder / f"{name}.sql").read_text()
 
     return sql
+
+
+def scalar(con, query: str, params=None):
+    """First value of a query, reading the result to the end (DuckDB 2 refuses new work on a
+    connection while a result is unfinished)."""
+    rows = con.execute(query, params or {}).fetchall()
+    return rows[0][0] if rows else None

@@ -158,7 +158,7 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
     catalog commit (and a round trip to PostgreSQL), so a lake already in shape costs one query. Two
     processes migrating at once conflict; the loser retries and finds the work done."""
     from social_pipeline.core.schema import SCHEMAS, TABLES, add_column_statement, create_table_statement
-    from social_pipeline.resources.write_conflicts import retry_conflicts
+    from social_pipeline.core.write_conflicts import retry_conflicts
 
     existing = con.execute(
         "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
@@ -196,7 +196,7 @@ def claim_tables(claims) -> list[str]:
 def ensure_claim_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """A claim table with its row (two processes making one at once conflict; the loser retries and
     finds it made; a second row would only be claimed too)."""
-    from social_pipeline.resources.write_conflicts import retry_conflicts
+    from social_pipeline.core.write_conflicts import retry_conflicts
 
     def make():
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} (claimed_at TIMESTAMP)")

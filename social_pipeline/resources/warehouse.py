@@ -16,7 +16,11 @@ from pydantic import PrivateAttr
 from ..core.clock import utc_now
 from ..core.schema import create_statements, schema_version
 from social_pipeline.resources.lake import connect_lake, ensure_lake_schema, is_lake, temporary_macro_statements
-from social_pipeline.resources.write_conflicts import retry_conflicts, write_transaction
+from social_pipeline.core import write_conflicts
+from social_pipeline.core.sql_files import scalar  # noqa: F401 (re-exported for the assets)
+from social_pipeline.core.write_conflicts import retry_conflicts, write_transaction
+
+write_conflicts.LOG = dg.get_dagster_logger("social_pipeline.warehouse")
 
 DEFAULT_DB_PATH = "data/warehouse.duckdb"
 # The writers take their retried transactions from here.
@@ -152,8 +156,3 @@ def wait_until_unlocked(database: str, wait_seconds: float, poll_seconds: float 
         time.sleep(poll_seconds)
 
 
-def scalar(con: duckdb.DuckDBPyConnection, query: str, params=None):
-    """First value of a query, reading the result to the end (DuckDB 2 refuses new work on a
-    connection while a result is unfinished)."""
-    rows = con.execute(query, params or {}).fetchall()
-    return rows[0][0] if rows else None

@@ -8,6 +8,7 @@ import pandas as pd
 from social_pipeline.core import model_registry
 from social_pipeline.core.features import daypart, text_feature_frame
 from social_pipeline.core.models import interval_coverage, regression_metrics, time_holdout_split, train_models
+from social_pipeline.core.files import write_atomically
 from social_pipeline.core.reports import predicted_vs_actual_svg
 from social_pipeline.core.synthetic import synthetic_rows_for_user
 from social_pipeline.resources.files import FileStoresResource
@@ -194,7 +195,7 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
         path = model_registry.save(trained.target_model(target), file_stores.models_path(), name, version)
         chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
         chart_path = path.with_suffix(".svg")
-        chart_path.write_text(chart, encoding="utf-8")
+        write_atomically(chart_path, chart)
         rows.append({
             "model_name": name, "version": version, "target": target, "artifact_path": str(path),
             "trained_at": trained_at, "n_train": len(train), "n_synthetic_train": int(train["is_synthetic"].sum()),

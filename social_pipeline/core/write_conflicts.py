@@ -11,12 +11,16 @@ reports conflicts between connections of one process the same way ("write-write 
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from typing import Callable, Sequence, TypeVar
 
 import duckdb
-from dagster import get_dagster_logger
+
+# resources/warehouse.py points this at Dagster's logger, so retries show in the run's logs; core
+# itself imports no Dagster.
+LOG = logging.getLogger("social_pipeline.warehouse")
 
 T = TypeVar("T")
 # Attempts in all, and the first wait; each later wait doubles, with jitter so that two losers do not
@@ -50,7 +54,7 @@ def retry_conflicts(attempt: Callable[[], T], what: str, max_attempts: int = MAX
                 raise WriteConflictsExhausted(
                     f"{what}: lost {max_attempts} write conflicts in a row; last: {exc}") from exc
             wait = min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2 ** (number - 1)) * (0.5 + random.random())
-            get_dagster_logger("social_pipeline.warehouse").warning(
+            LOG.warning(
                 f"{what}: write conflict with another writer (attempt {number} of {max_attempts}); the whole "
                 f"transaction runs again in {wait:.2f} s. {str(exc).splitlines()[-1]}")
             time.sleep(wait)
