@@ -534,6 +534,10 @@ def train_models(df: pd.DataFrame, *, random_state: int = 42, quantiles: tuple[f
         df = df.sort_values("published_at", kind="stable", na_position="first")
     if (df[list(TARGETS)] < 0).any().any():
         raise ValueError("reach and likes must be non-negative counts")
+    all_zero = [t for t in TARGETS if len(df) and not (df[t] > 0).any()]
+    if all_zero:  # a Poisson model has nothing to scale from
+        raise ValueError(f"{' and '.join(all_zero)} is 0 on every one of the {len(df)} training posts: "
+                         "the models need at least one post with a positive count")
     columns = feature_columns(df)
     return TrainedModels(
         reach=_fit_target(df, columns, "reach", random_state, quantiles),

@@ -319,3 +319,9 @@ def test_a_model_saved_with_the_log_linear_rate_factor_predicts_as_it_did(users_
     expected = row.user_followers.iloc[0] * np.exp(5.0 * (row.user_avg_engagement_rate.iloc[0] - 0.04)) \
         * legacy.per_follower.predict(x)[0]
     assert legacy.predict(row)["reach"].iloc[0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_training_on_posts_that_all_have_zero_likes_names_the_problem():
+    data = generate_notebook_posts(200, seed=1).assign(likes=0)
+    with pytest.raises(ValueError, match="likes is 0 on every one of the 200 training posts"):
+        models.train_models(data)
