@@ -549,8 +549,10 @@ def _relative_helps(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: 
     return relative_rmse < absolute_rmse
 
 
-def _fit_points(df: pd.DataFrame, columns: list[str], target: str, random_state: int) -> TargetModel:
-    """The point models (plain, per exposure with its rate factor, relative), tabulated."""
+def _fit_points(df: pd.DataFrame, columns: list[str], target: str, random_state: int,
+                relative: bool | None = None) -> TargetModel:
+    """The point models (plain, per exposure with its rate factor, relative), tabulated. `relative`:
+    whether to fit the relative form, None to decide by `_relative_helps`."""
     x = _prepared(df, columns)
     y = df[target].to_numpy(dtype=float)
     point = _model(columns, random_state, **sized_for(FALLBACK_PARAMS, len(x))).fit(x, y)
@@ -572,7 +574,8 @@ def _fit_points(df: pd.DataFrame, columns: list[str], target: str, random_state:
     if exposure_column in df.columns:
         level = pd.to_numeric(df[exposure_column], errors="coerce").astype("float64").to_numpy()
         known = level > 0
-        if known.sum() >= MIN_RELATIVE_ROWS and _relative_helps(x, y, level, columns, random_state):
+        if known.sum() >= MIN_RELATIVE_ROWS and (
+                relative if relative is not None else _relative_helps(x, y, level, columns, random_state)):
             model.relative = _fit_relative(x[known], y[known], level[known], columns, random_state)
     model._tables()
     return model
@@ -617,7 +620,8 @@ def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state:
             begin = stop - n_calibration
             if begin < MIN_ORIGIN_ROWS:
                 break
-            older = _fit_points(df.iloc[:begin], columns, target, random_state)
+            # In the served model's form: deciding it again would cost two more fits per block.
+            older = _fit_points(df.iloc[:begin], columns, target, random_state, relative=with_level)
             with_, without = _log_ratios(older, df.iloc[begin:stop], log_y[begin:stop])
             # The older model may have no relative form: then its answer without a level is its only one.
             without = np.where(np.isnan(levels[begin:stop]), np.nan, np.where(np.isnan(without), with_, without))
