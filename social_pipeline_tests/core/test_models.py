@@ -278,7 +278,7 @@ def test_tables_predict_what_the_pipelines_predict(trained, split):
         model = trained.target_model(target)
         x = models._prepared(drafts, model.columns)
         for name, pipeline in model._pipelines().items():
-            frame = model._quantile_frame(x, model.exposure(drafts)) if name.startswith("q") else x
+            frame = model._quantile_frame(x, model.exposure(drafts)) if name == "spread" or name.startswith("q") else x
             np.testing.assert_allclose(model._tables()[name].predict(frame), pipeline.predict(frame), rtol=1e-12,
                                        atol=1e-12, err_msg=f"{target} {name}")
 
@@ -325,3 +325,54 @@ def test_training_on_posts_that_all_have_zero_likes_names_the_problem():
     data = generate_notebook_posts(200, seed=1).assign(likes=0)
     with pytest.raises(ValueError, match="likes is 0 on every one of the 200 training posts"):
         models.train_models(data)
+
+
+def test_the_point_lies_strictly_inside_every_interval(split, trained, users_with_levels, trained_with_levels):
+    # The interval is set around the point, never clipped to it: no edge is the point itself.
+    held_out = users_with_levels.tail(300)
+    cases = [(trained, pd.concat([split[1], drafts_at_the_edges(split[1])], ignore_index=True)),
+             (trained_with_levels, pd.concat([held_out, held_out.assign(user_avg_reach=np.nan, user_avg_likes=np.nan),
+                                              drafts_at_the_edges(held_out)], ignore_index=True))]
+    for model, drafts in cases:
+        predicted = model.predict(drafts)
+        for target in models.TARGETS:
+            low, point, high = (predicted[c].to_numpy() for c in (f"{target}_p10", target, f"{target}_p90"))
+            assert ((low < point) & (point < high) & (low >= 0)).all(), target
+
+
+def test_intervals_around_the_point_cover_about_80_percent_of_newer_posts(users_with_levels):
+    # Twenty accounts of hidden levels, trained on the older 2,400 posts: the newest 600, with and
+    # without the users' levels.
+    train, test = users_with_levels.iloc[:2400], users_with_levels.iloc[2400:]
+    trained = train_models(train)
+    for drafts in (test, test.assign(user_avg_reach=np.nan, user_avg_likes=np.nan)):
+        predicted = trained.predict(drafts)
+        for target in models.TARGETS:
+            coverage = models.interval_coverage(drafts[target], predicted[f"{target}_p10"], predicted[f"{target}_p90"])
+            assert 0.74 <= coverage <= 0.86, (target, coverage)
+
+
+def test_a_model_saved_with_quantile_bounds_predicts_as_it_did(users_with_levels, trained_with_levels):
+    # Models registered before the spread carry quantile models of log1p(count), widened on the log
+    # scale, scaled with the followers outside the training accounts and clipped at the point.
+    legacy = copy.deepcopy(trained_with_levels.reach)
+    del legacy.spread, legacy.spread_multipliers, legacy.interval_levels
+    qx = legacy._quantile_frame(models._prepared(users_with_levels, legacy.columns), legacy.exposure(users_with_levels))
+    legacy.quantiles = {q: models._model(legacy.columns, 0, ("user_level",), loss="quantile", quantile=q,
+                                         **models.QUANTILE_PARAMS).fit(qx, np.log1p(users_with_levels.reach))
+                        for q in (0.1, 0.9)}
+    legacy.interval_widening, legacy.tables, legacy.background_terms = 0.1, None, None
+    rows = users_with_levels.tail(50)
+    drafts = pd.concat([rows, rows.assign(user_avg_reach=np.nan), drafts_at_the_edges(rows.assign(user_avg_reach=np.nan))],
+                       ignore_index=True)
+    predicted = legacy.predict(drafts)
+    point = trained_with_levels.reach.predict(drafts)["reach"].to_numpy()
+    np.testing.assert_allclose(predicted["reach"], point, rtol=1e-12)
+    levels, followers = legacy.exposure(drafts), drafts.user_followers.to_numpy(dtype=float)
+    scale = np.where(np.isnan(levels) & (followers > 0), followers / np.clip(followers, *legacy.followers_range), 1.0)
+    dx = legacy._quantile_frame(models._prepared(drafts, legacy.columns), levels)
+    low = np.minimum(scale * np.clip(np.expm1(legacy.quantiles[0.1].predict(dx) - 0.1), 0, None), point)
+    high = np.maximum(scale * np.clip(np.expm1(legacy.quantiles[0.9].predict(dx) + 0.1), 0, None), point)
+    np.testing.assert_allclose(predicted["reach_p10"], low, rtol=1e-9)
+    np.testing.assert_allclose(predicted["reach_p90"], high, rtol=1e-9)
+    assert (scale > 1).any()  # the 5,000,000-follower draft
