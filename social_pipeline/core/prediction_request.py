@@ -70,9 +70,15 @@ def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
         return utc_now().floor("min"), \
             "scheduled_time missing: predicted for now (UTC)"
     stamp = _common_iso_time(value)
-    if stamp is not None:
-        return (stamp, f"scheduled_time {value!r} has no timezone: taken as UTC") if stamp.tzinfo is None \
-            else (naive_utc(stamp), None)
+    if stamp is None:
+        stamp = _pandas_iso_time(value)
+    if stamp.tzinfo is None:
+        return stamp, f"scheduled_time {value!r} has no timezone: taken as UTC"
+    return naive_utc(stamp), None
+
+
+def _pandas_iso_time(value: str) -> pd.Timestamp:
+    """`value` as pandas' ISO 8601 parser reads it; ValueError naming it when that is no time."""
     problem = f"scheduled_time {value!r} is not an ISO 8601 time (e.g. 2026-07-15T19:30:00Z)"
     # pandas' ISO 8601 parser still takes the words 'now' and 'today'; an ISO time starts with its year.
     if not _STARTS_WITH_YEAR.match(value):
@@ -83,9 +89,7 @@ def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
         raise ValueError(problem) from None
     if stamp is pd.NaT:
         raise ValueError(problem)
-    if stamp.tzinfo is None:
-        return stamp, f"scheduled_time {value!r} has no timezone: taken as UTC"
-    return naive_utc(stamp), None
+    return stamp
 
 
 def _common_iso_time(value: str) -> pd.Timestamp | None:

@@ -84,7 +84,8 @@ class WarehouseResource(DuckDBResource):
     @contextmanager
     def get_connection(self):
         if is_lake(self.database):
-            con = connect(self.database)
+            con = connect(self.database, check_schema=not self._schema_checked)
+            self._schema_checked = True
             try:
                 yield con
             finally:
@@ -116,7 +117,8 @@ def transaction(con: duckdb.DuckDBPyConnection):
     con.execute("COMMIT")
 
 
-def connect(database: str | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(database: str | None = None, read_only: bool = False,
+            check_schema: bool = True) -> duckdb.DuckDBPyConnection:
     """A plain connection for code outside Dagster (CLI, notebooks, the seed's API). For a lake: the lake
     attached and selected, so `raw.*`, `analytics.*` and `ml.*` resolve; read-only attaches it READ_ONLY."""
     database = database or database_path()
@@ -124,13 +126,13 @@ def connect(database: str | None = None, read_only: bool = False) -> duckdb.Duck
         con = connect_lake(database, read_only=read_only)
         for statement in temporary_macro_statements():
             con.execute(statement)
-        if not read_only:
+        if check_schema and not read_only:  # WarehouseResource asks once per run, as for a file
             ensure_schema(con, lake=True)
         return con
     if is_local_file(database) and not read_only:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(database, read_only=read_only)
-    if not read_only:
+    if check_schema and not read_only:
         ensure_schema(con)
     return con
 
