@@ -559,7 +559,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "previous_version": "The promoted version this one was compared with, if any.",
         "params": "The training settings (JSON).",
         "promoted": "Served or not (passed beats_baseline and not_worse_than_previous at training; only "
-                    "promoted versions are served; NULL on rows from before the column, treated as promoted).",
+                    "promoted versions are served; NULL on rows registered before a migration added the column, "
+                    "treated as promoted).",
     },
     "ml.predictions": {
         "prediction_id": "The prediction's id, unique; loading is idempotent by it.",
