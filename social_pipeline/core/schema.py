@@ -357,9 +357,9 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
 }
 
 # What each column means, shown in the Dagster UI's Columns tab and in docs/warehouse.md, which
-# social_pipeline/core/schema_docs.py renders from this module (a test holds the page to it). A column used with one meaning in several tables is described once in
-# SHARED_COLUMN_DESCRIPTIONS; a table's own entry wins. A new column needs a description in one of
-# the two (a test names any column without one).
+# core/schema_docs.py renders from this module (a test holds the page to it). A column used with one
+# meaning in several tables is described once in SHARED_COLUMN_DESCRIPTIONS; a table's own entry wins.
+# A new column needs a description in one of the two (a test names any column without one).
 SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "post_id": "The post's id at its source (the tweet id on X).",
     "user_id": "The account's id at its source (the user id on X).",
