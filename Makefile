@@ -64,9 +64,9 @@ test: install-dev
 ## Lint, format check and type check (configured in pyproject.toml); runs all three, fails if any finds something.
 lint: install-dev
 	@status=0; \
-	$(VENV)/bin/ruff check . || status=1; \
-	$(VENV)/bin/ruff format --check . || status=1; \
-	$(VENV)/bin/pyright --pythonpath $(PY) || status=1; \
+	for check in "ruff check ." "ruff format --check --output-format concise ." "pyright --pythonpath $(PY)"; do \
+		echo "$(VENV)/bin/$$check"; $(VENV)/bin/$$check || status=1; \
+	done; \
 	exit $$status
 
 ## Benchmarks against baselines measured in the same run (< 10 min on 2 cores); not part of `make test`.
