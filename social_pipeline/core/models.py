@@ -577,7 +577,7 @@ def _fit_points(df: pd.DataFrame, columns: list[str], target: str, random_state:
         if known.sum() >= MIN_RELATIVE_ROWS and (
                 relative if relative is not None else _relative_helps(x, y, level, columns, random_state)):
             model.relative = _fit_relative(x[known], y[known], level[known], columns, random_state)
-    model._tables()
+    model.tables = {name: tabulate(pipeline, x) for name, pipeline in model._pipelines().items()}
     return model
 
 
@@ -633,7 +633,7 @@ def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state:
                 earlier += [(view_x.iloc[begin:stop], new) for (view_x, _), new in zip(views, scored)]
     model.spread, model.spread_multipliers = _conformal_spread(views, columns, with_level, random_state,
                                                                model.interval_levels, earlier)
-    model.tables["spread"] = tabulate(model.spread)
+    model.tables["spread"] = tabulate(model.spread, pd.concat([view_x for view_x, _ in views], ignore_index=True))
     model.followers_range = (float(x["user_followers"].min()), float(x["user_followers"].max()))
     keep = columns + ([exposure_column] if with_level else [])
     model.background = df[keep].sample(n=min(BACKGROUND_ROWS, len(df)), random_state=random_state).reset_index(drop=True)

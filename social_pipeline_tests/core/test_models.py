@@ -289,9 +289,43 @@ def test_tables_refuse_a_model_with_interactions(split):
     train = split[0].head(300)
     columns = models.feature_columns(models.with_daypart(train))
     params = {k: v for k, v in models.POINT_PARAMS.items() if k != "interaction_cst"} | {"max_iter": 20}
-    free = models._model(columns, 0, **params).fit(models._prepared(train, columns), train["reach"])
+    x = models._prepared(train, columns)
+    free = models._model(columns, 0, **params).fit(x, train["reach"])
     with pytest.raises(ValueError, match="more than one feature"):
-        tabulate(free)
+        tabulate(free, x)
+
+
+class PublicAttributesOnly:
+    """A fitted estimator seen through its public attributes: any `_name` is missing."""
+
+    def __init__(self, estimator):
+        self._estimator = estimator
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(f"{name} is private to scikit-learn")
+        return getattr(self._estimator, name)
+
+
+def test_tables_come_from_public_scikit_learn_attributes_alone(trained, split):
+    from sklearn.pipeline import Pipeline
+
+    from social_pipeline.core.additive import tabulate
+
+    model = trained.target_model("reach")
+    x = models._prepared(split[0], model.columns)
+    for name in ("point", "per_follower"):
+        fitted = model._pipelines()[name]
+        public = Pipeline([("features", fitted.named_steps["features"]),
+                           ("model", PublicAttributesOnly(fitted.named_steps["model"]))])
+        tables, served = tabulate(public, x), model._tables()[name]
+        assert tables.intercept == pytest.approx(served.intercept, abs=1e-12)
+        for table, expected in zip(tables.tables, served.tables):
+            if expected.thresholds is not None:  # the trees' own thresholds, bit for bit
+                np.testing.assert_array_equal(table.thresholds, expected.thresholds)
+            np.testing.assert_allclose(table.values, expected.values, rtol=0, atol=1e-12)
+        drafts = models._prepared(drafts_at_the_edges(split[1]), model.columns)
+        np.testing.assert_allclose(tables.predict(drafts), fitted.predict(drafts), rtol=1e-12)
 
 
 def test_rate_factor_recovers_an_affine_rate_effect():
