@@ -119,7 +119,8 @@ def _split_thresholds(estimator, matrix: np.ndarray, reference: np.ndarray) -> d
     predicted = estimator.predict(rows)
     starts, columns = [], []
     for column, values, offset in zip(numeric, distinct, offsets):
-        steps = np.flatnonzero(predicted[offset: offset + len(values) - 1] != predicted[offset + 1: offset + len(values)])
+        block = predicted[offset: offset + len(values)]
+        steps = np.flatnonzero(block[:-1] != block[1:])
         starts.append(offset + steps)
         columns.append(np.full(len(steps), column))
     starts, columns = np.concatenate(starts).astype(np.int64), np.concatenate(columns).astype(np.int64)
