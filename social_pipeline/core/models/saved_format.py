@@ -35,7 +35,7 @@ def _format_version(model: TargetModel) -> int | None:
     return None
 
 
-def current(model, path: str | os.PathLike) -> TargetModel:
+def in_current_format(model, path: str | os.PathLike) -> TargetModel:
     """`model` (as unpickled from `path`) in the current format; raises OutdatedModelError for an older one."""
     if not isinstance(model, TargetModel):
         raise OutdatedModelError(f"model artifact {path} holds a {type(model).__name__}, not a saved TargetModel")
