@@ -7,6 +7,10 @@ trees' thresholds, so it is captured exactly by evaluating the fitted estimator 
 (numeric features: each threshold, above the last one and missing; categories: each code and
 unknown). Predicting is then a few `searchsorted` calls instead of hundreds of tree walks, and the
 per-feature terms are what exact Shapley values of an additive model need.
+
+Everything goes through scikit-learn's public `predict`: the thresholds are located between the
+training rows' values and then found to the last bit (`_split_thresholds`), so a new scikit-learn
+release that keeps `predict` keeps the tables.
 """
 
 from __future__ import annotations
