@@ -206,7 +206,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("likes", "BIGINT"),
         ("engagement_rate", "DOUBLE"),
         # The user's trailing mean of each target over the same settled posts: the baseline, and the
-        # level the models predict relative to (core/models.py).
+        # level the models predict relative to (core/models/training.py).
         ("user_avg_reach", "DOUBLE"),
         ("user_avg_likes", "DOUBLE"),
         ("settled_snapshot_time", "TIMESTAMP"),
