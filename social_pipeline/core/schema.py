@@ -408,8 +408,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "raw.accounts": {
         "timezone": "The account's time zone for best times, reports and model hours: IANA name, "
                     "SOCIAL_PIPELINE_ACCOUNT_TIMEZONES; an account without a row is read in UTC.",
-        "updated_at": "When the zone was last written (UTC), written by raw_account_snapshots; join on user_id to "
-                      "read any UTC timestamp locally: timezone(a.timezone, timezone('UTC', published_at)).",
+        "updated_at": "When the zone was last written (UTC), by a source run (raw_account_snapshots) or an ingested "
+                      "export file (inbox, social-pipeline ingest); join on user_id to read any UTC timestamp "
+                      "locally: timezone(a.timezone, timezone('UTC', published_at)).",
+        "source": "What wrote the row: the source's name, or the kind of the export file that brought the account.",
     },
     "raw.posts": {
         "text": "The post's text as published.",
