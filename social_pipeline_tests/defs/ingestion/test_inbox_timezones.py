@@ -23,7 +23,7 @@ ROWS = [("2117530719482806301", "2026-11-03 23:10 +0000", 100, 10),   # Tue 18 l
 CONTENT = ('"Tweet id","Tweet permalink","time","impressions","engagements","retweets","replies","likes"\n' + "".join(
     f'"{post}","https://twitter.com/nyc_writer/status/{post}","{time}","{impressions}.0","{engagements}.0",'
     f'"0.0","0.0","{engagements}.0"\n' for post, time, impressions, engagements in ROWS)).encode()
-# (rank, day_of_week, hour, timezone, utc_hour, avg rate %, posts) of the newest week: local slots, UTC beside.
+# (rank, day_of_week_local, hour_local, timezone, hour_utc, avg rate %, posts) of the newest week: local slots, UTC beside.
 LOCAL_BEST_TIMES = [(1, 2, 9, "America/New_York", 14, 40.0, 2), (2, 1, 18, "America/New_York", 23, 8.0, 2)]
 
 
@@ -32,7 +32,7 @@ def stored_zones_and_best_times(db: str):
     try:
         zones = con.execute("SELECT user_id, timezone FROM raw.accounts ORDER BY 1").fetchall()
         best = con.execute(
-            "SELECT rank, day_of_week, hour, timezone, utc_hour, round(avg_engagement_rate_pct, 6), posts_count "
+            "SELECT rank, day_of_week_local, hour_local, timezone, hour_utc, round(avg_engagement_rate_pct, 6), posts_count "
             "FROM analytics.best_posting_times WHERE user_id = 'nyc_writer' "
             "AND window_end = (SELECT max(window_end) FROM analytics.best_posting_times) ORDER BY rank").fetchall()
     finally:
