@@ -52,7 +52,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, lake: bool = False) -> bool:
     version = schema_version()
     if lake:
         # A lake adds only what its catalog lacks (resources/lake.py), then records the version as a file does.
-        rename_old_columns(con)
+        # Two processes renaming at once conflict; the loser retries and finds the columns renamed.
+        retry_conflicts(lambda: rename_old_columns(con), what="the lake's schema")
         ensure_lake_schema(con)
         if stored_schema_version(con) == version:
             return False
