@@ -434,9 +434,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "raw.accounts": {
         "timezone": "The account's time zone for best times, reports and model hours: IANA name, "
                     "SOCIAL_PIPELINE_ACCOUNT_TIMEZONES; an account without a row is read in UTC.",
-        "updated_at": "When the zone was last written (UTC), by a source run (raw_account_snapshots) or an ingested "
-                      "export file (inbox, social-pipeline ingest); join on user_id to read any UTC timestamp "
-                      "locally: timezone(a.timezone, timezone('UTC', published_at)).",
+        "updated_at": "When the zone was last written (UTC), written by raw_account_snapshots for a source's "
+                      "accounts and with each ingested export file for the configured accounts; join on user_id to "
+                      "read any UTC timestamp locally: timezone(a.timezone, timezone('UTC', published_at)).",
     },
     "raw.posts": {
         "text": "The post's text as published.",
@@ -484,7 +484,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
                              "a post known only by its date keeps its date's weekday.",
         "hour_local": "Hour of publication on the account's clock (in timezone; NULL when only the date is known); "
                       "the hour analytics.best_posting_times ranks.",
-        "timezone": "In which day_of_week_local and hour_local are read: the account's IANA zone (raw.accounts), "
+        "timezone": "In which day_of_week_local and hour_local are read: the account's IANA zone from raw.accounts, "
                     "UTC by default.",
         "text": "The post's text.",
         "latest_snapshot_time": "When the figures in this row were collected (UTC): the post's newest snapshot.",
