@@ -60,7 +60,7 @@ def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
         summary = con.execute("SELECT user_id, strftime(period_start, '%Y-%m-%d'), total_posts, total_impressions, "
                               "total_engagements, avg_engagement_rate_pct FROM analytics.user_summary "
                               "WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
-        best = con.execute("SELECT user_id, strftime(window_end, '%Y-%m-%d'), day_of_week, hour, posts_count, "
+        best = con.execute("SELECT user_id, strftime(window_end, '%Y-%m-%d'), day_of_week_local, hour_local, posts_count, "
                            "avg_engagement_rate_pct FROM analytics.best_posting_times "
                            "WHERE user_id IN (SELECT unnest($u)) ORDER BY user_id, window_end, rank", {"u": users}).fetchall()
         reports = con.execute("SELECT user_id, strftime(week_start, '%Y-%m-%d'), report_json FROM analytics.weekly_reports "
