@@ -49,8 +49,10 @@ class Explanations(BaseModel):
     top_features: list[str] = Field(description="the features that moved this prediction most, largest first")
     method: str
     contributions: dict[str, dict[str, float]] = Field(
-        description="per target (reach, likes) and feature: the factor the feature multiplies the prediction by, "
-                    "against a typical post")
+        description="per target (reach, likes) and feature of the draft (every one in `features`, so every "
+                    "top feature): the factor the feature multiplies the prediction by, against a typical post; "
+                    "1.0 where the target's model does not take the feature (likes does not take user_avg_reach, "
+                    "reach not user_avg_likes)")
 
 
 class PredictionResponse(BaseModel):
