@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install install-dev run dev api test bench bench-quick clean
+.PHONY: install install-dev install-api run dev api test bench bench-quick clean
 
 # `make run` needs only the package; tests, the API and the bench add the extras (browser, HTTP fakes).
 $(VENV)/.installed: pyproject.toml
@@ -18,9 +18,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
+$(VENV)/.installed-api: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[api]"
+	touch $@
+
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
+
+install-api: $(VENV)/.installed-api
 
 ## Materialise the whole asset graph on the simulated source into $SOCIAL_PIPELINE_DB.
 run: install
@@ -34,9 +40,9 @@ dev: install
 	source $(VENV)/bin/activate && dg dev
 
 ## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).
-## One worker process per core: each computes one prediction at a time with up to 16 waiting (at most
-## ~1 s of work) and answers 503 with Retry-After past that.
-api: install-dev
+## One worker process per core: each computes one prediction at a time, lets wait behind it as many as it
+## can serve within the 1 s of Retry-After, and answers 503 with Retry-After past that.
+api: install-api
 	$(VENV)/bin/uvicorn social_pipeline.app.http_api:app --host 127.0.0.1 --port 8000 --workers $$($(PY) -c 'import os; print(os.cpu_count() or 1)')
 
 ## The test suite, on every core (pytest-xdist): tests use their own temporary warehouses and instances.
