@@ -14,7 +14,8 @@ import pytest
 from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, storage_ranges, time_windows, week_key
 from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.conftest import file_stores_under
 from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context

@@ -30,7 +30,7 @@ import pandas as pd
 from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot_time, parse_file
 from social_pipeline.core.metrics import COUNT_COLUMNS
 from social_pipeline.core.sql_files import scalar
-from social_pipeline.core.write_conflicts import write_transaction
+from social_pipeline.warehouse.write_conflicts import write_transaction
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.files import write_atomically
 

@@ -25,8 +25,9 @@ import pandas as pd
 import requests
 import tweepy
 
-from ..core.metrics import COUNT_COLUMNS
-from ..core.x_payloads import (
+from social_pipeline.core.clock import utc_now
+from social_pipeline.core.metrics import COUNT_COLUMNS
+from social_pipeline.core.x_payloads import (
     NON_PUBLIC_METRICS_MAX_AGE,
     error_post_id,
     is_repost,
@@ -37,7 +38,7 @@ from ..core.x_payloads import (
     referenced_keys,
     status_from_error,
 )
-from .sources import (
+from social_pipeline.sources.protocol import (
     ACCOUNT_COLUMNS,
     DEFAULT_X_CONNECT_TIMEOUT_SECONDS,
     DEFAULT_X_MAX_RETRIES,
@@ -47,7 +48,6 @@ from .sources import (
     PROFILE_COLUMNS,
     MetricsBatch,
 )
-from ..core.clock import utc_now
 
 BATCH_SIZE = 100  # ids per get_tweets call, X's maximum
 TWEET_FIELDS = ["public_metrics", "created_at", "author_id"]
