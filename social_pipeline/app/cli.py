@@ -245,10 +245,8 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     resources = {"warehouse": warehouse, "file_stores": file_stores_resource_from_env()}
     instance = _persistent_instance() or dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    # The two assets by their keys, through the code location's asset job: the CLI holds no asset objects.
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        asset_selection=[dg.AssetKey("post_snapshots"), dg.AssetKey("post_performance")], resources=resources,
-        instance=instance, run_config=quiet, raise_on_error=False, tags=runner_tags())
+    result = defs.resolve_job_def("post_tables_refresh").execute_in_process(
+        instance=instance, resources=resources, run_config=quiet, raise_on_error=False, tags=runner_tags())
     log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
     if not result.success or earliest_day is None:
         return result.success

@@ -10,12 +10,12 @@ import pandas as pd
 from pydantic import Field, PrivateAttr
 
 from social_pipeline.core.clock import naive_utc
-from social_pipeline.core.env import env_settings
 from social_pipeline.core.timezones import DEFAULT_TIMEZONE, TIMEZONES_ENV_VAR, parse_account_timezones
 from social_pipeline.resources.env import env_var_settings
 from social_pipeline.sources.protocol import (DEFAULT_X_CONNECT_TIMEOUT_SECONDS, DEFAULT_X_MAX_RETRIES,
                                               DEFAULT_X_READ_TIMEOUT_SECONDS, PostSource)
 from social_pipeline.sources.simulated import SimulatedSource
+from social_pipeline.warehouse.file_stores import env_settings
 
 
 class SourceResource(dg.ConfigurableResource):

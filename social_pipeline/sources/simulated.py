@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from social_pipeline.core.simulation import DEFAULT_ACCOUNTS, Simulation, metrics_payload_json
-from social_pipeline.sources.protocol import ACCOUNT_COLUMNS, METRIC_COLUMNS, POST_COLUMNS, PROFILE_COLUMNS, MetricsBatch
+from social_pipeline.sources.protocol import (ACCOUNT_COLUMNS, METRIC_COLUMNS, POST_COLUMNS, PROFILE_COLUMNS,
+                                              MetricsBatch)
 
 
 class SimulatedSource:

@@ -9,12 +9,12 @@ Dagster (the CLI, the HTTP API, the seed's Python API), through `file_stores_fro
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from social_pipeline.core.env import env_settings
 from social_pipeline.warehouse.connection import DEFAULT_DB_PATH, is_local_file
 from social_pipeline.warehouse.lake import is_lake
 
@@ -34,6 +34,12 @@ FILE_STORE_ENV_VARS = {
     "bi_database": "SOCIAL_PIPELINE_BI_DB",
     "inbox_dir": "SOCIAL_PIPELINE_INBOX",
 }
+
+
+def env_settings(env_vars: dict[str, str]) -> dict:
+    """{field: value} for each variable that is set, read now: for entry points outside Dagster (inside it,
+    resources read the same variables as `dg.EnvVar`)."""
+    return {field: os.environ[var] for field, var in env_vars.items() if os.environ.get(var)}
 
 
 def warehouse_stem(database: str) -> str:
