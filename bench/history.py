@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
-from social_pipeline.resources.warehouse import connect
+from social_pipeline.warehouse.connection import connect
 
 HISTORY_END = pd.Timestamp("2026-11-16 00:00")  # a Monday: the history holds complete weeks
 SNAPSHOT_EVERY_HOURS = 12

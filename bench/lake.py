@@ -55,7 +55,7 @@ def _open_or_locked(read_only: bool):
     """A connection, or None when another process holds the DuckDB file (after a short wait)."""
     import duckdb
 
-    from social_pipeline.resources.warehouse import connect, is_lock_error
+    from social_pipeline.warehouse.connection import connect, is_lock_error
 
     try:
         return connect(read_only=read_only)
@@ -68,7 +68,7 @@ def _open_or_locked(read_only: bool):
 
 def writer(index: int, start_at: float, seconds: float) -> dict:
     """Replace this writer's partitions, one per transaction, round robin, for `seconds`."""
-    from social_pipeline.resources.warehouse import write_transaction
+    from social_pipeline.warehouse.write_conflicts import write_transaction
 
     commits = lock_errors = 0
     conflicts = []
@@ -138,7 +138,7 @@ def _processes(env: dict, seconds: float) -> list[dict]:
 
 
 def lake_concurrency(work: Path, quick: bool) -> list[dict]:
-    from social_pipeline.resources.warehouse import connect
+    from social_pipeline.warehouse.connection import connect
 
     seconds = 5.0 if quick else 15.0
     rows = []

@@ -152,7 +152,7 @@ def api_cost(posts: int = 1_000) -> list[dict]:
 
     from social_pipeline.compat.post_metrics_collector import collect_post_metrics
     from social_pipeline.core.x_payloads import TWITTER_EPOCH_MS
-    from social_pipeline.resources.x_api import XApiSource, XCredentials
+    from social_pipeline.sources.x_api import XApiSource, XCredentials
 
     base_ms = int(pd.Timestamp("2025-03-01").value // 1_000_000) - TWITTER_EPOCH_MS
     ids = [str((base_ms << 22) + n) for n in range(posts)]
@@ -268,7 +268,7 @@ def _serving_warehouse(work: Path) -> dict:
     ml assets leave it; the environment a real uvicorn needs to serve it."""
     from social_pipeline.core import model_registry, models
     from social_pipeline.core.synthetic import generate_notebook_posts
-    from social_pipeline.resources.warehouse import connect
+    from social_pipeline.warehouse.connection import connect
 
     database, models_path = work / "api_load.duckdb", work / "api_load_models"
     trained = models.train_models(generate_notebook_posts(6000, seed=42))

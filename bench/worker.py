@@ -14,7 +14,8 @@ import pandas as pd
 
 from social_pipeline.defs.common import WEEKLY_PARTITIONS, partition_range_tags
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 from social_pipeline.core.clock import utc_now
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -55,7 +56,7 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
     for every week. (The reports, compared with the baseline's too, come from the Dagster path.)"""
     from social_pipeline.core.analytics_queries import sql_text as sql
     from social_pipeline.core import analytics_queries as q
-    from social_pipeline.resources.warehouse import transaction
+    from social_pipeline.warehouse.connection import transaction
 
     weeks = {"first_week_start": pd.Timestamp(first_week), "weeks_end": pd.Timestamp(last_week) + pd.Timedelta(days=7)}
     with connect(database) as con:

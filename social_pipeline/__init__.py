@@ -17,7 +17,7 @@ def __getattr__(name: str):
 
         return AnalyticsCollector
     if name == "connect":
-        from social_pipeline.resources.warehouse import connect
+        from social_pipeline.warehouse.connection import connect
 
         return connect
     if name == "predict":

@@ -15,7 +15,8 @@ import dagster as dg
 from social_pipeline.resources.files import file_stores_for_definitions
 from social_pipeline.resources.smtp import smtp_from_env
 from social_pipeline.resources.sources import source_resource_from_env
-from social_pipeline.resources.warehouse import WarehouseResource, database_path
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import database_path
 
 resources = {
     "warehouse": WarehouseResource(database=database_path()),

@@ -47,7 +47,7 @@ def file_stores(tmp_path) -> FileStoresResource:
 @pytest.fixture
 def cli_outputs(tmp_path, monkeypatch):
     """For tests of the CLI, an entry point that reads the environment: its output folders under tmp_path."""
-    from social_pipeline.resources.files import FILE_STORE_ENV_VARS
+    from social_pipeline.warehouse.file_stores import FILE_STORE_ENV_VARS
 
     stores = file_stores_under(tmp_path / "outputs")
     for field in ("reports_dir", "models_dir", "ops_dir", "bi_database"):
@@ -78,7 +78,7 @@ def trained_warehouse(tmp_path_factory):
 
     from social_pipeline.core.publish import publish_copy
     from social_pipeline.definitions import defs
-    from social_pipeline.resources.warehouse import connect
+    from social_pipeline.warehouse.connection import connect
 
     from social_pipeline_tests.defs.ingestion.test_assets import collect
 

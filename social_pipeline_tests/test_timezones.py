@@ -11,8 +11,10 @@ from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.core.simulation import Simulation
 from social_pipeline.core.timezones import parse_account_timezones
-from social_pipeline.resources.sources import SimulatedSourceResource, simulated_source_from_env, source_resource_from_env
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.sources import (SimulatedSourceResource, simulated_source_from_env,
+                                               source_resource_from_env)
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.analytics_fixtures import add_post, refresh_post_tables
 

@@ -46,8 +46,8 @@ def ensure_warehouse_pool(instance=None, database: str | None = None) -> None:
     import subprocess
 
     from social_pipeline.defs.common import WAREHOUSE_POOL, WAREHOUSE_POOL_LIMIT
-    from social_pipeline.resources.lake import LAKE_WRITER_RUNS, is_lake
-    from social_pipeline.resources.warehouse import database_path
+    from social_pipeline.warehouse.lake import LAKE_WRITER_RUNS, is_lake
+    from social_pipeline.warehouse.connection import database_path
 
     limit = LAKE_WRITER_RUNS if is_lake(database or database_path()) else WAREHOUSE_POOL_LIMIT
     env = dict(os.environ)
@@ -99,8 +99,8 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
     from dagster import DagsterInstance
 
     from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, hour_keys, storage_ranges, weeks_with_data
-    from social_pipeline.resources.lake import is_lake
-    from social_pipeline.resources.warehouse import connect, database_path
+    from social_pipeline.warehouse.lake import is_lake
+    from social_pipeline.warehouse.connection import connect, database_path
 
     instance = instance or _persistent_instance() or DagsterInstance.ephemeral()
     database = database or database_path()
@@ -126,7 +126,7 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
 def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, database) -> dict:
     from social_pipeline.defs.common import partition_range_tags
     from social_pipeline.definitions import defs
-    from social_pipeline.resources.files import file_stores_from_env
+    from social_pipeline.resources.files import file_stores_resource_from_env
     from social_pipeline.resources.sources import simulated_source_from_env
     from social_pipeline.resources.warehouse import WarehouseResource
 
@@ -137,7 +137,7 @@ def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, datab
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
-        resources={"source": source, "file_stores": file_stores_from_env(),
+        resources={"source": source, "file_stores": file_stores_resource_from_env(),
                    "warehouse": WarehouseResource(database=database)},
         run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
         tags={**(partition_range_tags(*key_range) if key_range else {}), **runner_tags()},
@@ -153,7 +153,8 @@ def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, datab
 
 
 def table_counts(database: str) -> pd.DataFrame:
-    from social_pipeline.resources.warehouse import connect, scalar
+    from social_pipeline.warehouse.connection import connect
+    from social_pipeline.core.sql_files import scalar
 
     with connect(database, read_only=True) as con:
         tables = con.execute(
@@ -166,7 +167,7 @@ def table_counts(database: str) -> pd.DataFrame:
 
 def print_report_paths(database: str) -> None:
     """Where the newest weekly reports are, one line per user."""
-    from social_pipeline.resources.warehouse import connect
+    from social_pipeline.warehouse.connection import connect
 
     with connect(database, read_only=True) as con:
         rows = con.execute(
@@ -184,7 +185,7 @@ def print_report_paths(database: str) -> None:
 def print_model_figures(database: str) -> None:
     """The newest models' held-out figures beside the baseline's, one line per model."""
     from social_pipeline.core import model_registry
-    from social_pipeline.resources.warehouse import connect
+    from social_pipeline.warehouse.connection import connect
 
     with connect(database, read_only=True) as con:
         rows = [model_registry.latest(con, name) for name in ("reach_model", "likes_model")]
@@ -201,9 +202,9 @@ def print_model_figures(database: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from social_pipeline.resources.files import file_stores_from_env
-    from social_pipeline.resources.lake import is_lake, redacted
-    from social_pipeline.resources.warehouse import database_path
+    from social_pipeline.warehouse.file_stores import file_stores_from_env
+    from social_pipeline.warehouse.lake import is_lake, redacted
+    from social_pipeline.warehouse.connection import database_path
 
     database = database_path()
     as_of = pd.Timestamp(args.as_of) if args.as_of else utc_now()
@@ -233,19 +234,19 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     as the refresh_weekly_after_inbox sensor does, add the weeks that now hold data as partitions and
     rebuild every weekly partition from `earliest_day`'s week on."""
     import dagster as dg
-    from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
     from social_pipeline.defs.common import partition_range_tags, weekly_refresh
     from social_pipeline.definitions import defs
-    from social_pipeline.resources.files import file_stores_from_env
-    from social_pipeline.resources.warehouse import WarehouseResource, connect
+    from social_pipeline.resources.files import file_stores_resource_from_env
+    from social_pipeline.resources.warehouse import WarehouseResource
+    from social_pipeline.warehouse.connection import connect
 
     warehouse = WarehouseResource(database=database)
     # This process's environment names the folders, whatever it was when the definitions loaded.
-    resources = {"warehouse": warehouse, "file_stores": file_stores_from_env()}
+    resources = {"warehouse": warehouse, "file_stores": file_stores_resource_from_env()}
     instance = _persistent_instance() or dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = dg.materialize([post_snapshots, post_performance], resources=resources,
-                            instance=instance, run_config=quiet, raise_on_error=False, tags=runner_tags())
+    result = defs.resolve_job_def("post_tables_refresh").execute_in_process(
+        instance=instance, resources=resources, run_config=quiet, raise_on_error=False, tags=runner_tags())
     log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
     if not result.success or earliest_day is None:
         return result.success
@@ -270,11 +271,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """The inbox ingestion once, without the daemon: same recognition, ledger and rejection rules."""
     import duckdb
 
-    from social_pipeline.core.inbox_files import ingest_file, settle
     from social_pipeline.core.timezones import TIMEZONES_ENV_VAR, parse_account_timezones
-    from social_pipeline.resources.files import file_stores_from_env
-    from social_pipeline.resources.lake import redacted
-    from social_pipeline.resources.warehouse import connect, database_path, is_lock_error
+    from social_pipeline.sources.inbox_files import ingest_file, settle
+    from social_pipeline.warehouse.file_stores import file_stores_from_env
+    from social_pipeline.warehouse.lake import redacted
+    from social_pipeline.warehouse.connection import connect, database_path, is_lock_error
 
     try:
         # As the inbox sensor's runs: the configured zones reach accounts known only from these files.

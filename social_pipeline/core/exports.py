@@ -26,7 +26,7 @@ file name carries a range: X's default ranges end on the day of the download, an
 export copied into the inbox months later must not claim today's date. It is never earlier
 than the newest post in the file, and never later than the time of ingestion. The hourly partition is
 the one containing that time. A later download of the same range, capped at the same time, is
-re-stamped by the writer (core/inbox_files.py) with the later evidence, see `later_snapshot_time`.
+re-stamped by the writer (sources/inbox_files.py) with the later evidence, see `later_snapshot_time`.
 
 Odd rows (what real exports contain):
 * X's placeholder rows (`,,,https://x.com/<handle>/status/undefined,0,0,...`: no post id, date or

@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from social_pipeline.resources.warehouse import scalar
+from social_pipeline.core.sql_files import scalar
 
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 from social_pipeline.core.schema import table_columns

@@ -1,6 +1,5 @@
 from .files import FileStoresResource
-from .sources import PostSource, SimulatedSourceResource, SourceResource, XApiSourceResource
-from .warehouse import WarehouseResource, transaction
+from .sources import SimulatedSourceResource, SourceResource, XApiSourceResource
+from .warehouse import WarehouseResource
 
-__all__ = ["FileStoresResource", "PostSource", "SimulatedSourceResource", "SourceResource", "WarehouseResource",
-           "XApiSourceResource", "transaction"]
+__all__ = ["FileStoresResource", "SimulatedSourceResource", "SourceResource", "WarehouseResource", "XApiSourceResource"]

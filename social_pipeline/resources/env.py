@@ -12,8 +12,3 @@ def env_var_settings(env_vars: dict[str, str], int_fields: tuple[str, ...] = ())
     (a dg.EnvVar naming an unset variable would fail every run)."""
     return {field: dg.EnvVar.int(var) if field in int_fields else dg.EnvVar(var)
             for field, var in env_vars.items() if os.environ.get(var)}
-
-
-def env_settings(env_vars: dict[str, str]) -> dict:
-    """{field: value} for each variable that is set, read now: for entry points outside Dagster."""
-    return {field: os.environ[var] for field, var in env_vars.items() if os.environ.get(var)}

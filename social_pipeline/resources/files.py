@@ -1,90 +1,16 @@
-"""The folders and files the pipeline keeps besides the warehouse, as one resource.
-
-Every default is decided here. Relative paths resolve against the working directory (the
-repository root under make). The environment fills these fields only at the edges: the code
-location's definitions (as `dg.EnvVar`, resolved when a run starts) and the entry points outside
-Dagster (the CLI, the HTTP API, the seed's Python API), through `env_settings` below.
-"""
+"""The file stores (social_pipeline/warehouse/file_stores.py) as a Dagster resource, configured from
+the environment as `dg.EnvVar` (resolved when a run starts)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import dagster as dg
-from pydantic import Field
 
-from .env import env_settings, env_var_settings
-from .warehouse import DEFAULT_DB_PATH, is_local_file
-
-DEFAULT_WAREHOUSE_STEM = "warehouse"
-DEFAULT_REPORTS_DIR = "data/reports"
-DEFAULT_MODELS_DIR = "data/models"
-DEFAULT_OPS_DIR = "data/ops"
-DEFAULT_BI_DIR = "data/bi"
-DEFAULT_INBOX_DIR = "data/inbox"
-
-# Field -> the environment variable that sets it (README, Configuration).
-FILE_STORE_ENV_VARS = {
-    "warehouse_database": "SOCIAL_PIPELINE_DB",
-    "reports_dir": "SOCIAL_PIPELINE_REPORTS_DIR",
-    "models_dir": "SOCIAL_PIPELINE_MODELS_DIR",
-    "ops_dir": "SOCIAL_PIPELINE_OPS_DIR",
-    "bi_database": "SOCIAL_PIPELINE_BI_DB",
-    "inbox_dir": "SOCIAL_PIPELINE_INBOX",
-}
+from social_pipeline.resources.env import env_var_settings
+from social_pipeline.warehouse.file_stores import FILE_STORE_ENV_VARS, FileStores, file_stores_from_env
 
 
-def warehouse_stem(database: str) -> str:
-    """The warehouse's file name without extension (`warehouse` by default; a MotherDuck name
-    keeps the default), so outputs of a second warehouse beside the first do not collide."""
-    if not database or not is_local_file(database):
-        return DEFAULT_WAREHOUSE_STEM
-    return Path(database).stem or DEFAULT_WAREHOUSE_STEM
-
-
-class FileStoresResource(dg.ConfigurableResource):
-    """Reports, models, the ops folder, the BI copy and the inbox. Empty `reports_dir` / `bi_database`
-    follow the warehouse's file name, so a second warehouse does not overwrite the first's files."""
-
-    warehouse_database: str = Field(
-        default=DEFAULT_DB_PATH, description="SOCIAL_PIPELINE_DB: the warehouse these files belong to; "
-        "its file name names the default reports folder and BI copy")
-    reports_dir: str = Field(default="", description="SOCIAL_PIPELINE_REPORTS_DIR: weekly report files. "
-                             f"Empty: {DEFAULT_REPORTS_DIR} ({DEFAULT_REPORTS_DIR}-<name> for another warehouse file)")
-    models_dir: str = Field(default=DEFAULT_MODELS_DIR, description="SOCIAL_PIPELINE_MODELS_DIR: model artifacts "
-                            "(<name>/<version>.joblib) and their predicted-vs-actual charts")
-    ops_dir: str = Field(default=DEFAULT_OPS_DIR, description="SOCIAL_PIPELINE_OPS_DIR: run-failure records "
-                         "and the prediction log")
-    bi_database: str = Field(default="", description="SOCIAL_PIPELINE_BI_DB: the read-only copy BI tools open. "
-                             f"Empty: {DEFAULT_BI_DIR}/<the warehouse's file name>")
-    inbox_dir: str = Field(default=DEFAULT_INBOX_DIR, description="SOCIAL_PIPELINE_INBOX: the folder the inbox "
-                           "sensor watches for export and profile files")
-
-    def reports_path(self) -> Path:
-        if self.reports_dir:
-            return Path(self.reports_dir)
-        stem = warehouse_stem(self.warehouse_database)
-        return Path(DEFAULT_REPORTS_DIR if stem == DEFAULT_WAREHOUSE_STEM else f"{DEFAULT_REPORTS_DIR}-{stem}")
-
-    def models_path(self) -> Path:
-        return Path(self.models_dir)
-
-    def ops_path(self) -> Path:
-        return Path(self.ops_dir)
-
-    def predictions_log_path(self) -> Path:
-        """Served predictions, one JSON line each, one file per UTC day (defs/ml/assets.py prediction_log)."""
-        return self.ops_path() / "predictions"
-
-    def run_failures_path(self) -> Path:
-        return self.ops_path() / "run_failures.jsonl"
-
-    def bi_database_path(self) -> str:
-        return self.bi_database or f"{DEFAULT_BI_DIR}/{warehouse_stem(self.warehouse_database)}.duckdb"
-
-    def inbox_path(self) -> Path:
-        return Path(self.inbox_dir)
+class FileStoresResource(dg.ConfigurableResource, FileStores):
+    """Reports, models, the ops folder, the BI copy and the inbox (fields and paths: FileStores)."""
 
 
 def file_stores_for_definitions() -> FileStoresResource:
@@ -92,12 +18,6 @@ def file_stores_for_definitions() -> FileStoresResource:
     return FileStoresResource(**env_var_settings(FILE_STORE_ENV_VARS))
 
 
-def file_stores_from_env() -> FileStoresResource:
-    """The file stores the environment names now (the CLI, the HTTP API, the seed's Python API)."""
-    return _file_stores(tuple(env_settings(FILE_STORE_ENV_VARS).items()))
-
-
-@lru_cache(maxsize=16)
-def _file_stores(settings: tuple) -> FileStoresResource:
-    # Building a resource costs milliseconds; the API asks on every request.
-    return FileStoresResource(**dict(settings))
+def file_stores_resource_from_env() -> FileStoresResource:
+    """The file stores the environment names now, as a resource for runs started outside the code location (the CLI)."""
+    return FileStoresResource(**file_stores_from_env().model_dump())

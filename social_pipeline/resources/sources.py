@@ -1,121 +1,21 @@
-"""Where posts and metrics come from: one protocol, several implementations.
-
-Every source answers the same four questions, in bulk (never one call per post):
-posts published in a window, cumulative metrics for many posts at once, account
-figures (followers), and profile activity. Frames come back with the column names of
-the raw tables in `core/schema.py`.
-"""
+"""The sources as Dagster resources: thin wrappers over social_pipeline/sources/ (the simulated source and
+the X API client), configured from the environment as `dg.EnvVar`. A deployment binds one under "source"."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field, PrivateAttr
 
-from ..core.metrics import COUNT_COLUMNS
-from ..core.simulation import Simulation, metrics_payload_json
-from ..core.timezones import TIMEZONES_ENV_VAR, parse_account_timezones, resolve_timezones
-from .env import env_settings, env_var_settings
-from ..core.clock import naive_utc
-
-POST_COLUMNS = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items",
-                "published_at", "published_time_known"]
-METRIC_COLUMNS = ["post_id", "collected_at", *COUNT_COLUMNS, "status", "payload"]
-ACCOUNT_COLUMNS = ["user_id", "collected_at", "followers", "following", "post_count"]
-PROFILE_COLUMNS = ["user_id", "platform", "snapshot_date", "profile_views", "connections_new",
-                   "connection_requests", "search_appearances", "inmails_received", "recruiter_messages",
-                   "profile_saves", "conversations_started", "interviews_scheduled"]
-# X answers in well under a second; a connection silent for longer than this is dead, not slow.
-DEFAULT_X_CONNECT_TIMEOUT_SECONDS = 10.0
-DEFAULT_X_READ_TIMEOUT_SECONDS = 30.0
-DEFAULT_X_MAX_RETRIES = 4  # per call, after a 429, 5xx or network error
-
-
-@dataclass
-class MetricsBatch:
-    """Metrics for many posts plus what fetching them cost."""
-
-    frame: pd.DataFrame  # METRIC_COLUMNS
-    requests_made: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
-@runtime_checkable
-class PostSource(Protocol):
-    name: str
-    # False for live APIs: they only know "now", so an old partition cannot be re-collected.
-    can_backfill: bool
-
-    def user_ids(self) -> list[str]: ...
-
-    def fetch_posts(self, user_ids: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame: ...
-
-    def fetch_metrics(self, requests: pd.DataFrame) -> MetricsBatch:
-        """`requests` has post_id and collected_at; a live source gets one collected_at (now)."""
-        ...
-
-    def fetch_account_figures(self, user_ids: list[str], collected_at: list[pd.Timestamp]) -> pd.DataFrame: ...
-
-    def fetch_profile_activity(self, user_ids: list[str], days: list[pd.Timestamp]) -> pd.DataFrame: ...
-
-
-class SimulatedSource:
-    """The embedded default: deterministic accounts, no credentials, no network."""
-
-    name = "simulated"
-    can_backfill = True
-
-    def __init__(self, seed: int = 42, num_accounts: int = 3):
-        from ..core.simulation import DEFAULT_ACCOUNTS
-
-        if not 1 <= num_accounts <= len(DEFAULT_ACCOUNTS):
-            raise ValueError(f"num_accounts must be 1..{len(DEFAULT_ACCOUNTS)}, got {num_accounts}")
-        self.simulation = Simulation(seed=seed, accounts=DEFAULT_ACCOUNTS[:num_accounts])
-
-    def user_ids(self) -> list[str]:
-        return self.simulation.user_ids
-
-    def default_timezones(self) -> dict[str, str]:
-        """The simulated accounts live in different zones (their rhythm follows their clock)."""
-        return {a.user_id: a.timezone for a in self.simulation.accounts}
-
-    def fetch_posts(self, user_ids, start, end) -> pd.DataFrame:
-        posts = self.simulation.posts_between(start, end, user_ids)
-        posts = posts.assign(published_time_known=True)
-        return posts[POST_COLUMNS].reset_index(drop=True)
-
-    def fetch_metrics(self, requests: pd.DataFrame) -> MetricsBatch:
-        frame = self.simulation.metrics_at(requests["post_id"], requests["collected_at"])
-        frame["collected_at"] = pd.to_datetime(requests["collected_at"]).to_numpy()
-        frame["payload"] = metrics_payload_json(frame)
-        # What a batched API would have cost: 100 ids per request, per collection time.
-        per_collection = requests.groupby("collected_at").size()
-        requests_made = int(((per_collection + 99) // 100).sum())
-        return MetricsBatch(frame=frame[METRIC_COLUMNS], requests_made=requests_made)
-
-    def fetch_account_figures(self, user_ids, collected_at) -> pd.DataFrame:
-        times = pd.to_datetime(pd.Series(collected_at))
-        frames = []
-        for user_id in user_ids:
-            followers = self.simulation.followers(user_id, times)
-            frames.append(pd.DataFrame({
-                "user_id": user_id,
-                "collected_at": times.to_numpy(),
-                "followers": followers,
-                "following": 300 + followers // 40,
-                "post_count": pd.NA,
-            }))
-        if not frames:
-            return pd.DataFrame(columns=ACCOUNT_COLUMNS)
-        return pd.concat(frames, ignore_index=True)[ACCOUNT_COLUMNS]
-
-    def fetch_profile_activity(self, user_ids, days) -> pd.DataFrame:
-        rows = [self.simulation.profile_activity(u, d) for u in user_ids for d in days]
-        return pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+from social_pipeline.core.clock import naive_utc
+from social_pipeline.core.timezones import TIMEZONES_ENV_VAR, parse_account_timezones, resolve_timezones
+from social_pipeline.resources.env import env_var_settings
+from social_pipeline.sources.protocol import (DEFAULT_X_CONNECT_TIMEOUT_SECONDS, DEFAULT_X_MAX_RETRIES,
+                                              DEFAULT_X_READ_TIMEOUT_SECONDS, PostSource)
+from social_pipeline.sources.simulated import SimulatedSource
+from social_pipeline.warehouse.file_stores import env_settings
 
 
 class SourceResource(dg.ConfigurableResource):
@@ -201,7 +101,8 @@ class XApiSourceResource(SourceResource):
         # One client per run: account look-ups are paid requests, made once.
         if self._x_source is not None:
             return self._x_source
-        from .x_api import XApiError, XApiSource, XCredentials
+        # Imported here: tweepy costs the code location's load about a second, and most deployments never use it.
+        from social_pipeline.sources.x_api import XApiError, XApiSource, XCredentials
 
         credentials = XCredentials(self.x_bearer_token, self.x_consumer_key, self.x_consumer_secret,
                                    self.x_access_token, self.x_access_token_secret)

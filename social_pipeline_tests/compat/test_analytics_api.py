@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from social_pipeline.resources.warehouse import connect
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.analytics_fixtures import add_post, add_profile_day, refresh_post_tables
 

@@ -13,7 +13,7 @@ import pytest
 
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html
-from social_pipeline.resources.warehouse import connect
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.analytics_fixtures import add_post, add_profile_day, refresh_post_tables
 

@@ -4,7 +4,7 @@ import pandas as pd
 
 from social_pipeline.core.collection import is_due
 from social_pipeline.core.simulation import Simulation
-from social_pipeline.resources.sources import SimulatedSource
+from social_pipeline.sources.simulated import SimulatedSource
 
 START, END = pd.Timestamp("2026-09-01"), pd.Timestamp("2026-11-01")
 

@@ -17,7 +17,8 @@ import yaml
 
 from social_pipeline.defs.common import HOURLY_PARTITIONS, WAREHOUSE_POOL, WEEKLY_PARTITIONS, add_partition_keys
 from social_pipeline.definitions import defs
-from social_pipeline.resources.warehouse import WarehouseResource, connect, is_local_file
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect, is_local_file
 
 from social_pipeline_tests.conftest import file_stores_under
 from social_pipeline_tests.defs.ingestion.test_assets import collect
@@ -327,7 +328,7 @@ def test_sigkill_mid_write_then_rerun_equals_a_clean_run(tmp_path, cli_outputs):
 
 def test_motherduck_paths_pass_through_untouched(monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", "md:social_warehouse?motherduck_token_env=MD_TOKEN")
-    from social_pipeline.resources.warehouse import database_path
+    from social_pipeline.warehouse.connection import database_path
 
     assert database_path() == "md:social_warehouse?motherduck_token_env=MD_TOKEN"
     assert not is_local_file(database_path())

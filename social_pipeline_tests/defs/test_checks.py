@@ -5,7 +5,8 @@ import pytest
 
 from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from social_pipeline.defs.analytics import assets as analytics
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.defs.ingestion.test_assets import ASSETS, LAST_KEY, with_hours
 from social_pipeline.defs.analytics.checks import engagement_rate_within_bounds, engagement_rates_plausible, every_post_has_a_snapshot

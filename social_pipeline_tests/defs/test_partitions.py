@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +15,8 @@ import pytest
 from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, storage_ranges, time_windows, week_key
 from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.conftest import file_stores_under
 from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context
@@ -176,14 +178,11 @@ def test_refresh_without_the_warehouse_takes_every_complete_week_from_the_files_
 
 
 def test_refresh_sensor_with_the_warehouse_locked_throughout_takes_every_week_from_the_files_on(tmp_path, monkeypatch):
-    from social_pipeline.defs.reporting import sensors as weekly_sensors
     from social_pipeline.defs.ingestion.sensors import inbox_sensor
 
     inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
     inbox.mkdir()
     stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
-    monkeypatch.setattr(weekly_sensors, "LOCK_ATTEMPTS", 2)
-    monkeypatch.setattr(weekly_sensors, "LOCK_WAIT_SECONDS", 0.1)
     with dg.instance_for_test() as instance:
         drop(inbox, "tweet_activity_metrics_old_hand_20170301_20170331_en.csv", OLD_EXPORT.encode())
         (request,) = inbox_sensor(sensor_context(instance, stores))
@@ -195,7 +194,12 @@ def test_refresh_sensor_with_the_warehouse_locked_throughout_takes_every_week_fr
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline().strip() == "held"
-            (requested,) = refresh_weekly(instance, ingested, db)
+            # A sensor tick never sleeps: it holds the daemon's sensor thread and every other sensor's tick.
+            sleeps = []
+            with monkeypatch.context() as patched:
+                patched.setattr(time, "sleep", sleeps.append)
+                (requested,) = refresh_weekly(instance, ingested, db)
+            assert sleeps == []
         finally:
             holder.stdin.close()
             holder.wait(timeout=30)

@@ -14,7 +14,8 @@ from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, ad
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_profile_activity
 from social_pipeline.core.schema import DERIVED_TABLES, TABLES
 from social_pipeline.definitions import defs
-from social_pipeline.resources.sources import SimulatedSource, SimulatedSourceResource
+from social_pipeline.sources.simulated import SimulatedSource
+from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 
 from social_pipeline_tests.conftest import CLOCK, file_stores_under

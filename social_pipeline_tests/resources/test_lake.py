@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 from social_pipeline.core.schema import TABLES
-from social_pipeline.resources import lake as lake_backend
-from social_pipeline.resources.warehouse import connect, write_transaction
-from social_pipeline.core.write_conflicts import WriteConflictsExhausted, is_write_conflict
+from social_pipeline.warehouse import lake as lake_backend
+from social_pipeline.warehouse.connection import connect
+from social_pipeline.warehouse.write_conflicts import write_transaction
+from social_pipeline.warehouse.write_conflicts import WriteConflictsExhausted, is_write_conflict
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SAMPLES = REPOSITORY / "data" / "inbox-samples"
@@ -130,7 +131,7 @@ def test_concurrent_commits_on_one_table_conflict_and_the_loser_is_retried_whole
 
 
 def test_write_conflicts_are_retried_a_bounded_number_of_times(lake, monkeypatch):
-    monkeypatch.setattr("social_pipeline.core.write_conflicts.FIRST_WAIT_SECONDS", 0.001)
+    monkeypatch.setattr("social_pipeline.warehouse.write_conflicts.FIRST_WAIT_SECONDS", 0.001)
     con = connect()
     con.execute("INSERT INTO raw.accounts VALUES ('alice', 'UTC', 'test', TIMESTAMP '2026-11-01')")
     other = other_process_connection(lake["database"], lake["data_path"])

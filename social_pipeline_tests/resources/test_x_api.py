@@ -17,14 +17,9 @@ from social_pipeline.defs.ingestion.assets import raw_posts, raw_tweet_metrics
 from social_pipeline.compat.post_metrics_collector import collect_post_metrics, collect_posts_metrics
 from social_pipeline.core.x_payloads import TWITTER_EPOCH_MS
 from social_pipeline.resources.sources import XApiSourceResource
-from social_pipeline.resources.warehouse import WarehouseResource, connect
-from social_pipeline.resources.x_api import (
-    RateLimitError,
-    XApiError,
-    XApiSource,
-    XCredentials,
-    XPermissionError,
-)
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
+from social_pipeline.sources.x_api import RateLimitError, XApiError, XApiSource, XCredentials, XPermissionError
 
 from social_pipeline_tests.defs.ingestion.test_assets import with_hours
 

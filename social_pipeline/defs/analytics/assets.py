@@ -7,7 +7,9 @@ import dagster as dg
 
 from social_pipeline.core import analytics_queries as q
 
-from social_pipeline.resources.warehouse import WarehouseResource, retry_conflicts, scalar, write_transaction
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.write_conflicts import retry_conflicts, write_transaction
+from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table, table_definition_metadata, table_metadata
 from social_pipeline.defs.ingestion.assets import inbox_files
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_tweet_metrics

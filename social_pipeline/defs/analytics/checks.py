@@ -12,7 +12,8 @@ from social_pipeline.defs.analytics.assets import (
     user_summary,
 )
 from social_pipeline.defs.checks_common import _result
-from social_pipeline.resources.warehouse import WarehouseResource, scalar
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.core.sql_files import scalar
 
 
 @dg.asset_check(asset=post_snapshots, blocking=True, description="engagement_rate_pct is never negative or "

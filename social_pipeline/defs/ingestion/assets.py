@@ -11,11 +11,13 @@ import pandas as pd
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT, live_collection_refusal
 from social_pipeline.core.metrics import sanitize_counts
 from social_pipeline.resources.sources import SourceResource
-from social_pipeline.resources.warehouse import WarehouseResource, scalar, write_transaction
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.core.sql_files import scalar
+from social_pipeline.warehouse.write_conflicts import write_transaction
 from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, WAREHOUSE_POOL, asset_labels, code_version, partition_range, table_definition_metadata, table_metadata
-from social_pipeline.core.inbox_files import IngestOutcome, process_inbox_file, settle
+from social_pipeline.sources.inbox_files import IngestOutcome, process_inbox_file, settle
 from social_pipeline.resources.files import FileStoresResource
-from social_pipeline.resources.warehouse import is_lock_error, wait_until_unlocked
+from social_pipeline.warehouse.connection import is_lock_error, wait_until_unlocked
 from social_pipeline.core.sql_files import sql_loader
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.timezones import store_account_timezones

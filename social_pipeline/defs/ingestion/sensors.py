@@ -1,7 +1,7 @@
 """The inbox: X export files and profile-activity sheets dropped in a folder, ingested by a sensor.
 
 The sensor (running by default) launches one `inbox_ingestion` run per new file; the run
-ingests it in one transaction (core/inbox_files.py), moves it to processed/ or
+ingests it in one transaction (sources/inbox_files.py), moves it to processed/ or
 rejected/, then refreshes post_snapshots and post_performance.
 
 A rejected or row-less file is a handled outcome: the run succeeds, its metadata says what
@@ -14,7 +14,7 @@ import time
 
 import dagster as dg
 
-from social_pipeline.core.inbox_files import content_sha256, pending_files
+from social_pipeline.sources.inbox_files import content_sha256, pending_files
 from social_pipeline.defs.ingestion.assets import LOCKED_RETRY_AFTER_SECONDS
 from social_pipeline.defs.ingestion.jobs import inbox_ingestion_job
 from social_pipeline.resources.files import FileStoresResource

@@ -12,7 +12,8 @@ from social_pipeline.core.files import write_atomically
 from social_pipeline.core.reports import predicted_vs_actual_svg
 from social_pipeline.core.synthetic import synthetic_rows_for_user
 from social_pipeline.resources.files import FileStoresResource
-from social_pipeline.resources.warehouse import WarehouseResource, write_transaction
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.write_conflicts import write_transaction
 from social_pipeline.defs.analytics.assets import post_snapshots
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, column_schema, preview_table, table_definition_metadata, table_metadata
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts

@@ -8,7 +8,6 @@ and no condition adds a dynamic partition.
 """
 
 import contextlib
-import time
 
 import dagster as dg
 import duckdb
@@ -18,10 +17,9 @@ from social_pipeline.defs.common import partition_range_tags, weekly_refresh
 from social_pipeline.defs.ingestion.assets import EARLIEST_DAY_KEY, inbox_files
 from social_pipeline.defs.ingestion.jobs import inbox_ingestion_job
 from social_pipeline.defs.reporting.jobs import weekly_reporting_job
-from social_pipeline.resources.warehouse import WarehouseResource, connect, is_lock_error
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect, is_lock_error
 from social_pipeline.core.clock import utc_now
-
-LOCK_ATTEMPTS, LOCK_WAIT_SECONDS = 10, 2
 
 
 @dg.run_status_sensor(
@@ -41,21 +39,18 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: Wa
     days = [pd.Timestamp(d.value) for d in days if d is not None and d.value]
     if not days:
         return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
-    # Which weeks hold data: read-only, between runs. Dagster consumes the event even if this tick
-    # fails, so a run holding the lock is waited for a while, then every week from the file's on is taken.
+    # Which weeks hold data: read-only, between runs. The tick never waits for a run holding the file's lock:
+    # a run-status sensor's cursor moves past this run whatever the tick returns (a SkipReason would lose the
+    # refresh), so then every complete week from the file's on is taken instead.
     now = utc_now()
-    con = None
-    for attempt in range(LOCK_ATTEMPTS):
-        try:
-            con = connect(warehouse.database, read_only=True)
-            break
-        except duckdb.IOException as exc:
-            if not is_lock_error(exc):
-                raise
-            time.sleep(LOCK_WAIT_SECONDS)
-    if con is None:
-        context.log.warning(f"the warehouse stayed locked for {LOCK_ATTEMPTS * LOCK_WAIT_SECONDS} s: adding every "
-                            f"complete week from {min(days).date()} on as a partition")
+    try:
+        con = connect(warehouse.database, read_only=True)
+    except duckdb.IOException as exc:
+        if not is_lock_error(exc):
+            raise
+        con = None
+        context.log.warning(f"the warehouse is locked by a run: adding every complete week from {min(days).date()} "
+                            "on as a partition")
     with con if con is not None else contextlib.nullcontext():
         ranges = weekly_refresh(context.instance, con, min(days), now)
     if not ranges:

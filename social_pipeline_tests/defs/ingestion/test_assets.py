@@ -10,8 +10,10 @@ from social_pipeline.defs.analytics import assets as analytics
 from social_pipeline.defs.ingestion import assets as ingestion
 from social_pipeline.defs.common import HOURLY_PARTITIONS, add_partition_keys
 from social_pipeline.core.metrics import engagement_rate_pct, weighted_engagement_score
-from social_pipeline.resources.sources import SimulatedSource, SimulatedSourceResource
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.sources.simulated import SimulatedSource
+from social_pipeline.resources.sources import SimulatedSourceResource
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.conftest import CLOCK, file_stores_under
 from social_pipeline.defs.ml.sensors import retrain_on_new_labels

@@ -14,7 +14,8 @@ from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE
 from social_pipeline.defs.reporting.sensors import refresh_weekly_after_inbox
 from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.conftest import file_stores_under
 

@@ -21,7 +21,7 @@ from social_pipeline.resources.smtp import SmtpResource
 from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
 from social_pipeline.defs.analytics.checks import engagement_rate_within_bounds, engagement_rates_plausible
 from social_pipeline.app.cli import main
-from social_pipeline.resources.warehouse import connect
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.defs.ingestion.test_assets import with_hours
 from social_pipeline_tests.conftest import file_stores_under

@@ -19,7 +19,8 @@ from social_pipeline.core.models import time_holdout_split
 from social_pipeline.core.publish import publish_copy
 from social_pipeline.definitions import defs
 from social_pipeline.resources.sources import SimulatedSourceResource
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.conftest import CLOCK, file_stores_under
 from social_pipeline_tests.defs.ingestion.test_assets import collect

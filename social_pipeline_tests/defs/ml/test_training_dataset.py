@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from social_pipeline.defs.ml import assets as ml
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.analytics_fixtures import add_post, refresh_post_tables
 

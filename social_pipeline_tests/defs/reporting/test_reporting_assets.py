@@ -13,8 +13,9 @@ from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys
 from social_pipeline.app.cli import run_plan
 from social_pipeline.defs.common import complete_weeks
 from social_pipeline.core.metrics import estimated_recruiter_reach
-from social_pipeline.resources.sources import SimulatedSource
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.sources.simulated import SimulatedSource
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.conftest import file_stores_under
 

@@ -24,9 +24,11 @@ from typing import Callable, Iterator
 import pandas as pd
 import requests
 import tweepy
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ..core.metrics import COUNT_COLUMNS
-from ..core.x_payloads import (
+from social_pipeline.core.clock import utc_now
+from social_pipeline.core.metrics import COUNT_COLUMNS
+from social_pipeline.core.x_payloads import (
     NON_PUBLIC_METRICS_MAX_AGE,
     error_post_id,
     is_repost,
@@ -37,7 +39,7 @@ from ..core.x_payloads import (
     referenced_keys,
     status_from_error,
 )
-from .sources import (
+from social_pipeline.sources.protocol import (
     ACCOUNT_COLUMNS,
     DEFAULT_X_CONNECT_TIMEOUT_SECONDS,
     DEFAULT_X_MAX_RETRIES,
@@ -47,7 +49,6 @@ from .sources import (
     PROFILE_COLUMNS,
     MetricsBatch,
 )
-from ..core.clock import utc_now
 
 BATCH_SIZE = 100  # ids per get_tweets call, X's maximum
 TWEET_FIELDS = ["public_metrics", "created_at", "author_id"]
@@ -73,6 +74,15 @@ class RateLimitError(XApiError):
         super().__init__(message)
         self.usage_cap_likely = usage_cap_likely
         self.reset_at = reset_at
+
+
+class _Transient(Exception):
+    """A failure a retry may mend (a 429 window, a 5xx, a network error); `wait_seconds`: until the reset."""
+
+    def __init__(self, problem: str, wait_seconds: float | None = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.wait_seconds = wait_seconds
 
 
 class XPermissionError(XApiError):
@@ -235,14 +245,13 @@ class XApiSource:
         return f"XApiSource({self.credentials!r}, usernames={self.configured_usernames})"
 
     # ---- the request loop ------------------------------------------------------------
-    def _backoff(self, attempt: int) -> float:
-        return min(self.backoff_seconds * 2**attempt, self.backoff_cap_seconds)
-
     def _call(self, what: str, method: Callable, user_auth: bool = False, **kwargs):
-        """One API call with bounded retries: 429 waits for the reset (or backs off), 5xx backs off."""
+        """One API call with bounded retries: 429 waits for the reset (or backs off), 5xx and network errors
+        back off; anything else is raised at once as an XApiError naming the call."""
         waited_for_reset = False
-        last_problem = ""
-        for attempt in range(self.max_retries + 1):
+
+        def attempt():
+            nonlocal waited_for_reset
             self.requests_made += 1
             try:
                 return method(**kwargs, user_auth=user_auth)
@@ -253,30 +262,21 @@ class XApiSource:
                     raise RateLimitError(f"{what}: HTTP 429, likely a usage cap: {cap}. Retrying will not help "
                                          "before the cap resets; check the usage page of your X developer portal.",
                                          usage_cap_likely=True, reset_at=reset_at) from None
-                if exc.reset_time is not None:
-                    if waited_for_reset:
-                        raise RateLimitError(f"{what}: HTTP 429 again after waiting for the rate-limit reset; this "
-                                             "is likely a usage cap (monthly or 24-hour), not a 15-minute window.",
-                                             usage_cap_likely=True, reset_at=reset_at) from None
-                    wait = exc.reset_time - time.time() + 1
-                    if wait > MAX_RATE_LIMIT_WAIT_SECONDS:
-                        raise RateLimitError(f"{what}: HTTP 429 and the limit resets at {reset_at} UTC, "
-                                             f"{wait / 3600:.1f} h away: likely a usage cap rather than a "
-                                             "15-minute rate limit.", usage_cap_likely=True, reset_at=reset_at) from None
-                    waited_for_reset = True
-                    wait = max(wait, 1.0)
-                    last_problem = f"HTTP 429 (rate limit, reset at {reset_at} UTC)"
-                else:
-                    wait = self._backoff(attempt)
-                    last_problem = "HTTP 429 without an x-rate-limit-reset header"
-                if attempt == self.max_retries:
-                    break
-                self.sleep(wait)
+                if exc.reset_time is None:
+                    raise _Transient("HTTP 429 without an x-rate-limit-reset header") from None
+                if waited_for_reset:
+                    raise RateLimitError(f"{what}: HTTP 429 again after waiting for the rate-limit reset; this "
+                                         "is likely a usage cap (monthly or 24-hour), not a 15-minute window.",
+                                         usage_cap_likely=True, reset_at=reset_at) from None
+                wait = exc.reset_time - time.time() + 1
+                if wait > MAX_RATE_LIMIT_WAIT_SECONDS:
+                    raise RateLimitError(f"{what}: HTTP 429 and the limit resets at {reset_at} UTC, "
+                                         f"{wait / 3600:.1f} h away: likely a usage cap rather than a "
+                                         "15-minute rate limit.", usage_cap_likely=True, reset_at=reset_at) from None
+                waited_for_reset = True
+                raise _Transient(f"HTTP 429 (rate limit, reset at {reset_at} UTC)", max(wait, 1.0)) from None
             except tweepy.TwitterServerError as exc:
-                last_problem = f"HTTP {exc.response.status_code} (X server error)"
-                if attempt == self.max_retries:
-                    break
-                self.sleep(self._backoff(attempt))
+                raise _Transient(f"HTTP {exc.response.status_code} (X server error)") from None
             except requests.JSONDecodeError as exc:  # a RequestException too, but retrying will not mend it
                 raise XApiError(f"{what}: X answered with malformed JSON ({exc.msg} at char {exc.pos}); "
                                 "nothing from this call was stored.") from None
@@ -286,10 +286,7 @@ class XApiSource:
                                 "variables hold no spaces or line breaks.") from None
             except requests.RequestException as exc:
                 # Refused or reset connections, timeouts, a body cut short (ChunkedEncodingError).
-                last_problem = self._network_problem(exc)
-                if attempt == self.max_retries:
-                    break
-                self.sleep(self._backoff(attempt))
+                raise _Transient(self._network_problem(exc)) from None
             except tweepy.Unauthorized as exc:
                 raise XPermissionError(
                     f"{what}: HTTP 401, X rejected the credentials. Check X_BEARER_TOKEN (or the OAuth 1.0a "
@@ -314,6 +311,18 @@ class XApiSource:
                 # array: not transient, so no retry, but an XApiError so earlier batches survive.
                 raise XApiError(f"{what}: unexpected {type(exc).__name__} from the request: "
                                 f"{self._redacted(str(exc))}; nothing from this call was stored.") from exc
+
+        # Policy for an X API call: only transient failures are retried, max_retries times; a 429 with a
+        # reset time waits for it, anything else backs off exponentially (backoff_seconds, doubling, capped).
+        backoff = wait_exponential(multiplier=self.backoff_seconds, max=self.backoff_cap_seconds)
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient), stop=stop_after_attempt(self.max_retries + 1),
+            wait=lambda state: state.outcome.exception().wait_seconds or backoff(state), sleep=self.sleep,
+            reraise=True)
+        try:
+            return retrying(attempt)
+        except _Transient as exc:
+            last_problem = exc.problem
         usage = (" Repeated 429s without a reset header usually mean a usage cap (monthly post cap of the "
                  "plan), not a rate limit." if "without an x-rate-limit-reset" in last_problem else "")
         error = RateLimitError if "429" in last_problem else XApiError

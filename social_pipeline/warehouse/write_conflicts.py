@@ -12,21 +12,23 @@ reports conflicts between connections of one process the same way ("write-write 
 from __future__ import annotations
 
 import logging
-import random
-import time
+import re
 from typing import Callable, Sequence, TypeVar
 
 import duckdb
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-# resources/warehouse.py points this at Dagster's logger, so retries show in the run's logs; core
-# itself imports no Dagster.
+from social_pipeline.warehouse.lake import is_lake_connection
+
+# resources/warehouse.py points this at Dagster's logger, so retries show in the run's logs; this
+# module itself imports no Dagster.
 LOG = logging.getLogger("social_pipeline.warehouse")
 
 T = TypeVar("T")
-# Attempts in all, and the first wait; each later wait doubles, with jitter so that two losers do not
-# collide again. 8 attempts wait at most ~13 s, longer than any of our transactions holds a table.
+# Attempts in all, and the longest first wait; each later one doubles, up to MAX_WAIT_SECONDS. 8 attempts wait
+# at most ~11 s, longer than any of our transactions holds a table.
 MAX_ATTEMPTS = 8
-FIRST_WAIT_SECONDS = 0.05
+FIRST_WAIT_SECONDS = 0.1
 MAX_WAIT_SECONDS = 5.0
 
 
@@ -44,21 +46,39 @@ def is_write_conflict(exc: BaseException) -> bool:
 def retry_conflicts(attempt: Callable[[], T], what: str, max_attempts: int = MAX_ATTEMPTS) -> T:
     """Run `attempt` until it does not lose a write conflict, at most `max_attempts` times; each retry is
     logged (in a Dagster step, to its event log)."""
-    for number in range(1, max_attempts + 1):
-        try:
-            return attempt()
-        except duckdb.Error as exc:
-            if not is_write_conflict(exc):
-                raise
-            if number == max_attempts:
-                raise WriteConflictsExhausted(
-                    f"{what}: lost {max_attempts} write conflicts in a row; last: {exc}") from exc
-            wait = min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2 ** (number - 1)) * (0.5 + random.random())
-            LOG.warning(
-                f"{what}: write conflict with another writer (attempt {number} of {max_attempts}); the whole "
-                f"transaction runs again in {wait:.2f} s. {str(exc).splitlines()[-1]}")
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+
+    def log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception()
+        LOG.warning(
+            f"{what}: write conflict with another writer (attempt {state.attempt_number} of {max_attempts}); the "
+            f"whole transaction runs again in {state.next_action.sleep:.2f} s. {str(exc).splitlines()[-1]}")
+
+    # Policy for a lost commit: exponential waits with full jitter, so that two losers do not collide again.
+    retrying = Retrying(retry=retry_if_exception(is_write_conflict), stop=stop_after_attempt(max_attempts),
+                        wait=wait_random_exponential(multiplier=FIRST_WAIT_SECONDS, max=MAX_WAIT_SECONDS),
+                        before_sleep=log_retry, reraise=True)
+    try:
+        return retrying(attempt)
+    except duckdb.Error as exc:
+        if not is_write_conflict(exc):
+            raise
+        raise WriteConflictsExhausted(f"{what}: lost {max_attempts} write conflicts in a row; last: {exc}") from exc
+
+
+def claim_tables(claims) -> list[str]:
+    """The one-row tables whose UPDATE claims each named table for a transaction (write_transaction)."""
+    return sorted({"ops.write_claim_" + re.sub(r"[^a-z0-9]+", "_", claim.lower()).strip("_") for claim in claims})
+
+
+def ensure_claim_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A claim table with its row (two processes making one at once conflict; the loser retries and
+    finds it made; a second row would only be claimed too)."""
+
+    def make():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} (claimed_at TIMESTAMP)")
+        con.execute(f"INSERT INTO {table} SELECT now()::TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM {table})")
+
+    retry_conflicts(make, f"claim table {table}")
 
 
 def _rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
@@ -78,8 +98,6 @@ def write_transaction(con: duckdb.DuckDBPyConnection, body: Callable[[duckdb.Duc
     never do, so two writers that each checked "not stored yet" and inserted would both commit
     (write skew). A claim is an UPDATE of that table's row in a claims table: two writers of one table
     always collide there, and the second runs again on the first's result."""
-    from social_pipeline.resources.lake import claim_tables, ensure_claim_table, is_lake_connection
-
     claimed = claim_tables(claims or (what,)) if is_lake_connection(con) else []
 
     def claim(table: str) -> None:

@@ -31,7 +31,7 @@ from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot
 from social_pipeline.core.metrics import COUNT_COLUMNS
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.core.timezones import store_account_timezones
-from social_pipeline.core.write_conflicts import write_transaction
+from social_pipeline.warehouse.write_conflicts import write_transaction
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.files import write_atomically
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from social_pipeline.core.metrics import MACROS_SQL
+
 LAKE_PREFIX = "ducklake:"
 LAKE_ALIAS = "lake"
 DATA_PATH_VARIABLE = "SOCIAL_PIPELINE_LAKE_DATA_PATH"
@@ -136,47 +138,8 @@ def temporary_macro_statements() -> list[str]:
     """The metric macros (core/metrics.py) as the connection's own TEMP macros. In the lake's catalog
     CREATE OR REPLACE MACRO would commit a new snapshot on every connection, and a concurrent writer's
     commit could conflict with it; a read-only connection could not create them at all."""
-    from social_pipeline.core.metrics import MACROS_SQL
-
     return [s.strip().replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO", 1)
             for s in MACROS_SQL.split(";") if s.strip()]
-
-
-def reader_database(database: str) -> str:
-    """Where readers that must never wait for a run (sensors, the API) read: a lake itself, live, with
-    snapshot isolation; for a DuckDB file its BI copy when there is one (a run holds the file's lock)."""
-    from social_pipeline.resources.files import file_stores_from_env
-
-    bi_database = file_stores_from_env().bi_database_path()
-    if is_lake(database) or not Path(bi_database).exists():
-        return database
-    return bi_database
-
-
-def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """The tables and columns of core/schema.py that the lake lacks, and only those: each statement is a
-    catalog commit (and a round trip to PostgreSQL), so a lake already in shape costs one query. Two
-    processes migrating at once conflict; the loser retries and finds the work done."""
-    from social_pipeline.core.schema import SCHEMAS, TABLES, add_column_statement, create_table_statement
-    from social_pipeline.core.write_conflicts import retry_conflicts
-
-    existing = con.execute(
-        "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
-        "WHERE table_catalog = current_database()").fetchall()
-    columns: dict[str, set[str]] = {}
-    for table, column in existing:
-        columns.setdefault(table, set()).add(column)
-    schemas = {row[0] for row in con.execute(
-        "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()").fetchall()}
-    statements = [f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS if schema not in schemas]
-    for table, table_columns in TABLES.items():
-        if table not in columns:
-            statements.append(create_table_statement(table))
-            continue
-        statements.extend(add_column_statement(table, name, sql_type)
-                          for name, sql_type in table_columns if name not in columns[table])
-    for statement in statements:
-        retry_conflicts(lambda: con.execute(statement), what="the lake's schema")
 
 
 def redacted(database: str) -> str:
@@ -186,20 +149,3 @@ def redacted(database: str) -> str:
 
 def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT current_database()").fetchone()[0] == LAKE_ALIAS
-
-
-def claim_tables(claims) -> list[str]:
-    """The one-row tables whose UPDATE claims each named table for a transaction (write_conflicts)."""
-    return sorted({"ops.write_claim_" + re.sub(r"[^a-z0-9]+", "_", claim.lower()).strip("_") for claim in claims})
-
-
-def ensure_claim_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """A claim table with its row (two processes making one at once conflict; the loser retries and
-    finds it made; a second row would only be claimed too)."""
-    from social_pipeline.core.write_conflicts import retry_conflicts
-
-    def make():
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} (claimed_at TIMESTAMP)")
-        con.execute(f"INSERT INTO {table} SELECT now()::TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM {table})")
-
-    retry_conflicts(make, f"claim table {table}")

@@ -1,0 +1,57 @@
+"""Where posts and metrics come from: one protocol, several implementations.
+
+Every source answers the same four questions, in bulk (never one call per post):
+posts published in a window, cumulative metrics for many posts at once, account
+figures (followers), and profile activity. Frames come back with the column names of
+the raw tables in `core/schema.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import pandas as pd
+
+from social_pipeline.core.metrics import COUNT_COLUMNS
+
+POST_COLUMNS = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items",
+                "published_at", "published_time_known"]
+METRIC_COLUMNS = ["post_id", "collected_at", *COUNT_COLUMNS, "status", "payload"]
+ACCOUNT_COLUMNS = ["user_id", "collected_at", "followers", "following", "post_count"]
+PROFILE_COLUMNS = ["user_id", "platform", "snapshot_date", "profile_views", "connections_new",
+                   "connection_requests", "search_appearances", "inmails_received", "recruiter_messages",
+                   "profile_saves", "conversations_started", "interviews_scheduled"]
+# The X API client's defaults, here so that configuring its resource does not import tweepy.
+# X answers in well under a second; a connection silent for longer than this is dead, not slow.
+DEFAULT_X_CONNECT_TIMEOUT_SECONDS = 10.0
+DEFAULT_X_READ_TIMEOUT_SECONDS = 30.0
+DEFAULT_X_MAX_RETRIES = 4  # per call, after a 429, 5xx or network error
+
+
+@dataclass
+class MetricsBatch:
+    """Metrics for many posts plus what fetching them cost."""
+
+    frame: pd.DataFrame  # METRIC_COLUMNS
+    requests_made: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class PostSource(Protocol):
+    name: str
+    # False for live APIs: they only know "now", so an old partition cannot be re-collected.
+    can_backfill: bool
+
+    def user_ids(self) -> list[str]: ...
+
+    def fetch_posts(self, user_ids: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame: ...
+
+    def fetch_metrics(self, requests: pd.DataFrame) -> MetricsBatch:
+        """`requests` has post_id and collected_at; a live source gets one collected_at (now)."""
+        ...
+
+    def fetch_account_figures(self, user_ids: list[str], collected_at: list[pd.Timestamp]) -> pd.DataFrame: ...
+
+    def fetch_profile_activity(self, user_ids: list[str], days: list[pd.Timestamp]) -> pd.DataFrame: ...
