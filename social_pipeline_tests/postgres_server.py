@@ -50,7 +50,7 @@ def server_bindir() -> Path:
 class PostgresServer:
     """One server; `create_database(name)` gives a libpq connection string to a new database."""
 
-    def __init__(self, root: Path | None = None):
+    def __init__(self, root: Path | None = None, port: int = 5432):
         self.bindir = server_bindir()
         self.as_other_user = os.geteuid() == 0
         if self.as_other_user:
@@ -64,7 +64,7 @@ class PostgresServer:
         self.root = Path(tempfile.mkdtemp(prefix="sp-pg-", dir=root))
         self.data_dir = self.root / "data"
         self.socket_dir = self.root
-        self.port = 5432
+        self.port = port  # names the socket file (.s.PGSQL.<port>); libpq picks it by the port
         self.databases: list[str] = []
         self.running = False
         if self.as_other_user:

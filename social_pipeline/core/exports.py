@@ -106,6 +106,12 @@ class ParsedFile:
     modified_at: pd.Timestamp | None = None
     parsed_at: pd.Timestamp | None = None
 
+    def own_time(self) -> pd.Timestamp | None:
+        """When the file was downloaded, as far as it tells: its modification time, never after its
+        ingestion; the time of ingestion when it has none (None for a profile file, which has neither)."""
+        times = [pd.Timestamp(t) for t in (self.modified_at, self.parsed_at) if t is not None]
+        return min(times) if times else None
+
     def restamp(self, snapshot: pd.Timestamp) -> None:
         """Give every metric row of the file another snapshot time (and its hourly partition)."""
         self.snapshot_time = snapshot
@@ -263,17 +269,16 @@ def snapshot_time_for(name: str, modified_at: pd.Timestamp | None, newest_publis
     return stamp.floor("min")
 
 
-def later_snapshot_time(parsed: ParsedFile, after: pd.Timestamp) -> pd.Timestamp | None:
-    """A re-download of a range whose capped time is already taken by other figures: the file's
-    own modification time (the download), else the time of ingestion, whichever first lies after
-    `after`. None when neither does (the stored figures are newer than anything this file shows)."""
-    for evidence in (parsed.modified_at, parsed.parsed_at):
-        if evidence is None:
-            continue
-        stamp = min(pd.Timestamp(evidence), pd.Timestamp(parsed.parsed_at or evidence)).floor("min")
-        if stamp > after:
-            return stamp
-    return None
+def later_snapshot_time(parsed: ParsedFile, after: pd.Timestamp) -> tuple[pd.Timestamp, str] | None:
+    """A re-download of a range whose time is already taken by other figures: the first after `after` of
+    the file's own time (the download: its modification time, never after ingestion) and the time of
+    ingestion (to the minute, else to the microsecond), with which one it is. None when none lies after."""
+    own = parsed.own_time()
+    candidates = [(own.floor("min"), "the time of ingestion" if own == parsed.parsed_at else "its modification time")]
+    if parsed.parsed_at is not None:
+        candidates += [(pd.Timestamp(parsed.parsed_at).floor("min"), "the time of ingestion"),
+                       (pd.Timestamp(parsed.parsed_at), "the time of ingestion")]
+    return next(((stamp, what) for stamp, what in candidates if stamp > after), None)
 
 
 def _drop_duplicates(records: list[dict], key: tuple[str, ...], notes: list[str]) -> list[dict]:

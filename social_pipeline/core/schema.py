@@ -287,6 +287,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("rows_new", "BIGINT"),
         ("rows_updated", "BIGINT"),
         ("rows_unchanged", "BIGINT"),
+        # The file's own time (its modification time, never after ingestion): which of two downloads is older.
+        ("file_modified_at", "TIMESTAMP"),
     ],
     # One row: the schema_version() the file was last created or migrated to.
     "ops.schema_version": [
@@ -638,7 +640,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "rows": "Rows the file contributed (in the file).",
         "rows_new": "Posts (or profile days) the warehouse did not hold before this file.",
         "rows_updated": "Known posts with other figures (a known post with other figures: a further snapshot).",
-        "rows_unchanged": "Rows as stored before (the same figures as stored: not written).",
+        "rows_unchanged": "Rows as stored before (the same figures as stored: not written), and rows of an older "
+                          "download (other figures for a time that a file modified later stored: not written).",
+        "file_modified_at": "The file's modification time (UTC; never after its ingestion): of two downloads "
+                            "of one range, the one modified earlier is the older.",
         "snapshot_time": "The time the file's cumulative figures stand for (X exports only).",
         "partition_key": "The collection partition its metrics were stored under (X exports only).",
         "ingested_at": "When the file was ingested (UTC).",

@@ -234,6 +234,27 @@ def preview_table(frame: pd.DataFrame, schema: dg.TableSchema | None = None) -> 
     return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
 
 
+def partition_materializations(context: dg.AssetExecutionContext, run_metadata: dict,
+                                partition_metadata: dict[str, dict]):
+    """The run's materializations, each partition with its own metadata (`partition_metadata[key]`).
+
+    A run of one partition returns its result. On a run of a range (a single-run backfill) Dagster
+    records the one result on every partition in it, in the order the keys were added (so the last
+    recorded, which the UI shows as the latest, may be an old week): that result carries only the
+    run's figures and the range, and one materialization per partition follows, oldest first, with
+    that partition's own metadata, so the newest partition is the latest and each lists its own."""
+    keys = sorted(context.partition_keys)
+    if len(keys) == 1:
+        yield dg.MaterializeResult(metadata={**run_metadata, **partition_metadata.get(keys[0], {})})
+        return
+    yield dg.MaterializeResult(metadata={**run_metadata, "partition_range": dg.MetadataValue.text(
+        f"{keys[0]} .. {keys[-1]} ({len(keys)} partitions; each partition's own figures follow as its own "
+        "materialization)")})
+    for key in keys:
+        yield dg.AssetMaterialization(context.asset_key, partition=key,
+                                      metadata={**run_metadata, **partition_metadata.get(key, {})})
+
+
 def table_metadata(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE", params=None,
                    order_by: str | None = None, preview_rows: int = 5,
                    context: dg.AssetExecutionContext | None = None) -> dict:

@@ -11,9 +11,11 @@ What a file writes, row by row, against what is stored (IngestOutcome.rows_new /
 a post seen for the first time is new; a known post whose figures differ from its latest stored
 ones is updated, as a further snapshot (raw tables are append-only, and the snapshots are the
 post's time series); a row equal to the stored figures writes nothing. A re-download of a range
-whose capped time (core/exports.py) is already taken by other figures is stamped later (the file's
-modification time, else the time of ingestion) when its figures are newer, and not written when
-they are older (lower impressions: an older download ingested late).
+whose capped time (core/exports.py) is already taken by other figures: the file ingested later wins
+unless its own time (its modification time, kept in the ledger) is before that of the file that
+stored those figures. It then becomes a later snapshot, stamped at the first of its modification
+time and the time of ingestion that lies after the taken time; an older download is not written.
+Each case is a note of the outcome naming the files and times.
 """
 
 from __future__ import annotations
@@ -94,52 +96,82 @@ def _same_figures(columns, left: str = "i", right: str = "r") -> str:
     return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in columns)
 
 
-def _classify_metrics(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Each row of `incoming_metrics` against what is stored: new | unchanged | updated | clash (another
-    figure at the same time and source, newer than it) | older (the same, but lower figures)."""
+def _classify_metrics(con: duckdb.DuckDBPyConnection, own_time: pd.Timestamp) -> pd.DataFrame:
+    """Each row of `incoming_metrics` against what is stored: new | unchanged | updated | clash (other
+    figures at the same time and source, from a file not modified after this one, `own_time`) | older
+    (the same, from a file modified after this one: this is the older download). A clash names the
+    stored file (`stored_file`, `stored_file_time`: its modification time, else its snapshot time)."""
     return con.execute(
         f"""
-        WITH clash AS (
-            SELECT t.* FROM raw.tweet_metrics AS t JOIN incoming_metrics AS i
-              ON t.post_id = i.post_id AND t.collected_at = i.collected_at AND t.source = i.source),
+        WITH stored_files AS (
+            SELECT kind, ingested_at, string_agg(file_name, ', ') AS file_name,
+                   max(COALESCE(file_modified_at, snapshot_time)) AS file_time
+            FROM ops.ingested_files GROUP BY ALL),
+        clash AS (
+            SELECT t.*, f.file_name AS stored_file, f.file_time AS stored_file_time
+            FROM raw.tweet_metrics AS t JOIN incoming_metrics AS i
+              ON t.post_id = i.post_id AND t.collected_at = i.collected_at AND t.source = i.source
+            LEFT JOIN stored_files AS f ON f.kind = t.source AND f.ingested_at = t.written_at),
         latest AS (
             SELECT * FROM raw.tweet_metrics
             WHERE post_id IN (SELECT post_id FROM incoming_metrics) AND COALESCE(status, 'ok') = 'ok'
               AND post_id NOT IN (SELECT post_id FROM clash)
             QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY collected_at DESC, source) = 1),
         reference AS (SELECT *, TRUE AS clashes FROM clash UNION ALL BY NAME SELECT *, FALSE AS clashes FROM latest)
-        SELECT i.post_id,
+        SELECT i.post_id, r.stored_file, r.stored_file_time,
                CASE WHEN r.post_id IS NULL THEN 'new'
                     WHEN {_same_figures(COUNT_COLUMNS)} THEN 'unchanged'
                     WHEN NOT r.clashes THEN 'updated'
-                    -- Impressions are cumulative views: fewer means an older download.
-                    WHEN COALESCE(i.impressions, -1) < COALESCE(r.impressions, -1) THEN 'older'
+                    WHEN r.stored_file_time > $own_time THEN 'older'
                     ELSE 'clash' END AS change
         FROM incoming_metrics AS i LEFT JOIN reference AS r USING (post_id)
-        """
+        """, {"own_time": own_time}
     ).df()
 
 
+def _files_named(rows: pd.DataFrame) -> str:
+    return ", ".join(f"{name} (modified {time:%Y-%m-%d %H:%M})" for name, time in
+                     rows[["stored_file", "stored_file_time"]].drop_duplicates().itertuples(index=False)
+                     if pd.notna(name)) or "another source"
+
+
 def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Timestamp) -> dict[str, int]:
+    """The file ingested later wins, unless its own time (modification time) says it is the older
+    download: figures of it that clash with stored ones at the same time become a later snapshot."""
+    own_time = parsed.own_time()
     con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
-    changes = _classify_metrics(con)
-    if (changes["change"] == "clash").any():
-        # The range was downloaded again later: its figures are a later snapshot, not a replacement.
-        later = later_snapshot_time(parsed, parsed.snapshot_time)
-        if later is not None:
-            parsed.restamp(later)
-            parsed.notes.append(f"the snapshot time of this range was taken by an earlier download with other "
-                                f"figures: this later download is stamped {later} (its modification time, else "
-                                "the time of ingestion)")
-            con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
-            changes = _classify_metrics(con)
-        else:
-            changes.loc[changes["change"] == "clash", "change"] = "older"
+    changes = _classify_metrics(con, own_time)
+    older_ids: set = set()
+    while True:
+        older = changes[changes["change"] == "older"]
+        if len(older):
+            older_ids |= set(older["post_id"])
+            parsed.notes.append(
+                f"{len(older)} rows not written: {_files_named(older)} stored other figures for the same time "
+                f"({parsed.snapshot_time}) and was modified after this file ({own_time:%Y-%m-%d %H:%M}), so "
+                "this file is the older download")
+        clash = changes[changes["change"] == "clash"]
+        if clash.empty:
+            break
+        taken = parsed.snapshot_time
+        later = later_snapshot_time(parsed, taken)
+        if later is None:
+            changes.loc[changes["change"] == "clash", "change"] = "no_later_time"
+            parsed.notes.append(f"{len(clash)} rows not written: {_files_named(clash)} stored other figures for "
+                                f"the same time ({taken}), and neither this file's modification time nor the "
+                                "time of ingestion lies after it")
+            break
+        stamp, evidence = later
+        parsed.restamp(stamp)
+        parsed.notes.append(f"{len(clash)} rows have other figures than {_files_named(clash)}, ingested earlier, "
+                            f"for the same time ({taken}); this file is not older by its modification time "
+                            f"({own_time:%Y-%m-%d %H:%M}), so its figures are a later snapshot: it is stamped "
+                            f"{stamp} ({evidence})")
+        con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
+        changes = _classify_metrics(con, own_time)
+        changes.loc[changes["post_id"].isin(older_ids), "change"] = "older_noted"  # sticky, noted once
     con.unregister("incoming_metrics")
-    older = int((changes["change"] == "older").sum())
-    if older:
-        parsed.notes.append(f"{older} rows carry lower figures than those stored for the same time (an older "
-                            "download): not written")
+    older = int(changes["change"].isin(["older", "older_noted", "no_later_time"]).sum())
     written = set(changes.loc[changes["change"].isin(["new", "updated"]), "post_id"])
     con.register("incoming_posts", parsed.posts.assign(source=parsed.kind, ingested_at=now))
     con.execute(
@@ -210,9 +242,10 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, sha: 
     con.execute(
         "INSERT INTO ops.ingested_files BY NAME SELECT $sha AS content_sha256, $name AS file_name, $path AS path, "
         "$kind AS kind, $rows AS rows, $snapshot AS snapshot_time, $key AS partition_key, $now AS ingested_at, "
-        "$new AS rows_new, $updated AS rows_updated, $unchanged AS rows_unchanged",
+        "$new AS rows_new, $updated AS rows_updated, $unchanged AS rows_unchanged, $modified AS file_modified_at",
         {"sha": sha, "name": path.name, "path": str(path), "kind": parsed.kind, "rows": parsed.rows,
-         "snapshot": parsed.snapshot_time, "key": parsed.partition_key, "now": now, **changes},
+         "snapshot": parsed.snapshot_time, "key": parsed.partition_key, "now": now, **changes,
+         "modified": parsed.own_time()},
     )
     return changes
 

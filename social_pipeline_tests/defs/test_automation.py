@@ -340,5 +340,8 @@ def test_deploy_config_parses():
 
     config, _ = dagster_instance_config(str(REPO / "deploy"))
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert config["storage"]["postgres"]["postgres_db"]["hostname"] == {"env": "DAGSTER_PG_HOST"}
+    storage = config["storage"]["custom"]
+    assert (storage["module"], storage["class"]) == ("social_pipeline.deploy_storage", "PostgresStorageWithPortFromEnv")
+    assert storage["config"]["postgres_db"]["hostname"] == {"env": "DAGSTER_PG_HOST"}
+    assert "port" not in storage["config"]["postgres_db"]  # DAGSTER_PG_PORT, 5432 when unset
     assert config["concurrency"]["pools"]["default_limit"] == 4  # a lake takes writers at once

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from contextlib import nullcontext
 from pathlib import Path
 
 import dagster as dg
@@ -164,6 +165,42 @@ def lake_instance(postgres_server, tmp_path, monkeypatch) -> dg.DagsterInstance:
                         "DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": "", "DAGSTER_HOME": str(home)}.items():
         monkeypatch.setenv(name, value)
     return dg.DagsterInstance.from_config(str(home))
+
+
+@dg.asset
+def one_row() -> int:
+    return 1
+
+
+@pytest.mark.parametrize("port", [6432, None])
+def test_deploy_instance_reaches_postgresql_on_the_port_in_dagster_pg_port(postgres_server, tmp_path, monkeypatch,
+                                                                           port):
+    """deploy/dagster.yaml as shipped: DAGSTER_PG_PORT names the server's port (a pooler's 6432 here, a
+    server of its own); unset, the port is 5432 (the session's server)."""
+    from social_pipeline_tests.postgres_server import PostgresServer
+
+    with PostgresServer(port=port) if port else nullcontext(postgres_server) as server:
+        if port:
+            monkeypatch.setenv("DAGSTER_PG_PORT", str(port))
+        else:
+            monkeypatch.delenv("DAGSTER_PG_PORT", raising=False)
+        instance = lake_instance(server, tmp_path, monkeypatch)
+        assert dg.materialize([one_row], instance=instance).success
+        [run] = instance.get_runs()
+        assert (run.status, instance.get_latest_materialization_event(one_row.key).run_id) == \
+            (dg.DagsterRunStatus.SUCCESS, run.run_id)
+        assert f".s.PGSQL.{port or 5432}" in {p.name for p in server.socket_dir.iterdir()}
+        instance.dispose()
+
+
+def test_a_dagster_pg_port_that_is_no_port_is_named(monkeypatch):
+    from social_pipeline.deploy_storage import port_from_env
+
+    monkeypatch.setenv("DAGSTER_PG_PORT", "pgbouncer")
+    with pytest.raises(ValueError, match=r"DAGSTER_PG_PORT='pgbouncer' is not a port number \(1-65535\)"):
+        port_from_env()
+    monkeypatch.setenv("DAGSTER_PG_PORT", " ")
+    assert port_from_env() == 5432
 
 
 def table_rows(database: str, table: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table, table_definition_metadata, table_metadata
 from social_pipeline.defs.ingestion.assets import inbox_files
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_tweet_metrics
-from social_pipeline.defs.common import SINGLE_RUN, WEEKLY_PARTITIONS, time_windows
+from social_pipeline.defs.common import SINGLE_RUN, WEEKLY_PARTITIONS, partition_materializations, time_windows
 from social_pipeline.defs.ingestion.assets import raw_profile_activity
 # The post tables' SQL is shared with AnalyticsCollector, so it lives in core/sql/.
 sql = q.sql_text
@@ -139,6 +139,17 @@ def _replace_weeks(context, con, table: str, time_column: str, weeks: list[dict]
     return write_transaction(con, replace, table)
 
 
+def _week_metadata(con, table: str, time_column: str, inclusive_end: bool, keys) -> dict[str, dict]:
+    """Each week's own row count and preview (a range run's materialization of each partition)."""
+    weeks = {}
+    for key in keys:
+        [(start, end)] = time_windows(WEEKLY_PARTITIONS, [key])
+        where = _in_weeks(time_column, [{"first_week_start": start, "weeks_end": end}], inclusive_end)
+        meta = table_metadata(con, table, where, order_by=f"{time_column} DESC, user_id")
+        weeks[key] = {"dagster/partition_row_count": meta["rows_written_this_run"], "preview": meta["preview"]}
+    return weeks
+
+
 @dataclass(frozen=True)
 class WeeklyTable:
     """What sets one weekly table apart: the rest (partitions, one transaction, metadata) is shared."""
@@ -172,7 +183,8 @@ def weekly_table_asset(table: WeeklyTable) -> dg.AssetsDefinition:
             if table.rolling_view is not None:
                 view = f"CREATE OR REPLACE VIEW {name}_30d AS {table.rolling_view(ROLLING_30D_PERIODS)}"
                 retry_conflicts(lambda: con.execute(view), f"{name}_30d")
-        return dg.MaterializeResult(metadata=meta)
+            weeks = _week_metadata(con, name, table.time_column, table.inclusive_end, context.partition_keys)
+        yield from partition_materializations(context, meta, weeks)
 
     return weekly_table
 

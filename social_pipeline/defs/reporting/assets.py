@@ -5,8 +5,6 @@ Every asset runs the shared queries of `core/analytics_queries.py` over the week
 partition range (a backfill is one run and one SQL pass) and replaces exactly those weeks.
 """
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 
@@ -17,6 +15,7 @@ from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.write_conflicts import write_transaction
 from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTITIONS, asset_labels, code_version, table_definition_metadata, table_metadata
+from social_pipeline.defs.common import partition_materializations
 from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
 from social_pipeline.core.clock import utc_now
 
@@ -74,12 +73,20 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
         meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
         con.unregister("incoming_reports")
-    latest = [r for r in rows if r["week_start"] == max(row["week_start"] for row in rows)] if rows else []
     meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
-    if latest:
-        meta["report_markdown"] = dg.MetadataValue.md("\n\n---\n\n".join(r["report_markdown"] for r in latest))
-        meta["html_report"] = dg.MetadataValue.path(latest[0]["html_path"])
-        meta["html_report_url"] = dg.MetadataValue.url(Path(latest[0]["html_path"]).as_uri())
-    return dg.MaterializeResult(metadata=meta)
+    yield from partition_materializations(context, meta, _report_metadata(rows))
+
+
+def _report_metadata(rows: list[dict]) -> dict[str, dict]:
+    """Per week: every account's report as Markdown (the UI shows it), and each account's files as paths
+    (a browser does not open file:// links from an http page)."""
+    weeks: dict[str, dict] = {}
+    for row in sorted(rows, key=lambda r: (r["week_start"], r["user_id"])):
+        week = weeks.setdefault(row["week_start"].isoformat(), {"markdown": []})
+        week["markdown"].append(row["report_markdown"])
+        week[f"html_report/{row['user_id']}"] = dg.MetadataValue.path(row["html_path"])
+        week[f"markdown_report/{row['user_id']}"] = dg.MetadataValue.path(row["markdown_path"])
+    return {key: {"report_markdown": dg.MetadataValue.md("\n\n---\n\n".join(week.pop("markdown"))), **week}
+            for key, week in weeks.items()}
 
 

@@ -6,6 +6,7 @@ import os
 from contextlib import nullcontext
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +23,7 @@ from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
 from social_pipeline.defs.analytics.checks import engagement_rate_within_bounds, engagement_rates_plausible
 from social_pipeline.app.cli import main
 from social_pipeline.warehouse.connection import connect
+from social_pipeline.core.clock import utc_now
 
 from social_pipeline_tests.defs.ingestion.test_assets import with_hours
 from social_pipeline_tests.conftest import file_stores_under
@@ -185,16 +187,14 @@ def latest_figures(db):
         con.close()
 
 
-@pytest.mark.parametrize("way", ["cli", "sensor"])
-def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, monkeypatch, capsys, way, cli_outputs):
+def download_ingester(way, tmp_path, monkeypatch, capsys):
+    """(ingest, db): ingest(text, mtime) writes REDOWNLOAD with that modification time and ingests it the
+    `way` given (`social-pipeline ingest --move`, or the inbox sensor's run), giving its counts and notes."""
     db, inbox = str(tmp_path / "w.duckdb"), tmp_path / "inbox"
     inbox.mkdir()
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
-    (first, first_mtime), (later, later_mtime) = downloads()
-    older_copy = first.replace('"100.0"', '"90.0"')  # an even older download, ingested last
-
     instance = dg.DagsterInstance.ephemeral()
 
     def ingest(text, mtime):
@@ -205,7 +205,16 @@ def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, m
         [request] = inbox_sensor(sensor_context(instance, stores))
         meta = run(request, db, instance, stores).asset_materializations_for_node("inbox_files")[0].metadata
         return f"{meta['rows_new'].value} rows new, {meta['rows_updated'].value} updated, " \
-               f"{meta['rows_unchanged'].value} unchanged"
+               f"{meta['rows_unchanged'].value} unchanged\n{meta['notes'].value}"
+
+    return ingest, db
+
+
+@pytest.mark.parametrize("way", ["cli", "sensor"])
+def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, monkeypatch, capsys, way, cli_outputs):
+    ingest, db = download_ingester(way, tmp_path, monkeypatch, capsys)
+    (first, first_mtime), (later, later_mtime) = downloads()
+    older_copy = first.replace('"100.0"', '"90.0"')  # an even older download, ingested last
 
     assert "2 rows new, 0 updated, 0 unchanged" in ingest(first, first_mtime)
     assert "0 rows new, 1 updated, 1 unchanged" in ingest(later, later_mtime)
@@ -214,6 +223,63 @@ def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, m
     range_end, downloaded = pd.Timestamp("2026-11-22 23:59"), pd.Timestamp("2026-11-27 19:30")
     assert latest_figures(db) == [("2117530719482806272", range_end, 100, 5), ("2117530719482806272", downloaded, 180, 9),
                                   ("2117530719482806276", range_end, 40, 2)]
+
+
+@pytest.mark.parametrize("way", ["cli", "sensor"])
+def test_downloads_with_one_modification_time_each_win_over_the_one_ingested_before(tmp_path, monkeypatch, capsys,
+                                                                                     way, cli_outputs):
+    """Three downloads of one range unpacked from one zip (one modification time, after the range's end),
+    ingested one after another with rising figures: each later one is written as a later snapshot and
+    says where it was stamped; none is dropped as an "older download"."""
+    ingest, db = download_ingester(way, tmp_path, monkeypatch, capsys)
+    unpacked = pd.Timestamp("2026-11-25 10:00")
+    (first, _), (second, _) = downloads()
+    third = second.replace('"180.0"', '"260.0"')
+
+    assert "2 rows new, 0 updated, 0 unchanged" in ingest(first, unpacked.timestamp())
+    out = ingest(second, unpacked.timestamp())
+    assert "0 rows new, 1 updated, 1 unchanged" in out and "lower figures" not in out
+    assert "is stamped 2026-11-25 10:00:00 (its modification time)" in out
+    before_third = utc_now().floor("min")
+    out = ingest(third, unpacked.timestamp())
+    assert "0 rows new, 1 updated, 1 unchanged" in out and "lower figures" not in out
+    assert "older download" not in out and "is stamped" in out and "(the time of ingestion)" in out
+    snapshots = latest_figures(db)
+    range_end = pd.Timestamp("2026-11-22 23:59")
+    assert [row[0::2] for row in snapshots] == [("2117530719482806272", 100), ("2117530719482806272", 180),
+                                                ("2117530719482806272", 260), ("2117530719482806276", 40)]
+    assert [row[1] for row in snapshots[:2]] + [snapshots[3][1]] == [range_end, unpacked, range_end]
+    assert snapshots[2][1] >= before_third  # the third download: at its ingestion
+    assert performance(db)["2117530719482806272"][0] == 260
+
+
+def test_two_downloads_unpacked_and_ingested_in_one_minute_keep_the_later_figures(tmp_path, monkeypatch, capsys,
+                                                                                  cli_outputs):
+    """X's default export ends today; both downloads of it, unpacked from one zip a moment ago, are ingested
+    in one call: the second has higher figures and is the newer snapshot."""
+    db = str(tmp_path / "w.duckdb")
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    if utc_now().second >= 50:  # both files must be ingested within the minute they were unpacked in
+        time.sleep(61 - utc_now().second)
+    unpacked = utc_now()
+    today, yesterday = unpacked.normalize(), unpacked.normalize() - pd.Timedelta(days=1)
+    name = f"tweet_activity_metrics_alice_data_{(today - pd.Timedelta(days=27)):%Y%m%d}_{today:%Y%m%d}_en.csv"
+    first = CLASSIC_HEAD + classic("2117530719482806272", f"{yesterday:%Y-%m-%d} 08:14", "a", 100, 5)
+    second = CLASSIC_HEAD + classic("2117530719482806272", f"{yesterday:%Y-%m-%d} 08:14", "a", 180, 9)
+    (tmp_path / "zip").mkdir()
+    paths = [write(tmp_path, name, first, unpacked.timestamp()), write(tmp_path / "zip", name, second,
+                                                                        unpacked.timestamp())]
+    assert main(["ingest", *map(str, paths)]) == 0
+    out = capsys.readouterr().out
+    assert "lower figures" not in out and "older download" not in out
+    assert "1 rows new, 0 updated, 0 unchanged" in out and "0 rows new, 1 updated, 0 unchanged" in out
+    assert "(the time of ingestion)" in out
+    [first_row, second_row] = latest_figures(db)
+    assert (first_row[2:], second_row[2:]) == ((100, 5), (180, 9))
+    first_time, second_time = first_row[1], second_row[1]
+    assert first_time == unpacked.floor("min") < second_time <= utc_now()
+    assert performance(db)["2117530719482806272"][:2] == (180, 9)
 
 
 def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_again(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from social_pipeline.defs.reporting import assets as reporting
-from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys
+from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys, partition_range_tags
 from social_pipeline.app.cli import run_plan
 from social_pipeline.defs.common import complete_weeks
 from social_pipeline.core.metrics import estimated_recruiter_reach
@@ -122,7 +122,8 @@ def test_one_week_materializes_with_known_values_and_passing_checks(materialized
     assert not list(reports_dir.rglob("*.tmp"))
     meta = result.asset_materializations_for_node("weekly_report")[0].metadata
     assert "# Weekly social media report: alice_data" in meta["report_markdown"].value
-    assert Path(meta["html_report"].value) == (reports_dir / "alice_data" / "2026-11-09.html").resolve()
+    assert Path(meta["html_report/alice_data"].value) == (reports_dir / "alice_data" / "2026-11-09.html").resolve()
+    assert Path(meta["markdown_report/alice_data"].value) == md_file.resolve()
 
 
 def test_rerunning_a_week_replaces_it(materialized):
@@ -195,3 +196,48 @@ def test_run_plan_materialises_every_asset_but_the_per_file_inbox():
     every = {key for key in defs.resolve_asset_graph().get_all_asset_keys()
              if defs.resolve_asset_graph().get(key).is_executable}
     assert every - planned == {dg.AssetKey("inbox_files")}
+
+
+def latest_of_partition(instance, asset, week):
+    [record] = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset.key, asset_partitions=[week]),
+                                               limit=1).records
+    return record.asset_materialization
+
+
+def test_a_range_run_records_each_week_with_its_own_reports_and_preview(tmp_path):
+    """Weeks added out of order (an older week imported later), then one run over the range: every
+    week's materialization carries that week's reports of every account and its own preview, and the
+    asset's latest materialization is the newest week's."""
+    path = str(tmp_path / "w.duckdb")
+    build_simulated_warehouse(path)
+    instance = with_weeks("2026-11-02", "2026-11-09")
+    add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-10-26"])
+    weeks = ["2026-10-26", "2026-11-02", "2026-11-09"]
+    result = dg.materialize(ASSETS, resources=reporting_resources(path, tmp_path / "reports"), instance=instance,
+                            tags=partition_range_tags("2026-11-02", "2026-10-26"))
+    assert result.success
+    con = connect(path, read_only=True)
+    reports = con.execute("SELECT strftime(week_start, '%Y-%m-%d'), user_id, report_markdown, html_path "
+                          "FROM analytics.weekly_reports ORDER BY 1, 2").fetchall()
+    best = dict(con.execute("SELECT strftime(window_end - INTERVAL 7 DAY, '%Y-%m-%d'), count(*) "
+                            "FROM analytics.best_posting_times GROUP BY 1").fetchall())
+    con.close()
+    assert sorted({r[0] for r in reports}) == weeks and len(reports) == 6  # 2 accounts x 3 weeks
+
+    latest = instance.get_latest_materialization_event(reporting.weekly_report.key).asset_materialization
+    assert latest.partition == "2026-11-09"
+    for week in weeks:
+        meta = latest_of_partition(instance, reporting.weekly_report, week).metadata
+        own = [r for r in reports if r[0] == week]
+        assert meta["report_markdown"].value == "\n\n---\n\n".join(r[2] for r in own)
+        assert {k: v.value for k, v in meta.items() if k.startswith("html_report/")} == \
+            {f"html_report/{r[1]}": r[3] for r in own}
+        assert all(isinstance(meta[f"html_report/{r[1]}"], dg.PathMetadataValue) for r in own)
+        assert not any(isinstance(v, dg.UrlMetadataValue) for v in meta.values())
+        times = latest_of_partition(instance, best_posting_times, week).metadata
+        assert times["dagster/partition_row_count"].value == best.get(week, 0)
+        preview = times["preview"].records
+        assert len(preview) == min(5, best.get(week, 0))
+        assert {r.data["window_end"] for r in preview} <= {str(pd.Timestamp(week) + pd.Timedelta(days=7))}
+    assert best["2026-11-09"] > 0  # a slot needs 2 posts: the earlier weeks have none, and an empty preview
+    assert latest.metadata["report_markdown"].value.count("# Weekly social media report:") == 2
