@@ -1,5 +1,10 @@
+import contextlib
 import itertools
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -142,3 +147,38 @@ def lake(postgres_server, tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", database)
     monkeypatch.setenv("SOCIAL_PIPELINE_LAKE_DATA_PATH", data_path)
     return {"database": database, "data_path": data_path, "catalog": catalog}
+
+
+@contextlib.contextmanager
+def running_daemon(env: dict, log_path: Path):
+    """`dagster-daemon run` on the project's code location, as `make dev` runs it, in its own process
+    group (its code server and run workers included), stopped and reaped on exit. Its output goes to
+    `log_path`, shown by a failing test's assertion when it reads it."""
+    repo = Path(__file__).resolve().parents[1]
+    with open(log_path, "w") as log:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "social_pipeline.definitions",
+             "-d", str(repo)], cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield daemon
+        finally:
+            for sig, wait_seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(daemon.pid, sig)
+                    daemon.wait(timeout=wait_seconds)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+
+
+def wait_until(condition, timeout_seconds: float, what: str, poll_seconds: float = 0.2):
+    """Poll `condition` until it returns something true (returned), failing the test after the timeout."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_seconds)
+    pytest.fail(f"not within {timeout_seconds} s: {what}")

@@ -19,7 +19,7 @@ from social_pipeline.defs.common import HOURLY_PARTITIONS, WAREHOUSE_POOL, WEEKL
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource, connect, is_local_file
 
-from social_pipeline_tests.conftest import file_stores_under
+from social_pipeline_tests.conftest import file_stores_under, running_daemon, wait_until
 from social_pipeline_tests.defs.ingestion.test_assets import collect
 from social_pipeline.defs.ops.assets import bi_warehouse_copy
 from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
@@ -82,38 +82,55 @@ def test_instance_queues_writer_runs_one_at_a_time(tmp_path, monkeypatch):
     assert pool.default_pool_limit == 1 and pool.pool_granularity.value == "run"
 
 
-def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypatch, cli_outputs):
-    """The project's dagster.yaml with a launcher that records launches: two ml_training runs submitted
-    through `dagster job launch` wait in the queue; the queue daemon's tick launches one, not both."""
-    import os
-    import subprocess
-    import sys
-
-    from dagster._core.test_utils import create_test_daemon_workspace_context
-    from dagster._core.workspace.load_target import ModuleTarget
-    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
-
-    from social_pipeline.app.cli import main
-
+def project_home(tmp_path, monkeypatch, dequeue_interval_seconds: int = 1) -> Path:
+    """DAGSTER_HOME with the project's dagster.yaml, its queue polled every second (not every 5 s), and
+    the warehouse and inbox under tmp_path: what `make dev`'s daemon uses, for a daemon in a test."""
     config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
-    config["run_launcher"] = {"module": "dagster._core.test_utils", "class": "MockedRunLauncher"}
+    config["run_coordinator"]["config"] = {"dequeue_interval_seconds": dequeue_interval_seconds}
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(tmp_path / "inbox"))
+    return home
+
+
+def launch(job: str) -> None:
+    """Submit a run of `job` as a person does (`dagster job launch`): it waits in the instance's queue."""
+    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m", "social_pipeline.definitions",
+                    "-j", job], env={**os.environ}, cwd=REPO, check=True, capture_output=True)
+
+
+IN_PROGRESS = {"STARTING", "STARTED"}
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypatch, cli_outputs):
+    """The project's dagster.yaml: two prediction_feedback runs (writers: the prediction log) submitted through `dagster job launch` wait in
+    the queue; the real queue daemon (`dagster-daemon run`, as in `make dev`) starts the second only
+    after the first has finished, never both at once."""
+    from social_pipeline.app.cli import main
+
+    project_home(tmp_path, monkeypatch)
     assert main(["init-instance"]) == 0  # what `make dev` runs first
     for _ in range(2):
-        subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m", "social_pipeline.definitions",
-                        "-j", "ml_training"], env={**os.environ}, cwd=REPO, check=True, capture_output=True)
+        launch("prediction_feedback")
     instance = dg.DagsterInstance.get()
     assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "QUEUED"]
-    target = ModuleTarget(module_name="social_pipeline.definitions", attribute=None, working_directory=str(REPO),
-                          location_name="social_pipeline")
-    with create_test_daemon_workspace_context(target, instance) as context:
-        daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
-        for _ in range(2):  # a second tick changes nothing while the first run is in progress
-            list(daemon.run_iteration(context))
-            assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "STARTING"]
+    most_in_progress = 0
+
+    def both_finished():
+        nonlocal most_in_progress
+        statuses = [r.status.value for r in instance.get_runs()]
+        most_in_progress = max(most_in_progress, sum(s in IN_PROGRESS for s in statuses))
+        return all(s in FINISHED for s in statuses)
+
+    with running_daemon({**os.environ}, tmp_path / "daemon.log"):
+        wait_until(both_finished, 180, "both queued runs finished")
+    first, second = sorted(instance.get_run_records(), key=lambda r: r.start_time)
+    assert most_in_progress == 1
+    assert second.start_time >= first.end_time  # the writers' pool held the second until the first ended
 
 
 def _failed_run(instance):
@@ -335,9 +352,7 @@ def test_motherduck_paths_pass_through_untouched(monkeypatch):
 
 
 def test_deploy_config_parses():
-    from dagster._core.instance.config import dagster_instance_config
-
-    config, _ = dagster_instance_config(str(REPO / "deploy"))
+    config = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["storage"]["postgres"]["postgres_db"]["hostname"] == {"env": "DAGSTER_PG_HOST"}
     assert config["concurrency"]["pools"]["default_limit"] == 4  # a lake takes writers at once
