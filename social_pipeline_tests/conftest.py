@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.sources import SimulatedSourceResource
@@ -157,8 +158,8 @@ def running_daemon(env: dict, log_path: Path):
     repo = Path(__file__).resolve().parents[1]
     with open(log_path, "w") as log:
         daemon = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "social_pipeline.definitions",
-             "-d", str(repo)], cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(repo / "workspace.yaml")],
+            cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             yield daemon
         finally:
@@ -182,3 +183,24 @@ def wait_until(condition, timeout_seconds: float, what: str, poll_seconds: float
             return value
         time.sleep(poll_seconds)
     pytest.fail(f"not within {timeout_seconds} s: {what}")
+
+
+def project_home(tmp_path, monkeypatch, dequeue_interval_seconds: int = 1) -> Path:
+    """DAGSTER_HOME with the project's dagster.yaml, its queue polled every second (not every 5 s), and
+    the warehouse and inbox under tmp_path: what `make dev`'s daemon uses, for a daemon in a test."""
+    config = yaml.safe_load((REPO_DATA / "dagster_home" / "dagster.yaml").read_text())
+    config["run_coordinator"]["config"] = {"dequeue_interval_seconds": dequeue_interval_seconds}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(tmp_path / "inbox"))
+    return home
+
+
+def launch(job: str) -> None:
+    """Submit a run of `job` as a person does (`dagster job launch`): it waits in the instance's queue."""
+    repo = REPO_DATA.parent
+    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
+                   env={**os.environ}, cwd=repo, check=True, capture_output=True)

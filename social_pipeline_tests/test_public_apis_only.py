@@ -50,7 +50,8 @@ def private_uses(source: str) -> list[str]:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if _is_dependency(alias.name):
-                    aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                    top = alias.name.split(".")[0]
+                    aliases[alias.asname or top] = alias.name if alias.asname else top
                     if any(_is_private(part) for part in alias.name.split(".")):
                         found.append(f"{node.lineno}: import {alias.name}")
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and _is_dependency(node.module):
@@ -92,7 +93,8 @@ def private_uses(source: str) -> list[str]:
     ("config = {'module': 'dagster._core.test_utils', 'class': 'MockedRunLauncher'}",
      ["1: 'dagster._core.test_utils'"]),
     # Public routes, the project's own private helpers, dunders and the standard library pass.
-    ("import dagster as dg\nfrom dagster import DagsterInstance\nfrom sklearn.ensemble import HistGradientBoostingRegressor\n"
+    ("import dagster as dg\nfrom dagster import DagsterInstance\n"
+     "from sklearn.ensemble import HistGradientBoostingRegressor\n"
      "from social_pipeline.core.simulation import _compose_text\nimport os\nos._exit\nx = dg.__version__\n"
      "from __future__ import annotations\n'social_pipeline._x'\n'dagster.core.run_coordinator'", []),
 ])

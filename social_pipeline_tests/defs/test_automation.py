@@ -19,7 +19,7 @@ from social_pipeline.defs.common import HOURLY_PARTITIONS, WAREHOUSE_POOL, WEEKL
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource, connect, is_local_file
 
-from social_pipeline_tests.conftest import file_stores_under, running_daemon, wait_until
+from social_pipeline_tests.conftest import file_stores_under, launch, project_home, running_daemon, wait_until
 from social_pipeline_tests.defs.ingestion.test_assets import collect
 from social_pipeline.defs.ops.assets import bi_warehouse_copy
 from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
@@ -82,34 +82,14 @@ def test_instance_queues_writer_runs_one_at_a_time(tmp_path, monkeypatch):
     assert pool.default_pool_limit == 1 and pool.pool_granularity.value == "run"
 
 
-def project_home(tmp_path, monkeypatch, dequeue_interval_seconds: int = 1) -> Path:
-    """DAGSTER_HOME with the project's dagster.yaml, its queue polled every second (not every 5 s), and
-    the warehouse and inbox under tmp_path: what `make dev`'s daemon uses, for a daemon in a test."""
-    config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
-    config["run_coordinator"]["config"] = {"dequeue_interval_seconds": dequeue_interval_seconds}
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(tmp_path / "inbox"))
-    return home
-
-
-def launch(job: str) -> None:
-    """Submit a run of `job` as a person does (`dagster job launch`): it waits in the instance's queue."""
-    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m", "social_pipeline.definitions",
-                    "-j", job], env={**os.environ}, cwd=REPO, check=True, capture_output=True)
-
-
 IN_PROGRESS = {"STARTING", "STARTED"}
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypatch, cli_outputs):
-    """The project's dagster.yaml: two prediction_feedback runs (writers: the prediction log) submitted through `dagster job launch` wait in
-    the queue; the real queue daemon (`dagster-daemon run`, as in `make dev`) starts the second only
-    after the first has finished, never both at once."""
+    """The project's dagster.yaml: two prediction_feedback runs (writers: the prediction log) submitted
+    through `dagster job launch` wait in the queue; the real queue daemon (`dagster-daemon run`, as in
+    `make dev`) starts the second only after the first has finished, never both at once."""
     from social_pipeline.app.cli import main
 
     project_home(tmp_path, monkeypatch)
