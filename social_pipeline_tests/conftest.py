@@ -1,9 +1,15 @@
+import contextlib
 import itertools
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.sources import SimulatedSourceResource
@@ -142,3 +148,59 @@ def lake(postgres_server, tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", database)
     monkeypatch.setenv("SOCIAL_PIPELINE_LAKE_DATA_PATH", data_path)
     return {"database": database, "data_path": data_path, "catalog": catalog}
+
+
+@contextlib.contextmanager
+def running_daemon(env: dict, log_path: Path):
+    """`dagster-daemon run` on the project's code location, as `make dev` runs it, in its own process
+    group (its code server and run workers included), stopped and reaped on exit. Its output goes to
+    `log_path`, shown by a failing test's assertion when it reads it."""
+    repo = Path(__file__).resolve().parents[1]
+    with open(log_path, "w") as log:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(repo / "workspace.yaml")],
+            cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield daemon
+        finally:
+            for sig, wait_seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(daemon.pid, sig)
+                    daemon.wait(timeout=wait_seconds)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+
+
+def wait_until(condition, timeout_seconds: float, what: str, poll_seconds: float = 0.2):
+    """Poll `condition` until it returns something true (returned), failing the test after the timeout."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_seconds)
+    pytest.fail(f"not within {timeout_seconds} s: {what}")
+
+
+def project_home(tmp_path, monkeypatch, dequeue_interval_seconds: int = 1) -> Path:
+    """DAGSTER_HOME with the project's dagster.yaml, its queue polled every second (not every 5 s), and
+    the warehouse and inbox under tmp_path: what `make dev`'s daemon uses, for a daemon in a test."""
+    config = yaml.safe_load((REPO_DATA / "dagster_home" / "dagster.yaml").read_text())
+    config["run_coordinator"]["config"] = {"dequeue_interval_seconds": dequeue_interval_seconds}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(tmp_path / "inbox"))
+    return home
+
+
+def launch(job: str) -> None:
+    """Submit a run of `job` as a person does (`dagster job launch`): it waits in the instance's queue."""
+    repo = REPO_DATA.parent
+    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
+                   env={**os.environ}, cwd=repo, check=True, capture_output=True)

@@ -1,8 +1,7 @@
-"""The project uses Dagster's public, non-deprecated API: loading the definitions warns of nothing in
-the project's own code, and nothing but the instance's event-log plug-in imports Dagster's private modules."""
+"""The project uses Dagster's non-deprecated API: loading the definitions warns of nothing in the project's
+own code (test_public_apis_only.py holds every module to public APIs)."""
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,14 +29,3 @@ def test_loading_the_definitions_warns_of_no_deprecation_in_the_projects_code():
     caught = json.loads(out.strip().splitlines()[-1])
     ours = [w for w in caught if Path(w["file"]).resolve().is_relative_to(PACKAGE)]
     assert [w for w in ours if "Deprecat" in w["category"] or "deprecated" in w["message"]] == []
-
-
-def test_only_the_batched_event_log_imports_dagster_internals():
-    """instance_storage.py is an instance plug-in (dagster.yaml), not code the definitions load: Dagster
-    has no public way to write a backfill's events in batches, and without it `make run` takes about
-    three times as long (README, History backfills)."""
-    private = re.compile(r"^\s*(from|import)\s+dagster(_\w+)?\._", re.MULTILINE)
-    sources = [*PACKAGE.rglob("*.py"), *(PACKAGE.parent / "bench").rglob("*.py")]
-    offenders = sorted(str(path.relative_to(PACKAGE.parent)) for path in sources
-                       if private.search(path.read_text(encoding="utf-8")))
-    assert offenders == ["social_pipeline/instance_storage.py"]

@@ -1,8 +1,7 @@
 """A run whose process is killed must not hold the writers' pool for good (issue 14, item 1): real
-runs on a real DAGSTER_HOME instance with the project's dagster.yaml, SIGKILLed, and the real queue
-daemon ticked afterwards."""
+runs on a real DAGSTER_HOME instance with the project's dagster.yaml, SIGKILLed, with a real queue and
+run-monitoring daemon (`dagster-daemon run`) watching."""
 
-import logging
 import os
 import signal
 import subprocess
@@ -16,6 +15,8 @@ import pytest
 import yaml
 
 from social_pipeline.app.cli import main
+
+from social_pipeline_tests.conftest import launch, project_home, running_daemon, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,40 +37,14 @@ SLOW_WRITER = textwrap.dedent("""
 """)
 
 
-def _home_with_project_config(tmp_path, monkeypatch, launcher=None) -> Path:
-    config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
-    if launcher:
-        config["run_launcher"] = launcher
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    return home
-
-
-def _queue(context, job: str) -> str:
-    """Submit a run of `job` as `dagster job launch` does (it waits in the queue), without a process."""
-    from dagster._cli.job import _create_run
-
-    workspace = context.create_request_context()
-    location = workspace.get_code_location("social_pipeline")
-    repo = next(iter(location.get_repositories().values()))
-    run = _create_run(instance=context.instance, code_location=location, remote_repo=repo,
-                      remote_job=repo.get_full_job(job), run_config={}, tags=None, op_selection=None, run_id=None)
-    return context.instance.submit_run(run.run_id, workspace).run_id
-
-
-def _daemon_context(instance):
-    from dagster._core.test_utils import create_test_daemon_workspace_context
-    from dagster._core.workspace.load_target import ModuleTarget
-
-    target = ModuleTarget(module_name="social_pipeline.definitions", attribute=None, working_directory=str(REPO),
-                          location_name="social_pipeline")
-    return create_test_daemon_workspace_context(target, instance)
-
-
 def _statuses(instance) -> dict[str, str]:
     return {r.run_id: r.status.value for r in instance.get_runs()}
+
+
+def _blocked_by_the_pool(daemon_log: Path, run_id: str) -> bool:
+    """Whether the queue daemon has reported the run held back by the pools' limit (its log line)."""
+    text = daemon_log.read_text(errors="replace") if daemon_log.exists() else ""
+    return f"Run {run_id} is blocked by global concurrency limits" in text
 
 
 def test_instance_monitors_runs(tmp_path, monkeypatch):
@@ -83,13 +58,10 @@ def test_instance_monitors_runs(tmp_path, monkeypatch):
 
 
 def test_a_killed_in_process_run_is_failed_and_the_queue_moves_on(tmp_path, monkeypatch, cli_outputs):
-    """`social-pipeline run` killed mid-run leaves its run STARTED and the queued ml_training run waits
-    behind it; the next `social-pipeline run` / `make dev` (init-instance) fails the dead run through
-    Dagster, and the queue daemon's next tick starts the queued run."""
-    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
-
-    _home_with_project_config(tmp_path, monkeypatch,
-                              launcher={"module": "dagster._core.test_utils", "class": "MockedRunLauncher"})
+    """`social-pipeline run` killed mid-run leaves its run STARTED and a queued writer run waits behind
+    it while the queue daemon (`dagster-daemon run`, as in `make dev`) ticks; the next `social-pipeline
+    run` / `make dev` (init-instance) fails the dead run through Dagster, and the daemon starts the queued run."""
+    project_home(tmp_path, monkeypatch)
     assert main(["init-instance"]) == 0
     victim = subprocess.Popen([sys.executable, "-c", SLOW_WRITER], cwd=REPO, env={**os.environ},
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -99,20 +71,21 @@ def test_a_killed_in_process_run_is_failed_and_the_queue_moves_on(tmp_path, monk
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
     instance = dg.DagsterInstance.get()
-    with _daemon_context(instance) as context:
-        queued = _queue(context, "ml_training")
-        dead = next(r.run_id for r in instance.get_runs() if r.run_id != queued)
-        assert _statuses(instance) == {dead: "STARTED", queued: "QUEUED"}
-        daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
-        list(daemon.run_iteration(context))
-        assert _statuses(instance)[queued] == "QUEUED"  # the dead run holds the writers' pool
+    launch("prediction_feedback")
+    queued = next(r.run_id for r in instance.get_runs() if r.status.value == "QUEUED")
+    dead = next(r.run_id for r in instance.get_runs() if r.run_id != queued)
+    assert _statuses(instance) == {dead: "STARTED", queued: "QUEUED"}
+    log = tmp_path / "daemon.log"
+    with running_daemon({**os.environ}, log):
+        # The dead run holds the writers' pool: the daemon looks at the queued run and holds it back.
+        wait_until(lambda: _blocked_by_the_pool(log, queued), 120, "the queue daemon held the run back")
+        assert _statuses(instance)[queued] == "QUEUED"
 
         assert main(["init-instance"]) == 0  # what the next `make run` / `make dev` does first
-        assert _statuses(instance) == {dead: "FAILURE", queued: "QUEUED"}
+        assert _statuses(instance)[dead] == "FAILURE"
         failure = next(e for e in instance.all_logs(dead) if e.is_dagster_event and e.dagster_event.is_run_failure)
         assert f"pid {victim.pid}" in failure.message and "is gone" in failure.message
-        list(daemon.run_iteration(context))
-        assert _statuses(instance)[queued] == "STARTING"
+        wait_until(lambda: _statuses(instance)[queued] != "QUEUED", 60, "the queued run started")
 
 
 def test_a_live_runner_keeps_its_run(tmp_path, monkeypatch):
@@ -120,7 +93,7 @@ def test_a_live_runner_keeps_its_run(tmp_path, monkeypatch):
     is a reused pid (another start time), are told apart."""
     from social_pipeline.app.stale_runs import RUNNER_TAG, fail_runs_of_dead_runners, runner_tags
 
-    _home_with_project_config(tmp_path, monkeypatch)
+    project_home(tmp_path, monkeypatch)
     instance = dg.DagsterInstance.get()
     host, pid, start = runner_tags()[RUNNER_TAG].split(":")
     alive = instance.create_run_for_job(dg.GraphDefinition("alive").to_job(), tags=runner_tags())
@@ -137,33 +110,31 @@ def test_a_live_runner_keeps_its_run(tmp_path, monkeypatch):
 
 
 def test_a_sigkilled_run_worker_frees_the_queue_in_bounded_time(tmp_path, monkeypatch, cli_outputs):
-    """`make dev`'s path: the project's instance with its real default run launcher. The queue daemon
-    launches one of two queued writer runs through the code server; its run worker is SIGKILLed; ticking
-    the run-monitoring and queue daemons, the dead run is failed and the second run starts, within 60 s."""
-    from dagster._daemon.monitoring.run_monitoring import execute_run_monitoring_iteration
-    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
-
-    _home_with_project_config(tmp_path, monkeypatch)
-    monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(tmp_path / "warehouse.duckdb"))
+    """`make dev`'s path: the project's instance with its real default run launcher and a real daemon
+    (run monitoring polled every second). The daemon launches one of two queued writer runs through
+    its code server; its run worker is SIGKILLed; the dead run is failed and the second run starts,
+    within 60 s."""
+    home = project_home(tmp_path, monkeypatch)
+    config = yaml.safe_load((home / "dagster.yaml").read_text())
+    config["run_monitoring"]["poll_interval_seconds"] = 1
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     assert main(["init-instance"]) == 0
     instance = dg.DagsterInstance.get()
-    with _daemon_context(instance) as context:
-        first, second = _queue(context, "ml_training"), _queue(context, "ml_training")
-        daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
-        list(daemon.run_iteration(context))
-        assert _statuses(instance) == {first: "STARTING", second: "QUEUED"}
-        os.kill(_worker_pid(instance, first, deadline=time.monotonic() + 60), signal.SIGKILL)
+    launch("ml_training")
+    launch("ml_training")
+    first, second = sorted(instance.get_run_records(), key=lambda r: r.create_timestamp)
+    first, second = first.dagster_run.run_id, second.dagster_run.run_id
+    with running_daemon({**os.environ}, tmp_path / "daemon.log"):
+        worker_pid = _worker_pid(instance, first, deadline=time.monotonic() + 120)
+        assert _statuses(instance)[second] == "QUEUED"
+        os.kill(worker_pid, signal.SIGKILL)
         killed_at = time.monotonic()
-        while _statuses(instance)[second] == "QUEUED":
-            assert time.monotonic() - killed_at < 60, _statuses(instance)
-            list(execute_run_monitoring_iteration(context, logging.getLogger("run_monitoring")))
-            list(daemon.run_iteration(context))
-            time.sleep(0.2)
+        wait_until(lambda: _statuses(instance)[second] != "QUEUED", 60, "the second run started")
+        assert time.monotonic() - killed_at < 60
         assert _statuses(instance)[first] == "FAILURE"
         # The code server noticed its worker died (the default launcher has no worker health check).
         assert any("[DagsterApiServer]" in e.message and "terminated by signal 9 (SIGKILL)" in e.message
                    for e in instance.all_logs(first))
-        instance.run_launcher.terminate(second)
 
 
 def _worker_pid(instance, run_id: str, deadline: float) -> int:

@@ -20,7 +20,7 @@ from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect, is_local_file
 
-from social_pipeline_tests.conftest import file_stores_under
+from social_pipeline_tests.conftest import file_stores_under, launch, project_home, running_daemon, wait_until
 from social_pipeline_tests.defs.ingestion.test_assets import collect
 from social_pipeline.defs.ops.assets import bi_warehouse_copy
 from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
@@ -83,38 +83,35 @@ def test_instance_queues_writer_runs_one_at_a_time(tmp_path, monkeypatch):
     assert pool.default_pool_limit == 1 and pool.pool_granularity.value == "run"
 
 
+IN_PROGRESS = {"STARTING", "STARTED"}
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
 def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypatch, cli_outputs):
-    """The project's dagster.yaml with a launcher that records launches: two ml_training runs submitted
-    through `dagster job launch` wait in the queue; the queue daemon's tick launches one, not both."""
-    import os
-    import subprocess
-    import sys
-
-    from dagster._core.test_utils import create_test_daemon_workspace_context
-    from dagster._core.workspace.load_target import ModuleTarget
-    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
-
+    """The project's dagster.yaml: two prediction_feedback runs (writers: the prediction log) submitted
+    through `dagster job launch` wait in the queue; the real queue daemon (`dagster-daemon run`, as in
+    `make dev`) starts the second only after the first has finished, never both at once."""
     from social_pipeline.app.cli import main
 
-    config = yaml.safe_load((REPO / "data/dagster_home/dagster.yaml").read_text())
-    config["run_launcher"] = {"module": "dagster._core.test_utils", "class": "MockedRunLauncher"}
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    project_home(tmp_path, monkeypatch)
     assert main(["init-instance"]) == 0  # what `make dev` runs first
     for _ in range(2):
-        subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-m", "social_pipeline.definitions",
-                        "-j", "ml_training"], env={**os.environ}, cwd=REPO, check=True, capture_output=True)
+        launch("prediction_feedback")
     instance = dg.DagsterInstance.get()
     assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "QUEUED"]
-    target = ModuleTarget(module_name="social_pipeline.definitions", attribute=None, working_directory=str(REPO),
-                          location_name="social_pipeline")
-    with create_test_daemon_workspace_context(target, instance) as context:
-        daemon = QueuedRunCoordinatorDaemon(interval_seconds=1)
-        for _ in range(2):  # a second tick changes nothing while the first run is in progress
-            list(daemon.run_iteration(context))
-            assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "STARTING"]
+    most_in_progress = 0
+
+    def both_finished():
+        nonlocal most_in_progress
+        statuses = [r.status.value for r in instance.get_runs()]
+        most_in_progress = max(most_in_progress, sum(s in IN_PROGRESS for s in statuses))
+        return all(s in FINISHED for s in statuses)
+
+    with running_daemon({**os.environ}, tmp_path / "daemon.log"):
+        wait_until(both_finished, 180, "both queued runs finished")
+    first, second = sorted(instance.get_run_records(), key=lambda r: r.start_time)
+    assert most_in_progress == 1
+    assert second.start_time >= first.end_time  # the writers' pool held the second until the first ended
 
 
 def _failed_run(instance):
@@ -336,9 +333,7 @@ def test_motherduck_paths_pass_through_untouched(monkeypatch):
 
 
 def test_deploy_config_parses():
-    from dagster._core.instance.config import dagster_instance_config
-
-    config, _ = dagster_instance_config(str(REPO / "deploy"))
+    config = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     storage = config["storage"]["custom"]
     assert (storage["module"], storage["class"]) == ("social_pipeline.deploy_storage", "PostgresStorageWithPortFromEnv")
