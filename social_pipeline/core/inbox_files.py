@@ -43,15 +43,26 @@ def content_sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+HANDLED_FOLDERS = ("processed", "rejected")
+
+
 def pending_files(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> list[Path]:
-    """Files waiting in the inbox (not in processed/ or rejected/), oldest first."""
+    """Files waiting in the inbox or in an account's subfolder `inbox/<handle>/` (not in processed/ or
+    rejected/), oldest first."""
     if not inbox.is_dir():
         return []
     now = time.time()
-    files = [p for p in inbox.iterdir()
+    folders = [inbox] + [p for p in inbox.iterdir()
+                         if p.is_dir() and not p.name.startswith(".") and p.name not in HANDLED_FOLDERS]
+    files = [p for folder in folders for p in folder.iterdir()
              if p.is_file() and not p.name.startswith(".") and not p.name.endswith(IGNORED_SUFFIXES)
              and not p.name.endswith(".error.txt") and now - p.stat().st_mtime >= settle_seconds]
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def account_of(inbox: Path, path: Path) -> str | None:
+    """The handle an inbox file belongs to: its subfolder's name (`inbox/<handle>/file`), else None."""
+    return path.parent.name if path.parent.resolve() != inbox.resolve() else None
 
 
 @dataclass
@@ -234,6 +245,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
     earlier = _already_ingested(con, sha)
     if earlier:
         return IngestOutcome(path, "duplicate", sha, message=earlier)
+    from social_pipeline.core.linkedin_ingest import ingest_if_linkedin  # it builds on this module
+
+    linkedin = ingest_if_linkedin(con, path, content, sha, default_user, now, _modified_at(path))
+    if linkedin is not None:
+        return linkedin
     try:
         parsed = parse_file(content, path.name, modified_at=_modified_at(path), now=now, default_user=default_user)
     except ExportError as exc:

@@ -374,7 +374,7 @@ def _top_posts(rows: list[tuple]) -> pd.DataFrame:
     header = [_name(c) if c is not None else "" for c in rows[at]]
     starts = [i for i, n in enumerate(header) if n == "post url"] + [len(header)]
     lists: dict[str, pd.DataFrame] = {}
-    for start, end in zip(starts, starts[1:]):
+    for start, end in zip(starts, starts[1:], strict=False):
         block = {n: i for i, n in enumerate(header[start:end], start) if n}
         figure = "engagements" if "engagements" in block else "impressions" if "impressions" in block else None
         if figure is None or "post publish date" not in block:

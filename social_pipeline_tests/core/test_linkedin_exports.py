@@ -8,11 +8,28 @@ import pandas as pd
 import pytest
 
 from social_pipeline.core.exports import ExportError
-from social_pipeline.core.linkedin_exports import (ARCHIVE, CONNECTIONS, CONTENT_ANALYTICS, INVITATIONS, MESSAGES,
-                                                   looks_like_linkedin, parse_linkedin_file)
-from social_pipeline_tests.linkedin_files import (CONNECTIONS_HEADER, MESSAGES_NEWER, MESSAGES_OLDER, OWNER,
-                                                  archive_zip, connections_csv, csv_bytes, invitations_csv,
-                                                  message_row, messages_csv, workbook_xlsx)
+from social_pipeline.core.linkedin_exports import (
+    ARCHIVE,
+    CONNECTIONS,
+    CONTENT_ANALYTICS,
+    INVITATIONS,
+    MESSAGES,
+    looks_like_linkedin,
+    parse_linkedin_file,
+)
+from social_pipeline_tests.linkedin_files import (
+    CONNECTIONS_HEADER,
+    MESSAGES_NEWER,
+    MESSAGES_OLDER,
+    OWNER,
+    archive_zip,
+    connections_csv,
+    csv_bytes,
+    invitations_csv,
+    message_row,
+    messages_csv,
+    workbook_xlsx,
+)
 
 NOW = pd.Timestamp("2026-08-10 12:00")
 

@@ -13,7 +13,7 @@ from social_pipeline.core.metrics import sanitize_counts
 from social_pipeline.resources.sources import SourceResource
 from social_pipeline.resources.warehouse import WarehouseResource, scalar, write_transaction
 from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, WAREHOUSE_POOL, asset_labels, code_version, partition_range, table_definition_metadata, table_metadata
-from social_pipeline.core.inbox_files import IngestOutcome, process_inbox_file, settle
+from social_pipeline.core.inbox_files import HANDLED_FOLDERS, IngestOutcome, account_of, process_inbox_file, settle
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import is_lock_error, wait_until_unlocked
 from social_pipeline.core.sql_files import sql_loader
@@ -317,7 +317,8 @@ LOCK_POLL_SECONDS = 1.0
     pool=WAREHOUSE_POOL,
     description="Files dropped in the inbox (`SOCIAL_PIPELINE_INBOX`, default `data/inbox`): X analytics exports "
     "(classic and newer format) into `raw.posts` / `raw.tweet_metrics`, profile-activity sheets into "
-    "`raw.profile_activity`; each ingested content recorded in `ops.ingested_files` (the table this asset "
+    "`raw.profile_activity`, LinkedIn's data archive and content analytics workbook (in the account's subfolder "
+    "`inbox/<handle>/`) into the `raw.linkedin_*` tables; each ingested content recorded in `ops.ingested_files` (the table this asset "
     "shows) and never ingested twice.",
     metadata=table_definition_metadata("ops.ingested_files"),
     code_version=code_version("1"),
@@ -331,16 +332,17 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
                 file_stores: FileStoresResource):
     inbox = file_stores.inbox_path().resolve()
     path = Path(config.path).resolve()
-    if path.parent != inbox:
+    if path.parent != inbox and (path.parent.parent != inbox or path.parent.name in HANDLED_FOLDERS):
         # Run config can name any path; only the configured inbox's own files are ever moved.
         raise dg.Failure(description=f"{config.path} is not a file in the inbox {inbox}: nothing was touched "
-                                     "(the inbox_files run only ingests files directly inside SOCIAL_PIPELINE_INBOX)",
+                                     "(the inbox_files run only ingests files directly inside SOCIAL_PIPELINE_INBOX "
+                                     "or in an account's subfolder of it)",
                          allow_retries=False)
     if not path.is_file():
         raise dg.Failure(description=f"{path} is no longer in the inbox (handled by an earlier run, or removed)",
                          allow_retries=False)
     try:
-        outcome = _ingest_when_unlocked(warehouse, path, config.lock_wait_seconds)
+        outcome = _ingest_when_unlocked(warehouse, path, config.lock_wait_seconds, account_of(inbox, path))
     except dg.Failure:
         raise
     except Exception as exc:
@@ -387,13 +389,14 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
     })
 
 
-def _ingest_when_unlocked(warehouse: WarehouseResource, path: Path, wait_seconds: float) -> IngestOutcome:
+def _ingest_when_unlocked(warehouse: WarehouseResource, path: Path, wait_seconds: float,
+                          account: str | None = None) -> IngestOutcome:
     """Another process holding the DuckDB file is not the file's fault: wait a while, then leave the
     file in the inbox (the sensor launches it again) and fail the run, which the failure sensor reports."""
     try:
         wait_until_unlocked(warehouse.database, wait_seconds, LOCK_POLL_SECONDS)
         with warehouse.get_connection() as con:
-            return process_inbox_file(con, path)
+            return process_inbox_file(con, path, default_user=account)
     except Exception as exc:
         if not is_lock_error(exc):
             raise
