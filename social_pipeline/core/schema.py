@@ -231,6 +231,15 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("estimated_recruiter_reach", "BIGINT"),
         ("view_change_pct", "DOUBLE"),
         ("profile_views_prev_7d", "BIGINT"),
+        ("new_connections_7d", "BIGINT"),
+        ("new_connections_30d", "BIGINT"),
+        ("invitations_received_7d", "BIGINT"),
+        ("invitations_received_30d", "BIGINT"),
+        # Where each figure came from: linkedin_archive | profile_activity | NULL (no source for the account).
+        ("profile_views_source", "VARCHAR"),
+        ("connections_source", "VARCHAR"),
+        ("invitations_source", "VARCHAR"),
+        ("inmails_source", "VARCHAR"),
     ],
     "analytics.weekly_reports": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -622,7 +631,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "profile_views_7d": "Profile views over the 7 days before as_of.",
         "profile_views_30d": "Profile views over the 30 days before as_of.",
         "connection_requests": "Connection requests over the 30 days before as_of.",
-        "inmails_received": "InMails over the 30 days before as_of.",
+        "inmails_received": "InMails over the 30 days before as_of. From LinkedIn's data archive (which does not "
+                            "flag InMail): conversations whose opening message was received and carries a subject; "
+                            "else the profile-activity file's figure (see inmails_source).",
         "recruiter_engagements": "InMails plus recruiter messages over the 30 days before as_of.",
         "profile_saves": "Profile saves over the 30 days before as_of.",
         "conversations_started": "Conversations started over the 30 days before as_of.",
@@ -631,6 +642,20 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "view_change_pct": "Change of profile_views_7d against the 7 days before, in percent (NULL when "
                            "the previous week had no views).",
         "profile_views_prev_7d": "Profile views over the 7 days before those of profile_views_7d.",
+        "new_connections_7d": "Connections made over the 7 days before as_of (Connections.csv's `Connected On`, "
+                              "else the profile-activity file's connections_new).",
+        "new_connections_30d": "Connections made over the 30 days before as_of (same sources).",
+        "invitations_received_7d": "Invitations received over the 7 days before as_of (Invitations.csv, direction "
+                                   "incoming; else the profile-activity file's connection_requests).",
+        "invitations_received_30d": "Invitations received over the 30 days before as_of (same sources).",
+        "profile_views_source": "profile_activity when the account has a profile-activity file (LinkedIn exports "
+                                "profile views nowhere), else NULL: the view figures are 0 for want of a source.",
+        "connections_source": "linkedin_archive once the account's Connections.csv is ingested, else "
+                              "profile_activity, else NULL.",
+        "invitations_source": "linkedin_archive once the account's Invitations.csv is ingested, else "
+                              "profile_activity, else NULL.",
+        "inmails_source": "linkedin_archive once the account's messages.csv is ingested, else profile_activity, "
+                          "else NULL.",
     },
     "analytics.weekly_reports": {
         "week_start": "The reported week's Monday (UTC).",
