@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dagster as dg
+import pandas as pd
 
 from social_pipeline.app.cli import main
+from social_pipeline.definitions import defs
+from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from social_pipeline.defs.ingestion.sensors import inbox_sensor
-from social_pipeline.resources.warehouse import connect
+from social_pipeline.resources.warehouse import WarehouseResource, connect
 from social_pipeline_tests.conftest import file_stores_under
 from social_pipeline_tests.core.test_linkedin_ingest import (
     CONNECTIONS,
@@ -15,8 +18,9 @@ from social_pipeline_tests.core.test_linkedin_ingest import (
     TOP_IMPRESSIONS,
     the_archive,
 )
-from social_pipeline_tests.defs.ingestion.test_inbox import drop, run, sensor_context
-from social_pipeline_tests.linkedin_files import workbook_xlsx
+from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context
+from social_pipeline_tests.linkedin_files import (MESSAGES_NEWER, OWNER, archive_zip, connections_csv, csv_bytes,
+                                                  invitations_csv, message_row, messages_csv, stamp, workbook_xlsx)
 
 
 def test_the_sensor_ingests_an_accounts_subfolder_and_rejects_linkedin_files_without_one(tmp_path):
@@ -65,3 +69,51 @@ def test_cli_ingest_takes_the_account(tmp_path, monkeypatch, capsys, cli_outputs
     assert "ingested Basic_LinkedInDataExport.zip: linkedin_archive, 8 rows new" in out
     with connect(db, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM raw.linkedin_messages WHERE user_id = 'ada'").fetchone()[0] == 3
+
+
+def test_from_the_inbox_to_the_weekly_report(tmp_path):
+    """A user drops the archive into inbox/<handle>/ and a profile-activity file into the inbox: the weekly
+    analytics the inbox run asks for hold the archive's recruiter figures and the report names their sources."""
+    today = pd.Timestamp.now("UTC").tz_localize(None).normalize()
+    week_end = today - pd.Timedelta(days=today.day_of_week)  # the last complete week ends this Monday
+    day = lambda days_before: week_end - pd.Timedelta(days=days_before)  # noqa: E731
+    archive = archive_zip({
+        "Connections.csv": connections_csv([("A", "One", day(2).strftime("%d %b %Y")),
+                                            ("B", "Two", day(10).strftime("%d %b %Y")),
+                                            ("C", "Three", day(40).strftime("%d %b %Y"))]),
+        "messages.csv": messages_csv([message_row(MESSAGES_NEWER, "c1", "Rita Recruiter", OWNER,
+                                                  stamp(day(3) + pd.Timedelta(hours=9)), "A role for you"),
+                                      message_row(MESSAGES_NEWER, "c2", "Bob", OWNER,
+                                                  stamp(day(4) + pd.Timedelta(hours=9)))]),
+        "Invitations.csv": invitations_csv([("Rita Recruiter", OWNER,
+                                             (day(5) + pd.Timedelta(hours=9)).strftime("%m/%d/%y, %I:%M %p"),
+                                             "INCOMING")]),
+    })
+    profile = csv_bytes([["user_id", "platform", "snapshot_date", "profile_views"],
+                         ["ada", "linkedin", day(1).strftime("%Y-%m-%d"), "120"],
+                         ["ada", "linkedin", day(20).strftime("%Y-%m-%d"), "80"]])
+    inbox, db = tmp_path / "inbox", str(tmp_path / "w.duckdb")
+    (inbox / "ada").mkdir(parents=True)
+    stores = file_stores_under(tmp_path, inbox_dir=str(inbox))
+    drop(inbox / "ada", "Basic_LinkedInDataExport.zip", archive)
+    drop(inbox, "profile_activity_ada.csv", profile, age_seconds=120)
+    with dg.instance_for_test() as instance:
+        requests = inbox_sensor(sensor_context(instance, stores))
+        results = [run(r, db, instance, stores) for r in requests]
+        assert [r.success for r in results] == [True, True]
+        (weekly,) = refresh_weekly(instance, results[-1], db)  # the archive, dropped last
+        assert weekly.tags[PARTITION_RANGE_START_TAG] == day(40 + day(40).day_of_week).strftime("%Y-%m-%d")
+        assert weekly.tags[PARTITION_RANGE_END_TAG] == day(7).strftime("%Y-%m-%d")
+        reporting = defs.resolve_job_def("weekly_reporting").execute_in_process(
+            instance=instance, tags=weekly.tags,
+            resources={"warehouse": WarehouseResource(database=db), "file_stores": stores})
+        assert reporting.success
+    with connect(db, read_only=True) as con:
+        row = con.execute(
+            "SELECT new_connections_7d, new_connections_30d, invitations_received_7d, inmails_received, "
+            "profile_views_30d, estimated_recruiter_reach, connections_source, profile_views_source "
+            "FROM analytics.recruiter_metrics WHERE user_id = 'ada' AND as_of = $end", {"end": week_end}).fetchone()
+        markdown = con.execute("SELECT report_markdown FROM analytics.weekly_reports WHERE user_id = 'ada' "
+                               "AND week_start = $start", {"start": day(7)}).fetchone()[0]
+    assert row == (1, 2, 1, 1, 200, 20, "linkedin_archive", "profile_activity")
+    assert "| New connections (30 days)" in markdown and "LinkedIn archive: Connections.csv" in markdown
