@@ -11,8 +11,16 @@ from social_pipeline.core.inbox_files import ingest_file
 from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.resources.warehouse import connect
 from social_pipeline_tests.analytics_fixtures import refresh_post_tables
-from social_pipeline_tests.linkedin_files import (MESSAGES_NEWER, OWNER, archive_zip, connections_csv, csv_bytes,
-                                                  invitations_csv, message_row, messages_csv)
+from social_pipeline_tests.linkedin_files import (
+    MESSAGES_NEWER,
+    OWNER,
+    archive_zip,
+    connections_csv,
+    csv_bytes,
+    invitations_csv,
+    message_row,
+    messages_csv,
+)
 
 NOW = pd.Timestamp("2026-08-10 12:00")
 PERIOD = {"period_start": pd.Timestamp("2026-08-03"), "period_end": pd.Timestamp("2026-08-10")}

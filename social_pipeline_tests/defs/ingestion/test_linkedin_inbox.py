@@ -19,8 +19,18 @@ from social_pipeline_tests.core.test_linkedin_ingest import (
     the_archive,
 )
 from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context
-from social_pipeline_tests.linkedin_files import (MESSAGES_NEWER, OWNER, archive_zip, connections_csv, csv_bytes,
-                                                  invitations_csv, message_row, messages_csv, stamp, workbook_xlsx)
+from social_pipeline_tests.linkedin_files import (
+    MESSAGES_NEWER,
+    OWNER,
+    archive_zip,
+    connections_csv,
+    csv_bytes,
+    invitations_csv,
+    message_row,
+    messages_csv,
+    stamp,
+    workbook_xlsx,
+)
 
 
 def test_the_sensor_ingests_an_accounts_subfolder_and_rejects_linkedin_files_without_one(tmp_path):
