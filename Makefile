@@ -52,8 +52,8 @@ dev: install
 	source $(VENV)/bin/activate && dg dev
 
 ## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).
-## One worker process per core: each computes one prediction at a time with up to 16 waiting (at most
-## ~1 s of work) and answers 503 with Retry-After past that.
+## One worker process per core: each computes one prediction at a time, lets wait behind it as many as it
+## can serve within the 1 s of Retry-After, and answers 503 with Retry-After past that.
 api: install-api
 	$(VENV)/bin/uvicorn social_pipeline.app.http_api:app --host 127.0.0.1 --port 8000 --workers $$($(PY) -c 'import os; print(os.cpu_count() or 1)')
 

@@ -32,10 +32,11 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
              same_answer: Callable[[bytes], bool] | None = None) -> dict:
     """Send `n_requests` POSTs of `payload` to base_url + path from `concurrency` clients at once.
 
-    Returns p50_ms / p99_ms of the served answers, shed_share (503s / all) and shed_p50_ms (how fast a
-    503 came), requests_per_s (served answers per second of wall time), the status counts (0: no
-    answer), the wall time and each served answer's milliseconds (served_ms). A served answer is a 200 whose body `same_answer` accepts (every 200
-    without it); `wrong_answers` counts the 200s it refused."""
+    Returns p50_ms / p99_ms / max_ms of the served answers, served_share (served / all), shed_share
+    (503s / all), shed_p50_ms and shed_max_ms (how fast a 503 came), max_answer_ms (the slowest answer of
+    any kind), requests_per_s (served answers per second of wall time), the status counts (0: no
+    answer), the wall time and each served answer's milliseconds (served_ms). A served answer is a 200
+    whose body `same_answer` accepts (every 200 without it); `wrong_answers` counts the 200s it refused."""
     url = urllib.parse.urlsplit(base_url)
     if url.hostname not in LOOPBACK:
         raise ValueError(f"run_load only loads a server on this machine (127.0.0.1), not {url.hostname}")
@@ -82,6 +83,7 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
     wall = time.perf_counter() - started
     served = np.array([seconds for status, seconds, accepted in results if accepted]) * 1000
     shed = np.array([seconds for status, seconds, _ in results if status == 503]) * 1000
+    answered = np.array([seconds for _, seconds, _ in results]) * 1000
     statuses: dict[int, int] = {}
     for status, _, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
@@ -89,8 +91,12 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
         "concurrency": concurrency, "requests": len(results),
         "p50_ms": float(np.percentile(served, 50)) if len(served) else None,
         "p99_ms": float(np.percentile(served, 99)) if len(served) else None,
+        "max_ms": float(served.max()) if len(served) else None,
+        "served_share": len(served) / max(len(results), 1),
         "shed_share": statuses.get(503, 0) / max(len(results), 1),
         "shed_p50_ms": float(np.percentile(shed, 50)) if len(shed) else None,
+        "shed_max_ms": float(shed.max()) if len(shed) else None,
+        "max_answer_ms": float(answered.max()) if len(answered) else None,
         "requests_per_s": len(served) / wall if wall else None,
         "wrong_answers": statuses.get(200, 0) - len(served),
         "statuses": statuses, "wall_s": wall, "served_ms": served.tolist(),

@@ -20,7 +20,7 @@ from social_pipeline_tests.analytics_fixtures import add_post, refresh_post_tabl
 WEEK = pd.Timestamp("2026-03-30")  # a Monday, the first of summer time
 WEEK_END = WEEK + pd.Timedelta(days=7)
 WEEKS = {"first_week_start": WEEK, "weeks_end": WEEK_END}
-SLOT_COLUMNS = ["day_of_week", "hour", "timezone", "utc_hour", "posts_count", "total_impressions"]
+SLOT_COLUMNS = ["day_of_week_local", "hour_local", "timezone", "hour_utc", "posts_count", "total_impressions"]
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_posts_either_side_of_a_dst_change_fall_into_one_local_slot(con):
     assert best_times(con).empty  # in UTC they are two slots of one post each
     set_zone(con, "alice", "Europe/Berlin")
     rows = best_times(con)
-    # utc_hour: 19:00 Berlin at the window's end (summer, UTC+2) is 17:00 UTC.
+    # hour_utc: 19:00 Berlin at the window's end (summer, UTC+2) is 17:00 UTC.
     assert rows[SLOT_COLUMNS].values.tolist() == [[0, 19, "Europe/Berlin", 17, 2, 200]]
     assert rows["avg_engagement_rate_pct"].tolist() == [pytest.approx(3.0)]
 
@@ -81,11 +81,36 @@ def test_utc_by_default_keeps_every_figure(con):
     assert report["timezone"] == "UTC"
     assert report["best_times"][0] == {"day_of_week": 0, "day_name": "Monday", "hour": 9, "avg_engagement_rate": 3.0,
                                        "posts_count": 2, "total_impressions": 300, "total_engagements": 8,
-                                       "timezone": "UTC", "utc_hour": 9}
+                                       "timezone": "UTC", "hour_utc": 9}
     assert "Your best time to post is Monday at 09:00 UTC (avg engagement 3.00% over 2 posts)." in report["recommendations"]
     markdown = render_markdown(report)
     assert "| slot (UTC) " in markdown and "Weeks run" not in markdown
     assert "Monday 09:00 UTC: 3.00% over 2 posts" in render_html(report)
+
+
+def test_post_performance_names_utc_and_local_hours_and_joins_best_times_on_the_local_ones(con):
+    # Europe/Berlin in summer is UTC+2: Monday 17:10 UTC is Monday 19:10 local; Sunday 23:30 UTC is Monday 01:30.
+    set_zone(con, "alice", "Europe/Berlin")
+    add_post(con, "evening", "alice", "2026-03-30 17:10", 100, likes=2)
+    add_post(con, "midnight", "alice", "2026-04-05 23:30", 100, likes=1)
+    add_post(con, "dated", "alice", "2026-04-05 00:00", 100, likes=1, time_known=False)  # a date only
+    add_post(con, "plain", "u", "2026-03-30 17:10", 100, likes=1)  # no zone: UTC
+    refresh_post_tables(con)
+    rows = con.execute("SELECT post_id, day_of_week_utc, hour_utc, day_of_week_local, hour_local, timezone "
+                       "FROM analytics.post_performance ORDER BY post_id").fetchall()
+    assert rows == [("dated", 6, None, 6, None, "Europe/Berlin"),
+                    ("evening", 0, 17, 0, 19, "Europe/Berlin"),
+                    ("midnight", 6, 23, 0, 1, "Europe/Berlin"),
+                    ("plain", 0, 17, 0, 17, "UTC")]
+    # A BI join of a post to its ranked slot uses the local columns of both tables.
+    add_post(con, "winter", "alice", "2026-03-23 18:10", 100, likes=4)  # 19:10 local in winter (UTC+1)
+    refresh_post_tables(con)
+    best = best_times(con)
+    con.register("best", best)
+    joined = con.execute("SELECT p.post_id, b.rank, b.hour_utc FROM analytics.post_performance AS p "
+                         "JOIN best AS b ON b.user_id = p.user_id AND b.day_of_week_local = p.day_of_week_local "
+                         "AND b.hour_local = p.hour_local ORDER BY p.post_id").fetchall()
+    assert joined == [("evening", 1, 17), ("winter", 1, 17)]
 
 
 def test_the_report_speaks_the_accounts_local_time_and_says_weeks_are_utc(con):
@@ -96,7 +121,7 @@ def test_the_report_speaks_the_accounts_local_time_and_says_weeks_are_utc(con):
     (report,) = q.weekly_reports(con, q.report_periods_sql(), WEEKS, WEEK_END)
     assert report["timezone"] == "Europe/Berlin"
     assert report["report_period"]["start"] == "2026-03-30T00:00:00"  # the week stays a UTC week
-    assert [(s["day_name"], s["hour"], s["utc_hour"], s["timezone"]) for s in report["best_times"]] == [
+    assert [(s["day_name"], s["hour"], s["hour_utc"], s["timezone"]) for s in report["best_times"]] == [
         ("Monday", 19, 17, "Europe/Berlin")]
     assert [(s["hour"], s["posts_count"]) for s in report["engagement_heatmap"]] == [(19, 2)]
     assert ("Your best time to post is Monday at 19:00 Europe/Berlin (avg engagement 3.00% over 2 posts)."
@@ -121,7 +146,7 @@ def test_the_collector_names_the_zone_of_each_slot(tmp_path):
     refresh_post_tables(con)
     con.close()
     slots = AnalyticsCollector(path, as_of="2026-04-01").identify_best_posting_times("alice")
-    assert [(s["day_name"], s["hour"], s["timezone"], s["utc_hour"], s["posts_count"]) for s in slots] == [
+    assert [(s["day_name"], s["hour"], s["timezone"], s["hour_utc"], s["posts_count"]) for s in slots] == [
         ("Monday", 19, "Europe/Berlin", 17, 2)]
 
 

@@ -271,10 +271,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     import duckdb
 
     from social_pipeline.core.inbox_files import ingest_file, settle
+    from social_pipeline.core.timezones import TIMEZONES_ENV_VAR, parse_account_timezones
     from social_pipeline.resources.files import file_stores_from_env
     from social_pipeline.resources.lake import redacted
     from social_pipeline.resources.warehouse import connect, database_path, is_lock_error
 
+    try:
+        # As the inbox sensor's runs: the configured zones reach accounts known only from these files.
+        zones = parse_account_timezones(os.environ.get(TIMEZONES_ENV_VAR))
+    except ValueError as exc:
+        print(f"social-pipeline ingest: {exc}. Nothing was ingested.", file=sys.stderr)
+        return 2
     database = database_path()
     try:
         con = connect(database)
@@ -290,7 +297,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         with con:
             for name in args.files:
-                outcome = ingest_file(con, Path(name), default_user=args.user)
+                outcome = ingest_file(con, Path(name), default_user=args.user, account_timezones=zones)
                 if args.move and outcome.path.exists():
                     settle(outcome)
                 outcomes.append(outcome)

@@ -49,8 +49,10 @@ class Explanations(BaseModel):
     top_features: list[str] = Field(description="the features that moved this prediction most, largest first")
     method: str
     contributions: dict[str, dict[str, float]] = Field(
-        description="per target (reach, likes) and feature: the factor the feature multiplies the prediction by, "
-                    "against a typical post")
+        description="per target (reach, likes) and feature of the draft (every one in `features`, so every "
+                    "top feature): the factor the feature multiplies the prediction by, against a typical post; "
+                    "1.0 where the target's model does not take the feature (likes does not take user_avg_reach, "
+                    "reach not user_avg_likes)")
 
 
 class PredictionResponse(BaseModel):
@@ -115,24 +117,28 @@ app = FastAPI(
 
 
 class InFlightLimit:
-    """At most `limit` predictions computing at once, and a short queue behind them: a request waits
-    for a slot while fewer than `max_queued` wait and its expected wait (its place in the queue x the
-    recent time a prediction held its slot) stays within `max_wait_s`; it is turned away past either
-    bound, or when no slot freed within `max_wait_s`. A prediction is CPU-bound and mostly holds the
-    GIL: two at once in one process each take ~1.5x as long for ~1.3x the throughput, so one process
-    computes one (`make api` runs a worker process per core, each with its own limit and queue).
+    """At most `limit` predictions computing at once, and a queue behind them admitted by time: a request
+    waits for a slot when its expected wait (its place in the queue x the recent service time / `limit`)
+    stays within `max_wait_s`, the bound Retry-After promises; it is turned away at once past that, or
+    after waiting `max_wait_s` without a slot. A prediction is CPU-bound and mostly holds the GIL: two at
+    once in one process each take ~1.5x as long for ~1.3x the throughput, so one process computes one
+    (`make api` runs a worker process per core, each with its own limit and queue).
 
-    Waiters are futures of the event loop they wait on; a freed slot passes straight to the oldest
-    (FIFO), so a waiter is never overtaken by a request that came later."""
+    The service time runs from the moment a slot became the request's (for a waiter: when the slot was
+    passed on, not when its coroutine resumed) until it is freed, so time the event loop spends on other
+    connections in a burst counts too. Waiters are futures of the event loop they wait on; a freed slot
+    passes straight to the oldest (FIFO), so a waiter is never overtaken by a request that came later."""
 
-    # `typical_s` is the median time of this many recent predictions: a worker's first, which loads
-    # the models (a second or more), does not make it turn away requests for long after.
+    # `typical_s` is the median service time of this many recent predictions: a worker's first, which
+    # loads the models (a second or more), does not make it turn away requests for long after.
     RECENT_PREDICTIONS = 21
+    # Until a prediction was measured, this service time is assumed (20 wait within a 1 s bound).
+    UNMEASURED_SERVICE_S = 0.05
 
-    def __init__(self, limit: int, max_queued: int = 0, max_wait_s: float = 0.0):
-        self.limit, self.max_queued, self.max_wait_s = limit, max_queued, max_wait_s
+    def __init__(self, limit: int, max_wait_s: float = 0.0):
+        self.limit, self.max_wait_s = limit, max_wait_s
         self.in_flight = 0
-        self.typical_s = 0.0  # how long a prediction recently held its slot
+        self.typical_s = self.UNMEASURED_SERVICE_S  # how long a prediction recently held its slot
         self._recent_s: deque = deque(maxlen=self.RECENT_PREDICTIONS)
         self._waiters: deque = deque()  # (loop, future), oldest first
         self._lock = threading.Lock()
@@ -141,6 +147,10 @@ class InFlightLimit:
     def queued(self) -> int:
         return len(self._waiters)
 
+    def expected_wait_s(self, place: int) -> float:
+        """How long the request at `place` in the queue (1: next) is expected to wait for a slot."""
+        return place * self.typical_s / self.limit
+
     def try_acquire(self) -> bool:
         """A slot if one is free now (and nobody waits for it), else False; release() it after."""
         with self._lock:
@@ -148,21 +158,20 @@ class InFlightLimit:
             self.in_flight += admitted
             return admitted
 
-    async def acquire(self) -> bool:
-        """A slot now, or after a bounded wait in the queue; False when the request is to be turned away."""
+    async def acquire(self) -> float | None:
+        """A slot now, or after a bounded wait in the queue: the time.perf_counter() at which the slot
+        became this request's; None when the request is to be turned away."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if self.in_flight < self.limit and not self._waiters:
                 self.in_flight += 1
-                return True
-            expected_wait_s = (len(self._waiters) + 1) * self.typical_s
-            if len(self._waiters) >= self.max_queued or expected_wait_s > self.max_wait_s:
-                return False
+                return time.perf_counter()
+            if self.expected_wait_s(len(self._waiters) + 1) > self.max_wait_s:
+                return None
             waiter = (loop, loop.create_future())
             self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter[1]), self.max_wait_s)
-            return True
+            return await asyncio.wait_for(asyncio.shield(waiter[1]), self.max_wait_s)
         except BaseException as error:  # timed out, or the client went away (cancelled)
             with self._lock:
                 handed = waiter not in self._waiters
@@ -170,36 +179,35 @@ class InFlightLimit:
                     self._waiters.remove(waiter)
             if handed:  # release() passed the slot on just as the wait ended: it is ours
                 if isinstance(error, asyncio.TimeoutError):
-                    return True
+                    return await waiter[1]
                 self.release()
             if isinstance(error, asyncio.TimeoutError):
-                return False
+                return None
             raise
 
     def release(self, held_s: float | None = None) -> None:
-        """Free a slot, or pass it to the oldest waiter; `held_s` updates `typical_s`."""
+        """Free a slot, or pass it to the oldest waiter; `held_s` (the service time) updates `typical_s`."""
         with self._lock:
             if held_s is not None:
                 self._recent_s.append(held_s)
                 self.typical_s = statistics.median(self._recent_s)
             if self._waiters:
                 loop, future = self._waiters.popleft()  # it keeps the slot: in_flight is unchanged
-                loop.call_soon_threadsafe(_resolve, future)
+                loop.call_soon_threadsafe(_resolve, future, time.perf_counter())
             else:
                 self.in_flight -= 1
 
 
-def _resolve(future: asyncio.Future) -> None:
+def _resolve(future: asyncio.Future, handed_at: float) -> None:
     if not future.done():
-        future.set_result(True)
+        future.set_result(handed_at)
 
 
 RETRY_AFTER_SECONDS = 1  # a prediction takes a fraction of a second: a slot frees within one
-# Behind each worker's one prediction in flight, up to 16 requests wait (16 predictions take ~0.25 s on
-# an idle core), none longer than the Retry-After a turned-away request is told: past that, retrying
-# is as quick. So 10 clients on 2 workers are served, a burst of 100 is mostly told at once to retry.
+# No request waits longer than the Retry-After a turned-away request is told: past that, retrying is as
+# quick. At ~10 ms a prediction, ~100 wait behind each worker's one in flight; a larger burst is mostly
+# told at once to retry.
 PREDICTIONS = InFlightLimit(max(1, int(os.environ.get("SOCIAL_PIPELINE_API_MAX_IN_FLIGHT") or 1)),
-                            max_queued=max(0, int(os.environ.get("SOCIAL_PIPELINE_API_MAX_QUEUED") or 16)),
                             max_wait_s=float(os.environ.get("SOCIAL_PIPELINE_API_MAX_WAIT_S") or RETRY_AFTER_SECONDS))
 _BUSY = json.dumps({"detail": "the server is computing as many predictions as it can at once: "
                               f"retry after {RETRY_AFTER_SECONDS} s"}).encode()
@@ -216,13 +224,13 @@ class ShedWhenFull:
         if scope["type"] != "http" or scope["path"] != "/predict" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         limit = PREDICTIONS
-        if not await limit.acquire():
+        started = await limit.acquire()
+        if started is None:
             await send({"type": "http.response.start", "status": 503, "headers": [
                 (b"content-type", b"application/json"), (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
                 (b"content-length", str(len(_BUSY)).encode())]})
             await send({"type": "http.response.body", "body": _BUSY})
             return
-        started = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:

@@ -186,6 +186,27 @@ def _read_account_timezones(wanted: tuple[str, ...], database: str) -> dict[str,
     return dict(rows)
 
 
+def known_account(user_id: str, database: str | None = None) -> bool | None:
+    """Whether the warehouse knows `user_id` (in raw.accounts or with posts in analytics.post_performance);
+    None when it cannot tell (no such tables yet)."""
+    database = read_database(database)
+    return _read_once("known", database, user_id, lambda: _read_known_account(user_id, database))
+
+
+def _read_known_account(user_id: str, database: str) -> bool | None:
+    with connect(database, read_only=True) as con:
+        found = None
+        for table in ("raw.accounts", "analytics.post_performance"):
+            try:
+                found = bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE user_id = $u LIMIT 1)",
+                                         {"u": user_id}).fetchall()[0][0])
+            except duckdb.Error:  # an older or fresh warehouse without the table
+                continue
+            if found:
+                return True
+    return found
+
+
 def with_account_timezones(payloads: list[PostPayload], database: str | None = None) -> list[PostPayload]:
     """A payload without `timezone` but with a known user_id is read in the account's zone."""
     zones = account_timezones([p.user_id for p in payloads if p.timezone is None], database)
@@ -243,6 +264,10 @@ def predict(payload: PostPayload | dict, database: str | None = None, log: bool 
     if zoned.timezone != payload.timezone:
         response["notes"].append(f"hour and day_of_week read in {zoned.timezone}, the time zone of account "
                                  f"{payload.user_id!r}")
+    if payload.user_id and known_account(payload.user_id, database) is False:
+        lost = "history, average reach and likes" + ("" if payload.timezone else " or time zone (hour read in UTC)")
+        response["notes"].append(f"user_id {payload.user_id!r} is not an account in the warehouse: predicted "
+                                 f"without an account's {lost}; check the handle")
     if log:
         log_prediction(payload, response)
     return response

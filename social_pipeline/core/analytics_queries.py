@@ -124,17 +124,19 @@ def post_dict(row) -> dict:
 
 
 def slot_dict(row) -> dict:
+    """A slot as the seed's identify_best_posting_times returns it (`day_of_week`, `hour`), read on the
+    account's clock (the row's day_of_week_local and hour_local), plus its `timezone` and `hour_utc`."""
     return {
-        "day_of_week": int(row["day_of_week"]),
-        "day_name": DAY_NAMES[int(row["day_of_week"])],
-        "hour": int(row["hour"]),
+        "day_of_week": int(row["day_of_week_local"]),
+        "day_name": DAY_NAMES[int(row["day_of_week_local"])],
+        "hour": int(row["hour_local"]),
         "avg_engagement_rate": _float(row["avg_engagement_rate_pct"]),
         "posts_count": int(row["posts_count"]),
         "total_impressions": _int(row["total_impressions"]),
         "total_engagements": _int(row["total_engagements"]),
         # day_of_week and hour are read in this zone (the account's; UTC by default).
         "timezone": str(row["timezone"]),
-        **({"utc_hour": int(row["utc_hour"])} if "utc_hour" in row.index else {}),
+        **({"hour_utc": int(row["hour_utc"])} if "hour_utc" in row.index else {}),
     }
 
 
@@ -286,7 +288,7 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
         rec = recruiter_dict(recruiter.get((user, end)))
         figures = recruiter_figures_dict(recruiter.get((user, end)))
         best_times = [slot_dict(r) for r in _rows(best, (user, end - window, end), "rank")]
-        heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), ["day_of_week", "hour"])]
+        heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), ["day_of_week_local", "hour_local"])]
         top_posts = [post_dict(r) for r in _rows(top, (user, start, end), "rank")]
         breakdown = summary["engagement_by_type"]
         reports.append({

@@ -30,6 +30,7 @@ import pandas as pd
 from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot_time, parse_file
 from social_pipeline.core.metrics import COUNT_COLUMNS
 from social_pipeline.core.sql_files import scalar
+from social_pipeline.core.timezones import store_account_timezones
 from social_pipeline.core.write_conflicts import write_transaction
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.files import write_atomically
@@ -233,8 +234,10 @@ def _already_ingested(con, sha: str) -> str | None:
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | None = None,
-                now: pd.Timestamp | None = None) -> IngestOutcome:
-    """Recognise, parse and write one file. A bad file is returned as rejected with nothing written."""
+                now: pd.Timestamp | None = None, account_timezones: dict[str, str] | None = None) -> IngestOutcome:
+    """Recognise, parse and write one file. A bad file is returned as rejected with nothing written.
+    `account_timezones` (the configured zones) go to raw.accounts in the file's transaction, so an account
+    known only from export files is read in its own zone."""
     path = Path(path)
     now = utc_now() if now is None else now
     try:
@@ -247,7 +250,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
         return IngestOutcome(path, "duplicate", sha, message=earlier)
     from social_pipeline.core.linkedin_ingest import ingest_if_linkedin  # it builds on this module
 
-    linkedin = ingest_if_linkedin(con, path, content, sha, default_user, now, _modified_at(path))
+    linkedin = ingest_if_linkedin(con, path, content, sha, default_user, now, _modified_at(path), account_timezones)
     if linkedin is not None:
         return linkedin
     try:
@@ -262,10 +265,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
                              message="the file has a header but no rows" + (f" ({skipped})" if skipped else ""))
     def write_file(con):
         earlier = _already_ingested(con, sha)  # another writer may have been first
-        return earlier, None if earlier else _write(con, parsed, path, sha, now)
+        if earlier:
+            return earlier, None
+        store_account_timezones(con, account_timezones or {}, parsed.kind, now)
+        return earlier, _write(con, parsed, path, sha, now)
 
     earlier, changes = write_transaction(con, write_file, f"ingest {path.name}", claims=(
-        "raw.posts", "raw.tweet_metrics", "raw.profile_activity", "ops.ingested_files"))
+        "raw.posts", "raw.tweet_metrics", "raw.profile_activity", "ops.ingested_files", "raw.accounts"))
     if earlier:
         return IngestOutcome(path, "duplicate", sha, message=earlier)
     profile = parsed.kind == "profile_activity"
@@ -306,7 +312,8 @@ def settle(outcome: IngestOutcome) -> IngestOutcome:
     return outcome
 
 
-def process_inbox_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | None = None) -> IngestOutcome:
+def process_inbox_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | None = None,
+                       account_timezones: dict[str, str] | None = None) -> IngestOutcome:
     """Ingest one inbox file and move it. An unexpected error (say, the warehouse is locked) leaves
     the file where it is and propagates, so the caller can retry."""
-    return settle(ingest_file(con, path, default_user=default_user))
+    return settle(ingest_file(con, path, default_user=default_user, account_timezones=account_timezones))

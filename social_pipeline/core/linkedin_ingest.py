@@ -24,6 +24,7 @@ from social_pipeline.core.exports import ExportError
 from social_pipeline.core.inbox_files import IngestOutcome
 from social_pipeline.core.linkedin_exports import LinkedInFile, looks_like_linkedin, parse_linkedin_file
 from social_pipeline.core.schema import TABLES as TABLE_DEFINITIONS
+from social_pipeline.core.timezones import store_account_timezones
 from social_pipeline.core.write_conflicts import write_transaction
 
 # What makes a row the same row in a later archive (besides the account).
@@ -35,7 +36,7 @@ ROW_KEYS = {
 POST_FIGURES = ("impressions", "engagements")
 DAILY_FIGURES = ("impressions", "engagements", "new_followers", "total_followers")
 TABLES = ("raw.linkedin_connections", "raw.linkedin_messages", "raw.linkedin_invitations",
-          "raw.linkedin_post_metrics", "raw.linkedin_daily", "ops.ingested_files")
+          "raw.linkedin_post_metrics", "raw.linkedin_daily", "ops.ingested_files", "raw.accounts")
 # Weekly analytics are rebuilt for new rows of at most this long before the ingestion (an archive
 # holds connections from many years back; the recruiter figures look 30 days back).
 REFRESH_DAYS = 90
@@ -165,8 +166,10 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: LinkedInFile, path: Path, sha
 
 
 def ingest_if_linkedin(con: duckdb.DuckDBPyConnection, path: Path, content: bytes, sha: str, account: str | None,
-                       now: pd.Timestamp, modified_at: pd.Timestamp | None) -> IngestOutcome | None:
-    """Ingest `content` when it is one of LinkedIn's downloads; None when it is not (another kind of file)."""
+                       now: pd.Timestamp, modified_at: pd.Timestamp | None,
+                       account_timezones: dict[str, str] | None = None) -> IngestOutcome | None:
+    """Ingest `content` when it is one of LinkedIn's downloads; None when it is not (another kind of file).
+    `account_timezones` (the configured zones) go to raw.accounts in the file's transaction."""
     try:
         if not looks_like_linkedin(content):
             return None
@@ -184,8 +187,10 @@ def ingest_if_linkedin(con: duckdb.DuckDBPyConnection, path: Path, content: byte
     def write_file(con):
         earlier = con.execute("SELECT file_name FROM ops.ingested_files WHERE content_sha256 = $sha",
                               {"sha": sha}).fetchone()
-        return earlier[0] if earlier else None, None if earlier else _write(con, parsed, path, sha, account, now,
-                                                                           collected_at)
+        if earlier:
+            return earlier[0], None
+        store_account_timezones(con, account_timezones or {}, parsed.kind, now)
+        return None, _write(con, parsed, path, sha, account, now, collected_at)
 
     earlier, changes = write_transaction(con, write_file, f"ingest {path.name}", claims=TABLES)
     if earlier:

@@ -27,11 +27,12 @@ EXPLANATION_METHOD = (
 
 
 def _explain(models: TrainedModels, features: pd.DataFrame) -> tuple[list[str], dict]:
-    # Each target's effects, over the draft's own features (a user's level only when it was given).
-    log_effects = {target: models.target_model(target).contributions(features).iloc[0] for target in ("reach", "likes")}
-    log_effects = {target: effects[[c for c in effects.index if c in features.columns]]
-                   for target, effects in log_effects.items()}
-    weight = log_effects["reach"].abs().add(log_effects["likes"].abs(), fill_value=0.0)
+    """The top features and each target's factor for every feature of the draft. With a user's level,
+    reach is relative to user_avg_reach and likes to user_avg_likes: a level a target's model does not
+    take moves that target by x1 (log effect 0), so every named feature has a factor for both."""
+    log_effects = {target: models.target_model(target).contributions(features).iloc[0]
+                   .reindex(features.columns, fill_value=0.0) for target in ("reach", "likes")}
+    weight = log_effects["reach"].abs() + log_effects["likes"].abs()
     top = weight.sort_values(ascending=False, kind="stable").index[:TOP_FEATURES].tolist()
     contributions = {
         target: {feature: round(float(np.exp(value)), 4) for feature, value in effects.items()}

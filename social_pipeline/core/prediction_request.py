@@ -22,6 +22,7 @@ _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 # same instant (tested), within the years pandas can hold. Anything else goes to pandas.
 _COMMON_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{3}|\.\d{6})?)?(Z|[+-]\d{2}:\d{2})?")
 MAX_TEXT_CHARS = 25_000  # X's longest post (Premium); longer is not a post
+MAX_YEARS_AHEAD = 1
 
 
 class PostPayload(BaseModel):
@@ -34,7 +35,8 @@ class PostPayload(BaseModel):
     # Counts are strict integers: `true` is not a follower count, nor is "40000" or 40000.5.
     num_media_items: int = Field(0, ge=0, le=20, strict=True)
     scheduled_time: str | None = Field(
-        None, max_length=64, description="ISO 8601; a time without a timezone is taken as UTC. Default: now.",
+        None, max_length=64, description="ISO 8601; a time without a timezone is taken as UTC. Default: now. "
+        "At most a year from now; any past time is accepted.",
         examples=["2026-07-15T19:30:00Z"])
     user_followers: int = Field(100, ge=0, le=2_000_000_000, strict=True)
     user_avg_engagement_rate: float = Field(0.01, ge=0.0, le=1.0, strict=True, allow_inf_nan=False,
@@ -58,8 +60,18 @@ class PostPayload(BaseModel):
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_scheduled_time(value)
+            stamp, _ = parse_scheduled_time(value)
+            latest = latest_scheduled_time()
+            if stamp > latest:
+                raise ValueError(f"scheduled_time {value!r} is more than a year from now (latest accepted: "
+                                 f"{latest:%Y-%m-%dT%H:%M}Z, UTC); past times are accepted")
         return value
+
+
+def latest_scheduled_time() -> pd.Timestamp:
+    """The latest scheduled_time a draft may have (naive UTC): a year from now, to the minute. Later
+    is almost certainly a typo (3026 for 2026); any past time is fine (a backtest)."""
+    return utc_now().floor("min") + pd.DateOffset(years=MAX_YEARS_AHEAD)
 
 
 def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:

@@ -177,27 +177,45 @@ def _heat_colour(rate: float, max_rate: float) -> str:
     return f"rgb({r},{g},{b})"
 
 
-def heatmap_layout(slots: list[dict], zone: str = "UTC") -> dict:
-    """A 7 x 24 grid (Monday first, hours in `zone`); empty slots are grey, each cell has a tooltip."""
+# The seed's rule for a ranked slot (best_posting_times.sql): a slot with fewer posts is drawn faded.
+MIN_POSTS_PER_SLOT = 2
+BELOW_RULE_OPACITY = "0.3"
+BEST_SLOT_STROKE = "#101828"
+BELOW_RULE_STROKE = "#9aa5b1"  # dashed, so a faded cell is not read as a ranked slot with a low rate
+
+
+def heatmap_layout(slots: list[dict], zone: str = "UTC", best: tuple[int, int] | None = None) -> dict:
+    """A 7 x 24 grid (Monday first, hours in `zone`); empty slots are grey, each cell has a tooltip.
+    The colour scale tops out at the best ranked slot (`best`, (day_of_week, hour)), which is outlined;
+    slots below the two-post rule are faded, so one lucky post never looks better than the best slot."""
     cell, left, top = 28, 84, 22
     by_slot = {(int(s["day_of_week"]), int(s["hour"])): s for s in slots}
-    max_rate = max((float(s["avg_engagement_rate"]) for s in slots), default=0.0)
+    max_rate = max((float(s["avg_engagement_rate"]) for s in slots if int(s["posts_count"]) >= MIN_POSTS_PER_SLOT),
+                   default=0.0)
     days = []
     for day in range(7):
         y = top + day * cell
         cells = []
         for hour in range(24):
             slot = by_slot.get((day, hour))
+            opacity, stroke = "1", BEST_SLOT_STROKE if (day, hour) == best else None
             if slot is None:
                 fill, tip = "#f5f7fa", f"{DAY_NAMES[day]} {hour:02d}:00 {zone}: no posts"
             else:
-                rate = float(slot["avg_engagement_rate"])
+                rate, posts = float(slot["avg_engagement_rate"]), int(slot["posts_count"])
                 fill = _heat_colour(rate, max_rate)
-                tip = f"{DAY_NAMES[day]} {hour:02d}:00 {zone}: {rate:.2f}% over {int(slot['posts_count'])} posts"
-            cells.append((left + hour * cell, y, fill, tip))
+                tip = f"{DAY_NAMES[day]} {hour:02d}:00 {zone}: {rate:.2f}% over {posts} post{'s' * (posts != 1)}"
+                if posts < MIN_POSTS_PER_SLOT:
+                    opacity, stroke = BELOW_RULE_OPACITY, stroke or BELOW_RULE_STROKE
+                    tip += f" (below the {MIN_POSTS_PER_SLOT}-post rule, not ranked)"
+            cells.append({"x": left + hour * cell, "y": y, "fill": fill, "opacity": opacity, "stroke": stroke,
+                          "tip": tip})
         days.append({"label_x": left - 6, "label_y": y + cell * 0.65, "label": DAY_NAMES[day][:3], "cells": cells})
-    return {"width": left + 24 * cell + 4, "height": top + 7 * cell + 4, "cell": cell - 2, "days": days,
-            "hours": [(left + hour * cell + cell / 2, f"{hour:02d}") for hour in range(24)]}
+    return {"width": left + 24 * cell + 4, "height": top + 7 * cell + 22, "cell": cell - 2, "days": days,
+            "hours": [(left + hour * cell + cell / 2, f"{hour:02d}") for hour in range(24)],
+            "legend_x": left, "legend_y": top + 7 * cell + 14,
+            "legend": f"Faded, dashed cells: fewer than {MIN_POSTS_PER_SLOT} posts, not ranked. "
+                      "Outlined: the best slot."}
 
 
 def trend_layout(history: list[dict]) -> dict:
@@ -283,5 +301,6 @@ def render_html(report: dict) -> str:
         top_posts=top_posts if top_posts["rows"] else None, by_type=by_type if by_type["rows"] else None,
         recommendations=report["recommendations"], best_line=best_line,
         trend=trend_layout(report.get("weekly_history") or []),
-        heatmap=heatmap_layout(report.get("engagement_heatmap") or [], zone),
+        heatmap=heatmap_layout(report.get("engagement_heatmap") or [], zone,
+                               (DAY_NAMES.index(best[0]["day_name"]), int(best[0]["hour"])) if best else None),
     )

@@ -203,18 +203,18 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     "analytics.best_posting_times": [
         ("user_id", "VARCHAR NOT NULL"),
         ("rank", "INTEGER NOT NULL"),
-        ("day_of_week", "INTEGER NOT NULL"),
+        ("day_of_week_local", "INTEGER NOT NULL"),
         ("day_name", "VARCHAR"),
-        ("hour", "INTEGER NOT NULL"),
+        ("hour_local", "INTEGER NOT NULL"),
         ("avg_engagement_rate_pct", "DOUBLE"),
         ("posts_count", "BIGINT"),
         ("total_impressions", "BIGINT"),
         ("total_engagements", "BIGINT"),
         ("window_start", "TIMESTAMP NOT NULL"),
-        # The account's IANA zone, in which day_of_week and hour are read (UTC by default).
+        # The account's IANA zone, in which day_of_week_local and hour_local are read (UTC by default).
         ("timezone", "VARCHAR"),
         # The UTC hour in which the local slot starts under the offset in force at window_end.
-        ("utc_hour", "INTEGER"),
+        ("hour_utc", "INTEGER"),
         ("window_end", "TIMESTAMP NOT NULL"),
     ],
     "analytics.recruiter_metrics": [
@@ -281,7 +281,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("likes", "BIGINT"),
         ("engagement_rate", "DOUBLE"),
         # The user's trailing mean of each target over the same settled posts: the baseline, and the
-        # level the models predict relative to (core/models.py).
+        # level the models predict relative to (core/models/training.py).
         ("user_avg_reach", "DOUBLE"),
         ("user_avg_likes", "DOUBLE"),
         ("settled_snapshot_time", "TIMESTAMP"),
@@ -372,6 +372,31 @@ TABLES: dict[str, list[tuple[str, str]]] = {
 
 SCHEMAS = ("raw", "analytics", "ml", "ops")
 
+# Columns renamed in code: {table: {old name: new name}}. An older file's column is renamed with its
+# rows before the statements above add what is missing, so no old NOT NULL column blocks new rows.
+RENAMED_COLUMNS: dict[str, dict[str, str]] = {
+    "analytics.best_posting_times": {"day_of_week": "day_of_week_local", "hour": "hour_local",
+                                     "utc_hour": "hour_utc"},
+}
+
+
+def rename_old_columns(con) -> None:
+    """Apply RENAMED_COLUMNS to the tables that still have an old name (a new file has none). Where both
+    names exist the old column goes: the new one is the one the code writes."""
+    existing: dict[str, set[str]] = {}
+    for table, column in con.execute(
+            "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
+            "WHERE table_catalog = current_database()").fetchall():
+        existing.setdefault(table, set()).add(column)
+    for table, renames in RENAMED_COLUMNS.items():
+        for old, new in renames.items():
+            if old not in existing.get(table, set()):
+                continue
+            if new in existing[table]:
+                con.execute(f"ALTER TABLE {table} DROP COLUMN {old}")
+            else:
+                con.execute(f"ALTER TABLE {table} RENAME COLUMN {old} TO {new}")
+
 
 def create_table_statement(table: str) -> str:
     body = ", ".join(f"{name} {sql_type}" for name, sql_type in TABLES[table])
@@ -409,8 +434,11 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
         ("post_id", "VARCHAR"),
         ("user_id", "VARCHAR"),
         ("published_at", "TIMESTAMP"),
-        ("day_of_week", "BIGINT"),
-        ("hour", "BIGINT"),
+        ("day_of_week_utc", "BIGINT"),
+        ("hour_utc", "BIGINT"),
+        ("day_of_week_local", "BIGINT"),
+        ("hour_local", "BIGINT"),
+        ("timezone", "VARCHAR"),
         ("published_time_known", "BOOLEAN"),
         ("content_type", "VARCHAR"),
         ("media_type", "VARCHAR"),
@@ -460,8 +488,6 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "period_start": "The week's start (Monday 00:00 UTC), inclusive.",
     "period_end": "The week's end (the next Monday 00:00 UTC), exclusive.",
     "avg_engagement_rate_pct": "Mean of the posts' engagement_rate_pct (a post with 0 impressions counts as 0).",
-    "day_of_week": "Day of the week of publication (0 = Monday), UTC.",
-    "hour": "Hour of publication (UTC; NULL when only the date is known).",
     "profile_views": "Views of the profile.",
     "connection_requests": "Connection requests received.",
     "inmails_received": "InMails received.",
@@ -482,7 +508,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "raw.accounts": {
         "timezone": "The account's time zone for best times, reports and model hours: IANA name, "
                     "SOCIAL_PIPELINE_ACCOUNT_TIMEZONES; an account without a row is read in UTC.",
-        "updated_at": "When the zone was last written (UTC), written by raw_account_snapshots; join on user_id to "
+        "updated_at": "When the zone was last written (UTC), written by raw_account_snapshots for a source's "
+                      "accounts and with each ingested export file for the configured accounts; join on user_id to "
                       "read any UTC timestamp locally: timezone(a.timezone, timezone('UTC', published_at)).",
     },
     "raw.posts": {
@@ -590,6 +617,14 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "source_written_at": "raw.tweet_metrics.written_at of the collection row this snapshot was computed from.",
     },
     "analytics.post_performance": {
+        "day_of_week_utc": "Day of the week of publication (0 = Monday), UTC.",
+        "hour_utc": "Hour of publication (UTC; NULL when only the date is known).",
+        "day_of_week_local": "Day of the week of publication (0 = Monday) on the account's clock (in timezone); "
+                             "a post known only by its date keeps its date's weekday.",
+        "hour_local": "Hour of publication on the account's clock (in timezone; NULL when only the date is known); "
+                      "the hour analytics.best_posting_times ranks.",
+        "timezone": "In which day_of_week_local and hour_local are read: the account's IANA zone from raw.accounts, "
+                    "UTC by default.",
         "text": "The post's text.",
         "latest_snapshot_time": "When the figures in this row were collected (UTC): the post's newest snapshot.",
         "impressions": "Impressions at the newest snapshot.",
@@ -613,11 +648,12 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "analytics.best_posting_times": {
         "rank": "The slot's rank by average engagement rate (1-10; ties: more posts, more engagements, earlier slot).",
-        "day_of_week": "The slot's day (0 = Monday) in the account's time zone (column timezone).",
-        "day_name": "The slot's day by name (Monday ... Sunday).",
-        "hour": "The slot's hour (0-23); day_of_week and hour are both local, in timezone.",
-        "timezone": "In which day_of_week and hour are read: the account's IANA zone, UTC by default.",
-        "utc_hour": "For BI in UTC: the UTC hour in which the local hour starts under the offset in force at "
+        "day_of_week_local": "The slot's day (0 = Monday) in the account's time zone (column timezone).",
+        "day_name": "The slot's day by name (Monday ... Sunday), local as day_of_week_local.",
+        "hour_local": "The slot's hour (0-23); day_of_week_local and hour_local are both local, in timezone; join "
+                      "analytics.post_performance on the same columns.",
+        "timezone": "In which day_of_week_local and hour_local are read: the account's IANA zone, UTC by default.",
+        "hour_utc": "For BI in UTC: the UTC hour in which the local hour starts under the offset in force at "
                     "window_end; Asia/Kolkata 19 -> 13, from 13:30.",
         "avg_engagement_rate_pct": "Mean engagement_rate_pct of the slot's posts.",
         "posts_count": "Posts published in the slot within the window (at least 2).",

@@ -1,7 +1,8 @@
 """Each account's IANA time zone: parsing `SOCIAL_PIPELINE_ACCOUNT_TIMEZONES` and checking names.
 
 Analytics read local day and hour in DuckDB (ICU, DST included) from `raw.accounts.timezone`;
-an account without a row there is read in UTC. No Dagster here.
+an account without a row there is read in UTC. Every path that brings posts (a source run, the inbox,
+`social-pipeline ingest`) stores the zones through `store_account_timezones`. No Dagster here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import zoneinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
 
 DEFAULT_TIMEZONE = "UTC"
@@ -43,6 +45,27 @@ def parse_account_timezones(text: str | None) -> dict[str, str]:
                              f"{zones[account]!r} and {zone!r}")
         zones[account] = check_timezone(zone, account)
     return zones
+
+
+def resolve_timezones(user_ids, configured: dict[str, str], defaults: dict[str, str] | None = None) -> dict[str, str]:
+    """Each account's zone: the configured one, else the source's own (simulated accounts), else UTC.
+    Accounts only named in the configuration (export-file users) are included."""
+    defaults = defaults or {}
+    return {user: configured.get(user) or defaults.get(user) or DEFAULT_TIMEZONE
+            for user in dict.fromkeys([*user_ids, *configured])}
+
+
+def store_account_timezones(con: "duckdb.DuckDBPyConnection", zones: dict[str, str], source: str,
+                            updated_at) -> None:
+    """raw.accounts: one row per account, the zone as given now (changing it re-reads the account's whole
+    history in the new zone). Idempotent; the caller's transaction holds it together with its other writes."""
+    if not zones:
+        return
+    users = list(zones)
+    con.execute("DELETE FROM raw.accounts WHERE user_id IN (SELECT unnest($users))", {"users": users})
+    con.execute("INSERT INTO raw.accounts (user_id, timezone, source, updated_at) "
+                "SELECT unnest($users), unnest($zones), $source, $updated_at",
+                {"users": users, "zones": [zones[u] for u in users], "source": source, "updated_at": updated_at})
 
 
 def utc_to_local(times_utc, zones) -> "pd.Series":

@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr
 
 from ..core.metrics import COUNT_COLUMNS
 from ..core.simulation import Simulation, metrics_payload_json
-from ..core.timezones import DEFAULT_TIMEZONE, TIMEZONES_ENV_VAR, parse_account_timezones
+from ..core.timezones import TIMEZONES_ENV_VAR, parse_account_timezones, resolve_timezones
 from .env import env_settings, env_var_settings
 from ..core.clock import naive_utc
 
@@ -139,12 +139,9 @@ class SourceResource(dg.ConfigurableResource):
             raise dg.Failure(description=str(exc)) from None
 
     def timezones(self, source: PostSource, user_ids: list[str]) -> dict[str, str]:
-        """Each account's zone: the configured one, else the source's own (simulated accounts), else UTC.
-        Accounts only named in the configuration (export-file users) are included."""
+        """Each account's zone (core/timezones.py resolve_timezones), the configured accounts included."""
         defaults = source.default_timezones() if hasattr(source, "default_timezones") else {}
-        configured = self.configured_timezones()
-        return {user: configured.get(user) or defaults.get(user) or DEFAULT_TIMEZONE
-                for user in dict.fromkeys([*user_ids, *configured])}
+        return resolve_timezones(user_ids, self.configured_timezones(), defaults)
 
     def get_source(self) -> PostSource:
         raise NotImplementedError(f"{type(self).__name__} names no source: bind SimulatedSourceResource or "

@@ -14,7 +14,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from ..core.clock import utc_now
-from ..core.schema import create_statements, schema_version
+from ..core.schema import create_statements, rename_old_columns, schema_version
 from social_pipeline.resources.lake import connect_lake, ensure_lake_schema, is_lake, temporary_macro_statements
 from social_pipeline.core import write_conflicts
 from social_pipeline.core.sql_files import scalar  # noqa: F401 (re-exported for the assets)
@@ -52,6 +52,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, lake: bool = False) -> bool:
     version = schema_version()
     if lake:
         # A lake adds only what its catalog lacks (resources/lake.py), then records the version as a file does.
+        # Two processes renaming at once conflict; the loser retries and finds the columns renamed.
+        retry_conflicts(lambda: rename_old_columns(con), what="the lake's schema")
         ensure_lake_schema(con)
         if stored_schema_version(con) == version:
             return False
@@ -60,6 +62,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, lake: bool = False) -> bool:
     if stored_schema_version(con) == version:
         return False
     with transaction(con):
+        rename_old_columns(con)
         for statement in create_statements():
             con.execute(statement)
         _record_version(con, version)

@@ -235,3 +235,47 @@ def test_a_follower_count_outside_the_training_accounts_is_flagged(client):
     assert note.startswith("user_followers 2,000,000,000 is outside the ") and "nearest account size" in note
     # With the account's own level the models do not lean on the follower count alone.
     assert not any("outside" in n for n in notes(user_followers=2_000_000_000, user_id="alice_data"))
+
+
+def test_an_accounts_draft_explains_every_top_feature_for_both_targets(client):
+    """With an account, each model predicts relative to the account's own level of its target (reach:
+    user_avg_reach, likes: user_avg_likes). Every feature the response names has a factor for both
+    targets: a level the other target's model does not take moves that target by exactly x1."""
+    body = client.post("/predict", json={**DRAFT, "user_id": "alice_data"}).json()
+    contributions = body["explanations"]["contributions"]
+    assert set(contributions["reach"]) == set(contributions["likes"]) == set(body["features"])
+    assert {"user_avg_reach", "user_avg_likes"} <= set(body["features"])
+    assert set(body["explanations"]["top_features"]) <= set(contributions["likes"])
+    assert contributions["likes"]["user_avg_reach"] == contributions["reach"]["user_avg_likes"] == 1.0
+    assert contributions["reach"]["user_avg_reach"] != 1.0 and contributions["likes"]["user_avg_likes"] != 1.0
+    top = body["explanations"]["top_features"]
+    weight = {f: abs(math.log(contributions["reach"][f])) + abs(math.log(contributions["likes"][f]))
+              for f in contributions["reach"]}
+    assert top == sorted(weight, key=weight.get, reverse=True)[:4]
+
+
+def test_an_unknown_account_is_named_in_a_note(client):
+    """A typo in user_id: the draft is predicted without an account's history, level or zone, and a note
+    says which handle is unknown. A known handle gets no such note; neither does a draft without one."""
+    typo = client.post("/predict", json={**DRAFT, "user_id": "alice_dta"}).json()
+    assert typo["notes"] == ["user_id 'alice_dta' is not an account in the warehouse: predicted without an "
+                             "account's history, average reach and likes or time zone (hour read in UTC); "
+                             "check the handle"]
+    assert "user_avg_reach" not in typo["features"] and typo["timezone"] == "UTC"
+    known = client.post("/predict", json={**DRAFT, "user_id": "alice_data"}).json()
+    assert known["notes"] == ["hour and day_of_week read in Europe/Berlin, the time zone of account 'alice_data'"]
+    assert client.post("/predict", json=DRAFT).json()["notes"] == []
+    zoned = client.post("/predict", json={**DRAFT, "user_id": "bob", "timezone": "Asia/Tokyo"}).json()
+    assert zoned["notes"] == ["user_id 'bob' is not an account in the warehouse: predicted without an "
+                              "account's history, average reach and likes; check the handle"]
+
+
+def test_a_time_more_than_a_year_ahead_is_a_422_naming_the_field_and_the_bound(client):
+    answer = client.post("/predict", json={**DRAFT, "scheduled_time": "3000-01-01T00:00:00Z"})
+    assert answer.status_code == 422, answer.text
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == ["body", "scheduled_time"]
+    assert error["msg"].startswith("Value error, scheduled_time '3000-01-01T00:00:00Z' is more than a year from now "
+                                   "(latest accepted: ")
+    # Past times stay allowed (backtests).
+    assert client.post("/predict", json={**DRAFT, "scheduled_time": "2001-01-01T00:00:00Z"}).status_code == 200

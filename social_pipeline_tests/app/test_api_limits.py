@@ -36,15 +36,16 @@ def _post_raw(client, body: str):
 
 
 # ----- 2. bursts -----------------------------------------------------------------------------
-def test_each_worker_computes_one_prediction_with_a_short_queue_behind_it():
-    assert (api.PREDICTIONS.limit, api.PREDICTIONS.max_queued, api.PREDICTIONS.max_wait_s) == (1, 16, 1.0)
+def test_each_worker_computes_one_prediction_with_a_queue_bounded_by_time_behind_it():
+    assert (api.PREDICTIONS.limit, api.PREDICTIONS.max_wait_s) == (1, 1.0)
     assert api.PREDICTIONS.max_wait_s == api.RETRY_AFTER_SECONDS  # nobody waits longer than a retry would
 
 
 def test_a_full_server_answers_503_with_retry_after_at_once(client, serving_env, monkeypatch):
     """With every prediction slot taken (as by requests in progress) and no room in the queue, the
     next request is turned away at once, computing nothing; a freed slot serves again."""
-    full = api.InFlightLimit(1, max_queued=0, max_wait_s=1.0)
+    full = api.InFlightLimit(1, max_wait_s=1.0)
+    full.typical_s = 2.0  # the next waiter would expect 2 s: over the bound, no room in the queue
     monkeypatch.setattr(api, "PREDICTIONS", full)
     assert full.try_acquire()
     try:
@@ -76,9 +77,11 @@ def _wait_until(condition, timeout_s: float = 30.0) -> None:
 
 def test_a_burst_within_the_queue_is_served_in_turn_with_the_same_answers(serving_env, monkeypatch):
     """One prediction in flight (held here, as by a slow request) and four requests arriving behind it:
-    they wait in the queue instead of being shed, the fifth finds the queue full and gets its 503 at
-    once, and once the slot frees the four are served one after another with predict()'s answer."""
-    queue = api.InFlightLimit(1, max_queued=4, max_wait_s=60.0)
+    with 15 s a prediction they expect 15, 30, 45 and 60 s, within the 60 s bound, and wait in the queue
+    instead of being shed; the fifth would expect 75 s and gets its 503 at once; once the slot frees the
+    four are served one after another with predict()'s answer."""
+    queue = api.InFlightLimit(1, max_wait_s=60.0)
+    queue.typical_s = 15.0
     monkeypatch.setattr(api, "PREDICTIONS", queue)
     expected = _answer(serving.predict(DRAFT, log=False))
     answers = [None] * 4
@@ -106,7 +109,7 @@ def test_a_burst_within_the_queue_is_served_in_turn_with_the_same_answers(servin
 
 
 def test_a_request_that_waited_its_bound_is_turned_away(client, serving_env, monkeypatch):
-    queue = api.InFlightLimit(1, max_queued=4, max_wait_s=0.2)
+    queue = api.InFlightLimit(1, max_wait_s=0.2)
     monkeypatch.setattr(api, "PREDICTIONS", queue)
     assert queue.try_acquire()
     try:
@@ -122,19 +125,19 @@ def test_a_request_that_waited_its_bound_is_turned_away(client, serving_env, mon
 
 def test_the_queue_admits_only_what_the_recent_prediction_time_can_serve_in_the_bound():
     """Predictions recently took 0.4 s and the bound is 1 s: the first waiter expects 0.4 s, the second
-    0.8 s, the third would expect 1.2 s and is turned away at once, though the queue has room for 10."""
+    0.8 s, the third would expect 1.2 s and is turned away at once."""
     async def burst():
-        queue = api.InFlightLimit(1, max_queued=10, max_wait_s=1.0)
+        queue = api.InFlightLimit(1, max_wait_s=1.0)
         queue.typical_s = 0.4
         assert queue.try_acquire()
         waiters = [asyncio.create_task(queue.acquire()) for _ in range(3)]
         await asyncio.sleep(0.01)
-        assert waiters[2].done() and waiters[2].result() is False
+        assert waiters[2].done() and waiters[2].result() is None
         assert queue.queued == 2
         queue.release(held_s=0.4)  # the slot passes to the oldest waiter, in_flight stays 1
-        assert await waiters[0] is True and queue.in_flight == 1
+        assert await waiters[0] is not None and queue.in_flight == 1
         queue.release(held_s=0.4)
-        assert await waiters[1] is True
+        assert await waiters[1] is not None
         queue.release(held_s=0.4)
         return queue
 
@@ -146,18 +149,73 @@ def test_the_queue_admits_only_what_the_recent_prediction_time_can_serve_in_the_
 def test_a_workers_slow_first_prediction_does_not_keep_the_queue_shut():
     """The first prediction of a worker loads the models (here 3 s): the median of the recent times
     forgets it after two ordinary ones, where a mean would keep turning requests away."""
-    queue = api.InFlightLimit(1, max_queued=16, max_wait_s=1.0)
+    queue = api.InFlightLimit(1, max_wait_s=1.0)
     for held_s in (3.0, 0.05, 0.07):
         assert queue.try_acquire()
         queue.release(held_s=held_s)
     assert queue.typical_s == pytest.approx(0.07)  # so 14 waiters fit in the 1 s bound
+    assert [queue.expected_wait_s(place) <= 1.0 for place in (14, 15)] == [True, False]
+
+
+async def _burst_of_1000(limit: int) -> tuple[int, int, set]:
+    """(turned away at once, waiting, what the turned-away got) for 1,000 requests at 1/64 s a prediction."""
+    queue = api.InFlightLimit(limit, max_wait_s=1.0)
+    queue.typical_s = 1 / 64
+    for _ in range(limit):
+        assert queue.try_acquire()
+    requests = [asyncio.create_task(queue.acquire()) for _ in range(1_000)]
+    await asyncio.sleep(0.01)
+    turned_away = [task.result() for task in requests if task.done()]
+    waiting = queue.queued
+    for task in requests:
+        task.cancel()
+    await asyncio.gather(*requests, return_exceptions=True)
+    assert queue.queued == 0
+    return len(turned_away), waiting, set(turned_away)
+
+
+def test_a_burst_waits_as_long_as_its_expected_wait_fits_the_bound():
+    """At 1/64 s a prediction and a 1 s bound, 64 requests wait behind the one in flight (the 64th expects
+    exactly 1 s); of a burst of 1,000 the other 936 are turned away at once. Two slots serve twice as
+    fast: 128 wait."""
+    assert asyncio.run(_burst_of_1000(1)) == (936, 64, {None})
+    assert asyncio.run(_burst_of_1000(2)) == (872, 128, {None})
+
+
+def test_an_unmeasured_worker_assumes_a_service_time_until_it_has_one():
+    """Before its first prediction a worker assumes 0.05 s a prediction: 20 wait in a 1 s bound, not
+    the whole burst (nothing measured is not free)."""
+    queue = api.InFlightLimit(1, max_wait_s=1.0)
+    assert queue.typical_s == api.InFlightLimit.UNMEASURED_SERVICE_S == 0.05
+    assert [queue.expected_wait_s(place) <= 1.0 for place in (20, 21)] == [True, False]
+
+
+def test_the_service_time_of_a_waiter_starts_when_the_slot_is_passed_to_it():
+    """The slot passes to the waiter at release(); the waiter's coroutine resumes later (here 0.2 s
+    later, as when the event loop is busy with a burst): that delay is part of the service time."""
+    async def handed_over() -> tuple[float, float, float]:
+        queue = api.InFlightLimit(1, max_wait_s=10.0)
+        assert queue.try_acquire()
+        waiter = asyncio.create_task(queue.acquire())
+        await asyncio.sleep(0.01)
+        before = time.perf_counter()
+        queue.release(held_s=0.01)
+        after = time.perf_counter()
+        time.sleep(0.2)  # the loop is blocked: the waiter cannot resume yet
+        granted_at = await waiter
+        queue.release(held_s=time.perf_counter() - granted_at)
+        return before, granted_at, after, queue.typical_s
+
+    before, granted_at, after, typical_s = asyncio.run(handed_over())
+    assert before <= granted_at <= after
+    assert typical_s == pytest.approx((0.01 + 0.2) / 2, abs=0.05)  # the median of 0.01 and >= 0.2
 
 
 def test_a_waiter_cancelled_as_the_slot_reaches_it_passes_the_slot_on():
     """A client that goes away while its request waits: its place is given up, and a slot handed to it
     at that moment goes to the next waiter, never lost."""
     async def burst():
-        queue = api.InFlightLimit(1, max_queued=10, max_wait_s=10.0)
+        queue = api.InFlightLimit(1, max_wait_s=10.0)
         assert queue.try_acquire()
         first, second, third = (asyncio.create_task(queue.acquire()) for _ in range(3))
         await asyncio.sleep(0.01)
@@ -166,7 +224,7 @@ def test_a_waiter_cancelled_as_the_slot_reaches_it_passes_the_slot_on():
         assert queue.queued == 2
         queue.release()  # hands the slot to `first` ...
         first.cancel()  # ... which is cancelled before it could run
-        assert await second is True
+        assert await second is not None
         with pytest.raises(asyncio.CancelledError):
             await first
         assert queue.in_flight == 1 and queue.queued == 0

@@ -132,3 +132,56 @@ def test_errors_are_shown_readably(page, monkeypatch, tmp_path):
     # The browser logs each failed request; the page's script itself logged nothing.
     statuses = [re.search(r"status of (\d+)", line).group(1) for line in page.console_errors]
     assert statuses == ["422", "503"], page.console_errors
+
+
+def _factor(factor: float) -> str:
+    return f"×{factor:.2f}" + (" ▲" if factor > 1.005 else " ▼" if factor < 0.995 else "")
+
+
+def test_a_draft_with_an_account_shows_every_top_feature_on_the_accounts_clock(page, tmp_path):
+    """With an account the models predict from its own level (user_avg_reach for reach, user_avg_likes for
+    likes) and read the hour in its zone: each top feature shows both factors (x1.00 where a target's
+    model does not take it) and the clock features are labelled with the account's zone, not UTC."""
+    draft = {**DRAFT, "user_id": "alice_data"}
+    expected = predict(draft, log=False)
+    assert expected["timezone"] == "Europe/Berlin"
+    assert {"user_avg_reach", "user_avg_likes"} & set(expected["explanations"]["top_features"])
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Models ready')")
+    fill(page, DRAFT)
+    page.fill("#user_id", "alice_data")
+    page.click("#predict")
+    page.wait_for_selector("#result", state="visible")
+    page.screenshot(path=str(tmp_path / "prediction_with_account.png"), full_page=True)
+
+    assert not page.is_visible("#error")
+    assert page.inner_text("#reach") == whole(expected["predicted_reach"])
+    contributions = expected["explanations"]["contributions"]
+    labels = {"user_avg_reach": "Account's average reach", "user_avg_likes": "Account's average likes",
+              "hour": "Hour (Europe/Berlin)", "daypart": "Time of day (Europe/Berlin)",
+              "day_of_week": "Day of week (Europe/Berlin)"}
+    shown = {row.get_attribute("data-feature"): [cell.inner_text() for cell in row.query_selector_all("td")]
+             for row in page.query_selector_all("#top_features tr")}
+    assert list(shown) == expected["explanations"]["top_features"]
+    for feature, cells in shown.items():
+        assert cells[2:] == [_factor(contributions["reach"][feature]), _factor(contributions["likes"][feature])]
+        if feature in labels:
+            assert cells[0] == labels[feature]
+    if "user_avg_reach" in shown:
+        assert shown["user_avg_reach"][1:] == [whole(round(expected["features"]["user_avg_reach"])),
+                                               _factor(contributions["reach"]["user_avg_reach"]), "×1.00"]
+    assert page.inner_text("#clock") == "Hour, time of day and day of week are read in Europe/Berlin."
+    assert page.inner_text("#notes") == expected["notes"][0] == (
+        "hour and day_of_week read in Europe/Berlin, the time zone of account 'alice_data'")
+    assert page.console_errors == []
+
+
+def test_an_unknown_account_is_named_on_the_page(page):
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Models ready')")
+    fill(page, DRAFT)
+    page.fill("#user_id", "alice_dta")
+    page.click("#predict")
+    page.wait_for_selector("#result", state="visible")
+    assert page.is_visible("#notes_section")
+    assert "user_id 'alice_dta' is not an account in the warehouse" in page.inner_text("#notes")
+    assert page.inner_text("#clock") == "Hour, time of day and day of week are read in UTC."
+    assert page.console_errors == []

@@ -129,13 +129,16 @@ def test_the_emoji_only_draft_counts_its_emojis(serving_env, monkeypatch, capsys
      "error: invalid draft: scheduled_time: Value error, scheduled_time '25/11/2026' is not an ISO 8601 time"),
     (json.dumps({"scheduled_time": "now"}),
      "error: invalid draft: scheduled_time: Value error, scheduled_time 'now' is not an ISO 8601 time"),
+    (json.dumps({"scheduled_time": "3000-01-01T00:00:00Z"}),
+     "error: invalid draft: scheduled_time: Value error, scheduled_time '3000-01-01T00:00:00Z' is more than a year "
+     "from now (latest accepted: "),
     (json.dumps({"user_followers": -1, "user_avg_engagement_rate": 2}),
      "error: invalid draft: user_followers: Input should be greater than or equal to 0; "
      "user_avg_engagement_rate: Input should be less than or equal to 1"),
     (json.dumps(["a list"]), "error: the draft must be a JSON object"),
     ("", "error: the draft is not valid JSON"),
     ("{'post_text': 'single quotes'}", "error: the draft is not valid JSON"),
-], ids=["over 25,000 characters", "unknown media", "bad time", "day-first date", "now", "out of range", "not an object", "nothing", "not JSON"])
+], ids=["over 25,000 characters", "unknown media", "bad time", "day-first date", "now", "year 3000", "out of range", "not an object", "nothing", "not JSON"])
 def test_a_bad_draft_exits_2_with_the_reason(stdin, message, serving_env, monkeypatch, capsys):
     code, out, err = run_main([], stdin, monkeypatch, capsys)
     assert (code, out) == (2, "")

@@ -107,7 +107,9 @@ def test_api_load_counts_what_a_real_loopback_server_answers():
     finally:
         server.shutdown()
     assert result["requests"] == 30 and result["statuses"] == {200: 20, 503: 10}
-    assert result["shed_share"] == pytest.approx(1 / 3)
+    assert result["shed_share"] == pytest.approx(1 / 3) and result["served_share"] == pytest.approx(2 / 3)
+    assert 0 < result["p99_ms"] <= result["max_ms"] <= result["max_answer_ms"]
+    assert 0 < result["shed_p50_ms"] <= result["shed_max_ms"] <= result["max_answer_ms"]
     assert set(seen) == {b'{"post_text": "hi"}'}
     assert 0 < result["p50_ms"] <= result["p99_ms"] and result["requests_per_s"] > 0
     with pytest.raises(ValueError, match="only loads a server on this machine"):

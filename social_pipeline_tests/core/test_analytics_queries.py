@@ -31,7 +31,7 @@ def test_a_slot_needs_two_posts_and_ranks_by_average_rate(con):
     add_post(con, "c", "u", "2026-02-24 18:00", 10, likes=5)
     refresh_post_tables(con)
     rows = best_times(con)
-    assert rows[["day_of_week", "day_name", "hour", "posts_count", "total_impressions", "total_engagements"]].values.tolist() == [
+    assert rows[["day_of_week_local", "day_name", "hour_local", "posts_count", "total_impressions", "total_engagements"]].values.tolist() == [
         [0, "Monday", 9, 2, 300, 8]]
     assert rows["avg_engagement_rate_pct"].tolist() == [pytest.approx(3.0)]
     assert rows["window_start"].tolist() == [WEEK_END - pd.Timedelta(days=90)]
@@ -46,7 +46,7 @@ def test_the_window_is_the_90_days_before_the_week_end(con):
     add_post(con, "after", "u", WEEK_END + pd.Timedelta(days=7), 100, likes=90)  # after the week: outside
     refresh_post_tables(con)
     rows = best_times(con)
-    assert rows[["day_of_week", "hour", "posts_count"]].values.tolist() == [[(WEEK_END - pd.Timedelta(days=90)).day_of_week, 0, 2]]
+    assert rows[["day_of_week_local", "hour_local", "posts_count"]].values.tolist() == [[(WEEK_END - pd.Timedelta(days=90)).day_of_week, 0, 2]]
     assert rows["avg_engagement_rate_pct"].tolist() == [pytest.approx(15.0)]  # (10 % + 20 %) / 2
 
 
@@ -65,7 +65,7 @@ def test_ties_are_broken_deterministically_and_only_10_slots_kept(con):
             add_post(con, f"p{hour}_{k}", "u", pd.Timestamp("2026-02-02") + pd.Timedelta(days=7 * k, hours=hour), 100, likes=5)
     refresh_post_tables(con)
     rows = best_times(con)
-    assert rows.sort_values("rank")["hour"].tolist() == [11, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert rows.sort_values("rank")["hour_local"].tolist() == [11, 0, 1, 2, 3, 4, 5, 6, 7, 8]
     assert rows["rank"].sort_values().tolist() == list(range(1, 11))
 
 

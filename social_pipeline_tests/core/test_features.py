@@ -129,3 +129,28 @@ def test_other_forms_are_left_to_pandas_and_judged_as_before(value):
     else:
         stamp = parse_scheduled_time(value)[0]
         assert stamp == (expected.tz_convert("UTC").tz_localize(None) if expected.tzinfo else expected)
+
+
+def test_a_draft_more_than_a_year_ahead_is_refused_naming_the_bound():
+    """A year from now is the latest accepted scheduled_time, in any zone; any past time is accepted."""
+    from pydantic import ValidationError
+
+    from social_pipeline.core.clock import utc_now
+    from social_pipeline.core.prediction_request import PostPayload
+
+    year_ahead = utc_now() + pd.DateOffset(years=1)
+    bounds = {year_ahead.floor("min")}
+    inside = (year_ahead - pd.Timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert PostPayload(scheduled_time=inside).scheduled_time == inside
+    # The same instant written in UTC+14: still inside.
+    kiribati = (year_ahead - pd.Timedelta(minutes=1) + pd.Timedelta(hours=14)).strftime("%Y-%m-%dT%H:%M:%S+14:00")
+    assert PostPayload(scheduled_time=kiribati).scheduled_time == kiribati
+    outside = (year_ahead + pd.Timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")
+    with pytest.raises(ValidationError) as refused:
+        PostPayload(scheduled_time=outside)
+    (error,) = refused.value.errors()
+    assert error["loc"] == ("scheduled_time",)
+    bounds.add((utc_now() + pd.DateOffset(years=1)).floor("min"))  # the validator's now lies between
+    assert error["msg"] in {f"Value error, scheduled_time '{outside}' is more than a year from now (latest "
+                            f"accepted: {bound:%Y-%m-%dT%H:%M}Z, UTC); past times are accepted" for bound in bounds}
+    assert PostPayload(scheduled_time="1990-01-01T00:00:00Z").scheduled_time == "1990-01-01T00:00:00Z"

@@ -103,3 +103,32 @@ def test_predicted_vs_actual_chart_is_valid_svg_with_one_point_per_post_on_log_a
     assert points == [("180.0", "44.0"), ("44.0", "316.0"), ("44.0", "316.0")]
     labels = [t.text for t in root.iter(f"{ns}text")]
     assert labels.count("1") == labels.count("10") == labels.count("100") == 2 and "1,000" not in labels
+
+
+def heatmap_cells(page: str) -> dict[str, dict]:
+    """The heat map's cells of a rendered report, by tooltip start ("Thursday 18:00"): their SVG attributes."""
+    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Engagement rate by day'):]
+    root = ET.fromstring(svg[:svg.index("</svg>") + len("</svg>")])
+    ns = "{http://www.w3.org/2000/svg}"
+    return {" ".join(rect.find(f"{ns}title").text.split()[:2]): {**rect.attrib, "title": rect.find(f"{ns}title").text}
+            for rect in root.iter(f"{ns}rect")}
+
+
+def test_the_heat_map_mutes_slots_below_the_two_post_rule_so_the_best_slot_is_the_darkest():
+    # alice_data's case: Thursday 18:00 has the highest rate from one post, Wednesday 19:00 is the best slot.
+    best = {"day_name": "Wednesday", "hour": 19, "avg_engagement_rate": 9.0, "posts_count": 3}
+    heat = [{"day_of_week": 3, "hour": 18, "avg_engagement_rate": 17.1, "posts_count": 1},
+            {"day_of_week": 2, "hour": 19, "avg_engagement_rate": 9.0, "posts_count": 3},
+            {"day_of_week": 0, "hour": 9, "avg_engagement_rate": 4.5, "posts_count": 2}]
+    page = render_html(report(best_times=[best], engagement_heatmap=heat))
+    cells = heatmap_cells(page)
+    one_post, best_cell, half = cells["Thursday 18:00"], cells["Wednesday 19:00"], cells["Monday 09:00"]
+    # The colour scale tops out at the best ranked slot: it is the darkest blue, a slot at half its rate halfway.
+    assert best_cell["fill"] == "rgb(31,81,158)" and best_cell.get("fill-opacity", "1") == "1"
+    assert half["fill"] == "rgb(135,164,206)"  # 239 - 0.5 * 208 = 135, 246 - 0.5 * 165 = 163.5 -> 164, 206.5 -> 206
+    # The one-post slot is drawn faded (30 % opacity) with a dashed border, and says why it is not ranked.
+    assert one_post["fill-opacity"] == "0.3" and one_post["stroke-dasharray"] == "3 2" and "fill-opacity" not in half
+    assert one_post["title"] == "Thursday 18:00 UTC: 17.10% over 1 post (below the 2-post rule, not ranked)"
+    # The best slot carries an outline, and the legend explains both marks.
+    assert best_cell["stroke"] == "#101828" and "stroke-dasharray" not in best_cell and "stroke" not in half
+    assert "Faded, dashed cells: fewer than 2 posts, not ranked. Outlined: the best slot." in parsed(page).texts

@@ -117,3 +117,28 @@ def test_read_only_connections_work_beside_another_reader_and_never_migrate(db_p
 def test_the_version_names_the_statements():
     assert schema_version() == hashlib.sha256("\n".join(create_statements()).encode()).hexdigest()[:16]
     assert len(schema_version()) == 16
+
+
+def test_best_posting_times_from_before_the_local_and_utc_names_migrates_in_place(db_path):
+    """A file whose best_posting_times still has day_of_week / hour / utc_hour (NOT NULL): they are renamed
+    to day_of_week_local / hour_local / hour_utc with their rows, so no old NOT NULL column blocks a new row."""
+    con = connect(db_path)
+    for new, old in (("day_of_week_local", "day_of_week"), ("hour_local", "hour"), ("hour_utc", "utc_hour")):
+        con.execute(f"ALTER TABLE analytics.best_posting_times RENAME COLUMN {new} TO {old}")
+    con.execute("INSERT INTO analytics.best_posting_times (user_id, rank, day_of_week, day_name, hour, timezone, "
+                "utc_hour, window_start, window_end) VALUES ('u1', 1, 2, 'Wednesday', 9, 'America/New_York', 14, "
+                "TIMESTAMP '2026-08-18', TIMESTAMP '2026-11-16')")
+    con.execute("UPDATE ops.schema_version SET version = 'older'")
+    con.close()
+    con = connect(db_path)  # migrates
+    columns = [c[0] for c in con.execute("DESCRIBE analytics.best_posting_times").fetchall()]
+    assert {"day_of_week_local", "hour_local", "hour_utc"} <= set(columns)
+    assert not {"day_of_week", "hour", "utc_hour"} & set(columns)
+    assert con.execute("SELECT day_of_week_local, hour_local, hour_utc FROM analytics.best_posting_times"
+                       ).fetchall() == [(2, 9, 14)]
+    con.execute("INSERT INTO analytics.best_posting_times BY NAME SELECT 'u2' AS user_id, 1 AS rank, "
+                "0 AS day_of_week_local, 18 AS hour_local, TIMESTAMP '2026-08-18' AS window_start, "
+                "TIMESTAMP '2026-11-16' AS window_end")
+    assert stored_schema_version(con) == schema_version()
+    con.close()
+    assert ensure_schema(duckdb.connect(db_path)) is False  # a second connection finds nothing to do

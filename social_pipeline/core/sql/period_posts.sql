@@ -2,8 +2,8 @@
 -- raw.posts published in [period_start, period_end), with its latest snapshot's figures
 -- (analytics.post_performance, computed by the engagement macros). As the seed's
 -- calculate_engagement_rate, a post with 0 impressions, or with no metrics collected yet,
--- has engagement_rate_pct 0; its counts stay NULL (unknown). day_of_week and hour are read in the
--- account's time zone (raw.accounts; UTC without a row).
+-- has engagement_rate_pct 0; its counts stay NULL (unknown). day_of_week_local and hour_local are read
+-- in the account's time zone (raw.accounts; UTC without a row).
 -- LEFT JOIN: a period without posts keeps one row with NULL post columns.
 SELECT
     per.user_id,
@@ -15,8 +15,8 @@ SELECT
     -- The account's wall clock (ICU: DST included). A date-only post keeps its date's weekday.
     timezone(COALESCE(a.timezone, 'UTC'), timezone('UTC', p.published_at)) AS published_at_local,
     CASE WHEN COALESCE(p.published_time_known, TRUE) THEN isodow(published_at_local)
-         ELSE isodow(p.published_at) END - 1 AS day_of_week,
-    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(published_at_local) END AS hour,
+         ELSE isodow(p.published_at) END - 1 AS day_of_week_local,
+    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(published_at_local) END AS hour_local,
     p.content_type,
     p.media_type,
     p.text,

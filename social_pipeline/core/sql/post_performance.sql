@@ -1,11 +1,17 @@
 -- analytics.post_performance: one row per post, its latest snapshot's figures plus
--- the publication facts that analytics slice by (day_of_week 0 = Monday, hour UTC).
+-- the publication facts that analytics slice by: day of week (0 = Monday) and hour both in UTC
+-- (*_utc) and on the account's clock (*_local, in `timezone` from raw.accounts; UTC without a row;
+-- ICU, DST included). A post known only by its date has no hour and keeps its date's weekday.
 SELECT
     s.post_id,
     p.user_id,
     p.published_at,
-    isodow(p.published_at) - 1 AS day_of_week,
-    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(p.published_at) END AS hour,
+    isodow(p.published_at) - 1 AS day_of_week_utc,
+    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(p.published_at) END AS hour_utc,
+    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN isodow(published_at_local)
+         ELSE isodow(p.published_at) END - 1 AS day_of_week_local,
+    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(published_at_local) END AS hour_local,
+    COALESCE(a.timezone, 'UTC') AS timezone,
     COALESCE(p.published_time_known, TRUE) AS published_time_known,
     p.content_type,
     p.media_type,
@@ -25,5 +31,8 @@ SELECT
     p.source
 FROM analytics.post_snapshots AS s
 JOIN raw.posts AS p USING (post_id)
+LEFT JOIN raw.accounts AS a ON a.user_id = p.user_id
+CROSS JOIN LATERAL (SELECT timezone(COALESCE(a.timezone, 'UTC'), timezone('UTC', p.published_at))
+                    AS published_at_local) AS l
 QUALIFY row_number() OVER (PARTITION BY s.post_id ORDER BY s.snapshot_time DESC) = 1
 ORDER BY p.published_at, s.post_id

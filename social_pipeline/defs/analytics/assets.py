@@ -10,7 +10,7 @@ from social_pipeline.core import analytics_queries as q
 from social_pipeline.resources.warehouse import WarehouseResource, retry_conflicts, scalar, write_transaction
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table, table_definition_metadata, table_metadata
 from social_pipeline.defs.ingestion.assets import inbox_files
-from social_pipeline.defs.ingestion.assets import raw_posts, raw_tweet_metrics
+from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_tweet_metrics
 from social_pipeline.defs.common import SINGLE_RUN, WEEKLY_PARTITIONS, time_windows
 from social_pipeline.defs.ingestion.assets import raw_profile_activity
 # The post tables' SQL is shared with AnalyticsCollector, so it lives in core/sql/.
@@ -58,12 +58,15 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
 
 
 @dg.asset(
-    deps=[post_snapshots],
+    # raw_account_snapshots writes the zones (raw.accounts) that the local day and hour are read in.
+    deps=[post_snapshots, raw_account_snapshots],
     group_name="analytics",
     kinds={"duckdb", "sql"},
     pool=WAREHOUSE_POOL,
-    description="One row per post: its latest snapshot plus `published_at`, `day_of_week` (0 = Monday), "
-    "`hour` (UTC; NULL when the source gives only a date), `content_type`, `media_type` and `text`.",
+    description="One row per post: its latest snapshot plus `published_at`, the day of week (0 = Monday) and "
+    "hour of publication in UTC (`day_of_week_utc`, `hour_utc`) and on the account's clock "
+    "(`day_of_week_local`, `hour_local`, in `timezone`; hours NULL when the source gives only a date), "
+    "`content_type`, `media_type` and `text`.",
     metadata=table_definition_metadata("analytics.post_performance"),
     code_version=code_version("1", sql("post_performance")),
     **asset_labels("data_platform", "analytics", "hourly"),
@@ -76,8 +79,8 @@ def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "SELECT user_id, count(*) AS posts, round(avg(engagement_rate_pct), 2) AS avg_engagement_rate_pct "
             "FROM analytics.post_performance GROUP BY ALL ORDER BY user_id"
         ).df()
-        # Date-only posts (X's newer export) have hour NULL: hour-based analytics leave them out.
-        without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour IS NULL")
+        # Date-only posts (X's newer export) have no hour: hour-based analytics leave them out.
+        without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour_utc IS NULL")
         return meta, per_user, without_hour
 
     with warehouse.get_connection() as con:
@@ -189,8 +192,8 @@ engagement_by_content_type = weekly_table_asset(WeeklyTable(
 
 best_posting_times = weekly_table_asset(WeeklyTable(
     "best_posting_times", "window_end", inclusive_end=True, deps=(post_performance,),
-    description="Per user and week: the top 10 publication slots (`day_of_week` 0 = Monday, `hour`) in the "
-    "account's time zone (column `timezone`; `utc_hour` beside it) of "
+    description="Per user and week: the top 10 publication slots (`day_of_week_local` 0 = Monday, `hour_local`) "
+    "in the account's time zone (column `timezone`; `hour_utc` beside it) of "
     "the 90 days before the week's end, ranked by average engagement rate; a slot needs at least 2 "
     "posts; posts with an unknown hour are left out. `window_end` is the week's end.",
 ))

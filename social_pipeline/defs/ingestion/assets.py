@@ -18,6 +18,7 @@ from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import is_lock_error, wait_until_unlocked
 from social_pipeline.core.sql_files import sql_loader
 from social_pipeline.core.clock import utc_now
+from social_pipeline.core.timezones import store_account_timezones
 
 sql = sql_loader(__file__)
 
@@ -208,9 +209,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
     for problem in problems:
         context.log.warning(f"rejected account figure from {src.name}: {problem}")
     figures = figures.assign(source=src.name)
-    zones = pd.DataFrame([{"user_id": user, "timezone": zone, "source": src.name, "updated_at": now}
-                          for user, zone in source.timezones(src, user_ids).items()],
-                         columns=["user_id", "timezone", "source", "updated_at"])
+    zones = source.timezones(src, user_ids)
     def write_account_snapshots(con):
         con.register("incoming_accounts", figures)
         # Idempotent on (user, time, source): a repeated run adds nothing twice.
@@ -224,11 +223,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
             """
         )
         con.unregister("incoming_accounts")
-        con.register("incoming_zones", zones)
-        # raw.accounts: one row per account, the zone as configured now (changing it re-reads history).
-        con.execute("DELETE FROM raw.accounts WHERE user_id IN (SELECT user_id FROM incoming_zones)")
-        con.execute("INSERT INTO raw.accounts BY NAME SELECT * FROM incoming_zones")
-        con.unregister("incoming_zones")
+        store_account_timezones(con, zones, src.name, now)
         # The run's rows: this source's snapshots from its first new time on (nothing older is written).
         written = "source = $source AND collected_at >= $first" if len(figures) else "FALSE"
         meta = table_metadata(con, "raw.account_snapshots", written,
@@ -239,7 +234,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
     with warehouse.get_connection() as con:
         meta = write_transaction(con, write_account_snapshots, "raw.account_snapshots")
     meta["snapshots_fetched"] = dg.MetadataValue.int(len(figures))
-    meta["account_timezones"] = dg.MetadataValue.json(dict(zip(zones["user_id"], zones["timezone"])))
+    meta["account_timezones"] = dg.MetadataValue.json(zones)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -317,11 +312,13 @@ LOCK_POLL_SECONDS = 1.0
     pool=WAREHOUSE_POOL,
     description="Files dropped in the inbox (`SOCIAL_PIPELINE_INBOX`, default `data/inbox`): X analytics exports "
     "(classic and newer format) into `raw.posts` / `raw.tweet_metrics`, profile-activity sheets into "
-    "`raw.profile_activity`, LinkedIn's data archive and content analytics workbook (in the account's subfolder "
-    "`inbox/<handle>/`) into the `raw.linkedin_*` tables; each ingested content recorded in `ops.ingested_files` (the table this asset "
-    "shows) and never ingested twice.",
+    "`raw.profile_activity`, LinkedIn's data archive and content analytics workbook (in the account's "
+    "subfolder `inbox/<handle>/`) into the `raw.linkedin_*` tables; each ingested content recorded in "
+    "`ops.ingested_files` (the table this asset shows) and never ingested twice. The configured zones "
+    "(`SOCIAL_PIPELINE_ACCOUNT_TIMEZONES`) go to `raw.accounts` with each file, so an account known only "
+    "from exports is read in its own zone.",
     metadata=table_definition_metadata("ops.ingested_files"),
-    code_version=code_version("1"),
+    code_version=code_version("2"),
     **asset_labels("data_platform", "raw", "per_file"),
     retry_policy=dg.RetryPolicy(max_retries=INBOX_RETRIES, delay=5, backoff=dg.Backoff.EXPONENTIAL),
     check_specs=[dg.AssetCheckSpec(FILE_CHECK, asset="inbox_files", description="Warns when the run's file was "
@@ -329,7 +326,7 @@ LOCK_POLL_SECONDS = 1.0
                                    "had no rows.")],
 )
 def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, warehouse: WarehouseResource,
-                file_stores: FileStoresResource):
+                file_stores: FileStoresResource, source: SourceResource):
     inbox = file_stores.inbox_path().resolve()
     path = Path(config.path).resolve()
     if path.parent != inbox and (path.parent.parent != inbox or path.parent.name in HANDLED_FOLDERS):
@@ -342,7 +339,9 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
         raise dg.Failure(description=f"{path} is no longer in the inbox (handled by an earlier run, or removed)",
                          allow_retries=False)
     try:
-        outcome = _ingest_when_unlocked(warehouse, path, config.lock_wait_seconds, account_of(inbox, path))
+        # The configured zones (SOCIAL_PIPELINE_ACCOUNT_TIMEZONES) reach accounts known only from files.
+        outcome = _ingest_when_unlocked(warehouse, path, config.lock_wait_seconds, source.configured_timezones(),
+                                        account_of(inbox, path))
     except dg.Failure:
         raise
     except Exception as exc:
@@ -390,13 +389,13 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
 
 
 def _ingest_when_unlocked(warehouse: WarehouseResource, path: Path, wait_seconds: float,
-                          account: str | None = None) -> IngestOutcome:
+                          account_timezones: dict[str, str], account: str | None = None) -> IngestOutcome:
     """Another process holding the DuckDB file is not the file's fault: wait a while, then leave the
     file in the inbox (the sensor launches it again) and fail the run, which the failure sensor reports."""
     try:
         wait_until_unlocked(warehouse.database, wait_seconds, LOCK_POLL_SECONDS)
         with warehouse.get_connection() as con:
-            return process_inbox_file(con, path, default_user=account)
+            return process_inbox_file(con, path, default_user=account, account_timezones=account_timezones)
     except Exception as exc:
         if not is_lock_error(exc):
             raise

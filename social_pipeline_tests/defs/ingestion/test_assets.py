@@ -90,8 +90,8 @@ def test_history_lands_with_correct_values(collected):
     joined = performance.set_index("post_id").join(latest, suffixes=("", "_latest"))
     assert (joined.impressions == joined.impressions_latest).all()
     assert (joined.latest_snapshot_time == CLOCK).all()  # every post younger than 7 days: hourly
-    assert (joined.day_of_week == joined.published_at.dt.day_of_week).all()
-    assert (joined.hour == joined.published_at.dt.hour).all()
+    assert (joined.day_of_week_utc == joined.published_at.dt.day_of_week).all()
+    assert (joined.hour_utc == joined.published_at.dt.hour).all()
 
     accounts = table(collected, "SELECT * FROM raw.account_snapshots")
     assert len(accounts) == 3 * 72
@@ -262,7 +262,7 @@ def test_date_only_posts_have_no_age_and_no_settled_label(db_path, tmp_path):
     assert snapshots.loc["t1", "hours_since_published"] == pytest.approx(72.5)
     assert pd.isna(snapshots.loc["d1", "hours_since_published"])
     performance = table(db_path, "SELECT * FROM analytics.post_performance").set_index("post_id")
-    assert pd.isna(performance.loc["d1", "hours_since_published"]) and pd.isna(performance.loc["d1", "hour"])
+    assert pd.isna(performance.loc["d1", "hours_since_published"]) and pd.isna(performance.loc["d1", "hour_utc"])
     assert performance.loc["d1", "impressions"] == 100  # its figures are still there
     assert performance.loc["t1", "hours_since_published"] == pytest.approx(72.5)
 

@@ -107,7 +107,7 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path):
                                "ops.ingested_files": 3, "analytics.post_snapshots": 7,
                                "analytics.post_performance": 7}
         con = connect(db, read_only=True)
-        hours = con.execute("SELECT source, count(hour), count(*) FROM analytics.post_performance "
+        hours = con.execute("SELECT source, count(hour_utc), count(*) FROM analytics.post_performance "
                             "GROUP BY ALL ORDER BY 1").fetchall()
         con.close()
         assert hours == [("x_export_classic", 4, 4), ("x_export_content", 0, 3)]
