@@ -65,11 +65,12 @@ def archive_zip(members: dict[str, bytes]) -> bytes:
 
 
 def workbook_xlsx(top_by_engagements: list[tuple[str, str, int]], top_by_impressions: list[tuple[str, str, int]],
-                  daily: list[tuple[str, int, int, int]], total_followers: int = 1200,
+                  daily: list[tuple[str, int, int, int]], total_followers: int = 1200, total_on: str | None = None,
                   header_row: int = 3, sheets: tuple[str, ...] = ("DISCOVERY", "ENGAGEMENT", "TOP POSTS",
                                                                   "FOLLOWERS", "DEMOGRAPHICS")) -> bytes:
     """top lists: (post URL, publish date M/D/YYYY, figure); daily: (date M/D/YYYY, impressions, engagements,
-    new followers). TOP POSTS' header is on `header_row` (1-based)."""
+    new followers); the follower total is stated on `total_on` (default: the last day). TOP POSTS' header is on
+    `header_row` (1-based)."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -95,7 +96,7 @@ def workbook_xlsx(top_by_engagements: list[tuple[str, str, int]], top_by_impress
                 right = list(top_by_impressions[index]) if index < len(top_by_impressions) else [None] * 3
                 sheet.append(left + [None] + right)
         elif name == "FOLLOWERS":
-            last = daily[-1][0] if daily else "1/31/2026"
+            last = total_on or (daily[-1][0] if daily else "1/31/2026")
             sheet.append([f"Total followers on {last}:", total_followers])
             sheet.append([])
             sheet.append(["Date", "New followers"])

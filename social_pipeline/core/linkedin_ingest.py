@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from social_pipeline.core.exports import ExportError
-from social_pipeline.core.inbox_files import IngestOutcome
+from social_pipeline.core.inbox_files import IngestOutcome, _already_ingested
 from social_pipeline.core.linkedin_exports import LinkedInFile, looks_like_linkedin, parse_linkedin_file
 from social_pipeline.core.schema import TABLES as TABLE_DEFINITIONS
 from social_pipeline.core.timezones import store_account_timezones
@@ -154,12 +154,13 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: LinkedInFile, path: Path, sha
     posts = _write_posts(con, parsed.posts, {**extra, "collected_at": collected_at})
     days = _write_daily(con, daily, extra)
     changes = {"new": added + posts["new"] + days["new"], "updated": posts["updated"] + days["updated"]}
-    changes["unchanged"] = parsed.rows - changes["new"] - changes["updated"]
+    rows = parsed.rows - len(parsed.daily) + len(daily)  # with the day that only states the follower total
+    changes["unchanged"] = rows - changes["new"] - changes["updated"]
     con.execute(
         "INSERT INTO ops.ingested_files BY NAME SELECT $sha AS content_sha256, $name AS file_name, $path AS path, "
         "$kind AS kind, $rows AS rows, $snapshot AS snapshot_time, $now AS ingested_at, "
         "$new AS rows_new, $updated AS rows_updated, $unchanged AS rows_unchanged",
-        {"sha": sha, "name": path.name, "path": str(path), "kind": parsed.kind, "rows": parsed.rows,
+        {"sha": sha, "name": path.name, "path": str(path), "kind": parsed.kind, "rows": rows,
          "snapshot": collected_at if len(parsed.posts) else None, "now": now, **changes},
     )
     return changes
@@ -185,10 +186,9 @@ def ingest_if_linkedin(con: duckdb.DuckDBPyConnection, path: Path, content: byte
     collected_at = min(pd.Timestamp(modified_at or now), pd.Timestamp(now)).floor("min")
 
     def write_file(con):
-        earlier = con.execute("SELECT file_name FROM ops.ingested_files WHERE content_sha256 = $sha",
-                              {"sha": sha}).fetchone()
+        earlier = _already_ingested(con, sha)  # another writer may have been first
         if earlier:
-            return earlier[0], None
+            return earlier, None
         store_account_timezones(con, account_timezones or {}, parsed.kind, now)
         return None, _write(con, parsed, path, sha, account, now, collected_at)
 

@@ -199,3 +199,12 @@ def test_a_real_sized_archive(con, tmp_path):
     assert received == 10_000
     again = ingest(con, tmp_path, "big-again.zip", the_archive(connections=connections[::-1], messages=messages))
     assert (again.rows_new, again.rows_unchanged) == (0, 25_002)
+
+
+def test_a_follower_total_stated_for_a_day_without_figures_is_a_row_of_its_own(con, tmp_path):
+    # FOLLOWERS states the total on 8/3, a day the daily sheets do not list.
+    content = workbook_xlsx([], [], DAILY, total_followers=990, total_on="8/3/2026")
+    outcome = ingest(con, tmp_path, "totals.xlsx", content)
+    assert (outcome.rows_new, outcome.rows_unchanged) == (3, 0)
+    assert con.execute("SELECT day::VARCHAR, impressions, total_followers FROM raw.linkedin_daily ORDER BY day"
+                       ).fetchall() == [("2026-08-01", 500, None), ("2026-08-02", 800, None), ("2026-08-03", None, 990)]
