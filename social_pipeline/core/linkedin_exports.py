@@ -136,14 +136,10 @@ def _is_connections_preamble(records: list[list[str]]) -> bool:
     return bool(records) and _name(records[0][0] if records[0] else "").startswith("notes")
 
 
-def recognise_csv(content: bytes) -> tuple[str, int] | None:
+def _recognise(header: list[str], rows: list[tuple[int, list[str]]]) -> tuple[str, int] | None:
     """(kind, index of the header among the file's non-blank records), or None for a CSV that is not
     LinkedIn's. A file opening with Connections.csv's `Notes:` preamble but no known header is refused
     here, naming the columns found (a download in another language, say)."""
-    try:
-        header, rows = read_rows(content)
-    except ExportError:
-        return None
     records = [header] + [record for _, record in rows[:HEADER_SEARCH_ROWS]]
     for index, record in enumerate(records[:HEADER_SEARCH_ROWS]):
         kind = _kind_of_header(record)
@@ -155,6 +151,15 @@ def recognise_csv(content: bytes) -> tuple[str, int] | None:
                           "'First Name, Last Name, URL, Email Address, Company, Position, Connected On' "
                           f"(English column names); found {_shown(after)}")
     return None
+
+
+def recognise_csv(content: bytes) -> tuple[str, int] | None:
+    """_recognise for a file's bytes; None too for a file that is no readable CSV."""
+    try:
+        header, rows = read_rows(content)
+    except ExportError:
+        return None
+    return _recognise(header, rows)
 
 
 def is_zip(content: bytes) -> bool:
@@ -208,14 +213,18 @@ def _message_directions(messages: pd.DataFrame) -> pd.Series:
 
 def parse_csv(content: bytes, now: pd.Timestamp | None = None) -> LinkedInFile:
     """One of the archive's CSVs. Raises ExportError naming the problem and line."""
-    now = utc_now() if now is None else pd.Timestamp(now)
-    found = recognise_csv(content)
+    header, rows = read_rows(content)
+    found = _recognise(header, rows)
     if found is None:
-        header, _ = read_rows(content)
         raise ExportError("not one of LinkedIn's archive files (Connections.csv, messages.csv, Invitations.csv; "
                           f"their English column names); found {_shown(header)}", line=1)
+    return _parse_rows(header, rows, found, now)
+
+
+def _parse_rows(header: list[str], rows: list[tuple[int, list[str]]], found: tuple[str, int],
+                now: pd.Timestamp | None) -> LinkedInFile:
+    now = utc_now() if now is None else pd.Timestamp(now)
     kind, header_index = found
-    header, rows = read_rows(content)
     records = [(1, header)] + rows
     header_line, header = records[header_index]
     body = records[header_index + 1:]
@@ -292,16 +301,23 @@ def parse_archive(content: bytes, now: pd.Timestamp | None = None) -> LinkedInFi
                               f"damaged ({exc})") from None
         expected = ARCHIVE_MEMBERS.get(PurePosixPath(member.filename).name.lower())
         try:
-            found = recognise_csv(data) if member.filename.lower().endswith(".csv") else None
+            header, rows, found = [], [], None
+            if member.filename.lower().endswith(".csv"):
+                try:
+                    header, rows = read_rows(data)
+                except ExportError:
+                    if expected:
+                        raise
+                else:
+                    found = _recognise(header, rows)
             if found is None and expected:
-                header, _ = read_rows(data)
                 raise ExportError(f"not in LinkedIn's {PurePosixPath(member.filename).name} layout (its English "
                                   f"column names {', '.join(sorted(REQUIRED_COLUMNS[expected]))}); "
                                   f"found {_shown(header)}", line=1)
             if found is None:
                 skipped.append(member.filename)
                 continue
-            part = parse_csv(data, now)
+            part = _parse_rows(header, rows, found, now)
         except ExportError as exc:
             raise ExportError(f"{member.filename} in the archive: {exc}") from None
         for name in ("connections", "messages", "invitations"):
