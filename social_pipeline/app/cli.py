@@ -372,10 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--days", type=int, default=90, help="days of history to collect (default 90)")
     run.add_argument("--as-of", help="UTC time the run pretends is now (default: now)")
     run.set_defaults(func=cmd_run)
-    ingest = sub.add_parser("ingest", help="ingest X export / profile-activity files into SOCIAL_PIPELINE_DB once "
+    ingest = sub.add_parser("ingest", help="ingest X export, LinkedIn download or profile-activity files into "
+                            "SOCIAL_PIPELINE_DB once "
                             "(exit 1 if any is rejected, 75 if the warehouse is locked by a run)")
     ingest.add_argument("files", nargs="+", metavar="FILE")
-    ingest.add_argument("--user", help="handle for posts of a newer-format export without a 'Post Link' column")
+    ingest.add_argument("--account", "--user", dest="user", metavar="HANDLE",
+                        help="the account the files belong to: required for LinkedIn's downloads (they do not "
+                             "name it); for X, the handle of a newer-format export without a 'Post Link' column")
     ingest.add_argument("--move", action="store_true",
                         help="move each file to processed/ or rejected/ (+ .error.txt) beside it, like the inbox")
     ingest.set_defaults(func=cmd_ingest)

@@ -69,7 +69,7 @@ def heatmap_query(periods_sql: str) -> str:
 
 
 def recruiter_query(periods_sql: str) -> str:
-    return compose("recruiter_metrics", periods_sql, "profile_days")
+    return compose("recruiter_metrics", periods_sql, "profile_days", "linkedin_recruiter_days")
 
 
 def top_posts_query(periods_sql: str) -> str:
@@ -157,6 +157,21 @@ def recruiter_dict(row) -> dict:
     change = row["view_change_pct"]
     return {**{k: _int(row[k]) for k in RECRUITER_COUNTS},
             "view_change_pct": None if change is None or pd.isna(change) else float(change)}
+
+
+# Beside the seed's recruiter_metrics (whose keys are its contract): LinkedIn archive figures and sources.
+RECRUITER_FIGURES = ("new_connections_7d", "new_connections_30d", "invitations_received_7d",
+                     "invitations_received_30d")
+RECRUITER_SOURCES = ("profile_views_source", "connections_source", "invitations_source", "inmails_source")
+
+
+def recruiter_figures_dict(row) -> dict:
+    """The figures beyond the seed's, and where each recruiter figure came from (None: no source)."""
+    if row is None:
+        return {**{k: 0 for k in RECRUITER_FIGURES}, "sources": {k.removesuffix("_source"): None
+                                                                 for k in RECRUITER_SOURCES}}
+    return {**{k: _int(row[k]) for k in RECRUITER_FIGURES},
+            "sources": {k.removesuffix("_source"): None if pd.isna(row[k]) else str(row[k]) for k in RECRUITER_SOURCES}}
 
 
 def breakdown_dict(rows: pd.DataFrame) -> dict:
@@ -271,6 +286,7 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
         previous = summaries[(user, start - length, end - length)]
         history = [summaries[(user, start - k * length, end - k * length)] for k in range(HISTORY_WEEKS - 1, -1, -1)]
         rec = recruiter_dict(recruiter.get((user, end)))
+        figures = recruiter_figures_dict(recruiter.get((user, end)))
         best_times = [slot_dict(r) for r in _rows(best, (user, end - window, end), "rank")]
         heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), ["day_of_week_local", "hour_local"])]
         top_posts = [post_dict(r) for r in _rows(top, (user, start, end), "rank")]
@@ -286,6 +302,7 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
             "engagement_breakdown": breakdown,
             "best_times": best_times,
             "recruiter_metrics": rec,
+            "recruiter_figures": figures,
             "trends": week_over_week(summary, previous, rec),
             "recommendations": recommendations(summary["total_posts"], summary["avg_engagement_rate"],
                                                list(breakdown), best_times, rec["profile_views_7d"]),

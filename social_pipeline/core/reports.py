@@ -67,6 +67,44 @@ def summary_lines(report: dict) -> list[tuple[str, str]]:
     ]
 
 
+# Where a recruiter figure came from, as the report says it (None: the account has no source for it).
+RECRUITER_SOURCE_TEXT = {
+    ("profile_views", "profile_activity"): "profile-activity file",
+    ("connections", "linkedin_archive"): "LinkedIn archive: Connections.csv (Connected On)",
+    ("invitations", "linkedin_archive"): "LinkedIn archive: Invitations.csv (incoming)",
+    ("inmails", "linkedin_archive"): "LinkedIn archive: messages.csv (InMail rule: a conversation whose first "
+                                     "message was received and has a subject)",
+}
+
+
+def _source_text(figure: str, source: str | None) -> str:
+    if source is None:
+        return "no source (0)" if figure != "profile_views" else "no source: LinkedIn exports no profile views (0)"
+    return RECRUITER_SOURCE_TEXT.get((figure, source), "profile-activity file")
+
+
+def recruiter_lines(report: dict) -> list[tuple[str, str, str]]:
+    """(figure, value, where it came from) for the recruiter figures, shared by both renderings."""
+    seed, extra = report.get("recruiter_metrics") or {}, report.get("recruiter_figures") or {}
+    sources = extra.get("sources") or {}
+    views = _source_text("profile_views", sources.get("profile_views"))
+    return [
+        ("Profile views (7 days)", _int(seed.get("profile_views_7d")), views),
+        ("Profile views (30 days)", _int(seed.get("profile_views_30d")), views),
+        ("Estimated recruiter reach (30 days views x 0.10)", _int(seed.get("estimated_recruiter_reach")), views),
+        ("New connections (7 days)", _int(extra.get("new_connections_7d")),
+         _source_text("connections", sources.get("connections"))),
+        ("New connections (30 days)", _int(extra.get("new_connections_30d")),
+         _source_text("connections", sources.get("connections"))),
+        ("Invitations received (7 days)", _int(extra.get("invitations_received_7d")),
+         _source_text("invitations", sources.get("invitations"))),
+        ("Invitations received (30 days)", _int(extra.get("invitations_received_30d")),
+         _source_text("invitations", sources.get("invitations"))),
+        ("InMails received (30 days)", _int(seed.get("inmails_received")),
+         _source_text("inmails", sources.get("inmails"))),
+    ]
+
+
 def _md_table(headers: list[str], align: str, rows: list[list]) -> list[str]:
     """A Markdown pipe table, one column per header; `align` is one letter a column, l(eft) or r(ight).
     The cells are formatted already: tabulate only lays them out."""
@@ -91,6 +129,10 @@ def render_markdown(report: dict) -> str:
         "## Trends (week over week)",
         "",
         *[f"- {label}: {value}" for label, value in trend_lines(report.get("trends") or {})],
+        "",
+        "## Recruiter figures",
+        "",
+        *_md_table(["figure", "value", "source"], "lrl", [list(line) for line in recruiter_lines(report)]),
         "",
         "## Top posts",
         "",
@@ -255,6 +297,7 @@ def render_html(report: dict) -> str:
         title=f"Weekly social media report: {report.get('user_id', '')}, week of {period['start'][:10]}",
         period=period, generated_at=report["generated_at"], zone=zone,
         summary=summary_lines(report), trends=trend_lines(report.get("trends") or {}),
+        recruiter=recruiter_lines(report),
         top_posts=top_posts if top_posts["rows"] else None, by_type=by_type if by_type["rows"] else None,
         recommendations=report["recommendations"], best_line=best_line,
         trend=trend_layout(report.get("weekly_history") or []),

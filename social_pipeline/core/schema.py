@@ -89,6 +89,72 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("source_file", "VARCHAR"),
         ("ingested_at", "TIMESTAMP"),
     ],
+    # LinkedIn's own downloads (core/linkedin_exports.py), for the account the file was ingested for.
+    # Rows are only added: a row equal to a stored one on every column but source_file and ingested_at
+    # is not written again, so re-ingesting an archive adds nothing and a newer one only its new rows.
+    "raw.linkedin_connections": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("first_name", "VARCHAR"),
+        ("last_name", "VARCHAR"),
+        ("profile_url", "VARCHAR"),
+        ("email_address", "VARCHAR"),
+        ("company", "VARCHAR"),
+        ("position", "VARCHAR"),
+        ("connected_on", "DATE NOT NULL"),
+        ("source_file", "VARCHAR"),
+        ("ingested_at", "TIMESTAMP"),
+    ],
+    "raw.linkedin_messages": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("conversation_id", "VARCHAR NOT NULL"),
+        ("conversation_title", "VARCHAR"),
+        ("sender", "VARCHAR"),
+        ("sender_profile_url", "VARCHAR"),
+        ("recipients", "VARCHAR"),
+        ("recipient_profile_urls", "VARCHAR"),
+        ("sent_at", "TIMESTAMP NOT NULL"),
+        ("subject", "VARCHAR"),
+        ("content", "VARCHAR"),
+        ("folder", "VARCHAR"),
+        ("is_draft", "BOOLEAN"),
+        ("direction", "VARCHAR"),  # received | sent
+        ("source_file", "VARCHAR"),
+        ("ingested_at", "TIMESTAMP"),
+    ],
+    "raw.linkedin_invitations": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("sender", "VARCHAR"),
+        ("recipient", "VARCHAR"),
+        ("sent_at", "TIMESTAMP NOT NULL"),
+        ("message", "VARCHAR"),
+        ("direction", "VARCHAR NOT NULL"),  # incoming | outgoing
+        ("inviter_profile_url", "VARCHAR"),
+        ("invitee_profile_url", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("ingested_at", "TIMESTAMP"),
+    ],
+    # A post's figures from each workbook that showed other figures than the latest stored (a time series).
+    "raw.linkedin_post_metrics": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("post_url", "VARCHAR NOT NULL"),
+        ("published_on", "DATE"),
+        ("collected_at", "TIMESTAMP NOT NULL"),
+        ("impressions", "BIGINT"),
+        ("engagements", "BIGINT"),
+        ("source_file", "VARCHAR"),
+        ("ingested_at", "TIMESTAMP"),
+    ],
+    # One row per account and day; a newer workbook replaces the days it covers.
+    "raw.linkedin_daily": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("day", "DATE NOT NULL"),
+        ("impressions", "BIGINT"),
+        ("engagements", "BIGINT"),
+        ("new_followers", "BIGINT"),
+        ("total_followers", "BIGINT"),
+        ("source_file", "VARCHAR"),
+        ("ingested_at", "TIMESTAMP"),
+    ],
     "analytics.post_snapshots": [
         ("post_id", "VARCHAR NOT NULL"),
         ("user_id", "VARCHAR NOT NULL"),
@@ -165,6 +231,15 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("estimated_recruiter_reach", "BIGINT"),
         ("view_change_pct", "DOUBLE"),
         ("profile_views_prev_7d", "BIGINT"),
+        ("new_connections_7d", "BIGINT"),
+        ("new_connections_30d", "BIGINT"),
+        ("invitations_received_7d", "BIGINT"),
+        ("invitations_received_30d", "BIGINT"),
+        # Where each figure came from: linkedin_archive | profile_activity | NULL (no source for the account).
+        ("profile_views_source", "VARCHAR"),
+        ("connections_source", "VARCHAR"),
+        ("invitations_source", "VARCHAR"),
+        ("inmails_source", "VARCHAR"),
     ],
     "analytics.weekly_reports": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -277,7 +352,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("content_sha256", "VARCHAR NOT NULL"),
         ("file_name", "VARCHAR NOT NULL"),
         ("path", "VARCHAR"),
-        ("kind", "VARCHAR NOT NULL"),  # x_export_classic | x_export_content | profile_activity
+        ("kind", "VARCHAR NOT NULL"),  # x_export_classic | x_export_content | profile_activity | linkedin_*
         ("rows", "BIGINT"),
         # The time the file's cumulative figures stand for (X exports only; see core/exports.py).
         ("snapshot_time", "TIMESTAMP"),
@@ -474,6 +549,71 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "source_file": "The file (or simulated source) the row came from.",
         "ingested_at": "When the row was written (UTC).",
     },
+    "raw.linkedin_connections": {
+        "user_id": "The LinkedIn account the archive belongs to (the handle given at ingestion).",
+        "first_name": "The connection's first name.",
+        "last_name": "The connection's last name.",
+        "profile_url": "The connection's profile URL (empty when the member hides it).",
+        "email_address": "The connection's e-mail address, when the member shares it.",
+        "company": "The connection's company at the time of the archive.",
+        "position": "The connection's position at the time of the archive.",
+        "connected_on": "The day the connection was made (`Connected On`).",
+        "source_file": "The file the row came from.",
+        "ingested_at": "When the row was written (UTC).",
+    },
+    "raw.linkedin_messages": {
+        "user_id": "The LinkedIn account the archive belongs to (the handle given at ingestion).",
+        "conversation_id": "LinkedIn's id of the conversation.",
+        "conversation_title": "The conversation's title, mostly empty.",
+        "sender": "Who sent the message (`FROM`).",
+        "sender_profile_url": "The sender's profile URL (NULL in archives without that column).",
+        "recipients": "Who received it (`TO`), comma-separated.",
+        "recipient_profile_urls": "The recipients' profile URLs, when the archive has them.",
+        "sent_at": "When the message was sent (UTC).",
+        "subject": "The message's subject (InMails carry one).",
+        "content": "The message's text.",
+        "folder": "LinkedIn's folder (INBOX, ARCHIVE, SPAM, ...).",
+        "is_draft": "TRUE for an unsent draft (archives without `IS MESSAGE DRAFT`: FALSE).",
+        "direction": "received or sent. The archive does not name its owner: the owner is the participant of "
+                     "the most conversations, and a message from anyone else is received.",
+        "source_file": "The file the row came from.",
+        "ingested_at": "When the row was written (UTC).",
+    },
+    "raw.linkedin_invitations": {
+        "user_id": "The LinkedIn account the archive belongs to (the handle given at ingestion).",
+        "sender": "Who sent the invitation (`From`).",
+        "recipient": "Who received it (`To`).",
+        "sent_at": "When the invitation was sent (UTC).",
+        "message": "The note sent with it, if any.",
+        "direction": "incoming (someone invited the account) or outgoing.",
+        "inviter_profile_url": "The inviter's profile URL.",
+        "invitee_profile_url": "The invitee's profile URL.",
+        "source_file": "The file the row came from.",
+        "ingested_at": "When the row was written (UTC).",
+    },
+    "raw.linkedin_post_metrics": {
+        "user_id": "The LinkedIn account the workbook belongs to (the handle given at ingestion).",
+        "post_url": "The post's URL (`Post URL` of TOP POSTS): the post's identity.",
+        "published_on": "The day the post was published (the export gives no time of day).",
+        "collected_at": "The time the workbook's figures stand for: its modification time, at most the time of "
+                        "ingestion (UTC).",
+        "impressions": "Impressions (cumulative); NULL when the post is only in the list ranked by engagements.",
+        "engagements": "Engagements as LinkedIn counts them (reactions, comments, reposts and clicks together, "
+                       "not split); NULL when the post is only in the list ranked by impressions.",
+        "source_file": "The workbook the row came from.",
+        "ingested_at": "When the row was written (UTC).",
+    },
+    "raw.linkedin_daily": {
+        "user_id": "The LinkedIn account the workbook belongs to (the handle given at ingestion).",
+        "day": "The day the figures cover (LinkedIn's day).",
+        "impressions": "Impressions of all the account's posts that day (sheet ENGAGEMENT).",
+        "engagements": "Engagements with all the account's posts that day (sheet ENGAGEMENT).",
+        "new_followers": "Followers gained that day (sheet FOLLOWERS).",
+        "total_followers": "The follower total on the day LinkedIn states it (`Total followers on ...`), "
+                           "NULL on other days.",
+        "source_file": "The workbook the row came from.",
+        "ingested_at": "When the row was written (UTC).",
+    },
     "analytics.post_snapshots": {
         "snapshot_time": "When the figures were collected (UTC): raw.tweet_metrics.collected_at.",
         "source_written_at": "raw.tweet_metrics.written_at of the collection row this snapshot was computed from.",
@@ -529,7 +669,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "profile_views_7d": "Profile views over the 7 days before as_of.",
         "profile_views_30d": "Profile views over the 30 days before as_of.",
         "connection_requests": "Connection requests over the 30 days before as_of.",
-        "inmails_received": "InMails over the 30 days before as_of.",
+        "inmails_received": "InMails over the 30 days before as_of. From LinkedIn's data archive (which does not "
+                            "flag InMail): conversations whose opening message was received and carries a subject; "
+                            "else the profile-activity file's figure (see inmails_source).",
         "recruiter_engagements": "InMails plus recruiter messages over the 30 days before as_of.",
         "profile_saves": "Profile saves over the 30 days before as_of.",
         "conversations_started": "Conversations started over the 30 days before as_of.",
@@ -538,6 +680,20 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "view_change_pct": "Change of profile_views_7d against the 7 days before, in percent (NULL when "
                            "the previous week had no views).",
         "profile_views_prev_7d": "Profile views over the 7 days before those of profile_views_7d.",
+        "new_connections_7d": "Connections made over the 7 days before as_of (Connections.csv's `Connected On`, "
+                              "else the profile-activity file's connections_new).",
+        "new_connections_30d": "Connections made over the 30 days before as_of (same sources).",
+        "invitations_received_7d": "Invitations received over the 7 days before as_of (Invitations.csv, direction "
+                                   "incoming; else the profile-activity file's connection_requests).",
+        "invitations_received_30d": "Invitations received over the 30 days before as_of (same sources).",
+        "profile_views_source": "profile_activity when the account has a profile-activity file (LinkedIn exports "
+                                "profile views nowhere), else NULL: the view figures are 0 for want of a source.",
+        "connections_source": "linkedin_archive once the account's Connections.csv is ingested, else "
+                              "profile_activity, else NULL.",
+        "invitations_source": "linkedin_archive once the account's Invitations.csv is ingested, else "
+                              "profile_activity, else NULL.",
+        "inmails_source": "linkedin_archive once the account's messages.csv is ingested, else profile_activity, "
+                          "else NULL.",
     },
     "analytics.weekly_reports": {
         "week_start": "The reported week's Monday (UTC).",
@@ -636,7 +792,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "content_sha256": "SHA-256 of the file's bytes: the same content is never ingested twice.",
         "file_name": "The dropped file's name.",
         "path": "Where the file was when it was ingested.",
-        "kind": "x_export_classic, x_export_content or profile_activity.",
+        "kind": "x_export_classic, x_export_content, profile_activity, or a LinkedIn download: linkedin_archive, "
+                "linkedin_connections, linkedin_messages, linkedin_invitations, linkedin_content_analytics.",
         "rows": "Rows the file contributed (in the file).",
         "rows_new": "Posts (or profile days) the warehouse did not hold before this file.",
         "rows_updated": "Known posts with other figures (a known post with other figures: a further snapshot).",
@@ -663,6 +820,11 @@ TABLE_ROWS: dict[str, str] = {
     "raw.account_snapshots": "account and collection",
     "raw.accounts": "account",
     "raw.profile_activity": "account, platform and day",
+    "raw.linkedin_connections": "connection of a LinkedIn account",
+    "raw.linkedin_messages": "message of a LinkedIn account's conversations",
+    "raw.linkedin_invitations": "invitation sent or received by a LinkedIn account",
+    "raw.linkedin_post_metrics": "LinkedIn post and workbook with new figures",
+    "raw.linkedin_daily": "LinkedIn account and day",
     "analytics.post_snapshots": "post and collection",
     "analytics.post_performance": "post",
     "ml.training_dataset": "settled post (plus flagged synthetic cold-start rows)",

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -34,6 +33,8 @@ from social_pipeline.core.metrics import COUNT_COLUMNS
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.core.timezones import store_account_timezones
 from social_pipeline.warehouse.write_conflicts import write_transaction
+from social_pipeline.sources.ingest_ledger import IngestOutcome, already_ingested
+from social_pipeline.sources.linkedin_ingest import ingest_if_linkedin
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.files import write_atomically
 
@@ -46,46 +47,26 @@ def content_sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+HANDLED_FOLDERS = ("processed", "rejected")
+
+
 def pending_files(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> list[Path]:
-    """Files waiting in the inbox (not in processed/ or rejected/), oldest first."""
+    """Files waiting in the inbox or in an account's subfolder `inbox/<handle>/` (not in processed/ or
+    rejected/), oldest first."""
     if not inbox.is_dir():
         return []
     now = time.time()
-    files = [p for p in inbox.iterdir()
+    folders = [inbox] + [p for p in inbox.iterdir()
+                         if p.is_dir() and not p.name.startswith(".") and p.name not in HANDLED_FOLDERS]
+    files = [p for folder in folders for p in folder.iterdir()
              if p.is_file() and not p.name.startswith(".") and not p.name.endswith(IGNORED_SUFFIXES)
              and not p.name.endswith(".error.txt") and now - p.stat().st_mtime >= settle_seconds]
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
 
-@dataclass
-class IngestOutcome:
-    path: Path
-    status: str  # ingested | duplicate | empty (a header, no rows) | rejected
-    sha256: str = ""
-    kind: str | None = None
-    rows: int = 0  # rows written (new + updated)
-    rows_new: int = 0
-    rows_updated: int = 0
-    rows_unchanged: int = 0
-    message: str = ""
-    snapshot_time: pd.Timestamp | None = None
-    users: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    moved_to: Path | None = None
-    # The earliest publication (posts) or activity day (profile) in the file: weekly analytics
-    # from that week on are out of date once it is ingested.
-    earliest_day: pd.Timestamp | None = None
-
-    def describe(self) -> str:
-        if self.status == "ingested":
-            when = f", figures as of {self.snapshot_time} UTC" if self.snapshot_time is not None else ""
-            return (f"ingested {self.path.name}: {self.kind}, {self.rows_new} rows new, {self.rows_updated} updated, "
-                    f"{self.rows_unchanged} unchanged{when}")
-        if self.status == "empty":
-            return f"NO ROWS in {self.path.name}: {self.message}; nothing was written"
-        if self.status == "duplicate":
-            return f"skipped {self.path.name}: the same content was ingested before ({self.message})"
-        return f"REJECTED {self.path.name}: {self.message}"
+def account_of(inbox: Path, path: Path) -> str | None:
+    """The handle an inbox file belongs to: its subfolder's name (`inbox/<handle>/file`), else None."""
+    return path.parent.name if path.parent.resolve() != inbox.resolve() else None
 
 
 def _modified_at(path: Path) -> pd.Timestamp:
@@ -250,11 +231,6 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, sha: 
     return changes
 
 
-def _already_ingested(con, sha: str) -> str | None:
-    return scalar(con, "SELECT file_name || ' at ' || strftime(ingested_at, '%Y-%m-%d %H:%M') "
-                       "FROM ops.ingested_files WHERE content_sha256 = $sha", {"sha": sha})
-
-
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | None = None,
                 now: pd.Timestamp | None = None, account_timezones: dict[str, str] | None = None) -> IngestOutcome:
     """Recognise, parse and write one file. A bad file is returned as rejected with nothing written.
@@ -267,9 +243,13 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
     except OSError as exc:
         return IngestOutcome(path, "rejected", message=f"cannot read the file ({exc.strerror})")
     sha = content_sha256(content)
-    earlier = _already_ingested(con, sha)
+    earlier = already_ingested(con, sha)
     if earlier:
         return IngestOutcome(path, "duplicate", sha, message=earlier)
+
+    linkedin = ingest_if_linkedin(con, path, content, sha, default_user, now, _modified_at(path), account_timezones)
+    if linkedin is not None:
+        return linkedin
     try:
         parsed = parse_file(content, path.name, modified_at=_modified_at(path), now=now, default_user=default_user)
     except ExportError as exc:
@@ -281,7 +261,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
         return IngestOutcome(path, "empty", sha, parsed.kind, notes=parsed.notes,
                              message="the file has a header but no rows" + (f" ({skipped})" if skipped else ""))
     def write_file(con):
-        earlier = _already_ingested(con, sha)  # another writer may have been first
+        earlier = already_ingested(con, sha)  # another writer may have been first
         if earlier:
             return earlier, None
         store_account_timezones(con, account_timezones or {}, parsed.kind, now)

@@ -213,9 +213,11 @@ best_posting_times = weekly_table_asset(WeeklyTable(
 ))
 
 recruiter_metrics = weekly_table_asset(WeeklyTable(
-    "recruiter_metrics", "as_of", inclusive_end=True, deps=(raw_profile_activity,),
+    "recruiter_metrics", "as_of", inclusive_end=True, deps=(raw_profile_activity, inbox_files),
     description="Per user as of each week's end: profile views over 7 and 30 days, connection requests, "
-    "InMails and the seed's other recruiter figures (30 days), "
+    "InMails and the seed's other recruiter figures (30 days), new connections and invitations received "
+    "over 7 and 30 days (from LinkedIn's data archive when ingested, else the profile-activity file; "
+    "the `*_source` columns say which), "
     "`estimated_recruiter_reach = int(profile_views_30d * 0.10)`, `view_change_pct` week over week "
     "(NULL when last week had no views).",
 ))

@@ -15,7 +15,7 @@ from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.warehouse.write_conflicts import write_transaction
 from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, WAREHOUSE_POOL, asset_labels, code_version, partition_range, table_definition_metadata, table_metadata
-from social_pipeline.sources.inbox_files import IngestOutcome, process_inbox_file, settle
+from social_pipeline.sources.inbox_files import HANDLED_FOLDERS, IngestOutcome, account_of, process_inbox_file, settle
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.warehouse.connection import is_lock_error, wait_until_unlocked
 from social_pipeline.core.sql_files import sql_loader
@@ -314,9 +314,11 @@ LOCK_POLL_SECONDS = 1.0
     pool=WAREHOUSE_POOL,
     description="Files dropped in the inbox (`SOCIAL_PIPELINE_INBOX`, default `data/inbox`): X analytics exports "
     "(classic and newer format) into `raw.posts` / `raw.tweet_metrics`, profile-activity sheets into "
-    "`raw.profile_activity`; each ingested content recorded in `ops.ingested_files` (the table this asset "
-    "shows) and never ingested twice. The configured zones (`SOCIAL_PIPELINE_ACCOUNT_TIMEZONES`) go to "
-    "`raw.accounts` with each file, so an account known only from exports is read in its own zone.",
+    "`raw.profile_activity`, LinkedIn's data archive and content analytics workbook (in the account's "
+    "subfolder `inbox/<handle>/`) into the `raw.linkedin_*` tables; each ingested content recorded in "
+    "`ops.ingested_files` (the table this asset shows) and never ingested twice. The configured zones "
+    "(`SOCIAL_PIPELINE_ACCOUNT_TIMEZONES`) go to `raw.accounts` with each file, so an account known only "
+    "from exports is read in its own zone.",
     metadata=table_definition_metadata("ops.ingested_files"),
     code_version=code_version("2"),
     **asset_labels("data_platform", "raw", "per_file"),
@@ -329,17 +331,19 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
                 file_stores: FileStoresResource, source: SourceResource):
     inbox = file_stores.inbox_path().resolve()
     path = Path(config.path).resolve()
-    if path.parent != inbox:
+    if path.parent != inbox and (path.parent.parent != inbox or path.parent.name in HANDLED_FOLDERS):
         # Run config can name any path; only the configured inbox's own files are ever moved.
         raise dg.Failure(description=f"{config.path} is not a file in the inbox {inbox}: nothing was touched "
-                                     "(the inbox_files run only ingests files directly inside SOCIAL_PIPELINE_INBOX)",
+                                     "(the inbox_files run only ingests files directly inside SOCIAL_PIPELINE_INBOX "
+                                     "or in an account's subfolder of it)",
                          allow_retries=False)
     if not path.is_file():
         raise dg.Failure(description=f"{path} is no longer in the inbox (handled by an earlier run, or removed)",
                          allow_retries=False)
     try:
         # The configured zones (SOCIAL_PIPELINE_ACCOUNT_TIMEZONES) reach accounts known only from files.
-        outcome = _ingest_when_unlocked(warehouse, path, config.lock_wait_seconds, source.configured_timezones())
+        outcome = _ingest_when_unlocked(warehouse, path, config.lock_wait_seconds, source.configured_timezones(),
+                                        account_of(inbox, path))
     except dg.Failure:
         raise
     except Exception as exc:
@@ -387,13 +391,13 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
 
 
 def _ingest_when_unlocked(warehouse: WarehouseResource, path: Path, wait_seconds: float,
-                          account_timezones: dict[str, str]) -> IngestOutcome:
+                          account_timezones: dict[str, str], account: str | None = None) -> IngestOutcome:
     """Another process holding the DuckDB file is not the file's fault: wait a while, then leave the
     file in the inbox (the sensor launches it again) and fail the run, which the failure sensor reports."""
     try:
         wait_until_unlocked(warehouse.database, wait_seconds, LOCK_POLL_SECONDS)
         with warehouse.get_connection() as con:
-            return process_inbox_file(con, path, account_timezones=account_timezones)
+            return process_inbox_file(con, path, default_user=account, account_timezones=account_timezones)
     except Exception as exc:
         if not is_lock_error(exc):
             raise

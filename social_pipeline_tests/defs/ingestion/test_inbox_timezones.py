@@ -7,7 +7,8 @@ from social_pipeline.app.cli import main
 from social_pipeline.defs.ingestion.sensors import inbox_sensor
 from social_pipeline.definitions import defs
 from social_pipeline.resources.sources import simulated_source_from_env
-from social_pipeline.resources.warehouse import WarehouseResource, connect
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.conftest import file_stores_under
 from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context
