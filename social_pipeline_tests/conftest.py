@@ -1,41 +1,32 @@
-import itertools
-import os
-from pathlib import Path
+"""Fixtures and hooks shared by the tests; helpers they use live in social_pipeline_tests/helpers.py."""
 
-import pandas as pd
+import os
+
 import pytest
 
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 
-from .postgres_server import PostgresServer, PostgresUnavailable
-
-# A fixed simulated clock keeps every test deterministic.
-CLOCK = pd.Timestamp("2026-11-18 12:00")
-REPO_DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def file_stores_under(root, **fields) -> FileStoresResource:
-    """Reports, models, the BI copy, ops files and the inbox under `root`; `fields` override them."""
-    root = Path(root)
-    return FileStoresResource(**{
-        "reports_dir": str(root / "reports"), "models_dir": str(root / "models"), "ops_dir": str(root / "ops"),
-        "bi_database": str(root / "bi" / "warehouse.duckdb"), "inbox_dir": str(root / "inbox"), **fields})
-
-
-def _repository_outputs() -> dict:
-    return {str(p): p.stat().st_mtime_ns for p in REPO_DATA.rglob("*")
-            if p.is_file() and p.relative_to(REPO_DATA).parts[0] not in ("dagster_home", "inbox-samples")}
+from social_pipeline_tests.helpers import (
+    CLOCK,
+    LAKE_NUMBERS,
+    PostgresServer,
+    PostgresUnavailable,
+    collect,
+    file_stores_under,
+    in_ci,
+    repository_outputs,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_test_writes_into_the_repository():
     """Tests pass their file stores as resources; one that forgets (a job of `defs` run without
     "file_stores") would write into the repository's data/, and fails the session here."""
-    before = _repository_outputs()
+    before = repository_outputs()
     yield
-    changed = sorted(path for path, mtime in _repository_outputs().items() if before.get(path) != mtime)
+    changed = sorted(path for path, mtime in repository_outputs().items() if before.get(path) != mtime)
     assert not changed, f"tests wrote into the repository's data/: {changed[:5]}"
 
 
@@ -80,8 +71,6 @@ def trained_warehouse(tmp_path_factory):
     from social_pipeline.definitions import defs
     from social_pipeline.resources.warehouse import connect
 
-    from social_pipeline_tests.defs.ingestion.test_assets import collect
-
     root = tmp_path_factory.mktemp("trained")
     paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}
     warehouse = WarehouseResource(database=paths["db"])
@@ -110,11 +99,6 @@ def serving_env(trained_warehouse, tmp_path, monkeypatch):
     yield {**trained_warehouse, "ops": str(tmp_path / "ops")}
 
 
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server of this test process's own (one per xdist worker), started on first use.
@@ -122,21 +106,18 @@ def postgres_server():
     try:
         server = PostgresServer()
     except PostgresUnavailable as exc:
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"CI needs a PostgreSQL server: {exc}")
         pytest.skip(str(exc))
     with server:
         yield server
 
 
-_lake_numbers = itertools.count()
-
-
 @pytest.fixture
 def lake(postgres_server, tmp_path, monkeypatch):
     """A new, empty DuckLake warehouse: its catalog a new database on the test server, its data files
     under tmp_path/lake. SOCIAL_PIPELINE_DB and SOCIAL_PIPELINE_LAKE_DATA_PATH point at it."""
-    catalog = postgres_server.create_database(f"lake_{os.getpid()}_{next(_lake_numbers)}")
+    catalog = postgres_server.create_database(f"lake_{os.getpid()}_{next(LAKE_NUMBERS)}")
     database = f"ducklake:postgres:{catalog}"
     data_path = str(tmp_path / "lake")
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", database)

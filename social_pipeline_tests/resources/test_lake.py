@@ -229,7 +229,7 @@ def test_post_snapshots_reads_rows_committed_after_a_later_stamped_one(db_path):
     high-water mark on written_at skipped it for good)."""
     from social_pipeline.defs.analytics.assets import post_snapshots
 
-    from ..analytics_fixtures import add_post
+    from social_pipeline_tests.helpers import add_post
 
     warehouse = dg_warehouse(db_path)
     con = connect(db_path)

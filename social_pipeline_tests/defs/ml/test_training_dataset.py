@@ -8,7 +8,7 @@ import pytest
 from social_pipeline.defs.ml import assets as ml
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
-from social_pipeline_tests.analytics_fixtures import add_post, refresh_post_tables
+from social_pipeline_tests.helpers import add_post, refresh_post_tables
 
 T = pd.Timestamp
 H72 = pd.Timedelta(hours=72)

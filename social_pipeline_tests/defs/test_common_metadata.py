@@ -17,7 +17,7 @@ from social_pipeline.definitions import defs
 from social_pipeline.resources.sources import SimulatedSource, SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 
-from social_pipeline_tests.conftest import CLOCK, file_stores_under
+from social_pipeline_tests.helpers import CLOCK, file_stores_under
 
 # Assets that are not one warehouse table: the model files and the BI copy (a whole database).
 NOT_TABLES = {"reach_model", "likes_model", "bi_warehouse_copy"}

@@ -14,7 +14,7 @@ from social_pipeline.core.timezones import parse_account_timezones
 from social_pipeline.resources.sources import SimulatedSourceResource, simulated_source_from_env, source_resource_from_env
 from social_pipeline.resources.warehouse import WarehouseResource, connect
 
-from social_pipeline_tests.analytics_fixtures import add_post, refresh_post_tables
+from social_pipeline_tests.helpers import add_post, refresh_post_tables
 
 # Europe/Berlin moves to summer time on Sunday 2026-03-29 (18:00 UTC is 19:00 before, 20:00 after).
 WEEK = pd.Timestamp("2026-03-30")  # a Monday, the first of summer time

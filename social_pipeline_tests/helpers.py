@@ -1,0 +1,395 @@
+"""Helpers shared by the tests: the fixed clock and file stores, Dagster runs of collection and of
+the inbox, hand-built warehouse rows, HTTP-level fakes of the X API, a draft post, the browser, and a
+throwaway PostgreSQL server. Test modules import them from here, never from one another.
+
+PostgreSQL server: A throwaway PostgreSQL server for the tests: initdb into a temporary folder, listening only on a
+Unix socket there, stopped and removed afterwards. Each pytest-xdist worker starts its own, so their
+socket folders (and ports, which only name the socket file) never meet.
+
+PostgreSQL refuses to run as root: when the tests run as root, initdb and pg_ctl run as the
+`postgres` user (runuser, else su), and the folder is theirs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pwd
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from social_pipeline.core.analytics_queries import sql_text
+from social_pipeline.core.x_payloads import TWITTER_EPOCH_MS
+from social_pipeline.definitions import defs
+from social_pipeline.defs.analytics import assets as analytics
+from social_pipeline.defs.analytics.checks import (
+    engagement_rate_within_bounds,
+    engagement_rates_plausible,
+    every_post_has_a_snapshot,
+)
+from social_pipeline.defs.common import (
+    HOURLY_PARTITIONS,
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    add_partition_keys,
+)
+from social_pipeline.defs.ingestion import assets as ingestion
+from social_pipeline.defs.ingestion.checks import cumulative_metrics_never_decrease
+from social_pipeline.defs.reporting.sensors import refresh_weekly_after_inbox
+from social_pipeline.resources.files import FileStoresResource
+from social_pipeline.resources.sources import XApiSourceResource
+from social_pipeline.resources.warehouse import WarehouseResource, connect
+
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+# A fixed simulated clock keeps every test deterministic.
+CLOCK = pd.Timestamp("2026-11-18 12:00")
+
+
+def file_stores_under(root, **fields) -> FileStoresResource:
+    """Reports, models, the BI copy, ops files and the inbox under `root`; `fields` override them."""
+    root = Path(root)
+    return FileStoresResource(**{
+        "reports_dir": str(root / "reports"), "models_dir": str(root / "models"), "ops_dir": str(root / "ops"),
+        "bi_database": str(root / "bi" / "warehouse.duckdb"), "inbox_dir": str(root / "inbox"), **fields})
+
+
+def repository_outputs() -> dict:
+    """Modification times of the files the pipeline writes under the repository's data/."""
+    return {str(p): p.stat().st_mtime_ns for p in REPO_DATA.rglob("*")
+            if p.is_file() and p.relative_to(REPO_DATA).parts[0] not in ("dagster_home", "inbox-samples")}
+
+
+# ----- collection runs ----------------------------------------------------------------------------
+ASSETS = [
+    ingestion.raw_posts, ingestion.raw_tweet_metrics, ingestion.raw_account_snapshots,
+    ingestion.raw_profile_activity, analytics.post_snapshots, analytics.post_performance,
+]
+FIRST_KEY, LAST_KEY = "2026-11-15-12:00", "2026-11-18-11:00"  # 72 hourly collections up to CLOCK
+
+
+def with_hours(first, last=None, instance=None):
+    """An instance (in-memory unless given) whose collection partitions include first .. last."""
+    instance = instance or dg.DagsterInstance.ephemeral()
+    add_partition_keys(instance, HOURLY_PARTITIONS, [first, last or first])
+    return instance
+
+
+def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS, instance=None):
+    result = dg.materialize(
+        assets, resources=resources, instance=with_hours(first, last, instance),
+        tags={PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last},
+    )
+    assert result.success
+    return result
+
+
+# ----- the inbox and its runs ---------------------------------------------------------------------
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "inbox-samples"
+
+
+def drop(inbox: Path, name: str, content: bytes | None = None, age_seconds: float = 60) -> Path:
+    path = inbox / name
+    if content is None:
+        shutil.copyfile(SAMPLES / name, path)
+    else:
+        path.write_bytes(content)
+    settled = time.time() - age_seconds
+    os.utime(path, (settled, settled))
+    return path
+
+
+def run(request: dg.RunRequest, db: str, instance, file_stores):
+    return defs.resolve_job_def("inbox_ingestion").execute_in_process(
+        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False,
+        resources={"warehouse": WarehouseResource(database=db), "file_stores": file_stores},
+    )
+
+
+def sensor_context(instance, file_stores):
+    return dg.build_sensor_context(instance=instance, resources={"file_stores": file_stores})
+
+
+def file_check(result):
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "file_was_ingested"]
+    return check
+
+
+def refresh_weekly(instance, result, db):
+    """What refresh_weekly_after_inbox asks for after this inbox run."""
+    run = instance.get_run_by_id(result.run_id)
+    event = next(e for e in instance.all_logs(result.run_id)
+                 if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS")
+    context = dg.build_run_status_sensor_context(sensor_name="refresh_weekly_after_inbox", dagster_instance=instance,
+                                                 dagster_run=run, dagster_event=event.dagster_event)
+    return refresh_weekly_after_inbox(context, warehouse=WarehouseResource(database=db))
+
+
+# ----- data-quality checks on hand-inserted rows --------------------------------------------------
+ANALYTICS_CHECKS = [cumulative_metrics_never_decrease, engagement_rate_within_bounds,
+                    engagement_rates_plausible, every_post_has_a_snapshot]
+
+
+def insert(db_path, posts=(), metrics=()):
+    """posts: (post_id, published_at); metrics: (post_id, collected_at, impressions, likes, status)."""
+    con = connect(db_path)
+    try:
+        for post_id, published in posts:
+            con.execute("INSERT INTO raw.posts (post_id, user_id, text, published_at, source, ingested_at) "
+                        "VALUES (?, 'u1', 'hi', ?::TIMESTAMP, 'test', now())", [post_id, published])
+        for post_id, collected, impressions, likes, status in metrics:
+            con.execute(
+                "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, "
+                "quotes, source, status, partition_key, written_at) "
+                "VALUES (?, ?::TIMESTAMP, ?, ?, 1, 1, 0, 'test', ?, strftime(?::TIMESTAMP, '%Y-%m-%d-%H:00'), now())",
+                [post_id, collected, impressions, likes, status, collected])
+    finally:
+        con.close()
+
+
+def run_analytics(db_path):
+    return dg.materialize([analytics.post_snapshots, analytics.post_performance, *ANALYTICS_CHECKS],
+                          resources={"warehouse": WarehouseResource(database=db_path)}, raise_on_error=False)
+
+
+def evaluation(result, name):
+    [found] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    return found
+
+
+def materialized(result):
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+GOOD = ([("p1", "2026-11-16 10:00")],
+        [("p1", "2026-11-16 11:00", 100, 5, "ok"), ("p1", "2026-11-16 12:00", 150, 6, "ok")])
+
+
+# ----- hand-built warehouse rows with known answers -----------------------------------------------
+PROFILE_COUNTERS = ("connections_new", "connection_requests", "search_appearances", "inmails_received",
+                    "recruiter_messages", "profile_saves", "conversations_started", "interviews_scheduled")
+
+
+def add_post(con, post_id, user_id, published_at, impressions, likes=0, retweets=0, replies=0, quotes=0,
+             content_type="text", text=None, time_known=True, collected_at=None):
+    """A post and one metrics collection (by default a day after publication)."""
+    published_at = pd.Timestamp(published_at)
+    collected_at = pd.Timestamp(collected_at) if collected_at else published_at + pd.Timedelta(days=1)
+    con.execute(
+        "INSERT INTO raw.posts (post_id, user_id, text, content_type, media_type, num_media_items, published_at, "
+        "published_time_known, source, ingested_at) "
+        "VALUES ($id, $user, $text, $ct, 'none', 0, $at, $known, 'test', $at)",
+        {"id": str(post_id), "user": user_id, "text": text or f"post {post_id}", "ct": content_type,
+         "at": published_at, "known": time_known},
+    )
+    con.execute(
+        "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, source, "
+        "status, partition_key, written_at) VALUES ($id, $c, $i, $l, $r, $p, $q, 'test', 'ok', $key, $c)",
+        {"id": str(post_id), "c": collected_at, "i": impressions, "l": likes, "r": retweets, "p": replies,
+         "q": quotes, "key": (collected_at - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")},
+    )
+
+
+def add_profile_day(con, user_id, day, views, **counters):
+    values = {c: counters.get(c, 0) for c in PROFILE_COUNTERS}
+    con.execute(
+        f"INSERT INTO raw.profile_activity (user_id, platform, snapshot_date, profile_views, {', '.join(values)}, "
+        f"source_file, ingested_at) VALUES ($user, 'linkedin', $day, $views, {', '.join('$' + c for c in values)}, "
+        "'test', now()::TIMESTAMP)",
+        {"user": user_id, "day": pd.Timestamp(day).date(), "views": views, **values},
+    )
+
+
+def refresh_post_tables(con):
+    """What post_snapshots (full refresh) and post_performance do, with the foundation's SQL."""
+    con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+    con.execute("DELETE FROM analytics.post_snapshots")
+    con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql_text('post_snapshots')}")
+    con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql_text('post_performance')}")
+    con.execute("DROP TABLE refresh_keys")
+
+
+# ----- the X API through HTTP-level fakes ---------------------------------------------------------
+API = "https://api.twitter.com/2"
+NOW = pd.Timestamp.now("UTC").tz_localize(None)
+
+
+def snowflake(at: pd.Timestamp, n: int = 0) -> str:
+    return str(((int(pd.Timestamp(at).value // 1_000_000) - TWITTER_EPOCH_MS) << 22) + n)
+
+
+def tweet(post_id: str, likes=3, reposts=1, replies=2, quotes=0, impressions=100, renamed=False, **extra) -> dict:
+    metrics = {"like_count": likes, "reply_count": replies, "quote_count": quotes, "bookmark_count": 1}
+    metrics["repost_count" if renamed else "retweet_count"] = reposts
+    if impressions is not None:
+        metrics["impression_count"] = impressions
+    return {"id": post_id, "text": f"post {post_id}", "edit_history_tweet_ids": [post_id],
+            "public_metrics": metrics, **extra}
+
+
+def tweets_callback(request):
+    """Answers get_tweets for whatever ids were asked, like X does."""
+    ids = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
+    return 200, {"content-type": "application/json"}, json.dumps({"data": [tweet(i) for i in ids]})
+
+
+def users_response(handle="Alice_Data", user_id="42", followers=1234):
+    return {"data": [{"id": user_id, "name": "Alice", "username": handle,
+                      "public_metrics": {"followers_count": followers, "following_count": 10, "tweet_count": 77}}]}
+
+
+def _x_resources(tmp_path):
+    return {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": XApiSourceResource(x_bearer_token="secret-bearer-token-123", x_usernames="alice_data"),
+    }
+
+
+# ----- the prediction API and the browser ---------------------------------------------------------
+DRAFT = {
+    "post_text": "Shipping our new #DuckDB pipeline today with @dagster, benchmarks inside 🚀",
+    "media_type": "image",
+    "num_media_items": 1,
+    "scheduled_time": "2026-11-25T18:00:00Z",
+    "user_followers": 40_000,
+    "user_avg_engagement_rate": 0.03,
+}
+
+
+def chromium_binary() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("chromium is not installed; CI must install it (see .ci/run)")
+    pytest.skip("chromium is not installed (apt-get install -y chromium)")
+
+
+# ----- a throwaway PostgreSQL server --------------------------------------------------------------
+# Numbers the DuckLake catalogs a test process creates on its server.
+LAKE_NUMBERS = itertools.count()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+SERVER_USER = "postgres"
+START_TIMEOUT_SECONDS = 60
+# Enough for several DuckDB processes (each holds a few catalog connections) plus a Dagster instance.
+MAX_CONNECTIONS = 200
+
+
+class PostgresUnavailable(RuntimeError):
+    """initdb/pg_ctl are not installed, or there is no user to run them as."""
+
+
+def server_bindir() -> Path:
+    """The folder of initdb and pg_ctl: PATH first, else `pg_config --bindir` (Debian keeps them in
+    /usr/lib/postgresql/<major>/bin, off PATH)."""
+    on_path = shutil.which("initdb")
+    if on_path:
+        return Path(on_path).resolve().parent
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        bindir = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                     check=True).stdout.strip())
+        if (bindir / "initdb").exists():
+            return bindir
+    # Debian's pg_config may come from libpq-dev, of another major version than the server installed.
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+                       if p.parts[-3].isdigit() else 0)
+    if installed:
+        return installed[-1].parent
+    raise PostgresUnavailable("PostgreSQL's initdb is neither on PATH nor in `pg_config --bindir`; "
+                              "install the server (Debian: apt-get install postgresql)")
+
+
+class PostgresServer:
+    """One server; `create_database(name)` gives a libpq connection string to a new database."""
+
+    def __init__(self, root: Path | None = None):
+        self.bindir = server_bindir()
+        self.as_other_user = os.geteuid() == 0
+        if self.as_other_user:
+            try:
+                self.user = pwd.getpwnam(SERVER_USER)
+            except KeyError as exc:
+                raise PostgresUnavailable(f"running as root and there is no {SERVER_USER!r} user to run "
+                                          "PostgreSQL as") from exc
+        # Directly under the temp folder: pytest's own tmp folders are mode 0700 to root, which the
+        # postgres user could not enter. Short, too: a Unix socket path has ~100 characters at most.
+        self.root = Path(tempfile.mkdtemp(prefix="sp-pg-", dir=root))
+        self.data_dir = self.root / "data"
+        self.socket_dir = self.root
+        self.port = 5432
+        self.databases: list[str] = []
+        self.running = False
+        if self.as_other_user:
+            os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
+
+    def _command(self, program: str, *args: str) -> list[str]:
+        argv = [str(self.bindir / program), *args]
+        if not self.as_other_user:
+            return argv
+        if shutil.which("runuser"):
+            return ["runuser", "-u", SERVER_USER, "--", *argv]
+        return ["su", SERVER_USER, "-s", "/bin/sh", "-c", shlex.join(argv)]
+
+    def _run(self, program: str, *args: str) -> str:
+        completed = subprocess.run(self._command(program, *args), capture_output=True, text=True)
+        if completed.returncode != 0:
+            raise RuntimeError(f"{program} {' '.join(args)} failed ({completed.returncode}): "
+                               f"{completed.stderr.strip() or completed.stdout.strip()}")
+        return completed.stdout
+
+    def start(self) -> "PostgresServer":
+        self._run("initdb", "-D", str(self.data_dir), "-U", SERVER_USER, "--auth=trust",
+                  "--encoding=UTF8", "--no-sync")
+        # No TCP at all: the socket folder alone is the address. Durability is traded for speed
+        # (a throwaway server), never used outside the tests.
+        options = (f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' "
+                   f"-c max_connections={MAX_CONNECTIONS} -c shared_buffers=16MB -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
+        self._run("pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.root / "server.log"),
+                  "-w", "-t", str(START_TIMEOUT_SECONDS), "start")
+        self.running = True
+        return self
+
+    def log(self) -> str:
+        path = self.root / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def libpq(self, database: str = "postgres") -> str:
+        """A libpq key=value connection string (DuckDB's ATTACH 'postgres:...' and psycopg take it)."""
+        return f"host={self.socket_dir} port={self.port} user={SERVER_USER} dbname={database}"
+
+    def create_database(self, name: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(f"database name {name!r}: lower-case letters, digits and _ only")
+        self._run("createdb", "-h", str(self.socket_dir), "-p", str(self.port), "-U", SERVER_USER, name)
+        self.databases.append(name)
+        return self.libpq(name)
+
+    def stop(self) -> None:
+        if self.running:
+            # immediate: the tests' connections may still be open; the data is thrown away anyway.
+            subprocess.run(self._command("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"),
+                           capture_output=True, text=True)
+            self.running = False
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "PostgresServer":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
