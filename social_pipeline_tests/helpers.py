@@ -1,13 +1,6 @@
 """Helpers shared by the tests: the fixed clock and file stores, Dagster runs of collection and of
 the inbox, hand-built warehouse rows, HTTP-level fakes of the X API, a draft post, the browser, and a
-throwaway PostgreSQL server. Test modules import them from here, never from one another.
-
-PostgreSQL server: A throwaway PostgreSQL server for the tests: initdb into a temporary folder, listening only on a
-Unix socket there, stopped and removed afterwards. Each pytest-xdist worker starts its own, so their
-socket folders (and ports, which only name the socket file) never meet.
-
-PostgreSQL refuses to run as root: when the tests run as root, initdb and pg_ctl run as the
-`postgres` user (runuser, else su), and the folder is theirs."""
+throwaway PostgreSQL server. Test modules import them from here, never from one another."""
 
 from __future__ import annotations
 
@@ -275,6 +268,11 @@ def chromium_binary() -> str:
 
 
 # ----- a throwaway PostgreSQL server --------------------------------------------------------------
+# initdb into a temporary folder, listening only on a Unix socket there, stopped and removed afterwards.
+# Each pytest-xdist worker starts its own, so their socket folders (and ports, which only name the
+# socket file) never meet. PostgreSQL refuses to run as root: when the tests run as root, initdb and
+# pg_ctl run as the `postgres` user (runuser, else su), and the folder is theirs.
+
 # Numbers the DuckLake catalogs a test process creates on its server.
 LAKE_NUMBERS = itertools.count()
 
