@@ -30,7 +30,7 @@ STARTUP_SECONDS = 15.0
 def _server():
     # The tests' throwaway server: the bench runs from the repository, as `make bench` does.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from social_pipeline_tests.postgres_server import PostgresServer
+    from social_pipeline_tests.helpers import PostgresServer
 
     return PostgresServer()
 

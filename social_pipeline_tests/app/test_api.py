@@ -15,14 +15,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from social_pipeline.app.http_api import app
 from social_pipeline.core.prediction_request import PostPayload
 
-DRAFT = {
-    "post_text": "Shipping our new #DuckDB pipeline today with @dagster, benchmarks inside 🚀",
-    "media_type": "image",
-    "num_media_items": 1,
-    "scheduled_time": "2026-11-25T18:00:00Z",
-    "user_followers": 40_000,
-    "user_avg_engagement_rate": 0.03,
-}
+from social_pipeline_tests.helpers import DRAFT
+
 CONTRACT = {"suggested_hashtags", "suggested_description", "predicted_reach", "predicted_likes",
             "predicted_engagement_rate", "explanations"}
 

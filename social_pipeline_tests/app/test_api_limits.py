@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from social_pipeline.app import http_api as api, serving
 from social_pipeline.app.http_api import app
 
-from social_pipeline_tests.app.test_api import DRAFT
+from social_pipeline_tests.helpers import DRAFT
 
 
 @pytest.fixture

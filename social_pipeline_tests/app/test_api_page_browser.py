@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 from social_pipeline.app.http_api import app
 from social_pipeline.app.serving import predict
 
-from social_pipeline_tests.core.test_report_html_browser import chromium_binary
+from social_pipeline_tests.helpers import chromium_binary
 
 DRAFT = {
     "post_text": "Our DuckDB and Dagster pipeline, explained in one chart 🦆",

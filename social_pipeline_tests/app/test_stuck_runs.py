@@ -16,7 +16,7 @@ import yaml
 
 from social_pipeline.app.cli import main
 
-from social_pipeline_tests.conftest import launch, project_home, running_daemon, wait_until
+from social_pipeline_tests.helpers import launch, project_home, running_daemon, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 

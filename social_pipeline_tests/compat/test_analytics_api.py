@@ -7,7 +7,7 @@ import pytest
 
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.analytics_fixtures import add_post, add_profile_day, refresh_post_tables
+from social_pipeline_tests.helpers import add_post, add_profile_day, refresh_post_tables
 
 AS_OF = pd.Timestamp("2026-03-09 06:00")
 SUMMARY_KEYS = {"total_posts": int, "total_impressions": int, "total_engagements": int, "avg_engagement_rate": float,

@@ -6,7 +6,7 @@ import pytest
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.analytics_fixtures import add_post, add_profile_day, refresh_post_tables
+from social_pipeline_tests.helpers import add_post, add_profile_day, refresh_post_tables
 
 WEEK = pd.Timestamp("2026-03-02")  # a Monday
 WEEK_END = WEEK + pd.Timedelta(days=7)

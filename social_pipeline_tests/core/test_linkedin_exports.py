@@ -17,7 +17,7 @@ from social_pipeline.core.linkedin_exports import (
     looks_like_linkedin,
     parse_linkedin_file,
 )
-from social_pipeline_tests.linkedin_files import (
+from social_pipeline_tests.helpers import (
     CONNECTIONS_HEADER,
     MESSAGES_NEWER,
     MESSAGES_OLDER,

@@ -7,11 +7,10 @@ import pandas as pd
 import pytest
 
 from social_pipeline.core import analytics_queries as q
-from social_pipeline.sources.inbox_files import ingest_file
 from social_pipeline.core.reports import render_html, render_markdown
+from social_pipeline.sources.inbox_files import ingest_file
 from social_pipeline.warehouse.connection import connect
-from social_pipeline_tests.analytics_fixtures import refresh_post_tables
-from social_pipeline_tests.linkedin_files import (
+from social_pipeline_tests.helpers import (
     MESSAGES_NEWER,
     OWNER,
     archive_zip,
@@ -20,6 +19,7 @@ from social_pipeline_tests.linkedin_files import (
     invitations_csv,
     message_row,
     messages_csv,
+    refresh_post_tables,
 )
 
 NOW = pd.Timestamp("2026-08-10 12:00")

@@ -4,8 +4,6 @@ Skips only when Chromium is absent on a developer machine; in CI (CI=true) a mis
 Chromium fails the test (`.ci/run` installs it).
 """
 
-import os
-import shutil
 import subprocess
 
 import pandas as pd
@@ -15,16 +13,7 @@ from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.analytics_fixtures import add_post, add_profile_day, refresh_post_tables
-
-
-def chromium_binary() -> str:
-    found = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-    if found:
-        return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is not installed; CI must install it (see .ci/run)")
-    pytest.skip("chromium is not installed (apt-get install -y chromium)")
+from social_pipeline_tests.helpers import add_post, add_profile_day, chromium_binary, refresh_post_tables
 
 
 def open_in_chromium(html_file, profile_dir) -> tuple[str, str]:

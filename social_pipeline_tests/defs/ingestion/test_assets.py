@@ -4,42 +4,17 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 
 from social_pipeline.defs.analytics import assets as analytics
 from social_pipeline.defs.ingestion import assets as ingestion
-from social_pipeline.defs.common import HOURLY_PARTITIONS, add_partition_keys
 from social_pipeline.core.metrics import engagement_rate_pct, weighted_engagement_score
 from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.conftest import CLOCK, file_stores_under
+from social_pipeline_tests.helpers import CLOCK, FIRST_KEY, LAST_KEY, collect, file_stores_under, with_hours
 from social_pipeline.defs.ml.sensors import retrain_on_new_labels
-
-ASSETS = [
-    ingestion.raw_posts, ingestion.raw_tweet_metrics, ingestion.raw_account_snapshots,
-    ingestion.raw_profile_activity, analytics.post_snapshots, analytics.post_performance,
-]
-FIRST_KEY, LAST_KEY = "2026-11-15-12:00", "2026-11-18-11:00"  # 72 hourly collections up to CLOCK
-
-
-def with_hours(first, last=None, instance=None):
-    """An instance (in-memory unless given) whose collection partitions include first .. last."""
-    instance = instance or dg.DagsterInstance.ephemeral()
-    add_partition_keys(instance, HOURLY_PARTITIONS, [first, last or first])
-    return instance
-
-
-def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS, instance=None):
-    result = dg.materialize(
-        assets, resources=resources, instance=with_hours(first, last, instance),
-        tags={PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last},
-    )
-    assert result.success
-    return result
-
 
 def table(db_path, sql):
     con = duckdb.connect(db_path, read_only=True)

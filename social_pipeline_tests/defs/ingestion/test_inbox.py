@@ -1,42 +1,33 @@
 """The inbox sensor on a temporary inbox, the runs it launches, and `social-pipeline ingest`."""
 
-import os
-import shutil
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import dagster as dg
 
 from social_pipeline.defs.ingestion.sensors import inbox_sensor
 from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, WEEKLY_PARTITIONS
-from social_pipeline.defs.reporting.sensors import refresh_weekly_after_inbox
 from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.conftest import file_stores_under
+from social_pipeline_tests.helpers import (
+    SAMPLES,
+    drop,
+    file_check,
+    file_stores_under,
+    refresh_weekly,
+    run,
+    sensor_context,
+)
 
-SAMPLES = Path(__file__).resolve().parents[3] / "data" / "inbox-samples"
 CLASSIC = "tweet_activity_metrics_alice_data_20261101_20261122_en.csv"
 CONTENT = "account_analytics_content_2026-10-23_2026-11-22.csv"
 PROFILE = "profile_activity_alice_data_2026-11.csv"
 BAD = ('"Tweet id","Tweet permalink","time","impressions","likes"\n'
        '"2117530719482806272","https://twitter.com/alice_data/status/2117530719482806272","2026-11-03 08:14 +0000","10.0","2.0"\n'
        '"2117530719482806273","https://twitter.com/alice_data/status/2117530719482806273","2026-11-03 09:14 +0000","10.0","-4.0"\n')
-
-
-def drop(inbox: Path, name: str, content: bytes | None = None, age_seconds: float = 60) -> Path:
-    path = inbox / name
-    if content is None:
-        shutil.copyfile(SAMPLES / name, path)
-    else:
-        path.write_bytes(content)
-    settled = time.time() - age_seconds
-    os.utime(path, (settled, settled))
-    return path
 
 
 def counts(db: str) -> dict:
@@ -47,17 +38,6 @@ def counts(db: str) -> dict:
                               "analytics.post_snapshots", "analytics.post_performance")}
     finally:
         con.close()
-
-
-def run(request: dg.RunRequest, db: str, instance, file_stores):
-    return defs.resolve_job_def("inbox_ingestion").execute_in_process(
-        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False,
-        resources={"warehouse": WarehouseResource(database=db), "file_stores": file_stores},
-    )
-
-
-def sensor_context(instance, file_stores):
-    return dg.build_sensor_context(instance=instance, resources={"file_stores": file_stores})
 
 
 def test_sensor_new_duplicate_and_bad_files(tmp_path):
@@ -145,21 +125,6 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path):
         reports = con.execute("SELECT count(*) FROM analytics.weekly_reports WHERE user_id = 'alice_data'").fetchall()
         con.close()
         assert summary and summary[0][0] > 0 and reports[0][0] >= 3
-
-
-def file_check(result):
-    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "file_was_ingested"]
-    return check
-
-
-def refresh_weekly(instance, result, db):
-    """What refresh_weekly_after_inbox asks for after this inbox run."""
-    run = instance.get_run_by_id(result.run_id)
-    event = next(e for e in instance.all_logs(result.run_id)
-                 if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS")
-    context = dg.build_run_status_sensor_context(sensor_name="refresh_weekly_after_inbox", dagster_instance=instance,
-                                                 dagster_run=run, dagster_event=event.dagster_event)
-    return refresh_weekly_after_inbox(context, warehouse=WarehouseResource(database=db))
 
 
 def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeypatch, capsys):

@@ -10,8 +10,7 @@ from social_pipeline.resources.sources import simulated_source_from_env
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.conftest import file_stores_under
-from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context
+from social_pipeline_tests.helpers import drop, file_stores_under, refresh_weekly, sensor_context
 
 ZONES = "nyc_writer=America/New_York"
 # Four posts of an account no source collects. New York is UTC-5 after 2026-11-01: Tuesday 23:xx UTC is

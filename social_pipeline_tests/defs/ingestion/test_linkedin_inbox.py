@@ -11,25 +11,26 @@ from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE
 from social_pipeline.defs.ingestion.sensors import inbox_sensor
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
-from social_pipeline_tests.conftest import file_stores_under
-from social_pipeline_tests.core.test_linkedin_ingest import (
+from social_pipeline_tests.helpers import (
     CONNECTIONS,
     DAILY,
-    TOP_ENGAGEMENTS,
-    TOP_IMPRESSIONS,
-    the_archive,
-)
-from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context
-from social_pipeline_tests.linkedin_files import (
     MESSAGES_NEWER,
     OWNER,
+    TOP_ENGAGEMENTS,
+    TOP_IMPRESSIONS,
     archive_zip,
     connections_csv,
     csv_bytes,
+    drop,
+    file_stores_under,
     invitations_csv,
     message_row,
     messages_csv,
+    refresh_weekly,
+    run,
+    sensor_context,
     stamp,
+    the_archive,
     workbook_xlsx,
 )
 

@@ -25,10 +25,20 @@ from social_pipeline.app.cli import main
 from social_pipeline.warehouse.connection import connect
 from social_pipeline.core.clock import utc_now
 
-from social_pipeline_tests.defs.ingestion.test_assets import with_hours
-from social_pipeline_tests.conftest import file_stores_under
-from social_pipeline_tests.defs.ingestion.test_inbox import file_check, run, sensor_context
-from social_pipeline_tests.resources.test_x_api import API, NOW, _x_resources, snowflake, tweet, tweets_callback, users_response
+from social_pipeline_tests.helpers import (
+    API,
+    NOW,
+    _x_resources,
+    file_check,
+    file_stores_under,
+    run,
+    sensor_context,
+    snowflake,
+    tweet,
+    tweets_callback,
+    users_response,
+    with_hours,
+)
 
 CLASSIC_HEAD = ('\ufeff"Tweet id","Tweet permalink","Tweet text","time","impressions","engagements","engagement rate",'
                 '"retweets","replies","likes","user profile clicks","url clicks","media views"\n')

@@ -22,8 +22,7 @@ from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.conftest import CLOCK, file_stores_under
-from social_pipeline_tests.defs.ingestion.test_assets import collect
+from social_pipeline_tests.helpers import CLOCK, collect, file_stores_under
 from social_pipeline.defs.ml.model_checks import beats_baseline_result, coverage_band, not_worse_than_previous_result
 from social_pipeline.defs.ml.schedules import weekly_retraining_schedule
 from social_pipeline.defs.ml.sensors import NEW_LABELS_TO_RETRAIN, retrain_on_new_labels

@@ -17,9 +17,8 @@ from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.conftest import file_stores_under
+from social_pipeline_tests.helpers import file_stores_under, refresh_post_tables
 
-from social_pipeline_tests.analytics_fixtures import refresh_post_tables
 from social_pipeline.defs.analytics.assets import best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
 from social_pipeline.defs.analytics.checks import WEEKLY_RATE_CHECKS, best_time_slots_have_two_posts, recruiter_reach_matches_formula
 from social_pipeline.defs.reporting.checks import reports_for_every_active_user

@@ -177,7 +177,7 @@ def test_deploy_instance_reaches_postgresql_on_the_port_in_dagster_pg_port(postg
                                                                            port):
     """deploy/dagster.yaml as shipped: DAGSTER_PG_PORT names the server's port (a pooler's 6432 here, a
     server of its own); unset, the port is 5432 (the session's server)."""
-    from social_pipeline_tests.postgres_server import PostgresServer
+    from social_pipeline_tests.helpers import PostgresServer
 
     with PostgresServer(port=port) if port else nullcontext(postgres_server) as server:
         if port:
@@ -267,7 +267,7 @@ def test_post_snapshots_reads_rows_committed_after_a_later_stamped_one(db_path):
     high-water mark on written_at skipped it for good)."""
     from social_pipeline.defs.analytics.assets import post_snapshots
 
-    from ..analytics_fixtures import add_post
+    from social_pipeline_tests.helpers import add_post
 
     warehouse = dg_warehouse(db_path)
     con = connect(db_path)

@@ -15,7 +15,7 @@ from social_pipeline.core.schema import create_statements, schema_version
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect, ensure_schema, stored_schema_version
 
-from social_pipeline_tests.defs.test_checks import ANALYTICS_CHECKS, GOOD, insert, run_analytics
+from social_pipeline_tests.helpers import ANALYTICS_CHECKS, GOOD, insert, run_analytics
 
 
 def fingerprint(path: str) -> tuple[str, int]:

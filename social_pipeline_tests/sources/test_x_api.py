@@ -15,43 +15,31 @@ import responses
 from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
 from social_pipeline.defs.ingestion.assets import raw_posts, raw_tweet_metrics
 from social_pipeline.compat.post_metrics_collector import collect_post_metrics, collect_posts_metrics
-from social_pipeline.core.x_payloads import TWITTER_EPOCH_MS
 from social_pipeline.resources.sources import XApiSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 from social_pipeline.sources.x_api import RateLimitError, XApiError, XApiSource, XCredentials, XPermissionError
 
-from social_pipeline_tests.defs.ingestion.test_assets import with_hours
+from social_pipeline_tests.helpers import (
+    API,
+    NOW,
+    _x_resources,
+    snowflake,
+    tweet,
+    tweets_callback,
+    users_response,
+    with_hours,
+)
 
-API = "https://api.twitter.com/2"
+
 TWEETS = f"{API}/tweets"
 BEARER = XCredentials(bearer_token="secret-bearer-token-123")
 USER_CONTEXT = XCredentials(consumer_key="ck-secret", consumer_secret="cs-secret", access_token="at-secret",
                             access_token_secret="ats-secret")
-NOW = pd.Timestamp.now("UTC").tz_localize(None)
-
-
-def snowflake(at: pd.Timestamp, n: int = 0) -> str:
-    return str(((int(pd.Timestamp(at).value // 1_000_000) - TWITTER_EPOCH_MS) << 22) + n)
 
 
 def old_ids(count: int) -> list[str]:
     return [snowflake(pd.Timestamp("2025-03-01"), n) for n in range(count)]
-
-
-def tweet(post_id: str, likes=3, reposts=1, replies=2, quotes=0, impressions=100, renamed=False, **extra) -> dict:
-    metrics = {"like_count": likes, "reply_count": replies, "quote_count": quotes, "bookmark_count": 1}
-    metrics["repost_count" if renamed else "retweet_count"] = reposts
-    if impressions is not None:
-        metrics["impression_count"] = impressions
-    return {"id": post_id, "text": f"post {post_id}", "edit_history_tweet_ids": [post_id],
-            "public_metrics": metrics, **extra}
-
-
-def tweets_callback(request):
-    """Answers get_tweets for whatever ids were asked, like X does."""
-    ids = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
-    return 200, {"content-type": "application/json"}, json.dumps({"data": [tweet(i) for i in ids]})
 
 
 def source(credentials=BEARER, sleeps=None, **kwargs) -> XApiSource:
@@ -245,11 +233,6 @@ def test_401_names_the_credentials():
         source().fetch_metrics(metric_requests(old_ids(1)))
 
 
-def users_response(handle="Alice_Data", user_id="42", followers=1234):
-    return {"data": [{"id": user_id, "name": "Alice", "username": handle,
-                      "public_metrics": {"followers_count": followers, "following_count": 10, "tweet_count": 77}}]}
-
-
 @responses.activate
 def test_own_timeline_is_paginated_and_followers_come_in_one_call():
     responses.get(f"{API}/users/by", json=users_response())
@@ -314,13 +297,6 @@ def test_seed_collect_post_metrics_shapes():
     responses.replace(responses.GET, TWEETS, status=400, json={"errors": [{"message": "Invalid ids"}]})
     result = collect_post_metrics("abc", source())
     assert result["success"] is False and "Invalid ids" in result["error"]
-
-
-def _x_resources(tmp_path):
-    return {
-        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
-        "source": XApiSourceResource(x_bearer_token="secret-bearer-token-123", x_usernames="alice_data"),
-    }
 
 
 @responses.activate

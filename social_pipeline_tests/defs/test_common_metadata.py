@@ -18,7 +18,7 @@ from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 
-from social_pipeline_tests.conftest import CLOCK, file_stores_under
+from social_pipeline_tests.helpers import CLOCK, file_stores_under
 
 # Assets that are not one warehouse table: the model files and the BI copy (a whole database).
 NOT_TABLES = {"reach_model", "likes_model", "bi_warehouse_copy"}

@@ -16,7 +16,7 @@ from social_pipeline.resources.sources import (SimulatedSourceResource, simulate
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.analytics_fixtures import add_post, refresh_post_tables
+from social_pipeline_tests.helpers import add_post, refresh_post_tables
 
 # Europe/Berlin moves to summer time on Sunday 2026-03-29 (18:00 UTC is 19:00 before, 20:00 after).
 WEEK = pd.Timestamp("2026-03-30")  # a Monday, the first of summer time

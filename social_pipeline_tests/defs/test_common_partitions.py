@@ -18,8 +18,7 @@ from social_pipeline.definitions import defs
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 
-from social_pipeline_tests.conftest import file_stores_under
-from social_pipeline_tests.defs.ingestion.test_inbox import drop, refresh_weekly, run, sensor_context
+from social_pipeline_tests.helpers import drop, file_stores_under, refresh_weekly, run, sensor_context
 
 REPO = Path(__file__).resolve().parents[2]
 WEEKLY_ASSETS = ["user_summary", "engagement_by_content_type", "best_posting_times", "recruiter_metrics",

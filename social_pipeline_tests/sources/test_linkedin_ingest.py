@@ -10,35 +10,29 @@ import pytest
 
 from social_pipeline.sources.inbox_files import ingest_file
 from social_pipeline.warehouse.connection import connect
-from social_pipeline_tests.linkedin_files import (
+from social_pipeline_tests.helpers import (
+    CONNECTIONS,
+    DAILY,
+    INVITATIONS,
+    MESSAGES,
     MESSAGES_NEWER,
     MESSAGES_OLDER,
     OWNER,
+    TOP_ENGAGEMENTS,
+    TOP_IMPRESSIONS,
     archive_zip,
     connections_csv,
     invitations_csv,
     message_row,
     messages_csv,
     stamp,
+    the_archive,
     workbook_xlsx,
 )
 
 NOW = pd.Timestamp("2026-08-10 12:00")
 TABLES = ("raw.linkedin_connections", "raw.linkedin_messages", "raw.linkedin_invitations",
           "raw.linkedin_post_metrics", "raw.linkedin_daily", "ops.ingested_files")
-CONNECTIONS = [("Grace", "Hopper", "12 Mar 2024"), ("Alan", "Turing", "7-Feb-22"), ("Edsger", "Dijkstra", "2026-08-03")]
-MESSAGES = [message_row(MESSAGES_NEWER, "c1", "Rita Recruiter", OWNER, "2026-08-01 02:00:00 UTC", "Role at Acme"),
-            message_row(MESSAGES_NEWER, "c1", OWNER, "Rita Recruiter", "2026-08-01 09:30:00 UTC"),
-            message_row(MESSAGES_NEWER, "c2", "Bob Builder", OWNER, "2026-08-02 10:00:00 UTC")]
-INVITATIONS = [("Rita Recruiter", OWNER, "8/3/26, 9:14 AM", "INCOMING"),
-               (OWNER, "Bob Builder", "8/4/26, 4:05 PM", "OUTGOING")]
-
-
-def the_archive(connections=CONNECTIONS, messages=MESSAGES, invitations=INVITATIONS, header=MESSAGES_NEWER) -> bytes:
-    return archive_zip({"Connections.csv": connections_csv(connections), "messages.csv": messages_csv(messages, header),
-                        "Invitations.csv": invitations_csv(invitations)})
-
-
 @pytest.fixture
 def con(tmp_path):
     connection = connect(str(tmp_path / "w.duckdb"))
@@ -115,11 +109,6 @@ def test_without_an_account_the_file_is_rejected_saying_so(con, tmp_path):
     assert set(counts(con).values()) == {0}
 
 
-TOP_ENGAGEMENTS = [("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 40),
-                   ("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 12)]
-TOP_IMPRESSIONS = [("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 900),
-                   ("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 700)]
-DAILY = [("8/1/2026", 500, 20, 3), ("8/2/2026", 800, 41, 5)]
 
 
 def test_a_newer_workbook_updates_the_figures_of_the_same_posts(con, tmp_path):

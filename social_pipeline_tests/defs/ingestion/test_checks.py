@@ -1,0 +1,66 @@
+"""The ingestion data-quality checks fail on bad rows, in real Dagster runs; a blocking failure stops downstream."""
+
+import dagster as dg
+
+from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from social_pipeline.defs.ingestion.checks import counts_are_non_negative
+
+from social_pipeline_tests.helpers import (
+    ASSETS,
+    GOOD,
+    LAST_KEY,
+    evaluation,
+    insert,
+    materialized,
+    run_analytics,
+    with_hours,
+)
+
+
+def test_a_drop_in_likes_warns_names_the_post_and_does_not_block(db_path):
+    insert(db_path, *GOOD)
+    insert(db_path, [("p2", "2026-11-16 10:00")],
+           [("p2", "2026-11-16 11:00", 100, 9, "ok"), ("p2", "2026-11-16 12:00", 120, 8, "ok")])  # an unlike
+    result = run_analytics(db_path)
+    check = evaluation(result, "cumulative_metrics_never_decrease")
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.description == "1 posts whose metrics decreased: p2 (likes at 2026-11-16 12:00:00)"
+    assert check.metadata["offending_count"].value == 1
+    # Not blocking: the run goes on and post_performance is still built.
+    assert result.success and "post_performance" in materialized(result)
+
+
+def test_a_drop_older_than_the_lookback_no_longer_fails(db_path):
+    insert(db_path, [("p1", "2026-11-01 10:00")],
+           [("p1", "2026-11-01 11:00", 100, 6, "ok"), ("p1", "2026-11-01 12:00", 120, 5, "ok"),  # an unlike
+            ("p1", "2026-11-16 12:00", 150, 5, "ok")])  # 15 days later: the drop is old news
+    check = evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
+    assert check.passed
+
+
+def test_a_drop_in_impressions_is_an_error(db_path):
+    insert(db_path, [("p3", "2026-11-16 10:00")],
+           [("p3", "2026-11-16 11:00", 100, 5, "ok"), ("p3", "2026-11-16 12:00", 90, 5, "ok")])
+    check = evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "p3 (impressions at" in check.description
+
+
+def test_a_negative_count_stops_the_downstream_analytics(resources, db_path):
+    selection = [*ASSETS, counts_are_non_negative]
+    tags = {PARTITION_RANGE_START_TAG: LAST_KEY, PARTITION_RANGE_END_TAG: LAST_KEY}
+    # Control: the same run on clean data builds everything.
+    clean = dg.materialize(selection, resources=resources, tags=tags, instance=with_hours(LAST_KEY))
+    assert "post_performance" in materialized(clean)
+    assert evaluation(clean, "counts_are_non_negative").passed
+
+    insert(db_path, metrics=[("bad", "2026-11-16 12:00", -3, 1, "ok")])  # an older collection
+    result = dg.materialize(selection, resources=resources, tags=tags, raise_on_error=False,
+                            instance=with_hours(LAST_KEY))
+    check = evaluation(result, "counts_are_non_negative")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["first_offenders"].value == ["bad"]
+    assert not result.success
+    assert "raw_tweet_metrics" in materialized(result)
+    assert not {"post_snapshots", "post_performance"} & materialized(result)

@@ -1,0 +1,22 @@
+"""The hourly collection schedule."""
+
+import dagster as dg
+import pandas as pd
+
+from social_pipeline.defs.common import HOURLY_PARTITIONS, add_partition_keys
+from social_pipeline.definitions import defs
+
+
+def test_hourly_schedule_collects_the_hour_that_just_closed():
+    schedule = defs.resolve_schedule_def("hourly_collection_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    with dg.instance_for_test() as instance:
+        add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-09:00"])
+        # As a context manager: the context opens its own instance, which must be closed again.
+        with dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                       scheduled_execution_time=pd.Timestamp("2026-11-18 13:05", tz="UTC")) as context:
+            requests = list(schedule.evaluate_tick(context).run_requests)
+        assert [r.partition_key for r in requests] == ["2026-11-18-12:00"]
+        # The hour becomes a partition, and so do the two the daemon missed (they show as missing).
+        assert instance.get_dynamic_partitions(HOURLY_PARTITIONS.name) == [
+            "2026-11-18-09:00", "2026-11-18-10:00", "2026-11-18-11:00", "2026-11-18-12:00"]

@@ -1,0 +1,592 @@
+"""Helpers shared by the tests: the fixed clock and file stores, Dagster runs of collection and of
+the inbox, hand-built warehouse rows, HTTP-level fakes of the X API, a draft post, the browser, and a
+throwaway PostgreSQL server. Test modules import them from here, never from one another."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import itertools
+import json
+import os
+import pwd
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import dagster as dg
+import pandas as pd
+import pytest
+import yaml
+
+from social_pipeline.core.analytics_queries import sql_text
+from social_pipeline.core.x_payloads import TWITTER_EPOCH_MS
+from social_pipeline.definitions import defs
+from social_pipeline.defs.analytics import assets as analytics
+from social_pipeline.defs.analytics.checks import (
+    engagement_rate_within_bounds,
+    engagement_rates_plausible,
+    every_post_has_a_snapshot,
+)
+from social_pipeline.defs.common import (
+    HOURLY_PARTITIONS,
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    add_partition_keys,
+)
+from social_pipeline.defs.ingestion import assets as ingestion
+from social_pipeline.defs.ingestion.checks import cumulative_metrics_never_decrease
+from social_pipeline.defs.reporting.sensors import refresh_weekly_after_inbox
+from social_pipeline.resources.files import FileStoresResource
+from social_pipeline.resources.sources import XApiSourceResource
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
+
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+# A fixed simulated clock keeps every test deterministic.
+CLOCK = pd.Timestamp("2026-11-18 12:00")
+
+
+def file_stores_under(root, **fields) -> FileStoresResource:
+    """Reports, models, the BI copy, ops files and the inbox under `root`; `fields` override them."""
+    root = Path(root)
+    return FileStoresResource(**{
+        "reports_dir": str(root / "reports"), "models_dir": str(root / "models"), "ops_dir": str(root / "ops"),
+        "bi_database": str(root / "bi" / "warehouse.duckdb"), "inbox_dir": str(root / "inbox"), **fields})
+
+
+def repository_outputs() -> dict:
+    """Modification times of the files the pipeline writes under the repository's data/."""
+    return {str(p): p.stat().st_mtime_ns for p in REPO_DATA.rglob("*")
+            if p.is_file() and p.relative_to(REPO_DATA).parts[0] not in ("dagster_home", "inbox-samples")}
+
+
+# ----- collection runs ----------------------------------------------------------------------------
+ASSETS = [
+    ingestion.raw_posts, ingestion.raw_tweet_metrics, ingestion.raw_account_snapshots,
+    ingestion.raw_profile_activity, analytics.post_snapshots, analytics.post_performance,
+]
+FIRST_KEY, LAST_KEY = "2026-11-15-12:00", "2026-11-18-11:00"  # 72 hourly collections up to CLOCK
+
+
+def with_hours(first, last=None, instance=None):
+    """An instance (in-memory unless given) whose collection partitions include first .. last."""
+    instance = instance or dg.DagsterInstance.ephemeral()
+    add_partition_keys(instance, HOURLY_PARTITIONS, [first, last or first])
+    return instance
+
+
+def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS, instance=None):
+    result = dg.materialize(
+        assets, resources=resources, instance=with_hours(first, last, instance),
+        tags={PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last},
+    )
+    assert result.success
+    return result
+
+
+# ----- the inbox and its runs ---------------------------------------------------------------------
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "inbox-samples"
+
+
+def drop(inbox: Path, name: str, content: bytes | None = None, age_seconds: float = 60) -> Path:
+    path = inbox / name
+    if content is None:
+        shutil.copyfile(SAMPLES / name, path)
+    else:
+        path.write_bytes(content)
+    settled = time.time() - age_seconds
+    os.utime(path, (settled, settled))
+    return path
+
+
+def run(request: dg.RunRequest, db: str, instance, file_stores):
+    return defs.resolve_job_def("inbox_ingestion").execute_in_process(
+        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False,
+        resources={"warehouse": WarehouseResource(database=db), "file_stores": file_stores},
+    )
+
+
+def sensor_context(instance, file_stores):
+    return dg.build_sensor_context(instance=instance, resources={"file_stores": file_stores})
+
+
+def file_check(result):
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "file_was_ingested"]
+    return check
+
+
+def refresh_weekly(instance, result, db):
+    """What refresh_weekly_after_inbox asks for after this inbox run."""
+    run = instance.get_run_by_id(result.run_id)
+    event = next(e for e in instance.all_logs(result.run_id)
+                 if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS")
+    context = dg.build_run_status_sensor_context(sensor_name="refresh_weekly_after_inbox", dagster_instance=instance,
+                                                 dagster_run=run, dagster_event=event.dagster_event)
+    return refresh_weekly_after_inbox(context, warehouse=WarehouseResource(database=db))
+
+
+# ----- data-quality checks on hand-inserted rows --------------------------------------------------
+ANALYTICS_CHECKS = [cumulative_metrics_never_decrease, engagement_rate_within_bounds,
+                    engagement_rates_plausible, every_post_has_a_snapshot]
+
+
+def insert(db_path, posts=(), metrics=()):
+    """posts: (post_id, published_at); metrics: (post_id, collected_at, impressions, likes, status)."""
+    con = connect(db_path)
+    try:
+        for post_id, published in posts:
+            con.execute("INSERT INTO raw.posts (post_id, user_id, text, published_at, source, ingested_at) "
+                        "VALUES (?, 'u1', 'hi', ?::TIMESTAMP, 'test', now())", [post_id, published])
+        for post_id, collected, impressions, likes, status in metrics:
+            con.execute(
+                "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, "
+                "quotes, source, status, partition_key, written_at) "
+                "VALUES (?, ?::TIMESTAMP, ?, ?, 1, 1, 0, 'test', ?, strftime(?::TIMESTAMP, '%Y-%m-%d-%H:00'), now())",
+                [post_id, collected, impressions, likes, status, collected])
+    finally:
+        con.close()
+
+
+def run_analytics(db_path):
+    return dg.materialize([analytics.post_snapshots, analytics.post_performance, *ANALYTICS_CHECKS],
+                          resources={"warehouse": WarehouseResource(database=db_path)}, raise_on_error=False)
+
+
+def evaluation(result, name):
+    [found] = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    return found
+
+
+def materialized(result):
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+GOOD = ([("p1", "2026-11-16 10:00")],
+        [("p1", "2026-11-16 11:00", 100, 5, "ok"), ("p1", "2026-11-16 12:00", 150, 6, "ok")])
+
+
+# ----- hand-built warehouse rows with known answers -----------------------------------------------
+PROFILE_COUNTERS = ("connections_new", "connection_requests", "search_appearances", "inmails_received",
+                    "recruiter_messages", "profile_saves", "conversations_started", "interviews_scheduled")
+
+
+def add_post(con, post_id, user_id, published_at, impressions, likes=0, retweets=0, replies=0, quotes=0,
+             content_type="text", text=None, time_known=True, collected_at=None):
+    """A post and one metrics collection (by default a day after publication)."""
+    published_at = pd.Timestamp(published_at)
+    collected_at = pd.Timestamp(collected_at) if collected_at else published_at + pd.Timedelta(days=1)
+    con.execute(
+        "INSERT INTO raw.posts (post_id, user_id, text, content_type, media_type, num_media_items, published_at, "
+        "published_time_known, source, ingested_at) "
+        "VALUES ($id, $user, $text, $ct, 'none', 0, $at, $known, 'test', $at)",
+        {"id": str(post_id), "user": user_id, "text": text or f"post {post_id}", "ct": content_type,
+         "at": published_at, "known": time_known},
+    )
+    con.execute(
+        "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, source, "
+        "status, partition_key, written_at) VALUES ($id, $c, $i, $l, $r, $p, $q, 'test', 'ok', $key, $c)",
+        {"id": str(post_id), "c": collected_at, "i": impressions, "l": likes, "r": retweets, "p": replies,
+         "q": quotes, "key": (collected_at - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")},
+    )
+
+
+def add_profile_day(con, user_id, day, views, **counters):
+    values = {c: counters.get(c, 0) for c in PROFILE_COUNTERS}
+    con.execute(
+        f"INSERT INTO raw.profile_activity (user_id, platform, snapshot_date, profile_views, {', '.join(values)}, "
+        f"source_file, ingested_at) VALUES ($user, 'linkedin', $day, $views, {', '.join('$' + c for c in values)}, "
+        "'test', now()::TIMESTAMP)",
+        {"user": user_id, "day": pd.Timestamp(day).date(), "views": views, **values},
+    )
+
+
+def refresh_post_tables(con):
+    """What post_snapshots (full refresh) and post_performance do, with the foundation's SQL."""
+    con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+    con.execute("DELETE FROM analytics.post_snapshots")
+    con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql_text('post_snapshots')}")
+    con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql_text('post_performance')}")
+    con.execute("DROP TABLE refresh_keys")
+
+
+# ----- the X API through HTTP-level fakes ---------------------------------------------------------
+API = "https://api.twitter.com/2"
+NOW = pd.Timestamp.now("UTC").tz_localize(None)
+
+
+def snowflake(at: pd.Timestamp, n: int = 0) -> str:
+    return str(((int(pd.Timestamp(at).value // 1_000_000) - TWITTER_EPOCH_MS) << 22) + n)
+
+
+def tweet(post_id: str, likes=3, reposts=1, replies=2, quotes=0, impressions=100, renamed=False, **extra) -> dict:
+    metrics = {"like_count": likes, "reply_count": replies, "quote_count": quotes, "bookmark_count": 1}
+    metrics["repost_count" if renamed else "retweet_count"] = reposts
+    if impressions is not None:
+        metrics["impression_count"] = impressions
+    return {"id": post_id, "text": f"post {post_id}", "edit_history_tweet_ids": [post_id],
+            "public_metrics": metrics, **extra}
+
+
+def tweets_callback(request):
+    """Answers get_tweets for whatever ids were asked, like X does."""
+    ids = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
+    return 200, {"content-type": "application/json"}, json.dumps({"data": [tweet(i) for i in ids]})
+
+
+def users_response(handle="Alice_Data", user_id="42", followers=1234):
+    return {"data": [{"id": user_id, "name": "Alice", "username": handle,
+                      "public_metrics": {"followers_count": followers, "following_count": 10, "tweet_count": 77}}]}
+
+
+def _x_resources(tmp_path):
+    return {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": XApiSourceResource(x_bearer_token="secret-bearer-token-123", x_usernames="alice_data"),
+    }
+
+
+# ----- the prediction API and the browser ---------------------------------------------------------
+DRAFT = {
+    "post_text": "Shipping our new #DuckDB pipeline today with @dagster, benchmarks inside 🚀",
+    "media_type": "image",
+    "num_media_items": 1,
+    "scheduled_time": "2026-11-25T18:00:00Z",
+    "user_followers": 40_000,
+    "user_avg_engagement_rate": 0.03,
+}
+
+
+def chromium_binary() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("chromium is not installed; CI must install it (see .ci/run)")
+    pytest.skip("chromium is not installed (apt-get install -y chromium)")
+
+
+# ----- a throwaway PostgreSQL server --------------------------------------------------------------
+# initdb into a temporary folder, listening only on a Unix socket there, stopped and removed afterwards.
+# Each pytest-xdist worker starts its own, so their socket folders (and ports, which only name the
+# socket file) never meet. PostgreSQL refuses to run as root: when the tests run as root, initdb and
+# pg_ctl run as the `postgres` user (runuser, else su), and the folder is theirs.
+
+# Numbers the DuckLake catalogs a test process creates on its server.
+LAKE_NUMBERS = itertools.count()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+SERVER_USER = "postgres"
+START_TIMEOUT_SECONDS = 60
+# Enough for several DuckDB processes (each holds a few catalog connections) plus a Dagster instance.
+MAX_CONNECTIONS = 200
+
+
+class PostgresUnavailable(RuntimeError):
+    """initdb/pg_ctl are not installed, or there is no user to run them as."""
+
+
+def server_bindir() -> Path:
+    """The folder of initdb and pg_ctl: PATH first, else `pg_config --bindir` (Debian keeps them in
+    /usr/lib/postgresql/<major>/bin, off PATH)."""
+    on_path = shutil.which("initdb")
+    if on_path:
+        return Path(on_path).resolve().parent
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        bindir = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
+                                     check=True).stdout.strip())
+        if (bindir / "initdb").exists():
+            return bindir
+    # Debian's pg_config may come from libpq-dev, of another major version than the server installed.
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
+                       if p.parts[-3].isdigit() else 0)
+    if installed:
+        return installed[-1].parent
+    raise PostgresUnavailable("PostgreSQL's initdb is neither on PATH nor in `pg_config --bindir`; "
+                              "install the server (Debian: apt-get install postgresql)")
+
+
+class PostgresServer:
+    """One server; `create_database(name)` gives a libpq connection string to a new database."""
+
+    def __init__(self, root: Path | None = None, port: int = 5432):
+        self.bindir = server_bindir()
+        self.as_other_user = os.geteuid() == 0
+        if self.as_other_user:
+            try:
+                self.user = pwd.getpwnam(SERVER_USER)
+            except KeyError as exc:
+                raise PostgresUnavailable(f"running as root and there is no {SERVER_USER!r} user to run "
+                                          "PostgreSQL as") from exc
+        # Directly under the temp folder: pytest's own tmp folders are mode 0700 to root, which the
+        # postgres user could not enter. Short, too: a Unix socket path has ~100 characters at most.
+        self.root = Path(tempfile.mkdtemp(prefix="sp-pg-", dir=root))
+        self.data_dir = self.root / "data"
+        self.socket_dir = self.root
+        self.port = port  # names the socket file (.s.PGSQL.<port>); libpq picks it by the port
+        self.databases: list[str] = []
+        self.running = False
+        if self.as_other_user:
+            os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
+
+    def _command(self, program: str, *args: str) -> list[str]:
+        argv = [str(self.bindir / program), *args]
+        if not self.as_other_user:
+            return argv
+        if shutil.which("runuser"):
+            return ["runuser", "-u", SERVER_USER, "--", *argv]
+        return ["su", SERVER_USER, "-s", "/bin/sh", "-c", shlex.join(argv)]
+
+    def _run(self, program: str, *args: str) -> str:
+        completed = subprocess.run(self._command(program, *args), capture_output=True, text=True)
+        if completed.returncode != 0:
+            raise RuntimeError(f"{program} {' '.join(args)} failed ({completed.returncode}): "
+                               f"{completed.stderr.strip() or completed.stdout.strip()}")
+        return completed.stdout
+
+    def start(self) -> "PostgresServer":
+        self._run("initdb", "-D", str(self.data_dir), "-U", SERVER_USER, "--auth=trust",
+                  "--encoding=UTF8", "--no-sync")
+        # No TCP at all: the socket folder alone is the address. Durability is traded for speed
+        # (a throwaway server), never used outside the tests.
+        options = (f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' "
+                   f"-c max_connections={MAX_CONNECTIONS} -c shared_buffers=16MB -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
+        self._run("pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.root / "server.log"),
+                  "-w", "-t", str(START_TIMEOUT_SECONDS), "start")
+        self.running = True
+        return self
+
+    def log(self) -> str:
+        path = self.root / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def libpq(self, database: str = "postgres") -> str:
+        """A libpq key=value connection string (DuckDB's ATTACH 'postgres:...' and psycopg take it)."""
+        return f"host={self.socket_dir} port={self.port} user={SERVER_USER} dbname={database}"
+
+    def create_database(self, name: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(f"database name {name!r}: lower-case letters, digits and _ only")
+        self._run("createdb", "-h", str(self.socket_dir), "-p", str(self.port), "-U", SERVER_USER, name)
+        self.databases.append(name)
+        return self.libpq(name)
+
+    def stop(self) -> None:
+        if self.running:
+            # immediate: the tests' connections may still be open; the data is thrown away anyway.
+            subprocess.run(self._command("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"),
+                           capture_output=True, text=True)
+            self.running = False
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "PostgresServer":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+# Dagster's daemon in a test, as `make dev` runs it: real processes driven through the public CLI.
+
+@contextlib.contextmanager
+def running_daemon(env: dict, log_path: Path):
+    """`dagster-daemon run` on the project's code location, as `make dev` runs it, in its own process
+    group (its code server and run workers included), stopped and reaped on exit. Its output goes to
+    `log_path`, shown by a failing test's assertion when it reads it."""
+    repo = REPO_DATA.parent
+    with open(log_path, "w") as log:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(repo / "workspace.yaml")],
+            cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield daemon
+        finally:
+            for sig, wait_seconds in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(daemon.pid, sig)
+                    daemon.wait(timeout=wait_seconds)
+                    break
+                except ProcessLookupError:
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+
+
+def wait_until(condition, timeout_seconds: float, what: str, poll_seconds: float = 0.2):
+    """Poll `condition` until it returns something true (returned), failing the test after the timeout."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_seconds)
+    pytest.fail(f"not within {timeout_seconds} s: {what}")
+
+
+def project_home(tmp_path, monkeypatch, dequeue_interval_seconds: int = 1) -> Path:
+    """DAGSTER_HOME with the project's dagster.yaml, its queue polled every second (not every 5 s), and
+    the warehouse and inbox under tmp_path: what `make dev`'s daemon uses, for a daemon in a test."""
+    config = yaml.safe_load((REPO_DATA / "dagster_home" / "dagster.yaml").read_text())
+    config["run_coordinator"]["config"] = {"dequeue_interval_seconds": dequeue_interval_seconds}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(tmp_path / "inbox"))
+    return home
+
+
+def launch(job: str) -> None:
+    """Submit a run of `job` as a person does (`dagster job launch`): it waits in the instance's queue."""
+    repo = REPO_DATA.parent
+    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
+                   env={**os.environ}, cwd=repo, check=True, capture_output=True)
+
+
+# LinkedIn downloads built in the tests, to the layouts real archives and workbooks have.
+
+CONNECTIONS_HEADER = ["First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On"]
+CONNECTIONS_NOTES = [
+    ["Notes:"],
+    ["When exporting your connection data, you may notice that some of the email addresses are missing. "
+     "You will only see email addresses for connections who have allowed their connections to see or "
+     "download their email address using this setting https://www.linkedin.com/psettings/privacy/email. "
+     "You can learn more here https://www.linkedin.com/help/linkedin/answer/261"],
+    [],
+]
+MESSAGES_NEWER = ["CONVERSATION ID", "CONVERSATION TITLE", "FROM", "SENDER PROFILE URL", "TO",
+                  "RECIPIENT PROFILE URLS", "DATE", "SUBJECT", "CONTENT", "FOLDER", "ATTACHMENTS",
+                  "IS MESSAGE DRAFT", "IS CONVERSATION DRAFT"]
+MESSAGES_OLDER = ["CONVERSATION ID", "CONVERSATION TITLE", "FROM", "TO", "DATE", "SUBJECT", "CONTENT", "FOLDER"]
+INVITATIONS_HEADER = ["From", "To", "Sent At", "Message", "Direction", "inviterProfileUrl", "inviteeProfileUrl"]
+OWNER = "Ada Lovelace"
+
+
+def csv_bytes(rows: list[list[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def connections_csv(connections: list[tuple[str, str, str]], preamble: list[list[str]] | None = None,
+                    header: list[str] = CONNECTIONS_HEADER) -> bytes:
+    """connections: (first name, last name, Connected On as written)."""
+    rows = [[first, last, f"https://www.linkedin.com/in/{first.lower()}-{last.lower()}", "", "Acme", "Engineer",
+             on] for first, last, on in connections]
+    return csv_bytes((CONNECTIONS_NOTES if preamble is None else preamble) + [header] + rows)
+
+
+def message_row(header: list[str], conversation: str, sender: str, to: str, date: str, subject: str = "",
+                content: str = "hello", draft: str = "No") -> list[str]:
+    values = {"CONVERSATION ID": conversation, "CONVERSATION TITLE": "", "FROM": sender,
+              "SENDER PROFILE URL": f"https://www.linkedin.com/in/{sender.lower().replace(' ', '-')}",
+              "TO": to, "RECIPIENT PROFILE URLS": "", "DATE": date, "SUBJECT": subject, "CONTENT": content,
+              "FOLDER": "INBOX", "ATTACHMENTS": "", "IS MESSAGE DRAFT": draft, "IS CONVERSATION DRAFT": "No"}
+    return [values[h] for h in header]
+
+
+def messages_csv(rows: list[list[str]], header: list[str] = MESSAGES_NEWER) -> bytes:
+    return csv_bytes([header] + rows)
+
+
+def invitations_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
+    """rows: (from, to, Sent At as written, INCOMING | OUTGOING)."""
+    return csv_bytes([INVITATIONS_HEADER] + [[f, t, at, "", d, "", ""] for f, t, at, d in rows])
+
+
+def archive_zip(members: dict[str, bytes], packed_at: tuple = (2026, 8, 10, 12, 0, 0)) -> bytes:
+    """A zip of `members`, each stamped `packed_at`: the same members give the same bytes, as one
+    download does (zipfile would stamp the current time, which moves between two calls)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=packed_at), data, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def workbook_xlsx(top_by_engagements: list[tuple[str, str, int]], top_by_impressions: list[tuple[str, str, int]],
+                  daily: list[tuple[str, int, int, int]], total_followers: int = 1200, total_on: str | None = None,
+                  header_row: int = 3, sheets: tuple[str, ...] = ("DISCOVERY", "ENGAGEMENT", "TOP POSTS",
+                                                                  "FOLLOWERS", "DEMOGRAPHICS")) -> bytes:
+    """top lists: (post URL, publish date M/D/YYYY, figure); daily: (date M/D/YYYY, impressions, engagements,
+    new followers); the follower total is stated on `total_on` (default: the last day). TOP POSTS' header is on
+    `header_row` (1-based)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name in sheets:
+        sheet = book.create_sheet(name)
+        if name == "DISCOVERY":
+            sheet.append(["Overall Performance", "1/1/2026 - 1/31/2026"])
+            sheet.append(["Impressions", sum(d[1] for d in daily)])
+            sheet.append(["Members reached", 321])
+        elif name == "ENGAGEMENT":
+            sheet.append(["Date", "Impressions", "Engagements"])
+            for day, impressions, engagements, _ in daily:
+                sheet.append([day, impressions, engagements])
+        elif name == "TOP POSTS":
+            sheet.append(["Maximum of 50 posts available to include in this list"])
+            for _ in range(header_row - 2):
+                sheet.append([])
+            sheet.append(["Post URL", "Post publish date", "Engagements", None,
+                          "Post URL", "Post publish date", "Impressions"])
+            for index in range(max(len(top_by_engagements), len(top_by_impressions))):
+                left = list(top_by_engagements[index]) if index < len(top_by_engagements) else [None] * 3
+                right = list(top_by_impressions[index]) if index < len(top_by_impressions) else [None] * 3
+                sheet.append(left + [None] + right)
+        elif name == "FOLLOWERS":
+            last = total_on or (daily[-1][0] if daily else "1/31/2026")
+            sheet.append([f"Total followers on {last}:", total_followers])
+            sheet.append([])
+            sheet.append(["Date", "New followers"])
+            for day, _, _, new in daily:
+                sheet.append([day, new])
+        else:
+            sheet.append(["Top Demographics", "Value", "Percentage"])
+            sheet.append(["Job titles", "Software Engineer", 0.12])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def stamp(at: datetime) -> str:
+    """messages.csv's DATE form."""
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+CONNECTIONS = [("Grace", "Hopper", "12 Mar 2024"), ("Alan", "Turing", "7-Feb-22"), ("Edsger", "Dijkstra", "2026-08-03")]
+MESSAGES = [message_row(MESSAGES_NEWER, "c1", "Rita Recruiter", OWNER, "2026-08-01 02:00:00 UTC", "Role at Acme"),
+            message_row(MESSAGES_NEWER, "c1", OWNER, "Rita Recruiter", "2026-08-01 09:30:00 UTC"),
+            message_row(MESSAGES_NEWER, "c2", "Bob Builder", OWNER, "2026-08-02 10:00:00 UTC")]
+INVITATIONS = [("Rita Recruiter", OWNER, "8/3/26, 9:14 AM", "INCOMING"),
+               (OWNER, "Bob Builder", "8/4/26, 4:05 PM", "OUTGOING")]
+
+
+def the_archive(connections=CONNECTIONS, messages=MESSAGES, invitations=INVITATIONS, header=MESSAGES_NEWER) -> bytes:
+    return archive_zip({"Connections.csv": connections_csv(connections), "messages.csv": messages_csv(messages, header),
+                        "Invitations.csv": invitations_csv(invitations)})
+
+
+TOP_ENGAGEMENTS = [("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 40),
+                   ("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 12)]
+TOP_IMPRESSIONS = [("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 900),
+                   ("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 700)]
+DAILY = [("8/1/2026", 500, 20, 3), ("8/2/2026", 800, 41, 5)]
