@@ -5,20 +5,38 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: install install-dev run dev api test bench bench-quick clean
+# uv installs the exact versions pinned in uv.lock into $(VENV), with $(PYTHON) as the interpreter
+# (it never downloads a Python). A machine without uv gets this version from PyPI.
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+# --inexact: `make run` after `make test` keeps the dev extras instead of uninstalling them.
+UV_SYNC := $(UV) sync --frozen --inexact --quiet --python $(PYTHON)
 
-# `make run` needs only the package; tests, the API and the bench add the extras (browser, HTTP fakes).
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+.PHONY: uv install install-api install-dev run dev api test lint bench bench-quick clean
+
+uv:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+		|| $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)" \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages "uv==$(UV_VERSION)"
+
+# `make run` needs only the package; the API adds [api], tests and the bench add [dev] (browser, HTTP fakes).
+$(VENV)/.installed: pyproject.toml uv.lock | uv
+	$(UV_SYNC)
+	touch $@
+
+$(VENV)/.installed-api: $(VENV)/.installed
+	$(UV_SYNC) --extra api
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(UV_SYNC) --extra dev
 	touch $@
 
 install: $(VENV)/.installed
+
+install-api: $(VENV)/.installed-api
 
 install-dev: $(VENV)/.installed-dev
 
@@ -36,12 +54,20 @@ dev: install
 ## The prediction API and its page on http://127.0.0.1:8000 (reads the models in $SOCIAL_PIPELINE_DB).
 ## One worker process per core: each computes one prediction at a time with up to 16 waiting (at most
 ## ~1 s of work) and answers 503 with Retry-After past that.
-api: install-dev
+api: install-api
 	$(VENV)/bin/uvicorn social_pipeline.app.http_api:app --host 127.0.0.1 --port 8000 --workers $$($(PY) -c 'import os; print(os.cpu_count() or 1)')
 
 ## The test suite, on every core (pytest-xdist): tests use their own temporary warehouses and instances.
 test: install-dev
 	$(PY) -m pytest -q -n auto
+
+## Lint, format check and type check (configured in pyproject.toml); runs all three, fails if any finds something.
+lint: install-dev
+	@status=0; \
+	for check in "ruff check ." "ruff format --check --output-format concise ." "pyright --pythonpath $(PY)"; do \
+		echo "$(VENV)/bin/$$check"; $(VENV)/bin/$$check || status=1; \
+	done; \
+	exit $$status
 
 ## Benchmarks against baselines measured in the same run (< 10 min on 2 cores); not part of `make test`.
 bench: install-dev

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from social_pipeline.app import http_api as api
 from social_pipeline.app import serving
 from social_pipeline.core import models
+from social_pipeline.core.models.inputs import prepared
 
 
 def evaluated_contributions(model: models.TargetModel, df: pd.DataFrame) -> pd.DataFrame:
@@ -31,7 +32,7 @@ def evaluated_contributions(model: models.TargetModel, df: pd.DataFrame) -> pd.D
     pipelines on every background row with that feature set to the row's value, and compare the mean
     log prediction with the background's."""
     def log_without_level(frame):
-        x = models._prepared(frame, model.columns)
+        x = prepared(frame, model.columns)
         out = np.log(np.clip(model.point.predict(x), 1e-12, None))
         exposure = model._account_exposure(x)
         known = ~np.isnan(exposure)
@@ -39,7 +40,7 @@ def evaluated_contributions(model: models.TargetModel, df: pd.DataFrame) -> pd.D
             out[known] = np.log(exposure[known] * model.per_follower.predict(x[known]))
         return out
 
-    x = models._prepared(df, model.columns)
+    x = prepared(df, model.columns)
     levels = model.exposure(df)
     extra = [model.exposure_column] if model.relative is not None else []
     out = pd.DataFrame(0.0, index=df.index, columns=model.columns + extra)
@@ -48,8 +49,8 @@ def evaluated_contributions(model: models.TargetModel, df: pd.DataFrame) -> pd.D
         if not np.isnan(levels[i]):
             background = background[model.exposure(background) > 0]
         elif not np.isnan(model._account_exposure(x.iloc[[i]])[0]):
-            background = background[~np.isnan(model._account_exposure(models._prepared(background, model.columns)))]
-        bg = models._prepared(background, model.columns)
+            background = background[~np.isnan(model._account_exposure(prepared(background, model.columns)))]
+        bg = prepared(background, model.columns)
         blocks = pd.concat([bg] + [bg.assign(**{c: x[c].iloc[i]}) for c in model.columns], ignore_index=True)
         if np.isnan(levels[i]):
             logs = log_without_level(blocks)

@@ -19,6 +19,7 @@ import time
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from bench.notebook_baseline import notebook_features, notebook_model
 from social_pipeline.core import models
 from social_pipeline.core.features import daypart
 from social_pipeline.core.synthetic import generate_notebook_posts
@@ -95,8 +96,8 @@ def _model_runs(runs: list[tuple[int, int]]) -> list[dict]:
         predicted = ours.predict(test)
         for target in models.TARGETS:
             notebook, notebook_seconds, notebook_cpu = _timed(
-                lambda: models.notebook_model().fit(models.notebook_features(train), train[target]))
-            notebook_r2 = models.regression_metrics(test[target], notebook.predict(models.notebook_features(test)))["r2"]
+                lambda: notebook_model().fit(notebook_features(train), train[target]))
+            notebook_r2 = models.regression_metrics(test[target], notebook.predict(notebook_features(test)))["r2"]
             ours_r2 = models.regression_metrics(test[target], predicted[target])["r2"]
             best_r2 = models.regression_metrics(test[target], test[f"expected_{target}"])["r2"]
             rows.append({
@@ -121,8 +122,8 @@ def run_history_comparison(dataset: pd.DataFrame) -> list[dict]:
     ours = models.train_models(train).predict(test)
     rows = []
     for target in models.TARGETS:
-        notebook = models.notebook_model().fit(models.notebook_features(train), train[target])
-        notebook_pred = notebook.predict(models.notebook_features(test))
+        notebook = notebook_model().fit(notebook_features(train), train[target])
+        notebook_pred = notebook.predict(notebook_features(test))
         baseline = test[f"user_avg_{target}"].fillna(train[target].mean())
         for name, predicted in (("ours", ours[target]), ("notebook settings", notebook_pred),
                                 ("trailing mean", baseline)):

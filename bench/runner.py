@@ -214,6 +214,7 @@ def _interleaved(ours, baseline, repeats: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def prediction_latency(quick: bool) -> list[dict]:
+    from bench.notebook_baseline import notebook_features, notebook_model
     from social_pipeline.core import models
     from social_pipeline.core.prediction import predict_frame, predict_payload
     from social_pipeline.core.suggestions import HashtagHistory
@@ -221,7 +222,7 @@ def prediction_latency(quick: bool) -> list[dict]:
 
     data = generate_notebook_posts(6000, seed=42)
     trained = models.train_models(data)
-    notebook = {t: models.notebook_model().fit(models.notebook_features(data), data[t]) for t in models.TARGETS}
+    notebook = {t: notebook_model().fit(notebook_features(data), data[t]) for t in models.TARGETS}
     payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
                "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
                "user_avg_engagement_rate": 0.015}
@@ -229,7 +230,7 @@ def prediction_latency(quick: bool) -> list[dict]:
     repeats = 50 if quick else 300
     row = data.head(1)
     single, notebook_single = _interleaved(lambda: predict_payload(trained, payload, versions),
-                                           lambda: notebook["reach"].predict(models.notebook_features(row)), repeats)
+                                           lambda: notebook["reach"].predict(notebook_features(row)), repeats)
     # With a user's history (300 posts of the simulated accounts' kind), as serving passes it.
     from social_pipeline.core.simulation import _compose_text
 
@@ -239,13 +240,13 @@ def prediction_latency(quick: bool) -> list[dict]:
     history = HashtagHistory(texts, list(rng.uniform(0.5, 5.0, len(texts))))
     with_history, notebook_history = _interleaved(
         lambda: predict_payload(trained, payload, versions, history),
-        lambda: notebook["reach"].predict(models.notebook_features(row)), repeats)
+        lambda: notebook["reach"].predict(notebook_features(row)), repeats)
     batch_n = 2_000 if quick else 10_000
     payloads = [dict(payload, user_followers=100 + i) for i in range(batch_n)]
     frame = generate_notebook_posts(batch_n, seed=3)
     batches, notebook_batches = _interleaved(
         lambda: predict_frame(trained, payloads),
-        lambda: [notebook[t].predict(models.notebook_features(frame)) for t in models.TARGETS], 5)
+        lambda: [notebook[t].predict(notebook_features(frame)) for t in models.TARGETS], 5)
     rows = []
     for what, ours_s, baseline, baseline_s in (
             ("one prediction (contract, suggestions, intervals, exact explanations)", single,

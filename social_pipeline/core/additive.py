@@ -7,6 +7,10 @@ trees' thresholds, so it is captured exactly by evaluating the fitted estimator 
 (numeric features: each threshold, above the last one and missing; categories: each code and
 unknown). Predicting is then a few `searchsorted` calls instead of hundreds of tree walks, and the
 per-feature terms are what exact Shapley values of an additive model need.
+
+Everything goes through scikit-learn's public `predict`: the thresholds are located between the
+training rows' values and then found to the last bit (`_split_thresholds`), so a new scikit-learn
+release that keeps `predict` keeps the tables.
 """
 
 from __future__ import annotations
@@ -86,46 +90,113 @@ def _input_columns(pipeline: Pipeline) -> list[tuple[str, str, list[str] | None]
     return columns
 
 
-def _split_thresholds(estimator) -> dict[int, set[float]]:
-    """Numeric thresholds per estimator input column; raises if a tree mixes features."""
-    categorical = np.asarray(estimator.is_categorical_ if estimator.is_categorical_ is not None
-                             else np.zeros(estimator.n_features_in_, dtype=bool))
-    # The estimator puts its categorical columns first internally; map back to input positions.
-    internal_to_input = np.concatenate([np.flatnonzero(categorical), np.flatnonzero(~categorical)])
-    trees = [predictor.nodes for iteration in estimator._predictors for predictor in iteration]
-    nodes = np.concatenate(trees)
-    tree_of_node = np.repeat(np.arange(len(trees)), [len(t) for t in trees])
-    splits = nodes["is_leaf"] == 0
-    feature, tree = nodes["feature_idx"][splits], tree_of_node[splits]
-    lowest, highest = np.full(len(trees), np.iinfo(np.int64).max), np.full(len(trees), -1)
-    np.minimum.at(lowest, tree, feature)
-    np.maximum.at(highest, tree, feature)
-    if ((highest >= 0) & (lowest != highest)).any():
-        raise ValueError("a tree splits on more than one feature: the model has interactions")
-    numeric = splits & (nodes["is_categorical"] == 0)
-    inputs = internal_to_input[nodes["feature_idx"][numeric]]
-    values = nodes["num_threshold"][numeric]
-    return {int(column): set(values[inputs == column].tolist()) for column in np.unique(inputs)}
+_SIGN = np.uint64(1 << 63)
+# Probes per round of the threshold search, shared by the intervals still open (at least 16 each):
+# every round is one predict call, whose fixed cost outweighs a few thousand rows.
+_PROBES_PER_ROUND = 256
 
 
-def tabulate(pipeline: Pipeline) -> AdditiveTrees:
-    """The exact per-feature tables of a fitted no-interaction pipeline (see the module docstring)."""
+def _float_keys(x: np.ndarray) -> np.ndarray:
+    """Unsigned integers in the order of the float64s `x`: adjacent floats have consecutive keys."""
+    bits = np.ascontiguousarray(x, dtype="float64").view(np.uint64)
+    return np.where(bits & _SIGN, ~bits, bits | _SIGN)
+
+
+def _keys_to_floats(keys: np.ndarray) -> np.ndarray:
+    keys = np.ascontiguousarray(keys, dtype=np.uint64)
+    return np.where(keys & _SIGN, keys ^ _SIGN, ~keys).view("float64")
+
+
+def _split_thresholds(estimator, matrix: np.ndarray, reference: np.ndarray) -> dict[int, np.ndarray]:
+    """Each numeric input column's thresholds, found through the public `predict` alone.
+
+    A split threshold of the trees is a bin edge, and bins are cut between consecutive distinct
+    values of the training column (or at one of them): between two such values there is at most one
+    threshold. Where the prediction differs at the two values, a search over the floats between them
+    finds the largest float that still goes left (x <= threshold), which is the threshold itself."""
+    numeric = np.flatnonzero(~_categorical_mask(estimator))
+    distinct = [np.unique(matrix[:, c][~np.isnan(matrix[:, c])]) for c in numeric]
+    rows = np.tile(reference, (sum(len(v) for v in distinct), 1))
+    offsets = np.cumsum([0] + [len(v) for v in distinct])
+    for column, values, offset in zip(numeric, distinct, offsets):
+        rows[offset: offset + len(values), column] = values
+    predicted = estimator.predict(rows)
+    starts, columns = [], []
+    for column, values, offset in zip(numeric, distinct, offsets):
+        block = predicted[offset: offset + len(values)]
+        steps = np.flatnonzero(block[:-1] != block[1:])
+        starts.append(offset + steps)
+        columns.append(np.full(len(steps), column))
+    starts, columns = np.concatenate(starts).astype(np.int64), np.concatenate(columns).astype(np.int64)
+    if not len(columns):
+        return {}
+    left = predicted[starts]
+    low, high = _float_keys(rows[starts, columns]), _float_keys(rows[starts + 1, columns])
+
+    def evaluated(keys: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+        """The prediction with each interval's column at each of its keys (intervals x keys)."""
+        block = np.repeat(np.tile(reference, (len(intervals), 1)), keys.shape[1], axis=0)
+        block[np.arange(block.shape[0]), np.repeat(columns[intervals], keys.shape[1])] = _keys_to_floats(keys.ravel())
+        return estimator.predict(block).reshape(keys.shape)
+
+    def narrowed(low, high, keys, intervals):
+        """(low, high) moved to the last probe that goes left and the first that does not."""
+        keys = np.clip(keys, low[:, None], high[:, None])
+        goes_left = evaluated(keys, intervals) == left[intervals, None]
+        # One step in the interval: the probes that go left come first.
+        n_left, at = goes_left.sum(axis=1), np.arange(len(keys))
+        return (np.where(n_left > 0, keys[at, np.maximum(n_left - 1, 0)], low),
+                np.where(n_left < keys.shape[1], keys[at, np.minimum(n_left, keys.shape[1] - 1)], high))
+
+    # Bin edges are mostly midpoints of two values, or a value itself: first try those floats.
+    middle = _float_keys((rows[starts, columns] + rows[starts + 1, columns]) * 0.5)
+    everywhere = np.arange(len(columns))
+    low, high = narrowed(low, high, np.column_stack([low + 1, middle - 1, middle, middle + 1, middle + 2]), everywhere)
+    # Otherwise (bins cut on a subsample: early stopping's training share) search, cutting each interval in parts.
+    while (open_ := np.flatnonzero(high - low > 1)).size:
+        parts = np.uint64(max(16, _PROBES_PER_ROUND // len(open_)))
+        probes = np.arange(1, parts, dtype=np.uint64)
+        span = high[open_] - low[open_]
+        keys = low[open_, None] + (span // parts)[:, None] * probes + ((span % parts)[:, None] * probes) // parts
+        low[open_], high[open_] = narrowed(low[open_], high[open_], keys, open_)
+    right = predicted[starts + 1]
+    if (evaluated(high[:, None], everywhere)[:, 0] != right).any():
+        raise ValueError("more than one split between two consecutive training values: cannot tabulate")
+    thresholds = _keys_to_floats(low)
+    return {int(c): np.unique(thresholds[columns == c]) for c in np.unique(columns)}
+
+
+def _categorical_mask(estimator) -> np.ndarray:
+    if estimator.is_categorical_ is None:
+        return np.zeros(estimator.n_features_in_, dtype=bool)
+    return np.asarray(estimator.is_categorical_, dtype=bool)
+
+
+def tabulate(pipeline: Pipeline, frame) -> AdditiveTrees:
+    """The exact per-feature tables of a fitted no-interaction pipeline (see the module docstring).
+    `frame`: the rows the pipeline was fitted on (or more), whose values locate the trees' steps."""
     estimator = pipeline.named_steps["model"]
+    if estimator.get_params()["interaction_cst"] != "no_interactions":
+        raise ValueError("a tree may split on more than one feature: the model has interactions "
+                         "(tables need interaction_cst='no_interactions')")
+    log_link = estimator.loss in ("poisson", "gamma")
     inputs = _input_columns(pipeline)
-    thresholds = _split_thresholds(estimator)
+    matrix = np.asarray(pipeline.named_steps["features"].transform(frame), dtype="float64")
     reference = np.zeros(len(inputs))  # any point works: terms are differences from it
+    thresholds = _split_thresholds(estimator, matrix, reference)
     blocks, grids = [], []
     for position, (_, transform, categories) in enumerate(inputs):
         if transform == "category":
             grid = np.arange(-1.0, len(categories))  # -1: an unknown category
         else:
-            cuts = np.array(sorted(thresholds.get(position, ())), dtype="float64")
+            cuts = thresholds.get(position, np.empty(0))
             grid = np.concatenate([cuts, [np.inf, np.nan]])  # each step's upper end, above all, missing
         block = np.tile(reference, (len(grid), 1))
         block[:, position] = grid
         blocks.append(block)
         grids.append(grid)
-    raw = estimator._raw_predict(np.vstack([reference[None, :]] + blocks), n_threads=1).ravel()
+    predicted = estimator.predict(np.vstack([reference[None, :]] + blocks))
+    raw = np.log(predicted) if log_link else predicted
     base, offset, tables = raw[0], 1, []
     for (source, transform, categories), grid in zip(inputs, grids):
         values = raw[offset: offset + len(grid)] - base
@@ -135,5 +206,4 @@ def tabulate(pipeline: Pipeline) -> AdditiveTrees:
             tables.append(FeatureTable(source, transform, None, values[1:].copy(), float(values[0]), codes))
         else:
             tables.append(FeatureTable(source, transform, grid[:-2].copy(), values[:-1].copy(), float(values[-1])))
-    log_link = estimator.loss in ("poisson", "gamma")
     return AdditiveTrees(float(base), tables, log_link)

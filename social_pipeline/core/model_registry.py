@@ -15,6 +15,7 @@ import duckdb
 import joblib
 
 from .files import write_atomically
+from .models.saved_format import in_current_format
 from .schema import column_names
 
 # A retrained model may score a little worse than the one it replaces by chance alone
@@ -34,10 +35,11 @@ def save(model, models_dir: str | os.PathLike, name: str, version: str) -> Path:
 
 
 def load(path: str | os.PathLike):
+    """The saved model at `path` in the current format (models/saved_format.py)."""
     if not Path(path).exists():
         raise ModelNotTrainedError(f"model artifact {path} is registered but missing on disk: "
                                    "materialise the reach_model and likes_model assets again")
-    return joblib.load(path)
+    return in_current_format(joblib.load(path), path)
 
 
 def beats_baseline(figures: dict) -> bool:

@@ -206,7 +206,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("likes", "BIGINT"),
         ("engagement_rate", "DOUBLE"),
         # The user's trailing mean of each target over the same settled posts: the baseline, and the
-        # level the models predict relative to (core/models.py).
+        # level the models predict relative to (core/models/training.py).
         ("user_avg_reach", "DOUBLE"),
         ("user_avg_likes", "DOUBLE"),
         ("settled_snapshot_time", "TIMESTAMP"),
@@ -356,11 +356,10 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-# What each column means, shown in the Dagster UI's Columns tab. Where the README's warehouse
-# tables give a column a note in parentheses, its description here contains that note (a test
-# holds the two together). A column used with one meaning in several tables is described once in
-# SHARED_COLUMN_DESCRIPTIONS; a table's own entry wins. A new column needs a description in one of
-# the two (a test names any column without one).
+# What each column means, shown in the Dagster UI's Columns tab and in docs/warehouse.md, which
+# core/schema_docs.py renders from this module (a test holds the page to it). A column used with one
+# meaning in several tables is described once in SHARED_COLUMN_DESCRIPTIONS; a table's own entry wins.
+# A new column needs a description in one of the two (a test names any column without one).
 SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "post_id": "The post's id at its source (the tweet id on X).",
     "user_id": "The account's id at its source (the user id on X).",
@@ -400,7 +399,7 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "predicted_reach": "Predicted impressions at the settle age.",
     "predicted_likes": "Predicted likes at the settle age.",
     "engagement_rate_flag": "NULL, or why real figures look implausible: engagements_exceed_impressions, "
-                            "engagements_without_impressions; see Data checks. The rate keeps the seed's formula "
+                            "engagements_without_impressions; see the data checks. The rate keeps the seed's formula "
                             "value; filter engagement_rate_flag IS NULL to leave such posts out.",
 }
 
@@ -560,7 +559,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "previous_version": "The promoted version this one was compared with, if any.",
         "params": "The training settings (JSON).",
         "promoted": "Served or not (passed beats_baseline and not_worse_than_previous at training; only "
-                    "promoted versions are served; NULL on rows from before the column, treated as promoted).",
+                    "promoted versions are served; NULL on rows registered before a migration added the column, "
+                    "treated as promoted).",
     },
     "ml.predictions": {
         "prediction_id": "The prediction's id, unique; loading is idempotent by it.",
@@ -612,6 +612,31 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
                    "a connection that finds another one applies the statements.",
         "applied_at": "When the statements were applied (UTC).",
     },
+}
+
+
+# What one row of each table stands for (its grain), shown in docs/warehouse.md.
+TABLE_ROWS: dict[str, str] = {
+    "raw.posts": "post",
+    "raw.tweet_metrics": "post and collection",
+    "raw.account_snapshots": "account and collection",
+    "raw.accounts": "account",
+    "raw.profile_activity": "account, platform and day",
+    "analytics.post_snapshots": "post and collection",
+    "analytics.post_performance": "post",
+    "ml.training_dataset": "settled post (plus flagged synthetic cold-start rows)",
+    "ml.model_registry": "model version",
+    "ml.predictions": "served prediction",
+    "ml.prediction_outcomes": "prediction with a settled post",
+    "ops.unfinished_post_fetches": "X timeline fetch that failed after storing some pages "
+                                   "(deleted by the next complete one)",
+    "ops.ingested_files": "file the inbox ingested (the ledger)",
+    "ops.schema_version": "warehouse file (one row)",
+    "analytics.user_summary": "user and week",
+    "analytics.engagement_by_content_type": "user, week and content type",
+    "analytics.best_posting_times": "user, week and ranked slot",
+    "analytics.recruiter_metrics": "user and week's end",
+    "analytics.weekly_reports": "user and week",
 }
 
 

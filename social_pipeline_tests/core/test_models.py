@@ -8,7 +8,11 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from bench.api_before_18 import evaluated_contributions
-from social_pipeline.core import models
+from bench.notebook_baseline import notebook_features, notebook_model
+from social_pipeline.core import model_registry, models
+from social_pipeline.core.models import training
+from social_pipeline.core.models.inputs import boosted_pipeline, prepared, rate_factor_log, sized_for
+from social_pipeline.core.features import daypart
 from social_pipeline.core.synthetic import _targets, expected_targets, generate_notebook_posts, synthetic_rows_for_user
 from social_pipeline.compat.prediction_notebook import train_models
 
@@ -83,8 +87,8 @@ def test_our_models_beat_the_notebooks_on_its_own_split(split, trained):
     train, test = split
     predicted = trained.predict(test)
     for target in models.TARGETS:
-        notebook = models.notebook_model().fit(models.notebook_features(train), train[target])
-        notebook_r2 = models.regression_metrics(test[target], notebook.predict(models.notebook_features(test)))["r2"]
+        notebook = notebook_model().fit(notebook_features(train), train[target])
+        notebook_r2 = models.regression_metrics(test[target], notebook.predict(notebook_features(test)))["r2"]
         ours_r2 = models.regression_metrics(test[target], predicted[target])["r2"]
         best_r2 = models.regression_metrics(test[target], test[f"expected_{target}"])["r2"]
         assert ours_r2 > notebook_r2, target
@@ -105,7 +109,7 @@ def test_predict_keeps_index_and_accepts_both_layouts(split, trained):
     notebook_layout = trained.predict(test)  # hour, no daypart
     assert list(notebook_layout.index) == list(test.index)
     assert list(notebook_layout.columns) == ["reach", "reach_p10", "reach_p90", "likes", "likes_p10", "likes_p90"]
-    warehouse_layout = test.assign(daypart=models.daypart(test["hour"].to_numpy()))
+    warehouse_layout = test.assign(daypart=daypart(test["hour"].to_numpy()))
     pd.testing.assert_frame_equal(trained.predict(warehouse_layout), notebook_layout)
 
 
@@ -187,7 +191,7 @@ def test_relative_model_uses_the_users_level_when_it_helps(users_with_levels, tr
     # Without a level (a new user), the per-follower model answers: followers x its rate's factor
     # (1 + kappa rate) / (1 + kappa center) x what the trees give per unit of that.
     unknown = trained.predict(row.assign(user_avg_reach=np.nan))
-    x = models._prepared(row, trained.reach.columns)
+    x = prepared(row, trained.reach.columns)
     kappa, center = trained.reach.rate_factor_kappa, trained.reach.rate_factor_center
     rate_factor = (1 + kappa * row.user_avg_engagement_rate.iloc[0]) / (1 + kappa * center)
     assert kappa > 0  # more engaged accounts reach more, in these data
@@ -196,7 +200,7 @@ def test_relative_model_uses_the_users_level_when_it_helps(users_with_levels, tr
     # And with no follower count either, the plain model.
     nobody = trained.predict(row.assign(user_avg_reach=np.nan, user_followers=0))
     assert nobody.reach.iloc[0] == pytest.approx(
-        trained.reach.point.predict(models._prepared(row.assign(user_followers=0), trained.reach.columns))[0], rel=1e-9)
+        trained.reach.point.predict(prepared(row.assign(user_followers=0), trained.reach.columns))[0], rel=1e-9)
 
 
 def test_contributions_add_up_to_the_prediction_ratio(users_with_levels, trained_with_levels):
@@ -211,9 +215,9 @@ def test_contributions_add_up_to_the_prediction_ratio(users_with_levels, trained
 
 
 def test_leaves_shrink_for_a_small_history_so_the_trees_still_split():
-    assert models.sized_for(models.POINT_PARAMS, 6000)["min_samples_leaf"] == 40
-    assert models.sized_for(models.POINT_PARAMS, 200)["min_samples_leaf"] == 20
-    assert models.sized_for(models.POINT_PARAMS, 30)["min_samples_leaf"] == 5
+    assert sized_for(models.POINT_PARAMS, 6000)["min_samples_leaf"] == 40
+    assert sized_for(models.POINT_PARAMS, 200)["min_samples_leaf"] == 20
+    assert sized_for(models.POINT_PARAMS, 30)["min_samples_leaf"] == 5
     # 60 posts: leaves of 40 could not split at all and every post would get the mean.
     df = generate_notebook_posts(60, seed=3)
     predicted = train_models(df).predict(df)["reach"]
@@ -222,8 +226,8 @@ def test_leaves_shrink_for_a_small_history_so_the_trees_still_split():
 
 
 def test_early_stopping_from_a_thousand_rows_on():
-    assert models.sized_for(models.POINT_PARAMS, 999)["early_stopping"] is False
-    assert models.sized_for(models.POINT_PARAMS, 1_000)["early_stopping"] is True
+    assert sized_for(models.POINT_PARAMS, 999)["early_stopping"] is False
+    assert sized_for(models.POINT_PARAMS, 1_000)["early_stopping"] is True
 
 
 def test_features_without_effect_move_no_prediction_on_a_few_thousand_posts():
@@ -276,7 +280,7 @@ def test_tables_predict_what_the_pipelines_predict(trained, split):
     drafts = pd.concat([split[1], drafts_at_the_edges(split[1])], ignore_index=True)
     for target in models.TARGETS:
         model = trained.target_model(target)
-        x = models._prepared(drafts, model.columns)
+        x = prepared(drafts, model.columns)
         for name, pipeline in model._pipelines().items():
             frame = model._quantile_frame(x, model.exposure(drafts)) if name == "spread" or name.startswith("q") else x
             np.testing.assert_allclose(model._tables()[name].predict(frame), pipeline.predict(frame), rtol=1e-12,
@@ -289,9 +293,43 @@ def test_tables_refuse_a_model_with_interactions(split):
     train = split[0].head(300)
     columns = models.feature_columns(models.with_daypart(train))
     params = {k: v for k, v in models.POINT_PARAMS.items() if k != "interaction_cst"} | {"max_iter": 20}
-    free = models._model(columns, 0, **params).fit(models._prepared(train, columns), train["reach"])
+    x = prepared(train, columns)
+    free = boosted_pipeline(columns, 0, **params).fit(x, train["reach"])
     with pytest.raises(ValueError, match="more than one feature"):
-        tabulate(free)
+        tabulate(free, x)
+
+
+class PublicAttributesOnly:
+    """A fitted estimator seen through its public attributes: any `_name` is missing."""
+
+    def __init__(self, estimator):
+        self._estimator = estimator
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(f"{name} is private to scikit-learn")
+        return getattr(self._estimator, name)
+
+
+def test_tables_come_from_public_scikit_learn_attributes_alone(trained, split):
+    from sklearn.pipeline import Pipeline
+
+    from social_pipeline.core.additive import tabulate
+
+    model = trained.target_model("reach")
+    x = prepared(split[0], model.columns)
+    for name in ("point", "per_follower"):
+        fitted = model._pipelines()[name]
+        public = Pipeline([("features", fitted.named_steps["features"]),
+                           ("model", PublicAttributesOnly(fitted.named_steps["model"]))])
+        tables, served = tabulate(public, x), model._tables()[name]
+        assert tables.intercept == pytest.approx(served.intercept, abs=1e-12)
+        for table, expected in zip(tables.tables, served.tables):
+            if expected.thresholds is not None:  # the trees' own thresholds, bit for bit
+                np.testing.assert_array_equal(table.thresholds, expected.thresholds)
+            np.testing.assert_allclose(table.values, expected.values, rtol=0, atol=1e-12)
+        drafts = prepared(drafts_at_the_edges(split[1]), model.columns)
+        np.testing.assert_allclose(tables.predict(drafts), fitted.predict(drafts), rtol=1e-12)
 
 
 def test_rate_factor_recovers_an_affine_rate_effect():
@@ -299,26 +337,13 @@ def test_rate_factor_recovers_an_affine_rate_effect():
     rng = np.random.default_rng(7)
     rate = rng.beta(2, 50, 20_000)
     per_exposure = 0.02 * (1 + 10 * rate) * rng.gamma(4.0, 0.25, rate.size)
-    kappa, center = models._rate_factor_fit(rate, per_exposure)
+    kappa, center = training._rate_factor_fit(rate, per_exposure)
     assert center == pytest.approx(rate.mean())
     assert kappa == pytest.approx(10, rel=0.15)
     # No effect of the rate: the factor stays within 2% of 1 over the whole range.
-    kappa_none, center_none = models._rate_factor_fit(rate, 0.02 * rng.gamma(4.0, 0.25, rate.size))
-    assert np.abs(models._rate_factor_log({"user_avg_engagement_rate": np.array([0.0, rate.max()])},
+    kappa_none, center_none = training._rate_factor_fit(rate, 0.02 * rng.gamma(4.0, 0.25, rate.size))
+    assert np.abs(rate_factor_log({"user_avg_engagement_rate": np.array([0.0, rate.max()])},
                                           kappa_none, center_none)).max() < 0.02
-
-
-def test_a_model_saved_with_the_log_linear_rate_factor_predicts_as_it_did(users_with_levels, trained_with_levels):
-    # Models registered before the affine factor carry log_linear_slope / _center and no kappa.
-    legacy = copy.deepcopy(trained_with_levels.reach)
-    del legacy.rate_factor_kappa, legacy.rate_factor_center
-    legacy.log_linear_slope, legacy.log_linear_center = 5.0, 0.04
-    legacy.background_terms = None
-    row = users_with_levels.head(1).assign(user_avg_reach=np.nan)
-    x = models._prepared(row, legacy.columns)
-    expected = row.user_followers.iloc[0] * np.exp(5.0 * (row.user_avg_engagement_rate.iloc[0] - 0.04)) \
-        * legacy.per_follower.predict(x)[0]
-    assert legacy.predict(row)["reach"].iloc[0] == pytest.approx(expected, rel=1e-9)
 
 
 def test_training_on_posts_that_all_have_zero_likes_names_the_problem():
@@ -352,27 +377,60 @@ def test_intervals_around_the_point_cover_about_80_percent_of_newer_posts(users_
             assert 0.74 <= coverage <= 0.86, (target, coverage)
 
 
-def test_a_model_saved_with_quantile_bounds_predicts_as_it_did(users_with_levels, trained_with_levels):
-    # Models registered before the spread carry quantile models of log1p(count), widened on the log
-    # scale, scaled with the followers outside the training accounts and clipped at the point.
-    legacy = copy.deepcopy(trained_with_levels.reach)
-    del legacy.spread, legacy.spread_multipliers, legacy.interval_levels
-    qx = legacy._quantile_frame(models._prepared(users_with_levels, legacy.columns), legacy.exposure(users_with_levels))
-    legacy.quantiles = {q: models._model(legacy.columns, 0, ("user_level",), loss="quantile", quantile=q,
-                                         **models.QUANTILE_PARAMS).fit(qx, np.log1p(users_with_levels.reach))
-                        for q in (0.1, 0.9)}
-    legacy.interval_widening, legacy.tables, legacy.background_terms = 0.1, None, None
+def saved_in_the_previous_format(model, monkeypatch):
+    """`model` as the format before the current one pickled it: as social_pipeline.core.models.TargetModel
+    (the module before the split), without a format version, with the former interval fields empty."""
+    previous = copy.copy(model)
+    del vars(previous)["format_version"]
+    previous.quantiles, previous.interval_widening = {}, 0.0
+    monkeypatch.setattr(models.TargetModel, "__module__", "social_pipeline.core.models")
+    return previous
+
+
+def drafts_of(users_with_levels):
     rows = users_with_levels.tail(50)
-    drafts = pd.concat([rows, rows.assign(user_avg_reach=np.nan), drafts_at_the_edges(rows.assign(user_avg_reach=np.nan))],
-                       ignore_index=True)
-    predicted = legacy.predict(drafts)
-    point = trained_with_levels.reach.predict(drafts)["reach"].to_numpy()
-    np.testing.assert_allclose(predicted["reach"], point, rtol=1e-12)
-    levels, followers = legacy.exposure(drafts), drafts.user_followers.to_numpy(dtype=float)
-    scale = np.where(np.isnan(levels) & (followers > 0), followers / np.clip(followers, *legacy.followers_range), 1.0)
-    dx = legacy._quantile_frame(models._prepared(drafts, legacy.columns), levels)
-    low = np.minimum(scale * np.clip(np.expm1(legacy.quantiles[0.1].predict(dx) - 0.1), 0, None), point)
-    high = np.maximum(scale * np.clip(np.expm1(legacy.quantiles[0.9].predict(dx) + 0.1), 0, None), point)
-    np.testing.assert_allclose(predicted["reach_p10"], low, rtol=1e-9)
-    np.testing.assert_allclose(predicted["reach_p90"], high, rtol=1e-9)
-    assert (scale > 1).any()  # the 5,000,000-follower draft
+    new_user = rows.assign(user_avg_reach=np.nan)
+    return pd.concat([rows, new_user, drafts_at_the_edges(new_user)], ignore_index=True)
+
+
+def test_a_model_saved_in_the_current_format_predicts_the_same(tmp_path, users_with_levels, trained_with_levels):
+    path = model_registry.save(trained_with_levels.reach, tmp_path, "reach_model", "current")
+    loaded, drafts = model_registry.load(path), drafts_of(users_with_levels)
+    assert loaded.format_version == models.FORMAT_VERSION == 2
+    pd.testing.assert_frame_equal(loaded.predict(drafts), trained_with_levels.reach.predict(drafts), check_exact=True)
+    pd.testing.assert_frame_equal(loaded.contributions(drafts), trained_with_levels.reach.contributions(drafts),
+                                  check_exact=True)
+
+
+def test_a_model_saved_in_the_previous_format_is_converted_and_predicts_the_same(
+        tmp_path, monkeypatch, users_with_levels, trained_with_levels):
+    path = model_registry.save(saved_in_the_previous_format(trained_with_levels.reach, monkeypatch), tmp_path,
+                               "reach_model", "previous")
+    assert b"social_pipeline.core.models\x94\x8c\x0bTargetModel" in path.read_bytes()  # the class's old home
+    monkeypatch.undo()
+    loaded, drafts = model_registry.load(path), drafts_of(users_with_levels)
+    assert loaded.format_version == 2 and "quantiles" not in vars(loaded) and "interval_widening" not in vars(loaded)
+    pd.testing.assert_frame_equal(loaded.predict(drafts), trained_with_levels.reach.predict(drafts), check_exact=True)
+    pd.testing.assert_frame_equal(loaded.contributions(drafts), trained_with_levels.reach.contributions(drafts),
+                                  check_exact=True)
+
+
+@pytest.mark.parametrize("older", ["quantile bounds", "log-linear rate factor", "no tables"])
+def test_a_model_saved_before_the_previous_format_names_the_retrain_to_run(tmp_path, monkeypatch, older,
+                                                                             trained_with_levels):
+    model = saved_in_the_previous_format(trained_with_levels.reach, monkeypatch)
+    if older == "quantile bounds":  # p10/p90 from quantile models, no spread
+        del vars(model)["spread"], vars(model)["spread_multipliers"]
+        model.quantiles, model.interval_widening = {0.1: model.point, 0.9: model.point}, 0.1
+    elif older == "log-linear rate factor":
+        del vars(model)["rate_factor_kappa"], vars(model)["rate_factor_center"]
+        model.log_linear_slope, model.log_linear_center = 5.0, 0.04
+    else:
+        model.tables, model.background_terms = None, None
+    path = model_registry.save(model, tmp_path, "reach_model", "old")
+    monkeypatch.undo()
+    with pytest.raises(models.OutdatedModelError) as raised:
+        model_registry.load(path)
+    assert str(raised.value) == (
+        f"model artifact {path} was saved in an older format; this version reads formats 1 and 2. Retrain the "
+        "reach and likes models: dagster job execute -m social_pipeline.definitions -j ml_training")

@@ -140,7 +140,7 @@ def _load_previous(context: dg.AssetExecutionContext, row: dict):
                      "`data/models`) and registered in `ml.model_registry`, promoted (served) only "
                      f"when it beats the baseline and is at most {model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} worse "
                      "than the served version (RMSE on the same held-out posts).",
-                     # The models are Python (core/models.py): bump when the features, estimators or split change.
+                     # The models are Python (core/models/): bump when the features, estimators or split change.
                      code_version="1", **asset_labels("ml", "ml", "weekly"))
         for name, target in MODEL_TARGETS.items()
     ],
