@@ -75,3 +75,47 @@ def test_configured_rates_price_the_reads(tmp_path):
     assert [(r[0], r[4], r[5]) for r in usage_rows(tmp_path)] == [
         ("GET /2/tweets", 2, pytest.approx(1.0)), ("GET /2/users", 1, pytest.approx(2.0)),
         ("GET /2/users/:id/tweets", 2, pytest.approx(1.0))]
+
+
+def due_posts(tmp_path, published: dict[str, str], collected_from: str, collected_to: str, **cadence) -> list:
+    """The due_posts.sql answer over hand-made posts, with the cadence the resource would pass."""
+    from social_pipeline.defs.ingestion.assets import sql
+    from social_pipeline.resources.sources import SimulatedSourceResource
+
+    con = connect(str(tmp_path / "due.duckdb"))
+    con.executemany("INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
+                    "VALUES (?, 'alice_data', ?, 'x_api', now())", list(published.items()))
+    params = SimulatedSourceResource(**cadence).cadence().sql_params()
+    rows = con.execute(sql("due_posts"), {"first_collection": collected_from, "last_collection": collected_to,
+                                          "user_ids": ["alice_data"], **params}).fetchall()
+    con.close()
+    return [(post_id, str(at)) for post_id, _, at in rows]
+
+
+POSTS_BY_AGE = {  # ages at Monday 2026-11-30 00:00
+    "age_1d": "2026-11-29 00:00", "age_2d": "2026-11-28 00:00", "age_3d": "2026-11-27 00:00",
+    "age_10d": "2026-11-20 00:00", "age_40d": "2026-10-21 00:00", "age_400d": "2025-10-26 00:00",
+}
+
+
+def test_the_cadence_is_configuration_and_the_default_keeps_today_s_rule(tmp_path):
+    monday, sunday_23 = "2026-11-30 00:00:00", "2026-11-29 23:00:00"
+    # Default (7 / 30 / no end): at Monday 00:00 every post is due, however old.
+    assert [p for p, _ in due_posts(tmp_path / "a", POSTS_BY_AGE, monday, monday)] == sorted(POSTS_BY_AGE)
+    # At 23:00 only the posts of the hourly phase (7 days).
+    assert [p for p, _ in due_posts(tmp_path / "b", POSTS_BY_AGE, sunday_23, sunday_23)] == ["age_1d", "age_2d",
+                                                                                               "age_3d"]
+    # Hourly for 2 days, daily until 10, weekly until 40: the 400-day-old post is no longer read.
+    tight = dict(x_track_hourly_days=2, x_track_daily_days=10, x_track_max_days=40)
+    assert [p for p, _ in due_posts(tmp_path / "c", POSTS_BY_AGE, sunday_23, sunday_23, **tight)] == ["age_1d", "age_2d"]
+    assert [p for p, _ in due_posts(tmp_path / "d", POSTS_BY_AGE, monday, monday, **tight)] == [
+        "age_10d", "age_1d", "age_2d", "age_3d", "age_40d"]
+
+
+def test_a_cadence_that_contradicts_itself_fails_the_run_naming_the_setting(tmp_path):
+    from social_pipeline.resources.sources import SimulatedSourceResource
+
+    with pytest.raises(dg.Failure, match="X_TRACK_MAX_DAYS=20 is below X_TRACK_DAILY_DAYS=30"):
+        SimulatedSourceResource(x_track_max_days=20).cadence()
+    with pytest.raises(dg.Failure, match="X_TRACK_HOURLY_DAYS=9 and X_TRACK_DAILY_DAYS=8"):
+        SimulatedSourceResource(x_track_hourly_days=9, x_track_daily_days=8).cadence()

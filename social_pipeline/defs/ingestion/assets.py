@@ -119,8 +119,9 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
     deps=[raw_posts],
     # The hourly schedule runs at :05; two hours without a collection means it has stalled.
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),
-    description="Cumulative metrics of every post due for collection (hourly below 7 days of age, "
-    "daily below 30, then weekly), fetched in batches. Keeps each post's payload as received.",
+    description="Cumulative metrics of every post due for collection (hourly below X_TRACK_HOURLY_DAYS = 7 days "
+    "of age, daily below X_TRACK_DAILY_DAYS = 30, then weekly until X_TRACK_MAX_DAYS, unset: no end), fetched in "
+    "batches. Keeps each post's payload as received.",
     metadata=table_definition_metadata("raw.tweet_metrics"),
     code_version=code_version("1", sql("due_posts")),
     **COLLECTION,
@@ -137,7 +138,8 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     with warehouse.get_connection() as con:
         due = con.execute(
             sql("due_posts"),
-            {"first_collection": times[0], "last_collection": times[-1], "user_ids": user_ids},
+            {"first_collection": times[0], "last_collection": times[-1], "user_ids": user_ids,
+             **source.cadence().sql_params()},
         ).df()
         apply_budget(con, source, src, context.run.run_id)
     # user_id lets a live source tell whose posts it may read non-public metrics of.
