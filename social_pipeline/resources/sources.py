@@ -148,7 +148,7 @@ class XApiSourceResource(SourceResource):
                 credentials, usernames=self.x_usernames, user_ids=self.x_user_ids, max_retries=self.x_max_retries,
                 connect_timeout_seconds=self.x_connect_timeout_seconds,
                 read_timeout_seconds=self.x_read_timeout_seconds, api_base_url=self.x_api_base_url,
-                prices=self.prices(), budget=self.budget())
+                prices=self.prices(), budget=self.budget(), owned_timeline_days=self.cadence().hourly_days)
             return self._x_source
         except XApiError as exc:
             raise dg.Failure(description=f"SOCIAL_PIPELINE_SOURCE=x_api: {exc}") from None

@@ -222,6 +222,7 @@ class XApiSource:
         api_base_url: str | None = None,
         prices: XPrices | None = None,
         budget: XBudget | None = None,
+        owned_timeline_days: float = 7,
     ):
         if not credentials.usable:
             raise XPermissionError(
@@ -253,8 +254,11 @@ class XApiSource:
         self.budget = budget or XBudget()
         self.usage: list[XRequestUsage] = []
         self._usage_taken = 0
+        # The authenticated account's posts up to this age are read through its own timeline (owned reads).
+        self.owned_timeline_max_age = pd.Timedelta(days=owned_timeline_days)
         self._accounts: dict[str, str] | None = None  # handle -> numeric id
         self._me: str | None = None
+        self._me_id: str | None = None
 
     def __repr__(self) -> str:
         return f"XApiSource({self.credentials!r}, usernames={self.configured_usernames})"
@@ -424,6 +428,7 @@ class XApiSource:
             me = self._paid_call("get_me", USER_ME, USER_READ, 1, _users_read, self.client.get_me, user_auth=True)
             with _reading("get_me"):
                 self._me = me.data.username.lower() if me.data else ""
+                self._me_id = str(me.data.id) if me.data else ""
         return self._me or None
 
     def _is_me(self, handle: str) -> bool:
@@ -447,10 +452,12 @@ class XApiSource:
         return young
 
     def fetch_metrics(self, requests: pd.DataFrame) -> MetricsBatch:
-        """Cumulative metrics of the requested posts now, 100 ids per request.
+        """Cumulative metrics of the requested posts now: the authenticated account's posts younger than
+        `owned_timeline_max_age` through its own timeline (owned reads, pages of 100), the rest 100 ids
+        per lookup request.
 
-        `requests` needs post_id; user_id and published_at are used when present (who may
-        see non-public metrics); the requested collected_at is ignored: a live API only
+        `requests` needs post_id; user_id and published_at are used when present (whose posts they are,
+        who may see non-public metrics); the requested collected_at is ignored: a live API only
         knows now, which is what the rows record.
         """
         started = self.requests_made
@@ -467,7 +474,11 @@ class XApiSource:
             return MetricsBatch(frame=frame[METRIC_COLUMNS], requests_made=self.requests_made - started, notes=notes)
 
         try:
-            for with_private, group in ((True, unique[private]), (False, unique[~private])):
+            owned = self._owned_timeline_posts(unique, private, now)
+            if owned:
+                rows.extend(self._fetch_owned_timeline(owned, now))
+            looked_up = ~unique["post_id"].isin({row["post_id"] for row in rows})
+            for with_private, group in ((True, unique[private & looked_up]), (False, unique[~private & looked_up])):
                 ids = group["post_id"].tolist()
                 for offset in range(0, len(ids), BATCH_SIZE):
                     rows.extend(self._fetch_batch(ids[offset:offset + BATCH_SIZE], with_private, notes, owners))
@@ -478,6 +489,38 @@ class XApiSource:
             exc.partial_batch = batch()
             raise
         return batch()
+
+    def _owned_timeline_posts(self, unique: pd.DataFrame, private: pd.Series, now: pd.Timestamp) -> dict:
+        """{post_id: published_at} of the requested posts to read through the account's own timeline: the
+        authenticated account's, young enough for its non-public metrics and within owned_timeline_max_age."""
+        if "user_id" not in unique or not private.any():
+            return {}
+        published = unique["post_id"].map(published_at_from_id)
+        recent = private & published.notna() & ((now - pd.to_datetime(published)) < self.owned_timeline_max_age)
+        return dict(zip(unique.loc[recent, "post_id"], pd.to_datetime(published[recent])))
+
+    def _fetch_owned_timeline(self, owned: dict[str, pd.Timestamp], now: pd.Timestamp) -> list[dict]:
+        """The rows of `owned` posts from the account's own timeline since the oldest of them. Posts the
+        timeline does not return (deleted, protected) are left to the lookup, which reports why."""
+        rows, token = [], None
+        me, what = self._me_handle() or "", f"get_users_tweets ({self._me_handle()}, own metrics)"
+        params = dict(id=self._me_id, max_results=100, tweet_fields=TWEET_FIELDS + PRIVATE_FIELDS,
+                      exclude=["retweets"], start_time=(min(owned.values()) - pd.Timedelta(seconds=1)).to_pydatetime(),
+                      end_time=(now - pd.Timedelta(seconds=10)).to_pydatetime())
+        while True:
+            page = self._paid_call(what, USER_TIMELINE, OWNED_READ, params["max_results"],
+                                   lambda page: {me: _resources(page)}, self.client.get_users_tweets, user_auth=True,
+                                   **params, **({"pagination_token": token} if token else {}))
+            with _reading(what):
+                for tweet in page.data or []:
+                    if str(tweet.id) in owned:
+                        # No meta: the page's pagination says nothing about the post, and a lookup has none.
+                        payload = post_response_slice(tweet.data, {}, [], None)
+                        rows.append({"post_id": str(tweet.id), **metrics_from_tweet(tweet.data), "status": "ok",
+                                     "payload": json.dumps(payload, ensure_ascii=False)})
+                token = (page.meta or {}).get("next_token")
+            if not token:
+                return rows
 
     def _fetch_batch(self, ids: list[str], with_private: bool, notes: list[str],
                      owners: dict[str, str]) -> list[dict]:

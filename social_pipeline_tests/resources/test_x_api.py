@@ -198,7 +198,8 @@ def test_503_then_success_is_retried():
 
 @responses.activate
 def test_403_for_non_public_fields_names_the_missing_user_context():
-    young = [snowflake(NOW - pd.Timedelta(days=2), n) for n in range(2)]
+    # Past the hourly phase (7 days): own posts of that age are looked up, not read from the timeline.
+    young = [snowflake(NOW - pd.Timedelta(days=10), n) for n in range(2)]
     responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "Alice_Data"}})
     responses.get(TWEETS, status=403, json={
         "title": "Forbidden", "detail": "Forbidden", "type": "about:blank", "status": 403})
@@ -214,7 +215,8 @@ def test_403_for_non_public_fields_names_the_missing_user_context():
 
 @responses.activate
 def test_non_public_metrics_only_for_own_posts_younger_than_30_days():
-    young = [snowflake(NOW - pd.Timedelta(days=3), n) for n in range(2)]
+    # Past the hourly phase (7 days): own posts of that age are looked up, not read from the timeline.
+    young = [snowflake(NOW - pd.Timedelta(days=10), n) for n in range(2)]
     old = old_ids(2)
     responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "alice_data"}})
     private = tweet(young[0], non_public_metrics={"impression_count": 900, "url_link_clicks": 4,

@@ -1,6 +1,8 @@
 """X's bill: what each request read and cost (ops.x_api_usage), the owned-read route, the budget, x-cost.
 HTTP through `responses` and tweepy's real request code; real DuckDB files and real Dagster runs."""
 
+from urllib.parse import parse_qs, urlparse
+
 import dagster as dg
 import pandas as pd
 import pytest
@@ -9,11 +11,13 @@ import responses
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_tweet_metrics
 from social_pipeline.resources.sources import XApiSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.core.x_payloads import published_at_from_id
+from social_pipeline.sources.x_api import XApiSource
 from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.defs.ingestion.test_assets import with_hours
-from social_pipeline_tests.resources.test_x_api import (API, NOW, TWEETS, serve_timeline, timeline_page,
-                                                        tweets_callback, users_response)
+from social_pipeline_tests.resources.test_x_api import (API, NOW, TWEETS, USER_CONTEXT, serve_timeline, snowflake,
+                                                        timeline_page, tweet, tweets_callback, users_response)
 
 KEY = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
 COLLECTION = [raw_posts, raw_tweet_metrics, raw_account_snapshots]
@@ -119,3 +123,71 @@ def test_a_cadence_that_contradicts_itself_fails_the_run_naming_the_setting(tmp_
         SimulatedSourceResource(x_track_max_days=20).cadence()
     with pytest.raises(dg.Failure, match="X_TRACK_HOURLY_DAYS=9 and X_TRACK_DAILY_DAYS=8"):
         SimulatedSourceResource(x_track_hourly_days=9, x_track_daily_days=8).cadence()
+
+
+def own_and_other_posts():
+    own_young = [snowflake(NOW - pd.Timedelta(hours=h)) for h in (2, 30, 72)]
+    own_old = snowflake(NOW - pd.Timedelta(days=10))  # past the hourly phase: a lookup
+    not_due = snowflake(NOW - pd.Timedelta(hours=50), 1)  # on the timeline, not asked for
+    bobs = snowflake(NOW - pd.Timedelta(hours=3), 2)  # another account: a lookup
+    requests = pd.DataFrame({"post_id": [*own_young, own_old, bobs],
+                             "user_id": ["alice_data"] * 4 + ["bob"], "collected_at": NOW})
+    return requests, own_young, own_old, not_due, bobs
+
+
+def serve_own_account(timeline_ids):
+    responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "Alice_Data"}})
+    responses.get(f"{API}/users/42/tweets", json={"data": [tweet(i) for i in timeline_ids],
+                                                  "meta": {"result_count": len(timeline_ids)}})
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+
+
+@responses.activate
+def test_the_authenticated_account_s_recent_posts_come_through_its_own_timeline_as_owned_reads():
+    requests, own_young, own_old, not_due, bobs = own_and_other_posts()
+    serve_own_account([own_young[0], own_young[1], not_due, own_young[2]])
+    src = XApiSource(USER_CONTEXT, usernames="alice_data,bob", sleep=lambda s: None)
+    batch = src.fetch_metrics(requests)
+
+    assert sorted(batch.frame["post_id"]) == sorted(requests["post_id"]) and (batch.frame["status"] == "ok").all()
+    timeline = [c.request for c in responses.calls if "/users/42/tweets" in c.request.url]
+    assert len(timeline) == 1 and timeline[0].headers["Authorization"].startswith("OAuth ")
+    query = parse_qs(urlparse(timeline[0].url).query)
+    assert "non_public_metrics" in query["tweet.fields"][0] and query["exclude"] == ["retweets"]
+    # From just before the oldest own recent post (72 h ago); X takes whole seconds.
+    start = pd.Timestamp(query["start_time"][0]).tz_localize(None)
+    assert pd.Timedelta(seconds=1) <= published_at_from_id(own_young[2]) - start < pd.Timedelta(seconds=2)
+    looked_up = [parse_qs(urlparse(c.request.url).query)["ids"][0] for c in responses.calls
+                 if c.request.url.startswith(TWEETS)]
+    assert sorted(looked_up) == sorted([own_old, bobs])  # own old (with private fields), bob's (without)
+    by_kind = {(u.endpoint, u.read_kind, u.user_id): (u.resources, u.estimated_usd) for u in src.usage}
+    assert by_kind[("GET /2/users/:id/tweets", "owned_read", "alice_data")] == (4, pytest.approx(4 * 0.001))
+    assert by_kind[("GET /2/tweets", "post_read", "alice_data")] == (1, pytest.approx(0.005))
+    assert by_kind[("GET /2/tweets", "post_read", "bob")] == (1, pytest.approx(0.005))
+    assert by_kind[("GET /2/users/me", "user_read", "alice_data")] == (1, pytest.approx(0.010))
+
+
+@responses.activate
+def test_the_same_collection_through_each_route_gives_the_same_rows():
+    requests, own_young, own_old, not_due, bobs = own_and_other_posts()
+    serve_own_account([own_young[0], own_young[1], not_due, own_young[2]])
+    through_timeline = XApiSource(USER_CONTEXT, usernames="alice_data,bob").fetch_metrics(requests).frame
+    through_lookups = XApiSource(USER_CONTEXT, usernames="alice_data,bob",
+                                 owned_timeline_days=0).fetch_metrics(requests).frame
+    assert sum("/users/42/tweets" in c.request.url for c in responses.calls) == 1  # only the first route
+
+    def comparable(frame):
+        return frame.drop(columns="collected_at").sort_values("post_id").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(comparable(through_timeline), comparable(through_lookups))
+
+
+@responses.activate
+def test_an_own_post_the_timeline_does_not_return_is_looked_up_and_reported():
+    requests, own_young, own_old, not_due, bobs = own_and_other_posts()
+    serve_own_account([own_young[0], own_young[2]])  # own_young[1] was deleted
+    batch = XApiSource(USER_CONTEXT, usernames="alice_data,bob").fetch_metrics(requests)
+    looked_up = [parse_qs(urlparse(c.request.url).query)["ids"][0] for c in responses.calls
+                 if c.request.url.startswith(TWEETS)]
+    assert sorted(looked_up) == sorted([f"{own_young[1]},{own_old}", bobs])
+    assert len(batch.frame) == 5 and (batch.frame["status"] == "ok").all()
