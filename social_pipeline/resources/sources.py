@@ -16,7 +16,8 @@ from social_pipeline.core.x_cost import (DEFAULT_OWNED_READ_USD, DEFAULT_POST_RE
 from social_pipeline.core.timezones import DEFAULT_TIMEZONE, TIMEZONES_ENV_VAR, parse_account_timezones
 from social_pipeline.resources.env import env_var_settings
 from social_pipeline.sources.protocol import (DEFAULT_X_CONNECT_TIMEOUT_SECONDS, DEFAULT_X_MAX_RETRIES,
-                                              DEFAULT_X_READ_TIMEOUT_SECONDS, PostSource)
+                                              DEFAULT_X_READ_TIMEOUT_SECONDS, TRACKING_ENV_VARS, X_BUDGET_ENV_VARS,
+                                              X_PRICE_ENV_VARS, PostSource)
 from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline.warehouse.file_stores import env_settings
 
@@ -173,16 +174,8 @@ X_SETTING_ENV_VARS = {
 X_FLOAT_ENV_VARS = {
     "x_connect_timeout_seconds": "X_CONNECT_TIMEOUT_SECONDS",
     "x_read_timeout_seconds": "X_READ_TIMEOUT_SECONDS",
-    "x_price_post_read_usd": "X_PRICE_POST_READ_USD",
-    "x_price_user_read_usd": "X_PRICE_USER_READ_USD",
-    "x_price_owned_read_usd": "X_PRICE_OWNED_READ_USD",
-    "x_budget_usd_per_day": "X_BUDGET_USD_PER_DAY",
-    "x_budget_usd_per_month": "X_BUDGET_USD_PER_MONTH",
-}
-TRACKING_ENV_VARS = {
-    "x_track_hourly_days": "X_TRACK_HOURLY_DAYS",
-    "x_track_daily_days": "X_TRACK_DAILY_DAYS",
-    "x_track_max_days": "X_TRACK_MAX_DAYS",
+    **X_PRICE_ENV_VARS,
+    **X_BUDGET_ENV_VARS,
 }
 
 

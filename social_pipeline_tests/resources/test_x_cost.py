@@ -191,3 +191,55 @@ def test_an_own_post_the_timeline_does_not_return_is_looked_up_and_reported():
                  if c.request.url.startswith(TWEETS)]
     assert sorted(looked_up) == sorted([f"{own_young[1]},{own_old}", bobs])
     assert len(batch.frame) == 5 and (batch.frame["status"] == "ok").all()
+
+
+def test_expected_cost_of_one_account_posting_three_times_a_day_by_hand():
+    from social_pipeline.core.collection import TrackingCadence
+    from social_pipeline.core.x_cost import XPrices, expected_daily_cost
+
+    accounts = pd.DataFrame({"user_id": ["alice_data"], "posts_per_day": [3.0], "weekly_tracked_posts": [0]})
+    lookups = expected_daily_cost(accounts, TrackingCadence(), XPrices(), owned_user_id=None)
+    # 3 posts a day, each read 7 * 24 = 168 times hourly and 23 times daily: 573 lookups a day;
+    # 3 new posts a day from the timeline; follower figures and the account id: 2 users every hour.
+    assert lookups[["endpoint", "read_kind", "reads_per_day"]].values.tolist() == [
+        ["GET /2/tweets", "post_read", 573.0], ["GET /2/users/:id/tweets", "post_read", 3.0],
+        ["GET /2/users", "user_read", 48.0]]
+    assert lookups["usd_per_day"].sum() == pytest.approx(573 * 0.005 + 3 * 0.005 + 48 * 0.010)  # 3.36
+    assert lookups["usd_per_month"].sum() == pytest.approx(30 * 3.36)
+    owned = expected_daily_cost(accounts, TrackingCadence(), XPrices(), owned_user_id="alice_data")
+    # The hourly phase through the own timeline (504 + 3 new posts, owned reads), get_me every hour.
+    assert owned[["endpoint", "read_kind", "reads_per_day"]].values.tolist() == [
+        ["GET /2/tweets", "post_read", 69.0], ["GET /2/users/:id/tweets", "owned_read", 507.0],
+        ["GET /2/users", "user_read", 48.0], ["GET /2/users/me", "user_read", 24.0]]
+    assert owned["usd_per_day"].sum() == pytest.approx(69 * 0.005 + 507 * 0.001 + 72 * 0.010)  # 1.572
+    # X_TRACK_MAX_DAYS=90: 60 days of weekly reads, 3 * 60 / 7 posts a day more.
+    capped = expected_daily_cost(accounts, TrackingCadence(max_days=90), XPrices(), owned_user_id=None)
+    assert capped["reads_per_day"].iloc[0] == pytest.approx(573 + 3 * 60 / 7)
+
+
+def test_x_cost_command_reads_the_warehouse_s_x_accounts(tmp_path, monkeypatch, capsys):
+    from social_pipeline.app.cli import main
+
+    database = str(tmp_path / "w.duckdb")
+    con = connect(database)
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    # alice: 56 posts in the last 28 days (2 a day) and 14 posts 40 days old (read weekly); bob's are exports.
+    posts = [(f"a{n}", "alice_data", now - pd.Timedelta(hours=12 * n + 1), "x_api") for n in range(56)]
+    posts += [(f"o{n}", "alice_data", now - pd.Timedelta(days=40), "x_api") for n in range(14)]
+    posts += [("b1", "bob", now - pd.Timedelta(days=1), "x_export")]
+    con.executemany("INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
+                    "VALUES (?, ?, ?, ?, now())", posts)
+    con.close()
+    monkeypatch.setenv("SOCIAL_PIPELINE_DB", database)
+    monkeypatch.setenv("X_PRICE_POST_READ_USD", "0.01")
+    assert main(["x-cost"]) == 0
+    out = capsys.readouterr().out
+    assert "post read 0.01," in out and "bob" not in out
+    lookups = 2 * 168 + 2 * 23 + 14 / 7  # 384 a day
+    total_usd = lookups * 0.01 + 2 * 0.01 + 48 * 0.010
+    assert f"{lookups:,.1f}" in out and f"{total_usd:,.2f}" in out and f"{30 * total_usd:,.2f}" in out
+
+    monkeypatch.setenv("X_TRACK_DAILY_DAYS", "3")
+    monkeypatch.setenv("X_TRACK_HOURLY_DAYS", "5")
+    assert main(["x-cost"]) == 2
+    assert "X_TRACK_HOURLY_DAYS=5 and X_TRACK_DAILY_DAYS=3" in capsys.readouterr().err
