@@ -16,6 +16,7 @@ from social_pipeline.sources.x_api import XApiSource
 from social_pipeline.warehouse.connection import connect
 
 from social_pipeline_tests.defs.ingestion.test_assets import with_hours
+from social_pipeline_tests.defs.test_automation import smtp_server  # noqa: F401 (a fixture)
 from social_pipeline_tests.resources.test_x_api import (API, NOW, TWEETS, USER_CONTEXT, serve_timeline, snowflake,
                                                         timeline_page, tweet, tweets_callback, users_response)
 
@@ -243,3 +244,111 @@ def test_x_cost_command_reads_the_warehouse_s_x_accounts(tmp_path, monkeypatch, 
     monkeypatch.setenv("X_TRACK_HOURLY_DAYS", "5")
     assert main(["x-cost"]) == 2
     assert "X_TRACK_HOURLY_DAYS=5 and X_TRACK_DAILY_DAYS=3" in capsys.readouterr().err
+
+
+def young_posts_in_warehouse(database: str, count: int) -> list[str]:
+    ids = [snowflake(NOW - pd.Timedelta(hours=2), n) for n in range(count)]
+    con = connect(database)
+    con.executemany("INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
+                    "VALUES (?, 'alice_data', ?, 'x_api', now())", [(i, published_at_from_id(i)) for i in ids])
+    con.close()
+    return ids
+
+
+def spent_by_another_run(database: str, usd: float, day) -> None:
+    con = connect(database)
+    con.execute("INSERT INTO ops.x_api_usage VALUES ($day, 'GET /2/tweets', 'alice_data', 'post_read', 'other-run', "
+                "1, 1, $usd, now())", {"day": day, "usd": usd})
+    con.close()
+
+
+@pytest.mark.parametrize("budget_usd, requests_made", [(1.00, 1), (1.20, 2)])
+@responses.activate
+def test_the_budget_stops_before_the_request_that_would_cross_it_and_keeps_what_was_fetched(
+        tmp_path, budget_usd, requests_made):
+    database = str(tmp_path / "w.duckdb")
+    young_posts_in_warehouse(database, 250)  # 3 lookups: 100 ids ($0.50), 100 ($0.50), 50 ($0.25)
+    spent_by_another_run(database, 0.20, NOW.date())
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    resources = x_resources(tmp_path, x_budget_usd_per_day=budget_usd)
+    instance = with_hours(KEY)
+    result = dg.materialize([raw_tweet_metrics], resources=resources, partition_key=KEY, instance=instance,
+                            raise_on_error=False)
+    assert not result.success
+    assert len(responses.calls) == requests_made
+    # $1.00: 0.20 + 0.50 fits, a second 0.50 would not. $1.20: 0.20 + 0.50 + 0.50 lands on it exactly,
+    # the third request's 0.25 would not.
+    spent = 0.5 * requests_made
+    stored = 100 * requests_made
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.step_failure_data.user_failure_data.description
+    assert message.startswith(f"X budget reached, get_tweets ({250 - stored if requests_made == 2 else 100} ids) "
+                              f"not requested: X_BUDGET_USD_PER_DAY=${budget_usd:.2f} would be crossed: "
+                              f"${0.2 + spent:.3f} spent today (UTC) (${spent:.3f} by this run, $0.200 by earlier "
+                              "runs)")
+    assert f"Skipped: {250 - stored} of 250 posts due." in message
+    assert f"({stored} of 250 posts were fetched before the failure and are stored)" in message
+    con = connect(database, read_only=True)
+    kept = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchone()[0]
+    recorded = con.execute("SELECT sum(estimated_usd) FROM ops.x_api_usage WHERE run_id = $run",
+                           {"run": result.run_id}).fetchone()[0]
+    con.close()
+    assert kept == stored and recorded == pytest.approx(spent)
+
+
+@responses.activate
+def test_what_yesterday_spent_does_not_stop_today_s_run(tmp_path):
+    database = str(tmp_path / "w.duckdb")
+    young_posts_in_warehouse(database, 250)
+    yesterday = (NOW - pd.Timedelta(days=1)).date()
+    spent_by_another_run(database, 0.95, yesterday)  # yesterday's runs spent up to the daily budget
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    daily = x_resources(tmp_path, x_budget_usd_per_day=1.50)
+    assert dg.materialize([raw_tweet_metrics], resources=daily, partition_key=KEY, instance=with_hours(KEY)).success
+    assert len(responses.calls) == 3  # $1.25 today: yesterday's spending does not count
+
+
+
+@responses.activate
+def test_the_monthly_budget_counts_this_month_s_runs_and_not_last_month_s(tmp_path):
+    database = str(tmp_path / "w.duckdb")
+    young_posts_in_warehouse(database, 250)
+    last_month = (NOW.normalize().replace(day=1) - pd.Timedelta(days=1)).date()
+    spent_by_another_run(database, 100.0, last_month)
+    spent_by_another_run(database, 2.20, NOW.date())
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    monthly = x_resources(tmp_path, x_budget_usd_per_month=2.50)
+    with pytest.raises(dg.Failure, match=r"X_BUDGET_USD_PER_MONTH=\$2.50 would be crossed: \$2.200 spent this month"):
+        dg.materialize([raw_tweet_metrics], resources=monthly, partition_key=KEY, instance=with_hours(KEY))
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was_skipped(tmp_path, smtp_server):
+    import time
+
+    from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
+    from social_pipeline.resources.smtp import SmtpResource
+    from social_pipeline_tests.conftest import file_stores_under
+
+    port, received = smtp_server
+    database = str(tmp_path / "w.duckdb")
+    young_posts_in_warehouse(database, 250)
+    responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
+    instance = with_hours(KEY)
+    result = dg.materialize([raw_tweet_metrics], resources=x_resources(tmp_path, x_budget_usd_per_day=0.6),
+                            partition_key=KEY, instance=instance, raise_on_error=False)
+    run = instance.get_run_by_id(result.run_id)
+    failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.is_run_failure)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="record_and_notify_run_failure", dagster_instance=instance, dagster_run=run,
+        dagster_event=failure.dagster_event,
+        resources={"smtp": SmtpResource(host="127.0.0.1", port=port, recipients=["team@example.com"]),
+                   "file_stores": file_stores_under(tmp_path)}).for_run_failure()
+    record_and_notify_run_failure(context)
+    deadline = time.time() + 5
+    while not received and time.time() < deadline:
+        time.sleep(0.05)
+    body = received[0].get_payload(decode=True).decode()
+    assert "X_BUDGET_USD_PER_DAY=$0.60 would be crossed: $0.500 spent today (UTC)" in body
+    assert "Skipped: 150 of 250 posts due." in body
