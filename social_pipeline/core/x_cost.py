@@ -112,6 +112,23 @@ class XBudget:
         return None
 
 
+# The X spend per account between two UTC days (start inclusive, end exclusive), from ops.x_api_usage.
+SPEND_BY_ACCOUNT_SQL = """
+    SELECT user_id, sum(estimated_usd) AS usd, sum(resources) AS resources, sum(request_count) AS requests
+    FROM ops.x_api_usage
+    WHERE day >= $start::DATE AND day < $end::DATE AND user_id <> ''
+    GROUP BY user_id ORDER BY user_id
+"""
+
+
+def spend_line(spend: dict | None) -> str | None:
+    """The report footer's sentence on what the account's X reads cost in the week, or None without any."""
+    if not spend:
+        return None
+    return (f"X API reads of this account this week: ${spend['usd']:,.2f} estimated at list price "
+            f"({int(spend['resources']):,} resources in {int(spend['requests']):,} requests).")
+
+
 def reads_per_post_lifetime(cadence: TrackingCadence, collections_per_day: int = 24) -> dict[str, float]:
     """How often one post is read in each phase of its tracked life (hourly, daily, weekly)."""
     weekly_days = (cadence.max_days - cadence.daily_days) if cadence.max_days is not None else 0

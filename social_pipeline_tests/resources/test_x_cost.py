@@ -53,6 +53,8 @@ def test_every_request_is_recorded_with_its_resources_and_dollars_and_the_run_sh
         ("GET /2/users/:id/tweets", "alice_data", "post_read", 2, 5, pytest.approx(5 * 0.005)),
     ]
     run_total = 5 * 0.005 + 2 * 0.010 + 5 * 0.005
+    week = result.asset_materializations_for_node("raw_tweet_metrics")[0].metadata
+    assert week["x_api_usd_last_7_days_by_account"].value.keys() == {"alice_data"}
     shown = [result.asset_materializations_for_node(a.key.path[-1])[0].metadata["x_api_usd_this_run"].value
              for a in COLLECTION]
     # Each asset shows the run's total so far; the one that ran last the whole run's.
@@ -352,3 +354,31 @@ def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was
     body = received[0].get_payload(decode=True).decode()
     assert "X_BUDGET_USD_PER_DAY=$0.60 would be crossed: $0.500 spent today (UTC)" in body
     assert "Skipped: 150 of 250 posts due." in body
+
+
+def test_the_weekly_report_footer_and_metadata_show_the_week_s_x_spend_per_account(tmp_path):
+    from social_pipeline_tests.defs.reporting.test_reporting_assets import (ASSETS, WEEK, build_simulated_warehouse,
+                                                                             reporting_resources, with_weeks)
+
+    database = str(tmp_path / "w.duckdb")
+    build_simulated_warehouse(database)
+    con = connect(database)
+    usage = [("2026-11-09", "GET /2/tweets", "alice_data", 2, 300, 1.50),  # the week: Monday ...
+             ("2026-11-15", "GET /2/users/:id/tweets", "alice_data", 5, 400, 0.40),  # ... to Sunday
+             ("2026-11-16", "GET /2/tweets", "alice_data", 1, 100, 0.50),  # next week
+             ("2026-11-08", "GET /2/tweets", "alice_data", 1, 100, 0.50)]  # the week before
+    con.executemany("INSERT INTO ops.x_api_usage VALUES (?, ?, ?, 'post_read', 'r1', ?, ?, ?, now())", usage)
+    con.close()
+    reports_dir = tmp_path / "reports"
+    result = dg.materialize(ASSETS, partition_key=WEEK, resources=reporting_resources(database, reports_dir),
+                            instance=with_weeks(WEEK))
+    assert result.success
+    footer = "X API reads of this account this week: $1.90 estimated at list price (700 resources in 7 requests)."
+    markdown = (reports_dir / "alice_data" / f"{WEEK}.md").read_text()
+    assert markdown.endswith(f"---\n\n_{footer}_\n")
+    assert f'<footer class="muted" id="x-api-spend">{footer}</footer>' in \
+        (reports_dir / "alice_data" / f"{WEEK}.html").read_text()
+    # The other account read nothing from X: no footer.
+    assert "X API reads" not in (reports_dir / "bytes_and_beans" / f"{WEEK}.md").read_text()
+    meta = result.asset_materializations_for_node("weekly_report")[0].metadata
+    assert meta["x_api_usd_latest_week_by_account"].value == {"alice_data": 1.9}

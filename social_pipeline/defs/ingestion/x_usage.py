@@ -4,9 +4,10 @@ what other runs spent the same day and month. Only sources that record usage (th
 from __future__ import annotations
 
 import dagster as dg
+import pandas as pd
 
 from social_pipeline.core.clock import utc_now
-from social_pipeline.core.x_cost import usage_frame
+from social_pipeline.core.x_cost import SPEND_BY_ACCOUNT_SQL, usage_frame
 from social_pipeline.resources.sources import SourceResource
 
 
@@ -55,6 +56,12 @@ def run_usage_metadata(con, run_id: str) -> dict:
     totals = con.execute("SELECT coalesce(sum(request_count), 0), coalesce(sum(resources), 0), "
                          "coalesce(sum(estimated_usd), 0) FROM ops.x_api_usage WHERE run_id = $run_id",
                          {"run_id": run_id}).fetchone()
-    return {"x_api_requests_this_run": dg.MetadataValue.int(int(totals[0])),
+    # The week so far: the last 7 UTC days, today included.
+    today = utc_now().normalize()
+    week = con.execute(SPEND_BY_ACCOUNT_SQL, {"start": today - pd.Timedelta(days=6),
+                                              "end": today + pd.Timedelta(days=1)}).df()
+    return {"x_api_usd_last_7_days_by_account": dg.MetadataValue.json(
+                {r.user_id: round(float(r.usd), 4) for r in week.itertuples()}),
+            "x_api_requests_this_run": dg.MetadataValue.int(int(totals[0])),
             "x_api_resources_this_run": dg.MetadataValue.int(int(totals[1])),
             "x_api_usd_this_run": dg.MetadataValue.float(round(float(totals[2]), 6))}

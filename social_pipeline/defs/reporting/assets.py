@@ -19,6 +19,7 @@ from social_pipeline.warehouse.write_conflicts import write_transaction
 from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTITIONS, asset_labels, code_version, table_definition_metadata, table_metadata
 from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
 from social_pipeline.core.clock import utc_now
+from social_pipeline.core.x_cost import SPEND_BY_ACCOUNT_SQL
 
 
 
@@ -51,8 +52,15 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     folder = file_stores.reports_path()
     with warehouse.get_connection() as con:
         reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]
-        rows = []
+        rows, spend_by_week = [], {}
         for report in reports:
+            # The footer: what the account's X reads cost that week (ops.x_api_usage), when it has any.
+            period = (report["report_period"]["start"], report["report_period"]["end"])
+            if period not in spend_by_week:
+                spend = con.execute(SPEND_BY_ACCOUNT_SQL, {"start": period[0], "end": period[1]}).df()
+                spend_by_week[period] = {r.user_id: {"usd": float(r.usd), "resources": int(r.resources),
+                                                     "requests": int(r.requests)} for r in spend.itertuples()}
+            report["x_api_spend"] = spend_by_week[period].get(report["user_id"])
             week_start = report["report_period"]["start"][:10]
             markdown = render_markdown(report)
             base = folder / safe_name(report["user_id"]) / week_start
@@ -75,6 +83,10 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
         con.unregister("incoming_reports")
     latest = [r for r in rows if r["week_start"] == max(row["week_start"] for row in rows)] if rows else []
+    if spend_by_week:
+        latest_spend = spend_by_week[max(spend_by_week)]
+        meta["x_api_usd_latest_week_by_account"] = dg.MetadataValue.json(
+            {user: round(float(row["usd"]), 4) for user, row in latest_spend.items()})
     meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
     if latest:
         meta["report_markdown"] = dg.MetadataValue.md("\n\n---\n\n".join(r["report_markdown"] for r in latest))
