@@ -67,7 +67,7 @@ def _one_day(owned_timeline_days: float, cadence: TrackingCadence) -> tuple[int,
         for hour in range(1, 25):
             now = DAY + pd.Timedelta(hours=hour)
             due = [p for p in posts if is_due(published_at_from_id(p), now, cadence)]
-            source = XApiSource(CREDENTIALS, usernames="alice_data", sleep=lambda s: None, clock=lambda: now,
+            source = XApiSource(CREDENTIALS, usernames="alice_data", sleep=lambda s: None, clock=lambda now=now: now,
                                 owned_timeline_days=owned_timeline_days)
             batch = source.fetch_metrics(pd.DataFrame({"post_id": due, "user_id": "alice_data", "collected_at": now}))
             snapshots += len(batch.frame)

@@ -56,6 +56,7 @@ from social_pipeline.sources.protocol import (
 )
 
 BATCH_SIZE = 100  # ids per get_tweets call, X's maximum
+TIMELINE_PAGE_SIZE = 100  # posts per get_users_tweets page, X's maximum
 TWEET_FIELDS = ["public_metrics", "created_at", "author_id"]
 PRIVATE_FIELDS = ["non_public_metrics", "organic_metrics"]
 TIMELINE_FIELDS = ["created_at", "public_metrics", "attachments", "entities", "referenced_tweets",
@@ -504,11 +505,11 @@ class XApiSource:
         timeline does not return (deleted, protected) are left to the lookup, which reports why."""
         rows, token = [], None
         me, what = self._me_handle() or "", f"get_users_tweets ({self._me_handle()}, own metrics)"
-        params = dict(id=self._me_id, max_results=100, tweet_fields=TWEET_FIELDS + PRIVATE_FIELDS,
+        params = dict(id=self._me_id, max_results=TIMELINE_PAGE_SIZE, tweet_fields=TWEET_FIELDS + PRIVATE_FIELDS,
                       exclude=["retweets"], start_time=(min(owned.values()) - pd.Timedelta(seconds=1)).to_pydatetime(),
                       end_time=(now - pd.Timedelta(seconds=10)).to_pydatetime())
         while True:
-            page = self._paid_call(what, USER_TIMELINE, OWNED_READ, params["max_results"],
+            page = self._paid_call(what, USER_TIMELINE, OWNED_READ, TIMELINE_PAGE_SIZE,
                                    lambda page: {me: _resources(page)}, self.client.get_users_tweets, user_auth=True,
                                    **params, **({"pagination_token": token} if token else {}))
             with _reading(what):
@@ -586,14 +587,14 @@ class XApiSource:
                 what, token = f"get_users_tweets ({handle})", None
                 while True:
                     end_time = min(pd.Timestamp(end), self.clock() - pd.Timedelta(seconds=10))
-                    params = dict(id=accounts[handle], max_results=100, tweet_fields=TIMELINE_FIELDS,
+                    params = dict(id=accounts[handle], max_results=TIMELINE_PAGE_SIZE, tweet_fields=TIMELINE_FIELDS,
                                   expansions=["attachments.media_keys"], media_fields=["type"], exclude=["retweets"],
                                   start_time=pd.Timestamp(start).to_pydatetime(), end_time=end_time.to_pydatetime())
                     if token:
                         params["pagination_token"] = token
                     owned = self._is_me(handle)
                     page = self._paid_call(what, USER_TIMELINE, OWNED_READ if owned else POST_READ,
-                                           params["max_results"], lambda page, h=handle: {h: _resources(page)},
+                                           TIMELINE_PAGE_SIZE, lambda page, h=handle: {h: _resources(page)},
                                            self.client.get_users_tweets,
                                            user_auth=owned or self.public_user_auth, **params)
                     with _reading(what):

@@ -8,17 +8,26 @@ import pandas as pd
 import pytest
 import responses
 
+from social_pipeline.core.x_payloads import published_at_from_id
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_tweet_metrics
 from social_pipeline.resources.sources import XApiSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
-from social_pipeline.core.x_payloads import published_at_from_id
 from social_pipeline.sources.x_api import XApiSource
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.defs.ingestion.test_assets import with_hours
 from social_pipeline_tests.defs.test_automation import smtp_server  # noqa: F401 (a fixture)
-from social_pipeline_tests.resources.test_x_api import (API, NOW, TWEETS, USER_CONTEXT, serve_timeline, snowflake,
-                                                        timeline_page, tweet, tweets_callback, users_response)
+from social_pipeline_tests.resources.test_x_api import (
+    API,
+    NOW,
+    TWEETS,
+    USER_CONTEXT,
+    serve_timeline,
+    snowflake,
+    timeline_page,
+    tweet,
+    tweets_callback,
+    users_response,
+)
 
 KEY = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
 COLLECTION = [raw_posts, raw_tweet_metrics, raw_account_snapshots]
@@ -114,7 +123,8 @@ def test_the_cadence_is_configuration_and_the_default_keeps_today_s_rule(tmp_pat
                                                                                                "age_3d"]
     # Hourly for 2 days, daily until 10, weekly until 40: the 400-day-old post is no longer read.
     tight = dict(x_track_hourly_days=2, x_track_daily_days=10, x_track_max_days=40)
-    assert [p for p, _ in due_posts(tmp_path / "c", POSTS_BY_AGE, sunday_23, sunday_23, **tight)] == ["age_1d", "age_2d"]
+    tight_at_23 = due_posts(tmp_path / "c", POSTS_BY_AGE, sunday_23, sunday_23, **tight)
+    assert [p for p, _ in tight_at_23] == ["age_1d", "age_2d"]
     assert [p for p, _ in due_posts(tmp_path / "d", POSTS_BY_AGE, monday, monday, **tight)] == [
         "age_10d", "age_1d", "age_2d", "age_3d", "age_40d"]
 
@@ -326,7 +336,8 @@ def test_the_monthly_budget_counts_this_month_s_runs_and_not_last_month_s(tmp_pa
 
 
 @responses.activate
-def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was_skipped(tmp_path, smtp_server):
+def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was_skipped(
+        tmp_path, smtp_server):  # noqa: F811 (the fixture imported above)
     import time
 
     from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
@@ -357,8 +368,13 @@ def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was
 
 
 def test_the_weekly_report_footer_and_metadata_show_the_week_s_x_spend_per_account(tmp_path):
-    from social_pipeline_tests.defs.reporting.test_reporting_assets import (ASSETS, WEEK, build_simulated_warehouse,
-                                                                             reporting_resources, with_weeks)
+    from social_pipeline_tests.defs.reporting.test_reporting_assets import (
+        ASSETS,
+        WEEK,
+        build_simulated_warehouse,
+        reporting_resources,
+        with_weeks,
+    )
 
     database = str(tmp_path / "w.duckdb")
     build_simulated_warehouse(database)
