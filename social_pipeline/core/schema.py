@@ -629,8 +629,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "run_id": "The Dagster run that made the requests.",
         "request_count": "Requests made.",
         "resources": "Resources returned (posts, users, expanded objects): what X bills a read for.",
-        "estimated_usd": "resources times the configured rate of the read_kind (X_PRICE_*_USD), before X's "
-                         "deduplication within a UTC day: an upper bound of the bill.",
+        "estimated_usd": "Resources times the configured rate of the read_kind (X_PRICE_POST_READ_USD, "
+                         "X_PRICE_USER_READ_USD or X_PRICE_OWNED_READ_USD), before X's deduplication within a UTC "
+                         "day: an upper bound of the bill.",
         "recorded_at": "When the run wrote the row (UTC).",
     },
     "ops.schema_version": {
