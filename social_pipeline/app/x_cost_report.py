@@ -31,8 +31,8 @@ def cadence_and_prices_from_env() -> tuple[TrackingCadence, XPrices]:
 
 
 def tracked_accounts(database: str, cadence: TrackingCadence, now: pd.Timestamp) -> pd.DataFrame:
-    """Each X account of the warehouse: posts per day over the last four weeks, and the posts past the daily
-    phase that are still read weekly."""
+    """Each account the X API collects (one with posts from it): posts per day over the last four weeks, and
+    the posts past the daily phase that are still read weekly."""
     with connect(database, read_only=True) as con:
         return con.execute(
             """SELECT user_id,
@@ -42,7 +42,10 @@ def tracked_accounts(database: str, cadence: TrackingCadence, now: pd.Timestamp)
                                          AND ($max_days::INTEGER IS NULL
                                               OR published_at > $now::TIMESTAMP - to_days($max_days::INTEGER)))
                           AS weekly_tracked_posts
-               FROM raw.posts WHERE source = 'x_api' GROUP BY user_id ORDER BY user_id""",
+               FROM raw.posts
+               -- The collection reads every stored post of the accounts it collects, export files' included.
+               WHERE user_id IN (SELECT user_id FROM raw.posts WHERE source = 'x_api')
+               GROUP BY user_id ORDER BY user_id""",
             {"now": now, "window": RATE_WINDOW_DAYS, "daily_days": cadence.daily_days,
              "max_days": cadence.max_days}).df()
 

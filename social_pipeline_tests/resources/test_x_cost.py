@@ -236,10 +236,12 @@ def test_x_cost_command_reads_the_warehouse_s_x_accounts(tmp_path, monkeypatch, 
     database = str(tmp_path / "w.duckdb")
     con = connect(database)
     now = pd.Timestamp.now("UTC").tz_localize(None)
-    # alice: 56 posts in the last 28 days (2 a day) and 14 posts 40 days old (read weekly); bob's are exports.
+    # alice: 56 posts in the last 28 days (2 a day), 14 posts 40 days old and 7 from an export file 60 days old
+    # (read weekly too); bob is not an X API account (only an export).
     posts = [(f"a{n}", "alice_data", now - pd.Timedelta(hours=12 * n + 1), "x_api") for n in range(56)]
     posts += [(f"o{n}", "alice_data", now - pd.Timedelta(days=40), "x_api") for n in range(14)]
     posts += [("b1", "bob", now - pd.Timedelta(days=1), "x_export")]
+    posts += [(f"e{n}", "alice_data", now - pd.Timedelta(days=60), "x_export") for n in range(7)]  # read weekly
     con.executemany("INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
                     "VALUES (?, ?, ?, ?, now())", posts)
     con.close()
@@ -248,7 +250,7 @@ def test_x_cost_command_reads_the_warehouse_s_x_accounts(tmp_path, monkeypatch, 
     assert main(["x-cost"]) == 0
     out = capsys.readouterr().out
     assert "post read 0.01," in out and "bob" not in out
-    lookups = 2 * 168 + 2 * 23 + 14 / 7  # 384 a day
+    lookups = 2 * 168 + 2 * 23 + 21 / 7  # 385 a day
     total_usd = lookups * 0.01 + 2 * 0.01 + 48 * 0.010
     assert f"{lookups:,.1f}" in out and f"{total_usd:,.2f}" in out and f"{30 * total_usd:,.2f}" in out
 
