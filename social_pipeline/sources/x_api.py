@@ -477,7 +477,7 @@ class XApiSource:
         try:
             owned = self._owned_timeline_posts(unique, private, now)
             if owned:
-                rows.extend(self._fetch_owned_timeline(owned, now))
+                self._fetch_owned_timeline(owned, now, rows)
             looked_up = ~unique["post_id"].isin({row["post_id"] for row in rows})
             for with_private, group in ((True, unique[private & looked_up]), (False, unique[~private & looked_up])):
                 ids = group["post_id"].tolist()
@@ -500,10 +500,11 @@ class XApiSource:
         recent = private & published.notna() & ((now - pd.to_datetime(published)) < self.owned_timeline_max_age)
         return dict(zip(unique.loc[recent, "post_id"], pd.to_datetime(published[recent])))
 
-    def _fetch_owned_timeline(self, owned: dict[str, pd.Timestamp], now: pd.Timestamp) -> list[dict]:
-        """The rows of `owned` posts from the account's own timeline since the oldest of them. Posts the
-        timeline does not return (deleted, protected) are left to the lookup, which reports why."""
-        rows, token = [], None
+    def _fetch_owned_timeline(self, owned: dict[str, pd.Timestamp], now: pd.Timestamp, rows: list[dict]) -> None:
+        """Adds to `rows` the `owned` posts from the account's own timeline since the oldest of them, page by
+        page (a failure keeps the pages before it). Posts the timeline does not return (deleted, protected)
+        are left to the lookup, which reports why."""
+        token = None
         me, what = self._me_handle() or "", f"get_users_tweets ({self._me_handle()}, own metrics)"
         params = dict(id=self._me_id, max_results=TIMELINE_PAGE_SIZE, tweet_fields=TWEET_FIELDS + PRIVATE_FIELDS,
                       exclude=["retweets"], start_time=(min(owned.values()) - pd.Timedelta(seconds=1)).to_pydatetime(),
@@ -521,7 +522,7 @@ class XApiSource:
                                      "payload": json.dumps(payload, ensure_ascii=False)})
                 token = (page.meta or {}).get("next_token")
             if not token:
-                return rows
+                return
 
     def _fetch_batch(self, ids: list[str], with_private: bool, notes: list[str],
                      owners: dict[str, str]) -> list[dict]:

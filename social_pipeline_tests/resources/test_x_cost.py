@@ -12,7 +12,7 @@ from social_pipeline.core.x_payloads import published_at_from_id
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_tweet_metrics
 from social_pipeline.resources.sources import XApiSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
-from social_pipeline.sources.x_api import XApiSource
+from social_pipeline.sources.x_api import XApiError, XApiSource
 from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.defs.ingestion.test_assets import with_hours
 from social_pipeline_tests.defs.test_automation import smtp_server  # noqa: F401 (a fixture)
@@ -400,3 +400,16 @@ def test_the_weekly_report_footer_and_metadata_show_the_week_s_x_spend_per_accou
     assert "X API reads" not in (reports_dir / "bytes_and_beans" / f"{WEEK}.md").read_text()
     meta = result.asset_materializations_for_node("weekly_report")[0].metadata
     assert meta["x_api_usd_latest_week_by_account"].value == {"alice_data": 1.9}
+
+
+@responses.activate
+def test_own_timeline_pages_fetched_before_a_failure_are_handed_over():
+    requests, own_young, own_old, not_due, bobs = own_and_other_posts()
+    responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "Alice_Data"}})
+    responses.get(f"{API}/users/42/tweets", match=[responses.matchers.query_param_matcher(
+        {"pagination_token": "PAGE2"}, strict_match=False)], status=503)
+    responses.get(f"{API}/users/42/tweets", json={"data": [tweet(own_young[0])],
+                                                  "meta": {"result_count": 1, "next_token": "PAGE2"}})
+    with pytest.raises(XApiError, match="gave up after 1 attempts") as raised:
+        XApiSource(USER_CONTEXT, usernames="alice_data,bob", max_retries=0).fetch_metrics(requests)
+    assert raised.value.partial_batch.frame["post_id"].tolist() == [own_young[0]]
