@@ -424,6 +424,7 @@ SECTIONS = {
     "analytics_at_scale": lambda work, quick, sizes: analytics_at_scale(work, sizes),
     "incremental_cost": lambda work, quick, sizes: incremental_cost(work, sizes),
     "api_cost": lambda work, quick, sizes: api_cost(),
+    "x_cost": lambda work, quick, sizes: x_cost(),
     "models": lambda work, quick, sizes: models_section(quick),
     "prediction_latency": lambda work, quick, sizes: prediction_latency(quick),
     "api_load": lambda work, quick, sizes: api_load(work, quick),
@@ -433,6 +434,12 @@ SECTIONS = {
     "lake_concurrency": lambda work, quick, sizes: lake_concurrency(work, quick),
     "lake_cost": lambda work, quick, sizes: lake_cost(work, quick),
 }
+
+
+def x_cost() -> list[dict]:
+    from bench.x_cost import x_cost as dollars_per_thousand_snapshots
+
+    return dollars_per_thousand_snapshots()
 
 
 def main(argv: list[str] | None = None) -> int:

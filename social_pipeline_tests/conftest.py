@@ -7,7 +7,6 @@ import pytest
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
-
 from social_pipeline_tests.helpers import (
     CLOCK,
     LAKE_NUMBERS,
@@ -123,3 +122,25 @@ def lake(postgres_server, tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", database)
     monkeypatch.setenv("SOCIAL_PIPELINE_LAKE_DATA_PATH", data_path)
     return {"database": database, "data_path": data_path, "catalog": catalog}
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received = []
+
+    class Collect(Message):
+        def handle_message(self, message):
+            received.append(message)
+
+    import socket
+
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, received
+    controller.stop()

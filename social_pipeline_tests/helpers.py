@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlparse
 import dagster as dg
 import pandas as pd
 import pytest
+import responses
 import yaml
 
 from social_pipeline.core.analytics_queries import sql_text
@@ -50,6 +51,7 @@ from social_pipeline.defs.reporting.sensors import refresh_weekly_after_inbox
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.sources import XApiSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.sources.x_api import XCredentials
 from social_pipeline.warehouse.connection import connect
 
 REPO_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -590,3 +592,29 @@ TOP_ENGAGEMENTS = [("https://www.linkedin.com/feed/update/urn:li:activity:1", "8
 TOP_IMPRESSIONS = [("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 900),
                    ("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 700)]
 DAILY = [("8/1/2026", 500, 20, 3), ("8/2/2026", 800, 41, 5)]
+
+
+# The X API's timeline and credentials, for the tests of the X source and its bill.
+
+TWEETS = f"{API}/tweets"
+BEARER = XCredentials(bearer_token="secret-bearer-token-123")
+USER_CONTEXT = XCredentials(consumer_key="ck-secret", consumer_secret="cs-secret", access_token="at-secret",
+                            access_token_secret="ats-secret")
+
+
+def timeline_page(hours_ago: list[int], next_token=None) -> dict:
+    posts = [tweet(snowflake(NOW - pd.Timedelta(hours=h)),
+                   created_at=(NOW - pd.Timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%S.000Z")) for h in hours_ago]
+    return {"data": posts, "meta": {"result_count": len(posts), **({"next_token": next_token} if next_token else {})}}
+
+
+TIMELINE = f"{API}/users/42/tweets"
+
+
+def serve_timeline(pages: dict):
+    """Answers get_users_tweets from `pages`: pagination token (None = first page) -> (status, body)."""
+    def callback(request):
+        token = parse_qs(urlparse(request.url).query).get("pagination_token", [None])[0]
+        status, body = pages[token]
+        return status, {"content-type": "application/json"}, body if isinstance(body, str) else json.dumps(body)
+    responses.add_callback(responses.GET, TIMELINE, callback=callback)

@@ -363,6 +363,36 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_x_cost(args: argparse.Namespace) -> int:
+    """Expected X cost per day and month: of the warehouse's X accounts, or of `--accounts` accounts posting
+    `--posts-per-day` each."""
+    from social_pipeline.app.x_cost_report import cadence_and_prices_from_env, render, tracked_accounts, x_cost_table
+    from social_pipeline.warehouse.connection import database_path
+
+    try:
+        cadence, prices = cadence_and_prices_from_env()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.posts_per_day is not None:
+        accounts = pd.DataFrame({"user_id": [f"account_{n + 1}" for n in range(args.accounts)],
+                                 "posts_per_day": args.posts_per_day, "weekly_tracked_posts": 0})
+        if cadence.max_days is None:
+            print("note: X_TRACK_MAX_DAYS is unset, so weekly reads of older posts grow without end; this "
+                  "estimate leaves them out (set X_TRACK_MAX_DAYS to include them)", file=sys.stderr)
+        owned = accounts["user_id"].iloc[0] if args.own else None
+    else:
+        database = database_path()
+        accounts = tracked_accounts(database, cadence, utc_now())
+        if accounts.empty:
+            print(f"no X posts in {database}: nothing is tracked yet; try --accounts N --posts-per-day R",
+                  file=sys.stderr)
+            return 1
+        owned = args.own.lower().lstrip("@") if args.own else None
+    print(render(x_cost_table(accounts, cadence, prices, owned), cadence, prices))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     # Dagster flags BackfillPolicy as beta on every import; the console is for the run's own output.
     warnings.filterwarnings("ignore", message=r".*is currently in beta.*")
@@ -386,6 +416,15 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("--json", metavar="FILE", help="the draft as a JSON file; '-' or omitted: standard input")
     predict.add_argument("--no-log", action="store_true", help="do not record the prediction in the prediction log")
     predict.set_defaults(func=cmd_predict)
+    x_cost = sub.add_parser("x-cost", help="expected X API cost per day and month, per account and endpoint, "
+                            "under the configured cadence (X_TRACK_*) and rates (X_PRICE_*_USD)")
+    x_cost.add_argument("--own", nargs="?", const="first", metavar="HANDLE",
+                        help="the authenticated account (OAuth 1.0a): its recent posts are owned reads; with "
+                        "--posts-per-day, the first account")
+    x_cost.add_argument("--accounts", type=int, default=1, help="with --posts-per-day: how many accounts")
+    x_cost.add_argument("--posts-per-day", type=float, help="estimate for accounts posting this often instead of "
+                        "the warehouse's X accounts")
+    x_cost.set_defaults(func=cmd_x_cost)
     init = sub.add_parser("init-instance", help="prepare DAGSTER_HOME's instance (the writers' pool limit); "
                           "`make dev` runs it")
     init.set_defaults(func=cmd_init_instance)

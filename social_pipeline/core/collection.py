@@ -1,16 +1,41 @@
 """When a post's metrics are collected, and the hourly partition each collection belongs to.
 
-Cadence (each API call costs money): hourly while a post is younger than 7 days, daily
-(at 00:00 UTC) until it is 30 days old, then weekly (Mondays 00:00 UTC).
+Cadence (each API call costs money), configurable: hourly while a post is younger than
+X_TRACK_HOURLY_DAYS (7), daily (at 00:00 UTC) until X_TRACK_DAILY_DAYS (30), then weekly
+(Mondays 00:00 UTC) until X_TRACK_MAX_DAYS (unset: for as long as the post exists).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
 HOURLY_UNTIL_DAYS = 7
 DAILY_UNTIL_DAYS = 30
 PARTITION_KEY_FORMAT = "%Y-%m-%d-%H:%M"
+
+
+@dataclass(frozen=True)
+class TrackingCadence:
+    """Ages (days) at which a post's collection slows down: hourly up to `hourly_days`, daily up to
+    `daily_days`, weekly up to `max_days` (None: no end)."""
+
+    hourly_days: int = HOURLY_UNTIL_DAYS
+    daily_days: int = DAILY_UNTIL_DAYS
+    max_days: int | None = None
+
+    def __post_init__(self):
+        if not 0 <= self.hourly_days <= self.daily_days:
+            raise ValueError(f"X_TRACK_HOURLY_DAYS={self.hourly_days} and X_TRACK_DAILY_DAYS={self.daily_days}: "
+                             "need 0 <= hourly days <= daily days")
+        if self.max_days is not None and self.max_days < self.daily_days:
+            raise ValueError(f"X_TRACK_MAX_DAYS={self.max_days} is below X_TRACK_DAILY_DAYS={self.daily_days}: "
+                             "tracking would stop before the daily phase ends")
+
+    def sql_params(self) -> dict:
+        """The parameters of due_posts.sql."""
+        return {"hourly_days": self.hourly_days, "daily_days": self.daily_days, "max_days": self.max_days}
 
 
 def collection_time(partition_start: pd.Timestamp) -> pd.Timestamp:
@@ -22,15 +47,18 @@ def partition_key_for_collection(collected_at: pd.Timestamp) -> str:
     return (pd.Timestamp(collected_at) - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)
 
 
-def is_due(published_at: pd.Timestamp, collected_at: pd.Timestamp) -> bool:
+def is_due(published_at: pd.Timestamp, collected_at: pd.Timestamp,
+           cadence: TrackingCadence = TrackingCadence()) -> bool:
     """The Python statement of the rule in `due_posts.sql`, for tests and docs."""
     age = pd.Timestamp(collected_at) - pd.Timestamp(published_at)
     collected_at = pd.Timestamp(collected_at)
     if age <= pd.Timedelta(0):
         return False
-    if age <= pd.Timedelta(days=HOURLY_UNTIL_DAYS):
+    if cadence.max_days is not None and age > pd.Timedelta(days=cadence.max_days):
+        return False
+    if age <= pd.Timedelta(days=cadence.hourly_days):
         return True
-    if age <= pd.Timedelta(days=DAILY_UNTIL_DAYS):
+    if age <= pd.Timedelta(days=cadence.daily_days):
         return collected_at.hour == 0
     return collected_at.hour == 0 and collected_at.day_of_week == 0
 

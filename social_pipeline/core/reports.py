@@ -15,6 +15,8 @@ import jinja2
 
 from tabulate import tabulate
 
+from .x_cost import spend_line
+
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -164,6 +166,9 @@ def render_markdown(report: dict) -> str:
         lines.append("_Not enough posts yet: a slot needs at least 2 posts._")
     lines += ["", "## Recommendations", ""]
     lines += [f"- {r}" for r in report["recommendations"]] or ["_None this week._"]
+    spend = spend_line(report.get("x_api_spend"))
+    if spend:
+        lines += ["", "---", "", f"_{spend}_"]
     return "\n".join(lines) + "\n"
 
 
@@ -303,4 +308,5 @@ def render_html(report: dict) -> str:
         trend=trend_layout(report.get("weekly_history") or []),
         heatmap=heatmap_layout(report.get("engagement_heatmap") or [], zone,
                                (DAY_NAMES.index(best[0]["day_name"]), int(best[0]["hour"])) if best else None),
+        x_api_spend=spend_line(report.get("x_api_spend")),
     )

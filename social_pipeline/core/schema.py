@@ -365,6 +365,19 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         # The file's own time (its modification time, never after ingestion): which of two downloads is older.
         ("file_modified_at", "TIMESTAMP"),
     ],
+    # What the X API read, per run: the key (day, endpoint, user_id, read_kind, run_id) makes a rewrite of
+    # the same run replace its rows; the budget sums the day's and the month's rows of every run.
+    "ops.x_api_usage": [
+        ("day", "DATE NOT NULL"),
+        ("endpoint", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("read_kind", "VARCHAR NOT NULL"),
+        ("run_id", "VARCHAR NOT NULL"),
+        ("request_count", "BIGINT NOT NULL"),
+        ("resources", "BIGINT NOT NULL"),
+        ("estimated_usd", "DOUBLE NOT NULL"),
+        ("recorded_at", "TIMESTAMP NOT NULL"),
+    ],
     # One row: the schema_version() the file was last created or migrated to.
     "ops.schema_version": [
         ("version", "VARCHAR NOT NULL"),
@@ -805,6 +818,20 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "partition_key": "The collection partition its metrics were stored under (X exports only).",
         "ingested_at": "When the file was ingested (UTC).",
     },
+    "ops.x_api_usage": {
+        "day": "The UTC day the requests were made (X's billing day).",
+        "endpoint": "The X API endpoint, e.g. GET /2/tweets (post lookup) or GET /2/users/:id/tweets (timeline).",
+        "user_id": "The account whose posts or figures were read (empty for a request that returned nothing).",
+        "read_kind": "How X bills the read: post_read, user_read or owned_read (the authenticated account's own "
+                     "data).",
+        "run_id": "The Dagster run that made the requests.",
+        "request_count": "Requests made.",
+        "resources": "Resources returned (posts, users, expanded objects): what X bills a read for.",
+        "estimated_usd": "Resources times the configured rate of the read_kind (X_PRICE_POST_READ_USD, "
+                         "X_PRICE_USER_READ_USD or X_PRICE_OWNED_READ_USD), before X's deduplication within a UTC "
+                         "day: an upper bound of the bill.",
+        "recorded_at": "When the run wrote the row (UTC).",
+    },
     "ops.schema_version": {
         "version": "The schema's version (a hash of its statements) the file was last created or migrated to; "
                    "a connection that finds another one applies the statements.",
@@ -834,6 +861,7 @@ TABLE_ROWS: dict[str, str] = {
     "ops.unfinished_post_fetches": "X timeline fetch that failed after storing some pages "
                                    "(deleted by the next complete one)",
     "ops.ingested_files": "file the inbox ingested (the ledger)",
+    "ops.x_api_usage": "day, X API endpoint, account, kind of read and run",
     "ops.schema_version": "warehouse file (one row)",
     "analytics.user_summary": "user and week",
     "analytics.engagement_by_content_type": "user, week and content type",

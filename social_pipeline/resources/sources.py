@@ -10,10 +10,14 @@ import pandas as pd
 from pydantic import Field, PrivateAttr
 
 from social_pipeline.core.clock import naive_utc
+from social_pipeline.core.collection import DAILY_UNTIL_DAYS, HOURLY_UNTIL_DAYS, TrackingCadence
 from social_pipeline.core.timezones import TIMEZONES_ENV_VAR, parse_account_timezones, resolve_timezones
+from social_pipeline.core.x_cost import (DEFAULT_OWNED_READ_USD, DEFAULT_POST_READ_USD, DEFAULT_USER_READ_USD, XBudget,
+                                         XPrices)
 from social_pipeline.resources.env import env_var_settings
 from social_pipeline.sources.protocol import (DEFAULT_X_CONNECT_TIMEOUT_SECONDS, DEFAULT_X_MAX_RETRIES,
-                                              DEFAULT_X_READ_TIMEOUT_SECONDS, PostSource)
+                                              DEFAULT_X_READ_TIMEOUT_SECONDS, TRACKING_ENV_VARS, X_BUDGET_ENV_VARS,
+                                              X_PRICE_ENV_VARS, PostSource)
 from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline.warehouse.file_stores import env_settings
 
@@ -28,9 +32,23 @@ class SourceResource(dg.ConfigurableResource):
         "(alice_data=Europe/Berlin,duckpond_eng=America/New_York); best times, reports and model hours are "
         "read in that zone. Default: UTC (the simulated accounts bring their own zones)")
 
+    x_track_hourly_days: int = Field(default=HOURLY_UNTIL_DAYS, ge=0, description="X_TRACK_HOURLY_DAYS: a post's "
+                                     "metrics are collected every hour until it is this many days old")
+    x_track_daily_days: int = Field(default=DAILY_UNTIL_DAYS, ge=0, description="X_TRACK_DAILY_DAYS: then daily "
+                                    "(00:00 UTC) until this age, then weekly (Mondays 00:00 UTC)")
+    x_track_max_days: int | None = Field(default=None, ge=0, description="X_TRACK_MAX_DAYS: no collection after "
+                                         "this age. Unset: weekly for as long as the post exists")
+
     def setup_for_execution(self, context) -> None:
-        # An unknown zone fails the run at start, naming the account, not halfway through a report.
+        # An unknown zone or a wrong cadence fails the run at start, naming the setting.
         self.configured_timezones()
+        self.cadence()
+
+    def cadence(self) -> TrackingCadence:
+        try:
+            return TrackingCadence(self.x_track_hourly_days, self.x_track_daily_days, self.x_track_max_days)
+        except ValueError as exc:
+            raise dg.Failure(description=str(exc)) from None
 
     def configured_timezones(self) -> dict[str, str]:
         try:
@@ -95,7 +113,24 @@ class XApiSourceResource(SourceResource):
                                "X API call after a 429, 5xx or network error (exponential backoff 2 s, 4 s, ...)")
     x_api_base_url: str | None = Field(default=None, description="X_API_BASE_URL: another host for the X API "
                                        "(https://api.x.com, a gateway). Default: tweepy's https://api.twitter.com")
+    x_price_post_read_usd: float = Field(default=DEFAULT_POST_READ_USD, ge=0, description="X_PRICE_POST_READ_USD: "
+                                         "USD per post a lookup or another account's timeline returns")
+    x_price_user_read_usd: float = Field(default=DEFAULT_USER_READ_USD, ge=0, description="X_PRICE_USER_READ_USD: "
+                                         "USD per user returned (follower figures, account look-ups)")
+    x_price_owned_read_usd: float = Field(default=DEFAULT_OWNED_READ_USD, ge=0, description="X_PRICE_OWNED_READ_USD:"
+                                          " USD per resource of the authenticated account's own data (its timeline)")
+    x_budget_usd_per_day: float | None = Field(default=None, ge=0, description="X_BUDGET_USD_PER_DAY: the most the "
+                                               "X reads of one UTC day may cost; unset: no limit")
+    x_budget_usd_per_month: float | None = Field(default=None, ge=0, description="X_BUDGET_USD_PER_MONTH: the most "
+                                                 "the X reads of one calendar month (UTC) may cost; unset: no limit")
     _x_source: object = PrivateAttr(default=None)
+
+    def prices(self) -> XPrices:
+        return XPrices(self.x_price_post_read_usd, self.x_price_user_read_usd, self.x_price_owned_read_usd)
+
+    def budget(self, spent_by_others_today_usd: float = 0.0, spent_by_others_this_month_usd: float = 0.0) -> XBudget:
+        return XBudget(self.x_budget_usd_per_day, self.x_budget_usd_per_month, spent_by_others_today_usd,
+                       spent_by_others_this_month_usd)
 
     def get_source(self) -> PostSource:
         # One client per run: account look-ups are paid requests, made once.
@@ -110,7 +145,8 @@ class XApiSourceResource(SourceResource):
             self._x_source = XApiSource(
                 credentials, usernames=self.x_usernames, user_ids=self.x_user_ids, max_retries=self.x_max_retries,
                 connect_timeout_seconds=self.x_connect_timeout_seconds,
-                read_timeout_seconds=self.x_read_timeout_seconds, api_base_url=self.x_api_base_url)
+                read_timeout_seconds=self.x_read_timeout_seconds, api_base_url=self.x_api_base_url,
+                prices=self.prices(), budget=self.budget(), owned_timeline_days=self.cadence().hourly_days)
             return self._x_source
         except XApiError as exc:
             raise dg.Failure(description=f"SOCIAL_PIPELINE_SOURCE=x_api: {exc}") from None
@@ -135,11 +171,13 @@ X_SETTING_ENV_VARS = {
 X_FLOAT_ENV_VARS = {
     "x_connect_timeout_seconds": "X_CONNECT_TIMEOUT_SECONDS",
     "x_read_timeout_seconds": "X_READ_TIMEOUT_SECONDS",
+    **X_PRICE_ENV_VARS,
+    **X_BUDGET_ENV_VARS,
 }
 
 
 def _shared_source_settings() -> dict:
-    settings: dict = {}
+    settings: dict = env_var_settings(TRACKING_ENV_VARS, int_fields=tuple(TRACKING_ENV_VARS))
     if os.environ.get(TIMEZONES_ENV_VAR):
         parse_account_timezones(os.environ[TIMEZONES_ENV_VAR])  # a wrong zone stops the code location loading
         settings["account_timezones"] = dg.EnvVar(TIMEZONES_ENV_VAR)

@@ -27,6 +27,22 @@ PROFILE_COLUMNS = ["user_id", "platform", "snapshot_date", "profile_views", "con
 DEFAULT_X_CONNECT_TIMEOUT_SECONDS = 10.0
 DEFAULT_X_READ_TIMEOUT_SECONDS = 30.0
 DEFAULT_X_MAX_RETRIES = 4  # per call, after a 429, 5xx or network error
+# What X costs and how often posts are read: resource field -> environment variable, shared by the
+# source resource (as dg.EnvVar) and `social-pipeline x-cost` (read directly).
+X_PRICE_ENV_VARS = {
+    "x_price_post_read_usd": "X_PRICE_POST_READ_USD",
+    "x_price_user_read_usd": "X_PRICE_USER_READ_USD",
+    "x_price_owned_read_usd": "X_PRICE_OWNED_READ_USD",
+}
+X_BUDGET_ENV_VARS = {
+    "x_budget_usd_per_day": "X_BUDGET_USD_PER_DAY",
+    "x_budget_usd_per_month": "X_BUDGET_USD_PER_MONTH",
+}
+TRACKING_ENV_VARS = {
+    "x_track_hourly_days": "X_TRACK_HOURLY_DAYS",
+    "x_track_daily_days": "X_TRACK_DAILY_DAYS",
+    "x_track_max_days": "X_TRACK_MAX_DAYS",
+}
 
 
 @dataclass

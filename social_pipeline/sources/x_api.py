@@ -10,6 +10,9 @@ catch `TooManyRequests` and decide ourselves (see `XApiSource._call`).
 
 tweepy sends every request without a timeout, so a silent server would hang the collection
 forever: `_TimeoutSession` gives each request a connect and a read timeout.
+
+Every request that returns records what it read in `usage` (endpoint, resources, estimated USD at
+`prices`); with a `budget`, a request that could cross it is not made (`XBudgetStop`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.metrics import COUNT_COLUMNS
+from social_pipeline.core.x_cost import (OWNED_READ, POST_LOOKUP, POST_READ, USER_LOOKUP, USER_ME, USER_READ,
+                                         USER_TIMELINE, XBudget, XPrices, XRequestUsage)
 from social_pipeline.core.x_payloads import (
     NON_PUBLIC_METRICS_MAX_AGE,
     error_post_id,
@@ -51,6 +56,7 @@ from social_pipeline.sources.protocol import (
 )
 
 BATCH_SIZE = 100  # ids per get_tweets call, X's maximum
+TIMELINE_PAGE_SIZE = 100  # posts per get_users_tweets page, X's maximum
 TWEET_FIELDS = ["public_metrics", "created_at", "author_id"]
 PRIVATE_FIELDS = ["non_public_metrics", "organic_metrics"]
 TIMELINE_FIELDS = ["created_at", "public_metrics", "attachments", "entities", "referenced_tweets",
@@ -83,6 +89,10 @@ class _Transient(Exception):
         super().__init__(problem)
         self.problem = problem
         self.wait_seconds = wait_seconds
+
+
+class XBudgetStop(XApiError):
+    """The next request could cross X_BUDGET_USD_PER_DAY or X_BUDGET_USD_PER_MONTH, so it was not made."""
 
 
 class XPermissionError(XApiError):
@@ -211,6 +221,9 @@ class XApiSource:
         connect_timeout_seconds: float = DEFAULT_X_CONNECT_TIMEOUT_SECONDS,
         read_timeout_seconds: float = DEFAULT_X_READ_TIMEOUT_SECONDS,
         api_base_url: str | None = None,
+        prices: XPrices | None = None,
+        budget: XBudget | None = None,
+        owned_timeline_days: float = 7,
     ):
         if not credentials.usable:
             raise XPermissionError(
@@ -238,8 +251,15 @@ class XApiSource:
         self.sleep = sleep
         self.clock = clock or utc_now
         self.requests_made = 0
+        self.prices = prices or XPrices()
+        self.budget = budget or XBudget()
+        self.usage: list[XRequestUsage] = []
+        self._usage_taken = 0
+        # The authenticated account's posts up to this age are read through its own timeline (owned reads).
+        self.owned_timeline_max_age = pd.Timedelta(days=owned_timeline_days)
         self._accounts: dict[str, str] | None = None  # handle -> numeric id
         self._me: str | None = None
+        self._me_id: str | None = None
 
     def __repr__(self) -> str:
         return f"XApiSource({self.credentials!r}, usernames={self.configured_usernames})"
@@ -329,6 +349,36 @@ class XApiSource:
         raise error(f"{what}: gave up after {self.max_retries + 1} attempts, last: {last_problem}.{usage}",
                     **({"usage_cap_likely": bool(usage)} if error is RateLimitError else {}))
 
+    def _paid_call(self, what: str, endpoint: str, read_kind: str, max_resources: int, accounts: Callable,
+                   method: Callable, user_auth: bool = False, **kwargs):
+        """`_call` within the budget: refused before it is made if its most expensive answer (`max_resources`)
+        could cross the budget; afterwards what it returned is recorded in `usage`, split over the accounts
+        `accounts(response)` names ({user_id: resources})."""
+        per_resource_usd = self.prices.per_resource_usd(read_kind)
+        refusal = self.budget.refusal(self.spent_usd, max_resources * per_resource_usd, what)
+        if refusal:
+            raise XBudgetStop(f"X budget reached, {what} not requested: {refusal}.")
+        response = self._call(what, method, user_auth=user_auth, **kwargs)
+        with _reading(what):
+            by_account = accounts(response)
+        day = self.clock().date()
+        for n, (user_id, resources) in enumerate(sorted(by_account.items())):
+            self.usage.append(XRequestUsage(day, endpoint, read_kind, user_id, resources,
+                                            resources * per_resource_usd, requests=int(n == 0)))
+        if not by_account:
+            self.usage.append(XRequestUsage(day, endpoint, read_kind, "", 0, 0.0))
+        return response
+
+    def take_usage(self) -> list[XRequestUsage]:
+        """The usage recorded since the last call, for the warehouse (`spent_usd` keeps counting all of it)."""
+        taken, self._usage_taken = self.usage[self._usage_taken:], len(self.usage)
+        return taken
+
+    @property
+    def spent_usd(self) -> float:
+        """The estimated cost of every request this source made."""
+        return sum(u.estimated_usd for u in self.usage)
+
     def _network_problem(self, exc: requests.RequestException) -> str:
         connect_s, read_s = self.client.session.timeout
         if isinstance(exc, requests.ConnectTimeout):
@@ -351,15 +401,14 @@ class XApiSource:
     def _resolve_accounts(self) -> dict[str, str]:
         if self._accounts is not None:
             return self._accounts
-        if self.configured_usernames:
-            response = self._call("get_users", self.client.get_users, user_auth=self.public_user_auth,
-                                  usernames=self.configured_usernames)
-        elif self.configured_user_ids:
-            response = self._call("get_users", self.client.get_users, user_auth=self.public_user_auth,
-                                  ids=self.configured_user_ids)
+        if self.configured_usernames or self.configured_user_ids:
+            asked = ({"usernames": self.configured_usernames} if self.configured_usernames
+                     else {"ids": self.configured_user_ids})
+            response = self._paid_call("get_users", USER_LOOKUP, USER_READ, len(next(iter(asked.values()))),
+                                       _users_read, self.client.get_users, user_auth=self.public_user_auth, **asked)
         else:
-            response = self._call("get_me (no X_USERNAMES or X_USER_IDS set)", self.client.get_me,
-                                  user_auth=self.credentials.has_user_context)
+            response = self._paid_call("get_me (no X_USERNAMES or X_USER_IDS set)", USER_ME, USER_READ, 1,
+                                       _users_read, self.client.get_me, user_auth=self.credentials.has_user_context)
             response = tweepy.Response([response.data] if response.data else [], {}, response.errors, {})
         with _reading("get_users"):
             if response.errors:
@@ -377,10 +426,15 @@ class XApiSource:
 
     def _me_handle(self) -> str | None:
         if self._me is None and self.credentials.has_user_context:
-            me = self._call("get_me", self.client.get_me, user_auth=True)
+            me = self._paid_call("get_me", USER_ME, USER_READ, 1, _users_read, self.client.get_me, user_auth=True)
             with _reading("get_me"):
                 self._me = me.data.username.lower() if me.data else ""
+                self._me_id = str(me.data.id) if me.data else ""
         return self._me or None
+
+    def _is_me(self, handle: str) -> bool:
+        """Whether reads of `handle`'s own data are owned reads: the account is the authenticated user."""
+        return self.credentials.has_user_context and handle == self._me_handle()
 
     # ---- metrics ----------------------------------------------------------------------
     def _private_metrics_allowed(self, requests_frame: pd.DataFrame, now: pd.Timestamp) -> pd.Series:
@@ -399,15 +453,18 @@ class XApiSource:
         return young
 
     def fetch_metrics(self, requests: pd.DataFrame) -> MetricsBatch:
-        """Cumulative metrics of the requested posts now, 100 ids per request.
+        """Cumulative metrics of the requested posts now: the authenticated account's posts younger than
+        `owned_timeline_max_age` through its own timeline (owned reads, pages of 100), the rest 100 ids
+        per lookup request.
 
-        `requests` needs post_id; user_id and published_at are used when present (who may
-        see non-public metrics); the requested collected_at is ignored: a live API only
+        `requests` needs post_id; user_id and published_at are used when present (whose posts they are,
+        who may see non-public metrics); the requested collected_at is ignored: a live API only
         knows now, which is what the rows record.
         """
         started = self.requests_made
         unique = requests.drop_duplicates("post_id").reset_index(drop=True)
         unique = unique.assign(post_id=unique["post_id"].astype(str))
+        owners = dict(zip(unique["post_id"], unique["user_id"].astype(str).str.lower())) if "user_id" in unique else {}
         now = self.clock()
         private = self._private_metrics_allowed(unique, now)
         rows, notes = [], []
@@ -418,21 +475,70 @@ class XApiSource:
             return MetricsBatch(frame=frame[METRIC_COLUMNS], requests_made=self.requests_made - started, notes=notes)
 
         try:
-            for with_private, group in ((True, unique[private]), (False, unique[~private])):
+            owned = self._owned_timeline_posts(unique, private, now)
+            if owned:
+                self._fetch_owned_timeline(owned, now, rows)
+            looked_up = ~unique["post_id"].isin({row["post_id"] for row in rows})
+            for with_private, group in ((True, unique[private & looked_up]), (False, unique[~private & looked_up])):
                 ids = group["post_id"].tolist()
                 for offset in range(0, len(ids), BATCH_SIZE):
-                    rows.extend(self._fetch_batch(ids[offset:offset + BATCH_SIZE], with_private, notes))
+                    rows.extend(self._fetch_batch(ids[offset:offset + BATCH_SIZE], with_private, notes, owners))
         except XApiError as exc:
+            if isinstance(exc, XBudgetStop):
+                exc.args = (f"{exc} Skipped: {len(unique) - len(rows)} of {len(unique)} posts due.",)
             # Paid-for batches that arrived before the failure are handed over, not thrown away.
             exc.partial_batch = batch()
             raise
         return batch()
 
-    def _fetch_batch(self, ids: list[str], with_private: bool, notes: list[str]) -> list[dict]:
+    def _owned_timeline_posts(self, unique: pd.DataFrame, private: pd.Series, now: pd.Timestamp) -> dict:
+        """{post_id: published_at} of the requested posts to read through the account's own timeline: the
+        authenticated account's, young enough for its non-public metrics and within owned_timeline_max_age."""
+        if "user_id" not in unique or not private.any():
+            return {}
+        published = unique["post_id"].map(published_at_from_id)
+        recent = private & published.notna() & ((now - pd.to_datetime(published)) < self.owned_timeline_max_age)
+        return dict(zip(unique.loc[recent, "post_id"], pd.to_datetime(published[recent])))
+
+    def _fetch_owned_timeline(self, owned: dict[str, pd.Timestamp], now: pd.Timestamp, rows: list[dict]) -> None:
+        """Adds to `rows` the `owned` posts from the account's own timeline since the oldest of them, page by
+        page (a failure keeps the pages before it). Posts the timeline does not return (deleted, protected)
+        are left to the lookup, which reports why."""
+        token = None
+        me, what = self._me_handle() or "", f"get_users_tweets ({self._me_handle()}, own metrics)"
+        params = dict(id=self._me_id, max_results=TIMELINE_PAGE_SIZE, tweet_fields=TWEET_FIELDS + PRIVATE_FIELDS,
+                      exclude=["retweets"], start_time=(min(owned.values()) - pd.Timedelta(seconds=1)).to_pydatetime(),
+                      end_time=(now - pd.Timedelta(seconds=10)).to_pydatetime())
+        while True:
+            page = self._paid_call(what, USER_TIMELINE, OWNED_READ, TIMELINE_PAGE_SIZE,
+                                   lambda page: {me: _resources(page)}, self.client.get_users_tweets, user_auth=True,
+                                   **params, **({"pagination_token": token} if token else {}))
+            with _reading(what):
+                for tweet in page.data or []:
+                    if str(tweet.id) in owned:
+                        # No meta: the page's pagination says nothing about the post, and a lookup has none.
+                        payload = post_response_slice(tweet.data, {}, [], None)
+                        rows.append({"post_id": str(tweet.id), **metrics_from_tweet(tweet.data), "status": "ok",
+                                     "payload": json.dumps(payload, ensure_ascii=False)})
+                token = (page.meta or {}).get("next_token")
+            if not token:
+                return
+
+    def _fetch_batch(self, ids: list[str], with_private: bool, notes: list[str],
+                     owners: dict[str, str]) -> list[dict]:
         fields = TWEET_FIELDS + (PRIVATE_FIELDS if with_private else [])
         user_auth = with_private or self.public_user_auth
         what = f"get_tweets ({len(ids)} ids)"
-        response = self._call(what, self.client.get_tweets, user_auth=user_auth, ids=ids, tweet_fields=fields)
+
+        def read(response) -> dict[str, int]:
+            by_account: dict[str, int] = {}
+            for tweet in response.data or []:
+                owner = owners.get(str(tweet.id), "")
+                by_account[owner] = by_account.get(owner, 0) + 1
+            return by_account
+
+        response = self._paid_call(what, POST_LOOKUP, POST_READ, len(ids), read, self.client.get_tweets,
+                                   user_auth=user_auth, ids=ids, tweet_fields=fields)
         with _reading(what):
             return self._batch_rows(response, ids, notes)
 
@@ -482,12 +588,16 @@ class XApiSource:
                 what, token = f"get_users_tweets ({handle})", None
                 while True:
                     end_time = min(pd.Timestamp(end), self.clock() - pd.Timedelta(seconds=10))
-                    params = dict(id=accounts[handle], max_results=100, tweet_fields=TIMELINE_FIELDS,
+                    params = dict(id=accounts[handle], max_results=TIMELINE_PAGE_SIZE, tweet_fields=TIMELINE_FIELDS,
                                   expansions=["attachments.media_keys"], media_fields=["type"], exclude=["retweets"],
                                   start_time=pd.Timestamp(start).to_pydatetime(), end_time=end_time.to_pydatetime())
                     if token:
                         params["pagination_token"] = token
-                    page = self._call(what, self.client.get_users_tweets, user_auth=self.public_user_auth, **params)
+                    owned = self._is_me(handle)
+                    page = self._paid_call(what, USER_TIMELINE, OWNED_READ if owned else POST_READ,
+                                           TIMELINE_PAGE_SIZE, lambda page, h=handle: {h: _resources(page)},
+                                           self.client.get_users_tweets,
+                                           user_auth=owned or self.public_user_auth, **params)
                     with _reading(what):
                         media = {m.media_key: m.type for m in (page.includes or {}).get("media", [])}
                         # Reposts are not the account's posts (their counts are the original's), as in the exports.
@@ -506,8 +616,10 @@ class XApiSource:
         """Follower counts now, one request for up to 100 accounts."""
         if not user_ids:
             return pd.DataFrame(columns=ACCOUNT_COLUMNS)
-        response = self._call("get_users (public_metrics)", self.client.get_users, user_auth=self.public_user_auth,
-                              usernames=list(user_ids)[:100], user_fields=["public_metrics"])
+        asked = list(user_ids)[:100]
+        response = self._paid_call("get_users (public_metrics)", USER_LOOKUP, USER_READ, len(asked), _users_read,
+                                   self.client.get_users, user_auth=self.public_user_auth, usernames=asked,
+                                   user_fields=["public_metrics"])
         now = self.clock()
         rows = []
         with _reading("get_users (public_metrics)"):
@@ -521,6 +633,18 @@ class XApiSource:
     def fetch_profile_activity(self, user_ids, days) -> pd.DataFrame:
         """The X API has no profile-activity figures; profile CSV files in the inbox supply them."""
         return pd.DataFrame(columns=PROFILE_COLUMNS)
+
+
+def _resources(response) -> int:
+    """What X bills a read for: every object returned, in `data` and in `includes` (errors are not)."""
+    data = response.data
+    count = len(data) if isinstance(data, list) else int(data is not None)
+    return count + sum(len(entries) for entries in (response.includes or {}).values())
+
+
+def _users_read(response) -> dict[str, int]:
+    data = response.data if isinstance(response.data, list) else [response.data] if response.data else []
+    return {user.username.lower(): 1 for user in data}
 
 
 def _first_present(mapping: dict, *keys):

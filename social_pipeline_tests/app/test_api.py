@@ -14,7 +14,6 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from social_pipeline.app.http_api import app
 from social_pipeline.core.prediction_request import PostPayload
-
 from social_pipeline_tests.helpers import DRAFT
 
 CONTRACT = {"suggested_hashtags", "suggested_description", "predicted_reach", "predicted_likes",

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from social_pipeline.app import http_api as api, serving
+from social_pipeline.app import http_api as api
+from social_pipeline.app import serving
 from social_pipeline.app.http_api import app
-
 from social_pipeline_tests.helpers import DRAFT
 
 

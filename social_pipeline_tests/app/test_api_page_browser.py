@@ -15,7 +15,6 @@ from playwright.sync_api import sync_playwright
 
 from social_pipeline.app.http_api import app
 from social_pipeline.app.serving import predict
-
 from social_pipeline_tests.helpers import chromium_binary
 
 DRAFT = {

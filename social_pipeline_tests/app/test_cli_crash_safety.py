@@ -9,7 +9,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from social_pipeline.app.cli import main
-
 from social_pipeline_tests.helpers import launch, project_home, running_daemon, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

@@ -150,3 +150,16 @@ def test_api_load_counts_only_the_right_answers_as_served():
         server.shutdown()
     assert result["statuses"] == {200: 20} and result["wrong_answers"] == 5
     assert result["requests_per_s"] == pytest.approx(15 / result["wall_s"])
+
+
+def test_x_cost_section_prices_a_day_of_collections_by_hand():
+    from bench.x_cost import x_cost
+
+    rows = {row["route"]: row for row in x_cost()}
+    # 3 posts a day: 21 in the hourly phase read 24 times, 69 in the daily phase once: 573 snapshots.
+    lookups, owned, floor = rows.values()
+    assert lookups["snapshots_per_day"] == owned["snapshots_per_day"] == 573
+    assert lookups["usd_per_1000_snapshots"] == pytest.approx(5.0)
+    # 504 owned reads at $0.001 and 69 lookups at $0.005.
+    assert owned["usd_per_day"] == pytest.approx(504 * 0.001 + 69 * 0.005)
+    assert floor["usd_per_1000_snapshots"] == pytest.approx(1.0)

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import add_post, add_profile_day, refresh_post_tables
 
 AS_OF = pd.Timestamp("2026-03-09 06:00")

@@ -5,7 +5,6 @@ import pytest
 
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import add_post, add_profile_day, refresh_post_tables
 
 WEEK = pd.Timestamp("2026-03-02")  # a Monday

@@ -1,6 +1,7 @@
 """The notebook's generator, ported; our models against the notebook's on its own data."""
 
 import copy
+
 import joblib
 import numpy as np
 import pandas as pd
@@ -9,12 +10,12 @@ from sklearn.model_selection import train_test_split
 
 from bench.api_before_18 import evaluated_contributions
 from bench.notebook_baseline import notebook_features, notebook_model
+from social_pipeline.compat.prediction_notebook import train_models
 from social_pipeline.core import model_registry, models
+from social_pipeline.core.features import daypart
 from social_pipeline.core.models import training
 from social_pipeline.core.models.inputs import boosted_pipeline, prepared, rate_factor_log, sized_for
-from social_pipeline.core.features import daypart
 from social_pipeline.core.synthetic import _targets, expected_targets, generate_notebook_posts, synthetic_rows_for_user
-from social_pipeline.compat.prediction_notebook import train_models
 
 
 def notebook_generate_synthetic_data(n=6000, seed=42):

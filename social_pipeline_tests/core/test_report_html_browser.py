@@ -12,7 +12,6 @@ import pytest
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import add_post, add_profile_day, chromium_binary, refresh_post_tables
 
 

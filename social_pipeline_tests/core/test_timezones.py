@@ -6,16 +6,18 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from social_pipeline.defs.ingestion.assets import raw_account_snapshots
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.core.simulation import Simulation
 from social_pipeline.core.timezones import parse_account_timezones
-from social_pipeline.resources.sources import (SimulatedSourceResource, simulated_source_from_env,
-                                               source_resource_from_env)
+from social_pipeline.defs.ingestion.assets import raw_account_snapshots
+from social_pipeline.resources.sources import (
+    SimulatedSourceResource,
+    simulated_source_from_env,
+    source_resource_from_env,
+)
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import add_post, refresh_post_tables
 
 # Europe/Berlin moves to summer time on Sunday 2026-03-29 (18:00 UTC is 19:00 before, 20:00 after).

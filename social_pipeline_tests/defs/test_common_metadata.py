@@ -10,14 +10,13 @@ import pandas as pd
 import pytest
 from markdown_it import MarkdownIt
 
-from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, partition_range_tags
-from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_profile_activity
 from social_pipeline.core.schema import DERIVED_TABLES, TABLES
 from social_pipeline.definitions import defs
-from social_pipeline.sources.simulated import SimulatedSource
+from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, partition_range_tags
+from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_profile_activity
 from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
-
+from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline_tests.helpers import CLOCK, file_stores_under
 
 # Assets that are not one warehouse table: the model files and the BI copy (a whole database).

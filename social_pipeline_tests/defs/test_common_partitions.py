@@ -12,12 +12,18 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, storage_ranges, time_windows, week_key
 from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
+from social_pipeline.defs.common import (
+    HOURLY_PARTITIONS,
+    WEEKLY_PARTITIONS,
+    add_partition_keys,
+    storage_ranges,
+    time_windows,
+    week_key,
+)
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import drop, file_stores_under, refresh_weekly, run, sensor_context
 
 REPO = Path(__file__).resolve().parents[2]

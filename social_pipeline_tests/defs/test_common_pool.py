@@ -7,11 +7,9 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from social_pipeline.defs.common import WAREHOUSE_POOL
 from social_pipeline.definitions import defs
-
+from social_pipeline.defs.common import WAREHOUSE_POOL
 from social_pipeline_tests.helpers import launch, project_home, running_daemon, wait_until
-
 
 REPO = Path(__file__).resolve().parents[2]
 

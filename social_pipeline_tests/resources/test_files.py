@@ -10,9 +10,13 @@ import dagster as dg
 import pytest
 
 from social_pipeline.resources.files import FileStoresResource, file_stores_for_definitions
+from social_pipeline.resources.sources import (
+    SimulatedSourceResource,
+    XApiSourceResource,
+    source_resource_from_env,
+    x_api_source_from_env,
+)
 from social_pipeline.warehouse.file_stores import file_stores_from_env
-from social_pipeline.resources.sources import (SimulatedSourceResource, XApiSourceResource, source_resource_from_env,
-                                               x_api_source_from_env)
 
 PACKAGE = Path(__file__).resolve().parents[2] / "social_pipeline"
 FILE_STORE_VARS = ("SOCIAL_PIPELINE_DB", "SOCIAL_PIPELINE_BI_DB", "SOCIAL_PIPELINE_REPORTS_DIR",

@@ -12,30 +12,29 @@ import pandas as pd
 import pytest
 import responses
 
+from social_pipeline.compat.post_metrics_collector import collect_post_metrics, collect_posts_metrics
 from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
 from social_pipeline.defs.ingestion.assets import raw_posts, raw_tweet_metrics
-from social_pipeline.compat.post_metrics_collector import collect_post_metrics, collect_posts_metrics
 from social_pipeline.resources.sources import XApiSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
-from social_pipeline.warehouse.connection import connect
 from social_pipeline.sources.x_api import RateLimitError, XApiError, XApiSource, XCredentials, XPermissionError
-
+from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import (
     API,
+    BEARER,
     NOW,
+    TIMELINE,
+    TWEETS,
+    USER_CONTEXT,
     _x_resources,
+    serve_timeline,
     snowflake,
+    timeline_page,
     tweet,
     tweets_callback,
     users_response,
     with_hours,
 )
-
-
-TWEETS = f"{API}/tweets"
-BEARER = XCredentials(bearer_token="secret-bearer-token-123")
-USER_CONTEXT = XCredentials(consumer_key="ck-secret", consumer_secret="cs-secret", access_token="at-secret",
-                            access_token_secret="ats-secret")
 
 
 def old_ids(count: int) -> list[str]:
@@ -186,7 +185,8 @@ def test_503_then_success_is_retried():
 
 @responses.activate
 def test_403_for_non_public_fields_names_the_missing_user_context():
-    young = [snowflake(NOW - pd.Timedelta(days=2), n) for n in range(2)]
+    # Past the hourly phase (7 days): own posts of that age are looked up, not read from the timeline.
+    young = [snowflake(NOW - pd.Timedelta(days=10), n) for n in range(2)]
     responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "Alice_Data"}})
     responses.get(TWEETS, status=403, json={
         "title": "Forbidden", "detail": "Forbidden", "type": "about:blank", "status": 403})
@@ -202,7 +202,8 @@ def test_403_for_non_public_fields_names_the_missing_user_context():
 
 @responses.activate
 def test_non_public_metrics_only_for_own_posts_younger_than_30_days():
-    young = [snowflake(NOW - pd.Timedelta(days=3), n) for n in range(2)]
+    # Past the hourly phase (7 days): own posts of that age are looked up, not read from the timeline.
+    young = [snowflake(NOW - pd.Timedelta(days=10), n) for n in range(2)]
     old = old_ids(2)
     responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "alice_data"}})
     private = tweet(young[0], non_public_metrics={"impression_count": 900, "url_link_clicks": 4,
@@ -545,24 +546,6 @@ def test_an_answer_of_the_wrong_shape_after_parsing_is_an_x_api_error():
     with pytest.raises(XApiError, match=r"^get_tweets \(1 ids\): unexpected AttributeError") as raised:
         source().fetch_metrics(metric_requests(old_ids(101)))
     assert len(raised.value.partial_batch.frame) == 100
-
-
-def timeline_page(hours_ago: list[int], next_token=None) -> dict:
-    posts = [tweet(snowflake(NOW - pd.Timedelta(hours=h)),
-                   created_at=(NOW - pd.Timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%S.000Z")) for h in hours_ago]
-    return {"data": posts, "meta": {"result_count": len(posts), **({"next_token": next_token} if next_token else {})}}
-
-
-TIMELINE = f"{API}/users/42/tweets"
-
-
-def serve_timeline(pages: dict):
-    """Answers get_users_tweets from `pages`: pagination token (None = first page) -> (status, body)."""
-    def callback(request):
-        token = parse_qs(urlparse(request.url).query).get("pagination_token", [None])[0]
-        status, body = pages[token]
-        return status, {"content-type": "application/json"}, body if isinstance(body, str) else json.dumps(body)
-    responses.add_callback(responses.GET, TIMELINE, callback=callback)
 
 
 def timeline_starts() -> list[str]:

@@ -14,7 +14,6 @@ import pytest
 from social_pipeline.core.schema import create_statements, schema_version
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect, ensure_schema, stored_schema_version
-
 from social_pipeline_tests.helpers import ANALYTICS_CHECKS, GOOD, insert, run_analytics
 
 

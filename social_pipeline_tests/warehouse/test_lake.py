@@ -20,8 +20,7 @@ import pytest
 from social_pipeline.core.schema import TABLES
 from social_pipeline.warehouse import lake as lake_backend
 from social_pipeline.warehouse.connection import connect
-from social_pipeline.warehouse.write_conflicts import write_transaction
-from social_pipeline.warehouse.write_conflicts import WriteConflictsExhausted, is_write_conflict
+from social_pipeline.warehouse.write_conflicts import WriteConflictsExhausted, is_write_conflict, write_transaction
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SAMPLES = REPOSITORY / "data" / "inbox-samples"
@@ -266,7 +265,6 @@ def test_post_snapshots_reads_rows_committed_after_a_later_stamped_one(db_path):
     already been read by post_snapshots. The next post_snapshots run still reads the 09:00 one (a
     high-water mark on written_at skipped it for good)."""
     from social_pipeline.defs.analytics.assets import post_snapshots
-
     from social_pipeline_tests.helpers import add_post
 
     warehouse = dg_warehouse(db_path)
@@ -386,8 +384,8 @@ def test_ingest_two_runs_and_a_reader_at_once_on_the_lake(lake, tmp_path, cli_ou
 
 
 def test_writer_pool_is_one_run_on_a_file_and_lifted_on_a_lake(lake, db_path):
-    from social_pipeline.defs.common import WAREHOUSE_POOL
     from social_pipeline.app.cli import ensure_warehouse_pool
+    from social_pipeline.defs.common import WAREHOUSE_POOL
 
     with dg.instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as instance:
         ensure_warehouse_pool(instance, lake["database"])

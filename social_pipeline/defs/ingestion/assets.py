@@ -21,6 +21,7 @@ from social_pipeline.warehouse.connection import is_lock_error, wait_until_unloc
 from social_pipeline.core.sql_files import sql_loader
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.timezones import store_account_timezones
+from social_pipeline.defs.ingestion.x_usage import apply_budget, record_x_usage
 
 sql = sql_loader(__file__)
 
@@ -70,6 +71,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
             """SELECT coalesce((SELECT min(fetched_from) FROM ops.unfinished_post_fetches WHERE source = $source),
                                (SELECT max(published_at) FROM raw.posts WHERE source = $source))""",
             {"source": src.name}, now - pd.Timedelta(days=source.history_days))
+        apply_budget(con, source, src, context.run.run_id)
     failure = None
     try:
         posts = src.fetch_posts(src.user_ids(), start, now)
@@ -102,7 +104,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         # The run stamps its rows with one ingested_at (none when nothing was fetched: NaT matches nothing).
         meta = table_metadata(con, "raw.posts", "ingested_at = $ingested_at",
                               {"ingested_at": posts["ingested_at"].max()}, order_by="published_at DESC")
-        return meta
+        return {**meta, **record_x_usage(con, src, context.run.run_id)}
 
     with warehouse.get_connection() as con:
         meta = write_transaction(con, write_posts, "raw.posts")
@@ -118,8 +120,9 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
     deps=[raw_posts],
     # The hourly schedule runs at :05; two hours without a collection means it has stalled.
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=3), warn_window=timedelta(hours=2)),
-    description="Cumulative metrics of every post due for collection (hourly below 7 days of age, "
-    "daily below 30, then weekly), fetched in batches. Keeps each post's payload as received.",
+    description="Cumulative metrics of every post due for collection (hourly below X_TRACK_HOURLY_DAYS = 7 days "
+    "of age, daily below X_TRACK_DAILY_DAYS = 30, then weekly until X_TRACK_MAX_DAYS, unset: no end), fetched in "
+    "batches. Keeps each post's payload as received.",
     metadata=table_definition_metadata("raw.tweet_metrics"),
     code_version=code_version("1", sql("due_posts")),
     **COLLECTION,
@@ -136,8 +139,10 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     with warehouse.get_connection() as con:
         due = con.execute(
             sql("due_posts"),
-            {"first_collection": times[0], "last_collection": times[-1], "user_ids": user_ids},
+            {"first_collection": times[0], "last_collection": times[-1], "user_ids": user_ids,
+             **source.cadence().sql_params()},
         ).df()
+        apply_budget(con, source, src, context.run.run_id)
     # user_id lets a live source tell whose posts it may read non-public metrics of.
     failure = None
     try:
@@ -171,7 +176,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         meta = table_metadata(con, "raw.tweet_metrics", "source = $source AND partition_key BETWEEN $first AND $last",
                               {"source": src.name, "first": first_key, "last": last_key},
                               order_by="collected_at, post_id", context=context)
-        return meta
+        return {**meta, **record_x_usage(con, src, context.run.run_id)}
 
     with warehouse.get_connection() as con:
         meta = write_transaction(con, write_tweet_metrics, "raw.tweet_metrics")
@@ -205,6 +210,8 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         times = list(pd.date_range(last.floor("h") + pd.Timedelta(hours=1), now.floor("h"), freq="h"))
     else:
         times = [now]
+        with warehouse.get_connection() as con:
+            apply_budget(con, source, src, context.run.run_id)
     user_ids = src.user_ids()
     figures = src.fetch_account_figures(user_ids, times)
     figures, problems = sanitize_counts(figures, ("followers", "following", "post_count"), id_column="user_id")
@@ -231,7 +238,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         meta = table_metadata(con, "raw.account_snapshots", written,
                               {"source": src.name, "first": figures["collected_at"].min()} if len(figures) else {},
                               order_by="collected_at DESC, user_id")
-        return meta
+        return {**meta, **record_x_usage(con, src, context.run.run_id)}
 
     with warehouse.get_connection() as con:
         meta = write_transaction(con, write_account_snapshots, "raw.account_snapshots")

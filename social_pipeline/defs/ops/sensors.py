@@ -29,7 +29,7 @@ declarative_automation = dg.AutomationConditionSensorDefinition(
 def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: SmtpResource,
                                   file_stores: FileStoresResource):
     run = context.dagster_run
-    error = context.failure_event.message or "run failed"
+    error = "\n\n".join([context.failure_event.message or "run failed", *_step_failures(context.instance, run.run_id)])
     record = {
         "run_id": run.run_id,
         "job_name": run.job_name,
@@ -46,3 +46,16 @@ def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: Smt
             subject=f"[social_pipeline] run failed: {run.job_name}",
             body=f"Run {run.run_id} of {run.job_name} failed at {record['failed_at']}.\n\n{error}\n",
         )
+
+
+def _step_failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """What each failed step said (an X budget stop names the budget, what was spent and skipped): the run's
+    own failure message only lists the steps."""
+    failures = []
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        data = record.dagster_event.step_failure_data if record.dagster_event else None
+        said = (data.user_failure_data.description if data and data.user_failure_data else None) or \
+            (data.error.message.strip() if data and data.error else None)
+        if said:
+            failures.append(f"{record.step_key}: {said}")
+    return failures

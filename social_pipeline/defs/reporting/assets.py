@@ -18,6 +18,7 @@ from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTI
 from social_pipeline.defs.common import partition_materializations
 from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
 from social_pipeline.core.clock import utc_now
+from social_pipeline.core.x_cost import SPEND_BY_ACCOUNT_SQL
 
 
 
@@ -50,8 +51,15 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     folder = file_stores.reports_path()
     with warehouse.get_connection() as con:
         reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]
-        rows = []
+        rows, spend_by_week = [], {}
         for report in reports:
+            # The footer: what the account's X reads cost that week (ops.x_api_usage), when it has any.
+            period = (report["report_period"]["start"], report["report_period"]["end"])
+            if period not in spend_by_week:
+                spend = con.execute(SPEND_BY_ACCOUNT_SQL, {"start": period[0], "end": period[1]}).df()
+                spend_by_week[period] = {r.user_id: {"usd": float(r.usd), "resources": int(r.resources),
+                                                     "requests": int(r.requests)} for r in spend.itertuples()}
+            report["x_api_spend"] = spend_by_week[period].get(report["user_id"])
             week_start = report["report_period"]["start"][:10]
             markdown = render_markdown(report)
             base = folder / safe_name(report["user_id"]) / week_start
@@ -74,18 +82,24 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
         con.unregister("incoming_reports")
     meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
-    yield from partition_materializations(context, meta, _report_metadata(rows))
+    spend_by_week_start = {period[0][:10]: spend for period, spend in spend_by_week.items()}
+    yield from partition_materializations(context, meta, _report_metadata(rows, spend_by_week_start))
 
 
-def _report_metadata(rows: list[dict]) -> dict[str, dict]:
-    """Per week: every account's report as Markdown (the UI shows it), and each account's files as paths
-    (a browser does not open file:// links from an http page)."""
+def _report_metadata(rows: list[dict], spend_by_week_start: dict[str, dict]) -> dict[str, dict]:
+    """Per week: every account's report as Markdown (the UI shows it), each account's files as paths
+    (a browser does not open file:// links from an http page), and the week's X spend per account."""
     weeks: dict[str, dict] = {}
     for row in sorted(rows, key=lambda r: (r["week_start"], r["user_id"])):
         week = weeks.setdefault(row["week_start"].isoformat(), {"markdown": []})
         week["markdown"].append(row["report_markdown"])
         week[f"html_report/{row['user_id']}"] = dg.MetadataValue.path(row["html_path"])
         week[f"markdown_report/{row['user_id']}"] = dg.MetadataValue.path(row["markdown_path"])
+    for key, week in weeks.items():
+        spend = spend_by_week_start.get(key)
+        if spend:
+            week["x_api_usd_by_account"] = dg.MetadataValue.json(
+                {user: round(figures["usd"], 4) for user, figures in sorted(spend.items())})
     return {key: {"report_markdown": dg.MetadataValue.md("\n\n---\n\n".join(week.pop("markdown"))), **week}
             for key, week in weeks.items()}
 

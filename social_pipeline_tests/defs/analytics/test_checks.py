@@ -4,7 +4,6 @@ import dagster as dg
 import pytest
 
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import GOOD, evaluation, insert, materialized, run_analytics
 
 

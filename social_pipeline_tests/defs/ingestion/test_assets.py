@@ -5,16 +5,16 @@ import duckdb
 import pandas as pd
 import pytest
 
+from social_pipeline.core.metrics import engagement_rate_pct, weighted_engagement_score
 from social_pipeline.defs.analytics import assets as analytics
 from social_pipeline.defs.ingestion import assets as ingestion
-from social_pipeline.core.metrics import engagement_rate_pct, weighted_engagement_score
-from social_pipeline.sources.simulated import SimulatedSource
+from social_pipeline.defs.ml.sensors import retrain_on_new_labels
 from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import CLOCK, FIRST_KEY, LAST_KEY, collect, file_stores_under, with_hours
-from social_pipeline.defs.ml.sensors import retrain_on_new_labels
+
 
 def table(db_path, sql):
     con = duckdb.connect(db_path, read_only=True)

@@ -4,7 +4,6 @@ import dagster as dg
 
 from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from social_pipeline.defs.ingestion.checks import counts_are_non_negative
-
 from social_pipeline_tests.helpers import (
     ASSETS,
     GOOD,

@@ -5,13 +5,12 @@ import sys
 
 import dagster as dg
 
-from social_pipeline.defs.ingestion.sensors import inbox_sensor
-from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, WEEKLY_PARTITIONS
 from social_pipeline.app.cli import main
 from social_pipeline.definitions import defs
+from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, WEEKLY_PARTITIONS
+from social_pipeline.defs.ingestion.sensors import inbox_sensor
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import (
     SAMPLES,
     drop,

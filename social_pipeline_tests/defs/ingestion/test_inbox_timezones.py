@@ -4,12 +4,11 @@ inbox sensor's runs write `raw.accounts`, and the best posting times are ranked 
 import dagster as dg
 
 from social_pipeline.app.cli import main
-from social_pipeline.defs.ingestion.sensors import inbox_sensor
 from social_pipeline.definitions import defs
+from social_pipeline.defs.ingestion.sensors import inbox_sensor
 from social_pipeline.resources.sources import simulated_source_from_env
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import drop, file_stores_under, refresh_weekly, sensor_context
 
 ZONES = "nyc_writer=America/New_York"

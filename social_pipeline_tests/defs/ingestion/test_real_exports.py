@@ -3,10 +3,10 @@ sensor's runs; a repost on the X API path through the `responses` HTTP fake; the
 
 import json
 import os
-from contextlib import nullcontext
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import dagster as dg
@@ -14,17 +14,16 @@ import pandas as pd
 import pytest
 import responses
 
-from social_pipeline.defs.ingestion import sensors as inbox_module
-from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
-from social_pipeline.defs.ingestion.sensors import inbox_sensor
-from social_pipeline.defs.ingestion.assets import raw_posts
-from social_pipeline.resources.smtp import SmtpResource
-from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
-from social_pipeline.defs.analytics.checks import engagement_rate_within_bounds, engagement_rates_plausible
 from social_pipeline.app.cli import main
-from social_pipeline.warehouse.connection import connect
 from social_pipeline.core.clock import utc_now
-
+from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
+from social_pipeline.defs.analytics.checks import engagement_rate_within_bounds, engagement_rates_plausible
+from social_pipeline.defs.ingestion import sensors as inbox_module
+from social_pipeline.defs.ingestion.assets import raw_posts
+from social_pipeline.defs.ingestion.sensors import inbox_sensor
+from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
+from social_pipeline.resources.smtp import SmtpResource
+from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import (
     API,
     NOW,

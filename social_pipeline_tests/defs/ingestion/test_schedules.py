@@ -3,8 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from social_pipeline.defs.common import HOURLY_PARTITIONS, add_partition_keys
 from social_pipeline.definitions import defs
+from social_pipeline.defs.common import HOURLY_PARTITIONS, add_partition_keys
 
 
 def test_hourly_schedule_collects_the_hour_that_just_closed():

@@ -12,20 +12,19 @@ import joblib
 import pandas as pd
 import pytest
 
-from social_pipeline.defs.ml import assets as ml
 from social_pipeline.core import model_registry
 from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.models import time_holdout_split
 from social_pipeline.core.publish import publish_copy
 from social_pipeline.definitions import defs
-from social_pipeline.resources.sources import SimulatedSourceResource
-from social_pipeline.resources.warehouse import WarehouseResource
-from social_pipeline.warehouse.connection import connect
-
-from social_pipeline_tests.helpers import CLOCK, collect, file_stores_under
+from social_pipeline.defs.ml import assets as ml
 from social_pipeline.defs.ml.model_checks import beats_baseline_result, coverage_band, not_worse_than_previous_result
 from social_pipeline.defs.ml.schedules import weekly_retraining_schedule
 from social_pipeline.defs.ml.sensors import NEW_LABELS_TO_RETRAIN, retrain_on_new_labels
+from social_pipeline.resources.sources import SimulatedSourceResource
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
+from social_pipeline_tests.helpers import CLOCK, collect, file_stores_under
 
 CHECKS = {dg.AssetCheckKey(dg.AssetKey(name), check) for name in ml.MODEL_TARGETS
           for check in ("beats_baseline", "not_worse_than_previous", "interval_coverage_about_80pct")}

@@ -8,7 +8,6 @@ import pytest
 from social_pipeline.defs.ml import assets as ml
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
-
 from social_pipeline_tests.helpers import add_post, refresh_post_tables
 
 T = pd.Timestamp

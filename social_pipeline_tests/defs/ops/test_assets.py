@@ -3,12 +3,11 @@
 import dagster as dg
 import duckdb
 
-from social_pipeline.defs.common import WAREHOUSE_POOL
 from social_pipeline.definitions import defs
-from social_pipeline.resources.warehouse import WarehouseResource
-
-from social_pipeline_tests.helpers import collect, file_stores_under
+from social_pipeline.defs.common import WAREHOUSE_POOL
 from social_pipeline.defs.ops.assets import bi_warehouse_copy
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline_tests.helpers import collect, file_stores_under
 
 
 def test_the_bi_copy_depends_on_every_asset_that_writes_the_warehouse():

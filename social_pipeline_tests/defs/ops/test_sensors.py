@@ -7,12 +7,11 @@ import dagster as dg
 import pytest
 
 from social_pipeline.definitions import defs
-from social_pipeline.resources.warehouse import WarehouseResource
-
-from social_pipeline_tests.helpers import file_stores_under
 from social_pipeline.defs.ops.assets import bi_warehouse_copy
 from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
 from social_pipeline.resources.smtp import SmtpResource
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline_tests.helpers import file_stores_under
 
 
 def _failed_run(instance):
@@ -25,28 +24,6 @@ def _failed_run(instance):
     run = instance.get_run_by_id(result.run_id)
     failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.is_run_failure)
     return run, failure.dagster_event
-
-
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    received = []
-
-    class Collect(Message):
-        def handle_message(self, message):
-            received.append(message)
-
-    import socket
-
-    with socket.socket() as probe:  # a free loopback port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, received
-    controller.stop()
 
 
 def test_failure_sensor_records_and_emails(tmp_path, smtp_server):

@@ -8,20 +8,26 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from social_pipeline.defs.reporting import assets as reporting
-from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys, partition_range_tags
 from social_pipeline.app.cli import run_plan
-from social_pipeline.defs.common import complete_weeks
 from social_pipeline.core.metrics import estimated_recruiter_reach
-from social_pipeline.sources.simulated import SimulatedSource
-from social_pipeline.resources.warehouse import WarehouseResource
-from social_pipeline.warehouse.connection import connect
-
-from social_pipeline_tests.helpers import file_stores_under, refresh_post_tables
-
-from social_pipeline.defs.analytics.assets import best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
-from social_pipeline.defs.analytics.checks import WEEKLY_RATE_CHECKS, best_time_slots_have_two_posts, recruiter_reach_matches_formula
+from social_pipeline.defs.analytics.assets import (
+    best_posting_times,
+    engagement_by_content_type,
+    recruiter_metrics,
+    user_summary,
+)
+from social_pipeline.defs.analytics.checks import (
+    WEEKLY_RATE_CHECKS,
+    best_time_slots_have_two_posts,
+    recruiter_reach_matches_formula,
+)
+from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys, complete_weeks, partition_range_tags
+from social_pipeline.defs.reporting import assets as reporting
 from social_pipeline.defs.reporting.checks import reports_for_every_active_user
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.sources.simulated import SimulatedSource
+from social_pipeline.warehouse.connection import connect
+from social_pipeline_tests.helpers import file_stores_under, refresh_post_tables
 
 WEEK = "2026-11-09"  # a Monday; the simulated history below covers it and the 2 weeks before
 ASSETS = [*WEEKLY_RATE_CHECKS, best_time_slots_have_two_posts, reports_for_every_active_user,
@@ -240,3 +246,28 @@ def test_a_range_run_records_each_week_with_its_own_reports_and_preview(tmp_path
         assert {r.data["window_end"] for r in preview} <= {str(pd.Timestamp(week) + pd.Timedelta(days=7))}
     assert best["2026-11-09"] > 0  # a slot needs 2 posts: the earlier weeks have none, and an empty preview
     assert latest.metadata["report_markdown"].value.count("# Weekly social media report:") == 2
+
+
+def test_the_weekly_report_footer_and_metadata_show_the_week_s_x_spend_per_account(tmp_path):
+    database = str(tmp_path / "w.duckdb")
+    build_simulated_warehouse(database)
+    con = connect(database)
+    usage = [("2026-11-09", "GET /2/tweets", "alice_data", 2, 300, 1.50),  # the week: Monday ...
+             ("2026-11-15", "GET /2/users/:id/tweets", "alice_data", 5, 400, 0.40),  # ... to Sunday
+             ("2026-11-16", "GET /2/tweets", "alice_data", 1, 100, 0.50),  # next week
+             ("2026-11-08", "GET /2/tweets", "alice_data", 1, 100, 0.50)]  # the week before
+    con.executemany("INSERT INTO ops.x_api_usage VALUES (?, ?, ?, 'post_read', 'r1', ?, ?, ?, now())", usage)
+    con.close()
+    reports_dir = tmp_path / "reports"
+    result = dg.materialize(ASSETS, partition_key=WEEK, resources=reporting_resources(database, reports_dir),
+                            instance=with_weeks(WEEK))
+    assert result.success
+    footer = "X API reads of this account this week: $1.90 estimated at list price (700 resources in 7 requests)."
+    markdown = (reports_dir / "alice_data" / f"{WEEK}.md").read_text()
+    assert markdown.endswith(f"---\n\n_{footer}_\n")
+    assert f'<footer class="muted" id="x-api-spend">{footer}</footer>' in \
+        (reports_dir / "alice_data" / f"{WEEK}.html").read_text()
+    # The other account read nothing from X: no footer.
+    assert "X API reads" not in (reports_dir / "bytes_and_beans" / f"{WEEK}.md").read_text()
+    meta = result.asset_materializations_for_node("weekly_report")[0].metadata
+    assert meta["x_api_usd_by_account"].value == {"alice_data": 1.9}

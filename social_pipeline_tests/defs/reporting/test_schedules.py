@@ -3,8 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys
 from social_pipeline.definitions import defs
+from social_pipeline.defs.common import WEEKLY_PARTITIONS, add_partition_keys
 
 
 def test_weekly_report_schedule_reports_the_week_just_ended():
