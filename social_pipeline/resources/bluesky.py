@@ -28,7 +28,9 @@ from ..bluesky_client import (
     make_client,
 )
 from ..core.clock import utc_now
-from .sources import ACCOUNT_COLUMNS, METRIC_COLUMNS, POST_COLUMNS, PROFILE_COLUMNS, MetricsBatch, SourceResource
+from .env import env_settings, env_var_settings
+from .sources import (ACCOUNT_COLUMNS, METRIC_COLUMNS, POST_COLUMNS, PROFILE_COLUMNS, MetricsBatch, SourceResource,
+                      _shared_source_settings)
 
 
 def parse_handles(value: str | None) -> list[str]:
@@ -168,3 +170,13 @@ BLUESKY_FLOAT_ENV_VARS = {
     "bluesky_connect_timeout_seconds": "BLUESKY_CONNECT_TIMEOUT_SECONDS",
     "bluesky_read_timeout_seconds": "BLUESKY_READ_TIMEOUT_SECONDS",
 }
+
+
+def bluesky_source_from_env(**overrides) -> BlueskySourceResource:
+    """The Bluesky source; the app password is a dg.EnvVar reference, only when it is set."""
+    return BlueskySourceResource(**{
+        **_shared_source_settings(),
+        **env_var_settings(BLUESKY_ENV_VARS, int_fields=("bluesky_max_attempts",)),
+        **env_settings(BLUESKY_FLOAT_ENV_VARS),
+        **overrides,
+    })

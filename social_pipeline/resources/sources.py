@@ -35,6 +35,16 @@ DEFAULT_X_READ_TIMEOUT_SECONDS = 30.0
 DEFAULT_X_MAX_RETRIES = 4  # per call, after a 429, 5xx or network error
 
 
+DEFAULT_NETWORK = "x"  # the warehouse's default too: rows from before networks were named are X's
+
+
+def with_network(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a network on every row: a source that names none (X, the simulated X accounts) is X."""
+    if "network" not in frame.columns:
+        return frame.assign(network=DEFAULT_NETWORK)
+    return frame.assign(network=frame["network"].fillna(DEFAULT_NETWORK))
+
+
 @dataclass
 class MetricsBatch:
     """Metrics for many posts plus what fetching them cost."""
@@ -263,7 +273,15 @@ def x_api_source_from_env(**overrides) -> XApiSourceResource:
 
 def source_resource_from_env(kind: str) -> SourceResource:
     """The source resource a deployment binds for `kind` (SOCIAL_PIPELINE_SOURCE, read in definitions.py)."""
-    builders = {"simulated": simulated_source_from_env, "x_api": x_api_source_from_env}
+    from .bluesky import bluesky_source_from_env
+    from .composite import composite_source_from_env
+
+    kinds = [k.strip() for k in kind.split(",") if k.strip()]
+    if len(kinds) > 1:  # x_api,bluesky: one deployment collects both networks
+        return composite_source_from_env(kinds)
+    kind = kinds[0] if kinds else kind
+    builders = {"simulated": simulated_source_from_env, "x_api": x_api_source_from_env,
+                "bluesky": bluesky_source_from_env}
     if kind not in builders:
         raise ValueError(f"SOCIAL_PIPELINE_SOURCE={kind!r} is not a known source; use one of: {', '.join(builders)}")
     return builders[kind]()

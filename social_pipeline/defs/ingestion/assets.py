@@ -10,7 +10,7 @@ import pandas as pd
 
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT, live_collection_refusal
 from social_pipeline.core.metrics import sanitize_counts
-from social_pipeline.resources.sources import SourceResource
+from social_pipeline.resources.sources import SourceResource, with_network
 from social_pipeline.resources.warehouse import WarehouseResource, scalar, write_transaction
 from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, WAREHOUSE_POOL, asset_labels, code_version, partition_range, table_definition_metadata, table_metadata
 from social_pipeline.core.inbox_files import IngestOutcome, process_inbox_file, settle
@@ -76,7 +76,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         posts, failure = getattr(exc, "partial_posts", None), exc
         if posts is None:
             raise
-    posts = posts.assign(source=src.name, ingested_at=utc_now())
+    posts = with_network(posts).assign(source=src.name, ingested_at=utc_now())
     def write_posts(con):
         fetch = {"source": src.name, "start": start}
         if failure is None:
@@ -91,7 +91,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
             """
             INSERT INTO raw.posts BY NAME
             SELECT post_id::VARCHAR AS post_id, user_id, text, content_type, media_type,
-                   num_media_items, published_at, published_time_known, source, ingested_at
+                   num_media_items, published_at, published_time_known, source, ingested_at, network
             FROM incoming_posts
             WHERE post_id::VARCHAR NOT IN (SELECT post_id FROM raw.posts)
             """
@@ -154,7 +154,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         context.log.warning(f"... and {len(problems) - 50} more rejected counts")
     # A live source stamps its rows with the real "now"; they belong to the partition being run.
     keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
-    metrics = metrics.assign(source=src.name, partition_key=keys, written_at=utc_now())
+    metrics = with_network(metrics).assign(source=src.name, partition_key=keys, written_at=utc_now())
     def write_tweet_metrics(con):
         con.register("incoming_metrics", metrics)
         # Re-running a partition replaces exactly what that partition wrote before; a run that failed
@@ -208,7 +208,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
     figures, problems = sanitize_counts(figures, ("followers", "following", "post_count"), id_column="user_id")
     for problem in problems:
         context.log.warning(f"rejected account figure from {src.name}: {problem}")
-    figures = figures.assign(source=src.name)
+    figures = with_network(figures).assign(source=src.name)
     zones = source.timezones(src, user_ids)
     def write_account_snapshots(con):
         con.register("incoming_accounts", figures)
