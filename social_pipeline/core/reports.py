@@ -44,6 +44,20 @@ def _zone(report: dict) -> str:
     return str(report.get("timezone") or "UTC")
 
 
+NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky"}
+
+
+def network_note(report: dict) -> str | None:
+    """Which network the report covers and what its rates divide by; None for X (the default)."""
+    network = str(report.get("network") or "x")
+    if network == "x":
+        return None
+    basis = ("engagement rates are engagements per follower at posting time (the network counts no views), "
+             "not comparable with rates per impression" if report.get("engagement_basis") == "followers" else
+             "engagement rates are engagements per impression")
+    return f"Network: {NETWORK_NAMES.get(network, network)}; {basis}."
+
+
 def trend_lines(trends: dict) -> list[tuple[str, str]]:
     """(label, formatted value) for the week-over-week trends, shared by both renderings."""
     return [
@@ -83,6 +97,7 @@ def render_markdown(report: dict) -> str:
         f"Generated {report['generated_at']}.",
         *([] if _zone(report) == "UTC" else
           ["", f"Weeks run Monday to Monday in UTC; days and hours of posting times are in {_zone(report)}."]),
+        *([] if network_note(report) is None else ["", network_note(report)]),
         "",
         "## Summary",
         "",
@@ -253,7 +268,7 @@ def render_html(report: dict) -> str:
     }
     return _TEMPLATES.get_template("weekly_report.html.j2").render(
         title=f"Weekly social media report: {report.get('user_id', '')}, week of {period['start'][:10]}",
-        period=period, generated_at=report["generated_at"], zone=zone,
+        period=period, generated_at=report["generated_at"], zone=zone, network_note=network_note(report),
         summary=summary_lines(report), trends=trend_lines(report.get("trends") or {}),
         top_posts=top_posts if top_posts["rows"] else None, by_type=by_type if by_type["rows"] else None,
         recommendations=report["recommendations"], best_line=best_line,
