@@ -73,7 +73,9 @@ def summary_lines(report: dict) -> list[tuple[str, str]]:
     summary, recruiter = report["summary"], report.get("recruiter_metrics") or {}
     return [
         ("Posts published", _int(summary.get("total_posts"))),
-        ("Impressions", _int(summary.get("total_impressions"))),
+        # A network without view counts shows none, rather than a 0 that reads as a figure.
+        ("Impressions", "not counted" if report.get("engagement_basis") == "followers"
+         else _int(summary.get("total_impressions"))),
         ("Engagements", _int(summary.get("total_engagements"))),
         ("Avg engagement rate", _pct(summary.get("avg_engagement_rate"))),
         ("Profile views (7 days)", _int(recruiter.get("profile_views_7d"))),

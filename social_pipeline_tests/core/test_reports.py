@@ -140,5 +140,6 @@ def test_a_bluesky_report_names_its_network_and_its_per_follower_basis_and_an_x_
             "no views), not comparable with rates per impression.")
     assert note in render_markdown(bluesky).splitlines()
     assert note in render_html(bluesky)
+    assert "| Impressions                         | not counted |" in render_markdown(bluesky).splitlines()
     x = report(network="x", engagement_basis="impressions")
     assert "Network:" not in render_markdown(x) and 'id="network"' not in render_html(x)
