@@ -15,9 +15,10 @@ dropped or silent connection or an unreadable body is retried with exponential b
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, TypeVar
+from datetime import UTC, datetime
+from typing import TypeVar
 
 import httpx
 import pandas as pd
@@ -124,7 +125,7 @@ class BlueskyCalls:
         self.settings = settings
         self.requests_made = 0
         self._sleep = sleep if sleep is not None else tenacity.nap.sleep
-        self._clock = clock if clock is not None else (lambda: datetime.now(timezone.utc))
+        self._clock = clock if clock is not None else (lambda: datetime.now(UTC))
 
     def _wait_seconds(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -321,8 +321,8 @@ def _post_id(account: SimAccount, user_index: int, number: int) -> str:
 
 
 def _empty_posts() -> pd.DataFrame:
-    columns = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items", "published_at", "tau_hours",
-               "network"]
+    columns = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items", "published_at",
+               "tau_hours", "network"]
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame["published_at"] = pd.Series(dtype="datetime64[ns]")
     return frame

@@ -7,8 +7,8 @@ the posts' `at://` URIs, so they can never collide with X's numeric ids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import dagster as dg
 import pandas as pd
@@ -29,8 +29,15 @@ from ..bluesky_client import (
 )
 from ..core.clock import utc_now
 from .env import env_settings, env_var_settings
-from .sources import (ACCOUNT_COLUMNS, METRIC_COLUMNS, POST_COLUMNS, PROFILE_COLUMNS, MetricsBatch, SourceResource,
-                      _shared_source_settings)
+from .sources import (
+    ACCOUNT_COLUMNS,
+    METRIC_COLUMNS,
+    POST_COLUMNS,
+    PROFILE_COLUMNS,
+    MetricsBatch,
+    SourceResource,
+    _shared_source_settings,
+)
 
 
 def parse_handles(value: str | None) -> list[str]:

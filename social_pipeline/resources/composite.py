@@ -4,7 +4,6 @@ source that lists it, and one source failing keeps what the others fetched."""
 from __future__ import annotations
 
 import pandas as pd
-
 from pydantic import Field
 
 from .bluesky import BlueskySourceResource, bluesky_source_from_env

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pandas as pd
@@ -23,6 +23,7 @@ APPVIEW = "https://appview.test"
 XRPC = f"{APPVIEW}/xrpc"
 ALICE = {"did": "did:plc:alice1111111111111111", "handle": "alice.bsky.social", "displayName": "Alice"}
 CAROL = {"did": "did:plc:carol2222222222222222", "handle": "carol.example.com"}
+JSON_TYPE = {"content-type": "application/json"}
 CID = "bafyreib2rxk3rh6kzwq6uvc5rrsj3ghjaaqbpt3yk7ptaqowxyzrqigxfq"
 
 
@@ -70,7 +71,7 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def source(sleeps: Sleeps | None = None, now=datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc),
+def source(sleeps: Sleeps | None = None, now=datetime(2026, 11, 18, 12, 0, tzinfo=UTC),
            **settings) -> BlueskySource:
     return BlueskySource(["alice.bsky.social"], BlueskySettings(appview_url=APPVIEW, **settings),
                          sleep=sleeps if sleeps is not None else Sleeps(), clock=lambda: now)
@@ -172,7 +173,7 @@ def test_x_ids_are_never_sent_to_bluesky():
 
 
 def test_a_429_waits_until_ratelimit_reset_then_succeeds():
-    now = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
     reset = int(now.timestamp()) + 42
     sleeps = Sleeps()
     with respx.mock() as appview:
@@ -189,7 +190,7 @@ def test_a_429_waits_until_ratelimit_reset_then_succeeds():
 
 
 def test_a_rate_limit_resetting_beyond_the_wait_bound_fails_at_once():
-    now = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
     sleeps = Sleeps()
     with respx.mock() as appview:
         route = appview.get(f"{XRPC}/app.bsky.feed.getPosts").mock(return_value=json_response(
@@ -245,8 +246,8 @@ def test_a_truncated_body_is_retried_and_then_the_complete_answer_is_used():
     whole = json.dumps({"posts": [post_view(ALICE, "3kp0000000001", "2026-11-17T09:00:00Z", likes=11)]})
     with respx.mock() as appview:
         route = appview.get(f"{XRPC}/app.bsky.feed.getPosts").mock(side_effect=[
-            httpx.Response(200, content=whole[: len(whole) // 2].encode(), headers={"content-type": "application/json"}),
-            httpx.Response(200, content=whole.encode(), headers={"content-type": "application/json"}),
+            httpx.Response(200, content=whole[: len(whole) // 2].encode(), headers=JSON_TYPE),
+            httpx.Response(200, content=whole.encode(), headers=JSON_TYPE),
         ])
         batch = source().fetch_metrics(pd.DataFrame({"post_id": [uri(ALICE, "3kp0000000001")],
                                                      "collected_at": pd.Timestamp.now()}))
@@ -257,8 +258,8 @@ def test_a_truncated_body_is_retried_and_then_the_complete_answer_is_used():
 def test_a_body_that_stays_truncated_fails_naming_the_call():
     with respx.mock() as appview:
         appview.get(f"{XRPC}/app.bsky.actor.getProfile").mock(return_value=httpx.Response(
-            200, content=b'{"did": "did:plc:alice', headers={"content-type": "application/json"}))
-        with pytest.raises(BlueskyError, match="getProfile \\(alice.bsky.social\\) failed after 2 attempts.*unreadable"):
+            200, content=b'{"did": "did:plc:alice', headers=JSON_TYPE))
+        with pytest.raises(BlueskyError, match="getProfile \\(alice.bsky.social\\) failed after 2 attempts.*unreadabl"):
             source(max_attempts=2).calls.profile("alice.bsky.social")
 
 

@@ -204,7 +204,8 @@ def test_negative_counts_are_refused_and_logged(collected, db_path):
     )
     rows = table(db_path, f"SELECT * FROM raw.tweet_metrics WHERE partition_key = '{LAST_KEY}'")
     assert len(rows) > 0 and rows.likes.isna().all()
-    assert rows[rows.network == "x"].impressions.notna().all() and rows[rows.network == "bluesky"].impressions.isna().all()
+    assert rows[rows.network == "x"].impressions.notna().all()
+    assert rows[rows.network == "bluesky"].impressions.isna().all()
     events = result.get_asset_materialization_events()[0].materialization.metadata
     assert events["rejected_counts"].value == len(rows)
     warnings = [e.user_message for e in instance.all_logs(result.run_id) if "rejected count" in e.user_message]

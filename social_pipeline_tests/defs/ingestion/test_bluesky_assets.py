@@ -14,7 +14,7 @@ from social_pipeline.resources.bluesky import BlueskySourceResource
 from social_pipeline.resources.composite import CompositeSource
 from social_pipeline.resources.sources import SimulatedSource, source_resource_from_env
 from social_pipeline.resources.warehouse import WarehouseResource
-from social_pipeline_tests.resources.test_bluesky import ALICE, CAROL, IMAGES, XRPC, APPVIEW, post_view, repost_of, uri
+from social_pipeline_tests.resources.test_bluesky import ALICE, APPVIEW, CAROL, IMAGES, XRPC, post_view, repost_of, uri
 
 FOLLOWERS = 400
 
@@ -90,8 +90,8 @@ def test_one_deployment_lists_both_networks(monkeypatch):
 
 
 def test_the_composite_keeps_one_source_when_the_other_fails(appview):
-    from social_pipeline.resources.bluesky import BlueskySource
     from social_pipeline.bluesky_client import BlueskySettings
+    from social_pipeline.resources.bluesky import BlueskySource
 
     appview.get(f"{XRPC}/app.bsky.feed.getAuthorFeed").mock(return_value=httpx.Response(503))
     simulated = SimulatedSource(num_accounts=1)
