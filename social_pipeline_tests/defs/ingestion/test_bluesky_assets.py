@@ -103,3 +103,24 @@ def test_the_composite_keeps_one_source_when_the_other_fails(appview):
         composite.fetch_posts(composite.user_ids(), start, end)
     kept = failure.value.partial_posts
     assert sorted(kept["post_id"]) == sorted(simulated.fetch_posts(simulated.user_ids(), start, end)["post_id"])
+
+
+def test_the_app_password_arrives_as_an_env_var_and_never_shows(monkeypatch):
+    monkeypatch.setenv("BLUESKY_HANDLES", "alice.bsky.social")
+    monkeypatch.setenv("BLUESKY_HANDLE", "alice.bsky.social")
+    monkeypatch.setenv("BLUESKY_APP_PASSWORD", "abcd-efgh-ijkl-mnop")
+    resource = source_resource_from_env("bluesky")
+    assert isinstance(resource.bluesky_app_password, dg.EnvVar)
+    assert "abcd-efgh" not in repr(resource) and "abcd-efgh" not in repr(resource.settings())
+
+
+def test_a_composite_run_resolves_each_nested_source_and_names_the_one_misconfigured(tmp_path, monkeypatch):
+    monkeypatch.setenv("BLUESKY_HANDLES", "alice.bsky.social")
+    for name in ("X_BEARER_TOKEN", "X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    resources = {"warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+                 "source": source_resource_from_env("x_api,bluesky")}
+    result = dg.materialize([ingestion.raw_posts], resources=resources, raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("raw_posts").error
+    assert "SOCIAL_PIPELINE_SOURCE=x_api" in failure.message and "abcd" not in failure.message
