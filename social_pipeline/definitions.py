@@ -14,7 +14,7 @@ import dagster as dg
 
 from social_pipeline.resources.files import file_stores_for_definitions
 from social_pipeline.resources.smtp import smtp_from_env
-from social_pipeline.resources.sources import source_resource_from_env
+from social_pipeline.resources.source_choice import source_resource_from_env
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import database_path
 

@@ -618,3 +618,50 @@ def serve_timeline(pages: dict):
         status, body = pages[token]
         return status, {"content-type": "application/json"}, body if isinstance(body, str) else json.dumps(body)
     responses.add_callback(responses.GET, TIMELINE, callback=callback)
+
+
+# Bluesky's AppView, faked: bodies shaped as the lexicons define them.
+
+APPVIEW = "https://appview.test"
+XRPC = f"{APPVIEW}/xrpc"
+ALICE = {"did": "did:plc:alice1111111111111111", "handle": "alice.bsky.social", "displayName": "Alice"}
+CAROL = {"did": "did:plc:carol2222222222222222", "handle": "carol.example.com"}
+JSON_TYPE = {"content-type": "application/json"}
+CID = "bafyreib2rxk3rh6kzwq6uvc5rrsj3ghjaaqbpt3yk7ptaqowxyzrqigxfq"
+
+
+def uri(author: dict, rkey: str) -> str:
+    return f"at://{author['did']}/app.bsky.feed.post/{rkey}"
+
+
+def post_view(author: dict, rkey: str, created_at: str, likes=0, reposts=0, replies=0, quotes=0, text="hello",
+              embed: dict | None = None, reply_to: str | None = None, **extra) -> dict:
+    record = {"$type": "app.bsky.feed.post", "text": text, "createdAt": created_at, "langs": ["en"]}
+    if reply_to:
+        ref = {"uri": reply_to, "cid": CID}
+        record["reply"] = {"root": ref, "parent": ref}
+    view = {"$type": "app.bsky.feed.defs#postView", "uri": uri(author, rkey), "cid": CID,
+            "author": {**author, "labels": [], "createdAt": "2024-01-01T00:00:00.000Z"}, "record": record,
+            "replyCount": replies, "repostCount": reposts, "likeCount": likes, "quoteCount": quotes,
+            "indexedAt": created_at, "labels": [], **extra}
+    if embed:
+        view["embed"] = embed
+    return view
+
+
+IMAGES = {"$type": "app.bsky.embed.images#view", "images": [
+    {"thumb": "https://cdn.test/t1.jpg", "fullsize": "https://cdn.test/f1.jpg", "alt": ""},
+    {"thumb": "https://cdn.test/t2.jpg", "fullsize": "https://cdn.test/f2.jpg", "alt": "a chart"}]}
+QUOTE = {"$type": "app.bsky.embed.record#view", "record": {
+    "$type": "app.bsky.embed.record#viewRecord", "uri": uri(CAROL, "3kq0000000001"), "cid": CID,
+    "author": CAROL, "value": {"$type": "app.bsky.feed.post", "text": "quoted", "createdAt": "2026-11-01T08:00:00Z"},
+    "indexedAt": "2026-11-01T08:00:00Z"}}
+
+
+def repost_of(post: dict, by: dict, at: str) -> dict:
+    return {"post": post, "reason": {"$type": "app.bsky.feed.defs#reasonRepost", "by": by, "indexedAt": at}}
+
+
+class Sleeps(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)

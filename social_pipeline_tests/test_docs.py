@@ -10,7 +10,7 @@ from social_pipeline.core.schema_docs import BEGIN_MARKER, END_MARKER, render_se
 ROOT = Path(__file__).resolve().parents[1]
 README_MAX_LINES = 250
 DOCS_PAGES = ("sources-and-files", "warehouse", "analytics-and-reports", "models", "prediction-api",
-              "operations", "past-one-machine", "performance", "development")
+              "operations", "past-one-machine", "performance", "development", "adding-a-network")
 _LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
 _FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 from social_pipeline.app.stale_runs import fail_runs_of_dead_runners, runner_tags
 from social_pipeline.core.clock import utc_now
+from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 
 
 def _persistent_instance():
@@ -46,8 +46,8 @@ def ensure_warehouse_pool(instance=None, database: str | None = None) -> None:
     import subprocess
 
     from social_pipeline.defs.common import WAREHOUSE_POOL, WAREHOUSE_POOL_LIMIT
-    from social_pipeline.warehouse.lake import LAKE_WRITER_RUNS, is_lake
     from social_pipeline.warehouse.connection import database_path
+    from social_pipeline.warehouse.lake import LAKE_WRITER_RUNS, is_lake
 
     limit = LAKE_WRITER_RUNS if is_lake(database or database_path()) else WAREHOUSE_POOL_LIMIT
     env = dict(os.environ)
@@ -98,9 +98,16 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
     `instance` and `database` (a warehouse other than SOCIAL_PIPELINE_DB's) are for tests and benches."""
     from dagster import DagsterInstance
 
-    from social_pipeline.defs.common import HOURLY_PARTITIONS, WEEKLY_PARTITIONS, add_partition_keys, hour_keys, storage_ranges, weeks_with_data
-    from social_pipeline.warehouse.lake import is_lake
+    from social_pipeline.defs.common import (
+        HOURLY_PARTITIONS,
+        WEEKLY_PARTITIONS,
+        add_partition_keys,
+        hour_keys,
+        storage_ranges,
+        weeks_with_data,
+    )
     from social_pipeline.warehouse.connection import connect, database_path
+    from social_pipeline.warehouse.lake import is_lake
 
     instance = instance or _persistent_instance() or DagsterInstance.ephemeral()
     database = database or database_path()
@@ -124,8 +131,8 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
 
 
 def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, database) -> dict:
-    from social_pipeline.defs.common import partition_range_tags
     from social_pipeline.definitions import defs
+    from social_pipeline.defs.common import partition_range_tags
     from social_pipeline.resources.files import file_stores_resource_from_env
     from social_pipeline.resources.sources import simulated_source_from_env
     from social_pipeline.resources.warehouse import WarehouseResource
@@ -153,8 +160,8 @@ def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, datab
 
 
 def table_counts(database: str) -> pd.DataFrame:
-    from social_pipeline.warehouse.connection import connect
     from social_pipeline.core.sql_files import scalar
+    from social_pipeline.warehouse.connection import connect
 
     with connect(database, read_only=True) as con:
         tables = con.execute(
@@ -202,9 +209,9 @@ def print_model_figures(database: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from social_pipeline.warehouse.connection import database_path
     from social_pipeline.warehouse.file_stores import file_stores_from_env
     from social_pipeline.warehouse.lake import is_lake, redacted
-    from social_pipeline.warehouse.connection import database_path
 
     database = database_path()
     as_of = pd.Timestamp(args.as_of) if args.as_of else utc_now()
@@ -234,8 +241,9 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     as the refresh_weekly_after_inbox sensor does, add the weeks that now hold data as partitions and
     rebuild every weekly partition from `earliest_day`'s week on."""
     import dagster as dg
-    from social_pipeline.defs.common import partition_range_tags, weekly_refresh
+
     from social_pipeline.definitions import defs
+    from social_pipeline.defs.common import partition_range_tags, weekly_refresh
     from social_pipeline.resources.files import file_stores_resource_from_env
     from social_pipeline.resources.warehouse import WarehouseResource
     from social_pipeline.warehouse.connection import connect
@@ -273,9 +281,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from social_pipeline.core.timezones import TIMEZONES_ENV_VAR, parse_account_timezones
     from social_pipeline.sources.inbox_files import ingest_file, settle
+    from social_pipeline.warehouse.connection import connect, database_path, is_lock_error
     from social_pipeline.warehouse.file_stores import file_stores_from_env
     from social_pipeline.warehouse.lake import redacted
-    from social_pipeline.warehouse.connection import connect, database_path, is_lock_error
 
     try:
         # As the inbox sensor's runs: the configured zones reach accounts known only from these files.
@@ -333,8 +341,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from pydantic import ValidationError
 
-    from social_pipeline.core.model_registry import ModelNotTrainedError
     from social_pipeline.app.serving import predict
+    from social_pipeline.core.model_registry import ModelNotTrainedError
 
     source = sys.stdin if args.json in (None, "-") else None
     try:

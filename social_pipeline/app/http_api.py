@@ -28,10 +28,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from social_pipeline.app.serving import latest_models, predict, read_database, user_history
 from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.prediction_request import PostPayload
 from social_pipeline.core.suggestions import suggest_description_for_media, suggest_hashtags
-from social_pipeline.app.serving import latest_models, predict, read_database, user_history
 from social_pipeline.warehouse.lake import is_lake
 
 

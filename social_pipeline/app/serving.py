@@ -27,16 +27,15 @@ import duckdb
 import pandas as pd
 
 from social_pipeline.core import model_registry
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.models import TrainedModels
 from social_pipeline.core.prediction import predict_frame, predict_payload
 from social_pipeline.core.prediction_request import PostPayload
 from social_pipeline.core.suggestions import HashtagHistory
-from social_pipeline.warehouse.file_stores import file_stores_from_env
-from social_pipeline.warehouse.file_stores import reader_database
-from social_pipeline.warehouse.lake import redacted
 from social_pipeline.warehouse.connection import connect, database_path, is_local_file
-from social_pipeline.core.clock import utc_now
+from social_pipeline.warehouse.file_stores import file_stores_from_env, reader_database
+from social_pipeline.warehouse.lake import redacted
 
 MODEL_NAMES = {"reach": "reach_model", "likes": "likes_model"}
 _log_lock = threading.Lock()

@@ -25,9 +25,9 @@ import duckdb
 import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
-from social_pipeline.warehouse.file_stores import file_stores_from_env
-from social_pipeline.warehouse.connection import connect, database_path, is_local_file, is_lock_error
 from social_pipeline.core.clock import naive_utc, utc_now
+from social_pipeline.warehouse.connection import connect, database_path, is_local_file, is_lock_error
+from social_pipeline.warehouse.file_stores import file_stores_from_env
 
 SUMMARY_DEFAULT_DAYS = 30
 REPORT_DAYS = 7

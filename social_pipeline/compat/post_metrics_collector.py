@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from social_pipeline.core.clock import utc_now
 from social_pipeline.sources.protocol import PostSource
 from social_pipeline.sources.x_api import RateLimitError, XApiError
-from social_pipeline.core.clock import utc_now
 
 SEED_METRICS = ("impressions", "likes", "retweets", "replies", "quotes", "url_clicks", "profile_clicks",
                 "media_views")

@@ -17,8 +17,8 @@ import duckdb
 import pandas as pd
 
 from .recommendations import recommendations
-from .sql_files import sql_loader
 from .reports import DAY_NAMES
+from .sql_files import sql_loader
 from .timezones import DEFAULT_TIMEZONE
 
 BEST_TIMES_WINDOW_DAYS = 90
@@ -143,6 +143,11 @@ def slot_dict(row) -> dict:
 def account_timezones(con) -> dict[str, str]:
     """user_id -> the account's IANA zone (raw.accounts); accounts without a row are UTC."""
     return dict(con.execute("SELECT user_id, timezone FROM raw.accounts").fetchall())
+
+
+def account_networks(con) -> dict[str, str]:
+    """user_id -> the network its posts are on (an account's weeks never mix networks)."""
+    return dict(con.execute("SELECT user_id, any_value(network) FROM raw.posts GROUP BY user_id").fetchall())
 
 
 RECRUITER_COUNTS = ("profile_views_7d", "profile_views_30d", "connection_requests", "inmails_received",
@@ -278,6 +283,7 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
                  for _, r in frame(con, recruiter_query(periods_sql), params).iterrows()}
     window = pd.Timedelta(days=BEST_TIMES_WINDOW_DAYS)
     zones = account_timezones(con)
+    networks = account_networks(con)
     reports = []
     for _, period in periods.sort_values(["user_id", "period_start"]).iterrows():
         user, start, end = _key(period)
@@ -295,6 +301,9 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
             "user_id": user,
             # Days and hours of best_times, the heat map and the advice; weeks stay UTC.
             "timezone": zones.get(user, DEFAULT_TIMEZONE),
+            # Bluesky counts no views: its rates are per follower, never comparable with X's per impression.
+            "network": networks.get(user, "x"),
+            "engagement_basis": "followers" if networks.get(user) == "bluesky" else "impressions",
             "report_period": {"start": start.isoformat(), "end": end.isoformat(), "days": length.days},
             "summary": {k: summary[k] for k in ("total_posts", "total_impressions", "total_engagements",
                                                 "avg_engagement_rate", "best_post", "worst_post")},

@@ -49,10 +49,10 @@ from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
+from .clock import naive_utc, utc_now
 from .collection import PARTITION_KEY_FORMAT
 from .metrics import COUNT_COLUMNS
 from .x_payloads import REPOST_TEXT, handle_from_link
-from .clock import naive_utc, utc_now
 
 CLASSIC = "x_export_classic"
 CONTENT = "x_export_content"

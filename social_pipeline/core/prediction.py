@@ -8,10 +8,9 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
-
-from .models import TrainedModels
 from pydantic import TypeAdapter
 
+from .models import TrainedModels
 from .prediction_request import PostPayload, feature_frame, feature_row
 from .suggestions import HashtagHistory, suggest_description_for_media, suggest_hashtags
 from .timezones import DEFAULT_TIMEZONE

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .clock import naive_utc, utc_now
 from .features import daypart, text_feature_frame, text_features
 from .timezones import DEFAULT_TIMEZONE, check_timezone, utc_to_local
-from .clock import naive_utc, utc_now
 
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
 # The form nearly every client sends; Python's own parser reads it ~50x faster than pandas' and to the

@@ -17,6 +17,7 @@ import duckdb
 
 from .files import write_atomically
 
+
 def publish_copy(con: duckdb.DuckDBPyConnection, target: str | os.PathLike) -> dict:
     """Copy every schema of the database behind `con` to `target`, then swap it in atomically."""
     target = Path(target)

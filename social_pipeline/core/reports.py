@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import jinja2
-
 from tabulate import tabulate
 
 from .x_cost import spend_line
@@ -46,6 +45,20 @@ def _zone(report: dict) -> str:
     return str(report.get("timezone") or "UTC")
 
 
+NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky"}
+
+
+def network_note(report: dict) -> str | None:
+    """Which network the report covers and what its rates divide by; None for X (the default)."""
+    network = str(report.get("network") or "x")
+    if network == "x":
+        return None
+    basis = ("engagement rates are engagements per follower at posting time (the network counts no views), "
+             "not comparable with rates per impression" if report.get("engagement_basis") == "followers" else
+             "engagement rates are engagements per impression")
+    return f"Network: {NETWORK_NAMES.get(network, network)}; {basis}."
+
+
 def trend_lines(trends: dict) -> list[tuple[str, str]]:
     """(label, formatted value) for the week-over-week trends, shared by both renderings."""
     return [
@@ -61,7 +74,9 @@ def summary_lines(report: dict) -> list[tuple[str, str]]:
     summary, recruiter = report["summary"], report.get("recruiter_metrics") or {}
     return [
         ("Posts published", _int(summary.get("total_posts"))),
-        ("Impressions", _int(summary.get("total_impressions"))),
+        # A network without view counts shows none, rather than a 0 that reads as a figure.
+        ("Impressions", "not counted" if report.get("engagement_basis") == "followers"
+         else _int(summary.get("total_impressions"))),
         ("Engagements", _int(summary.get("total_engagements"))),
         ("Avg engagement rate", _pct(summary.get("avg_engagement_rate"))),
         ("Profile views (7 days)", _int(recruiter.get("profile_views_7d"))),
@@ -123,6 +138,7 @@ def render_markdown(report: dict) -> str:
         f"Generated {report['generated_at']}.",
         *([] if _zone(report) == "UTC" else
           ["", f"Weeks run Monday to Monday in UTC; days and hours of posting times are in {_zone(report)}."]),
+        *([] if network_note(report) is None else ["", network_note(report)]),
         "",
         "## Summary",
         "",
@@ -300,7 +316,7 @@ def render_html(report: dict) -> str:
     }
     return _TEMPLATES.get_template("weekly_report.html.j2").render(
         title=f"Weekly social media report: {report.get('user_id', '')}, week of {period['start'][:10]}",
-        period=period, generated_at=report["generated_at"], zone=zone,
+        period=period, generated_at=report["generated_at"], zone=zone, network_note=network_note(report),
         summary=summary_lines(report), trends=trend_lines(report.get("trends") or {}),
         recruiter=recruiter_lines(report),
         top_posts=top_posts if top_posts["rows"] else None, by_type=by_type if by_type["rows"] else None,

@@ -26,6 +26,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("published_time_known", "BOOLEAN DEFAULT TRUE"),
         ("source", "VARCHAR NOT NULL"),
         ("ingested_at", "TIMESTAMP NOT NULL"),
+        ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
     ],
     "raw.tweet_metrics": [
         ("post_id", "VARCHAR NOT NULL"),
@@ -47,6 +48,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("partition_key", "VARCHAR"),
         # When the row was written: post_snapshots refreshes what changed since its last run.
         ("written_at", "TIMESTAMP"),
+        ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
     ],
     "raw.account_snapshots": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -55,6 +57,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("following", "BIGINT"),
         ("post_count", "BIGINT"),
         ("source", "VARCHAR"),
+        ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
     ],
     # One row per account: its IANA time zone (SOCIAL_PIPELINE_ACCOUNT_TIMEZONES, UTC by default), in which
     # best times, reports and model hours are read. An account without a row is read in UTC.
@@ -176,10 +179,13 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         # engagements_without_impressions (engagements on 0 impressions: X did not count views then).
         # The check engagement_rates_plausible names these posts; filter on `IS NULL` to leave them out.
         ("engagement_rate_flag", "VARCHAR"),
+        ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
+        ("engagement_basis", "VARCHAR"),
     ],
     # Written by the weekly `analytics` assets (defs/analytics/assets.py); one row per user and week.
     "analytics.user_summary": [
         ("user_id", "VARCHAR NOT NULL"),
+        ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
         ("period_start", "TIMESTAMP NOT NULL"),
         ("period_end", "TIMESTAMP NOT NULL"),
         ("total_posts", "BIGINT"),
@@ -192,6 +198,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     ],
     "analytics.engagement_by_content_type": [
         ("user_id", "VARCHAR NOT NULL"),
+        ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
         ("period_start", "TIMESTAMP NOT NULL"),
         ("period_end", "TIMESTAMP NOT NULL"),
         ("content_type", "VARCHAR NOT NULL"),
@@ -202,6 +209,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
     ],
     "analytics.best_posting_times": [
         ("user_id", "VARCHAR NOT NULL"),
+        ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
         ("rank", "INTEGER NOT NULL"),
         ("day_of_week_local", "INTEGER NOT NULL"),
         ("day_name", "VARCHAR"),
@@ -471,6 +479,8 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
         ("weighted_engagement_score", "DOUBLE"),
         ("engagement_rate_flag", "VARCHAR"),
         ("source", "VARCHAR"),
+        ("network", "VARCHAR"),
+        ("engagement_basis", "VARCHAR"),
     ],
 }
 
@@ -479,11 +489,15 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
 # meaning in several tables is described once in SHARED_COLUMN_DESCRIPTIONS; a table's own entry wins.
 # A new column needs a description in one of the two (a test names any column without one).
 SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
-    "post_id": "The post's id at its source (the tweet id on X).",
-    "user_id": "The account's id at its source (the user id on X).",
-    "source": "Which source supplied the row: simulated, x_api, or the export file's kind (x_export_classic, x_export_content).",
-    "content_type": "text, image, video, thread, link or poll, as the source classifies the post "
-                    "(`unknown` for export posts).",
+    "post_id": "The post's id at its source (the tweet id on X, the post's at:// URI on Bluesky).",
+    "user_id": "The account's id at its source (the user id on X, the handle on Bluesky).",
+    "source": "Which source supplied the row: simulated, x_api, bluesky (a comma-separated list when one "
+              "deployment collects several), or the export file's kind (x_export_classic, x_export_content).",
+    "network": "The social network the row belongs to: x or bluesky. Analytics never mix two networks.",
+    "engagement_basis": "What engagement_rate_pct is divided by: impressions (X), or followers at posting time "
+                        "where the network counts no impressions (Bluesky). Never average two bases together.",
+    "content_type": "text, image, video, thread, link or poll, as the source classifies the post; on Bluesky "
+                    "also quote and reply (to another account) (`unknown` for export posts).",
     "media_type": "none, image or video: the media attached to the post.",
     "num_media_items": "How many media items are attached.",
     "published_at": "When the post was published (UTC).",
@@ -496,7 +510,8 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "quotes": "Quote posts (cumulative, as of the snapshot); 0 when the source does not report them.",
     "hours_since_published": "The post's age at the snapshot in hours (NULL when only the date is known).",
     "engagements": "likes + retweets + replies + quotes; NULL when one of the first three is unknown.",
-    "engagement_rate_pct": "engagements / impressions × 100, 0 when impressions is 0; NULL when unknown.",
+    "engagement_rate_pct": "engagements / impressions × 100 (engagement_basis impressions), or engagements / "
+                           "followers at posting time × 100 (followers); 0 when the divisor is 0; NULL when unknown.",
     "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2.",
     "partition_key": "The hourly collection partition (`%Y-%m-%d-%H:%M`) that wrote the row; a re-run "
                      "of that partition replaces exactly these rows.",
@@ -863,9 +878,9 @@ TABLE_ROWS: dict[str, str] = {
     "ops.ingested_files": "file the inbox ingested (the ledger)",
     "ops.x_api_usage": "day, X API endpoint, account, kind of read and run",
     "ops.schema_version": "warehouse file (one row)",
-    "analytics.user_summary": "user and week",
-    "analytics.engagement_by_content_type": "user, week and content type",
-    "analytics.best_posting_times": "user, week and ranked slot",
+    "analytics.user_summary": "user, network and week",
+    "analytics.engagement_by_content_type": "user, network, week and content type",
+    "analytics.best_posting_times": "user, network, week and ranked slot",
     "analytics.recruiter_metrics": "user and week's end",
     "analytics.weekly_reports": "user and week",
 }

@@ -1,4 +1,5 @@
-"""A deterministic simulation of several X accounts: posts, metrics, followers, profile activity.
+"""A deterministic simulation of several X accounts and one Bluesky account: posts, metrics,
+followers, profile activity.
 
 Everything is a pure function of (seed, time). Posts for a (user, UTC day) come from a
 random generator seeded with (seed, user, day), so any window can be asked for in any
@@ -50,6 +51,7 @@ class SimAccount:
     favourite_hours: tuple[int, ...]  # local hours (in `timezone`) the account tends to post at
     profile_views_per_day: float
     timezone: str = "UTC"  # IANA zone: the account's day, weekday and hour rhythm follow its clock
+    network: str = "x"  # bluesky: at:// post ids and no impressions reported (reach stays hidden)
 
 
 DEFAULT_ACCOUNTS: tuple[SimAccount, ...] = (
@@ -59,7 +61,12 @@ DEFAULT_ACCOUNTS: tuple[SimAccount, ...] = (
                "Asia/Kolkata"),
     SimAccount("duckpond_eng", 240_000, 0.001, 3.2, 0.013, (0.25, 0.3, 0.25, 0.1, 0.05, 0.05), (6, 9, 11, 14, 16, 18, 20, 22), 140.0,
                "America/New_York"),
+    # No polls on Bluesky.
+    SimAccount("duckpond.bsky.social", 3_600, 0.006, 1.4, 0.05, (0.35, 0.3, 0.1, 0.15, 0.1, 0.0), (8, 12, 18, 19, 21),
+               0.0, "Europe/Lisbon", network="bluesky"),
 )
+# Columns of a metrics row that a network without view counts (Bluesky) never reports.
+UNREPORTED_ON_BLUESKY = ("impressions", "url_clicks", "profile_clicks", "media_views")
 
 
 def hour_factor(hour: np.ndarray) -> np.ndarray:
@@ -168,7 +175,8 @@ class Simulation:
         }
         frame = pd.DataFrame(
             {
-                "post_id": [f"{1_900_000_000_000_000_000 + (day_number * 64 + user_index) * 1000 + k}" for k in range(n)],
+                "post_id": [_post_id(account, user_index, 1_900_000_000_000_000_000
+                                     + (day_number * 64 + user_index) * 1000 + k) for k in range(n)],
                 "user_id": account.user_id,
                 "text": texts,
                 "content_type": content,
@@ -176,6 +184,7 @@ class Simulation:
                 "num_media_items": num_media.astype(np.int64),
                 "published_at": published_at,
                 "tau_hours": rng.uniform(5.0, 14.0, size=n),
+                "network": account.network,
             }
         )
         for name, values in finals.items():
@@ -205,7 +214,9 @@ class Simulation:
 
     def _post_params(self, post_ids) -> pd.DataFrame:
         """The generated rows behind post ids; ids encode (day, account)."""
-        numeric = pd.to_numeric(pd.Series(post_ids, dtype="string"), errors="coerce").dropna()
+        # A Bluesky id ends in the same number: at://did:plc:.../app.bsky.feed.post/<number>.
+        numbers = pd.Series(post_ids, dtype="string").str.rsplit("/", n=1).str[-1]
+        numeric = pd.to_numeric(numbers, errors="coerce").dropna()
         offset = (numeric.astype("int64") - 1_900_000_000_000_000_000) // 1000
         keys = set(zip((offset % 64).tolist(), (offset // 64).tolist()))
         frames = [
@@ -240,8 +251,11 @@ class Simulation:
             # Interactions trail impressions a little: people see a post before they react.
             frac = fraction if name == "impressions" else 1.0 - (1.0 - fraction) ** 0.8
             values = np.floor(params[f"final_{name}"].to_numpy(dtype=float, na_value=0.0) * frac)
+            if name in UNREPORTED_ON_BLUESKY:
+                values = np.where(params["network"].to_numpy() == "bluesky", np.nan, values)
             result[name] = pd.array(np.where(found, values, np.nan), dtype="Float64").astype("Int64")
         result["status"] = np.where(found, "ok", "not_found")
+        result["network"] = params["network"].to_numpy()
         return result
 
     # ----- profile activity -----------------------------------------------------------
@@ -300,8 +314,15 @@ def _compose_text(rng: np.random.Generator, content: str, hashtags: int, mention
     return " ".join(parts)
 
 
+def _post_id(account: SimAccount, user_index: int, number: int) -> str:
+    if account.network == "bluesky":
+        return f"at://did:plc:simulated{user_index:016d}/app.bsky.feed.post/{number}"
+    return str(number)
+
+
 def _empty_posts() -> pd.DataFrame:
-    columns = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items", "published_at", "tau_hours"]
+    columns = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items", "published_at",
+               "tau_hours", "network"]
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame["published_at"] = pd.Series(dtype="datetime64[ns]")
     return frame

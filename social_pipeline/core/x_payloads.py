@@ -11,6 +11,7 @@ import re
 from urllib.parse import urlparse
 
 import pandas as pd
+
 from .clock import naive_utc
 
 # Tweet ids are snowflakes: the high bits are milliseconds since X's epoch.

@@ -8,11 +8,9 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from social_pipeline.core.sql_files import scalar
-
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 from social_pipeline.core.schema import table_columns
-from social_pipeline.core.sql_files import sql_loader
+from social_pipeline.core.sql_files import scalar, sql_loader
 
 # `backfill_policy` is beta in Dagster 1.13 and warns once per asset at every load. The project
 # depends on it knowingly (a range of partitions in one run); this silences that one warning only.

@@ -12,12 +12,23 @@ from pydantic import Field, PrivateAttr
 from social_pipeline.core.clock import naive_utc
 from social_pipeline.core.collection import DAILY_UNTIL_DAYS, HOURLY_UNTIL_DAYS, TrackingCadence
 from social_pipeline.core.timezones import TIMEZONES_ENV_VAR, parse_account_timezones, resolve_timezones
-from social_pipeline.core.x_cost import (DEFAULT_OWNED_READ_USD, DEFAULT_POST_READ_USD, DEFAULT_USER_READ_USD, XBudget,
-                                         XPrices)
+from social_pipeline.core.x_cost import (
+    DEFAULT_OWNED_READ_USD,
+    DEFAULT_POST_READ_USD,
+    DEFAULT_USER_READ_USD,
+    XBudget,
+    XPrices,
+)
 from social_pipeline.resources.env import env_var_settings
-from social_pipeline.sources.protocol import (DEFAULT_X_CONNECT_TIMEOUT_SECONDS, DEFAULT_X_MAX_RETRIES,
-                                              DEFAULT_X_READ_TIMEOUT_SECONDS, TRACKING_ENV_VARS, X_BUDGET_ENV_VARS,
-                                              X_PRICE_ENV_VARS, PostSource)
+from social_pipeline.sources.protocol import (
+    DEFAULT_X_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_X_MAX_RETRIES,
+    DEFAULT_X_READ_TIMEOUT_SECONDS,
+    TRACKING_ENV_VARS,
+    X_BUDGET_ENV_VARS,
+    X_PRICE_ENV_VARS,
+    PostSource,
+)
 from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline.warehouse.file_stores import env_settings
 
@@ -74,7 +85,8 @@ class SimulatedSourceResource(SourceResource):
     """The embedded default (`SOCIAL_PIPELINE_SOURCE=simulated`): deterministic accounts, no credentials."""
 
     sim_seed: int = Field(default=42, description="Seed of the simulated accounts")
-    sim_accounts: int = Field(default=3, description="How many simulated accounts (1-3)")
+    sim_accounts: int = Field(default=4, description="How many simulated accounts (1-4): three on X, the fourth "
+                              "on Bluesky (no impressions)")
     clock: str | None = Field(
         default=None,
         description="The time the simulated source takes as now (ISO 8601, UTC). Default: the wall clock.",
@@ -198,11 +210,3 @@ def x_api_source_from_env(**overrides) -> XApiSourceResource:
         **env_settings(X_FLOAT_ENV_VARS),
         **overrides,
     })
-
-
-def source_resource_from_env(kind: str) -> SourceResource:
-    """The source resource a deployment binds for `kind` (SOCIAL_PIPELINE_SOURCE, read in definitions.py)."""
-    builders = {"simulated": simulated_source_from_env, "x_api": x_api_source_from_env}
-    if kind not in builders:
-        raise ValueError(f"SOCIAL_PIPELINE_SOURCE={kind!r} is not a known source; use one of: {', '.join(builders)}")
-    return builders[kind]()

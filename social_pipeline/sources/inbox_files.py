@@ -28,15 +28,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.exports import ExportError, ParsedFile, later_snapshot_time, parse_file
+from social_pipeline.core.files import write_atomically
 from social_pipeline.core.metrics import COUNT_COLUMNS
-from social_pipeline.core.sql_files import scalar
 from social_pipeline.core.timezones import store_account_timezones
-from social_pipeline.warehouse.write_conflicts import write_transaction
 from social_pipeline.sources.ingest_ledger import IngestOutcome, already_ingested
 from social_pipeline.sources.linkedin_ingest import ingest_if_linkedin
-from social_pipeline.core.clock import utc_now
-from social_pipeline.core.files import write_atomically
+from social_pipeline.warehouse.write_conflicts import write_transaction
 
 # Files still being written (browser downloads, editors) are left alone until they settle.
 IGNORED_SUFFIXES = (".crdownload", ".part", ".partial", ".tmp", ".download", "~")

@@ -21,10 +21,10 @@ import duckdb
 import pandas as pd
 
 from social_pipeline.core.exports import ExportError
-from social_pipeline.sources.ingest_ledger import IngestOutcome, already_ingested
 from social_pipeline.core.linkedin_exports import LinkedInFile, looks_like_linkedin, parse_linkedin_file
 from social_pipeline.core.schema import TABLES as TABLE_DEFINITIONS
 from social_pipeline.core.timezones import store_account_timezones
+from social_pipeline.sources.ingest_ledger import IngestOutcome, already_ingested
 from social_pipeline.warehouse.write_conflicts import write_transaction
 
 # What makes a row the same row in a later archive (besides the account).

@@ -71,3 +71,13 @@ class PostSource(Protocol):
     def fetch_account_figures(self, user_ids: list[str], collected_at: list[pd.Timestamp]) -> pd.DataFrame: ...
 
     def fetch_profile_activity(self, user_ids: list[str], days: list[pd.Timestamp]) -> pd.DataFrame: ...
+
+
+DEFAULT_NETWORK = "x"  # the warehouse's default too: rows from before networks were named are X's
+
+
+def with_network(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a network on every row: a source that names none (X, the simulated X accounts) is X."""
+    if "network" not in frame.columns:
+        return frame.assign(network=DEFAULT_NETWORK)
+    return frame.assign(network=frame["network"].fillna(DEFAULT_NETWORK))

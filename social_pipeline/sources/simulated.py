@@ -5,8 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from social_pipeline.core.simulation import DEFAULT_ACCOUNTS, Simulation, metrics_payload_json
-from social_pipeline.sources.protocol import (ACCOUNT_COLUMNS, METRIC_COLUMNS, POST_COLUMNS, PROFILE_COLUMNS,
-                                              MetricsBatch)
+from social_pipeline.sources.protocol import (
+    ACCOUNT_COLUMNS,
+    METRIC_COLUMNS,
+    POST_COLUMNS,
+    PROFILE_COLUMNS,
+    MetricsBatch,
+)
 
 
 class SimulatedSource:
@@ -15,7 +20,7 @@ class SimulatedSource:
     name = "simulated"
     can_backfill = True
 
-    def __init__(self, seed: int = 42, num_accounts: int = 3):
+    def __init__(self, seed: int = 42, num_accounts: int = 4):
         if not 1 <= num_accounts <= len(DEFAULT_ACCOUNTS):
             raise ValueError(f"num_accounts must be 1..{len(DEFAULT_ACCOUNTS)}, got {num_accounts}")
         self.simulation = Simulation(seed=seed, accounts=DEFAULT_ACCOUNTS[:num_accounts])
@@ -30,7 +35,7 @@ class SimulatedSource:
     def fetch_posts(self, user_ids, start, end) -> pd.DataFrame:
         posts = self.simulation.posts_between(start, end, user_ids)
         posts = posts.assign(published_time_known=True)
-        return posts[POST_COLUMNS].reset_index(drop=True)
+        return posts[[*POST_COLUMNS, "network"]].reset_index(drop=True)
 
     def fetch_metrics(self, requests: pd.DataFrame) -> MetricsBatch:
         frame = self.simulation.metrics_at(requests["post_id"], requests["collected_at"])
@@ -39,7 +44,7 @@ class SimulatedSource:
         # What a batched API would have cost: 100 ids per request, per collection time.
         per_collection = requests.groupby("collected_at").size()
         requests_made = int(((per_collection + 99) // 100).sum())
-        return MetricsBatch(frame=frame[METRIC_COLUMNS], requests_made=requests_made)
+        return MetricsBatch(frame=frame[[*METRIC_COLUMNS, "network"]], requests_made=requests_made)
 
     def fetch_account_figures(self, user_ids, collected_at) -> pd.DataFrame:
         times = pd.to_datetime(pd.Series(collected_at))
@@ -52,11 +57,14 @@ class SimulatedSource:
                 "followers": followers,
                 "following": 300 + followers // 40,
                 "post_count": pd.NA,
+                "network": self.simulation.account(user_id).network,
             }))
         if not frames:
             return pd.DataFrame(columns=ACCOUNT_COLUMNS)
-        return pd.concat(frames, ignore_index=True)[ACCOUNT_COLUMNS]
+        return pd.concat(frames, ignore_index=True)[[*ACCOUNT_COLUMNS, "network"]]
 
     def fetch_profile_activity(self, user_ids, days) -> pd.DataFrame:
-        rows = [self.simulation.profile_activity(u, d) for u in user_ids for d in days]
+        # Profile activity (views, InMails) is the X and LinkedIn accounts' figure; Bluesky has none.
+        rows = [self.simulation.profile_activity(u, d) for u in user_ids for d in days
+                if self.simulation.account(u).network == "x"]
         return pd.DataFrame(rows, columns=PROFILE_COLUMNS)

@@ -31,15 +31,25 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.metrics import COUNT_COLUMNS
-from social_pipeline.core.x_cost import (OWNED_READ, POST_LOOKUP, POST_READ, USER_LOOKUP, USER_ME, USER_READ,
-                                         USER_TIMELINE, XBudget, XPrices, XRequestUsage)
+from social_pipeline.core.x_cost import (
+    OWNED_READ,
+    POST_LOOKUP,
+    POST_READ,
+    USER_LOOKUP,
+    USER_ME,
+    USER_READ,
+    USER_TIMELINE,
+    XBudget,
+    XPrices,
+    XRequestUsage,
+)
 from social_pipeline.core.x_payloads import (
     NON_PUBLIC_METRICS_MAX_AGE,
     error_post_id,
     is_repost,
     metrics_from_tweet,
-    post_response_slice,
     post_from_tweet,
+    post_response_slice,
     published_at_from_id,
     referenced_keys,
     status_from_error,

@@ -12,8 +12,15 @@ import duckdb
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from social_pipeline.core.clock import utc_now
-from social_pipeline.core.schema import (SCHEMAS, TABLES, add_column_statement, create_statements,
-                                         create_table_statement, rename_old_columns, schema_version)
+from social_pipeline.core.schema import (
+    SCHEMAS,
+    TABLES,
+    add_column_statement,
+    create_statements,
+    create_table_statement,
+    rename_old_columns,
+    schema_version,
+)
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.warehouse.lake import connect_lake, is_lake, temporary_macro_statements
 from social_pipeline.warehouse.write_conflicts import retry_conflicts, write_transaction

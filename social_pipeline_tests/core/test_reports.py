@@ -132,3 +132,14 @@ def test_the_heat_map_mutes_slots_below_the_two_post_rule_so_the_best_slot_is_th
     # The best slot carries an outline, and the legend explains both marks.
     assert best_cell["stroke"] == "#101828" and "stroke-dasharray" not in best_cell and "stroke" not in half
     assert "Faded, dashed cells: fewer than 2 posts, not ranked. Outlined: the best slot." in parsed(page).texts
+
+
+def test_a_bluesky_report_names_its_network_and_its_per_follower_basis_and_an_x_report_stays_as_it_was():
+    bluesky = report(network="bluesky", engagement_basis="followers", user_id="duckpond.bsky.social")
+    note = ("Network: Bluesky; engagement rates are engagements per follower at posting time (the network counts "
+            "no views), not comparable with rates per impression.")
+    assert note in render_markdown(bluesky).splitlines()
+    assert note in render_html(bluesky)
+    assert "| Impressions                         | not counted |" in render_markdown(bluesky).splitlines()
+    x = report(network="x", engagement_basis="impressions")
+    assert "Network:" not in render_markdown(x) and 'id="network"' not in render_html(x)

@@ -21,6 +21,7 @@ def test_each_table_renders_its_grain_and_every_column_with_type_and_description
         f"| `following` | BIGINT | {described['following']} |",
         f"| `post_count` | BIGINT | {described['post_count']} |",
         f"| `source` | VARCHAR | {described['source']} |",
+        f"| `network` | VARCHAR NOT NULL DEFAULT 'x' | {described['network']} |",
     ]
 
 

@@ -53,12 +53,15 @@ def test_unknown_and_future_posts_are_not_found():
 
 def test_accounts_differ_and_types_vary():
     posts = Simulation().posts_between(START, END)
-    assert posts.user_id.nunique() == 3
+    # Three X accounts and one Bluesky account, whose ids are at:// URIs.
+    assert posts.groupby("network").user_id.nunique().to_dict() == {"bluesky": 1, "x": 3}
+    assert posts[posts.network == "bluesky"].post_id.str.startswith("at://did:plc:").all()
     assert set(posts.content_type) == {"text", "image", "video", "thread", "link", "poll"}
     assert set(posts.media_type) == {"none", "image", "video"}
     source = SimulatedSource()
     figures = source.fetch_account_figures(source.user_ids(), [END])
-    assert figures.followers.nunique() == 3
+    assert figures.followers.nunique() == 4
+    assert figures.network.tolist() == ["x", "x", "x", "bluesky"]
     assert (figures.followers > 0).all()
 
 
@@ -94,3 +97,14 @@ def test_collection_cadence():
     # 40 days old: only Monday midnight
     assert not is_due(published, pd.Timestamp("2026-12-15 00:00"))  # Tuesday
     assert is_due(published, pd.Timestamp("2026-12-14 00:00"))  # Monday
+
+
+def test_the_bluesky_account_reports_no_impressions_or_clicks():
+    sim = Simulation()
+    posts = sim.posts_between(START, END)
+    bluesky = posts[posts.network == "bluesky"].head(5)
+    metrics = sim.metrics_at(bluesky.post_id, bluesky.published_at + pd.Timedelta(hours=48))
+    assert (metrics.status == "ok").all() and metrics.likes.notna().all() and (metrics.likes > 0).any()
+    for column in ("impressions", "url_clicks", "profile_clicks", "media_views"):
+        assert metrics[column].isna().all()
+    assert set(metrics.network) == {"bluesky"}

@@ -11,10 +11,10 @@ from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.core.simulation import Simulation
 from social_pipeline.core.timezones import parse_account_timezones
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots
+from social_pipeline.resources.source_choice import source_resource_from_env
 from social_pipeline.resources.sources import (
     SimulatedSourceResource,
     simulated_source_from_env,
-    source_resource_from_env,
 )
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
@@ -176,6 +176,7 @@ def test_raw_accounts_gets_the_configured_and_simulated_zones(db_path, monkeypat
     rows = con.execute("SELECT user_id, timezone, source FROM raw.accounts ORDER BY user_id").fetchall()
     con.close()
     assert rows == [("alice_data", "Asia/Kolkata", "simulated"), ("bytes_and_beans", "Asia/Kolkata", "simulated"),
+                    ("duckpond.bsky.social", "Europe/Lisbon", "simulated"),
                     ("duckpond_eng", "America/New_York", "simulated"), ("export_only", "Europe/Paris", "simulated")]
 
 
@@ -199,7 +200,7 @@ def test_an_unknown_zone_fails_the_run_at_start_naming_the_account(db_path):
 # ----- the simulator ---------------------------------------------------------------------
 def test_the_simulated_rhythm_follows_each_accounts_local_clock():
     sim = Simulation()
-    assert [a.timezone for a in sim.accounts] == ["Europe/Berlin", "Asia/Kolkata", "America/New_York"]
+    assert [a.timezone for a in sim.accounts] == ["Europe/Berlin", "Asia/Kolkata", "America/New_York", "Europe/Lisbon"]
     posts = sim.posts_between(pd.Timestamp("2026-01-05"), pd.Timestamp("2026-07-06"))
     for account in sim.accounts:
         mine = posts[posts.user_id == account.user_id]

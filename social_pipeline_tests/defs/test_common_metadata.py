@@ -110,7 +110,8 @@ def test_row_counts_of_the_run_and_of_the_partition(pipeline):
     # One partition run: the partition's rows are the run's rows.
     assert metrics["dagster/partition_row_count"].value == metrics["rows_written_this_run"].value == in_partition > 0
     summary = _latest(instance, "user_summary").metadata
-    assert summary["dagster/partition_row_count"].value == summary["rows_written_this_run"].value == week == 3
+    # One row per account and week: three X accounts and the Bluesky one.
+    assert summary["dagster/partition_row_count"].value == summary["rows_written_this_run"].value == week == 4
     # An unpartitioned asset has no partition count.
     assert "dagster/partition_row_count" not in _latest(instance, "post_performance").metadata
 
@@ -147,16 +148,17 @@ def test_catch_up_assets_report_what_the_run_wrote(resources):
         return len(SimulatedSource().fetch_posts(SimulatedSource().user_ids(), start, end))
 
     first = posts_published(CLOCK - pd.Timedelta(days=3), CLOCK)
-    # 3 accounts; 72 hourly follower snapshots and 3 closed days (Nov 15-17) of profile activity each.
-    assert run(str(CLOCK)) == {"raw_posts": (first, first), "raw_account_snapshots": (216, 216),
+    # 4 accounts, 72 hourly follower snapshots each; 3 closed days (Nov 15-17) of profile activity for each of
+    # the 3 X accounts (the Bluesky account has none).
+    assert run(str(CLOCK)) == {"raw_posts": (first, first), "raw_account_snapshots": (288, 288),
                                "raw_profile_activity": (9, 9)}
-    assert run(str(CLOCK)) == {"raw_posts": (0, first), "raw_account_snapshots": (0, 216),
+    assert run(str(CLOCK)) == {"raw_posts": (0, first), "raw_account_snapshots": (0, 288),
                                "raw_profile_activity": (0, 9)}
     # 26 hours later: 26 new hourly snapshots per account, one more closed day (Nov 18).
     later = CLOCK + pd.Timedelta(hours=26)
     total = posts_published(CLOCK - pd.Timedelta(days=3), later)
     assert total > first
-    assert run(str(later)) == {"raw_posts": (total - first, total), "raw_account_snapshots": (78, 294),
+    assert run(str(later)) == {"raw_posts": (total - first, total), "raw_account_snapshots": (104, 392),
                                "raw_profile_activity": (3, 12)}
 
 

@@ -10,10 +10,10 @@ import dagster as dg
 import pytest
 
 from social_pipeline.resources.files import FileStoresResource, file_stores_for_definitions
+from social_pipeline.resources.source_choice import source_resource_from_env
 from social_pipeline.resources.sources import (
     SimulatedSourceResource,
     XApiSourceResource,
-    source_resource_from_env,
     x_api_source_from_env,
 )
 from social_pipeline.warehouse.file_stores import file_stores_from_env

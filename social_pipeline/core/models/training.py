@@ -18,8 +18,17 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from ..additive import tabulate
-from .inputs import (RATE_FACTOR_COLUMN, TARGETS, boosted_pipeline, feature_columns, log_factors, prepared,
-                     rate_factor_log, sized_for, with_daypart)
+from .inputs import (
+    RATE_FACTOR_COLUMN,
+    TARGETS,
+    boosted_pipeline,
+    feature_columns,
+    log_factors,
+    prepared,
+    rate_factor_log,
+    sized_for,
+    with_daypart,
+)
 from .intervals import CALIBRATION_FRACTION, MIN_CALIBRATION_ROWS, SPREAD_PARAMS, fit_interval
 from .served import QUANTILES, TargetModel, TrainedModels
 

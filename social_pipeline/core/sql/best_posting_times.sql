@@ -5,6 +5,7 @@
 -- window's end (Europe/Berlin 19 -> 17 in summer, 18 in winter; Asia/Kolkata 19 -> 13, from 13:30).
 SELECT
     user_id,
+    network,
     rank,
     day_of_week_local,
     ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'][day_of_week_local + 1] AS day_name,
@@ -23,7 +24,7 @@ FROM (
         (epoch(timezone(timezone, timezone('UTC', window_end))) - epoch(window_end))::BIGINT // 60
             AS utc_offset_minutes,
         row_number() OVER (
-            PARTITION BY user_id, window_end
+            PARTITION BY user_id, network, window_end
             ORDER BY avg_engagement_rate_pct DESC, posts_count DESC, total_engagements DESC, day_of_week_local, hour_local
         ) AS rank
     FROM posting_slots

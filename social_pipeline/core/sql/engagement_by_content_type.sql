@@ -1,6 +1,7 @@
 -- analytics.engagement_by_content_type: one row per (user, period, content type used).
 SELECT
     user_id,
+    network,
     period_start,
     period_end,
     COALESCE(content_type, 'unknown') AS content_type,

@@ -9,6 +9,9 @@ SELECT
     per.user_id,
     per.period_start,
     per.period_end,
+    -- A period without posts takes the account's network (one account's weeks never mix networks).
+    COALESCE(p.network, (SELECT any_value(n.network) FROM raw.posts AS n WHERE n.user_id = per.user_id), 'x')
+        AS network,
     p.post_id,
     p.published_at,
     COALESCE(a.timezone, 'UTC') AS timezone,

@@ -28,7 +28,9 @@ SELECT
     s.engagement_rate_pct,
     s.weighted_engagement_score,
     s.engagement_rate_flag,
-    p.source
+    p.source,
+    p.network,
+    s.engagement_basis
 FROM analytics.post_snapshots AS s
 JOIN raw.posts AS p USING (post_id)
 LEFT JOIN raw.accounts AS a ON a.user_id = p.user_id

@@ -1,5 +1,20 @@
 -- analytics.post_snapshots rows for the raw collections in refresh_keys(partition_key).
 -- One row per (post_id, snapshot_time); formulas are the macros from core/metrics.py.
+-- A network that counts no impressions (bluesky) rates engagements per follower at posting time:
+-- the account's newest follower figure at or before publication, else its earliest one after.
+WITH follower_posts AS (
+    SELECT post_id, user_id, network, published_at FROM raw.posts WHERE network = 'bluesky'
+),
+followers_at_post AS (
+    SELECT fp.post_id,
+           COALESCE(before.followers,
+                    (SELECT min_by(a.followers, a.collected_at) FROM raw.account_snapshots AS a
+                     WHERE a.user_id = fp.user_id AND a.network = fp.network AND a.followers IS NOT NULL))
+               AS followers
+    FROM follower_posts AS fp
+    ASOF LEFT JOIN (SELECT * FROM raw.account_snapshots WHERE followers IS NOT NULL) AS before
+      ON before.user_id = fp.user_id AND before.network = fp.network AND fp.published_at >= before.collected_at
+)
 SELECT
     m.post_id,
     p.user_id,
@@ -13,7 +28,12 @@ SELECT
     m.replies,
     m.quotes,
     engagements(m.likes, m.retweets, m.replies, m.quotes) AS engagements,
-    engagement_rate_pct(m.likes, m.retweets, m.replies, m.quotes, m.impressions) AS engagement_rate_pct,
+    p.network,
+    CASE WHEN p.network = 'bluesky' THEN 'followers' ELSE 'impressions' END AS engagement_basis,
+    CASE WHEN p.network = 'bluesky'
+         THEN engagement_rate_pct(m.likes, m.retweets, m.replies, m.quotes, f.followers)
+         ELSE engagement_rate_pct(m.likes, m.retweets, m.replies, m.quotes, m.impressions) END
+        AS engagement_rate_pct,
     weighted_engagement_score(m.likes, m.retweets, m.replies, m.quotes) AS weighted_engagement_score,
     -- Real but implausible figures keep the formula's value and are flagged (core/schema.py).
     CASE WHEN m.impressions > 0 AND engagements(m.likes, m.retweets, m.replies, m.quotes) > m.impressions
@@ -25,6 +45,7 @@ SELECT
     m.written_at AS source_written_at
 FROM raw.tweet_metrics AS m
 JOIN raw.posts AS p USING (post_id)
+LEFT JOIN followers_at_post AS f USING (post_id)
 WHERE m.partition_key IN (SELECT partition_key FROM refresh_keys)
   AND COALESCE(m.status, 'ok') = 'ok'
 -- Two sources may report the same post at the same instant: keep the richer row.

@@ -3,6 +3,7 @@
 -- 19:00 Berlin stays in the 19:00 slot although its UTC hour moved. Posts whose source gave only a date (hour_local NULL) are left out.
 SELECT
     user_id,
+    network,
     period_start AS window_start,
     period_end AS window_end,
     timezone,

@@ -5,7 +5,7 @@ FROM (
     SELECT
         *,
         row_number() OVER (
-            PARTITION BY user_id, period_start, period_end
+            PARTITION BY user_id, network, period_start, period_end
             ORDER BY engagement_rate_pct DESC, engagements DESC, post_id
         ) AS rank
     FROM period_posts

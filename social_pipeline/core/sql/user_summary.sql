@@ -3,6 +3,7 @@
 -- Ties on the rate go to more engagements, then to the post id, so reruns agree.
 SELECT
     user_id,
+    network,
     period_start,
     period_end,
     count(post_id) AS total_posts,
@@ -13,4 +14,4 @@ SELECT
     arg_min(post_id, (engagement_rate_pct, engagements, post_id)) AS worst_post_id,
     count(DISTINCT content_type) AS content_types_used
 FROM period_posts
-GROUP BY user_id, period_start, period_end
+GROUP BY user_id, network, period_start, period_end

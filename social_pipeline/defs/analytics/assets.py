@@ -6,15 +6,29 @@ from typing import Callable
 import dagster as dg
 
 from social_pipeline.core import analytics_queries as q
-
+from social_pipeline.core.sql_files import scalar
+from social_pipeline.defs.common import (
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    WEEKLY_PARTITIONS,
+    asset_labels,
+    code_version,
+    partition_materializations,
+    preview_table,
+    table_definition_metadata,
+    table_metadata,
+    time_windows,
+)
+from social_pipeline.defs.ingestion.assets import (
+    inbox_files,
+    raw_account_snapshots,
+    raw_posts,
+    raw_profile_activity,
+    raw_tweet_metrics,
+)
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.write_conflicts import retry_conflicts, write_transaction
-from social_pipeline.core.sql_files import scalar
-from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table, table_definition_metadata, table_metadata
-from social_pipeline.defs.ingestion.assets import inbox_files
-from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_tweet_metrics
-from social_pipeline.defs.common import SINGLE_RUN, WEEKLY_PARTITIONS, partition_materializations, time_windows
-from social_pipeline.defs.ingestion.assets import raw_profile_activity
+
 # The post tables' SQL is shared with AnalyticsCollector, so it lives in core/sql/.
 sql = q.sql_text
 

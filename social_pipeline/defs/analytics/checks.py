@@ -3,6 +3,7 @@
 import dagster as dg
 
 from social_pipeline.core.metrics import estimated_recruiter_reach
+from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.analytics.assets import (
     best_posting_times,
     engagement_by_content_type,
@@ -13,7 +14,6 @@ from social_pipeline.defs.analytics.assets import (
 )
 from social_pipeline.defs.checks_common import _result
 from social_pipeline.resources.warehouse import WarehouseResource
-from social_pipeline.core.sql_files import scalar
 
 
 @dg.asset_check(asset=post_snapshots, blocking=True, description="engagement_rate_pct is never negative or "

@@ -1,27 +1,35 @@
 """Group `ingestion`: raw posts, metrics, account snapshots and profile activity into DuckDB."""
 
 from datetime import timedelta
-
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
 import pandas as pd
+from pydantic import Field
 
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT, live_collection_refusal
 from social_pipeline.core.metrics import sanitize_counts
+from social_pipeline.core.sql_files import scalar, sql_loader
+from social_pipeline.core.timezones import store_account_timezones
+from social_pipeline.defs.common import (
+    HOURLY_PARTITIONS,
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    asset_labels,
+    code_version,
+    partition_range,
+    table_definition_metadata,
+    table_metadata,
+)
+from social_pipeline.defs.ingestion.x_usage import apply_budget, record_x_usage
+from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.sources import SourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
-from social_pipeline.core.sql_files import scalar
-from social_pipeline.warehouse.write_conflicts import write_transaction
-from social_pipeline.defs.common import HOURLY_PARTITIONS, SINGLE_RUN, WAREHOUSE_POOL, asset_labels, code_version, partition_range, table_definition_metadata, table_metadata
 from social_pipeline.sources.inbox_files import HANDLED_FOLDERS, IngestOutcome, account_of, process_inbox_file, settle
-from social_pipeline.resources.files import FileStoresResource
+from social_pipeline.sources.protocol import with_network
 from social_pipeline.warehouse.connection import is_lock_error, wait_until_unlocked
-from social_pipeline.core.sql_files import sql_loader
-from social_pipeline.core.clock import utc_now
-from social_pipeline.core.timezones import store_account_timezones
-from social_pipeline.defs.ingestion.x_usage import apply_budget, record_x_usage
+from social_pipeline.warehouse.write_conflicts import write_transaction
 
 sql = sql_loader(__file__)
 
@@ -80,7 +88,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         posts, failure = getattr(exc, "partial_posts", None), exc
         if posts is None:
             raise
-    posts = posts.assign(source=src.name, ingested_at=utc_now())
+    posts = with_network(posts).assign(source=src.name, ingested_at=utc_now())
     def write_posts(con):
         fetch = {"source": src.name, "start": start}
         if failure is None:
@@ -95,7 +103,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
             """
             INSERT INTO raw.posts BY NAME
             SELECT post_id::VARCHAR AS post_id, user_id, text, content_type, media_type,
-                   num_media_items, published_at, published_time_known, source, ingested_at
+                   num_media_items, published_at, published_time_known, source, ingested_at, network
             FROM incoming_posts
             WHERE post_id::VARCHAR NOT IN (SELECT post_id FROM raw.posts)
             """
@@ -161,7 +169,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         context.log.warning(f"... and {len(problems) - 50} more rejected counts")
     # A live source stamps its rows with the real "now"; they belong to the partition being run.
     keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
-    metrics = metrics.assign(source=src.name, partition_key=keys, written_at=utc_now())
+    metrics = with_network(metrics).assign(source=src.name, partition_key=keys, written_at=utc_now())
     def write_tweet_metrics(con):
         con.register("incoming_metrics", metrics)
         # Re-running a partition replaces exactly what that partition wrote before; a run that failed
@@ -217,7 +225,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
     figures, problems = sanitize_counts(figures, ("followers", "following", "post_count"), id_column="user_id")
     for problem in problems:
         context.log.warning(f"rejected account figure from {src.name}: {problem}")
-    figures = figures.assign(source=src.name)
+    figures = with_network(figures).assign(source=src.name)
     zones = source.timezones(src, user_ids)
     def write_account_snapshots(con):
         con.register("incoming_accounts", figures)

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
+from social_pipeline.core.clock import naive_utc
 from social_pipeline.defs.common import HOUR, HOURLY_PARTITIONS, add_partition_keys, hour_key
 from social_pipeline.defs.ingestion.jobs import hourly_collection_job
-from social_pipeline.core.clock import naive_utc
 
 
 # The partitions are dynamic (see defs/common.py), so each schedule adds the key it runs first.

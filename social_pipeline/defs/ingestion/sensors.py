@@ -14,11 +14,10 @@ import time
 
 import dagster as dg
 
-from social_pipeline.sources.inbox_files import content_sha256, pending_files
 from social_pipeline.defs.ingestion.assets import LOCKED_RETRY_AFTER_SECONDS
 from social_pipeline.defs.ingestion.jobs import inbox_ingestion_job
 from social_pipeline.resources.files import FileStoresResource
-
+from social_pipeline.sources.inbox_files import content_sha256, pending_files
 
 # Identifies one dropped file (content and modification time) across the runs that try it.
 FILE_ID_TAG = "inbox/file_id"

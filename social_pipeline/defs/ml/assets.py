@@ -6,20 +6,28 @@ import dagster as dg
 import pandas as pd
 
 from social_pipeline.core import model_registry
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.features import daypart, text_feature_frame
-from social_pipeline.core.models import interval_coverage, regression_metrics, time_holdout_split, train_models
 from social_pipeline.core.files import write_atomically
+from social_pipeline.core.models import interval_coverage, regression_metrics, time_holdout_split, train_models
 from social_pipeline.core.reports import predicted_vs_actual_svg
+from social_pipeline.core.sql_files import sql_loader
 from social_pipeline.core.synthetic import synthetic_rows_for_user
+from social_pipeline.defs.analytics.assets import post_snapshots
+from social_pipeline.defs.common import (
+    WAREHOUSE_POOL,
+    asset_labels,
+    code_version,
+    column_schema,
+    preview_table,
+    table_definition_metadata,
+    table_metadata,
+)
+from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts
+from social_pipeline.defs.ml.model_checks import model_check_results, model_check_specs
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.write_conflicts import write_transaction
-from social_pipeline.defs.analytics.assets import post_snapshots
-from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, column_schema, preview_table, table_definition_metadata, table_metadata
-from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts
-from social_pipeline.defs.ml.model_checks import model_check_results, model_check_specs
-from social_pipeline.core.sql_files import sql_loader
-from social_pipeline.core.clock import utc_now
 
 sql = sql_loader(__file__)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.ml.assets import SETTLE_AGE_HOURS
 from social_pipeline.defs.ml.jobs import ml_training_job
 from social_pipeline.resources.files import FileStoresResource
-from social_pipeline.warehouse.lake import is_lake
 from social_pipeline.warehouse.connection import connect, database_path
-from social_pipeline.core.sql_files import scalar
+from social_pipeline.warehouse.lake import is_lake
 
 # Retrain between the weekly runs once this many posts have settled since the last model's data:
 # about a week of posting for the simulated accounts, and enough to move a model trained on hundreds.

@@ -6,8 +6,8 @@ import pandas as pd
 from social_pipeline.core.publish import publish_copy
 from social_pipeline.defs.common import WAREHOUSE_POOL, asset_labels, code_version, preview_table
 from social_pipeline.resources.files import FileStoresResource
-from social_pipeline.warehouse.lake import is_lake
 from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.lake import is_lake
 
 # Every other asset that writes the warehouse: the copy holds all their tables, so each is a dependency
 # (by key, so this module imports no domain). A test holds the list to the asset graph.

@@ -8,7 +8,6 @@ import pandas as pd
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.smtp import SmtpResource
 
-
 # Evaluates the assets' automation conditions (the BI copy's: republished after the warehouse
 # changed), on by default as the run-status sensor it replaces was.
 declarative_automation = dg.AutomationConditionSensorDefinition(

@@ -9,18 +9,32 @@ import dagster as dg
 import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.files import write_atomically
 from social_pipeline.core.reports import render_html, render_markdown
+from social_pipeline.core.x_cost import SPEND_BY_ACCOUNT_SQL
+from social_pipeline.defs.analytics.assets import (
+    WEEKLY_QUERIES,
+    _in_weeks,
+    _weeks,
+    best_posting_times,
+    engagement_by_content_type,
+    recruiter_metrics,
+    user_summary,
+)
+from social_pipeline.defs.common import (
+    SINGLE_RUN,
+    WAREHOUSE_POOL,
+    WEEKLY_PARTITIONS,
+    asset_labels,
+    code_version,
+    partition_materializations,
+    table_definition_metadata,
+    table_metadata,
+)
 from social_pipeline.resources.files import FileStoresResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.write_conflicts import write_transaction
-from social_pipeline.defs.common import SINGLE_RUN, WAREHOUSE_POOL, WEEKLY_PARTITIONS, asset_labels, code_version, table_definition_metadata, table_metadata
-from social_pipeline.defs.common import partition_materializations
-from social_pipeline.defs.analytics.assets import WEEKLY_QUERIES, _in_weeks, _weeks, best_posting_times, engagement_by_content_type, recruiter_metrics, user_summary
-from social_pipeline.core.clock import utc_now
-from social_pipeline.core.x_cost import SPEND_BY_ACCOUNT_SQL
-
-
 
 
 def safe_name(user_id: str) -> str:

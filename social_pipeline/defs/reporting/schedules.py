@@ -2,9 +2,9 @@
 
 import dagster as dg
 
+from social_pipeline.core.clock import naive_utc
 from social_pipeline.defs.common import WEEK, WEEKLY_PARTITIONS, add_partition_keys, week_key
 from social_pipeline.defs.reporting.jobs import weekly_reporting_job
-from social_pipeline.core.clock import naive_utc
 
 
 @dg.schedule(

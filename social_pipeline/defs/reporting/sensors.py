@@ -13,13 +13,13 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from social_pipeline.core.clock import utc_now
 from social_pipeline.defs.common import partition_range_tags, weekly_refresh
 from social_pipeline.defs.ingestion.assets import EARLIEST_DAY_KEY, inbox_files
 from social_pipeline.defs.ingestion.jobs import inbox_ingestion_job
 from social_pipeline.defs.reporting.jobs import weekly_reporting_job
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect, is_lock_error
-from social_pipeline.core.clock import utc_now
 
 
 @dg.run_status_sensor(

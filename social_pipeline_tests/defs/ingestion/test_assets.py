@@ -47,8 +47,16 @@ def test_history_lands_with_correct_values(collected):
     assert (snapshots.snapshot_time.dt.minute == 0).all()
     assert (snapshots.hours_since_published > 0).all()
 
-    # The formulas, recomputed in Python row by row, agree with the SQL.
-    expected_rate = [engagement_rate_pct(r.likes, r.retweets, r.replies, r.quotes, r.impressions)
+    # The formulas, recomputed in Python row by row, agree with the SQL. The Bluesky account counts no
+    # impressions: its rate is per follower at posting time (the newest hourly figure at or before it).
+    followers = table(collected, "SELECT user_id, collected_at, followers FROM raw.account_snapshots")
+    published = posts[["post_id", "user_id", "published_at"]].sort_values("published_at")
+    at_post = pd.merge_asof(published, followers.sort_values("collected_at"), left_on="published_at",
+                            right_on="collected_at", by="user_id").set_index("post_id").followers
+    assert set(snapshots.engagement_basis) == {"impressions", "followers"}
+    assert (snapshots.engagement_basis == snapshots.network.map({"x": "impressions", "bluesky": "followers"})).all()
+    expected_rate = [engagement_rate_pct(r.likes, r.retweets, r.replies, r.quotes,
+                                         r.impressions if r.network == "x" else at_post[r.post_id])
                      for r in snapshots.itertuples()]
     expected_score = [weighted_engagement_score(r.likes, r.retweets, r.replies, r.quotes)
                       for r in snapshots.itertuples()]
@@ -71,7 +79,7 @@ def test_history_lands_with_correct_values(collected):
     assert (joined.hour_utc == joined.published_at.dt.hour).all()
 
     accounts = table(collected, "SELECT * FROM raw.account_snapshots")
-    assert len(accounts) == 3 * 72
+    assert len(accounts) == 4 * 72
     activity = table(collected, "SELECT * FROM raw.profile_activity")
     assert sorted(activity.snapshot_date.astype(str).unique()) == ["2026-11-15", "2026-11-16", "2026-11-17"]
 
@@ -172,7 +180,9 @@ def test_negative_counts_are_refused_and_logged(collected, db_path):
         partition_key=LAST_KEY, instance=instance,
     )
     rows = table(db_path, f"SELECT * FROM raw.tweet_metrics WHERE partition_key = '{LAST_KEY}'")
-    assert len(rows) > 0 and rows.likes.isna().all() and rows.impressions.notna().all()
+    assert len(rows) > 0 and rows.likes.isna().all()
+    assert rows[rows.network == "x"].impressions.notna().all()
+    assert rows[rows.network == "bluesky"].impressions.isna().all()
     events = result.get_asset_materialization_events()[0].materialization.metadata
     assert events["rejected_counts"].value == len(rows)
     warnings = [e.user_message for e in instance.all_logs(result.run_id) if "rejected count" in e.user_message]

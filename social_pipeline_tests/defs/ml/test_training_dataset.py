@@ -128,3 +128,28 @@ def test_cold_start_rows_are_flagged_and_sized_to_the_threshold(warehouse_rows):
     assert synthetic.published_at.isna().all()  # never in a time-based test set
     assert (synthetic.user_followers == 600).all()  # the newest real row's followers
     assert synthetic.user_avg_engagement_rate.iloc[0] == pytest.approx((0.05 + 0.10 + 0.01 + 0.01) / 4)
+
+
+def test_bluesky_posts_have_no_reach_and_stay_out_of_training(warehouse_rows):
+    # A settled Bluesky post: likes known, no impressions, a per-follower rate of (60 + 20) / 800 = 10 %.
+    con = connect(warehouse_rows)
+    published = T("2026-11-02 08:00")
+    add_post(con, "at://did:plc:b/app.bsky.feed.post/1", "b.bsky.social", published, None, likes=60, retweets=20,
+             collected_at=published + H72)
+    con.execute("UPDATE raw.posts SET network = 'bluesky' WHERE post_id LIKE 'at://%'")
+    con.execute("UPDATE raw.tweet_metrics SET network = 'bluesky' WHERE post_id LIKE 'at://%'")
+    con.execute("INSERT INTO raw.account_snapshots (user_id, collected_at, followers, source, network) "
+                "VALUES ('b.bsky.social', '2026-11-01 00:00', 800, 'test', 'bluesky')")
+    refresh_post_tables(con)
+    rate, basis = con.execute("SELECT engagement_rate_pct, engagement_basis FROM analytics.post_performance "
+                              "WHERE post_id LIKE 'at://%'").fetchone()
+    con.close()
+    assert (rate, basis) == (pytest.approx(10.0), "followers")
+    real = build(warehouse_rows)
+    assert sorted(real.index) == ["p1", "p2", "p3", "p4"]
+    con = duckdb.connect(warehouse_rows, read_only=True)
+    try:
+        users = con.execute("SELECT DISTINCT user_id FROM ml.training_dataset").fetchall()
+    finally:
+        con.close()
+    assert users == [("u1",)]  # no cold-start rows made up for the Bluesky account either
