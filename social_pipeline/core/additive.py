@@ -111,9 +111,10 @@ def _split_thresholds(estimator, matrix: np.ndarray, reference: np.ndarray) -> d
     """Each numeric input column's thresholds, found through the public `predict` alone.
 
     A split threshold of the trees is a bin edge, and bins are cut between consecutive distinct
-    values of the training column (or at one of them): between two such values there is at most one
-    threshold. Where the prediction differs at the two values, a search over the floats between them
-    finds the largest float that still goes left (x <= threshold), which is the threshold itself."""
+    values of the training column (or at one of them). Where the prediction differs at two such
+    values, a search over the floats between them finds the largest float that still goes left
+    (x <= threshold), which is the threshold itself; where bins were cut on other rows than `matrix`,
+    more than one edge can lie between two values, and the search goes on from each edge found."""
     numeric = np.flatnonzero(~_categorical_mask(estimator))
     distinct = [np.unique(matrix[:, c][~np.isnan(matrix[:, c])]) for c in numeric]
     rows = np.tile(reference, (sum(len(v) for v in distinct), 1))
@@ -130,39 +131,46 @@ def _split_thresholds(estimator, matrix: np.ndarray, reference: np.ndarray) -> d
     starts, columns = np.concatenate(starts).astype(np.int64), np.concatenate(columns).astype(np.int64)
     if not len(columns):
         return {}
-    left = predicted[starts]
     low, high = _float_keys(rows[starts, columns]), _float_keys(rows[starts + 1, columns])
+    left, right = predicted[starts], predicted[starts + 1]
 
-    def evaluated(keys: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-        """The prediction with each interval's column at each of its keys (intervals x keys)."""
-        block = np.repeat(np.tile(reference, (len(intervals), 1)), keys.shape[1], axis=0)
-        block[np.arange(block.shape[0]), np.repeat(columns[intervals], keys.shape[1])] = _keys_to_floats(keys.ravel())
+    def evaluated(keys: np.ndarray, on: np.ndarray) -> np.ndarray:
+        """The prediction with column `on[i]` at each of row i's keys (len(on) x keys)."""
+        block = np.repeat(np.tile(reference, (len(on), 1)), keys.shape[1], axis=0)
+        block[np.arange(block.shape[0]), np.repeat(on, keys.shape[1])] = _keys_to_floats(keys.ravel())
         return estimator.predict(block).reshape(keys.shape)
 
-    def narrowed(low, high, keys, intervals):
-        """(low, high) moved to the last probe that goes left and the first that does not."""
+    def narrowed(low, high, keys, on, left):
+        """(low, high) moved to the last probe that still predicts `left` and the first that does not."""
         keys = np.clip(keys, low[:, None], high[:, None])
-        goes_left = evaluated(keys, intervals) == left[intervals, None]
-        # One step in the interval: the probes that go left come first.
+        goes_left = evaluated(keys, on) == left[:, None]
+        # The probes before the interval's first step come first.
         n_left, at = goes_left.sum(axis=1), np.arange(len(keys))
         return (np.where(n_left > 0, keys[at, np.maximum(n_left - 1, 0)], low),
                 np.where(n_left < keys.shape[1], keys[at, np.minimum(n_left, keys.shape[1] - 1)], high))
 
+    found_columns, found_keys = [], []
     # Bin edges are mostly midpoints of two values, or a value itself: first try those floats.
     middle = _float_keys((rows[starts, columns] + rows[starts + 1, columns]) * 0.5)
-    everywhere = np.arange(len(columns))
-    low, high = narrowed(low, high, np.column_stack([low + 1, middle - 1, middle, middle + 1, middle + 2]), everywhere)
-    # Otherwise (bins cut on a subsample: early stopping's training share) search, cutting each interval in parts.
-    while (open_ := np.flatnonzero(high - low > 1)).size:
-        parts = np.uint64(max(16, _PROBES_PER_ROUND // len(open_)))
-        probes = np.arange(1, parts, dtype=np.uint64)
-        span = high[open_] - low[open_]
-        keys = low[open_, None] + (span // parts)[:, None] * probes + ((span % parts)[:, None] * probes) // parts
-        low[open_], high[open_] = narrowed(low[open_], high[open_], keys, open_)
-    right = predicted[starts + 1]
-    if (evaluated(high[:, None], everywhere)[:, 0] != right).any():
-        raise ValueError("more than one split between two consecutive training values: cannot tabulate")
-    thresholds = _keys_to_floats(low)
+    low, high = narrowed(low, high, np.column_stack([low + 1, middle - 1, middle, middle + 1, middle + 2]),
+                         columns, left)
+    end = _float_keys(rows[starts + 1, columns])
+    while len(columns):
+        # Otherwise (bins cut on a subsample: early stopping's training share) search, cutting each interval in parts.
+        while (open_ := np.flatnonzero(high - low > 1)).size:
+            parts = np.uint64(max(16, _PROBES_PER_ROUND // len(open_)))
+            probes = np.arange(1, parts, dtype=np.uint64)
+            span = high[open_] - low[open_]
+            keys = low[open_, None] + (span // parts)[:, None] * probes + ((span % parts)[:, None] * probes) // parts
+            low[open_], high[open_] = narrowed(low[open_], high[open_], keys, columns[open_], left[open_])
+        found_columns.append(columns)
+        found_keys.append(low)
+        # Where the bins were cut on other rows, two edges can lie between two values: search on from this one.
+        at_high = evaluated(high[:, None], columns)[:, 0]
+        more = np.flatnonzero(at_high != right)
+        columns, left, right, low, high, end = (columns[more], at_high[more], right[more], high[more], end[more],
+                                                end[more])
+    columns, thresholds = np.concatenate(found_columns), _keys_to_floats(np.concatenate(found_keys))
     return {int(c): np.unique(thresholds[columns == c]) for c in np.unique(columns)}
 
 
@@ -206,4 +214,9 @@ def tabulate(pipeline: Pipeline, frame) -> AdditiveTrees:
             tables.append(FeatureTable(source, transform, None, values[1:].copy(), float(values[0]), codes))
         else:
             tables.append(FeatureTable(source, transform, grid[:-2].copy(), values[:-1].copy(), float(values[-1])))
-    return AdditiveTrees(float(base), tables, log_link)
+    trees = AdditiveTrees(float(base), tables, log_link)
+    # The tables must answer as the model does on the rows that located its steps, or nothing is served.
+    if not np.allclose(trees.predict(frame), estimator.predict(matrix), rtol=1e-9, atol=0.0):
+        raise ValueError("the lookup tables do not reproduce the model's predictions on its training rows: "
+                         "cannot tabulate (a scikit-learn release that bins differently?)")
+    return trees
