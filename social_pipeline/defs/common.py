@@ -143,7 +143,8 @@ def add_partition_keys(instance: dg.DagsterInstance, partitions_def: dg.DynamicP
 def collection_plan(instance: dg.DagsterInstance, start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     """Collection keys covering [start, end), oldest first: the keys already there that overlap it
     (a re-run), and the fewest new keys (days and weeks where whole) for the rest."""
-    windows = sorted((*_window(HOURLY_PARTITIONS, k), k) for k in instance.get_dynamic_partitions(HOURLY_PARTITIONS.name))
+    existing = instance.get_dynamic_partitions(HOURLY_PARTITIONS.name)
+    windows = sorted((*_window(HOURLY_PARTITIONS, k), k) for k in existing)
     keys, covered_until = [], pd.Timestamp(start)
     for key_start, key_end, key in (w for w in windows if w[1] > start and w[0] < end):
         if key_start > covered_until:

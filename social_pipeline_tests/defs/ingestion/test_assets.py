@@ -129,7 +129,8 @@ def test_rerunning_a_day_key_replaces_exactly_the_rows_of_its_hours(resources, d
     instance = dg.DagsterInstance.ephemeral()
     add_partition_keys(instance, HOURLY_PARTITIONS, keys)
     collect(resources, keys[0], keys[-1], instance=instance)
-    query = "SELECT partition_key, count(*) AS n, max(written_at) AS written FROM raw.tweet_metrics GROUP BY 1 ORDER BY 1"
+    query = ("SELECT partition_key, count(*) AS n, max(written_at) AS written FROM raw.tweet_metrics "
+             "GROUP BY 1 ORDER BY 1")
     before = table(db_path, query)
     collect(resources, "2026-11-16", "2026-11-16", assets=[ingestion.raw_tweet_metrics], instance=instance)
     after = table(db_path, query)
