@@ -93,8 +93,9 @@ def run_plan(as_of: pd.Timestamp, days: int, bi_copy: bool = True) -> list[tuple
 def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING",
                     instance=None, database: str | None = None) -> list[dict]:
     """Run the plan on DAGSTER_HOME's instance (an in-memory one when it is unset), so every
-    partition of the history is recorded where `make dev` shows it. The history's hours and its
-    weeks that hold data are added as partitions first; each job runs once per range of them.
+    partition of the history is recorded where `make dev` shows it. The history's collection keys
+    (whole days and ISO weeks, hours at its ends) and its weeks that hold data are added as
+    partitions first; each job runs once per range of them.
     `instance` and `database` (a warehouse other than SOCIAL_PIPELINE_DB's) are for tests and benches."""
     from dagster import DagsterInstance
 
@@ -102,7 +103,7 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
         HOURLY_PARTITIONS,
         WEEKLY_PARTITIONS,
         add_partition_keys,
-        hour_keys,
+        collection_plan,
         storage_ranges,
         weeks_with_data,
     )
@@ -114,8 +115,9 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
     results = []
     for job_name, first_key, last_key in run_plan(as_of, days, bi_copy=not is_lake(database)):
         if job_name == "hourly_collection":
-            keys = hour_keys(pd.to_datetime(first_key, format=PARTITION_KEY_FORMAT),
-                             pd.to_datetime(last_key, format=PARTITION_KEY_FORMAT))
+            # Whole days and weeks of the history as one partition each, hours at its ends.
+            keys = collection_plan(instance, pd.to_datetime(first_key, format=PARTITION_KEY_FORMAT),
+                                   pd.to_datetime(last_key, format=PARTITION_KEY_FORMAT) + pd.Timedelta(hours=1))
             add_partition_keys(instance, HOURLY_PARTITIONS, keys)
             ranges = storage_ranges(instance, HOURLY_PARTITIONS, keys)
         elif job_name == "weekly_reporting":

@@ -1,4 +1,4 @@
-"""When a post's metrics are collected, and the hourly partition each collection belongs to.
+"""When a post's metrics are collected, and the collection partition each collection belongs to.
 
 Cadence (each API call costs money), configurable: hourly while a post is younger than
 X_TRACK_HOURLY_DAYS (7), daily (at 00:00 UTC) until X_TRACK_DAILY_DAYS (30), then weekly
@@ -8,12 +8,64 @@ X_TRACK_HOURLY_DAYS (7), daily (at 00:00 UTC) until X_TRACK_DAILY_DAYS (30), the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 
 HOURLY_UNTIL_DAYS = 7
 DAILY_UNTIL_DAYS = 30
 PARTITION_KEY_FORMAT = "%Y-%m-%d-%H:%M"
+
+# A collection partition key covers an hour (live collection), or a whole day or ISO week (backfilled
+# history: Dagster's bookkeeping per partition, not the collection, dominates a backfill of hours).
+# Rows stay stamped with their collection hour (PARTITION_KEY_FORMAT) whatever key wrote them.
+DAY_KEY_FORMAT = "%Y-%m-%d"
+ISO_WEEK_KEY_FORMAT = "%G-W%V"  # Monday 00:00 UTC to the next Monday
+HOUR, DAY, WEEK = pd.Timedelta(hours=1), pd.Timedelta(days=1), pd.Timedelta(days=7)
+# Widest first: how collection_keys covers a span.
+_KEY_WIDTHS = ((ISO_WEEK_KEY_FORMAT, WEEK), (DAY_KEY_FORMAT, DAY), (PARTITION_KEY_FORMAT, HOUR))
+
+
+def _key_start(key: str, fmt: str) -> pd.Timestamp | None:
+    try:
+        if fmt == ISO_WEEK_KEY_FORMAT:
+            start = datetime.strptime(key + "-1", fmt + "-%u")
+        else:
+            start = datetime.strptime(key, fmt)
+    except ValueError:
+        return None
+    # strptime takes "2026-9-1" too; a key is only ever written one way, and an hour starts at :00.
+    return pd.Timestamp(start) if start.strftime(fmt) == key and start.minute == 0 else None
+
+
+def collection_window(key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[start, end), naive UTC, of a collection partition key: an hour (`2026-09-01-13:00`), a day
+    (`2026-09-01`) or an ISO week (`2026-W37`)."""
+    for fmt, width in _KEY_WIDTHS:
+        start = _key_start(key, fmt)
+        if start is not None:
+            return start, start + width
+    raise ValueError(f"collection partition key {key!r} is neither an hour (%Y-%m-%d-%H:%M), a day (%Y-%m-%d) "
+                     "nor an ISO week (%G-W%V, e.g. 2026-W37)")
+
+
+def _fits(start: pd.Timestamp, width: pd.Timedelta, end: pd.Timestamp) -> bool:
+    aligned = (width == HOUR or start == start.normalize()) and (width != WEEK or start.day_of_week == 0)
+    return aligned and start + width <= end
+
+
+def collection_keys(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """The fewest keys that cover [start, end) (whole hours) without gap or overlap, oldest first:
+    hours up to the first midnight, days up to the first Monday, whole weeks, then days and hours."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if start != start.floor("h") or end != end.floor("h"):
+        raise ValueError(f"collection partitions cover whole hours: {start} .. {end} does not start and end on one")
+    keys = []
+    while start < end:
+        fmt, width = next((fmt, width) for fmt, width in _KEY_WIDTHS if _fits(start, width, end))
+        keys.append(start.strftime(fmt))
+        start += width
+    return keys
 
 
 @dataclass(frozen=True)

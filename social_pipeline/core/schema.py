@@ -513,8 +513,9 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "engagement_rate_pct": "engagements / impressions × 100 (engagement_basis impressions), or engagements / "
                            "followers at posting time × 100 (followers); 0 when the divisor is 0; NULL when unknown.",
     "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2.",
-    "partition_key": "The hourly collection partition (`%Y-%m-%d-%H:%M`) that wrote the row; a re-run "
-                     "of that partition replaces exactly these rows.",
+    "partition_key": "The collection hour (`%Y-%m-%d-%H:%M`, the hour that closes at collected_at); a "
+                     "re-run of the partition holding that hour (an hour, day or ISO week) replaces exactly "
+                     "these rows.",
     "period_start": "The week's start (Monday 00:00 UTC), inclusive.",
     "period_end": "The week's end (the next Monday 00:00 UTC), exclusive.",
     "avg_engagement_rate_pct": "Mean of the posts' engagement_rate_pct (a post with 0 impressions counts as 0).",

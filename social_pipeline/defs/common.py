@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from social_pipeline.core.collection import PARTITION_KEY_FORMAT
+from social_pipeline.core.collection import HOUR, PARTITION_KEY_FORMAT, WEEK, collection_keys, collection_window
 from social_pipeline.core.schema import table_columns
 from social_pipeline.core.sql_files import scalar, sql_loader
 
@@ -20,14 +20,14 @@ warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of funct
 # Partitions exist where data exists, not from a date fixed in code: both sets are dynamic and
 # live in the Dagster instance, so `make run`, the schedules, the inbox and `social-pipeline
 # ingest` add keys (add_partition_keys) and the UI shows no phantom missing months.
-# Hourly metric collections (%Y-%m-%d-%H:%M): each partition is the collection that runs when
-# its hour closes. Kept gap-free from the first collected hour on, so a missed hour shows as missing.
+# Metric collections: each partition is the collections of the hours it covers, run when its last
+# hour closes. Live collection adds hours (%Y-%m-%d-%H:%M); backfilled history is keyed by whole
+# days (%Y-%m-%d) and ISO weeks (%G-W%V) where they fit (core/collection.py). Kept gap-free from
+# the first collected hour on, so a missed hour shows as missing.
 HOURLY_PARTITIONS = dg.DynamicPartitionsDefinition(name="collection_hours")
-HOUR = pd.Timedelta(hours=1)
 # Weeks (Monday 00:00 UTC, %Y-%m-%d) in which an account has a post or a profile day, any year,
 # plus each week the weekly schedule closes. Weeks without any data are no partitions.
 WEEKLY_PARTITIONS = dg.DynamicPartitionsDefinition(name="report_weeks")
-WEEK = pd.Timedelta(days=7)
 WEEK_KEY_FORMAT = "%Y-%m-%d"
 # Every asset that writes the warehouse joins this pool; the instance (data/dagster_home/dagster.yaml)
 # limits it to one run at a time, because a DuckDB file takes one writer process.
@@ -92,37 +92,66 @@ def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     return weeks.get_partition_keys(current_time=pd.Timestamp(end).to_pydatetime())
 
 
-def _parse(partitions_def: dg.DynamicPartitionsDefinition, key: str) -> pd.Timestamp:
-    """A key's start; a key added by hand in the UI that is no hour (or no Monday) is refused by name."""
-    hourly = partitions_def.name == HOURLY_PARTITIONS.name
-    fmt = PARTITION_KEY_FORMAT if hourly else WEEK_KEY_FORMAT
+def _window(partitions_def: dg.DynamicPartitionsDefinition, key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """A key's [start, end); a key added by hand in the UI that is no collection key (or no Monday)
+    is refused by name."""
+    if partitions_def.name == HOURLY_PARTITIONS.name:
+        try:
+            return collection_window(key)
+        except ValueError as exc:
+            raise dg.Failure(description=f"partition key {key!r} of {partitions_def.name} is not an hour, a day "
+                             f"or an ISO week: {exc}") from None
     try:
-        start = pd.Timestamp(pd.to_datetime(key, format=fmt))
+        start = pd.Timestamp(pd.to_datetime(key, format=WEEK_KEY_FORMAT))
     except ValueError:
         start = None
-    if start is None or (not hourly and start.day_of_week != 0):
-        raise dg.Failure(description=f"partition key {key!r} of {partitions_def.name} is not "
-                         + ("an hour (%Y-%m-%d-%H:%M)" if hourly else "a Monday (%Y-%m-%d)"))
-    return start
+    if start is None or start.day_of_week != 0:
+        raise dg.Failure(description=f"partition key {key!r} of {partitions_def.name} is not a Monday (%Y-%m-%d)")
+    return start, start + WEEK
 
 
-def _step(partitions_def: dg.DynamicPartitionsDefinition) -> pd.Timedelta:
-    return HOUR if partitions_def.name == HOURLY_PARTITIONS.name else WEEK
+def _gap_free(partitions_def: dg.DynamicPartitionsDefinition, existing: set[str], wanted: set[str]) -> set[str]:
+    """`wanted` plus the hour keys that fill every gap between the collection keys, refusing a key
+    that overlaps another (two keys would write and replace the same hours' rows)."""
+    windows = sorted((*_window(partitions_def, k), k) for k in existing | wanted)
+    filled = set(wanted)
+    for (_, end, key), (next_start, _, next_key) in zip(windows, windows[1:]):
+        if next_start < end:
+            new, old = (next_key, key) if next_key in wanted - existing else (key, next_key)
+            raise dg.Failure(description=f"partition key {new!r} of {partitions_def.name} overlaps {old!r}: "
+                             "each collection hour belongs to one partition")
+        filled.update(hour_keys(end, next_start - HOUR))
+    return filled
 
 
 def add_partition_keys(instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition,
                        keys: list[str]) -> list[str]:
-    """Add the keys the instance lacks, oldest first; return them. Hours are kept gap-free: adding
-    an hour also adds every hour between it and the hours already there."""
+    """Add the keys the instance lacks, oldest first; return them. Collection keys are kept gap-free:
+    adding one also adds every hour between it and the keys already there."""
     existing = set(instance.get_dynamic_partitions(partitions_def.name))
-    wanted = set(keys)
+    wanted = set(keys) - existing
     if partitions_def.name == HOURLY_PARTITIONS.name and wanted:
-        times = [_parse(partitions_def, k) for k in wanted | existing]
-        wanted = {hour_key(t) for t in pd.date_range(min(times), max(times), freq="h")}
-    new = sorted(wanted - existing)
+        wanted = _gap_free(partitions_def, existing, wanted)
+    new = sorted(wanted, key=lambda k: _window(partitions_def, k))
     if new:
         instance.add_dynamic_partitions(partitions_def.name, new)
     return new
+
+
+def collection_plan(instance: dg.DagsterInstance, start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """Collection keys covering [start, end), oldest first: the keys already there that overlap it
+    (a re-run), and the fewest new keys (days and weeks where whole) for the rest."""
+    existing = instance.get_dynamic_partitions(HOURLY_PARTITIONS.name)
+    windows = sorted((*_window(HOURLY_PARTITIONS, k), k) for k in existing)
+    keys, covered_until = [], pd.Timestamp(start)
+    for key_start, key_end, key in (w for w in windows if w[1] > start and w[0] < end):
+        if key_start > covered_until:
+            keys += collection_keys(covered_until, key_start)
+        keys.append(key)
+        covered_until = max(covered_until, key_end)
+    if covered_until < end:
+        keys += collection_keys(covered_until, end)
+    return keys
 
 
 def hour_keys(first_hour: pd.Timestamp, last_hour: pd.Timestamp) -> list[str]:
@@ -137,9 +166,9 @@ def storage_ranges(instance: dg.DagsterInstance, partitions_def: dg.DynamicParti
     hourly = partitions_def.name == HOURLY_PARTITIONS.name
     ranges, current = [], None
     for key in instance.get_dynamic_partitions(partitions_def.name):
-        # A collection run covers consecutive hours; a weekly run may skip weeks without data.
-        follows = current is not None and (not hourly or _parse(partitions_def, key) ==
-                                           _parse(partitions_def, current[1]) + HOUR)
+        # A collection run covers consecutive time; a weekly run may skip weeks without data.
+        follows = current is not None and (not hourly or _window(partitions_def, key)[0] ==
+                                           _window(partitions_def, current[1])[1])
         if key in wanted and follows:
             current[1] = key
             continue
@@ -153,25 +182,25 @@ def storage_ranges(instance: dg.DagsterInstance, partitions_def: dg.DynamicParti
 
 def time_windows(partitions_def: dg.DynamicPartitionsDefinition, keys) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """The keys' time spans merged into [start, end) windows, oldest first (naive UTC)."""
-    step = _step(partitions_def)
     windows: list[list[pd.Timestamp]] = []
-    for start in sorted(_parse(partitions_def, k) for k in keys):
+    for start, end in sorted(_window(partitions_def, k) for k in keys):
         if windows and windows[-1][1] == start:
-            windows[-1][1] = start + step
+            windows[-1][1] = end
         else:
-            windows.append([start, start + step])
+            windows.append([start, end])
     return [(start, end) for start, end in windows]
 
 
 def partition_range(context: dg.AssetExecutionContext) -> tuple[str, str, pd.Timestamp, pd.Timestamp]:
-    """(first key, last key, window start, window end), naive UTC, for one key or a range of
-    consecutive hours."""
+    """(first hour, last hour, window start, window end), naive UTC, for one collection key or a range
+    of consecutive ones: the hours are the keys (%Y-%m-%d-%H:%M) the run's rows are stamped with."""
     keys = context.partition_keys
     windows = time_windows(HOURLY_PARTITIONS, keys)
     if len(windows) != 1:
-        raise dg.Failure(description=f"the run's {len(keys)} partitions are not consecutive hours "
-                         f"({', '.join(f'{s} .. {e}' for s, e in windows)}): select one range of hours")
-    return min(keys), max(keys), windows[0][0], windows[0][1]
+        raise dg.Failure(description=f"the run's {len(keys)} partitions are not consecutive "
+                         f"({', '.join(f'{s} .. {e}' for s, e in windows)}): select one range of partitions")
+    start, end = windows[0]
+    return hour_key(start), hour_key(end - HOUR), start, end
 
 
 def code_version(version: str, *queries: str) -> str:

@@ -13,11 +13,13 @@ import pandas as pd
 import pytest
 
 from social_pipeline.app.cli import main
+from social_pipeline.core.collection import collection_keys, collection_window
 from social_pipeline.definitions import defs
 from social_pipeline.defs.common import (
     HOURLY_PARTITIONS,
     WEEKLY_PARTITIONS,
     add_partition_keys,
+    collection_plan,
     storage_ranges,
     time_windows,
     week_key,
@@ -47,7 +49,7 @@ OLD_EXPORT = (
 
 @pytest.fixture
 def dagster_home(tmp_path, monkeypatch):
-    """A DAGSTER_HOME configured like data/dagster_home (the batched event log included)."""
+    """A DAGSTER_HOME configured like data/dagster_home."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copyfile(REPO / "data" / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
@@ -78,6 +80,60 @@ def test_partition_helpers_keep_hours_gap_free_and_split_ranges_by_storage_order
         (pd.Timestamp("2017-03-06"), pd.Timestamp("2017-03-13")), (pd.Timestamp("2017-03-20"), pd.Timestamp("2017-03-27"))]
 
 
+def test_collection_keys_are_hours_days_or_iso_weeks_each_covering_its_own_window():
+    t = pd.Timestamp
+    assert collection_window("2026-09-01-13:00") == (t("2026-09-01 13:00"), t("2026-09-01 14:00"))
+    assert collection_window("2026-09-01") == (t("2026-09-01"), t("2026-09-02"))
+    # ISO week 37 of 2026 starts Monday 2026-09-07 (week 1 starts Monday 2025-12-29; + 36 weeks).
+    assert collection_window("2026-W37") == (t("2026-09-07"), t("2026-09-14"))
+    # 2026 has 53 ISO weeks (it starts on a Thursday): the last one ends in 2027.
+    assert collection_window("2026-W53") == (t("2026-12-28"), t("2027-01-04"))
+    for bad in ("2026-9-1", "2026-09-01-13:30", "2026-W54", "yesterday", "2026-09-01 13:00"):
+        with pytest.raises(ValueError, match=f"{bad!r}"):
+            collection_window(bad)
+
+
+def test_history_is_covered_by_the_fewest_keys_without_gap_or_overlap():
+    # make run's 90 days up to Monday 2026-11-30 12:00 start on Tuesday 2026-09-01 12:00: 12 hours to
+    # midnight, Wednesday .. Sunday as days, the 12 weeks 2026-09-07 .. 2026-11-30, then 12 hours.
+    keys = collection_keys(pd.Timestamp("2026-09-01 12:00"), pd.Timestamp("2026-11-30 12:00"))
+    assert keys[:13] == [f"2026-09-01-{h:02d}:00" for h in range(12, 24)] + ["2026-09-02"]
+    assert keys[13:17] == ["2026-09-03", "2026-09-04", "2026-09-05", "2026-09-06"]
+    assert keys[17:29] == [f"2026-W{w}" for w in range(37, 49)]
+    assert keys[29:] == [f"2026-11-30-{h:02d}:00" for h in range(12)]
+    assert len(keys) == 41
+    windows = [collection_window(k) for k in keys]
+    assert all(end == next_start for (_, end), (next_start, _) in zip(windows, windows[1:]))
+    assert (windows[0][0], windows[-1][1]) == (pd.Timestamp("2026-09-01 12:00"), pd.Timestamp("2026-11-30 12:00"))
+    # A day ending before the week is complete stays days; a span inside one hour is that hour.
+    assert collection_keys(pd.Timestamp("2026-12-27 22:00"), pd.Timestamp("2026-12-30 01:00")) == [
+        "2026-12-27-22:00", "2026-12-27-23:00", "2026-12-28", "2026-12-29", "2026-12-30-00:00"]
+    assert collection_keys(pd.Timestamp("2026-12-28"), pd.Timestamp("2027-01-04")) == ["2026-W53"]
+    with pytest.raises(ValueError, match="whole hours"):
+        collection_keys(pd.Timestamp("2026-12-28 00:30"), pd.Timestamp("2026-12-29"))
+
+
+def test_variable_width_keys_stay_gap_free_and_never_overlap():
+    instance = dg.DagsterInstance.ephemeral()
+    assert add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-W37", "2026-09-14"]) == ["2026-W37", "2026-09-14"]
+    # An hour after a gap: the hours since the newest key's end (2026-09-15 00:00) come with it.
+    assert add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-09-15-02:00"]) == [
+        "2026-09-15-00:00", "2026-09-15-01:00", "2026-09-15-02:00"]
+    keys = instance.get_dynamic_partitions(HOURLY_PARTITIONS.name)
+    assert storage_ranges(instance, HOURLY_PARTITIONS, keys) == [("2026-W37", "2026-09-15-02:00")]
+    assert time_windows(HOURLY_PARTITIONS, ["2026-09-15-00:00", "2026-W37", "2026-09-14"]) == [
+        (pd.Timestamp("2026-09-07"), pd.Timestamp("2026-09-15 01:00"))]
+    # A day over hours already there would make two keys write the same rows: refused by name.
+    with pytest.raises(dg.Failure, match="'2026-09-15' of collection_hours overlaps '2026-09-15-00:00'"):
+        add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-09-15"])
+    assert len(instance.get_dynamic_partitions(HOURLY_PARTITIONS.name)) == 5
+    # A later history reuses the keys there and covers only the rest, hours up to the first midnight.
+    plan = collection_plan(instance, pd.Timestamp("2026-09-10 00:00"), pd.Timestamp("2026-09-16 03:00"))
+    assert plan == ["2026-W37", "2026-09-14", "2026-09-15-00:00", "2026-09-15-01:00", "2026-09-15-02:00",
+                    *[f"2026-09-15-{h:02d}:00" for h in range(3, 24)], "2026-09-16-00:00", "2026-09-16-01:00",
+                    "2026-09-16-02:00"]
+
+
 def _status(instance, asset: str, partitions_def) -> tuple[set, set]:
     """(materialized, missing) partition keys of an asset, as the UI counts them."""
     keys = set(instance.get_dynamic_partitions(partitions_def.name))
@@ -88,7 +144,8 @@ def _status(instance, asset: str, partitions_def) -> tuple[set, set]:
 def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_path, cli_outputs):
     db = str(tmp_path / "w.duckdb")
     # As `make run` does, in its own process (the definitions read SOCIAL_PIPELINE_DB when loaded).
-    # 8 days up to Monday 2026-11-16 01:00: 192 hourly collections and one complete week (2026-11-09).
+    # 8 days up to Monday 2026-11-16 01:00: 192 hourly collections and one complete week (2026-11-09), as
+    # 25 partitions: the 23 hours of Sunday 2026-11-08 from 01:00, the ISO week 2026-W46, the hour 2026-11-16-00:00.
     env = {**os.environ, "SOCIAL_PIPELINE_DB": db, "DAGSTER_HOME": str(dagster_home)}
     done = subprocess.run([sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", "8", "--as-of",
                            "2026-11-16 01:00"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -104,8 +161,10 @@ def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_
     assert len(collected) == 188 and min(collected) == "2026-11-08-05:00" and max(collected) == "2026-11-16-00:00"
     with dg.DagsterInstance.get() as instance:
         materialized, missing = _status(instance, "raw_tweet_metrics", HOURLY_PARTITIONS)
-        assert (len(materialized), len(missing)) == (192, 0) and collected <= materialized
-        assert min(materialized) == "2026-11-08-01:00" and max(materialized) == "2026-11-16-00:00"
+        hours = {f"2026-11-08-{h:02d}:00" for h in range(1, 24)}
+        assert (materialized, missing) == (hours | {"2026-W46", "2026-11-16-00:00"}, set())
+        assert time_windows(HOURLY_PARTITIONS, materialized) == [
+            (pd.Timestamp("2026-11-08 01:00"), pd.Timestamp("2026-11-16 01:00"))]
         for asset in WEEKLY_ASSETS:
             materialized, missing = _status(instance, asset, WEEKLY_PARTITIONS)
             assert (materialized, missing) == ({"2026-11-09"}, set()), asset

@@ -311,6 +311,17 @@ def test_live_source_refuses_old_partitions_and_ranges(tmp_path):
 
 
 @responses.activate
+def test_live_source_refuses_a_day_key_even_of_today(tmp_path):
+    # A day (or week) key is a range of hours: a source answering "as of now" cannot collect it.
+    day = NOW.normalize()
+    with pytest.raises(dg.Failure, match="cannot backfill") as raised:
+        dg.materialize([raw_tweet_metrics], resources=_x_resources(tmp_path), partition_key=f"{day:%Y-%m-%d}",
+                       instance=with_hours(f"{day:%Y-%m-%d}"))
+    assert f"range {day:%Y-%m-%d}-00:00 .. {day:%Y-%m-%d}-23:00" in str(raised.value.description)
+    assert len(responses.calls) == 0
+
+
+@responses.activate
 def test_live_collection_of_the_current_hour_end_to_end(tmp_path):
     """raw_posts -> raw_tweet_metrics -> analytics with the X source, the hour that just closed."""
     responses.get(f"{API}/users/by", json=users_response())

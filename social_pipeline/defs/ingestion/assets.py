@@ -136,10 +136,11 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
     **COLLECTION,
 )
 def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
-    first_key, last_key, start, end = partition_range(context)
+    # A day or week of history stamps and replaces its rows by their collection hours, as hourly keys do.
+    first_hour, last_hour, start, end = partition_range(context)
     src = source.get_source()
     if not src.can_backfill:
-        refusal = live_collection_refusal(first_key, last_key, end, utc_now(), src.name)
+        refusal = live_collection_refusal(first_hour, last_hour, end, utc_now(), src.name)
         if refusal:
             raise dg.Failure(description=refusal)
     user_ids = src.user_ids()
@@ -168,7 +169,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     if len(problems) > 50:
         context.log.warning(f"... and {len(problems) - 50} more rejected counts")
     # A live source stamps its rows with the real "now"; they belong to the partition being run.
-    keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_key
+    keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_hour
     metrics = with_network(metrics).assign(source=src.name, partition_key=keys, written_at=utc_now())
     def write_tweet_metrics(con):
         con.register("incoming_metrics", metrics)
@@ -177,12 +178,12 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         con.execute(
             "DELETE FROM raw.tweet_metrics WHERE source = $source AND partition_key BETWEEN $first AND $last"
             + (" AND post_id IN (SELECT post_id FROM incoming_metrics)" if failure is not None else ""),
-            {"source": src.name, "first": first_key, "last": last_key},
+            {"source": src.name, "first": first_hour, "last": last_hour},
         )
         con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
         con.unregister("incoming_metrics")
         meta = table_metadata(con, "raw.tweet_metrics", "source = $source AND partition_key BETWEEN $first AND $last",
-                              {"source": src.name, "first": first_key, "last": last_key},
+                              {"source": src.name, "first": first_hour, "last": last_hour},
                               order_by="collected_at, post_id", context=context)
         return {**meta, **record_x_usage(con, src, context.run.run_id)}
 

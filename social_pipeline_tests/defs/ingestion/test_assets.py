@@ -5,8 +5,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from social_pipeline.core.collection import collection_keys
 from social_pipeline.core.metrics import engagement_rate_pct, weighted_engagement_score
 from social_pipeline.defs.analytics import assets as analytics
+from social_pipeline.defs.common import HOURLY_PARTITIONS, add_partition_keys
 from social_pipeline.defs.ingestion import assets as ingestion
 from social_pipeline.defs.ml.sensors import retrain_on_new_labels
 from social_pipeline.resources.sources import SimulatedSourceResource
@@ -102,6 +104,24 @@ def test_rerunning_a_partition_replaces_it(collected, resources):
     after = snapshot()
     for name in tables:
         pd.testing.assert_frame_equal(before[name], after[name], obj=name)
+
+
+def test_rerunning_a_day_key_replaces_exactly_the_rows_of_its_hours(resources, db_path):
+    # 2026-11-15 12:00 .. CLOCK as make run keys it: 12 hours, the days 2026-11-16 and -17, 12 hours.
+    keys = collection_keys(pd.Timestamp("2026-11-15 12:00"), CLOCK)
+    assert keys[11:14] == ["2026-11-15-23:00", "2026-11-16", "2026-11-17"] and len(keys) == 26
+    instance = dg.DagsterInstance.ephemeral()
+    add_partition_keys(instance, HOURLY_PARTITIONS, keys)
+    collect(resources, keys[0], keys[-1], instance=instance)
+    query = ("SELECT partition_key, count(*) AS n, max(written_at) AS written FROM raw.tweet_metrics "
+             "GROUP BY 1 ORDER BY 1")
+    before = table(db_path, query)
+    collect(resources, "2026-11-16", "2026-11-16", assets=[ingestion.raw_tweet_metrics], instance=instance)
+    after = table(db_path, query)
+    # Rows stay stamped with their collection hour; each hour keeps its count.
+    pd.testing.assert_frame_equal(before.drop(columns="written"), after.drop(columns="written"))
+    rewritten = set(after.partition_key[after.written > before.written.max()])
+    assert rewritten == {f"2026-11-16-{h:02d}:00" for h in range(24)}
 
 
 def test_zero_impressions_and_missing_quotes_by_hand(db_path):
