@@ -111,6 +111,27 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         # The check engagement_rates_plausible names these posts; filter on `IS NULL` to leave them out.
         ("engagement_rate_flag", "VARCHAR"),
     ],
+    # Written by post_lifecycle (defs/analytics/lifecycle.py): a post at the ages of core/lifecycle.py.
+    "analytics.post_lifecycle": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("age_hours", "INTEGER NOT NULL"),
+        ("snapshot_time", "TIMESTAMP NOT NULL"),
+        ("snapshot_age_hours", "DOUBLE NOT NULL"),
+        ("impressions", "BIGINT"),
+        ("engagements", "BIGINT"),
+        # What the row was computed from: a post whose snapshots differ from these is recomputed.
+        ("snapshots_used", "BIGINT NOT NULL"),
+        ("source_written_at", "TIMESTAMP"),
+        ("observed_through_hours", "DOUBLE NOT NULL"),
+    ],
+    "analytics.account_lifecycle_curves": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("age_hours", "INTEGER NOT NULL"),
+        ("median_share_of_week_impressions", "DOUBLE NOT NULL"),
+        ("posts", "BIGINT NOT NULL"),
+        ("half_life_hours", "DOUBLE"),
+    ],
     # Written by the weekly `analytics` assets (defs/analytics/assets.py); one row per user and week.
     "analytics.user_summary": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -458,6 +479,27 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "replies": "Replies at the newest snapshot.",
         "quotes": "Quote posts at the newest snapshot.",
     },
+    "analytics.post_lifecycle": {
+        "age_hours": "The age the row stands for, in hours after publication: 1, 3, 6, 24, 72 or 168. A row "
+                     "exists once the post has been observed at or past that age.",
+        "snapshot_time": "When the snapshot the figures come from was collected (UTC).",
+        "snapshot_age_hours": "The post's age at that snapshot: the newest at or before age_hours. Below "
+                              "age_hours when a collection was missed; figures are never interpolated.",
+        "impressions": "Impressions at that snapshot (cumulative).",
+        "engagements": "Engagements at that snapshot (cumulative).",
+        "snapshots_used": "How many of the post's snapshots up to 168 h existed when the row was computed.",
+        "source_written_at": "The newest written_at among those snapshots.",
+        "observed_through_hours": "The age of the post's newest snapshot when the row was computed, at most 168.",
+    },
+    "analytics.account_lifecycle_curves": {
+        "age_hours": "The age (hours after publication) of the curve's point.",
+        "median_share_of_week_impressions": "The account's typical curve: the median, over its posts observed "
+                                            "for 7 days with impressions, of impressions at age_hours divided "
+                                            "by impressions at 168 h (0-1; 1 at 168 h).",
+        "posts": "How many posts the median is taken over.",
+        "half_life_hours": "The account's half-life: the median, over the same posts, of the age of the "
+                           "first snapshot at which half of the post's 7-day impressions were reached.",
+    },
     "analytics.user_summary": {
         "total_posts": "Posts the user published in the week.",
         "total_impressions": "Impressions of those posts, at their newest snapshot.",
@@ -624,6 +666,8 @@ TABLE_ROWS: dict[str, str] = {
     "raw.profile_activity": "account, platform and day",
     "analytics.post_snapshots": "post and collection",
     "analytics.post_performance": "post",
+    "analytics.post_lifecycle": "post and age (1, 3, 6, 24, 72, 168 h)",
+    "analytics.account_lifecycle_curves": "account and age",
     "ml.training_dataset": "settled post (plus flagged synthetic cold-start rows)",
     "ml.model_registry": "model version",
     "ml.predictions": "served prediction",
