@@ -293,6 +293,27 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("actual_likes", "BIGINT"),
         ("likes_inside_interval", "BOOLEAN"),
     ],
+    # Early alerts (defs/ops/alerts.py): a young post that left its expected band, once per direction.
+    "ops.post_alerts": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("age_hours", "INTEGER NOT NULL"),
+        ("direction", "VARCHAR NOT NULL"),  # ahead | behind
+        ("actual_impressions", "BIGINT NOT NULL"),
+        ("expected_impressions", "DOUBLE"),
+        ("expected_low", "DOUBLE NOT NULL"),
+        ("expected_high", "DOUBLE NOT NULL"),
+        ("expectation_source", "VARCHAR NOT NULL"),
+        ("snapshot_time", "TIMESTAMP NOT NULL"),
+        ("detected_at", "TIMESTAMP NOT NULL"),
+        # pending | sent | failed | no_channel | too_old_to_send
+        ("delivery_status", "VARCHAR NOT NULL"),
+        ("delivery_attempts", "INTEGER NOT NULL"),
+        ("last_error", "VARCHAR"),
+        ("webhook_sent_at", "TIMESTAMP"),
+        ("email_sent_at", "TIMESTAMP"),
+        ("sent_at", "TIMESTAMP"),
+    ],
     # One row per dropped file whose content was ingested: the same content is never ingested twice.
     "ops.ingested_files": [
         ("content_sha256", "VARCHAR NOT NULL"),
@@ -630,6 +651,29 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "actual_likes": "The post's likes at the settle age.",
         "likes_inside_interval": "Whether actual_likes lies within the predicted p10-p90.",
     },
+    "ops.post_alerts": {
+        "age_hours": "The age (1, 3, 6 or 24 h) at which the post first left its expected band this way.",
+        "direction": "ahead (above expected_high) or behind (below expected_low); at most one row per post "
+                     "and direction.",
+        "actual_impressions": "The post's impressions at that age (analytics.post_lifecycle).",
+        "expected_impressions": "The expected reach scaled to the age: the prediction times the account's "
+                                "median share at age_hours over its median share at the prediction's 72 h.",
+        "expected_low": "The prediction's p10, scaled to the age the same way.",
+        "expected_high": "The prediction's p90, scaled to the age the same way.",
+        "expectation_source": "Where the prediction came from: `ml.predictions <prediction_id>` (a draft "
+                              "predicted before it was published) or `reach_model <version>` (the served "
+                              "model, from the post's features at publication).",
+        "snapshot_time": "When the snapshot that crossed the band was collected (UTC).",
+        "detected_at": "When the alert was recorded (UTC).",
+        "delivery_status": "pending (not yet tried, or retried on the next run), sent, failed (a channel "
+                           "refused it; retried while the alert is recent), no_channel (no webhook or mail is "
+                           "configured) or too_old_to_send (found more than 24 h after its snapshot).",
+        "delivery_attempts": "How many runs tried to deliver it.",
+        "last_error": "Why the last attempt failed (the webhook's host, never its full URL).",
+        "webhook_sent_at": "When the webhook accepted the message (UTC).",
+        "email_sent_at": "When the SMTP server accepted the mail (UTC).",
+        "sent_at": "When every configured channel had it (UTC).",
+    },
     "ops.unfinished_post_fetches": {
         "fetched_from": "Start of the failed fetch's window (where the next `raw_posts` run starts again).",
         "posts_kept": "Posts of the pages fetched before the failure, stored.",
@@ -675,6 +719,7 @@ TABLE_ROWS: dict[str, str] = {
     "ops.unfinished_post_fetches": "X timeline fetch that failed after storing some pages "
                                    "(deleted by the next complete one)",
     "ops.ingested_files": "file the inbox ingested (the ledger)",
+    "ops.post_alerts": "post and direction it left its expected band in",
     "ops.schema_version": "warehouse file (one row)",
     "analytics.user_summary": "user and week",
     "analytics.engagement_by_content_type": "user, week and content type",
