@@ -47,6 +47,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("partition_key", "VARCHAR"),
         # When the row was written: post_snapshots refreshes what changed since its last run.
         ("written_at", "TIMESTAMP"),
+        ("new_follows", "BIGINT"),
     ],
     "raw.account_snapshots": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -131,6 +132,18 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("median_share_of_week_impressions", "DOUBLE NOT NULL"),
         ("posts", "BIGINT NOT NULL"),
         ("half_life_hours", "DOUBLE"),
+    ],
+    # Written by post_follower_gain (defs/analytics/follower_gain.py): rebuilt whole each run.
+    "analytics.post_follower_gain": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("published_at", "TIMESTAMP NOT NULL"),
+        ("followers_gained", "DOUBLE"),
+        ("method", "VARCHAR NOT NULL"),  # x_export_new_follows | account_snapshots
+        ("followers_before", "BIGINT"),
+        ("followers_after", "BIGINT"),
+        ("window_hours", "DOUBLE"),
+        ("baseline_hourly_gain", "DOUBLE"),
     ],
     # Written by the weekly `analytics` assets (defs/analytics/assets.py); one row per user and week.
     "analytics.user_summary": [
@@ -471,6 +484,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "payload": "The raw JSON as received (the raw JSON: the post's slice of the API response, or the export row).",
         "status": "Whether the source returned the post (ok / deleted / protected / not_found).",
         "written_at": "When the row was written (UTC): post_snapshots refreshes what changed since its last run.",
+        "new_follows": "Followers the post brought, as the source counts them (X's newer export's `New follows`, "
+                       "cumulative at collected_at); NULL when the source does not report it.",
     },
     "raw.account_snapshots": {
         "collected_at": "When the follower figures were taken (UTC).",
@@ -520,6 +535,17 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "posts": "How many posts the median is taken over.",
         "half_life_hours": "The account's half-life: the median, over the same posts, of the age of the "
                            "first snapshot at which half of the post's 7-day impressions were reached.",
+    },
+    "analytics.post_follower_gain": {
+        "followers_gained": "Followers the post brought: X's own per-post count where an export carries it, else "
+                            "followers_after - followers_before - baseline_hourly_gain × window_hours.",
+        "method": "x_export_new_follows (the newest `New follows` of X's newer export) or account_snapshots "
+                  "(the account's follower figures around the post, less its usual growth).",
+        "followers_before": "The account's followers at its newest snapshot at or before publication.",
+        "followers_after": "The account's followers at its newest snapshot at or before 24 h after publication.",
+        "window_hours": "Hours between those two snapshots (24 with hourly snapshots).",
+        "baseline_hourly_gain": "The account's usual growth: the median follower change over the one-hour steps "
+                                "between its snapshots in which it published no post.",
     },
     "analytics.user_summary": {
         "total_posts": "Posts the user published in the week.",
@@ -712,6 +738,8 @@ TABLE_ROWS: dict[str, str] = {
     "analytics.post_performance": "post",
     "analytics.post_lifecycle": "post and age (1, 3, 6, 24, 72, 168 h)",
     "analytics.account_lifecycle_curves": "account and age",
+    "analytics.post_follower_gain": "post whose 24 h after publication have been observed (or that X's "
+                                    "export gives new follows for)",
     "ml.training_dataset": "settled post (plus flagged synthetic cold-start rows)",
     "ml.model_registry": "model version",
     "ml.predictions": "served prediction",
