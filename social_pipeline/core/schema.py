@@ -132,6 +132,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("median_share_of_week_impressions", "DOUBLE NOT NULL"),
         ("posts", "BIGINT NOT NULL"),
         ("half_life_hours", "DOUBLE"),
+        ("p10_share_of_week_impressions", "DOUBLE"),
+        ("p90_share_of_week_impressions", "DOUBLE"),
     ],
     # Written by post_follower_gain (defs/analytics/follower_gain.py): rebuilt whole each run.
     "analytics.post_follower_gain": [
@@ -531,8 +533,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "age_hours": "The age (hours after publication) of the curve's point.",
         "median_share_of_week_impressions": "The account's typical curve: the median, over its posts observed "
                                             "for 7 days with impressions, of impressions at age_hours divided "
-                                            "by impressions at 168 h (0-1; 1 at 168 h).",
+                                            "by impressions at 168 h (0-1; 1 at 168 h). Only rows whose snapshot "
+                                            "lies within 15 minutes or a tenth of age_hours count.",
         "posts": "How many posts the median is taken over.",
+        "p10_share_of_week_impressions": "The 10th percentile of the same shares: an early post slower than most.",
+        "p90_share_of_week_impressions": "The 90th percentile of the same shares: an early post faster than most.",
         "half_life_hours": "The account's half-life: the median, over the same posts, of the age of the "
                            "first snapshot at which half of the post's 7-day impressions were reached.",
     },

@@ -71,13 +71,17 @@ def test_ages_come_from_the_newest_snapshot_at_or_before_each_age(warehouse):
 
 def test_typical_curve_is_the_median_share_and_half_life_the_median_post(warehouse):
     run(warehouse)
-    curve = rows(warehouse, "SELECT age_hours, round(median_share_of_week_impressions, 6), posts, half_life_hours "
-                            "FROM analytics.account_lifecycle_curves WHERE user_id = 'u1' ORDER BY age_hours")
-    # Median of two posts = their mean: a's shares are x / 950, b's x / 1000.
-    expected = [(age, round((a / 950 + b / 1000) / 2, 6)) for age, a, b in
-                [(1, 50, 100), (3, 200, 300), (6, 400, 500), (24, 700, 800), (72, 800, 900), (168, 950, 1000)]]
+    curve = rows(warehouse, "SELECT age_hours, posts, round(median_share_of_week_impressions, 6), "
+                            "round(p10_share_of_week_impressions, 6), round(p90_share_of_week_impressions, 6), "
+                            "half_life_hours FROM analytics.account_lifecycle_curves WHERE user_id = 'u1' "
+                            "ORDER BY age_hours")
+    # a's shares are x / 950, b's x / 1000. A share counts where the snapshot is within 15 minutes or a
+    # tenth of the age: a's 1 h (0.5 h), 3 h (2 h) and 72 h (30 h) rows are too far from their age.
+    both = {age: sorted([a / 950, b / 1000]) for age, a, b in [(6, 400, 500), (24, 700, 800), (168, 950, 1000)]}
+    expected = {age: (2, sum(s) / 2, s[0] + 0.1 * (s[1] - s[0]), s[0] + 0.9 * (s[1] - s[0])) for age, s in both.items()}
+    expected |= {age: (1, share, share, share) for age, share in [(1, 0.1), (3, 0.3), (72, 0.9)]}
     # Half-lives: a reaches 475 first at its 23 h snapshot, b 500 at 6 h; the median is 14.5 h.
-    assert curve == [(age, share, 2, 14.5) for age, share in expected]
+    assert curve == [(age, n, *(round(v, 6) for v in shares), 14.5) for age, (n, *shares) in sorted(expected.items())]
 
 
 def test_only_posts_with_new_snapshots_are_recomputed(warehouse, db_path):
