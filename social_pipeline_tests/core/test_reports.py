@@ -58,7 +58,7 @@ def test_report_text_is_escaped_in_the_html_and_reads_back_unchanged():
     assert dom.texts.count(HOSTILE) == 1 and f"Keep posting {HOSTILE}" in dom.texts
     assert dom.texts.count("video & <i>") == 2  # top posts and engagement by content type
     assert "Weekly social media report: ana<&>, week of 2026-03-02" in dom.texts
-    assert dom.tags.count("table") == 2 and dom.tags.count("svg") == 2
+    assert dom.tags.count("table") == 2 and dom.tags.count("svg") == 3  # trend, heat map, lifecycle
 
 
 def test_the_html_sections_fall_back_when_the_week_is_empty():
