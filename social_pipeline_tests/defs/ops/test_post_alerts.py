@@ -166,3 +166,27 @@ def test_a_webhook_url_that_is_not_http_is_refused_at_start_without_showing_it(w
     with pytest.raises(AlertChannelError, match="it has no scheme and no host") as refused:
         alert_channels_from_env()
     assert "secret-token" not in str(refused.value)
+
+
+def test_without_a_logged_prediction_the_served_model_predicts_from_the_features_at_publication(
+        trained_warehouse, tmp_path):
+    """On the trained warehouse, the features rebuilt at publication give the served model's prediction on
+    the post's own training row: the same followers, text, hour and settled means."""
+    from social_pipeline.core import model_registry
+    from social_pipeline.core.post_alerts import model_expectations
+
+    db = tmp_path / "warehouse.duckdb"
+    db.write_bytes(open(trained_warehouse["db"], "rb").read())
+    con = connect(str(db))
+    con.execute("CREATE TEMP TABLE expectation_posts AS SELECT post_id FROM ml.training_dataset "
+                "WHERE NOT is_synthetic ORDER BY published_at DESC, post_id LIMIT 40")
+    expected = con.execute("SELECT * FROM ml.training_dataset WHERE post_id IN (SELECT post_id FROM expectation_posts) "
+                           "ORDER BY post_id").df()
+    served = model_registry.latest(con, "reach_model", promoted_only=True)
+    got = model_expectations(con).sort_values("post_id").reset_index(drop=True)
+    con.close()
+    on_training_rows = model_registry.load(served["artifact_path"]).predict(expected)
+    assert got["post_id"].tolist() == expected["post_id"].tolist()
+    assert got["expectation_source"].unique().tolist() == [f"reach_model {served['version']}"]
+    for ours, theirs in [("predicted_reach", "reach"), ("reach_p10", "reach_p10"), ("reach_p90", "reach_p90")]:
+        assert got[ours].to_numpy() == pytest.approx(on_training_rows[theirs].to_numpy(), rel=1e-9)
