@@ -139,15 +139,16 @@ FOLLOWER_HEADERS = ["post", "followers gained", "from"]
 
 def alert_rows(report: dict) -> list[list]:
     """The week's early alerts as table rows, shared by both renderings."""
-    return [[_short(a["text"] or a["post_id"], 80), a["direction"], f"{a['age_hours']} h", _int(a["actual_impressions"]),
-             f"{_int(a['expected_low'])}-{_int(a['expected_high'])}"] for a in report.get("post_alerts") or []]
+    return [[_short(a["text"] or a["post_id"], 80), a["direction"], f"{a['age_hours']} h",
+             _int(a["actual_impressions"]), f"{_int(a['expected_low'])}-{_int(a['expected_high'])}"]
+            for a in report.get("post_alerts") or []]
 
 
 def follower_rows(report: dict) -> list[list]:
     """The week's posts that brought followers, most first, as table rows."""
     methods = {"x_export_new_follows": "X's export", "account_snapshots": "follower figures"}
-    return [[_short(p["text"] or p["post_id"], 80), f"{p['followers_gained']:,.0f}", methods.get(p["method"], p["method"])]
-            for p in report.get("follower_posts") or []]
+    return [[_short(p["text"] or p["post_id"], 80), f"{p['followers_gained']:,.0f}",
+             methods.get(p["method"], p["method"])] for p in report.get("follower_posts") or []]
 
 
 # ----- HTML ---------------------------------------------------------------------------

@@ -42,9 +42,9 @@ EMOJIS = ("🚀", "📊", "🔥", "✅", "💡", "🦆", "🎉", "👇")
 # them. Drawn from a generator of their own, so every other post keeps the figures it had. The label
 # (`Simulation.trajectories`) never reaches a source's rows: only benches and tests read it.
 TAKEOFF_SHARE, FLOP_SHARE = 0.015, 0.015
-SURGE_MULTIPLIER_RANGE = (2.0, 4.0)
-SURGE_ONSET_HOURS_RANGE = (0.5, 2.0)
-SURGE_TAU_HOURS = 4.0
+SURGE_MULTIPLIER_RANGE = (2.5, 4.0)
+SURGE_ONSET_HOURS_RANGE = (0.5, 1.5)
+SURGE_TAU_HOURS = 2.0
 FLOP_FRACTION_RANGE = (0.15, 0.35)
 
 
@@ -254,8 +254,10 @@ class Simulation:
         age_hours = (as_of - published) / np.timedelta64(1, "h")
         tau = params["tau_hours"].to_numpy(dtype=float)
         fraction = np.where(found, 1.0 - np.exp(-np.nan_to_num(age_hours) / np.nan_to_num(tau, nan=1.0)), 0.0)
-        after_onset = np.maximum(np.nan_to_num(age_hours) - params["surge_onset_hours"].to_numpy(dtype=float, na_value=0.0), 0)
-        surge = params["surge_multiplier"].to_numpy(dtype=float, na_value=0.0) * (1.0 - np.exp(-after_onset / SURGE_TAU_HOURS))
+        onset = params["surge_onset_hours"].to_numpy(dtype=float, na_value=0.0)
+        after_onset = np.maximum(np.nan_to_num(age_hours) - onset, 0)
+        multiplier = params["surge_multiplier"].to_numpy(dtype=float, na_value=0.0)
+        surge = multiplier * (1.0 - np.exp(-after_onset / SURGE_TAU_HOURS))
         result = pd.DataFrame({"post_id": wanted.to_numpy()})
         for name in ("impressions", "likes", "retweets", "replies", "quotes", "bookmarks",
                      "url_clicks", "profile_clicks", "media_views"):
@@ -331,8 +333,8 @@ def _compose_text(rng: np.random.Generator, content: str, hashtags: int, mention
 
 
 def _empty_posts() -> pd.DataFrame:
-    columns = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items", "published_at", "tau_hours",
-               "trajectory", "surge_multiplier", "surge_onset_hours"]
+    columns = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items", "published_at",
+               "tau_hours", "trajectory", "surge_multiplier", "surge_onset_hours"]
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame["published_at"] = pd.Series(dtype="datetime64[ns]")
     return frame

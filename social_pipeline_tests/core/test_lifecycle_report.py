@@ -20,23 +20,26 @@ def build(con):
         con.execute("INSERT INTO raw.posts (post_id, user_id, text, published_at, source, ingested_at) "
                     "VALUES ($id, 'u1', $text, $at, 'test', $at)", {"id": post_id, "text": text, "at": published_at})
     for age, share in zip((1, 3, 6, 24, 72, 168), (0.1, 0.3, 0.5, 0.8, 0.9, 1.0)):
-        con.execute("INSERT INTO analytics.account_lifecycle_curves (user_id, age_hours, median_share_of_week_impressions, "
-                    "posts) VALUES ('u1', $age, $share, 2)", {"age": age, "share": share})
+        con.execute("INSERT INTO analytics.account_lifecycle_curves (user_id, age_hours, "
+                    "median_share_of_week_impressions, posts) VALUES ('u1', $age, $share, 2)",
+                    {"age": age, "share": share})
     # The older posts' 7-day impressions (median 2,000) and w1's first hours.
     for post_id, age, impressions in [("old1", 168, 1000), ("old2", 168, 3000), ("w1", 1, 500), ("w1", 3, 1500),
                                       ("w1", 6, 2600)]:
-        con.execute("INSERT INTO analytics.post_lifecycle (post_id, user_id, age_hours, snapshot_time, snapshot_age_hours, "
-                    "impressions, snapshots_used, observed_through_hours) VALUES ($id, 'u1', $age, now()::TIMESTAMP, "
-                    "$age, $impressions, 1, $age)", {"id": post_id, "age": age, "impressions": impressions})
-    con.execute("INSERT INTO ops.post_alerts (post_id, user_id, age_hours, direction, actual_impressions, expected_low, "
-                "expected_high, expectation_source, snapshot_time, detected_at, delivery_status, delivery_attempts) "
+        con.execute("INSERT INTO analytics.post_lifecycle (post_id, user_id, age_hours, snapshot_time, "
+                    "snapshot_age_hours, impressions, snapshots_used, observed_through_hours) VALUES ($id, 'u1', $age, "
+                    "now()::TIMESTAMP, $age, $impressions, 1, $age)",
+                    {"id": post_id, "age": age, "impressions": impressions})
+    con.execute("INSERT INTO ops.post_alerts (post_id, user_id, age_hours, direction, actual_impressions, "
+                "expected_low, expected_high, expectation_source, snapshot_time, detected_at, delivery_status, "
+                "delivery_attempts) "
                 "VALUES ('w1', 'u1', 1, 'ahead', 500, 100.4, 300.6, 'reach_model v1', now()::TIMESTAMP, "
                 "now()::TIMESTAMP, 'sent', 1)")
     for post_id, published_at, gained, method in [("w1", "2026-11-03 09:00", 12.4, "account_snapshots"),
                                                   ("w2", "2026-11-04 09:00", -3.0, "account_snapshots"),
                                                   ("old1", "2026-10-20 09:00", 40.0, "x_export_new_follows")]:
-        con.execute("INSERT INTO analytics.post_follower_gain (post_id, user_id, published_at, followers_gained, method) "
-                    "VALUES ($id, 'u1', $at, $gained, $method)",
+        con.execute("INSERT INTO analytics.post_follower_gain (post_id, user_id, published_at, followers_gained, "
+                    "method) VALUES ($id, 'u1', $at, $gained, $method)",
                     {"id": post_id, "at": published_at, "gained": gained, "method": method})
 
 

@@ -110,7 +110,7 @@ def test_a_few_posts_take_off_or_flop_and_the_label_stays_out_of_the_source():
     at = takeoff["published_at"] + pd.Timedelta(hours=6)
     usual = takeoff["final_impressions"] * (1 - np.exp(-6 / takeoff["tau_hours"]))
     surge = takeoff["final_impressions"] * takeoff["surge_multiplier"] * \
-        (1 - np.exp(-(6 - takeoff["surge_onset_hours"]) / 4.0))
+        (1 - np.exp(-(6 - takeoff["surge_onset_hours"]) / 2.0))
     assert sim.metrics_at([takeoff.name], at)["impressions"].iloc[0] == int(np.floor(usual + surge))
     ordinary = posts[labels == "ordinary"].iloc[0]
     at = ordinary["published_at"] + pd.Timedelta(hours=6)

@@ -28,7 +28,8 @@ def test_gain_is_the_24_hours_change_less_the_usual_growth(db_path):
     add_post(con, "p3", START + pd.Timedelta(hours=18))
     for collected_at, follows in [(START + pd.Timedelta(hours=30), 5), (START + pd.Timedelta(hours=40), 12)]:
         con.execute("INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, source, status, new_follows) "
-                    "VALUES ('p3', $at, 100, 'x_export_content', 'ok', $follows)", {"at": collected_at, "follows": follows})
+                    "VALUES ('p3', $at, 100, 'x_export_content', 'ok', $follows)",
+                    {"at": collected_at, "follows": follows})
     con.close()
 
     warehouse = WarehouseResource(database=db_path)
