@@ -34,7 +34,7 @@ from social_pipeline.resources.warehouse import WarehouseResource
 
 AS_OF = pd.Timestamp("2026-11-18 12:00")
 SEEDS = (1, 2, 3, 4, 5)
-TRAIN_DAYS = 42  # fewer and the models rarely beat the baseline, so none is served
+TRAIN_DAYS = 56  # on 42 days half the seeds' models did not beat the baseline, and none was served
 ALERT_DAYS = 28
 GOAL_TAKEOFF_AHEAD_BY_6H, GOAL_ORDINARY_ALERTED = 0.90, 0.05
 COLLECTION = [ingestion.raw_posts, ingestion.raw_tweet_metrics, ingestion.raw_account_snapshots,
@@ -47,7 +47,7 @@ SELECT l.post_id,
 FROM analytics.post_lifecycle AS l
 JOIN analytics.account_lifecycle_curves AS c ON c.user_id = l.user_id AND c.age_hours = l.age_hours
 LEFT JOIN ops.post_alerts AS a ON a.post_id = l.post_id
-JOIN raw.posts AS p USING (post_id)
+JOIN raw.posts AS p ON p.post_id = l.post_id
 WHERE l.age_hours = 24 AND p.published_at >= $after
 GROUP BY l.post_id
 """
@@ -111,12 +111,15 @@ def run(seeds=SEEDS, train_days: int = TRAIN_DAYS, alert_days: int = ALERT_DAYS,
             takeoffs = outcomes[outcomes["trajectory"] == "takeoff"]
             ordinary = outcomes[outcomes["trajectory"] == "ordinary"]
             rows.append({"seed": seed, "takeoffs": len(takeoffs),
+                         "takeoffs_ahead_by_6h": int(takeoffs["ahead_by_6h"].sum()),
                          "takeoff_ahead_by_6h": takeoffs["ahead_by_6h"].mean(),
                          "ordinary_posts": len(ordinary), "ordinary_alerted": ordinary["alerted"].mean()})
             print(rows[-1], flush=True)
     frame = pd.DataFrame(rows)
-    summary = {"seed": f"mean of {len(frame)}", "takeoffs": frame["takeoffs"].sum(),
-               "takeoff_ahead_by_6h": frame["takeoff_ahead_by_6h"].mean(),
+    # A seed has only a few take-offs (1.5% of its posts): their rate is pooled over the seeds.
+    summary = {"seed": f"all {len(frame)}", "takeoffs": frame["takeoffs"].sum(),
+               "takeoffs_ahead_by_6h": frame["takeoffs_ahead_by_6h"].sum(),
+               "takeoff_ahead_by_6h": frame["takeoffs_ahead_by_6h"].sum() / max(frame["takeoffs"].sum(), 1),
                "ordinary_posts": frame["ordinary_posts"].sum(), "ordinary_alerted": frame["ordinary_alerted"].mean(),
                "note": f"seeds without a promoted model, skipped: {skipped}" if skipped else ""}
     worst = {"seed": "worst", "takeoff_ahead_by_6h": frame["takeoff_ahead_by_6h"].min(),
