@@ -13,9 +13,9 @@ import sqlite3
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from social_pipeline.core.reports import DAY_NAMES
 from social_pipeline.core.metrics import engagement_rate_pct, engagements
 from social_pipeline.core.recommendations import recommendations
+from social_pipeline.core.reports import DAY_NAMES
 
 BEST_TIMES_WINDOW_DAYS = 90
 _FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-
 WRITERS, READERS = 2, 2
 ROWS_PER_WRITE = 500
 PARTITIONS_PER_WRITER = 5

@@ -420,6 +420,13 @@ def clock_features_on_history(work: Path) -> list[dict]:
     return run_clock_comparison(_history_dataset(work))
 
 
+def post_alerts_rates(quick: bool) -> list[dict]:
+    """Take-offs alerted `ahead` by 6 h and ordinary posts alerted at all, per seed, mean and worst."""
+    from bench.post_alerts import SEEDS, run
+
+    return run(SEEDS[:2] if quick else SEEDS)
+
+
 SECTIONS = {
     "analytics_at_scale": lambda work, quick, sizes: analytics_at_scale(work, sizes),
     "incremental_cost": lambda work, quick, sizes: incremental_cost(work, sizes),
@@ -433,6 +440,7 @@ SECTIONS = {
     "local_vs_utc_time_features": lambda work, quick, sizes: clock_features_on_history(work),
     "lake_concurrency": lambda work, quick, sizes: lake_concurrency(work, quick),
     "lake_cost": lambda work, quick, sizes: lake_cost(work, quick),
+    "post_alerts": lambda work, quick, sizes: post_alerts_rates(quick),
 }
 
 

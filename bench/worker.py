@@ -12,11 +12,11 @@ import time
 import dagster as dg
 import pandas as pd
 
-from social_pipeline.defs.common import WEEKLY_PARTITIONS, partition_range_tags
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.collection import PARTITION_KEY_FORMAT
+from social_pipeline.defs.common import WEEKLY_PARTITIONS, partition_range_tags
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
-from social_pipeline.core.clock import utc_now
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
@@ -29,8 +29,8 @@ def analytics(database: str, first_week: str, last_week: str) -> dict:
     """Full recompute with the assets' own code: post_snapshots (full refresh), post_performance, then
     the weekly job (user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics,
     weekly_report with its files) over every week, as one run each."""
-    from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
     from social_pipeline.definitions import defs
+    from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
 
     warehouse = WarehouseResource(database=database)
     started = time.perf_counter()
@@ -54,8 +54,8 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
     """The same computations as the baseline, with the assets' own SQL straight in DuckDB (no
     orchestration): post_snapshots (full), post_performance, user_summary and best_posting_times
     for every week. (The reports, compared with the baseline's too, come from the Dagster path.)"""
-    from social_pipeline.core.analytics_queries import sql_text as sql
     from social_pipeline.core import analytics_queries as q
+    from social_pipeline.core.analytics_queries import sql_text as sql
     from social_pipeline.warehouse.connection import transaction
 
     weeks = {"first_week_start": pd.Timestamp(first_week), "weeks_end": pd.Timestamp(last_week) + pd.Timedelta(days=7)}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from social_pipeline.resources.alerts import alert_channels_from_env
 from social_pipeline.resources.files import file_stores_for_definitions
 from social_pipeline.resources.smtp import smtp_from_env
 from social_pipeline.resources.source_choice import source_resource_from_env
@@ -23,6 +24,7 @@ resources = {
     "source": source_resource_from_env(os.environ.get("SOCIAL_PIPELINE_SOURCE") or "simulated"),
     "file_stores": file_stores_for_definitions(),
     "smtp": smtp_from_env(),
+    "alert_channels": alert_channels_from_env(),
 }
 
 defs = dg.Definitions.merge(

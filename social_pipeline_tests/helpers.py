@@ -665,3 +665,74 @@ def repost_of(post: dict, by: dict, at: str) -> dict:
 class Sleeps(list):
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+
+# A small post history with gaps, for the lifecycle, alerts and follower-gain tests.
+
+LIFECYCLE_PUBLISHED = pd.Timestamp("2026-11-01 10:00")
+LIFECYCLE_YOUNG_PUBLISHED = pd.Timestamp("2026-11-08 07:00")
+# (post, published_at, [(age in hours, impressions)]): post a has gaps, post b one snapshot per age.
+LIFECYCLE_HISTORY = [
+    ("a", LIFECYCLE_PUBLISHED, [(0.5, 50), (2, 200), (5.5, 400), (23, 700), (30, 800), (100, 950), (170, 1000)]),
+    ("b", LIFECYCLE_PUBLISHED, [(1, 100), (3, 300), (6, 500), (24, 800), (72, 900), (168, 1000)]),
+    ("c", LIFECYCLE_YOUNG_PUBLISHED, [(0.5, 10), (2, 40)]),
+]
+
+
+def add_lifecycle_post(con, post_id, published_at, user_id="u1"):
+    con.execute("INSERT INTO raw.posts (post_id, user_id, text, content_type, media_type, num_media_items, "
+                "published_at, source, ingested_at) VALUES ($id, $user, 'hello', 'text', 'none', 0, $at, 'test', $at)",
+                {"id": post_id, "user": user_id, "at": published_at})
+
+
+def add_lifecycle_snapshot(con, post_id, published_at, age_hours, impressions, written_at=None):
+    collected_at = published_at + pd.Timedelta(hours=age_hours)
+    con.execute("INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, "
+                "source, status, partition_key, written_at) VALUES ($id, $c, $i, $l, 0, 0, 0, 'test', 'ok', $key, $w)",
+                {"id": post_id, "c": collected_at, "i": impressions, "l": impressions // 10,
+                 "key": collected_at.floor("h").strftime("%Y-%m-%d-%H:%M"), "w": written_at or collected_at})
+
+
+# The HTML report in a real headless Chromium.
+
+def open_in_chromium(html_file, profile_dir) -> tuple[str, str]:
+    """(DOM after load, browser log). Console messages are logged as `CONSOLE(...)` lines."""
+    completed = subprocess.run(
+        [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile_dir}",
+         "--enable-logging=stderr", "--v=0", "--dump-dom", html_file.as_uri()],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed.stdout, completed.stderr
+
+
+def console_lines(log: str) -> list[str]:
+    return [line for line in log.splitlines() if "CONSOLE" in line]
+
+
+# A weekly report's JSON, as the report tests build it.
+
+HOSTILE = "<script>alert('x')</script> Q&A | \"quoted\""
+
+
+def sample_report(**changes) -> dict:
+    base = {
+        "user_id": "ana<&>", "generated_at": "2026-03-09T01:00:00", "timezone": "UTC",
+        "report_period": {"start": "2026-03-02T00:00:00", "end": "2026-03-09T00:00:00"},
+        "summary": {"total_posts": 2, "total_impressions": 1400, "total_engagements": 64, "avg_engagement_rate": 3.5},
+        "recruiter_metrics": {"profile_views_7d": 28, "estimated_recruiter_reach": 12},
+        "trends": {"posts_change": 1, "impressions_change_pct": 40.0, "engagements_change_pct": None,
+                   "engagement_rate_change_pts": -0.5, "profile_views_change_pct": 0.0},
+        "top_posts": [{"content": HOSTILE, "content_type": "video & <i>", "impressions": 1000, "engagements": 60,
+                       "engagement_rate": 6.0},
+                      {"content": "Chart of the week", "content_type": "image", "impressions": 400,
+                       "engagements": 4, "engagement_rate": 1.0}],
+        "engagement_breakdown": {"video & <i>": {"posts": 1, "impressions": 1000, "engagements": 60,
+                                                 "avg_engagement_rate": 6.0}},
+        "best_times": [{"day_name": "Monday", "hour": 9, "avg_engagement_rate": 3.0, "posts_count": 2}],
+        "recommendations": [f"Keep posting {HOSTILE}"],
+        "weekly_history": [{"week_start": "2026-03-02", "total_posts": 2, "avg_engagement_rate": 3.5}],
+        "engagement_heatmap": [{"day_of_week": 0, "hour": 9, "avg_engagement_rate": 3.0, "posts_count": 2}],
+    }
+    return {**base, **changes}

@@ -70,6 +70,8 @@ CLASSIC_COUNTS = {"impressions": "impressions", "likes": "likes", "retweets": "r
 CONTENT_COUNTS = {"impressions": "impressions", "likes": "likes", "reposts": "retweets", "replies": "replies",
                   "bookmarks": "bookmarks", "profile visits": "profile_clicks", "url clicks": "url_clicks",
                   "media views": "media_views", "quotes": "quotes"}
+# The newer export's followers gained per post, stored beside the counts (post_follower_gain prefers it).
+PER_POST_FOLLOWS = {"new follows": "new_follows"}
 REQUIRED = {
     CLASSIC: {"tweet id", "time", "impressions"},
     CONTENT: {"post id", "date", "impressions"},
@@ -343,7 +345,7 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
                               f"of ingestion ({now:%Y-%m-%d %H:%M} UTC): a post cannot be published in the future",
                               line=line)
         figures = {ours: parse_count(cell[theirs], header[columns[theirs]], line)
-                   for theirs, ours in counts.items() if theirs in cell}
+                   for theirs, ours in (counts | PER_POST_FOLLOWS).items() if theirs in cell}
         if REPOST_TEXT.match(cell.get(text_col) or ""):
             reposts.append(line)
             continue
@@ -362,8 +364,8 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
     snapshot = snapshot_time_for(name, modified_at, newest, now)
     posts = pd.DataFrame(records, columns=["post_id", "user_id", "text", "published_at", "published_time_known"])
     posts = posts.assign(content_type=None, media_type=None, num_media_items=pd.NA)
-    metrics = pd.DataFrame(records).reindex(columns=["post_id", *COUNT_COLUMNS, "payload"])
-    for column in COUNT_COLUMNS:
+    metrics = pd.DataFrame(records).reindex(columns=["post_id", *COUNT_COLUMNS, "new_follows", "payload"])
+    for column in (*COUNT_COLUMNS, "new_follows"):
         metrics[column] = metrics[column].astype("Int64")
     metrics.insert(1, "collected_at", snapshot)
     metrics["status"] = "ok"

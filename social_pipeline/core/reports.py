@@ -14,6 +14,7 @@ import math
 import jinja2
 from tabulate import tabulate
 
+from .lifecycle_report import lifecycle_layout
 from .x_cost import spend_line
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -182,10 +183,34 @@ def render_markdown(report: dict) -> str:
         lines.append("_Not enough posts yet: a slot needs at least 2 posts._")
     lines += ["", "## Recommendations", ""]
     lines += [f"- {r}" for r in report["recommendations"]] or ["_None this week._"]
+    lines += ["", "## Early alerts", ""]
+    alerts = alert_rows(report)
+    lines += _md_table(ALERT_HEADERS, "llrrl", alerts) if alerts else ["_No post left its expected band this week._"]
+    lines += ["", "## Posts that brought followers", ""]
+    followers = follower_rows(report)
+    lines += _md_table(FOLLOWER_HEADERS, "lrl", followers) if followers else ["_None this week (or not observed yet)._"]
     spend = spend_line(report.get("x_api_spend"))
     if spend:
         lines += ["", "---", "", f"_{spend}_"]
     return "\n".join(lines) + "\n"
+
+
+ALERT_HEADERS = ["post", "direction", "at", "impressions", "expected"]
+FOLLOWER_HEADERS = ["post", "followers gained", "from"]
+
+
+def alert_rows(report: dict) -> list[list]:
+    """The week's early alerts as table rows, shared by both renderings."""
+    return [[_short(a["text"] or a["post_id"], 80), a["direction"], f"{a['age_hours']} h",
+             _int(a["actual_impressions"]), f"{_int(a['expected_low'])}-{_int(a['expected_high'])}"]
+            for a in report.get("post_alerts") or []]
+
+
+def follower_rows(report: dict) -> list[list]:
+    """The week's posts that brought followers, most first, as table rows."""
+    methods = {"x_export_new_follows": "X's export", "account_snapshots": "follower figures"}
+    return [[_short(p["text"] or p["post_id"], 80), f"{p['followers_gained']:,.0f}",
+             methods.get(p["method"], p["method"])] for p in report.get("follower_posts") or []]
 
 
 # ----- HTML ---------------------------------------------------------------------------
@@ -325,4 +350,12 @@ def render_html(report: dict) -> str:
         heatmap=heatmap_layout(report.get("engagement_heatmap") or [], zone,
                                (DAY_NAMES.index(best[0]["day_name"]), int(best[0]["hour"])) if best else None),
         x_api_spend=spend_line(report.get("x_api_spend")),
+        lifecycle=lifecycle_layout(report.get("lifecycle") or {}),
+        post_alerts=_table(ALERT_HEADERS, "llrrl", alert_rows(report)),
+        follower_posts=_table(FOLLOWER_HEADERS, "lrl", follower_rows(report)),
     )
+
+
+def _table(headers: list[str], align: str, rows: list[list]) -> dict | None:
+    """The HTML template's table: (header, numeric) columns and the rows; None without rows."""
+    return {"columns": [(h, a == "r") for h, a in zip(headers, align)], "rows": rows} if rows else None

@@ -49,6 +49,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         # When the row was written: post_snapshots refreshes what changed since its last run.
         ("written_at", "TIMESTAMP"),
         ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
+        ("new_follows", "BIGINT"),
     ],
     "raw.account_snapshots": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -181,6 +182,41 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("engagement_rate_flag", "VARCHAR"),
         ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
         ("engagement_basis", "VARCHAR"),
+    ],
+    # Written by post_lifecycle (defs/analytics/lifecycle.py): a post at the ages of core/lifecycle.py.
+    "analytics.post_lifecycle": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("age_hours", "INTEGER NOT NULL"),
+        ("snapshot_time", "TIMESTAMP NOT NULL"),
+        ("snapshot_age_hours", "DOUBLE NOT NULL"),
+        ("impressions", "BIGINT"),
+        ("engagements", "BIGINT"),
+        # What the row was computed from: a post whose snapshots differ from these is recomputed.
+        ("snapshots_used", "BIGINT NOT NULL"),
+        ("source_written_at", "TIMESTAMP"),
+        ("observed_through_hours", "DOUBLE NOT NULL"),
+    ],
+    "analytics.account_lifecycle_curves": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("age_hours", "INTEGER NOT NULL"),
+        ("median_share_of_week_impressions", "DOUBLE NOT NULL"),
+        ("posts", "BIGINT NOT NULL"),
+        ("half_life_hours", "DOUBLE"),
+        ("p10_share_of_week_impressions", "DOUBLE"),
+        ("p90_share_of_week_impressions", "DOUBLE"),
+    ],
+    # Written by post_follower_gain (defs/analytics/follower_gain.py): rebuilt whole each run.
+    "analytics.post_follower_gain": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("published_at", "TIMESTAMP NOT NULL"),
+        ("followers_gained", "DOUBLE"),
+        ("method", "VARCHAR NOT NULL"),  # x_export_new_follows | account_snapshots
+        ("followers_before", "BIGINT"),
+        ("followers_after", "BIGINT"),
+        ("window_hours", "DOUBLE"),
+        ("baseline_hourly_gain", "DOUBLE"),
     ],
     # Written by the weekly `analytics` assets (defs/analytics/assets.py); one row per user and week.
     "analytics.user_summary": [
@@ -354,6 +390,27 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("predicted_likes", "BIGINT"),
         ("actual_likes", "BIGINT"),
         ("likes_inside_interval", "BOOLEAN"),
+    ],
+    # Early alerts (defs/ops/alerts.py): a young post that left its expected band, once per direction.
+    "ops.post_alerts": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("age_hours", "INTEGER NOT NULL"),
+        ("direction", "VARCHAR NOT NULL"),  # ahead | behind
+        ("actual_impressions", "BIGINT NOT NULL"),
+        ("expected_impressions", "DOUBLE"),
+        ("expected_low", "DOUBLE NOT NULL"),
+        ("expected_high", "DOUBLE NOT NULL"),
+        ("expectation_source", "VARCHAR NOT NULL"),
+        ("snapshot_time", "TIMESTAMP NOT NULL"),
+        ("detected_at", "TIMESTAMP NOT NULL"),
+        # pending | sent | failed | no_channel | too_old_to_send
+        ("delivery_status", "VARCHAR NOT NULL"),
+        ("delivery_attempts", "INTEGER NOT NULL"),
+        ("last_error", "VARCHAR"),
+        ("webhook_sent_at", "TIMESTAMP"),
+        ("email_sent_at", "TIMESTAMP"),
+        ("sent_at", "TIMESTAMP"),
     ],
     # One row per dropped file whose content was ingested: the same content is never ingested twice.
     "ops.ingested_files": [
@@ -562,6 +619,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "payload": "The raw JSON as received (the raw JSON: the post's slice of the API response, or the export row).",
         "status": "Whether the source returned the post (ok / deleted / protected / not_found).",
         "written_at": "When the row was written (UTC): post_snapshots refreshes what changed since its last run.",
+        "new_follows": "Followers the post brought, as the source counts them (X's newer export's `New follows`, "
+                       "cumulative at collected_at); NULL when the source does not report it.",
     },
     "raw.account_snapshots": {
         "collected_at": "When the follower figures were taken (UTC).",
@@ -663,6 +722,41 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "retweets": "Retweets at the newest snapshot.",
         "replies": "Replies at the newest snapshot.",
         "quotes": "Quote posts at the newest snapshot.",
+    },
+    "analytics.post_lifecycle": {
+        "age_hours": "The age the row stands for, in hours after publication: 1, 3, 6, 24, 72 or 168. A row "
+                     "exists once the post has been observed at or past that age.",
+        "snapshot_time": "When the snapshot the figures come from was collected (UTC).",
+        "snapshot_age_hours": "The post's age at that snapshot: the newest at or before age_hours. Below "
+                              "age_hours when a collection was missed; figures are never interpolated.",
+        "impressions": "Impressions at that snapshot (cumulative).",
+        "engagements": "Engagements at that snapshot (cumulative).",
+        "snapshots_used": "How many of the post's snapshots up to 168 h existed when the row was computed.",
+        "source_written_at": "The newest written_at among those snapshots.",
+        "observed_through_hours": "The age of the post's newest snapshot when the row was computed, at most 168.",
+    },
+    "analytics.account_lifecycle_curves": {
+        "age_hours": "The age (hours after publication) of the curve's point.",
+        "median_share_of_week_impressions": "The account's typical curve: the median, over its posts observed "
+                                            "for 7 days with impressions, of impressions at age_hours divided "
+                                            "by impressions at 168 h (0-1; 1 at 168 h). Only rows whose snapshot "
+                                            "lies within 15 minutes or a tenth of age_hours count.",
+        "posts": "How many posts the median is taken over.",
+        "p10_share_of_week_impressions": "The 10th percentile of the same shares: an early post slower than most.",
+        "p90_share_of_week_impressions": "The 90th percentile of the same shares: an early post faster than most.",
+        "half_life_hours": "The account's half-life: the median, over the same posts, of the age of the "
+                           "first snapshot at which half of the post's 7-day impressions were reached.",
+    },
+    "analytics.post_follower_gain": {
+        "followers_gained": "Followers the post brought: X's own per-post count where an export carries it, else "
+                            "followers_after - followers_before - baseline_hourly_gain × window_hours.",
+        "method": "x_export_new_follows (the newest `New follows` of X's newer export) or account_snapshots "
+                  "(the account's follower figures around the post, less its usual growth).",
+        "followers_before": "The account's followers at its newest snapshot at or before publication.",
+        "followers_after": "The account's followers at its newest snapshot at or before 24 h after publication.",
+        "window_hours": "Hours between those two snapshots (24 with hourly snapshots).",
+        "baseline_hourly_gain": "The account's usual growth: the median follower change over the one-hour steps "
+                                "between its snapshots in which it published no post.",
     },
     "analytics.user_summary": {
         "total_posts": "Posts the user published in the week.",
@@ -811,6 +905,29 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "actual_likes": "The post's likes at the settle age.",
         "likes_inside_interval": "Whether actual_likes lies within the predicted p10-p90.",
     },
+    "ops.post_alerts": {
+        "age_hours": "The age (1, 3, 6 or 24 h) at which the post first left its expected band this way.",
+        "direction": "ahead (above expected_high) or behind (below expected_low); at most one row per post "
+                     "and direction.",
+        "actual_impressions": "The post's impressions at that age (analytics.post_lifecycle).",
+        "expected_impressions": "The expected reach scaled to the age: the prediction times the account's "
+                                "median share at age_hours over its median share at the prediction's 72 h.",
+        "expected_low": "The prediction's p10, scaled to the age the same way.",
+        "expected_high": "The prediction's p90, scaled to the age the same way.",
+        "expectation_source": "Where the prediction came from: `ml.predictions <prediction_id>` (a draft "
+                              "predicted before it was published) or `reach_model <version>` (the served "
+                              "model, from the post's features at publication).",
+        "snapshot_time": "When the snapshot that crossed the band was collected (UTC).",
+        "detected_at": "When the alert was recorded (UTC).",
+        "delivery_status": "pending (not yet tried, or retried on the next run), sent, failed (a channel "
+                           "refused it; retried while the alert is recent), no_channel (no webhook or mail is "
+                           "configured) or too_old_to_send (found more than 24 h after its snapshot).",
+        "delivery_attempts": "How many runs tried to deliver it.",
+        "last_error": "Why the last attempt failed (the webhook's host, never its full URL).",
+        "webhook_sent_at": "When the webhook accepted the message (UTC).",
+        "email_sent_at": "When the SMTP server accepted the mail (UTC).",
+        "sent_at": "When every configured channel had it (UTC).",
+    },
     "ops.unfinished_post_fetches": {
         "fetched_from": "Start of the failed fetch's window (where the next `raw_posts` run starts again).",
         "posts_kept": "Posts of the pages fetched before the failure, stored.",
@@ -870,6 +987,10 @@ TABLE_ROWS: dict[str, str] = {
     "raw.linkedin_daily": "LinkedIn account and day",
     "analytics.post_snapshots": "post and collection",
     "analytics.post_performance": "post",
+    "analytics.post_lifecycle": "post and age (1, 3, 6, 24, 72, 168 h)",
+    "analytics.account_lifecycle_curves": "account and age",
+    "analytics.post_follower_gain": "post whose 24 h after publication have been observed (or that X's "
+                                    "export gives new follows for)",
     "ml.training_dataset": "settled post (plus flagged synthetic cold-start rows)",
     "ml.model_registry": "model version",
     "ml.predictions": "served prediction",
@@ -878,6 +999,7 @@ TABLE_ROWS: dict[str, str] = {
                                    "(deleted by the next complete one)",
     "ops.ingested_files": "file the inbox ingested (the ledger)",
     "ops.x_api_usage": "day, X API endpoint, account, kind of read and run",
+    "ops.post_alerts": "post and direction it left its expected band in",
     "ops.schema_version": "warehouse file (one row)",
     "analytics.user_summary": "user, network and week",
     "analytics.engagement_by_content_type": "user, network, week and content type",

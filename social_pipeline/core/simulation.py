@@ -38,6 +38,15 @@ HASHTAGS = ("#DataEngineering", "#Python", "#DuckDB", "#Dagster", "#MachineLearn
             "#SQL", "#OpenSource", "#Hiring", "#CareerAdvice", "#BigData", "#AI")
 MENTIONS = ("@duckdb", "@dagster", "@pandas_dev", "@scikit_learn", "@ThePSF")
 EMOJIS = ("🚀", "📊", "🔥", "✅", "💡", "🦆", "🎉", "👇")
+# A few posts leave their usual course: a take-off gains a late surge (after an onset of an hour or two,
+# a further multiple of its final figures arrives with SURGE_TAU_HOURS), a flop ends at a fraction of
+# them. Drawn from a generator of their own, so every other post keeps the figures it had. The label
+# (`Simulation.trajectories`) never reaches a source's rows: only benches and tests read it.
+TAKEOFF_SHARE, FLOP_SHARE = 0.015, 0.015
+SURGE_MULTIPLIER_RANGE = (2.5, 4.0)
+SURGE_ONSET_HOURS_RANGE = (0.5, 1.5)
+SURGE_TAU_HOURS = 2.0
+FLOP_FRACTION_RANGE = (0.15, 0.35)
 
 
 @dataclass(frozen=True)
@@ -187,8 +196,19 @@ class Simulation:
                 "network": account.network,
             }
         )
+        course = np.random.default_rng([self.seed, user_index, day_number, 3])
+        draw = course.random(n)
+        trajectory = np.where(draw < TAKEOFF_SHARE, "takeoff", np.where(draw < TAKEOFF_SHARE + FLOP_SHARE, "flop",
+                                                                         "ordinary"))
+        surge = course.uniform(*SURGE_MULTIPLIER_RANGE, size=n)
+        onset = course.uniform(*SURGE_ONSET_HOURS_RANGE, size=n)
+        flop_fraction = course.uniform(*FLOP_FRACTION_RANGE, size=n)
+        frame["trajectory"] = trajectory
+        frame["surge_multiplier"] = np.where(trajectory == "takeoff", surge, 0.0)
+        frame["surge_onset_hours"] = onset
+        kept = np.where(trajectory == "flop", flop_fraction, 1.0)
         for name, values in finals.items():
-            frame[f"final_{name}"] = np.asarray(values, dtype=np.int64)
+            frame[f"final_{name}"] = np.floor(np.asarray(values, dtype=float) * kept).astype(np.int64)
         return frame.sort_values("published_at", kind="stable").reset_index(drop=True)
 
     def posts_between(self, start, end, user_ids=None) -> pd.DataFrame:
@@ -245,11 +265,17 @@ class Simulation:
         age_hours = (as_of - published) / np.timedelta64(1, "h")
         tau = params["tau_hours"].to_numpy(dtype=float)
         fraction = np.where(found, 1.0 - np.exp(-np.nan_to_num(age_hours) / np.nan_to_num(tau, nan=1.0)), 0.0)
+        onset = params["surge_onset_hours"].to_numpy(dtype=float, na_value=0.0)
+        after_onset = np.maximum(np.nan_to_num(age_hours) - onset, 0)
+        multiplier = params["surge_multiplier"].to_numpy(dtype=float, na_value=0.0)
+        surge = multiplier * (1.0 - np.exp(-after_onset / SURGE_TAU_HOURS))
         result = pd.DataFrame({"post_id": wanted.to_numpy()})
         for name in ("impressions", "likes", "retweets", "replies", "quotes", "bookmarks",
                      "url_clicks", "profile_clicks", "media_views"):
             # Interactions trail impressions a little: people see a post before they react.
             frac = fraction if name == "impressions" else 1.0 - (1.0 - fraction) ** 0.8
+            # Ordinary posts and flops have no surge (0): the same figures as without one.
+            frac = frac + np.where(found, surge, 0.0)
             values = np.floor(params[f"final_{name}"].to_numpy(dtype=float, na_value=0.0) * frac)
             if name in UNREPORTED_ON_BLUESKY:
                 values = np.where(params["network"].to_numpy() == "bluesky", np.nan, values)
@@ -257,6 +283,12 @@ class Simulation:
         result["status"] = np.where(found, "ok", "not_found")
         result["network"] = params["network"].to_numpy()
         return result
+
+    def trajectories(self, post_ids) -> pd.Series:
+        """Each post's hidden course, by post id: ordinary, takeoff or flop (NaN for an unknown id)."""
+        wanted = pd.Index(pd.Series(post_ids, dtype="string").astype(str), name="post_id")
+        params = self._post_params(wanted)
+        return params.loc[~params.index.duplicated(), "trajectory"].reindex(wanted)
 
     # ----- profile activity -----------------------------------------------------------
     def profile_activity(self, user_id: str, day) -> dict:
@@ -322,7 +354,7 @@ def _post_id(account: SimAccount, user_index: int, number: int) -> str:
 
 def _empty_posts() -> pd.DataFrame:
     columns = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items", "published_at",
-               "tau_hours", "network"]
+               "tau_hours", "network", "trajectory", "surge_multiplier", "surge_onset_hours"]
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame["published_at"] = pd.Series(dtype="datetime64[ns]")
     return frame

@@ -225,3 +225,12 @@ def test_history_years_back_and_a_header_only_file():
     assert empty.kind == CONTENT and empty.rows == 0 and empty.notes == []
     only_placeholders = parse(CONTENT_HEAD + PLACEHOLDER, name=CONTENT_NAME)
     assert only_placeholders.rows == 0 and "1 placeholder rows" in only_placeholders.notes[0]
+
+
+def test_the_newer_layouts_new_follows_are_kept_per_post():
+    # content_row's New follows column is 0; a second post's is 7 (columns: ...,Shares,New follows,...).
+    second = content_row("1983733088465846280", "Tue, Nov 18, 2025").replace(",54,4,1,0,", ",54,4,1,7,")
+    parsed = parse(CONTENT_HEAD + content_row() + second, name=CONTENT_NAME)
+    assert parsed.metrics["new_follows"].tolist() == [0, 7]
+    # The classic layout has no such column.
+    assert parse(CLASSIC_HEAD + classic_row()).metrics["new_follows"].isna().all()

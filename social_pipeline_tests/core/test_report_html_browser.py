@@ -4,7 +4,6 @@ Skips only when Chromium is absent on a developer machine; in CI (CI=true) a mis
 Chromium fails the test (`.ci/run` installs it).
 """
 
-import subprocess
 
 import pandas as pd
 import pytest
@@ -12,23 +11,13 @@ import pytest
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.reports import render_html
 from social_pipeline.warehouse.connection import connect
-from social_pipeline_tests.helpers import add_post, add_profile_day, chromium_binary, refresh_post_tables
-
-
-def open_in_chromium(html_file, profile_dir) -> tuple[str, str]:
-    """(DOM after load, browser log). Console messages are logged as `CONSOLE(...)` lines."""
-    completed = subprocess.run(
-        [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile_dir}",
-         "--enable-logging=stderr", "--v=0", "--dump-dom", html_file.as_uri()],
-        capture_output=True, text=True, timeout=90,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    return completed.stdout, completed.stderr
-
-
-def console_lines(log: str) -> list[str]:
-    return [line for line in log.splitlines() if "CONSOLE" in line]
+from social_pipeline_tests.helpers import (
+    add_post,
+    add_profile_day,
+    console_lines,
+    open_in_chromium,
+    refresh_post_tables,
+)
 
 
 @pytest.fixture

@@ -4,30 +4,8 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 from social_pipeline.core.reports import predicted_vs_actual_svg, render_html, render_markdown
-
-HOSTILE = "<script>alert('x')</script> Q&A | \"quoted\""
-
-
-def report(**changes) -> dict:
-    base = {
-        "user_id": "ana<&>", "generated_at": "2026-03-09T01:00:00", "timezone": "UTC",
-        "report_period": {"start": "2026-03-02T00:00:00", "end": "2026-03-09T00:00:00"},
-        "summary": {"total_posts": 2, "total_impressions": 1400, "total_engagements": 64, "avg_engagement_rate": 3.5},
-        "recruiter_metrics": {"profile_views_7d": 28, "estimated_recruiter_reach": 12},
-        "trends": {"posts_change": 1, "impressions_change_pct": 40.0, "engagements_change_pct": None,
-                   "engagement_rate_change_pts": -0.5, "profile_views_change_pct": 0.0},
-        "top_posts": [{"content": HOSTILE, "content_type": "video & <i>", "impressions": 1000, "engagements": 60,
-                       "engagement_rate": 6.0},
-                      {"content": "Chart of the week", "content_type": "image", "impressions": 400,
-                       "engagements": 4, "engagement_rate": 1.0}],
-        "engagement_breakdown": {"video & <i>": {"posts": 1, "impressions": 1000, "engagements": 60,
-                                                 "avg_engagement_rate": 6.0}},
-        "best_times": [{"day_name": "Monday", "hour": 9, "avg_engagement_rate": 3.0, "posts_count": 2}],
-        "recommendations": [f"Keep posting {HOSTILE}"],
-        "weekly_history": [{"week_start": "2026-03-02", "total_posts": 2, "avg_engagement_rate": 3.5}],
-        "engagement_heatmap": [{"day_of_week": 0, "hour": 9, "avg_engagement_rate": 3.0, "posts_count": 2}],
-    }
-    return {**base, **changes}
+from social_pipeline_tests.helpers import HOSTILE
+from social_pipeline_tests.helpers import sample_report as report
 
 
 class TextAndTags(HTMLParser):
@@ -58,7 +36,7 @@ def test_report_text_is_escaped_in_the_html_and_reads_back_unchanged():
     assert dom.texts.count(HOSTILE) == 1 and f"Keep posting {HOSTILE}" in dom.texts
     assert dom.texts.count("video & <i>") == 2  # top posts and engagement by content type
     assert "Weekly social media report: ana<&>, week of 2026-03-02" in dom.texts
-    assert dom.tags.count("table") == 2 and dom.tags.count("svg") == 2
+    assert dom.tags.count("table") == 2 and dom.tags.count("svg") == 3  # trend, heat map, lifecycle
 
 
 def test_the_html_sections_fall_back_when_the_week_is_empty():

@@ -1,5 +1,6 @@
 """The simulated source: deterministic, monotonic, and with signal worth finding."""
 
+import numpy as np
 import pandas as pd
 
 from social_pipeline.core.collection import is_due
@@ -108,3 +109,30 @@ def test_the_bluesky_account_reports_no_impressions_or_clicks():
     for column in ("impressions", "url_clicks", "profile_clicks", "media_views"):
         assert metrics[column].isna().all()
     assert set(metrics.network) == {"bluesky"}
+
+
+def test_a_few_posts_take_off_or_flop_and_the_label_stays_out_of_the_source():
+    sim = Simulation(seed=7)
+    posts = sim.posts_between(START, END).set_index("post_id")
+    labels = sim.trajectories(posts.index)
+    shares = labels.value_counts(normalize=True)
+    assert 0.005 <= shares["takeoff"] <= 0.03 and 0.005 <= shares["flop"] <= 0.03
+    assert labels.equals(Simulation(seed=7).trajectories(posts.index))
+
+    # A take-off's impressions: its usual curve plus the surge, surge_multiplier x final after the onset.
+    takeoff = posts[labels == "takeoff"].iloc[0]
+    at = takeoff["published_at"] + pd.Timedelta(hours=6)
+    usual = takeoff["final_impressions"] * (1 - np.exp(-6 / takeoff["tau_hours"]))
+    surge = takeoff["final_impressions"] * takeoff["surge_multiplier"] * \
+        (1 - np.exp(-(6 - takeoff["surge_onset_hours"]) / 2.0))
+    assert sim.metrics_at([takeoff.name], at)["impressions"].iloc[0] == int(np.floor(usual + surge))
+    ordinary = posts[labels == "ordinary"].iloc[0]
+    at = ordinary["published_at"] + pd.Timedelta(hours=6)
+    assert sim.metrics_at([ordinary.name], at)["impressions"].iloc[0] == \
+        int(np.floor(ordinary["final_impressions"] * (1 - np.exp(-6 / ordinary["tau_hours"]))))
+
+    source = SimulatedSource(seed=7)
+    fetched = source.fetch_posts(source.user_ids(), START, END)
+    requests = pd.DataFrame({"post_id": fetched["post_id"], "collected_at": END})
+    columns = set(fetched.columns) | set(source.fetch_metrics(requests).frame.columns)
+    assert not columns & {"trajectory", "surge_multiplier", "surge_onset_hours", "tau_hours"}

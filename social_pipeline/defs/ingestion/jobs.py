@@ -7,9 +7,11 @@ hourly_collection_job = dg.define_asset_job(
     "hourly_collection",
     # inbox_files runs per dropped file (the inbox sensor's job), not per hour.
     selection=(dg.AssetSelection.groups("ingestion") - dg.AssetSelection.assets("inbox_files"))
-    | dg.AssetSelection.assets("post_snapshots", "post_performance"),
+    | dg.AssetSelection.assets("post_snapshots", "post_performance", "post_lifecycle",
+                                "post_alerts", "post_follower_gain"),
     description="Collect posts, metrics, followers and profile activity for an hour (or a range, in "
-    "one run), then refresh post_snapshots and post_performance.",
+    "one run), then refresh post_snapshots, post_performance, post_lifecycle and post_follower_gain, "
+    "and send the early alerts of young posts that left their expected band.",
     executor_def=dg.in_process_executor,
 )
 

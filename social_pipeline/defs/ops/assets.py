@@ -13,7 +13,8 @@ from social_pipeline.warehouse.lake import is_lake
 # (by key, so this module imports no domain). A test holds the list to the asset graph.
 WAREHOUSE_WRITERS = [
     "raw_posts", "raw_tweet_metrics", "raw_account_snapshots", "raw_profile_activity", "inbox_files",
-    "post_snapshots", "post_performance",
+    "post_snapshots", "post_performance", "post_lifecycle", "post_alerts",
+    "post_follower_gain",
     "user_summary", "engagement_by_content_type", "best_posting_times", "recruiter_metrics", "weekly_report",
     "training_dataset", "reach_model", "likes_model", "prediction_log", "prediction_outcomes",
 ]

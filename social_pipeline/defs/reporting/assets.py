@@ -11,6 +11,8 @@ import pandas as pd
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.files import write_atomically
+from social_pipeline.core.lifecycle_report import add_lifecycle_sections
+from social_pipeline.core.lifecycle_report import sql as lifecycle_sql
 from social_pipeline.core.reports import render_html, render_markdown
 from social_pipeline.core.x_cost import SPEND_BY_ACCOUNT_SQL
 from social_pipeline.defs.analytics.assets import (
@@ -44,7 +46,8 @@ def safe_name(user_id: str) -> str:
 
 
 @dg.asset(
-    deps=[user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics],
+    deps=[user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics,
+          "post_lifecycle", "post_alerts", "post_follower_gain"],
     group_name="reporting",
     description="One report per user and week in `analytics.weekly_reports` (the seed's report shape as "
     "JSON, plus Markdown), also written as files `<reports dir>/<user>/<week_start>.md` and `.html` "
@@ -52,7 +55,8 @@ def safe_name(user_id: str) -> str:
     metadata=table_definition_metadata("analytics.weekly_reports"),
     # The report is built in Python (core/reports.py, core/recommendations.py): bump the version when
     # they change; the hash covers the queries its figures come from.
-    code_version=code_version("1", *WEEKLY_QUERIES.values(), q.top_posts_query(q.report_periods_sql())),
+    code_version=code_version("1", *WEEKLY_QUERIES.values(), q.top_posts_query(q.report_periods_sql()),
+                              lifecycle_sql("report_lifecycle"), lifecycle_sql("report_alerts_and_followers")),
     partitions_def=WEEKLY_PARTITIONS,
     backfill_policy=SINGLE_RUN,
     kinds={"duckdb", "html", "markdown"},
@@ -65,6 +69,7 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     folder = file_stores.reports_path()
     with warehouse.get_connection() as con:
         reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]
+        add_lifecycle_sections(con, reports)
         rows, spend_by_week = [], {}
         for report in reports:
             # The footer: what the account's X reads cost that week (ops.x_api_usage), when it has any.

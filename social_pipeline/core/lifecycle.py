@@ -1,0 +1,25 @@
+"""A post's lifecycle: its figures at fixed ages, each account's typical curve, and early alerts.
+
+The ages and the rule that turns a young post's figures into an alert live here; the set-based
+work runs as SQL beside the assets (defs/analytics/sql/, defs/ops/sql/)."""
+
+from __future__ import annotations
+
+# The ages (hours after publication) at which post_lifecycle reads each post.
+LIFECYCLE_AGES_HOURS = (1, 3, 6, 24, 72, 168)
+# The account's typical curve is a share of the impressions at this age (7 days).
+WEEK_AGE_HOURS = 168
+# Young posts are compared with their expectation at the ages up to this one.
+ALERT_MAX_AGE_HOURS = 24
+# An age whose newest snapshot is older than this (a gap in the collections) is not alerted on:
+# the figures are of an earlier age and would read as `behind`.
+ALERT_MAX_SNAPSHOT_LAG_HOURS = 1.0
+# A crossing found more than this long after its snapshot (history loaded in bulk, a pipeline that
+# was down) is recorded but not sent: nobody can act on it any more.
+ALERT_SEND_WITHIN_HOURS = 24
+DIRECTIONS = ("ahead", "behind")
+
+
+def lifecycle_params(max_age_hours: int = WEEK_AGE_HOURS) -> dict:
+    """The query parameters of the lifecycle SQL."""
+    return {"ages_hours": list(LIFECYCLE_AGES_HOURS), "week_age_hours": max_age_hours}

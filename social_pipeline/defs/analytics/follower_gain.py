@@ -1,0 +1,45 @@
+"""post_follower_gain: the followers each post brought, from X's per-post count or the account's figures."""
+
+import dagster as dg
+
+from social_pipeline.core.sql_files import sql_loader
+from social_pipeline.defs.common import (
+    WAREHOUSE_POOL,
+    asset_labels,
+    code_version,
+    table_definition_metadata,
+    table_metadata,
+)
+from social_pipeline.defs.ingestion.assets import inbox_files, raw_account_snapshots, raw_posts, raw_tweet_metrics
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.write_conflicts import write_transaction
+
+sql = sql_loader(__file__)
+
+
+@dg.asset(
+    deps=[raw_account_snapshots, raw_posts, raw_tweet_metrics, inbox_files],
+    group_name="analytics",
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description="One row per post: the followers it brought (`followers_gained`) and how that was found "
+    "(`method`): X's own `New follows` where the newer export gives it, else the account's follower "
+    "change over the 24 h after publication less its usual growth (the median change of its hours "
+    "without a post). Rebuilt whole each run.",
+    metadata=table_definition_metadata("analytics.post_follower_gain"),
+    code_version=code_version("1", sql("post_follower_gain")),
+    **asset_labels("data_platform", "analytics", "hourly"),
+)
+def post_follower_gain(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    def replace(con):
+        con.execute("DELETE FROM analytics.post_follower_gain")
+        con.execute(f"INSERT INTO analytics.post_follower_gain BY NAME {sql('post_follower_gain')}")
+        meta = table_metadata(con, "analytics.post_follower_gain", order_by="followers_gained DESC, post_id")
+        methods = dict(con.execute("SELECT method, count(*) FROM analytics.post_follower_gain GROUP BY ALL").fetchall())
+        return meta, methods
+
+    with warehouse.get_connection() as con:
+        meta, methods = write_transaction(con, replace, "analytics.post_follower_gain")
+    for method in ("x_export_new_follows", "account_snapshots"):
+        meta[f"posts_by_{method}"] = dg.MetadataValue.int(int(methods.get(method, 0)))
+    return dg.MaterializeResult(metadata=meta)

@@ -1,0 +1,78 @@
+"""post_lifecycle: each post's figures at fixed ages and each account's typical curve, incrementally."""
+
+import dagster as dg
+
+from social_pipeline.core.lifecycle import lifecycle_params
+from social_pipeline.core.sql_files import scalar, sql_loader
+from social_pipeline.defs.analytics.assets import post_snapshots
+from social_pipeline.defs.common import (
+    WAREHOUSE_POOL,
+    asset_labels,
+    code_version,
+    preview_table,
+    table_definition_metadata,
+    table_metadata,
+)
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.write_conflicts import write_transaction
+
+sql = sql_loader(__file__)
+
+
+class PostLifecycleConfig(dg.Config):
+    full_refresh: bool = False
+
+
+def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
+    """Recompute the lifecycle rows of the posts whose snapshots changed, and the curves of their
+    accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}."""
+    params = lifecycle_params()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
+                {"week_age_hours": params["week_age_hours"], "full_refresh": full_refresh})
+    # The accounts of the refreshed posts, before their rows are replaced (a post may have gone).
+    con.execute("CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS SELECT DISTINCT user_id FROM ("
+                "SELECT user_id FROM analytics.post_snapshots WHERE post_id IN (SELECT post_id FROM lifecycle_refresh) "
+                "UNION ALL SELECT user_id FROM analytics.post_lifecycle "
+                "WHERE post_id IN (SELECT post_id FROM lifecycle_refresh))")
+    con.execute("DELETE FROM analytics.post_lifecycle WHERE post_id IN (SELECT post_id FROM lifecycle_refresh)")
+    con.execute(f"INSERT INTO analytics.post_lifecycle BY NAME {sql('post_lifecycle')}",
+                params)
+    con.execute("DELETE FROM analytics.account_lifecycle_curves "
+                "WHERE user_id IN (SELECT user_id FROM lifecycle_accounts)")
+    con.execute(f"INSERT INTO analytics.account_lifecycle_curves BY NAME {sql('account_lifecycle_curves')}",
+                {"week_age_hours": params["week_age_hours"]})
+    counts = {"posts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_refresh")),
+              "accounts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_accounts"))}
+    con.execute("DROP TABLE lifecycle_refresh")
+    con.execute("DROP TABLE lifecycle_accounts")
+    return counts
+
+
+@dg.asset(
+    deps=[post_snapshots],
+    group_name="analytics",
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description="One row per post and age (1, 3, 6, 24, 72 and 168 h): cumulative impressions and "
+    "engagements from the newest snapshot at or before that age, with that snapshot's own age "
+    "(`snapshot_age_hours`), nothing interpolated. Also rebuilds `analytics.account_lifecycle_curves` "
+    "(per account: the median share of 7-day impressions reached at each age, and the half-life). "
+    "Incremental: only posts with new snapshots are recomputed (set `full_refresh` to rebuild all).",
+    metadata=table_definition_metadata("analytics.post_lifecycle"),
+    code_version=code_version("1", sql("post_lifecycle_refresh_posts"), sql("post_lifecycle"),
+                              sql("account_lifecycle_curves")),
+    **asset_labels("data_platform", "analytics", "hourly"),
+)
+def post_lifecycle(context: dg.AssetExecutionContext, config: PostLifecycleConfig, warehouse: WarehouseResource):
+    def write_lifecycle(con):
+        counts = refresh_post_lifecycle(con, config.full_refresh)
+        meta = table_metadata(con, "analytics.post_lifecycle", order_by="snapshot_time DESC, post_id, age_hours")
+        curves = con.execute("SELECT * FROM analytics.account_lifecycle_curves ORDER BY user_id, age_hours").df()
+        return meta, counts, curves
+
+    with warehouse.get_connection() as con:
+        meta, counts, curves = write_transaction(con, write_lifecycle, "analytics.post_lifecycle")
+    meta["posts_refreshed"] = dg.MetadataValue.int(counts["posts_refreshed"])
+    meta["accounts_refreshed"] = dg.MetadataValue.int(counts["accounts_refreshed"])
+    meta["account_lifecycle_curves"] = preview_table(curves.head(60))
+    return dg.MaterializeResult(metadata=meta)

@@ -1,0 +1,78 @@
+"""post_lifecycle on a hand-built history with gaps: ages, shares, half-life and incremental refresh."""
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from social_pipeline.defs.analytics.assets import post_snapshots
+from social_pipeline.defs.analytics.lifecycle import post_lifecycle
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
+from social_pipeline_tests.helpers import LIFECYCLE_HISTORY as HISTORY
+from social_pipeline_tests.helpers import LIFECYCLE_YOUNG_PUBLISHED as YOUNG_PUBLISHED
+from social_pipeline_tests.helpers import add_lifecycle_post, add_lifecycle_snapshot
+
+
+@pytest.fixture
+def warehouse(db_path):
+    con = connect(db_path)
+    for post_id, published_at, snapshots in HISTORY:
+        add_lifecycle_post(con, post_id, published_at)
+        for age, impressions in snapshots:
+            add_lifecycle_snapshot(con, post_id, published_at, age, impressions)
+    con.close()
+    return WarehouseResource(database=db_path)
+
+
+def run(warehouse):
+    result = dg.materialize([post_snapshots, post_lifecycle], resources={"warehouse": warehouse})
+    assert result.success
+    return result.asset_materializations_for_node("post_lifecycle")[0].metadata
+
+
+def rows(warehouse, query):
+    with warehouse.get_connection() as con:
+        return con.execute(query).fetchall()
+
+
+def test_ages_come_from_the_newest_snapshot_at_or_before_each_age(warehouse):
+    run(warehouse)
+    lifecycle = rows(warehouse, "SELECT post_id, age_hours, snapshot_age_hours, impressions, engagements "
+                                "FROM analytics.post_lifecycle ORDER BY post_id, age_hours")
+    assert lifecycle == [
+        # a: the 72 h figures are those of 30 h, the 168 h ones those of 100 h (the 170 h snapshot is later).
+        ("a", 1, 0.5, 50, 5), ("a", 3, 2.0, 200, 20), ("a", 6, 5.5, 400, 40), ("a", 24, 23.0, 700, 70),
+        ("a", 72, 30.0, 800, 80), ("a", 168, 100.0, 950, 95),
+        ("b", 1, 1.0, 100, 10), ("b", 3, 3.0, 300, 30), ("b", 6, 6.0, 500, 50), ("b", 24, 24.0, 800, 80),
+        ("b", 72, 72.0, 900, 90), ("b", 168, 168.0, 1000, 100),
+        # c has been observed up to 2 h: only its 1 h row exists.
+        ("c", 1, 0.5, 10, 1),
+    ]
+
+
+def test_typical_curve_is_the_median_share_and_half_life_the_median_post(warehouse):
+    run(warehouse)
+    curve = rows(warehouse, "SELECT age_hours, posts, round(median_share_of_week_impressions, 6), "
+                            "round(p10_share_of_week_impressions, 6), round(p90_share_of_week_impressions, 6), "
+                            "half_life_hours FROM analytics.account_lifecycle_curves WHERE user_id = 'u1' "
+                            "ORDER BY age_hours")
+    # a's shares are x / 950, b's x / 1000. A share counts where the snapshot is within 15 minutes or a
+    # tenth of the age: a's 1 h (0.5 h), 3 h (2 h) and 72 h (30 h) rows are too far from their age.
+    both = {age: sorted([a / 950, b / 1000]) for age, a, b in [(6, 400, 500), (24, 700, 800), (168, 950, 1000)]}
+    expected = {age: (2, sum(s) / 2, s[0] + 0.1 * (s[1] - s[0]), s[0] + 0.9 * (s[1] - s[0])) for age, s in both.items()}
+    expected |= {age: (1, share, share, share) for age, share in [(1, 0.1), (3, 0.3), (72, 0.9)]}
+    # Half-lives: a reaches 475 first at its 23 h snapshot, b 500 at 6 h; the median is 14.5 h.
+    assert curve == [(age, n, *(round(v, 6) for v in shares), 14.5) for age, (n, *shares) in sorted(expected.items())]
+
+
+def test_only_posts_with_new_snapshots_are_recomputed(warehouse, db_path):
+    first = run(warehouse)
+    assert first["posts_refreshed"].value == 3
+    assert run(warehouse)["posts_refreshed"].value == 0
+    con = connect(db_path)
+    add_lifecycle_snapshot(con, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
+    con.close()
+    again = run(warehouse)
+    assert again["posts_refreshed"].value == 1
+    assert rows(warehouse, "SELECT age_hours, snapshot_age_hours, impressions FROM analytics.post_lifecycle "
+                           "WHERE post_id = 'c' ORDER BY age_hours") == [(1, 0.5, 10), (3, 2.0, 40)]
