@@ -31,6 +31,7 @@ def evaluated_contributions(model: models.TargetModel, df: pd.DataFrame) -> pd.D
     """Interventional Shapley values the slow, exact way: for each feature, evaluate the scikit-learn
     pipelines on every background row with that feature set to the row's value, and compare the mean
     log prediction with the background's."""
+
     def log_without_level(frame):
         x = prepared(frame, model.columns)
         out = np.log(np.clip(model.point.predict(x), 1e-12, None))
@@ -56,7 +57,7 @@ def evaluated_contributions(model: models.TargetModel, df: pd.DataFrame) -> pd.D
             logs = log_without_level(blocks)
         else:
             logs = np.log(np.clip(model.relative.predict(blocks), 1e-12, None))
-        base, mixed = logs[: len(bg)].mean(), logs[len(bg):]
+        base, mixed = logs[: len(bg)].mean(), logs[len(bg) :]
         out.iloc[i, : len(model.columns)] = mixed.reshape(len(model.columns), len(bg)).mean(axis=1) - base
         if not np.isnan(levels[i]):
             out.iloc[i, len(model.columns)] = np.log(levels[i]) - np.log(model.exposure(background)).mean()
@@ -81,6 +82,7 @@ def _one_thread(fn):
     def wrapper(*args, **kwargs):  # as served then: one OpenMP thread per prediction
         with threadpool_limits(limits=1, user_api="openmp"):
             return fn(*args, **kwargs)
+
     return wrapper
 
 

@@ -18,18 +18,25 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, path: str = "/predict",
-             timeout_s: float = 120.0, keep_alive: bool = False,
-             same_answer: Callable[[bytes], bool] | None = None) -> dict:
+def run_load(
+    base_url: str,
+    payload: dict,
+    concurrency: int,
+    n_requests: int,
+    path: str = "/predict",
+    timeout_s: float = 120.0,
+    keep_alive: bool = False,
+    same_answer: Callable[[bytes], bool] | None = None,
+) -> dict:
     """Send `n_requests` POSTs of `payload` to base_url + path from `concurrency` clients at once.
 
     Returns p50_ms / p99_ms / max_ms of the served answers, served_share (served / all), shed_share
@@ -88,7 +95,8 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
     for status, _, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     return {
-        "concurrency": concurrency, "requests": len(results),
+        "concurrency": concurrency,
+        "requests": len(results),
         "p50_ms": float(np.percentile(served, 50)) if len(served) else None,
         "p99_ms": float(np.percentile(served, 99)) if len(served) else None,
         "max_ms": float(served.max()) if len(served) else None,
@@ -99,7 +107,9 @@ def run_load(base_url: str, payload: dict, concurrency: int, n_requests: int, pa
         "max_answer_ms": float(answered.max()) if len(answered) else None,
         "requests_per_s": len(served) / wall if wall else None,
         "wrong_answers": statuses.get(200, 0) - len(served),
-        "statuses": statuses, "wall_s": wall, "served_ms": served.tolist(),
+        "statuses": statuses,
+        "wall_s": wall,
+        "served_ms": served.tolist(),
     }
 
 
@@ -110,17 +120,39 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_api(env: dict, app: str = "social_pipeline.app.http_api:app", workers: int | None = None,
-              startup_s: float = 120.0, factory: bool = False):
+def serve_api(
+    env: dict,
+    app: str = "social_pipeline.app.http_api:app",
+    workers: int | None = None,
+    startup_s: float = 120.0,
+    factory: bool = False,
+):
     """A real uvicorn serving `app` (a function returning the app with `factory`) on 127.0.0.1 (a free
     port) with `env` and, as `make api`, one worker process per core unless `workers` says otherwise;
     yields its base URL once every worker answers."""
     port = free_port()
     workers = workers or os.cpu_count() or 1
     log = open(Path(env.get("SOCIAL_PIPELINE_OPS_DIR", "/tmp")) / f"uvicorn-{port}.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", str(workers), "--log-level", "warning"]
-                              + (["--factory"] if factory else []), env={**os.environ, **env}, stdout=log, stderr=log)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
+        + (["--factory"] if factory else []),
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=log,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_s

@@ -30,18 +30,26 @@ class SeedStyleAnalytics:
 
     def post_figures(self, post_id: str) -> tuple[int, int, float] | None:
         """calculate_engagement_rate: the post's latest metrics, one query."""
-        row = self.con.execute("SELECT impressions, likes, retweets, replies, quotes FROM tweet_metrics "
-                               "WHERE post_id = ? ORDER BY collected_at DESC LIMIT 1", (post_id,)).fetchone()
+        row = self.con.execute(
+            "SELECT impressions, likes, retweets, replies, quotes FROM tweet_metrics "
+            "WHERE post_id = ? ORDER BY collected_at DESC LIMIT 1",
+            (post_id,),
+        ).fetchone()
         if row is None:
             return None
         impressions, likes, retweets, replies, quotes = row
-        return impressions, engagements(likes, retweets, replies, quotes), \
-            engagement_rate_pct(likes, retweets, replies, quotes, impressions)
+        return (
+            impressions,
+            engagements(likes, retweets, replies, quotes),
+            engagement_rate_pct(likes, retweets, replies, quotes, impressions),
+        )
 
     def posts(self, user_id: str, start: datetime, end: datetime) -> list[tuple]:
-        return self.con.execute("SELECT post_id, published_at, content_type FROM posts WHERE user_id = ? "
-                                "AND published_at >= ? AND published_at < ?",
-                                (user_id, start.strftime(_FORMAT), end.strftime(_FORMAT))).fetchall()
+        return self.con.execute(
+            "SELECT post_id, published_at, content_type FROM posts WHERE user_id = ? "
+            "AND published_at >= ? AND published_at < ?",
+            (user_id, start.strftime(_FORMAT), end.strftime(_FORMAT)),
+        ).fetchall()
 
     def user_summary(self, user_id: str, start: datetime, end: datetime) -> dict:
         posts = [(p, t, self.post_figures(p)) for p, _, t in self.posts(user_id, start, end)]
@@ -59,9 +67,11 @@ class SeedStyleAnalytics:
         }
 
     def profile_views(self, user_id: str, start: datetime, end: datetime) -> int:
-        row = self.con.execute("SELECT sum(profile_views) FROM profile_activity WHERE user_id = ? "
-                               "AND snapshot_date >= ? AND snapshot_date < ?",
-                               (user_id, start.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d"))).fetchall()
+        row = self.con.execute(
+            "SELECT sum(profile_views) FROM profile_activity WHERE user_id = ? "
+            "AND snapshot_date >= ? AND snapshot_date < ?",
+            (user_id, start.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")),
+        ).fetchall()
         return int(row[0][0] or 0)
 
     def best_posting_times(self, user_id: str, end: datetime) -> list[tuple]:
@@ -72,8 +82,11 @@ class SeedStyleAnalytics:
                 published = datetime.strptime(published_at, _FORMAT)
                 slots[(published.weekday(), published.hour)].append(figures)
         ranked = sorted(
-            ((dow, hour, len(v), sum(f[2] for f in v) / len(v), sum(f[1] for f in v))
-             for (dow, hour), v in slots.items() if len(v) >= 2),
+            (
+                (dow, hour, len(v), sum(f[2] for f in v) / len(v), sum(f[1] for f in v))
+                for (dow, hour), v in slots.items()
+                if len(v) >= 2
+            ),
             key=lambda s: (-s[3], -s[2], -s[4], s[0], s[1]),
         )
         return [(dow, hour, n, rate) for dow, hour, n, rate, _ in ranked[:10]]
@@ -94,13 +107,19 @@ def run_baseline(sqlite_path: str, week_starts: list[str], user_fraction: float 
                 best = seed.best_posting_times(user_id, end)
                 weeks_out[(user_id, week.strftime("%Y-%m-%d"))] = summary
                 best_out[(user_id, end.strftime("%Y-%m-%d"))] = best
-                slots = [{"day_name": DAY_NAMES[d], "hour": h, "posts_count": n, "avg_engagement_rate": r}
-                         for d, h, n, r in best]
+                slots = [
+                    {"day_name": DAY_NAMES[d], "hour": h, "posts_count": n, "avg_engagement_rate": r}
+                    for d, h, n, r in best
+                ]
                 reports_out[(user_id, week.strftime("%Y-%m-%d"))] = {
                     "top_post_ids": summary["top_post_ids"],
-                    "recommendations": recommendations(summary["total_posts"], summary["avg_engagement_rate_pct"],
-                                                       summary["content_types"], slots,
-                                                       seed.profile_views(user_id, week, end)),
+                    "recommendations": recommendations(
+                        summary["total_posts"],
+                        summary["avg_engagement_rate_pct"],
+                        summary["content_types"],
+                        slots,
+                        seed.profile_views(user_id, week, end),
+                    ),
                 }
             for post_id, _, _ in seed.posts(user_id, datetime.min, datetime.max):
                 figures = seed.post_figures(post_id)

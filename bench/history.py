@@ -30,7 +30,8 @@ def write_history(database: str, posts: int, snapshots_per_post: int, users: int
     with connect(database) as con:
         con.execute(f"SELECT setseed({(seed % 100) / 100})")
         params = {"posts": posts, "users": users, "start": start, "span": publish_span_s}
-        con.execute("""
+        con.execute(
+            """
             INSERT INTO raw.posts (post_id, user_id, text, content_type, media_type, num_media_items, published_at,
                                    published_time_known, source, ingested_at)
             SELECT 'p' || i, 'u' || (i % $users), 'bench post ' || i,
@@ -40,7 +41,9 @@ def write_history(database: str, posts: int, snapshots_per_post: int, users: int
                    date_trunc('minute', $start + to_seconds((hash(i * 7 + 3) % $span)::BIGINT)),
                    TRUE, 'bench', $start
             FROM range($posts) AS t(i)
-        """, params)
+        """,
+            params,
+        )
         con.execute("""
             CREATE TEMP TABLE post_final AS
             SELECT post_id, published_at,
@@ -62,21 +65,33 @@ def write_history(database: str, posts: int, snapshots_per_post: int, users: int
                 FROM post_final, range(1, {snapshots_per_post} + 1) AS s(k)
             )
         """)
-        con.execute("""
+        con.execute(
+            """
             INSERT INTO raw.account_snapshots (user_id, collected_at, followers, following, post_count, source)
             SELECT 'u' || u, d, 1000 + u * 500 + datediff('day', $start, d) * 3, 100, 0, 'bench'
             FROM range($users) AS t(u), range($start, $end, INTERVAL 1 DAY) AS r(d)
-        """, {"users": users, "start": start, "end": HISTORY_END})
-        con.execute("""
+        """,
+            {"users": users, "start": start, "end": HISTORY_END},
+        )
+        con.execute(
+            """
             INSERT INTO raw.profile_activity (user_id, platform, snapshot_date, profile_views, connection_requests,
                                               inmails_received, source_file, ingested_at)
             SELECT 'u' || u, 'linkedin', d::DATE, 10 + hash(u, d) % 40, hash(u, d) % 3, hash(u, d) % 2,
                    'bench', $end
             FROM range($users) AS t(u), range($start, $end, INTERVAL 1 DAY) AS r(d)
-        """, {"users": users, "start": start, "end": HISTORY_END})
+        """,
+            {"users": users, "start": start, "end": HISTORY_END},
+        )
         snapshots = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchall()[0][0]
-    return {"posts": posts, "snapshots": int(snapshots), "users": users, "days": days,
-            "start": start, "end": HISTORY_END}
+    return {
+        "posts": posts,
+        "snapshots": int(snapshots),
+        "users": users,
+        "days": days,
+        "start": start,
+        "end": HISTORY_END,
+    }
 
 
 def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
@@ -89,12 +104,18 @@ def export_to_sqlite(database: str, sqlite_path: str) -> None:
     """The same raw posts and metrics in a SQLite file, indexed as the seed's schema would be,
     for the seed-style baseline (setup, not timed)."""
     with duckdb.connect(database, read_only=True) as con:
-        posts = con.execute("SELECT post_id, user_id, content_type, strftime(published_at, '%Y-%m-%d %H:%M:%S') "
-                            "AS published_at FROM raw.posts").df()
-        metrics = con.execute("SELECT post_id, strftime(collected_at, '%Y-%m-%d %H:%M:%S') AS collected_at, "
-                              "impressions, likes, retweets, replies, quotes FROM raw.tweet_metrics").df()
-        profile = con.execute("SELECT user_id, strftime(snapshot_date, '%Y-%m-%d') AS snapshot_date, profile_views "
-                              "FROM raw.profile_activity").df()
+        posts = con.execute(
+            "SELECT post_id, user_id, content_type, strftime(published_at, '%Y-%m-%d %H:%M:%S') "
+            "AS published_at FROM raw.posts"
+        ).df()
+        metrics = con.execute(
+            "SELECT post_id, strftime(collected_at, '%Y-%m-%d %H:%M:%S') AS collected_at, "
+            "impressions, likes, retweets, replies, quotes FROM raw.tweet_metrics"
+        ).df()
+        profile = con.execute(
+            "SELECT user_id, strftime(snapshot_date, '%Y-%m-%d') AS snapshot_date, profile_views "
+            "FROM raw.profile_activity"
+        ).df()
     with contextlib.closing(sqlite3.connect(sqlite_path)) as lite:
         posts.to_sql("posts", lite, index=False, chunksize=50_000)
         metrics.to_sql("tweet_metrics", lite, index=False, chunksize=50_000)

@@ -35,8 +35,10 @@ def _server():
 
 
 def _lake_env(server, work: Path, name: str) -> dict:
-    return {"SOCIAL_PIPELINE_DB": f"ducklake:postgres:{server.create_database(name)}",
-            "SOCIAL_PIPELINE_LAKE_DATA_PATH": str(work / f"{name}_data")}
+    return {
+        "SOCIAL_PIPELINE_DB": f"ducklake:postgres:{server.create_database(name)}",
+        "SOCIAL_PIPELINE_LAKE_DATA_PATH": str(work / f"{name}_data"),
+    }
 
 
 # ----- one process of the concurrency bench ------------------------------------------------------
@@ -87,11 +89,15 @@ def writer(index: int, start_at: float, seconds: float) -> dict:
             lock_errors += 1
             continue
         try:
+
             def replace(c):
                 c.execute("DELETE FROM raw.tweet_metrics WHERE partition_key = $key", {"key": key})
-                c.execute("INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, source, "
-                          "partition_key, written_at) SELECT 'p' || range, now()::TIMESTAMP, range * 10, range, "
-                          "'bench', $key, now()::TIMESTAMP FROM range($rows)", {"key": key, "rows": ROWS_PER_WRITE})
+                c.execute(
+                    "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, source, "
+                    "partition_key, written_at) SELECT 'p' || range, now()::TIMESTAMP, range * 10, range, "
+                    "'bench', $key, now()::TIMESTAMP FROM range($rows)",
+                    {"key": key, "rows": ROWS_PER_WRITE},
+                )
 
             write_transaction(con, replace, f"bench partition {key}", claims=("raw.tweet_metrics",))
             commits += 1
@@ -110,8 +116,9 @@ def reader(start_at: float, seconds: float) -> dict:
             lock_errors += 1
             continue
         try:
-            con.execute("SELECT partition_key, count(*), sum(impressions) FROM raw.tweet_metrics "
-                        "GROUP BY ALL").fetchall()
+            con.execute(
+                "SELECT partition_key, count(*), sum(impressions) FROM raw.tweet_metrics GROUP BY ALL"
+            ).fetchall()
             reads += 1
         finally:
             con.close()
@@ -123,10 +130,26 @@ def _processes(env: dict, seconds: float) -> list[dict]:
     full_env = {**os.environ, **env}
     full_env.pop("DAGSTER_HOME", None)
     start_at = str(time.time() + STARTUP_SECONDS)
-    started = [subprocess.Popen([*command, "writer", str(i), start_at, str(seconds)], env=full_env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(WRITERS)]
-    started += [subprocess.Popen([*command, "reader", "0", start_at, str(seconds)], env=full_env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(READERS)]
+    started = [
+        subprocess.Popen(
+            [*command, "writer", str(i), start_at, str(seconds)],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(WRITERS)
+    ]
+    started += [
+        subprocess.Popen(
+            [*command, "reader", "0", start_at, str(seconds)],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(READERS)
+    ]
     results = []
     for process in started:
         out, err = process.communicate(timeout=seconds * 20 + 120)
@@ -142,22 +165,29 @@ def lake_concurrency(work: Path, quick: bool) -> list[dict]:
     seconds = 5.0 if quick else 15.0
     rows = []
     with _server() as server:
-        backends = {"duckdb file": {"SOCIAL_PIPELINE_DB": str(work / "concurrency.duckdb")},
-                    "ducklake (postgres catalog)": _lake_env(server, work, "bench_concurrency")}
+        backends = {
+            "duckdb file": {"SOCIAL_PIPELINE_DB": str(work / "concurrency.duckdb")},
+            "ducklake (postgres catalog)": _lake_env(server, work, "bench_concurrency"),
+        }
         for name, env in backends.items():
             os.environ.update(env)
             connect().close()  # the schema, before the clock starts
             results = _processes(env, seconds)
             writers, readers = results[:WRITERS], results[WRITERS:]
-            rows.append({
-                "backend": name, "writers": WRITERS, "readers": READERS, "seconds": seconds,
-                "commits_per_s": sum(w["commits"] for w in writers) / seconds,
-                "slowest_writer_commits_per_s": min(w["commits"] for w in writers) / seconds,
-                "reads_per_s": sum(r["reads"] for r in readers) / seconds,
-                "slowest_reader_reads_per_s": min(r["reads"] for r in readers) / seconds,
-                "lock_errors": sum(p["lock_errors"] for p in results),
-                "conflicts_retried": sum(w["conflicts_retried"] for w in writers),
-            })
+            rows.append(
+                {
+                    "backend": name,
+                    "writers": WRITERS,
+                    "readers": READERS,
+                    "seconds": seconds,
+                    "commits_per_s": sum(w["commits"] for w in writers) / seconds,
+                    "slowest_writer_commits_per_s": min(w["commits"] for w in writers) / seconds,
+                    "reads_per_s": sum(r["reads"] for r in readers) / seconds,
+                    "slowest_reader_reads_per_s": min(r["reads"] for r in readers) / seconds,
+                    "lock_errors": sum(p["lock_errors"] for p in results),
+                    "conflicts_retried": sum(w["conflicts_retried"] for w in writers),
+                }
+            )
         for var in ("SOCIAL_PIPELINE_DB", "SOCIAL_PIPELINE_LAKE_DATA_PATH"):
             os.environ.pop(var, None)
     lake = rows[1]
@@ -173,8 +203,13 @@ def _run(env: dict, days: int) -> float:
     full_env = {**os.environ, **env}
     full_env.pop("DAGSTER_HOME", None)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", str(days), "--as-of",
-                           "2026-11-16 12:00"], env=full_env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", str(days), "--as-of", "2026-11-16 12:00"],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"social-pipeline run failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - started
@@ -185,18 +220,33 @@ def lake_cost(work: Path, quick: bool) -> list[dict]:
     ratios, file_s, lake_s = [], [], []
     with _server() as server:
         for repeat in range(repeats):
-            outputs = {var: str(work / f"cost_{repeat}_{var.lower()}") for var in (
-                "SOCIAL_PIPELINE_REPORTS_DIR", "SOCIAL_PIPELINE_MODELS_DIR", "SOCIAL_PIPELINE_OPS_DIR")}
-            on_file = _run({**outputs, "SOCIAL_PIPELINE_DB": str(work / f"cost_{repeat}.duckdb"),
-                            "SOCIAL_PIPELINE_BI_DB": str(work / f"cost_{repeat}_bi.duckdb")}, days)
+            outputs = {
+                var: str(work / f"cost_{repeat}_{var.lower()}")
+                for var in ("SOCIAL_PIPELINE_REPORTS_DIR", "SOCIAL_PIPELINE_MODELS_DIR", "SOCIAL_PIPELINE_OPS_DIR")
+            }
+            on_file = _run(
+                {
+                    **outputs,
+                    "SOCIAL_PIPELINE_DB": str(work / f"cost_{repeat}.duckdb"),
+                    "SOCIAL_PIPELINE_BI_DB": str(work / f"cost_{repeat}_bi.duckdb"),
+                },
+                days,
+            )
             on_lake = _run({**outputs, **_lake_env(server, work, f"bench_cost_{repeat}")}, days)
             file_s.append(on_file)
             lake_s.append(on_lake)
             ratios.append(on_lake / on_file)
-    return [{"what": f"social-pipeline run --days {days} (whole graph, subprocess)", "repeats": repeats,
-             "file_s_mean": sum(file_s) / repeats, "lake_s_mean": sum(lake_s) / repeats,
-             "lake_vs_file_mean": sum(ratios) / repeats, "lake_vs_file_worst": max(ratios),
-             "note": "the file's run includes publishing its BI copy; the lake has none (read live)"}]
+    return [
+        {
+            "what": f"social-pipeline run --days {days} (whole graph, subprocess)",
+            "repeats": repeats,
+            "file_s_mean": sum(file_s) / repeats,
+            "lake_s_mean": sum(lake_s) / repeats,
+            "lake_vs_file_mean": sum(ratios) / repeats,
+            "lake_vs_file_worst": max(ratios),
+            "note": "the file's run includes publishing its BI copy; the lake has none (read live)",
+        }
+    ]
 
 
 if __name__ == "__main__":

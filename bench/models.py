@@ -77,8 +77,12 @@ def _summary(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     sizes = f"{frame['n'].min()}-{frame['n'].max()}"
     means = grouped.mean(numeric_only=True).reset_index().assign(seed="mean")
     worst = grouped.min(numeric_only=True).reset_index()
-    slowest = ["fit_time_ratio_ours_to_notebook", "fit_cpu_ratio_ours_to_notebook", "ours_fit_s_per_target",
-               "ours_fit_cpu_s_per_target"]
+    slowest = [
+        "fit_time_ratio_ours_to_notebook",
+        "fit_cpu_ratio_ours_to_notebook",
+        "ours_fit_s_per_target",
+        "ours_fit_cpu_s_per_target",
+    ]
     worst[slowest] = grouped[slowest].max().to_numpy()
     worst["interval_coverage"] = grouped["interval_coverage"].agg(lambda c: c.iloc[(c - 0.8).abs().argmax()]).to_numpy()
     least = frame.loc[frame.groupby("target", sort=False)["ours_share_of_best"].idxmin()]
@@ -96,21 +100,32 @@ def _model_runs(runs: list[tuple[int, int]]) -> list[dict]:
         predicted = ours.predict(test)
         for target in models.TARGETS:
             notebook, notebook_seconds, notebook_cpu = _timed(
-                lambda: notebook_model().fit(notebook_features(train), train[target]))
+                lambda: notebook_model().fit(notebook_features(train), train[target])
+            )
             notebook_r2 = models.regression_metrics(test[target], notebook.predict(notebook_features(test)))["r2"]
             ours_r2 = models.regression_metrics(test[target], predicted[target])["r2"]
             best_r2 = models.regression_metrics(test[target], test[f"expected_{target}"])["r2"]
-            rows.append({
-                "target": target, "seed": seed, "n": n,
-                "notebook_r2": notebook_r2, "ours_r2": ours_r2, "best_possible_r2": best_r2,
-                "notebook_share_of_best": notebook_r2 / best_r2, "ours_share_of_best": ours_r2 / best_r2,
-                "interval_coverage": models.interval_coverage(test[target], predicted[f"{target}_p10"],
-                                                              predicted[f"{target}_p90"]),
-                # Ours fits both targets with all their models (point, per follower, p10/p90 with their
-                # calibration) and tabulates them; the notebook one model per target.
-                "ours_fit_s_per_target": ours_seconds / len(models.TARGETS), "notebook_fit_s": notebook_seconds,
-                "ours_fit_cpu_s_per_target": ours_cpu / len(models.TARGETS), "notebook_fit_cpu_s": notebook_cpu,
-            })
+            rows.append(
+                {
+                    "target": target,
+                    "seed": seed,
+                    "n": n,
+                    "notebook_r2": notebook_r2,
+                    "ours_r2": ours_r2,
+                    "best_possible_r2": best_r2,
+                    "notebook_share_of_best": notebook_r2 / best_r2,
+                    "ours_share_of_best": ours_r2 / best_r2,
+                    "interval_coverage": models.interval_coverage(
+                        test[target], predicted[f"{target}_p10"], predicted[f"{target}_p90"]
+                    ),
+                    # Ours fits both targets with all their models (point, per follower, p10/p90 with their
+                    # calibration) and tabulates them; the notebook one model per target.
+                    "ours_fit_s_per_target": ours_seconds / len(models.TARGETS),
+                    "notebook_fit_s": notebook_seconds,
+                    "ours_fit_cpu_s_per_target": ours_cpu / len(models.TARGETS),
+                    "notebook_fit_cpu_s": notebook_cpu,
+                }
+            )
     return rows
 
 
@@ -125,10 +140,20 @@ def run_history_comparison(dataset: pd.DataFrame) -> list[dict]:
         notebook = notebook_model().fit(notebook_features(train), train[target])
         notebook_pred = notebook.predict(notebook_features(test))
         baseline = test[f"user_avg_{target}"].fillna(train[target].mean())
-        for name, predicted in (("ours", ours[target]), ("notebook settings", notebook_pred),
-                                ("trailing mean", baseline)):
-            rows.append({"target": target, "model": name, "n_train": len(train), "n_test": len(test),
-                         **models.regression_metrics(test[target], predicted)})
+        for name, predicted in (
+            ("ours", ours[target]),
+            ("notebook settings", notebook_pred),
+            ("trailing mean", baseline),
+        ):
+            rows.append(
+                {
+                    "target": target,
+                    "model": name,
+                    "n_train": len(train),
+                    "n_test": len(test),
+                    **models.regression_metrics(test[target], predicted),
+                }
+            )
     return rows
 
 
@@ -146,17 +171,30 @@ def run_clock_comparison(dataset: pd.DataFrame, folds: int = 3) -> list[dict]:
         end = len(real) - fold * n_test
         r2 = {}
         for clock, frame in clocks.items():
-            train, test = frame.iloc[: end - n_test], frame.iloc[end - n_test: end]
+            train, test = frame.iloc[: end - n_test], frame.iloc[end - n_test : end]
             predicted = models.train_models(train).predict(test)
             r2.update({(t, clock): models.regression_metrics(test[t], predicted[t])["r2"] for t in models.TARGETS})
-        rows += [{"target": t, "fold": fold, "n_train": end - n_test, "n_test": n_test, "local_r2": r2[(t, "local")],
-                  "utc_r2": r2[(t, "utc")], "local_minus_utc_r2": r2[(t, "local")] - r2[(t, "utc")]}
-                 for t in models.TARGETS]
+        rows += [
+            {
+                "target": t,
+                "fold": fold,
+                "n_train": end - n_test,
+                "n_test": n_test,
+                "local_r2": r2[(t, "local")],
+                "utc_r2": r2[(t, "utc")],
+                "local_minus_utc_r2": r2[(t, "local")] - r2[(t, "utc")],
+            }
+            for t in models.TARGETS
+        ]
     frame = pd.DataFrame(rows)
-    summary = [{"target": t, "fold": "mean", **g[["local_r2", "utc_r2", "local_minus_utc_r2"]].mean().to_dict()}
-               for t, g in frame.groupby("target", sort=False)]
-    summary += [{"target": t, "fold": "worst", "local_minus_utc_r2": g["local_minus_utc_r2"].min()}
-                for t, g in frame.groupby("target", sort=False)]
+    summary = [
+        {"target": t, "fold": "mean", **g[["local_r2", "utc_r2", "local_minus_utc_r2"]].mean().to_dict()}
+        for t, g in frame.groupby("target", sort=False)
+    ]
+    summary += [
+        {"target": t, "fold": "worst", "local_minus_utc_r2": g["local_minus_utc_r2"].min()}
+        for t, g in frame.groupby("target", sort=False)
+    ]
     zones = ", ".join(sorted(real["timezone"].dropna().unique()))
     return [{**row, "zones": zones} for row in rows + summary]
 
@@ -166,9 +204,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="two seeds, small sizes")
     args = parser.parse_args(argv)
     table = pd.DataFrame(run_model_benchmark(quick=args.quick))
-    columns = ["seeds", "target", "seed", "n", "notebook_r2", "ours_r2", "best_possible_r2", "notebook_share_of_best",
-               "ours_share_of_best", "interval_coverage", "notebook_fit_s", "ours_fit_s_per_target",
-               "fit_time_ratio_ours_to_notebook", "fit_cpu_ratio_ours_to_notebook", "worst_run"]
+    columns = [
+        "seeds",
+        "target",
+        "seed",
+        "n",
+        "notebook_r2",
+        "ours_r2",
+        "best_possible_r2",
+        "notebook_share_of_best",
+        "ours_share_of_best",
+        "interval_coverage",
+        "notebook_fit_s",
+        "ours_fit_s_per_target",
+        "fit_time_ratio_ours_to_notebook",
+        "fit_cpu_ratio_ours_to_notebook",
+        "worst_run",
+    ]
     print(table[columns].to_markdown(index=False, floatfmt=".3f"))
     return 0
 

@@ -37,8 +37,15 @@ SEEDS = (1, 2, 3, 4, 5)
 TRAIN_DAYS = 56  # on 42 days half the seeds' models did not beat the baseline, and none was served
 ALERT_DAYS = 28
 GOAL_TAKEOFF_AHEAD_BY_6H, GOAL_ORDINARY_ALERTED = 0.90, 0.05
-COLLECTION = [ingestion.raw_posts, ingestion.raw_tweet_metrics, ingestion.raw_account_snapshots,
-              ingestion.raw_profile_activity, analytics.post_snapshots, analytics.post_performance, post_lifecycle]
+COLLECTION = [
+    ingestion.raw_posts,
+    ingestion.raw_tweet_metrics,
+    ingestion.raw_account_snapshots,
+    ingestion.raw_profile_activity,
+    analytics.post_snapshots,
+    analytics.post_performance,
+    post_lifecycle,
+]
 
 OUTCOMES = """
 SELECT l.post_id,
@@ -61,9 +68,13 @@ def seed_outcomes(root: Path, seed: int, train_days: int, alert_days: int) -> pd
     """Per post published after the models' training data: its simulated course, whether it was alerted
     ahead by 6 h, whether at all."""
     warehouse = WarehouseResource(database=str(root / "warehouse.duckdb"))
-    stores = FileStoresResource(reports_dir=str(root / "reports"), models_dir=str(root / "models"),
-                                ops_dir=str(root / "ops"), bi_database=str(root / "bi.duckdb"),
-                                inbox_dir=str(root / "inbox"))
+    stores = FileStoresResource(
+        reports_dir=str(root / "reports"),
+        models_dir=str(root / "models"),
+        ops_dir=str(root / "ops"),
+        bi_database=str(root / "bi.duckdb"),
+        inbox_dir=str(root / "inbox"),
+    )
     instance = dg.DagsterInstance.ephemeral()
     trained_at = AS_OF - pd.Timedelta(days=alert_days)
 
@@ -71,21 +82,32 @@ def seed_outcomes(root: Path, seed: int, train_days: int, alert_days: int) -> pd
         source = SimulatedSourceResource(sim_seed=seed, clock=str(clock), history_days=days)
         keys = hour_key(first), hour_key(clock - pd.Timedelta(hours=1))
         add_partition_keys(instance, HOURLY_PARTITIONS, list(keys))
-        assert dg.materialize(COLLECTION, resources={"warehouse": warehouse, "source": source}, instance=instance,
-                              tags=partition_range_tags(*keys)).success
+        assert dg.materialize(
+            COLLECTION,
+            resources={"warehouse": warehouse, "source": source},
+            instance=instance,
+            tags=partition_range_tags(*keys),
+        ).success
 
     # The models are trained on the first days only, as a weekly retrain would have them: the posts
     # alerted on afterwards are posts they never saw.
     collect(trained_at, train_days, trained_at - pd.Timedelta(days=train_days))
-    assert defs.resolve_job_def("ml_training").execute_in_process(
-        resources={"warehouse": warehouse, "file_stores": stores}, instance=instance).success
+    assert (
+        defs.resolve_job_def("ml_training")
+        .execute_in_process(resources={"warehouse": warehouse, "file_stores": stores}, instance=instance)
+        .success
+    )
     collect(AS_OF, train_days + alert_days, trained_at)
-    assert dg.materialize([post_alerts], instance=instance, run_config={
-        "ops": {"post_alerts": {"config": {"evaluate_all_history": True}}}}, resources={
-        "warehouse": warehouse, "alert_channels": AlertChannelsResource(), "smtp": SmtpResource()}).success
+    assert dg.materialize(
+        [post_alerts],
+        instance=instance,
+        run_config={"ops": {"post_alerts": {"config": {"evaluate_all_history": True}}}},
+        resources={"warehouse": warehouse, "alert_channels": AlertChannelsResource(), "smtp": SmtpResource()},
+    ).success
     with warehouse.get_connection() as con:
-        served = con.execute("SELECT max(labelled_through) FROM ml.model_registry WHERE model_name = 'reach_model' "
-                             "AND promoted").fetchall()[0][0]
+        served = con.execute(
+            "SELECT max(labelled_through) FROM ml.model_registry WHERE model_name = 'reach_model' AND promoted"
+        ).fetchall()[0][0]
         if served is None:
             raise NoServedModel(f"seed {seed}: no reach model passed its checks on {train_days} days")
         outcomes = con.execute(OUTCOMES, {"after": trained_at}).df()
@@ -93,8 +115,7 @@ def seed_outcomes(root: Path, seed: int, train_days: int, alert_days: int) -> pd
     return outcomes
 
 
-def run(seeds=SEEDS, train_days: int = TRAIN_DAYS, alert_days: int = ALERT_DAYS,
-        spare_seeds: int = 3) -> list[dict]:
+def run(seeds=SEEDS, train_days: int = TRAIN_DAYS, alert_days: int = ALERT_DAYS, spare_seeds: int = 3) -> list[dict]:
     """The rates per seed, then their mean and worst. A seed whose models are not promoted has nothing
     to alert against: it is named in the summary and the next seed (up to `spare_seeds` more) is taken."""
     rows, skipped = [], []
@@ -110,22 +131,38 @@ def run(seeds=SEEDS, train_days: int = TRAIN_DAYS, alert_days: int = ALERT_DAYS,
                 continue
             takeoffs = outcomes[outcomes["trajectory"] == "takeoff"]
             ordinary = outcomes[outcomes["trajectory"] == "ordinary"]
-            rows.append({"seed": seed, "takeoffs": len(takeoffs),
-                         "takeoffs_ahead_by_6h": int(takeoffs["ahead_by_6h"].sum()),
-                         "takeoff_ahead_by_6h": takeoffs["ahead_by_6h"].mean(),
-                         "ordinary_posts": len(ordinary), "ordinary_alerted": ordinary["alerted"].mean()})
+            rows.append(
+                {
+                    "seed": seed,
+                    "takeoffs": len(takeoffs),
+                    "takeoffs_ahead_by_6h": int(takeoffs["ahead_by_6h"].sum()),
+                    "takeoff_ahead_by_6h": takeoffs["ahead_by_6h"].mean(),
+                    "ordinary_posts": len(ordinary),
+                    "ordinary_alerted": ordinary["alerted"].mean(),
+                }
+            )
             print(rows[-1], flush=True)
     frame = pd.DataFrame(rows)
     # A seed has only a few take-offs (1.5% of its posts): their rate is pooled over the seeds.
-    summary = {"seed": f"all {len(frame)}", "takeoffs": frame["takeoffs"].sum(),
-               "takeoffs_ahead_by_6h": frame["takeoffs_ahead_by_6h"].sum(),
-               "takeoff_ahead_by_6h": frame["takeoffs_ahead_by_6h"].sum() / max(frame["takeoffs"].sum(), 1),
-               "ordinary_posts": frame["ordinary_posts"].sum(), "ordinary_alerted": frame["ordinary_alerted"].mean(),
-               "note": f"seeds without a promoted model, skipped: {skipped}" if skipped else ""}
-    worst = {"seed": "worst", "takeoff_ahead_by_6h": frame["takeoff_ahead_by_6h"].min(),
-             "ordinary_alerted": frame["ordinary_alerted"].max()}
-    goal = {"seed": "goal", "takeoff_ahead_by_6h": f">= {GOAL_TAKEOFF_AHEAD_BY_6H}",
-            "ordinary_alerted": f"<= {GOAL_ORDINARY_ALERTED}"}
+    summary = {
+        "seed": f"all {len(frame)}",
+        "takeoffs": frame["takeoffs"].sum(),
+        "takeoffs_ahead_by_6h": frame["takeoffs_ahead_by_6h"].sum(),
+        "takeoff_ahead_by_6h": frame["takeoffs_ahead_by_6h"].sum() / max(frame["takeoffs"].sum(), 1),
+        "ordinary_posts": frame["ordinary_posts"].sum(),
+        "ordinary_alerted": frame["ordinary_alerted"].mean(),
+        "note": f"seeds without a promoted model, skipped: {skipped}" if skipped else "",
+    }
+    worst = {
+        "seed": "worst",
+        "takeoff_ahead_by_6h": frame["takeoff_ahead_by_6h"].min(),
+        "ordinary_alerted": frame["ordinary_alerted"].max(),
+    }
+    goal = {
+        "seed": "goal",
+        "takeoff_ahead_by_6h": f">= {GOAL_TAKEOFF_AHEAD_BY_6H}",
+        "ordinary_alerted": f"<= {GOAL_ORDINARY_ALERTED}",
+    }
     return rows + [summary, worst, goal]
 
 

@@ -37,8 +37,13 @@ BASELINE_SAMPLE_FRACTION = 0.1
 
 
 def _worker(*args: str, env: dict | None = None) -> dict:
-    completed = subprocess.run([sys.executable, "-m", "bench.worker", *args], capture_output=True,
-                               text=True, env={**os.environ, **(env or {})}, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.worker", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
     if completed.returncode != 0:
         raise RuntimeError(f"bench worker {args[0]} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -55,16 +60,28 @@ def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
     """Assert our tables give the baseline's answers for the users it ran on; returns counts checked."""
     users = baseline["users"]
     with duckdb.connect(database, read_only=True) as con:
-        posts = con.execute("SELECT post_id, impressions, engagements, engagement_rate_pct FROM "
-                            "analytics.post_performance WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
-        summary = con.execute("SELECT user_id, strftime(period_start, '%Y-%m-%d'), total_posts, total_impressions, "
-                              "total_engagements, avg_engagement_rate_pct FROM analytics.user_summary "
-                              "WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
-        best = con.execute("SELECT user_id, strftime(window_end, '%Y-%m-%d'), day_of_week_local, hour_local, posts_count, "
-                           "avg_engagement_rate_pct FROM analytics.best_posting_times "
-                           "WHERE user_id IN (SELECT unnest($u)) ORDER BY user_id, window_end, rank", {"u": users}).fetchall()
-        reports = con.execute("SELECT user_id, strftime(week_start, '%Y-%m-%d'), report_json FROM analytics.weekly_reports "
-                              "WHERE user_id IN (SELECT unnest($u))", {"u": users}).fetchall()
+        posts = con.execute(
+            "SELECT post_id, impressions, engagements, engagement_rate_pct FROM "
+            "analytics.post_performance WHERE user_id IN (SELECT unnest($u))",
+            {"u": users},
+        ).fetchall()
+        summary = con.execute(
+            "SELECT user_id, strftime(period_start, '%Y-%m-%d'), total_posts, total_impressions, "
+            "total_engagements, avg_engagement_rate_pct FROM analytics.user_summary "
+            "WHERE user_id IN (SELECT unnest($u))",
+            {"u": users},
+        ).fetchall()
+        best = con.execute(
+            "SELECT user_id, strftime(window_end, '%Y-%m-%d'), day_of_week_local, hour_local, posts_count, "
+            "avg_engagement_rate_pct FROM analytics.best_posting_times "
+            "WHERE user_id IN (SELECT unnest($u)) ORDER BY user_id, window_end, rank",
+            {"u": users},
+        ).fetchall()
+        reports = con.execute(
+            "SELECT user_id, strftime(week_start, '%Y-%m-%d'), report_json FROM analytics.weekly_reports "
+            "WHERE user_id IN (SELECT unnest($u))",
+            {"u": users},
+        ).fetchall()
     assert len(posts) == len(baseline["posts"]), (len(posts), len(baseline["posts"]))
     for post_id, impressions, total, rate in posts:
         b_impressions, b_total, b_rate = baseline["posts"][post_id]
@@ -90,8 +107,12 @@ def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
         report = ours_reports[key]
         assert [p["post_id"] for p in report["top_posts"]] == expected["top_post_ids"], key
         assert report["recommendations"] == expected["recommendations"], (key, report["recommendations"], expected)
-    return {"posts_compared": len(posts), "user_weeks_compared": compared,
-            "best_time_windows_compared": len(baseline["best_times"]), "reports_compared": len(baseline["reports"])}
+    return {
+        "posts_compared": len(posts),
+        "user_weeks_compared": compared,
+        "best_time_windows_compared": len(baseline["best_times"]),
+        "reports_compared": len(baseline["reports"]),
+    }
 
 
 def analytics_at_scale(work: Path, sizes) -> list[dict]:
@@ -104,23 +125,37 @@ def analytics_at_scale(work: Path, sizes) -> list[dict]:
         written = write_history(database, posts, SNAPSHOTS_PER_POST, users)
         weeks = complete_weeks(written["start"], written["end"])
         sql_only = _worker("analytics_sql", database, weeks[0], weeks[-1])
-        ours = _worker("analytics", database, weeks[0], weeks[-1],
-                       env={"SOCIAL_PIPELINE_REPORTS_DIR": str(work / f"reports_{posts}")})
+        ours = _worker(
+            "analytics",
+            database,
+            weeks[0],
+            weeks[-1],
+            env={"SOCIAL_PIPELINE_REPORTS_DIR": str(work / f"reports_{posts}")},
+        )
         lite = str(work / f"history_{posts}.sqlite")
         export_to_sqlite(database, lite)
         fraction = BASELINE_SAMPLE_FRACTION if written["snapshots"] >= BASELINE_SAMPLE_FROM else 1.0
         baseline, baseline_seconds = _timed(lambda: run_baseline(lite, weeks, user_fraction=fraction))
         checked = compare_answers(database, baseline, weeks)
         scaled = baseline_seconds / (len(baseline["users"]) / users)
-        rows.append({
-            "snapshots": written["snapshots"], "posts": posts, "users": users, "weeks": len(weeks),
-            "baseline_s": scaled, "baseline_measured_on": f"{len(baseline['users'])}/{users} users"
-            + (" (scaled up linearly)" if fraction < 1 else ""),
-            "ours_sql_s": sql_only["seconds"], "speedup_sql_vs_baseline": scaled / sql_only["seconds"],
-            "ours_sql_peak_rss_mb": sql_only["peak_rss_mb"],
-            "ours_dagster_s": ours["seconds"], "speedup_dagster_vs_baseline": scaled / ours["seconds"],
-            "ours_dagster_peak_rss_mb": ours["peak_rss_mb"], **checked,
-        })
+        rows.append(
+            {
+                "snapshots": written["snapshots"],
+                "posts": posts,
+                "users": users,
+                "weeks": len(weeks),
+                "baseline_s": scaled,
+                "baseline_measured_on": f"{len(baseline['users'])}/{users} users"
+                + (" (scaled up linearly)" if fraction < 1 else ""),
+                "ours_sql_s": sql_only["seconds"],
+                "speedup_sql_vs_baseline": scaled / sql_only["seconds"],
+                "ours_sql_peak_rss_mb": sql_only["peak_rss_mb"],
+                "ours_dagster_s": ours["seconds"],
+                "speedup_dagster_vs_baseline": scaled / ours["seconds"],
+                "ours_dagster_peak_rss_mb": ours["peak_rss_mb"],
+                **checked,
+            }
+        )
     return rows
 
 
@@ -135,9 +170,14 @@ def incremental_cost(work: Path, sizes) -> list[dict]:
     for posts, _users in (sizes[0], sizes[-1]):
         database = str(work / f"history_{posts}.duckdb")  # built and refreshed by analytics_at_scale
         measured = _worker("hourly", database, str(HOURLY_NEW_SNAPSHOTS))
-        rows.append({"history_snapshots": posts * SNAPSHOTS_PER_POST, "new_snapshots": HOURLY_NEW_SNAPSHOTS,
-                     "hourly_refresh_s": measured["seconds"],
-                     "peak_rss_mb": measured["peak_rss_mb"]})
+        rows.append(
+            {
+                "history_snapshots": posts * SNAPSHOTS_PER_POST,
+                "new_snapshots": HOURLY_NEW_SNAPSHOTS,
+                "hourly_refresh_s": measured["seconds"],
+                "peak_rss_mb": measured["peak_rss_mb"],
+            }
+        )
     for row in rows:
         row["ratio_to_smallest_history"] = row["hourly_refresh_s"] / rows[0]["hourly_refresh_s"]
         row["history_ratio"] = row["history_snapshots"] / rows[0]["history_snapshots"]
@@ -158,15 +198,26 @@ def api_cost(posts: int = 1_000) -> list[dict]:
     ids = [str((base_ms << 22) + n) for n in range(posts)]
 
     def tweet(post_id):
-        return {"id": post_id, "text": "t", "edit_history_tweet_ids": [post_id],
-                "public_metrics": {"like_count": 1, "retweet_count": 0, "reply_count": 0, "quote_count": 0,
-                                   "bookmark_count": 0, "impression_count": 10}}
+        return {
+            "id": post_id,
+            "text": "t",
+            "edit_history_tweet_ids": [post_id],
+            "public_metrics": {
+                "like_count": 1,
+                "retweet_count": 0,
+                "reply_count": 0,
+                "quote_count": 0,
+                "bookmark_count": 0,
+                "impression_count": 10,
+            },
+        }
 
     def many(request):
         asked = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
         return 200, {"content-type": "application/json"}, json.dumps({"data": [tweet(i) for i in asked]})
 
     source = XApiSource(XCredentials(bearer_token="bench-token"), usernames="bench", sleep=lambda s: None)
+
     def billed_posts(calls) -> int:
         """X bills reads per resource returned: the posts in each response body, counted at the fake."""
         total = 0
@@ -186,12 +237,21 @@ def api_cost(posts: int = 1_000) -> list[dict]:
         counts["seed"], billed["seed"] = len(fake.calls), billed_posts(fake.calls)
     per_thousand = 1_000 / posts
     return [
-        {"path": "ours: get_tweets, 100 ids per request", "requests_per_1000_snapshots": counts["ours"] * per_thousand,
-         "billed_post_reads_per_1000_snapshots": billed["ours"] * per_thousand},
-        {"path": "seed: one request per post", "requests_per_1000_snapshots": counts["seed"] * per_thousand,
-         "billed_post_reads_per_1000_snapshots": billed["seed"] * per_thousand},
-        {"path": "ratio seed / ours", "requests_per_1000_snapshots": counts["seed"] / max(counts["ours"], 1),
-         "billed_post_reads_per_1000_snapshots": billed["seed"] / max(billed["ours"], 1)},
+        {
+            "path": "ours: get_tweets, 100 ids per request",
+            "requests_per_1000_snapshots": counts["ours"] * per_thousand,
+            "billed_post_reads_per_1000_snapshots": billed["ours"] * per_thousand,
+        },
+        {
+            "path": "seed: one request per post",
+            "requests_per_1000_snapshots": counts["seed"] * per_thousand,
+            "billed_post_reads_per_1000_snapshots": billed["seed"] * per_thousand,
+        },
+        {
+            "path": "ratio seed / ours",
+            "requests_per_1000_snapshots": counts["seed"] / max(counts["ours"], 1),
+            "billed_post_reads_per_1000_snapshots": billed["seed"] / max(billed["ours"], 1),
+        },
     ]
 
 
@@ -223,42 +283,78 @@ def prediction_latency(quick: bool) -> list[dict]:
     data = generate_notebook_posts(6000, seed=42)
     trained = models.train_models(data)
     notebook = {t: notebook_model().fit(notebook_features(data), data[t]) for t in models.TARGETS}
-    payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
-               "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
-               "user_avg_engagement_rate": 0.015}
+    payload = {
+        "post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com",
+        "media_type": "image",
+        "num_media_items": 1,
+        "scheduled_time": "2026-07-15T19:30:00Z",
+        "user_followers": 20000,
+        "user_avg_engagement_rate": 0.015,
+    }
     versions = {"reach_model": "bench", "likes_model": "bench"}
     repeats = 50 if quick else 300
     row = data.head(1)
-    single, notebook_single = _interleaved(lambda: predict_payload(trained, payload, versions),
-                                           lambda: notebook["reach"].predict(notebook_features(row)), repeats)
+    single, notebook_single = _interleaved(
+        lambda: predict_payload(trained, payload, versions),
+        lambda: notebook["reach"].predict(notebook_features(row)),
+        repeats,
+    )
     # With a user's history (300 posts of the simulated accounts' kind), as serving passes it.
     from social_pipeline.core.simulation import _compose_text
 
     rng = np.random.default_rng(0)
-    texts = [_compose_text(rng, ("text", "image", "video", "thread")[i % 4], int(rng.integers(0, 4)), 1, 1)
-             for i in range(300)]
+    texts = [
+        _compose_text(rng, ("text", "image", "video", "thread")[i % 4], int(rng.integers(0, 4)), 1, 1)
+        for i in range(300)
+    ]
     history = HashtagHistory(texts, list(rng.uniform(0.5, 5.0, len(texts))))
     with_history, notebook_history = _interleaved(
         lambda: predict_payload(trained, payload, versions, history),
-        lambda: notebook["reach"].predict(notebook_features(row)), repeats)
+        lambda: notebook["reach"].predict(notebook_features(row)),
+        repeats,
+    )
     batch_n = 2_000 if quick else 10_000
     payloads = [dict(payload, user_followers=100 + i) for i in range(batch_n)]
     frame = generate_notebook_posts(batch_n, seed=3)
     batches, notebook_batches = _interleaved(
         lambda: predict_frame(trained, payloads),
-        lambda: [notebook[t].predict(notebook_features(frame)) for t in models.TARGETS], 5)
+        lambda: [notebook[t].predict(notebook_features(frame)) for t in models.TARGETS],
+        5,
+    )
     rows = []
     for what, ours_s, baseline, baseline_s in (
-            ("one prediction (contract, suggestions, intervals, exact explanations)", single,
-             "notebook reach model, one row, predict only", notebook_single),
-            ("the same with a 300-post history for the hashtags (history kept, as serving does)", with_history,
-             "notebook reach model, one row, predict only", notebook_history),
-            (f"batch of {batch_n:,} drafts (validation, features, both targets, intervals), p50 of 5", batches,
-             f"notebook reach and likes models, {batch_n:,} prepared rows", notebook_batches)):
+        (
+            "one prediction (contract, suggestions, intervals, exact explanations)",
+            single,
+            "notebook reach model, one row, predict only",
+            notebook_single,
+        ),
+        (
+            "the same with a 300-post history for the hashtags (history kept, as serving does)",
+            with_history,
+            "notebook reach model, one row, predict only",
+            notebook_history,
+        ),
+        (
+            f"batch of {batch_n:,} drafts (validation, features, both targets, intervals), p50 of 5",
+            batches,
+            f"notebook reach and likes models, {batch_n:,} prepared rows",
+            notebook_batches,
+        ),
+    ):
         p50, p99 = np.percentile(ours_s, [50, 99]) * 1000
         n50, n99 = np.percentile(baseline_s, [50, 99]) * 1000
-        rows.append({"what": what, "ours_ms_p50": p50, "ours_ms_p99": p99, "baseline": baseline,
-                     "baseline_ms_p50": n50, "baseline_ms_p99": n99, "ratio_p50": p50 / n50})
+        rows.append(
+            {
+                "what": what,
+                "ours_ms_p50": p50,
+                "ours_ms_p99": p99,
+                "baseline": baseline,
+                "baseline_ms_p50": n50,
+                "baseline_ms_p99": n99,
+                "ratio_p50": p50 / n50,
+            }
+        )
     return rows
 
 
@@ -273,13 +369,28 @@ def _serving_warehouse(work: Path) -> dict:
     database, models_path = work / "api_load.duckdb", work / "api_load_models"
     trained = models.train_models(generate_notebook_posts(6000, seed=42))
     with connect(str(database)) as con:
-        model_registry.register(con, [{
-            "model_name": name, "version": "bench", "target": target, "trained_at": pd.Timestamp("2026-11-25"),
-            "artifact_path": str(model_registry.save(trained.target_model(target), models_path, name, "bench")),
-            "metrics": {}, "params": {}, "promoted": True,
-        } for target, name in (("reach", "reach_model"), ("likes", "likes_model"))])
-    return {"SOCIAL_PIPELINE_DB": str(database), "SOCIAL_PIPELINE_BI_DB": str(work / "api_load_no_bi.duckdb"),
-            "SOCIAL_PIPELINE_OPS_DIR": str(work / "api_load_ops"), "SOCIAL_PIPELINE_MODELS_DIR": str(models_path)}
+        model_registry.register(
+            con,
+            [
+                {
+                    "model_name": name,
+                    "version": "bench",
+                    "target": target,
+                    "trained_at": pd.Timestamp("2026-11-25"),
+                    "artifact_path": str(model_registry.save(trained.target_model(target), models_path, name, "bench")),
+                    "metrics": {},
+                    "params": {},
+                    "promoted": True,
+                }
+                for target, name in (("reach", "reach_model"), ("likes", "likes_model"))
+            ],
+        )
+    return {
+        "SOCIAL_PIPELINE_DB": str(database),
+        "SOCIAL_PIPELINE_BI_DB": str(work / "api_load_no_bi.duckdb"),
+        "SOCIAL_PIPELINE_OPS_DIR": str(work / "api_load_ops"),
+        "SOCIAL_PIPELINE_MODELS_DIR": str(models_path),
+    }
 
 
 def _same_answer_as_predict(env: dict, payload: dict):
@@ -318,17 +429,23 @@ def _pooled(runs: list[dict]) -> dict:
     requests, wall = sum(run["requests"] for run in runs), sum(run["wall_s"] for run in runs)
     shed_p50 = [run["shed_p50_ms"] for run in runs if run["shed_p50_ms"] is not None]
     p99s = [run["p99_ms"] for run in runs if run["p99_ms"] is not None]
-    return {"rounds": len(runs), "requests": requests,
-            "served_pct": 100 * len(served) / requests,
-            "served_pct_worst": 100 * min(run["served_share"] for run in runs),
-            "p50_ms": float(np.percentile(served, 50)) if len(served) else None,
-            "p99_ms": float(np.percentile(served, 99)) if len(served) else None,
-            "p99_ms_worst": max(p99s) if p99s else None,
-            "max_ms": float(served.max()) if len(served) else None,
-            "slowest_answer_ms": max(run["max_answer_ms"] for run in runs),
-            "shed_pct": 100 * shed / requests, "shed_p50_ms": float(np.median(shed_p50)) if shed_p50 else None,
-            "requests_per_s": len(served) / wall, "wrong_answers": sum(run["wrong_answers"] for run in runs),
-            "statuses": statuses, "wall_s": wall}
+    return {
+        "rounds": len(runs),
+        "requests": requests,
+        "served_pct": 100 * len(served) / requests,
+        "served_pct_worst": 100 * min(run["served_share"] for run in runs),
+        "p50_ms": float(np.percentile(served, 50)) if len(served) else None,
+        "p99_ms": float(np.percentile(served, 99)) if len(served) else None,
+        "p99_ms_worst": max(p99s) if p99s else None,
+        "max_ms": float(served.max()) if len(served) else None,
+        "slowest_answer_ms": max(run["max_answer_ms"] for run in runs),
+        "shed_pct": 100 * shed / requests,
+        "shed_p50_ms": float(np.median(shed_p50)) if shed_p50 else None,
+        "requests_per_s": len(served) / wall,
+        "wrong_answers": sum(run["wrong_answers"] for run in runs),
+        "statuses": statuses,
+        "wall_s": wall,
+    }
 
 
 def api_load(work: Path, quick: bool) -> list[dict]:
@@ -344,16 +461,22 @@ def api_load(work: Path, quick: bool) -> list[dict]:
 
     env = _serving_warehouse(work)
     Path(env["SOCIAL_PIPELINE_OPS_DIR"]).mkdir(parents=True, exist_ok=True)
-    payload = {"post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com", "media_type": "image",
-               "num_media_items": 1, "scheduled_time": "2026-07-15T19:30:00Z", "user_followers": 20000,
-               "user_avg_engagement_rate": 0.015}
+    payload = {
+        "post_text": "Shipping #DuckDB 2.0 with @duckdb 🚀 https://example.com",
+        "media_type": "image",
+        "num_media_items": 1,
+        "scheduled_time": "2026-07-15T19:30:00Z",
+        "user_followers": 20000,
+        "user_avg_engagement_rate": 0.015,
+    }
     same_answer = _same_answer_as_predict(env, payload)
     runs: dict[tuple[str, int], list[dict]] = {}
     with ExitStack() as servers:
         urls = {}
         for label, app, workers, extra_env, _ in API_SERVERS:
-            urls[label] = servers.enter_context(serve_api({**env, **extra_env}, app=app, workers=workers,
-                                                          factory=label == "before issue 18"))
+            urls[label] = servers.enter_context(
+                serve_api({**env, **extra_env}, app=app, workers=workers, factory=label == "before issue 18")
+            )
             for _ in range(3 * workers):  # warm every worker: models loaded, service time measured
                 run_load(urls[label], payload, 1, 1)
         # In rounds, each server in turn, so load from outside touches all alike; 10 clients: enough
@@ -364,17 +487,22 @@ def api_load(work: Path, quick: bool) -> list[dict]:
                     if concurrency in clients:
                         slow = label == "before issue 18"
                         n = {1: 5 if quick else 10, 10: (10 if slow else 50) if quick else (10 if slow else 100)}.get(
-                            concurrency, concurrency)
+                            concurrency, concurrency
+                        )
                         runs.setdefault((label, concurrency), []).append(
-                            run_load(urls[label], payload, concurrency, n, same_answer=same_answer))
-    rows = [{"server": label, "concurrency": concurrency, **_pooled(measured)}
-            for (label, concurrency), measured in runs.items()]
+                            run_load(urls[label], payload, concurrency, n, same_answer=same_answer)
+                        )
+    rows = [
+        {"server": label, "concurrency": concurrency, **_pooled(measured)}
+        for (label, concurrency), measured in runs.items()
+    ]
     alone = next(r for r in rows if r["server"] == "ours, 1 worker" and r["concurrency"] == 1)["p50_ms"]
     before = {r["concurrency"]: r["requests_per_s"] for r in rows if r["server"] == "before issue 18"}
     for row in rows:
         row["p50_vs_alone"] = row["p50_ms"] / alone if row["p50_ms"] else None
-        row["served_per_s_vs_before_18"] = row["requests_per_s"] / before[row["concurrency"]] \
-            if before.get(row["concurrency"]) else None
+        row["served_per_s_vs_before_18"] = (
+            row["requests_per_s"] / before[row["concurrency"]] if before.get(row["concurrency"]) else None
+        )
         row["statuses"] = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items()))
     return rows
 
@@ -382,21 +510,37 @@ def api_load(work: Path, quick: bool) -> list[dict]:
 # ----- 6. end to end -------------------------------------------------------------------------
 def end_to_end(work: Path, quick: bool) -> list[dict]:
     days = 14 if quick else 90
-    env = {**os.environ, "SOCIAL_PIPELINE_DB": str(work / "e2e.duckdb"), "SOCIAL_PIPELINE_BI_DB": str(work / "e2e_bi.duckdb"),
-           "SOCIAL_PIPELINE_REPORTS_DIR": str(work / "e2e_reports"), "SOCIAL_PIPELINE_MODELS_DIR": str(work / "e2e_models")}
+    env = {
+        **os.environ,
+        "SOCIAL_PIPELINE_DB": str(work / "e2e.duckdb"),
+        "SOCIAL_PIPELINE_BI_DB": str(work / "e2e_bi.duckdb"),
+        "SOCIAL_PIPELINE_REPORTS_DIR": str(work / "e2e_reports"),
+        "SOCIAL_PIPELINE_MODELS_DIR": str(work / "e2e_models"),
+    }
     env.pop("DAGSTER_HOME", None)
     started = time.perf_counter()
-    completed = subprocess.run([sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", str(days), "--as-of",
-                                "2026-11-22 12:00"], env=env, capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", str(days), "--as-of", "2026-11-22 12:00"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"social-pipeline run failed:\n{completed.stderr[-3000:]}")
     # The same runs, steps and partition ranges with assets that do nothing.
     as_of = pd.Timestamp("2026-11-22 12:00")
     noop = _worker("noop", str(as_of - pd.Timedelta(days=days)), str(as_of - pd.Timedelta(hours=1)))
-    return [{"what": f"social-pipeline run --days {days} (subprocess, cold start)", "wall_s": wall,
-             "dagster_only_s": noop["seconds"], "dagster_share": noop["seconds"] / wall,
-             "note": "dagster_only: the same runs, steps and partition ranges, assets that do nothing"}]
+    return [
+        {
+            "what": f"social-pipeline run --days {days} (subprocess, cold start)",
+            "wall_s": wall,
+            "dagster_only_s": noop["seconds"],
+            "dagster_share": noop["seconds"] / wall,
+            "note": "dagster_only: the same runs, steps and partition ranges, assets that do nothing",
+        }
+    ]
 
 
 def models_on_history(work: Path) -> list[dict]:
@@ -459,9 +603,15 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
     import sklearn
 
-    report = {"date": pd.Timestamp.now("UTC").isoformat(timespec="seconds"), "cpu_count": os.cpu_count(),
-              "quick": args.quick, "python": platform.python_version(), "duckdb": duckdb.__version__,
-              "scikit_learn": sklearn.__version__, "sections": {}}
+    report = {
+        "date": pd.Timestamp.now("UTC").isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "quick": args.quick,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "scikit_learn": sklearn.__version__,
+        "sections": {},
+    }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="social_pipeline_bench_") as tmp:
         for name, section in SECTIONS.items():

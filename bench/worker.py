@@ -34,20 +34,31 @@ def analytics(database: str, first_week: str, last_week: str) -> dict:
 
     warehouse = WarehouseResource(database=database)
     started = time.perf_counter()
-    result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse},
-                            run_config={**QUIET, "ops": {"post_snapshots": {"config": {"full_refresh": True}}}})
+    result = dg.materialize(
+        [post_snapshots, post_performance],
+        resources={"warehouse": warehouse},
+        run_config={**QUIET, "ops": {"post_snapshots": {"config": {"full_refresh": True}}}},
+    )
     assert result.success
     posts_seconds = time.perf_counter() - started
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(WEEKLY_PARTITIONS.name, [
-        d.strftime("%Y-%m-%d") for d in pd.date_range(first_week, last_week, freq="7D")])
+    instance.add_dynamic_partitions(
+        WEEKLY_PARTITIONS.name, [d.strftime("%Y-%m-%d") for d in pd.date_range(first_week, last_week, freq="7D")]
+    )
     weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
-        resources={"warehouse": warehouse}, run_config=QUIET, instance=instance,
-        tags=partition_range_tags(first_week, last_week))
+        resources={"warehouse": warehouse},
+        run_config=QUIET,
+        instance=instance,
+        tags=partition_range_tags(first_week, last_week),
+    )
     assert weekly.success
     total = time.perf_counter() - started
-    return {"seconds": total, "post_tables_seconds": posts_seconds, "weekly_seconds": total - posts_seconds,
-            "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "seconds": total,
+        "post_tables_seconds": posts_seconds,
+        "weekly_seconds": total - posts_seconds,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
@@ -62,12 +73,16 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
     with connect(database) as con:
         started = time.perf_counter()
         with transaction(con):
-            con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics"
+            )
             con.execute("DELETE FROM analytics.post_snapshots")
             con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
             con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")
-            for table, query in (("analytics.user_summary", q.user_summary_query(q.report_periods_sql())),
-                                 ("analytics.best_posting_times", q.best_times_query(q.report_periods_sql()))):
+            for table, query in (
+                ("analytics.user_summary", q.user_summary_query(q.report_periods_sql())),
+                ("analytics.best_posting_times", q.best_times_query(q.report_periods_sql())),
+            ):
                 con.execute(f"DELETE FROM {table}")
                 con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, weeks))
         seconds = time.perf_counter() - started
@@ -82,10 +97,21 @@ def weekly_report_json(database: str, first_week: str, last_week: str) -> None:
     weeks = {"first_week_start": pd.Timestamp(first_week), "weeks_end": pd.Timestamp(last_week) + pd.Timedelta(days=7)}
     with connect(database) as con:
         reports = q.weekly_reports(con, q.report_periods_sql(), weeks, utc_now())
-        rows = pd.DataFrame([{"user_id": r["user_id"], "week_start": pd.Timestamp(r["report_period"]["start"]).date(),
-                              "generated_at": pd.Timestamp(r["generated_at"]), "report_json": q.report_json(r),
-                              "report_markdown": "", "markdown_path": "", "html_path": ""} for r in reports],
-                            columns=q.WEEKLY_REPORT_COLUMNS)
+        rows = pd.DataFrame(
+            [
+                {
+                    "user_id": r["user_id"],
+                    "week_start": pd.Timestamp(r["report_period"]["start"]).date(),
+                    "generated_at": pd.Timestamp(r["generated_at"]),
+                    "report_json": q.report_json(r),
+                    "report_markdown": "",
+                    "markdown_path": "",
+                    "html_path": "",
+                }
+                for r in reports
+            ],
+            columns=q.WEEKLY_REPORT_COLUMNS,
+        )
         con.execute("DELETE FROM analytics.weekly_reports")
         con.register("incoming_reports", rows)
         con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
@@ -102,17 +128,23 @@ def hourly(database: str, new_snapshots: int) -> dict:
         newest = con.execute("SELECT max(collected_at) FROM raw.tweet_metrics").fetchall()[0][0]
         collected_at = pd.Timestamp(newest) + pd.Timedelta(hours=1)
         key = (collected_at - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)
-        con.execute("""
+        con.execute(
+            """
             INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes,
                                            source, status, partition_key, written_at)
             SELECT post_id, $at, impressions + 1, likes, retweets, replies, quotes, source, 'ok', $key, $at
             FROM raw.tweet_metrics
             WHERE post_id IN (SELECT post_id FROM raw.posts ORDER BY published_at DESC, post_id LIMIT $n)
             QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY collected_at DESC) = 1
-        """, {"at": collected_at, "key": key, "n": new_snapshots})
+        """,
+            {"at": collected_at, "key": key, "n": new_snapshots},
+        )
     started = time.perf_counter()
-    result = dg.materialize([post_snapshots, post_performance],
-                            resources={"warehouse": WarehouseResource(database=database)}, run_config=QUIET)
+    result = dg.materialize(
+        [post_snapshots, post_performance],
+        resources={"warehouse": WarehouseResource(database=database)},
+        run_config=QUIET,
+    )
     assert result.success
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
@@ -125,18 +157,23 @@ def noop(first_key: str, last_key: str) -> dict:
 
     def chain(prefix: str, steps: int, partitioned: int = 0, **kwargs):
         def make(i):
-            @dg.asset(name=f"{prefix}_{i}", deps=[f"{prefix}_{i - 1}"] if i else [],
-                      **(kwargs if i < partitioned else {}))
+            @dg.asset(
+                name=f"{prefix}_{i}", deps=[f"{prefix}_{i - 1}"] if i else [], **(kwargs if i < partitioned else {})
+            )
             def _noop():
                 return dg.MaterializeResult()
+
             return _noop
+
         return [make(i) for i in range(steps)]
 
     first, last = pd.Timestamp(first_key), pd.Timestamp(last_key)
     weeks = complete_weeks(first, last)
     runs = [
-        (chain("hourly", 6, 1, partitions_def=HOURLY_PARTITIONS, backfill_policy=SINGLE_RUN),
-         (first.strftime(PARTITION_KEY_FORMAT), last.strftime(PARTITION_KEY_FORMAT))),
+        (
+            chain("hourly", 6, 1, partitions_def=HOURLY_PARTITIONS, backfill_policy=SINGLE_RUN),
+            (first.strftime(PARTITION_KEY_FORMAT), last.strftime(PARTITION_KEY_FORMAT)),
+        ),
         (chain("weekly", 5, 5, partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN), (weeks[0], weeks[-1])),
         (chain("ml", 2), None),
     ]

@@ -32,9 +32,19 @@ def _snowflake(at: pd.Timestamp) -> str:
 
 
 def _tweet(post_id: str) -> dict:
-    return {"id": post_id, "text": "t", "edit_history_tweet_ids": [post_id],
-            "public_metrics": {"like_count": 1, "retweet_count": 0, "reply_count": 0, "quote_count": 0,
-                               "bookmark_count": 0, "impression_count": 10}}
+    return {
+        "id": post_id,
+        "text": "t",
+        "edit_history_tweet_ids": [post_id],
+        "public_metrics": {
+            "like_count": 1,
+            "retweet_count": 0,
+            "reply_count": 0,
+            "quote_count": 0,
+            "bookmark_count": 0,
+            "impression_count": 10,
+        },
+    }
 
 
 def _fake_x(fake: responses.RequestsMock, posts: list[str]) -> None:
@@ -47,7 +57,7 @@ def _fake_x(fake: responses.RequestsMock, posts: list[str]) -> None:
         start, end = (pd.Timestamp(query[k][0]).tz_localize(None) for k in ("start_time", "end_time"))
         inside = [p for p in sorted(posts, reverse=True) if start <= published_at_from_id(p) <= end]
         offset = int(query.get("pagination_token", ["0"])[0])
-        page = inside[offset:offset + 100]
+        page = inside[offset : offset + 100]
         meta = {"result_count": len(page), **({"next_token": str(offset + 100)} if offset + 100 < len(inside) else {})}
         return 200, {}, json.dumps({"data": [_tweet(p) for p in page], "meta": meta})
 
@@ -58,8 +68,12 @@ def _fake_x(fake: responses.RequestsMock, posts: list[str]) -> None:
 
 def _one_day(owned_timeline_days: float, cadence: TrackingCadence) -> tuple[int, float]:
     """Post-snapshots collected and the USD of the post reads over the 24 hourly collections of DAY."""
-    published = pd.date_range(DAY - pd.Timedelta(days=cadence.daily_days + 1), DAY + pd.Timedelta(days=1),
-                              freq=pd.Timedelta(hours=24 / POSTS_PER_DAY), inclusive="left")
+    published = pd.date_range(
+        DAY - pd.Timedelta(days=cadence.daily_days + 1),
+        DAY + pd.Timedelta(days=1),
+        freq=pd.Timedelta(hours=24 / POSTS_PER_DAY),
+        inclusive="left",
+    )
     posts = [_snowflake(at + pd.Timedelta(minutes=7)) for at in published]
     snapshots, usd = 0, 0.0
     with responses.RequestsMock(assert_all_requests_are_fired=False) as fake:
@@ -67,8 +81,13 @@ def _one_day(owned_timeline_days: float, cadence: TrackingCadence) -> tuple[int,
         for hour in range(1, 25):
             now = DAY + pd.Timedelta(hours=hour)
             due = [p for p in posts if is_due(published_at_from_id(p), now, cadence)]
-            source = XApiSource(CREDENTIALS, usernames="alice_data", sleep=lambda s: None, clock=lambda now=now: now,
-                                owned_timeline_days=owned_timeline_days)
+            source = XApiSource(
+                CREDENTIALS,
+                usernames="alice_data",
+                sleep=lambda s: None,
+                clock=lambda now=now: now,
+                owned_timeline_days=owned_timeline_days,
+            )
             batch = source.fetch_metrics(pd.DataFrame({"post_id": due, "user_id": "alice_data", "collected_at": now}))
             snapshots += len(batch.frame)
             usd += sum(u.estimated_usd for u in source.usage if u.endpoint in (POST_LOOKUP, USER_TIMELINE))
@@ -80,11 +99,22 @@ def x_cost() -> list[dict]:
     rows = []
     for route, days in (("all lookups (before owned reads)", 0), ("owned timeline + lookups", cadence.hourly_days)):
         snapshots, usd = _one_day(days, cadence)
-        rows.append({"route": route, "snapshots_per_day": snapshots, "usd_per_day": usd,
-                     "usd_per_1000_snapshots": 1_000 * usd / snapshots})
-    rows.append({"route": "floor: every snapshot an owned read", "snapshots_per_day": rows[0]["snapshots_per_day"],
-                 "usd_per_day": rows[0]["snapshots_per_day"] * prices.owned_read_usd,
-                 "usd_per_1000_snapshots": 1_000 * prices.owned_read_usd})
+        rows.append(
+            {
+                "route": route,
+                "snapshots_per_day": snapshots,
+                "usd_per_day": usd,
+                "usd_per_1000_snapshots": 1_000 * usd / snapshots,
+            }
+        )
+    rows.append(
+        {
+            "route": "floor: every snapshot an owned read",
+            "snapshots_per_day": rows[0]["snapshots_per_day"],
+            "usd_per_day": rows[0]["snapshots_per_day"] * prices.owned_read_usd,
+            "usd_per_1000_snapshots": 1_000 * prices.owned_read_usd,
+        }
+    )
     return rows
 
 

@@ -73,11 +73,15 @@ def trained_warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}
     warehouse = WarehouseResource(database=paths["db"])
-    collect({"warehouse": warehouse, "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)},
-            first="2026-10-07-12:00", last="2026-11-18-11:00")
+    collect(
+        {"warehouse": warehouse, "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)},
+        first="2026-10-07-12:00",
+        last="2026-11-18-11:00",
+    )
     result = defs.resolve_job_def("ml_training").execute_in_process(
         resources={"warehouse": warehouse, "file_stores": file_stores_under(root, models_dir=paths["models"])},
-        instance=dg.DagsterInstance.ephemeral())
+        instance=dg.DagsterInstance.ephemeral(),
+    )
     assert result.success
     con = connect(paths["db"])
     assert con.execute("SELECT bool_and(promoted) FROM ml.model_registry").fetchall() == [(True,)]

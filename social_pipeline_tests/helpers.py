@@ -62,21 +62,35 @@ CLOCK = pd.Timestamp("2026-11-18 12:00")
 def file_stores_under(root, **fields) -> FileStoresResource:
     """Reports, models, the BI copy, ops files and the inbox under `root`; `fields` override them."""
     root = Path(root)
-    return FileStoresResource(**{
-        "reports_dir": str(root / "reports"), "models_dir": str(root / "models"), "ops_dir": str(root / "ops"),
-        "bi_database": str(root / "bi" / "warehouse.duckdb"), "inbox_dir": str(root / "inbox"), **fields})
+    return FileStoresResource(
+        **{
+            "reports_dir": str(root / "reports"),
+            "models_dir": str(root / "models"),
+            "ops_dir": str(root / "ops"),
+            "bi_database": str(root / "bi" / "warehouse.duckdb"),
+            "inbox_dir": str(root / "inbox"),
+            **fields,
+        }
+    )
 
 
 def repository_outputs() -> dict:
     """Modification times of the files the pipeline writes under the repository's data/."""
-    return {str(p): p.stat().st_mtime_ns for p in REPO_DATA.rglob("*")
-            if p.is_file() and p.relative_to(REPO_DATA).parts[0] not in ("dagster_home", "inbox-samples")}
+    return {
+        str(p): p.stat().st_mtime_ns
+        for p in REPO_DATA.rglob("*")
+        if p.is_file() and p.relative_to(REPO_DATA).parts[0] not in ("dagster_home", "inbox-samples")
+    }
 
 
 # ----- collection runs ----------------------------------------------------------------------------
 ASSETS = [
-    ingestion.raw_posts, ingestion.raw_tweet_metrics, ingestion.raw_account_snapshots,
-    ingestion.raw_profile_activity, analytics.post_snapshots, analytics.post_performance,
+    ingestion.raw_posts,
+    ingestion.raw_tweet_metrics,
+    ingestion.raw_account_snapshots,
+    ingestion.raw_profile_activity,
+    analytics.post_snapshots,
+    analytics.post_performance,
 ]
 FIRST_KEY, LAST_KEY = "2026-11-15-12:00", "2026-11-18-11:00"  # 72 hourly collections up to CLOCK
 
@@ -90,7 +104,9 @@ def with_hours(first, last=None, instance=None):
 
 def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS, instance=None):
     result = dg.materialize(
-        assets, resources=resources, instance=with_hours(first, last, instance),
+        assets,
+        resources=resources,
+        instance=with_hours(first, last, instance),
         tags={PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last},
     )
     assert result.success
@@ -114,7 +130,10 @@ def drop(inbox: Path, name: str, content: bytes | None = None, age_seconds: floa
 
 def run(request: dg.RunRequest, db: str, instance, file_stores):
     return defs.resolve_job_def("inbox_ingestion").execute_in_process(
-        run_config=request.run_config, instance=instance, tags=request.tags, raise_on_error=False,
+        run_config=request.run_config,
+        instance=instance,
+        tags=request.tags,
+        raise_on_error=False,
         resources={"warehouse": WarehouseResource(database=db), "file_stores": file_stores},
     )
 
@@ -131,16 +150,27 @@ def file_check(result):
 def refresh_weekly(instance, result, db):
     """What refresh_weekly_after_inbox asks for after this inbox run."""
     run = instance.get_run_by_id(result.run_id)
-    event = next(e for e in instance.all_logs(result.run_id)
-                 if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS")
-    context = dg.build_run_status_sensor_context(sensor_name="refresh_weekly_after_inbox", dagster_instance=instance,
-                                                 dagster_run=run, dagster_event=event.dagster_event)
+    event = next(
+        e
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
+    )
+    context = dg.build_run_status_sensor_context(
+        sensor_name="refresh_weekly_after_inbox",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=event.dagster_event,
+    )
     return refresh_weekly_after_inbox(context, warehouse=WarehouseResource(database=db))
 
 
 # ----- data-quality checks on hand-inserted rows --------------------------------------------------
-ANALYTICS_CHECKS = [cumulative_metrics_never_decrease, engagement_rate_within_bounds,
-                    engagement_rates_plausible, every_post_has_a_snapshot]
+ANALYTICS_CHECKS = [
+    cumulative_metrics_never_decrease,
+    engagement_rate_within_bounds,
+    engagement_rates_plausible,
+    every_post_has_a_snapshot,
+]
 
 
 def insert(db_path, posts=(), metrics=()):
@@ -148,21 +178,28 @@ def insert(db_path, posts=(), metrics=()):
     con = connect(db_path)
     try:
         for post_id, published in posts:
-            con.execute("INSERT INTO raw.posts (post_id, user_id, text, published_at, source, ingested_at) "
-                        "VALUES (?, 'u1', 'hi', ?::TIMESTAMP, 'test', now())", [post_id, published])
+            con.execute(
+                "INSERT INTO raw.posts (post_id, user_id, text, published_at, source, ingested_at) "
+                "VALUES (?, 'u1', 'hi', ?::TIMESTAMP, 'test', now())",
+                [post_id, published],
+            )
         for post_id, collected, impressions, likes, status in metrics:
             con.execute(
                 "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, "
                 "quotes, source, status, partition_key, written_at) "
                 "VALUES (?, ?::TIMESTAMP, ?, ?, 1, 1, 0, 'test', ?, strftime(?::TIMESTAMP, '%Y-%m-%d-%H:00'), now())",
-                [post_id, collected, impressions, likes, status, collected])
+                [post_id, collected, impressions, likes, status, collected],
+            )
     finally:
         con.close()
 
 
 def run_analytics(db_path):
-    return dg.materialize([analytics.post_snapshots, analytics.post_performance, *ANALYTICS_CHECKS],
-                          resources={"warehouse": WarehouseResource(database=db_path)}, raise_on_error=False)
+    return dg.materialize(
+        [analytics.post_snapshots, analytics.post_performance, *ANALYTICS_CHECKS],
+        resources={"warehouse": WarehouseResource(database=db_path)},
+        raise_on_error=False,
+    )
 
 
 def evaluation(result, name):
@@ -174,17 +211,40 @@ def materialized(result):
     return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
 
-GOOD = ([("p1", "2026-11-16 10:00")],
-        [("p1", "2026-11-16 11:00", 100, 5, "ok"), ("p1", "2026-11-16 12:00", 150, 6, "ok")])
+GOOD = (
+    [("p1", "2026-11-16 10:00")],
+    [("p1", "2026-11-16 11:00", 100, 5, "ok"), ("p1", "2026-11-16 12:00", 150, 6, "ok")],
+)
 
 
 # ----- hand-built warehouse rows with known answers -----------------------------------------------
-PROFILE_COUNTERS = ("connections_new", "connection_requests", "search_appearances", "inmails_received",
-                    "recruiter_messages", "profile_saves", "conversations_started", "interviews_scheduled")
+PROFILE_COUNTERS = (
+    "connections_new",
+    "connection_requests",
+    "search_appearances",
+    "inmails_received",
+    "recruiter_messages",
+    "profile_saves",
+    "conversations_started",
+    "interviews_scheduled",
+)
 
 
-def add_post(con, post_id, user_id, published_at, impressions, likes=0, retweets=0, replies=0, quotes=0,
-             content_type="text", text=None, time_known=True, collected_at=None):
+def add_post(
+    con,
+    post_id,
+    user_id,
+    published_at,
+    impressions,
+    likes=0,
+    retweets=0,
+    replies=0,
+    quotes=0,
+    content_type="text",
+    text=None,
+    time_known=True,
+    collected_at=None,
+):
     """A post and one metrics collection (by default a day after publication)."""
     published_at = pd.Timestamp(published_at)
     collected_at = pd.Timestamp(collected_at) if collected_at else published_at + pd.Timedelta(days=1)
@@ -192,14 +252,28 @@ def add_post(con, post_id, user_id, published_at, impressions, likes=0, retweets
         "INSERT INTO raw.posts (post_id, user_id, text, content_type, media_type, num_media_items, published_at, "
         "published_time_known, source, ingested_at) "
         "VALUES ($id, $user, $text, $ct, 'none', 0, $at, $known, 'test', $at)",
-        {"id": str(post_id), "user": user_id, "text": text or f"post {post_id}", "ct": content_type,
-         "at": published_at, "known": time_known},
+        {
+            "id": str(post_id),
+            "user": user_id,
+            "text": text or f"post {post_id}",
+            "ct": content_type,
+            "at": published_at,
+            "known": time_known,
+        },
     )
     con.execute(
         "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, source, "
         "status, partition_key, written_at) VALUES ($id, $c, $i, $l, $r, $p, $q, 'test', 'ok', $key, $c)",
-        {"id": str(post_id), "c": collected_at, "i": impressions, "l": likes, "r": retweets, "p": replies,
-         "q": quotes, "key": (collected_at - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")},
+        {
+            "id": str(post_id),
+            "c": collected_at,
+            "i": impressions,
+            "l": likes,
+            "r": retweets,
+            "p": replies,
+            "q": quotes,
+            "key": (collected_at - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M"),
+        },
     )
 
 
@@ -236,8 +310,13 @@ def tweet(post_id: str, likes=3, reposts=1, replies=2, quotes=0, impressions=100
     metrics["repost_count" if renamed else "retweet_count"] = reposts
     if impressions is not None:
         metrics["impression_count"] = impressions
-    return {"id": post_id, "text": f"post {post_id}", "edit_history_tweet_ids": [post_id],
-            "public_metrics": metrics, **extra}
+    return {
+        "id": post_id,
+        "text": f"post {post_id}",
+        "edit_history_tweet_ids": [post_id],
+        "public_metrics": metrics,
+        **extra,
+    }
 
 
 def tweets_callback(request):
@@ -247,8 +326,16 @@ def tweets_callback(request):
 
 
 def users_response(handle="Alice_Data", user_id="42", followers=1234):
-    return {"data": [{"id": user_id, "name": "Alice", "username": handle,
-                      "public_metrics": {"followers_count": followers, "following_count": 10, "tweet_count": 77}}]}
+    return {
+        "data": [
+            {
+                "id": user_id,
+                "name": "Alice",
+                "username": handle,
+                "public_metrics": {"followers_count": followers, "following_count": 10, "tweet_count": 77},
+            }
+        ]
+    }
 
 
 def _x_resources(tmp_path):
@@ -310,17 +397,21 @@ def server_bindir() -> Path:
         return Path(on_path).resolve().parent
     pg_config = shutil.which("pg_config")
     if pg_config:
-        bindir = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
-                                     check=True).stdout.strip())
+        bindir = Path(
+            subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+        )
         if (bindir / "initdb").exists():
             return bindir
     # Debian's pg_config may come from libpq-dev, of another major version than the server installed.
-    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
-                       if p.parts[-3].isdigit() else 0)
+    installed = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0
+    )
     if installed:
         return installed[-1].parent
-    raise PostgresUnavailable("PostgreSQL's initdb is neither on PATH nor in `pg_config --bindir`; "
-                              "install the server (Debian: apt-get install postgresql)")
+    raise PostgresUnavailable(
+        "PostgreSQL's initdb is neither on PATH nor in `pg_config --bindir`; "
+        "install the server (Debian: apt-get install postgresql)"
+    )
 
 
 class PostgresServer:
@@ -333,8 +424,9 @@ class PostgresServer:
             try:
                 self.user = pwd.getpwnam(SERVER_USER)
             except KeyError as exc:
-                raise PostgresUnavailable(f"running as root and there is no {SERVER_USER!r} user to run "
-                                          "PostgreSQL as") from exc
+                raise PostgresUnavailable(
+                    f"running as root and there is no {SERVER_USER!r} user to run PostgreSQL as"
+                ) from exc
         # Directly under the temp folder: pytest's own tmp folders are mode 0700 to root, which the
         # postgres user could not enter. Short, too: a Unix socket path has ~100 characters at most.
         self.root = Path(tempfile.mkdtemp(prefix="sp-pg-", dir=root))
@@ -357,20 +449,34 @@ class PostgresServer:
     def _run(self, program: str, *args: str) -> str:
         completed = subprocess.run(self._command(program, *args), capture_output=True, text=True)
         if completed.returncode != 0:
-            raise RuntimeError(f"{program} {' '.join(args)} failed ({completed.returncode}): "
-                               f"{completed.stderr.strip() or completed.stdout.strip()}")
+            raise RuntimeError(
+                f"{program} {' '.join(args)} failed ({completed.returncode}): "
+                f"{completed.stderr.strip() or completed.stdout.strip()}"
+            )
         return completed.stdout
 
-    def start(self) -> "PostgresServer":
-        self._run("initdb", "-D", str(self.data_dir), "-U", SERVER_USER, "--auth=trust",
-                  "--encoding=UTF8", "--no-sync")
+    def start(self) -> PostgresServer:
+        self._run("initdb", "-D", str(self.data_dir), "-U", SERVER_USER, "--auth=trust", "--encoding=UTF8", "--no-sync")
         # No TCP at all: the socket folder alone is the address. Durability is traded for speed
         # (a throwaway server), never used outside the tests.
-        options = (f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' "
-                   f"-c max_connections={MAX_CONNECTIONS} -c shared_buffers=16MB -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.root / "server.log"),
-                  "-w", "-t", str(START_TIMEOUT_SECONDS), "start")
+        options = (
+            f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' "
+            f"-c max_connections={MAX_CONNECTIONS} -c shared_buffers=16MB -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            str(START_TIMEOUT_SECONDS),
+            "start",
+        )
         self.running = True
         return self
 
@@ -392,12 +498,15 @@ class PostgresServer:
     def stop(self) -> None:
         if self.running:
             # immediate: the tests' connections may still be open; the data is thrown away anyway.
-            subprocess.run(self._command("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"),
-                           capture_output=True, text=True)
+            subprocess.run(
+                self._command("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"),
+                capture_output=True,
+                text=True,
+            )
             self.running = False
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "PostgresServer":
+    def __enter__(self) -> PostgresServer:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
@@ -405,6 +514,7 @@ class PostgresServer:
 
 
 # Dagster's daemon in a test, as `make dev` runs it: real processes driven through the public CLI.
+
 
 @contextlib.contextmanager
 def running_daemon(env: dict, log_path: Path):
@@ -415,7 +525,12 @@ def running_daemon(env: dict, log_path: Path):
     with open(log_path, "w") as log:
         daemon = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(repo / "workspace.yaml")],
-            cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=repo,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             yield daemon
         finally:
@@ -458,8 +573,13 @@ def project_home(tmp_path, monkeypatch, dequeue_interval_seconds: int = 1) -> Pa
 def launch(job: str) -> None:
     """Submit a run of `job` as a person does (`dagster job launch`): it waits in the instance's queue."""
     repo = REPO_DATA.parent
-    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
-                   env={**os.environ}, cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
+        env={**os.environ},
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
 
 
 # LinkedIn downloads built in the tests, to the layouts real archives and workbooks have.
@@ -467,15 +587,29 @@ def launch(job: str) -> None:
 CONNECTIONS_HEADER = ["First Name", "Last Name", "URL", "Email Address", "Company", "Position", "Connected On"]
 CONNECTIONS_NOTES = [
     ["Notes:"],
-    ["When exporting your connection data, you may notice that some of the email addresses are missing. "
-     "You will only see email addresses for connections who have allowed their connections to see or "
-     "download their email address using this setting https://www.linkedin.com/psettings/privacy/email. "
-     "You can learn more here https://www.linkedin.com/help/linkedin/answer/261"],
+    [
+        "When exporting your connection data, you may notice that some of the email addresses are missing. "
+        "You will only see email addresses for connections who have allowed their connections to see or "
+        "download their email address using this setting https://www.linkedin.com/psettings/privacy/email. "
+        "You can learn more here https://www.linkedin.com/help/linkedin/answer/261"
+    ],
     [],
 ]
-MESSAGES_NEWER = ["CONVERSATION ID", "CONVERSATION TITLE", "FROM", "SENDER PROFILE URL", "TO",
-                  "RECIPIENT PROFILE URLS", "DATE", "SUBJECT", "CONTENT", "FOLDER", "ATTACHMENTS",
-                  "IS MESSAGE DRAFT", "IS CONVERSATION DRAFT"]
+MESSAGES_NEWER = [
+    "CONVERSATION ID",
+    "CONVERSATION TITLE",
+    "FROM",
+    "SENDER PROFILE URL",
+    "TO",
+    "RECIPIENT PROFILE URLS",
+    "DATE",
+    "SUBJECT",
+    "CONTENT",
+    "FOLDER",
+    "ATTACHMENTS",
+    "IS MESSAGE DRAFT",
+    "IS CONVERSATION DRAFT",
+]
 MESSAGES_OLDER = ["CONVERSATION ID", "CONVERSATION TITLE", "FROM", "TO", "DATE", "SUBJECT", "CONTENT", "FOLDER"]
 INVITATIONS_HEADER = ["From", "To", "Sent At", "Message", "Direction", "inviterProfileUrl", "inviteeProfileUrl"]
 OWNER = "Ada Lovelace"
@@ -487,20 +621,44 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def connections_csv(connections: list[tuple[str, str, str]], preamble: list[list[str]] | None = None,
-                    header: list[str] = CONNECTIONS_HEADER) -> bytes:
+def connections_csv(
+    connections: list[tuple[str, str, str]],
+    preamble: list[list[str]] | None = None,
+    header: list[str] = CONNECTIONS_HEADER,
+) -> bytes:
     """connections: (first name, last name, Connected On as written)."""
-    rows = [[first, last, f"https://www.linkedin.com/in/{first.lower()}-{last.lower()}", "", "Acme", "Engineer",
-             on] for first, last, on in connections]
+    rows = [
+        [first, last, f"https://www.linkedin.com/in/{first.lower()}-{last.lower()}", "", "Acme", "Engineer", on]
+        for first, last, on in connections
+    ]
     return csv_bytes((CONNECTIONS_NOTES if preamble is None else preamble) + [header] + rows)
 
 
-def message_row(header: list[str], conversation: str, sender: str, to: str, date: str, subject: str = "",
-                content: str = "hello", draft: str = "No") -> list[str]:
-    values = {"CONVERSATION ID": conversation, "CONVERSATION TITLE": "", "FROM": sender,
-              "SENDER PROFILE URL": f"https://www.linkedin.com/in/{sender.lower().replace(' ', '-')}",
-              "TO": to, "RECIPIENT PROFILE URLS": "", "DATE": date, "SUBJECT": subject, "CONTENT": content,
-              "FOLDER": "INBOX", "ATTACHMENTS": "", "IS MESSAGE DRAFT": draft, "IS CONVERSATION DRAFT": "No"}
+def message_row(
+    header: list[str],
+    conversation: str,
+    sender: str,
+    to: str,
+    date: str,
+    subject: str = "",
+    content: str = "hello",
+    draft: str = "No",
+) -> list[str]:
+    values = {
+        "CONVERSATION ID": conversation,
+        "CONVERSATION TITLE": "",
+        "FROM": sender,
+        "SENDER PROFILE URL": f"https://www.linkedin.com/in/{sender.lower().replace(' ', '-')}",
+        "TO": to,
+        "RECIPIENT PROFILE URLS": "",
+        "DATE": date,
+        "SUBJECT": subject,
+        "CONTENT": content,
+        "FOLDER": "INBOX",
+        "ATTACHMENTS": "",
+        "IS MESSAGE DRAFT": draft,
+        "IS CONVERSATION DRAFT": "No",
+    }
     return [values[h] for h in header]
 
 
@@ -523,10 +681,15 @@ def archive_zip(members: dict[str, bytes], packed_at: tuple = (2026, 8, 10, 12, 
     return out.getvalue()
 
 
-def workbook_xlsx(top_by_engagements: list[tuple[str, str, int]], top_by_impressions: list[tuple[str, str, int]],
-                  daily: list[tuple[str, int, int, int]], total_followers: int = 1200, total_on: str | None = None,
-                  header_row: int = 3, sheets: tuple[str, ...] = ("DISCOVERY", "ENGAGEMENT", "TOP POSTS",
-                                                                  "FOLLOWERS", "DEMOGRAPHICS")) -> bytes:
+def workbook_xlsx(
+    top_by_engagements: list[tuple[str, str, int]],
+    top_by_impressions: list[tuple[str, str, int]],
+    daily: list[tuple[str, int, int, int]],
+    total_followers: int = 1200,
+    total_on: str | None = None,
+    header_row: int = 3,
+    sheets: tuple[str, ...] = ("DISCOVERY", "ENGAGEMENT", "TOP POSTS", "FOLLOWERS", "DEMOGRAPHICS"),
+) -> bytes:
     """top lists: (post URL, publish date M/D/YYYY, figure); daily: (date M/D/YYYY, impressions, engagements,
     new followers); the follower total is stated on `total_on` (default: the last day). TOP POSTS' header is on
     `header_row` (1-based)."""
@@ -548,8 +711,9 @@ def workbook_xlsx(top_by_engagements: list[tuple[str, str, int]], top_by_impress
             sheet.append(["Maximum of 50 posts available to include in this list"])
             for _ in range(header_row - 2):
                 sheet.append([])
-            sheet.append(["Post URL", "Post publish date", "Engagements", None,
-                          "Post URL", "Post publish date", "Impressions"])
+            sheet.append(
+                ["Post URL", "Post publish date", "Engagements", None, "Post URL", "Post publish date", "Impressions"]
+            )
             for index in range(max(len(top_by_engagements), len(top_by_impressions))):
                 left = list(top_by_engagements[index]) if index < len(top_by_engagements) else [None] * 3
                 right = list(top_by_impressions[index]) if index < len(top_by_impressions) else [None] * 3
@@ -575,22 +739,35 @@ def stamp(at: datetime) -> str:
 
 
 CONNECTIONS = [("Grace", "Hopper", "12 Mar 2024"), ("Alan", "Turing", "7-Feb-22"), ("Edsger", "Dijkstra", "2026-08-03")]
-MESSAGES = [message_row(MESSAGES_NEWER, "c1", "Rita Recruiter", OWNER, "2026-08-01 02:00:00 UTC", "Role at Acme"),
-            message_row(MESSAGES_NEWER, "c1", OWNER, "Rita Recruiter", "2026-08-01 09:30:00 UTC"),
-            message_row(MESSAGES_NEWER, "c2", "Bob Builder", OWNER, "2026-08-02 10:00:00 UTC")]
-INVITATIONS = [("Rita Recruiter", OWNER, "8/3/26, 9:14 AM", "INCOMING"),
-               (OWNER, "Bob Builder", "8/4/26, 4:05 PM", "OUTGOING")]
+MESSAGES = [
+    message_row(MESSAGES_NEWER, "c1", "Rita Recruiter", OWNER, "2026-08-01 02:00:00 UTC", "Role at Acme"),
+    message_row(MESSAGES_NEWER, "c1", OWNER, "Rita Recruiter", "2026-08-01 09:30:00 UTC"),
+    message_row(MESSAGES_NEWER, "c2", "Bob Builder", OWNER, "2026-08-02 10:00:00 UTC"),
+]
+INVITATIONS = [
+    ("Rita Recruiter", OWNER, "8/3/26, 9:14 AM", "INCOMING"),
+    (OWNER, "Bob Builder", "8/4/26, 4:05 PM", "OUTGOING"),
+]
 
 
 def the_archive(connections=CONNECTIONS, messages=MESSAGES, invitations=INVITATIONS, header=MESSAGES_NEWER) -> bytes:
-    return archive_zip({"Connections.csv": connections_csv(connections), "messages.csv": messages_csv(messages, header),
-                        "Invitations.csv": invitations_csv(invitations)})
+    return archive_zip(
+        {
+            "Connections.csv": connections_csv(connections),
+            "messages.csv": messages_csv(messages, header),
+            "Invitations.csv": invitations_csv(invitations),
+        }
+    )
 
 
-TOP_ENGAGEMENTS = [("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 40),
-                   ("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 12)]
-TOP_IMPRESSIONS = [("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 900),
-                   ("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 700)]
+TOP_ENGAGEMENTS = [
+    ("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 40),
+    ("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 12),
+]
+TOP_IMPRESSIONS = [
+    ("https://www.linkedin.com/feed/update/urn:li:activity:2", "8/2/2026", 900),
+    ("https://www.linkedin.com/feed/update/urn:li:activity:1", "8/1/2026", 700),
+]
 DAILY = [("8/1/2026", 500, 20, 3), ("8/2/2026", 800, 41, 5)]
 
 
@@ -598,13 +775,19 @@ DAILY = [("8/1/2026", 500, 20, 3), ("8/2/2026", 800, 41, 5)]
 
 TWEETS = f"{API}/tweets"
 BEARER = XCredentials(bearer_token="secret-bearer-token-123")
-USER_CONTEXT = XCredentials(consumer_key="ck-secret", consumer_secret="cs-secret", access_token="at-secret",
-                            access_token_secret="ats-secret")
+USER_CONTEXT = XCredentials(
+    consumer_key="ck-secret", consumer_secret="cs-secret", access_token="at-secret", access_token_secret="ats-secret"
+)
 
 
 def timeline_page(hours_ago: list[int], next_token=None) -> dict:
-    posts = [tweet(snowflake(NOW - pd.Timedelta(hours=h)),
-                   created_at=(NOW - pd.Timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%S.000Z")) for h in hours_ago]
+    posts = [
+        tweet(
+            snowflake(NOW - pd.Timedelta(hours=h)),
+            created_at=(NOW - pd.Timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        )
+        for h in hours_ago
+    ]
     return {"data": posts, "meta": {"result_count": len(posts), **({"next_token": next_token} if next_token else {})}}
 
 
@@ -613,10 +796,12 @@ TIMELINE = f"{API}/users/42/tweets"
 
 def serve_timeline(pages: dict):
     """Answers get_users_tweets from `pages`: pagination token (None = first page) -> (status, body)."""
+
     def callback(request):
         token = parse_qs(urlparse(request.url).query).get("pagination_token", [None])[0]
         status, body = pages[token]
         return status, {"content-type": "application/json"}, body if isinstance(body, str) else json.dumps(body)
+
     responses.add_callback(responses.GET, TIMELINE, callback=callback)
 
 
@@ -634,28 +819,60 @@ def uri(author: dict, rkey: str) -> str:
     return f"at://{author['did']}/app.bsky.feed.post/{rkey}"
 
 
-def post_view(author: dict, rkey: str, created_at: str, likes=0, reposts=0, replies=0, quotes=0, text="hello",
-              embed: dict | None = None, reply_to: str | None = None, **extra) -> dict:
+def post_view(
+    author: dict,
+    rkey: str,
+    created_at: str,
+    likes=0,
+    reposts=0,
+    replies=0,
+    quotes=0,
+    text="hello",
+    embed: dict | None = None,
+    reply_to: str | None = None,
+    **extra,
+) -> dict:
     record = {"$type": "app.bsky.feed.post", "text": text, "createdAt": created_at, "langs": ["en"]}
     if reply_to:
         ref = {"uri": reply_to, "cid": CID}
         record["reply"] = {"root": ref, "parent": ref}
-    view = {"$type": "app.bsky.feed.defs#postView", "uri": uri(author, rkey), "cid": CID,
-            "author": {**author, "labels": [], "createdAt": "2024-01-01T00:00:00.000Z"}, "record": record,
-            "replyCount": replies, "repostCount": reposts, "likeCount": likes, "quoteCount": quotes,
-            "indexedAt": created_at, "labels": [], **extra}
+    view = {
+        "$type": "app.bsky.feed.defs#postView",
+        "uri": uri(author, rkey),
+        "cid": CID,
+        "author": {**author, "labels": [], "createdAt": "2024-01-01T00:00:00.000Z"},
+        "record": record,
+        "replyCount": replies,
+        "repostCount": reposts,
+        "likeCount": likes,
+        "quoteCount": quotes,
+        "indexedAt": created_at,
+        "labels": [],
+        **extra,
+    }
     if embed:
         view["embed"] = embed
     return view
 
 
-IMAGES = {"$type": "app.bsky.embed.images#view", "images": [
-    {"thumb": "https://cdn.test/t1.jpg", "fullsize": "https://cdn.test/f1.jpg", "alt": ""},
-    {"thumb": "https://cdn.test/t2.jpg", "fullsize": "https://cdn.test/f2.jpg", "alt": "a chart"}]}
-QUOTE = {"$type": "app.bsky.embed.record#view", "record": {
-    "$type": "app.bsky.embed.record#viewRecord", "uri": uri(CAROL, "3kq0000000001"), "cid": CID,
-    "author": CAROL, "value": {"$type": "app.bsky.feed.post", "text": "quoted", "createdAt": "2026-11-01T08:00:00Z"},
-    "indexedAt": "2026-11-01T08:00:00Z"}}
+IMAGES = {
+    "$type": "app.bsky.embed.images#view",
+    "images": [
+        {"thumb": "https://cdn.test/t1.jpg", "fullsize": "https://cdn.test/f1.jpg", "alt": ""},
+        {"thumb": "https://cdn.test/t2.jpg", "fullsize": "https://cdn.test/f2.jpg", "alt": "a chart"},
+    ],
+}
+QUOTE = {
+    "$type": "app.bsky.embed.record#view",
+    "record": {
+        "$type": "app.bsky.embed.record#viewRecord",
+        "uri": uri(CAROL, "3kq0000000001"),
+        "cid": CID,
+        "author": CAROL,
+        "value": {"$type": "app.bsky.feed.post", "text": "quoted", "createdAt": "2026-11-01T08:00:00Z"},
+        "indexedAt": "2026-11-01T08:00:00Z",
+    },
+}
 
 
 def repost_of(post: dict, by: dict, at: str) -> dict:
@@ -680,28 +897,53 @@ LIFECYCLE_HISTORY = [
 
 
 def add_lifecycle_post(con, post_id, published_at, user_id="u1"):
-    con.execute("INSERT INTO raw.posts (post_id, user_id, text, content_type, media_type, num_media_items, "
-                "published_at, source, ingested_at) VALUES ($id, $user, 'hello', 'text', 'none', 0, $at, 'test', $at)",
-                {"id": post_id, "user": user_id, "at": published_at})
+    con.execute(
+        "INSERT INTO raw.posts (post_id, user_id, text, content_type, media_type, num_media_items, "
+        "published_at, source, ingested_at) VALUES ($id, $user, 'hello', 'text', 'none', 0, $at, 'test', $at)",
+        {"id": post_id, "user": user_id, "at": published_at},
+    )
 
 
 def add_lifecycle_snapshot(con, post_id, published_at, age_hours, impressions, written_at=None):
     collected_at = published_at + pd.Timedelta(hours=age_hours)
-    con.execute("INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, "
-                "source, status, partition_key, written_at) VALUES ($id, $c, $i, $l, 0, 0, 0, 'test', 'ok', $key, $w)",
-                {"id": post_id, "c": collected_at, "i": impressions, "l": impressions // 10,
-                 "key": collected_at.floor("h").strftime("%Y-%m-%d-%H:%M"), "w": written_at or collected_at})
+    con.execute(
+        "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, "
+        "source, status, partition_key, written_at) VALUES ($id, $c, $i, $l, 0, 0, 0, 'test', 'ok', $key, $w)",
+        {
+            "id": post_id,
+            "c": collected_at,
+            "i": impressions,
+            "l": impressions // 10,
+            "key": collected_at.floor("h").strftime("%Y-%m-%d-%H:%M"),
+            "w": written_at or collected_at,
+        },
+    )
 
 
 # The HTML report in a real headless Chromium.
 
+
 def open_in_chromium(html_file, profile_dir) -> tuple[str, str]:
     """(DOM after load, browser log). Console messages are logged as `CONSOLE(...)` lines."""
     completed = subprocess.run(
-        [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile_dir}",
-         "--enable-logging=stderr", "--v=0", "--dump-dom", html_file.as_uri()],
-        capture_output=True, text=True, timeout=90,
+        [
+            chromium_binary(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile_dir}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            html_file.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     return completed.stdout, completed.stderr
@@ -718,18 +960,38 @@ HOSTILE = "<script>alert('x')</script> Q&A | \"quoted\""
 
 def sample_report(**changes) -> dict:
     base = {
-        "user_id": "ana<&>", "generated_at": "2026-03-09T01:00:00", "timezone": "UTC",
+        "user_id": "ana<&>",
+        "generated_at": "2026-03-09T01:00:00",
+        "timezone": "UTC",
         "report_period": {"start": "2026-03-02T00:00:00", "end": "2026-03-09T00:00:00"},
         "summary": {"total_posts": 2, "total_impressions": 1400, "total_engagements": 64, "avg_engagement_rate": 3.5},
         "recruiter_metrics": {"profile_views_7d": 28, "estimated_recruiter_reach": 12},
-        "trends": {"posts_change": 1, "impressions_change_pct": 40.0, "engagements_change_pct": None,
-                   "engagement_rate_change_pts": -0.5, "profile_views_change_pct": 0.0},
-        "top_posts": [{"content": HOSTILE, "content_type": "video & <i>", "impressions": 1000, "engagements": 60,
-                       "engagement_rate": 6.0},
-                      {"content": "Chart of the week", "content_type": "image", "impressions": 400,
-                       "engagements": 4, "engagement_rate": 1.0}],
-        "engagement_breakdown": {"video & <i>": {"posts": 1, "impressions": 1000, "engagements": 60,
-                                                 "avg_engagement_rate": 6.0}},
+        "trends": {
+            "posts_change": 1,
+            "impressions_change_pct": 40.0,
+            "engagements_change_pct": None,
+            "engagement_rate_change_pts": -0.5,
+            "profile_views_change_pct": 0.0,
+        },
+        "top_posts": [
+            {
+                "content": HOSTILE,
+                "content_type": "video & <i>",
+                "impressions": 1000,
+                "engagements": 60,
+                "engagement_rate": 6.0,
+            },
+            {
+                "content": "Chart of the week",
+                "content_type": "image",
+                "impressions": 400,
+                "engagements": 4,
+                "engagement_rate": 1.0,
+            },
+        ],
+        "engagement_breakdown": {
+            "video & <i>": {"posts": 1, "impressions": 1000, "engagements": 60, "avg_engagement_rate": 6.0}
+        },
         "best_times": [{"day_name": "Monday", "hour": 9, "avg_engagement_rate": 3.0, "posts_count": 2}],
         "recommendations": [f"Keep posting {HOSTILE}"],
         "weekly_history": [{"week_start": "2026-03-02", "total_posts": 2, "avg_engagement_rate": 3.5}],

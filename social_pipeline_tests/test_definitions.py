@@ -24,8 +24,9 @@ print(json.dumps([{"category": w.category.__name__, "file": w.filename, "line": 
 
 
 def test_loading_the_definitions_warns_of_no_deprecation_in_the_projects_code():
-    out = subprocess.run([sys.executable, "-c", LOAD_AND_RECORD], capture_output=True, text=True, check=True,
-                         cwd=PACKAGE.parent).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_RECORD], capture_output=True, text=True, check=True, cwd=PACKAGE.parent
+    ).stdout
     caught = json.loads(out.strip().splitlines()[-1])
     ours = [w for w in caught if Path(w["file"]).resolve().is_relative_to(PACKAGE)]
     assert [w for w in ours if "Deprecat" in w["category"] or "deprecated" in w["message"]] == []

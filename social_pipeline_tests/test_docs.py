@@ -9,15 +9,29 @@ from social_pipeline.core.schema_docs import BEGIN_MARKER, END_MARKER, render_se
 
 ROOT = Path(__file__).resolve().parents[1]
 README_MAX_LINES = 250
-DOCS_PAGES = ("sources-and-files", "warehouse", "analytics-and-reports", "models", "prediction-api",
-              "operations", "past-one-machine", "performance", "development", "adding-a-network")
+DOCS_PAGES = (
+    "sources-and-files",
+    "warehouse",
+    "analytics-and-reports",
+    "models",
+    "prediction-api",
+    "operations",
+    "past-one-machine",
+    "performance",
+    "development",
+    "adding-a-network",
+)
 _LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
 _FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 
 
 def _markdown_files() -> list[Path]:
-    return [ROOT / "README.md", ROOT / "data" / "README.md", ROOT / "deploy" / "README.md",
-            *sorted((ROOT / "docs").glob("*.md"))]
+    return [
+        ROOT / "README.md",
+        ROOT / "data" / "README.md",
+        ROOT / "deploy" / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+    ]
 
 
 def _slug(heading: str) -> str:
@@ -58,15 +72,16 @@ def test_the_readme_and_the_docs_index_link_every_docs_page():
 
 
 def test_every_relative_link_in_the_readmes_and_docs_resolves():
-    assert {str(page.relative_to(ROOT)): broken for page in _markdown_files()
-            if (broken := broken_links(page))} == {}
+    assert {str(page.relative_to(ROOT)): broken for page in _markdown_files() if (broken := broken_links(page))} == {}
 
 
 def test_a_broken_link_or_anchor_is_found(tmp_path):
     (tmp_path / "other.md").write_text("# Other page\n\n## The X API\n")
     page = tmp_path / "page.md"
-    page.write_text("# Page\n[ok](other.md) [ok](other.md#the-x-api) [ok](#page) [web](https://example.com)\n"
-                    "[gone](missing.md) [no anchor](other.md#nowhere)\n```\n[in code](not-a-link.md)\n```\n")
+    page.write_text(
+        "# Page\n[ok](other.md) [ok](other.md#the-x-api) [ok](#page) [web](https://example.com)\n"
+        "[gone](missing.md) [no anchor](other.md#nowhere)\n```\n[in code](not-a-link.md)\n```\n"
+    )
     assert broken_links(page) == ["missing.md", "other.md#nowhere"]
 
 
@@ -78,6 +93,10 @@ def test_the_warehouse_page_holds_the_tables_core_schema_renders():
 
 
 def test_every_warehouse_column_has_a_description():
-    undescribed = [f"{table}.{name}" for table in {**TABLES, **DERIVED_TABLES}
-                   for name, _, description in table_columns(table) if not (description or "").strip()]
+    undescribed = [
+        f"{table}.{name}"
+        for table in {**TABLES, **DERIVED_TABLES}
+        for name, _, description in table_columns(table)
+        if not (description or "").strip()
+    ]
     assert undescribed == []

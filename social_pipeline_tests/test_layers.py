@@ -49,12 +49,18 @@ def is_under(module: str, prefixes) -> bool:
 
 
 def test_imported_names_resolve_relative_and_function_level_imports(tmp_path, monkeypatch):
-    source = ("from .clock import utc_now\nfrom . import schema\n"
-              "def f():\n    from social_pipeline.resources.lake import is_lake\n    import dagster as dg\n")
+    source = (
+        "from .clock import utc_now\nfrom . import schema\n"
+        "def f():\n    from social_pipeline.resources.lake import is_lake\n    import dagster as dg\n"
+    )
     path = PACKAGE_DIR / "core" / "metrics.py"
     monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: source)
     assert imported_names("social_pipeline.core.metrics", path) == {
-        "social_pipeline.core.clock", "social_pipeline.core.schema", "social_pipeline.resources.lake", "dagster"}
+        "social_pipeline.core.clock",
+        "social_pipeline.core.schema",
+        "social_pipeline.resources.lake",
+        "dagster",
+    }
 
 
 def test_plain_packages_import_no_dagster_and_nothing_dagster_side():
@@ -72,10 +78,13 @@ def test_plain_packages_import_no_dagster_and_nothing_dagster_side():
 
 
 def test_core_imports_only_core():
-    offences = [f"{name} imports {imported}"
-                for name, path in package_modules().items() if is_under(name, ("social_pipeline.core",))
-                for imported in sorted(imported_names(name, path))
-                if is_under(imported, ("social_pipeline",)) and not is_under(imported, ("social_pipeline.core",))]
+    offences = [
+        f"{name} imports {imported}"
+        for name, path in package_modules().items()
+        if is_under(name, ("social_pipeline.core",))
+        for imported in sorted(imported_names(name, path))
+        if is_under(imported, ("social_pipeline",)) and not is_under(imported, ("social_pipeline.core",))
+    ]
     assert offences == []
 
 
@@ -122,6 +131,8 @@ def test_import_cycles_finds_a_hidden_cycle_and_ignores_a_chain():
 
 def test_no_two_modules_import_each_other():
     modules = package_modules()
-    graph = {name: {imported for imported in imported_names(name, path) if imported in modules and imported != name}
-             for name, path in modules.items()}
+    graph = {
+        name: {imported for imported in imported_names(name, path) if imported in modules and imported != name}
+        for name, path in modules.items()
+    }
     assert import_cycles(graph) == []

@@ -24,12 +24,17 @@ def imports_of_test_modules(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom):
             base = "." * node.level + (node.module or "")
             # `from package import test_x` imports a module too.
-            modules = [base, *(f"{base.rstrip('.')}.{alias.name}" if node.module else base + alias.name
-                               for alias in node.names)]
+            modules = [
+                base,
+                *(f"{base.rstrip('.')}.{alias.name}" if node.module else base + alias.name for alias in node.names),
+            ]
         else:
             continue
-        bad = [m for m in modules if (m.startswith(("social_pipeline_tests", ".")) or m == "conftest")
-               and _is_test_module(m)]
+        bad = [
+            m
+            for m in modules
+            if (m.startswith(("social_pipeline_tests", ".")) or m == "conftest") and _is_test_module(m)
+        ]
         found += [f"{node.lineno}: {m}" for m in dict.fromkeys(bad)]
     return found
 
@@ -46,7 +51,8 @@ def test_the_scan_finds_every_form_of_import_of_a_test_module(tmp_path):
         "def test_x():\n"
         "    from ..analytics.test_checks import insert\n"
         "    from . import conftest\n"
-        "    from social_pipeline.core import clock\n")
+        "    from social_pipeline.core import clock\n"
+    )
     assert imports_of_test_modules(module) == [
         "3: social_pipeline_tests.defs.ingestion.test_assets",
         "4: social_pipeline_tests.conftest",
@@ -61,16 +67,22 @@ def test_no_test_module_imports_another_test_module_or_conftest():
     modules = sorted(TESTS.rglob("test_*.py"))
     assert len(modules) > 30
     offenders = {str(p.relative_to(TESTS)): found for p in modules if (found := imports_of_test_modules(p))}
-    offenders.update({str(p.relative_to(TESTS)): found for p in [TESTS / "conftest.py", TESTS / "helpers.py"]
-                      if (found := imports_of_test_modules(p))})
+    offenders.update(
+        {
+            str(p.relative_to(TESTS)): found
+            for p in [TESTS / "conftest.py", TESTS / "helpers.py"]
+            if (found := imports_of_test_modules(p))
+        }
+    )
     assert offenders == {}, "import shared helpers from social_pipeline_tests/helpers.py"
 
 
 def test_test_folders_mirror_the_package():
     """A test of social_pipeline/X/Y.py lives in social_pipeline_tests/X/; the bench's tests in bench/."""
     folders = {p.parent.relative_to(TESTS) for p in TESTS.rglob("test_*.py")} - {Path(".")}
-    unmirrored = sorted(str(f) for f in folders
-                        if not (REPO / "social_pipeline" / f).is_dir() and not (REPO / f).is_dir())
+    unmirrored = sorted(
+        str(f) for f in folders if not (REPO / "social_pipeline" / f).is_dir() and not (REPO / f).is_dir()
+    )
     assert unmirrored == []
     assert {Path("core"), Path("defs/ingestion"), Path("defs/analytics"), Path("defs/ops"), Path("app")} <= folders
 
@@ -80,10 +92,12 @@ def test_conftest_holds_only_fixtures_and_hooks():
     others = []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)) or (
-                isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        ):
             continue
         is_fixture = isinstance(node, ast.FunctionDef) and any(
-            "fixture" in ast.unparse(decorator) for decorator in node.decorator_list)
+            "fixture" in ast.unparse(decorator) for decorator in node.decorator_list
+        )
         if not (is_fixture or (isinstance(node, ast.FunctionDef) and node.name.startswith("pytest_"))):
             others.append(getattr(node, "name", None) or ast.unparse(node).split("\n")[0])
     assert others == []

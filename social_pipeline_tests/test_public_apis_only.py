@@ -34,8 +34,12 @@ def _sklearn_estimator_classes() -> tuple[type, ...]:
     import sklearn.ensemble
     import sklearn.linear_model
 
-    return tuple(value for module in (sklearn.ensemble, sklearn.linear_model)
-                 for value in map(functools.partial(getattr, module), module.__all__) if isinstance(value, type))
+    return tuple(
+        value
+        for module in (sklearn.ensemble, sklearn.linear_model)
+        for value in map(functools.partial(getattr, module), module.__all__)
+        if isinstance(value, type)
+    )
 
 
 def _owner(classes, attribute: str) -> str:
@@ -74,7 +78,8 @@ def private_uses(source: str) -> list[str]:
             if isinstance(base, ast.Name) and base.id in aliases:
                 found.append(f"{node.lineno}: {aliases[base.id]}...{node.attr}")
             elif not (isinstance(base, ast.Name) and base.id in ("self", "cls")) and any(
-                    hasattr(cls, node.attr) for cls in estimator_classes):
+                hasattr(cls, node.attr) for cls in estimator_classes
+            ):
                 found.append(f"{node.lineno}: .{node.attr} (private on {_owner(estimator_classes, node.attr)})")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and PRIVATE_MODULE_STRING.match(node.value):
             if _is_dependency(node.value):
@@ -82,22 +87,34 @@ def private_uses(source: str) -> list[str]:
     return sorted(set(found), key=lambda line: int(line.split(":")[0]))
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from dagster._core.test_utils import MockedRunLauncher", ["1: from dagster._core.test_utils import ..."]),
-    ("import sklearn.ensemble._hist_gradient_boosting.predictor as p",
-     ["1: import sklearn.ensemble._hist_gradient_boosting.predictor"]),
-    ("from dagster import _check", ["1: from dagster import _check"]),
-    ("import dagster as dg\nx = dg._core.events", ["2: dagster..._core"]),
-    ("from sklearn.ensemble import HistGradientBoostingRegressor\nmodel.fit(x, y)._raw_predict(x)",
-     ["2: ._raw_predict (private on sklearn.GradientBoostingClassifier)"]),
-    ("config = {'module': 'dagster._core.test_utils', 'class': 'MockedRunLauncher'}",
-     ["1: 'dagster._core.test_utils'"]),
-    # Public routes, the project's own private helpers, dunders and the standard library pass.
-    ("import dagster as dg\nfrom dagster import DagsterInstance\n"
-     "from sklearn.ensemble import HistGradientBoostingRegressor\n"
-     "from social_pipeline.core.simulation import _compose_text\nimport os\nos._exit\nx = dg.__version__\n"
-     "from __future__ import annotations\n'social_pipeline._x'\n'dagster.core.run_coordinator'", []),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from dagster._core.test_utils import MockedRunLauncher", ["1: from dagster._core.test_utils import ..."]),
+        (
+            "import sklearn.ensemble._hist_gradient_boosting.predictor as p",
+            ["1: import sklearn.ensemble._hist_gradient_boosting.predictor"],
+        ),
+        ("from dagster import _check", ["1: from dagster import _check"]),
+        ("import dagster as dg\nx = dg._core.events", ["2: dagster..._core"]),
+        (
+            "from sklearn.ensemble import HistGradientBoostingRegressor\nmodel.fit(x, y)._raw_predict(x)",
+            ["2: ._raw_predict (private on sklearn.GradientBoostingClassifier)"],
+        ),
+        (
+            "config = {'module': 'dagster._core.test_utils', 'class': 'MockedRunLauncher'}",
+            ["1: 'dagster._core.test_utils'"],
+        ),
+        # Public routes, the project's own private helpers, dunders and the standard library pass.
+        (
+            "import dagster as dg\nfrom dagster import DagsterInstance\n"
+            "from sklearn.ensemble import HistGradientBoostingRegressor\n"
+            "from social_pipeline.core.simulation import _compose_text\nimport os\nos._exit\nx = dg.__version__\n"
+            "from __future__ import annotations\n'social_pipeline._x'\n'dagster.core.run_coordinator'",
+            [],
+        ),
+    ],
+)
 def test_the_scan_finds_private_uses_and_passes_public_ones(source, expected):
     assert private_uses(source) == expected
 

@@ -56,8 +56,10 @@ def ensure_warehouse_pool(instance=None, database: str | None = None) -> None:
     command = ["dagster", "instance", "concurrency", "set", WAREHOUSE_POOL, str(limit)]
     done = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True, env=env)
     if done.returncode:
-        raise RuntimeError(f"`{' '.join(command)}` failed on DAGSTER_HOME={env.get('DAGSTER_HOME')} "
-                           f"(exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+        raise RuntimeError(
+            f"`{' '.join(command)}` failed on DAGSTER_HOME={env.get('DAGSTER_HOME')} "
+            f"(exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}"
+        )
 
 
 def cmd_init_instance(args: argparse.Namespace) -> int:
@@ -77,7 +79,11 @@ def run_plan(as_of: pd.Timestamp, days: int, bi_copy: bool = True) -> list[tuple
     from social_pipeline.defs.common import complete_weeks
 
     plan = [
-        ("hourly_collection", start.strftime(PARTITION_KEY_FORMAT), (end - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)),
+        (
+            "hourly_collection",
+            start.strftime(PARTITION_KEY_FORMAT),
+            (end - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT),
+        ),
     ]
     weeks = complete_weeks(start, end)
     if weeks:
@@ -90,8 +96,9 @@ def run_plan(as_of: pd.Timestamp, days: int, bi_copy: bool = True) -> list[tuple
     return plan
 
 
-def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING",
-                    instance=None, database: str | None = None) -> list[dict]:
+def materialize_all(
+    as_of: pd.Timestamp, days: int, log=print, quiet_level: str = "WARNING", instance=None, database: str | None = None
+) -> list[dict]:
     """Run the plan on DAGSTER_HOME's instance (an in-memory one when it is unset), so every
     partition of the history is recorded where `make dev` shows it. The history's collection keys
     (whole days and ISO weeks, hours at its ends) and its weeks that hold data are added as
@@ -116,8 +123,11 @@ def materialize_all(as_of: pd.Timestamp, days: int, log=print, quiet_level: str 
     for job_name, first_key, last_key in run_plan(as_of, days, bi_copy=not is_lake(database)):
         if job_name == "hourly_collection":
             # Whole days and weeks of the history as one partition each, hours at its ends.
-            keys = collection_plan(instance, pd.to_datetime(first_key, format=PARTITION_KEY_FORMAT),
-                                   pd.to_datetime(last_key, format=PARTITION_KEY_FORMAT) + pd.Timedelta(hours=1))
+            keys = collection_plan(
+                instance,
+                pd.to_datetime(first_key, format=PARTITION_KEY_FORMAT),
+                pd.to_datetime(last_key, format=PARTITION_KEY_FORMAT) + pd.Timedelta(hours=1),
+            )
             add_partition_keys(instance, HOURLY_PARTITIONS, keys)
             ranges = storage_ranges(instance, HOURLY_PARTITIONS, keys)
         elif job_name == "weekly_reporting":
@@ -146,8 +156,11 @@ def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, datab
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
-        resources={"source": source, "file_stores": file_stores_resource_from_env(),
-                   "warehouse": WarehouseResource(database=database)},
+        resources={
+            "source": source,
+            "file_stores": file_stores_resource_from_env(),
+            "warehouse": WarehouseResource(database=database),
+        },
         run_config={"loggers": {"console": {"config": {"log_level": quiet_level}}}},
         tags={**(partition_range_tags(*key_range) if key_range else {}), **runner_tags()},
     )
@@ -155,8 +168,12 @@ def _run_job(job_name, key_range, as_of, days, instance, log, quiet_level, datab
     where = "recorded in DAGSTER_HOME" if instance.is_persistent else "in-memory instance"
     what = f"partitions {key_range[0]} .. {key_range[1]}" if key_range else "unpartitioned"
     checks = result.get_asset_check_evaluations()
-    failed = [f"{c.asset_check_key.asset_key.to_user_string()}:{c.asset_check_key.name}" for c in checks if not c.passed]
-    verdict = f", checks {len(checks) - len(failed)}/{len(checks)} passed" + (f" (failed: {', '.join(failed)})" if failed else "")
+    failed = [
+        f"{c.asset_check_key.asset_key.to_user_string()}:{c.asset_check_key.name}" for c in checks if not c.passed
+    ]
+    verdict = f", checks {len(checks) - len(failed)}/{len(checks)} passed" + (
+        f" (failed: {', '.join(failed)})" if failed else ""
+    )
     log(f"  {job_name}: {what}, {where} ({seconds:.1f} s, run {result.run_id[:8]}{verdict if checks else ''})")
     return {"job": job_name, "seconds": seconds, "run_id": result.run_id, "success": result.success}
 
@@ -204,10 +221,12 @@ def print_model_figures(database: str) -> None:
     print("\nModels, on the newest held-out posts (baseline: each user's trailing mean):")
     for row in filter(None, rows):
         m = row["metrics"]
-        print(f"  {row['model_name']} {row['version']}: R² {m['r2']:.3f} (baseline {m['baseline_r2']:.3f}), "
-              f"MAE {m['mae']:,.1f} (baseline {m['baseline_mae']:,.1f}), p10-p90 coverage "
-              f"{m['interval_coverage']:.0%}, {row['n_train']} train / {row['n_test']} test posts"
-              + ("" if row.get("promoted") is not False else ": NOT promoted (failed its checks), not served"))
+        print(
+            f"  {row['model_name']} {row['version']}: R² {m['r2']:.3f} (baseline {m['baseline_r2']:.3f}), "
+            f"MAE {m['mae']:,.1f} (baseline {m['baseline_mae']:,.1f}), p10-p90 coverage "
+            f"{m['interval_coverage']:.0%}, {row['n_train']} train / {row['n_test']} test posts"
+            + ("" if row.get("promoted") is not False else ": NOT promoted (failed its checks), not served")
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -224,15 +243,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(table_counts(database).to_string(index=False))
     print_report_paths(database)
     print_model_figures(database)
-    readers = ("  python -c \"from social_pipeline import connect; print(connect(read_only=True).sql("
-               "'select * from analytics.post_performance limit 5'))\"\n"
-               "  BI tools: the same connect(read_only=True): the lake, live, with snapshot isolation\n"
-               if is_lake(database) else
-               f"  duckdb {database} \"select * from analytics.post_performance limit 5\"\n"
-               f"  BI tools: open the read-only copy {file_stores_from_env().bi_database_path()} (republished after every run)\n")
+    readers = (
+        '  python -c "from social_pipeline import connect; print(connect(read_only=True).sql('
+        "'select * from analytics.post_performance limit 5'))\"\n"
+        "  BI tools: the same connect(read_only=True): the lake, live, with snapshot isolation\n"
+        if is_lake(database)
+        else f'  duckdb {database} "select * from analytics.post_performance limit 5"\n'
+        f"  BI tools: open the read-only copy {file_stores_from_env().bi_database_path()} (republished after every run)\n"
+    )
     print(
-        "\nWhere to look next:\n" + readers +
-        "  make dev    -> the Dagster UI at http://127.0.0.1:3000 (these runs are in its Runs tab)\n"
+        "\nWhere to look next:\n"
+        + readers
+        + "  make dev    -> the Dagster UI at http://127.0.0.1:3000 (these runs are in its Runs tab)\n"
         "  make test   -> the test suite"
     )
     return 0
@@ -256,7 +278,8 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     instance = _persistent_instance() or dg.DagsterInstance.ephemeral()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     result = defs.resolve_job_def("post_tables_refresh").execute_in_process(
-        instance=instance, resources=resources, run_config=quiet, raise_on_error=False, tags=runner_tags())
+        instance=instance, resources=resources, run_config=quiet, raise_on_error=False, tags=runner_tags()
+    )
     log(f"  analytics refreshed: post_snapshots, post_performance ({'ok' if result.success else 'FAILED'})")
     if not result.success or earliest_day is None:
         return result.success
@@ -265,10 +288,16 @@ def refresh_analytics(database: str, earliest_day: pd.Timestamp | None = None, l
     success = True
     for first, last in ranges:
         weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
-            instance=instance, resources=resources, run_config=quiet, raise_on_error=False,
-            tags={**partition_range_tags(first, last), **runner_tags()})
-        log(f"  weekly analytics and reports rebuilt for the weeks {first} .. {last} "
-            f"({'ok' if weekly.success else 'FAILED'})")
+            instance=instance,
+            resources=resources,
+            run_config=quiet,
+            raise_on_error=False,
+            tags={**partition_range_tags(first, last), **runner_tags()},
+        )
+        log(
+            f"  weekly analytics and reports rebuilt for the weeks {first} .. {last} "
+            f"({'ok' if weekly.success else 'FAILED'})"
+        )
         success = success and weekly.success
     return success
 
@@ -300,9 +329,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if not is_lock_error(exc):
             raise
         # DuckDB allows one writer process per file: usually a Dagster run is writing right now.
-        print(f"social-pipeline ingest: the warehouse {database} is locked by another process (most likely a "
-              f"Dagster run). Nothing was ingested. Retry when that run has finished, or drop the files in "
-              f"{file_stores_from_env().inbox_path()}/ and the inbox sensor ingests them between runs.\n  ({exc})", file=sys.stderr)
+        print(
+            f"social-pipeline ingest: the warehouse {database} is locked by another process (most likely a "
+            f"Dagster run). Nothing was ingested. Retry when that run has finished, or drop the files in "
+            f"{file_stores_from_env().inbox_path()}/ and the inbox sensor ingests them between runs.\n  ({exc})",
+            file=sys.stderr,
+        )
         return EXIT_WAREHOUSE_LOCKED
     outcomes = []
     try:
@@ -312,8 +344,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 if args.move and outcome.path.exists():
                     settle(outcome)
                 outcomes.append(outcome)
-                print(outcome.describe() + (f" -> {outcome.moved_to}" if outcome.moved_to else ""),
-                      file=sys.stderr if outcome.status == "rejected" else sys.stdout)
+                print(
+                    outcome.describe() + (f" -> {outcome.moved_to}" if outcome.moved_to else ""),
+                    file=sys.stderr if outcome.status == "rejected" else sys.stdout,
+                )
                 for note in outcome.notes if outcome.status != "empty" else ():
                     print(f"    {note}")
     finally:
@@ -321,11 +355,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         refreshed = _refresh_after_ingest(database, outcomes)
     rejected = sum(o.status == "rejected" for o in outcomes)
     empty = sum(o.status == "empty" for o in outcomes)
-    print(f"{len(outcomes)} files: {sum(o.status == 'ingested' for o in outcomes)} ingested "
-          f"({sum(o.rows_new for o in outcomes)} rows new, {sum(o.rows_updated for o in outcomes)} updated, "
-          f"{sum(o.rows_unchanged for o in outcomes)} unchanged), "
-          f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, "
-          + (f"{empty} without rows, " if empty else "") + f"{rejected} rejected ({redacted(database)})")
+    print(
+        f"{len(outcomes)} files: {sum(o.status == 'ingested' for o in outcomes)} ingested "
+        f"({sum(o.rows_new for o in outcomes)} rows new, {sum(o.rows_updated for o in outcomes)} updated, "
+        f"{sum(o.rows_unchanged for o in outcomes)} unchanged), "
+        f"{sum(o.status == 'duplicate' for o in outcomes)} already ingested, "
+        + (f"{empty} without rows, " if empty else "")
+        + f"{rejected} rejected ({redacted(database)})"
+    )
     return 1 if rejected or not refreshed else 0
 
 
@@ -357,8 +394,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"error: the draft is not valid JSON: {error}", file=sys.stderr)
         return 2
     if not isinstance(payload, dict):
-        print("error: the draft must be a JSON object with the request fields (post_text, media_type, ...)",
-              file=sys.stderr)
+        print(
+            "error: the draft must be a JSON object with the request fields (post_text, media_type, ...)",
+            file=sys.stderr,
+        )
         return 2
     try:
         response = predict(payload, log=not args.no_log)
@@ -385,18 +424,27 @@ def cmd_x_cost(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.posts_per_day is not None:
-        accounts = pd.DataFrame({"user_id": [f"account_{n + 1}" for n in range(args.accounts)],
-                                 "posts_per_day": args.posts_per_day, "weekly_tracked_posts": 0})
+        accounts = pd.DataFrame(
+            {
+                "user_id": [f"account_{n + 1}" for n in range(args.accounts)],
+                "posts_per_day": args.posts_per_day,
+                "weekly_tracked_posts": 0,
+            }
+        )
         if cadence.max_days is None:
-            print("note: X_TRACK_MAX_DAYS is unset, so weekly reads of older posts grow without end; this "
-                  "estimate leaves them out (set X_TRACK_MAX_DAYS to include them)", file=sys.stderr)
+            print(
+                "note: X_TRACK_MAX_DAYS is unset, so weekly reads of older posts grow without end; this "
+                "estimate leaves them out (set X_TRACK_MAX_DAYS to include them)",
+                file=sys.stderr,
+            )
         owned = accounts["user_id"].iloc[0] if args.own else None
     else:
         database = database_path()
         accounts = tracked_accounts(database, cadence, utc_now())
         if accounts.empty:
-            print(f"no X posts in {database}: nothing is tracked yet; try --accounts N --posts-per-day R",
-                  file=sys.stderr)
+            print(
+                f"no X posts in {database}: nothing is tracked yet; try --accounts N --posts-per-day R", file=sys.stderr
+            )
             return 1
         owned = args.own.lower().lstrip("@") if args.own else None
     print(render(x_cost_table(accounts, cadence, prices, owned), cadence, prices))
@@ -412,31 +460,54 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--days", type=int, default=90, help="days of history to collect (default 90)")
     run.add_argument("--as-of", help="UTC time the run pretends is now (default: now)")
     run.set_defaults(func=cmd_run)
-    ingest = sub.add_parser("ingest", help="ingest X export, LinkedIn download or profile-activity files into "
-                            "SOCIAL_PIPELINE_DB once "
-                            "(exit 1 if any is rejected, 75 if the warehouse is locked by a run)")
+    ingest = sub.add_parser(
+        "ingest",
+        help="ingest X export, LinkedIn download or profile-activity files into "
+        "SOCIAL_PIPELINE_DB once "
+        "(exit 1 if any is rejected, 75 if the warehouse is locked by a run)",
+    )
     ingest.add_argument("files", nargs="+", metavar="FILE")
-    ingest.add_argument("--account", "--user", dest="user", metavar="HANDLE",
-                        help="the account the files belong to: required for LinkedIn's downloads (they do not "
-                             "name it); for X, the handle of a newer-format export without a 'Post Link' column")
-    ingest.add_argument("--move", action="store_true",
-                        help="move each file to processed/ or rejected/ (+ .error.txt) beside it, like the inbox")
+    ingest.add_argument(
+        "--account",
+        "--user",
+        dest="user",
+        metavar="HANDLE",
+        help="the account the files belong to: required for LinkedIn's downloads (they do not "
+        "name it); for X, the handle of a newer-format export without a 'Post Link' column",
+    )
+    ingest.add_argument(
+        "--move",
+        action="store_true",
+        help="move each file to processed/ or rejected/ (+ .error.txt) beside it, like the inbox",
+    )
     ingest.set_defaults(func=cmd_ingest)
     predict = sub.add_parser("predict", help="predict a draft post's reach and likes (the notebook's contract)")
     predict.add_argument("--json", metavar="FILE", help="the draft as a JSON file; '-' or omitted: standard input")
     predict.add_argument("--no-log", action="store_true", help="do not record the prediction in the prediction log")
     predict.set_defaults(func=cmd_predict)
-    x_cost = sub.add_parser("x-cost", help="expected X API cost per day and month, per account and endpoint, "
-                            "under the configured cadence (X_TRACK_*) and rates (X_PRICE_*_USD)")
-    x_cost.add_argument("--own", nargs="?", const="first", metavar="HANDLE",
-                        help="the authenticated account (OAuth 1.0a): its recent posts are owned reads; with "
-                        "--posts-per-day, the first account")
+    x_cost = sub.add_parser(
+        "x-cost",
+        help="expected X API cost per day and month, per account and endpoint, "
+        "under the configured cadence (X_TRACK_*) and rates (X_PRICE_*_USD)",
+    )
+    x_cost.add_argument(
+        "--own",
+        nargs="?",
+        const="first",
+        metavar="HANDLE",
+        help="the authenticated account (OAuth 1.0a): its recent posts are owned reads; with "
+        "--posts-per-day, the first account",
+    )
     x_cost.add_argument("--accounts", type=int, default=1, help="with --posts-per-day: how many accounts")
-    x_cost.add_argument("--posts-per-day", type=float, help="estimate for accounts posting this often instead of "
-                        "the warehouse's X accounts")
+    x_cost.add_argument(
+        "--posts-per-day",
+        type=float,
+        help="estimate for accounts posting this often instead of the warehouse's X accounts",
+    )
     x_cost.set_defaults(func=cmd_x_cost)
-    init = sub.add_parser("init-instance", help="prepare DAGSTER_HOME's instance (the writers' pool limit); "
-                          "`make dev` runs it")
+    init = sub.add_parser(
+        "init-instance", help="prepare DAGSTER_HOME's instance (the writers' pool limit); `make dev` runs it"
+    )
     init.set_defaults(func=cmd_init_instance)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -50,9 +50,10 @@ class Explanations(BaseModel):
     method: str
     contributions: dict[str, dict[str, float]] = Field(
         description="per target (reach, likes) and feature of the draft (every one in `features`, so every "
-                    "top feature): the factor the feature multiplies the prediction by, against a typical post; "
-                    "1.0 where the target's model does not take the feature (likes does not take user_avg_reach, "
-                    "reach not user_avg_likes)")
+        "top feature): the factor the feature multiplies the prediction by, against a typical post; "
+        "1.0 where the target's model does not take the feature (likes does not take user_avg_reach, "
+        "reach not user_avg_likes)"
+    )
 
 
 class PredictionResponse(BaseModel):
@@ -68,17 +69,21 @@ class PredictionResponse(BaseModel):
     model_versions: dict[str, str]
     features: dict[str, Any] = Field(description="the model's input row, derived from the request")
     notes: list[str] = Field(description="what was assumed, e.g. a time without timezone taken as UTC")
-    timezone: str = Field(description="the IANA zone hour and day_of_week were read in: the request's, the "
-                          "account's (user_id), else UTC")
+    timezone: str = Field(
+        description="the IANA zone hour and day_of_week were read in: the request's, the account's (user_id), else UTC"
+    )
     prediction_id: str
     predicted_at: str
 
 
 # The subset of the request /suggest needs, with PostPayload's very field definitions.
 SuggestRequest = create_model(
-    "SuggestRequest", __config__=ConfigDict(extra="forbid"),
-    **{name: (PostPayload.model_fields[name].annotation, PostPayload.model_fields[name])
-       for name in ("post_text", "media_type", "user_id")},
+    "SuggestRequest",
+    __config__=ConfigDict(extra="forbid"),
+    **{
+        name: (PostPayload.model_fields[name].annotation, PostPayload.model_fields[name])
+        for name in ("post_text", "media_type", "user_id")
+    },
 )
 
 
@@ -98,9 +103,14 @@ class ErrorResponse(BaseModel):
     detail: str
 
 
-UNAVAILABLE = {503: {"model": ErrorResponse, "description": "no trained models yet, the warehouse is unreadable, "
-                                                          "or the server is at its limit of predictions in flight "
-                                                          "(then with Retry-After)"}}
+UNAVAILABLE = {
+    503: {
+        "model": ErrorResponse,
+        "description": "no trained models yet, the warehouse is unreadable, "
+        "or the server is at its limit of predictions in flight "
+        "(then with Retry-After)",
+    }
+}
 
 # The longest valid draft (25,000 characters, every one a \u-escaped emoji) is ~300 KB of JSON.
 MAX_REQUEST_BYTES = 384 * 1024
@@ -207,10 +217,13 @@ RETRY_AFTER_SECONDS = 1  # a prediction takes a fraction of a second: a slot fre
 # No request waits longer than the Retry-After a turned-away request is told: past that, retrying is as
 # quick. At ~10 ms a prediction, ~100 wait behind each worker's one in flight; a larger burst is mostly
 # told at once to retry.
-PREDICTIONS = InFlightLimit(max(1, int(os.environ.get("SOCIAL_PIPELINE_API_MAX_IN_FLIGHT") or 1)),
-                            max_wait_s=float(os.environ.get("SOCIAL_PIPELINE_API_MAX_WAIT_S") or RETRY_AFTER_SECONDS))
-_BUSY = json.dumps({"detail": "the server is computing as many predictions as it can at once: "
-                              f"retry after {RETRY_AFTER_SECONDS} s"}).encode()
+PREDICTIONS = InFlightLimit(
+    max(1, int(os.environ.get("SOCIAL_PIPELINE_API_MAX_IN_FLIGHT") or 1)),
+    max_wait_s=float(os.environ.get("SOCIAL_PIPELINE_API_MAX_WAIT_S") or RETRY_AFTER_SECONDS),
+)
+_BUSY = json.dumps(
+    {"detail": f"the server is computing as many predictions as it can at once: retry after {RETRY_AFTER_SECONDS} s"}
+).encode()
 
 
 class ShedWhenFull:
@@ -226,9 +239,17 @@ class ShedWhenFull:
         limit = PREDICTIONS
         started = await limit.acquire()
         if started is None:
-            await send({"type": "http.response.start", "status": 503, "headers": [
-                (b"content-type", b"application/json"), (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-                (b"content-length", str(len(_BUSY)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                        (b"content-length", str(len(_BUSY)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": _BUSY})
             return
         try:
@@ -247,8 +268,9 @@ def public_detail(message: str) -> str:
     """A server-side message fit for a client: absolute paths cut to their file name, no PIDs or
     interpreter paths (DuckDB's lock errors name the process holding the lock). The whole message
     goes to the server log."""
-    text = re.sub(r"Conflicting lock is held in \S+( \(PID \d+\))?( by user [^\s.]+)?", "another process holds a lock",
-                  message)
+    text = re.sub(
+        r"Conflicting lock is held in \S+( \(PID \d+\))?( by user [^\s.]+)?", "another process holds a lock", message
+    )
     text = re.sub(r" ?\(?\bPID:? ?\d+\)?", "", text, flags=re.IGNORECASE)
     return _ABSOLUTE_PATH.sub(lambda m: Path(m.group(0)).name or "…", text)
 
@@ -263,9 +285,13 @@ def _no_models(request: Request, error: ModelNotTrainedError) -> JSONResponse:
 def _warehouse_unreadable(request: Request, error: duckdb.IOException) -> JSONResponse:
     # A locked or unreadable file is the server's state, not the request's fault: retry later.
     _log.warning("503 on %s, the warehouse cannot be read: %s", request.url.path, error)
-    return JSONResponse(status_code=503, headers={"Retry-After": "5"},
-                        content={"detail": "the warehouse cannot be read right now (locked by another process or "
-                                           "unreadable): retry later"})
+    return JSONResponse(
+        status_code=503,
+        headers={"Retry-After": "5"},
+        content={
+            "detail": "the warehouse cannot be read right now (locked by another process or unreadable): retry later"
+        },
+    )
 
 
 def _echo(value: Any) -> Any:
@@ -283,8 +309,15 @@ def _echo(value: Any) -> Any:
 @app.exception_handler(RequestValidationError)
 def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
     """422 naming each field and what is wrong with it, echoing at most a short piece of the value."""
-    detail = [{"loc": list(e.get("loc", ())), "msg": _echo(e.get("msg", "")), "type": e.get("type"),
-               "input": _echo(e.get("input"))} for e in error.errors()[:20]]
+    detail = [
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": _echo(e.get("msg", "")),
+            "type": e.get("type"),
+            "input": _echo(e.get("input")),
+        }
+        for e in error.errors()[:20]
+    ]
     return JSONResponse(status_code=422, content={"detail": detail})
 
 
@@ -320,9 +353,13 @@ def health() -> dict:
     except (ModelNotTrainedError, duckdb.Error) as error:
         _log.warning("/health: no models can be served: %s", error)
         return {"ok": True, "models_ready": False, "model_versions": {}, "detail": public_detail(str(error))}
-    return {"ok": True, "models_ready": True, "model_versions": versions,
-            # A lake's name is a connection string: never shown (it may hold a password).
-            "detail": f"serving from {'the DuckLake warehouse' if is_lake(read_database()) else Path(read_database()).name}"}
+    return {
+        "ok": True,
+        "models_ready": True,
+        "model_versions": versions,
+        # A lake's name is a connection string: never shown (it may hold a password).
+        "detail": f"serving from {'the DuckLake warehouse' if is_lake(read_database()) else Path(read_database()).name}",
+    }
 
 
 @lru_cache(maxsize=1)

@@ -108,27 +108,36 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     if not rows or any(row is None for row in registered.values()):
         raise ModelNotTrainedError(
             f"no registered reach and likes models in {redacted(database)}: materialise the reach_model and likes_model "
-            "assets (`make run`, or the ml_training job in the Dagster UI) first")
+            "assets (`make run`, or the ml_training job in the Dagster UI) first"
+        )
     failed = [MODEL_NAMES[t] for t, row in rows.items() if row is None]
     if failed:
         raise ModelNotTrainedError(
             f"no version of {' and '.join(failed)} in {redacted(database)} passed its checks (beats the baseline, not worse "
             "than the previous version), so none is served: see the model's asset checks in the Dagster UI, and "
-            "retrain once more posts have settled")
-    models = _load_models(rows["reach"]["artifact_path"], rows["likes"]["artifact_path"],
-                          rows["reach"]["version"], rows["likes"]["version"])
+            "retrain once more posts have settled"
+        )
+    models = _load_models(
+        rows["reach"]["artifact_path"],
+        rows["likes"]["artifact_path"],
+        rows["reach"]["version"],
+        rows["likes"]["version"],
+    )
     return models, {MODEL_NAMES[t]: rows[t]["version"] for t in rows}
 
 
 def _registry_rows(database: str) -> tuple[dict, dict]:
     """The newest registered and the newest promoted registry row of each model ({} without a registry)."""
     with connect(database, read_only=True) as con:
-        has_registry = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
-                                   "AND table_name = 'model_registry'").fetchall()[0][0]
+        has_registry = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' AND table_name = 'model_registry'"
+        ).fetchall()[0][0]
         if not has_registry:
             return {}, {}
-        return ({target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()},
-                {target: model_registry.latest(con, name, promoted_only=True) for target, name in MODEL_NAMES.items()})
+        return (
+            {target: model_registry.latest(con, name) for target, name in MODEL_NAMES.items()},
+            {target: model_registry.latest(con, name, promoted_only=True) for target, name in MODEL_NAMES.items()},
+        )
 
 
 def user_levels(user_id: str | None, database: str | None = None) -> dict | None:
@@ -142,8 +151,10 @@ def user_levels(user_id: str | None, database: str | None = None) -> dict | None
 def _read_user_levels(user_id: str, database: str) -> dict | None:
     with connect(database, read_only=True) as con:
         try:
-            row = con.execute("SELECT avg(reach), avg(likes) FROM ml.training_dataset WHERE user_id = $u "
-                              "AND NOT is_synthetic", {"u": user_id}).fetchall()[0]
+            row = con.execute(
+                "SELECT avg(reach), avg(likes) FROM ml.training_dataset WHERE user_id = $u AND NOT is_synthetic",
+                {"u": user_id},
+            ).fetchall()[0]
         except duckdb.Error:  # no ml tables yet
             return None
     return None if row[0] is None else {"user_avg_reach": float(row[0]), "user_avg_likes": float(row[1])}
@@ -160,8 +171,9 @@ def user_history(user_id: str | None, database: str | None = None) -> HashtagHis
 def _read_user_history(user_id: str, database: str) -> HashtagHistory | None:
     with connect(database, read_only=True) as con:
         try:
-            posts = con.execute("SELECT text, engagement_rate_pct FROM analytics.post_performance WHERE user_id = $u",
-                                {"u": user_id}).df()
+            posts = con.execute(
+                "SELECT text, engagement_rate_pct FROM analytics.post_performance WHERE user_id = $u", {"u": user_id}
+            ).df()
         except duckdb.Error:  # a warehouse without analytics yet: suggestions fall back to the heuristic
             return None
     return HashtagHistory.from_frame(posts) if len(posts) else None
@@ -179,8 +191,9 @@ def account_timezones(user_ids, database: str | None = None) -> dict[str, str]:
 def _read_account_timezones(wanted: tuple[str, ...], database: str) -> dict[str, str]:
     with connect(database, read_only=True) as con:
         try:
-            rows = con.execute("SELECT user_id, timezone FROM raw.accounts WHERE user_id IN (SELECT unnest($u))",
-                               {"u": list(wanted)}).fetchall()
+            rows = con.execute(
+                "SELECT user_id, timezone FROM raw.accounts WHERE user_id IN (SELECT unnest($u))", {"u": list(wanted)}
+            ).fetchall()
         except duckdb.Error:  # no raw.accounts yet: UTC
             return {}
     return dict(rows)
@@ -198,8 +211,11 @@ def _read_known_account(user_id: str, database: str) -> bool | None:
         found = None
         for table in ("raw.accounts", "analytics.post_performance"):
             try:
-                found = bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE user_id = $u LIMIT 1)",
-                                         {"u": user_id}).fetchall()[0][0])
+                found = bool(
+                    con.execute(
+                        f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE user_id = $u LIMIT 1)", {"u": user_id}
+                    ).fetchall()[0][0]
+                )
             except duckdb.Error:  # an older or fresh warehouse without the table
                 continue
             if found:
@@ -210,8 +226,10 @@ def _read_known_account(user_id: str, database: str) -> bool | None:
 def with_account_timezones(payloads: list[PostPayload], database: str | None = None) -> list[PostPayload]:
     """A payload without `timezone` but with a known user_id is read in the account's zone."""
     zones = account_timezones([p.user_id for p in payloads if p.timezone is None], database)
-    return [p.model_copy(update={"timezone": zones[p.user_id]}) if p.timezone is None and p.user_id in zones else p
-            for p in payloads]
+    return [
+        p.model_copy(update={"timezone": zones[p.user_id]}) if p.timezone is None and p.user_id in zones else p
+        for p in payloads
+    ]
 
 
 def _bounded(value, path: str = "", cut: list | None = None):
@@ -221,8 +239,7 @@ def _bounded(value, path: str = "", cut: list | None = None):
     if isinstance(value, list):
         return [_bounded(v, f"{path}[{i}]", cut) for i, v in enumerate(value)]
     if isinstance(value, str) and len(value) > MAX_LOGGED_TEXT_CHARS:
-        cut.append({"field": path, "chars": len(value),
-                    "sha256": hashlib.sha256(value.encode("utf-8")).hexdigest()})
+        cut.append({"field": path, "chars": len(value), "sha256": hashlib.sha256(value.encode("utf-8")).hexdigest()})
         return value[:MAX_LOGGED_TEXT_CHARS]
     return value
 
@@ -235,18 +252,27 @@ def log_prediction(payload: PostPayload, response: dict) -> Path | None:
     path = file_stores_from_env().predictions_log_path() / f"{day}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     cut: list[dict] = []
-    record = {"request": _bounded(payload.model_dump(), "request", cut),
-              "response": _bounded(response, "response", cut)}
+    record = {
+        "request": _bounded(payload.model_dump(), "request", cut),
+        "response": _bounded(response, "response", cut),
+    }
     if cut:
         record["truncated"] = cut
-    line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8")  # valid: no lone surrogates pass
+    line = (json.dumps(record, default=str, ensure_ascii=False) + "\n").encode(
+        "utf-8"
+    )  # valid: no lone surrogates pass
     with _log_lock:
         size = path.stat().st_size if path.exists() else 0
         if size + len(line) > MAX_LOG_BYTES_PER_DAY:
             if day not in _full_days:
                 _full_days.add(day)
-                _log.warning("prediction log %s is full (%d bytes, the cap is %d): predictions are served but no "
-                             "longer logged until tomorrow (UTC)", path, size, MAX_LOG_BYTES_PER_DAY)
+                _log.warning(
+                    "prediction log %s is full (%d bytes, the cap is %d): predictions are served but no "
+                    "longer logged until tomorrow (UTC)",
+                    path,
+                    size,
+                    MAX_LOG_BYTES_PER_DAY,
+                )
             return None
         with path.open("ab") as handle:
             handle.write(line)
@@ -259,15 +285,19 @@ def predict(payload: PostPayload | dict, database: str | None = None, log: bool 
         payload = PostPayload.model_validate(payload)
     models, versions = latest_models(database)
     (zoned,) = with_account_timezones([payload], database)
-    response = predict_payload(models, zoned, versions, user_history(payload.user_id, database),
-                               user_levels(payload.user_id, database))
+    response = predict_payload(
+        models, zoned, versions, user_history(payload.user_id, database), user_levels(payload.user_id, database)
+    )
     if zoned.timezone != payload.timezone:
-        response["notes"].append(f"hour and day_of_week read in {zoned.timezone}, the time zone of account "
-                                 f"{payload.user_id!r}")
+        response["notes"].append(
+            f"hour and day_of_week read in {zoned.timezone}, the time zone of account {payload.user_id!r}"
+        )
     if payload.user_id and known_account(payload.user_id, database) is False:
         lost = "history, average reach and likes" + ("" if payload.timezone else " or time zone (hour read in UTC)")
-        response["notes"].append(f"user_id {payload.user_id!r} is not an account in the warehouse: predicted "
-                                 f"without an account's {lost}; check the handle")
+        response["notes"].append(
+            f"user_id {payload.user_id!r} is not an account in the warehouse: predicted "
+            f"without an account's {lost}; check the handle"
+        )
     if log:
         log_prediction(payload, response)
     return response

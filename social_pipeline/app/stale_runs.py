@@ -56,17 +56,23 @@ def fail_runs_of_dead_runners(instance) -> list[str]:
     it is in progress, so a failed run holds none (the run-monitoring daemon frees any slots left)."""
     from dagster import DagsterRunStatus, RunsFilter
 
-    unfinished = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED,
-                  DagsterRunStatus.CANCELING]
+    unfinished = [
+        DagsterRunStatus.STARTED,
+        DagsterRunStatus.STARTING,
+        DagsterRunStatus.NOT_STARTED,
+        DagsterRunStatus.CANCELING,
+    ]
     failed = []
     for run in instance.get_runs(filters=RunsFilter(statuses=unfinished)):
         runner = run.tags.get(RUNNER_TAG)
         if not runner or _runner_alive(runner) is not False:
             continue
         _, _, rest = runner.partition(":")
-        message = (f"The process that executed this run in process (`social-pipeline run`, pid {rest.split(':')[0]}) "
-                   "is gone (killed or crashed), so the run can never finish: marked failed so the writers' "
-                   "queue moves on. Re-run it; every write is idempotent.")
+        message = (
+            f"The process that executed this run in process (`social-pipeline run`, pid {rest.split(':')[0]}) "
+            "is gone (killed or crashed), so the run can never finish: marked failed so the writers' "
+            "queue moves on. Re-run it; every write is idempotent."
+        )
         instance.report_run_failed(run, message)
         failed.append(run.run_id)
     return failed

@@ -82,10 +82,15 @@ class AnalyticsCollector:
         pipeline's own warehouse has a read-only copy republished after every run: read that, and say so."""
         copy = file_stores_from_env().bi_database_path()
         if os.path.abspath(self.db_path) != os.path.abspath(database_path()) or not os.path.exists(copy):
-            raise RuntimeError(f"{self.db_path} is locked by another process (most likely a Dagster run writing "
-                               f"it) and it has no BI copy to read instead; retry when the run has finished") from exc
-        warnings.warn(f"{self.db_path} is being written by a run; reading the BI copy {copy} "
-                      "(the state after the last successful run)", stacklevel=4)
+            raise RuntimeError(
+                f"{self.db_path} is locked by another process (most likely a Dagster run writing "
+                f"it) and it has no BI copy to read instead; retry when the run has finished"
+            ) from exc
+        warnings.warn(
+            f"{self.db_path} is being written by a run; reading the BI copy {copy} "
+            "(the state after the last successful run)",
+            stacklevel=4,
+        )
         return connect(copy, read_only=True)
 
     @staticmethod
@@ -100,9 +105,11 @@ class AnalyticsCollector:
     # ----- the seed's methods ---------------------------------------------------------
     def calculate_engagement_rate(self, post_id) -> float:
         """Engagement rate in percent (0.0-100.0) from the post's latest snapshot; 0.0 when unknown."""
+
         def work(con):
-            rows = con.execute("SELECT engagement_rate_pct FROM analytics.post_performance WHERE post_id = $id",
-                               {"id": str(post_id)}).fetchall()
+            rows = con.execute(
+                "SELECT engagement_rate_pct FROM analytics.post_performance WHERE post_id = $id", {"id": str(post_id)}
+            ).fetchall()
             return float(rows[0][0]) if rows and rows[0][0] is not None else 0.0
 
         return self._run(work)

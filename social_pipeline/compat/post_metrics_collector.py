@@ -15,8 +15,7 @@ from social_pipeline.core.clock import utc_now
 from social_pipeline.sources.protocol import PostSource
 from social_pipeline.sources.x_api import RateLimitError, XApiError
 
-SEED_METRICS = ("impressions", "likes", "retweets", "replies", "quotes", "url_clicks", "profile_clicks",
-                "media_views")
+SEED_METRICS = ("impressions", "likes", "retweets", "replies", "quotes", "url_clicks", "profile_clicks", "media_views")
 
 __all__ = ["RateLimitError", "collect_post_metrics", "collect_posts_metrics"]
 

@@ -120,11 +120,11 @@ def _split_thresholds(estimator, matrix: np.ndarray, reference: np.ndarray) -> d
     rows = np.tile(reference, (sum(len(v) for v in distinct), 1))
     offsets = np.cumsum([0] + [len(v) for v in distinct])
     for column, values, offset in zip(numeric, distinct, offsets):
-        rows[offset: offset + len(values), column] = values
+        rows[offset : offset + len(values), column] = values
     predicted = estimator.predict(rows)
     starts, columns = [], []
     for column, values, offset in zip(numeric, distinct, offsets):
-        block = predicted[offset: offset + len(values)]
+        block = predicted[offset : offset + len(values)]
         steps = np.flatnonzero(block[:-1] != block[1:])
         starts.append(offset + steps)
         columns.append(np.full(len(steps), column))
@@ -146,14 +146,17 @@ def _split_thresholds(estimator, matrix: np.ndarray, reference: np.ndarray) -> d
         goes_left = evaluated(keys, on) == left[:, None]
         # The probes before the interval's first step come first.
         n_left, at = goes_left.sum(axis=1), np.arange(len(keys))
-        return (np.where(n_left > 0, keys[at, np.maximum(n_left - 1, 0)], low),
-                np.where(n_left < keys.shape[1], keys[at, np.minimum(n_left, keys.shape[1] - 1)], high))
+        return (
+            np.where(n_left > 0, keys[at, np.maximum(n_left - 1, 0)], low),
+            np.where(n_left < keys.shape[1], keys[at, np.minimum(n_left, keys.shape[1] - 1)], high),
+        )
 
     found_columns, found_keys = [], []
     # Bin edges are mostly midpoints of two values, or a value itself: first try those floats.
     middle = _float_keys((rows[starts, columns] + rows[starts + 1, columns]) * 0.5)
-    low, high = narrowed(low, high, np.column_stack([low + 1, middle - 1, middle, middle + 1, middle + 2]),
-                         columns, left)
+    low, high = narrowed(
+        low, high, np.column_stack([low + 1, middle - 1, middle, middle + 1, middle + 2]), columns, left
+    )
     end = _float_keys(rows[starts + 1, columns])
     while len(columns):
         # Otherwise (bins cut on a subsample: early stopping's training share) search, cutting each interval in parts.
@@ -168,8 +171,14 @@ def _split_thresholds(estimator, matrix: np.ndarray, reference: np.ndarray) -> d
         # Where the bins were cut on other rows, two edges can lie between two values: search on from this one.
         at_high = evaluated(high[:, None], columns)[:, 0]
         more = np.flatnonzero(at_high != right)
-        columns, left, right, low, high, end = (columns[more], at_high[more], right[more], high[more], end[more],
-                                                end[more])
+        columns, left, right, low, high, end = (
+            columns[more],
+            at_high[more],
+            right[more],
+            high[more],
+            end[more],
+            end[more],
+        )
     columns, thresholds = np.concatenate(found_columns), _keys_to_floats(np.concatenate(found_keys))
     return {int(c): np.unique(thresholds[columns == c]) for c in np.unique(columns)}
 
@@ -185,8 +194,10 @@ def tabulate(pipeline: Pipeline, frame) -> AdditiveTrees:
     `frame`: the rows the pipeline was fitted on (or more), whose values locate the trees' steps."""
     estimator = pipeline.named_steps["model"]
     if estimator.get_params()["interaction_cst"] != "no_interactions":
-        raise ValueError("a tree may split on more than one feature: the model has interactions "
-                         "(tables need interaction_cst='no_interactions')")
+        raise ValueError(
+            "a tree may split on more than one feature: the model has interactions "
+            "(tables need interaction_cst='no_interactions')"
+        )
     log_link = estimator.loss in ("poisson", "gamma")
     inputs = _input_columns(pipeline)
     matrix = np.asarray(pipeline.named_steps["features"].transform(frame), dtype="float64")
@@ -207,7 +218,7 @@ def tabulate(pipeline: Pipeline, frame) -> AdditiveTrees:
     raw = np.log(predicted) if log_link else predicted
     base, offset, tables = raw[0], 1, []
     for (source, transform, categories), grid in zip(inputs, grids):
-        values = raw[offset: offset + len(grid)] - base
+        values = raw[offset : offset + len(grid)] - base
         offset += len(grid)
         if transform == "category":
             codes = {category: code for code, category in enumerate(categories)}
@@ -217,6 +228,8 @@ def tabulate(pipeline: Pipeline, frame) -> AdditiveTrees:
     trees = AdditiveTrees(float(base), tables, log_link)
     # The tables must answer as the model does on the rows that located its steps, or nothing is served.
     if not np.allclose(trees.predict(frame), estimator.predict(matrix), rtol=1e-9, atol=0.0):
-        raise ValueError("the lookup tables do not reproduce the model's predictions on its training rows: "
-                         "cannot tabulate (a scikit-learn release that bins differently?)")
+        raise ValueError(
+            "the lookup tables do not reproduce the model's predictions on its training rows: "
+            "cannot tabulate (a scikit-learn release that bins differently?)"
+        )
     return trees

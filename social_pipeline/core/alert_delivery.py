@@ -34,8 +34,10 @@ def check_webhook_url(url: str, variable: str = "SOCIAL_PIPELINE_ALERT_WEBHOOK_U
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         scheme = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
-        raise AlertChannelError(f"{variable} must be an http:// or https:// URL with a host (it has {scheme}"
-                                f"{'' if parts.hostname else ' and no host'})")
+        raise AlertChannelError(
+            f"{variable} must be an http:// or https:// URL with a host (it has {scheme}"
+            f"{'' if parts.hostname else ' and no host'})"
+        )
 
 
 def redacted_url(url: str) -> str:
@@ -55,16 +57,18 @@ class WebhookChannel:
 
     def _post_once(self, text: str) -> None:
         body = json.dumps({"text": text}).encode("utf-8")
-        request = urllib.request.Request(self.url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         where = redacted_url(self.url)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 response.read()
         except urllib.error.HTTPError as error:
             # 429 and 5xx pass; other 4xx (a revoked or wrong URL) will not, however often it is tried.
-            raise DeliveryFailed(f"webhook {where} answered HTTP {error.code}",
-                                 retryable=error.code == 429 or error.code >= 500) from None
+            raise DeliveryFailed(
+                f"webhook {where} answered HTTP {error.code}", retryable=error.code == 429 or error.code >= 500
+            ) from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise DeliveryFailed(f"webhook {where} unreachable: {reason}", retryable=True) from None
@@ -102,6 +106,8 @@ def alert_text(alert: dict) -> str:
     verb = {"ahead": "is taking off", "behind": "is falling behind"}[alert["direction"]]
     text = (alert.get("text") or "").replace("\n", " ")
     quoted = f' "{text[:77]}…"' if len(text) > 80 else f' "{text}"' if text else ""
-    return (f"Post {alert['post_id']} of {alert['user_id']}{quoted} {verb}: {int(alert['actual_impressions']):,} "
-            f"impressions at {int(alert['age_hours'])} h, expected {int(round(alert['expected_low'])):,}"
-            f"-{int(round(alert['expected_high'])):,}.")
+    return (
+        f"Post {alert['post_id']} of {alert['user_id']}{quoted} {verb}: {int(alert['actual_impressions']):,} "
+        f"impressions at {int(alert['age_hours'])} h, expected {int(round(alert['expected_low'])):,}"
+        f"-{int(round(alert['expected_high'])):,}."
+    )

@@ -23,8 +23,15 @@ from .timezones import DEFAULT_TIMEZONE
 
 BEST_TIMES_WINDOW_DAYS = 90
 HISTORY_WEEKS = 8
-WEEKLY_REPORT_COLUMNS = ["user_id", "week_start", "generated_at", "report_json", "report_markdown",
-                         "markdown_path", "html_path"]
+WEEKLY_REPORT_COLUMNS = [
+    "user_id",
+    "week_start",
+    "generated_at",
+    "report_json",
+    "report_markdown",
+    "markdown_path",
+    "html_path",
+]
 
 # periods for one user and one explicit range (the Python API).
 ONE_PERIOD_SQL = "SELECT $user_id::VARCHAR AS user_id, $period_start::TIMESTAMP AS period_start, $period_end::TIMESTAMP AS period_end"
@@ -41,15 +48,16 @@ def compose(final: str, periods_sql: str, *ctes: str) -> str:
 
 def window_periods(periods_sql: str, days: int) -> str:
     """The `days` before each period's end: the 90-day window of best posting times."""
-    return (f"SELECT user_id, period_end - INTERVAL {int(days)} DAY AS period_start, period_end "
-            f"FROM (\n{periods_sql}\n)")
+    return f"SELECT user_id, period_end - INTERVAL {int(days)} DAY AS period_start, period_end FROM (\n{periods_sql}\n)"
 
 
 def history_periods(periods_sql: str, weeks: int) -> str:
     """Each period and the `weeks - 1` same-length periods before it (week-over-week trends)."""
-    return (f"SELECT DISTINCT p.user_id, p.period_start - k * (p.period_end - p.period_start) AS period_start, "
-            f"p.period_end - k * (p.period_end - p.period_start) AS period_end "
-            f"FROM (\n{periods_sql}\n) AS p, range({int(weeks)}) AS r(k)")
+    return (
+        f"SELECT DISTINCT p.user_id, p.period_start - k * (p.period_end - p.period_start) AS period_start, "
+        f"p.period_end - k * (p.period_end - p.period_start) AS period_end "
+        f"FROM (\n{periods_sql}\n) AS p, range({int(weeks)}) AS r(k)"
+    )
 
 
 def user_summary_query(periods_sql: str) -> str:
@@ -61,7 +69,9 @@ def content_type_query(periods_sql: str) -> str:
 
 
 def best_times_query(periods_sql: str) -> str:
-    return compose("best_posting_times", window_periods(periods_sql, BEST_TIMES_WINDOW_DAYS), "period_posts", "posting_slots")
+    return compose(
+        "best_posting_times", window_periods(periods_sql, BEST_TIMES_WINDOW_DAYS), "period_posts", "posting_slots"
+    )
 
 
 def heatmap_query(periods_sql: str) -> str:
@@ -150,9 +160,17 @@ def account_networks(con) -> dict[str, str]:
     return dict(con.execute("SELECT user_id, any_value(network) FROM raw.posts GROUP BY user_id").fetchall())
 
 
-RECRUITER_COUNTS = ("profile_views_7d", "profile_views_30d", "connection_requests", "inmails_received",
-                    "recruiter_engagements", "profile_saves", "conversations_started", "interviews_scheduled",
-                    "estimated_recruiter_reach")
+RECRUITER_COUNTS = (
+    "profile_views_7d",
+    "profile_views_30d",
+    "connection_requests",
+    "inmails_received",
+    "recruiter_engagements",
+    "profile_saves",
+    "conversations_started",
+    "interviews_scheduled",
+    "estimated_recruiter_reach",
+)
 
 
 def recruiter_dict(row) -> dict:
@@ -160,30 +178,38 @@ def recruiter_dict(row) -> dict:
     if row is None:
         return {**{k: 0 for k in RECRUITER_COUNTS}, "view_change_pct": None}
     change = row["view_change_pct"]
-    return {**{k: _int(row[k]) for k in RECRUITER_COUNTS},
-            "view_change_pct": None if change is None or pd.isna(change) else float(change)}
+    return {
+        **{k: _int(row[k]) for k in RECRUITER_COUNTS},
+        "view_change_pct": None if change is None or pd.isna(change) else float(change),
+    }
 
 
 # Beside the seed's recruiter_metrics (whose keys are its contract): LinkedIn archive figures and sources.
-RECRUITER_FIGURES = ("new_connections_7d", "new_connections_30d", "invitations_received_7d",
-                     "invitations_received_30d")
+RECRUITER_FIGURES = ("new_connections_7d", "new_connections_30d", "invitations_received_7d", "invitations_received_30d")
 RECRUITER_SOURCES = ("profile_views_source", "connections_source", "invitations_source", "inmails_source")
 
 
 def recruiter_figures_dict(row) -> dict:
     """The figures beyond the seed's, and where each recruiter figure came from (None: no source)."""
     if row is None:
-        return {**{k: 0 for k in RECRUITER_FIGURES}, "sources": {k.removesuffix("_source"): None
-                                                                 for k in RECRUITER_SOURCES}}
-    return {**{k: _int(row[k]) for k in RECRUITER_FIGURES},
-            "sources": {k.removesuffix("_source"): None if pd.isna(row[k]) else str(row[k]) for k in RECRUITER_SOURCES}}
+        return {
+            **{k: 0 for k in RECRUITER_FIGURES},
+            "sources": {k.removesuffix("_source"): None for k in RECRUITER_SOURCES},
+        }
+    return {
+        **{k: _int(row[k]) for k in RECRUITER_FIGURES},
+        "sources": {k.removesuffix("_source"): None if pd.isna(row[k]) else str(row[k]) for k in RECRUITER_SOURCES},
+    }
 
 
 def breakdown_dict(rows: pd.DataFrame) -> dict:
     return {
-        str(r["content_type"]): {"posts": int(r["posts"]), "impressions": _int(r["impressions"]),
-                                 "engagements": _int(r["engagements"]),
-                                 "avg_engagement_rate": _float(r["avg_engagement_rate_pct"])}
+        str(r["content_type"]): {
+            "posts": int(r["posts"]),
+            "impressions": _int(r["impressions"]),
+            "engagements": _int(r["engagements"]),
+            "avg_engagement_rate": _float(r["avg_engagement_rate_pct"]),
+        }
         for _, r in rows.sort_values(["avg_engagement_rate_pct", "content_type"], ascending=[False, True]).iterrows()
     }
 
@@ -244,7 +270,7 @@ def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
     for _, row in totals.iterrows():
         key = _key(row)
         summary = empty_summary(row["period_start"], row["period_end"])
-        mask = ((by_type["user_id"] == key[0]) & (by_type["period_start"] == key[1]) & (by_type["period_end"] == key[2]))
+        mask = (by_type["user_id"] == key[0]) & (by_type["period_start"] == key[1]) & (by_type["period_end"] == key[2])
         summary.update(
             total_posts=int(row["total_posts"]),
             total_impressions=_int(row["total_impressions"]),
@@ -261,7 +287,9 @@ def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
 def _grouped(rows: pd.DataFrame, key_columns: tuple[str, str, str]) -> dict[tuple, pd.DataFrame]:
     if rows.empty:
         return {}
-    return {(str(k[0]), pd.Timestamp(k[1]), pd.Timestamp(k[2])): g for k, g in rows.groupby(list(key_columns), sort=False)}
+    return {
+        (str(k[0]), pd.Timestamp(k[1]), pd.Timestamp(k[2])): g for k, g in rows.groupby(list(key_columns), sort=False)
+    }
 
 
 def _rows(groups: dict[tuple, pd.DataFrame], key: tuple, order_by: str | list[str]) -> list:
@@ -279,8 +307,10 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
     top = _grouped(frame(con, top_posts_query(periods_sql), params), ("user_id", "period_start", "period_end"))
     best = _grouped(frame(con, best_times_query(periods_sql), params), ("user_id", "window_start", "window_end"))
     heat = _grouped(frame(con, heatmap_query(periods_sql), params), ("user_id", "window_start", "window_end"))
-    recruiter = {(str(r["user_id"]), pd.Timestamp(r["as_of"])): r
-                 for _, r in frame(con, recruiter_query(periods_sql), params).iterrows()}
+    recruiter = {
+        (str(r["user_id"]), pd.Timestamp(r["as_of"])): r
+        for _, r in frame(con, recruiter_query(periods_sql), params).iterrows()
+    }
     window = pd.Timedelta(days=BEST_TIMES_WINDOW_DAYS)
     zones = account_timezones(con)
     networks = account_networks(con)
@@ -297,30 +327,53 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
         heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), ["day_of_week_local", "hour_local"])]
         top_posts = [post_dict(r) for r in _rows(top, (user, start, end), "rank")]
         breakdown = summary["engagement_by_type"]
-        reports.append({
-            "user_id": user,
-            # Days and hours of best_times, the heat map and the advice; weeks stay UTC.
-            "timezone": zones.get(user, DEFAULT_TIMEZONE),
-            # Bluesky counts no views: its rates are per follower, never comparable with X's per impression.
-            "network": networks.get(user, "x"),
-            "engagement_basis": "followers" if networks.get(user) == "bluesky" else "impressions",
-            "report_period": {"start": start.isoformat(), "end": end.isoformat(), "days": length.days},
-            "summary": {k: summary[k] for k in ("total_posts", "total_impressions", "total_engagements",
-                                                "avg_engagement_rate", "best_post", "worst_post")},
-            "top_posts": top_posts,
-            "engagement_breakdown": breakdown,
-            "best_times": best_times,
-            "recruiter_metrics": rec,
-            "recruiter_figures": figures,
-            "trends": week_over_week(summary, previous, rec),
-            "recommendations": recommendations(summary["total_posts"], summary["avg_engagement_rate"],
-                                               list(breakdown), best_times, rec["profile_views_7d"]),
-            "generated_at": pd.Timestamp(generated_at).isoformat(),
-            "engagement_heatmap": heatmap,
-            "weekly_history": [{"week_start": h["time_range"]["start"][:10], "total_posts": h["total_posts"],
-                                "total_impressions": h["total_impressions"], "total_engagements": h["total_engagements"],
-                                "avg_engagement_rate": h["avg_engagement_rate"]} for h in history],
-        })
+        reports.append(
+            {
+                "user_id": user,
+                # Days and hours of best_times, the heat map and the advice; weeks stay UTC.
+                "timezone": zones.get(user, DEFAULT_TIMEZONE),
+                # Bluesky counts no views: its rates are per follower, never comparable with X's per impression.
+                "network": networks.get(user, "x"),
+                "engagement_basis": "followers" if networks.get(user) == "bluesky" else "impressions",
+                "report_period": {"start": start.isoformat(), "end": end.isoformat(), "days": length.days},
+                "summary": {
+                    k: summary[k]
+                    for k in (
+                        "total_posts",
+                        "total_impressions",
+                        "total_engagements",
+                        "avg_engagement_rate",
+                        "best_post",
+                        "worst_post",
+                    )
+                },
+                "top_posts": top_posts,
+                "engagement_breakdown": breakdown,
+                "best_times": best_times,
+                "recruiter_metrics": rec,
+                "recruiter_figures": figures,
+                "trends": week_over_week(summary, previous, rec),
+                "recommendations": recommendations(
+                    summary["total_posts"],
+                    summary["avg_engagement_rate"],
+                    list(breakdown),
+                    best_times,
+                    rec["profile_views_7d"],
+                ),
+                "generated_at": pd.Timestamp(generated_at).isoformat(),
+                "engagement_heatmap": heatmap,
+                "weekly_history": [
+                    {
+                        "week_start": h["time_range"]["start"][:10],
+                        "total_posts": h["total_posts"],
+                        "total_impressions": h["total_impressions"],
+                        "total_engagements": h["total_engagements"],
+                        "avg_engagement_rate": h["avg_engagement_rate"],
+                    }
+                    for h in history
+                ],
+            }
+        )
     return reports
 
 

@@ -45,8 +45,10 @@ def collection_window(key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
         start = _key_start(key, fmt)
         if start is not None:
             return start, start + width
-    raise ValueError(f"collection partition key {key!r} is neither an hour (%Y-%m-%d-%H:%M), a day (%Y-%m-%d) "
-                     "nor an ISO week (%G-W%V, e.g. 2026-W37)")
+    raise ValueError(
+        f"collection partition key {key!r} is neither an hour (%Y-%m-%d-%H:%M), a day (%Y-%m-%d) "
+        "nor an ISO week (%G-W%V, e.g. 2026-W37)"
+    )
 
 
 def _fits(start: pd.Timestamp, width: pd.Timedelta, end: pd.Timestamp) -> bool:
@@ -79,11 +81,15 @@ class TrackingCadence:
 
     def __post_init__(self):
         if not 0 <= self.hourly_days <= self.daily_days:
-            raise ValueError(f"X_TRACK_HOURLY_DAYS={self.hourly_days} and X_TRACK_DAILY_DAYS={self.daily_days}: "
-                             "need 0 <= hourly days <= daily days")
+            raise ValueError(
+                f"X_TRACK_HOURLY_DAYS={self.hourly_days} and X_TRACK_DAILY_DAYS={self.daily_days}: "
+                "need 0 <= hourly days <= daily days"
+            )
         if self.max_days is not None and self.max_days < self.daily_days:
-            raise ValueError(f"X_TRACK_MAX_DAYS={self.max_days} is below X_TRACK_DAILY_DAYS={self.daily_days}: "
-                             "tracking would stop before the daily phase ends")
+            raise ValueError(
+                f"X_TRACK_MAX_DAYS={self.max_days} is below X_TRACK_DAILY_DAYS={self.daily_days}: "
+                "tracking would stop before the daily phase ends"
+            )
 
     def sql_params(self) -> dict:
         """The parameters of due_posts.sql."""
@@ -99,8 +105,9 @@ def partition_key_for_collection(collected_at: pd.Timestamp) -> str:
     return (pd.Timestamp(collected_at) - pd.Timedelta(hours=1)).strftime(PARTITION_KEY_FORMAT)
 
 
-def is_due(published_at: pd.Timestamp, collected_at: pd.Timestamp,
-           cadence: TrackingCadence = TrackingCadence()) -> bool:
+def is_due(
+    published_at: pd.Timestamp, collected_at: pd.Timestamp, cadence: TrackingCadence = TrackingCadence()
+) -> bool:
     """The Python statement of the rule in `due_posts.sql`, for tests and docs."""
     age = pd.Timestamp(collected_at) - pd.Timestamp(published_at)
     collected_at = pd.Timestamp(collected_at)
@@ -120,17 +127,27 @@ def is_due(published_at: pd.Timestamp, collected_at: pd.Timestamp,
 LIVE_COLLECTION_TOLERANCE = pd.Timedelta(hours=2)
 
 
-def live_collection_refusal(first_key: str, last_key: str, collection_time: pd.Timestamp, now: pd.Timestamp,
-                            source_name: str, tolerance: pd.Timedelta = LIVE_COLLECTION_TOLERANCE) -> str | None:
+def live_collection_refusal(
+    first_key: str,
+    last_key: str,
+    collection_time: pd.Timestamp,
+    now: pd.Timestamp,
+    source_name: str,
+    tolerance: pd.Timedelta = LIVE_COLLECTION_TOLERANCE,
+) -> str | None:
     """Why a live (non-backfilling) source must not collect these partitions, or None if it may."""
     if first_key != last_key:
-        return (f"source {source_name!r} reports figures as of now and cannot backfill: refusing the partition "
-                f"range {first_key} .. {last_key}. Materialise only the latest hourly partition (the schedule does), "
-                "or use X analytics export files for history.")
+        return (
+            f"source {source_name!r} reports figures as of now and cannot backfill: refusing the partition "
+            f"range {first_key} .. {last_key}. Materialise only the latest hourly partition (the schedule does), "
+            "or use X analytics export files for history."
+        )
     late = pd.Timestamp(now) - pd.Timestamp(collection_time)
     if late > tolerance:
-        return (f"source {source_name!r} reports figures as of now ({pd.Timestamp(now):%Y-%m-%d %H:%M} UTC), but "
-                f"partition {first_key} is collected at {pd.Timestamp(collection_time):%Y-%m-%d %H:%M} UTC, "
-                f"{late.total_seconds() / 3600:.1f} h ago (tolerance {tolerance.total_seconds() / 3600:g} h): storing "
-                "today's figures under that time would be wrong. Use an X analytics export file for the past.")
+        return (
+            f"source {source_name!r} reports figures as of now ({pd.Timestamp(now):%Y-%m-%d %H:%M} UTC), but "
+            f"partition {first_key} is collected at {pd.Timestamp(collection_time):%Y-%m-%d %H:%M} UTC, "
+            f"{late.total_seconds() / 3600:.1f} h ago (tolerance {tolerance.total_seconds() / 3600:g} h): storing "
+            "today's figures under that time would be wrong. Use an X analytics export file for the past."
+        )
     return None

@@ -58,18 +58,42 @@ CLASSIC = "x_export_classic"
 CONTENT = "x_export_content"
 PROFILE = "profile_activity"
 
-PROFILE_FIGURES = ("profile_views", "connections_new", "connection_requests", "search_appearances",
-                   "inmails_received", "recruiter_messages", "profile_saves", "conversations_started",
-                   "interviews_scheduled")
+PROFILE_FIGURES = (
+    "profile_views",
+    "connections_new",
+    "connection_requests",
+    "search_appearances",
+    "inmails_received",
+    "recruiter_messages",
+    "profile_saves",
+    "conversations_started",
+    "interviews_scheduled",
+)
 PROFILE_TEMPLATE_COLUMNS = ("user_id", "platform", "snapshot_date", *PROFILE_FIGURES)
 
 # Normalised header name -> our count column.
-CLASSIC_COUNTS = {"impressions": "impressions", "likes": "likes", "retweets": "retweets", "replies": "replies",
-                  "user profile clicks": "profile_clicks", "url clicks": "url_clicks",
-                  "media views": "media_views", "bookmarks": "bookmarks", "quotes": "quotes"}
-CONTENT_COUNTS = {"impressions": "impressions", "likes": "likes", "reposts": "retweets", "replies": "replies",
-                  "bookmarks": "bookmarks", "profile visits": "profile_clicks", "url clicks": "url_clicks",
-                  "media views": "media_views", "quotes": "quotes"}
+CLASSIC_COUNTS = {
+    "impressions": "impressions",
+    "likes": "likes",
+    "retweets": "retweets",
+    "replies": "replies",
+    "user profile clicks": "profile_clicks",
+    "url clicks": "url_clicks",
+    "media views": "media_views",
+    "bookmarks": "bookmarks",
+    "quotes": "quotes",
+}
+CONTENT_COUNTS = {
+    "impressions": "impressions",
+    "likes": "likes",
+    "reposts": "retweets",
+    "replies": "replies",
+    "bookmarks": "bookmarks",
+    "profile visits": "profile_clicks",
+    "url clicks": "url_clicks",
+    "media views": "media_views",
+    "quotes": "quotes",
+}
 # The newer export's followers gained per post, stored beside the counts (post_follower_gain prefers it).
 PER_POST_FOLLOWS = {"new follows": "new_follows"}
 REQUIRED = {
@@ -138,7 +162,9 @@ def recognise(header: list[str]) -> str:
     raise ExportError(
         "unrecognised header: expected an X analytics export (classic: 'Tweet id', 'time', 'impressions', ...; "
         "newer: 'Post id', 'Date', 'Impressions', ...) or a profile-activity file (user_id, platform, "
-        f"snapshot_date, {', '.join(PROFILE_FIGURES[:3])}, ...); found {shown}", line=1)
+        f"snapshot_date, {', '.join(PROFILE_FIGURES[:3])}, ...); found {shown}",
+        line=1,
+    )
 
 
 def _decode(content: bytes) -> str:
@@ -149,7 +175,7 @@ def _decode(content: bytes) -> str:
     try:
         return content.decode("utf-8-sig")  # X's exports start with a BOM
     except UnicodeDecodeError as exc:
-        line = content[:exc.start].count(b"\n") + 1
+        line = content[: exc.start].count(b"\n") + 1
         raise ExportError(f"not UTF-8 text (byte {content[exc.start]:#x})", line=line) from None
 
 
@@ -168,7 +194,9 @@ def read_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
             break
         except csv.Error as exc:
             if "end of data" in str(exc) or "EOF" in str(exc):
-                raise ExportError("the file ends inside a quoted field: it looks truncated mid-row", line=start) from None
+                raise ExportError(
+                    "the file ends inside a quoted field: it looks truncated mid-row", line=start
+                ) from None
             raise ExportError(f"malformed CSV ({exc})", line=reader.line_num) from None
         next_start = reader.line_num + 1
         if not record or all(not f.strip() for f in record):
@@ -187,8 +215,9 @@ def _check_widths(header: list[str], rows: list[tuple[int, list[str]]]) -> None:
         if len(record) == len(header):
             continue
         if len(record) < len(header) and index == len(rows) - 1:
-            raise ExportError(f"the last row has {len(record)} of {len(header)} columns: the file looks "
-                              "truncated mid-row", line=line)
+            raise ExportError(
+                f"the last row has {len(record)} of {len(header)} columns: the file looks truncated mid-row", line=line
+            )
         raise ExportError(f"the row has {len(record)} columns, the header has {len(header)}", line=line)
 
 
@@ -207,8 +236,7 @@ def parse_count(value: str, column: str, line: int) -> int | None:
     if number < 0:
         raise ExportError(f"column {column!r}: negative count {value!r}", line=line)
     if number > MAX_COUNT:
-        raise ExportError(f"column {column!r}: {value!r} is too large for a count (more than {MAX_COUNT:,})",
-                          line=line)
+        raise ExportError(f"column {column!r}: {value!r} is too large for a count (more than {MAX_COUNT:,})", line=line)
     return int(number)
 
 
@@ -220,8 +248,9 @@ def _parse_time(value: str, column: str, line: int) -> pd.Timestamp:
         except ValueError:
             continue
         return naive_utc(stamp)
-    raise ExportError(f"column {column!r}: unparsable time {value!r} (expected like '2021-11-30 16:00 +0000')",
-                      line=line)
+    raise ExportError(
+        f"column {column!r}: unparsable time {value!r} (expected like '2021-11-30 16:00 +0000')", line=line
+    )
 
 
 def _parse_date(value: str, column: str, line: int) -> pd.Timestamp:
@@ -231,8 +260,9 @@ def _parse_date(value: str, column: str, line: int) -> pd.Timestamp:
             return pd.Timestamp(datetime.strptime(text, fmt))
         except ValueError:
             continue
-    raise ExportError(f"column {column!r}: unparsable date {value!r} (expected like 'Tue, Jul 14, 2026' "
-                      "or '2026-07-14')", line=line)
+    raise ExportError(
+        f"column {column!r}: unparsable date {value!r} (expected like 'Tue, Jul 14, 2026' or '2026-07-14')", line=line
+    )
 
 
 def _post_id(value: str, column: str, line: int) -> str:
@@ -255,8 +285,9 @@ def range_from_name(name: str) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         return None
 
 
-def snapshot_time_for(name: str, modified_at: pd.Timestamp | None, newest_published: pd.Timestamp | None,
-                      now: pd.Timestamp) -> pd.Timestamp:
+def snapshot_time_for(
+    name: str, modified_at: pd.Timestamp | None, newest_published: pd.Timestamp | None, now: pd.Timestamp
+) -> pd.Timestamp:
     """The time the file's cumulative figures stand for (see the module docstring for why)."""
     candidates = [pd.Timestamp(now)]
     if modified_at is not None:
@@ -278,8 +309,10 @@ def later_snapshot_time(parsed: ParsedFile, after: pd.Timestamp) -> tuple[pd.Tim
     own = parsed.own_time()
     candidates = [(own.floor("min"), "the time of ingestion" if own == parsed.parsed_at else "its modification time")]
     if parsed.parsed_at is not None:
-        candidates += [(pd.Timestamp(parsed.parsed_at).floor("min"), "the time of ingestion"),
-                       (pd.Timestamp(parsed.parsed_at), "the time of ingestion")]
+        candidates += [
+            (pd.Timestamp(parsed.parsed_at).floor("min"), "the time of ingestion"),
+            (pd.Timestamp(parsed.parsed_at), "the time of ingestion"),
+        ]
     return next(((stamp, what) for stamp, what in candidates if stamp > after), None)
 
 
@@ -295,8 +328,10 @@ def _drop_duplicates(records: list[dict], key: tuple[str, ...], notes: list[str]
             kept.append(record)
             continue
         if {k: v for k, v in first.items() if k != "_line"} != {k: v for k, v in record.items() if k != "_line"}:
-            raise ExportError(f"{'/'.join(map(str, identity))} appears again with different figures (first on "
-                              f"line {first['_line']})", line=record["_line"])
+            raise ExportError(
+                f"{'/'.join(map(str, identity))} appears again with different figures (first on line {first['_line']})",
+                line=record["_line"],
+            )
         notes.append(f"line {record['_line']} repeats line {first['_line']}; dropped")
     return kept
 
@@ -332,8 +367,11 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
         post_id = _post_id(cell[id_col], header[columns[id_col]], line)
         user_id = handle_from_link(cell.get(link_col)) or fallback_user
         if user_id is None:
-            raise ExportError(f"cannot tell whose post {post_id} is: no '{link_col}' link to read the handle "
-                              "from (ingest it with `social-pipeline ingest --user HANDLE FILE`)", line=line)
+            raise ExportError(
+                f"cannot tell whose post {post_id} is: no '{link_col}' link to read the handle "
+                "from (ingest it with `social-pipeline ingest --user HANDLE FILE`)",
+                line=line,
+            )
         if kind == CLASSIC:
             published, known = _parse_time(cell[time_col], header[columns[time_col]], line), True
             latest_allowed = now + CLOCK_SKEW
@@ -341,24 +379,42 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
             published, known = _parse_date(cell[time_col], header[columns[time_col]], line), False
             latest_allowed = now.normalize() + DATE_ONLY_SKEW
         if published > latest_allowed:
-            raise ExportError(f"column {header[columns[time_col]]!r}: {cell[time_col].strip()!r} is after the time "
-                              f"of ingestion ({now:%Y-%m-%d %H:%M} UTC): a post cannot be published in the future",
-                              line=line)
-        figures = {ours: parse_count(cell[theirs], header[columns[theirs]], line)
-                   for theirs, ours in (counts | PER_POST_FOLLOWS).items() if theirs in cell}
+            raise ExportError(
+                f"column {header[columns[time_col]]!r}: {cell[time_col].strip()!r} is after the time "
+                f"of ingestion ({now:%Y-%m-%d %H:%M} UTC): a post cannot be published in the future",
+                line=line,
+            )
+        figures = {
+            ours: parse_count(cell[theirs], header[columns[theirs]], line)
+            for theirs, ours in (counts | PER_POST_FOLLOWS).items()
+            if theirs in cell
+        }
         if REPOST_TEXT.match(cell.get(text_col) or ""):
             reposts.append(line)
             continue
-        records.append({"_line": line, "post_id": post_id, "user_id": user_id, "text": cell.get(text_col),
-                        "published_at": published, "published_time_known": known, **figures,
-                        "payload": json.dumps(dict(zip(header, record)), ensure_ascii=False)})
+        records.append(
+            {
+                "_line": line,
+                "post_id": post_id,
+                "user_id": user_id,
+                "text": cell.get(text_col),
+                "published_at": published,
+                "published_time_known": known,
+                **figures,
+                "payload": json.dumps(dict(zip(header, record)), ensure_ascii=False),
+            }
+        )
     notes: list[str] = []
     if placeholders:
-        notes.append(f"{len(placeholders)} placeholder rows X writes into its exports (no post id, date or text, "
-                     f"a link to /status/undefined, every count 0) skipped: line(s) {_lines(placeholders)}")
+        notes.append(
+            f"{len(placeholders)} placeholder rows X writes into its exports (no post id, date or text, "
+            f"a link to /status/undefined, every count 0) skipped: line(s) {_lines(placeholders)}"
+        )
     if reposts:
-        notes.append(f"{len(reposts)} reposts skipped (their counts are the original post's, not this account's): "
-                     f"line(s) {_lines(reposts)}")
+        notes.append(
+            f"{len(reposts)} reposts skipped (their counts are the original post's, not this account's): "
+            f"line(s) {_lines(reposts)}"
+        )
     records = _drop_duplicates(records, ("post_id",), notes)
     newest = max((r["published_at"] for r in records), default=None)
     snapshot = snapshot_time_for(name, modified_at, newest, now)
@@ -370,10 +426,20 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
     metrics.insert(1, "collected_at", snapshot)
     metrics["status"] = "ok"
     if not known_time(kind) and len(posts):
-        notes.append(f"{len(posts)} posts have a publication date but no time of day: hour-based analytics "
-                     "leave them out")
-    return ParsedFile(kind, posts, metrics, pd.DataFrame(columns=list(PROFILE_TEMPLATE_COLUMNS)), snapshot,
-                      snapshot.floor("h").strftime(PARTITION_KEY_FORMAT), notes, modified_at, now)
+        notes.append(
+            f"{len(posts)} posts have a publication date but no time of day: hour-based analytics leave them out"
+        )
+    return ParsedFile(
+        kind,
+        posts,
+        metrics,
+        pd.DataFrame(columns=list(PROFILE_TEMPLATE_COLUMNS)),
+        snapshot,
+        snapshot.floor("h").strftime(PARTITION_KEY_FORMAT),
+        notes,
+        modified_at,
+        now,
+    )
 
 
 def _lines(lines: list[int], shown: int = 10) -> str:
@@ -388,8 +454,11 @@ def _parse_profile(header: list[str], rows, now: pd.Timestamp) -> ParsedFile:
     names = [_normalise(h) for h in header]
     unknown = [h for h, n in zip(header, names) if n not in PROFILE_TEMPLATE_COLUMNS]
     if unknown:
-        raise ExportError(f"unknown column(s) {', '.join(map(repr, unknown))}; the profile-activity template has "
-                          f"{', '.join(PROFILE_TEMPLATE_COLUMNS)}", line=1)
+        raise ExportError(
+            f"unknown column(s) {', '.join(map(repr, unknown))}; the profile-activity template has "
+            f"{', '.join(PROFILE_TEMPLATE_COLUMNS)}",
+            line=1,
+        )
     if len(set(names)) != len(names):
         raise ExportError("a column appears twice in the header", line=1)
     records = []
@@ -401,11 +470,15 @@ def _parse_profile(header: list[str], rows, now: pd.Timestamp) -> ParsedFile:
         try:
             day = pd.Timestamp(datetime.strptime(cell["snapshot_date"].strip(), "%Y-%m-%d"))
         except ValueError:
-            raise ExportError(f"column 'snapshot_date': unparsable date {cell['snapshot_date']!r} (expected "
-                              "YYYY-MM-DD)", line=line) from None
+            raise ExportError(
+                f"column 'snapshot_date': unparsable date {cell['snapshot_date']!r} (expected YYYY-MM-DD)", line=line
+            ) from None
         if day > now.normalize() + DATE_ONLY_SKEW:
-            raise ExportError(f"column 'snapshot_date': {cell['snapshot_date'].strip()!r} is after the time of "
-                              f"ingestion ({now:%Y-%m-%d %H:%M} UTC)", line=line)
+            raise ExportError(
+                f"column 'snapshot_date': {cell['snapshot_date'].strip()!r} is after the time of "
+                f"ingestion ({now:%Y-%m-%d %H:%M} UTC)",
+                line=line,
+            )
         figures = {n: parse_count(cell[n], n, line) for n in PROFILE_FIGURES if n in cell}
         records.append({"_line": line, "user_id": user_id, "platform": platform, "snapshot_date": day, **figures})
     notes: list[str] = []
@@ -413,14 +486,29 @@ def _parse_profile(header: list[str], rows, now: pd.Timestamp) -> ParsedFile:
     profile = pd.DataFrame(records).reindex(columns=list(PROFILE_TEMPLATE_COLUMNS))
     for column in PROFILE_FIGURES:
         profile[column] = profile[column].astype("Int64")
-    empty_posts = pd.DataFrame(columns=["post_id", "user_id", "text", "published_at", "published_time_known",
-                                        "content_type", "media_type", "num_media_items"])
+    empty_posts = pd.DataFrame(
+        columns=[
+            "post_id",
+            "user_id",
+            "text",
+            "published_at",
+            "published_time_known",
+            "content_type",
+            "media_type",
+            "num_media_items",
+        ]
+    )
     empty_metrics = pd.DataFrame(columns=["post_id", "collected_at", *COUNT_COLUMNS, "status", "payload"])
     return ParsedFile(PROFILE, empty_posts, empty_metrics, profile, notes=notes)
 
 
-def parse_file(content: bytes, name: str, modified_at: pd.Timestamp | None = None,
-               now: pd.Timestamp | None = None, default_user: str | None = None) -> ParsedFile:
+def parse_file(
+    content: bytes,
+    name: str,
+    modified_at: pd.Timestamp | None = None,
+    now: pd.Timestamp | None = None,
+    default_user: str | None = None,
+) -> ParsedFile:
     """Recognise and parse one dropped file. Raises ExportError naming the problem and line."""
     now = utc_now() if now is None else pd.Timestamp(now)
     header, rows = read_rows(content)

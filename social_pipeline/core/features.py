@@ -25,7 +25,12 @@ HASHTAG_RE = re.compile(HASHTAG_PATTERN)
 MENTION_RE = re.compile(MENTION_PATTERN)
 
 TEXT_FEATURE_COLUMNS = (
-    "post_text_len", "post_text_words", "num_hashtags", "num_mentions", "num_emojis", "has_link",
+    "post_text_len",
+    "post_text_words",
+    "num_hashtags",
+    "num_mentions",
+    "num_emojis",
+    "has_link",
 )
 
 
@@ -93,6 +98,7 @@ def daypart(hour) -> np.ndarray | str:
     hours = np.atleast_1d(np.asarray(hour, dtype=float))
     bin_index = np.searchsorted(np.asarray(DAYPART_BINS, dtype=float), hours, side="left") - 1
     inside = (hours > DAYPART_BINS[0]) & (hours <= DAYPART_BINS[-1])
-    result = np.where(inside, np.asarray(DAYPART_LABELS, dtype=object)[np.clip(bin_index, 0, len(DAYPART_LABELS) - 1)],
-                      np.nan).astype(object)
+    result = np.where(
+        inside, np.asarray(DAYPART_LABELS, dtype=object)[np.clip(bin_index, 0, len(DAYPART_LABELS) - 1)], np.nan
+    ).astype(object)
     return result if np.ndim(hour) else str(result[0])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Union
+from typing import Union
 
 # What to write: text (UTF-8), bytes, or a writer that creates the file at the path it is given
 # (joblib.dump, a DuckDB ATTACH), for libraries that want a path rather than data.

@@ -20,9 +20,13 @@ def add_lifecycle_sections(con: duckdb.DuckDBPyConnection, reports: list[dict]) 
     and `follower_posts` to each report (user_id and report_period as weekly_reports gives them)."""
     if not reports:
         return
-    keys = pd.DataFrame({"user_id": [r["user_id"] for r in reports],
-                         "period_start": [pd.Timestamp(r["report_period"]["start"]) for r in reports],
-                         "period_end": [pd.Timestamp(r["report_period"]["end"]) for r in reports]})
+    keys = pd.DataFrame(
+        {
+            "user_id": [r["user_id"] for r in reports],
+            "period_start": [pd.Timestamp(r["report_period"]["start"]) for r in reports],
+            "period_end": [pd.Timestamp(r["report_period"]["end"]) for r in reports],
+        }
+    )
     con.register("report_keys", keys)
     try:
         paths = con.execute(sql("report_lifecycle")).df()
@@ -38,20 +42,39 @@ def add_lifecycle_sections(con: duckdb.DuckDBPyConnection, reports: list[dict]) 
         posts = path[path["series"] != "typical"]
         report["lifecycle"] = {
             "typical": [[int(a), float(i)] for a, i in zip(typical["age_hours"], typical["impressions"])],
-            "posts": [{"post_id": post_id, "text": str(group["text"].iloc[0] or ""),
-                       "points": [[int(a), int(i)] for a, i in zip(group["age_hours"], group["impressions"])]}
-                      for post_id, group in posts.groupby("series", sort=True)],
+            "posts": [
+                {
+                    "post_id": post_id,
+                    "text": str(group["text"].iloc[0] or ""),
+                    "points": [[int(a), int(i)] for a, i in zip(group["age_hours"], group["impressions"])],
+                }
+                for post_id, group in posts.groupby("series", sort=True)
+            ],
         }
         found = rows_by.get(key, rows.iloc[:0])
         alerts = found[found["kind"] == "alert"]
         report["post_alerts"] = [
-            {"post_id": r.post_id, "text": str(r.text or ""), "direction": r.direction, "age_hours": int(r.age_hours),
-             "actual_impressions": int(r.actual_impressions), "expected_low": round(float(r.expected_low)),
-             "expected_high": round(float(r.expected_high))} for r in alerts.itertuples()]
+            {
+                "post_id": r.post_id,
+                "text": str(r.text or ""),
+                "direction": r.direction,
+                "age_hours": int(r.age_hours),
+                "actual_impressions": int(r.actual_impressions),
+                "expected_low": round(float(r.expected_low)),
+                "expected_high": round(float(r.expected_high)),
+            }
+            for r in alerts.itertuples()
+        ]
         followers = found[found["kind"] == "followers"].head(FOLLOWER_POSTS_SHOWN)
         report["follower_posts"] = [
-            {"post_id": r.post_id, "text": str(r.text or ""), "followers_gained": round(float(r.followers_gained), 1),
-             "method": r.method} for r in followers.itertuples()]
+            {
+                "post_id": r.post_id,
+                "text": str(r.text or ""),
+                "followers_gained": round(float(r.followers_gained), 1),
+                "method": r.method,
+            }
+            for r in followers.itertuples()
+        ]
 
 
 def lifecycle_layout(lifecycle: dict) -> dict:
@@ -60,21 +83,38 @@ def lifecycle_layout(lifecycle: dict) -> dict:
     width, height, left, right, top, bottom = 640, 260, 56, 24, 16, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     first, last = math.log(LIFECYCLE_AGES_HOURS[0]), math.log(LIFECYCLE_AGES_HOURS[-1])
-    values = [i for _, i in lifecycle.get("typical", [])] + \
-             [i for post in lifecycle.get("posts", []) for _, i in post["points"]]
+    values = [i for _, i in lifecycle.get("typical", [])] + [
+        i for post in lifecycle.get("posts", []) for _, i in post["points"]
+    ]
     top_value = max([math.log10(1 + max(v, 0)) for v in values] + [1.0])
 
-    def x(age): return round(left + plot_w * (math.log(age) - first) / (last - first), 1)
-    def y(value): return round(top + plot_h * (1 - math.log10(1 + max(value, 0)) / top_value), 1)
-    def line(points): return " ".join(f"{x(a)},{y(i)}" for a, i in points)
+    def x(age):
+        return round(left + plot_w * (math.log(age) - first) / (last - first), 1)
+
+    def y(value):
+        return round(top + plot_h * (1 - math.log10(1 + max(value, 0)) / top_value), 1)
+
+    def line(points):
+        return " ".join(f"{x(a)},{y(i)}" for a, i in points)
 
     return {
-        "width": width, "height": height, "left": left, "right": width - right, "top": top,
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "top": top,
         "baseline": top + plot_h,
         "ages": [(x(a), f"{a} h" if a < 24 else f"{a // 24} d") for a in LIFECYCLE_AGES_HOURS],
-        "ticks": [(y(10 ** d - 1), f"{10 ** d:,}") for d in range(int(top_value) + 1)],
+        "ticks": [(y(10**d - 1), f"{10**d:,}") for d in range(int(top_value) + 1)],
         "typical": line(lifecycle.get("typical", [])),
-        "posts": [{"points": line(post["points"]), "title": f"{post['post_id']}: {post['text'][:80]}",
-                   "last_x": x(post["points"][-1][0]), "last_y": y(post["points"][-1][1])}
-                  for post in lifecycle.get("posts", []) if post["points"]],
+        "posts": [
+            {
+                "points": line(post["points"]),
+                "title": f"{post['post_id']}: {post['text'][:80]}",
+                "last_x": x(post["points"][-1][0]),
+                "last_y": y(post["points"][-1][1]),
+            }
+            for post in lifecycle.get("posts", [])
+            if post["points"]
+        ],
     }

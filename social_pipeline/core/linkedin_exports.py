@@ -47,16 +47,37 @@ KINDS = (CONNECTIONS, MESSAGES, INVITATIONS, ARCHIVE, CONTENT_ANALYTICS)
 
 # Normalised header name -> our column, per CSV kind; REQUIRED_COLUMNS recognise the kind.
 CSV_COLUMNS = {
-    CONNECTIONS: {"first name": "first_name", "last name": "last_name", "url": "profile_url",
-                  "email address": "email_address", "company": "company", "position": "position",
-                  "connected on": "connected_on"},
-    MESSAGES: {"conversation id": "conversation_id", "conversation title": "conversation_title", "from": "sender",
-               "sender profile url": "sender_profile_url", "to": "recipients",
-               "recipient profile urls": "recipient_profile_urls", "date": "sent_at", "subject": "subject",
-               "content": "content", "folder": "folder", "is message draft": "is_draft"},
-    INVITATIONS: {"from": "sender", "to": "recipient", "sent at": "sent_at", "message": "message",
-                  "direction": "direction", "inviterprofileurl": "inviter_profile_url",
-                  "inviteeprofileurl": "invitee_profile_url"},
+    CONNECTIONS: {
+        "first name": "first_name",
+        "last name": "last_name",
+        "url": "profile_url",
+        "email address": "email_address",
+        "company": "company",
+        "position": "position",
+        "connected on": "connected_on",
+    },
+    MESSAGES: {
+        "conversation id": "conversation_id",
+        "conversation title": "conversation_title",
+        "from": "sender",
+        "sender profile url": "sender_profile_url",
+        "to": "recipients",
+        "recipient profile urls": "recipient_profile_urls",
+        "date": "sent_at",
+        "subject": "subject",
+        "content": "content",
+        "folder": "folder",
+        "is message draft": "is_draft",
+    },
+    INVITATIONS: {
+        "from": "sender",
+        "to": "recipient",
+        "sent at": "sent_at",
+        "message": "message",
+        "direction": "direction",
+        "inviterprofileurl": "inviter_profile_url",
+        "inviteeprofileurl": "invitee_profile_url",
+    },
 }
 REQUIRED_COLUMNS = {
     CONNECTIONS: {"first name", "last name", "url", "connected on"},
@@ -73,8 +94,11 @@ DATE_FORMATS = {
     MESSAGES: ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M UTC"),
     INVITATIONS: ("%m/%d/%y, %I:%M %p", "%m/%d/%Y, %I:%M %p", "%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%d %H:%M:%S"),
 }
-DATE_EXAMPLES = {CONNECTIONS: "'12 Mar 2024', '7-Feb-22' or '2024-03-12'",
-                 MESSAGES: "'2026-08-01 02:00:00 UTC'", INVITATIONS: "'3/12/24, 9:14 AM'"}
+DATE_EXAMPLES = {
+    CONNECTIONS: "'12 Mar 2024', '7-Feb-22' or '2024-03-12'",
+    MESSAGES: "'2026-08-01 02:00:00 UTC'",
+    INVITATIONS: "'3/12/24, 9:14 AM'",
+}
 DIRECTIONS = {"incoming": "incoming", "outgoing": "outgoing"}
 SHEET_DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%d/%m/%Y")
 REQUIRED_SHEETS = ("TOP POSTS", "ENGAGEMENT", "FOLLOWERS")
@@ -82,12 +106,30 @@ REQUIRED_SHEETS = ("TOP POSTS", "ENGAGEMENT", "FOLLOWERS")
 CLOCK_SKEW = pd.Timedelta(days=1)
 
 FRAME_COLUMNS = {
-    "connections": ["first_name", "last_name", "profile_url", "email_address", "company", "position",
-                    "connected_on"],
-    "messages": ["conversation_id", "conversation_title", "sender", "sender_profile_url", "recipients",
-                 "recipient_profile_urls", "sent_at", "subject", "content", "folder", "is_draft", "direction"],
-    "invitations": ["sender", "recipient", "sent_at", "message", "direction", "inviter_profile_url",
-                    "invitee_profile_url"],
+    "connections": ["first_name", "last_name", "profile_url", "email_address", "company", "position", "connected_on"],
+    "messages": [
+        "conversation_id",
+        "conversation_title",
+        "sender",
+        "sender_profile_url",
+        "recipients",
+        "recipient_profile_urls",
+        "sent_at",
+        "subject",
+        "content",
+        "folder",
+        "is_draft",
+        "direction",
+    ],
+    "invitations": [
+        "sender",
+        "recipient",
+        "sent_at",
+        "message",
+        "direction",
+        "inviter_profile_url",
+        "invitee_profile_url",
+    ],
     "posts": ["post_url", "published_on", "impressions", "engagements"],
     "daily": ["day", "impressions", "engagements", "new_followers"],
 }
@@ -147,9 +189,11 @@ def _recognise(header: list[str], rows: list[tuple[int, list[str]]]) -> tuple[st
             return kind, index
     if _is_connections_preamble(records):
         after = next((r for r in records[1:] if len(r) > 1), records[-1])
-        raise ExportError("a LinkedIn Connections.csv (it opens with the 'Notes:' preamble) without its header "
-                          "'First Name, Last Name, URL, Email Address, Company, Position, Connected On' "
-                          f"(English column names); found {_shown(after)}")
+        raise ExportError(
+            "a LinkedIn Connections.csv (it opens with the 'Notes:' preamble) without its header "
+            "'First Name, Last Name, URL, Email Address, Company, Position, Connected On' "
+            f"(English column names); found {_shown(after)}"
+        )
     return None
 
 
@@ -184,28 +228,38 @@ def _parse_times(values: pd.Series, kind: str, column: str, lines: pd.Series, no
     bad = parsed.isna()
     if bad.any():
         first = bad.idxmax()
-        raise ExportError(f"column {column!r}: unparsable date {values[first]!r} (expected like "
-                          f"{DATE_EXAMPLES[kind]})", line=int(lines[first]))
+        raise ExportError(
+            f"column {column!r}: unparsable date {values[first]!r} (expected like {DATE_EXAMPLES[kind]})",
+            line=int(lines[first]),
+        )
     future = parsed > now + CLOCK_SKEW
     if future.any():
         first = future.idxmax()
-        raise ExportError(f"column {column!r}: {values[first]!r} is after the time of ingestion "
-                          f"({now:%Y-%m-%d %H:%M} UTC)", line=int(lines[first]))
+        raise ExportError(
+            f"column {column!r}: {values[first]!r} is after the time of ingestion ({now:%Y-%m-%d %H:%M} UTC)",
+            line=int(lines[first]),
+        )
     return parsed
 
 
 def _message_directions(messages: pd.DataFrame) -> pd.Series:
     """'received' for a message whose sender is not the account's owner (see the module docstring)."""
-    recipients = messages[["conversation_id", "recipients"]].assign(
-        name=messages["recipients"].fillna("").str.split(",")).explode("name")
+    recipients = (
+        messages[["conversation_id", "recipients"]]
+        .assign(name=messages["recipients"].fillna("").str.split(","))
+        .explode("name")
+    )
     recipients["name"] = recipients["name"].str.strip()
     senders = messages[["conversation_id"]].assign(name=messages["sender"].fillna("").str.strip())
     everyone = pd.concat([senders.assign(received=0), recipients[["conversation_id", "name"]].assign(received=1)])
     everyone = everyone[everyone["name"] != ""]
     if everyone.empty:
         return pd.Series("received", index=messages.index)
-    ranking = everyone.groupby("name").agg(conversations=("conversation_id", "nunique"),
-                                           received=("received", "sum")).reset_index()
+    ranking = (
+        everyone.groupby("name")
+        .agg(conversations=("conversation_id", "nunique"), received=("received", "sum"))
+        .reset_index()
+    )
     owner = ranking.sort_values(["conversations", "received", "name"], ascending=[False, False, True]).iloc[0]
     sent = messages["sender"].fillna("").str.strip() == owner["name"]
     return sent.map({True: "sent", False: "received"})
@@ -216,26 +270,33 @@ def parse_csv(content: bytes, now: pd.Timestamp | None = None) -> LinkedInFile:
     header, rows = read_rows(content)
     found = _recognise(header, rows)
     if found is None:
-        raise ExportError("not one of LinkedIn's archive files (Connections.csv, messages.csv, Invitations.csv; "
-                          f"their English column names); found {_shown(header)}", line=1)
+        raise ExportError(
+            "not one of LinkedIn's archive files (Connections.csv, messages.csv, Invitations.csv; "
+            f"their English column names); found {_shown(header)}",
+            line=1,
+        )
     return _parse_rows(header, rows, found, now)
 
 
-def _parse_rows(header: list[str], rows: list[tuple[int, list[str]]], found: tuple[str, int],
-                now: pd.Timestamp | None) -> LinkedInFile:
+def _parse_rows(
+    header: list[str], rows: list[tuple[int, list[str]]], found: tuple[str, int], now: pd.Timestamp | None
+) -> LinkedInFile:
     now = utc_now() if now is None else pd.Timestamp(now)
     kind, header_index = found
     records = [(1, header)] + rows
     header_line, header = records[header_index]
-    body = records[header_index + 1:]
+    body = records[header_index + 1 :]
     names = [_name(h) for h in header]
     if len(set(names)) != len(names):
         raise ExportError("a column appears twice in the header", line=header_line)
     for index, (line, record) in enumerate(body):
         if len(record) != len(header):
             truncated = index == len(body) - 1 and len(record) < len(header)
-            raise ExportError(f"the row has {len(record)} columns, the header has {len(header)}"
-                              + (": the file looks truncated mid-row" if truncated else ""), line=line)
+            raise ExportError(
+                f"the row has {len(record)} columns, the header has {len(header)}"
+                + (": the file looks truncated mid-row" if truncated else ""),
+                line=line,
+            )
     ours = CSV_COLUMNS[kind]
     frame = pd.DataFrame([record for _, record in body], columns=names, dtype=object)
     frame = frame[[n for n in names if n in ours]].rename(columns=ours)
@@ -258,8 +319,10 @@ def _parse_rows(header: list[str], rows: list[tuple[int, list[str]]], found: tup
         unknown = ~direction.isin(list(DIRECTIONS))
         if unknown.any():
             first = unknown.idxmax()
-            raise ExportError(f"column 'Direction': {frame['direction'][first]!r} is neither INCOMING nor OUTGOING",
-                              line=int(lines[first]))
+            raise ExportError(
+                f"column 'Direction': {frame['direction'][first]!r} is neither INCOMING nor OUTGOING",
+                line=int(lines[first]),
+            )
         frame["direction"] = direction
         result.invitations = _dedupe(frame.reindex(columns=FRAME_COLUMNS["invitations"]), result.notes)
     return result
@@ -277,8 +340,10 @@ def _open_zip(content: bytes) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile as exc:
-        raise ExportError(f"a zip file (LinkedIn archive or .xlsx) that cannot be opened: its end is missing, "
-                          f"the download looks truncated ({exc})") from None
+        raise ExportError(
+            f"a zip file (LinkedIn archive or .xlsx) that cannot be opened: its end is missing, "
+            f"the download looks truncated ({exc})"
+        ) from None
 
 
 def is_workbook(archive: zipfile.ZipFile) -> bool:
@@ -297,8 +362,9 @@ def parse_archive(content: bytes, now: pd.Timestamp | None = None) -> LinkedInFi
         try:
             data = archive.read(member)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise ExportError(f"{member.filename} in the archive cannot be read: the archive looks truncated or "
-                              f"damaged ({exc})") from None
+            raise ExportError(
+                f"{member.filename} in the archive cannot be read: the archive looks truncated or damaged ({exc})"
+            ) from None
         expected = ARCHIVE_MEMBERS.get(PurePosixPath(member.filename).name.lower())
         try:
             header, rows, found = [], [], None
@@ -311,9 +377,12 @@ def parse_archive(content: bytes, now: pd.Timestamp | None = None) -> LinkedInFi
                 else:
                     found = _recognise(header, rows)
             if found is None and expected:
-                raise ExportError(f"not in LinkedIn's {PurePosixPath(member.filename).name} layout (its English "
-                                  f"column names {', '.join(sorted(REQUIRED_COLUMNS[expected]))}); "
-                                  f"found {_shown(header)}", line=1)
+                raise ExportError(
+                    f"not in LinkedIn's {PurePosixPath(member.filename).name} layout (its English "
+                    f"column names {', '.join(sorted(REQUIRED_COLUMNS[expected]))}); "
+                    f"found {_shown(header)}",
+                    line=1,
+                )
             if found is None:
                 skipped.append(member.filename)
                 continue
@@ -323,15 +392,24 @@ def parse_archive(content: bytes, now: pd.Timestamp | None = None) -> LinkedInFi
         for name in ("connections", "messages", "invitations"):
             frame = getattr(part, name)
             if len(frame):
-                setattr(result, name, pd.concat([getattr(result, name), frame], ignore_index=True)
-                        if len(getattr(result, name)) else frame)
+                setattr(
+                    result,
+                    name,
+                    pd.concat([getattr(result, name), frame], ignore_index=True)
+                    if len(getattr(result, name))
+                    else frame,
+                )
         result.notes.extend(f"{member.filename}: {note}" for note in part.notes)
     if len(skipped) == len(members):
-        raise ExportError("the archive holds none of LinkedIn's Connections.csv, messages.csv or Invitations.csv "
-                          f"(found {', '.join(m.filename for m in members[:8])})")
+        raise ExportError(
+            "the archive holds none of LinkedIn's Connections.csv, messages.csv or Invitations.csv "
+            f"(found {', '.join(m.filename for m in members[:8])})"
+        )
     if skipped:
-        result.notes.append(f"{len(skipped)} other archive files not used: {', '.join(skipped[:8])}"
-                            + (" ..." if len(skipped) > 8 else ""))
+        result.notes.append(
+            f"{len(skipped)} other archive files not used: {', '.join(skipped[:8])}"
+            + (" ..." if len(skipped) > 8 else "")
+        )
     return result
 
 
@@ -369,8 +447,10 @@ def _sheet(workbook, wanted: str):
     by_name = {_name(name): name for name in workbook.sheetnames}
     found = by_name.get(_name(wanted))
     if found is None:
-        raise ExportError(f"the workbook has no sheet {wanted!r} (LinkedIn's content analytics export has "
-                          f"{', '.join(REQUIRED_SHEETS)}); found sheets {', '.join(map(repr, workbook.sheetnames))}")
+        raise ExportError(
+            f"the workbook has no sheet {wanted!r} (LinkedIn's content analytics export has "
+            f"{', '.join(REQUIRED_SHEETS)}); found sheets {', '.join(map(repr, workbook.sheetnames))}"
+        )
     return workbook[found]
 
 
@@ -379,8 +459,10 @@ def _find_header(rows: list[tuple], sheet: str, needed: tuple[str, ...]) -> int:
         names = {_name(c) for c in row if c is not None}
         if set(needed) <= names:
             return index
-    raise ExportError(f"sheet {sheet!r}: no header row with {', '.join(repr(n.title()) for n in needed)} in its "
-                      f"first {SHEET_HEADER_SEARCH_ROWS} rows")
+    raise ExportError(
+        f"sheet {sheet!r}: no header row with {', '.join(repr(n.title()) for n in needed)} in its "
+        f"first {SHEET_HEADER_SEARCH_ROWS} rows"
+    )
 
 
 def _top_posts(rows: list[tuple]) -> pd.DataFrame:
@@ -394,21 +476,26 @@ def _top_posts(rows: list[tuple]) -> pd.DataFrame:
         block = {n: i for i, n in enumerate(header[start:end], start) if n}
         figure = "engagements" if "engagements" in block else "impressions" if "impressions" in block else None
         if figure is None or "post publish date" not in block:
-            raise ExportError(f"sheet {sheet!r}, row {at + 1}: the list starting at column {start + 1} lacks "
-                              "'Post publish date' and 'Engagements' or 'Impressions'")
+            raise ExportError(
+                f"sheet {sheet!r}, row {at + 1}: the list starting at column {start + 1} lacks "
+                "'Post publish date' and 'Engagements' or 'Impressions'"
+            )
         if figure in lists:
             raise ExportError(f"sheet {sheet!r}, row {at + 1}: two lists ranked by {figure}")
         records = []
-        for number, row in enumerate(rows[at + 1:], at + 2):
+        for number, row in enumerate(rows[at + 1 :], at + 2):
             url = row[start] if start < len(row) else None
             if url is None or not str(url).strip():
                 continue
             where = f"sheet {sheet!r}, row {number}"
-            records.append({"post_url": str(url).strip(),
-                            "published_on": _cell_date(row[block["post publish date"]], where),
-                            figure: _cell_count(row[block[figure]], figure.title(), where)})
-        lists[figure] = pd.DataFrame(records, columns=["post_url", "published_on", figure]).drop_duplicates(
-            "post_url")
+            records.append(
+                {
+                    "post_url": str(url).strip(),
+                    "published_on": _cell_date(row[block["post publish date"]], where),
+                    figure: _cell_count(row[block[figure]], figure.title(), where),
+                }
+            )
+        lists[figure] = pd.DataFrame(records, columns=["post_url", "published_on", figure]).drop_duplicates("post_url")
     if not lists:
         raise ExportError(f"sheet {sheet!r}: no list of posts")
     frames = list(lists.values())
@@ -423,14 +510,20 @@ def _daily(rows: list[tuple], sheet: str, figures: dict[str, str]) -> pd.DataFra
     at = _find_header(rows, sheet, ("date", *figures))
     header = {_name(c): i for i, c in enumerate(rows[at]) if c is not None}
     records = []
-    for number, row in enumerate(rows[at + 1:], at + 2):
+    for number, row in enumerate(rows[at + 1 :], at + 2):
         cell = row[header["date"]] if header["date"] < len(row) else None
         if cell is None or not str(cell).strip():
             continue
         where = f"sheet {sheet!r}, row {number}"
-        records.append({"day": _cell_date(cell, where),
-                        **{ours: _cell_count(row[header[theirs]] if header[theirs] < len(row) else None,
-                                             theirs.title(), where) for theirs, ours in figures.items()}})
+        records.append(
+            {
+                "day": _cell_date(cell, where),
+                **{
+                    ours: _cell_count(row[header[theirs]] if header[theirs] < len(row) else None, theirs.title(), where)
+                    for theirs, ours in figures.items()
+                },
+            }
+        )
     frame = pd.DataFrame(records, columns=["day", *figures.values()])
     repeated = frame["day"].duplicated()
     if repeated.any():
@@ -443,7 +536,7 @@ def _total_followers(rows: list[tuple]) -> tuple[int | None, pd.Timestamp | None
         for index, cell in enumerate(row):
             found = re.match(r"\s*total followers on (\d{1,2}/\d{1,2}/\d{4})", str(cell or ""), re.I)
             if found:
-                value = next((c for c in row[index + 1:] if c is not None and str(c).strip()), None)
+                value = next((c for c in row[index + 1 :] if c is not None and str(c).strip()), None)
                 total = _cell_count(value, "Total followers", "sheet 'FOLLOWERS'")
                 return total, pd.Timestamp(datetime.strptime(found.group(1), "%m/%d/%Y"))
     return None, None
@@ -460,16 +553,18 @@ def parse_workbook(content: bytes, now: pd.Timestamp | None = None) -> LinkedInF
     except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as exc:
         raise ExportError(f"the .xlsx workbook cannot be read: it looks truncated or damaged ({exc})") from None
     try:
-        sheets = {name: [tuple(r) for r in _sheet(workbook, name).iter_rows(values_only=True)]
-                  for name in REQUIRED_SHEETS}
+        sheets = {
+            name: [tuple(r) for r in _sheet(workbook, name).iter_rows(values_only=True)] for name in REQUIRED_SHEETS
+        }
     except (zipfile.BadZipFile, KeyError, OSError, EOFError) as exc:
         raise ExportError(f"the .xlsx workbook cannot be read: it looks truncated or damaged ({exc})") from None
     finally:
         workbook.close()
     result = LinkedInFile(CONTENT_ANALYTICS)
     result.posts = _top_posts(sheets["TOP POSTS"])
-    engagement = _daily(sheets["ENGAGEMENT"], "ENGAGEMENT", {"impressions": "impressions",
-                                                             "engagements": "engagements"})
+    engagement = _daily(
+        sheets["ENGAGEMENT"], "ENGAGEMENT", {"impressions": "impressions", "engagements": "engagements"}
+    )
     followers = _daily(sheets["FOLLOWERS"], "FOLLOWERS", {"new followers": "new_followers"})
     result.daily = engagement.merge(followers, on="day", how="outer").reindex(columns=FRAME_COLUMNS["daily"])
     result.total_followers, result.total_followers_on = _total_followers(sheets["FOLLOWERS"])

@@ -37,8 +37,10 @@ def save(model, models_dir: str | os.PathLike, name: str, version: str) -> Path:
 def load(path: str | os.PathLike):
     """The saved model at `path` in the current format (models/saved_format.py)."""
     if not Path(path).exists():
-        raise ModelNotTrainedError(f"model artifact {path} is registered but missing on disk: "
-                                   "materialise the reach_model and likes_model assets again")
+        raise ModelNotTrainedError(
+            f"model artifact {path} is registered but missing on disk: "
+            "materialise the reach_model and likes_model assets again"
+        )
     return in_current_format(joblib.load(path), path)
 
 
@@ -62,15 +64,20 @@ def promotion(figures: dict) -> tuple[bool, list[str]]:
     if not beats_baseline(figures):
         reasons.append(f"RMSE {figures['rmse']:.1f} is not below the baseline's {figures['baseline_rmse']:.1f}")
     if not not_worse_than_previous(figures):
-        reasons.append(f"RMSE {figures['rmse']:.1f} is more than {PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} above the "
-                       f"previous model's {figures['previous_rmse']:.1f}")
+        reasons.append(
+            f"RMSE {figures['rmse']:.1f} is more than {PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} above the "
+            f"previous model's {figures['previous_rmse']:.1f}"
+        )
     return not reasons, reasons
 
 
 def _has_promoted_column(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ml' "
-        "AND table_name = 'model_registry' AND column_name = 'promoted'").fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'ml' "
+            "AND table_name = 'model_registry' AND column_name = 'promoted'"
+        ).fetchall()[0][0]
+    )
 
 
 def latest(con: duckdb.DuckDBPyConnection, name: str, promoted_only: bool = False) -> dict | None:

@@ -3,7 +3,7 @@ delivered through the configured channels. Plain Python over a DuckDB connection
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import duckdb
 import pandas as pd
@@ -43,38 +43,56 @@ def model_expectations(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     if features.empty:
         return pd.DataFrame(columns=EXPECTATION_COLUMNS)
     predicted = model.predict(features)
-    return pd.DataFrame({
-        "post_id": features["post_id"].to_numpy(),
-        "predicted_reach": predicted["reach"].to_numpy(dtype=float),
-        "reach_p10": predicted["reach_p10"].to_numpy(dtype=float),
-        "reach_p90": predicted["reach_p90"].to_numpy(dtype=float),
-        "expectation_source": f"{REACH_MODEL} {row['version']}",
-    })
+    return pd.DataFrame(
+        {
+            "post_id": features["post_id"].to_numpy(),
+            "predicted_reach": predicted["reach"].to_numpy(dtype=float),
+            "reach_p10": predicted["reach_p10"].to_numpy(dtype=float),
+            "reach_p90": predicted["reach_p90"].to_numpy(dtype=float),
+            "expectation_source": f"{REACH_MODEL} {row['version']}",
+        }
+    )
 
 
-def record_new_alerts(con: duckdb.DuckDBPyConnection, settle_age_hours: int, recent_only: bool = True,
-                      detected_at: pd.Timestamp | None = None) -> int:
+def record_new_alerts(
+    con: duckdb.DuckDBPyConnection,
+    settle_age_hours: int,
+    recent_only: bool = True,
+    detected_at: pd.Timestamp | None = None,
+) -> int:
     """Insert the alerts the lifecycle rows now call for into ops.post_alerts, in the caller's
     transaction; returns how many. A post's expectation is its logged prediction (ml.predictions,
     newest first), else the served reach model's; either is the reach at `settle_age_hours`."""
     if settle_age_hours not in LIFECYCLE_AGES_HOURS:
-        raise ValueError(f"the prediction's age {settle_age_hours} h is none of the lifecycle ages "
-                         f"{LIFECYCLE_AGES_HOURS}: its curve share is unknown")
+        raise ValueError(
+            f"the prediction's age {settle_age_hours} h is none of the lifecycle ages "
+            f"{LIFECYCLE_AGES_HOURS}: its curve share is unknown"
+        )
     window = {"send_within_hours": ALERT_SEND_WITHIN_HOURS}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE alert_candidates AS {sql('post_alert_candidates')}",
-                {"alert_max_age_hours": ALERT_MAX_AGE_HOURS, "max_snapshot_lag_hours": ALERT_MAX_SNAPSHOT_LAG_HOURS,
-                 "recent_only": recent_only, **window})
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE alert_candidates AS {sql('post_alert_candidates')}",
+        {
+            "alert_max_age_hours": ALERT_MAX_AGE_HOURS,
+            "max_snapshot_lag_hours": ALERT_MAX_SNAPSHOT_LAG_HOURS,
+            "recent_only": recent_only,
+            **window,
+        },
+    )
     logged = con.execute(sql("post_alert_logged_predictions")).df()
-    con.execute("CREATE OR REPLACE TEMP TABLE expectation_posts AS SELECT DISTINCT post_id FROM alert_candidates "
-                "WHERE post_id NOT IN (SELECT post_id FROM ml.predictions WHERE post_id IS NOT NULL "
-                "AND predicted_reach IS NOT NULL AND reach_p10 IS NOT NULL AND reach_p90 IS NOT NULL)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE expectation_posts AS SELECT DISTINCT post_id FROM alert_candidates "
+        "WHERE post_id NOT IN (SELECT post_id FROM ml.predictions WHERE post_id IS NOT NULL "
+        "AND predicted_reach IS NOT NULL AND reach_p10 IS NOT NULL AND reach_p90 IS NOT NULL)"
+    )
     modelled = model_expectations(con)
     frames = [frame[EXPECTATION_COLUMNS] for frame in (logged, modelled) if not frame.empty]
     expectations = pd.concat(frames, ignore_index=True) if frames else logged[EXPECTATION_COLUMNS]
     con.register("post_expectations", expectations)
     before = int(scalar(con, "SELECT count(*) FROM ops.post_alerts"))
-    con.execute(f"INSERT INTO ops.post_alerts BY NAME {sql('post_alerts_new')}",
-                {"settle_age_hours": settle_age_hours, "detected_at": detected_at or utc_now().floor("s"), **window})
+    con.execute(
+        f"INSERT INTO ops.post_alerts BY NAME {sql('post_alerts_new')}",
+        {"settle_age_hours": settle_age_hours, "detected_at": detected_at or utc_now().floor("s"), **window},
+    )
     con.unregister("post_expectations")
     con.execute("DROP TABLE alert_candidates")
     con.execute("DROP TABLE expectation_posts")
@@ -88,11 +106,16 @@ def undelivered_alerts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         "WHERE a.delivery_status IN ('pending', 'failed') "
         "AND a.snapshot_time >= (SELECT max(snapshot_time) FROM analytics.post_snapshots) "
         "- $hours * INTERVAL 1 HOUR ORDER BY a.detected_at, a.post_id, a.direction",
-        {"hours": ALERT_SEND_WITHIN_HOURS}).df()
+        {"hours": ALERT_SEND_WITHIN_HOURS},
+    ).df()
 
 
-def deliver(alerts: pd.DataFrame, webhook: WebhookChannel | None,
-            send_email: Callable[[str, str], None] | None, budget_seconds: float) -> pd.DataFrame:
+def deliver(
+    alerts: pd.DataFrame,
+    webhook: WebhookChannel | None,
+    send_email: Callable[[str, str], None] | None,
+    budget_seconds: float,
+) -> pd.DataFrame:
     """Try each alert on each configured channel that has not had it yet, within `budget_seconds`
     for them all; a channel that failed is not tried again in this call. Returns one row per alert:
     post_id, direction, delivery_status, last_error, webhook_sent_at, email_sent_at, sent_at."""
@@ -102,8 +125,10 @@ def deliver(alerts: pd.DataFrame, webhook: WebhookChannel | None,
     for alert in alerts.to_dict("records"):
         text = alert_text(alert)
         sent = {"webhook": alert.get("webhook_sent_at"), "email": alert.get("email_sent_at")}
-        channels = {"webhook": webhook and (lambda: webhook.send(text, budget.remaining)),
-                    "email": send_email and (lambda: send_email(f"[social_pipeline] {text[:120]}", text + "\n"))}
+        channels = {
+            "webhook": webhook and (lambda: webhook.send(text, budget.remaining)),
+            "email": send_email and (lambda: send_email(f"[social_pipeline] {text[:120]}", text + "\n")),
+        }
         errors = []
         for name, send in channels.items():
             if send is None or not pd.isna(sent[name]):
@@ -119,15 +144,29 @@ def deliver(alerts: pd.DataFrame, webhook: WebhookChannel | None,
                 errors.append(down[name])
         configured = [name for name, send in channels.items() if send is not None]
         done = configured and all(not pd.isna(sent[name]) for name in configured)
-        results.append({
-            "post_id": alert["post_id"], "direction": alert["direction"],
-            "delivery_status": "no_channel" if not configured else "sent" if done else "failed",
-            "last_error": "; ".join(errors) or None,
-            "webhook_sent_at": sent["webhook"], "email_sent_at": sent["email"],
-            "sent_at": utc_now() if done else None,
-        })
-    return pd.DataFrame(results, columns=["post_id", "direction", "delivery_status", "last_error",
-                                          "webhook_sent_at", "email_sent_at", "sent_at"])
+        results.append(
+            {
+                "post_id": alert["post_id"],
+                "direction": alert["direction"],
+                "delivery_status": "no_channel" if not configured else "sent" if done else "failed",
+                "last_error": "; ".join(errors) or None,
+                "webhook_sent_at": sent["webhook"],
+                "email_sent_at": sent["email"],
+                "sent_at": utc_now() if done else None,
+            }
+        )
+    return pd.DataFrame(
+        results,
+        columns=[
+            "post_id",
+            "direction",
+            "delivery_status",
+            "last_error",
+            "webhook_sent_at",
+            "email_sent_at",
+            "sent_at",
+        ],
+    )
 
 
 def record_delivery(con: duckdb.DuckDBPyConnection, results: pd.DataFrame) -> None:
@@ -140,5 +179,6 @@ def record_delivery(con: duckdb.DuckDBPyConnection, results: pd.DataFrame) -> No
         "UPDATE ops.post_alerts AS a SET delivery_status = r.delivery_status, last_error = r.last_error, "
         "webhook_sent_at = r.webhook_sent_at, email_sent_at = r.email_sent_at, sent_at = r.sent_at, "
         "delivery_attempts = a.delivery_attempts + CASE WHEN r.delivery_status = 'no_channel' THEN 0 ELSE 1 END "
-        "FROM delivery_results AS r WHERE a.post_id = r.post_id AND a.direction = r.direction")
+        "FROM delivery_results AS r WHERE a.post_id = r.post_id AND a.direction = r.direction"
+    )
     con.unregister("delivery_results")

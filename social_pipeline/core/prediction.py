@@ -4,7 +4,7 @@ per-prediction explanations and suggestions. Pure: the caller supplies models an
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -29,8 +29,10 @@ def _explain(models: TrainedModels, features: pd.DataFrame) -> tuple[list[str], 
     """The top features and each target's factor for every feature of the draft. With a user's level,
     reach is relative to user_avg_reach and likes to user_avg_likes: a level a target's model does not
     take moves that target by x1 (log effect 0), so every named feature has a factor for both."""
-    log_effects = {target: models.target_model(target).contributions(features).iloc[0]
-                   .reindex(features.columns, fill_value=0.0) for target in ("reach", "likes")}
+    log_effects = {
+        target: models.target_model(target).contributions(features).iloc[0].reindex(features.columns, fill_value=0.0)
+        for target in ("reach", "likes")
+    }
     weight = log_effects["reach"].abs() + log_effects["likes"].abs()
     top = weight.sort_values(ascending=False, kind="stable").index[:TOP_FEATURES].tolist()
     contributions = {
@@ -48,15 +50,25 @@ def _extrapolation_notes(models: TrainedModels, payload: PostPayload, level_know
     low, high = low_high
     if low <= payload.user_followers <= high:
         return []
-    how = ("it is extrapolated per follower from the nearest account size"
-           if getattr(models.reach, "per_follower", None) is not None else "the prediction is that of the nearest account size")
-    return [f"user_followers {payload.user_followers:,} is outside the {low:,.0f}-{high:,.0f} followers of the "
-            f"accounts the models were trained on: {how}. Pass user_id for an account in the warehouse to "
-            "predict from its own history."]
+    how = (
+        "it is extrapolated per follower from the nearest account size"
+        if getattr(models.reach, "per_follower", None) is not None
+        else "the prediction is that of the nearest account size"
+    )
+    return [
+        f"user_followers {payload.user_followers:,} is outside the {low:,.0f}-{high:,.0f} followers of the "
+        f"accounts the models were trained on: {how}. Pass user_id for an account in the warehouse to "
+        "predict from its own history."
+    ]
 
 
-def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_versions: dict,
-                    history: HashtagHistory | None = None, user_levels: dict | None = None) -> dict:
+def predict_payload(
+    models: TrainedModels,
+    payload: PostPayload | dict,
+    model_versions: dict,
+    history: HashtagHistory | None = None,
+    user_levels: dict | None = None,
+) -> dict:
     """The contract's response for one draft, plus intervals, versions, contributions and notes.
     `user_levels` (user_avg_reach, user_avg_likes: the user's settled means) lets the models predict
     relative to the user's own level, as they do for known users in training."""
@@ -79,17 +91,20 @@ def predict_payload(models: TrainedModels, payload: PostPayload | dict, model_ve
         "predicted_engagement_rate": round(likes / reach, 4) if reach > 0 else 0.0,
         "explanations": {"top_features": top, "method": EXPLANATION_METHOD, "contributions": contributions},
         "prediction_intervals": {
-            target: {"p10": int(round(float(predicted[f"{target}_p10"]))),
-                     "p90": int(round(float(predicted[f"{target}_p90"])))}
+            target: {
+                "p10": int(round(float(predicted[f"{target}_p10"]))),
+                "p90": int(round(float(predicted[f"{target}_p90"]))),
+            }
             for target in ("reach", "likes")
         },
         "model_versions": dict(model_versions),
-        "features": {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v)
-                     for k, v in features.iloc[0].items()},
+        "features": {
+            k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in features.iloc[0].items()
+        },
         "notes": notes,
         "timezone": payload.timezone or DEFAULT_TIMEZONE,  # hour and day_of_week were read in it
         "prediction_id": uuid.uuid4().hex,
-        "predicted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "predicted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

@@ -35,21 +35,28 @@ class PostPayload(BaseModel):
     # Counts are strict integers: `true` is not a follower count, nor is "40000" or 40000.5.
     num_media_items: int = Field(0, ge=0, le=20, strict=True)
     scheduled_time: str | None = Field(
-        None, max_length=64, description="ISO 8601; a time without a timezone is taken as UTC. Default: now. "
+        None,
+        max_length=64,
+        description="ISO 8601; a time without a timezone is taken as UTC. Default: now. "
         "At most a year from now; any past time is accepted.",
-        examples=["2026-07-15T19:30:00Z"])
+        examples=["2026-07-15T19:30:00Z"],
+    )
     user_followers: int = Field(100, ge=0, le=2_000_000_000, strict=True)
-    user_avg_engagement_rate: float = Field(0.01, ge=0.0, le=1.0, strict=True, allow_inf_nan=False,
-                                            description="a ratio, 0-1")
+    user_avg_engagement_rate: float = Field(
+        0.01, ge=0.0, le=1.0, strict=True, allow_inf_nan=False, description="a ratio, 0-1"
+    )
     num_hashtags: int | None = Field(None, ge=0, le=1_000, strict=True)
     num_mentions: int | None = Field(None, ge=0, le=1_000, strict=True)
     num_emojis: int | None = Field(None, ge=0, le=10_000, strict=True)
     user_id: str | None = Field(None, max_length=200, description="whose history ranks the hashtag suggestions")
     post_id: str | None = Field(None, max_length=200, description="the published post, to join its outcome")
     timezone: str | None = Field(
-        None, max_length=64, description="IANA zone the hour and weekday are read in, as the models learnt them "
+        None,
+        max_length=64,
+        description="IANA zone the hour and weekday are read in, as the models learnt them "
         "(e.g. Europe/Berlin). Default: the account's zone when user_id is known, else UTC.",
-        examples=["Europe/Berlin"])
+        examples=["Europe/Berlin"],
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -63,8 +70,10 @@ class PostPayload(BaseModel):
             stamp, _ = parse_scheduled_time(value)
             latest = latest_scheduled_time()
             if stamp > latest:
-                raise ValueError(f"scheduled_time {value!r} is more than a year from now (latest accepted: "
-                                 f"{latest:%Y-%m-%dT%H:%M}Z, UTC); past times are accepted")
+                raise ValueError(
+                    f"scheduled_time {value!r} is more than a year from now (latest accepted: "
+                    f"{latest:%Y-%m-%dT%H:%M}Z, UTC); past times are accepted"
+                )
         return value
 
 
@@ -79,8 +88,7 @@ def parse_scheduled_time(value: str | None) -> tuple[pd.Timestamp, str | None]:
 
     Strict ISO 8601, the same parsing `feature_frame` uses, so what validates also predicts."""
     if value is None:
-        return utc_now().floor("min"), \
-            "scheduled_time missing: predicted for now (UTC)"
+        return utc_now().floor("min"), "scheduled_time missing: predicted for now (UTC)"
     stamp = _common_iso_time(value)
     if stamp is None:
         stamp = _pandas_iso_time(value)
@@ -151,10 +159,15 @@ def feature_row(payload: PostPayload) -> tuple[pd.DataFrame, list[str]]:
         if getattr(payload, count) is not None:
             row[count] = getattr(payload, count)
     columns = {name: np.array([value], dtype="int64") for name, value in row.items()}
-    columns.update({
-        "hour": np.array([local.hour], dtype="int32"), "daypart": np.array([daypart(local.hour)], dtype=object),
-        "day_of_week": np.array([local.day_of_week], dtype="int32"),
-        "media_type": [payload.media_type], "num_media_items": [payload.num_media_items],
-        "user_followers": [payload.user_followers], "user_avg_engagement_rate": [payload.user_avg_engagement_rate],
-    })
+    columns.update(
+        {
+            "hour": np.array([local.hour], dtype="int32"),
+            "daypart": np.array([daypart(local.hour)], dtype=object),
+            "day_of_week": np.array([local.day_of_week], dtype="int32"),
+            "media_type": [payload.media_type],
+            "num_media_items": [payload.num_media_items],
+            "user_followers": [payload.user_followers],
+            "user_avg_engagement_rate": [payload.user_avg_engagement_rate],
+        }
+    )
     return pd.DataFrame(columns), notes

@@ -29,12 +29,17 @@ def publish_copy(con: duckdb.DuckDBPyConnection, target: str | os.PathLike) -> d
         con.execute(f"ATTACH '{staging}' AS {alias}")
         try:
             con.execute(f'COPY FROM DATABASE "{source_db}" TO {alias}')
-            tables = [f"{schema}.{name}" for schema, name in con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $alias ORDER BY ALL",
-                {"alias": alias}).fetchall()]
+            tables = [
+                f"{schema}.{name}"
+                for schema, name in con.execute(
+                    "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = $alias ORDER BY ALL",
+                    {"alias": alias},
+                ).fetchall()
+            ]
             # What BI finds in the copy: the rows of each table.
-            table_rows.update({table: con.execute(f"SELECT count(*) FROM {alias}.{table}").fetchall()[0][0]
-                               for table in tables})
+            table_rows.update(
+                {table: con.execute(f"SELECT count(*) FROM {alias}.{table}").fetchall()[0][0] for table in tables}
+            )
         finally:
             con.execute(f"DETACH {alias}")
 

@@ -54,9 +54,12 @@ def network_note(report: dict) -> str | None:
     network = str(report.get("network") or "x")
     if network == "x":
         return None
-    basis = ("engagement rates are engagements per follower at posting time (the network counts no views), "
-             "not comparable with rates per impression" if report.get("engagement_basis") == "followers" else
-             "engagement rates are engagements per impression")
+    basis = (
+        "engagement rates are engagements per follower at posting time (the network counts no views), "
+        "not comparable with rates per impression"
+        if report.get("engagement_basis") == "followers"
+        else "engagement rates are engagements per impression"
+    )
     return f"Network: {NETWORK_NAMES.get(network, network)}; {basis}."
 
 
@@ -76,8 +79,10 @@ def summary_lines(report: dict) -> list[tuple[str, str]]:
     return [
         ("Posts published", _int(summary.get("total_posts"))),
         # A network without view counts shows none, rather than a 0 that reads as a figure.
-        ("Impressions", "not counted" if report.get("engagement_basis") == "followers"
-         else _int(summary.get("total_impressions"))),
+        (
+            "Impressions",
+            "not counted" if report.get("engagement_basis") == "followers" else _int(summary.get("total_impressions")),
+        ),
         ("Engagements", _int(summary.get("total_engagements"))),
         ("Avg engagement rate", _pct(summary.get("avg_engagement_rate"))),
         ("Profile views (7 days)", _int(recruiter.get("profile_views_7d"))),
@@ -91,7 +96,7 @@ RECRUITER_SOURCE_TEXT = {
     ("connections", "linkedin_archive"): "LinkedIn archive: Connections.csv (Connected On)",
     ("invitations", "linkedin_archive"): "LinkedIn archive: Invitations.csv (incoming)",
     ("inmails", "linkedin_archive"): "LinkedIn archive: messages.csv (InMail rule: a conversation whose first "
-                                     "message was received and has a subject)",
+    "message was received and has a subject)",
 }
 
 
@@ -110,24 +115,44 @@ def recruiter_lines(report: dict) -> list[tuple[str, str, str]]:
         ("Profile views (7 days)", _int(seed.get("profile_views_7d")), views),
         ("Profile views (30 days)", _int(seed.get("profile_views_30d")), views),
         ("Estimated recruiter reach (30 days views x 0.10)", _int(seed.get("estimated_recruiter_reach")), views),
-        ("New connections (7 days)", _int(extra.get("new_connections_7d")),
-         _source_text("connections", sources.get("connections"))),
-        ("New connections (30 days)", _int(extra.get("new_connections_30d")),
-         _source_text("connections", sources.get("connections"))),
-        ("Invitations received (7 days)", _int(extra.get("invitations_received_7d")),
-         _source_text("invitations", sources.get("invitations"))),
-        ("Invitations received (30 days)", _int(extra.get("invitations_received_30d")),
-         _source_text("invitations", sources.get("invitations"))),
-        ("InMails received (30 days)", _int(seed.get("inmails_received")),
-         _source_text("inmails", sources.get("inmails"))),
+        (
+            "New connections (7 days)",
+            _int(extra.get("new_connections_7d")),
+            _source_text("connections", sources.get("connections")),
+        ),
+        (
+            "New connections (30 days)",
+            _int(extra.get("new_connections_30d")),
+            _source_text("connections", sources.get("connections")),
+        ),
+        (
+            "Invitations received (7 days)",
+            _int(extra.get("invitations_received_7d")),
+            _source_text("invitations", sources.get("invitations")),
+        ),
+        (
+            "Invitations received (30 days)",
+            _int(extra.get("invitations_received_30d")),
+            _source_text("invitations", sources.get("invitations")),
+        ),
+        (
+            "InMails received (30 days)",
+            _int(seed.get("inmails_received")),
+            _source_text("inmails", sources.get("inmails")),
+        ),
     ]
 
 
 def _md_table(headers: list[str], align: str, rows: list[list]) -> list[str]:
     """A Markdown pipe table, one column per header; `align` is one letter a column, l(eft) or r(ight).
     The cells are formatted already: tabulate only lays them out."""
-    return tabulate([[_md_cell(cell) for cell in row] for row in rows], headers=headers, tablefmt="pipe",
-                    colalign=[{"l": "left", "r": "right"}[a] for a in align], disable_numparse=True).splitlines()
+    return tabulate(
+        [[_md_cell(cell) for cell in row] for row in rows],
+        headers=headers,
+        tablefmt="pipe",
+        colalign=[{"l": "left", "r": "right"}[a] for a in align],
+        disable_numparse=True,
+    ).splitlines()
 
 
 def render_markdown(report: dict) -> str:
@@ -137,8 +162,11 @@ def render_markdown(report: dict) -> str:
         "",
         f"Week of {period['start'][:10]} to {period['end'][:10]} (UTC, end exclusive). "
         f"Generated {report['generated_at']}.",
-        *([] if _zone(report) == "UTC" else
-          ["", f"Weeks run Monday to Monday in UTC; days and hours of posting times are in {_zone(report)}."]),
+        *(
+            []
+            if _zone(report) == "UTC"
+            else ["", f"Weeks run Monday to Monday in UTC; days and hours of posting times are in {_zone(report)}."]
+        ),
         *([] if network_note(report) is None else ["", network_note(report)]),
         "",
         "## Summary",
@@ -158,27 +186,56 @@ def render_markdown(report: dict) -> str:
     ]
     if report["top_posts"]:
         lines += _md_table(
-            ["#", "post", "type", "impressions", "engagements", "engagement rate"], "rllrrr",
-            [[rank, _short(post["content"]), post.get("content_type"), _int(post["impressions"]),
-              _int(post["engagements"]), _pct(post["engagement_rate"])]
-             for rank, post in enumerate(report["top_posts"], start=1)])
+            ["#", "post", "type", "impressions", "engagements", "engagement rate"],
+            "rllrrr",
+            [
+                [
+                    rank,
+                    _short(post["content"]),
+                    post.get("content_type"),
+                    _int(post["impressions"]),
+                    _int(post["engagements"]),
+                    _pct(post["engagement_rate"]),
+                ]
+                for rank, post in enumerate(report["top_posts"], start=1)
+            ],
+        )
     else:
         lines.append("_No posts this week._")
     lines += ["", "## Engagement by content type", ""]
     breakdown = report.get("engagement_breakdown") or {}
     if breakdown:
         lines += _md_table(
-            ["content type", "posts", "impressions", "engagements", "avg engagement rate"], "lrrrr",
-            [[content_type, row["posts"], _int(row["impressions"]), _int(row["engagements"]),
-              _pct(row["avg_engagement_rate"])] for content_type, row in breakdown.items()])
+            ["content type", "posts", "impressions", "engagements", "avg engagement rate"],
+            "lrrrr",
+            [
+                [
+                    content_type,
+                    row["posts"],
+                    _int(row["impressions"]),
+                    _int(row["engagements"]),
+                    _pct(row["avg_engagement_rate"]),
+                ]
+                for content_type, row in breakdown.items()
+            ],
+        )
     else:
         lines.append("_No posts this week._")
     lines += ["", "## Best posting times (last 90 days, slots with at least 2 posts)", ""]
     if report.get("best_times"):
         lines += _md_table(
-            ["rank", f"slot ({_zone(report)})", "avg engagement rate", "posts"], "rlrr",
-            [[rank, f"{slot['day_name']} {int(slot['hour']):02d}:00", _pct(slot["avg_engagement_rate"]),
-              slot["posts_count"]] for rank, slot in enumerate(report["best_times"], start=1)])
+            ["rank", f"slot ({_zone(report)})", "avg engagement rate", "posts"],
+            "rlrr",
+            [
+                [
+                    rank,
+                    f"{slot['day_name']} {int(slot['hour']):02d}:00",
+                    _pct(slot["avg_engagement_rate"]),
+                    slot["posts_count"],
+                ]
+                for rank, slot in enumerate(report["best_times"], start=1)
+            ],
+        )
     else:
         lines.append("_Not enough posts yet: a slot needs at least 2 posts._")
     lines += ["", "## Recommendations", ""]
@@ -201,16 +258,25 @@ FOLLOWER_HEADERS = ["post", "followers gained", "from"]
 
 def alert_rows(report: dict) -> list[list]:
     """The week's early alerts as table rows, shared by both renderings."""
-    return [[_short(a["text"] or a["post_id"], 80), a["direction"], f"{a['age_hours']} h",
-             _int(a["actual_impressions"]), f"{_int(a['expected_low'])}-{_int(a['expected_high'])}"]
-            for a in report.get("post_alerts") or []]
+    return [
+        [
+            _short(a["text"] or a["post_id"], 80),
+            a["direction"],
+            f"{a['age_hours']} h",
+            _int(a["actual_impressions"]),
+            f"{_int(a['expected_low'])}-{_int(a['expected_high'])}",
+        ]
+        for a in report.get("post_alerts") or []
+    ]
 
 
 def follower_rows(report: dict) -> list[list]:
     """The week's posts that brought followers, most first, as table rows."""
     methods = {"x_export_new_follows": "X's export", "account_snapshots": "follower figures"}
-    return [[_short(p["text"] or p["post_id"], 80), f"{p['followers_gained']:,.0f}",
-             methods.get(p["method"], p["method"])] for p in report.get("follower_posts") or []]
+    return [
+        [_short(p["text"] or p["post_id"], 80), f"{p['followers_gained']:,.0f}", methods.get(p["method"], p["method"])]
+        for p in report.get("follower_posts") or []
+    ]
 
 
 # ----- HTML ---------------------------------------------------------------------------
@@ -236,8 +302,9 @@ def heatmap_layout(slots: list[dict], zone: str = "UTC", best: tuple[int, int] |
     slots below the two-post rule are faded, so one lucky post never looks better than the best slot."""
     cell, left, top = 28, 84, 22
     by_slot = {(int(s["day_of_week"]), int(s["hour"])): s for s in slots}
-    max_rate = max((float(s["avg_engagement_rate"]) for s in slots if int(s["posts_count"]) >= MIN_POSTS_PER_SLOT),
-                   default=0.0)
+    max_rate = max(
+        (float(s["avg_engagement_rate"]) for s in slots if int(s["posts_count"]) >= MIN_POSTS_PER_SLOT), default=0.0
+    )
     days = []
     for day in range(7):
         y = top + day * cell
@@ -254,22 +321,35 @@ def heatmap_layout(slots: list[dict], zone: str = "UTC", best: tuple[int, int] |
                 if posts < MIN_POSTS_PER_SLOT:
                     opacity, stroke = BELOW_RULE_OPACITY, stroke or BELOW_RULE_STROKE
                     tip += f" (below the {MIN_POSTS_PER_SLOT}-post rule, not ranked)"
-            cells.append({"x": left + hour * cell, "y": y, "fill": fill, "opacity": opacity, "stroke": stroke,
-                          "tip": tip})
+            cells.append(
+                {"x": left + hour * cell, "y": y, "fill": fill, "opacity": opacity, "stroke": stroke, "tip": tip}
+            )
         days.append({"label_x": left - 6, "label_y": y + cell * 0.65, "label": DAY_NAMES[day][:3], "cells": cells})
-    return {"width": left + 24 * cell + 4, "height": top + 7 * cell + 22, "cell": cell - 2, "days": days,
-            "hours": [(left + hour * cell + cell / 2, f"{hour:02d}") for hour in range(24)],
-            "legend_x": left, "legend_y": top + 7 * cell + 14,
-            "legend": f"Faded, dashed cells: fewer than {MIN_POSTS_PER_SLOT} posts, not ranked. "
-                      "Outlined: the best slot."}
+    return {
+        "width": left + 24 * cell + 4,
+        "height": top + 7 * cell + 22,
+        "cell": cell - 2,
+        "days": days,
+        "hours": [(left + hour * cell + cell / 2, f"{hour:02d}") for hour in range(24)],
+        "legend_x": left,
+        "legend_y": top + 7 * cell + 14,
+        "legend": f"Faded, dashed cells: fewer than {MIN_POSTS_PER_SLOT} posts, not ranked. Outlined: the best slot.",
+    }
 
 
 def trend_layout(history: list[dict]) -> dict:
     """Posts per week as bars and the average engagement rate as a line, oldest week first."""
     width, height, left, bottom, top = 640, 220, 48, 36, 16
     plot_w, plot_h = width - left - 48, height - top - bottom
-    layout = {"width": width, "height": height, "left": left, "right": left + plot_w, "top": top,
-              "baseline": top + plot_h, "weeks": []}
+    layout = {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": left + plot_w,
+        "top": top,
+        "baseline": top + plot_h,
+        "weeks": [],
+    }
     if not history:
         return layout
     step = plot_w / len(history)
@@ -280,11 +360,21 @@ def trend_layout(history: list[dict]) -> dict:
         x = left + i * step
         bar_h = plot_h * int(week["total_posts"]) / max_posts
         cx, cy = x + step / 2, baseline - plot_h * float(week["avg_engagement_rate"]) / max_rate
-        layout["weeks"].append({
-            "bar_x": f"{x + step * 0.2:.1f}", "bar_y": f"{baseline - bar_h:.1f}", "bar_width": f"{step * 0.6:.1f}",
-            "bar_height": f"{bar_h:.1f}", "cx": f"{cx:.1f}", "cy": f"{cy:.1f}", "cx_cy": f"{cx:.1f},{cy:.1f}",
-            "week_start": week["week_start"], "label": str(week["week_start"])[5:10], "posts": int(week["total_posts"]),
-            "rate": f"{float(week['avg_engagement_rate']):.2f}"})
+        layout["weeks"].append(
+            {
+                "bar_x": f"{x + step * 0.2:.1f}",
+                "bar_y": f"{baseline - bar_h:.1f}",
+                "bar_width": f"{step * 0.6:.1f}",
+                "bar_height": f"{bar_h:.1f}",
+                "cx": f"{cx:.1f}",
+                "cy": f"{cy:.1f}",
+                "cx_cy": f"{cx:.1f},{cy:.1f}",
+                "week_start": week["week_start"],
+                "label": str(week["week_start"])[5:10],
+                "posts": int(week["total_posts"]),
+                "rate": f"{float(week['avg_engagement_rate']):.2f}",
+            }
+        )
     return {**layout, "max_posts": max_posts, "max_rate": f"{max_rate:.1f}"}
 
 
@@ -292,17 +382,31 @@ def predicted_vs_actual_layout(actual, predicted, title: str) -> dict:
     """A scatter of held-out predictions on log10(1 + x) axes (counts span orders of magnitude),
     with the diagonal where prediction equals actual: the points and ticks in pixels."""
     size, pad = 360, 44
-    pairs = [(math.log10(1 + max(float(a), 0.0)), math.log10(1 + max(float(p), 0.0))) for a, p in zip(actual, predicted)]
+    pairs = [
+        (math.log10(1 + max(float(a), 0.0)), math.log10(1 + max(float(p), 0.0))) for a, p in zip(actual, predicted)
+    ]
     top = max([max(a, p) for a, p in pairs] + [1.0])
     scale = (size - 2 * pad) / top
 
-    def x(v): return f"{pad + v * scale:.1f}"
-    def y(v): return f"{size - pad - v * scale:.1f}"
+    def x(v):
+        return f"{pad + v * scale:.1f}"
 
-    return {"title": title, "size": size, "middle": size / 2, "x0": x(0), "y0": y(0), "x_top": x(top), "y_top": y(top),
-            "tick_y": size - pad + 14, "tick_x": pad - 4,
-            "ticks": [(x(decade), f"{float(y(decade)) + 3:.1f}", f"{10 ** decade:,}") for decade in range(int(top) + 1)],
-            "points": [(x(a), y(p)) for a, p in pairs]}
+    def y(v):
+        return f"{size - pad - v * scale:.1f}"
+
+    return {
+        "title": title,
+        "size": size,
+        "middle": size / 2,
+        "x0": x(0),
+        "y0": y(0),
+        "x_top": x(top),
+        "y_top": y(top),
+        "tick_y": size - pad + 14,
+        "tick_x": pad - 4,
+        "ticks": [(x(decade), f"{float(y(decade)) + 3:.1f}", f"{10**decade:,}") for decade in range(int(top) + 1)],
+        "points": [(x(a), y(p)) for a, p in pairs],
+    }
 
 
 def predicted_vs_actual_svg(actual, predicted, title: str) -> str:
@@ -323,32 +427,66 @@ def render_html(report: dict) -> str:
     period = report["report_period"]
     best = report.get("best_times") or []
     zone = _zone(report)
-    best_line = (f"Best slot: {best[0]['day_name']} {int(best[0]['hour']):02d}:00 {zone} "
-                 f"({float(best[0]['avg_engagement_rate']):.2f}% over {best[0]['posts_count']} posts)."
-                 if best else "No slot has 2 posts yet.")
+    best_line = (
+        f"Best slot: {best[0]['day_name']} {int(best[0]['hour']):02d}:00 {zone} "
+        f"({float(best[0]['avg_engagement_rate']):.2f}% over {best[0]['posts_count']} posts)."
+        if best
+        else "No slot has 2 posts yet."
+    )
     top_posts = {
-        "columns": [("#", True), ("post", False), ("type", False), ("impressions", True), ("engagements", True),
-                    ("engagement rate", True)],
-        "rows": [[i, _short(p["content"], 120), p.get("content_type") or "", _int(p["impressions"]),
-                  _int(p["engagements"]), _pct(p["engagement_rate"])] for i, p in enumerate(report["top_posts"], start=1)],
+        "columns": [
+            ("#", True),
+            ("post", False),
+            ("type", False),
+            ("impressions", True),
+            ("engagements", True),
+            ("engagement rate", True),
+        ],
+        "rows": [
+            [
+                i,
+                _short(p["content"], 120),
+                p.get("content_type") or "",
+                _int(p["impressions"]),
+                _int(p["engagements"]),
+                _pct(p["engagement_rate"]),
+            ]
+            for i, p in enumerate(report["top_posts"], start=1)
+        ],
     }
     breakdown = report.get("engagement_breakdown") or {}
     by_type = {
-        "columns": [("content type", False), ("posts", True), ("impressions", True), ("engagements", True),
-                    ("avg engagement rate", True)],
-        "rows": [[t, r["posts"], _int(r["impressions"]), _int(r["engagements"]), _pct(r["avg_engagement_rate"])]
-                 for t, r in breakdown.items()],
+        "columns": [
+            ("content type", False),
+            ("posts", True),
+            ("impressions", True),
+            ("engagements", True),
+            ("avg engagement rate", True),
+        ],
+        "rows": [
+            [t, r["posts"], _int(r["impressions"]), _int(r["engagements"]), _pct(r["avg_engagement_rate"])]
+            for t, r in breakdown.items()
+        ],
     }
     return _TEMPLATES.get_template("weekly_report.html.j2").render(
         title=f"Weekly social media report: {report.get('user_id', '')}, week of {period['start'][:10]}",
-        period=period, generated_at=report["generated_at"], zone=zone, network_note=network_note(report),
-        summary=summary_lines(report), trends=trend_lines(report.get("trends") or {}),
+        period=period,
+        generated_at=report["generated_at"],
+        zone=zone,
+        network_note=network_note(report),
+        summary=summary_lines(report),
+        trends=trend_lines(report.get("trends") or {}),
         recruiter=recruiter_lines(report),
-        top_posts=top_posts if top_posts["rows"] else None, by_type=by_type if by_type["rows"] else None,
-        recommendations=report["recommendations"], best_line=best_line,
+        top_posts=top_posts if top_posts["rows"] else None,
+        by_type=by_type if by_type["rows"] else None,
+        recommendations=report["recommendations"],
+        best_line=best_line,
         trend=trend_layout(report.get("weekly_history") or []),
-        heatmap=heatmap_layout(report.get("engagement_heatmap") or [], zone,
-                               (DAY_NAMES.index(best[0]["day_name"]), int(best[0]["hour"])) if best else None),
+        heatmap=heatmap_layout(
+            report.get("engagement_heatmap") or [],
+            zone,
+            (DAY_NAMES.index(best[0]["day_name"]), int(best[0]["hour"])) if best else None,
+        ),
         x_api_spend=spend_line(report.get("x_api_spend")),
         lifecycle=lifecycle_layout(report.get("lifecycle") or {}),
         post_alerts=_table(ALERT_HEADERS, "llrrl", alert_rows(report)),

@@ -455,8 +455,7 @@ SCHEMAS = ("raw", "analytics", "ml", "ops")
 # Columns renamed in code: {table: {old name: new name}}. An older file's column is renamed with its
 # rows before the statements above add what is missing, so no old NOT NULL column blocks new rows.
 RENAMED_COLUMNS: dict[str, dict[str, str]] = {
-    "analytics.best_posting_times": {"day_of_week": "day_of_week_local", "hour": "hour_local",
-                                     "utc_hour": "hour_utc"},
+    "analytics.best_posting_times": {"day_of_week": "day_of_week_local", "hour": "hour_local", "utc_hour": "hour_utc"},
 }
 
 
@@ -465,8 +464,9 @@ def rename_old_columns(con) -> None:
     names exist the old column goes: the new one is the one the code writes."""
     existing: dict[str, set[str]] = {}
     for table, column in con.execute(
-            "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
-            "WHERE table_catalog = current_database()").fetchall():
+        "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
+        "WHERE table_catalog = current_database()"
+    ).fetchall():
         existing.setdefault(table, set()).add(column)
     for table, renames in RENAMED_COLUMNS.items():
         for old, new in renames.items():
@@ -549,17 +549,17 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "post_id": "The post's id at its source (the tweet id on X, the post's at:// URI on Bluesky).",
     "user_id": "The account's id at its source (the user id on X, the handle on Bluesky).",
     "source": "Which source supplied the row: simulated, x_api, bluesky (a comma-separated list when one "
-              "deployment collects several), or the export file's kind (x_export_classic, x_export_content).",
+    "deployment collects several), or the export file's kind (x_export_classic, x_export_content).",
     "network": "The social network the row belongs to: x or bluesky. Analytics never mix two networks.",
     "engagement_basis": "What engagement_rate_pct is divided by: impressions (X), or followers at posting time "
-                        "where the network counts no impressions (Bluesky). Never average two bases together.",
+    "where the network counts no impressions (Bluesky). Never average two bases together.",
     "content_type": "text, image, video, thread, link or poll, as the source classifies the post; on Bluesky "
-                    "also quote and reply (to another account) (`unknown` for export posts).",
+    "also quote and reply (to another account) (`unknown` for export posts).",
     "media_type": "none, image or video: the media attached to the post.",
     "num_media_items": "How many media items are attached.",
     "published_at": "When the post was published (UTC).",
     "published_time_known": "FALSE when the source gives only the date (X's newer export): hour-based "
-                            "analytics leave the post out.",
+    "analytics leave the post out.",
     "impressions": "Times the post was seen (cumulative, as of the snapshot).",
     "likes": "Likes (cumulative, as of the snapshot).",
     "retweets": "Retweets, reposts (cumulative, as of the snapshot).",
@@ -568,11 +568,11 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "hours_since_published": "The post's age at the snapshot in hours (NULL when only the date is known).",
     "engagements": "likes + retweets + replies + quotes; NULL when one of the first three is unknown.",
     "engagement_rate_pct": "engagements / impressions × 100 (engagement_basis impressions), or engagements / "
-                           "followers at posting time × 100 (followers); 0 when the divisor is 0; NULL when unknown.",
+    "followers at posting time × 100 (followers); 0 when the divisor is 0; NULL when unknown.",
     "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2.",
     "partition_key": "The collection hour (`%Y-%m-%d-%H:%M`, the hour that closes at collected_at); a "
-                     "re-run of the partition holding that hour (an hour, day or ISO week) replaces exactly "
-                     "these rows.",
+    "re-run of the partition holding that hour (an hour, day or ISO week) replaces exactly "
+    "these rows.",
     "period_start": "The week's start (Monday 00:00 UTC), inclusive.",
     "period_end": "The week's end (the next Monday 00:00 UTC), exclusive.",
     "avg_engagement_rate_pct": "Mean of the posts' engagement_rate_pct (a post with 0 impressions counts as 0).",
@@ -588,17 +588,17 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "predicted_reach": "Predicted impressions at the settle age.",
     "predicted_likes": "Predicted likes at the settle age.",
     "engagement_rate_flag": "NULL, or why real figures look implausible: engagements_exceed_impressions, "
-                            "engagements_without_impressions; see the data checks. The rate keeps the seed's formula "
-                            "value; filter engagement_rate_flag IS NULL to leave such posts out.",
+    "engagements_without_impressions; see the data checks. The rate keeps the seed's formula "
+    "value; filter engagement_rate_flag IS NULL to leave such posts out.",
 }
 
 COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "raw.accounts": {
         "timezone": "The account's time zone for best times, reports and model hours: IANA name, "
-                    "SOCIAL_PIPELINE_ACCOUNT_TIMEZONES; an account without a row is read in UTC.",
+        "SOCIAL_PIPELINE_ACCOUNT_TIMEZONES; an account without a row is read in UTC.",
         "updated_at": "When the zone was last written (UTC), written by raw_account_snapshots for a source's "
-                      "accounts and with each ingested export file for the configured accounts; join on user_id to "
-                      "read any UTC timestamp locally: timezone(a.timezone, timezone('UTC', published_at)).",
+        "accounts and with each ingested export file for the configured accounts; join on user_id to "
+        "read any UTC timestamp locally: timezone(a.timezone, timezone('UTC', published_at)).",
     },
     "raw.posts": {
         "text": "The post's text as published.",
@@ -607,7 +607,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "raw.tweet_metrics": {
         "collected_at": "When the source reported these figures (UTC): the snapshot's time.",
         "impressions": "Times the post was seen, cumulative at collected_at; NULL when the source gave none "
-                       "or an invalid figure.",
+        "or an invalid figure.",
         "likes": "Likes, cumulative at collected_at.",
         "retweets": "Retweets, cumulative at collected_at.",
         "replies": "Replies, cumulative at collected_at.",
@@ -620,7 +620,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "status": "Whether the source returned the post (ok / deleted / protected / not_found).",
         "written_at": "When the row was written (UTC): post_snapshots refreshes what changed since its last run.",
         "new_follows": "Followers the post brought, as the source counts them (X's newer export's `New follows`, "
-                       "cumulative at collected_at); NULL when the source does not report it.",
+        "cumulative at collected_at); NULL when the source does not report it.",
     },
     "raw.account_snapshots": {
         "collected_at": "When the follower figures were taken (UTC).",
@@ -663,7 +663,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "folder": "LinkedIn's folder (INBOX, ARCHIVE, SPAM, ...).",
         "is_draft": "TRUE for an unsent draft (archives without `IS MESSAGE DRAFT`: FALSE).",
         "direction": "received or sent. The archive does not name its owner: the owner is the participant of "
-                     "the most conversations, and a message from anyone else is received.",
+        "the most conversations, and a message from anyone else is received.",
         "source_file": "The file the row came from.",
         "ingested_at": "When the row was written (UTC).",
     },
@@ -684,10 +684,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "post_url": "The post's URL (`Post URL` of TOP POSTS): the post's identity.",
         "published_on": "The day the post was published (the export gives no time of day).",
         "collected_at": "The time the workbook's figures stand for: its modification time, at most the time of "
-                        "ingestion (UTC).",
+        "ingestion (UTC).",
         "impressions": "Impressions (cumulative); NULL when the post is only in the list ranked by engagements.",
         "engagements": "Engagements as LinkedIn counts them (reactions, comments, reposts and clicks together, "
-                       "not split); NULL when the post is only in the list ranked by impressions.",
+        "not split); NULL when the post is only in the list ranked by impressions.",
         "source_file": "The workbook the row came from.",
         "ingested_at": "When the row was written (UTC).",
     },
@@ -698,7 +698,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "engagements": "Engagements with all the account's posts that day (sheet ENGAGEMENT).",
         "new_followers": "Followers gained that day (sheet FOLLOWERS).",
         "total_followers": "The follower total on the day LinkedIn states it (`Total followers on ...`), "
-                           "NULL on other days.",
+        "NULL on other days.",
         "source_file": "The workbook the row came from.",
         "ingested_at": "When the row was written (UTC).",
     },
@@ -710,11 +710,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "day_of_week_utc": "Day of the week of publication (0 = Monday), UTC.",
         "hour_utc": "Hour of publication (UTC; NULL when only the date is known).",
         "day_of_week_local": "Day of the week of publication (0 = Monday) on the account's clock (in timezone); "
-                             "a post known only by its date keeps its date's weekday.",
+        "a post known only by its date keeps its date's weekday.",
         "hour_local": "Hour of publication on the account's clock (in timezone; NULL when only the date is known); "
-                      "the hour analytics.best_posting_times ranks.",
+        "the hour analytics.best_posting_times ranks.",
         "timezone": "In which day_of_week_local and hour_local are read: the account's IANA zone from raw.accounts, "
-                    "UTC by default.",
+        "UTC by default.",
         "text": "The post's text.",
         "latest_snapshot_time": "When the figures in this row were collected (UTC): the post's newest snapshot.",
         "impressions": "Impressions at the newest snapshot.",
@@ -725,10 +725,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "analytics.post_lifecycle": {
         "age_hours": "The age the row stands for, in hours after publication: 1, 3, 6, 24, 72 or 168. A row "
-                     "exists once the post has been observed at or past that age.",
+        "exists once the post has been observed at or past that age.",
         "snapshot_time": "When the snapshot the figures come from was collected (UTC).",
         "snapshot_age_hours": "The post's age at that snapshot: the newest at or before age_hours. Below "
-                              "age_hours when a collection was missed; figures are never interpolated.",
+        "age_hours when a collection was missed; figures are never interpolated.",
         "impressions": "Impressions at that snapshot (cumulative).",
         "engagements": "Engagements at that snapshot (cumulative).",
         "snapshots_used": "How many of the post's snapshots up to 168 h existed when the row was computed.",
@@ -738,25 +738,25 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "analytics.account_lifecycle_curves": {
         "age_hours": "The age (hours after publication) of the curve's point.",
         "median_share_of_week_impressions": "The account's typical curve: the median, over its posts observed "
-                                            "for 7 days with impressions, of impressions at age_hours divided "
-                                            "by impressions at 168 h (0-1; 1 at 168 h). Only rows whose snapshot "
-                                            "lies within 15 minutes or a tenth of age_hours count.",
+        "for 7 days with impressions, of impressions at age_hours divided "
+        "by impressions at 168 h (0-1; 1 at 168 h). Only rows whose snapshot "
+        "lies within 15 minutes or a tenth of age_hours count.",
         "posts": "How many posts the median is taken over.",
         "p10_share_of_week_impressions": "The 10th percentile of the same shares: an early post slower than most.",
         "p90_share_of_week_impressions": "The 90th percentile of the same shares: an early post faster than most.",
         "half_life_hours": "The account's half-life: the median, over the same posts, of the age of the "
-                           "first snapshot at which half of the post's 7-day impressions were reached.",
+        "first snapshot at which half of the post's 7-day impressions were reached.",
     },
     "analytics.post_follower_gain": {
         "followers_gained": "Followers the post brought: X's own per-post count where an export carries it, else "
-                            "followers_after - followers_before - baseline_hourly_gain × window_hours.",
+        "followers_after - followers_before - baseline_hourly_gain × window_hours.",
         "method": "x_export_new_follows (the newest `New follows` of X's newer export) or account_snapshots "
-                  "(the account's follower figures around the post, less its usual growth).",
+        "(the account's follower figures around the post, less its usual growth).",
         "followers_before": "The account's followers at its newest snapshot at or before publication.",
         "followers_after": "The account's followers at its newest snapshot at or before 24 h after publication.",
         "window_hours": "Hours between those two snapshots (24 with hourly snapshots).",
         "baseline_hourly_gain": "The account's usual growth: the median follower change over the one-hour steps "
-                                "between its snapshots in which it published no post.",
+        "between its snapshots in which it published no post.",
     },
     "analytics.user_summary": {
         "total_posts": "Posts the user published in the week.",
@@ -776,10 +776,10 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "day_of_week_local": "The slot's day (0 = Monday) in the account's time zone (column timezone).",
         "day_name": "The slot's day by name (Monday ... Sunday), local as day_of_week_local.",
         "hour_local": "The slot's hour (0-23); day_of_week_local and hour_local are both local, in timezone; join "
-                      "analytics.post_performance on the same columns.",
+        "analytics.post_performance on the same columns.",
         "timezone": "In which day_of_week_local and hour_local are read: the account's IANA zone, UTC by default.",
         "hour_utc": "For BI in UTC: the UTC hour in which the local hour starts under the offset in force at "
-                    "window_end; Asia/Kolkata 19 -> 13, from 13:30.",
+        "window_end; Asia/Kolkata 19 -> 13, from 13:30.",
         "avg_engagement_rate_pct": "Mean engagement_rate_pct of the slot's posts.",
         "posts_count": "Posts published in the slot within the window (at least 2).",
         "total_impressions": "Impressions of the slot's posts.",
@@ -793,37 +793,37 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "profile_views_30d": "Profile views over the 30 days before as_of.",
         "connection_requests": "Connection requests over the 30 days before as_of.",
         "inmails_received": "InMails over the 30 days before as_of. From LinkedIn's data archive (which does not "
-                            "flag InMail): conversations whose opening message was received and carries a subject; "
-                            "else the profile-activity file's figure (see inmails_source).",
+        "flag InMail): conversations whose opening message was received and carries a subject; "
+        "else the profile-activity file's figure (see inmails_source).",
         "recruiter_engagements": "InMails plus recruiter messages over the 30 days before as_of.",
         "profile_saves": "Profile saves over the 30 days before as_of.",
         "conversations_started": "Conversations started over the 30 days before as_of.",
         "interviews_scheduled": "Interviews scheduled over the 30 days before as_of.",
         "estimated_recruiter_reach": "int(profile_views_30d × 0.10), the seed's formula.",
         "view_change_pct": "Change of profile_views_7d against the 7 days before, in percent (NULL when "
-                           "the previous week had no views).",
+        "the previous week had no views).",
         "profile_views_prev_7d": "Profile views over the 7 days before those of profile_views_7d.",
         "new_connections_7d": "Connections made over the 7 days before as_of (Connections.csv's `Connected On`, "
-                              "else the profile-activity file's connections_new).",
+        "else the profile-activity file's connections_new).",
         "new_connections_30d": "Connections made over the 30 days before as_of (same sources).",
         "invitations_received_7d": "Invitations received over the 7 days before as_of (Invitations.csv, direction "
-                                   "incoming; else the profile-activity file's connection_requests).",
+        "incoming; else the profile-activity file's connection_requests).",
         "invitations_received_30d": "Invitations received over the 30 days before as_of (same sources).",
         "profile_views_source": "profile_activity when the account has a profile-activity file (LinkedIn exports "
-                                "profile views nowhere), else NULL: the view figures are 0 for want of a source.",
+        "profile views nowhere), else NULL: the view figures are 0 for want of a source.",
         "connections_source": "linkedin_archive once the account's Connections.csv is ingested, else "
-                              "profile_activity, else NULL.",
+        "profile_activity, else NULL.",
         "invitations_source": "linkedin_archive once the account's Invitations.csv is ingested, else "
-                              "profile_activity, else NULL.",
+        "profile_activity, else NULL.",
         "inmails_source": "linkedin_archive once the account's messages.csv is ingested, else profile_activity, "
-                          "else NULL.",
+        "else NULL.",
     },
     "analytics.weekly_reports": {
         "week_start": "The reported week's Monday (UTC).",
         "generated_at": "When the report was built (UTC).",
         "report_json": "The report in the seed's shape (report_period, summary, top_posts, engagement_breakdown, "
-                       "best_times, recruiter_metrics, trends, recommendations, generated_at) plus "
-                       "engagement_heatmap and weekly_history.",
+        "best_times, recruiter_metrics, trends, recommendations, generated_at) plus "
+        "engagement_heatmap and weekly_history.",
         "report_markdown": "The report as Markdown.",
         "markdown_path": "Absolute path of the report's Markdown file.",
         "html_path": "Absolute path of the report's HTML file.",
@@ -831,14 +831,13 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "ml.training_dataset": {
         "published_at": "When the post was published (UTC); the time split orders by it.",
         "is_synthetic": "TRUE for rows from the notebook's generator for a cold-start user: used for "
-                        "training only, never evaluated.",
+        "training only, never evaluated.",
         "post_text_len": "Characters in the post's text.",
         "post_text_words": "Words in the post's text.",
         "hour": "Hour of publication in the account's time zone (column timezone).",
         "day_of_week": "Day of the week of publication (0 = Monday); hour, daypart and day_of_week: these three "
-                       "local, in timezone.",
-        "timezone": "In which hour, daypart and day_of_week are read: the account's IANA zone; NULL on "
-                    "synthetic rows.",
+        "local, in timezone.",
+        "timezone": "In which hour, daypart and day_of_week are read: the account's IANA zone; NULL on synthetic rows.",
         "daypart": "The notebook's bucket of the hour: late_night, morning, afternoon, evening, late_night2.",
         "num_hashtags": "Hashtags in the text.",
         "num_mentions": "@-mentions in the text.",
@@ -848,13 +847,13 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "num_media_items": "How many media items are attached (0 when none).",
         "user_followers": "The account's followers at publication: the newest snapshot at or before it.",
         "user_avg_engagement_rate": "Mean engagement rate (ratio) of the user's posts whose outcome had "
-                                    "settled before this one was published.",
+        "settled before this one was published.",
         "user_settled_posts": "How many of the user's posts had settled before this one was published.",
         "reach": "Target: impressions at the settle age.",
         "likes": "Target: likes at the settle age.",
         "engagement_rate": "Engagement rate at the settle age (ratio), engagement_rate_pct / 100.",
         "user_avg_reach": "The user's mean reach over the same settled posts: the baseline, and the "
-                          "level the models predict relative to.",
+        "level the models predict relative to.",
         "user_avg_likes": "The user's mean likes over the same settled posts.",
         "settled_snapshot_time": "The snapshot the targets come from: the first at or after the settle age.",
         "settle_age_hours": "The post's age at that snapshot, in hours.",
@@ -871,13 +870,13 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "n_test": "Held-out real posts (the newest by publication).",
         "test_published_from": "Publication time of the oldest held-out post.",
         "labelled_through": "The newest settled outcome in the training data: the retrain sensor counts "
-                            "labels after it.",
+        "labels after it.",
         "metrics": "Held-out figures (JSON: r2, rmse, mae, baseline_r2/rmse/mae, previous_r2/rmse/mae, interval_coverage).",
         "previous_version": "The promoted version this one was compared with, if any.",
         "params": "The training settings (JSON).",
         "promoted": "Served or not (passed beats_baseline and not_worse_than_previous at training; only "
-                    "promoted versions are served; NULL on rows registered before a migration added the column, "
-                    "treated as promoted).",
+        "promoted versions are served; NULL on rows registered before a migration added the column, "
+        "treated as promoted).",
     },
     "ml.predictions": {
         "prediction_id": "The prediction's id, unique; loading is idempotent by it.",
@@ -898,7 +897,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "prediction_id": "The prediction (ml.predictions).",
         "post_id": "The settled post it was matched to.",
         "match_method": "How: post_id, text_and_time (the user's same text near the scheduled time) or "
-                        "text_and_time_any_user.",
+        "text_and_time_any_user.",
         "published_at": "When the matched post was published (UTC).",
         "actual_reach": "The post's reach at the settle age.",
         "reach_inside_interval": "Whether actual_reach lies within the predicted p10-p90.",
@@ -908,20 +907,20 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "ops.post_alerts": {
         "age_hours": "The age (1, 3, 6 or 24 h) at which the post first left its expected band this way.",
         "direction": "ahead (above expected_high) or behind (below expected_low); at most one row per post "
-                     "and direction.",
+        "and direction.",
         "actual_impressions": "The post's impressions at that age (analytics.post_lifecycle).",
         "expected_impressions": "The expected reach scaled to the age: the prediction times the account's "
-                                "median share at age_hours over its median share at the prediction's 72 h.",
+        "median share at age_hours over its median share at the prediction's 72 h.",
         "expected_low": "The prediction's p10, scaled to the age the same way.",
         "expected_high": "The prediction's p90, scaled to the age the same way.",
         "expectation_source": "Where the prediction came from: `ml.predictions <prediction_id>` (a draft "
-                              "predicted before it was published) or `reach_model <version>` (the served "
-                              "model, from the post's features at publication).",
+        "predicted before it was published) or `reach_model <version>` (the served "
+        "model, from the post's features at publication).",
         "snapshot_time": "When the snapshot that crossed the band was collected (UTC).",
         "detected_at": "When the alert was recorded (UTC).",
         "delivery_status": "pending (not yet tried, or retried on the next run), sent, failed (a channel "
-                           "refused it; retried while the alert is recent), no_channel (no webhook or mail is "
-                           "configured) or too_old_to_send (found more than 24 h after its snapshot).",
+        "refused it; retried while the alert is recent), no_channel (no webhook or mail is "
+        "configured) or too_old_to_send (found more than 24 h after its snapshot).",
         "delivery_attempts": "How many runs tried to deliver it.",
         "last_error": "Why the last attempt failed (the webhook's host, never its full URL).",
         "webhook_sent_at": "When the webhook accepted the message (UTC).",
@@ -939,14 +938,14 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "file_name": "The dropped file's name.",
         "path": "Where the file was when it was ingested.",
         "kind": "x_export_classic, x_export_content, profile_activity, or a LinkedIn download: linkedin_archive, "
-                "linkedin_connections, linkedin_messages, linkedin_invitations, linkedin_content_analytics.",
+        "linkedin_connections, linkedin_messages, linkedin_invitations, linkedin_content_analytics.",
         "rows": "Rows the file contributed (in the file).",
         "rows_new": "Posts (or profile days) the warehouse did not hold before this file.",
         "rows_updated": "Known posts with other figures (a known post with other figures: a further snapshot).",
         "rows_unchanged": "Rows as stored before (the same figures as stored: not written), and rows of an older "
-                          "download (other figures for a time that a file modified later stored: not written).",
+        "download (other figures for a time that a file modified later stored: not written).",
         "file_modified_at": "The file's modification time (UTC; never after its ingestion): of two downloads "
-                            "of one range, the one modified earlier is the older.",
+        "of one range, the one modified earlier is the older.",
         "snapshot_time": "The time the file's cumulative figures stand for (X exports only).",
         "partition_key": "The collection partition its metrics were stored under (X exports only).",
         "ingested_at": "When the file was ingested (UTC).",
@@ -955,19 +954,18 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "day": "The UTC day the requests were made (X's billing day).",
         "endpoint": "The X API endpoint, e.g. GET /2/tweets (post lookup) or GET /2/users/:id/tweets (timeline).",
         "user_id": "The account whose posts or figures were read (empty for a request that returned nothing).",
-        "read_kind": "How X bills the read: post_read, user_read or owned_read (the authenticated account's own "
-                     "data).",
+        "read_kind": "How X bills the read: post_read, user_read or owned_read (the authenticated account's own data).",
         "run_id": "The Dagster run that made the requests.",
         "request_count": "Requests made.",
         "resources": "Resources returned (posts, users, expanded objects): what X bills a read for.",
         "estimated_usd": "Resources times the configured rate of the read_kind (X_PRICE_POST_READ_USD, "
-                         "X_PRICE_USER_READ_USD or X_PRICE_OWNED_READ_USD), before X's deduplication within a UTC "
-                         "day: an upper bound of the bill.",
+        "X_PRICE_USER_READ_USD or X_PRICE_OWNED_READ_USD), before X's deduplication within a UTC "
+        "day: an upper bound of the bill.",
         "recorded_at": "When the run wrote the row (UTC).",
     },
     "ops.schema_version": {
         "version": "The schema's version (a hash of its statements) the file was last created or migrated to; "
-                   "a connection that finds another one applies the statements.",
+        "a connection that finds another one applies the statements.",
         "applied_at": "When the statements were applied (UTC).",
     },
 }
@@ -990,13 +988,13 @@ TABLE_ROWS: dict[str, str] = {
     "analytics.post_lifecycle": "post and age (1, 3, 6, 24, 72, 168 h)",
     "analytics.account_lifecycle_curves": "account and age",
     "analytics.post_follower_gain": "post whose 24 h after publication have been observed (or that X's "
-                                    "export gives new follows for)",
+    "export gives new follows for)",
     "ml.training_dataset": "settled post (plus flagged synthetic cold-start rows)",
     "ml.model_registry": "model version",
     "ml.predictions": "served prediction",
     "ml.prediction_outcomes": "prediction with a settled post",
     "ops.unfinished_post_fetches": "X timeline fetch that failed after storing some pages "
-                                   "(deleted by the next complete one)",
+    "(deleted by the next complete one)",
     "ops.ingested_files": "file the inbox ingested (the ledger)",
     "ops.x_api_usage": "day, X API endpoint, account, kind of read and run",
     "ops.post_alerts": "post and direction it left its expected band in",

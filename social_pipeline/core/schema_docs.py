@@ -32,10 +32,18 @@ def render_tables_markdown() -> str:
     for schema in SCHEMAS:
         for table in (t for t in tables if t.split(".")[0] == schema):
             rebuilt = " Rebuilt whole by its asset on every run." if table in DERIVED_TABLES else ""
-            lines += [f"### `{table}`", "", f"One row per {TABLE_ROWS[table]}.{rebuilt}", "",
-                      "| column | type | description |", "|---|---|---|"]
-            lines += [f"| `{name}` | {_cell(sql_type)} | {_cell(description or '')} |"
-                      for name, sql_type, description in table_columns(table)]
+            lines += [
+                f"### `{table}`",
+                "",
+                f"One row per {TABLE_ROWS[table]}.{rebuilt}",
+                "",
+                "| column | type | description |",
+                "|---|---|---|",
+            ]
+            lines += [
+                f"| `{name}` | {_cell(sql_type)} | {_cell(description or '')} |"
+                for name, sql_type, description in table_columns(table)
+            ]
             lines.append("")
     return "\n".join(lines)
 
@@ -50,13 +58,17 @@ def replace_section(page: str) -> str:
     start, end = page.find(BEGIN_MARKER), page.find(END_MARKER)
     if start < 0 or end < start:
         raise ValueError(f"the page has no generated section: add the lines {BEGIN_MARKER!r} and {END_MARKER!r}")
-    return page[:start] + render_section() + page[end + len(END_MARKER):]
+    return page[:start] + render_section() + page[end + len(END_MARKER) :]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Render the warehouse tables of core/schema.py as Markdown.")
-    parser.add_argument("--write", type=Path, metavar="PAGE",
-                        help="replace the generated section of PAGE (e.g. docs/warehouse.md) in place")
+    parser.add_argument(
+        "--write",
+        type=Path,
+        metavar="PAGE",
+        help="replace the generated section of PAGE (e.g. docs/warehouse.md) in place",
+    )
     args = parser.parse_args(argv)
     if args.write is None:
         sys.stdout.write(render_section() + "\n")

@@ -23,7 +23,14 @@ import pandas as pd
 
 SIM_EPOCH = pd.Timestamp("2025-01-01")
 CONTENT_TYPES = ("text", "image", "video", "thread", "link", "poll")
-MEDIA_BY_CONTENT = {"text": "none", "image": "image", "video": "video", "thread": "none", "link": "none", "poll": "none"}
+MEDIA_BY_CONTENT = {
+    "text": "none",
+    "image": "image",
+    "video": "video",
+    "thread": "none",
+    "link": "none",
+    "poll": "none",
+}
 # Reach multiplier of each content type (video travels furthest, links least).
 REACH_BY_CONTENT = {"text": 1.0, "image": 1.35, "video": 1.8, "thread": 1.15, "link": 0.75, "poll": 1.1}
 # Engagement multiplier of each content type.
@@ -31,11 +38,34 @@ ENGAGEMENT_BY_CONTENT = {"text": 0.9, "image": 1.15, "video": 1.3, "thread": 1.2
 # Monday .. Sunday
 WEEKDAY_FACTOR = np.array([1.05, 1.2, 1.25, 1.1, 0.9, 0.65, 0.6])
 TOPICS = (
-    "data engineering", "dagster", "duckdb", "python", "machine learning", "analytics",
-    "sql", "career", "hiring", "open source", "pipelines", "dashboards", "cloud costs",
+    "data engineering",
+    "dagster",
+    "duckdb",
+    "python",
+    "machine learning",
+    "analytics",
+    "sql",
+    "career",
+    "hiring",
+    "open source",
+    "pipelines",
+    "dashboards",
+    "cloud costs",
 )
-HASHTAGS = ("#DataEngineering", "#Python", "#DuckDB", "#Dagster", "#MachineLearning", "#Analytics",
-            "#SQL", "#OpenSource", "#Hiring", "#CareerAdvice", "#BigData", "#AI")
+HASHTAGS = (
+    "#DataEngineering",
+    "#Python",
+    "#DuckDB",
+    "#Dagster",
+    "#MachineLearning",
+    "#Analytics",
+    "#SQL",
+    "#OpenSource",
+    "#Hiring",
+    "#CareerAdvice",
+    "#BigData",
+    "#AI",
+)
 MENTIONS = ("@duckdb", "@dagster", "@pandas_dev", "@scikit_learn", "@ThePSF")
 EMOJIS = ("🚀", "📊", "🔥", "✅", "💡", "🦆", "🎉", "👇")
 # A few posts leave their usual course: a take-off gains a late surge (after an onset of an hour or two,
@@ -64,15 +94,52 @@ class SimAccount:
 
 
 DEFAULT_ACCOUNTS: tuple[SimAccount, ...] = (
-    SimAccount("alice_data", 2_400, 0.004, 1.1, 0.048, (0.35, 0.25, 0.1, 0.15, 0.1, 0.05), (8, 9, 12, 17, 18, 19), 28.0,
-               "Europe/Berlin"),
-    SimAccount("bytes_and_beans", 18_500, 0.002, 2.0, 0.026, (0.3, 0.3, 0.15, 0.05, 0.15, 0.05), (7, 10, 13, 15, 18, 21), 55.0,
-               "Asia/Kolkata"),
-    SimAccount("duckpond_eng", 240_000, 0.001, 3.2, 0.013, (0.25, 0.3, 0.25, 0.1, 0.05, 0.05), (6, 9, 11, 14, 16, 18, 20, 22), 140.0,
-               "America/New_York"),
+    SimAccount(
+        "alice_data",
+        2_400,
+        0.004,
+        1.1,
+        0.048,
+        (0.35, 0.25, 0.1, 0.15, 0.1, 0.05),
+        (8, 9, 12, 17, 18, 19),
+        28.0,
+        "Europe/Berlin",
+    ),
+    SimAccount(
+        "bytes_and_beans",
+        18_500,
+        0.002,
+        2.0,
+        0.026,
+        (0.3, 0.3, 0.15, 0.05, 0.15, 0.05),
+        (7, 10, 13, 15, 18, 21),
+        55.0,
+        "Asia/Kolkata",
+    ),
+    SimAccount(
+        "duckpond_eng",
+        240_000,
+        0.001,
+        3.2,
+        0.013,
+        (0.25, 0.3, 0.25, 0.1, 0.05, 0.05),
+        (6, 9, 11, 14, 16, 18, 20, 22),
+        140.0,
+        "America/New_York",
+    ),
     # No polls on Bluesky.
-    SimAccount("duckpond.bsky.social", 3_600, 0.006, 1.4, 0.05, (0.35, 0.3, 0.1, 0.15, 0.1, 0.0), (8, 12, 18, 19, 21),
-               0.0, "Europe/Lisbon", network="bluesky"),
+    SimAccount(
+        "duckpond.bsky.social",
+        3_600,
+        0.006,
+        1.4,
+        0.05,
+        (0.35, 0.3, 0.1, 0.15, 0.1, 0.0),
+        (8, 12, 18, 19, 21),
+        0.0,
+        "Europe/Lisbon",
+        network="bluesky",
+    ),
 )
 # Columns of a metrics row that a network without view counts (Bluesky) never reports.
 UNREPORTED_ON_BLUESKY = ("impressions", "url_clicks", "profile_clicks", "media_views")
@@ -184,8 +251,10 @@ class Simulation:
         }
         frame = pd.DataFrame(
             {
-                "post_id": [_post_id(account, user_index, 1_900_000_000_000_000_000
-                                     + (day_number * 64 + user_index) * 1000 + k) for k in range(n)],
+                "post_id": [
+                    _post_id(account, user_index, 1_900_000_000_000_000_000 + (day_number * 64 + user_index) * 1000 + k)
+                    for k in range(n)
+                ],
                 "user_id": account.user_id,
                 "text": texts,
                 "content_type": content,
@@ -198,8 +267,9 @@ class Simulation:
         )
         course = np.random.default_rng([self.seed, user_index, day_number, 3])
         draw = course.random(n)
-        trajectory = np.where(draw < TAKEOFF_SHARE, "takeoff", np.where(draw < TAKEOFF_SHARE + FLOP_SHARE, "flop",
-                                                                         "ordinary"))
+        trajectory = np.where(
+            draw < TAKEOFF_SHARE, "takeoff", np.where(draw < TAKEOFF_SHARE + FLOP_SHARE, "flop", "ordinary")
+        )
         surge = course.uniform(*SURGE_MULTIPLIER_RANGE, size=n)
         onset = course.uniform(*SURGE_ONSET_HOURS_RANGE, size=n)
         flop_fraction = course.uniform(*FLOP_FRACTION_RANGE, size=n)
@@ -221,9 +291,7 @@ class Simulation:
         last_day = int(np.floor((end - pd.Timedelta(microseconds=1) - SIM_EPOCH) / pd.Timedelta(days=1))) + 1
         wanted = self.user_ids if user_ids is None else list(user_ids)
         frames = [
-            self._day_posts(self._index[u], day)
-            for u in wanted
-            for day in range(max(first_day, 0), last_day + 1)
+            self._day_posts(self._index[u], day) for u in wanted for day in range(max(first_day, 0), last_day + 1)
         ]
         frames = [f for f in frames if len(f)]
         if not frames:
@@ -270,8 +338,17 @@ class Simulation:
         multiplier = params["surge_multiplier"].to_numpy(dtype=float, na_value=0.0)
         surge = multiplier * (1.0 - np.exp(-after_onset / SURGE_TAU_HOURS))
         result = pd.DataFrame({"post_id": wanted.to_numpy()})
-        for name in ("impressions", "likes", "retweets", "replies", "quotes", "bookmarks",
-                     "url_clicks", "profile_clicks", "media_views"):
+        for name in (
+            "impressions",
+            "likes",
+            "retweets",
+            "replies",
+            "quotes",
+            "bookmarks",
+            "url_clicks",
+            "profile_clicks",
+            "media_views",
+        ):
             # Interactions trail impressions a little: people see a post before they react.
             frac = fraction if name == "impressions" else 1.0 - (1.0 - fraction) ** 0.8
             # Ordinary posts and flops have no surge (0): the same figures as without one.
@@ -321,8 +398,9 @@ def _local_to_utc(local: pd.DatetimeIndex, zone: str) -> pd.DatetimeIndex:
     end of the gap; a repeated autumn hour is read as standard time."""
     if zone == "UTC":
         return pd.DatetimeIndex(local)
-    localized = pd.DatetimeIndex(local).tz_localize(zone, ambiguous=np.zeros(len(local), dtype=bool),
-                                                     nonexistent="shift_forward")
+    localized = pd.DatetimeIndex(local).tz_localize(
+        zone, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="shift_forward"
+    )
     return localized.tz_convert("UTC").tz_localize(None)
 
 
@@ -353,8 +431,20 @@ def _post_id(account: SimAccount, user_index: int, number: int) -> str:
 
 
 def _empty_posts() -> pd.DataFrame:
-    columns = ["post_id", "user_id", "text", "content_type", "media_type", "num_media_items", "published_at",
-               "tau_hours", "network", "trajectory", "surge_multiplier", "surge_onset_hours"]
+    columns = [
+        "post_id",
+        "user_id",
+        "text",
+        "content_type",
+        "media_type",
+        "num_media_items",
+        "published_at",
+        "tau_hours",
+        "network",
+        "trajectory",
+        "surge_multiplier",
+        "surge_onset_hours",
+    ]
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame["published_at"] = pd.Series(dtype="datetime64[ns]")
     return frame
@@ -363,11 +453,19 @@ def _empty_posts() -> pd.DataFrame:
 def metrics_payload_json(metrics: pd.DataFrame) -> list[str]:
     """The simulated API's per-post JSON, shaped like X's `public_metrics` object."""
     renamed = metrics.rename(
-        columns={"impressions": "impression_count", "likes": "like_count", "retweets": "retweet_count",
-                 "replies": "reply_count", "quotes": "quote_count", "bookmarks": "bookmark_count"}
+        columns={
+            "impressions": "impression_count",
+            "likes": "like_count",
+            "retweets": "retweet_count",
+            "replies": "reply_count",
+            "quotes": "quote_count",
+            "bookmarks": "bookmark_count",
+        }
     )
     keep = ["impression_count", "like_count", "retweet_count", "reply_count", "quote_count", "bookmark_count"]
     lines = renamed[keep].astype("Int64").to_json(orient="records", lines=True).splitlines()
     ids = metrics["post_id"].astype(str).tolist()
-    return [json.dumps({"id": pid}, separators=(",", ":"))[:-1] + ',"public_metrics":' + line + "}"
-            for pid, line in zip(ids, lines)]
+    return [
+        json.dumps({"id": pid}, separators=(",", ":"))[:-1] + ',"public_metrics":' + line + "}"
+        for pid, line in zip(ids, lines)
+    ]

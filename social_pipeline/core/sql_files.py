@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Callable
 
 
 def sql_loader(module_file: str) -> Callable[[str], str]:
     """`sql = sql_loader(__file__)`, then `sql("post_snapshots")` is the text of ./sql/post_snapshots.sql."""
     folder = Path(module_file).resolve().parent / "sql"
 
-    @lru_cache(maxsize=None)
+    @cache
     def sql(name: str) -> str:
         return (folder / f"{name}.sql").read_text()
 

@@ -74,8 +74,9 @@ class HashtagHistory:
     engagement_rates: list[float]
 
     @classmethod
-    def from_frame(cls, posts: pd.DataFrame, text_column: str = "text",
-                   rate_column: str = "engagement_rate_pct") -> HashtagHistory:
+    def from_frame(
+        cls, posts: pd.DataFrame, text_column: str = "text", rate_column: str = "engagement_rate_pct"
+    ) -> HashtagHistory:
         posts = posts.dropna(subset=[text_column, rate_column])
         return cls(posts[text_column].astype(str).tolist(), posts[rate_column].astype(float).tolist())
 
@@ -100,8 +101,10 @@ class HashtagHistory:
     def tag_documents(self) -> dict[str, str]:
         """Per hashtag with enough posts: the words of the posts that used it, one document."""
         plain = [_plain_words(text) for text in self.texts]
-        return {tag: " ".join(words for words, tags in zip(plain, self.tags_of_posts) if tag in tags)
-                for tag in self.frequent_lift}
+        return {
+            tag: " ".join(words for words, tags in zip(plain, self.tags_of_posts) if tag in tags)
+            for tag in self.frequent_lift
+        }
 
     @cached_property
     def tag_term_counts(self) -> tuple[dict[str, int], dict[str, int], csr_matrix]:
@@ -155,14 +158,13 @@ def tfidf_relevance(history: HashtagHistory, tags: list[str], draft: str) -> np.
     draft_weights = draft_tf * idf[columns]
     draft_only = np.array([count for term, count in draft_counts.items() if term not in vocabulary], dtype=float)
     draft_only_idf = np.log((1 + n_documents) / 2) + 1  # a term of the draft alone: document frequency 1
-    draft_norm = np.sqrt(np.sum(draft_weights ** 2) + np.sum((draft_only * draft_only_idf) ** 2))
+    draft_norm = np.sqrt(np.sum(draft_weights**2) + np.sum((draft_only * draft_only_idf) ** 2))
     dots = weighted[:, columns] @ draft_weights if len(columns) else np.zeros(len(tags))
     denominator = norms * draft_norm
     return np.divide(np.asarray(dots).ravel(), denominator, out=np.zeros(len(tags)), where=denominator > 0)
 
 
-def suggest_hashtags(text: str | None, history: HashtagHistory | None = None,
-                     top_k: int = DEFAULT_TOP_K) -> list[str]:
+def suggest_hashtags(text: str | None, history: HashtagHistory | None = None, top_k: int = DEFAULT_TOP_K) -> list[str]:
     """Hashtags from the user's history that lifted engagement and fit the draft; the heuristic
     fills any remaining places. Never a tag already in the draft, a stop word or a number."""
     fallback = suggest_hashtags_from_text(text, top_k)
@@ -175,8 +177,11 @@ def suggest_hashtags(text: str | None, history: HashtagHistory | None = None,
     if candidates:
         # Relevance: the draft against the words of the posts that used each hashtag.
         relevance = tfidf_relevance(history, [tag for tag, _ in candidates], _plain_words(text))
-        scored = [(relevance_i * lift, tag) for (tag, lift), relevance_i in zip(candidates, relevance)
-                  if relevance_i > 0 and lift > 1.0]
+        scored = [
+            (relevance_i * lift, tag)
+            for (tag, lift), relevance_i in zip(candidates, relevance)
+            if relevance_i > 0 and lift > 1.0
+        ]
         ranked = [tag for _, tag in sorted(scored, key=lambda pair: (-pair[0], pair[1]))]
     # Historical tags keep the user's own spelling; the heuristic fills the remaining places.
     suggestions = ["#" + history.spelling.get(tag, tag) for tag in ranked[:top_k]]

@@ -67,7 +67,9 @@ def _targets(df: pd.DataFrame) -> pd.DataFrame:
     n = len(df)
     df["reach"] = np.clip(_clean_reach(df) * (1 + 0.5 * np.random.randn(n)), MIN_REACH, None).round().astype(int)
     df["engagement_rate"] = (df["user_avg_engagement_rate"] * (0.8 + 0.6 * np.random.rand(n))).round(4)
-    df["likes"] = (df["reach"] * df["engagement_rate"] * (0.2 + 0.8 * np.random.rand(n))).clip(lower=0).round().astype(int)
+    df["likes"] = (
+        (df["reach"] * df["engagement_rate"] * (0.2 + 0.8 * np.random.rand(n))).clip(lower=0).round().astype(int)
+    )
     return df
 
 
@@ -79,8 +81,9 @@ def generate_notebook_posts(n: int = 6000, seed: int = NOTEBOOK_SEED) -> pd.Data
     return pd.concat([df, expected_targets(df)], axis=1).assign(is_synthetic=True)
 
 
-def synthetic_rows_for_user(user_followers: int, user_avg_engagement_rate: float, n: int,
-                            seed: int = NOTEBOOK_SEED) -> pd.DataFrame:
+def synthetic_rows_for_user(
+    user_followers: int, user_avg_engagement_rate: float, n: int, seed: int = NOTEBOOK_SEED
+) -> pd.DataFrame:
     """Cold start: `n` notebook rows for a user with these follower count and rate, flagged synthetic.
     Uses its own generator state, so it does not disturb the caller's."""
     state = np.random.get_state()

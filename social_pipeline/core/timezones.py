@@ -24,8 +24,9 @@ def check_timezone(name: str, account: str | None = None) -> str:
     try:
         zoneinfo.ZoneInfo(str(name))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(f"unknown time zone {name!r}{where}: use an IANA name such as Europe/Berlin, "
-                         "America/New_York or UTC") from None
+        raise ValueError(
+            f"unknown time zone {name!r}{where}: use an IANA name such as Europe/Berlin, America/New_York or UTC"
+        ) from None
     return str(name)
 
 
@@ -38,11 +39,11 @@ def parse_account_timezones(text: str | None) -> dict[str, str]:
             continue
         account, sep, zone = (part.strip() for part in item.partition("="))
         if not sep or not account or not zone:
-            raise ValueError(f"{TIMEZONES_ENV_VAR}: {item!r} is not account=Zone "
-                             "(e.g. alice_data=Europe/Berlin)")
+            raise ValueError(f"{TIMEZONES_ENV_VAR}: {item!r} is not account=Zone (e.g. alice_data=Europe/Berlin)")
         if account in zones and zones[account] != zone:
-            raise ValueError(f"{TIMEZONES_ENV_VAR}: account {account!r} is given two zones, "
-                             f"{zones[account]!r} and {zone!r}")
+            raise ValueError(
+                f"{TIMEZONES_ENV_VAR}: account {account!r} is given two zones, {zones[account]!r} and {zone!r}"
+            )
         zones[account] = check_timezone(zone, account)
     return zones
 
@@ -51,24 +52,27 @@ def resolve_timezones(user_ids, configured: dict[str, str], defaults: dict[str, 
     """Each account's zone: the configured one, else the source's own (simulated accounts), else UTC.
     Accounts only named in the configuration (export-file users) are included."""
     defaults = defaults or {}
-    return {user: configured.get(user) or defaults.get(user) or DEFAULT_TIMEZONE
-            for user in dict.fromkeys([*user_ids, *configured])}
+    return {
+        user: configured.get(user) or defaults.get(user) or DEFAULT_TIMEZONE
+        for user in dict.fromkeys([*user_ids, *configured])
+    }
 
 
-def store_account_timezones(con: "duckdb.DuckDBPyConnection", zones: dict[str, str], source: str,
-                            updated_at) -> None:
+def store_account_timezones(con: duckdb.DuckDBPyConnection, zones: dict[str, str], source: str, updated_at) -> None:
     """raw.accounts: one row per account, the zone as given now (changing it re-reads the account's whole
     history in the new zone). Idempotent; the caller's transaction holds it together with its other writes."""
     if not zones:
         return
     users = list(zones)
     con.execute("DELETE FROM raw.accounts WHERE user_id IN (SELECT unnest($users))", {"users": users})
-    con.execute("INSERT INTO raw.accounts (user_id, timezone, source, updated_at) "
-                "SELECT unnest($users), unnest($zones), $source, $updated_at",
-                {"users": users, "zones": [zones[u] for u in users], "source": source, "updated_at": updated_at})
+    con.execute(
+        "INSERT INTO raw.accounts (user_id, timezone, source, updated_at) "
+        "SELECT unnest($users), unnest($zones), $source, $updated_at",
+        {"users": users, "zones": [zones[u] for u in users], "source": source, "updated_at": updated_at},
+    )
 
 
-def utc_to_local(times_utc, zones) -> "pd.Series":
+def utc_to_local(times_utc, zones) -> pd.Series:
     """Naive UTC times -> naive wall-clock times, each in its zone (None: UTC); one conversion per zone."""
     import pandas as pd
 

@@ -74,7 +74,8 @@ def usage_frame(usage: list[XRequestUsage], run_id: str) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame([u.__dict__ for u in usage]).rename(columns={"requests": "request_count"})
     frame = frame.groupby(["day", "endpoint", "user_id", "read_kind"], as_index=False)[
-        ["request_count", "resources", "estimated_usd"]].sum()
+        ["request_count", "resources", "estimated_usd"]
+    ].sum()
     return frame.assign(run_id=run_id)[columns]
 
 
@@ -97,18 +98,21 @@ class XBudget:
     def refusal(self, spent_by_run_usd: float, next_request_usd: float, what: str) -> str | None:
         """Why the next request must not be made, or None. The run's own spending counts against both
         the day and the month (a run that crosses midnight is counted in full against the new day)."""
-        limits = (("X_BUDGET_USD_PER_DAY", self.per_day_usd, self.spent_by_others_today_usd, "today (UTC)"),
-                  ("X_BUDGET_USD_PER_MONTH", self.per_month_usd, self.spent_by_others_this_month_usd,
-                   "this month"))
+        limits = (
+            ("X_BUDGET_USD_PER_DAY", self.per_day_usd, self.spent_by_others_today_usd, "today (UTC)"),
+            ("X_BUDGET_USD_PER_MONTH", self.per_month_usd, self.spent_by_others_this_month_usd, "this month"),
+        )
         for var, limit, others, period in limits:
             if limit is None:
                 continue
             spent = others + spent_by_run_usd
             # A float sum must not refuse a request that lands exactly on the budget.
             if spent + next_request_usd > limit + 1e-9:
-                return (f"{var}=${limit:.2f} would be crossed: ${spent:.3f} spent {period} (${spent_by_run_usd:.3f} "
-                        f"by this run, ${others:.3f} by earlier runs), and the next request, {what}, may cost up "
-                        f"to ${next_request_usd:.3f}")
+                return (
+                    f"{var}=${limit:.2f} would be crossed: ${spent:.3f} spent {period} (${spent_by_run_usd:.3f} "
+                    f"by this run, ${others:.3f} by earlier runs), and the next request, {what}, may cost up "
+                    f"to ${next_request_usd:.3f}"
+                )
         return None
 
 
@@ -125,20 +129,29 @@ def spend_line(spend: dict | None) -> str | None:
     """The report footer's sentence on what the account's X reads cost in the week, or None without any."""
     if not spend:
         return None
-    return (f"X API reads of this account this week: ${spend['usd']:,.2f} estimated at list price "
-            f"({int(spend['resources']):,} resources in {int(spend['requests']):,} requests).")
+    return (
+        f"X API reads of this account this week: ${spend['usd']:,.2f} estimated at list price "
+        f"({int(spend['resources']):,} resources in {int(spend['requests']):,} requests)."
+    )
 
 
 def reads_per_post_lifetime(cadence: TrackingCadence, collections_per_day: int = 24) -> dict[str, float]:
     """How often one post is read in each phase of its tracked life (hourly, daily, weekly)."""
     weekly_days = (cadence.max_days - cadence.daily_days) if cadence.max_days is not None else 0
-    return {"hourly": cadence.hourly_days * collections_per_day,
-            "daily": cadence.daily_days - cadence.hourly_days,
-            "weekly": max(weekly_days, 0) / 7}
+    return {
+        "hourly": cadence.hourly_days * collections_per_day,
+        "daily": cadence.daily_days - cadence.hourly_days,
+        "weekly": max(weekly_days, 0) / 7,
+    }
 
 
-def expected_daily_cost(accounts: pd.DataFrame, cadence: TrackingCadence, prices: XPrices,
-                        owned_user_id: str | None, collections_per_day: int = 24) -> pd.DataFrame:
+def expected_daily_cost(
+    accounts: pd.DataFrame,
+    cadence: TrackingCadence,
+    prices: XPrices,
+    owned_user_id: str | None,
+    collections_per_day: int = 24,
+) -> pd.DataFrame:
     """Expected reads and USD per day and per month (30 days), per account and endpoint, for an account
     posting steadily at its rate: one row per account and endpoint.
 
@@ -160,14 +173,25 @@ def expected_daily_cost(accounts: pd.DataFrame, cadence: TrackingCadence, prices
         hourly_reads = rate * lifetime["hourly"]
         lookup_reads = rate * lifetime["daily"] + weekly_posts / 7 + (0 if owned else hourly_reads)
         timeline_kind = OWNED_READ if owned else POST_READ
-        reads = [(POST_LOOKUP, POST_READ, lookup_reads),
-                 (USER_TIMELINE, timeline_kind, rate + (hourly_reads if owned else 0)),
-                 (USER_LOOKUP, USER_READ, 2 * collections_per_day)]
+        reads = [
+            (POST_LOOKUP, POST_READ, lookup_reads),
+            (USER_TIMELINE, timeline_kind, rate + (hourly_reads if owned else 0)),
+            (USER_LOOKUP, USER_READ, 2 * collections_per_day),
+        ]
         if owned:
             reads.append((USER_ME, USER_READ, collections_per_day))
         for endpoint, kind, per_day in reads:
             usd = per_day * prices.per_resource_usd(kind)
-            rows.append({"user_id": account.user_id, "endpoint": endpoint, "read_kind": kind,
-                         "reads_per_day": per_day, "usd_per_day": usd, "usd_per_month": usd * DAYS_PER_MONTH})
-    return pd.DataFrame(rows, columns=["user_id", "endpoint", "read_kind", "reads_per_day", "usd_per_day",
-                                       "usd_per_month"])
+            rows.append(
+                {
+                    "user_id": account.user_id,
+                    "endpoint": endpoint,
+                    "read_kind": kind,
+                    "reads_per_day": per_day,
+                    "usd_per_day": usd,
+                    "usd_per_month": usd * DAYS_PER_MONTH,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["user_id", "endpoint", "read_kind", "reads_per_day", "usd_per_day", "usd_per_month"]
+    )

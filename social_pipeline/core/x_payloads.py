@@ -40,11 +40,16 @@ def metrics_from_tweet(data: dict) -> dict:
     private = data.get("non_public_metrics") or {}
     organic = data.get("organic_metrics") or {}
     return {
-        "impressions": _first(public.get("impression_count"), private.get("impression_count"),
-                              organic.get("impression_count")),
+        "impressions": _first(
+            public.get("impression_count"), private.get("impression_count"), organic.get("impression_count")
+        ),
         "likes": _first(public.get("like_count"), organic.get("like_count")),
-        "retweets": _first(public.get("retweet_count"), public.get("repost_count"),
-                           organic.get("retweet_count"), organic.get("repost_count")),
+        "retweets": _first(
+            public.get("retweet_count"),
+            public.get("repost_count"),
+            organic.get("retweet_count"),
+            organic.get("repost_count"),
+        ),
         "replies": _first(public.get("reply_count"), organic.get("reply_count")),
         "quotes": _first(public.get("quote_count"), organic.get("quote_count")),
         "bookmarks": public.get("bookmark_count"),
@@ -78,10 +83,15 @@ def error_post_id(error: dict) -> str | None:
 def referenced_keys(tweet: dict) -> set[str]:
     """Ids and media keys a tweet object points at: what its response's `includes` and `errors` may describe."""
     attachments = tweet.get("attachments") or {}
-    keys = [tweet.get("author_id"), tweet.get("in_reply_to_user_id"), (tweet.get("geo") or {}).get("place_id"),
-            *(r.get("id") for r in tweet.get("referenced_tweets") or []),
-            *(m.get("id") for m in (tweet.get("entities") or {}).get("mentions") or []),
-            *(attachments.get("media_keys") or []), *(attachments.get("poll_ids") or [])]
+    keys = [
+        tweet.get("author_id"),
+        tweet.get("in_reply_to_user_id"),
+        (tweet.get("geo") or {}).get("place_id"),
+        *(r.get("id") for r in tweet.get("referenced_tweets") or []),
+        *(m.get("id") for m in (tweet.get("entities") or {}).get("mentions") or []),
+        *(attachments.get("media_keys") or []),
+        *(attachments.get("poll_ids") or []),
+    ]
     return {str(k) for k in keys if k is not None}
 
 
@@ -90,8 +100,10 @@ def post_response_slice(tweet: dict, includes: dict, errors: list[dict], meta: d
     the `includes` entries and `errors` about what it references (an expanded author, a deleted
     quoted post), and the response's `meta`. Empty parts are left out to keep the row small."""
     refs = referenced_keys(tweet)
-    kept = {key: [e for e in entries if str(e.get("media_key") or e.get("id")) in refs]
-            for key, entries in (includes or {}).items()}
+    kept = {
+        key: [e for e in entries if str(e.get("media_key") or e.get("id")) in refs]
+        for key, entries in (includes or {}).items()
+    }
     result = {"data": tweet}
     if any(kept.values()):
         result["includes"] = {key: entries for key, entries in kept.items() if entries}

@@ -14,8 +14,9 @@ from social_pipeline.core.sql_files import scalar, sql_loader
 
 # `backfill_policy` is beta in Dagster 1.13 and warns once per asset at every load. The project
 # depends on it knowingly (a range of partitions in one run); this silences that one warning only.
-warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of function `asset` is currently in beta",
-                        category=dg.BetaWarning)
+warnings.filterwarnings(
+    "ignore", message=r"Parameter `backfill_policy` of function `asset` is currently in beta", category=dg.BetaWarning
+)
 
 # Partitions exist where data exists, not from a date fixed in code: both sets are dynamic and
 # live in the Dagster instance, so `make run`, the schedules, the inbox and `social-pipeline
@@ -45,8 +46,9 @@ def weeks_with_data(con: duckdb.DuckDBPyConnection, from_day: pd.Timestamp, now:
     return [row[0] for row in con.execute(sql("weeks_with_data"), {"from_day": from_day, "now": now}).fetchall()]
 
 
-def weekly_refresh(instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection | None, from_day: pd.Timestamp,
-                   now: pd.Timestamp) -> list[tuple[str, str]]:
+def weekly_refresh(
+    instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection | None, from_day: pd.Timestamp, now: pd.Timestamp
+) -> list[tuple[str, str]]:
     """After new data from `from_day` on: add the weeks that now hold data as partitions and return
     the ranges to rebuild, every partition from that week on (later weeks' 90-day best times and
     week-over-week trends change too). Without a connection (the warehouse stayed locked), every
@@ -58,8 +60,9 @@ def weekly_refresh(instance: dg.DagsterInstance, con: duckdb.DuckDBPyConnection 
         weeks = [monday.strftime(WEEK_KEY_FORMAT) for monday in mondays]
     add_partition_keys(instance, WEEKLY_PARTITIONS, weeks)
     first = week_key(from_day)
-    return storage_ranges(instance, WEEKLY_PARTITIONS,
-                          [k for k in instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) if k >= first])
+    return storage_ranges(
+        instance, WEEKLY_PARTITIONS, [k for k in instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) if k >= first]
+    )
 
 
 # The run tags with which Dagster runs a range of partitions as one run (what a single-run backfill
@@ -87,8 +90,9 @@ def week_key(day: pd.Timestamp) -> str:
 def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     """Keys of the weeks (Monday 00:00 UTC) that lie wholly inside [start, end), as Dagster's own
     weekly partitions count them from `start`: the weeks a history of [start, end) can report."""
-    weeks = dg.WeeklyPartitionsDefinition(start_date=pd.Timestamp(start).to_pydatetime(), day_offset=1,
-                                          fmt=WEEK_KEY_FORMAT)
+    weeks = dg.WeeklyPartitionsDefinition(
+        start_date=pd.Timestamp(start).to_pydatetime(), day_offset=1, fmt=WEEK_KEY_FORMAT
+    )
     return weeks.get_partition_keys(current_time=pd.Timestamp(end).to_pydatetime())
 
 
@@ -99,8 +103,10 @@ def _window(partitions_def: dg.DynamicPartitionsDefinition, key: str) -> tuple[p
         try:
             return collection_window(key)
         except ValueError as exc:
-            raise dg.Failure(description=f"partition key {key!r} of {partitions_def.name} is not an hour, a day "
-                             f"or an ISO week: {exc}") from None
+            raise dg.Failure(
+                description=f"partition key {key!r} of {partitions_def.name} is not an hour, a day "
+                f"or an ISO week: {exc}"
+            ) from None
     try:
         start = pd.Timestamp(pd.to_datetime(key, format=WEEK_KEY_FORMAT))
     except ValueError:
@@ -118,14 +124,17 @@ def _gap_free(partitions_def: dg.DynamicPartitionsDefinition, existing: set[str]
     for (_, end, key), (next_start, _, next_key) in zip(windows, windows[1:]):
         if next_start < end:
             new, old = (next_key, key) if next_key in wanted - existing else (key, next_key)
-            raise dg.Failure(description=f"partition key {new!r} of {partitions_def.name} overlaps {old!r}: "
-                             "each collection hour belongs to one partition")
+            raise dg.Failure(
+                description=f"partition key {new!r} of {partitions_def.name} overlaps {old!r}: "
+                "each collection hour belongs to one partition"
+            )
         filled.update(hour_keys(end, next_start - HOUR))
     return filled
 
 
-def add_partition_keys(instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition,
-                       keys: list[str]) -> list[str]:
+def add_partition_keys(
+    instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition, keys: list[str]
+) -> list[str]:
     """Add the keys the instance lacks, oldest first; return them. Collection keys are kept gap-free:
     adding one also adds every hour between it and the keys already there."""
     existing = set(instance.get_dynamic_partitions(partitions_def.name))
@@ -158,8 +167,9 @@ def hour_keys(first_hour: pd.Timestamp, last_hour: pd.Timestamp) -> list[str]:
     return [hour_key(t) for t in pd.date_range(first_hour, last_hour, freq="h")]
 
 
-def storage_ranges(instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition,
-                   keys: list[str]) -> list[tuple[str, str]]:
+def storage_ranges(
+    instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition, keys: list[str]
+) -> list[tuple[str, str]]:
     """`keys` as (first, last) ranges a run can target: Dagster orders dynamic keys as they were
     added, so keys added later for older data (imported history) form ranges of their own."""
     wanted = set(keys)
@@ -167,8 +177,9 @@ def storage_ranges(instance: dg.DagsterInstance, partitions_def: dg.DynamicParti
     ranges, current = [], None
     for key in instance.get_dynamic_partitions(partitions_def.name):
         # A collection run covers consecutive time; a weekly run may skip weeks without data.
-        follows = current is not None and (not hourly or _window(partitions_def, key)[0] ==
-                                           _window(partitions_def, current[1])[1])
+        follows = current is not None and (
+            not hourly or _window(partitions_def, key)[0] == _window(partitions_def, current[1])[1]
+        )
         if key in wanted and follows:
             current[1] = key
             continue
@@ -197,8 +208,10 @@ def partition_range(context: dg.AssetExecutionContext) -> tuple[str, str, pd.Tim
     keys = context.partition_keys
     windows = time_windows(HOURLY_PARTITIONS, keys)
     if len(windows) != 1:
-        raise dg.Failure(description=f"the run's {len(keys)} partitions are not consecutive "
-                         f"({', '.join(f'{s} .. {e}' for s, e in windows)}): select one range of partitions")
+        raise dg.Failure(
+            description=f"the run's {len(keys)} partitions are not consecutive "
+            f"({', '.join(f'{s} .. {e}' for s, e in windows)}): select one range of partitions"
+        )
     start, end = windows[0]
     return hour_key(start), hour_key(end - HOUR), start, end
 
@@ -219,18 +232,26 @@ def asset_labels(team: str, layer: str, cadence: str) -> dict:
 
 def column_schema(table: str) -> dg.TableSchema:
     """The table's columns, types and descriptions from core/schema.py, for the Columns tab."""
-    return dg.TableSchema(columns=[
-        dg.TableColumn(name, sql_type.split()[0], description=description,
-                       constraints=dg.TableColumnConstraints(nullable="NOT NULL" not in sql_type))
-        for name, sql_type, description in table_columns(table)
-    ])
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name,
+                sql_type.split()[0],
+                description=description,
+                constraints=dg.TableColumnConstraints(nullable="NOT NULL" not in sql_type),
+            )
+            for name, sql_type, description in table_columns(table)
+        ]
+    )
 
 
 def table_definition_metadata(table: str) -> dict:
     """Definition metadata of an asset that writes one warehouse table: its name and columns,
     shown before anything has run."""
-    return {"dagster/table_name": dg.MetadataValue.text(table),
-            "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table))}
+    return {
+        "dagster/table_name": dg.MetadataValue.text(table),
+        "dagster/column_schema": dg.MetadataValue.table_schema(column_schema(table)),
+    }
 
 
 PREVIEW_TEXT_CHARS = 80
@@ -247,7 +268,7 @@ def _preview_value(value):
     if not isinstance(value, (bool, int, str)):
         value = str(value)
     if isinstance(value, str) and len(value) > PREVIEW_TEXT_CHARS:
-        return value[:PREVIEW_TEXT_CHARS - 1] + "…"
+        return value[: PREVIEW_TEXT_CHARS - 1] + "…"
     return value
 
 
@@ -256,13 +277,16 @@ def preview_table(frame: pd.DataFrame, schema: dg.TableSchema | None = None) -> 
     types only: the descriptions are in `dagster/column_schema` and would double every event's size."""
     types = {column.name: column.type for column in schema.columns} if schema else {}
     columns = [dg.TableColumn(name, types.get(name, str(dtype))) for name, dtype in frame.dtypes.items()]
-    records = [dg.TableRecord({name: _preview_value(value) for name, value in row.items()})
-               for row in frame.astype(object).to_dict("records")]
+    records = [
+        dg.TableRecord({name: _preview_value(value) for name, value in row.items()})
+        for row in frame.astype(object).to_dict("records")
+    ]
     return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
 
 
-def partition_materializations(context: dg.AssetExecutionContext, run_metadata: dict,
-                                partition_metadata: dict[str, dict]):
+def partition_materializations(
+    context: dg.AssetExecutionContext, run_metadata: dict, partition_metadata: dict[str, dict]
+):
     """The run's materializations, each partition with its own metadata (`partition_metadata[key]`).
 
     A run of one partition returns its result. On a run of a range (a single-run backfill) Dagster
@@ -274,17 +298,30 @@ def partition_materializations(context: dg.AssetExecutionContext, run_metadata: 
     if len(keys) == 1:
         yield dg.MaterializeResult(metadata={**run_metadata, **partition_metadata.get(keys[0], {})})
         return
-    yield dg.MaterializeResult(metadata={**run_metadata, "partition_range": dg.MetadataValue.text(
-        f"{keys[0]} .. {keys[-1]} ({len(keys)} partitions; each partition's own figures follow as its own "
-        "materialization)")})
+    yield dg.MaterializeResult(
+        metadata={
+            **run_metadata,
+            "partition_range": dg.MetadataValue.text(
+                f"{keys[0]} .. {keys[-1]} ({len(keys)} partitions; each partition's own figures follow as its own "
+                "materialization)"
+            ),
+        }
+    )
     for key in keys:
-        yield dg.AssetMaterialization(context.asset_key, partition=key,
-                                      metadata={**run_metadata, **partition_metadata.get(key, {})})
+        yield dg.AssetMaterialization(
+            context.asset_key, partition=key, metadata={**run_metadata, **partition_metadata.get(key, {})}
+        )
 
 
-def table_metadata(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRUE", params=None,
-                   order_by: str | None = None, preview_rows: int = 5,
-                   context: dg.AssetExecutionContext | None = None) -> dict:
+def table_metadata(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    where: str = "TRUE",
+    params=None,
+    order_by: str | None = None,
+    preview_rows: int = 5,
+    context: dg.AssetExecutionContext | None = None,
+) -> dict:
     """Materialization metadata of an asset that writes `table`: `where` selects the rows this run
     wrote. The table's total is `dagster/row_count`, the run's rows `rows_written_this_run`.
 
@@ -310,7 +347,8 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str, where: str = "TRU
     order = f"ORDER BY {order_by}" if order_by else ""
     # Raw JSON stays out of the preview; long text is shortened.
     shown = [c.name for c in schema.columns if c.type != "JSON"]
-    preview = con.execute(f"SELECT {', '.join(shown)} FROM {table} WHERE {where} {order} LIMIT {preview_rows}",
-                          params).df()
+    preview = con.execute(
+        f"SELECT {', '.join(shown)} FROM {table} WHERE {where} {order} LIMIT {preview_rows}", params
+    ).df()
     meta["preview"] = preview_table(preview, schema)
     return meta

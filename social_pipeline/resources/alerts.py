@@ -17,10 +17,12 @@ class AlertChannelsResource(dg.ConfigurableResource):
 
     webhook_url: str = Field(default="", description=f"Slack-style webhook ({WEBHOOK_URL_VAR}); empty: off")
     webhook_timeout_seconds: float = Field(default=5.0, description="Timeout of one POST")
-    webhook_attempts: int = Field(default=3, description="POSTs per message while the webhook fails (429, 5xx, "
-                                                         "unreachable)")
-    delivery_budget_seconds: float = Field(default=20.0, description="The most a run spends delivering alerts; "
-                                                                     "the rest are retried by the next run")
+    webhook_attempts: int = Field(
+        default=3, description="POSTs per message while the webhook fails (429, 5xx, unreachable)"
+    )
+    delivery_budget_seconds: float = Field(
+        default=20.0, description="The most a run spends delivering alerts; the rest are retried by the next run"
+    )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         check_webhook_url(self.webhook_url)

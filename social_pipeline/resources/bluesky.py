@@ -30,27 +30,42 @@ class BlueskySourceResource(SourceResource):
     """Bluesky through the AT Protocol SDK (`SOCIAL_PIPELINE_SOURCE=bluesky`). The public AppView needs no
     login; an app password (a dg.EnvVar) raises the rate limits."""
 
-    bluesky_handles: str | None = Field(default=None, description="BLUESKY_HANDLES: comma-separated handles "
-                                        "(alice.bsky.social,bob.example.com)")
-    bluesky_appview_url: str = Field(default=DEFAULT_APPVIEW_URL, description="BLUESKY_APPVIEW_URL: the AppView "
-                                     "read without a login")
-    bluesky_handle: str | None = Field(default=None, description="BLUESKY_HANDLE: the account an app password "
-                                       "logs in as (optional)")
-    bluesky_app_password: str | None = Field(default=None, repr=False, description="BLUESKY_APP_PASSWORD "
-                                             "(optional; an app password, never the account password)")
-    bluesky_connect_timeout_seconds: float = Field(default=DEFAULT_CONNECT_TIMEOUT_SECONDS, gt=0,
-                                                   description="BLUESKY_CONNECT_TIMEOUT_SECONDS, per attempt")
-    bluesky_read_timeout_seconds: float = Field(default=DEFAULT_READ_TIMEOUT_SECONDS, gt=0,
-                                                description="BLUESKY_READ_TIMEOUT_SECONDS, per attempt")
-    bluesky_max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, description="BLUESKY_MAX_ATTEMPTS: "
-                                      "tries of one call after a 429, 5xx, timeout or unreadable answer")
+    bluesky_handles: str | None = Field(
+        default=None, description="BLUESKY_HANDLES: comma-separated handles (alice.bsky.social,bob.example.com)"
+    )
+    bluesky_appview_url: str = Field(
+        default=DEFAULT_APPVIEW_URL, description="BLUESKY_APPVIEW_URL: the AppView read without a login"
+    )
+    bluesky_handle: str | None = Field(
+        default=None, description="BLUESKY_HANDLE: the account an app password logs in as (optional)"
+    )
+    bluesky_app_password: str | None = Field(
+        default=None,
+        repr=False,
+        description="BLUESKY_APP_PASSWORD (optional; an app password, never the account password)",
+    )
+    bluesky_connect_timeout_seconds: float = Field(
+        default=DEFAULT_CONNECT_TIMEOUT_SECONDS, gt=0, description="BLUESKY_CONNECT_TIMEOUT_SECONDS, per attempt"
+    )
+    bluesky_read_timeout_seconds: float = Field(
+        default=DEFAULT_READ_TIMEOUT_SECONDS, gt=0, description="BLUESKY_READ_TIMEOUT_SECONDS, per attempt"
+    )
+    bluesky_max_attempts: int = Field(
+        default=DEFAULT_MAX_ATTEMPTS,
+        ge=1,
+        description="BLUESKY_MAX_ATTEMPTS: tries of one call after a 429, 5xx, timeout or unreadable answer",
+    )
     _bluesky_source: object = PrivateAttr(default=None)
 
     def settings(self) -> BlueskySettings:
         return BlueskySettings(
-            appview_url=self.bluesky_appview_url, connect_timeout_seconds=self.bluesky_connect_timeout_seconds,
-            read_timeout_seconds=self.bluesky_read_timeout_seconds, max_attempts=self.bluesky_max_attempts,
-            login_handle=self.bluesky_handle, app_password=self.bluesky_app_password)
+            appview_url=self.bluesky_appview_url,
+            connect_timeout_seconds=self.bluesky_connect_timeout_seconds,
+            read_timeout_seconds=self.bluesky_read_timeout_seconds,
+            max_attempts=self.bluesky_max_attempts,
+            login_handle=self.bluesky_handle,
+            app_password=self.bluesky_app_password,
+        )
 
     def get_source(self) -> BlueskySource:
         if self._bluesky_source is None:
@@ -79,9 +94,11 @@ BLUESKY_FLOAT_ENV_VARS = {
 
 def bluesky_source_from_env(**overrides) -> BlueskySourceResource:
     """The Bluesky source; the app password is a dg.EnvVar reference, only when it is set."""
-    return BlueskySourceResource(**{
-        **_shared_source_settings(),
-        **env_var_settings(BLUESKY_ENV_VARS, int_fields=("bluesky_max_attempts",)),
-        **env_settings(BLUESKY_FLOAT_ENV_VARS),
-        **overrides,
-    })
+    return BlueskySourceResource(
+        **{
+            **_shared_source_settings(),
+            **env_var_settings(BLUESKY_ENV_VARS, int_fields=("bluesky_max_attempts",)),
+            **env_settings(BLUESKY_FLOAT_ENV_VARS),
+            **overrides,
+        }
+    )

@@ -29,7 +29,13 @@ def composite_source_from_env(kinds: list[str], **overrides) -> CompositeSourceR
     known = {"x_api", "bluesky"}
     unknown = [k for k in kinds if k not in known]
     if unknown or len(set(kinds)) != len(kinds):
-        raise ValueError(f"SOCIAL_PIPELINE_SOURCE={','.join(kinds)!r}: a list combines each of "
-                         f"{', '.join(sorted(known))} at most once")
-    return CompositeSourceResource(sources=",".join(kinds), x_api=x_api_source_from_env(),
-                                   bluesky=bluesky_source_from_env(), **{**_shared_source_settings(), **overrides})
+        raise ValueError(
+            f"SOCIAL_PIPELINE_SOURCE={','.join(kinds)!r}: a list combines each of "
+            f"{', '.join(sorted(known))} at most once"
+        )
+    return CompositeSourceResource(
+        sources=",".join(kinds),
+        x_api=x_api_source_from_env(),
+        bluesky=bluesky_source_from_env(),
+        **{**_shared_source_settings(), **overrides},
+    )

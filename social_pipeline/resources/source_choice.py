@@ -15,8 +15,11 @@ def source_resource_from_env(kind: str) -> SourceResource:
     if len(kinds) > 1:
         return composite_source_from_env(kinds)
     kind = kinds[0] if kinds else kind
-    builders = {"simulated": simulated_source_from_env, "x_api": x_api_source_from_env,
-                "bluesky": bluesky_source_from_env}
+    builders = {
+        "simulated": simulated_source_from_env,
+        "x_api": x_api_source_from_env,
+        "bluesky": bluesky_source_from_env,
+    }
     if kind not in builders:
         raise ValueError(f"SOCIAL_PIPELINE_SOURCE={kind!r} is not a known source; use one of: {', '.join(builders)}")
     return builders[kind]()

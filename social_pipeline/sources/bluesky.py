@@ -97,8 +97,10 @@ def make_client(settings: BlueskySettings) -> Client:
             client.login(settings.login_handle, settings.app_password)
         except RequestErrorBase as exc:
             # The SDK's message carries the server's error, never the password.
-            raise BlueskyError(f"BLUESKY_HANDLE={settings.login_handle}: login with the app password failed "
-                               f"({exc}); check BLUESKY_APP_PASSWORD") from None
+            raise BlueskyError(
+                f"BLUESKY_HANDLE={settings.login_handle}: login with the app password failed "
+                f"({exc}); check BLUESKY_APP_PASSWORD"
+            ) from None
         return client
     return Client(settings.appview_url, request=request)
 
@@ -126,8 +128,13 @@ def _seconds_until_reset(exc: RateLimitExceededError, now: datetime) -> float | 
 class BlueskyCalls:
     """Every XRPC call the source makes, each under the retry policy; counts the requests sent."""
 
-    def __init__(self, client: Client, settings: BlueskySettings,
-                 sleep: Callable[[float], None] | None = None, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        client: Client,
+        settings: BlueskySettings,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.client = client
         self.settings = settings
         self.requests_made = 0
@@ -140,7 +147,7 @@ class BlueskyCalls:
             wait = _seconds_until_reset(exc, self._clock())
             if wait is not None:
                 return wait + 1.0  # the window resets at the start of that second
-        return min(2.0 ** state.attempt_number, 60.0)
+        return min(2.0**state.attempt_number, 60.0)
 
     def call(self, what: str, function: Callable[..., T], **params) -> T:
         """`function(**params)`, retried under the policy; a lasting failure is a BlueskyError naming `what`."""
@@ -156,7 +163,9 @@ class BlueskyCalls:
                         f"{what}: Bluesky's rate limit resets only at {exc.reset_at or f'{wait:.0f} s from now'}, "
                         f"later than the {self.settings.max_rate_limit_wait_seconds:.0f} s a run waits; the next "
                         "run goes on from here (or log in with BLUESKY_HANDLE + BLUESKY_APP_PASSWORD for a "
-                        "higher limit)", reset_at=exc.reset_at) from None
+                        "higher limit)",
+                        reset_at=exc.reset_at,
+                    ) from None
                 raise
             except (ValueError, ModelError) as exc:
                 # The SDK parses the body before we see it: a body cut short arrives as a JSON error.
@@ -174,21 +183,28 @@ class BlueskyCalls:
         except BlueskyError:
             raise
         except RateLimitExceededError as exc:
-            raise BlueskyRateLimitError(f"{what}: still rate-limited (HTTP 429) after "
-                                        f"{self.settings.max_attempts} attempts", reset_at=exc.reset_at) from None
+            raise BlueskyRateLimitError(
+                f"{what}: still rate-limited (HTTP 429) after {self.settings.max_attempts} attempts",
+                reset_at=exc.reset_at,
+            ) from None
         except BadRequestError as exc:
             if "not found" in str(exc).lower() or "could not locate" in str(exc).lower():
-                raise HandleNotFoundError(f"{what}: Bluesky knows no such account ({exc}); check BLUESKY_HANDLES "
-                                          "(full handles such as alice.bsky.social)") from None
+                raise HandleNotFoundError(
+                    f"{what}: Bluesky knows no such account ({exc}); check BLUESKY_HANDLES "
+                    "(full handles such as alice.bsky.social)"
+                ) from None
             raise BlueskyError(f"{what}: Bluesky refused the request ({exc})") from None
         except (RequestErrorBase, _Unreadable) as exc:
             kind = "timed out" if isinstance(exc, NetworkError) and exc.response is None else "failed"
-            raise BlueskyError(f"{what} {kind} after {self.settings.max_attempts} attempts "
-                               f"({type(exc).__name__}: {exc or exc.__cause__})") from None
+            raise BlueskyError(
+                f"{what} {kind} after {self.settings.max_attempts} attempts "
+                f"({type(exc).__name__}: {exc or exc.__cause__})"
+            ) from None
 
     # ---- the three queries ------------------------------------------------------------
-    def author_feed(self, handle: str, since: pd.Timestamp, notes: list[str],
-                    page_done: Callable[[list[dict]], None]) -> None:
+    def author_feed(
+        self, handle: str, since: pd.Timestamp, notes: list[str], page_done: Callable[[list[dict]], None]
+    ) -> None:
         """The account's own posts (quotes and replies included, reposts skipped) published after
         `since` (naive UTC), newest first; each page's rows go to `page_done` as soon as they arrive."""
         cursor, seen_cursors = None, set()
@@ -221,24 +237,48 @@ class BlueskyCalls:
         for uri in uris:
             post = found.get(uri)
             if post is None:
-                rows.append({"post_id": uri, **dict.fromkeys(BLUESKY_COUNTS.values()), "impressions": None,
-                             "status": "not_found", "payload": None})
+                rows.append(
+                    {
+                        "post_id": uri,
+                        **dict.fromkeys(BLUESKY_COUNTS.values()),
+                        "impressions": None,
+                        "status": "not_found",
+                        "payload": None,
+                    }
+                )
                 continue
             counts = {column: getattr(post, attribute) for attribute, column in BLUESKY_COUNTS.items()}
-            rows.append({"post_id": uri, **counts, "impressions": None, "status": "ok",
-                         "payload": json.dumps(post.model_dump(mode="json", by_alias=True, exclude_none=True),
-                                               ensure_ascii=False)})
+            rows.append(
+                {
+                    "post_id": uri,
+                    **counts,
+                    "impressions": None,
+                    "status": "ok",
+                    "payload": json.dumps(
+                        post.model_dump(mode="json", by_alias=True, exclude_none=True), ensure_ascii=False
+                    ),
+                }
+            )
         return rows
 
     def profile(self, handle: str) -> dict:
         profile = self.call(f"getProfile ({handle})", self.client.get_profile, actor=handle)
-        return {"user_id": handle, "followers": profile.followers_count, "following": profile.follows_count,
-                "post_count": profile.posts_count}
+        return {
+            "user_id": handle,
+            "followers": profile.followers_count,
+            "following": profile.follows_count,
+            "post_count": profile.posts_count,
+        }
 
 
 # Post view attribute -> our count column (COUNT_COLUMNS); Bluesky counts no impressions or clicks.
-BLUESKY_COUNTS = {"like_count": "likes", "repost_count": "retweets", "reply_count": "replies",
-                  "quote_count": "quotes", "bookmark_count": "bookmarks"}
+BLUESKY_COUNTS = {
+    "like_count": "likes",
+    "repost_count": "retweets",
+    "reply_count": "replies",
+    "quote_count": "quotes",
+    "bookmark_count": "bookmarks",
+}
 
 
 def _embed_kind(embed) -> tuple[str, str, int]:
@@ -297,8 +337,14 @@ class BlueskySource:
     name = NETWORK
     can_backfill = False
 
-    def __init__(self, handles: list[str], settings: BlueskySettings | None = None, client=None,
-                 sleep: Callable[[float], None] | None = None, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        handles: list[str],
+        settings: BlueskySettings | None = None,
+        client=None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.handles = handles
         self.settings = settings or BlueskySettings()
         self.calls = BlueskyCalls(client or make_client(self.settings), self.settings, sleep=sleep, clock=clock)
@@ -343,12 +389,13 @@ class BlueskySource:
         def batch() -> MetricsBatch:
             frame = pd.DataFrame(rows, columns=[c for c in METRIC_COLUMNS if c != "collected_at"])
             frame.insert(1, "collected_at", utc_now())
-            return MetricsBatch(frame=frame[METRIC_COLUMNS].assign(network=NETWORK),
-                                requests_made=self.calls.requests_made - started)
+            return MetricsBatch(
+                frame=frame[METRIC_COLUMNS].assign(network=NETWORK), requests_made=self.calls.requests_made - started
+            )
 
         try:
             for offset in range(0, len(uris), GET_POSTS_BATCH_SIZE):
-                rows.extend(self.calls.post_counts(uris[offset:offset + GET_POSTS_BATCH_SIZE]))
+                rows.extend(self.calls.post_counts(uris[offset : offset + GET_POSTS_BATCH_SIZE]))
         except BlueskyError as exc:
             exc.partial_batch = batch()  # batches already fetched are kept
             raise

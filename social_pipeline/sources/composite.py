@@ -47,8 +47,9 @@ class CompositeSource:
         return results, problems
 
     def fetch_posts(self, user_ids, start, end) -> pd.DataFrame:
-        frames, problems = self._each(lambda s, own: s.fetch_posts(own, start, end), user_ids, "partial_posts",
-                                      pd.DataFrame(columns=POST_COLUMNS))
+        frames, problems = self._each(
+            lambda s, own: s.fetch_posts(own, start, end), user_ids, "partial_posts", pd.DataFrame(columns=POST_COLUMNS)
+        )
         posts = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
         if problems:
             error = SourcesFailedError("; ".join(problems))
@@ -60,11 +61,17 @@ class CompositeSource:
         def call(s, own):
             return s.fetch_metrics(requests[requests["user_id"].isin(own)].reset_index(drop=True))
 
-        batches, problems = self._each(call, requests["user_id"].drop_duplicates().tolist(), "partial_batch",
-                                       MetricsBatch(frame=pd.DataFrame(columns=METRIC_COLUMNS)))
+        batches, problems = self._each(
+            call,
+            requests["user_id"].drop_duplicates().tolist(),
+            "partial_batch",
+            MetricsBatch(frame=pd.DataFrame(columns=METRIC_COLUMNS)),
+        )
         batch = MetricsBatch(
             frame=pd.concat([b.frame for b in batches if len(b.frame)] or [batches[0].frame], ignore_index=True),
-            requests_made=sum(b.requests_made for b in batches), notes=[n for b in batches for n in b.notes])
+            requests_made=sum(b.requests_made for b in batches),
+            notes=[n for b in batches for n in b.notes],
+        )
         if problems:
             error = SourcesFailedError("; ".join(problems))
             error.partial_batch = batch
@@ -72,11 +79,14 @@ class CompositeSource:
         return batch
 
     def fetch_account_figures(self, user_ids, collected_at) -> pd.DataFrame:
-        frames = [s.fetch_account_figures([u for u in user_ids if u in self._accounts()[s.name]], collected_at)
-                  for s in self.sources]
+        frames = [
+            s.fetch_account_figures([u for u in user_ids if u in self._accounts()[s.name]], collected_at)
+            for s in self.sources
+        ]
         return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
 
     def fetch_profile_activity(self, user_ids, days) -> pd.DataFrame:
-        frames = [s.fetch_profile_activity([u for u in user_ids if u in self._accounts()[s.name]], days)
-                  for s in self.sources]
+        frames = [
+            s.fetch_profile_activity([u for u in user_ids if u in self._accounts()[s.name]], days) for s in self.sources
+        ]
         return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)

@@ -55,11 +55,19 @@ def pending_files(inbox: Path, settle_seconds: float = SETTLE_SECONDS) -> list[P
     if not inbox.is_dir():
         return []
     now = time.time()
-    folders = [inbox] + [p for p in inbox.iterdir()
-                         if p.is_dir() and not p.name.startswith(".") and p.name not in HANDLED_FOLDERS]
-    files = [p for folder in folders for p in folder.iterdir()
-             if p.is_file() and not p.name.startswith(".") and not p.name.endswith(IGNORED_SUFFIXES)
-             and not p.name.endswith(".error.txt") and now - p.stat().st_mtime >= settle_seconds]
+    folders = [inbox] + [
+        p for p in inbox.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in HANDLED_FOLDERS
+    ]
+    files = [
+        p
+        for folder in folders
+        for p in folder.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and not p.name.endswith(IGNORED_SUFFIXES)
+        and not p.name.endswith(".error.txt")
+        and now - p.stat().st_mtime >= settle_seconds
+    ]
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
 
@@ -105,14 +113,20 @@ def _classify_metrics(con: duckdb.DuckDBPyConnection, own_time: pd.Timestamp) ->
                     WHEN r.stored_file_time > $own_time THEN 'older'
                     ELSE 'clash' END AS change
         FROM incoming_metrics AS i LEFT JOIN reference AS r USING (post_id)
-        """, {"own_time": own_time}
+        """,
+        {"own_time": own_time},
     ).df()
 
 
 def _files_named(rows: pd.DataFrame) -> str:
-    return ", ".join(f"{name} (modified {time:%Y-%m-%d %H:%M})" for name, time in
-                     rows[["stored_file", "stored_file_time"]].drop_duplicates().itertuples(index=False)
-                     if pd.notna(name)) or "another source"
+    return (
+        ", ".join(
+            f"{name} (modified {time:%Y-%m-%d %H:%M})"
+            for name, time in rows[["stored_file", "stored_file_time"]].drop_duplicates().itertuples(index=False)
+            if pd.notna(name)
+        )
+        or "another source"
+    )
 
 
 def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Timestamp) -> dict[str, int]:
@@ -129,7 +143,8 @@ def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Tim
             parsed.notes.append(
                 f"{len(older)} rows not written: {_files_named(older)} stored other figures for the same time "
                 f"({parsed.snapshot_time}) and was modified after this file ({own_time:%Y-%m-%d %H:%M}), so "
-                "this file is the older download")
+                "this file is the older download"
+            )
         clash = changes[changes["change"] == "clash"]
         if clash.empty:
             break
@@ -137,16 +152,20 @@ def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Tim
         later = later_snapshot_time(parsed, taken)
         if later is None:
             changes.loc[changes["change"] == "clash", "change"] = "no_later_time"
-            parsed.notes.append(f"{len(clash)} rows not written: {_files_named(clash)} stored other figures for "
-                                f"the same time ({taken}), and neither this file's modification time nor the "
-                                "time of ingestion lies after it")
+            parsed.notes.append(
+                f"{len(clash)} rows not written: {_files_named(clash)} stored other figures for "
+                f"the same time ({taken}), and neither this file's modification time nor the "
+                "time of ingestion lies after it"
+            )
             break
         stamp, evidence = later
         parsed.restamp(stamp)
-        parsed.notes.append(f"{len(clash)} rows have other figures than {_files_named(clash)}, ingested earlier, "
-                            f"for the same time ({taken}); this file is not older by its modification time "
-                            f"({own_time:%Y-%m-%d %H:%M}), so its figures are a later snapshot: it is stamped "
-                            f"{stamp} ({evidence})")
+        parsed.notes.append(
+            f"{len(clash)} rows have other figures than {_files_named(clash)}, ingested earlier, "
+            f"for the same time ({taken}); this file is not older by its modification time "
+            f"({own_time:%Y-%m-%d %H:%M}), so its figures are a later snapshot: it is stamped "
+            f"{stamp} ({evidence})"
+        )
         con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
         changes = _classify_metrics(con, own_time)
         changes.loc[changes["post_id"].isin(older_ids), "change"] = "older_noted"  # sticky, noted once
@@ -172,14 +191,18 @@ def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Tim
     )
     con.unregister("incoming_posts")
     metrics = parsed.metrics[parsed.metrics["post_id"].isin(written)]
-    con.register("incoming_metrics", metrics.assign(source=parsed.kind, partition_key=parsed.partition_key,
-                                                    written_at=now))
+    con.register(
+        "incoming_metrics", metrics.assign(source=parsed.kind, partition_key=parsed.partition_key, written_at=now)
+    )
     con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
     con.unregister("incoming_metrics")
     counts = changes["change"].value_counts()
     parsed.posts = parsed.posts[parsed.posts["post_id"].isin(written)]  # what the outcome reports on
-    return {"new": int(counts.get("new", 0)), "updated": int(counts.get("updated", 0)),
-            "unchanged": int(counts.get("unchanged", 0)) + older}
+    return {
+        "new": int(counts.get("new", 0)),
+        "updated": int(counts.get("updated", 0)),
+        "unchanged": int(counts.get("unchanged", 0)) + older,
+    }
 
 
 def _write_profile(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, now: pd.Timestamp) -> dict[str, int]:
@@ -207,14 +230,18 @@ def _write_profile(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Pat
           AND t.source_file IN (SELECT file_name FROM ops.ingested_files WHERE kind = 'profile_activity')
         """
     )
-    con.execute("INSERT INTO raw.profile_activity BY NAME SELECT * EXCLUDE (change) FROM profile_changes "
-                "WHERE change <> 'unchanged'")
+    con.execute(
+        "INSERT INTO raw.profile_activity BY NAME SELECT * EXCLUDE (change) FROM profile_changes "
+        "WHERE change <> 'unchanged'"
+    )
     counts = dict(con.execute("SELECT change, count(*) FROM profile_changes GROUP BY ALL").fetchall())
     con.execute("DROP TABLE profile_changes")
     return {k: int(counts.get(k, 0)) for k in ("new", "updated", "unchanged")}
 
 
-def _write(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, sha: str, now: pd.Timestamp) -> dict[str, int]:
+def _write(
+    con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, sha: str, now: pd.Timestamp
+) -> dict[str, int]:
     if parsed.kind == "profile_activity":
         changes = _write_profile(con, parsed, path, now)
     else:
@@ -223,15 +250,29 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, path: Path, sha: 
         "INSERT INTO ops.ingested_files BY NAME SELECT $sha AS content_sha256, $name AS file_name, $path AS path, "
         "$kind AS kind, $rows AS rows, $snapshot AS snapshot_time, $key AS partition_key, $now AS ingested_at, "
         "$new AS rows_new, $updated AS rows_updated, $unchanged AS rows_unchanged, $modified AS file_modified_at",
-        {"sha": sha, "name": path.name, "path": str(path), "kind": parsed.kind, "rows": parsed.rows,
-         "snapshot": parsed.snapshot_time, "key": parsed.partition_key, "now": now, **changes,
-         "modified": parsed.own_time()},
+        {
+            "sha": sha,
+            "name": path.name,
+            "path": str(path),
+            "kind": parsed.kind,
+            "rows": parsed.rows,
+            "snapshot": parsed.snapshot_time,
+            "key": parsed.partition_key,
+            "now": now,
+            **changes,
+            "modified": parsed.own_time(),
+        },
     )
     return changes
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | None = None,
-                now: pd.Timestamp | None = None, account_timezones: dict[str, str] | None = None) -> IngestOutcome:
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    default_user: str | None = None,
+    now: pd.Timestamp | None = None,
+    account_timezones: dict[str, str] | None = None,
+) -> IngestOutcome:
     """Recognise, parse and write one file. A bad file is returned as rejected with nothing written.
     `account_timezones` (the configured zones) go to raw.accounts in the file's transaction, so an account
     known only from export files is read in its own zone."""
@@ -257,8 +298,15 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
         # Not an error (an export of a quiet range), but not a silent success either; no ledger entry,
         # so the same file with rows added later is ingested.
         skipped = "; ".join(parsed.notes)
-        return IngestOutcome(path, "empty", sha, parsed.kind, notes=parsed.notes,
-                             message="the file has a header but no rows" + (f" ({skipped})" if skipped else ""))
+        return IngestOutcome(
+            path,
+            "empty",
+            sha,
+            parsed.kind,
+            notes=parsed.notes,
+            message="the file has a header but no rows" + (f" ({skipped})" if skipped else ""),
+        )
+
     def write_file(con):
         earlier = already_ingested(con, sha)  # another writer may have been first
         if earlier:
@@ -266,18 +314,32 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | 
         store_account_timezones(con, account_timezones or {}, parsed.kind, now)
         return earlier, _write(con, parsed, path, sha, now)
 
-    earlier, changes = write_transaction(con, write_file, f"ingest {path.name}", claims=(
-        "raw.posts", "raw.tweet_metrics", "raw.profile_activity", "ops.ingested_files", "raw.accounts"))
+    earlier, changes = write_transaction(
+        con,
+        write_file,
+        f"ingest {path.name}",
+        claims=("raw.posts", "raw.tweet_metrics", "raw.profile_activity", "ops.ingested_files", "raw.accounts"),
+    )
     if earlier:
         return IngestOutcome(path, "duplicate", sha, message=earlier)
     profile = parsed.kind == "profile_activity"
     frame = parsed.profile if profile else parsed.posts
     days = pd.to_datetime(frame["snapshot_date" if profile else "published_at"], errors="coerce")
     written = changes["new"] + changes["updated"]
-    return IngestOutcome(path, "ingested", sha, parsed.kind, written, changes["new"], changes["updated"],
-                         changes["unchanged"], snapshot_time=parsed.snapshot_time,
-                         users=sorted(frame["user_id"].unique()), notes=parsed.notes,
-                         earliest_day=days.min().normalize() if written and days.notna().any() else None)
+    return IngestOutcome(
+        path,
+        "ingested",
+        sha,
+        parsed.kind,
+        written,
+        changes["new"],
+        changes["updated"],
+        changes["unchanged"],
+        snapshot_time=parsed.snapshot_time,
+        users=sorted(frame["user_id"].unique()),
+        notes=parsed.notes,
+        earliest_day=days.min().normalize() if written and days.notna().any() else None,
+    )
 
 
 def _free_name(folder: Path, name: str, sha: str) -> Path:
@@ -300,16 +362,24 @@ def settle(outcome: IngestOutcome) -> IngestOutcome:
     target = _free_name(folder, outcome.path.name, outcome.sha256 or "unread")
     shutil.move(str(outcome.path), target)
     if outcome.status == "rejected":
-        write_atomically(folder / f"{target.name}.error.txt", (
-            f"{outcome.path.name} was rejected and nothing from it was written.\n"
-            f"Problem: {outcome.message}\n"
-            "Fix the problem and drop the file into the inbox again.\n"))
+        write_atomically(
+            folder / f"{target.name}.error.txt",
+            (
+                f"{outcome.path.name} was rejected and nothing from it was written.\n"
+                f"Problem: {outcome.message}\n"
+                "Fix the problem and drop the file into the inbox again.\n"
+            ),
+        )
     outcome.moved_to = target
     return outcome
 
 
-def process_inbox_file(con: duckdb.DuckDBPyConnection, path: Path, default_user: str | None = None,
-                       account_timezones: dict[str, str] | None = None) -> IngestOutcome:
+def process_inbox_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    default_user: str | None = None,
+    account_timezones: dict[str, str] | None = None,
+) -> IngestOutcome:
     """Ingest one inbox file and move it. An unexpected error (say, the warehouse is locked) leaves
     the file where it is and propagates, so the caller can retry."""
     return settle(ingest_file(con, path, default_user=default_user, account_timezones=account_timezones))

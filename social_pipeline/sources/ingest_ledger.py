@@ -34,8 +34,10 @@ class IngestOutcome:
     def describe(self) -> str:
         if self.status == "ingested":
             when = f", figures as of {self.snapshot_time} UTC" if self.snapshot_time is not None else ""
-            return (f"ingested {self.path.name}: {self.kind}, {self.rows_new} rows new, {self.rows_updated} updated, "
-                    f"{self.rows_unchanged} unchanged{when}")
+            return (
+                f"ingested {self.path.name}: {self.kind}, {self.rows_new} rows new, {self.rows_updated} updated, "
+                f"{self.rows_unchanged} unchanged{when}"
+            )
         if self.status == "empty":
             return f"NO ROWS in {self.path.name}: {self.message}; nothing was written"
         if self.status == "duplicate":
@@ -45,5 +47,9 @@ class IngestOutcome:
 
 def already_ingested(con, sha: str) -> str | None:
     """'<file name> at <time>' when content of this sha256 is in the ledger, else None."""
-    return scalar(con, "SELECT file_name || ' at ' || strftime(ingested_at, '%Y-%m-%d %H:%M') "
-                       "FROM ops.ingested_files WHERE content_sha256 = $sha", {"sha": sha})
+    return scalar(
+        con,
+        "SELECT file_name || ' at ' || strftime(ingested_at, '%Y-%m-%d %H:%M') "
+        "FROM ops.ingested_files WHERE content_sha256 = $sha",
+        {"sha": sha},
+    )

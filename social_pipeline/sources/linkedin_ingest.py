@@ -35,14 +35,23 @@ ROW_KEYS = {
 }
 POST_FIGURES = ("impressions", "engagements")
 DAILY_FIGURES = ("impressions", "engagements", "new_followers", "total_followers")
-TABLES = ("raw.linkedin_connections", "raw.linkedin_messages", "raw.linkedin_invitations",
-          "raw.linkedin_post_metrics", "raw.linkedin_daily", "ops.ingested_files", "raw.accounts")
+TABLES = (
+    "raw.linkedin_connections",
+    "raw.linkedin_messages",
+    "raw.linkedin_invitations",
+    "raw.linkedin_post_metrics",
+    "raw.linkedin_daily",
+    "ops.ingested_files",
+    "raw.accounts",
+)
 # Weekly analytics are rebuilt for new rows of at most this long before the ingestion (an archive
 # holds connections from many years back; the recruiter figures look 30 days back).
 REFRESH_DAYS = 90
-NO_ACCOUNT = ("LinkedIn's files do not say whose account they are: ingest it with `social-pipeline ingest "
-              "--account HANDLE FILE`, or drop it into the inbox subfolder named after the handle "
-              "(inbox/<handle>/)")
+NO_ACCOUNT = (
+    "LinkedIn's files do not say whose account they are: ingest it with `social-pipeline ingest "
+    "--account HANDLE FILE`, or drop it into the inbox subfolder named after the handle "
+    "(inbox/<handle>/)"
+)
 
 
 def _same(columns, left: str = "t", right: str = "i") -> str:
@@ -54,8 +63,11 @@ def _stage(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, extr
     file left all blank would otherwise come in untyped)."""
     frame = frame.assign(**extra)
     con.register("incoming_frame", frame)
-    casts = ", ".join(f"CAST({column} AS {sql_type.replace(' NOT NULL', '')}) AS {column}"
-                      for column, sql_type in TABLE_DEFINITIONS[table] if column in frame.columns)
+    casts = ", ".join(
+        f"CAST({column} AS {sql_type.replace(' NOT NULL', '')}) AS {column}"
+        for column, sql_type in TABLE_DEFINITIONS[table]
+        if column in frame.columns
+    )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {casts} FROM incoming_frame")
     con.unregister("incoming_frame")
 
@@ -71,7 +83,7 @@ def _add_rows(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, ex
         INSERT INTO {table} BY NAME
         SELECT * FROM incoming_rows AS i
         WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.user_id = i.user_id AND {_same(ROW_KEYS[name])})
-        QUALIFY row_number() OVER (PARTITION BY {', '.join(ROW_KEYS[name])}) = 1
+        QUALIFY row_number() OVER (PARTITION BY {", ".join(ROW_KEYS[name])}) = 1
         """
     ).fetchone()[0]
     con.execute("DROP TABLE incoming_rows")
@@ -125,23 +137,36 @@ def _write_daily(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, extra: dic
         """
     )
     con.execute("DROP TABLE incoming_days")
-    con.execute("DELETE FROM raw.linkedin_daily AS t USING day_changes AS i "
-                "WHERE i.change = 'updated' AND t.user_id = i.user_id AND t.day = i.day")
+    con.execute(
+        "DELETE FROM raw.linkedin_daily AS t USING day_changes AS i "
+        "WHERE i.change = 'updated' AND t.user_id = i.user_id AND t.day = i.day"
+    )
     return _insert_changes(con, "raw.linkedin_daily", "day_changes")
 
 
 def _earliest_day(parsed: LinkedInFile, now: pd.Timestamp) -> pd.Timestamp | None:
-    days = [pd.to_datetime(parsed.connections["connected_on"]), parsed.messages["sent_at"],
-            parsed.invitations["sent_at"], pd.to_datetime(parsed.posts["published_on"]),
-            pd.to_datetime(parsed.daily["day"])]
+    days = [
+        pd.to_datetime(parsed.connections["connected_on"]),
+        parsed.messages["sent_at"],
+        parsed.invitations["sent_at"],
+        pd.to_datetime(parsed.posts["published_on"]),
+        pd.to_datetime(parsed.daily["day"]),
+    ]
     earliest = min((d.min() for d in days if len(d)), default=None)
     if earliest is None or pd.isna(earliest):
         return None
     return max(pd.Timestamp(earliest).normalize(), (now - pd.Timedelta(days=REFRESH_DAYS)).normalize())
 
 
-def _write(con: duckdb.DuckDBPyConnection, parsed: LinkedInFile, path: Path, sha: str, account: str,
-           now: pd.Timestamp, collected_at: pd.Timestamp) -> dict[str, int]:
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    parsed: LinkedInFile,
+    path: Path,
+    sha: str,
+    account: str,
+    now: pd.Timestamp,
+    collected_at: pd.Timestamp,
+) -> dict[str, int]:
     extra = {"user_id": account, "source_file": path.name, "ingested_at": now}
     added = sum(_add_rows(con, name, getattr(parsed, name), extra) for name in ROW_KEYS)
     daily = parsed.daily.assign(total_followers=pd.Series(pd.NA, index=parsed.daily.index, dtype="Int64"))
@@ -149,8 +174,9 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: LinkedInFile, path: Path, sha
         on = parsed.total_followers_on.date()
         daily.loc[daily["day"] == on, "total_followers"] = parsed.total_followers
         if not (daily["day"] == on).any():
-            daily = pd.concat([daily, pd.DataFrame([{"day": on, "total_followers": parsed.total_followers}])],
-                              ignore_index=True)
+            daily = pd.concat(
+                [daily, pd.DataFrame([{"day": on, "total_followers": parsed.total_followers}])], ignore_index=True
+            )
     posts = _write_posts(con, parsed.posts, {**extra, "collected_at": collected_at})
     days = _write_daily(con, daily, extra)
     changes = {"new": added + posts["new"] + days["new"], "updated": posts["updated"] + days["updated"]}
@@ -160,15 +186,30 @@ def _write(con: duckdb.DuckDBPyConnection, parsed: LinkedInFile, path: Path, sha
         "INSERT INTO ops.ingested_files BY NAME SELECT $sha AS content_sha256, $name AS file_name, $path AS path, "
         "$kind AS kind, $rows AS rows, $snapshot AS snapshot_time, $now AS ingested_at, "
         "$new AS rows_new, $updated AS rows_updated, $unchanged AS rows_unchanged",
-        {"sha": sha, "name": path.name, "path": str(path), "kind": parsed.kind, "rows": rows,
-         "snapshot": collected_at if len(parsed.posts) else None, "now": now, **changes},
+        {
+            "sha": sha,
+            "name": path.name,
+            "path": str(path),
+            "kind": parsed.kind,
+            "rows": rows,
+            "snapshot": collected_at if len(parsed.posts) else None,
+            "now": now,
+            **changes,
+        },
     )
     return changes
 
 
-def ingest_if_linkedin(con: duckdb.DuckDBPyConnection, path: Path, content: bytes, sha: str, account: str | None,
-                       now: pd.Timestamp, modified_at: pd.Timestamp | None,
-                       account_timezones: dict[str, str] | None = None) -> IngestOutcome | None:
+def ingest_if_linkedin(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    content: bytes,
+    sha: str,
+    account: str | None,
+    now: pd.Timestamp,
+    modified_at: pd.Timestamp | None,
+    account_timezones: dict[str, str] | None = None,
+) -> IngestOutcome | None:
     """Ingest `content` when it is one of LinkedIn's downloads; None when it is not (another kind of file).
     `account_timezones` (the configured zones) go to raw.accounts in the file's transaction."""
     try:
@@ -181,8 +222,9 @@ def ingest_if_linkedin(con: duckdb.DuckDBPyConnection, path: Path, content: byte
     if not account:
         return IngestOutcome(path, "rejected", sha, parsed.kind, message=NO_ACCOUNT)
     if parsed.rows == 0:
-        return IngestOutcome(path, "empty", sha, parsed.kind, notes=parsed.notes,
-                             message="the file has a header but no rows")
+        return IngestOutcome(
+            path, "empty", sha, parsed.kind, notes=parsed.notes, message="the file has a header but no rows"
+        )
     collected_at = min(pd.Timestamp(modified_at or now), pd.Timestamp(now)).floor("min")
 
     def write_file(con):
@@ -196,7 +238,17 @@ def ingest_if_linkedin(con: duckdb.DuckDBPyConnection, path: Path, content: byte
     if earlier:
         return IngestOutcome(path, "duplicate", sha, message=earlier)
     written = changes["new"] + changes["updated"]
-    return IngestOutcome(path, "ingested", sha, parsed.kind, written, changes["new"], changes["updated"],
-                         changes["unchanged"], snapshot_time=collected_at if len(parsed.posts) else None,
-                         users=[account], notes=parsed.notes,
-                         earliest_day=_earliest_day(parsed, now) if written else None)
+    return IngestOutcome(
+        path,
+        "ingested",
+        sha,
+        parsed.kind,
+        written,
+        changes["new"],
+        changes["updated"],
+        changes["unchanged"],
+        snapshot_time=collected_at if len(parsed.posts) else None,
+        users=[account],
+        notes=parsed.notes,
+        earliest_day=_earliest_day(parsed, now) if written else None,
+    )

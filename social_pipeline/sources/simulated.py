@@ -51,20 +51,28 @@ class SimulatedSource:
         frames = []
         for user_id in user_ids:
             followers = self.simulation.followers(user_id, times)
-            frames.append(pd.DataFrame({
-                "user_id": user_id,
-                "collected_at": times.to_numpy(),
-                "followers": followers,
-                "following": 300 + followers // 40,
-                "post_count": pd.NA,
-                "network": self.simulation.account(user_id).network,
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "user_id": user_id,
+                        "collected_at": times.to_numpy(),
+                        "followers": followers,
+                        "following": 300 + followers // 40,
+                        "post_count": pd.NA,
+                        "network": self.simulation.account(user_id).network,
+                    }
+                )
+            )
         if not frames:
             return pd.DataFrame(columns=ACCOUNT_COLUMNS)
         return pd.concat(frames, ignore_index=True)[[*ACCOUNT_COLUMNS, "network"]]
 
     def fetch_profile_activity(self, user_ids, days) -> pd.DataFrame:
         # Profile activity (views, InMails) is the X and LinkedIn accounts' figure; Bluesky has none.
-        rows = [self.simulation.profile_activity(u, d) for u in user_ids for d in days
-                if self.simulation.account(u).network == "x"]
+        rows = [
+            self.simulation.profile_activity(u, d)
+            for u in user_ids
+            for d in days
+            if self.simulation.account(u).network == "x"
+        ]
         return pd.DataFrame(rows, columns=PROFILE_COLUMNS)

@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import pandas as pd
 import requests
@@ -69,14 +69,25 @@ BATCH_SIZE = 100  # ids per get_tweets call, X's maximum
 TIMELINE_PAGE_SIZE = 100  # posts per get_users_tweets page, X's maximum
 TWEET_FIELDS = ["public_metrics", "created_at", "author_id"]
 PRIVATE_FIELDS = ["non_public_metrics", "organic_metrics"]
-TIMELINE_FIELDS = ["created_at", "public_metrics", "attachments", "entities", "referenced_tweets",
-                   "in_reply_to_user_id", "author_id"]
+TIMELINE_FIELDS = [
+    "created_at",
+    "public_metrics",
+    "attachments",
+    "entities",
+    "referenced_tweets",
+    "in_reply_to_user_id",
+    "author_id",
+]
 # A reset further away than one 15-minute window plus slack is not a rate limit: it is a cap.
 MAX_RATE_LIMIT_WAIT_SECONDS = 16 * 60
 TWEEPY_API_HOST = "https://api.twitter.com"  # hard-coded in tweepy.Client.request
 # Request errors that no retry mends: a malformed URL or header (a token ending in a line break).
-NOT_SENDABLE = (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema)
+NOT_SENDABLE = (
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+)
 
 
 class XApiError(RuntimeError):
@@ -127,12 +138,23 @@ class XCredentials:
         return bool(self.bearer_token) or self.has_user_context
 
     def secrets(self) -> list[str]:
-        return [s for s in (self.bearer_token, self.consumer_key, self.consumer_secret, self.access_token,
-                            self.access_token_secret) if s]
+        return [
+            s
+            for s in (
+                self.bearer_token,
+                self.consumer_key,
+                self.consumer_secret,
+                self.access_token,
+                self.access_token_secret,
+            )
+            if s
+        ]
 
     def __repr__(self) -> str:  # never the values
-        return f"XCredentials(bearer_token={'set' if self.bearer_token else 'unset'}, oauth1_user_context=" \
-               f"{'set' if self.has_user_context else 'unset'})"
+        return (
+            f"XCredentials(bearer_token={'set' if self.bearer_token else 'unset'}, oauth1_user_context="
+            f"{'set' if self.has_user_context else 'unset'})"
+        )
 
     __str__ = __repr__
 
@@ -187,7 +209,7 @@ class _TimeoutSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         if self.base_url and url.startswith(TWEEPY_API_HOST):
-            url = self.base_url + url[len(TWEEPY_API_HOST):]
+            url = self.base_url + url[len(TWEEPY_API_HOST) :]
         return super().request(method, url, *args, **kwargs)
 
 
@@ -200,8 +222,9 @@ def _reading(what: str) -> Iterator[None]:
     except XApiError:
         raise
     except Exception as exc:
-        raise XApiError(f"{what}: unexpected {type(exc).__name__} reading X's answer: {exc}; nothing from this "
-                        "call was stored.") from exc
+        raise XApiError(
+            f"{what}: unexpected {type(exc).__name__} reading X's answer: {exc}; nothing from this call was stored."
+        ) from exc
 
 
 def _split(values: str | list[str] | None) -> list[str]:
@@ -289,31 +312,45 @@ class XApiSource:
                 cap = _usage_cap_reason(exc)
                 reset_at = pd.Timestamp(exc.reset_time, unit="s") if exc.reset_time else None
                 if cap:
-                    raise RateLimitError(f"{what}: HTTP 429, likely a usage cap: {cap}. Retrying will not help "
-                                         "before the cap resets; check the usage page of your X developer portal.",
-                                         usage_cap_likely=True, reset_at=reset_at) from None
+                    raise RateLimitError(
+                        f"{what}: HTTP 429, likely a usage cap: {cap}. Retrying will not help "
+                        "before the cap resets; check the usage page of your X developer portal.",
+                        usage_cap_likely=True,
+                        reset_at=reset_at,
+                    ) from None
                 if exc.reset_time is None:
                     raise _Transient("HTTP 429 without an x-rate-limit-reset header") from None
                 if waited_for_reset:
-                    raise RateLimitError(f"{what}: HTTP 429 again after waiting for the rate-limit reset; this "
-                                         "is likely a usage cap (monthly or 24-hour), not a 15-minute window.",
-                                         usage_cap_likely=True, reset_at=reset_at) from None
+                    raise RateLimitError(
+                        f"{what}: HTTP 429 again after waiting for the rate-limit reset; this "
+                        "is likely a usage cap (monthly or 24-hour), not a 15-minute window.",
+                        usage_cap_likely=True,
+                        reset_at=reset_at,
+                    ) from None
                 wait = exc.reset_time - time.time() + 1
                 if wait > MAX_RATE_LIMIT_WAIT_SECONDS:
-                    raise RateLimitError(f"{what}: HTTP 429 and the limit resets at {reset_at} UTC, "
-                                         f"{wait / 3600:.1f} h away: likely a usage cap rather than a "
-                                         "15-minute rate limit.", usage_cap_likely=True, reset_at=reset_at) from None
+                    raise RateLimitError(
+                        f"{what}: HTTP 429 and the limit resets at {reset_at} UTC, "
+                        f"{wait / 3600:.1f} h away: likely a usage cap rather than a "
+                        "15-minute rate limit.",
+                        usage_cap_likely=True,
+                        reset_at=reset_at,
+                    ) from None
                 waited_for_reset = True
                 raise _Transient(f"HTTP 429 (rate limit, reset at {reset_at} UTC)", max(wait, 1.0)) from None
             except tweepy.TwitterServerError as exc:
                 raise _Transient(f"HTTP {exc.response.status_code} (X server error)") from None
             except requests.JSONDecodeError as exc:  # a RequestException too, but retrying will not mend it
-                raise XApiError(f"{what}: X answered with malformed JSON ({exc.msg} at char {exc.pos}); "
-                                "nothing from this call was stored.") from None
+                raise XApiError(
+                    f"{what}: X answered with malformed JSON ({exc.msg} at char {exc.pos}); "
+                    "nothing from this call was stored."
+                ) from None
             except NOT_SENDABLE as exc:
-                raise XApiError(f"{what}: the request could not be sent ({type(exc).__name__}: "
-                                f"{self._redacted(str(exc))}); check X_API_BASE_URL, and that the X_ credential "
-                                "variables hold no spaces or line breaks.") from None
+                raise XApiError(
+                    f"{what}: the request could not be sent ({type(exc).__name__}: "
+                    f"{self._redacted(str(exc))}); check X_API_BASE_URL, and that the X_ credential "
+                    "variables hold no spaces or line breaks."
+                ) from None
             except requests.RequestException as exc:
                 # Refused or reset connections, timeouts, a body cut short (ChunkedEncodingError).
                 raise _Transient(self._network_problem(exc)) from None
@@ -324,43 +361,69 @@ class XApiSource:
                 ) from None
             except tweepy.Forbidden as exc:
                 if user_auth and "non_public_metrics" in str(kwargs.get("tweet_fields", "")):
-                    need = ("non_public_metrics/organic_metrics need OAuth 1.0a user context of the posts' "
-                            "author (X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET of "
-                            "that account) and an app with Read permission")
+                    need = (
+                        "non_public_metrics/organic_metrics need OAuth 1.0a user context of the posts' "
+                        "author (X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET of "
+                        "that account) and an app with Read permission"
+                    )
                 elif what.startswith("get_me"):
-                    need = ("get_me needs a user context (OAuth 1.0a variables); with only an app bearer token "
-                            "set X_USERNAMES or X_USER_IDS instead")
+                    need = (
+                        "get_me needs a user context (OAuth 1.0a variables); with only an app bearer token "
+                        "set X_USERNAMES or X_USER_IDS instead"
+                    )
                 else:
-                    need = ("the app's access level or project does not include this endpoint (check the app is "
-                            "attached to a project with a plan that allows it)")
+                    need = (
+                        "the app's access level or project does not include this endpoint (check the app is "
+                        "attached to a project with a plan that allows it)"
+                    )
                 raise XPermissionError(f"{what}: HTTP 403 Forbidden: {need}.{_api_messages(exc)}") from None
             except tweepy.HTTPException as exc:
                 raise XApiError(f"{what}: X refused the request: {exc}") from None
             except Exception as exc:
                 # E.g. tweepy's int() of a non-integer x-rate-limit-reset, or a 200 whose body is a JSON
                 # array: not transient, so no retry, but an XApiError so earlier batches survive.
-                raise XApiError(f"{what}: unexpected {type(exc).__name__} from the request: "
-                                f"{self._redacted(str(exc))}; nothing from this call was stored.") from exc
+                raise XApiError(
+                    f"{what}: unexpected {type(exc).__name__} from the request: "
+                    f"{self._redacted(str(exc))}; nothing from this call was stored."
+                ) from exc
 
         # Policy for an X API call: only transient failures are retried, max_retries times; a 429 with a
         # reset time waits for it, anything else backs off exponentially (backoff_seconds, doubling, capped).
         backoff = wait_exponential(multiplier=self.backoff_seconds, max=self.backoff_cap_seconds)
         retrying = Retrying(
-            retry=retry_if_exception_type(_Transient), stop=stop_after_attempt(self.max_retries + 1),
-            wait=lambda state: state.outcome.exception().wait_seconds or backoff(state), sleep=self.sleep,
-            reraise=True)
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=lambda state: state.outcome.exception().wait_seconds or backoff(state),
+            sleep=self.sleep,
+            reraise=True,
+        )
         try:
             return retrying(attempt)
         except _Transient as exc:
             last_problem = exc.problem
-        usage = (" Repeated 429s without a reset header usually mean a usage cap (monthly post cap of the "
-                 "plan), not a rate limit." if "without an x-rate-limit-reset" in last_problem else "")
+        usage = (
+            " Repeated 429s without a reset header usually mean a usage cap (monthly post cap of the "
+            "plan), not a rate limit."
+            if "without an x-rate-limit-reset" in last_problem
+            else ""
+        )
         error = RateLimitError if "429" in last_problem else XApiError
-        raise error(f"{what}: gave up after {self.max_retries + 1} attempts, last: {last_problem}.{usage}",
-                    **({"usage_cap_likely": bool(usage)} if error is RateLimitError else {}))
+        raise error(
+            f"{what}: gave up after {self.max_retries + 1} attempts, last: {last_problem}.{usage}",
+            **({"usage_cap_likely": bool(usage)} if error is RateLimitError else {}),
+        )
 
-    def _paid_call(self, what: str, endpoint: str, read_kind: str, max_resources: int, accounts: Callable,
-                   method: Callable, user_auth: bool = False, **kwargs):
+    def _paid_call(
+        self,
+        what: str,
+        endpoint: str,
+        read_kind: str,
+        max_resources: int,
+        accounts: Callable,
+        method: Callable,
+        user_auth: bool = False,
+        **kwargs,
+    ):
         """`_call` within the budget: refused before it is made if its most expensive answer (`max_resources`)
         could cross the budget; afterwards what it returned is recorded in `usage`, split over the accounts
         `accounts(response)` names ({user_id: resources})."""
@@ -373,15 +436,18 @@ class XApiSource:
             by_account = accounts(response)
         day = self.clock().date()
         for n, (user_id, resources) in enumerate(sorted(by_account.items())):
-            self.usage.append(XRequestUsage(day, endpoint, read_kind, user_id, resources,
-                                            resources * per_resource_usd, requests=int(n == 0)))
+            self.usage.append(
+                XRequestUsage(
+                    day, endpoint, read_kind, user_id, resources, resources * per_resource_usd, requests=int(n == 0)
+                )
+            )
         if not by_account:
             self.usage.append(XRequestUsage(day, endpoint, read_kind, "", 0, 0.0))
         return response
 
     def take_usage(self) -> list[XRequestUsage]:
         """The usage recorded since the last call, for the warehouse (`spent_usd` keeps counting all of it)."""
-        taken, self._usage_taken = self.usage[self._usage_taken:], len(self.usage)
+        taken, self._usage_taken = self.usage[self._usage_taken :], len(self.usage)
         return taken
 
     @property
@@ -392,11 +458,12 @@ class XApiSource:
     def _network_problem(self, exc: requests.RequestException) -> str:
         connect_s, read_s = self.client.session.timeout
         if isinstance(exc, requests.ConnectTimeout):
-            return (f"no connection within the connect timeout of {connect_s:g} s (x_connect_timeout_seconds, "
-                    "X_CONNECT_TIMEOUT_SECONDS)")
+            return (
+                f"no connection within the connect timeout of {connect_s:g} s (x_connect_timeout_seconds, "
+                "X_CONNECT_TIMEOUT_SECONDS)"
+            )
         if isinstance(exc, requests.ReadTimeout):
-            return (f"no answer within the read timeout of {read_s:g} s (x_read_timeout_seconds, "
-                    "X_READ_TIMEOUT_SECONDS)")
+            return f"no answer within the read timeout of {read_s:g} s (x_read_timeout_seconds, X_READ_TIMEOUT_SECONDS)"
         return f"network error {type(exc).__name__}: {self._redacted(str(exc))[:300]}"
 
     def _redacted(self, text: str) -> str:
@@ -412,13 +479,31 @@ class XApiSource:
         if self._accounts is not None:
             return self._accounts
         if self.configured_usernames or self.configured_user_ids:
-            asked = ({"usernames": self.configured_usernames} if self.configured_usernames
-                     else {"ids": self.configured_user_ids})
-            response = self._paid_call("get_users", USER_LOOKUP, USER_READ, len(next(iter(asked.values()))),
-                                       _users_read, self.client.get_users, user_auth=self.public_user_auth, **asked)
+            asked = (
+                {"usernames": self.configured_usernames}
+                if self.configured_usernames
+                else {"ids": self.configured_user_ids}
+            )
+            response = self._paid_call(
+                "get_users",
+                USER_LOOKUP,
+                USER_READ,
+                len(next(iter(asked.values()))),
+                _users_read,
+                self.client.get_users,
+                user_auth=self.public_user_auth,
+                **asked,
+            )
         else:
-            response = self._paid_call("get_me (no X_USERNAMES or X_USER_IDS set)", USER_ME, USER_READ, 1,
-                                       _users_read, self.client.get_me, user_auth=self.credentials.has_user_context)
+            response = self._paid_call(
+                "get_me (no X_USERNAMES or X_USER_IDS set)",
+                USER_ME,
+                USER_READ,
+                1,
+                _users_read,
+                self.client.get_me,
+                user_auth=self.credentials.has_user_context,
+            )
             response = tweepy.Response([response.data] if response.data else [], {}, response.errors, {})
         with _reading("get_users"):
             if response.errors:
@@ -492,7 +577,7 @@ class XApiSource:
             for with_private, group in ((True, unique[private & looked_up]), (False, unique[~private & looked_up])):
                 ids = group["post_id"].tolist()
                 for offset in range(0, len(ids), BATCH_SIZE):
-                    rows.extend(self._fetch_batch(ids[offset:offset + BATCH_SIZE], with_private, notes, owners))
+                    rows.extend(self._fetch_batch(ids[offset : offset + BATCH_SIZE], with_private, notes, owners))
         except XApiError as exc:
             if isinstance(exc, XBudgetStop):
                 exc.args = (f"{exc} Skipped: {len(unique) - len(rows)} of {len(unique)} posts due.",)
@@ -516,26 +601,44 @@ class XApiSource:
         are left to the lookup, which reports why."""
         token = None
         me, what = self._me_handle() or "", f"get_users_tweets ({self._me_handle()}, own metrics)"
-        params = dict(id=self._me_id, max_results=TIMELINE_PAGE_SIZE, tweet_fields=TWEET_FIELDS + PRIVATE_FIELDS,
-                      exclude=["retweets"], start_time=(min(owned.values()) - pd.Timedelta(seconds=1)).to_pydatetime(),
-                      end_time=(now - pd.Timedelta(seconds=10)).to_pydatetime())
+        params = dict(
+            id=self._me_id,
+            max_results=TIMELINE_PAGE_SIZE,
+            tweet_fields=TWEET_FIELDS + PRIVATE_FIELDS,
+            exclude=["retweets"],
+            start_time=(min(owned.values()) - pd.Timedelta(seconds=1)).to_pydatetime(),
+            end_time=(now - pd.Timedelta(seconds=10)).to_pydatetime(),
+        )
         while True:
-            page = self._paid_call(what, USER_TIMELINE, OWNED_READ, TIMELINE_PAGE_SIZE,
-                                   lambda page: {me: _resources(page)}, self.client.get_users_tweets, user_auth=True,
-                                   **params, **({"pagination_token": token} if token else {}))
+            page = self._paid_call(
+                what,
+                USER_TIMELINE,
+                OWNED_READ,
+                TIMELINE_PAGE_SIZE,
+                lambda page: {me: _resources(page)},
+                self.client.get_users_tweets,
+                user_auth=True,
+                **params,
+                **({"pagination_token": token} if token else {}),
+            )
             with _reading(what):
                 for tweet in page.data or []:
                     if str(tweet.id) in owned:
                         # No meta: the page's pagination says nothing about the post, and a lookup has none.
                         payload = post_response_slice(tweet.data, {}, [], None)
-                        rows.append({"post_id": str(tweet.id), **metrics_from_tweet(tweet.data), "status": "ok",
-                                     "payload": json.dumps(payload, ensure_ascii=False)})
+                        rows.append(
+                            {
+                                "post_id": str(tweet.id),
+                                **metrics_from_tweet(tweet.data),
+                                "status": "ok",
+                                "payload": json.dumps(payload, ensure_ascii=False),
+                            }
+                        )
                 token = (page.meta or {}).get("next_token")
             if not token:
                 return
 
-    def _fetch_batch(self, ids: list[str], with_private: bool, notes: list[str],
-                     owners: dict[str, str]) -> list[dict]:
+    def _fetch_batch(self, ids: list[str], with_private: bool, notes: list[str], owners: dict[str, str]) -> list[dict]:
         fields = TWEET_FIELDS + (PRIVATE_FIELDS if with_private else [])
         user_auth = with_private or self.public_user_auth
         what = f"get_tweets ({len(ids)} ids)"
@@ -547,8 +650,17 @@ class XApiSource:
                 by_account[owner] = by_account.get(owner, 0) + 1
             return by_account
 
-        response = self._paid_call(what, POST_LOOKUP, POST_READ, len(ids), read, self.client.get_tweets,
-                                   user_auth=user_auth, ids=ids, tweet_fields=fields)
+        response = self._paid_call(
+            what,
+            POST_LOOKUP,
+            POST_READ,
+            len(ids),
+            read,
+            self.client.get_tweets,
+            user_auth=user_auth,
+            ids=ids,
+            tweet_fields=fields,
+        )
         with _reading(what):
             return self._batch_rows(response, ids, notes)
 
@@ -561,8 +673,14 @@ class XApiSource:
             seen.add(str(tweet.id))
             referenced |= referenced_keys(tweet.data)
             payload = post_response_slice(tweet.data, includes, response.errors or [], response.meta)
-            rows.append({"post_id": str(tweet.id), **metrics_from_tweet(tweet.data), "status": "ok",
-                         "payload": json.dumps(payload, ensure_ascii=False)})
+            rows.append(
+                {
+                    "post_id": str(tweet.id),
+                    **metrics_from_tweet(tweet.data),
+                    "status": "ok",
+                    "payload": json.dumps(payload, ensure_ascii=False),
+                }
+            )
         # Posts in `errors` (deleted, protected) are recorded as such; the rest of the batch stands.
         for error in response.errors or []:
             post_id = error_post_id(error)
@@ -572,13 +690,20 @@ class XApiSource:
                 notes.append(f"unattributed API error: {error}")
                 continue
             seen.add(post_id)
-            rows.append({"post_id": post_id, **dict.fromkeys(COUNT_COLUMNS), "status": status_from_error(error),
-                         "payload": json.dumps({"errors": [error]}, ensure_ascii=False)})
+            rows.append(
+                {
+                    "post_id": post_id,
+                    **dict.fromkeys(COUNT_COLUMNS),
+                    "status": status_from_error(error),
+                    "payload": json.dumps({"errors": [error]}, ensure_ascii=False),
+                }
+            )
         for post_id in ids:
             if post_id not in seen:
                 notes.append(f"post {post_id} was neither returned nor reported as an error")
-                rows.append({"post_id": post_id, **dict.fromkeys(COUNT_COLUMNS), "status": "not_found",
-                             "payload": None})
+                rows.append(
+                    {"post_id": post_id, **dict.fromkeys(COUNT_COLUMNS), "status": "not_found", "payload": None}
+                )
         return rows
 
     # ---- posts, accounts, profile ------------------------------------------------------
@@ -598,21 +723,35 @@ class XApiSource:
                 what, token = f"get_users_tweets ({handle})", None
                 while True:
                     end_time = min(pd.Timestamp(end), self.clock() - pd.Timedelta(seconds=10))
-                    params = dict(id=accounts[handle], max_results=TIMELINE_PAGE_SIZE, tweet_fields=TIMELINE_FIELDS,
-                                  expansions=["attachments.media_keys"], media_fields=["type"], exclude=["retweets"],
-                                  start_time=pd.Timestamp(start).to_pydatetime(), end_time=end_time.to_pydatetime())
+                    params = dict(
+                        id=accounts[handle],
+                        max_results=TIMELINE_PAGE_SIZE,
+                        tweet_fields=TIMELINE_FIELDS,
+                        expansions=["attachments.media_keys"],
+                        media_fields=["type"],
+                        exclude=["retweets"],
+                        start_time=pd.Timestamp(start).to_pydatetime(),
+                        end_time=end_time.to_pydatetime(),
+                    )
                     if token:
                         params["pagination_token"] = token
                     owned = self._is_me(handle)
-                    page = self._paid_call(what, USER_TIMELINE, OWNED_READ if owned else POST_READ,
-                                           TIMELINE_PAGE_SIZE, lambda page, h=handle: {h: _resources(page)},
-                                           self.client.get_users_tweets,
-                                           user_auth=owned or self.public_user_auth, **params)
+                    page = self._paid_call(
+                        what,
+                        USER_TIMELINE,
+                        OWNED_READ if owned else POST_READ,
+                        TIMELINE_PAGE_SIZE,
+                        lambda page, h=handle: {h: _resources(page)},
+                        self.client.get_users_tweets,
+                        user_auth=owned or self.public_user_auth,
+                        **params,
+                    )
                     with _reading(what):
                         media = {m.media_key: m.type for m in (page.includes or {}).get("media", [])}
                         # Reposts are not the account's posts (their counts are the original's), as in the exports.
-                        rows.extend(post_from_tweet(t.data, handle, media) for t in page.data or []
-                                    if not is_repost(t.data))
+                        rows.extend(
+                            post_from_tweet(t.data, handle, media) for t in page.data or [] if not is_repost(t.data)
+                        )
                         token = (page.meta or {}).get("next_token")
                     if not token:
                         break
@@ -627,17 +766,31 @@ class XApiSource:
         if not user_ids:
             return pd.DataFrame(columns=ACCOUNT_COLUMNS)
         asked = list(user_ids)[:100]
-        response = self._paid_call("get_users (public_metrics)", USER_LOOKUP, USER_READ, len(asked), _users_read,
-                                   self.client.get_users, user_auth=self.public_user_auth, usernames=asked,
-                                   user_fields=["public_metrics"])
+        response = self._paid_call(
+            "get_users (public_metrics)",
+            USER_LOOKUP,
+            USER_READ,
+            len(asked),
+            _users_read,
+            self.client.get_users,
+            user_auth=self.public_user_auth,
+            usernames=asked,
+            user_fields=["public_metrics"],
+        )
         now = self.clock()
         rows = []
         with _reading("get_users (public_metrics)"):
             for user in response.data or []:
                 metrics = user.data.get("public_metrics") or {}
-                rows.append({"user_id": user.username.lower(), "collected_at": now,
-                             "followers": metrics.get("followers_count"), "following": metrics.get("following_count"),
-                             "post_count": _first_present(metrics, "tweet_count", "post_count")})
+                rows.append(
+                    {
+                        "user_id": user.username.lower(),
+                        "collected_at": now,
+                        "followers": metrics.get("followers_count"),
+                        "following": metrics.get("following_count"),
+                        "post_count": _first_present(metrics, "tweet_count", "post_count"),
+                    }
+                )
         return pd.DataFrame(rows, columns=ACCOUNT_COLUMNS)
 
     def fetch_profile_activity(self, user_ids, days) -> pd.DataFrame:

@@ -40,8 +40,11 @@ def is_local_file(database: str) -> bool:
 def stored_schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
     """The schema version the file was last created or migrated to; None before the first (or an older file)."""
     # Asked of the catalog first: a missing table would make DuckDB look for a Python variable of its name.
-    if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                       "AND schema_name = 'ops' AND table_name = 'schema_version'"):
+    if not scalar(
+        con,
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'ops' AND table_name = 'schema_version'",
+    ):
         return None
     return scalar(con, "SELECT max(version) FROM ops.schema_version")
 
@@ -75,22 +78,29 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
     processes migrating at once conflict; the loser retries and finds the work done."""
     existing = con.execute(
         "SELECT table_schema || '.' || table_name, column_name FROM information_schema.columns "
-        "WHERE table_catalog = current_database()").fetchall()
+        "WHERE table_catalog = current_database()"
+    ).fetchall()
     columns: dict[str, set[str]] = {}
     for table, column in existing:
         columns.setdefault(table, set()).add(column)
-    schemas = {row[0] for row in con.execute(
-        "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()").fetchall()}
+    schemas = {
+        row[0]
+        for row in con.execute(
+            "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()"
+        ).fetchall()
+    }
     statements = [f"CREATE SCHEMA IF NOT EXISTS {schema}" for schema in SCHEMAS if schema not in schemas]
     for table, table_columns in TABLES.items():
         if table not in columns:
             statements.append(create_table_statement(table))
             continue
-        statements.extend(add_column_statement(table, name, sql_type)
-                          for name, sql_type in table_columns if name not in columns[table])
+        statements.extend(
+            add_column_statement(table, name, sql_type)
+            for name, sql_type in table_columns
+            if name not in columns[table]
+        )
     for statement in statements:
         retry_conflicts(lambda: con.execute(statement), what="the lake's schema")
-
 
 
 def _record_version(con: duckdb.DuckDBPyConnection, version: str) -> None:
@@ -110,8 +120,9 @@ def transaction(con: duckdb.DuckDBPyConnection):
     con.execute("COMMIT")
 
 
-def connect(database: str | None = None, read_only: bool = False,
-            check_schema: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(
+    database: str | None = None, read_only: bool = False, check_schema: bool = True
+) -> duckdb.DuckDBPyConnection:
     """A plain connection for code outside Dagster (CLI, notebooks, the seed's API). For a lake: the lake
     attached and selected, so `raw.*`, `analytics.*` and `ml.*` resolve; read-only attaches it READ_ONLY."""
     database = database or database_path()
@@ -141,8 +152,12 @@ def wait_until_unlocked(database: str, wait_seconds: float, poll_seconds: float 
     if not is_local_file(database) or not Path(database).exists():
         return
     # Policy for a held file: poll at a fixed pace until the deadline, then raise the last lock error.
-    retrying = Retrying(retry=retry_if_exception(is_lock_error), stop=stop_after_delay(wait_seconds),
-                        wait=wait_fixed(poll_seconds), reraise=True)
+    retrying = Retrying(
+        retry=retry_if_exception(is_lock_error),
+        stop=stop_after_delay(wait_seconds),
+        wait=wait_fixed(poll_seconds),
+        reraise=True,
+    )
     for attempt in retrying:
         with attempt:
             duckdb.connect(database).close()

@@ -55,18 +55,32 @@ class FileStores(BaseModel):
     follow the warehouse's file name, so a second warehouse does not overwrite the first's files."""
 
     warehouse_database: str = Field(
-        default=DEFAULT_DB_PATH, description="SOCIAL_PIPELINE_DB: the warehouse these files belong to; "
-        "its file name names the default reports folder and BI copy")
-    reports_dir: str = Field(default="", description="SOCIAL_PIPELINE_REPORTS_DIR: weekly report files. "
-                             f"Empty: {DEFAULT_REPORTS_DIR} ({DEFAULT_REPORTS_DIR}-<name> for another warehouse file)")
-    models_dir: str = Field(default=DEFAULT_MODELS_DIR, description="SOCIAL_PIPELINE_MODELS_DIR: model artifacts "
-                            "(<name>/<version>.joblib) and their predicted-vs-actual charts")
-    ops_dir: str = Field(default=DEFAULT_OPS_DIR, description="SOCIAL_PIPELINE_OPS_DIR: run-failure records "
-                         "and the prediction log")
-    bi_database: str = Field(default="", description="SOCIAL_PIPELINE_BI_DB: the read-only copy BI tools open. "
-                             f"Empty: {DEFAULT_BI_DIR}/<the warehouse's file name>")
-    inbox_dir: str = Field(default=DEFAULT_INBOX_DIR, description="SOCIAL_PIPELINE_INBOX: the folder the inbox "
-                           "sensor watches for export and profile files")
+        default=DEFAULT_DB_PATH,
+        description="SOCIAL_PIPELINE_DB: the warehouse these files belong to; "
+        "its file name names the default reports folder and BI copy",
+    )
+    reports_dir: str = Field(
+        default="",
+        description="SOCIAL_PIPELINE_REPORTS_DIR: weekly report files. "
+        f"Empty: {DEFAULT_REPORTS_DIR} ({DEFAULT_REPORTS_DIR}-<name> for another warehouse file)",
+    )
+    models_dir: str = Field(
+        default=DEFAULT_MODELS_DIR,
+        description="SOCIAL_PIPELINE_MODELS_DIR: model artifacts "
+        "(<name>/<version>.joblib) and their predicted-vs-actual charts",
+    )
+    ops_dir: str = Field(
+        default=DEFAULT_OPS_DIR, description="SOCIAL_PIPELINE_OPS_DIR: run-failure records and the prediction log"
+    )
+    bi_database: str = Field(
+        default="",
+        description="SOCIAL_PIPELINE_BI_DB: the read-only copy BI tools open. "
+        f"Empty: {DEFAULT_BI_DIR}/<the warehouse's file name>",
+    )
+    inbox_dir: str = Field(
+        default=DEFAULT_INBOX_DIR,
+        description="SOCIAL_PIPELINE_INBOX: the folder the inbox sensor watches for export and profile files",
+    )
 
     def reports_path(self) -> Path:
         if self.reports_dir:

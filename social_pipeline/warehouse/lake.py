@@ -41,7 +41,7 @@ def is_lake(database: str) -> bool:
 
 def catalog_of(database: str) -> str:
     """What follows `ducklake:`, e.g. `postgres:host=... dbname=...`."""
-    return database[len(LAKE_PREFIX):]
+    return database[len(LAKE_PREFIX) :]
 
 
 def lake_data_path() -> str:
@@ -49,7 +49,8 @@ def lake_data_path() -> str:
     if not path:
         raise LakeConfigurationError(
             f"SOCIAL_PIPELINE_DB names a DuckLake warehouse but {DATA_PATH_VARIABLE} is not set: set it to the "
-            "folder (or object-store URL, e.g. s3://bucket/lake/) where the lake keeps its Parquet files")
+            "folder (or object-store URL, e.g. s3://bucket/lake/) where the lake keeps its Parquet files"
+        )
     return path
 
 
@@ -60,12 +61,14 @@ def _wheel_extension(module_name: str, file_name: str) -> Path:
     except ImportError as exc:
         raise LakeConfigurationError(
             f"the DuckLake warehouse needs the {module_name.replace('_', '-')} package "
-            f"(pip install {module_name.replace('_', '-')}=={duckdb.__version__})") from exc
+            f"(pip install {module_name.replace('_', '-')}=={duckdb.__version__})"
+        ) from exc
     path = Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / file_name
     if not path.exists():
         raise LakeConfigurationError(
             f"{module_name.replace('_', '-')} has no extension for DuckDB {duckdb.__version__} ({path} is missing): "
-            f"install the version matching DuckDB")
+            f"install the version matching DuckDB"
+        )
     return path
 
 
@@ -87,8 +90,10 @@ def _postgres_scanner_path(wheel_file: Path) -> Path:
             return link
         except OSError:
             continue
-    raise LakeConfigurationError("no writable folder for the postgres_scanner extension link "
-                                 "(tried $XDG_CACHE_HOME or ~/.cache, and the temp folder)")
+    raise LakeConfigurationError(
+        "no writable folder for the postgres_scanner extension link "
+        "(tried $XDG_CACHE_HOME or ~/.cache, and the temp folder)"
+    )
 
 
 def load_lake_extensions(con: duckdb.DuckDBPyConnection) -> None:
@@ -138,8 +143,11 @@ def temporary_macro_statements() -> list[str]:
     """The metric macros (core/metrics.py) as the connection's own TEMP macros. In the lake's catalog
     CREATE OR REPLACE MACRO would commit a new snapshot on every connection, and a concurrent writer's
     commit could conflict with it; a read-only connection could not create them at all."""
-    return [s.strip().replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO", 1)
-            for s in MACROS_SQL.split(";") if s.strip()]
+    return [
+        s.strip().replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO", 1)
+        for s in MACROS_SQL.split(";")
+        if s.strip()
+    ]
 
 
 def redacted(database: str) -> str:

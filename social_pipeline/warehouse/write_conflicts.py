@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import duckdb
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -51,12 +52,17 @@ def retry_conflicts(attempt: Callable[[], T], what: str, max_attempts: int = MAX
         exc = state.outcome.exception()
         LOG.warning(
             f"{what}: write conflict with another writer (attempt {state.attempt_number} of {max_attempts}); the "
-            f"whole transaction runs again in {state.next_action.sleep:.2f} s. {str(exc).splitlines()[-1]}")
+            f"whole transaction runs again in {state.next_action.sleep:.2f} s. {str(exc).splitlines()[-1]}"
+        )
 
     # Policy for a lost commit: exponential waits with full jitter, so that two losers do not collide again.
-    retrying = Retrying(retry=retry_if_exception(is_write_conflict), stop=stop_after_attempt(max_attempts),
-                        wait=wait_random_exponential(multiplier=FIRST_WAIT_SECONDS, max=MAX_WAIT_SECONDS),
-                        before_sleep=log_retry, reraise=True)
+    retrying = Retrying(
+        retry=retry_if_exception(is_write_conflict),
+        stop=stop_after_attempt(max_attempts),
+        wait=wait_random_exponential(multiplier=FIRST_WAIT_SECONDS, max=MAX_WAIT_SECONDS),
+        before_sleep=log_retry,
+        reraise=True,
+    )
     try:
         return retrying(attempt)
     except duckdb.Error as exc:
@@ -88,8 +94,13 @@ def _rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
         pass  # a failed commit has already ended the transaction
 
 
-def write_transaction(con: duckdb.DuckDBPyConnection, body: Callable[[duckdb.DuckDBPyConnection], T],
-                      what: str, max_attempts: int = MAX_ATTEMPTS, claims: Sequence[str] | None = None) -> T:
+def write_transaction(
+    con: duckdb.DuckDBPyConnection,
+    body: Callable[[duckdb.DuckDBPyConnection], T],
+    what: str,
+    max_attempts: int = MAX_ATTEMPTS,
+    claims: Sequence[str] | None = None,
+) -> T:
     """`body(con)` in one transaction, committed; on a write conflict the transaction is rolled back and
     `body` runs again from the start in a new one. Returns what the committed `body` returned.
 

@@ -26,13 +26,17 @@ def client(serving_env):
 
 
 def _logged(serving_env) -> list[dict]:
-    return [json.loads(line) for path in sorted(Path(serving_env["ops"]).glob("predictions/*.jsonl"))
-            for line in path.read_text().splitlines()]
+    return [
+        json.loads(line)
+        for path in sorted(Path(serving_env["ops"]).glob("predictions/*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
 
 
 def _post_raw(client, body: str):
-    return client.post("/predict", content=body.encode("utf-8", "surrogatepass"),
-                       headers={"Content-Type": "application/json"})
+    return client.post(
+        "/predict", content=body.encode("utf-8", "surrogatepass"), headers={"Content-Type": "application/json"}
+    )
 
 
 # ----- 2. bursts -----------------------------------------------------------------------------
@@ -52,7 +56,9 @@ def test_a_full_server_answers_503_with_retry_after_at_once(client, serving_env,
         answer = client.post("/predict", json=DRAFT)
         assert answer.status_code == 503
         assert answer.headers["Retry-After"] == "1"
-        assert answer.json()["detail"] == "the server is computing as many predictions as it can at once: retry after 1 s"
+        assert (
+            answer.json()["detail"] == "the server is computing as many predictions as it can at once: retry after 1 s"
+        )
         assert _logged(serving_env) == []  # nothing predicted
         assert _post_raw(client, "{not json").status_code == 503  # nor even parsed: turned away first
     finally:
@@ -88,8 +94,10 @@ def test_a_burst_within_the_queue_is_served_in_turn_with_the_same_answers(servin
     with TestClient(app) as client, ThreadPoolExecutor(4) as pool:  # one event loop for every request
         assert queue.try_acquire()
         try:
+
             def post(i):
                 answers[i] = client.post("/predict", json=DRAFT)
+
             waiting = [pool.submit(post, i) for i in range(4)]
             _wait_until(lambda: queue.queued == 4)
             started = time.monotonic()
@@ -126,6 +134,7 @@ def test_a_request_that_waited_its_bound_is_turned_away(client, serving_env, mon
 def test_the_queue_admits_only_what_the_recent_prediction_time_can_serve_in_the_bound():
     """Predictions recently took 0.4 s and the bound is 1 s: the first waiter expects 0.4 s, the second
     0.8 s, the third would expect 1.2 s and is turned away at once."""
+
     async def burst():
         queue = api.InFlightLimit(1, max_wait_s=1.0)
         queue.typical_s = 0.4
@@ -193,6 +202,7 @@ def test_an_unmeasured_worker_assumes_a_service_time_until_it_has_one():
 def test_the_service_time_of_a_waiter_starts_when_the_slot_is_passed_to_it():
     """The slot passes to the waiter at release(); the waiter's coroutine resumes later (here 0.2 s
     later, as when the event loop is busy with a burst): that delay is part of the service time."""
+
     async def handed_over() -> tuple[float, float, float]:
         queue = api.InFlightLimit(1, max_wait_s=10.0)
         assert queue.try_acquire()
@@ -214,6 +224,7 @@ def test_the_service_time_of_a_waiter_starts_when_the_slot_is_passed_to_it():
 def test_a_waiter_cancelled_as_the_slot_reaches_it_passes_the_slot_on():
     """A client that goes away while its request waits: its place is given up, and a slot handed to it
     at that moment goes to the next waiter, never lost."""
+
     async def burst():
         queue = api.InFlightLimit(1, max_wait_s=10.0)
         assert queue.try_acquire()
@@ -244,10 +255,15 @@ def test_a_failed_prediction_frees_its_slot(client, serving_env, monkeypatch):
 
 
 # ----- 3. bad requests -----------------------------------------------------------------------
-@pytest.mark.parametrize("field, literal", [
-    ("user_avg_engagement_rate", "NaN"), ("user_avg_engagement_rate", "Infinity"),
-    ("user_followers", "-Infinity"), ("num_hashtags", "NaN"),
-])
+@pytest.mark.parametrize(
+    "field, literal",
+    [
+        ("user_avg_engagement_rate", "NaN"),
+        ("user_avg_engagement_rate", "Infinity"),
+        ("user_followers", "-Infinity"),
+        ("num_hashtags", "NaN"),
+    ],
+)
 def test_non_finite_numbers_are_a_422_naming_the_field(client, field, literal):
     answer = _post_raw(client, f'{{"post_text": "hello", "{field}": {literal}}}')
     assert answer.status_code == 422, answer.text
@@ -267,10 +283,17 @@ def test_a_lone_surrogate_is_a_422_naming_the_field(client, serving_env, field):
     assert _logged(serving_env) == []
 
 
-@pytest.mark.parametrize("field, value", [
-    ("user_followers", True), ("user_followers", "40000"), ("user_followers", 40000.5),
-    ("num_media_items", True), ("num_hashtags", False), ("user_avg_engagement_rate", True),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("user_followers", True),
+        ("user_followers", "40000"),
+        ("user_followers", 40000.5),
+        ("num_media_items", True),
+        ("num_hashtags", False),
+        ("user_avg_engagement_rate", True),
+    ],
+)
 def test_booleans_and_strings_are_not_counts(client, field, value):
     answer = client.post("/predict", json={**DRAFT, field: value})
     assert answer.status_code == 422, answer.text
@@ -295,7 +318,7 @@ def test_a_body_over_the_limit_is_a_413_and_a_long_value_is_not_echoed(client):
     answer = client.post("/predict", json={**DRAFT, "post_text": long_text, "scheduled_time": "9" * 64})
     assert answer.status_code == 422
     errors = {e["loc"][-1]: e for e in answer.json()["detail"]}
-    assert errors["post_text"]["input"] == long_text[:api.MAX_ECHO_CHARS] + "… (30,000 characters)"
+    assert errors["post_text"]["input"] == long_text[: api.MAX_ECHO_CHARS] + "… (30,000 characters)"
     assert len(answer.content) < 2_000
 
     many = json.dumps([DRAFT] * 500)  # a list where an object belongs: summarised, not echoed
@@ -309,9 +332,15 @@ def test_health_and_503_details_name_no_path_or_pid(client, serving_env, tmp_pat
     """The BI copy locked by another process: DuckDB's error names the file, the interpreter and the
     PID holding it. The answers say what is wrong without them; the server log keeps them."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('locked', flush=True); time.sleep(60)", serving_env["bi"] + ".locked"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(60)",
+            serving_env["bi"] + ".locked",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", serving_env["bi"] + ".locked")
@@ -356,6 +385,7 @@ def test_one_request_writes_a_bounded_line(client, serving_env):
     cut = {c["field"]: c for c in logged["truncated"]}
     assert cut["request.post_text"]["chars"] == 25_000
     import hashlib
+
     assert cut["request.post_text"]["sha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert logged["response"]["prediction_id"] == answer.json()["prediction_id"]
 

@@ -155,22 +155,34 @@ def test_a_draft_with_an_account_shows_every_top_feature_on_the_accounts_clock(p
     assert not page.is_visible("#error")
     assert page.inner_text("#reach") == whole(expected["predicted_reach"])
     contributions = expected["explanations"]["contributions"]
-    labels = {"user_avg_reach": "Account's average reach", "user_avg_likes": "Account's average likes",
-              "hour": "Hour (Europe/Berlin)", "daypart": "Time of day (Europe/Berlin)",
-              "day_of_week": "Day of week (Europe/Berlin)"}
-    shown = {row.get_attribute("data-feature"): [cell.inner_text() for cell in row.query_selector_all("td")]
-             for row in page.query_selector_all("#top_features tr")}
+    labels = {
+        "user_avg_reach": "Account's average reach",
+        "user_avg_likes": "Account's average likes",
+        "hour": "Hour (Europe/Berlin)",
+        "daypart": "Time of day (Europe/Berlin)",
+        "day_of_week": "Day of week (Europe/Berlin)",
+    }
+    shown = {
+        row.get_attribute("data-feature"): [cell.inner_text() for cell in row.query_selector_all("td")]
+        for row in page.query_selector_all("#top_features tr")
+    }
     assert list(shown) == expected["explanations"]["top_features"]
     for feature, cells in shown.items():
         assert cells[2:] == [_factor(contributions["reach"][feature]), _factor(contributions["likes"][feature])]
         if feature in labels:
             assert cells[0] == labels[feature]
     if "user_avg_reach" in shown:
-        assert shown["user_avg_reach"][1:] == [whole(round(expected["features"]["user_avg_reach"])),
-                                               _factor(contributions["reach"]["user_avg_reach"]), "×1.00"]
+        assert shown["user_avg_reach"][1:] == [
+            whole(round(expected["features"]["user_avg_reach"])),
+            _factor(contributions["reach"]["user_avg_reach"]),
+            "×1.00",
+        ]
     assert page.inner_text("#clock") == "Hour, time of day and day of week are read in Europe/Berlin."
-    assert page.inner_text("#notes") == expected["notes"][0] == (
-        "hour and day_of_week read in Europe/Berlin, the time zone of account 'alice_data'")
+    assert (
+        page.inner_text("#notes")
+        == expected["notes"][0]
+        == ("hour and day_of_week read in Europe/Berlin, the time zone of account 'alice_data'")
+    )
     assert page.console_errors == []
 
 

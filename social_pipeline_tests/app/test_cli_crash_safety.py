@@ -21,8 +21,20 @@ def _table_dump(path):
         ).fetchall():
             frame = con.execute(f"SELECT * FROM {schema}.{name}").df()
             # Write times differ between two runs, and a report states when it was generated in its text.
-            frame = frame.drop(columns=[c for c in ("ingested_at", "written_at", "source_written_at", "generated_at",
-                                                    "report_json", "report_markdown") if c in frame])
+            frame = frame.drop(
+                columns=[
+                    c
+                    for c in (
+                        "ingested_at",
+                        "written_at",
+                        "source_written_at",
+                        "generated_at",
+                        "report_json",
+                        "report_markdown",
+                    )
+                    if c in frame
+                ]
+            )
             # Every column sorts: rows tied on the keys (a user's content types in a week) keep no order of their own.
             dump[f"{schema}.{name}"] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
         return dump
@@ -31,12 +43,21 @@ def _table_dump(path):
 
 
 def _run_cli(db, days, tmp_path, stdout=subprocess.DEVNULL):
-    env = {**os.environ, "SOCIAL_PIPELINE_DB": str(db), "SOCIAL_PIPELINE_BI_DB": str(tmp_path / "bi.duckdb"),
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "SOCIAL_PIPELINE_DB": str(db),
+        "SOCIAL_PIPELINE_BI_DB": str(tmp_path / "bi.duckdb"),
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("DAGSTER_HOME", None)
-    return subprocess.Popen([sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", str(days),
-                             "--as-of", "2026-11-18 12:00"], cwd=REPO, env=env,
-                            stdout=stdout, stderr=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", str(days), "--as-of", "2026-11-18 12:00"],
+        cwd=REPO,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 # Long enough for a complete week: the runs after the collection then have rows of their own to write.

@@ -62,8 +62,14 @@ def test_a_killed_in_process_run_is_failed_and_the_queue_moves_on(tmp_path, monk
     run` / `make dev` (init-instance) fails the dead run through Dagster, and the daemon starts the queued run."""
     project_home(tmp_path, monkeypatch)
     assert main(["init-instance"]) == 0
-    victim = subprocess.Popen([sys.executable, "-c", SLOW_WRITER], cwd=REPO, env={**os.environ},
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    victim = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER],
+        cwd=REPO,
+        env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert victim.stdout.readline().strip() == "writing"
     finally:
@@ -96,16 +102,16 @@ def test_a_live_runner_keeps_its_run(tmp_path, monkeypatch):
     instance = dg.DagsterInstance.get()
     host, pid, start = runner_tags()[RUNNER_TAG].split(":")
     alive = instance.create_run_for_job(dg.GraphDefinition("alive").to_job(), tags=runner_tags())
-    reused = instance.create_run_for_job(dg.GraphDefinition("reused").to_job(),
-                                         tags={RUNNER_TAG: f"{host}:{pid}:{int(start) - 1}"})
-    elsewhere = instance.create_run_for_job(dg.GraphDefinition("elsewhere").to_job(),
-                                            tags={RUNNER_TAG: "another-host:1:1"})
+    reused = instance.create_run_for_job(
+        dg.GraphDefinition("reused").to_job(), tags={RUNNER_TAG: f"{host}:{pid}:{int(start) - 1}"}
+    )
+    elsewhere = instance.create_run_for_job(
+        dg.GraphDefinition("elsewhere").to_job(), tags={RUNNER_TAG: "another-host:1:1"}
+    )
     for run in (alive, reused, elsewhere):
-        instance.handle_run_event(run.run_id, dg.DagsterEvent(
-            event_type_value="PIPELINE_START", job_name=run.job_name))
+        instance.handle_run_event(run.run_id, dg.DagsterEvent(event_type_value="PIPELINE_START", job_name=run.job_name))
     assert fail_runs_of_dead_runners(instance) == [reused.run_id]
-    assert _statuses(instance) == {alive.run_id: "STARTED", reused.run_id: "FAILURE",
-                                   elsewhere.run_id: "STARTED"}
+    assert _statuses(instance) == {alive.run_id: "STARTED", reused.run_id: "FAILURE", elsewhere.run_id: "STARTED"}
 
 
 def test_a_sigkilled_run_worker_frees_the_queue_in_bounded_time(tmp_path, monkeypatch, cli_outputs):
@@ -132,8 +138,10 @@ def test_a_sigkilled_run_worker_frees_the_queue_in_bounded_time(tmp_path, monkey
         assert time.monotonic() - killed_at < 60
         assert _statuses(instance)[first] == "FAILURE"
         # The code server noticed its worker died (the default launcher has no worker health check).
-        assert any("[DagsterApiServer]" in e.message and "terminated by signal 9 (SIGKILL)" in e.message
-                   for e in instance.all_logs(first))
+        assert any(
+            "[DagsterApiServer]" in e.message and "terminated by signal 9 (SIGKILL)" in e.message
+            for e in instance.all_logs(first)
+        )
 
 
 def _worker_pid(instance, run_id: str, deadline: float) -> int:

@@ -48,12 +48,15 @@ def test_a_wrong_report_is_caught(tiny, tmp_path):
     broken = str(tmp_path / "broken.duckdb")
     shutil.copyfile(database, broken)
     con = duckdb.connect(broken)
-    user, week, report = con.execute("SELECT user_id, week_start, report_json FROM analytics.weekly_reports "
-                                     "ORDER BY user_id, week_start LIMIT 1").fetchall()[0]
+    user, week, report = con.execute(
+        "SELECT user_id, week_start, report_json FROM analytics.weekly_reports ORDER BY user_id, week_start LIMIT 1"
+    ).fetchall()[0]
     report = json.loads(report)
     report["recommendations"] = report["recommendations"][1:]  # one rule's advice lost
-    con.execute("UPDATE analytics.weekly_reports SET report_json = $r WHERE user_id = $u AND week_start = $w",
-                {"r": json.dumps(report), "u": user, "w": week})
+    con.execute(
+        "UPDATE analytics.weekly_reports SET report_json = $r WHERE user_id = $u AND week_start = $w",
+        {"r": json.dumps(report), "u": user, "w": week},
+    )
     con.close()
     with pytest.raises(AssertionError):
         compare_answers(broken, run_baseline(lite, weeks), weeks)
@@ -144,8 +147,13 @@ def test_api_load_counts_only_the_right_answers_as_served():
     server = ThreadingHTTPServer(("127.0.0.1", 0), EveryFourthWrong)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        result = run_load(f"http://127.0.0.1:{server.server_port}", {}, concurrency=3, n_requests=20,
-                          same_answer=lambda body: body == b'{"reach": 1}')
+        result = run_load(
+            f"http://127.0.0.1:{server.server_port}",
+            {},
+            concurrency=3,
+            n_requests=20,
+            same_answer=lambda body: body == b'{"reach": 1}',
+        )
     finally:
         server.shutdown()
     assert result["statuses"] == {200: 20} and result["wrong_answers"] == 5

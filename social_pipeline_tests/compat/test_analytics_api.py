@@ -9,23 +9,67 @@ from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import add_post, add_profile_day, refresh_post_tables
 
 AS_OF = pd.Timestamp("2026-03-09 06:00")
-SUMMARY_KEYS = {"total_posts": int, "total_impressions": int, "total_engagements": int, "avg_engagement_rate": float,
-                "best_post": dict, "worst_post": dict, "engagement_by_type": dict, "time_range": dict}
-SLOT_KEYS = {"day_of_week": int, "day_name": str, "hour": int, "avg_engagement_rate": float, "posts_count": int,
-             "total_impressions": int, "total_engagements": int}
-RECRUITER_KEYS = ["profile_views_7d", "profile_views_30d", "connection_requests", "inmails_received",
-                  "recruiter_engagements", "profile_saves", "conversations_started", "interviews_scheduled",
-                  "estimated_recruiter_reach", "view_change_pct"]
-REPORT_KEYS = ["report_period", "summary", "top_posts", "engagement_breakdown", "best_times", "recruiter_metrics",
-               "trends", "recommendations", "generated_at"]
+SUMMARY_KEYS = {
+    "total_posts": int,
+    "total_impressions": int,
+    "total_engagements": int,
+    "avg_engagement_rate": float,
+    "best_post": dict,
+    "worst_post": dict,
+    "engagement_by_type": dict,
+    "time_range": dict,
+}
+SLOT_KEYS = {
+    "day_of_week": int,
+    "day_name": str,
+    "hour": int,
+    "avg_engagement_rate": float,
+    "posts_count": int,
+    "total_impressions": int,
+    "total_engagements": int,
+}
+RECRUITER_KEYS = [
+    "profile_views_7d",
+    "profile_views_30d",
+    "connection_requests",
+    "inmails_received",
+    "recruiter_engagements",
+    "profile_saves",
+    "conversations_started",
+    "interviews_scheduled",
+    "estimated_recruiter_reach",
+    "view_change_pct",
+]
+REPORT_KEYS = [
+    "report_period",
+    "summary",
+    "top_posts",
+    "engagement_breakdown",
+    "best_times",
+    "recruiter_metrics",
+    "trends",
+    "recommendations",
+    "generated_at",
+]
 
 
 @pytest.fixture
 def warehouse(tmp_path):
     path = str(tmp_path / "w.duckdb")
     con = connect(path)
-    add_post(con, "1", "7", "2026-03-02 09:00", 1000, likes=40, retweets=5, replies=3, quotes=2, content_type="image",
-             text="Shipping our DuckDB pipeline")
+    add_post(
+        con,
+        "1",
+        "7",
+        "2026-03-02 09:00",
+        1000,
+        likes=40,
+        retweets=5,
+        replies=3,
+        quotes=2,
+        content_type="image",
+        text="Shipping our DuckDB pipeline",
+    )
     add_post(con, "2", "7", "2026-03-04 09:30", 500, likes=5, content_type="text")
     add_post(con, "3", "7", "2026-02-23 09:10", 0, likes=2, content_type="poll")
     for day in pd.date_range("2026-02-01", "2026-03-08"):
@@ -46,9 +90,18 @@ def test_package_import_is_lazy_and_exports_the_collector():
     import subprocess
     import sys
 
-    loaded = subprocess.run([sys.executable, "-c", "import sys, social_pipeline; "
-                             "print(sorted(m for m in ('dagster', 'duckdb', 'sklearn', 'social_pipeline.compat.analytics_collector') "
-                             "if m in sys.modules))"], capture_output=True, text=True, check=True).stdout.strip()
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, social_pipeline; "
+            "print(sorted(m for m in ('dagster', 'duckdb', 'sklearn', 'social_pipeline.compat.analytics_collector') "
+            "if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert loaded == "[]"  # nothing heavy until a name is used
     import social_pipeline
     from social_pipeline.compat.analytics_collector import AnalyticsCollector
@@ -104,7 +157,11 @@ def test_recruiter_keys(collector):
     metrics = collector.track_recruiter_engagement(7)
     assert list(metrics) == RECRUITER_KEYS
     assert all(isinstance(metrics[k], int) for k in RECRUITER_KEYS[:-1])
-    assert (metrics["profile_views_7d"], metrics["profile_views_30d"], metrics["estimated_recruiter_reach"]) == (35, 150, 15)
+    assert (metrics["profile_views_7d"], metrics["profile_views_30d"], metrics["estimated_recruiter_reach"]) == (
+        35,
+        150,
+        15,
+    )
     assert metrics["view_change_pct"] == 0.0
 
 
@@ -113,14 +170,24 @@ def test_weekly_report_keys_and_seed_example(collector, capsys):
     assert all(key in report for key in REPORT_KEYS)
     assert isinstance(report["generated_at"], str) and isinstance(report["recommendations"], list)
     # The seed's types inside: dicts where it shows {...}, lists where it shows [...].
-    for key, kind in (("report_period", dict), ("summary", dict), ("top_posts", list), ("engagement_breakdown", dict),
-                      ("best_times", list), ("recruiter_metrics", dict), ("trends", dict)):
+    for key, kind in (
+        ("report_period", dict),
+        ("summary", dict),
+        ("top_posts", list),
+        ("engagement_breakdown", dict),
+        ("best_times", list),
+        ("recruiter_metrics", dict),
+        ("trends", dict),
+    ):
         assert isinstance(report[key], kind), key
-    assert {k: type(report["summary"][k]) for k in ("total_posts", "total_impressions", "total_engagements",
-                                                    "avg_engagement_rate")} == {
-        "total_posts": int, "total_impressions": int, "total_engagements": int, "avg_engagement_rate": float}
+    assert {
+        k: type(report["summary"][k])
+        for k in ("total_posts", "total_impressions", "total_engagements", "avg_engagement_rate")
+    } == {"total_posts": int, "total_impressions": int, "total_engagements": int, "avg_engagement_rate": float}
     assert [(p["post_id"], type(p["content"]), type(p["engagement_rate"])) for p in report["top_posts"]] == [
-        ("1", str, float), ("2", str, float)]
+        ("1", str, float),
+        ("2", str, float),
+    ]
     assert all({k: type(slot[k]) for k in SLOT_KEYS} == SLOT_KEYS for slot in report["best_times"])
     assert list(report["recruiter_metrics"]) == RECRUITER_KEYS
     assert all(isinstance(v, (int, float)) or v is None for v in report["trends"].values())
@@ -131,14 +198,14 @@ def test_weekly_report_keys_and_seed_example(collector, capsys):
     print(f"Engagements: {report['summary']['total_engagements']}")
     print(f"Avg Engagement Rate: {report['summary']['avg_engagement_rate']:.2f}%")
     print("\n=== Top Posts ===")
-    for post in report['top_posts'][:3]:
+    for post in report["top_posts"][:3]:
         print(f"- {post['content'][:50]}...")
         print(f"  Engagement Rate: {post['engagement_rate']:.2f}%")
     print("\n=== Trends ===")
-    for key, value in report['trends'].items():
+    for key, value in report["trends"].items():
         print(f"{key}: {value}")
     print("\n=== Recommendations ===")
-    for rec in report['recommendations']:
+    for rec in report["recommendations"]:
         print(f"- {rec}")
     out = capsys.readouterr().out
     assert "Posts: 2" in out and "Avg Engagement Rate: 3.00%" in out
@@ -213,7 +280,9 @@ def test_seed_positional_style_is_accepted(warehouse, monkeypatch):
     class DatabaseManager:
         db_path = warehouse
 
-    assert AnalyticsCollector(DatabaseManager(), object(), as_of=AS_OF).calculate_engagement_rate(1) == pytest.approx(5.0)
+    assert AnalyticsCollector(DatabaseManager(), object(), as_of=AS_OF).calculate_engagement_rate(1) == pytest.approx(
+        5.0
+    )
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", warehouse)
     assert AnalyticsCollector(as_of=AS_OF).calculate_engagement_rate(1) == pytest.approx(5.0)
     assert AnalyticsCollector(object()).db_path == warehouse  # a manager naming no path: the default
@@ -233,9 +302,16 @@ def test_while_a_run_writes_the_warehouse_the_collector_reads_the_bi_copy(wareho
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", warehouse)
     monkeypatch.setenv("SOCIAL_PIPELINE_BI_DB", str(copy))
     # DuckDB locks per process: a writer in a child process holds the file, as a Dagster run does.
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({warehouse!r}); "
-                               "print('held', flush=True); sys.stdin.read()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; con = duckdb.connect({warehouse!r}); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.warns(UserWarning, match="reading the BI copy"):

@@ -30,8 +30,9 @@ def test_a_slot_needs_two_posts_and_ranks_by_average_rate(con):
     add_post(con, "c", "u", "2026-02-24 18:00", 10, likes=5)
     refresh_post_tables(con)
     rows = best_times(con)
-    assert rows[["day_of_week_local", "day_name", "hour_local", "posts_count", "total_impressions", "total_engagements"]].values.tolist() == [
-        [0, "Monday", 9, 2, 300, 8]]
+    assert rows[
+        ["day_of_week_local", "day_name", "hour_local", "posts_count", "total_impressions", "total_engagements"]
+    ].values.tolist() == [[0, "Monday", 9, 2, 300, 8]]
     assert rows["avg_engagement_rate_pct"].tolist() == [pytest.approx(3.0)]
     assert rows["window_start"].tolist() == [WEEK_END - pd.Timedelta(days=90)]
 
@@ -45,7 +46,9 @@ def test_the_window_is_the_90_days_before_the_week_end(con):
     add_post(con, "after", "u", WEEK_END + pd.Timedelta(days=7), 100, likes=90)  # after the week: outside
     refresh_post_tables(con)
     rows = best_times(con)
-    assert rows[["day_of_week_local", "hour_local", "posts_count"]].values.tolist() == [[(WEEK_END - pd.Timedelta(days=90)).day_of_week, 0, 2]]
+    assert rows[["day_of_week_local", "hour_local", "posts_count"]].values.tolist() == [
+        [(WEEK_END - pd.Timedelta(days=90)).day_of_week, 0, 2]
+    ]
     assert rows["avg_engagement_rate_pct"].tolist() == [pytest.approx(15.0)]  # (10 % + 20 %) / 2
 
 
@@ -61,7 +64,14 @@ def test_ties_are_broken_deterministically_and_only_10_slots_kept(con):
     for hour in range(12):
         posts = 3 if hour == 11 else 2
         for k in range(posts):
-            add_post(con, f"p{hour}_{k}", "u", pd.Timestamp("2026-02-02") + pd.Timedelta(days=7 * k, hours=hour), 100, likes=5)
+            add_post(
+                con,
+                f"p{hour}_{k}",
+                "u",
+                pd.Timestamp("2026-02-02") + pd.Timedelta(days=7 * k, hours=hour),
+                100,
+                likes=5,
+            )
     refresh_post_tables(con)
     rows = best_times(con)
     assert rows.sort_values("rank")["hour_local"].tolist() == [11, 0, 1, 2, 3, 4, 5, 6, 7, 8]
@@ -104,8 +114,9 @@ def test_an_empty_week_gives_the_empty_structure(con):
 def test_recruiter_metrics_sums_and_week_over_week(con):
     for day in pd.date_range(WEEK_END - pd.Timedelta(days=30), WEEK_END - pd.Timedelta(days=1)):
         last_week = day >= WEEK
-        add_profile_day(con, "u", day, 7 if last_week else 3, inmails_received=1, recruiter_messages=2,
-                        connection_requests=1)
+        add_profile_day(
+            con, "u", day, 7 if last_week else 3, inmails_received=1, recruiter_messages=2, connection_requests=1
+        )
     add_profile_day(con, "u", WEEK_END, 1000)  # after as_of: not counted
     row = q.frame(con, q.recruiter_query(q.report_periods_sql()), WEEKS).iloc[0]
     assert row["profile_views_7d"] == 49
@@ -149,5 +160,14 @@ def test_the_report_keeps_the_best_five_posts_in_order(con):
     (report,) = q.weekly_reports(con, q.report_periods_sql(), WEEKS, WEEK_END)
     assert [p["engagement_rate"] for p in report["top_posts"]] == [9.0, 8.0, 7.0, 5.0, 3.0]
     assert report["summary"]["total_posts"] == 7
-    assert set(report) >= {"report_period", "summary", "top_posts", "engagement_breakdown", "best_times",
-                           "recruiter_metrics", "trends", "recommendations", "generated_at"}
+    assert set(report) >= {
+        "report_period",
+        "summary",
+        "top_posts",
+        "engagement_breakdown",
+        "best_times",
+        "recruiter_metrics",
+        "trends",
+        "recommendations",
+        "generated_at",
+    }

@@ -11,18 +11,22 @@ import social_pipeline.sources
 import social_pipeline.warehouse
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "inbox-samples"
-DAGSTER_SIDE = "('dagster', 'dagster_duckdb', 'social_pipeline.resources', 'social_pipeline.defs', " \
-               "'social_pipeline.definitions')"
-CHECK = ("def check(what):\n"
-         f"    loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'dagster_duckdb') "
-         f"or m.startswith({DAGSTER_SIDE}))\n"
-         "    assert not loaded, f'{what} loads {loaded[:3]}'\n")
+DAGSTER_SIDE = (
+    "('dagster', 'dagster_duckdb', 'social_pipeline.resources', 'social_pipeline.defs', 'social_pipeline.definitions')"
+)
+CHECK = (
+    "def check(what):\n"
+    f"    loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'dagster_duckdb') "
+    f"or m.startswith({DAGSTER_SIDE}))\n"
+    "    assert not loaded, f'{what} loads {loaded[:3]}'\n"
+)
 
 
 def run_fresh(script: str) -> None:
     # A fresh interpreter: this test process has Dagster loaded already.
-    result = subprocess.run([sys.executable, "-c", "import importlib, sys\n" + CHECK + script],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import importlib, sys\n" + CHECK + script], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -30,16 +34,20 @@ def plain_modules() -> list[str]:
     """Every module of the Dagster-free packages, and the HTTP API's two modules."""
     packages = [social_pipeline.core, social_pipeline.warehouse, social_pipeline.sources]
     return [f"{package.__name__}.{m.name}" for package in packages for m in pkgutil.iter_modules(package.__path__)] + [
-        "social_pipeline.app.serving", "social_pipeline.app.http_api"]
+        "social_pipeline.app.serving",
+        "social_pipeline.app.http_api",
+    ]
 
 
 def test_no_plain_module_imports_dagster():
     modules = plain_modules()
-    assert {"social_pipeline.core.metrics", "social_pipeline.warehouse.write_conflicts",
-            "social_pipeline.sources.x_api", "social_pipeline.sources.inbox_files"} <= set(modules)
-    run_fresh(f"for name in {modules!r}:\n"
-              "    importlib.import_module(name)\n"
-              "    check(name)\n")
+    assert {
+        "social_pipeline.core.metrics",
+        "social_pipeline.warehouse.write_conflicts",
+        "social_pipeline.sources.x_api",
+        "social_pipeline.sources.inbox_files",
+    } <= set(modules)
+    run_fresh(f"for name in {modules!r}:\n    importlib.import_module(name)\n    check(name)\n")
 
 
 def test_writing_and_reading_the_warehouse_loads_no_dagster(tmp_path):
@@ -68,4 +76,5 @@ def test_writing_and_reading_the_warehouse_loads_no_dagster(tmp_path):
         f"assert reader_database({database!r}) == {database!r}  # no BI copy yet\n"
         "health = TestClient(app).get('/health')\n"
         "assert (health.status_code, health.json()['models_ready']) == (200, False), health.text\n"
-        "check('connect, SimulatedSource.fetch_posts, write_transaction, ingest_file and GET /health')\n")
+        "check('connect, SimulatedSource.fetch_posts, write_transaction, ingest_file and GET /health')\n"
+    )

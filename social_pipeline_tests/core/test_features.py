@@ -54,16 +54,32 @@ def test_column_version_agrees_with_single_text():
 
 def test_daypart_uses_the_notebooks_bins():
     assert [daypart(h) for h in (0, 5, 6, 11, 12, 17, 18, 22, 23)] == [
-        "late_night", "late_night", "morning", "morning", "afternoon", "afternoon", "evening", "evening",
-        "late_night2"]
+        "late_night",
+        "late_night",
+        "morning",
+        "morning",
+        "afternoon",
+        "afternoon",
+        "evening",
+        "evening",
+        "late_night2",
+    ]
     assert list(daypart(pd.Series([3, 20]))) == ["late_night", "evening"]
 
 
 def test_emoji_count_equals_the_emoji_packages_on_mixed_text():
     # Keycaps start with an ASCII character (11️⃣ holds one); ZWJ families, flags, skin tones, ©®™ count,
     # a lone joiner does not.
-    texts = ["1️⃣ then 11️⃣ and #️⃣*️⃣", "a👨‍👩‍👧‍👦b🇺🇸🇬🇧c", "👍🏽👍 © ® ™ ☺", "\u200d\u200d", "🏳️‍🌈x",
-             "plain ascii #1 *", "é中ß", "2.0🚀https://x.com/🦆"]
+    texts = [
+        "1️⃣ then 11️⃣ and #️⃣*️⃣",
+        "a👨‍👩‍👧‍👦b🇺🇸🇬🇧c",
+        "👍🏽👍 © ® ™ ☺",
+        "\u200d\u200d",
+        "🏳️‍🌈x",
+        "plain ascii #1 *",
+        "é中ß",
+        "2.0🚀https://x.com/🦆",
+    ]
     assert [count_emojis(t) for t in texts] == [emoji.emoji_count(t) for t in texts] == [4, 3, 6, 0, 1, 0, 0, 2]
 
 
@@ -80,11 +96,23 @@ def test_one_drafts_features_are_the_batch_paths_value_for_value():
     from social_pipeline.core.prediction_request import PostPayload, feature_frame, feature_row
 
     drafts = [
-        PostPayload(post_text="Ship it #DuckDB @dagster 🚀🚀 https://x.co", scheduled_time="2026-07-15T17:30:00Z",
-                    timezone="Europe/Berlin", user_followers=40_000, user_avg_engagement_rate=0.03,
-                    media_type="image", num_media_items=2),
-        PostPayload(post_text="late", scheduled_time="2026-01-14T23:30:00+05:30", timezone="America/New_York",
-                    num_hashtags=7, num_mentions=0, num_emojis=3),
+        PostPayload(
+            post_text="Ship it #DuckDB @dagster 🚀🚀 https://x.co",
+            scheduled_time="2026-07-15T17:30:00Z",
+            timezone="Europe/Berlin",
+            user_followers=40_000,
+            user_avg_engagement_rate=0.03,
+            media_type="image",
+            num_media_items=2,
+        ),
+        PostPayload(
+            post_text="late",
+            scheduled_time="2026-01-14T23:30:00+05:30",
+            timezone="America/New_York",
+            num_hashtags=7,
+            num_mentions=0,
+            num_emojis=3,
+        ),
         PostPayload(post_text="no zone given", scheduled_time="2026-03-29T01:30:00", timezone="Asia/Kolkata"),
         PostPayload(post_text="", scheduled_time="2026-11-01T05:59:00Z", media_type="video"),
     ]
@@ -93,11 +121,21 @@ def test_one_drafts_features_are_the_batch_paths_value_for_value():
         pd.testing.assert_frame_equal(one, feature_frame([draft]), check_exact=True)
 
 
-@pytest.mark.parametrize("value", [
-    "2026-07-15T19:30:00Z", "2026-07-15 19:30", "2026-07-15T19:30:00.123+05:30", "2026-07-15T19:30:00.123456-08:00",
-    "2026-01-14T23:30:00+14:00", "2024-02-29T00:00:00Z", "1678-01-01T00:00:00Z", "2261-12-31T23:59:59Z",
-    "2026-07-15T19:30:00-00:00", "2026-12-31T23:59:59.999999Z",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-07-15T19:30:00Z",
+        "2026-07-15 19:30",
+        "2026-07-15T19:30:00.123+05:30",
+        "2026-07-15T19:30:00.123456-08:00",
+        "2026-01-14T23:30:00+14:00",
+        "2024-02-29T00:00:00Z",
+        "1678-01-01T00:00:00Z",
+        "2261-12-31T23:59:59Z",
+        "2026-07-15T19:30:00-00:00",
+        "2026-12-31T23:59:59.999999Z",
+    ],
+)
 def test_the_fast_iso_path_reads_what_pandas_reads(value):
     from social_pipeline.core.prediction_request import _common_iso_time, parse_scheduled_time
 
@@ -110,10 +148,19 @@ def test_the_fast_iso_path_reads_what_pandas_reads(value):
     assert parse_scheduled_time(value)[0] == batch
 
 
-@pytest.mark.parametrize("value", [
-    "2026-02-30T10:00:00Z", "2026-07-15T24:00:00Z", "2026-07-15T19:30:00.1Z", "2026-07-15T19:30:00+0530",
-    "3000-01-01T00:00:00Z", "1600-01-01T00:00:00Z", "2026-07-15T19:30:00Z ", "now",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-02-30T10:00:00Z",
+        "2026-07-15T24:00:00Z",
+        "2026-07-15T19:30:00.1Z",
+        "2026-07-15T19:30:00+0530",
+        "3000-01-01T00:00:00Z",
+        "1600-01-01T00:00:00Z",
+        "2026-07-15T19:30:00Z ",
+        "now",
+    ],
+)
 def test_other_forms_are_left_to_pandas_and_judged_as_before(value):
     from social_pipeline.core.prediction_request import _common_iso_time, parse_scheduled_time
 
@@ -151,6 +198,9 @@ def test_a_draft_more_than_a_year_ahead_is_refused_naming_the_bound():
     (error,) = refused.value.errors()
     assert error["loc"] == ("scheduled_time",)
     bounds.add((utc_now() + pd.DateOffset(years=1)).floor("min"))  # the validator's now lies between
-    assert error["msg"] in {f"Value error, scheduled_time '{outside}' is more than a year from now (latest "
-                            f"accepted: {bound:%Y-%m-%dT%H:%M}Z, UTC); past times are accepted" for bound in bounds}
+    assert error["msg"] in {
+        f"Value error, scheduled_time '{outside}' is more than a year from now (latest "
+        f"accepted: {bound:%Y-%m-%dT%H:%M}Z, UTC); past times are accepted"
+        for bound in bounds
+    }
     assert PostPayload(scheduled_time="1990-01-01T00:00:00Z").scheduled_time == "1990-01-01T00:00:00Z"

@@ -13,7 +13,7 @@ from social_pipeline.core.files import write_atomically
 def test_text_bytes_and_writer_replace_the_file(tmp_path):
     target = tmp_path / "new" / "folder" / "report.md"
     assert write_atomically(target, "a & b <é>\n") == target
-    assert target.read_bytes() == "a & b <é>\n".encode("utf-8")
+    assert target.read_bytes() == "a & b <é>\n".encode()
     write_atomically(target, b"\x00\x01")
     assert target.read_bytes() == b"\x00\x01"
     write_atomically(target, lambda staging: staging.write_text("from a writer"))

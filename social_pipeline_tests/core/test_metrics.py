@@ -15,8 +15,15 @@ CASES = [
     (3, 1, 1, None, 50, 10.0, 3 + 2 + 3),  # missing quotes count as 0
     (None, 1, 1, 1, 100, None, None),  # unknown likes: unknown, not a rate 1 point too low
     (5, 1, 1, 1, None, None, 5 + 2 + 3 + 2),  # unknown impressions: unknown rate, known score
-    (2_000_000_000, 500_000_000, 100_000_000, 400_000_000, 60_000_000_000, 5.0,
-     2_000_000_000 + 1_000_000_000 + 300_000_000 + 800_000_000),  # beyond 32-bit
+    (
+        2_000_000_000,
+        500_000_000,
+        100_000_000,
+        400_000_000,
+        60_000_000_000,
+        5.0,
+        2_000_000_000 + 1_000_000_000 + 300_000_000 + 800_000_000,
+    ),  # beyond 32-bit
 ]
 
 
@@ -51,11 +58,13 @@ def test_recruiter_reach_truncates_like_int():
 
 
 def test_sanitize_counts_rejects_rather_than_coerces():
-    frame = pd.DataFrame({
-        "post_id": ["a", "b", "c", "d"],
-        "impressions": [100, -5, "12x", None],
-        "likes": [1.0, 2.5, 3, 4],
-    })
+    frame = pd.DataFrame(
+        {
+            "post_id": ["a", "b", "c", "d"],
+            "impressions": [100, -5, "12x", None],
+            "likes": [1.0, 2.5, 3, 4],
+        }
+    )
     cleaned, problems = metrics.sanitize_counts(frame)
     assert cleaned["impressions"].tolist()[0] == 100
     assert cleaned["impressions"].isna().tolist() == [False, True, True, True]

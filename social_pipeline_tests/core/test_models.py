@@ -22,25 +22,27 @@ def notebook_generate_synthetic_data(n=6000, seed=42):
     """Cell 2 of the notebook, verbatim apart from pandas' renamed clip argument (min= -> lower=)."""
     np.random.seed(seed)
     d = {}
-    d['user_followers'] = np.random.randint(50, 500000, size=n)
-    d['user_avg_engagement_rate'] = np.random.beta(2, 50, size=n)  # small baseline rates
-    d['media_type'] = np.random.choice(['none', 'image', 'video'], size=n, p=[0.3, 0.5, 0.2])
-    d['num_media_items'] = np.random.poisson(1, size=n)
-    d['post_text_len'] = np.random.randint(5, 800, size=n)
-    d['num_hashtags'] = np.random.poisson(2, size=n)
-    d['num_mentions'] = np.random.poisson(0.3, size=n)
-    d['num_emojis'] = np.random.poisson(1, size=n)
-    d['has_link'] = np.random.binomial(1, 0.15, size=n)
-    d['hour'] = np.random.randint(0, 24, size=n)
-    d['day_of_week'] = np.random.randint(0, 7, size=n)
+    d["user_followers"] = np.random.randint(50, 500000, size=n)
+    d["user_avg_engagement_rate"] = np.random.beta(2, 50, size=n)  # small baseline rates
+    d["media_type"] = np.random.choice(["none", "image", "video"], size=n, p=[0.3, 0.5, 0.2])
+    d["num_media_items"] = np.random.poisson(1, size=n)
+    d["post_text_len"] = np.random.randint(5, 800, size=n)
+    d["num_hashtags"] = np.random.poisson(2, size=n)
+    d["num_mentions"] = np.random.poisson(0.3, size=n)
+    d["num_emojis"] = np.random.poisson(1, size=n)
+    d["has_link"] = np.random.binomial(1, 0.15, size=n)
+    d["hour"] = np.random.randint(0, 24, size=n)
+    d["day_of_week"] = np.random.randint(0, 7, size=n)
     df = pd.DataFrame(d)
-    media_boost = df['media_type'].map({'none': 0.6, 'image': 1.0, 'video': 1.6})
-    time_boost = np.where((df['hour'] >= 18) & (df['hour'] <= 22), 1.2, 1.0)
-    base_reach = df['user_followers'] * (0.02 + 0.2 * df['user_avg_engagement_rate'])
-    df['reach'] = (base_reach * media_boost * time_boost * (1 + 0.05 * df['num_hashtags'])).clip(lower=5)
-    df['reach'] = (df['reach'] * (1 + 0.5 * np.random.randn(n))).clip(lower=5).round().astype(int)
-    df['engagement_rate'] = (df['user_avg_engagement_rate'] * (0.8 + 0.6 * np.random.rand(n))).round(4)
-    df['likes'] = (df['reach'] * df['engagement_rate'] * (0.2 + 0.8 * np.random.rand(n))).clip(lower=0).round().astype(int)
+    media_boost = df["media_type"].map({"none": 0.6, "image": 1.0, "video": 1.6})
+    time_boost = np.where((df["hour"] >= 18) & (df["hour"] <= 22), 1.2, 1.0)
+    base_reach = df["user_followers"] * (0.02 + 0.2 * df["user_avg_engagement_rate"])
+    df["reach"] = (base_reach * media_boost * time_boost * (1 + 0.05 * df["num_hashtags"])).clip(lower=5)
+    df["reach"] = (df["reach"] * (1 + 0.5 * np.random.randn(n))).clip(lower=5).round().astype(int)
+    df["engagement_rate"] = (df["user_avg_engagement_rate"] * (0.8 + 0.6 * np.random.rand(n))).round(4)
+    df["likes"] = (
+        (df["reach"] * df["engagement_rate"] * (0.2 + 0.8 * np.random.rand(n))).clip(lower=0).round().astype(int)
+    )
     return df
 
 
@@ -78,8 +80,15 @@ def test_expected_targets_are_the_mean_of_the_noise():
 
 
 def test_expected_reach_accounts_for_the_floor_of_five():
-    tiny = pd.DataFrame({"user_followers": [50], "user_avg_engagement_rate": [0.0], "media_type": ["none"],
-                         "hour": [3], "num_hashtags": [0]})
+    tiny = pd.DataFrame(
+        {
+            "user_followers": [50],
+            "user_avg_engagement_rate": [0.0],
+            "media_type": ["none"],
+            "hour": [3],
+            "num_hashtags": [0],
+        }
+    )
     # Clean reach 50 * 0.02 * 0.6 = 0.6 is floored at 5 before and after the noise: mean above 5.
     assert expected_targets(tiny).expected_reach.iloc[0] == pytest.approx(5 + 2.5 * 0.3989, rel=1e-3)
 
@@ -129,7 +138,10 @@ def test_zero_followers_unknown_media_and_missing_rate_do_not_crash(split, train
 
 def test_more_followers_predict_more_reach(split, trained):
     row = split[1].head(1)
-    small, large = trained.predict(row.assign(user_followers=1_000)), trained.predict(row.assign(user_followers=400_000))
+    small, large = (
+        trained.predict(row.assign(user_followers=1_000)),
+        trained.predict(row.assign(user_followers=400_000)),
+    )
     assert large.reach.iloc[0] > 10 * small.reach.iloc[0]
 
 
@@ -141,8 +153,9 @@ def test_training_rejects_missing_targets_and_negative_counts(split):
 
 
 def test_time_holdout_puts_the_newest_posts_in_the_test_set():
-    frame = pd.DataFrame({"post_id": list("abcdefghij"),
-                          "published_at": pd.date_range("2026-01-01", periods=10, freq="D")[::-1]})
+    frame = pd.DataFrame(
+        {"post_id": list("abcdefghij"), "published_at": pd.date_range("2026-01-01", periods=10, freq="D")[::-1]}
+    )
     train, test = models.time_holdout_split(frame, "published_at", 0.2)
     assert list(test.post_id) == ["b", "a"]
     assert train.published_at.max() < test.published_at.min()
@@ -197,11 +210,13 @@ def test_relative_model_uses_the_users_level_when_it_helps(users_with_levels, tr
     rate_factor = (1 + kappa * row.user_avg_engagement_rate.iloc[0]) / (1 + kappa * center)
     assert kappa > 0  # more engaged accounts reach more, in these data
     assert unknown.reach.iloc[0] == pytest.approx(
-        row.user_followers.iloc[0] * rate_factor * trained.reach.per_follower.predict(x)[0], rel=1e-9)
+        row.user_followers.iloc[0] * rate_factor * trained.reach.per_follower.predict(x)[0], rel=1e-9
+    )
     # And with no follower count either, the plain model.
     nobody = trained.predict(row.assign(user_avg_reach=np.nan, user_followers=0))
     assert nobody.reach.iloc[0] == pytest.approx(
-        trained.reach.point.predict(prepared(row.assign(user_followers=0), trained.reach.columns))[0], rel=1e-9)
+        trained.reach.point.predict(prepared(row.assign(user_followers=0), trained.reach.columns))[0], rel=1e-9
+    )
 
 
 def test_contributions_add_up_to_the_prediction_ratio(users_with_levels, trained_with_levels):
@@ -211,7 +226,8 @@ def test_contributions_add_up_to_the_prediction_ratio(users_with_levels, trained
     predicted = trained.predict(rows).reach
     # Both rows share one base, so the difference of their sums is the log ratio of their predictions.
     assert effects.iloc[0].sum() - effects.iloc[1].sum() == pytest.approx(
-        np.log(predicted.iloc[0] / predicted.iloc[1]), abs=1e-9)
+        np.log(predicted.iloc[0] / predicted.iloc[1]), abs=1e-9
+    )
     assert "user_avg_reach" in effects.columns
 
 
@@ -261,8 +277,9 @@ def test_explanations_equal_the_exact_evaluation_on_the_pipelines(trained, split
     drafts = drafts_at_the_edges(split[1]).head(7)
     for target in models.TARGETS:
         model = trained.target_model(target)
-        pd.testing.assert_frame_equal(model.contributions(drafts), evaluated_contributions(model, drafts),
-                                      check_exact=False, rtol=0, atol=1e-9)
+        pd.testing.assert_frame_equal(
+            model.contributions(drafts), evaluated_contributions(model, drafts), check_exact=False, rtol=0, atol=1e-9
+        )
 
 
 def test_explanations_with_a_users_level_equal_the_exact_evaluation(users_with_levels, trained_with_levels):
@@ -273,8 +290,9 @@ def test_explanations_with_a_users_level_equal_the_exact_evaluation(users_with_l
     for target in models.TARGETS:
         model = trained.target_model(target)
         assert model.relative is not None
-        pd.testing.assert_frame_equal(model.contributions(drafts), evaluated_contributions(model, drafts),
-                                      check_exact=False, rtol=0, atol=1e-9)
+        pd.testing.assert_frame_equal(
+            model.contributions(drafts), evaluated_contributions(model, drafts), check_exact=False, rtol=0, atol=1e-9
+        )
 
 
 def test_tables_predict_what_the_pipelines_predict(trained, split):
@@ -284,8 +302,13 @@ def test_tables_predict_what_the_pipelines_predict(trained, split):
         x = prepared(drafts, model.columns)
         for name, pipeline in model._pipelines().items():
             frame = model._quantile_frame(x, model.exposure(drafts)) if name == "spread" or name.startswith("q") else x
-            np.testing.assert_allclose(model._tables()[name].predict(frame), pipeline.predict(frame), rtol=1e-12,
-                                       atol=1e-12, err_msg=f"{target} {name}")
+            np.testing.assert_allclose(
+                model._tables()[name].predict(frame),
+                pipeline.predict(frame),
+                rtol=1e-12,
+                atol=1e-12,
+                err_msg=f"{target} {name}",
+            )
 
 
 def test_tables_refuse_a_model_with_interactions(split):
@@ -321,8 +344,9 @@ def test_tables_come_from_public_scikit_learn_attributes_alone(trained, split):
     x = prepared(split[0], model.columns)
     for name in ("point", "per_follower"):
         fitted = model._pipelines()[name]
-        public = Pipeline([("features", fitted.named_steps["features"]),
-                           ("model", PublicAttributesOnly(fitted.named_steps["model"]))])
+        public = Pipeline(
+            [("features", fitted.named_steps["features"]), ("model", PublicAttributesOnly(fitted.named_steps["model"]))]
+        )
         tables, served = tabulate(public, x), model._tables()[name]
         assert tables.intercept == pytest.approx(served.intercept, abs=1e-12)
         for table, expected in zip(tables.tables, served.tables):
@@ -343,8 +367,12 @@ def test_rate_factor_recovers_an_affine_rate_effect():
     assert kappa == pytest.approx(10, rel=0.15)
     # No effect of the rate: the factor stays within 2% of 1 over the whole range.
     kappa_none, center_none = training._rate_factor_fit(rate, 0.02 * rng.gamma(4.0, 0.25, rate.size))
-    assert np.abs(rate_factor_log({"user_avg_engagement_rate": np.array([0.0, rate.max()])},
-                                          kappa_none, center_none)).max() < 0.02
+    assert (
+        np.abs(
+            rate_factor_log({"user_avg_engagement_rate": np.array([0.0, rate.max()])}, kappa_none, center_none)
+        ).max()
+        < 0.02
+    )
 
 
 def test_training_on_posts_that_all_have_zero_likes_names_the_problem():
@@ -356,9 +384,20 @@ def test_training_on_posts_that_all_have_zero_likes_names_the_problem():
 def test_the_point_lies_strictly_inside_every_interval(split, trained, users_with_levels, trained_with_levels):
     # The interval is set around the point, never clipped to it: no edge is the point itself.
     held_out = users_with_levels.tail(300)
-    cases = [(trained, pd.concat([split[1], drafts_at_the_edges(split[1])], ignore_index=True)),
-             (trained_with_levels, pd.concat([held_out, held_out.assign(user_avg_reach=np.nan, user_avg_likes=np.nan),
-                                              drafts_at_the_edges(held_out)], ignore_index=True))]
+    cases = [
+        (trained, pd.concat([split[1], drafts_at_the_edges(split[1])], ignore_index=True)),
+        (
+            trained_with_levels,
+            pd.concat(
+                [
+                    held_out,
+                    held_out.assign(user_avg_reach=np.nan, user_avg_likes=np.nan),
+                    drafts_at_the_edges(held_out),
+                ],
+                ignore_index=True,
+            ),
+        ),
+    ]
     for model, drafts in cases:
         predicted = model.predict(drafts)
         for target in models.TARGETS:
@@ -399,26 +438,31 @@ def test_a_model_saved_in_the_current_format_predicts_the_same(tmp_path, users_w
     loaded, drafts = model_registry.load(path), drafts_of(users_with_levels)
     assert loaded.format_version == models.FORMAT_VERSION == 2
     pd.testing.assert_frame_equal(loaded.predict(drafts), trained_with_levels.reach.predict(drafts), check_exact=True)
-    pd.testing.assert_frame_equal(loaded.contributions(drafts), trained_with_levels.reach.contributions(drafts),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        loaded.contributions(drafts), trained_with_levels.reach.contributions(drafts), check_exact=True
+    )
 
 
 def test_a_model_saved_in_the_previous_format_is_converted_and_predicts_the_same(
-        tmp_path, monkeypatch, users_with_levels, trained_with_levels):
-    path = model_registry.save(saved_in_the_previous_format(trained_with_levels.reach, monkeypatch), tmp_path,
-                               "reach_model", "previous")
+    tmp_path, monkeypatch, users_with_levels, trained_with_levels
+):
+    path = model_registry.save(
+        saved_in_the_previous_format(trained_with_levels.reach, monkeypatch), tmp_path, "reach_model", "previous"
+    )
     assert b"social_pipeline.core.models\x94\x8c\x0bTargetModel" in path.read_bytes()  # the class's old home
     monkeypatch.undo()
     loaded, drafts = model_registry.load(path), drafts_of(users_with_levels)
     assert loaded.format_version == 2 and "quantiles" not in vars(loaded) and "interval_widening" not in vars(loaded)
     pd.testing.assert_frame_equal(loaded.predict(drafts), trained_with_levels.reach.predict(drafts), check_exact=True)
-    pd.testing.assert_frame_equal(loaded.contributions(drafts), trained_with_levels.reach.contributions(drafts),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        loaded.contributions(drafts), trained_with_levels.reach.contributions(drafts), check_exact=True
+    )
 
 
 @pytest.mark.parametrize("older", ["quantile bounds", "log-linear rate factor", "no tables"])
-def test_a_model_saved_before_the_previous_format_names_the_retrain_to_run(tmp_path, monkeypatch, older,
-                                                                             trained_with_levels):
+def test_a_model_saved_before_the_previous_format_names_the_retrain_to_run(
+    tmp_path, monkeypatch, older, trained_with_levels
+):
     model = saved_in_the_previous_format(trained_with_levels.reach, monkeypatch)
     if older == "quantile bounds":  # p10/p90 from quantile models, no spread
         del vars(model)["spread"], vars(model)["spread_multipliers"]
@@ -434,4 +478,5 @@ def test_a_model_saved_before_the_previous_format_names_the_retrain_to_run(tmp_p
         model_registry.load(path)
     assert str(raised.value) == (
         f"model artifact {path} was saved in an older format; this version reads formats 1 and 2. Retrain the "
-        "reach and likes models: dagster job execute -m social_pipeline.definitions -j ml_training")
+        "reach and likes models: dagster job execute -m social_pipeline.definitions -j ml_training"
+    )

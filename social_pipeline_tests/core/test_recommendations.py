@@ -4,8 +4,15 @@ import pytest
 
 from social_pipeline.core.recommendations import recommendations
 
-SLOT = {"day_of_week": 2, "day_name": "Wednesday", "hour": 18, "avg_engagement_rate": 6.25,
-        "posts_count": 4, "total_impressions": 800, "total_engagements": 50}
+SLOT = {
+    "day_of_week": 2,
+    "day_name": "Wednesday",
+    "hour": 18,
+    "avg_engagement_rate": 6.25,
+    "posts_count": 4,
+    "total_impressions": 800,
+    "total_engagements": 50,
+}
 TYPES = ["text", "image", "video"]
 
 
@@ -27,15 +34,18 @@ def test_posting_frequency_boundaries(posts, fires):
         assert "11 posts" in text[0] and "quality" in text[0]
 
 
-@pytest.mark.parametrize("rate,low,high", [(1.99, True, False), (2.0, False, False), (5.0, False, False), (5.01, False, True)])
+@pytest.mark.parametrize(
+    "rate,low,high", [(1.99, True, False), (2.0, False, False), (5.0, False, False), (5.01, False, True)]
+)
 def test_engagement_rate_boundaries(rate, low, high):
     out = recs(rate=rate)
     assert any("below 2%" in r for r in out) is low
     assert any("above 5%" in r for r in out) is high
 
 
-@pytest.mark.parametrize("types,fires", [(["text", "image"], True), (["text", "image", "poll"], False),
-                                         (["text", "text", "image"], True)])
+@pytest.mark.parametrize(
+    "types,fires", [(["text", "image"], True), (["text", "image", "poll"], False), (["text", "text", "image"], True)]
+)
 def test_content_diversity_boundary(types, fires):
     out = recs(types=types)
     assert any(r.startswith("Diversify") for r in out) is fires

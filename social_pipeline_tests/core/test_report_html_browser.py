@@ -4,7 +4,6 @@ Skips only when Chromium is absent on a developer machine; in CI (CI=true) a mis
 Chromium fails the test (`.ci/run` installs it).
 """
 
-
 import pandas as pd
 import pytest
 
@@ -23,16 +22,27 @@ from social_pipeline_tests.helpers import (
 @pytest.fixture
 def report(tmp_path):
     con = connect(str(tmp_path / "w.duckdb"))
-    add_post(con, "1", "ana", "2026-03-02 09:00", 1000, likes=60, content_type="video",
-             text="Our <b>DuckDB</b> & Dagster pipeline, explained 🦆")
+    add_post(
+        con,
+        "1",
+        "ana",
+        "2026-03-02 09:00",
+        1000,
+        likes=60,
+        content_type="video",
+        text="Our <b>DuckDB</b> & Dagster pipeline, explained 🦆",
+    )
     add_post(con, "2", "ana", "2026-03-03 18:00", 400, likes=4, content_type="image", text="Chart of the week")
     add_post(con, "3", "ana", "2026-02-23 09:30", 300, likes=6, content_type="text", text="Older post")
     for day in pd.date_range("2026-02-01", "2026-03-08"):
         add_profile_day(con, "ana", day, 4)
     refresh_post_tables(con)
-    (built,) = q.weekly_reports(con, q.report_periods_sql(), {"first_week_start": pd.Timestamp("2026-03-02"),
-                                                              "weeks_end": pd.Timestamp("2026-03-09")},
-                                pd.Timestamp("2026-03-09 01:00"))
+    (built,) = q.weekly_reports(
+        con,
+        q.report_periods_sql(),
+        {"first_week_start": pd.Timestamp("2026-03-02"), "weeks_end": pd.Timestamp("2026-03-09")},
+        pd.Timestamp("2026-03-09 01:00"),
+    )
     con.close()
     return built
 

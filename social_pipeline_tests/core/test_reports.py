@@ -40,8 +40,11 @@ def test_report_text_is_escaped_in_the_html_and_reads_back_unchanged():
 
 
 def test_the_html_sections_fall_back_when_the_week_is_empty():
-    dom = parsed(render_html(report(top_posts=[], engagement_breakdown={}, recommendations=[], best_times=[],
-                                    timezone="Asia/Kolkata")))
+    dom = parsed(
+        render_html(
+            report(top_posts=[], engagement_breakdown={}, recommendations=[], best_times=[], timezone="Asia/Kolkata")
+        )
+    )
     assert dom.tags.count("table") == 0
     assert dom.texts.count("No posts this week.") == 2
     assert "None this week." in dom.texts and "No slot has 2 posts yet." in dom.texts
@@ -85,19 +88,23 @@ def test_predicted_vs_actual_chart_is_valid_svg_with_one_point_per_post_on_log_a
 
 def heatmap_cells(page: str) -> dict[str, dict]:
     """The heat map's cells of a rendered report, by tooltip start ("Thursday 18:00"): their SVG attributes."""
-    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Engagement rate by day'):]
-    root = ET.fromstring(svg[:svg.index("</svg>") + len("</svg>")])
+    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Engagement rate by day') :]
+    root = ET.fromstring(svg[: svg.index("</svg>") + len("</svg>")])
     ns = "{http://www.w3.org/2000/svg}"
-    return {" ".join(rect.find(f"{ns}title").text.split()[:2]): {**rect.attrib, "title": rect.find(f"{ns}title").text}
-            for rect in root.iter(f"{ns}rect")}
+    return {
+        " ".join(rect.find(f"{ns}title").text.split()[:2]): {**rect.attrib, "title": rect.find(f"{ns}title").text}
+        for rect in root.iter(f"{ns}rect")
+    }
 
 
 def test_the_heat_map_mutes_slots_below_the_two_post_rule_so_the_best_slot_is_the_darkest():
     # alice_data's case: Thursday 18:00 has the highest rate from one post, Wednesday 19:00 is the best slot.
     best = {"day_name": "Wednesday", "hour": 19, "avg_engagement_rate": 9.0, "posts_count": 3}
-    heat = [{"day_of_week": 3, "hour": 18, "avg_engagement_rate": 17.1, "posts_count": 1},
-            {"day_of_week": 2, "hour": 19, "avg_engagement_rate": 9.0, "posts_count": 3},
-            {"day_of_week": 0, "hour": 9, "avg_engagement_rate": 4.5, "posts_count": 2}]
+    heat = [
+        {"day_of_week": 3, "hour": 18, "avg_engagement_rate": 17.1, "posts_count": 1},
+        {"day_of_week": 2, "hour": 19, "avg_engagement_rate": 9.0, "posts_count": 3},
+        {"day_of_week": 0, "hour": 9, "avg_engagement_rate": 4.5, "posts_count": 2},
+    ]
     page = render_html(report(best_times=[best], engagement_heatmap=heat))
     cells = heatmap_cells(page)
     one_post, best_cell, half = cells["Thursday 18:00"], cells["Wednesday 19:00"], cells["Monday 09:00"]
@@ -114,8 +121,10 @@ def test_the_heat_map_mutes_slots_below_the_two_post_rule_so_the_best_slot_is_th
 
 def test_a_bluesky_report_names_its_network_and_its_per_follower_basis_and_an_x_report_stays_as_it_was():
     bluesky = report(network="bluesky", engagement_basis="followers", user_id="duckpond.bsky.social")
-    note = ("Network: Bluesky; engagement rates are engagements per follower at posting time (the network counts "
-            "no views), not comparable with rates per impression.")
+    note = (
+        "Network: Bluesky; engagement rates are engagements per follower at posting time (the network counts "
+        "no views), not comparable with rates per impression."
+    )
     assert note in render_markdown(bluesky).splitlines()
     assert note in render_html(bluesky)
     assert "| Impressions                         | not counted |" in render_markdown(bluesky).splitlines()

@@ -29,8 +29,9 @@ def test_every_table_appears_once_grouped_by_schema_and_derived_tables_say_they_
     markdown = schema_docs.render_tables_markdown()
     headings = [line[5:-1] for line in markdown.splitlines() if line.startswith("### `")]
     assert sorted(headings) == sorted([*TABLES, *DERIVED_TABLES])
-    assert [h.split(".")[0] for h in headings] == sorted((h.split(".")[0] for h in headings),
-                                                          key=["raw", "analytics", "ml", "ops"].index)
+    assert [h.split(".")[0] for h in headings] == sorted(
+        (h.split(".")[0] for h in headings), key=["raw", "analytics", "ml", "ops"].index
+    )
     assert "One row per post. Rebuilt whole by its asset on every run." in markdown
 
 

@@ -22,8 +22,11 @@ def test_same_seed_same_answers_in_any_order():
 
 
 def test_different_seed_differs():
-    assert not Simulation(seed=1).posts_between(START, END).post_id.equals(
-        Simulation(seed=2).posts_between(START, END).post_id)
+    assert (
+        not Simulation(seed=1)
+        .posts_between(START, END)
+        .post_id.equals(Simulation(seed=2).posts_between(START, END).post_id)
+    )
 
 
 def test_metrics_never_decrease_and_saturate():
@@ -76,8 +79,13 @@ def test_performance_has_signal():
     frame["rate"] = (frame.likes + frame.retweets + frame.replies + frame.quotes) / frame.impressions
     frame["rel_rate"] = frame.rate / frame.groupby("user_id").rate.transform("median")
     zones = {a.user_id: a.timezone for a in sim.accounts}
-    hour = frame.groupby("user_id").published_at.transform(
-        lambda utc: utc.dt.tz_localize("UTC").dt.tz_convert(zones[utc.name]).dt.tz_localize(None)).dt.hour
+    hour = (
+        frame.groupby("user_id")
+        .published_at.transform(
+            lambda utc: utc.dt.tz_localize("UTC").dt.tz_convert(zones[utc.name]).dt.tz_localize(None)
+        )
+        .dt.hour
+    )
     evening = frame.rel_rate[(hour >= 17) & (hour <= 20)].mean()
     night = frame.rel_rate[hour <= 5].mean()
     assert evening > 1.4 * night
@@ -123,13 +131,17 @@ def test_a_few_posts_take_off_or_flop_and_the_label_stays_out_of_the_source():
     takeoff = posts[labels == "takeoff"].iloc[0]
     at = takeoff["published_at"] + pd.Timedelta(hours=6)
     usual = takeoff["final_impressions"] * (1 - np.exp(-6 / takeoff["tau_hours"]))
-    surge = takeoff["final_impressions"] * takeoff["surge_multiplier"] * \
-        (1 - np.exp(-(6 - takeoff["surge_onset_hours"]) / 2.0))
+    surge = (
+        takeoff["final_impressions"]
+        * takeoff["surge_multiplier"]
+        * (1 - np.exp(-(6 - takeoff["surge_onset_hours"]) / 2.0))
+    )
     assert sim.metrics_at([takeoff.name], at)["impressions"].iloc[0] == int(np.floor(usual + surge))
     ordinary = posts[labels == "ordinary"].iloc[0]
     at = ordinary["published_at"] + pd.Timedelta(hours=6)
-    assert sim.metrics_at([ordinary.name], at)["impressions"].iloc[0] == \
-        int(np.floor(ordinary["final_impressions"] * (1 - np.exp(-6 / ordinary["tau_hours"]))))
+    assert sim.metrics_at([ordinary.name], at)["impressions"].iloc[0] == int(
+        np.floor(ordinary["final_impressions"] * (1 - np.exp(-6 / ordinary["tau_hours"])))
+    )
 
     source = SimulatedSource(seed=7)
     fetched = source.fetch_posts(source.user_ids(), START, END)

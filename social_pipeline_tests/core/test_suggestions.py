@@ -11,12 +11,20 @@ from social_pipeline.core.suggestions import (
     suggest_hashtags_from_text,
 )
 
-NOTEBOOK_EXAMPLE = ("Launching our new summer collection — lightweight jackets, breathable fabric, and bold colors! "
-                    "Shop now: https://example.com")
+NOTEBOOK_EXAMPLE = (
+    "Launching our new summer collection — lightweight jackets, breathable fabric, and bold colors! "
+    "Shop now: https://example.com"
+)
 
 HISTORY = HashtagHistory(
-    texts=["Query plans in #DuckDB are fast", "Our #DuckDB warehouse and #Python jobs", "Lunch #food",
-           "More #food photos", "#Python tips for pandas", "A one-off #warehouse post"],
+    texts=[
+        "Query plans in #DuckDB are fast",
+        "Our #DuckDB warehouse and #Python jobs",
+        "Lunch #food",
+        "More #food photos",
+        "#Python tips for pandas",
+        "A one-off #warehouse post",
+    ],
     engagement_rates=[8.0, 6.0, 1.0, 1.5, 3.0, 9.0],
 )
 
@@ -24,7 +32,13 @@ HISTORY = HashtagHistory(
 def test_heuristic_follows_the_notebook_without_url_parts():
     # The notebook's tokens, most frequent first, ties in order of appearance; the URL is not a word.
     assert suggest_hashtags_from_text(NOTEBOOK_EXAMPLE, top_k=6) == [
-        "#launching", "#new", "#summer", "#collection", "#lightweight", "#jackets"]
+        "#launching",
+        "#new",
+        "#summer",
+        "#collection",
+        "#lightweight",
+        "#jackets",
+    ]
     assert suggest_hashtags_from_text("data data pipelines pipelines pipelines tools", 2) == ["#pipelines", "#data"]
 
 
@@ -66,27 +80,42 @@ def test_description_first_words_and_ellipsis():
     assert suggest_description_for_media("", max_words=5) == ""
 
 
-@pytest.mark.parametrize("text, expected", [
-    # Stop words joined by "_", a date, version-like and number+unit tokens: nothing; no "#abc" cut from "123abc".
-    ("the_and of_the 2026_07 v2 x2 123abc", []),
-    ("the_and of_the 2026_07 v2 x2 123abc pipelines", ["#pipelines"]),
-    # A real word in any part, or a word with a version number, is a tag.
-    ("python3 3d_printing data_eng", ["#python3", "#3d_printing", "#data_eng"]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Stop words joined by "_", a date, version-like and number+unit tokens: nothing; no "#abc" cut from "123abc".
+        ("the_and of_the 2026_07 v2 x2 123abc", []),
+        ("the_and of_the 2026_07 v2 x2 123abc pipelines", ["#pipelines"]),
+        # A real word in any part, or a word with a version number, is a tag.
+        ("python3 3d_printing data_eng", ["#python3", "#3d_printing", "#data_eng"]),
+    ],
+)
 def test_heuristic_judges_whole_tokens_by_their_parts(text, expected):
     assert suggest_hashtags_from_text(text) == expected
 
 
 def test_history_never_suggests_number_tags_even_when_they_lift():
     history = HashtagHistory(
-        texts=["Giveaway split #50_50 with followers", "Another giveaway #50_50 split",
-               "Road to #100k followers giveaway", "Thanks for #100k followers",
-               "Giveaway winners #giveaway", "Next #giveaway soon", "Plain post", "Another plain post"],
-        engagement_rates=[9, 8, 9, 7, 6, 6, 1, 1])
+        texts=[
+            "Giveaway split #50_50 with followers",
+            "Another giveaway #50_50 split",
+            "Road to #100k followers giveaway",
+            "Thanks for #100k followers",
+            "Giveaway winners #giveaway",
+            "Next #giveaway soon",
+            "Plain post",
+            "Another plain post",
+        ],
+        engagement_rates=[9, 8, 9, 7, 6, 6, 1, 1],
+    )
     lift = hashtag_lift(history).set_index("hashtag")["lift"]
     assert lift["50_50"] > lift["giveaway"] > 1 and lift["100k"] > 1  # they would rank first on lift
     assert suggest_hashtags("Our giveaway for followers: split 50 50 on the road to 100k", history) == [
-        "#giveaway", "#followers", "#split", "#road"]
+        "#giveaway",
+        "#followers",
+        "#split",
+        "#road",
+    ]
 
 
 def suggest_hashtags_refitting(text, history, top_k=6):
@@ -103,8 +132,10 @@ def suggest_hashtags_refitting(text, history, top_k=6):
     lift = lift[(lift["posts"] >= s.MIN_POSTS_PER_HASHTAG) & lift["hashtag"].map(lambda t: s._acceptable(t, used))]
     ranked = []
     if len(lift):
-        documents = [" ".join(s._plain_words(t) for t in history.texts
-                              if tag in {h.lower() for h in s.extract_hashtags(t)}) for tag in lift["hashtag"]]
+        documents = [
+            " ".join(s._plain_words(t) for t in history.texts if tag in {h.lower() for h in s.extract_hashtags(t)})
+            for tag in lift["hashtag"]
+        ]
         vectorizer = TfidfVectorizer(stop_words="english", token_pattern=s._TOKEN_RE.pattern)
         try:
             matrix = vectorizer.fit_transform(documents + [s._plain_words(text)])

@@ -35,18 +35,26 @@ def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui")
     db = str(root / "warehouse.duckdb")
     (root / "home").mkdir()
-    resources = {"warehouse": WarehouseResource(database=db),
-                 "source": SimulatedSourceResource(clock=str(CLOCK), history_days=10),
-                 "file_stores": file_stores_under(root, bi_database=str(root / "bi.duckdb"))}
-    plan = [("hourly_collection", "2026-11-18-11:00"), ("weekly_reporting", "2026-11-09"),
-            ("ml_training", None), ("prediction_feedback", None), ("publish_bi_copy", None)]
+    resources = {
+        "warehouse": WarehouseResource(database=db),
+        "source": SimulatedSourceResource(clock=str(CLOCK), history_days=10),
+        "file_stores": file_stores_under(root, bi_database=str(root / "bi.duckdb")),
+    }
+    plan = [
+        ("hourly_collection", "2026-11-18-11:00"),
+        ("weekly_reporting", "2026-11-09"),
+        ("ml_training", None),
+        ("prediction_feedback", None),
+        ("publish_bi_copy", None),
+    ]
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
         add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-11:00"])
         add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-11-09"])
         for job_name, key in plan:
             tags = partition_range_tags(key, key) if key else {}
             result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance, resources=resources, tags=tags)
+                instance=instance, resources=resources, tags=tags
+            )
             assert result.success, job_name
         yield {"db": db, "instance": instance}
 
@@ -58,8 +66,10 @@ def _latest(instance, name: str):
 
 
 def test_every_table_asset_declares_its_table_and_columns():
-    declared = {node.key.to_user_string(): getattr(node.metadata.get("dagster/table_name"), "value", None)
-                for node in ASSET_GRAPH.asset_nodes}
+    declared = {
+        node.key.to_user_string(): getattr(node.metadata.get("dagster/table_name"), "value", None)
+        for node in ASSET_GRAPH.asset_nodes
+    }
     assert {name for name, table in declared.items() if table is None} == NOT_TABLES
     for name, table in declared.items():
         if table is None:
@@ -83,9 +93,11 @@ def test_materializations_carry_the_warehouse_truth(pipeline):
             assert table == node.metadata["dagster/table_name"].value, name
             # The columns shown are the table's columns as DuckDB has them, in order, with their types.
             schema_name, table_name = table.split(".")
-            actual = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE "
-                                 "table_schema = $s AND table_name = $t ORDER BY ordinal_position",
-                                 {"s": schema_name, "t": table_name}).fetchall()
+            actual = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE "
+                "table_schema = $s AND table_name = $t ORDER BY ordinal_position",
+                {"s": schema_name, "t": table_name},
+            ).fetchall()
             shown = [(c.name, c.type) for c in meta["dagster/column_schema"].schema.columns]
             assert shown == actual, table
             total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -102,9 +114,12 @@ def test_row_counts_of_the_run_and_of_the_partition(pipeline):
     metrics = _latest(instance, "raw_tweet_metrics").metadata
     con = duckdb.connect(pipeline["db"], read_only=True)
     try:
-        in_partition = con.execute("SELECT count(*) FROM raw.tweet_metrics WHERE partition_key = '2026-11-18-11:00'"
-                                   ).fetchall()[0][0]
-        week = con.execute("SELECT count(*) FROM analytics.user_summary WHERE period_start = '2026-11-09'").fetchall()[0][0]
+        in_partition = con.execute(
+            "SELECT count(*) FROM raw.tweet_metrics WHERE partition_key = '2026-11-18-11:00'"
+        ).fetchall()[0][0]
+        week = con.execute("SELECT count(*) FROM analytics.user_summary WHERE period_start = '2026-11-09'").fetchall()[
+            0
+        ][0]
     finally:
         con.close()
     # One partition run: the partition's rows are the run's rows.
@@ -139,10 +154,14 @@ def test_catch_up_assets_report_what_the_run_wrote(resources):
     assets = [raw_posts, raw_account_snapshots, raw_profile_activity]
 
     def run(clock):
-        result = dg.materialize(assets, resources={**resources, "source": SimulatedSourceResource(clock=clock, history_days=3)})
-        return {name: (m.metadata["rows_written_this_run"].value, m.metadata["dagster/row_count"].value)
-                for name in ("raw_posts", "raw_account_snapshots", "raw_profile_activity")
-                for m in result.asset_materializations_for_node(name)}
+        result = dg.materialize(
+            assets, resources={**resources, "source": SimulatedSourceResource(clock=clock, history_days=3)}
+        )
+        return {
+            name: (m.metadata["rows_written_this_run"].value, m.metadata["dagster/row_count"].value)
+            for name in ("raw_posts", "raw_account_snapshots", "raw_profile_activity")
+            for m in result.asset_materializations_for_node(name)
+        }
 
     def posts_published(start, end):
         return len(SimulatedSource().fetch_posts(SimulatedSource().user_ids(), start, end))
@@ -150,16 +169,25 @@ def test_catch_up_assets_report_what_the_run_wrote(resources):
     first = posts_published(CLOCK - pd.Timedelta(days=3), CLOCK)
     # 4 accounts, 72 hourly follower snapshots each; 3 closed days (Nov 15-17) of profile activity for each of
     # the 3 X accounts (the Bluesky account has none).
-    assert run(str(CLOCK)) == {"raw_posts": (first, first), "raw_account_snapshots": (288, 288),
-                               "raw_profile_activity": (9, 9)}
-    assert run(str(CLOCK)) == {"raw_posts": (0, first), "raw_account_snapshots": (0, 288),
-                               "raw_profile_activity": (0, 9)}
+    assert run(str(CLOCK)) == {
+        "raw_posts": (first, first),
+        "raw_account_snapshots": (288, 288),
+        "raw_profile_activity": (9, 9),
+    }
+    assert run(str(CLOCK)) == {
+        "raw_posts": (0, first),
+        "raw_account_snapshots": (0, 288),
+        "raw_profile_activity": (0, 9),
+    }
     # 26 hours later: 26 new hourly snapshots per account, one more closed day (Nov 18).
     later = CLOCK + pd.Timedelta(hours=26)
     total = posts_published(CLOCK - pd.Timedelta(days=3), later)
     assert total > first
-    assert run(str(later)) == {"raw_posts": (total - first, total), "raw_account_snapshots": (104, 392),
-                               "raw_profile_activity": (3, 12)}
+    assert run(str(later)) == {
+        "raw_posts": (total - first, total),
+        "raw_account_snapshots": (104, 392),
+        "raw_profile_activity": (3, 12),
+    }
 
 
 def _rendered_text(markdown: str) -> str:
@@ -209,8 +237,10 @@ def test_loading_the_code_location_warns_about_nothing_the_user_must_not_act_on(
     import subprocess
     import sys
 
-    script = ("import warnings, dagster as dg, social_pipeline.definitions\n"
-              "warnings.warn('another beta feature is currently in beta', dg.BetaWarning)\n")
+    script = (
+        "import warnings, dagster as dg, social_pipeline.definitions\n"
+        "warnings.warn('another beta feature is currently in beta', dg.BetaWarning)\n"
+    )
     # Python's default warning filters: what `dg dev` prints.
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     warned = [line for line in loaded.stderr.splitlines() if "Warning:" in line]
@@ -242,8 +272,12 @@ def test_a_range_run_records_no_partition_figures(resources, db_path):
 
     instance = dg.DagsterInstance.ephemeral()
     add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-09:00", "2026-11-18-11:00"])
-    result = dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, instance=instance,
-                            tags=partition_range_tags("2026-11-18-09:00", "2026-11-18-11:00"))
+    result = dg.materialize(
+        [raw_posts, raw_tweet_metrics],
+        resources=resources,
+        instance=instance,
+        tags=partition_range_tags("2026-11-18-09:00", "2026-11-18-11:00"),
+    )
     events = result.asset_materializations_for_node("raw_tweet_metrics")
     assert sorted(e.partition for e in events) == ["2026-11-18-09:00", "2026-11-18-10:00", "2026-11-18-11:00"]
     con = duckdb.connect(db_path, read_only=True)

@@ -29,8 +29,13 @@ from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import drop, file_stores_under, refresh_weekly, run, sensor_context
 
 REPO = Path(__file__).resolve().parents[2]
-WEEKLY_ASSETS = ["user_summary", "engagement_by_content_type", "best_posting_times", "recruiter_metrics",
-                 "weekly_report"]
+WEEKLY_ASSETS = [
+    "user_summary",
+    "engagement_by_content_type",
+    "best_posting_times",
+    "recruiter_metrics",
+    "weekly_report",
+]
 # A classic export (the layout of X's tweet_activity_metrics files) of posts from 2017: two in the
 # week of Monday 2017-03-06, one in the week of 2017-03-20; none in between.
 OLD_EXPORT = (
@@ -60,24 +65,32 @@ def dagster_home(tmp_path, monkeypatch):
 def test_partition_helpers_keep_hours_gap_free_and_split_ranges_by_storage_order():
     instance = dg.DagsterInstance.ephemeral()
     assert add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-10:00", "2026-11-18-12:00"]) == [
-        "2026-11-18-10:00", "2026-11-18-11:00", "2026-11-18-12:00"]
+        "2026-11-18-10:00",
+        "2026-11-18-11:00",
+        "2026-11-18-12:00",
+    ]
     # Older hours added later sit after the newer ones in Dagster's order: a range of their own.
     add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-11-18-08:00"])
     keys = instance.get_dynamic_partitions(HOURLY_PARTITIONS.name)
     assert keys[-2:] == ["2026-11-18-08:00", "2026-11-18-09:00"]
     assert storage_ranges(instance, HOURLY_PARTITIONS, keys) == [
-        ("2026-11-18-10:00", "2026-11-18-12:00"), ("2026-11-18-08:00", "2026-11-18-09:00")]
+        ("2026-11-18-10:00", "2026-11-18-12:00"),
+        ("2026-11-18-08:00", "2026-11-18-09:00"),
+    ]
     # Weeks are not gap-filled; a weekly run may skip weeks without data.
     assert add_partition_keys(instance, WEEKLY_PARTITIONS, ["2017-03-20", "2017-03-06"]) == ["2017-03-06", "2017-03-20"]
     assert storage_ranges(instance, WEEKLY_PARTITIONS, ["2017-03-06", "2017-03-20"]) == [("2017-03-06", "2017-03-20")]
     assert time_windows(WEEKLY_PARTITIONS, ["2017-03-20", "2017-03-06", "2017-03-13"]) == [
-        (pd.Timestamp("2017-03-06"), pd.Timestamp("2017-03-27"))]
+        (pd.Timestamp("2017-03-06"), pd.Timestamp("2017-03-27"))
+    ]
     with pytest.raises(dg.Failure, match="'2017-03-07' of report_weeks is not a Monday"):
         time_windows(WEEKLY_PARTITIONS, ["2017-03-07"])  # a key added by hand in the UI
     with pytest.raises(dg.Failure, match="'yesterday' of collection_hours is not an hour"):
         time_windows(HOURLY_PARTITIONS, ["yesterday"])
     assert time_windows(WEEKLY_PARTITIONS, ["2017-03-20", "2017-03-06"]) == [
-        (pd.Timestamp("2017-03-06"), pd.Timestamp("2017-03-13")), (pd.Timestamp("2017-03-20"), pd.Timestamp("2017-03-27"))]
+        (pd.Timestamp("2017-03-06"), pd.Timestamp("2017-03-13")),
+        (pd.Timestamp("2017-03-20"), pd.Timestamp("2017-03-27")),
+    ]
 
 
 def test_collection_keys_are_hours_days_or_iso_weeks_each_covering_its_own_window():
@@ -107,7 +120,12 @@ def test_history_is_covered_by_the_fewest_keys_without_gap_or_overlap():
     assert (windows[0][0], windows[-1][1]) == (pd.Timestamp("2026-09-01 12:00"), pd.Timestamp("2026-11-30 12:00"))
     # A day ending before the week is complete stays days; a span inside one hour is that hour.
     assert collection_keys(pd.Timestamp("2026-12-27 22:00"), pd.Timestamp("2026-12-30 01:00")) == [
-        "2026-12-27-22:00", "2026-12-27-23:00", "2026-12-28", "2026-12-29", "2026-12-30-00:00"]
+        "2026-12-27-22:00",
+        "2026-12-27-23:00",
+        "2026-12-28",
+        "2026-12-29",
+        "2026-12-30-00:00",
+    ]
     assert collection_keys(pd.Timestamp("2026-12-28"), pd.Timestamp("2027-01-04")) == ["2026-W53"]
     with pytest.raises(ValueError, match="whole hours"):
         collection_keys(pd.Timestamp("2026-12-28 00:30"), pd.Timestamp("2026-12-29"))
@@ -118,20 +136,32 @@ def test_variable_width_keys_stay_gap_free_and_never_overlap():
     assert add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-W37", "2026-09-14"]) == ["2026-W37", "2026-09-14"]
     # An hour after a gap: the hours since the newest key's end (2026-09-15 00:00) come with it.
     assert add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-09-15-02:00"]) == [
-        "2026-09-15-00:00", "2026-09-15-01:00", "2026-09-15-02:00"]
+        "2026-09-15-00:00",
+        "2026-09-15-01:00",
+        "2026-09-15-02:00",
+    ]
     keys = instance.get_dynamic_partitions(HOURLY_PARTITIONS.name)
     assert storage_ranges(instance, HOURLY_PARTITIONS, keys) == [("2026-W37", "2026-09-15-02:00")]
     assert time_windows(HOURLY_PARTITIONS, ["2026-09-15-00:00", "2026-W37", "2026-09-14"]) == [
-        (pd.Timestamp("2026-09-07"), pd.Timestamp("2026-09-15 01:00"))]
+        (pd.Timestamp("2026-09-07"), pd.Timestamp("2026-09-15 01:00"))
+    ]
     # A day over hours already there would make two keys write the same rows: refused by name.
     with pytest.raises(dg.Failure, match="'2026-09-15' of collection_hours overlaps '2026-09-15-00:00'"):
         add_partition_keys(instance, HOURLY_PARTITIONS, ["2026-09-15"])
     assert len(instance.get_dynamic_partitions(HOURLY_PARTITIONS.name)) == 5
     # A later history reuses the keys there and covers only the rest, hours up to the first midnight.
     plan = collection_plan(instance, pd.Timestamp("2026-09-10 00:00"), pd.Timestamp("2026-09-16 03:00"))
-    assert plan == ["2026-W37", "2026-09-14", "2026-09-15-00:00", "2026-09-15-01:00", "2026-09-15-02:00",
-                    *[f"2026-09-15-{h:02d}:00" for h in range(3, 24)], "2026-09-16-00:00", "2026-09-16-01:00",
-                    "2026-09-16-02:00"]
+    assert plan == [
+        "2026-W37",
+        "2026-09-14",
+        "2026-09-15-00:00",
+        "2026-09-15-01:00",
+        "2026-09-15-02:00",
+        *[f"2026-09-15-{h:02d}:00" for h in range(3, 24)],
+        "2026-09-16-00:00",
+        "2026-09-16-01:00",
+        "2026-09-16-02:00",
+    ]
 
 
 def _status(instance, asset: str, partitions_def) -> tuple[set, set]:
@@ -147,15 +177,27 @@ def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_
     # 8 days up to Monday 2026-11-16 01:00: 192 hourly collections and one complete week (2026-11-09), as
     # 25 partitions: the 23 hours of Sunday 2026-11-08 from 01:00, the ISO week 2026-W46, the hour 2026-11-16-00:00.
     env = {**os.environ, "SOCIAL_PIPELINE_DB": db, "DAGSTER_HOME": str(dagster_home)}
-    done = subprocess.run([sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", "8", "--as-of",
-                           "2026-11-16 01:00"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "social_pipeline.app.cli", "run", "--days", "8", "--as-of", "2026-11-16 01:00"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "hourly_collection: partitions 2026-11-08-01:00 .. 2026-11-16-00:00, recorded in DAGSTER_HOME" in done.stdout
     con = connect(db, read_only=True)
     collected = {r[0] for r in con.execute("SELECT DISTINCT partition_key FROM raw.tweet_metrics").fetchall()}
-    summary_weeks = {str(r[0]) for r in con.execute(
-        "SELECT DISTINCT strftime(period_start, '%Y-%m-%d') FROM analytics.user_summary").fetchall()}
-    report_weeks = {str(r[0]) for r in con.execute("SELECT DISTINCT week_start FROM analytics.weekly_reports").fetchall()}
+    summary_weeks = {
+        str(r[0])
+        for r in con.execute(
+            "SELECT DISTINCT strftime(period_start, '%Y-%m-%d') FROM analytics.user_summary"
+        ).fetchall()
+    }
+    report_weeks = {
+        str(r[0]) for r in con.execute("SELECT DISTINCT week_start FROM analytics.weekly_reports").fetchall()
+    }
     con.close()
     # The first hours of the history found no post yet: collected, materialized, no rows.
     assert len(collected) == 188 and min(collected) == "2026-11-08-05:00" and max(collected) == "2026-11-16-00:00"
@@ -164,7 +206,8 @@ def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_
         hours = {f"2026-11-08-{h:02d}:00" for h in range(1, 24)}
         assert (materialized, missing) == (hours | {"2026-W46", "2026-11-16-00:00"}, set())
         assert time_windows(HOURLY_PARTITIONS, materialized) == [
-            (pd.Timestamp("2026-11-08 01:00"), pd.Timestamp("2026-11-16 01:00"))]
+            (pd.Timestamp("2026-11-08 01:00"), pd.Timestamp("2026-11-16 01:00"))
+        ]
         for asset in WEEKLY_ASSETS:
             materialized, missing = _status(instance, asset, WEEKLY_PARTITIONS)
             assert (materialized, missing) == ({"2026-11-09"}, set()), asset
@@ -174,20 +217,29 @@ def test_run_records_every_partition_it_wrote_in_dagster_home(dagster_home, tmp_
 def _user_weeks(db: str, user: str) -> dict:
     con = connect(db, read_only=True)
     try:
-        summary = con.execute("SELECT strftime(period_start, '%Y-%m-%d'), total_posts, total_impressions "
-                              "FROM analytics.user_summary WHERE user_id = $u ORDER BY 1", {"u": user}).fetchall()
-        reports = con.execute("SELECT strftime(week_start, '%Y-%m-%d') FROM analytics.weekly_reports "
-                              "WHERE user_id = $u ORDER BY 1", {"u": user}).fetchall()
-        by_type = con.execute("SELECT count(*) FROM analytics.engagement_by_content_type WHERE user_id = $u",
-                              {"u": user}).fetchall()[0][0]
+        summary = con.execute(
+            "SELECT strftime(period_start, '%Y-%m-%d'), total_posts, total_impressions "
+            "FROM analytics.user_summary WHERE user_id = $u ORDER BY 1",
+            {"u": user},
+        ).fetchall()
+        reports = con.execute(
+            "SELECT strftime(week_start, '%Y-%m-%d') FROM analytics.weekly_reports WHERE user_id = $u ORDER BY 1",
+            {"u": user},
+        ).fetchall()
+        by_type = con.execute(
+            "SELECT count(*) FROM analytics.engagement_by_content_type WHERE user_id = $u", {"u": user}
+        ).fetchall()[0][0]
     finally:
         con.close()
     return {"summary": summary, "reports": [r[0] for r in reports], "content_type_rows": by_type}
 
 
 # Both weeks with posts, nothing before the first post, nothing for the empty week between them.
-EXPECTED_2017 = {"summary": [("2017-03-06", 2, 600), ("2017-03-20", 1, 100)],
-                 "reports": ["2017-03-06", "2017-03-20"], "content_type_rows": 2}
+EXPECTED_2017 = {
+    "summary": [("2017-03-06", 2, 600), ("2017-03-20", 1, 100)],
+    "reports": ["2017-03-06", "2017-03-20"],
+    "content_type_rows": 2,
+}
 
 
 def test_ingest_of_2017_history_builds_its_weeks(dagster_home, tmp_path, monkeypatch, capsys, cli_outputs):
@@ -218,17 +270,28 @@ def test_inbox_of_2017_history_builds_its_weeks_through_the_refresh_sensor(tmp_p
         ingested = run(request, db, instance, stores)
         assert ingested.success
         requests = refresh_weekly(instance, ingested, db)
-        ranges = [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
-                  for r in requests]
+        ranges = [
+            (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+            for r in requests
+        ]
         # From the file's first week on: the 2026 week and the imported ones (added after it).
         assert ranges == [("2026-11-09", "2017-03-20")]  # one run; Dagster orders dynamic keys as added
         for requested in requests:
-            assert defs.resolve_job_def("weekly_reporting").execute_in_process(
-                instance=instance, tags=requested.tags,
-                resources={"warehouse": WarehouseResource(database=db), "file_stores": stores}).success
-        assert _user_weeks(db, "old_hand") == {**EXPECTED_2017, "summary": [
-            *EXPECTED_2017["summary"], ("2026-11-09", 0, 0)], "reports": [*EXPECTED_2017["reports"], "2026-11-09"],
-            "content_type_rows": 2}
+            assert (
+                defs.resolve_job_def("weekly_reporting")
+                .execute_in_process(
+                    instance=instance,
+                    tags=requested.tags,
+                    resources={"warehouse": WarehouseResource(database=db), "file_stores": stores},
+                )
+                .success
+            )
+        assert _user_weeks(db, "old_hand") == {
+            **EXPECTED_2017,
+            "summary": [*EXPECTED_2017["summary"], ("2026-11-09", 0, 0)],
+            "reports": [*EXPECTED_2017["reports"], "2026-11-09"],
+            "content_type_rows": 2,
+        }
 
 
 def test_refresh_without_the_warehouse_takes_every_complete_week_from_the_files_on():
@@ -253,9 +316,16 @@ def test_refresh_sensor_with_the_warehouse_locked_throughout_takes_every_week_fr
         ingested = run(request, db, instance, stores)
         assert ingested.success
         # Another process writes the warehouse (a run), as DuckDB allows one writer process.
-        holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({db!r}); "
-                                   "print('held', flush=True); sys.stdin.read()"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                f"import duckdb, sys; con = duckdb.connect({db!r}); print('held', flush=True); sys.stdin.read()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert holder.stdout.readline().strip() == "held"
             # A sensor tick never sleeps: it holds the daemon's sensor thread and every other sensor's tick.
@@ -271,8 +341,10 @@ def test_refresh_sensor_with_the_warehouse_locked_throughout_takes_every_week_fr
         # Not knowing which weeks hold data, it takes them all (the empty 2017-03-13 too), none left out.
         assert weeks[:3] == ["2017-03-06", "2017-03-13", "2017-03-20"]
         assert weeks[-1] == week_key(pd.Timestamp.now("UTC").tz_localize(None) - pd.Timedelta(days=7))
-        assert (requested.tags["dagster/asset_partition_range_start"],
-                requested.tags["dagster/asset_partition_range_end"]) == (weeks[0], weeks[-1])
+        assert (
+            requested.tags["dagster/asset_partition_range_start"],
+            requested.tags["dagster/asset_partition_range_end"],
+        ) == (weeks[0], weeks[-1])
 
 
 def test_complete_weeks_are_the_weeks_wholly_inside_a_history_across_a_year_end():
@@ -280,7 +352,9 @@ def test_complete_weeks_are_the_weeks_wholly_inside_a_history_across_a_year_end(
 
     # Sunday 23:00 starts no week; the Monday after does. 2026-12-28 .. 2027-01-04 crosses the year.
     assert complete_weeks(pd.Timestamp("2026-12-27 23:00"), pd.Timestamp("2027-01-11 00:00")) == [
-        "2026-12-28", "2027-01-04"]
+        "2026-12-28",
+        "2027-01-04",
+    ]
     # A week ending a minute after the history's end is not complete.
     assert complete_weeks(pd.Timestamp("2026-12-28"), pd.Timestamp("2027-01-10 23:59")) == ["2026-12-28"]
     assert complete_weeks(pd.Timestamp("2026-12-29"), pd.Timestamp("2027-01-04 00:00")) == []

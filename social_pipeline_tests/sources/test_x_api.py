@@ -71,8 +71,14 @@ def test_a_100_id_batch_is_one_request_and_maps_tolerantly():
     assert len(frame) == 100 and (frame["status"] == "ok").all()
     assert frame.loc[ids[0], "retweets"] == 7
     assert pd.isna(frame.loc[ids[1], "impressions"])  # absent -> NULL, not 0
-    assert frame.loc[ids[2], ["impressions", "likes", "retweets", "replies", "quotes", "bookmarks"]].tolist() == \
-        [100, 3, 1, 2, 0, 1]
+    assert frame.loc[ids[2], ["impressions", "likes", "retweets", "replies", "quotes", "bookmarks"]].tolist() == [
+        100,
+        3,
+        1,
+        2,
+        0,
+        1,
+    ]
     assert pd.isna(frame.loc[ids[2], "url_clicks"])  # non-public, not requested
     assert json.loads(frame.loc[ids[2], "payload"]) == {"data": body[2]}  # the post's slice of the response
     assert (batch.frame["collected_at"] >= NOW).all()
@@ -92,17 +98,32 @@ def test_250_posts_cost_3_metric_requests_not_250():
 @responses.activate
 def test_partial_errors_mark_posts_and_keep_the_rest_of_the_batch():
     ids = old_ids(4)
-    responses.get(TWEETS, json={
-        "data": [tweet(ids[0]), tweet(ids[3])],
-        "errors": [
-            {"value": ids[1], "detail": f"Could not find tweet with ids: [{ids[1]}].", "title": "Not Found Error",
-             "resource_type": "tweet", "parameter": "ids", "resource_id": ids[1],
-             "type": "https://api.twitter.com/2/problems/resource-not-found"},
-            {"value": ids[2], "detail": f"Sorry, you are not authorized to see the Tweet with ids: [{ids[2]}].",
-             "title": "Authorization Error", "resource_type": "tweet", "parameter": "ids", "resource_id": ids[2],
-             "type": "https://api.twitter.com/2/problems/not-authorized-for-resource"},
-        ],
-    })
+    responses.get(
+        TWEETS,
+        json={
+            "data": [tweet(ids[0]), tweet(ids[3])],
+            "errors": [
+                {
+                    "value": ids[1],
+                    "detail": f"Could not find tweet with ids: [{ids[1]}].",
+                    "title": "Not Found Error",
+                    "resource_type": "tweet",
+                    "parameter": "ids",
+                    "resource_id": ids[1],
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                },
+                {
+                    "value": ids[2],
+                    "detail": f"Sorry, you are not authorized to see the Tweet with ids: [{ids[2]}].",
+                    "title": "Authorization Error",
+                    "resource_type": "tweet",
+                    "parameter": "ids",
+                    "resource_id": ids[2],
+                    "type": "https://api.twitter.com/2/problems/not-authorized-for-resource",
+                },
+            ],
+        },
+    )
     frame = source().fetch_metrics(metric_requests(ids)).frame.set_index("post_id")
     assert frame["status"].to_dict() == {ids[0]: "ok", ids[3]: "ok", ids[1]: "not_found", ids[2]: "protected"}
     assert frame.loc[ids[1], ["impressions", "likes"]].isna().all()
@@ -114,16 +135,28 @@ def test_partial_errors_mark_posts_and_keep_the_rest_of_the_batch():
 def test_each_payload_keeps_the_includes_and_errors_about_its_post():
     ids = old_ids(2)
     quoted = snowflake(pd.Timestamp("2025-02-01"))
-    quoting = tweet(ids[0], author_id="11", attachments={"media_keys": ["3_1"]},
-                    referenced_tweets=[{"type": "quoted", "id": quoted}])
+    quoting = tweet(
+        ids[0],
+        author_id="11",
+        attachments={"media_keys": ["3_1"]},
+        referenced_tweets=[{"type": "quoted", "id": quoted}],
+    )
     plain = tweet(ids[1], author_id="22")
     alice, bob = {"id": "11", "username": "alice_data", "name": "A"}, {"id": "22", "username": "bob", "name": "B"}
     photo, other = {"media_key": "3_1", "type": "photo"}, {"media_key": "3_9", "type": "video"}
-    gone = {"value": quoted, "detail": f"Could not find tweet with referenced_tweets.id: [{quoted}].",
-            "title": "Not Found Error", "resource_type": "tweet", "parameter": "referenced_tweets.id",
-            "resource_id": quoted, "type": "https://api.twitter.com/2/problems/resource-not-found"}
-    responses.get(TWEETS, json={"data": [quoting, plain], "includes": {"users": [alice, bob], "media": [photo, other]},
-                                "errors": [gone]})
+    gone = {
+        "value": quoted,
+        "detail": f"Could not find tweet with referenced_tweets.id: [{quoted}].",
+        "title": "Not Found Error",
+        "resource_type": "tweet",
+        "parameter": "referenced_tweets.id",
+        "resource_id": quoted,
+        "type": "https://api.twitter.com/2/problems/resource-not-found",
+    }
+    responses.get(
+        TWEETS,
+        json={"data": [quoting, plain], "includes": {"users": [alice, bob], "media": [photo, other]}, "errors": [gone]},
+    )
     batch = source().fetch_metrics(metric_requests(ids))
     payloads = {r.post_id: json.loads(r.payload) for r in batch.frame.itertuples()}
     assert payloads[ids[0]] == {"data": quoting, "includes": {"users": [alice], "media": [photo]}, "errors": [gone]}
@@ -135,8 +168,12 @@ def test_each_payload_keeps_the_includes_and_errors_about_its_post():
 @responses.activate
 def test_429_with_reset_header_waits_for_the_reset_then_succeeds():
     reset = int(time.time()) + 30
-    responses.get(TWEETS, status=429, json={"title": "Too Many Requests", "detail": "Too Many Requests"},
-                  headers={"x-rate-limit-reset": str(reset), "x-rate-limit-remaining": "0"})
+    responses.get(
+        TWEETS,
+        status=429,
+        json={"title": "Too Many Requests", "detail": "Too Many Requests"},
+        headers={"x-rate-limit-reset": str(reset), "x-rate-limit-remaining": "0"},
+    )
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     sleeps = []
     batch = source(sleeps=sleeps).fetch_metrics(metric_requests(old_ids(2)))
@@ -165,9 +202,16 @@ def test_429_again_after_the_reset_and_an_explicit_cap_are_called_usage_caps():
         source(sleeps=sleeps).fetch_metrics(metric_requests(old_ids(1)))
     assert len(sleeps) == 1
 
-    responses.replace(responses.GET, TWEETS, status=429,
-                      json={"title": "UsageCapExceeded", "detail": "Usage cap exceeded: Monthly product cap",
-                            "type": "https://api.twitter.com/2/problems/usage-capped"})
+    responses.replace(
+        responses.GET,
+        TWEETS,
+        status=429,
+        json={
+            "title": "UsageCapExceeded",
+            "detail": "Usage cap exceeded: Monthly product cap",
+            "type": "https://api.twitter.com/2/problems/usage-capped",
+        },
+    )
     sleeps.clear()
     with pytest.raises(RateLimitError, match="usage cap") as raised:
         source(sleeps=sleeps).fetch_metrics(metric_requests(old_ids(1)))
@@ -188,8 +232,9 @@ def test_403_for_non_public_fields_names_the_missing_user_context():
     # Past the hourly phase (7 days): own posts of that age are looked up, not read from the timeline.
     young = [snowflake(NOW - pd.Timedelta(days=10), n) for n in range(2)]
     responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "Alice_Data"}})
-    responses.get(TWEETS, status=403, json={
-        "title": "Forbidden", "detail": "Forbidden", "type": "about:blank", "status": 403})
+    responses.get(
+        TWEETS, status=403, json={"title": "Forbidden", "detail": "Forbidden", "type": "about:blank", "status": 403}
+    )
     with pytest.raises(XPermissionError) as raised:
         source(USER_CONTEXT).fetch_metrics(metric_requests(young, user_id="alice_data"))
     message = str(raised.value)
@@ -206,9 +251,11 @@ def test_non_public_metrics_only_for_own_posts_younger_than_30_days():
     young = [snowflake(NOW - pd.Timedelta(days=10), n) for n in range(2)]
     old = old_ids(2)
     responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "alice_data"}})
-    private = tweet(young[0], non_public_metrics={"impression_count": 900, "url_link_clicks": 4,
-                                                   "user_profile_clicks": 6},
-                    organic_metrics={"like_count": 3, "impression_count": 900})
+    private = tweet(
+        young[0],
+        non_public_metrics={"impression_count": 900, "url_link_clicks": 4, "user_profile_clicks": 6},
+        organic_metrics={"like_count": 3, "impression_count": 900},
+    )
     private["public_metrics"].pop("impression_count")
     responses.get(TWEETS, json={"data": [private, tweet(young[1])]})
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
@@ -222,7 +269,7 @@ def test_non_public_metrics_only_for_own_posts_younger_than_30_days():
 
 @responses.activate
 def test_malformed_json_is_a_clear_error():
-    responses.get(TWEETS, body="{\"data\": [", content_type="application/json")
+    responses.get(TWEETS, body='{"data": [', content_type="application/json")
     with pytest.raises(XApiError, match="malformed JSON"):
         source().fetch_metrics(metric_requests(old_ids(1)))
 
@@ -238,32 +285,60 @@ def test_401_names_the_credentials():
 def test_own_timeline_is_paginated_and_followers_come_in_one_call():
     responses.get(f"{API}/users/by", json=users_response())
     first, second, third = (snowflake(NOW - pd.Timedelta(hours=h)) for h in (3, 5, 30))
-    page1 = {"data": [tweet(first, created_at=(NOW - pd.Timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                            attachments={"media_keys": ["3_1", "3_2"]}),
-                      tweet(second, created_at=(NOW - pd.Timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                            entities={"urls": [{"expanded_url": "https://duckdb.org"}]})],
-             "includes": {"media": [{"media_key": "3_1", "type": "photo"}, {"media_key": "3_2", "type": "photo"}]},
-             "meta": {"result_count": 2, "next_token": "PAGE2"}}
-    page2 = {"data": [tweet(third, created_at=(NOW - pd.Timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                            attachments={"poll_ids": ["9"]})],
-             "meta": {"result_count": 1}}
-    responses.get(f"{API}/users/42/tweets", json=page1,
-                  match=[responses.matchers.query_param_matcher({"max_results": "100"}, strict_match=False)])
-    responses.get(f"{API}/users/42/tweets", json=page2,
-                  match=[responses.matchers.query_param_matcher({"pagination_token": "PAGE2"}, strict_match=False)])
+    page1 = {
+        "data": [
+            tweet(
+                first,
+                created_at=(NOW - pd.Timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                attachments={"media_keys": ["3_1", "3_2"]},
+            ),
+            tweet(
+                second,
+                created_at=(NOW - pd.Timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                entities={"urls": [{"expanded_url": "https://duckdb.org"}]},
+            ),
+        ],
+        "includes": {"media": [{"media_key": "3_1", "type": "photo"}, {"media_key": "3_2", "type": "photo"}]},
+        "meta": {"result_count": 2, "next_token": "PAGE2"},
+    }
+    page2 = {
+        "data": [
+            tweet(
+                third,
+                created_at=(NOW - pd.Timedelta(hours=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                attachments={"poll_ids": ["9"]},
+            )
+        ],
+        "meta": {"result_count": 1},
+    }
+    responses.get(
+        f"{API}/users/42/tweets",
+        json=page1,
+        match=[responses.matchers.query_param_matcher({"max_results": "100"}, strict_match=False)],
+    )
+    responses.get(
+        f"{API}/users/42/tweets",
+        json=page2,
+        match=[responses.matchers.query_param_matcher({"pagination_token": "PAGE2"}, strict_match=False)],
+    )
     src = source()
     assert src.user_ids() == ["alice_data"]
     posts = src.fetch_posts(["alice_data"], NOW - pd.Timedelta(days=2), NOW)
     assert posts["post_id"].tolist() == [first, second, third]
     assert posts[["content_type", "media_type", "num_media_items"]].values.tolist() == [
-        ["image", "image", 2], ["link", "none", 0], ["poll", "none", 0]]
+        ["image", "image", 2],
+        ["link", "none", 0],
+        ["poll", "none", 0],
+    ]
     assert (posts["user_id"] == "alice_data").all() and posts["published_time_known"].all()
     timeline_calls = [c for c in responses.calls if "/tweets" in c.request.url]
     assert len(timeline_calls) == 2 and "pagination_token=PAGE2" in timeline_calls[1].request.url
     assert "exclude=retweets" in timeline_calls[0].request.url
 
     figures = src.fetch_account_figures(["alice_data"], [NOW])
-    assert figures[["user_id", "followers", "following", "post_count"]].values.tolist() == [["alice_data", 1234, 10, 77]]
+    assert figures[["user_id", "followers", "following", "post_count"]].values.tolist() == [
+        ["alice_data", 1234, 10, 77]
+    ]
     assert src.fetch_profile_activity(["alice_data"], [NOW]).empty
 
 
@@ -282,13 +357,32 @@ def test_credentials_stay_out_of_logs_and_reprs(caplog):
 @responses.activate
 def test_seed_collect_post_metrics_shapes():
     ids = old_ids(2)
-    responses.get(TWEETS, json={"data": [tweet(ids[0])], "errors": [
-        {"resource_id": ids[1], "title": "Not Found Error", "detail": "Could not find tweet",
-         "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+    responses.get(
+        TWEETS,
+        json={
+            "data": [tweet(ids[0])],
+            "errors": [
+                {
+                    "resource_id": ids[1],
+                    "title": "Not Found Error",
+                    "detail": "Could not find tweet",
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                }
+            ],
+        },
+    )
     results = collect_posts_metrics(ids, source())
     assert results[ids[0]]["success"] is True
-    assert results[ids[0]]["metrics"] == {"impressions": 100, "likes": 3, "retweets": 1, "replies": 2, "quotes": 0,
-                                          "url_clicks": None, "profile_clicks": None, "media_views": None}
+    assert results[ids[0]]["metrics"] == {
+        "impressions": 100,
+        "likes": 3,
+        "retweets": 1,
+        "replies": 2,
+        "quotes": 0,
+        "url_clicks": None,
+        "profile_clicks": None,
+        "media_views": None,
+    }
     assert results[ids[1]] == {"success": False, "error": f"post {ids[1]} is not_found"}
     assert len(responses.calls) == 1
 
@@ -304,8 +398,9 @@ def test_seed_collect_post_metrics_shapes():
 def test_live_source_refuses_old_partitions_and_ranges(tmp_path):
     old_key = (NOW.floor("h") - pd.Timedelta(hours=6)).strftime("%Y-%m-%d-%H:%M")
     with pytest.raises(dg.Failure, match="would be wrong") as raised:
-        dg.materialize([raw_tweet_metrics], resources=_x_resources(tmp_path), partition_key=old_key,
-                       instance=with_hours(old_key))
+        dg.materialize(
+            [raw_tweet_metrics], resources=_x_resources(tmp_path), partition_key=old_key, instance=with_hours(old_key)
+        )
     assert "export file" in str(raised.value.description)
     assert len(responses.calls) == 0  # refused before spending a request
 
@@ -315,8 +410,12 @@ def test_live_source_refuses_a_day_key_even_of_today(tmp_path):
     # A day (or week) key is a range of hours: a source answering "as of now" cannot collect it.
     day = NOW.normalize()
     with pytest.raises(dg.Failure, match="cannot backfill") as raised:
-        dg.materialize([raw_tweet_metrics], resources=_x_resources(tmp_path), partition_key=f"{day:%Y-%m-%d}",
-                       instance=with_hours(f"{day:%Y-%m-%d}"))
+        dg.materialize(
+            [raw_tweet_metrics],
+            resources=_x_resources(tmp_path),
+            partition_key=f"{day:%Y-%m-%d}",
+            instance=with_hours(f"{day:%Y-%m-%d}"),
+        )
     assert f"range {day:%Y-%m-%d}-00:00 .. {day:%Y-%m-%d}-23:00" in str(raised.value.description)
     assert len(responses.calls) == 0
 
@@ -327,16 +426,23 @@ def test_live_collection_of_the_current_hour_end_to_end(tmp_path):
     responses.get(f"{API}/users/by", json=users_response())
     post_id = snowflake(NOW - pd.Timedelta(hours=5))
     created = (NOW - pd.Timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    responses.get(f"{API}/users/42/tweets", json={"data": [tweet(post_id, created_at=created)],
-                                                  "meta": {"result_count": 1}})
+    responses.get(
+        f"{API}/users/42/tweets", json={"data": [tweet(post_id, created_at=created)], "meta": {"result_count": 1}}
+    )
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
     resources = _x_resources(tmp_path)
-    result = dg.materialize([raw_posts, raw_tweet_metrics, post_snapshots, post_performance],
-                            resources=resources, partition_key=key, instance=with_hours(key))
+    result = dg.materialize(
+        [raw_posts, raw_tweet_metrics, post_snapshots, post_performance],
+        resources=resources,
+        partition_key=key,
+        instance=with_hours(key),
+    )
     assert result.success
     con = connect(str(tmp_path / "w.duckdb"), read_only=True)
-    rows = con.execute("SELECT post_id, likes, source, partition_key, collected_at, payload FROM raw.tweet_metrics").fetchall()
+    rows = con.execute(
+        "SELECT post_id, likes, source, partition_key, collected_at, payload FROM raw.tweet_metrics"
+    ).fetchall()
     perf = con.execute("SELECT post_id, engagement_rate_pct FROM analytics.post_performance").fetchall()
     con.close()
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [(post_id, 3, "x_api", key)]
@@ -353,12 +459,27 @@ def test_live_refusal_rule():
     from social_pipeline.core.collection import live_collection_refusal
 
     now = pd.Timestamp("2026-11-22 10:20")
-    assert live_collection_refusal("2026-11-22-09:00", "2026-11-22-09:00", pd.Timestamp("2026-11-22 10:00"), now, "x_api") is None
-    assert live_collection_refusal("2026-11-22-07:00", "2026-11-22-07:00", pd.Timestamp("2026-11-22 08:00"),
-                                   pd.Timestamp("2026-11-22 09:50"), "x_api") is None  # 1.8 h: within tolerance
-    late = live_collection_refusal("2026-11-22-06:00", "2026-11-22-06:00", pd.Timestamp("2026-11-22 07:00"), now, "x_api")
+    assert (
+        live_collection_refusal("2026-11-22-09:00", "2026-11-22-09:00", pd.Timestamp("2026-11-22 10:00"), now, "x_api")
+        is None
+    )
+    assert (
+        live_collection_refusal(
+            "2026-11-22-07:00",
+            "2026-11-22-07:00",
+            pd.Timestamp("2026-11-22 08:00"),
+            pd.Timestamp("2026-11-22 09:50"),
+            "x_api",
+        )
+        is None
+    )  # 1.8 h: within tolerance
+    late = live_collection_refusal(
+        "2026-11-22-06:00", "2026-11-22-06:00", pd.Timestamp("2026-11-22 07:00"), now, "x_api"
+    )
     assert late and "3.3 h ago" in late
-    ranged = live_collection_refusal("2026-11-22-08:00", "2026-11-22-09:00", pd.Timestamp("2026-11-22 10:00"), now, "x_api")
+    ranged = live_collection_refusal(
+        "2026-11-22-08:00", "2026-11-22-09:00", pd.Timestamp("2026-11-22 10:00"), now, "x_api"
+    )
     assert ranged and "cannot backfill" in ranged
 
 
@@ -441,8 +562,9 @@ def local_server():
 
 def http_reply(body: bytes, content_length: int | None = None, status="200 OK") -> bytes:
     length = len(body) if content_length is None else content_length
-    return (f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n"
-            "Connection: close\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
 
 
 @responses.activate
@@ -450,11 +572,17 @@ def test_every_request_carries_a_connect_and_a_read_timeout():
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     source().fetch_metrics(metric_requests(old_ids(1)))
     XApiSource(BEARER, usernames="a", connect_timeout_seconds=2.5, read_timeout_seconds=7.0).fetch_metrics(
-        metric_requests(old_ids(1)))
+        metric_requests(old_ids(1))
+    )
     assert [c.request.req_kwargs["timeout"] for c in responses.calls] == [(10.0, 30.0), (2.5, 7.0)]
 
-    resource = XApiSourceResource(x_bearer_token="t0ken", x_usernames="a",
-                                  x_connect_timeout_seconds=1.5, x_read_timeout_seconds=4.0, x_max_retries=2)
+    resource = XApiSourceResource(
+        x_bearer_token="t0ken",
+        x_usernames="a",
+        x_connect_timeout_seconds=1.5,
+        x_read_timeout_seconds=4.0,
+        x_max_retries=2,
+    )
     src = resource.get_source()
     assert (src.client.session.timeout, src.max_retries) == ((1.5, 4.0), 2)
     with pytest.raises(Exception, match="greater than 0"):
@@ -488,8 +616,13 @@ def test_a_run_against_a_silent_x_api_fails_in_bounded_time_with_a_clear_message
     server = local_server([None])
     resources = {
         "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
-        "source": XApiSourceResource(x_bearer_token="secret-bearer-token-123", x_usernames="alice_data",
-                                 x_api_base_url=server.url, x_read_timeout_seconds=0.3, x_max_retries=0),
+        "source": XApiSourceResource(
+            x_bearer_token="secret-bearer-token-123",
+            x_usernames="alice_data",
+            x_api_base_url=server.url,
+            x_read_timeout_seconds=0.3,
+            x_max_retries=0,
+        ),
     }
     started = time.monotonic()
     result = dg.materialize([raw_posts], resources=resources, raise_on_error=False)
@@ -511,8 +644,7 @@ def test_a_content_length_longer_than_the_body_is_retried_then_earlier_batches_a
     with pytest.raises(XApiError) as raised:
         source(sleeps=sleeps).fetch_metrics(metric_requests(old_ids(150)))
     message = str(raised.value)
-    assert message.startswith("get_tweets (50 ids): gave up after 5 attempts, last: network error "
-                              "ChunkedEncodingError")
+    assert message.startswith("get_tweets (50 ids): gave up after 5 attempts, last: network error ChunkedEncodingError")
     assert "IncompleteRead(39 bytes read, 4961 more expected)" in message
     assert sleeps == [2.0, 4.0, 8.0, 16.0]
     partial = raised.value.partial_batch
@@ -560,8 +692,11 @@ def test_an_answer_of_the_wrong_shape_after_parsing_is_an_x_api_error():
 
 
 def timeline_starts() -> list[str]:
-    return [parse_qs(urlparse(c.request.url).query)["start_time"][0] for c in responses.calls
-            if c.request.url.startswith(TIMELINE)]
+    return [
+        parse_qs(urlparse(c.request.url).query)["start_time"][0]
+        for c in responses.calls
+        if c.request.url.startswith(TIMELINE)
+    ]
 
 
 @responses.activate
@@ -587,8 +722,10 @@ def test_raw_posts_keeps_a_failed_timeline_s_first_page_and_refetches_the_whole_
     def stored():
         con = connect(str(tmp_path / "w.duckdb"), read_only=True)
         try:
-            return (con.execute("SELECT count(*), count(DISTINCT post_id) FROM raw.posts").fetchone(),
-                    con.execute("SELECT count(*) FROM ops.unfinished_post_fetches").fetchone()[0])
+            return (
+                con.execute("SELECT count(*), count(DISTINCT post_id) FROM raw.posts").fetchone(),
+                con.execute("SELECT count(*) FROM ops.unfinished_post_fetches").fetchone()[0],
+            )
         finally:
             con.close()
 
@@ -618,22 +755,26 @@ def test_raw_tweet_metrics_stores_the_batches_fetched_before_a_body_cut_short(tm
     hours = list(range(2, 152))  # 150 posts, all young enough for an hourly collection
     serve_timeline({None: (200, timeline_page(hours[:100], "PAGE2")), "PAGE2": (200, timeline_page(hours[100:]))})
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
-    responses.get(TWEETS, body=b'{"data": [{"id": "1", "text": "cut shor', headers={"Content-Length": "5000"},
-                  content_type="application/json")
+    responses.get(
+        TWEETS,
+        body=b'{"data": [{"id": "1", "text": "cut shor',
+        headers={"Content-Length": "5000"},
+        content_type="application/json",
+    )
     resources = {
         "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
         "source": XApiSourceResource(x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
     }
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
     with pytest.raises(dg.Failure) as raised:
-        dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key,
-                       instance=with_hours(key))
+        dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key, instance=with_hours(key))
     description = raised.value.description
     assert "gave up after 1 attempts, last: network error ChunkedEncodingError" in description
     assert "100 of 150 posts were fetched before the failure and are stored" in description
     con = connect(str(tmp_path / "w.duckdb"), read_only=True)
-    stored = con.execute("SELECT count(*), count(*) FILTER (status = 'ok'), min(partition_key) "
-                         "FROM raw.tweet_metrics").fetchone()
+    stored = con.execute(
+        "SELECT count(*), count(*) FILTER (status = 'ok'), min(partition_key) FROM raw.tweet_metrics"
+    ).fetchone()
     con.close()
     assert stored == (100, 100, key)
 
@@ -660,14 +801,16 @@ def test_a_failed_rerun_of_the_hour_keeps_what_the_first_run_stored_for_posts_it
         "source": XApiSourceResource(x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0),
     }
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
-    assert dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=key,
-                          instance=with_hours(key)).success
+    assert dg.materialize(
+        [raw_posts, raw_tweet_metrics], resources=resources, partition_key=key, instance=with_hours(key)
+    ).success
     responses.remove(metrics)
     responses.get(TWEETS, body=b'{"data": [', headers={"Content-Length": "500"}, content_type="application/json")
     with pytest.raises(dg.Failure, match="0 of 2 posts were fetched"):
         dg.materialize([raw_tweet_metrics], resources=resources, partition_key=key, instance=with_hours(key))
     con = connect(str(tmp_path / "w.duckdb"), read_only=True)
-    kept = con.execute("SELECT count(*), min(likes) FROM raw.tweet_metrics WHERE partition_key = $key",
-                       {"key": key}).fetchone()
+    kept = con.execute(
+        "SELECT count(*), min(likes) FROM raw.tweet_metrics WHERE partition_key = $key", {"key": key}
+    ).fetchone()
     con.close()
     assert kept == (2, 3)

@@ -33,15 +33,18 @@ COLLECTION = [raw_posts, raw_tweet_metrics, raw_account_snapshots]
 
 
 def x_resources(tmp_path, **settings):
-    return {"warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
-            "source": XApiSourceResource(x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0,
-                                         **settings)}
+    return {
+        "warehouse": WarehouseResource(database=str(tmp_path / "w.duckdb")),
+        "source": XApiSourceResource(x_bearer_token="t0ken", x_usernames="alice_data", x_max_retries=0, **settings),
+    }
 
 
 def usage_rows(tmp_path) -> list[tuple]:
     con = connect(str(tmp_path / "w.duckdb"), read_only=True)
-    rows = con.execute("SELECT endpoint, user_id, read_kind, request_count, resources, estimated_usd "
-                       "FROM ops.x_api_usage ORDER BY endpoint, read_kind").fetchall()
+    rows = con.execute(
+        "SELECT endpoint, user_id, read_kind, request_count, resources, estimated_usd "
+        "FROM ops.x_api_usage ORDER BY endpoint, read_kind"
+    ).fetchall()
     con.close()
     return rows
 
@@ -63,16 +66,19 @@ def test_every_request_is_recorded_with_its_resources_and_dollars_and_the_run_sh
     run_total = 5 * 0.005 + 2 * 0.010 + 5 * 0.005
     week = result.asset_materializations_for_node("raw_tweet_metrics")[0].metadata
     assert week["x_api_usd_last_7_days_by_account"].value.keys() == {"alice_data"}
-    shown = [result.asset_materializations_for_node(a.key.path[-1])[0].metadata["x_api_usd_this_run"].value
-             for a in COLLECTION]
+    shown = [
+        result.asset_materializations_for_node(a.key.path[-1])[0].metadata["x_api_usd_this_run"].value
+        for a in COLLECTION
+    ]
     # Each asset shows the run's total so far; the one that ran last the whole run's.
     assert max(shown) == pytest.approx(run_total)
     assert min(shown) > 0
 
     # A second run adds its own rows (real money spent again: this fake timeline serves the same 5 posts);
     # the first run's stay as they were.
-    assert dg.materialize(COLLECTION, resources=x_resources(tmp_path), partition_key=KEY,
-                          instance=with_hours(KEY)).success
+    assert dg.materialize(
+        COLLECTION, resources=x_resources(tmp_path), partition_key=KEY, instance=with_hours(KEY)
+    ).success
     con = connect(str(tmp_path / "w.duckdb"), read_only=True)
     per_run = con.execute("SELECT count(DISTINCT run_id), sum(estimated_usd) FROM ops.x_api_usage").fetchone()
     con.close()
@@ -85,11 +91,14 @@ def test_configured_rates_price_the_reads(tmp_path):
     serve_timeline({None: (200, timeline_page([2, 3]))})
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     resources = x_resources(tmp_path, x_price_post_read_usd=0.5, x_price_user_read_usd=2.0)
-    assert dg.materialize([raw_posts, raw_tweet_metrics], resources=resources, partition_key=KEY,
-                          instance=with_hours(KEY)).success
+    assert dg.materialize(
+        [raw_posts, raw_tweet_metrics], resources=resources, partition_key=KEY, instance=with_hours(KEY)
+    ).success
     assert [(r[0], r[4], r[5]) for r in usage_rows(tmp_path)] == [
-        ("GET /2/tweets", 2, pytest.approx(1.0)), ("GET /2/users", 1, pytest.approx(2.0)),
-        ("GET /2/users/:id/tweets", 2, pytest.approx(1.0))]
+        ("GET /2/tweets", 2, pytest.approx(1.0)),
+        ("GET /2/users", 1, pytest.approx(2.0)),
+        ("GET /2/users/:id/tweets", 2, pytest.approx(1.0)),
+    ]
 
 
 def due_posts(tmp_path, published: dict[str, str], collected_from: str, collected_to: str, **cadence) -> list:
@@ -98,18 +107,27 @@ def due_posts(tmp_path, published: dict[str, str], collected_from: str, collecte
     from social_pipeline.resources.sources import SimulatedSourceResource
 
     con = connect(str(tmp_path / "due.duckdb"))
-    con.executemany("INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
-                    "VALUES (?, 'alice_data', ?, 'x_api', now())", list(published.items()))
+    con.executemany(
+        "INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
+        "VALUES (?, 'alice_data', ?, 'x_api', now())",
+        list(published.items()),
+    )
     params = SimulatedSourceResource(**cadence).cadence().sql_params()
-    rows = con.execute(sql("due_posts"), {"first_collection": collected_from, "last_collection": collected_to,
-                                          "user_ids": ["alice_data"], **params}).fetchall()
+    rows = con.execute(
+        sql("due_posts"),
+        {"first_collection": collected_from, "last_collection": collected_to, "user_ids": ["alice_data"], **params},
+    ).fetchall()
     con.close()
     return [(post_id, str(at)) for post_id, _, at in rows]
 
 
 POSTS_BY_AGE = {  # ages at Monday 2026-11-30 00:00
-    "age_1d": "2026-11-29 00:00", "age_2d": "2026-11-28 00:00", "age_3d": "2026-11-27 00:00",
-    "age_10d": "2026-11-20 00:00", "age_40d": "2026-10-21 00:00", "age_400d": "2025-10-26 00:00",
+    "age_1d": "2026-11-29 00:00",
+    "age_2d": "2026-11-28 00:00",
+    "age_3d": "2026-11-27 00:00",
+    "age_10d": "2026-11-20 00:00",
+    "age_40d": "2026-10-21 00:00",
+    "age_400d": "2025-10-26 00:00",
 }
 
 
@@ -118,14 +136,22 @@ def test_the_cadence_is_configuration_and_the_default_keeps_today_s_rule(tmp_pat
     # Default (7 / 30 / no end): at Monday 00:00 every post is due, however old.
     assert [p for p, _ in due_posts(tmp_path / "a", POSTS_BY_AGE, monday, monday)] == sorted(POSTS_BY_AGE)
     # At 23:00 only the posts of the hourly phase (7 days).
-    assert [p for p, _ in due_posts(tmp_path / "b", POSTS_BY_AGE, sunday_23, sunday_23)] == ["age_1d", "age_2d",
-                                                                                               "age_3d"]
+    assert [p for p, _ in due_posts(tmp_path / "b", POSTS_BY_AGE, sunday_23, sunday_23)] == [
+        "age_1d",
+        "age_2d",
+        "age_3d",
+    ]
     # Hourly for 2 days, daily until 10, weekly until 40: the 400-day-old post is no longer read.
     tight = dict(x_track_hourly_days=2, x_track_daily_days=10, x_track_max_days=40)
     tight_at_23 = due_posts(tmp_path / "c", POSTS_BY_AGE, sunday_23, sunday_23, **tight)
     assert [p for p, _ in tight_at_23] == ["age_1d", "age_2d"]
     assert [p for p, _ in due_posts(tmp_path / "d", POSTS_BY_AGE, monday, monday, **tight)] == [
-        "age_10d", "age_1d", "age_2d", "age_3d", "age_40d"]
+        "age_10d",
+        "age_1d",
+        "age_2d",
+        "age_3d",
+        "age_40d",
+    ]
 
 
 def test_a_cadence_that_contradicts_itself_fails_the_run_naming_the_setting(tmp_path):
@@ -142,15 +168,18 @@ def own_and_other_posts():
     own_old = snowflake(NOW - pd.Timedelta(days=10))  # past the hourly phase: a lookup
     not_due = snowflake(NOW - pd.Timedelta(hours=50), 1)  # on the timeline, not asked for
     bobs = snowflake(NOW - pd.Timedelta(hours=3), 2)  # another account: a lookup
-    requests = pd.DataFrame({"post_id": [*own_young, own_old, bobs],
-                             "user_id": ["alice_data"] * 4 + ["bob"], "collected_at": NOW})
+    requests = pd.DataFrame(
+        {"post_id": [*own_young, own_old, bobs], "user_id": ["alice_data"] * 4 + ["bob"], "collected_at": NOW}
+    )
     return requests, own_young, own_old, not_due, bobs
 
 
 def serve_own_account(timeline_ids):
     responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "Alice_Data"}})
-    responses.get(f"{API}/users/42/tweets", json={"data": [tweet(i) for i in timeline_ids],
-                                                  "meta": {"result_count": len(timeline_ids)}})
+    responses.get(
+        f"{API}/users/42/tweets",
+        json={"data": [tweet(i) for i in timeline_ids], "meta": {"result_count": len(timeline_ids)}},
+    )
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
 
 
@@ -169,8 +198,9 @@ def test_the_authenticated_account_s_recent_posts_come_through_its_own_timeline_
     # From just before the oldest own recent post (72 h ago); X takes whole seconds.
     start = pd.Timestamp(query["start_time"][0]).tz_localize(None)
     assert pd.Timedelta(seconds=1) <= published_at_from_id(own_young[2]) - start < pd.Timedelta(seconds=2)
-    looked_up = [parse_qs(urlparse(c.request.url).query)["ids"][0] for c in responses.calls
-                 if c.request.url.startswith(TWEETS)]
+    looked_up = [
+        parse_qs(urlparse(c.request.url).query)["ids"][0] for c in responses.calls if c.request.url.startswith(TWEETS)
+    ]
     assert sorted(looked_up) == sorted([own_old, bobs])  # own old (with private fields), bob's (without)
     by_kind = {(u.endpoint, u.read_kind, u.user_id): (u.resources, u.estimated_usd) for u in src.usage}
     assert by_kind[("GET /2/users/:id/tweets", "owned_read", "alice_data")] == (4, pytest.approx(4 * 0.001))
@@ -184,8 +214,9 @@ def test_the_same_collection_through_each_route_gives_the_same_rows():
     requests, own_young, own_old, not_due, bobs = own_and_other_posts()
     serve_own_account([own_young[0], own_young[1], not_due, own_young[2]])
     through_timeline = XApiSource(USER_CONTEXT, usernames="alice_data,bob").fetch_metrics(requests).frame
-    through_lookups = XApiSource(USER_CONTEXT, usernames="alice_data,bob",
-                                 owned_timeline_days=0).fetch_metrics(requests).frame
+    through_lookups = (
+        XApiSource(USER_CONTEXT, usernames="alice_data,bob", owned_timeline_days=0).fetch_metrics(requests).frame
+    )
     assert sum("/users/42/tweets" in c.request.url for c in responses.calls) == 1  # only the first route
 
     def comparable(frame):
@@ -199,8 +230,9 @@ def test_an_own_post_the_timeline_does_not_return_is_looked_up_and_reported():
     requests, own_young, own_old, not_due, bobs = own_and_other_posts()
     serve_own_account([own_young[0], own_young[2]])  # own_young[1] was deleted
     batch = XApiSource(USER_CONTEXT, usernames="alice_data,bob").fetch_metrics(requests)
-    looked_up = [parse_qs(urlparse(c.request.url).query)["ids"][0] for c in responses.calls
-                 if c.request.url.startswith(TWEETS)]
+    looked_up = [
+        parse_qs(urlparse(c.request.url).query)["ids"][0] for c in responses.calls if c.request.url.startswith(TWEETS)
+    ]
     assert sorted(looked_up) == sorted([f"{own_young[1]},{own_old}", bobs])
     assert len(batch.frame) == 5 and (batch.frame["status"] == "ok").all()
 
@@ -214,15 +246,20 @@ def test_expected_cost_of_one_account_posting_three_times_a_day_by_hand():
     # 3 posts a day, each read 7 * 24 = 168 times hourly and 23 times daily: 573 lookups a day;
     # 3 new posts a day from the timeline; follower figures and the account id: 2 users every hour.
     assert lookups[["endpoint", "read_kind", "reads_per_day"]].values.tolist() == [
-        ["GET /2/tweets", "post_read", 573.0], ["GET /2/users/:id/tweets", "post_read", 3.0],
-        ["GET /2/users", "user_read", 48.0]]
+        ["GET /2/tweets", "post_read", 573.0],
+        ["GET /2/users/:id/tweets", "post_read", 3.0],
+        ["GET /2/users", "user_read", 48.0],
+    ]
     assert lookups["usd_per_day"].sum() == pytest.approx(573 * 0.005 + 3 * 0.005 + 48 * 0.010)  # 3.36
     assert lookups["usd_per_month"].sum() == pytest.approx(30 * 3.36)
     owned = expected_daily_cost(accounts, TrackingCadence(), XPrices(), owned_user_id="alice_data")
     # The hourly phase through the own timeline (504 + 3 new posts, owned reads), get_me every hour.
     assert owned[["endpoint", "read_kind", "reads_per_day"]].values.tolist() == [
-        ["GET /2/tweets", "post_read", 69.0], ["GET /2/users/:id/tweets", "owned_read", 507.0],
-        ["GET /2/users", "user_read", 48.0], ["GET /2/users/me", "user_read", 24.0]]
+        ["GET /2/tweets", "post_read", 69.0],
+        ["GET /2/users/:id/tweets", "owned_read", 507.0],
+        ["GET /2/users", "user_read", 48.0],
+        ["GET /2/users/me", "user_read", 24.0],
+    ]
     assert owned["usd_per_day"].sum() == pytest.approx(69 * 0.005 + 507 * 0.001 + 72 * 0.010)  # 1.572
     # X_TRACK_MAX_DAYS=90: 60 days of weekly reads, 3 * 60 / 7 posts a day more.
     capped = expected_daily_cost(accounts, TrackingCadence(max_days=90), XPrices(), owned_user_id=None)
@@ -241,8 +278,9 @@ def test_x_cost_command_reads_the_warehouse_s_x_accounts(tmp_path, monkeypatch, 
     posts += [(f"o{n}", "alice_data", now - pd.Timedelta(days=40), "x_api") for n in range(14)]
     posts += [("b1", "bob", now - pd.Timedelta(days=1), "x_export")]
     posts += [(f"e{n}", "alice_data", now - pd.Timedelta(days=60), "x_export") for n in range(7)]  # read weekly
-    con.executemany("INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
-                    "VALUES (?, ?, ?, ?, now())", posts)
+    con.executemany(
+        "INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) VALUES (?, ?, ?, ?, now())", posts
+    )
     con.close()
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", database)
     monkeypatch.setenv("X_PRICE_POST_READ_USD", "0.01")
@@ -262,31 +300,39 @@ def test_x_cost_command_reads_the_warehouse_s_x_accounts(tmp_path, monkeypatch, 
 def young_posts_in_warehouse(database: str, count: int) -> list[str]:
     ids = [snowflake(NOW - pd.Timedelta(hours=2), n) for n in range(count)]
     con = connect(database)
-    con.executemany("INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
-                    "VALUES (?, 'alice_data', ?, 'x_api', now())", [(i, published_at_from_id(i)) for i in ids])
+    con.executemany(
+        "INSERT INTO raw.posts (post_id, user_id, published_at, source, ingested_at) "
+        "VALUES (?, 'alice_data', ?, 'x_api', now())",
+        [(i, published_at_from_id(i)) for i in ids],
+    )
     con.close()
     return ids
 
 
 def spent_by_another_run(database: str, usd: float, day) -> None:
     con = connect(database)
-    con.execute("INSERT INTO ops.x_api_usage VALUES ($day, 'GET /2/tweets', 'alice_data', 'post_read', 'other-run', "
-                "1, 1, $usd, now())", {"day": day, "usd": usd})
+    con.execute(
+        "INSERT INTO ops.x_api_usage VALUES ($day, 'GET /2/tweets', 'alice_data', 'post_read', 'other-run', "
+        "1, 1, $usd, now())",
+        {"day": day, "usd": usd},
+    )
     con.close()
 
 
 @pytest.mark.parametrize("budget_usd, requests_made", [(1.00, 1), (1.20, 2)])
 @responses.activate
 def test_the_budget_stops_before_the_request_that_would_cross_it_and_keeps_what_was_fetched(
-        tmp_path, budget_usd, requests_made):
+    tmp_path, budget_usd, requests_made
+):
     database = str(tmp_path / "w.duckdb")
     young_posts_in_warehouse(database, 250)  # 3 lookups: 100 ids ($0.50), 100 ($0.50), 50 ($0.25)
     spent_by_another_run(database, 0.20, NOW.date())
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     resources = x_resources(tmp_path, x_budget_usd_per_day=budget_usd)
     instance = with_hours(KEY)
-    result = dg.materialize([raw_tweet_metrics], resources=resources, partition_key=KEY, instance=instance,
-                            raise_on_error=False)
+    result = dg.materialize(
+        [raw_tweet_metrics], resources=resources, partition_key=KEY, instance=instance, raise_on_error=False
+    )
     assert not result.success
     assert len(responses.calls) == requests_made
     # $1.00: 0.20 + 0.50 fits, a second 0.50 would not. $1.20: 0.20 + 0.50 + 0.50 lands on it exactly,
@@ -295,16 +341,19 @@ def test_the_budget_stops_before_the_request_that_would_cross_it_and_keeps_what_
     stored = 100 * requests_made
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.user_failure_data.description
-    assert message.startswith(f"X budget reached, get_tweets ({250 - stored if requests_made == 2 else 100} ids) "
-                              f"not requested: X_BUDGET_USD_PER_DAY=${budget_usd:.2f} would be crossed: "
-                              f"${0.2 + spent:.3f} spent today (UTC) (${spent:.3f} by this run, $0.200 by earlier "
-                              "runs)")
+    assert message.startswith(
+        f"X budget reached, get_tweets ({250 - stored if requests_made == 2 else 100} ids) "
+        f"not requested: X_BUDGET_USD_PER_DAY=${budget_usd:.2f} would be crossed: "
+        f"${0.2 + spent:.3f} spent today (UTC) (${spent:.3f} by this run, $0.200 by earlier "
+        "runs)"
+    )
     assert f"Skipped: {250 - stored} of 250 posts due." in message
     assert f"({stored} of 250 posts were fetched before the failure and are stored)" in message
     con = connect(database, read_only=True)
     kept = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchone()[0]
-    recorded = con.execute("SELECT sum(estimated_usd) FROM ops.x_api_usage WHERE run_id = $run",
-                           {"run": result.run_id}).fetchone()[0]
+    recorded = con.execute(
+        "SELECT sum(estimated_usd) FROM ops.x_api_usage WHERE run_id = $run", {"run": result.run_id}
+    ).fetchone()[0]
     con.close()
     assert kept == stored and recorded == pytest.approx(spent)
 
@@ -319,7 +368,6 @@ def test_what_yesterday_spent_does_not_stop_today_s_run(tmp_path):
     daily = x_resources(tmp_path, x_budget_usd_per_day=1.50)
     assert dg.materialize([raw_tweet_metrics], resources=daily, partition_key=KEY, instance=with_hours(KEY)).success
     assert len(responses.calls) == 3  # $1.25 today: yesterday's spending does not count
-
 
 
 @responses.activate
@@ -337,8 +385,7 @@ def test_the_monthly_budget_counts_this_month_s_runs_and_not_last_month_s(tmp_pa
 
 
 @responses.activate
-def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was_skipped(
-        tmp_path, smtp_server):  # noqa: F811 (the fixture imported above)
+def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was_skipped(tmp_path, smtp_server):  # noqa: F811 (the fixture imported above)
     import time
 
     from social_pipeline.defs.ops.sensors import record_and_notify_run_failure
@@ -350,15 +397,25 @@ def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was
     young_posts_in_warehouse(database, 250)
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     instance = with_hours(KEY)
-    result = dg.materialize([raw_tweet_metrics], resources=x_resources(tmp_path, x_budget_usd_per_day=0.6),
-                            partition_key=KEY, instance=instance, raise_on_error=False)
+    result = dg.materialize(
+        [raw_tweet_metrics],
+        resources=x_resources(tmp_path, x_budget_usd_per_day=0.6),
+        partition_key=KEY,
+        instance=instance,
+        raise_on_error=False,
+    )
     run = instance.get_run_by_id(result.run_id)
     failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.is_run_failure)
     context = dg.build_run_status_sensor_context(
-        sensor_name="record_and_notify_run_failure", dagster_instance=instance, dagster_run=run,
+        sensor_name="record_and_notify_run_failure",
+        dagster_instance=instance,
+        dagster_run=run,
         dagster_event=failure.dagster_event,
-        resources={"smtp": SmtpResource(host="127.0.0.1", port=port, recipients=["team@example.com"]),
-                   "file_stores": file_stores_under(tmp_path)}).for_run_failure()
+        resources={
+            "smtp": SmtpResource(host="127.0.0.1", port=port, recipients=["team@example.com"]),
+            "file_stores": file_stores_under(tmp_path),
+        },
+    ).for_run_failure()
     record_and_notify_run_failure(context)
     deadline = time.time() + 5
     while not received and time.time() < deadline:
@@ -372,10 +429,15 @@ def test_the_failure_sensor_s_email_names_the_budget_what_was_spent_and_what_was
 def test_own_timeline_pages_fetched_before_a_failure_are_handed_over():
     requests, own_young, own_old, not_due, bobs = own_and_other_posts()
     responses.get(f"{API}/users/me", json={"data": {"id": "42", "name": "Alice", "username": "Alice_Data"}})
-    responses.get(f"{API}/users/42/tweets", match=[responses.matchers.query_param_matcher(
-        {"pagination_token": "PAGE2"}, strict_match=False)], status=503)
-    responses.get(f"{API}/users/42/tweets", json={"data": [tweet(own_young[0])],
-                                                  "meta": {"result_count": 1, "next_token": "PAGE2"}})
+    responses.get(
+        f"{API}/users/42/tweets",
+        match=[responses.matchers.query_param_matcher({"pagination_token": "PAGE2"}, strict_match=False)],
+        status=503,
+    )
+    responses.get(
+        f"{API}/users/42/tweets",
+        json={"data": [tweet(own_young[0])], "meta": {"result_count": 1, "next_token": "PAGE2"}},
+    )
     with pytest.raises(XApiError, match="gave up after 1 attempts") as raised:
         XApiSource(USER_CONTEXT, usernames="alice_data,bob", max_retries=0).fetch_metrics(requests)
     assert raised.value.partial_batch.frame["post_id"].tolist() == [own_young[0]]

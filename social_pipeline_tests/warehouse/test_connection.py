@@ -38,8 +38,11 @@ def test_a_checks_only_run_leaves_an_up_to_date_warehouse_untouched(db_path):
     insert(db_path, *GOOD)
     assert run_analytics(db_path).success
     before = fingerprint(db_path)
-    result = dg.materialize([*ANALYTICS_CHECKS], selection=dg.AssetSelection.checks(*ANALYTICS_CHECKS),
-                            resources={"warehouse": WarehouseResource(database=db_path)})
+    result = dg.materialize(
+        [*ANALYTICS_CHECKS],
+        selection=dg.AssetSelection.checks(*ANALYTICS_CHECKS),
+        resources={"warehouse": WarehouseResource(database=db_path)},
+    )
     assert result.success and len(result.get_asset_check_evaluations()) == 4
     assert fingerprint(db_path) == before
 
@@ -49,15 +52,18 @@ def test_an_older_file_without_a_version_is_migrated_by_the_first_run(db_path):
     connection adds them and stamps the version; the rows already stored stay."""
     con = duckdb.connect(db_path)
     con.execute("CREATE SCHEMA raw")
-    con.execute("CREATE TABLE raw.posts (post_id VARCHAR NOT NULL, user_id VARCHAR NOT NULL, text VARCHAR, "
-                "published_at TIMESTAMP NOT NULL, source VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL)")
+    con.execute(
+        "CREATE TABLE raw.posts (post_id VARCHAR NOT NULL, user_id VARCHAR NOT NULL, text VARCHAR, "
+        "published_at TIMESTAMP NOT NULL, source VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL)"
+    )
     con.execute("INSERT INTO raw.posts VALUES ('p1', 'u1', 'hi', TIMESTAMP '2026-11-16 10:00', 'test', now())")
     con.close()
     result = run_analytics(db_path)
     assert result.success
     con = duckdb.connect(db_path, read_only=True)
     assert con.execute("SELECT post_id, published_time_known, content_type FROM raw.posts").fetchall() == [
-        ("p1", True, None)]  # the added column's DEFAULT fills the stored row
+        ("p1", True, None)
+    ]  # the added column's DEFAULT fills the stored row
     assert stored_schema_version(con) == schema_version()
     # The run's assets worked on the migrated tables: the post without metrics has no snapshot yet.
     assert con.execute("SELECT count(*) FROM analytics.post_performance").fetchall() == [(0,)]
@@ -98,9 +104,18 @@ def test_read_only_connections_work_beside_another_reader_and_never_migrate(db_p
     con.execute("UPDATE ops.schema_version SET version = 'older'")
     con.close()
     before = fingerprint(db_path)
-    reader = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1], "
-                               "read_only=True); print('reading', flush=True); sys.stdin.read()", db_path],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1], "
+            "read_only=True); print('reading', flush=True); sys.stdin.read()",
+            db_path,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert reader.stdout.readline().strip() == "reading"
         con = connect(db_path, read_only=True)
@@ -124,20 +139,25 @@ def test_best_posting_times_from_before_the_local_and_utc_names_migrates_in_plac
     con = connect(db_path)
     for new, old in (("day_of_week_local", "day_of_week"), ("hour_local", "hour"), ("hour_utc", "utc_hour")):
         con.execute(f"ALTER TABLE analytics.best_posting_times RENAME COLUMN {new} TO {old}")
-    con.execute("INSERT INTO analytics.best_posting_times (user_id, rank, day_of_week, day_name, hour, timezone, "
-                "utc_hour, window_start, window_end) VALUES ('u1', 1, 2, 'Wednesday', 9, 'America/New_York', 14, "
-                "TIMESTAMP '2026-08-18', TIMESTAMP '2026-11-16')")
+    con.execute(
+        "INSERT INTO analytics.best_posting_times (user_id, rank, day_of_week, day_name, hour, timezone, "
+        "utc_hour, window_start, window_end) VALUES ('u1', 1, 2, 'Wednesday', 9, 'America/New_York', 14, "
+        "TIMESTAMP '2026-08-18', TIMESTAMP '2026-11-16')"
+    )
     con.execute("UPDATE ops.schema_version SET version = 'older'")
     con.close()
     con = connect(db_path)  # migrates
     columns = [c[0] for c in con.execute("DESCRIBE analytics.best_posting_times").fetchall()]
     assert {"day_of_week_local", "hour_local", "hour_utc"} <= set(columns)
     assert not {"day_of_week", "hour", "utc_hour"} & set(columns)
-    assert con.execute("SELECT day_of_week_local, hour_local, hour_utc FROM analytics.best_posting_times"
-                       ).fetchall() == [(2, 9, 14)]
-    con.execute("INSERT INTO analytics.best_posting_times BY NAME SELECT 'u2' AS user_id, 1 AS rank, "
-                "0 AS day_of_week_local, 18 AS hour_local, TIMESTAMP '2026-08-18' AS window_start, "
-                "TIMESTAMP '2026-11-16' AS window_end")
+    assert con.execute(
+        "SELECT day_of_week_local, hour_local, hour_utc FROM analytics.best_posting_times"
+    ).fetchall() == [(2, 9, 14)]
+    con.execute(
+        "INSERT INTO analytics.best_posting_times BY NAME SELECT 'u2' AS user_id, 1 AS rank, "
+        "0 AS day_of_week_local, 18 AS hour_local, TIMESTAMP '2026-08-18' AS window_start, "
+        "TIMESTAMP '2026-11-16' AS window_end"
+    )
     assert stored_schema_version(con) == schema_version()
     con.close()
     assert ensure_schema(duckdb.connect(db_path)) is False  # a second connection finds nothing to do

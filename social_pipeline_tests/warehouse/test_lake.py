@@ -28,8 +28,17 @@ SAMPLES = REPOSITORY / "data" / "inbox-samples"
 AS_OF = pd.Timestamp("2026-11-16 12:00")
 HISTORY_DAYS = 8
 # Set when the row was written, trained or built: the only columns allowed to differ between two runs.
-WRITE_TIME_COLUMNS = {"ingested_at", "written_at", "source_written_at", "generated_at", "built_at", "loaded_at",
-                      "updated_at", "failed_at", "applied_at"}
+WRITE_TIME_COLUMNS = {
+    "ingested_at",
+    "written_at",
+    "source_written_at",
+    "generated_at",
+    "built_at",
+    "loaded_at",
+    "updated_at",
+    "failed_at",
+    "applied_at",
+}
 
 
 def other_process_connection(database: str, data_path: str) -> duckdb.DuckDBPyConnection:
@@ -48,8 +57,16 @@ def test_lake_attaches_with_no_network_and_no_extension_cache(lake, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     closed = "http://127.0.0.1:9"
-    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), "http_proxy": closed,
-           "https_proxy": closed, "HTTP_PROXY": closed, "HTTPS_PROXY": closed, "no_proxy": ""}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "http_proxy": closed,
+        "https_proxy": closed,
+        "HTTP_PROXY": closed,
+        "HTTPS_PROXY": closed,
+        "no_proxy": "",
+    }
     script = textwrap.dedent("""
         import json
         from social_pipeline import connect
@@ -96,8 +113,10 @@ def test_lake_without_data_path_names_the_variable(lake, monkeypatch):
 
 def test_concurrent_commits_on_one_table_conflict_and_the_loser_is_retried_whole(lake, caplog):
     con = connect()
-    con.execute("INSERT INTO raw.accounts VALUES ('alice', 'UTC', 'test', TIMESTAMP '2026-11-01'), "
-                "('bob', 'UTC', 'test', TIMESTAMP '2026-11-01')")
+    con.execute(
+        "INSERT INTO raw.accounts VALUES ('alice', 'UTC', 'test', TIMESTAMP '2026-11-01'), "
+        "('bob', 'UTC', 'test', TIMESTAMP '2026-11-01')"
+    )
     other = other_process_connection(lake["database"], lake["data_path"])
 
     # What DuckLake reports: both wrote raw.accounts; the second commit is refused and its transaction is gone.
@@ -126,7 +145,9 @@ def test_concurrent_commits_on_one_table_conflict_and_the_loser_is_retried_whole
         assert write_transaction(con, move_bob_to_berlin, "raw.accounts") == 2
     assert attempts == [1, 2]  # the retry saw carol, committed by the winner
     assert sorted(con.execute("SELECT user_id, timezone FROM raw.accounts").fetchall()) == [
-        ("bob", "Europe/Berlin"), ("carol", "UTC")]
+        ("bob", "Europe/Berlin"),
+        ("carol", "UTC"),
+    ]
     assert "raw.accounts: write conflict with another writer (attempt 1 of 8)" in caplog.text
 
 
@@ -160,8 +181,14 @@ def lake_instance(postgres_server, tmp_path, monkeypatch) -> dg.DagsterInstance:
     shutil.copy(REPOSITORY / "deploy" / "dagster.yaml", home / "dagster.yaml")
     database = f"dagster_{os.getpid()}_{tmp_path.name[-12:].replace('-', '_').lower()}"
     postgres_server.create_database(database)
-    for name, value in {"DAGSTER_PG_HOST": "", "PGHOST": str(postgres_server.socket_dir), "DAGSTER_PG_DB": database,
-                        "DAGSTER_PG_USER": "postgres", "DAGSTER_PG_PASSWORD": "", "DAGSTER_HOME": str(home)}.items():
+    for name, value in {
+        "DAGSTER_PG_HOST": "",
+        "PGHOST": str(postgres_server.socket_dir),
+        "DAGSTER_PG_DB": database,
+        "DAGSTER_PG_USER": "postgres",
+        "DAGSTER_PG_PASSWORD": "",
+        "DAGSTER_HOME": str(home),
+    }.items():
         monkeypatch.setenv(name, value)
     return dg.DagsterInstance.from_config(str(home))
 
@@ -172,8 +199,9 @@ def one_row() -> int:
 
 
 @pytest.mark.parametrize("port", [6432, None])
-def test_deploy_instance_reaches_postgresql_on_the_port_in_dagster_pg_port(postgres_server, tmp_path, monkeypatch,
-                                                                           port):
+def test_deploy_instance_reaches_postgresql_on_the_port_in_dagster_pg_port(
+    postgres_server, tmp_path, monkeypatch, port
+):
     """deploy/dagster.yaml as shipped: DAGSTER_PG_PORT names the server's port (a pooler's 6432 here, a
     server of its own); unset, the port is 5432 (the session's server)."""
     from social_pipeline_tests.helpers import PostgresServer
@@ -186,8 +214,10 @@ def test_deploy_instance_reaches_postgresql_on_the_port_in_dagster_pg_port(postg
         instance = lake_instance(server, tmp_path, monkeypatch)
         assert dg.materialize([one_row], instance=instance).success
         [run] = instance.get_runs()
-        assert (run.status, instance.get_latest_materialization_event(one_row.key).run_id) == \
-            (dg.DagsterRunStatus.SUCCESS, run.run_id)
+        assert (run.status, instance.get_latest_materialization_event(one_row.key).run_id) == (
+            dg.DagsterRunStatus.SUCCESS,
+            run.run_id,
+        )
         assert f".s.PGSQL.{port or 5432}" in {p.name for p in server.socket_dir.iterdir()}
         instance.dispose()
 
@@ -214,13 +244,13 @@ def table_rows(database: str, table: str) -> pd.DataFrame:
         reports = [json.loads(r, parse_float=lambda text: round(float(text), 9)) for r in frame.pop("report_json")]
         generated = [r.pop("generated_at") for r in reports]
         frame["report_json"] = [json.dumps(r, sort_keys=True) for r in reports]
-        frame["report_markdown"] = [m.replace(g, "<generated>")
-                                    for m, g in zip(frame["report_markdown"], generated)]
+        frame["report_markdown"] = [m.replace(g, "<generated>") for m, g in zip(frame["report_markdown"], generated)]
     return frame.sort_values(list(frame.columns)).reset_index(drop=True) if len(frame) else frame
 
 
-def test_whole_graph_on_the_lake_with_a_postgres_instance_equals_the_file(lake, postgres_server, tmp_path,
-                                                                          monkeypatch, cli_outputs):
+def test_whole_graph_on_the_lake_with_a_postgres_instance_equals_the_file(
+    lake, postgres_server, tmp_path, monkeypatch, cli_outputs
+):
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
     from social_pipeline.app.cli import materialize_all
@@ -231,10 +261,13 @@ def test_whole_graph_on_the_lake_with_a_postgres_instance_equals_the_file(lake, 
     assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
 
-    on_lake = materialize_all(AS_OF, HISTORY_DAYS, log=lambda line: None, instance=instance,
-                              database=lake["database"])
-    assert [r["job"] for r in on_lake] == ["hourly_collection", "weekly_reporting", "ml_training",
-                                           "prediction_feedback"]  # no BI copy: the lake is read live
+    on_lake = materialize_all(AS_OF, HISTORY_DAYS, log=lambda line: None, instance=instance, database=lake["database"])
+    assert [r["job"] for r in on_lake] == [
+        "hourly_collection",
+        "weekly_reporting",
+        "ml_training",
+        "prediction_feedback",
+    ]  # no BI copy: the lake is read live
     assert all(r["success"] for r in on_lake)
     # The runs and their events are in PostgreSQL, as the webserver and daemon would find them.
     runs = instance.get_runs()
@@ -245,8 +278,9 @@ def test_whole_graph_on_the_lake_with_a_postgres_instance_equals_the_file(lake, 
     file_db = str(tmp_path / "file" / "warehouse.duckdb")
     monkeypatch.setenv("SOCIAL_PIPELINE_REPORTS_DIR", str(tmp_path / "file-reports"))
     monkeypatch.setenv("SOCIAL_PIPELINE_MODELS_DIR", str(tmp_path / "file-models"))
-    on_file = materialize_all(AS_OF, HISTORY_DAYS, log=lambda line: None,
-                              instance=dg.DagsterInstance.ephemeral(), database=file_db)
+    on_file = materialize_all(
+        AS_OF, HISTORY_DAYS, log=lambda line: None, instance=dg.DagsterInstance.ephemeral(), database=file_db
+    )
     assert all(r["success"] for r in on_file)
 
     compared = 0
@@ -254,8 +288,9 @@ def test_whole_graph_on_the_lake_with_a_postgres_instance_equals_the_file(lake, 
         lake_rows, file_rows = table_rows(lake["database"], table), table_rows(file_db, table)
         # Paths name each warehouse's own report folder; everything else must be equal.
         path_columns = [c for c in lake_rows.columns if c.endswith("_path")]
-        pd.testing.assert_frame_equal(lake_rows.drop(columns=path_columns), file_rows.drop(columns=path_columns),
-                                      check_dtype=False, obj=table)
+        pd.testing.assert_frame_equal(
+            lake_rows.drop(columns=path_columns), file_rows.drop(columns=path_columns), check_dtype=False, obj=table
+        )
         compared += len(lake_rows) > 0
     assert compared >= 10  # the tables the graph writes on this history are not empty
 
@@ -269,20 +304,24 @@ def test_post_snapshots_reads_rows_committed_after_a_later_stamped_one(db_path):
 
     warehouse = dg_warehouse(db_path)
     con = connect(db_path)
-    add_post(con, "late_stamp_later_commit_2", "alice", "2026-11-09 08:00", 100, likes=5,
-             collected_at="2026-11-10 12:00")
+    add_post(
+        con, "late_stamp_later_commit_2", "alice", "2026-11-09 08:00", 100, likes=5, collected_at="2026-11-10 12:00"
+    )
     con.close()
     assert dg.materialize([post_snapshots], resources={"warehouse": warehouse}).success
     con = connect(db_path)
-    add_post(con, "early_stamp_later_commit_1", "alice", "2026-11-09 07:00", 200, likes=7,
-             collected_at="2026-11-10 09:00")
+    add_post(
+        con, "early_stamp_later_commit_1", "alice", "2026-11-09 07:00", 200, likes=7, collected_at="2026-11-10 09:00"
+    )
     con.close()
     result = dg.materialize([post_snapshots], resources={"warehouse": warehouse})
     assert result.success
     assert result.asset_materializations_for_node("post_snapshots")[0].metadata["collections_refreshed"].value == 1
     rows = table_rows(db_path, "analytics.post_snapshots")
     assert rows[["post_id", "impressions", "likes"]].values.tolist() == [
-        ["early_stamp_later_commit_1", 200, 7], ["late_stamp_later_commit_2", 100, 5]]
+        ["early_stamp_later_commit_1", 200, 7],
+        ["late_stamp_later_commit_2", 100, 5],
+    ]
     # Nothing new: nothing is refreshed.
     again = dg.materialize([post_snapshots], resources={"warehouse": warehouse})
     assert again.asset_materializations_for_node("post_snapshots")[0].metadata["collections_refreshed"].value == 0
@@ -336,16 +375,36 @@ def test_ingest_two_runs_and_a_reader_at_once_on_the_lake(lake, tmp_path, cli_ou
     stop = tmp_path / "stop-reading"
     env = {**os.environ, "DAGSTER_HOME": ""}
     env.pop("DAGSTER_HOME")
-    reader = subprocess.Popen([sys.executable, "-c", READER_SCRIPT, str(stop)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER_SCRIPT, str(stop)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     files = [str(SAMPLES / name) for name in sorted(os.listdir(SAMPLES))]
     writers = {
-        "ingest": subprocess.Popen([sys.executable, "-m", "social_pipeline.app.cli", "ingest", *files], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        "run 1": subprocess.Popen([sys.executable, "-c", RUN_SCRIPT, "2026-11-16 12:00", "2"], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
-        "run 2": subprocess.Popen([sys.executable, "-c", RUN_SCRIPT, "2026-11-16 00:00", "2"], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+        "ingest": subprocess.Popen(
+            [sys.executable, "-m", "social_pipeline.app.cli", "ingest", *files],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        "run 1": subprocess.Popen(
+            [sys.executable, "-c", RUN_SCRIPT, "2026-11-16 12:00", "2"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
+        "run 2": subprocess.Popen(
+            [sys.executable, "-c", RUN_SCRIPT, "2026-11-16 00:00", "2"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ),
     }
     outputs = {name: process.communicate(timeout=600) for name, process in writers.items()}
     stop.touch()
@@ -364,21 +423,32 @@ def test_ingest_two_runs_and_a_reader_at_once_on_the_lake(lake, tmp_path, cli_ou
 
     con = connect(read_only=True)
     # Both runs' hours (2026-11-14 00:00 .. 2026-11-16 11:00) and the exports, each stored once.
-    assert con.execute("SELECT min(partition_key), max(partition_key) FROM raw.tweet_metrics "
-                       "WHERE source = 'simulated'").fetchall() == [("2026-11-14-00:00", "2026-11-16-11:00")]
-    assert con.execute("SELECT count(*) FROM raw.tweet_metrics GROUP BY source, partition_key, post_id "
-                       "HAVING count(*) > 1").fetchall() == []
+    assert con.execute(
+        "SELECT min(partition_key), max(partition_key) FROM raw.tweet_metrics WHERE source = 'simulated'"
+    ).fetchall() == [("2026-11-14-00:00", "2026-11-16-11:00")]
+    assert (
+        con.execute(
+            "SELECT count(*) FROM raw.tweet_metrics GROUP BY source, partition_key, post_id HAVING count(*) > 1"
+        ).fetchall()
+        == []
+    )
     assert con.execute("SELECT count(*) FROM ops.ingested_files").fetchone()[0] == len(files)
-    assert con.execute("SELECT count(DISTINCT post_id) FROM raw.posts WHERE user_id = 'alice_data' "
-                       "AND source <> 'simulated'").fetchone()[0] > 0
+    assert (
+        con.execute(
+            "SELECT count(DISTINCT post_id) FROM raw.posts WHERE user_id = 'alice_data' AND source <> 'simulated'"
+        ).fetchone()[0]
+        > 0
+    )
     # No lost update: post_snapshots holds exactly what a full rebuild from the raw tables gives.
     from social_pipeline.core.analytics_queries import sql_text
 
     con.execute("CREATE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
-    rebuilt = con.execute(f"SELECT post_id, snapshot_time, impressions, likes FROM ({sql_text('post_snapshots')}) "
-                          "ORDER BY ALL").fetchall()
-    stored = con.execute("SELECT post_id, snapshot_time, impressions, likes FROM analytics.post_snapshots "
-                         "ORDER BY ALL").fetchall()
+    rebuilt = con.execute(
+        f"SELECT post_id, snapshot_time, impressions, likes FROM ({sql_text('post_snapshots')}) ORDER BY ALL"
+    ).fetchall()
+    stored = con.execute(
+        "SELECT post_id, snapshot_time, impressions, likes FROM analytics.post_snapshots ORDER BY ALL"
+    ).fetchall()
     assert len(stored) > 100
     assert stored == rebuilt
 
@@ -397,9 +467,11 @@ def test_writer_pool_is_one_run_on_a_file_and_lifted_on_a_lake(lake, db_path):
 
 def test_a_lake_connection_string_is_printed_without_its_password():
     assert lake_backend.redacted("ducklake:postgres:host=db.internal user=etl password=s3cr3t dbname=lake") == (
-        "ducklake:postgres:host=db.internal user=etl password=*** dbname=lake")
+        "ducklake:postgres:host=db.internal user=etl password=*** dbname=lake"
+    )
     assert lake_backend.redacted("ducklake:postgres:dbname=lake PASSWORD = 'a b'") == (
-        "ducklake:postgres:dbname=lake PASSWORD = ***")
+        "ducklake:postgres:dbname=lake PASSWORD = ***"
+    )
 
 
 def test_two_writers_that_only_insert_what_is_missing_store_it_once(lake):
@@ -407,8 +479,10 @@ def test_two_writers_that_only_insert_what_is_missing_store_it_once(lake):
     inserts and would commit both; the claim on raw.accounts makes the second run again, and find it."""
     con = connect()
     other = other_process_connection(lake["database"], lake["data_path"])
-    insert_missing = ("INSERT INTO raw.accounts SELECT 'dora', 'UTC', 'test', TIMESTAMP '2026-11-02' "
-                      "WHERE 'dora' NOT IN (SELECT user_id FROM raw.accounts)")
+    insert_missing = (
+        "INSERT INTO raw.accounts SELECT 'dora', 'UTC', 'test', TIMESTAMP '2026-11-02' "
+        "WHERE 'dora' NOT IN (SELECT user_id FROM raw.accounts)"
+    )
     attempts = []
 
     def add_dora(c):

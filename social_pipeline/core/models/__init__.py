@@ -16,6 +16,20 @@ from .saved_format import FORMAT_VERSION, OutdatedModelError, in_current_format
 from .served import QUANTILES, TargetModel, TrainedModels
 from .training import POINT_PARAMS, regression_metrics, time_holdout_split, train_models
 
-__all__ = ["FEATURES", "FORMAT_VERSION", "POINT_PARAMS", "QUANTILES", "TARGETS", "OutdatedModelError", "TargetModel",
-           "TrainedModels", "feature_columns", "in_current_format", "interval_coverage", "regression_metrics",
-           "time_holdout_split", "train_models", "with_daypart"]
+__all__ = [
+    "FEATURES",
+    "FORMAT_VERSION",
+    "POINT_PARAMS",
+    "QUANTILES",
+    "TARGETS",
+    "OutdatedModelError",
+    "TargetModel",
+    "TrainedModels",
+    "feature_columns",
+    "in_current_format",
+    "interval_coverage",
+    "regression_metrics",
+    "time_holdout_split",
+    "train_models",
+    "with_daypart",
+]

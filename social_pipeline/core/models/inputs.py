@@ -19,8 +19,15 @@ from ..features import daypart
 TARGETS = ("reach", "likes")
 LOG_FEATURES = ("user_followers",)
 NUMERIC_FEATURES = (
-    "user_avg_engagement_rate", "post_text_len", "post_text_words", "num_hashtags", "num_mentions",
-    "num_emojis", "has_link", "num_media_items", "hour",
+    "user_avg_engagement_rate",
+    "post_text_len",
+    "post_text_words",
+    "num_hashtags",
+    "num_mentions",
+    "num_emojis",
+    "has_link",
+    "num_media_items",
+    "hour",
 )
 CATEGORICAL_FEATURES = ("media_type", "daypart", "day_of_week")
 FEATURES = LOG_FEATURES + NUMERIC_FEATURES + CATEGORICAL_FEATURES
@@ -67,10 +74,17 @@ def preprocessor(columns: list[str], extra: tuple[str, ...] = ()) -> ColumnTrans
     categorical = [c for c in CATEGORICAL_FEATURES if c in columns]
     return ColumnTransformer(
         [
-            ("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one"), [c for c in LOG_FEATURES if c in columns]),
+            (
+                "log",
+                FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
+                [c for c in LOG_FEATURES if c in columns],
+            ),
             ("num", "passthrough", [c for c in NUMERIC_FEATURES if c in columns] + list(extra)),
-            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                   encoded_missing_value=-2), categorical),
+            (
+                "cat",
+                OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-2),
+                categorical,
+            ),
         ],
         verbose_feature_names_out=False,
     )
@@ -80,11 +94,17 @@ def boosted_pipeline(columns: list[str], random_state: int, extra: tuple[str, ..
     """The preprocessor, then boosted trees with `params`: every model of this package has this shape."""
     n_categorical = sum(c in columns for c in CATEGORICAL_FEATURES)
     categorical_mask = [False] * (len(columns) + len(extra) - n_categorical) + [True] * n_categorical
-    return Pipeline([
-        ("features", preprocessor(columns, extra)),
-        ("model", HistGradientBoostingRegressor(categorical_features=categorical_mask, random_state=random_state,
-                                                **params)),
-    ])
+    return Pipeline(
+        [
+            ("features", preprocessor(columns, extra)),
+            (
+                "model",
+                HistGradientBoostingRegressor(
+                    categorical_features=categorical_mask, random_state=random_state, **params
+                ),
+            ),
+        ]
+    )
 
 
 def prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -93,8 +113,11 @@ def prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     frame = frame[columns].copy()
     for column in columns:
         # Nullable warehouse types (pd.NA) become float NaN, which the trees treat as missing.
-        frame[column] = frame[column].astype(str) if column in CATEGORICAL_FEATURES else \
-            pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        frame[column] = (
+            frame[column].astype(str)
+            if column in CATEGORICAL_FEATURES
+            else pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        )
     return frame
 
 
@@ -120,7 +143,6 @@ def rows_of(x: Arrays, rows) -> Arrays:
     return {column: values[rows] for column, values in x.items()}
 
 
-
 def rate_factor_log(x: Arrays | pd.DataFrame, kappa: float, center: float) -> np.ndarray:
     """log((1 + kappa rate) / (1 + kappa center)) of the RATE_FACTOR_COLUMN, 0 where it is unknown (as
     if at the center)."""
@@ -135,4 +157,3 @@ def log_factors(x: Arrays | pd.DataFrame, columns) -> np.ndarray:
     values = np.column_stack([np.asarray(x[c], dtype=float) for c in columns])
     positive = values > 0
     return np.where(positive, np.log(np.where(positive, values, 1.0)), np.nan)
-

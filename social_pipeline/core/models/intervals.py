@@ -9,7 +9,7 @@ strictly inside every interval.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,14 @@ from .served import TargetModel
 CALIBRATION_FRACTION = 0.2
 MIN_CALIBRATION_ROWS = 10
 # The spread's trees: leaves of 40 even on a short history (smaller ones fit the noise).
-SPREAD_PARAMS = dict(loss="poisson", learning_rate=0.15, max_iter=100, max_leaf_nodes=8, min_samples_leaf=40,
-                     interaction_cst="no_interactions")
+SPREAD_PARAMS = dict(
+    loss="poisson",
+    learning_rate=0.15,
+    max_iter=100,
+    max_leaf_nodes=8,
+    min_samples_leaf=40,
+    interaction_cst="no_interactions",
+)
 # Floor of the conformal multipliers: a degenerate calibration (no outcome below the point) still
 # leaves the point strictly inside.
 MIN_SPREAD_MULTIPLIER = 1e-3
@@ -49,9 +55,14 @@ def spread_model(columns: list[str], with_level: bool, random_state: int) -> Pip
     return boosted_pipeline(columns, random_state, extra, **SPREAD_PARAMS)
 
 
-def conformal_spread(views: list[tuple[pd.DataFrame, np.ndarray]], columns: list[str], with_level: bool,
-                      random_state: int, levels: tuple[float, float],
-                      earlier: list[tuple[pd.DataFrame, np.ndarray]] = ()) -> tuple[Pipeline, tuple[float, float]]:
+def conformal_spread(
+    views: list[tuple[pd.DataFrame, np.ndarray]],
+    columns: list[str],
+    with_level: bool,
+    random_state: int,
+    levels: tuple[float, float],
+    earlier: list[tuple[pd.DataFrame, np.ndarray]] = (),
+) -> tuple[Pipeline, tuple[float, float]]:
     """Split conformal around the point. `views`: (spread features, log ratio) over the same rows in
     time order, log ratio = log1p(y) - log1p(point), NaN where a row is not in that view; `earlier`:
     more calibration scores of that kind. Fit the spread (mean |log ratio|) on the older rows; the
@@ -65,8 +76,10 @@ def conformal_spread(views: list[tuple[pd.DataFrame, np.ndarray]], columns: list
 
     def stacked(rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         kept = [rows & ~np.isnan(ratio) for _, ratio in views]
-        return (pd.concat([x[k] for (x, _), k in zip(views, kept)], ignore_index=True),
-                np.concatenate([ratio[k] for (_, ratio), k in zip(views, kept)]))
+        return (
+            pd.concat([x[k] for (x, _), k in zip(views, kept)], ignore_index=True),
+            np.concatenate([ratio[k] for (_, ratio), k in zip(views, kept)]),
+        )
 
     fit_x, fit_ratio = stacked(fit)
     spread = spread_model(columns, with_level, random_state).fit(fit_x, np.abs(fit_ratio))
@@ -87,9 +100,12 @@ def conformal_spread(views: list[tuple[pd.DataFrame, np.ndarray]], columns: list
     # views are not independent). A short history (scores from `earlier` blocks too) takes the level
     # that holds the share for this draw with 1 - CALIBRATION_RISK confidence (training-conditional
     # conformal): its few hundred scores come from periods whose errors differ by a third.
-    n = int(calibration.sum()) + sum(len(r) for _, r in earlier[::len(views)])
-    share = (binom.ppf(1 - CALIBRATION_RISK, n, high_q - low_q) + 1) / n if earlier else \
-        math.ceil((n + 1) * (high_q - low_q)) / n
+    n = int(calibration.sum()) + sum(len(r) for _, r in earlier[:: len(views)])
+    share = (
+        (binom.ppf(1 - CALIBRATION_RISK, n, high_q - low_q) + 1) / n
+        if earlier
+        else math.ceil((n + 1) * (high_q - low_q)) / n
+    )
     size = max(MIN_SPREAD_MULTIPLIER, float(np.quantile(scores, min(1.0, share), method="higher")))
     return spread, (size * low_shape, size * high_shape)
 
@@ -101,9 +117,15 @@ def log_ratios(model: TargetModel, df: pd.DataFrame, log_y: np.ndarray) -> tuple
     return log_y - np.log1p(model._point(arrays, levels)), without
 
 
-
-def fit_interval(model: TargetModel, df: pd.DataFrame, x: pd.DataFrame, log_y: np.ndarray, random_state: int,
-                 quantiles: tuple[float, ...], refit_points: Callable[[pd.DataFrame, bool], TargetModel]) -> None:
+def fit_interval(
+    model: TargetModel,
+    df: pd.DataFrame,
+    x: pd.DataFrame,
+    log_y: np.ndarray,
+    random_state: int,
+    quantiles: tuple[float, ...],
+    refit_points: Callable[[pd.DataFrame, bool], TargetModel],
+) -> None:
     """Fit `model`'s spread and calibrate its multipliers on the rows `df` (`x`: its prepared features,
     `log_y`: log1p of the target), oldest first. `refit_points(older rows, relative)`: the point models
     fitted on older rows alone, in the served model's form (relative or not)."""
@@ -143,6 +165,7 @@ def fit_interval(model: TargetModel, df: pd.DataFrame, x: pd.DataFrame, log_y: n
             if block == 0:
                 for (_, ratio), new in zip(views, scored):
                     ratio[begin:stop] = new
-    model.spread, model.spread_multipliers = conformal_spread(views, columns, with_level, random_state,
-                                                              model.interval_levels, earlier)
+    model.spread, model.spread_multipliers = conformal_spread(
+        views, columns, with_level, random_state, model.interval_levels, earlier
+    )
     model.tables["spread"] = tabulate(model.spread, pd.concat([view_x for view_x, _ in views], ignore_index=True))

@@ -17,8 +17,15 @@ PREVIOUS_FORMAT_VERSION = FORMAT_VERSION - 1
 _PREVIOUS_FORMAT_UNUSED = {"quantiles": {}, "interval_widening": 0.0}
 # What the format before the current one holds: the spread around the point, the tables and the
 # affine rate factor (earlier models lack one of them).
-_PREVIOUS_FORMAT_REQUIRED = ("spread", "spread_multipliers", "tables", "background_terms", "rate_factor_kappa",
-                             "per_follower", "account_exposure")
+_PREVIOUS_FORMAT_REQUIRED = (
+    "spread",
+    "spread_multipliers",
+    "tables",
+    "background_terms",
+    "rate_factor_kappa",
+    "per_follower",
+    "account_exposure",
+)
 
 
 class OutdatedModelError(ValueError):
@@ -48,4 +55,5 @@ def in_current_format(model, path: str | os.PathLike) -> TargetModel:
     found = "an older format" if version is None else f"format {version}"
     raise OutdatedModelError(
         f"model artifact {path} was saved in {found}; this version reads formats {PREVIOUS_FORMAT_VERSION} and "
-        f"{FORMAT_VERSION}. Retrain the reach and likes models: {RETRAIN_COMMAND}")
+        f"{FORMAT_VERSION}. Retrain the reach and likes models: {RETRAIN_COMMAND}"
+    )

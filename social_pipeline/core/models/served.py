@@ -105,18 +105,28 @@ class TargetModel:
         return self.tables
 
     def _pipelines(self) -> dict[str, Pipeline]:
-        named = {"point": self.point, "per_follower": self.per_follower, "relative": self.relative,
-                 "spread": self.spread}
+        named = {
+            "point": self.point,
+            "per_follower": self.per_follower,
+            "relative": self.relative,
+            "spread": self.spread,
+        }
         return {name: model for name, model in named.items() if model is not None}
 
     def _background_terms(self) -> dict[str, np.ndarray]:
         """Each point table's terms on the background rows (rows, columns), their exposure logs and levels."""
         if self.background_terms is None:
             background = feature_arrays(self.background, self.columns)
-            terms = {name: table.terms(background) for name, table in self._tables().items()
-                     if name in ("point", "per_follower", "relative")}
-            self.background_terms = {**terms, "exposure_logs": self._exposure_logs(background),
-                                     "levels": self.exposure(self.background)}
+            terms = {
+                name: table.terms(background)
+                for name, table in self._tables().items()
+                if name in ("point", "per_follower", "relative")
+            }
+            self.background_terms = {
+                **terms,
+                "exposure_logs": self._exposure_logs(background),
+                "levels": self.exposure(self.background),
+            }
         return self.background_terms
 
     def _without_level(self, x: pd.DataFrame) -> np.ndarray:
@@ -167,8 +177,9 @@ class TargetModel:
             # The same model for every row of the comparison: background posts with an exposure.
             kept = ~np.isnan(bg_logs).any(axis=1)
             bg_logs = bg_logs[kept]
-            background_terms = {name: background_terms[name][kept] for name in ("point", "per_follower")
-                                if name in background_terms}
+            background_terms = {
+                name: background_terms[name][kept] for name in ("point", "per_follower") if name in background_terms
+            }
         exposure_columns = self._exposure_columns()
         # Log exposure of each evaluated row: background row b with feature f set to the row's value.
         log_exposure = np.repeat(bg_logs.sum(axis=1)[:, None], len(self.columns), axis=1)
@@ -216,7 +227,11 @@ class TargetModel:
         # The spread sees the level as one more feature (log1p; NaN where unknown).
         if self.relative is None:
             return x
-        return x.assign(user_level=np.log1p(levels)) if isinstance(x, pd.DataFrame) else {**x, "user_level": np.log1p(levels)}
+        return (
+            x.assign(user_level=np.log1p(levels))
+            if isinstance(x, pd.DataFrame)
+            else {**x, "user_level": np.log1p(levels)}
+        )
 
 
 @dataclass

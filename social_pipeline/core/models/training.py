@@ -53,8 +53,14 @@ MIN_RELATIVE_ROWS = 50
 
 # One configuration for every data set (the notebook's, the simulation's, a user's own): chosen
 # on the notebook's generator and the simulated history together, see bench/models.py.
-POINT_PARAMS = dict(loss="poisson", learning_rate=0.1, max_iter=200, max_leaf_nodes=8, min_samples_leaf=40,
-                    interaction_cst="no_interactions")
+POINT_PARAMS = dict(
+    loss="poisson",
+    learning_rate=0.1,
+    max_iter=200,
+    max_leaf_nodes=8,
+    min_samples_leaf=40,
+    interaction_cst="no_interactions",
+)
 # The plain model answers only rows without an exposure (no follower count, or for likes no rate):
 # the same trees in half the steps, twice as long (a fit's cost on a few thousand posts is per step).
 FALLBACK_PARAMS = {**POINT_PARAMS, "learning_rate": 0.2, "max_iter": 100}
@@ -63,20 +69,25 @@ FALLBACK_PARAMS = {**POINT_PARAMS, "learning_rate": 0.2, "max_iter": 100}
 def single_threaded(fn):
     """Run with one OpenMP thread. The boosted trees spin-wait for their threads: on a busy 2-core
     machine a fit took 35 s with the default threads and 2.9 s with one (make bench)."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with threadpool_limits(limits=1, user_api="openmp"):
             return fn(*args, **kwargs)
+
     return wrapper
 
 
 def _fit_relative(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: list[str], random_state: int) -> Pipeline:
     # Poisson on count / level weighted by level: the same likelihood as an offset log(level).
-    return boosted_pipeline(columns, random_state, **sized_for(POINT_PARAMS, len(x))).fit(x, y / level, model__sample_weight=level)
+    return boosted_pipeline(columns, random_state, **sized_for(POINT_PARAMS, len(x))).fit(
+        x, y / level, model__sample_weight=level
+    )
 
 
-def _fit_per_exposure(x: pd.DataFrame, y: np.ndarray, exposure: np.ndarray, columns: list[str],
-                      random_state: int) -> Pipeline:
+def _fit_per_exposure(
+    x: pd.DataFrame, y: np.ndarray, exposure: np.ndarray, columns: list[str], random_state: int
+) -> Pipeline:
     """Poisson on count / exposure, unweighted: every post weighs the same in relative terms, which
     suits noise that multiplies the count (weighting by exposure, as an offset would, lets the few
     largest accounts decide the shape: 0.91 of the best R² for likes at n = 3,000 against 0.97)."""
@@ -120,8 +131,9 @@ def _relative_helps(x: pd.DataFrame, y: np.ndarray, level: np.ndarray, columns: 
     return relative_rmse < absolute_rmse
 
 
-def _fit_points(df: pd.DataFrame, columns: list[str], target: str, random_state: int,
-                relative: bool | None = None) -> TargetModel:
+def _fit_points(
+    df: pd.DataFrame, columns: list[str], target: str, random_state: int, relative: bool | None = None
+) -> TargetModel:
     """The point models (plain, per exposure with its rate factor, relative), tabulated. `relative`:
     whether to fit the relative form, None to decide by `_relative_helps`."""
     x = prepared(df, columns)
@@ -136,29 +148,39 @@ def _fit_points(df: pd.DataFrame, columns: list[str], target: str, random_state:
     if has_exposure.sum() >= MIN_RELATIVE_ROWS:
         if RATE_FACTOR_COLUMN in columns:
             model.rate_factor_kappa, model.rate_factor_center = _rate_factor_fit(
-                x[RATE_FACTOR_COLUMN].to_numpy(dtype=float)[has_exposure], y[has_exposure] / exposure[has_exposure])
+                x[RATE_FACTOR_COLUMN].to_numpy(dtype=float)[has_exposure], y[has_exposure] / exposure[has_exposure]
+            )
             exposure = exposure * np.exp(rate_factor_log(x, model.rate_factor_kappa, model.rate_factor_center))
-        model.per_follower = _fit_per_exposure(x[has_exposure], y[has_exposure], exposure[has_exposure], columns,
-                                               random_state)
+        model.per_follower = _fit_per_exposure(
+            x[has_exposure], y[has_exposure], exposure[has_exposure], columns, random_state
+        )
     exposure_column = EXPOSURE_COLUMNS[target]
     model.exposure_column = exposure_column
     if exposure_column in df.columns:
         level = pd.to_numeric(df[exposure_column], errors="coerce").astype("float64").to_numpy()
         known = level > 0
         if known.sum() >= MIN_RELATIVE_ROWS and (
-                relative if relative is not None else _relative_helps(x, y, level, columns, random_state)):
+            relative if relative is not None else _relative_helps(x, y, level, columns, random_state)
+        ):
             model.relative = _fit_relative(x[known], y[known], level[known], columns, random_state)
     model.tables = {name: tabulate(pipeline, x) for name, pipeline in model._pipelines().items()}
     return model
 
 
-
-def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state: int,
-                quantiles: tuple[float, ...]) -> TargetModel:
+def _fit_target(
+    df: pd.DataFrame, columns: list[str], target: str, random_state: int, quantiles: tuple[float, ...]
+) -> TargetModel:
     model = _fit_points(df, columns, target, random_state)
     x, y = prepared(df, columns), df[target].to_numpy(dtype=float)
-    fit_interval(model, df, x, np.log1p(y), random_state, quantiles,
-                 lambda older, relative: _fit_points(older, columns, target, random_state, relative=relative))
+    fit_interval(
+        model,
+        df,
+        x,
+        np.log1p(y),
+        random_state,
+        quantiles,
+        lambda older, relative: _fit_points(older, columns, target, random_state, relative=relative),
+    )
     model.followers_range = (float(x["user_followers"].min()), float(x["user_followers"].max()))
     keep = columns + ([model.exposure_column] if model.relative is not None else [])
     model.background = df[keep].sample(n=min(BACKGROUND_ROWS, len(df)), random_state=random_state)
@@ -168,7 +190,9 @@ def _fit_target(df: pd.DataFrame, columns: list[str], target: str, random_state:
 
 
 @single_threaded
-def train_models(df: pd.DataFrame, *, random_state: int = 42, quantiles: tuple[float, ...] = QUANTILES) -> TrainedModels:
+def train_models(
+    df: pd.DataFrame, *, random_state: int = 42, quantiles: tuple[float, ...] = QUANTILES
+) -> TrainedModels:
     """Train both models from a frame with the features and the `reach` and `likes` columns."""
     missing = [t for t in TARGETS if t not in df.columns]
     if missing:
@@ -181,23 +205,32 @@ def train_models(df: pd.DataFrame, *, random_state: int = 42, quantiles: tuple[f
         raise ValueError("reach and likes must be non-negative counts")
     all_zero = [t for t in TARGETS if len(df) and not (df[t] > 0).any()]
     if all_zero:  # a Poisson model has nothing to scale from
-        raise ValueError(f"{' and '.join(all_zero)} is 0 on every one of the {len(df)} training posts: "
-                         "the models need at least one post with a positive count")
+        raise ValueError(
+            f"{' and '.join(all_zero)} is 0 on every one of the {len(df)} training posts: "
+            "the models need at least one post with a positive count"
+        )
     columns = feature_columns(df)
     return TrainedModels(
         reach=_fit_target(df, columns, "reach", random_state, quantiles),
         likes=_fit_target(df, columns, "likes", random_state, quantiles),
         n_train=len(df),
-        params={"point": POINT_PARAMS, "fallback": FALLBACK_PARAMS, "spread": SPREAD_PARAMS, "quantiles": list(quantiles),
-                "features": columns},
+        params={
+            "point": POINT_PARAMS,
+            "fallback": FALLBACK_PARAMS,
+            "spread": SPREAD_PARAMS,
+            "quantiles": list(quantiles),
+            "features": columns,
+        },
     )
 
 
-def time_holdout_split(df: pd.DataFrame, time_column: str, test_fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+def time_holdout_split(
+    df: pd.DataFrame, time_column: str, test_fraction: float = 0.2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train on the older posts, test on the newest `test_fraction`: the future never leaks in."""
     ordered = df.sort_values([time_column] + (["post_id"] if "post_id" in df.columns else []), kind="stable")
     n_test = int(math.ceil(len(ordered) * test_fraction))
-    return ordered.iloc[: len(ordered) - n_test], ordered.iloc[len(ordered) - n_test:]
+    return ordered.iloc[: len(ordered) - n_test], ordered.iloc[len(ordered) - n_test :]
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """Group `analytics`: post snapshots and per-post performance, set-based SQL in DuckDB."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import dagster as dg
 
@@ -52,18 +52,26 @@ class PostSnapshotsConfig(dg.Config):
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
     def write_post_snapshots(con):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
-                    {"full_refresh": config.full_refresh})
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
+            {"full_refresh": config.full_refresh},
+        )
         refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
-        con.execute("DELETE FROM analytics.post_snapshots WHERE partition_key IN (SELECT partition_key FROM refresh_keys)")
+        con.execute(
+            "DELETE FROM analytics.post_snapshots WHERE partition_key IN (SELECT partition_key FROM refresh_keys)"
+        )
         # Collections whose raw rows are gone (a re-run that found nothing) go too.
         con.execute(
             "DELETE FROM analytics.post_snapshots WHERE partition_key NOT IN "
             "(SELECT DISTINCT partition_key FROM raw.tweet_metrics)"
         )
         con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
-        meta = table_metadata(con, "analytics.post_snapshots", "partition_key IN (SELECT partition_key FROM refresh_keys)",
-                              order_by="snapshot_time DESC, post_id")
+        meta = table_metadata(
+            con,
+            "analytics.post_snapshots",
+            "partition_key IN (SELECT partition_key FROM refresh_keys)",
+            order_by="snapshot_time DESC, post_id",
+        )
         con.execute("DROP TABLE refresh_keys")
         return meta, refreshed
 
@@ -115,8 +123,13 @@ FROM (SELECT DISTINCT user_id FROM analytics.post_performance) AS u,
 
 
 # ----- weekly tables -----------------------------------------------------------
-WEEKLY = dict(partitions_def=WEEKLY_PARTITIONS, backfill_policy=SINGLE_RUN, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
-              **asset_labels("analytics", "analytics", "weekly"))
+WEEKLY = dict(
+    partitions_def=WEEKLY_PARTITIONS,
+    backfill_policy=SINGLE_RUN,
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    **asset_labels("analytics", "analytics", "weekly"),
+)
 
 
 # The SQL each weekly table runs, composed as the assets run it: its hash is part of the code version.
@@ -130,17 +143,24 @@ WEEKLY_QUERIES = {
 
 def _weeks(context: dg.AssetExecutionContext) -> list[dict]:
     """The run's weeks as runs of consecutive weeks (weeks without data are no partitions)."""
-    return [{"first_week_start": start, "weeks_end": end} for start, end in time_windows(WEEKLY_PARTITIONS, context.partition_keys)]
+    return [
+        {"first_week_start": start, "weeks_end": end}
+        for start, end in time_windows(WEEKLY_PARTITIONS, context.partition_keys)
+    ]
 
 
 def _in_weeks(column: str, weeks: list[dict], inclusive_end: bool) -> str:
     """SQL: `column` falls in one of the week runs (timestamps from parsed keys, safe to inline)."""
     low, high = (">", "<=") if inclusive_end else (">=", "<")
-    return " OR ".join(f"({column} {low} TIMESTAMP '{w['first_week_start']}' AND {column} {high} "
-                       f"TIMESTAMP '{w['weeks_end']}')" for w in weeks)
+    return " OR ".join(
+        f"({column} {low} TIMESTAMP '{w['first_week_start']}' AND {column} {high} TIMESTAMP '{w['weeks_end']}')"
+        for w in weeks
+    )
 
 
-def _replace_weeks(context, con, table: str, time_column: str, weeks: list[dict], query: str, inclusive_end: bool) -> dict:
+def _replace_weeks(
+    context, con, table: str, time_column: str, weeks: list[dict], query: str, inclusive_end: bool
+) -> dict:
     """Delete the partitions' rows and insert the query's, in one transaction."""
     bounds = _in_weeks(time_column, weeks, inclusive_end)
 
@@ -192,8 +212,15 @@ def weekly_table_asset(table: WeeklyTable) -> dg.AssetsDefinition:
     )
     def weekly_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.get_connection() as con:
-            meta = _replace_weeks(context, con, name, table.time_column, _weeks(context),
-                                  WEEKLY_QUERIES[table.name], inclusive_end=table.inclusive_end)
+            meta = _replace_weeks(
+                context,
+                con,
+                name,
+                table.time_column,
+                _weeks(context),
+                WEEKLY_QUERIES[table.name],
+                inclusive_end=table.inclusive_end,
+            )
             if table.rolling_view is not None:
                 view = f"CREATE OR REPLACE VIEW {name}_30d AS {table.rolling_view(ROLLING_30D_PERIODS)}"
                 retry_conflicts(lambda: con.execute(view), f"{name}_30d")
@@ -203,35 +230,55 @@ def weekly_table_asset(table: WeeklyTable) -> dg.AssetsDefinition:
     return weekly_table
 
 
-user_summary = weekly_table_asset(WeeklyTable(
-    "user_summary", "period_start", inclusive_end=False, deps=(post_performance,),
-    description="Per user and week: total posts, impressions, engagements, the average engagement rate "
-    "(mean of the posts' rates; 0 for a post with 0 impressions), best and worst post. Also refreshes "
-    "the view `analytics.user_summary_30d` (the last 30 days before the newest collection).",
-    rolling_view=q.user_summary_query,
-))
+user_summary = weekly_table_asset(
+    WeeklyTable(
+        "user_summary",
+        "period_start",
+        inclusive_end=False,
+        deps=(post_performance,),
+        description="Per user and week: total posts, impressions, engagements, the average engagement rate "
+        "(mean of the posts' rates; 0 for a post with 0 impressions), best and worst post. Also refreshes "
+        "the view `analytics.user_summary_30d` (the last 30 days before the newest collection).",
+        rolling_view=q.user_summary_query,
+    )
+)
 
-engagement_by_content_type = weekly_table_asset(WeeklyTable(
-    "engagement_by_content_type", "period_start", inclusive_end=False, deps=(post_performance,),
-    description="Per user, week and content type: posts, impressions, engagements, average engagement "
-    "rate. Also refreshes the view `analytics.engagement_by_content_type_30d`.",
-    rolling_view=q.content_type_query,
-))
+engagement_by_content_type = weekly_table_asset(
+    WeeklyTable(
+        "engagement_by_content_type",
+        "period_start",
+        inclusive_end=False,
+        deps=(post_performance,),
+        description="Per user, week and content type: posts, impressions, engagements, average engagement "
+        "rate. Also refreshes the view `analytics.engagement_by_content_type_30d`.",
+        rolling_view=q.content_type_query,
+    )
+)
 
-best_posting_times = weekly_table_asset(WeeklyTable(
-    "best_posting_times", "window_end", inclusive_end=True, deps=(post_performance,),
-    description="Per user and week: the top 10 publication slots (`day_of_week_local` 0 = Monday, `hour_local`) "
-    "in the account's time zone (column `timezone`; `hour_utc` beside it) of "
-    "the 90 days before the week's end, ranked by average engagement rate; a slot needs at least 2 "
-    "posts; posts with an unknown hour are left out. `window_end` is the week's end.",
-))
+best_posting_times = weekly_table_asset(
+    WeeklyTable(
+        "best_posting_times",
+        "window_end",
+        inclusive_end=True,
+        deps=(post_performance,),
+        description="Per user and week: the top 10 publication slots (`day_of_week_local` 0 = Monday, `hour_local`) "
+        "in the account's time zone (column `timezone`; `hour_utc` beside it) of "
+        "the 90 days before the week's end, ranked by average engagement rate; a slot needs at least 2 "
+        "posts; posts with an unknown hour are left out. `window_end` is the week's end.",
+    )
+)
 
-recruiter_metrics = weekly_table_asset(WeeklyTable(
-    "recruiter_metrics", "as_of", inclusive_end=True, deps=(raw_profile_activity, inbox_files),
-    description="Per user as of each week's end: profile views over 7 and 30 days, connection requests, "
-    "InMails and the seed's other recruiter figures (30 days), new connections and invitations received "
-    "over 7 and 30 days (from LinkedIn's data archive when ingested, else the profile-activity file; "
-    "the `*_source` columns say which), "
-    "`estimated_recruiter_reach = int(profile_views_30d * 0.10)`, `view_change_pct` week over week "
-    "(NULL when last week had no views).",
-))
+recruiter_metrics = weekly_table_asset(
+    WeeklyTable(
+        "recruiter_metrics",
+        "as_of",
+        inclusive_end=True,
+        deps=(raw_profile_activity, inbox_files),
+        description="Per user as of each week's end: profile views over 7 and 30 days, connection requests, "
+        "InMails and the seed's other recruiter figures (30 days), new connections and invitations received "
+        "over 7 and 30 days (from LinkedIn's data archive when ingested, else the profile-activity file; "
+        "the `*_source` columns say which), "
+        "`estimated_recruiter_reach = int(profile_views_30d * 0.10)`, `view_change_pct` week over week "
+        "(NULL when last week had no views).",
+    )
+)

@@ -16,9 +16,13 @@ from social_pipeline.defs.checks_common import _result
 from social_pipeline.resources.warehouse import WarehouseResource
 
 
-@dg.asset_check(asset=post_snapshots, blocking=True, description="engagement_rate_pct is never negative or "
-                "non-finite: figures that cannot be real (NULL is unknown, where a source did not report impressions "
-                "or an engagement count). A rate above 100% can be real and only warns (engagement_rates_plausible).")
+@dg.asset_check(
+    asset=post_snapshots,
+    blocking=True,
+    description="engagement_rate_pct is never negative or "
+    "non-finite: figures that cannot be real (NULL is unknown, where a source did not report impressions "
+    "or an engagement count). A rate above 100% can be real and only warns (engagement_rates_plausible).",
+)
 def engagement_rate_within_bounds(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = con.execute(
@@ -26,14 +30,21 @@ def engagement_rate_within_bounds(warehouse: WarehouseResource) -> dg.AssetCheck
             "WHERE engagement_rate_pct < 0 OR isnan(engagement_rate_pct) OR isinf(engagement_rate_pct) ORDER BY 1"
         ).fetchall()
         unknown = scalar(con, "SELECT count(*) FROM analytics.post_snapshots WHERE engagement_rate_pct IS NULL")
-    return _result(not rows, [r[0] for r in rows], "posts with a negative or non-finite engagement rate",
-                   extra_metadata={"snapshots_with_unknown_rate": int(unknown)})
+    return _result(
+        not rows,
+        [r[0] for r in rows],
+        "posts with a negative or non-finite engagement rate",
+        extra_metadata={"snapshots_with_unknown_rate": int(unknown)},
+    )
 
 
-@dg.asset_check(asset=post_snapshots, description="Warns, naming the posts, when a post's latest figures are real "
-                "but implausible (engagement_rate_flag): more engagements than impressions (X counts a repost's "
-                "retweets from the original), or engagements on 0 impressions (old posts). Not blocking: the figures "
-                "are what X reported, kept with the formula's rate.")
+@dg.asset_check(
+    asset=post_snapshots,
+    description="Warns, naming the posts, when a post's latest figures are real "
+    "but implausible (engagement_rate_flag): more engagements than impressions (X counts a repost's "
+    "retweets from the original), or engagements on 0 impressions (old posts). Not blocking: the figures "
+    "are what X reported, kept with the formula's rate.",
+)
 def engagement_rates_plausible(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = con.execute(
@@ -44,9 +55,15 @@ def engagement_rates_plausible(warehouse: WarehouseResource) -> dg.AssetCheckRes
             ORDER BY post_id
             """
         ).fetchall()
-    return _result(not rows, [f"{post} ({engagements} engagements on {impressions} impressions)"
-                              for post, _, engagements, impressions in rows],
-                   "posts with implausible figures", dg.AssetCheckSeverity.WARN)
+    return _result(
+        not rows,
+        [
+            f"{post} ({engagements} engagements on {impressions} impressions)"
+            for post, _, engagements, impressions in rows
+        ],
+        "posts with implausible figures",
+        dg.AssetCheckSeverity.WARN,
+    )
 
 
 @dg.asset_check(
@@ -69,10 +86,14 @@ def every_post_has_a_snapshot(warehouse: WarehouseResource) -> dg.AssetCheckResu
 
 
 def _rate_check(asset, table: str, column: str):
-    @dg.asset_check(asset=asset, name=f"{column}_within_0_100", blocking=True,
-                    description=f"{table}.{column} lies within 0-100 (a percentage). Blocks on a NULL or negative "
-                    "average, which cannot be real; only warns above 100, which a post X really reported with more "
-                    "engagements than impressions (engagement_rate_flag) gives.")
+    @dg.asset_check(
+        asset=asset,
+        name=f"{column}_within_0_100",
+        blocking=True,
+        description=f"{table}.{column} lies within 0-100 (a percentage). Blocks on a NULL or negative "
+        "average, which cannot be real; only warns above 100, which a post X really reported with more "
+        "engagements than impressions (engagement_rate_flag) gives.",
+    )
     def check(warehouse: WarehouseResource):
         with warehouse.get_connection() as con:
             impossible = scalar(con, f"SELECT count(*) FROM {table} WHERE {column} IS NULL OR {column} < 0")
@@ -81,26 +102,41 @@ def _rate_check(asset, table: str, column: str):
         return dg.AssetCheckResult(
             passed=impossible == 0 and above == 0,
             severity=dg.AssetCheckSeverity.ERROR if impossible else dg.AssetCheckSeverity.WARN,
-            description=None if impossible == 0 and above == 0 else
-            f"{impossible} rows NULL or negative, {above} above 100 (periods with a flagged post)",
-            metadata={"rows_out_of_range": int(impossible + above), "rows_impossible": int(impossible),
-                      "rows_above_100": int(above), "min": float(extremes[0] or 0), "max": float(extremes[1] or 0)})
+            description=None
+            if impossible == 0 and above == 0
+            else f"{impossible} rows NULL or negative, {above} above 100 (periods with a flagged post)",
+            metadata={
+                "rows_out_of_range": int(impossible + above),
+                "rows_impossible": int(impossible),
+                "rows_above_100": int(above),
+                "min": float(extremes[0] or 0),
+                "max": float(extremes[1] or 0),
+            },
+        )
 
     return check
 
 
-@dg.asset_check(asset=best_posting_times, blocking=True, description="Every ranked slot has at least 2 posts (the seed's rule).")
+@dg.asset_check(
+    asset=best_posting_times, blocking=True, description="Every ranked slot has at least 2 posts (the seed's rule)."
+)
 def best_time_slots_have_two_posts(warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
         bad = scalar(con, "SELECT count(*) FROM analytics.best_posting_times WHERE posts_count < 2")
     return dg.AssetCheckResult(passed=bad == 0, metadata={"slots_with_fewer_than_2_posts": int(bad)})
 
 
-@dg.asset_check(asset=recruiter_metrics, blocking=True, description="estimated_recruiter_reach = int(profile_views_30d * 0.10), "
-                "checked against the Python formula in core/metrics.py.")
+@dg.asset_check(
+    asset=recruiter_metrics,
+    blocking=True,
+    description="estimated_recruiter_reach = int(profile_views_30d * 0.10), "
+    "checked against the Python formula in core/metrics.py.",
+)
 def recruiter_reach_matches_formula(warehouse: WarehouseResource):
     with warehouse.get_connection() as con:
-        rows = con.execute("SELECT profile_views_30d, estimated_recruiter_reach FROM analytics.recruiter_metrics").fetchall()
+        rows = con.execute(
+            "SELECT profile_views_30d, estimated_recruiter_reach FROM analytics.recruiter_metrics"
+        ).fetchall()
     wrong = [(views, reach) for views, reach in rows if reach != estimated_recruiter_reach(views)]
     return dg.AssetCheckResult(passed=not wrong, metadata={"rows_checked": len(rows), "rows_wrong": len(wrong)})
 

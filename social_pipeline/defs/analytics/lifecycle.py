@@ -27,22 +27,30 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     """Recompute the lifecycle rows of the posts whose snapshots changed, and the curves of their
     accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}."""
     params = lifecycle_params()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
-                {"week_age_hours": params["week_age_hours"], "full_refresh": full_refresh})
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
+        {"week_age_hours": params["week_age_hours"], "full_refresh": full_refresh},
+    )
     # The accounts of the refreshed posts, before their rows are replaced (a post may have gone).
-    con.execute("CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS SELECT DISTINCT user_id FROM ("
-                "SELECT user_id FROM analytics.post_snapshots WHERE post_id IN (SELECT post_id FROM lifecycle_refresh) "
-                "UNION ALL SELECT user_id FROM analytics.post_lifecycle "
-                "WHERE post_id IN (SELECT post_id FROM lifecycle_refresh))")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS SELECT DISTINCT user_id FROM ("
+        "SELECT user_id FROM analytics.post_snapshots WHERE post_id IN (SELECT post_id FROM lifecycle_refresh) "
+        "UNION ALL SELECT user_id FROM analytics.post_lifecycle "
+        "WHERE post_id IN (SELECT post_id FROM lifecycle_refresh))"
+    )
     con.execute("DELETE FROM analytics.post_lifecycle WHERE post_id IN (SELECT post_id FROM lifecycle_refresh)")
-    con.execute(f"INSERT INTO analytics.post_lifecycle BY NAME {sql('post_lifecycle')}",
-                params)
-    con.execute("DELETE FROM analytics.account_lifecycle_curves "
-                "WHERE user_id IN (SELECT user_id FROM lifecycle_accounts)")
-    con.execute(f"INSERT INTO analytics.account_lifecycle_curves BY NAME {sql('account_lifecycle_curves')}",
-                {"week_age_hours": params["week_age_hours"]})
-    counts = {"posts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_refresh")),
-              "accounts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_accounts"))}
+    con.execute(f"INSERT INTO analytics.post_lifecycle BY NAME {sql('post_lifecycle')}", params)
+    con.execute(
+        "DELETE FROM analytics.account_lifecycle_curves WHERE user_id IN (SELECT user_id FROM lifecycle_accounts)"
+    )
+    con.execute(
+        f"INSERT INTO analytics.account_lifecycle_curves BY NAME {sql('account_lifecycle_curves')}",
+        {"week_age_hours": params["week_age_hours"]},
+    )
+    counts = {
+        "posts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_refresh")),
+        "accounts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_accounts")),
+    }
     con.execute("DROP TABLE lifecycle_refresh")
     con.execute("DROP TABLE lifecycle_accounts")
     return counts
@@ -59,8 +67,9 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     "(per account: the median share of 7-day impressions reached at each age, and the half-life). "
     "Incremental: only posts with new snapshots are recomputed (set `full_refresh` to rebuild all).",
     metadata=table_definition_metadata("analytics.post_lifecycle"),
-    code_version=code_version("1", sql("post_lifecycle_refresh_posts"), sql("post_lifecycle"),
-                              sql("account_lifecycle_curves")),
+    code_version=code_version(
+        "1", sql("post_lifecycle_refresh_posts"), sql("post_lifecycle"), sql("account_lifecycle_curves")
+    ),
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_lifecycle(context: dg.AssetExecutionContext, config: PostLifecycleConfig, warehouse: WarehouseResource):

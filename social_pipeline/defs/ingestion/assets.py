@@ -44,8 +44,12 @@ COLLECTION = dict(
 # Catch-up assets: each run appends what is new since the last one, up to the source's now.
 # One hourly-partitioned asset per collection keeps Dagster's per-partition bookkeeping
 # (two events per asset and partition) small enough for fast history backfills.
-CATCH_UP = dict(group_name="ingestion", kinds={"duckdb", "python"}, pool=WAREHOUSE_POOL,
-                **asset_labels("data_platform", "raw", "hourly"))
+CATCH_UP = dict(
+    group_name="ingestion",
+    kinds={"duckdb", "python"},
+    pool=WAREHOUSE_POOL,
+    **asset_labels("data_platform", "raw", "hourly"),
+)
 
 
 def _catch_up_start(con, query: str, params: dict, fallback: pd.Timestamp) -> pd.Timestamp:
@@ -78,7 +82,9 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
             con,
             """SELECT coalesce((SELECT min(fetched_from) FROM ops.unfinished_post_fetches WHERE source = $source),
                                (SELECT max(published_at) FROM raw.posts WHERE source = $source))""",
-            {"source": src.name}, now - pd.Timedelta(days=source.history_days))
+            {"source": src.name},
+            now - pd.Timedelta(days=source.history_days),
+        )
         apply_budget(con, source, src, context.run.run_id)
     failure = None
     try:
@@ -89,15 +95,19 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         if posts is None:
             raise
     posts = with_network(posts).assign(source=src.name, ingested_at=utc_now())
+
     def write_posts(con):
         fetch = {"source": src.name, "start": start}
         if failure is None:
-            con.execute("DELETE FROM ops.unfinished_post_fetches WHERE source = $source AND fetched_from >= $start",
-                        fetch)
+            con.execute(
+                "DELETE FROM ops.unfinished_post_fetches WHERE source = $source AND fetched_from >= $start", fetch
+            )
         else:
-            con.execute("INSERT INTO ops.unfinished_post_fetches (source, fetched_from, posts_kept, problem, "
-                        "failed_at) VALUES ($source, $start, $kept, $problem, $now)",
-                        {**fetch, "kept": len(posts), "problem": str(failure)[:2000], "now": utc_now()})
+            con.execute(
+                "INSERT INTO ops.unfinished_post_fetches (source, fetched_from, posts_kept, problem, "
+                "failed_at) VALUES ($source, $start, $kept, $problem, $now)",
+                {**fetch, "kept": len(posts), "problem": str(failure)[:2000], "now": utc_now()},
+            )
         con.register("incoming_posts", posts)
         con.execute(
             """
@@ -110,17 +120,24 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         )
         con.unregister("incoming_posts")
         # The run stamps its rows with one ingested_at (none when nothing was fetched: NaT matches nothing).
-        meta = table_metadata(con, "raw.posts", "ingested_at = $ingested_at",
-                              {"ingested_at": posts["ingested_at"].max()}, order_by="published_at DESC")
+        meta = table_metadata(
+            con,
+            "raw.posts",
+            "ingested_at = $ingested_at",
+            {"ingested_at": posts["ingested_at"].max()},
+            order_by="published_at DESC",
+        )
         return {**meta, **record_x_usage(con, src, context.run.run_id)}
 
     with warehouse.get_connection() as con:
         meta = write_transaction(con, write_posts, "raw.posts")
     meta["fetched_since"] = dg.MetadataValue.text(str(start))
     if failure is not None:
-        raise dg.Failure(description=f"{failure} ({len(posts)} posts fetched before the failure are stored; the "
-                                     f"next run fetches again from {start}, so none in between are skipped)",
-                         metadata=meta)
+        raise dg.Failure(
+            description=f"{failure} ({len(posts)} posts fetched before the failure are stored; the "
+            f"next run fetches again from {start}, so none in between are skipped)",
+            metadata=meta,
+        )
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -148,8 +165,12 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     with warehouse.get_connection() as con:
         due = con.execute(
             sql("due_posts"),
-            {"first_collection": times[0], "last_collection": times[-1], "user_ids": user_ids,
-             **source.cadence().sql_params()},
+            {
+                "first_collection": times[0],
+                "last_collection": times[-1],
+                "user_ids": user_ids,
+                **source.cadence().sql_params(),
+            },
         ).df()
         apply_budget(con, source, src, context.run.run_id)
     # user_id lets a live source tell whose posts it may read non-public metrics of.
@@ -171,6 +192,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
     # A live source stamps its rows with the real "now"; they belong to the partition being run.
     keys = _partition_keys(metrics["collected_at"]).to_numpy() if src.can_backfill else last_hour
     metrics = with_network(metrics).assign(source=src.name, partition_key=keys, written_at=utc_now())
+
     def write_tweet_metrics(con):
         con.register("incoming_metrics", metrics)
         # Re-running a partition replaces exactly what that partition wrote before; a run that failed
@@ -182,22 +204,32 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         )
         con.execute("INSERT INTO raw.tweet_metrics BY NAME SELECT * FROM incoming_metrics")
         con.unregister("incoming_metrics")
-        meta = table_metadata(con, "raw.tweet_metrics", "source = $source AND partition_key BETWEEN $first AND $last",
-                              {"source": src.name, "first": first_hour, "last": last_hour},
-                              order_by="collected_at, post_id", context=context)
+        meta = table_metadata(
+            con,
+            "raw.tweet_metrics",
+            "source = $source AND partition_key BETWEEN $first AND $last",
+            {"source": src.name, "first": first_hour, "last": last_hour},
+            order_by="collected_at, post_id",
+            context=context,
+        )
         return {**meta, **record_x_usage(con, src, context.run.run_id)}
 
     with warehouse.get_connection() as con:
         meta = write_transaction(con, write_tweet_metrics, "raw.tweet_metrics")
-    meta.update({
-        "posts_due": dg.MetadataValue.int(len(due)),
-        "api_requests": dg.MetadataValue.int(batch.requests_made),
-        "rejected_counts": dg.MetadataValue.int(len(problems)),
-        "unavailable_posts": dg.MetadataValue.int(int((metrics["status"] != "ok").sum())),
-    })
+    meta.update(
+        {
+            "posts_due": dg.MetadataValue.int(len(due)),
+            "api_requests": dg.MetadataValue.int(batch.requests_made),
+            "rejected_counts": dg.MetadataValue.int(len(problems)),
+            "unavailable_posts": dg.MetadataValue.int(int((metrics["status"] != "ok").sum())),
+        }
+    )
     if failure is not None:
-        raise dg.Failure(description=f"{failure} ({len(metrics)} of {len(due)} posts were fetched before the "
-                                     "failure and are stored)", metadata=meta)
+        raise dg.Failure(
+            description=f"{failure} ({len(metrics)} of {len(due)} posts were fetched before the "
+            "failure and are stored)",
+            metadata=meta,
+        )
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -214,8 +246,12 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
     now = source.now()
     if src.can_backfill:
         with warehouse.get_connection() as con:
-            last = _catch_up_start(con, "SELECT max(collected_at) FROM raw.account_snapshots WHERE source = $source",
-                                   {"source": src.name}, now - pd.Timedelta(days=source.history_days))
+            last = _catch_up_start(
+                con,
+                "SELECT max(collected_at) FROM raw.account_snapshots WHERE source = $source",
+                {"source": src.name},
+                now - pd.Timedelta(days=source.history_days),
+            )
         times = list(pd.date_range(last.floor("h") + pd.Timedelta(hours=1), now.floor("h"), freq="h"))
     else:
         times = [now]
@@ -228,6 +264,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         context.log.warning(f"rejected account figure from {src.name}: {problem}")
     figures = with_network(figures).assign(source=src.name)
     zones = source.timezones(src, user_ids)
+
     def write_account_snapshots(con):
         con.register("incoming_accounts", figures)
         # Idempotent on (user, time, source): a repeated run adds nothing twice.
@@ -244,9 +281,13 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         store_account_timezones(con, zones, src.name, now)
         # The run's rows: this source's snapshots from its first new time on (nothing older is written).
         written = "source = $source AND collected_at >= $first" if len(figures) else "FALSE"
-        meta = table_metadata(con, "raw.account_snapshots", written,
-                              {"source": src.name, "first": figures["collected_at"].min()} if len(figures) else {},
-                              order_by="collected_at DESC, user_id")
+        meta = table_metadata(
+            con,
+            "raw.account_snapshots",
+            written,
+            {"source": src.name, "first": figures["collected_at"].min()} if len(figures) else {},
+            order_by="collected_at DESC, user_id",
+        )
         return {**meta, **record_x_usage(con, src, context.run.run_id)}
 
     with warehouse.get_connection() as con:
@@ -267,15 +308,21 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
     src = source.get_source()
     now = source.now()
     with warehouse.get_connection() as con:
-        last = _catch_up_start(con, "SELECT max(snapshot_date) FROM raw.profile_activity WHERE source_file = $source",
-                               {"source": src.name}, now - pd.Timedelta(days=source.history_days + 1))
+        last = _catch_up_start(
+            con,
+            "SELECT max(snapshot_date) FROM raw.profile_activity WHERE source_file = $source",
+            {"source": src.name},
+            now - pd.Timedelta(days=source.history_days + 1),
+        )
     closed_days = list(pd.date_range(last.normalize() + pd.Timedelta(days=1), now.normalize() - pd.Timedelta(days=1)))
     activity = src.fetch_profile_activity(src.user_ids(), closed_days)
-    activity, problems = sanitize_counts(activity, tuple(c for c in activity.columns if c not in
-                                                         ("user_id", "platform", "snapshot_date")), "user_id")
+    activity, problems = sanitize_counts(
+        activity, tuple(c for c in activity.columns if c not in ("user_id", "platform", "snapshot_date")), "user_id"
+    )
     for problem in problems:
         context.log.warning(f"rejected profile figure from {src.name}: {problem}")
     activity = activity.assign(source_file=src.name, ingested_at=utc_now())
+
     def write_profile_activity(con):
         con.register("incoming_activity", activity)
         # Idempotent on (user, platform, date, source): a re-run replaces the same day's row.
@@ -291,9 +338,13 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
         con.unregister("incoming_activity")
         # The run's rows: this source's days from the first closed day on (replaced or new).
         written = "source_file = $source AND snapshot_date >= $first_day" if len(activity) else "FALSE"
-        meta = table_metadata(con, "raw.profile_activity", written,
-                              {"source": src.name, "first_day": min(closed_days).date()} if len(activity) else {},
-                              order_by="snapshot_date DESC, user_id")
+        meta = table_metadata(
+            con,
+            "raw.profile_activity",
+            written,
+            {"source": src.name, "first_day": min(closed_days).date()} if len(activity) else {},
+            order_by="snapshot_date DESC, user_id",
+        )
         return meta
 
     with warehouse.get_connection() as con:
@@ -317,8 +368,11 @@ FILE_CHECK = "file_was_ingested"
 
 class InboxFileConfig(dg.Config):
     path: str = Field(description="The dropped file to ingest (the sensor fills this in)")
-    lock_wait_seconds: float = Field(default=60.0, description="How long to wait for another process to release "
-                                     "the warehouse before leaving the file in the inbox for a later run")
+    lock_wait_seconds: float = Field(
+        default=60.0,
+        description="How long to wait for another process to release "
+        "the warehouse before leaving the file in the inbox for a later run",
+    )
 
 
 LOCK_POLL_SECONDS = 1.0
@@ -339,27 +393,42 @@ LOCK_POLL_SECONDS = 1.0
     code_version=code_version("2"),
     **asset_labels("data_platform", "raw", "per_file"),
     retry_policy=dg.RetryPolicy(max_retries=INBOX_RETRIES, delay=5, backoff=dg.Backoff.EXPONENTIAL),
-    check_specs=[dg.AssetCheckSpec(FILE_CHECK, asset="inbox_files", description="Warns when the run's file was "
-                                   "rejected (the reason is in the metadata and in `rejected/<name>.error.txt`) or "
-                                   "had no rows.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            FILE_CHECK,
+            asset="inbox_files",
+            description="Warns when the run's file was "
+            "rejected (the reason is in the metadata and in `rejected/<name>.error.txt`) or "
+            "had no rows.",
+        )
+    ],
 )
-def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, warehouse: WarehouseResource,
-                file_stores: FileStoresResource, source: SourceResource):
+def inbox_files(
+    context: dg.AssetExecutionContext,
+    config: InboxFileConfig,
+    warehouse: WarehouseResource,
+    file_stores: FileStoresResource,
+    source: SourceResource,
+):
     inbox = file_stores.inbox_path().resolve()
     path = Path(config.path).resolve()
     if path.parent != inbox and (path.parent.parent != inbox or path.parent.name in HANDLED_FOLDERS):
         # Run config can name any path; only the configured inbox's own files are ever moved.
-        raise dg.Failure(description=f"{config.path} is not a file in the inbox {inbox}: nothing was touched "
-                                     "(the inbox_files run only ingests files directly inside SOCIAL_PIPELINE_INBOX "
-                                     "or in an account's subfolder of it)",
-                         allow_retries=False)
+        raise dg.Failure(
+            description=f"{config.path} is not a file in the inbox {inbox}: nothing was touched "
+            "(the inbox_files run only ingests files directly inside SOCIAL_PIPELINE_INBOX "
+            "or in an account's subfolder of it)",
+            allow_retries=False,
+        )
     if not path.is_file():
-        raise dg.Failure(description=f"{path} is no longer in the inbox (handled by an earlier run, or removed)",
-                         allow_retries=False)
+        raise dg.Failure(
+            description=f"{path} is no longer in the inbox (handled by an earlier run, or removed)", allow_retries=False
+        )
     try:
         # The configured zones (SOCIAL_PIPELINE_ACCOUNT_TIMEZONES) reach accounts known only from files.
-        outcome = _ingest_when_unlocked(warehouse, path, config.lock_wait_seconds, source.configured_timezones(),
-                                        account_of(inbox, path))
+        outcome = _ingest_when_unlocked(
+            warehouse, path, config.lock_wait_seconds, source.configured_timezones(), account_of(inbox, path)
+        )
     except dg.Failure:
         raise
     except Exception as exc:
@@ -367,47 +436,71 @@ def inbox_files(context: dg.AssetExecutionContext, config: InboxFileConfig, ware
             raise
         if path.is_file():
             # Out of retries: the file leaves the inbox with the reason beside it; nothing was written.
-            settle(IngestOutcome(path, "rejected", message=f"unexpected error after {INBOX_RETRIES + 1} attempts: "
-                                 f"{type(exc).__name__}: {exc}"))
+            settle(
+                IngestOutcome(
+                    path,
+                    "rejected",
+                    message=f"unexpected error after {INBOX_RETRIES + 1} attempts: {type(exc).__name__}: {exc}",
+                )
+            )
         raise
     context.log.info(outcome.describe())
     for note in outcome.notes:
         context.log.info(note)
-    handled = {"rejected": f"rejected, nothing was written: {outcome.message} (moved to {outcome.moved_to}, reason "
-                           f"in {outcome.moved_to.name if outcome.moved_to else ''}.error.txt)",
-               "empty": f"no rows: {outcome.message}"}
+    handled = {
+        "rejected": f"rejected, nothing was written: {outcome.message} (moved to {outcome.moved_to}, reason "
+        f"in {outcome.moved_to.name if outcome.moved_to else ''}.error.txt)",
+        "empty": f"no rows: {outcome.message}",
+    }
     if outcome.status in handled:
         context.log.warning(f"{outcome.path.name}: {handled[outcome.status]}")
     with warehouse.get_connection() as con:
         # The ledger row this run wrote: none for a duplicate.
-        ledger = table_metadata(con, "ops.ingested_files", "content_sha256 = $sha" if outcome.status == "ingested"
-                                else "FALSE", {"sha": outcome.sha256} if outcome.status == "ingested" else {},
-                                order_by="ingested_at DESC")
+        ledger = table_metadata(
+            con,
+            "ops.ingested_files",
+            "content_sha256 = $sha" if outcome.status == "ingested" else "FALSE",
+            {"sha": outcome.sha256} if outcome.status == "ingested" else {},
+            order_by="ingested_at DESC",
+        )
     check = dg.AssetCheckResult(
-        check_name=FILE_CHECK, passed=outcome.status not in handled, severity=dg.AssetCheckSeverity.WARN,
-        description=f"{outcome.path.name}: {handled.get(outcome.status) or outcome.describe()}")
-    return dg.MaterializeResult(check_results=[check], metadata={
-        **ledger,
-        "file": dg.MetadataValue.text(outcome.path.name),
-        "outcome": dg.MetadataValue.text(outcome.status),
-        "reason": dg.MetadataValue.text(outcome.message if outcome.status in handled else ""),
-        "kind": dg.MetadataValue.text(outcome.kind or ""),
-        # The file's rows stored into the raw tables (0 for a duplicate or a rejected file).
-        "file_rows_ingested": dg.MetadataValue.int(outcome.rows),
-        "rows_new": dg.MetadataValue.int(outcome.rows_new),
-        "rows_updated": dg.MetadataValue.int(outcome.rows_updated),
-        "rows_unchanged": dg.MetadataValue.int(outcome.rows_unchanged),
-        "snapshot_time": dg.MetadataValue.text(str(outcome.snapshot_time or "")),
-        "users": dg.MetadataValue.text(", ".join(outcome.users)),
-        "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in outcome.notes) or "_none_"),
-        "content_sha256": dg.MetadataValue.text(outcome.sha256),
-        # Read by the refresh_weekly_after_inbox sensor: weeks from this day's on are rebuilt.
-        EARLIEST_DAY_KEY: dg.MetadataValue.text(outcome.earliest_day.strftime("%Y-%m-%d") if outcome.earliest_day is not None else ""),
-    })
+        check_name=FILE_CHECK,
+        passed=outcome.status not in handled,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{outcome.path.name}: {handled.get(outcome.status) or outcome.describe()}",
+    )
+    return dg.MaterializeResult(
+        check_results=[check],
+        metadata={
+            **ledger,
+            "file": dg.MetadataValue.text(outcome.path.name),
+            "outcome": dg.MetadataValue.text(outcome.status),
+            "reason": dg.MetadataValue.text(outcome.message if outcome.status in handled else ""),
+            "kind": dg.MetadataValue.text(outcome.kind or ""),
+            # The file's rows stored into the raw tables (0 for a duplicate or a rejected file).
+            "file_rows_ingested": dg.MetadataValue.int(outcome.rows),
+            "rows_new": dg.MetadataValue.int(outcome.rows_new),
+            "rows_updated": dg.MetadataValue.int(outcome.rows_updated),
+            "rows_unchanged": dg.MetadataValue.int(outcome.rows_unchanged),
+            "snapshot_time": dg.MetadataValue.text(str(outcome.snapshot_time or "")),
+            "users": dg.MetadataValue.text(", ".join(outcome.users)),
+            "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in outcome.notes) or "_none_"),
+            "content_sha256": dg.MetadataValue.text(outcome.sha256),
+            # Read by the refresh_weekly_after_inbox sensor: weeks from this day's on are rebuilt.
+            EARLIEST_DAY_KEY: dg.MetadataValue.text(
+                outcome.earliest_day.strftime("%Y-%m-%d") if outcome.earliest_day is not None else ""
+            ),
+        },
+    )
 
 
-def _ingest_when_unlocked(warehouse: WarehouseResource, path: Path, wait_seconds: float,
-                          account_timezones: dict[str, str], account: str | None = None) -> IngestOutcome:
+def _ingest_when_unlocked(
+    warehouse: WarehouseResource,
+    path: Path,
+    wait_seconds: float,
+    account_timezones: dict[str, str],
+    account: str | None = None,
+) -> IngestOutcome:
     """Another process holding the DuckDB file is not the file's fault: wait a while, then leave the
     file in the inbox (the sensor launches it again) and fail the run, which the failure sensor reports."""
     try:
@@ -419,6 +512,7 @@ def _ingest_when_unlocked(warehouse: WarehouseResource, path: Path, wait_seconds
             raise
         raise dg.Failure(
             description=f"the warehouse stayed locked by another process for {wait_seconds:.0f} s or more; "
-                        f"{path.name} stays in the inbox (not rejected: the file is not at fault) and the inbox "
-                        f"sensor tries it again in about {LOCKED_RETRY_AFTER_SECONDS} s. Nothing was written. ({exc})",
-            allow_retries=False) from exc
+            f"{path.name} stays in the inbox (not rejected: the file is not at fault) and the inbox "
+            f"sensor tries it again in about {LOCKED_RETRY_AFTER_SECONDS} s. Nothing was written. ({exc})",
+            allow_retries=False,
+        ) from exc

@@ -14,9 +14,7 @@ from social_pipeline.resources.warehouse import WarehouseResource
 def counts_are_non_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     negative = " OR ".join(f"{c} < 0" for c in COUNT_COLUMNS)
     with warehouse.get_connection() as con:
-        rows = con.execute(
-            f"SELECT DISTINCT post_id FROM raw.tweet_metrics WHERE {negative} ORDER BY 1"
-        ).fetchall()
+        rows = con.execute(f"SELECT DISTINCT post_id FROM raw.tweet_metrics WHERE {negative} ORDER BY 1").fetchall()
     return _result(not rows, [r[0] for r in rows], "posts with negative counts")
 
 
@@ -51,7 +49,8 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
     # Impressions are views: they cannot be taken back, so a drop there is a data error.
     impressions_dropped = any("impressions" in metrics for _, _, metrics in rows)
     return _result(
-        not rows, [f"{post} ({', '.join(metrics)} at {when})" for post, when, metrics in rows],
+        not rows,
+        [f"{post} ({', '.join(metrics)} at {when})" for post, when, metrics in rows],
         "posts whose metrics decreased",
         dg.AssetCheckSeverity.ERROR if impressions_dropped else dg.AssetCheckSeverity.WARN,
     )

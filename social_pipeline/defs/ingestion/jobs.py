@@ -7,8 +7,9 @@ hourly_collection_job = dg.define_asset_job(
     "hourly_collection",
     # inbox_files runs per dropped file (the inbox sensor's job), not per hour.
     selection=(dg.AssetSelection.groups("ingestion") - dg.AssetSelection.assets("inbox_files"))
-    | dg.AssetSelection.assets("post_snapshots", "post_performance", "post_lifecycle",
-                                "post_alerts", "post_follower_gain"),
+    | dg.AssetSelection.assets(
+        "post_snapshots", "post_performance", "post_lifecycle", "post_alerts", "post_follower_gain"
+    ),
     description="Collect posts, metrics, followers and profile activity for an hour (or a range, in "
     "one run), then refresh post_snapshots, post_performance, post_lifecycle and post_follower_gain, "
     "and send the early alerts of young posts that left their expected band.",

@@ -47,14 +47,18 @@ def inbox_sensor(context: dg.SensorEvaluationContext, file_stores: FileStoresRes
         attempt = _next_attempt(context.instance, file_id)
         if attempt is None:
             continue
-        requests.append(dg.RunRequest(
-            run_key=file_id if attempt == 0 else f"{file_id}:retry-{attempt}",
-            run_config={"ops": {"inbox_files": {"config": {"path": str(path.resolve())}}}},
-            tags={"inbox/file": path.name, "inbox/sha256": sha, FILE_ID_TAG: file_id},
-        ))
+        requests.append(
+            dg.RunRequest(
+                run_key=file_id if attempt == 0 else f"{file_id}:retry-{attempt}",
+                run_config={"ops": {"inbox_files": {"config": {"path": str(path.resolve())}}}},
+                tags={"inbox/file": path.name, "inbox/sha256": sha, FILE_ID_TAG: file_id},
+            )
+        )
     if not requests:
-        return dg.SkipReason(f"{len(files)} files in {inbox} wait: a run for them is under way, or the warehouse "
-                             f"was locked and they are tried again {LOCKED_RETRY_AFTER_SECONDS} s after that run")
+        return dg.SkipReason(
+            f"{len(files)} files in {inbox} wait: a run for them is under way, or the warehouse "
+            f"was locked and they are tried again {LOCKED_RETRY_AFTER_SECONDS} s after that run"
+        )
     return requests
 
 
@@ -69,5 +73,3 @@ def _next_attempt(instance: dg.DagsterInstance, file_id: str, now: float | None 
     ended = max((r.end_time or 0) for r in records)
     now = time.time() if now is None else now
     return len(records) if now - ended >= LOCKED_RETRY_AFTER_SECONDS else None
-
-

@@ -21,7 +21,8 @@ def apply_budget(con, source: SourceResource, src, run_id: str) -> None:
                   coalesce(sum(estimated_usd), 0)
            FROM ops.x_api_usage
            WHERE day >= date_trunc('month', $today::DATE) AND day <= $today::DATE AND run_id <> $run_id""",
-        {"today": today, "run_id": run_id}).fetchone()
+        {"today": today, "run_id": run_id},
+    ).fetchone()
     src.budget = source.budget(float(spent[0]), float(spent[1]))
 
 
@@ -41,7 +42,8 @@ def record_x_usage(con, src, run_id: str) -> dict:
                FROM incoming_usage AS i
                LEFT JOIN ops.x_api_usage AS o
                  ON o.day = i.day::DATE AND o.endpoint = i.endpoint AND o.user_id = i.user_id
-                AND o.read_kind = i.read_kind AND o.run_id = i.run_id""").df()
+                AND o.read_kind = i.read_kind AND o.run_id = i.run_id"""
+        ).df()
         con.execute("""DELETE FROM ops.x_api_usage AS o USING incoming_usage AS i
                        WHERE o.day = i.day::DATE AND o.endpoint = i.endpoint AND o.user_id = i.user_id
                          AND o.read_kind = i.read_kind AND o.run_id = i.run_id""")
@@ -53,15 +55,21 @@ def record_x_usage(con, src, run_id: str) -> dict:
 
 
 def run_usage_metadata(con, run_id: str) -> dict:
-    totals = con.execute("SELECT coalesce(sum(request_count), 0), coalesce(sum(resources), 0), "
-                         "coalesce(sum(estimated_usd), 0) FROM ops.x_api_usage WHERE run_id = $run_id",
-                         {"run_id": run_id}).fetchone()
+    totals = con.execute(
+        "SELECT coalesce(sum(request_count), 0), coalesce(sum(resources), 0), "
+        "coalesce(sum(estimated_usd), 0) FROM ops.x_api_usage WHERE run_id = $run_id",
+        {"run_id": run_id},
+    ).fetchone()
     # The week so far: the last 7 UTC days, today included.
     today = utc_now().normalize()
-    week = con.execute(SPEND_BY_ACCOUNT_SQL, {"start": today - pd.Timedelta(days=6),
-                                              "end": today + pd.Timedelta(days=1)}).df()
-    return {"x_api_usd_last_7_days_by_account": dg.MetadataValue.json(
-                {r.user_id: round(float(r.usd), 4) for r in week.itertuples()}),
-            "x_api_requests_this_run": dg.MetadataValue.int(int(totals[0])),
-            "x_api_resources_this_run": dg.MetadataValue.int(int(totals[1])),
-            "x_api_usd_this_run": dg.MetadataValue.float(round(float(totals[2]), 6))}
+    week = con.execute(
+        SPEND_BY_ACCOUNT_SQL, {"start": today - pd.Timedelta(days=6), "end": today + pd.Timedelta(days=1)}
+    ).df()
+    return {
+        "x_api_usd_last_7_days_by_account": dg.MetadataValue.json(
+            {r.user_id: round(float(r.usd), 4) for r in week.itertuples()}
+        ),
+        "x_api_requests_this_run": dg.MetadataValue.int(int(totals[0])),
+        "x_api_resources_this_run": dg.MetadataValue.int(int(totals[1])),
+        "x_api_usd_this_run": dg.MetadataValue.float(round(float(totals[2]), 6)),
+    }

@@ -68,7 +68,9 @@ def cold_start_rows(real: pd.DataFrame) -> pd.DataFrame:
         synthetic = synthetic_rows_for_user(int(followers), float(rate), missing, seed=len(parts) + 1)
         synthetic["daypart"] = daypart(synthetic["hour"])
         synthetic = synthetic.assign(
-            user_id=user_id, source="synthetic", post_id=[f"synthetic-{user_id}-{i}" for i in range(missing)],
+            user_id=user_id,
+            source="synthetic",
+            post_id=[f"synthetic-{user_id}-{i}" for i in range(missing)],
         )
         parts.append(synthetic)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -133,23 +135,32 @@ def _load_previous(context: dg.AssetExecutionContext, row: dict):
     try:
         return model_registry.load(row["artifact_path"])
     except (model_registry.ModelNotTrainedError, OSError, EOFError, pickle.UnpicklingError) as error:
-        context.log.warning(f"previous {row['model_name']} {row['version']} is unavailable ({error}): "
-                            "the new model is compared with the baseline only")
+        context.log.warning(
+            f"previous {row['model_name']} {row['version']} is unavailable ({error}): "
+            "the new model is compared with the baseline only"
+        )
         return None
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(name, deps=[training_dataset], group_name="ml", kinds={"scikitlearn", "duckdb"}, skippable=True,
-                     description=f"Predicts a planned post's {target} at {SETTLE_AGE_HOURS} h from features known at "
-                     "publish time, with p10/p90 intervals. Trained on older posts, scored on the newest "
-                     f"{HOLDOUT_FRACTION:.0%} against the user's trailing mean; saved with joblib as "
-                     f"`{name}/<version>.joblib` in the models folder (`SOCIAL_PIPELINE_MODELS_DIR`, default "
-                     "`data/models`) and registered in `ml.model_registry`, promoted (served) only "
-                     f"when it beats the baseline and is at most {model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} worse "
-                     "than the served version (RMSE on the same held-out posts).",
-                     # The models are Python (core/models/): bump when the features, estimators or split change.
-                     code_version="1", **asset_labels("ml", "ml", "weekly"))
+        dg.AssetSpec(
+            name,
+            deps=[training_dataset],
+            group_name="ml",
+            kinds={"scikitlearn", "duckdb"},
+            skippable=True,
+            description=f"Predicts a planned post's {target} at {SETTLE_AGE_HOURS} h from features known at "
+            "publish time, with p10/p90 intervals. Trained on older posts, scored on the newest "
+            f"{HOLDOUT_FRACTION:.0%} against the user's trailing mean; saved with joblib as "
+            f"`{name}/<version>.joblib` in the models folder (`SOCIAL_PIPELINE_MODELS_DIR`, default "
+            "`data/models`) and registered in `ml.model_registry`, promoted (served) only "
+            f"when it beats the baseline and is at most {model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} worse "
+            "than the served version (RMSE on the same held-out posts).",
+            # The models are Python (core/models/): bump when the features, estimators or split change.
+            code_version="1",
+            **asset_labels("ml", "ml", "weekly"),
+        )
         for name, target in MODEL_TARGETS.items()
     ],
     # Checked from the figures this run computed, not re-read from the registry. Subsettable, so that
@@ -158,8 +169,12 @@ def _load_previous(context: dg.AssetExecutionContext, row: dict):
     can_subset=True,
     pool=WAREHOUSE_POOL,
 )
-def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrainingConfig,
-                           warehouse: WarehouseResource, file_stores: FileStoresResource):
+def reach_and_likes_models(
+    context: dg.AssetExecutionContext,
+    config: ModelTrainingConfig,
+    warehouse: WarehouseResource,
+    file_stores: FileStoresResource,
+):
     # Both models come from one fit over one split, so their figures are comparable.
     with warehouse.get_connection() as con:
         dataset = con.execute("SELECT * FROM ml.training_dataset ORDER BY published_at, post_id").df()
@@ -171,7 +186,8 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
         # Not an error: a young warehouse has no model yet, and the models it has stay as they are.
         context.log.warning(
             f"ml.training_dataset has {len(real)} real settled posts: too few to hold out {MIN_TEST_ROWS} for "
-            f"an honest test, so no model is trained. Posts settle {SETTLE_AGE_HOURS} h after publication.")
+            f"an honest test, so no model is trained. Posts settle {SETTLE_AGE_HOURS} h after publication."
+        )
         return
     train = pd.concat([train_real, dataset[dataset["is_synthetic"]]], ignore_index=True)
     trained = train_models(train)
@@ -180,7 +196,9 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
     version = trained_at.strftime("%Y%m%dT%H%M%SZ")
 
     previous_version = {name: row["version"] if row is not None else None for name, row in previous.items()}
-    selected = {name: target for name, target in MODEL_TARGETS.items() if dg.AssetKey(name) in context.selected_asset_keys}
+    selected = {
+        name: target for name, target in MODEL_TARGETS.items() if dg.AssetKey(name) in context.selected_asset_keys
+    }
     rows, results = [], []
     for name, target in selected.items():
         actual = test[target].to_numpy(dtype=float)
@@ -205,14 +223,24 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
         chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
         chart_path = path.with_suffix(".svg")
         write_atomically(chart_path, chart)
-        rows.append({
-            "model_name": name, "version": version, "target": target, "artifact_path": str(path),
-            "trained_at": trained_at, "n_train": len(train), "n_synthetic_train": int(train["is_synthetic"].sum()),
-            "n_test": len(test), "test_published_from": test["published_at"].min(),
-            "labelled_through": dataset.loc[~dataset["is_synthetic"], "settled_snapshot_time"].max(),
-            "metrics": figures, "previous_version": previous_version[name],
-            "params": trained.params, "promoted": promoted,
-        })
+        rows.append(
+            {
+                "model_name": name,
+                "version": version,
+                "target": target,
+                "artifact_path": str(path),
+                "trained_at": trained_at,
+                "n_train": len(train),
+                "n_synthetic_train": int(train["is_synthetic"].sum()),
+                "n_test": len(test),
+                "test_published_from": test["published_at"].min(),
+                "labelled_through": dataset.loc[~dataset["is_synthetic"], "settled_snapshot_time"].max(),
+                "metrics": figures,
+                "previous_version": previous_version[name],
+                "params": trained.params,
+                "promoted": promoted,
+            }
+        )
         results.append((name, figures, path, chart_path, promoted, reasons))
     with warehouse.get_connection() as con:
         write_transaction(con, lambda con: model_registry.register(con, rows), "ml.model_registry")
@@ -221,11 +249,18 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
 
     for name, figures, path, chart_path, promoted, reasons in results:
         comparison = pd.DataFrame(
-            [{"model": "this model", **{k: figures[k] for k in ("r2", "rmse", "mae")}},
-             {"model": "baseline (user's trailing mean)",
-              **{k: figures[f"baseline_{k}"] for k in ("r2", "rmse", "mae")}}]
-            + ([{"model": "previous model", **{k: figures[f"previous_{k}"] for k in ("r2", "rmse", "mae")}}]
-               if figures.get("previous_r2") is not None else [])
+            [
+                {"model": "this model", **{k: figures[k] for k in ("r2", "rmse", "mae")}},
+                {
+                    "model": "baseline (user's trailing mean)",
+                    **{k: figures[f"baseline_{k}"] for k in ("r2", "rmse", "mae")},
+                },
+            ]
+            + (
+                [{"model": "previous model", **{k: figures[f"previous_{k}"] for k in ("r2", "rmse", "mae")}}]
+                if figures.get("previous_r2") is not None
+                else []
+            )
         )
         yield dg.MaterializeResult(
             asset_key=name,
@@ -240,15 +275,21 @@ def reach_and_likes_models(context: dg.AssetExecutionContext, config: ModelTrain
                 **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items() if value is not None},
                 # A previous version was registered but its artifact could not be loaded.
                 "previous_model_unavailable": "previous_rmse" in figures and figures["previous_rmse"] is None,
-                "n_train": len(train), "n_test": len(test), "n_synthetic_train": int(train["is_synthetic"].sum()),
+                "n_train": len(train),
+                "n_test": len(test),
+                "n_synthetic_train": int(train["is_synthetic"].sum()),
                 "test_published_from": str(test["published_at"].min()),
                 "predicted_vs_actual": dg.MetadataValue.path(str(chart_path)),
                 "predicted_vs_actual_chart": dg.MetadataValue.md(model_registry.svg_markdown(chart_path.read_text())),
             },
             check_results=[
-                result for result in model_check_results(name, {**figures, "version": version, "n_test": len(test),
-                                                                "previous_version": previous_version[name]})
-                if dg.AssetCheckKey(dg.AssetKey(name), result.check_name) in context.selected_asset_check_keys],
+                result
+                for result in model_check_results(
+                    name,
+                    {**figures, "version": version, "n_test": len(test), "previous_version": previous_version[name]},
+                )
+                if dg.AssetCheckKey(dg.AssetKey(name), result.check_name) in context.selected_asset_check_keys
+            ],
         )
 
 
@@ -283,22 +324,29 @@ def prediction_log(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     with warehouse.get_connection() as con:
         malformed = pd.DataFrame(columns=["source_file", "line"])
         if files:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE log_lines AS {sql('prediction_log_lines')}",
-                        {"files": files, "delim": chr(1)})
-            malformed = con.execute("SELECT source_file, left(line, 120) AS line FROM log_lines WHERE NOT is_valid").df()
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE log_lines AS {sql('prediction_log_lines')}",
+                {"files": files, "delim": chr(1)},
+            )
+            malformed = con.execute(
+                "SELECT source_file, left(line, 120) AS line FROM log_lines WHERE NOT is_valid"
+            ).df()
 
             def load_new_lines(con):
                 con.execute(f"INSERT INTO ml.predictions BY NAME {sql('prediction_log')}")
                 # now() is the transaction's start: the rows this run loaded (none on a run with nothing new).
-                return table_metadata(con, "ml.predictions", "loaded_at = now()::TIMESTAMP", order_by="predicted_at DESC")
+                return table_metadata(
+                    con, "ml.predictions", "loaded_at = now()::TIMESTAMP", order_by="predicted_at DESC"
+                )
 
             meta = write_transaction(con, load_new_lines, "ml.predictions")
             con.execute("DROP TABLE log_lines")
         else:
             meta = table_metadata(con, "ml.predictions", "FALSE")
     if len(malformed):
-        context.log.warning(f"{len(malformed)} malformed prediction log lines skipped, first in "
-                            f"{malformed.source_file.iloc[0]}")
+        context.log.warning(
+            f"{len(malformed)} malformed prediction log lines skipped, first in {malformed.source_file.iloc[0]}"
+        )
     meta["log_files"] = dg.MetadataValue.int(len(files))
     meta["malformed_lines"] = dg.MetadataValue.int(len(malformed))
     return dg.MaterializeResult(metadata=meta)
@@ -322,8 +370,10 @@ def prediction_outcomes(context: dg.AssetExecutionContext, warehouse: WarehouseR
 
         def replace_outcomes(con):
             con.execute("DELETE FROM ml.prediction_outcomes")
-            con.execute(f"INSERT INTO ml.prediction_outcomes BY NAME {sql('prediction_outcomes')}",
-                        {"match_window_hours": PREDICTION_MATCH_WINDOW_HOURS})
+            con.execute(
+                f"INSERT INTO ml.prediction_outcomes BY NAME {sql('prediction_outcomes')}",
+                {"match_window_hours": PREDICTION_MATCH_WINDOW_HOURS},
+            )
             return table_metadata(con, "ml.prediction_outcomes", order_by="predicted_at DESC")
 
         meta = write_transaction(con, replace_outcomes, "ml.prediction_outcomes")
@@ -346,5 +396,3 @@ FROM (
 LEFT JOIN ml.model_registry AS r ON r.version = o.version AND r.target = o.target
 GROUP BY ALL ORDER BY o.target, o.version
 """
-
-

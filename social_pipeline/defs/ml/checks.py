@@ -25,7 +25,10 @@ def live_error_within_held_out(warehouse: WarehouseResource) -> dg.AssetCheckRes
     drifted = judged[judged.live_mae > LIVE_ERROR_DRIFT_RATIO * judged.held_out_mae]
     return _result(
         drifted.empty,
-        [f"{r.target} {r.version}: live MAE {r.live_mae:.1f} vs held-out {r.held_out_mae:.1f} over {r.outcomes}"
-         for r in drifted.itertuples()],
-        "model versions whose live error drifted", dg.AssetCheckSeverity.WARN,
+        [
+            f"{r.target} {r.version}: live MAE {r.live_mae:.1f} vs held-out {r.held_out_mae:.1f} over {r.outcomes}"
+            for r in drifted.itertuples()
+        ],
+        "model versions whose live error drifted",
+        dg.AssetCheckSeverity.WARN,
     )

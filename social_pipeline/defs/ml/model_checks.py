@@ -20,8 +20,11 @@ CHECK_DESCRIPTIONS = {
 
 def model_check_specs(names) -> list[dg.AssetCheckSpec]:
     """The three checks of each model, not blocking (no asset reads a model's output)."""
-    return [dg.AssetCheckSpec(check, asset=name, description=description)
-            for name in names for check, description in CHECK_DESCRIPTIONS.items()]
+    return [
+        dg.AssetCheckSpec(check, asset=name, description=description)
+        for name in names
+        for check, description in CHECK_DESCRIPTIONS.items()
+    ]
 
 
 def model_check_results(name: str, f: dict) -> list[dg.AssetCheckResult]:
@@ -37,10 +40,11 @@ def coverage_band(n_test: int) -> tuple[float, float]:
 def beats_baseline_result(name: str, f: dict) -> dg.AssetCheckResult:
     """The beats_baseline check on a model's held-out figures."""
     return dg.AssetCheckResult(
-        asset_key=name, check_name="beats_baseline",
+        asset_key=name,
+        check_name="beats_baseline",
         passed=model_registry.beats_baseline(f),
         description=f"{name} {f['version']}: RMSE {f['rmse']:.1f} vs baseline {f['baseline_rmse']:.1f}; "
-                    f"R² {f['r2']:.3f} vs {f['baseline_r2']:.3f}",
+        f"R² {f['r2']:.3f} vs {f['baseline_r2']:.3f}",
         metadata={k: float(f[k]) for k in ("rmse", "baseline_rmse", "r2", "baseline_r2")},
     )
 
@@ -49,13 +53,19 @@ def not_worse_than_previous_result(name: str, f: dict) -> dg.AssetCheckResult:
     """The not_worse_than_previous check on a model's held-out figures."""
     check = "not_worse_than_previous"
     if "previous_rmse" not in f:
-        return dg.AssetCheckResult(asset_key=name, check_name=check, passed=True,
-                                   description="first version: nothing to compare with")
+        return dg.AssetCheckResult(
+            asset_key=name, check_name=check, passed=True, description="first version: nothing to compare with"
+        )
     if f["previous_rmse"] is None:
-        return dg.AssetCheckResult(asset_key=name, check_name=check, passed=True, description=f"previous version "
-                                   f"{f.get('previous_version')} could not be loaded: nothing to compare with")
+        return dg.AssetCheckResult(
+            asset_key=name,
+            check_name=check,
+            passed=True,
+            description=f"previous version {f.get('previous_version')} could not be loaded: nothing to compare with",
+        )
     return dg.AssetCheckResult(
-        asset_key=name, check_name=check,
+        asset_key=name,
+        check_name=check,
         passed=model_registry.not_worse_than_previous(f),
         description=f"{name} {f['version']}: RMSE {f['rmse']:.1f} vs previous {f['previous_rmse']:.1f}",
         metadata={"rmse": float(f["rmse"]), "previous_rmse": float(f["previous_rmse"])},
@@ -66,7 +76,8 @@ def interval_coverage_result(name: str, f: dict) -> dg.AssetCheckResult:
     """The interval_coverage_about_80pct check on a model's held-out figures."""
     low, high = coverage_band(f["n_test"])
     return dg.AssetCheckResult(
-        asset_key=name, check_name="interval_coverage_about_80pct",
+        asset_key=name,
+        check_name="interval_coverage_about_80pct",
         passed=bool(low <= f["interval_coverage"] <= high),
         description=f"{name} {f['version']}: {f['interval_coverage']:.1%} of held-out outcomes inside p10-p90",
         metadata={"interval_coverage": float(f["interval_coverage"]), "band_low": low, "band_high": high},

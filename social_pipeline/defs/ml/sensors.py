@@ -48,12 +48,16 @@ def retrain_on_new_labels(context: dg.SensorEvaluationContext, file_stores: File
         if not Path(database).exists():
             return dg.SkipReason(f"no BI copy at {database} yet: nothing has been collected")
     with connect(database, read_only=True) as con:
-        if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
-                           "AND table_name = 'model_registry' AND database_name = current_database()"):
+        if not scalar(
+            con,
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ml' "
+            "AND table_name = 'model_registry' AND database_name = current_database()",
+        ):
             return dg.SkipReason(f"{'the lake' if is_lake(database) else 'the BI copy'} has no ml tables yet")
         new_labels, newest = con.execute(NEW_LABELS_SQL).fetchall()[0]
     if new_labels < NEW_LABELS_TO_RETRAIN:
-        return dg.SkipReason(f"{new_labels} newly settled posts since the current model; "
-                             f"retraining at {NEW_LABELS_TO_RETRAIN}")
+        return dg.SkipReason(
+            f"{new_labels} newly settled posts since the current model; retraining at {NEW_LABELS_TO_RETRAIN}"
+        )
     # One run per state of the data: the same newest label never triggers twice.
     return dg.RunRequest(run_key=f"labels-through-{newest}", tags={"trigger": "new_labels"})

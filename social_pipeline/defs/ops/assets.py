@@ -12,11 +12,26 @@ from social_pipeline.warehouse.lake import is_lake
 # Every other asset that writes the warehouse: the copy holds all their tables, so each is a dependency
 # (by key, so this module imports no domain). A test holds the list to the asset graph.
 WAREHOUSE_WRITERS = [
-    "raw_posts", "raw_tweet_metrics", "raw_account_snapshots", "raw_profile_activity", "inbox_files",
-    "post_snapshots", "post_performance", "post_lifecycle", "post_alerts",
+    "raw_posts",
+    "raw_tweet_metrics",
+    "raw_account_snapshots",
+    "raw_profile_activity",
+    "inbox_files",
+    "post_snapshots",
+    "post_performance",
+    "post_lifecycle",
+    "post_alerts",
     "post_follower_gain",
-    "user_summary", "engagement_by_content_type", "best_posting_times", "recruiter_metrics", "weekly_report",
-    "training_dataset", "reach_model", "likes_model", "prediction_log", "prediction_outcomes",
+    "user_summary",
+    "engagement_by_content_type",
+    "best_posting_times",
+    "recruiter_metrics",
+    "weekly_report",
+    "training_dataset",
+    "reach_model",
+    "likes_model",
+    "prediction_log",
+    "prediction_outcomes",
 ]
 
 # Republished once after the warehouse changed: any writer updated since the copy was last requested

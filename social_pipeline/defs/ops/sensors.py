@@ -25,8 +25,9 @@ declarative_automation = dg.AutomationConditionSensorDefinition(
     description="Records every failed run in data/ops/run_failures.jsonl (a file, so recording never "
     "competes with runs for the warehouse lock) and emails when SOCIAL_PIPELINE_SMTP_HOST is set.",
 )
-def record_and_notify_run_failure(context: dg.RunFailureSensorContext, smtp: SmtpResource,
-                                  file_stores: FileStoresResource):
+def record_and_notify_run_failure(
+    context: dg.RunFailureSensorContext, smtp: SmtpResource, file_stores: FileStoresResource
+):
     run = context.dagster_run
     error = "\n\n".join([context.failure_event.message or "run failed", *_step_failures(context.instance, run.run_id)])
     record = {
@@ -53,8 +54,9 @@ def _step_failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     failures = []
     for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
         data = record.dagster_event.step_failure_data if record.dagster_event else None
-        said = (data.user_failure_data.description if data and data.user_failure_data else None) or \
-            (data.error.message.strip() if data and data.error else None)
+        said = (data.user_failure_data.description if data and data.user_failure_data else None) or (
+            data.error.message.strip() if data and data.error else None
+        )
         if said:
             failures.append(f"{record.step_key}: {said}")
     return failures

@@ -46,8 +46,15 @@ def safe_name(user_id: str) -> str:
 
 
 @dg.asset(
-    deps=[user_summary, engagement_by_content_type, best_posting_times, recruiter_metrics,
-          "post_lifecycle", "post_alerts", "post_follower_gain"],
+    deps=[
+        user_summary,
+        engagement_by_content_type,
+        best_posting_times,
+        recruiter_metrics,
+        "post_lifecycle",
+        "post_alerts",
+        "post_follower_gain",
+    ],
     group_name="reporting",
     description="One report per user and week in `analytics.weekly_reports` (the seed's report shape as "
     "JSON, plus Markdown), also written as files `<reports dir>/<user>/<week_start>.md` and `.html` "
@@ -55,8 +62,13 @@ def safe_name(user_id: str) -> str:
     metadata=table_definition_metadata("analytics.weekly_reports"),
     # The report is built in Python (core/reports.py, core/recommendations.py): bump the version when
     # they change; the hash covers the queries its figures come from.
-    code_version=code_version("1", *WEEKLY_QUERIES.values(), q.top_posts_query(q.report_periods_sql()),
-                              lifecycle_sql("report_lifecycle"), lifecycle_sql("report_alerts_and_followers")),
+    code_version=code_version(
+        "1",
+        *WEEKLY_QUERIES.values(),
+        q.top_posts_query(q.report_periods_sql()),
+        lifecycle_sql("report_lifecycle"),
+        lifecycle_sql("report_alerts_and_followers"),
+    ),
     partitions_def=WEEKLY_PARTITIONS,
     backfill_policy=SINGLE_RUN,
     kinds={"duckdb", "html", "markdown"},
@@ -68,7 +80,9 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     generated_at = utc_now()
     folder = file_stores.reports_path()
     with warehouse.get_connection() as con:
-        reports = [report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)]
+        reports = [
+            report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)
+        ]
         add_lifecycle_sections(con, reports)
         rows, spend_by_week = [], {}
         for report in reports:
@@ -76,8 +90,10 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             period = (report["report_period"]["start"], report["report_period"]["end"])
             if period not in spend_by_week:
                 spend = con.execute(SPEND_BY_ACCOUNT_SQL, {"start": period[0], "end": period[1]}).df()
-                spend_by_week[period] = {r.user_id: {"usd": float(r.usd), "resources": int(r.resources),
-                                                     "requests": int(r.requests)} for r in spend.itertuples()}
+                spend_by_week[period] = {
+                    r.user_id: {"usd": float(r.usd), "resources": int(r.resources), "requests": int(r.requests)}
+                    for r in spend.itertuples()
+                }
             report["x_api_spend"] = spend_by_week[period].get(report["user_id"])
             week_start = report["report_period"]["start"][:10]
             markdown = render_markdown(report)
@@ -85,18 +101,30 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             md_path, html_path = base.with_suffix(".md"), base.with_suffix(".html")
             write_atomically(md_path, markdown)
             write_atomically(html_path, render_html(report))
-            rows.append({"user_id": report["user_id"], "week_start": pd.Timestamp(week_start).date(),
-                         "generated_at": generated_at, "report_json": q.report_json(report),
-                         "report_markdown": markdown, "markdown_path": str(md_path.resolve()),
-                         "html_path": str(html_path.resolve())})
+            rows.append(
+                {
+                    "user_id": report["user_id"],
+                    "week_start": pd.Timestamp(week_start).date(),
+                    "generated_at": generated_at,
+                    "report_json": q.report_json(report),
+                    "report_markdown": markdown,
+                    "markdown_path": str(md_path.resolve()),
+                    "html_path": str(html_path.resolve()),
+                }
+            )
         incoming = pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS)
         con.register("incoming_reports", incoming)
 
         def replace_reports(con):
             con.execute(f"DELETE FROM analytics.weekly_reports WHERE {_in_weeks('week_start', weeks, False)}")
             con.execute("INSERT INTO analytics.weekly_reports BY NAME SELECT * FROM incoming_reports")
-            return table_metadata(con, "analytics.weekly_reports", _in_weeks("week_start", weeks, False),
-                                  order_by="week_start DESC, user_id", context=context)
+            return table_metadata(
+                con,
+                "analytics.weekly_reports",
+                _in_weeks("week_start", weeks, False),
+                order_by="week_start DESC, user_id",
+                context=context,
+            )
 
         meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
         con.unregister("incoming_reports")
@@ -118,8 +146,9 @@ def _report_metadata(rows: list[dict], spend_by_week_start: dict[str, dict]) -> 
         spend = spend_by_week_start.get(key)
         if spend:
             week["x_api_usd_by_account"] = dg.MetadataValue.json(
-                {user: round(figures["usd"], 4) for user, figures in sorted(spend.items())})
-    return {key: {"report_markdown": dg.MetadataValue.md("\n\n---\n\n".join(week.pop("markdown"))), **week}
-            for key, week in weeks.items()}
-
-
+                {user: round(figures["usd"], 4) for user, figures in sorted(spend.items())}
+            )
+    return {
+        key: {"report_markdown": dg.MetadataValue.md("\n\n---\n\n".join(week.pop("markdown"))), **week}
+        for key, week in weeks.items()
+    }

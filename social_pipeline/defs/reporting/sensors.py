@@ -34,8 +34,11 @@ from social_pipeline.warehouse.connection import connect, is_lock_error
 def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: WarehouseResource):
     run_id = context.dagster_run.run_id
     records = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-    days = [r.dagster_event.step_materialization_data.materialization.metadata.get(EARLIEST_DAY_KEY)
-            for r in records if r.dagster_event.asset_key == inbox_files.key]
+    days = [
+        r.dagster_event.step_materialization_data.materialization.metadata.get(EARLIEST_DAY_KEY)
+        for r in records
+        if r.dagster_event.asset_key == inbox_files.key
+    ]
     days = [pd.Timestamp(d.value) for d in days if d is not None and d.value]
     if not days:
         return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
@@ -49,12 +52,16 @@ def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: Wa
         if not is_lock_error(exc):
             raise
         con = None
-        context.log.warning(f"the warehouse is locked by a run: adding every complete week from {min(days).date()} "
-                            "on as a partition")
+        context.log.warning(
+            f"the warehouse is locked by a run: adding every complete week from {min(days).date()} on as a partition"
+        )
     with con if con is not None else contextlib.nullcontext():
         ranges = weekly_refresh(context.instance, con, min(days), now)
     if not ranges:
         return dg.SkipReason(f"the file's earliest day {min(days).date()} is in a week not yet complete")
-    return [dg.RunRequest(run_key=f"weekly-after-{run_id}-{first}",
-                          tags={**partition_range_tags(first, last), "trigger": "inbox"})
-            for first, last in ranges]
+    return [
+        dg.RunRequest(
+            run_key=f"weekly-after-{run_id}-{first}", tags={**partition_range_tags(first, last), "trigger": "inbox"}
+        )
+        for first, last in ranges
+    ]

@@ -37,14 +37,25 @@ def rows(warehouse, query):
 
 def test_ages_come_from_the_newest_snapshot_at_or_before_each_age(warehouse):
     run(warehouse)
-    lifecycle = rows(warehouse, "SELECT post_id, age_hours, snapshot_age_hours, impressions, engagements "
-                                "FROM analytics.post_lifecycle ORDER BY post_id, age_hours")
+    lifecycle = rows(
+        warehouse,
+        "SELECT post_id, age_hours, snapshot_age_hours, impressions, engagements "
+        "FROM analytics.post_lifecycle ORDER BY post_id, age_hours",
+    )
     assert lifecycle == [
         # a: the 72 h figures are those of 30 h, the 168 h ones those of 100 h (the 170 h snapshot is later).
-        ("a", 1, 0.5, 50, 5), ("a", 3, 2.0, 200, 20), ("a", 6, 5.5, 400, 40), ("a", 24, 23.0, 700, 70),
-        ("a", 72, 30.0, 800, 80), ("a", 168, 100.0, 950, 95),
-        ("b", 1, 1.0, 100, 10), ("b", 3, 3.0, 300, 30), ("b", 6, 6.0, 500, 50), ("b", 24, 24.0, 800, 80),
-        ("b", 72, 72.0, 900, 90), ("b", 168, 168.0, 1000, 100),
+        ("a", 1, 0.5, 50, 5),
+        ("a", 3, 2.0, 200, 20),
+        ("a", 6, 5.5, 400, 40),
+        ("a", 24, 23.0, 700, 70),
+        ("a", 72, 30.0, 800, 80),
+        ("a", 168, 100.0, 950, 95),
+        ("b", 1, 1.0, 100, 10),
+        ("b", 3, 3.0, 300, 30),
+        ("b", 6, 6.0, 500, 50),
+        ("b", 24, 24.0, 800, 80),
+        ("b", 72, 72.0, 900, 90),
+        ("b", 168, 168.0, 1000, 100),
         # c has been observed up to 2 h: only its 1 h row exists.
         ("c", 1, 0.5, 10, 1),
     ]
@@ -52,10 +63,13 @@ def test_ages_come_from_the_newest_snapshot_at_or_before_each_age(warehouse):
 
 def test_typical_curve_is_the_median_share_and_half_life_the_median_post(warehouse):
     run(warehouse)
-    curve = rows(warehouse, "SELECT age_hours, posts, round(median_share_of_week_impressions, 6), "
-                            "round(p10_share_of_week_impressions, 6), round(p90_share_of_week_impressions, 6), "
-                            "half_life_hours FROM analytics.account_lifecycle_curves WHERE user_id = 'u1' "
-                            "ORDER BY age_hours")
+    curve = rows(
+        warehouse,
+        "SELECT age_hours, posts, round(median_share_of_week_impressions, 6), "
+        "round(p10_share_of_week_impressions, 6), round(p90_share_of_week_impressions, 6), "
+        "half_life_hours FROM analytics.account_lifecycle_curves WHERE user_id = 'u1' "
+        "ORDER BY age_hours",
+    )
     # a's shares are x / 950, b's x / 1000. A share counts where the snapshot is within 15 minutes or a
     # tenth of the age: a's 1 h (0.5 h), 3 h (2 h) and 72 h (30 h) rows are too far from their age.
     both = {age: sorted([a / 950, b / 1000]) for age, a, b in [(6, 400, 500), (24, 700, 800), (168, 950, 1000)]}
@@ -74,5 +88,8 @@ def test_only_posts_with_new_snapshots_are_recomputed(warehouse, db_path):
     con.close()
     again = run(warehouse)
     assert again["posts_refreshed"].value == 1
-    assert rows(warehouse, "SELECT age_hours, snapshot_age_hours, impressions FROM analytics.post_lifecycle "
-                           "WHERE post_id = 'c' ORDER BY age_hours") == [(1, 0.5, 10), (3, 2.0, 40)]
+    assert rows(
+        warehouse,
+        "SELECT age_hours, snapshot_age_hours, impressions FROM analytics.post_lifecycle "
+        "WHERE post_id = 'c' ORDER BY age_hours",
+    ) == [(1, 0.5, 10), (3, 2.0, 40)]

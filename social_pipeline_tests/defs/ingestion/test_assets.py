@@ -34,8 +34,7 @@ def collected(resources, db_path):
 
 def test_history_lands_with_correct_values(collected):
     posts = table(collected, "SELECT * FROM raw.posts")
-    expected_posts = SimulatedSource().fetch_posts(
-        SimulatedSource().user_ids(), CLOCK - pd.Timedelta(days=3), CLOCK)
+    expected_posts = SimulatedSource().fetch_posts(SimulatedSource().user_ids(), CLOCK - pd.Timedelta(days=3), CLOCK)
     assert sorted(posts.post_id) == sorted(expected_posts.post_id)
     assert len(posts) > 10
 
@@ -53,15 +52,28 @@ def test_history_lands_with_correct_values(collected):
     # impressions: its rate is per follower at posting time (the newest hourly figure at or before it).
     followers = table(collected, "SELECT user_id, collected_at, followers FROM raw.account_snapshots")
     published = posts[["post_id", "user_id", "published_at"]].sort_values("published_at")
-    at_post = pd.merge_asof(published, followers.sort_values("collected_at"), left_on="published_at",
-                            right_on="collected_at", by="user_id").set_index("post_id").followers
+    at_post = (
+        pd.merge_asof(
+            published,
+            followers.sort_values("collected_at"),
+            left_on="published_at",
+            right_on="collected_at",
+            by="user_id",
+        )
+        .set_index("post_id")
+        .followers
+    )
     assert set(snapshots.engagement_basis) == {"impressions", "followers"}
     assert (snapshots.engagement_basis == snapshots.network.map({"x": "impressions", "bluesky": "followers"})).all()
-    expected_rate = [engagement_rate_pct(r.likes, r.retweets, r.replies, r.quotes,
-                                         r.impressions if r.network == "x" else at_post[r.post_id])
-                     for r in snapshots.itertuples()]
-    expected_score = [weighted_engagement_score(r.likes, r.retweets, r.replies, r.quotes)
-                      for r in snapshots.itertuples()]
+    expected_rate = [
+        engagement_rate_pct(
+            r.likes, r.retweets, r.replies, r.quotes, r.impressions if r.network == "x" else at_post[r.post_id]
+        )
+        for r in snapshots.itertuples()
+    ]
+    expected_score = [
+        weighted_engagement_score(r.likes, r.retweets, r.replies, r.quotes) for r in snapshots.itertuples()
+    ]
     assert snapshots.engagement_rate_pct.tolist() == pytest.approx(expected_rate)
     assert snapshots.weighted_engagement_score.tolist() == expected_score
 
@@ -87,16 +99,29 @@ def test_history_lands_with_correct_values(collected):
 
 
 def test_rerunning_a_partition_replaces_it(collected, resources):
-    tables = ["raw.posts", "raw.tweet_metrics", "raw.account_snapshots", "raw.profile_activity",
-              "analytics.post_snapshots", "analytics.post_performance"]
-    order = {"raw.posts": "post_id", "raw.tweet_metrics": "post_id, collected_at",
-             "raw.account_snapshots": "user_id, collected_at", "raw.profile_activity": "user_id, snapshot_date",
-             "analytics.post_snapshots": "post_id, snapshot_time", "analytics.post_performance": "post_id"}
+    tables = [
+        "raw.posts",
+        "raw.tweet_metrics",
+        "raw.account_snapshots",
+        "raw.profile_activity",
+        "analytics.post_snapshots",
+        "analytics.post_performance",
+    ]
+    order = {
+        "raw.posts": "post_id",
+        "raw.tweet_metrics": "post_id, collected_at",
+        "raw.account_snapshots": "user_id, collected_at",
+        "raw.profile_activity": "user_id, snapshot_date",
+        "analytics.post_snapshots": "post_id, snapshot_time",
+        "analytics.post_performance": "post_id",
+    }
     volatile = ["ingested_at", "written_at", "source_written_at"]
 
     def snapshot():
-        return {t: table(collected, f"SELECT * FROM {t} ORDER BY {order[t]}").drop(columns=volatile, errors="ignore")
-                for t in tables}
+        return {
+            t: table(collected, f"SELECT * FROM {t} ORDER BY {order[t]}").drop(columns=volatile, errors="ignore")
+            for t in tables
+        }
 
     before = snapshot()
     collect(resources, "2026-11-17-05:00", "2026-11-17-05:00")
@@ -113,8 +138,9 @@ def test_rerunning_a_day_key_replaces_exactly_the_rows_of_its_hours(resources, d
     instance = dg.DagsterInstance.ephemeral()
     add_partition_keys(instance, HOURLY_PARTITIONS, keys)
     collect(resources, keys[0], keys[-1], instance=instance)
-    query = ("SELECT partition_key, count(*) AS n, max(written_at) AS written FROM raw.tweet_metrics "
-             "GROUP BY 1 ORDER BY 1")
+    query = (
+        "SELECT partition_key, count(*) AS n, max(written_at) AS written FROM raw.tweet_metrics GROUP BY 1 ORDER BY 1"
+    )
     before = table(db_path, query)
     collect(resources, "2026-11-16", "2026-11-16", assets=[ingestion.raw_tweet_metrics], instance=instance)
     after = table(db_path, query)
@@ -140,8 +166,10 @@ def test_zero_impressions_and_missing_quotes_by_hand(db_path):
                ('p2', TIMESTAMP '2026-11-16 13:00', NULL, NULL, NULL, NULL, NULL, 'test', 'deleted', '2026-11-16-12:00', now())
     """)
     con.close()
-    dg.materialize([analytics.post_snapshots, analytics.post_performance],
-                   resources={"warehouse": WarehouseResource(database=db_path)})
+    dg.materialize(
+        [analytics.post_snapshots, analytics.post_performance],
+        resources={"warehouse": WarehouseResource(database=db_path)},
+    )
     rows = table(db_path, "SELECT * FROM analytics.post_snapshots ORDER BY post_id").set_index("post_id")
     assert list(rows.index) == ["p1", "p2"]  # the 'deleted' report is not a snapshot
     assert rows.loc["p1", "engagement_rate_pct"] == 0.0
@@ -170,9 +198,13 @@ def test_failed_write_leaves_tables_as_they_were(collected, db_path):
     before = table(db_path, "SELECT * FROM raw.tweet_metrics ORDER BY post_id, collected_at")
     result = dg.materialize(
         [ingestion.raw_tweet_metrics],
-        resources={"warehouse": WarehouseResource(database=db_path),
-                   "source": BrokenSourceResource(clock=str(CLOCK), history_days=3)},
-        partition_key=LAST_KEY, raise_on_error=False, instance=with_hours(LAST_KEY),
+        resources={
+            "warehouse": WarehouseResource(database=db_path),
+            "source": BrokenSourceResource(clock=str(CLOCK), history_days=3),
+        },
+        partition_key=LAST_KEY,
+        raise_on_error=False,
+        instance=with_hours(LAST_KEY),
     )
     assert not result.success
     after = table(db_path, "SELECT * FROM raw.tweet_metrics ORDER BY post_id, collected_at")
@@ -195,9 +227,12 @@ def test_negative_counts_are_refused_and_logged(collected, db_path):
     instance = with_hours(LAST_KEY)
     result = dg.materialize(
         [ingestion.raw_tweet_metrics],
-        resources={"warehouse": WarehouseResource(database=db_path),
-                   "source": NegativeSourceResource(clock=str(CLOCK), history_days=3)},
-        partition_key=LAST_KEY, instance=instance,
+        resources={
+            "warehouse": WarehouseResource(database=db_path),
+            "source": NegativeSourceResource(clock=str(CLOCK), history_days=3),
+        },
+        partition_key=LAST_KEY,
+        instance=instance,
     )
     rows = table(db_path, f"SELECT * FROM raw.tweet_metrics WHERE partition_key = '{LAST_KEY}'")
     assert len(rows) > 0 and rows.likes.isna().all()
@@ -214,8 +249,14 @@ def test_definitions_load_and_validate():
 
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"raw_posts", "raw_tweet_metrics", "raw_account_snapshots", "raw_profile_activity",
-            "post_snapshots", "post_performance"} <= keys
+    assert {
+        "raw_posts",
+        "raw_tweet_metrics",
+        "raw_account_snapshots",
+        "raw_profile_activity",
+        "post_snapshots",
+        "post_performance",
+    } <= keys
     job = defs.resolve_job_def("hourly_collection")
     assert job.partitions_def is not None
 
@@ -223,20 +264,30 @@ def test_definitions_load_and_validate():
 def test_posts_reported_unavailable_are_not_requested_again(resources, db_path):
     collect(resources, FIRST_KEY, "2026-11-18-10:00")
     con = connect(db_path)
-    due_last_hour = [r[0] for r in con.execute(
-        "SELECT post_id FROM raw.tweet_metrics WHERE collected_at = TIMESTAMP '2026-11-18 11:00' ORDER BY 1").fetchall()]
+    due_last_hour = [
+        r[0]
+        for r in con.execute(
+            "SELECT post_id FROM raw.tweet_metrics WHERE collected_at = TIMESTAMP '2026-11-18 11:00' ORDER BY 1"
+        ).fetchall()
+    ]
     deleted, protected, missing, came_back = due_last_hour[:4]
     for post_id, status in [(deleted, "deleted"), (protected, "protected"), (missing, "not_found")]:
-        con.execute("UPDATE raw.tweet_metrics SET status = ? WHERE post_id = ? "
-                    "AND collected_at = TIMESTAMP '2026-11-18 11:00'", [status, post_id])
+        con.execute(
+            "UPDATE raw.tweet_metrics SET status = ? WHERE post_id = ? AND collected_at = TIMESTAMP '2026-11-18 11:00'",
+            [status, post_id],
+        )
     # Protected once, then readable again in the latest report: still collected.
-    con.execute("UPDATE raw.tweet_metrics SET status = 'protected' WHERE post_id = ? "
-                "AND collected_at = TIMESTAMP '2026-11-18 10:00'", [came_back])
+    con.execute(
+        "UPDATE raw.tweet_metrics SET status = 'protected' WHERE post_id = ? "
+        "AND collected_at = TIMESTAMP '2026-11-18 10:00'",
+        [came_back],
+    )
     con.close()
 
     for _ in range(2):  # a re-run of the partition asks for the same posts
-        result = dg.materialize([ingestion.raw_tweet_metrics], resources=resources, partition_key=LAST_KEY,
-                                instance=with_hours(LAST_KEY))
+        result = dg.materialize(
+            [ingestion.raw_tweet_metrics], resources=resources, partition_key=LAST_KEY, instance=with_hours(LAST_KEY)
+        )
         requested = table(db_path, f"SELECT post_id FROM raw.tweet_metrics WHERE partition_key = '{LAST_KEY}'")
         assert set(requested.post_id) == set(due_last_hour) - {deleted, protected, missing}
         assert came_back in set(requested.post_id)
@@ -262,8 +313,10 @@ def test_date_only_posts_have_no_age_and_no_settled_label(db_path, tmp_path):
         FROM (VALUES ('t1'), ('d1')) AS v(post_id)
     """)
     con.close()
-    result = dg.materialize([analytics.post_snapshots, analytics.post_performance],
-                            resources={"warehouse": WarehouseResource(database=db_path)})
+    result = dg.materialize(
+        [analytics.post_snapshots, analytics.post_performance],
+        resources={"warehouse": WarehouseResource(database=db_path)},
+    )
     assert result.success
     snapshots = table(db_path, "SELECT * FROM analytics.post_snapshots").set_index("post_id")
     assert snapshots.loc["t1", "hours_since_published"] == pytest.approx(72.5)
@@ -278,6 +331,7 @@ def test_date_only_posts_have_no_age_and_no_settled_label(db_path, tmp_path):
     con = connect(db_path)
     publish_copy(con, bi)
     con.close()
-    skipped = retrain_on_new_labels(dg.build_sensor_context(
-        resources={"file_stores": file_stores_under(tmp_path, bi_database=str(bi))}))
+    skipped = retrain_on_new_labels(
+        dg.build_sensor_context(resources={"file_stores": file_stores_under(tmp_path, bi_database=str(bi))})
+    )
     assert skipped.skip_message.startswith("1 newly settled posts")

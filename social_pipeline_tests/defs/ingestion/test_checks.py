@@ -18,8 +18,11 @@ from social_pipeline_tests.helpers import (
 
 def test_a_drop_in_likes_warns_names_the_post_and_does_not_block(db_path):
     insert(db_path, *GOOD)
-    insert(db_path, [("p2", "2026-11-16 10:00")],
-           [("p2", "2026-11-16 11:00", 100, 9, "ok"), ("p2", "2026-11-16 12:00", 120, 8, "ok")])  # an unlike
+    insert(
+        db_path,
+        [("p2", "2026-11-16 10:00")],
+        [("p2", "2026-11-16 11:00", 100, 9, "ok"), ("p2", "2026-11-16 12:00", 120, 8, "ok")],
+    )  # an unlike
     result = run_analytics(db_path)
     check = evaluation(result, "cumulative_metrics_never_decrease")
     assert not check.passed
@@ -31,16 +34,25 @@ def test_a_drop_in_likes_warns_names_the_post_and_does_not_block(db_path):
 
 
 def test_a_drop_older_than_the_lookback_no_longer_fails(db_path):
-    insert(db_path, [("p1", "2026-11-01 10:00")],
-           [("p1", "2026-11-01 11:00", 100, 6, "ok"), ("p1", "2026-11-01 12:00", 120, 5, "ok"),  # an unlike
-            ("p1", "2026-11-16 12:00", 150, 5, "ok")])  # 15 days later: the drop is old news
+    insert(
+        db_path,
+        [("p1", "2026-11-01 10:00")],
+        [
+            ("p1", "2026-11-01 11:00", 100, 6, "ok"),
+            ("p1", "2026-11-01 12:00", 120, 5, "ok"),  # an unlike
+            ("p1", "2026-11-16 12:00", 150, 5, "ok"),
+        ],
+    )  # 15 days later: the drop is old news
     check = evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
     assert check.passed
 
 
 def test_a_drop_in_impressions_is_an_error(db_path):
-    insert(db_path, [("p3", "2026-11-16 10:00")],
-           [("p3", "2026-11-16 11:00", 100, 5, "ok"), ("p3", "2026-11-16 12:00", 90, 5, "ok")])
+    insert(
+        db_path,
+        [("p3", "2026-11-16 10:00")],
+        [("p3", "2026-11-16 11:00", 100, 5, "ok"), ("p3", "2026-11-16 12:00", 90, 5, "ok")],
+    )
     check = evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert "p3 (impressions at" in check.description
@@ -55,8 +67,9 @@ def test_a_negative_count_stops_the_downstream_analytics(resources, db_path):
     assert evaluation(clean, "counts_are_non_negative").passed
 
     insert(db_path, metrics=[("bad", "2026-11-16 12:00", -3, 1, "ok")])  # an older collection
-    result = dg.materialize(selection, resources=resources, tags=tags, raise_on_error=False,
-                            instance=with_hours(LAST_KEY))
+    result = dg.materialize(
+        selection, resources=resources, tags=tags, raise_on_error=False, instance=with_hours(LAST_KEY)
+    )
     check = evaluation(result, "counts_are_non_negative")
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.metadata["first_offenders"].value == ["bad"]

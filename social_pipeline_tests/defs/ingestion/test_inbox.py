@@ -24,17 +24,27 @@ from social_pipeline_tests.helpers import (
 CLASSIC = "tweet_activity_metrics_alice_data_20261101_20261122_en.csv"
 CONTENT = "account_analytics_content_2026-10-23_2026-11-22.csv"
 PROFILE = "profile_activity_alice_data_2026-11.csv"
-BAD = ('"Tweet id","Tweet permalink","time","impressions","likes"\n'
-       '"2117530719482806272","https://twitter.com/alice_data/status/2117530719482806272","2026-11-03 08:14 +0000","10.0","2.0"\n'
-       '"2117530719482806273","https://twitter.com/alice_data/status/2117530719482806273","2026-11-03 09:14 +0000","10.0","-4.0"\n')
+BAD = (
+    '"Tweet id","Tweet permalink","time","impressions","likes"\n'
+    '"2117530719482806272","https://twitter.com/alice_data/status/2117530719482806272","2026-11-03 08:14 +0000","10.0","2.0"\n'
+    '"2117530719482806273","https://twitter.com/alice_data/status/2117530719482806273","2026-11-03 09:14 +0000","10.0","-4.0"\n'
+)
 
 
 def counts(db: str) -> dict:
     con = connect(db, read_only=True)
     try:
-        return {table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-                for table in ("raw.posts", "raw.tweet_metrics", "raw.profile_activity", "ops.ingested_files",
-                              "analytics.post_snapshots", "analytics.post_performance")}
+        return {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            for table in (
+                "raw.posts",
+                "raw.tweet_metrics",
+                "raw.profile_activity",
+                "ops.ingested_files",
+                "analytics.post_snapshots",
+                "analytics.post_performance",
+            )
+        }
     finally:
         con.close()
 
@@ -83,12 +93,18 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path):
 
         after_first = counts(db)
         # 4 classic + 3 content posts; none of the bad file's (its first row was fine, nothing was written).
-        assert after_first == {"raw.posts": 7, "raw.tweet_metrics": 7, "raw.profile_activity": 4,
-                               "ops.ingested_files": 3, "analytics.post_snapshots": 7,
-                               "analytics.post_performance": 7}
+        assert after_first == {
+            "raw.posts": 7,
+            "raw.tweet_metrics": 7,
+            "raw.profile_activity": 4,
+            "ops.ingested_files": 3,
+            "analytics.post_snapshots": 7,
+            "analytics.post_performance": 7,
+        }
         con = connect(db, read_only=True)
-        hours = con.execute("SELECT source, count(hour_utc), count(*) FROM analytics.post_performance "
-                            "GROUP BY ALL ORDER BY 1").fetchall()
+        hours = con.execute(
+            "SELECT source, count(hour_utc), count(*) FROM analytics.post_performance GROUP BY ALL ORDER BY 1"
+        ).fetchall()
         con.close()
         assert hours == [("x_export_classic", 4, 4), ("x_export_content", 0, 3)]
         performance = results[CONTENT].asset_materializations_for_node("post_performance")[0].metadata
@@ -115,12 +131,16 @@ def test_sensor_new_duplicate_and_bad_files(tmp_path):
         assert refresh_weekly(instance, results[PROFILE], db)[0].tags[PARTITION_RANGE_START_TAG] == "2026-11-16"
         assert isinstance(refresh_weekly(instance, duplicate, db), dg.SkipReason)
         weekly = defs.resolve_job_def("weekly_reporting").execute_in_process(
-            instance=instance, tags=requested.tags,
-            resources={"warehouse": WarehouseResource(database=db), "file_stores": stores})
+            instance=instance,
+            tags=requested.tags,
+            resources={"warehouse": WarehouseResource(database=db), "file_stores": stores},
+        )
         assert weekly.success
         con = connect(db, read_only=True)
-        summary = con.execute("SELECT total_posts FROM analytics.user_summary WHERE user_id = 'alice_data' "
-                              "AND period_start = '2026-11-02'").fetchall()
+        summary = con.execute(
+            "SELECT total_posts FROM analytics.user_summary WHERE user_id = 'alice_data' "
+            "AND period_start = '2026-11-02'"
+        ).fetchall()
         reports = con.execute("SELECT count(*) FROM analytics.weekly_reports WHERE user_id = 'alice_data'").fetchall()
         con.close()
         assert summary and summary[0][0] > 0 and reports[0][0] >= 3
@@ -146,28 +166,40 @@ def test_cli_ingest_reports_rejections_and_refreshes_analytics(tmp_path, monkeyp
     # As the sensor does: the weeks from the earliest ingested day (2026-11-03) on are rebuilt.
     assert "weekly analytics and reports rebuilt for the weeks 2026-11-02 .. " in out.out
     con = connect(db, read_only=True)
-    weeks = con.execute("SELECT strftime(period_start, '%Y-%m-%d'), total_posts FROM analytics.user_summary "
-                        "WHERE user_id = 'alice_data' AND period_start < '2026-11-16' ORDER BY 1").fetchall()
+    weeks = con.execute(
+        "SELECT strftime(period_start, '%Y-%m-%d'), total_posts FROM analytics.user_summary "
+        "WHERE user_id = 'alice_data' AND period_start < '2026-11-16' ORDER BY 1"
+    ).fetchall()
     con.close()
     assert weeks == [("2026-11-02", 2), ("2026-11-09", 2)]
     assert (tmp_path / "reports" / "alice_data" / "2026-11-09.html").exists()
 
     assert main(["ingest", *good]) == 0  # the same content again: skipped, exit 0
-    assert "2 files: 0 ingested (0 rows new, 0 updated, 0 unchanged), 2 already ingested, 0 rejected" in \
-        capsys.readouterr().out
+    assert (
+        "2 files: 0 ingested (0 rows new, 0 updated, 0 unchanged), 2 already ingested, 0 rejected"
+        in capsys.readouterr().out
+    )
     assert counts(db)["raw.tweet_metrics"] == 4
 
 
-def test_cli_ingest_while_another_process_holds_the_warehouse_exits_75_with_advice(tmp_path, monkeypatch, capsys, cli_outputs):
+def test_cli_ingest_while_another_process_holds_the_warehouse_exits_75_with_advice(
+    tmp_path, monkeypatch, capsys, cli_outputs
+):
     db = str(tmp_path / "w.duckdb")
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
     monkeypatch.setenv("SOCIAL_PIPELINE_INBOX", str(tmp_path / "inbox"))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     # DuckDB locks per process: a writer connection in a child process holds the file, as a run does.
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({db!r}); print('held', flush=True); "
-                               "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; con = duckdb.connect({db!r}); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert main(["ingest", str(SAMPLES / CLASSIC)]) == 75

@@ -39,21 +39,29 @@ from social_pipeline_tests.helpers import (
     with_hours,
 )
 
-CLASSIC_HEAD = ('\ufeff"Tweet id","Tweet permalink","Tweet text","time","impressions","engagements","engagement rate",'
-                '"retweets","replies","likes","user profile clicks","url clicks","media views"\n')
-CONTENT_HEAD = ("Date,Post id,Post text,Post Link,Impressions,Likes,Engagements,Bookmarks,Shares,New follows,"
-                "Replies,Reposts,Profile visits,Detail Expands,URL Clicks,Hashtag Clicks,Permalink Clicks\n")
+CLASSIC_HEAD = (
+    '\ufeff"Tweet id","Tweet permalink","Tweet text","time","impressions","engagements","engagement rate",'
+    '"retweets","replies","likes","user profile clicks","url clicks","media views"\n'
+)
+CONTENT_HEAD = (
+    "Date,Post id,Post text,Post Link,Impressions,Likes,Engagements,Bookmarks,Shares,New follows,"
+    "Replies,Reposts,Profile visits,Detail Expands,URL Clicks,Hashtag Clicks,Permalink Clicks\n"
+)
 PLACEHOLDER = ",,,https://x.com/alice_data/status/undefined," + ",".join(["0"] * 13) + "\n"
 
 
 def classic(post_id, when, text, impressions, likes, retweets=1, replies=0):
-    return (f'"{post_id}","https://twitter.com/alice_data/status/{post_id}","{text}","{when} +0000",'
-            f'"{impressions}.0","0.0","0.0","{retweets}.0","{replies}.0","{likes}.0","0.0","0.0","-"\n')
+    return (
+        f'"{post_id}","https://twitter.com/alice_data/status/{post_id}","{text}","{when} +0000",'
+        f'"{impressions}.0","0.0","0.0","{retweets}.0","{replies}.0","{likes}.0","0.0","0.0","-"\n'
+    )
 
 
 def content(post_id, day, text, impressions, likes, reposts=0, replies=0):
-    return (f'"{day}",{post_id},"{text}",https://x.com/alice_data/status/{post_id},{impressions},{likes},0,0,0,0,'
-            f'{replies},{reposts},0,0,0,0,0\n')
+    return (
+        f'"{day}",{post_id},"{text}",https://x.com/alice_data/status/{post_id},{impressions},{likes},0,0,0,0,'
+        f"{replies},{reposts},0,0,0,0,0\n"
+    )
 
 
 # Names as X gives them; the newest figures are stamped at the range's end (23:59 UTC) or the download.
@@ -61,17 +69,24 @@ HISTORY = "tweet_activity_metrics_alice_data_20161101_20161130_en.csv"
 NEWER = "account_analytics_content_2026-10-23_2026-11-22.csv"
 FILES = {
     # Years back: an old post with likes and 0 impressions, one with 7 engagements on 2 impressions.
-    HISTORY: CLASSIC_HEAD + classic("798218359567810560", "2016-11-14 17:02", "old but gold", 350, 9)
+    HISTORY: CLASSIC_HEAD
+    + classic("798218359567810560", "2016-11-14 17:02", "old but gold", 350, 9)
     + classic("799306587337805824", "2016-11-17 17:06", "before X counted views", 0, 12)
     + classic("800740163011850240", "2016-11-21 16:02", "two views, seven engagements", 2, 5, retweets=2)
     + classic("801087227040636928", "2016-11-22 15:01", "RT @bob: a repost counts the original's figures", 2, 0, 49),
     # The newer layout with X's placeholder rows between and after the real ones.
-    NEWER: CONTENT_HEAD + content("2122253338014646279", "Mon, Nov 16, 2026", "Monday notes", 1210, 33, 2, 5)
-    + PLACEHOLDER + content("2122993213240246279", "Wed, Nov 18, 2026", "a thread", 860, 12, 0, 9)
-    + PLACEHOLDER + content("2123733088465846279", "Fri, Nov 20, 2026", "few views", 2, 5, 2) + PLACEHOLDER,
-    "overflow.csv": CLASSIC_HEAD + classic("2117530719482806272", "2026-11-03 08:14", "fine", 10, 1)
+    NEWER: CONTENT_HEAD
+    + content("2122253338014646279", "Mon, Nov 16, 2026", "Monday notes", 1210, 33, 2, 5)
+    + PLACEHOLDER
+    + content("2122993213240246279", "Wed, Nov 18, 2026", "a thread", 860, 12, 0, 9)
+    + PLACEHOLDER
+    + content("2123733088465846279", "Fri, Nov 20, 2026", "few views", 2, 5, 2)
+    + PLACEHOLDER,
+    "overflow.csv": CLASSIC_HEAD
+    + classic("2117530719482806272", "2026-11-03 08:14", "fine", 10, 1)
     + classic("2117530719482806273", "2026-11-03 09:14", "huge", "99999999999999999999", 1),
-    "future.csv": CLASSIC_HEAD + classic("2117530719482806274", "2026-11-03 08:14", "fine", 10, 1)
+    "future.csv": CLASSIC_HEAD
+    + classic("2117530719482806274", "2026-11-03 08:14", "fine", 10, 1)
     + classic("2117530719482806275", "2031-06-01 09:00", "from the future", 10, 1),
     "header_only.csv": CONTENT_HEAD,
 }
@@ -89,8 +104,10 @@ def write(folder: Path, name: str, text: str | None = None, mtime: float = DOWNL
 def performance(db: str) -> dict:
     con = connect(db, read_only=True)
     try:
-        rows = con.execute("SELECT post_id, impressions, likes, engagement_rate_pct, engagement_rate_flag "
-                           "FROM analytics.post_performance ORDER BY post_id").fetchall()
+        rows = con.execute(
+            "SELECT post_id, impressions, likes, engagement_rate_pct, engagement_rate_flag "
+            "FROM analytics.post_performance ORDER BY post_id"
+        ).fetchall()
     finally:
         con.close()
     return {r[0]: r[1:] for r in rows}
@@ -107,7 +124,9 @@ EXPECTED = {
 }
 
 
-def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(tmp_path, monkeypatch, capsys, cli_outputs):
+def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(
+    tmp_path, monkeypatch, capsys, cli_outputs
+):
     db = str(tmp_path / "w.duckdb")
     monkeypatch.setenv("SOCIAL_PIPELINE_DB", db)
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
@@ -117,12 +136,17 @@ def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(
     assert f"ingested {NEWER}: x_export_content, 3 rows new, 0 updated, 0 unchanged" in out.out
     assert "3 placeholder rows X writes into its exports" in out.out and "skipped: line(s) 3, 5, 7" in out.out
     assert "1 reposts skipped (their counts are the original post's, not this account's): line(s) 5" in out.out
-    assert ("REJECTED overflow.csv: line 3: column 'impressions': '99999999999999999999.0' is too large for a "
-            "count") in out.err
-    assert "REJECTED future.csv: line 3: column 'time': '2031-06-01 09:00 +0000' is after the time of ingestion" in out.err
+    assert (
+        "REJECTED overflow.csv: line 3: column 'impressions': '99999999999999999999.0' is too large for a count"
+    ) in out.err
+    assert (
+        "REJECTED future.csv: line 3: column 'time': '2031-06-01 09:00 +0000' is after the time of ingestion" in out.err
+    )
     assert "NO ROWS in header_only.csv: the file has a header but no rows; nothing was written" in out.out
-    assert "5 files: 2 ingested (6 rows new, 0 updated, 0 unchanged), 0 already ingested, 1 without rows, " \
-           "2 rejected" in out.out
+    assert (
+        "5 files: 2 ingested (6 rows new, 0 updated, 0 unchanged), 0 already ingested, 1 without rows, "
+        "2 rejected" in out.out
+    )
     # The files before the rejected ones are complete, analytics included; the flagged posts do not block
     # the weekly reports: the week of 2026-11-16 averages (40/1210 + 21/860 + 350%) / 3, as the seed does.
     assert "analytics refreshed: post_snapshots, post_performance (ok)" in out.out
@@ -130,14 +154,17 @@ def test_cli_ingests_real_exports_skips_their_quirks_and_refuses_the_impossible(
     assert weekly.endswith("(ok)")
     assert performance(db) == EXPECTED
     con = connect(db, read_only=True)
-    week = con.execute("SELECT total_posts, avg_engagement_rate_pct FROM analytics.user_summary "
-                       "WHERE user_id = 'alice_data' AND period_start = '2026-11-16'").fetchall()
+    week = con.execute(
+        "SELECT total_posts, avg_engagement_rate_pct FROM analytics.user_summary "
+        "WHERE user_id = 'alice_data' AND period_start = '2026-11-16'"
+    ).fetchall()
     reports = con.execute("SELECT count(*) FROM analytics.weekly_reports WHERE week_start = '2026-11-16'").fetchall()
     con.close()
     assert week == [(3, pytest.approx((40 / 1210 * 100 + 21 / 860 * 100 + 350.0) / 3))] and reports == [(1,)]
     con = connect(db, read_only=True)
-    ledger = con.execute("SELECT file_name, rows_new, rows_updated, rows_unchanged FROM ops.ingested_files "
-                         "ORDER BY 1").fetchall()
+    ledger = con.execute(
+        "SELECT file_name, rows_new, rows_updated, rows_unchanged FROM ops.ingested_files ORDER BY 1"
+    ).fetchall()
     newest = con.execute("SELECT max(snapshot_time) FROM analytics.post_snapshots").fetchall()[0][0]
     con.close()
     assert ledger == [(NEWER, 3, 0, 0), (HISTORY, 3, 0, 0)]  # the header-only file is not in the ledger
@@ -155,22 +182,34 @@ def test_inbox_runs_handle_each_odd_file_without_a_red_run(tmp_path):
         results = {r.tags["inbox/file"]: run(r, db, instance, stores) for r in requests}
         assert sorted(results) == sorted(FILES)
         assert all(result.success for result in results.values())
-        outcome = {name: (r.asset_materializations_for_node("inbox_files")[0].metadata["outcome"].value,
-                          file_check(r).passed) for name, r in results.items()}
-        assert outcome == {HISTORY: ("ingested", True), NEWER: ("ingested", True), "overflow.csv": ("rejected", False),
-                           "future.csv": ("rejected", False), "header_only.csv": ("empty", False)}
+        outcome = {
+            name: (r.asset_materializations_for_node("inbox_files")[0].metadata["outcome"].value, file_check(r).passed)
+            for name, r in results.items()
+        }
+        assert outcome == {
+            HISTORY: ("ingested", True),
+            NEWER: ("ingested", True),
+            "overflow.csv": ("rejected", False),
+            "future.csv": ("rejected", False),
+            "header_only.csv": ("empty", False),
+        }
         # Rejected at once: no retry of a file's own problem.
         assert not [e for e in results["overflow.csv"].all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
         error = (inbox / "rejected" / "overflow.csv.error.txt").read_text()
         assert "line 3: column 'impressions': '99999999999999999999.0' is too large for a count" in error
-        assert "header_only.csv: no rows: the file has a header but no rows" in file_check(results["header_only.csv"]).description
+        assert (
+            "header_only.csv: no rows: the file has a header but no rows"
+            in file_check(results["header_only.csv"]).description
+        )
         notes = results[NEWER].asset_materializations_for_node("inbox_files")[0].metadata["notes"].value
         assert "3 placeholder rows" in notes
         checks = {c.check_name: c for c in results[HISTORY].get_asset_check_evaluations()}
         assert checks["engagement_rate_within_bounds"].passed
         assert not checks["engagement_rates_plausible"].passed
-        assert "799306587337805824 (13 engagements on 0 impressions), 800740163011850240 (7 engagements on 2 " \
-               "impressions)" in checks["engagement_rates_plausible"].description
+        assert (
+            "799306587337805824 (13 engagements on 0 impressions), 800740163011850240 (7 engagements on 2 "
+            "impressions)" in checks["engagement_rates_plausible"].description
+        )
     assert performance(db) == EXPECTED
     assert sorted(p.name for p in (inbox / "processed").iterdir()) == sorted([HISTORY, NEWER, "header_only.csv"])
 
@@ -180,18 +219,26 @@ REDOWNLOAD = "tweet_activity_metrics_alice_data_20261101_20261122_en.csv"
 
 def downloads():
     """The same range downloaded on 2026-11-23 and again on 2026-11-27 with higher counts."""
-    first = CLASSIC_HEAD + classic("2117530719482806272", "2026-11-03 08:14", "a", 100, 5) \
+    first = (
+        CLASSIC_HEAD
+        + classic("2117530719482806272", "2026-11-03 08:14", "a", 100, 5)
         + classic("2117530719482806276", "2026-11-10 08:14", "b", 40, 2)
-    later = CLASSIC_HEAD + classic("2117530719482806272", "2026-11-03 08:14", "a", 180, 9) \
+    )
+    later = (
+        CLASSIC_HEAD
+        + classic("2117530719482806272", "2026-11-03 08:14", "a", 180, 9)
         + classic("2117530719482806276", "2026-11-10 08:14", "b", 40, 2)
+    )
     return (first, pd.Timestamp("2026-11-23 08:00").timestamp()), (later, pd.Timestamp("2026-11-27 19:30").timestamp())
 
 
 def latest_figures(db):
     con = connect(db, read_only=True)
     try:
-        return con.execute("SELECT post_id, snapshot_time, impressions, likes FROM analytics.post_snapshots "
-                           "ORDER BY post_id, snapshot_time").fetchall()
+        return con.execute(
+            "SELECT post_id, snapshot_time, impressions, likes FROM analytics.post_snapshots "
+            "ORDER BY post_id, snapshot_time"
+        ).fetchall()
     finally:
         con.close()
 
@@ -213,8 +260,10 @@ def download_ingester(way, tmp_path, monkeypatch, capsys):
             return capsys.readouterr().out
         [request] = inbox_sensor(sensor_context(instance, stores))
         meta = run(request, db, instance, stores).asset_materializations_for_node("inbox_files")[0].metadata
-        return f"{meta['rows_new'].value} rows new, {meta['rows_updated'].value} updated, " \
-               f"{meta['rows_unchanged'].value} unchanged\n{meta['notes'].value}"
+        return (
+            f"{meta['rows_new'].value} rows new, {meta['rows_updated'].value} updated, "
+            f"{meta['rows_unchanged'].value} unchanged\n{meta['notes'].value}"
+        )
 
     return ingest, db
 
@@ -230,13 +279,17 @@ def test_a_later_download_of_the_same_range_becomes_a_later_snapshot(tmp_path, m
     # Lower figures at the same capped time: an older download, not written (counted unchanged).
     assert "0 rows new, 0 updated, 2 unchanged" in ingest(older_copy, first_mtime - 3600)
     range_end, downloaded = pd.Timestamp("2026-11-22 23:59"), pd.Timestamp("2026-11-27 19:30")
-    assert latest_figures(db) == [("2117530719482806272", range_end, 100, 5), ("2117530719482806272", downloaded, 180, 9),
-                                  ("2117530719482806276", range_end, 40, 2)]
+    assert latest_figures(db) == [
+        ("2117530719482806272", range_end, 100, 5),
+        ("2117530719482806272", downloaded, 180, 9),
+        ("2117530719482806276", range_end, 40, 2),
+    ]
 
 
 @pytest.mark.parametrize("way", ["cli", "sensor"])
-def test_downloads_with_one_modification_time_each_win_over_the_one_ingested_before(tmp_path, monkeypatch, capsys,
-                                                                                     way, cli_outputs):
+def test_downloads_with_one_modification_time_each_win_over_the_one_ingested_before(
+    tmp_path, monkeypatch, capsys, way, cli_outputs
+):
     """Three downloads of one range unpacked from one zip (one modification time, after the range's end),
     ingested one after another with rising figures: each later one is written as a later snapshot and
     says where it was stamped; none is dropped as an "older download"."""
@@ -255,15 +308,20 @@ def test_downloads_with_one_modification_time_each_win_over_the_one_ingested_bef
     assert "older download" not in out and "is stamped" in out and "(the time of ingestion)" in out
     snapshots = latest_figures(db)
     range_end = pd.Timestamp("2026-11-22 23:59")
-    assert [row[0::2] for row in snapshots] == [("2117530719482806272", 100), ("2117530719482806272", 180),
-                                                ("2117530719482806272", 260), ("2117530719482806276", 40)]
+    assert [row[0::2] for row in snapshots] == [
+        ("2117530719482806272", 100),
+        ("2117530719482806272", 180),
+        ("2117530719482806272", 260),
+        ("2117530719482806276", 40),
+    ]
     assert [row[1] for row in snapshots[:2]] + [snapshots[3][1]] == [range_end, unpacked, range_end]
     assert snapshots[2][1] >= before_third  # the third download: at its ingestion
     assert performance(db)["2117530719482806272"][0] == 260
 
 
-def test_two_downloads_unpacked_and_ingested_in_one_minute_keep_the_later_figures(tmp_path, monkeypatch, capsys,
-                                                                                  cli_outputs):
+def test_two_downloads_unpacked_and_ingested_in_one_minute_keep_the_later_figures(
+    tmp_path, monkeypatch, capsys, cli_outputs
+):
     """X's default export ends today; both downloads of it, unpacked from one zip a moment ago, are ingested
     in one call: the second has higher figures and is the newer snapshot."""
     db = str(tmp_path / "w.duckdb")
@@ -277,8 +335,10 @@ def test_two_downloads_unpacked_and_ingested_in_one_minute_keep_the_later_figure
     first = CLASSIC_HEAD + classic("2117530719482806272", f"{yesterday:%Y-%m-%d} 08:14", "a", 100, 5)
     second = CLASSIC_HEAD + classic("2117530719482806272", f"{yesterday:%Y-%m-%d} 08:14", "a", 180, 9)
     (tmp_path / "zip").mkdir()
-    paths = [write(tmp_path, name, first, unpacked.timestamp()), write(tmp_path / "zip", name, second,
-                                                                        unpacked.timestamp())]
+    paths = [
+        write(tmp_path, name, first, unpacked.timestamp()),
+        write(tmp_path / "zip", name, second, unpacked.timestamp()),
+    ]
     assert main(["ingest", *map(str, paths)]) == 0
     out = capsys.readouterr().out
     assert "lower figures" not in out and "older download" not in out
@@ -298,8 +358,15 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
     path = write(inbox, NEWER)
     connect(db).close()  # the file exists; another process then holds it, as a notebook or the CLI would
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({db!r}); print('held', flush=True); "
-                               "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; con = duckdb.connect({db!r}); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     with nullcontext(dg.DagsterInstance.ephemeral()) as instance:
         try:
             assert holder.stdout.readline().strip() == "held"
@@ -312,12 +379,20 @@ def test_a_locked_warehouse_leaves_the_file_in_the_inbox_and_the_sensor_tries_ag
             assert f"{NEWER} stays in the inbox (not rejected: the file is not at fault)" in message
             assert path.exists() and not (inbox / "rejected").exists()
             # A real failure: the failure sensor records it (and would email).
-            failed = next(e for e in instance.all_logs(locked.run_id)
-                          if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE")
-            record_and_notify_run_failure(dg.build_run_status_sensor_context(
-                sensor_name="record_and_notify_run_failure", dagster_instance=instance,
-                dagster_run=instance.get_run_by_id(locked.run_id), dagster_event=failed.dagster_event,
-                resources={"smtp": SmtpResource(), "file_stores": stores}).for_run_failure())
+            failed = next(
+                e
+                for e in instance.all_logs(locked.run_id)
+                if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
+            )
+            record_and_notify_run_failure(
+                dg.build_run_status_sensor_context(
+                    sensor_name="record_and_notify_run_failure",
+                    dagster_instance=instance,
+                    dagster_run=instance.get_run_by_id(locked.run_id),
+                    dagster_event=failed.dagster_event,
+                    resources={"smtp": SmtpResource(), "file_stores": stores},
+                ).for_run_failure()
+            )
             [record] = [json.loads(line) for line in stores.run_failures_path().read_text().splitlines()]
             assert record["run_id"] == locked.run_id and record["job_name"] == "inbox_ingestion"
             # Right after, the sensor waits; once the pause has passed it launches the file again.
@@ -345,8 +420,12 @@ def test_a_run_config_pointing_outside_the_inbox_touches_nothing(tmp_path):
     inside_processed = write(processed, NEWER)
     with nullcontext(dg.DagsterInstance.ephemeral()) as instance:
         for target in (outside, inside_processed):
-            result = run(dg.RunRequest(run_config={"ops": {"inbox_files": {"config": {"path": str(target)}}}}),
-                         db, instance, stores)
+            result = run(
+                dg.RunRequest(run_config={"ops": {"inbox_files": {"config": {"path": str(target)}}}}),
+                db,
+                instance,
+                stores,
+            )
             assert not result.success
             message = result.get_step_failure_events()[0].event_specific_data.error.message
             assert f"{target} is not a file in the inbox {inbox.resolve()}: nothing was touched" in message
@@ -360,17 +439,36 @@ def test_a_repost_in_the_x_api_timeline_is_left_out_like_in_the_exports(tmp_path
     own, repost = snowflake(NOW - pd.Timedelta(hours=5)), snowflake(NOW - pd.Timedelta(hours=4))
     created = (NOW - pd.Timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     # X's shape of a repost: referenced_tweets 'retweeted', "RT @..." text, the original's retweet count.
-    reposted = tweet(repost, likes=0, reposts=49, replies=0, impressions=2, created_at=created,
-                     text="RT @bob: the original", referenced_tweets=[{"type": "retweeted", "id": "1"}])
-    responses.get(f"{API}/users/42/tweets", json={"data": [reposted, tweet(own, created_at=created)],
-                                                  "meta": {"result_count": 2}})
+    reposted = tweet(
+        repost,
+        likes=0,
+        reposts=49,
+        replies=0,
+        impressions=2,
+        created_at=created,
+        text="RT @bob: the original",
+        referenced_tweets=[{"type": "retweeted", "id": "1"}],
+    )
+    responses.get(
+        f"{API}/users/42/tweets", json={"data": [reposted, tweet(own, created_at=created)], "meta": {"result_count": 2}}
+    )
     responses.add_callback(responses.GET, f"{API}/tweets", callback=tweets_callback)
     key = (NOW.floor("h") - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")
     from social_pipeline.defs.ingestion.assets import raw_tweet_metrics
 
-    result = dg.materialize([raw_posts, raw_tweet_metrics, post_snapshots, post_performance,
-                             engagement_rate_within_bounds, engagement_rates_plausible],
-                            resources=_x_resources(tmp_path), partition_key=key, instance=with_hours(key))
+    result = dg.materialize(
+        [
+            raw_posts,
+            raw_tweet_metrics,
+            post_snapshots,
+            post_performance,
+            engagement_rate_within_bounds,
+            engagement_rates_plausible,
+        ],
+        resources=_x_resources(tmp_path),
+        partition_key=key,
+        instance=with_hours(key),
+    )
     assert result.success
     assert list(performance(str(tmp_path / "w.duckdb"))) == [own]
     assert all(c.passed for c in result.get_asset_check_evaluations())

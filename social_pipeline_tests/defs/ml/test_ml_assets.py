@@ -26,15 +26,20 @@ from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import CLOCK, collect, file_stores_under
 
-CHECKS = {dg.AssetCheckKey(dg.AssetKey(name), check) for name in ml.MODEL_TARGETS
-          for check in ("beats_baseline", "not_worse_than_previous", "interval_coverage_about_80pct")}
+CHECKS = {
+    dg.AssetCheckKey(dg.AssetKey(name), check)
+    for name in ml.MODEL_TARGETS
+    for check in ("beats_baseline", "not_worse_than_previous", "interval_coverage_about_80pct")
+}
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     db_path = str(tmp_path_factory.mktemp("ml") / "warehouse.duckdb")
-    resources = {"warehouse": WarehouseResource(database=db_path),
-                 "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)}
+    resources = {
+        "warehouse": WarehouseResource(database=db_path),
+        "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42),
+    }
     collect(resources, first="2026-10-07-12:00", last="2026-11-18-11:00")
     return db_path
 
@@ -42,8 +47,9 @@ def history(tmp_path_factory):
 def train(db_path, models_dir):
     job = defs.resolve_job_def("ml_training")
     file_stores = file_stores_under(Path(models_dir).parent / "outputs", models_dir=str(models_dir))
-    result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=db_path),
-                                               "file_stores": file_stores}, raise_on_error=False)
+    result = job.execute_in_process(
+        resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores}, raise_on_error=False
+    )
     assert result.success
     return result
 
@@ -73,8 +79,10 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path):
         # The artifact predicts the held-out figures the registry claims.
         model = joblib.load(row.artifact_path)
         con = duckdb.connect(history, read_only=True)
-        test = con.execute("SELECT * FROM ml.training_dataset WHERE NOT is_synthetic AND published_at >= $t",
-                           {"t": row.test_published_from}).df()
+        test = con.execute(
+            "SELECT * FROM ml.training_dataset WHERE NOT is_synthetic AND published_at >= $t",
+            {"t": row.test_published_from},
+        ).df()
         con.close()
         assert len(test) == row.n_test
         predicted = model.predict(test)[row.target]
@@ -85,8 +93,10 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path):
     assert {e.asset_check_key for e in evaluations} == CHECKS
     # The models' asset owns and yields its checks, judged on the figures of the same step.
     assert ml.reach_and_likes_models.check_keys == CHECKS
-    materialized = {e.asset_key.path[-1]: e.event_specific_data.materialization.metadata
-                    for e in result.get_asset_materialization_events()}
+    materialized = {
+        e.asset_key.path[-1]: e.event_specific_data.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
     for evaluation in evaluations:
         if evaluation.asset_check_key.name == "beats_baseline":
             figures = materialized[evaluation.asset_key.path[-1]]
@@ -128,21 +138,28 @@ def test_too_little_history_trains_nothing_and_does_not_fail(resources, db_path,
 
 def test_retrain_sensor_counts_labels_since_the_current_model(history, tmp_path):
     bi = tmp_path / "bi.duckdb"
-    sensor_context = dg.build_sensor_context(resources={"file_stores": file_stores_under(tmp_path, bi_database=str(bi))})
+    sensor_context = dg.build_sensor_context(
+        resources={"file_stores": file_stores_under(tmp_path, bi_database=str(bi))}
+    )
     assert isinstance(retrain_on_new_labels(sensor_context), dg.SkipReason)  # no copy yet
 
     con = connect(history)
     con.execute("DELETE FROM ml.model_registry")
-    settled = con.execute(f"SELECT count(DISTINCT post_id) FROM analytics.post_snapshots WHERE hours_since_published "
-                          f">= {ml.SETTLE_AGE_HOURS} AND hours_since_published < {ml.SETTLE_AGE_HOURS} + 24").fetchall()[0][0]
+    settled = con.execute(
+        f"SELECT count(DISTINCT post_id) FROM analytics.post_snapshots WHERE hours_since_published "
+        f">= {ml.SETTLE_AGE_HOURS} AND hours_since_published < {ml.SETTLE_AGE_HOURS} + 24"
+    ).fetchall()[0][0]
     publish_copy(con, bi)
     assert settled >= NEW_LABELS_TO_RETRAIN
     request = retrain_on_new_labels(sensor_context)
     assert isinstance(request, dg.RunRequest)
 
     # A model whose data runs to the newest collection leaves nothing new: no run.
-    con.execute("INSERT INTO ml.model_registry (model_name, version, target, artifact_path, trained_at, "
-                "labelled_through) VALUES ('reach_model', 'v', 'reach', 'x', now()::TIMESTAMP, $t)", {"t": CLOCK})
+    con.execute(
+        "INSERT INTO ml.model_registry (model_name, version, target, artifact_path, trained_at, "
+        "labelled_through) VALUES ('reach_model', 'v', 'reach', 'x', now()::TIMESTAMP, $t)",
+        {"t": CLOCK},
+    )
     publish_copy(con, bi)
     con.execute("DELETE FROM ml.model_registry")
     con.close()
@@ -166,13 +183,21 @@ def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
     con = duckdb.connect(history, read_only=True)
     settled = con.execute(
         "SELECT t.post_id, t.user_id, t.published_at, t.reach, t.likes, p.text FROM ml.training_dataset AS t "
-        "JOIN raw.posts AS p USING (post_id) WHERE NOT t.is_synthetic ORDER BY t.published_at LIMIT 12").df()
+        "JOIN raw.posts AS p USING (post_id) WHERE NOT t.is_synthetic ORDER BY t.published_at LIMIT 12"
+    ).df()
     con.close()
     by_id, by_text = settled.iloc[0], settled.iloc[1]
     draft = {"media_type": "none", "user_followers": 2400, "user_avg_engagement_rate": 0.03}
     predict({**draft, "post_text": by_id.text, "post_id": by_id.post_id}, database=history)
-    predict({**draft, "post_text": by_text.text, "user_id": by_text.user_id,
-             "scheduled_time": (by_text.published_at + pd.Timedelta(hours=2)).isoformat() + "Z"}, database=history)
+    predict(
+        {
+            **draft,
+            "post_text": by_text.text,
+            "user_id": by_text.user_id,
+            "scheduled_time": (by_text.published_at + pd.Timedelta(hours=2)).isoformat() + "Z",
+        },
+        database=history,
+    )
     predict({**draft, "post_text": "never published", "user_id": by_text.user_id}, database=history)
     log_file = next((tmp_path / "ops" / "predictions").glob("*.jsonl"))
     with log_file.open("a") as handle:
@@ -180,21 +205,31 @@ def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
 
     job = defs.resolve_job_def("prediction_feedback")
     for _ in range(2):  # a rerun loads nothing twice
-        result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=history),
-                                                   "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "ops"))})
+        result = job.execute_in_process(
+            resources={
+                "warehouse": WarehouseResource(database=history),
+                "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "ops")),
+            }
+        )
         assert result.success
     con = duckdb.connect(history, read_only=True)
     predictions = con.execute("SELECT * FROM ml.predictions").df()
     outcomes = con.execute("SELECT * FROM ml.prediction_outcomes ORDER BY predicted_at").df().set_index("post_id")
     con.close()
     assert len(predictions) == 3 and predictions.prediction_id.is_unique
-    assert dict(zip(outcomes.index, outcomes.match_method)) == {by_id.post_id: "post_id", by_text.post_id: "text_and_time"}
+    assert dict(zip(outcomes.index, outcomes.match_method)) == {
+        by_id.post_id: "post_id",
+        by_text.post_id: "text_and_time",
+    }
     assert outcomes.loc[by_id.post_id, "actual_reach"] == by_id.reach
     assert outcomes.loc[by_text.post_id, "actual_likes"] == by_text.likes
     materialization = result.asset_materializations_for_node("prediction_log")[0]
     assert materialization.metadata["malformed_lines"].value == 1
     # The rerun loaded nothing; the table holds the first run's 3.
-    assert (materialization.metadata["rows_written_this_run"].value, materialization.metadata["dagster/row_count"].value) == (0, 3)
+    assert (
+        materialization.metadata["rows_written_this_run"].value,
+        materialization.metadata["dagster/row_count"].value,
+    ) == (0, 3)
     # Two outcomes are too few to judge drift.
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
@@ -207,8 +242,12 @@ def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
                (SELECT max(version) FROM ml.model_registry), (SELECT max(version) FROM ml.model_registry)
         FROM ml.training_dataset WHERE NOT is_synthetic ORDER BY published_at DESC LIMIT 10""")
     con.close()
-    result = job.execute_in_process(resources={"warehouse": WarehouseResource(database=history),
-                                               "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "empty_ops"))})
+    result = job.execute_in_process(
+        resources={
+            "warehouse": WarehouseResource(database=history),
+            "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "empty_ops")),
+        }
+    )
     (drift,) = result.get_asset_check_evaluations()
     assert not drift.passed and drift.severity == dg.AssetCheckSeverity.WARN
     assert "reach" in drift.description and "likes" in drift.description
@@ -229,8 +268,10 @@ def copy_of(history, tmp_path):
 def train_models_only(db_path, models_dir):
     """Materialise the two model assets (which yield their checks) on ml.training_dataset as it stands."""
     file_stores = file_stores_under(Path(models_dir).parent / "outputs", models_dir=str(models_dir))
-    return dg.materialize([ml.reach_and_likes_models],
-                          resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores})
+    return dg.materialize(
+        [ml.reach_and_likes_models],
+        resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores},
+    )
 
 
 def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp_path):
@@ -247,8 +288,11 @@ def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp
     con = connect(db_path)
     real = con.execute("SELECT * FROM ml.training_dataset WHERE NOT is_synthetic").df()
     _, test = time_holdout_split(real, "published_at", ml.HOLDOUT_FRACTION)
-    con.execute("UPDATE ml.training_dataset SET user_avg_reach = reach, user_avg_likes = likes "
-                "WHERE list_contains($ids, post_id)", {"ids": test.post_id.tolist()})
+    con.execute(
+        "UPDATE ml.training_dataset SET user_avg_reach = reach, user_avg_likes = likes "
+        "WHERE list_contains($ids, post_id)",
+        {"ids": test.post_id.tolist()},
+    )
     con.close()
     time.sleep(1)  # versions are named by the second
     result = train_models_only(db_path, tmp_path / "models")
@@ -259,12 +303,19 @@ def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp
         metrics = json.loads(newest.loc[name, "metrics"])
         assert metrics["baseline_rmse"] == 0.0 and metrics["rmse"] > 0.0
         assert not newest.loc[name, "promoted"]
-    materialized = {m.asset_key.path[-1]: m.metadata
-                    for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())}
+    materialized = {
+        m.asset_key.path[-1]: m.metadata
+        for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+    }
     assert {name: meta["promoted"].value for name, meta in materialized.items()} == {
-        "reach_model": False, "likes_model": False}
-    baseline_checks = {e.asset_key.path[-1]: e.passed for e in result.get_asset_check_evaluations()
-                       if e.asset_check_key.name == "beats_baseline"}
+        "reach_model": False,
+        "likes_model": False,
+    }
+    baseline_checks = {
+        e.asset_key.path[-1]: e.passed
+        for e in result.get_asset_check_evaluations()
+        if e.asset_check_key.name == "beats_baseline"
+    }
     assert baseline_checks == {"reach_model": False, "likes_model": False}
     # Serving keeps the versions that passed.
     assert latest_models(db_path)[1] == served.version.to_dict()
@@ -282,9 +333,13 @@ def test_an_older_registry_gains_the_promoted_column_and_its_rows_stay_served(tm
 
     con = duckdb.connect(str(tmp_path / "old.duckdb"))
     con.execute("CREATE SCHEMA ml")
-    con.execute("CREATE TABLE ml.model_registry (model_name VARCHAR NOT NULL, version VARCHAR NOT NULL, "
-                "target VARCHAR NOT NULL, artifact_path VARCHAR NOT NULL, trained_at TIMESTAMP NOT NULL, metrics JSON)")
-    con.execute("INSERT INTO ml.model_registry VALUES ('reach_model', 'v1', 'reach', 'x', TIMESTAMP '2026-01-01', '{}')")
+    con.execute(
+        "CREATE TABLE ml.model_registry (model_name VARCHAR NOT NULL, version VARCHAR NOT NULL, "
+        "target VARCHAR NOT NULL, artifact_path VARCHAR NOT NULL, trained_at TIMESTAMP NOT NULL, metrics JSON)"
+    )
+    con.execute(
+        "INSERT INTO ml.model_registry VALUES ('reach_model', 'v1', 'reach', 'x', TIMESTAMP '2026-01-01', '{}')"
+    )
     con.close()
     # Read-only (serving reads the BI copy that way), the old file is not migrated: it still serves.
     con = duckdb.connect(str(tmp_path / "old.duckdb"), read_only=True)
@@ -295,27 +350,50 @@ def test_an_older_registry_gains_the_promoted_column_and_its_rows_stay_served(tm
         con.execute(statement)
     assert con.execute("SELECT promoted FROM ml.model_registry").fetchall() == [(None,)]
     assert model_registry.latest(con, "reach_model", promoted_only=True)["version"] == "v1"
-    con.execute("INSERT INTO ml.model_registry (model_name, version, target, artifact_path, trained_at, promoted) "
-                "VALUES ('reach_model', 'v2', 'reach', 'y', TIMESTAMP '2026-02-01', FALSE)")
+    con.execute(
+        "INSERT INTO ml.model_registry (model_name, version, target, artifact_path, trained_at, promoted) "
+        "VALUES ('reach_model', 'v2', 'reach', 'y', TIMESTAMP '2026-02-01', FALSE)"
+    )
     assert model_registry.latest(con, "reach_model")["version"] == "v2"
     assert model_registry.latest(con, "reach_model", promoted_only=True)["version"] == "v1"
     con.close()
 
 
-FIGURES = {"version": "v2", "previous_version": "v1", "rmse": 120.0, "baseline_rmse": 100.0, "r2": 0.4,
-           "baseline_r2": 0.5, "previous_rmse": 110.0}
+FIGURES = {
+    "version": "v2",
+    "previous_version": "v1",
+    "rmse": 120.0,
+    "baseline_rmse": 100.0,
+    "r2": 0.4,
+    "baseline_r2": 0.5,
+    "previous_rmse": 110.0,
+}
 
 
-@pytest.mark.parametrize("change, beats, not_worse, reasons", [
-    ({}, False, False, ["RMSE 120.0 is not below the baseline's 100.0",
-                        "RMSE 120.0 is more than 2% above the previous model's 110.0"]),
-    ({"rmse": 90.0}, True, True, []),
-    ({"rmse": 100.0}, False, True, ["RMSE 100.0 is not below the baseline's 100.0"]),  # a tie does not beat
-    ({"rmse": 90.0, "previous_rmse": 88.0}, True, False,
-     ["RMSE 90.0 is more than 2% above the previous model's 88.0"]),  # 90 > 88 * 1.02 = 89.76
-    ({"rmse": 89.7, "previous_rmse": 88.0}, True, True, []),  # within the 2% tolerance
-    ({"rmse": 90.0, "previous_rmse": None}, True, True, []),  # previous artifact unavailable
-])
+@pytest.mark.parametrize(
+    "change, beats, not_worse, reasons",
+    [
+        (
+            {},
+            False,
+            False,
+            [
+                "RMSE 120.0 is not below the baseline's 100.0",
+                "RMSE 120.0 is more than 2% above the previous model's 110.0",
+            ],
+        ),
+        ({"rmse": 90.0}, True, True, []),
+        ({"rmse": 100.0}, False, True, ["RMSE 100.0 is not below the baseline's 100.0"]),  # a tie does not beat
+        (
+            {"rmse": 90.0, "previous_rmse": 88.0},
+            True,
+            False,
+            ["RMSE 90.0 is more than 2% above the previous model's 88.0"],
+        ),  # 90 > 88 * 1.02 = 89.76
+        ({"rmse": 89.7, "previous_rmse": 88.0}, True, True, []),  # within the 2% tolerance
+        ({"rmse": 90.0, "previous_rmse": None}, True, True, []),  # previous artifact unavailable
+    ],
+)
 def test_the_model_checks_and_promotion_share_one_verdict(change, beats, not_worse, reasons):
     figures = {**FIGURES, **change}
     assert beats_baseline_result("reach_model", figures).passed is beats
@@ -338,17 +416,24 @@ def test_retraining_goes_on_when_the_previous_artifact_is_missing(history, tmp_p
     assert (reach["previous_r2"], reach["previous_rmse"], reach["previous_mae"]) == (None, None, None)
     assert likes["previous_rmse"] == pytest.approx(likes["rmse"], rel=1e-6)
     assert newest.promoted.tolist() == [True, True]
-    metadata = {e.event_specific_data.materialization.asset_key.path[-1]: e.event_specific_data.materialization.metadata
-                for e in result.get_asset_materialization_events()}
+    metadata = {
+        e.event_specific_data.materialization.asset_key.path[-1]: e.event_specific_data.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
     assert metadata["reach_model"]["previous_model_unavailable"].value is True
     assert metadata["likes_model"]["previous_model_unavailable"].value is False
     assert "previous_rmse" not in metadata["reach_model"]
     # Each model shows its registry rows, newest first.
     versions = metadata["likes_model"]["newest_versions"].records
     assert metadata["likes_model"]["registered_versions"].value == 2
-    assert [r.data["version"] for r in versions] == [newest.loc["likes_model", "version"], first.loc["likes_model", "version"]]
+    assert [r.data["version"] for r in versions] == [
+        newest.loc["likes_model", "version"],
+        first.loc["likes_model", "version"],
+    ]
     assert [r.data["previous_version"] for r in versions] == [first.loc["likes_model", "version"], None]
-    checks_passed = {(e.asset_key.path[-1], e.asset_check_key.name): e.passed for e in result.get_asset_check_evaluations()}
+    checks_passed = {
+        (e.asset_key.path[-1], e.asset_check_key.name): e.passed for e in result.get_asset_check_evaluations()
+    }
     assert checks_passed[("reach_model", "not_worse_than_previous")] is True
 
 
@@ -361,11 +446,15 @@ def test_a_prediction_without_a_user_meets_the_one_post_that_fits(history, tmp_p
     con = connect(db_path)
     settled = con.execute(
         "SELECT t.post_id, t.published_at, t.reach, t.likes, p.text FROM ml.training_dataset AS t "
-        "JOIN raw.posts AS p USING (post_id) WHERE NOT t.is_synthetic ORDER BY t.published_at LIMIT 2").df()
+        "JOIN raw.posts AS p USING (post_id) WHERE NOT t.is_synthetic ORDER BY t.published_at LIMIT 2"
+    ).df()
     unique, shared = settled.iloc[0], settled.iloc[1]
     # Another user posted the same text at the same time: which post was predicted is unknowable.
-    con.execute("INSERT INTO raw.posts SELECT * REPLACE ('twin-' || post_id AS post_id, 'someone_else' AS user_id) "
-                "FROM raw.posts WHERE post_id = $id", {"id": shared.post_id})
+    con.execute(
+        "INSERT INTO raw.posts SELECT * REPLACE ('twin-' || post_id AS post_id, 'someone_else' AS user_id) "
+        "FROM raw.posts WHERE post_id = $id",
+        {"id": shared.post_id},
+    )
     con.close()
 
     def at(row, hours):
@@ -373,16 +462,23 @@ def test_a_prediction_without_a_user_meets_the_one_post_that_fits(history, tmp_p
 
     draft = {"media_type": "none", "user_followers": 2400, "user_avg_engagement_rate": 0.03}
     predict({**draft, "post_text": unique.text, "scheduled_time": at(unique, 2)}, database=db_path)
-    predict({**draft, "post_text": unique.text, "scheduled_time": at(unique, ml.PREDICTION_MATCH_WINDOW_HOURS + 1)},
-            database=db_path)  # outside the window
+    predict(
+        {**draft, "post_text": unique.text, "scheduled_time": at(unique, ml.PREDICTION_MATCH_WINDOW_HOURS + 1)},
+        database=db_path,
+    )  # outside the window
     predict({**draft, "post_text": shared.text, "scheduled_time": at(shared, 1)}, database=db_path)
     result = defs.resolve_job_def("prediction_feedback").execute_in_process(
-        resources={"warehouse": WarehouseResource(database=db_path),
-                   "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "ops"))})
+        resources={
+            "warehouse": WarehouseResource(database=db_path),
+            "file_stores": file_stores_under(tmp_path, ops_dir=str(tmp_path / "ops")),
+        }
+    )
     assert result.success
     con = duckdb.connect(db_path, read_only=True)
     assert con.execute("SELECT count(*) FROM ml.predictions WHERE user_id IS NULL").fetchall() == [(3,)]
-    outcomes = con.execute("SELECT post_id, match_method, actual_reach, actual_likes FROM ml.prediction_outcomes").fetchall()
+    outcomes = con.execute(
+        "SELECT post_id, match_method, actual_reach, actual_likes FROM ml.prediction_outcomes"
+    ).fetchall()
     con.close()
     assert outcomes == [(unique.post_id, "text_and_time_any_user", unique.reach, unique.likes)]
 
@@ -394,10 +490,14 @@ def test_one_model_alone_registers_and_checks_only_itself(history, tmp_path):
     file_stores = file_stores_under(tmp_path / "outputs", models_dir=str(tmp_path / "models"))
     # The dataset first: this test must not depend on another one having built it in the shared history.
     assert dg.materialize([ml.training_dataset], resources={"warehouse": WarehouseResource(database=db_path)}).success
-    result = dg.materialize([ml.reach_and_likes_models], selection=["reach_model"],
-                            resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores})
+    result = dg.materialize(
+        [ml.reach_and_likes_models],
+        selection=["reach_model"],
+        resources={"warehouse": WarehouseResource(database=db_path), "file_stores": file_stores},
+    )
     assert result.success
     assert registry(db_path).model_name.tolist() == ["reach_model"]
     assert {e.asset_check_key for e in result.get_asset_check_evaluations()} == {
-        key for key in CHECKS if key.asset_key == dg.AssetKey("reach_model")}
+        key for key in CHECKS if key.asset_key == dg.AssetKey("reach_model")
+    }
     assert [e.asset_key.path[-1] for e in result.get_asset_materialization_events()] == ["reach_model"]

@@ -18,22 +18,29 @@ def add_collection(con, post_id, collected_at, impressions, likes):
     con.execute(
         "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, source, "
         "status, partition_key, written_at) VALUES ($id, $c, $i, $l, 0, 0, 0, 'test', 'ok', $key, $c)",
-        {"id": post_id, "c": T(collected_at), "i": impressions, "l": likes,
-         "key": (T(collected_at) - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M")},
+        {
+            "id": post_id,
+            "c": T(collected_at),
+            "i": impressions,
+            "l": likes,
+            "key": (T(collected_at) - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M"),
+        },
     )
 
 
 def add_followers(con, user_id, at, followers):
-    con.execute("INSERT INTO raw.account_snapshots (user_id, collected_at, followers, source) VALUES ($u, $t, $f, 'test')",
-                {"u": user_id, "t": T(at), "f": followers})
+    con.execute(
+        "INSERT INTO raw.account_snapshots (user_id, collected_at, followers, source) VALUES ($u, $t, $f, 'test')",
+        {"u": user_id, "t": T(at), "f": followers},
+    )
 
 
 # post, published_at, impressions at 72 h, likes, retweets (engagement rate = (likes + retweets) / impressions)
 POSTS = [
-    ("p1", "2026-11-01 10:00", 1000, 40, 10),   # rate 0.05
+    ("p1", "2026-11-01 10:00", 1000, 40, 10),  # rate 0.05
     ("p2", "2026-11-03 09:00", 2000, 150, 50),  # rate 0.10; published before p1 settled (11-04 10:00)
-    ("p3", "2026-11-05 12:00", 3000, 30, 0),    # sees p1 only (p2 settles 11-06 09:00)
-    ("p4", "2026-11-07 00:00", 500, 5, 0),      # sees p1 and p2 (p3 settles 11-08 12:00)
+    ("p3", "2026-11-05 12:00", 3000, 30, 0),  # sees p1 only (p2 settles 11-06 09:00)
+    ("p4", "2026-11-07 00:00", 500, 5, 0),  # sees p1 and p2 (p3 settles 11-08 12:00)
 ]
 
 
@@ -42,8 +49,17 @@ def warehouse_rows(db_path):
     con = connect(db_path)
     for post_id, published, impressions, likes, retweets in POSTS:
         text = "Hello #DuckDB @dagster 🚀 https://example.com" if post_id == "p3" else f"post {post_id}"
-        add_post(con, post_id, "u1", published, impressions, likes=likes, retweets=retweets,
-                 text=text, collected_at=T(published) + H72)
+        add_post(
+            con,
+            post_id,
+            "u1",
+            published,
+            impressions,
+            likes=likes,
+            retweets=retweets,
+            text=text,
+            collected_at=T(published) + H72,
+        )
         # An earlier collection must not be taken as the outcome, nor one past the settle window.
         add_collection(con, post_id, T(published) + pd.Timedelta(hours=24), impressions // 2, likes // 2)
         add_collection(con, post_id, T(published) + pd.Timedelta(hours=100), impressions * 2, likes * 2)
@@ -61,8 +77,11 @@ def build(db_path):
     assert result.success
     con = duckdb.connect(db_path, read_only=True)
     try:
-        return con.execute("SELECT * FROM ml.training_dataset WHERE NOT is_synthetic ORDER BY published_at") \
-            .df().set_index("post_id")
+        return (
+            con.execute("SELECT * FROM ml.training_dataset WHERE NOT is_synthetic ORDER BY published_at")
+            .df()
+            .set_index("post_id")
+        )
     finally:
         con.close()
 
@@ -91,8 +110,9 @@ def test_later_posts_cannot_change_earlier_rows(warehouse_rows):
     before = build(warehouse_rows)
     con = connect(warehouse_rows)
     # Rewrite every figure of p3 and p4, add followers and a new post after p2 was published.
-    con.execute("UPDATE raw.tweet_metrics SET impressions = impressions * 10, likes = likes * 7 "
-                "WHERE post_id IN ('p3', 'p4')")
+    con.execute(
+        "UPDATE raw.tweet_metrics SET impressions = impressions * 10, likes = likes * 7 WHERE post_id IN ('p3', 'p4')"
+    )
     add_followers(con, "u1", "2026-11-05 06:00", 99_999)
     add_post(con, "p6", "u1", "2026-11-05 13:00", 10, likes=10, collected_at=T("2026-11-05 13:00") + H72)
     refresh_post_tables(con)
@@ -134,15 +154,26 @@ def test_bluesky_posts_have_no_reach_and_stay_out_of_training(warehouse_rows):
     # A settled Bluesky post: likes known, no impressions, a per-follower rate of (60 + 20) / 800 = 10 %.
     con = connect(warehouse_rows)
     published = T("2026-11-02 08:00")
-    add_post(con, "at://did:plc:b/app.bsky.feed.post/1", "b.bsky.social", published, None, likes=60, retweets=20,
-             collected_at=published + H72)
+    add_post(
+        con,
+        "at://did:plc:b/app.bsky.feed.post/1",
+        "b.bsky.social",
+        published,
+        None,
+        likes=60,
+        retweets=20,
+        collected_at=published + H72,
+    )
     con.execute("UPDATE raw.posts SET network = 'bluesky' WHERE post_id LIKE 'at://%'")
     con.execute("UPDATE raw.tweet_metrics SET network = 'bluesky' WHERE post_id LIKE 'at://%'")
-    con.execute("INSERT INTO raw.account_snapshots (user_id, collected_at, followers, source, network) "
-                "VALUES ('b.bsky.social', '2026-11-01 00:00', 800, 'test', 'bluesky')")
+    con.execute(
+        "INSERT INTO raw.account_snapshots (user_id, collected_at, followers, source, network) "
+        "VALUES ('b.bsky.social', '2026-11-01 00:00', 800, 'test', 'bluesky')"
+    )
     refresh_post_tables(con)
-    rate, basis = con.execute("SELECT engagement_rate_pct, engagement_basis FROM analytics.post_performance "
-                              "WHERE post_id LIKE 'at://%'").fetchone()
+    rate, basis = con.execute(
+        "SELECT engagement_rate_pct, engagement_basis FROM analytics.post_performance WHERE post_id LIKE 'at://%'"
+    ).fetchone()
     con.close()
     assert (rate, basis) == (pytest.approx(10.0), "followers")
     real = build(warehouse_rows)

@@ -25,20 +25,23 @@ def test_bi_reader_is_never_blocked_and_never_sees_a_mix(resources, db_path, tmp
     dg.materialize([bi_warehouse_copy], resources=publish)
 
     reader = duckdb.connect(str(bi_file), read_only=True)  # a BI tool holding the copy open
-    old_counts = reader.execute("SELECT (SELECT count(*) FROM analytics.post_snapshots), "
-                                "(SELECT count(*) FROM raw.tweet_metrics)").fetchall()[0]
+    old_counts = reader.execute(
+        "SELECT (SELECT count(*) FROM analytics.post_snapshots), (SELECT count(*) FROM raw.tweet_metrics)"
+    ).fetchall()[0]
     # A full run and a new publication while the reader stays open: neither side fails.
     collect(resources)
     dg.materialize([bi_warehouse_copy], resources=publish)
-    still_old = reader.execute("SELECT (SELECT count(*) FROM analytics.post_snapshots), "
-                               "(SELECT count(*) FROM raw.tweet_metrics)").fetchall()[0]
+    still_old = reader.execute(
+        "SELECT (SELECT count(*) FROM analytics.post_snapshots), (SELECT count(*) FROM raw.tweet_metrics)"
+    ).fetchall()[0]
     assert still_old == old_counts
     assert old_counts[0] == old_counts[1]  # consistent: snapshots match the raw rows of the same state
     reader.close()
 
     fresh = duckdb.connect(str(bi_file), read_only=True)
-    new_counts = fresh.execute("SELECT (SELECT count(*) FROM analytics.post_snapshots), "
-                               "(SELECT count(*) FROM raw.tweet_metrics)").fetchall()[0]
+    new_counts = fresh.execute(
+        "SELECT (SELECT count(*) FROM analytics.post_snapshots), (SELECT count(*) FROM raw.tweet_metrics)"
+    ).fetchall()[0]
     fresh.close()
     assert new_counts[0] == new_counts[1] > old_counts[0]
     assert [p.name for p in bi_file.parent.iterdir()] == ["warehouse.duckdb"]  # no staging files left

@@ -77,9 +77,11 @@ def warehouse(db_path):
         add_lifecycle_post(con, post_id, published_at)
         for age, impressions in snapshots:
             add_lifecycle_snapshot(con, post_id, published_at, age, impressions)
-    con.execute("INSERT INTO ml.predictions (prediction_id, predicted_at, user_id, post_id, predicted_reach, "
-                "reach_p10, reach_p90) VALUES ('p1', $at, 'u1', 'd', 1000, 500, 1500)",
-                {"at": YOUNG - pd.Timedelta(hours=1)})
+    con.execute(
+        "INSERT INTO ml.predictions (prediction_id, predicted_at, user_id, post_id, predicted_reach, "
+        "reach_p10, reach_p90) VALUES ('p1', $at, 'u1', 'd', 1000, 500, 1500)",
+        {"at": YOUNG - pd.Timedelta(hours=1)},
+    )
     con.close()
     warehouse = WarehouseResource(database=db_path)
     assert dg.materialize([post_snapshots, post_lifecycle], resources={"warehouse": warehouse}).success
@@ -93,9 +95,11 @@ def run_alerts(warehouse, channels, raise_on_error=True):
 
 def alert_rows(warehouse):
     with warehouse.get_connection() as con:
-        return con.execute("SELECT post_id, age_hours, direction, actual_impressions, round(expected_low, 3), "
-                           "round(expected_high, 3), expectation_source, delivery_status, delivery_attempts, "
-                           "last_error, sent_at IS NOT NULL FROM ops.post_alerts ORDER BY post_id").fetchall()
+        return con.execute(
+            "SELECT post_id, age_hours, direction, actual_impressions, round(expected_low, 3), "
+            "round(expected_high, 3), expectation_source, delivery_status, delivery_attempts, "
+            "last_error, sent_at IS NOT NULL FROM ops.post_alerts ORDER BY post_id"
+        ).fetchall()
 
 
 def test_an_alert_fires_exactly_once_through_the_webhook(warehouse, webhook):
@@ -104,8 +108,19 @@ def test_an_alert_fires_exactly_once_through_the_webhook(warehouse, webhook):
     # d had 200 impressions at 1 h against 28-83; at 3 h (600 at 2.5 h: share 0.25, against 139-417) it is
     # still ahead: no second alert.
     assert webhook.delivered() == ['Post d of u1 "hello" is taking off: 200 impressions at 1 h, expected 28-83.']
-    expected_row = ("d", 1, "ahead", 200, round(LOW_1H, 3), round(HIGH_1H, 3), "ml.predictions p1", "sent", 1, None,
-                    True)
+    expected_row = (
+        "d",
+        1,
+        "ahead",
+        200,
+        round(LOW_1H, 3),
+        round(HIGH_1H, 3),
+        "ml.predictions p1",
+        "sent",
+        1,
+        None,
+        True,
+    )
     assert alert_rows(warehouse) == [expected_row]
     assert result.asset_materializations_for_node("post_alerts")[0].metadata["alerts_fired"].value == 1
     assert [check.passed for check in result.get_asset_check_evaluations()] == [True]
@@ -121,10 +136,14 @@ def test_a_failing_webhook_keeps_the_alert_and_a_later_run_sends_it(warehouse, w
     result = run_alerts(warehouse, channels)
     assert len(webhook.received) == 2  # retried once
     [row] = alert_rows(warehouse)
-    assert row[7:10] == ("failed", 1, f"webhook: webhook http://127.0.0.1:{webhook.server.server_port}/… answered "
-                                      "HTTP 500")
-    assert [(check.passed, check.metadata["failed"].value) for check in result.get_asset_check_evaluations()] == \
-        [(False, 1)]
+    assert row[7:10] == (
+        "failed",
+        1,
+        f"webhook: webhook http://127.0.0.1:{webhook.server.server_port}/… answered HTTP 500",
+    )
+    assert [(check.passed, check.metadata["failed"].value) for check in result.get_asset_check_evaluations()] == [
+        (False, 1)
+    ]
 
     webhook.mode = "ok"
     run_alerts(warehouse, channels)
@@ -134,11 +153,15 @@ def test_a_failing_webhook_keeps_the_alert_and_a_later_run_sends_it(warehouse, w
 
 def test_a_hanging_webhook_does_not_hold_the_collection_beyond_its_budget(warehouse, webhook):
     webhook.mode = "hang"  # answers after 5 s
-    channels = AlertChannelsResource(webhook_url=webhook.url, webhook_timeout_seconds=0.5, webhook_attempts=3,
-                                     delivery_budget_seconds=1.5)
+    channels = AlertChannelsResource(
+        webhook_url=webhook.url, webhook_timeout_seconds=0.5, webhook_attempts=3, delivery_budget_seconds=1.5
+    )
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([post_alerts], instance=instance, resources={
-        "warehouse": warehouse, "alert_channels": channels, "smtp": SmtpResource()})
+    result = dg.materialize(
+        [post_alerts],
+        instance=instance,
+        resources={"warehouse": warehouse, "alert_channels": channels, "smtp": SmtpResource()},
+    )
     assert result.success
     logs = instance.all_logs(result.run_id)
     started = next(e.timestamp for e in logs if e.dagster_event_type == dg.DagsterEventType.STEP_START)
@@ -157,8 +180,10 @@ def test_a_webhook_url_that_is_not_http_is_refused_at_start_without_showing_it(w
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_failure]
     message = str(failure.event_specific_data.error)
-    assert "SOCIAL_PIPELINE_ALERT_WEBHOOK_URL must be an http:// or https:// URL with a host (it has scheme 'ftp')" \
+    assert (
+        "SOCIAL_PIPELINE_ALERT_WEBHOOK_URL must be an http:// or https:// URL with a host (it has scheme 'ftp')"
         in message
+    )
     assert "secret-token" not in message
     assert alert_rows(warehouse) == []
 
@@ -169,7 +194,8 @@ def test_a_webhook_url_that_is_not_http_is_refused_at_start_without_showing_it(w
 
 
 def test_without_a_logged_prediction_the_served_model_predicts_from_the_features_at_publication(
-        trained_warehouse, tmp_path):
+    trained_warehouse, tmp_path
+):
     """On the trained warehouse, the features rebuilt at publication give the served model's prediction on
     the post's own training row: the same followers, text, hour and settled means."""
     from social_pipeline.core import model_registry
@@ -178,10 +204,13 @@ def test_without_a_logged_prediction_the_served_model_predicts_from_the_features
     db = tmp_path / "warehouse.duckdb"
     db.write_bytes(open(trained_warehouse["db"], "rb").read())
     con = connect(str(db))
-    con.execute("CREATE TEMP TABLE expectation_posts AS SELECT post_id FROM ml.training_dataset "
-                "WHERE NOT is_synthetic ORDER BY published_at DESC, post_id LIMIT 40")
-    expected = con.execute("SELECT * FROM ml.training_dataset WHERE post_id IN (SELECT post_id FROM expectation_posts) "
-                           "ORDER BY post_id").df()
+    con.execute(
+        "CREATE TEMP TABLE expectation_posts AS SELECT post_id FROM ml.training_dataset "
+        "WHERE NOT is_synthetic ORDER BY published_at DESC, post_id LIMIT 40"
+    )
+    expected = con.execute(
+        "SELECT * FROM ml.training_dataset WHERE post_id IN (SELECT post_id FROM expectation_posts) ORDER BY post_id"
+    ).df()
     served = model_registry.latest(con, "reach_model", promoted_only=True)
     got = model_expectations(con).sort_values("post_id").reset_index(drop=True)
     con.close()

@@ -32,8 +32,11 @@ def test_failure_sensor_records_and_emails(tmp_path, smtp_server):
     run, event = _failed_run(instance)
     smtp = SmtpResource(host="127.0.0.1", port=port, recipients=["team@example.com"])
     context = dg.build_run_status_sensor_context(
-        sensor_name="record_and_notify_run_failure", dagster_instance=instance, dagster_run=run,
-        dagster_event=event, resources={"smtp": smtp, "file_stores": file_stores_under(tmp_path)},
+        sensor_name="record_and_notify_run_failure",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=event,
+        resources={"smtp": smtp, "file_stores": file_stores_under(tmp_path)},
     ).for_run_failure()
     record_and_notify_run_failure(context)
 
@@ -59,10 +62,16 @@ def test_dagsters_email_on_failure_sensor_cannot_mail_through_a_plain_relay(smtp
     instance = dg.DagsterInstance.ephemeral()
     run, event = _failed_run(instance)
     builtin = dg.make_email_on_run_failure_sensor(
-        email_from="social-pipeline@localhost", email_password="unused", email_to=["team@example.com"],
-        smtp_host="127.0.0.1", smtp_port=port, smtp_type="STARTTLS")
+        email_from="social-pipeline@localhost",
+        email_password="unused",
+        email_to=["team@example.com"],
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_type="STARTTLS",
+    )
     context = dg.build_run_status_sensor_context(
-        sensor_name=builtin.name, dagster_instance=instance, dagster_run=run, dagster_event=event).for_run_failure()
+        sensor_name=builtin.name, dagster_instance=instance, dagster_run=run, dagster_event=event
+    ).for_run_failure()
     with pytest.raises(smtplib.SMTPNotSupportedError, match="STARTTLS"):
         builtin(context)
     assert received == []
@@ -72,8 +81,11 @@ def test_failure_sensor_without_smtp_only_records(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     run, event = _failed_run(instance)
     context = dg.build_run_status_sensor_context(
-        sensor_name="record_and_notify_run_failure", dagster_instance=instance, dagster_run=run,
-        dagster_event=event, resources={"smtp": SmtpResource(), "file_stores": file_stores_under(tmp_path)},
+        sensor_name="record_and_notify_run_failure",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=event,
+        resources={"smtp": SmtpResource(), "file_stores": file_stores_under(tmp_path)},
     ).for_run_failure()
     record_and_notify_run_failure(context)
     assert len((tmp_path / "ops/run_failures.jsonl").read_text().splitlines()) == 1

@@ -30,9 +30,17 @@ from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import file_stores_under, refresh_post_tables
 
 WEEK = "2026-11-09"  # a Monday; the simulated history below covers it and the 2 weeks before
-ASSETS = [*WEEKLY_RATE_CHECKS, best_time_slots_have_two_posts, reports_for_every_active_user,
-          recruiter_reach_matches_formula, user_summary, engagement_by_content_type, best_posting_times,
-          recruiter_metrics, reporting.weekly_report]
+ASSETS = [
+    *WEEKLY_RATE_CHECKS,
+    best_time_slots_have_two_posts,
+    reports_for_every_active_user,
+    recruiter_reach_matches_formula,
+    user_summary,
+    engagement_by_content_type,
+    best_posting_times,
+    recruiter_metrics,
+    reporting.weekly_report,
+]
 
 
 def with_weeks(*weeks: str) -> dg.DagsterInstance:
@@ -47,8 +55,9 @@ def build_simulated_warehouse(path: str) -> None:
     start, end = pd.Timestamp("2026-10-26"), pd.Timestamp("2026-11-16")
     posts = source.fetch_posts(source.user_ids(), start, end).assign(source="simulated", ingested_at=end)
     requests = pd.DataFrame({"post_id": posts["post_id"], "collected_at": end + pd.Timedelta(hours=12)})
-    metrics = source.fetch_metrics(requests).frame.assign(source="simulated", partition_key="2026-11-16-11:00",
-                                                          written_at=end)
+    metrics = source.fetch_metrics(requests).frame.assign(
+        source="simulated", partition_key="2026-11-16-11:00", written_at=end
+    )
     activity = source.fetch_profile_activity(source.user_ids(), list(pd.date_range(start, end - pd.Timedelta(days=1))))
     activity = activity.assign(source_file="simulated", ingested_at=end)
     con = connect(path)
@@ -61,8 +70,10 @@ def build_simulated_warehouse(path: str) -> None:
 
 
 def reporting_resources(database: str, reports_dir: Path) -> dict:
-    return {"warehouse": WarehouseResource(database=database),
-            "file_stores": file_stores_under(reports_dir.parent / "outputs", reports_dir=str(reports_dir))}
+    return {
+        "warehouse": WarehouseResource(database=database),
+        "file_stores": file_stores_under(reports_dir.parent / "outputs", reports_dir=str(reports_dir)),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +82,9 @@ def materialized(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("reporting")
     path = str(tmp_path / "w.duckdb")
     build_simulated_warehouse(path)
-    result = dg.materialize(ASSETS, partition_key=WEEK, resources=reporting_resources(path, tmp_path / "reports"),
-                            instance=with_weeks(WEEK))
+    result = dg.materialize(
+        ASSETS, partition_key=WEEK, resources=reporting_resources(path, tmp_path / "reports"), instance=with_weeks(WEEK)
+    )
     return path, result, tmp_path / "reports"
 
 
@@ -83,8 +95,9 @@ def test_one_week_materializes_with_known_values_and_passing_checks(materialized
     assert len(checks) == 6 and all(c.passed for c in checks)
 
     con = connect(path, read_only=True)
-    posts = con.execute("SELECT * FROM analytics.post_performance WHERE published_at >= '2026-11-09' "
-                        "AND published_at < '2026-11-16'").df()
+    posts = con.execute(
+        "SELECT * FROM analytics.post_performance WHERE published_at >= '2026-11-09' AND published_at < '2026-11-16'"
+    ).df()
     summary = con.execute("SELECT * FROM analytics.user_summary ORDER BY user_id").df()
     by_type = con.execute("SELECT * FROM analytics.engagement_by_content_type").df()
     best = con.execute("SELECT * FROM analytics.best_posting_times").df()
@@ -95,8 +108,15 @@ def test_one_week_materializes_with_known_values_and_passing_checks(materialized
     con.close()
 
     # user_summary against pandas over the same posts.
-    expected = posts.groupby("user_id").agg(total_posts=("post_id", "size"), total_impressions=("impressions", "sum"),
-                                             avg_rate=("engagement_rate_pct", "mean")).sort_index()
+    expected = (
+        posts.groupby("user_id")
+        .agg(
+            total_posts=("post_id", "size"),
+            total_impressions=("impressions", "sum"),
+            avg_rate=("engagement_rate_pct", "mean"),
+        )
+        .sort_index()
+    )
     assert summary["user_id"].tolist() == ["alice_data", "bytes_and_beans"]
     assert summary["total_posts"].tolist() == expected["total_posts"].tolist()
     assert summary["total_impressions"].tolist() == expected["total_impressions"].tolist()
@@ -110,17 +130,26 @@ def test_one_week_materializes_with_known_values_and_passing_checks(materialized
     assert best["window_end"].unique().tolist() == [pd.Timestamp("2026-11-16")]
 
     # Recruiter figures: the 7 days of the week and the 21 recorded days before its end.
-    week_views = activity[pd.to_datetime(activity["snapshot_date"]) >= pd.Timestamp(WEEK)].groupby("user_id")["profile_views"].sum()
+    week_views = (
+        activity[pd.to_datetime(activity["snapshot_date"]) >= pd.Timestamp(WEEK)]
+        .groupby("user_id")["profile_views"]
+        .sum()
+    )
     all_views = activity.groupby("user_id")["profile_views"].sum()
     assert recruiter["profile_views_7d"].tolist() == week_views.sort_index().tolist()
     assert recruiter["profile_views_30d"].tolist() == all_views.sort_index().tolist()
-    assert recruiter["estimated_recruiter_reach"].tolist() == [estimated_recruiter_reach(v) for v in all_views.sort_index()]
+    assert recruiter["estimated_recruiter_reach"].tolist() == [
+        estimated_recruiter_reach(v) for v in all_views.sort_index()
+    ]
 
     # Reports: one per user, JSON in the seed's shape, files written, Markdown in the metadata.
     assert reports["user_id"].tolist() == ["alice_data", "bytes_and_beans"]
     report = json.loads(reports["report_json"][0])
     assert report["summary"]["total_posts"] == summary["total_posts"][0]
-    assert len(report["top_posts"]) == min(5, summary["total_posts"][0]) and report["report_period"]["start"] == "2026-11-09T00:00:00"
+    assert (
+        len(report["top_posts"]) == min(5, summary["total_posts"][0])
+        and report["report_period"]["start"] == "2026-11-09T00:00:00"
+    )
     md_file = reports_dir / "alice_data" / "2026-11-09.md"
     assert md_file.read_text() == reports["report_markdown"][0]
     assert (reports_dir / "alice_data" / "2026-11-09.html").read_text().startswith("<!DOCTYPE html>")
@@ -133,12 +162,15 @@ def test_one_week_materializes_with_known_values_and_passing_checks(materialized
 
 def test_rerunning_a_week_replaces_it(materialized):
     path, _, reports_dir = materialized
-    again = dg.materialize(ASSETS, partition_key=WEEK, resources=reporting_resources(path, reports_dir),
-                           instance=with_weeks(WEEK))
+    again = dg.materialize(
+        ASSETS, partition_key=WEEK, resources=reporting_resources(path, reports_dir), instance=with_weeks(WEEK)
+    )
     assert again.success
     con = connect(path, read_only=True)
-    counts = [con.execute(f"SELECT count(*) FROM analytics.{t}").fetchall()[0][0]
-              for t in ("user_summary", "recruiter_metrics", "weekly_reports")]
+    counts = [
+        con.execute(f"SELECT count(*) FROM analytics.{t}").fetchall()[0][0]
+        for t in ("user_summary", "recruiter_metrics", "weekly_reports")
+    ]
     con.close()
     assert counts == [2, 2, 2]
 
@@ -163,7 +195,9 @@ def check_context(*materialized_weeks: str) -> dg.AssetCheckExecutionContext:
     """A check context whose instance records these weekly_report partitions as materialised."""
     instance = dg.DagsterInstance.ephemeral()
     for week in materialized_weeks:
-        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=reporting.weekly_report.key, partition=week))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=reporting.weekly_report.key, partition=week)
+        )
     return dg.build_asset_check_context(instance=instance)
 
 
@@ -189,7 +223,11 @@ def test_run_plan_covers_complete_weeks_of_the_history():
     assert complete_weeks(pd.Timestamp("2026-11-10"), pd.Timestamp("2026-11-16")) == []
     assert plan[2] == ("ml_training", None, None)
     assert [job for job, _, _ in run_plan(pd.Timestamp("2026-11-23 01:30"), days=3)] == [
-        "hourly_collection", "ml_training", "prediction_feedback", "publish_bi_copy"]
+        "hourly_collection",
+        "ml_training",
+        "prediction_feedback",
+        "publish_bi_copy",
+    ]
 
 
 def test_run_plan_materialises_every_asset_but_the_per_file_inbox():
@@ -198,14 +236,18 @@ def test_run_plan_materialises_every_asset_but_the_per_file_inbox():
     planned = set()
     for job, _, _ in run_plan(pd.Timestamp("2026-11-23 01:30"), days=30):
         planned |= set(defs.resolve_job_def(job).asset_layer.executable_asset_keys)
-    every = {key for key in defs.resolve_asset_graph().get_all_asset_keys()
-             if defs.resolve_asset_graph().get(key).is_executable}
+    every = {
+        key
+        for key in defs.resolve_asset_graph().get_all_asset_keys()
+        if defs.resolve_asset_graph().get(key).is_executable
+    }
     assert every - planned == {dg.AssetKey("inbox_files")}
 
 
 def latest_of_partition(instance, asset, week):
-    [record] = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset.key, asset_partitions=[week]),
-                                               limit=1).records
+    [record] = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset.key, asset_partitions=[week]), limit=1
+    ).records
     return record.asset_materialization
 
 
@@ -218,14 +260,24 @@ def test_a_range_run_records_each_week_with_its_own_reports_and_preview(tmp_path
     instance = with_weeks("2026-11-02", "2026-11-09")
     add_partition_keys(instance, WEEKLY_PARTITIONS, ["2026-10-26"])
     weeks = ["2026-10-26", "2026-11-02", "2026-11-09"]
-    result = dg.materialize(ASSETS, resources=reporting_resources(path, tmp_path / "reports"), instance=instance,
-                            tags=partition_range_tags("2026-11-02", "2026-10-26"))
+    result = dg.materialize(
+        ASSETS,
+        resources=reporting_resources(path, tmp_path / "reports"),
+        instance=instance,
+        tags=partition_range_tags("2026-11-02", "2026-10-26"),
+    )
     assert result.success
     con = connect(path, read_only=True)
-    reports = con.execute("SELECT strftime(week_start, '%Y-%m-%d'), user_id, report_markdown, html_path "
-                          "FROM analytics.weekly_reports ORDER BY 1, 2").fetchall()
-    best = dict(con.execute("SELECT strftime(window_end - INTERVAL 7 DAY, '%Y-%m-%d'), count(*) "
-                            "FROM analytics.best_posting_times GROUP BY 1").fetchall())
+    reports = con.execute(
+        "SELECT strftime(week_start, '%Y-%m-%d'), user_id, report_markdown, html_path "
+        "FROM analytics.weekly_reports ORDER BY 1, 2"
+    ).fetchall()
+    best = dict(
+        con.execute(
+            "SELECT strftime(window_end - INTERVAL 7 DAY, '%Y-%m-%d'), count(*) "
+            "FROM analytics.best_posting_times GROUP BY 1"
+        ).fetchall()
+    )
     con.close()
     assert sorted({r[0] for r in reports}) == weeks and len(reports) == 6  # 2 accounts x 3 weeks
 
@@ -235,8 +287,9 @@ def test_a_range_run_records_each_week_with_its_own_reports_and_preview(tmp_path
         meta = latest_of_partition(instance, reporting.weekly_report, week).metadata
         own = [r for r in reports if r[0] == week]
         assert meta["report_markdown"].value == "\n\n---\n\n".join(r[2] for r in own)
-        assert {k: v.value for k, v in meta.items() if k.startswith("html_report/")} == \
-            {f"html_report/{r[1]}": r[3] for r in own}
+        assert {k: v.value for k, v in meta.items() if k.startswith("html_report/")} == {
+            f"html_report/{r[1]}": r[3] for r in own
+        }
         assert all(isinstance(meta[f"html_report/{r[1]}"], dg.PathMetadataValue) for r in own)
         assert not any(isinstance(v, dg.UrlMetadataValue) for v in meta.values())
         times = latest_of_partition(instance, best_posting_times, week).metadata
@@ -252,21 +305,26 @@ def test_the_weekly_report_footer_and_metadata_show_the_week_s_x_spend_per_accou
     database = str(tmp_path / "w.duckdb")
     build_simulated_warehouse(database)
     con = connect(database)
-    usage = [("2026-11-09", "GET /2/tweets", "alice_data", 2, 300, 1.50),  # the week: Monday ...
-             ("2026-11-15", "GET /2/users/:id/tweets", "alice_data", 5, 400, 0.40),  # ... to Sunday
-             ("2026-11-16", "GET /2/tweets", "alice_data", 1, 100, 0.50),  # next week
-             ("2026-11-08", "GET /2/tweets", "alice_data", 1, 100, 0.50)]  # the week before
+    usage = [
+        ("2026-11-09", "GET /2/tweets", "alice_data", 2, 300, 1.50),  # the week: Monday ...
+        ("2026-11-15", "GET /2/users/:id/tweets", "alice_data", 5, 400, 0.40),  # ... to Sunday
+        ("2026-11-16", "GET /2/tweets", "alice_data", 1, 100, 0.50),  # next week
+        ("2026-11-08", "GET /2/tweets", "alice_data", 1, 100, 0.50),
+    ]  # the week before
     con.executemany("INSERT INTO ops.x_api_usage VALUES (?, ?, ?, 'post_read', 'r1', ?, ?, ?, now())", usage)
     con.close()
     reports_dir = tmp_path / "reports"
-    result = dg.materialize(ASSETS, partition_key=WEEK, resources=reporting_resources(database, reports_dir),
-                            instance=with_weeks(WEEK))
+    result = dg.materialize(
+        ASSETS, partition_key=WEEK, resources=reporting_resources(database, reports_dir), instance=with_weeks(WEEK)
+    )
     assert result.success
     footer = "X API reads of this account this week: $1.90 estimated at list price (700 resources in 7 requests)."
     markdown = (reports_dir / "alice_data" / f"{WEEK}.md").read_text()
     assert markdown.endswith(f"---\n\n_{footer}_\n")
-    assert f'<footer class="muted" id="x-api-spend">{footer}</footer>' in \
-        (reports_dir / "alice_data" / f"{WEEK}.html").read_text()
+    assert (
+        f'<footer class="muted" id="x-api-spend">{footer}</footer>'
+        in (reports_dir / "alice_data" / f"{WEEK}.html").read_text()
+    )
     # The other account read nothing from X: no footer.
     assert "X API reads" not in (reports_dir / "bytes_and_beans" / f"{WEEK}.md").read_text()
     meta = result.asset_materializations_for_node("weekly_report")[0].metadata
