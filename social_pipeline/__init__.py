@@ -8,6 +8,13 @@ and `ml.*` resolve, for notebooks and BI scripts. All are imported on first use,
 social_pipeline` stays cheap.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for type checkers only: at run time __getattr__ imports each on first use
+    from social_pipeline.app.serving import predict
+    from social_pipeline.compat.analytics_collector import AnalyticsCollector
+    from social_pipeline.warehouse.connection import connect
+
 __all__ = ["AnalyticsCollector", "connect", "predict"]
 
 

@@ -5,6 +5,8 @@ the server's port read from DAGSTER_PG_PORT, 5432 when unset. A pooler often lis
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from dagster_postgres import DagsterPostgresStorage
 
@@ -26,6 +28,8 @@ class PostgresStorageWithPortFromEnv(DagsterPostgresStorage):
     """DagsterPostgresStorage whose `postgres_db.port` is DAGSTER_PG_PORT (default 5432)."""
 
     @classmethod
-    def from_config_value(cls, inst_data, config_value):
+    def from_config_value(cls, inst_data, config_value: Mapping[str, Any]):
         postgres_db = {**config_value["postgres_db"], "port": port_from_env()}
-        return super().from_config_value(inst_data, {**config_value, "postgres_db": postgres_db})
+        config = {**config_value, "postgres_db": postgres_db}
+        # Dagster types this dict with a TypedDict of a private module (no public name to cast to).
+        return super().from_config_value(inst_data, config)  # pyright: ignore[reportArgumentType]

@@ -3,6 +3,7 @@
 import hashlib
 import math
 import warnings
+from typing import TypedDict
 
 import dagster as dg
 import duckdb
@@ -61,7 +62,9 @@ def weekly_refresh(
     add_partition_keys(instance, WEEKLY_PARTITIONS, weeks)
     first = week_key(from_day)
     return storage_ranges(
-        instance, WEEKLY_PARTITIONS, [k for k in instance.get_dynamic_partitions(WEEKLY_PARTITIONS.name) if k >= first]
+        instance,
+        WEEKLY_PARTITIONS,
+        [k for k in instance.get_dynamic_partitions(partitions_name(WEEKLY_PARTITIONS)) if k >= first],
     )
 
 
@@ -93,7 +96,7 @@ def complete_weeks(start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     weeks = dg.WeeklyPartitionsDefinition(
         start_date=pd.Timestamp(start).to_pydatetime(), day_offset=1, fmt=WEEK_KEY_FORMAT
     )
-    return weeks.get_partition_keys(current_time=pd.Timestamp(end).to_pydatetime())
+    return list(weeks.get_partition_keys(current_time=pd.Timestamp(end).to_pydatetime()))
 
 
 def _window(partitions_def: dg.DynamicPartitionsDefinition, key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -121,7 +124,7 @@ def _gap_free(partitions_def: dg.DynamicPartitionsDefinition, existing: set[str]
     that overlaps another (two keys would write and replace the same hours' rows)."""
     windows = sorted((*_window(partitions_def, k), k) for k in existing | wanted)
     filled = set(wanted)
-    for (_, end, key), (next_start, _, next_key) in zip(windows, windows[1:]):
+    for (_, end, key), (next_start, _, next_key) in zip(windows, windows[1:], strict=False):
         if next_start < end:
             new, old = (next_key, key) if next_key in wanted - existing else (key, next_key)
             raise dg.Failure(
@@ -132,25 +135,31 @@ def _gap_free(partitions_def: dg.DynamicPartitionsDefinition, existing: set[str]
     return filled
 
 
+def partitions_name(partitions_def: dg.DynamicPartitionsDefinition) -> str:
+    """The name the instance stores a dynamic definition's keys under (each one here is named)."""
+    assert partitions_def.name is not None
+    return partitions_def.name
+
+
 def add_partition_keys(
     instance: dg.DagsterInstance, partitions_def: dg.DynamicPartitionsDefinition, keys: list[str]
 ) -> list[str]:
     """Add the keys the instance lacks, oldest first; return them. Collection keys are kept gap-free:
     adding one also adds every hour between it and the keys already there."""
-    existing = set(instance.get_dynamic_partitions(partitions_def.name))
+    existing = set(instance.get_dynamic_partitions(partitions_name(partitions_def)))
     wanted = set(keys) - existing
     if partitions_def.name == HOURLY_PARTITIONS.name and wanted:
         wanted = _gap_free(partitions_def, existing, wanted)
     new = sorted(wanted, key=lambda k: _window(partitions_def, k))
     if new:
-        instance.add_dynamic_partitions(partitions_def.name, new)
+        instance.add_dynamic_partitions(partitions_name(partitions_def), new)
     return new
 
 
 def collection_plan(instance: dg.DagsterInstance, start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
     """Collection keys covering [start, end), oldest first: the keys already there that overlap it
     (a re-run), and the fewest new keys (days and weeks where whole) for the rest."""
-    existing = instance.get_dynamic_partitions(HOURLY_PARTITIONS.name)
+    existing = instance.get_dynamic_partitions(partitions_name(HOURLY_PARTITIONS))
     windows = sorted((*_window(HOURLY_PARTITIONS, k), k) for k in existing)
     keys, covered_until = [], pd.Timestamp(start)
     for key_start, key_end, key in (w for w in windows if w[1] > start and w[0] < end):
@@ -175,12 +184,12 @@ def storage_ranges(
     wanted = set(keys)
     hourly = partitions_def.name == HOURLY_PARTITIONS.name
     ranges, current = [], None
-    for key in instance.get_dynamic_partitions(partitions_def.name):
+    for key in instance.get_dynamic_partitions(partitions_name(partitions_def)):
         # A collection run covers consecutive time; a weekly run may skip weeks without data.
         follows = current is not None and (
             not hourly or _window(partitions_def, key)[0] == _window(partitions_def, current[1])[1]
         )
-        if key in wanted and follows:
+        if key in wanted and current is not None and follows:
             current[1] = key
             continue
         if current is not None:
@@ -224,7 +233,26 @@ def code_version(version: str, *queries: str) -> str:
     return f"{version}+sql.{hashlib.sha256(chr(0).join(queries).encode()).hexdigest()[:10]}"
 
 
-def asset_labels(team: str, layer: str, cadence: str) -> dict:
+class AssetLabels(TypedDict):
+    """`asset_labels`' keyword arguments, typed so that unpacking them into a decorator is checked."""
+
+    owners: list[str]
+    tags: dict[str, str]
+
+
+class AssetOptions(TypedDict, total=False):
+    """Keyword arguments several assets of one group share; the decorators pass none of them again."""
+
+    owners: list[str]
+    tags: dict[str, str]
+    group_name: str
+    kinds: set[str]
+    pool: str
+    partitions_def: dg.PartitionsDefinition
+    backfill_policy: dg.BackfillPolicy
+
+
+def asset_labels(team: str, layer: str, cadence: str) -> AssetLabels:
     """Owners and tags a team filters the catalog by: who answers for it, its layer (raw,
     analytics, report, ml, ops) and when it is refreshed (hourly, weekly, per_file, ...)."""
     return {"owners": [f"team:{team}"], "tags": {"layer": layer, "cadence": cadence}}
@@ -276,9 +304,9 @@ def preview_table(frame: pd.DataFrame, schema: dg.TableSchema | None = None) -> 
     """A small frame as a table in the UI, typed as in the schema where it has the column. Names and
     types only: the descriptions are in `dagster/column_schema` and would double every event's size."""
     types = {column.name: column.type for column in schema.columns} if schema else {}
-    columns = [dg.TableColumn(name, types.get(name, str(dtype))) for name, dtype in frame.dtypes.items()]
+    columns = [dg.TableColumn(str(name), types.get(str(name), str(dtype))) for name, dtype in frame.dtypes.items()]
     records = [
-        dg.TableRecord({name: _preview_value(value) for name, value in row.items()})
+        dg.TableRecord({str(name): _preview_value(value) for name, value in row.items()})
         for row in frame.astype(object).to_dict("records")
     ]
     return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))

@@ -11,6 +11,7 @@ from social_pipeline.defs.common import (
     SINGLE_RUN,
     WAREHOUSE_POOL,
     WEEKLY_PARTITIONS,
+    AssetOptions,
     asset_labels,
     code_version,
     partition_materializations,
@@ -123,7 +124,8 @@ FROM (SELECT DISTINCT user_id FROM analytics.post_performance) AS u,
 
 
 # ----- weekly tables -----------------------------------------------------------
-WEEKLY = dict(
+WEEKLY = AssetOptions(
+    group_name="analytics",
     partitions_def=WEEKLY_PARTITIONS,
     backfill_policy=SINGLE_RUN,
     kinds={"duckdb", "sql"},
@@ -204,7 +206,6 @@ def weekly_table_asset(table: WeeklyTable) -> dg.AssetsDefinition:
     @dg.asset(
         name=table.name,
         deps=list(table.deps),
-        group_name="analytics",
         description=table.description,
         metadata=table_definition_metadata(name),
         code_version=code_version("1", WEEKLY_QUERIES[table.name]),

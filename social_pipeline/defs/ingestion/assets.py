@@ -16,6 +16,7 @@ from social_pipeline.defs.common import (
     HOURLY_PARTITIONS,
     SINGLE_RUN,
     WAREHOUSE_POOL,
+    AssetOptions,
     asset_labels,
     code_version,
     partition_range,
@@ -33,7 +34,7 @@ from social_pipeline.warehouse.write_conflicts import write_transaction
 
 sql = sql_loader(__file__)
 
-COLLECTION = dict(
+COLLECTION = AssetOptions(
     group_name="ingestion",
     partitions_def=HOURLY_PARTITIONS,
     backfill_policy=SINGLE_RUN,
@@ -44,7 +45,7 @@ COLLECTION = dict(
 # Catch-up assets: each run appends what is new since the last one, up to the source's now.
 # One hourly-partitioned asset per collection keeps Dagster's per-partition bookkeeping
 # (two events per asset and partition) small enough for fast history backfills.
-CATCH_UP = dict(
+CATCH_UP = AssetOptions(
     group_name="ingestion",
     kinds={"duckdb", "python"},
     pool=WAREHOUSE_POOL,

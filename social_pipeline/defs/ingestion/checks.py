@@ -34,6 +34,9 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
     columns = ["impressions", "likes", "retweets", "replies", "quotes"]
     lagged = ", ".join(f"{c}, lag({c}) OVER w AS prev_{c}" for c in columns)
     dropped = ", ".join(f"CASE WHEN {c} < prev_{c} THEN '{c}' END" for c in columns)
+    lookback_start = (
+        f"(SELECT max(snapshot_time) FROM analytics.post_snapshots) - INTERVAL {DECREASE_LOOKBACK_DAYS} DAY"
+    )
     with warehouse.get_connection() as con:
         rows = con.execute(
             f"""
@@ -42,7 +45,7 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
             FROM (SELECT post_id, snapshot_time, {lagged} FROM analytics.post_snapshots
                   WINDOW w AS (PARTITION BY post_id ORDER BY snapshot_time))
             WHERE ({" OR ".join(f"{c} < prev_{c}" for c in columns)})
-              AND snapshot_time >= (SELECT max(snapshot_time) FROM analytics.post_snapshots) - INTERVAL {DECREASE_LOOKBACK_DAYS} DAY
+              AND snapshot_time >= {lookback_start}
             GROUP BY post_id ORDER BY post_id
             """
         ).fetchall()

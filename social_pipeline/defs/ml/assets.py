@@ -1,6 +1,7 @@
 """Group `ml`: the point-in-time training dataset and the reach and likes models."""
 
 import pickle
+from typing import cast
 
 import dagster as dg
 import pandas as pd
@@ -209,8 +210,8 @@ def reach_and_likes_models(
             **_figures("baseline_", regression_metrics(actual, baseline)),
             "interval_coverage": interval_coverage(actual, predicted[f"{target}_p10"], predicted[f"{target}_p90"]),
         }
-        if previous[name] is not None:
-            old = _load_previous(context, previous[name])
+        if (previous_row := previous[name]) is not None:
+            old = _load_previous(context, previous_row)
             if old is None:  # recorded as unavailable: NULL previous figures, nothing to compare with
                 figures.update({f"previous_{k}": None for k in ("r2", "rmse", "mae")})
             else:
@@ -288,7 +289,9 @@ def reach_and_likes_models(
                     name,
                     {**figures, "version": version, "n_test": len(test), "previous_version": previous_version[name]},
                 )
-                if dg.AssetCheckKey(dg.AssetKey(name), result.check_name) in context.selected_asset_check_keys
+                # model_check_results names every check it returns.
+                if dg.AssetCheckKey(dg.AssetKey(name), cast(str, result.check_name))
+                in context.selected_asset_check_keys
             ],
         )
 

@@ -91,8 +91,10 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             if period not in spend_by_week:
                 spend = con.execute(SPEND_BY_ACCOUNT_SQL, {"start": period[0], "end": period[1]}).df()
                 spend_by_week[period] = {
-                    r.user_id: {"usd": float(r.usd), "resources": int(r.resources), "requests": int(r.requests)}
-                    for r in spend.itertuples()
+                    user_id: {"usd": float(usd), "resources": int(resources), "requests": int(requests)}
+                    for user_id, usd, resources, requests in spend[
+                        ["user_id", "usd", "resources", "requests"]
+                    ].itertuples(index=False, name=None)
                 }
             report["x_api_spend"] = spend_by_week[period].get(report["user_id"])
             week_start = report["report_period"]["start"][:10]

@@ -34,12 +34,13 @@ from social_pipeline.warehouse.connection import connect, is_lock_error
 def refresh_weekly_after_inbox(context: dg.RunStatusSensorContext, warehouse: WarehouseResource):
     run_id = context.dagster_run.run_id
     records = context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    events = [r.dagster_event for r in records if r.dagster_event is not None]
     days = [
-        r.dagster_event.step_materialization_data.materialization.metadata.get(EARLIEST_DAY_KEY)
-        for r in records
-        if r.dagster_event.asset_key == inbox_files.key
+        e.step_materialization_data.materialization.metadata.get(EARLIEST_DAY_KEY)
+        for e in events
+        if e.asset_key == inbox_files.key
     ]
-    days = [pd.Timestamp(d.value) for d in days if d is not None and d.value]
+    days = [pd.Timestamp(str(d.value)) for d in days if d is not None and d.value]
     if not days:
         return dg.SkipReason(f"run {run_id[:8]} wrote no new rows (a duplicate file)")
     # Which weeks hold data: read-only, between runs. The tick never waits for a run holding the file's lock:
