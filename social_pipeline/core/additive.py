@@ -36,11 +36,13 @@ class FeatureTable:
     def term(self, column) -> np.ndarray:
         """The term of each value in `column` (a category's text, or a number)."""
         if self.transform == "category":
+            assert self.codes is not None  # a category table always has its codes
             codes = np.fromiter((self.codes.get(v, -1) for v in column), dtype=np.int64, count=len(column))
             return np.where(codes >= 0, self.values[np.maximum(codes, 0)], self.missing)
         x = np.asarray(column, dtype="float64")
         if self.transform == "log1p":
             x = np.log1p(x)
+        assert self.thresholds is not None  # a numeric table always has its thresholds
         steps = np.searchsorted(self.thresholds, x, side="left")
         return np.where(np.isnan(x), self.missing, self.values[np.minimum(steps, len(self.values) - 1)])
 
@@ -119,11 +121,11 @@ def _split_thresholds(estimator, matrix: np.ndarray, reference: np.ndarray) -> d
     distinct = [np.unique(matrix[:, c][~np.isnan(matrix[:, c])]) for c in numeric]
     rows = np.tile(reference, (sum(len(v) for v in distinct), 1))
     offsets = np.cumsum([0] + [len(v) for v in distinct])
-    for column, values, offset in zip(numeric, distinct, offsets):
+    for column, values, offset in zip(numeric, distinct, offsets, strict=False):
         rows[offset : offset + len(values), column] = values
     predicted = estimator.predict(rows)
     starts, columns = [], []
-    for column, values, offset in zip(numeric, distinct, offsets):
+    for column, values, offset in zip(numeric, distinct, offsets, strict=False):
         block = predicted[offset : offset + len(values)]
         steps = np.flatnonzero(block[:-1] != block[1:])
         starts.append(offset + steps)
@@ -206,6 +208,7 @@ def tabulate(pipeline: Pipeline, frame) -> AdditiveTrees:
     blocks, grids = [], []
     for position, (_, transform, categories) in enumerate(inputs):
         if transform == "category":
+            assert categories is not None  # a category column always lists its categories
             grid = np.arange(-1.0, len(categories))  # -1: an unknown category
         else:
             cuts = thresholds.get(position, np.empty(0))
@@ -217,10 +220,11 @@ def tabulate(pipeline: Pipeline, frame) -> AdditiveTrees:
     predicted = estimator.predict(np.vstack([reference[None, :]] + blocks))
     raw = np.log(predicted) if log_link else predicted
     base, offset, tables = raw[0], 1, []
-    for (source, transform, categories), grid in zip(inputs, grids):
+    for (source, transform, categories), grid in zip(inputs, grids, strict=True):
         values = raw[offset : offset + len(grid)] - base
         offset += len(grid)
         if transform == "category":
+            assert categories is not None
             codes = {category: code for code, category in enumerate(categories)}
             tables.append(FeatureTable(source, transform, None, values[1:].copy(), float(values[0]), codes))
         else:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from typing import cast
 
 import duckdb
 import pandas as pd
@@ -34,7 +36,10 @@ WEEKLY_REPORT_COLUMNS = [
 ]
 
 # periods for one user and one explicit range (the Python API).
-ONE_PERIOD_SQL = "SELECT $user_id::VARCHAR AS user_id, $period_start::TIMESTAMP AS period_start, $period_end::TIMESTAMP AS period_end"
+ONE_PERIOD_SQL = (
+    "SELECT $user_id::VARCHAR AS user_id, $period_start::TIMESTAMP AS period_start, "
+    "$period_end::TIMESTAMP AS period_end"
+)
 
 
 sql_text = sql_loader(__file__)
@@ -288,7 +293,9 @@ def _grouped(rows: pd.DataFrame, key_columns: tuple[str, str, str]) -> dict[tupl
     if rows.empty:
         return {}
     return {
-        (str(k[0]), pd.Timestamp(k[1]), pd.Timestamp(k[2])): g for k, g in rows.groupby(list(key_columns), sort=False)
+        (str(k[0]), pd.Timestamp(k[1]), pd.Timestamp(k[2])): g
+        # Grouped by a list of columns, each key is a tuple (pandas-stubs say only Hashable).
+        for k, g in cast(Iterable[tuple[tuple, pd.DataFrame]], rows.groupby(list(key_columns), sort=False))
     }
 
 

@@ -46,6 +46,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import pandas as pd
 
@@ -307,6 +308,7 @@ def later_snapshot_time(parsed: ParsedFile, after: pd.Timestamp) -> tuple[pd.Tim
     the file's own time (the download: its modification time, never after ingestion) and the time of
     ingestion (to the minute, else to the microsecond), with which one it is. None when none lies after."""
     own = parsed.own_time()
+    assert own is not None  # an X export always has its time of ingestion
     candidates = [(own.floor("min"), "the time of ingestion" if own == parsed.parsed_at else "its modification time")]
     if parsed.parsed_at is not None:
         candidates += [
@@ -401,7 +403,7 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
                 "published_at": published,
                 "published_time_known": known,
                 **figures,
-                "payload": json.dumps(dict(zip(header, record)), ensure_ascii=False),
+                "payload": json.dumps(dict(zip(header, record, strict=False)), ensure_ascii=False),
             }
         )
     notes: list[str] = []
@@ -419,7 +421,9 @@ def _parse_x(kind: str, header: list[str], rows, name: str, modified_at, now, de
     newest = max((r["published_at"] for r in records), default=None)
     snapshot = snapshot_time_for(name, modified_at, newest, now)
     posts = pd.DataFrame(records, columns=["post_id", "user_id", "text", "published_at", "published_time_known"])
-    posts = posts.assign(content_type=None, media_type=None, num_media_items=pd.NA)
+    # Any: pandas-stubs leave pd.NA out of a column's accepted values; pandas fills the column with it.
+    unknown_media: dict[str, Any] = {"content_type": None, "media_type": None, "num_media_items": pd.NA}
+    posts = posts.assign(**unknown_media)
     metrics = pd.DataFrame(records).reindex(columns=["post_id", *COUNT_COLUMNS, "new_follows", "payload"])
     for column in (*COUNT_COLUMNS, "new_follows"):
         metrics[column] = metrics[column].astype("Int64")
@@ -452,7 +456,7 @@ def known_time(kind: str) -> bool:
 
 def _parse_profile(header: list[str], rows, now: pd.Timestamp) -> ParsedFile:
     names = [_normalise(h) for h in header]
-    unknown = [h for h, n in zip(header, names) if n not in PROFILE_TEMPLATE_COLUMNS]
+    unknown = [h for h, n in zip(header, names, strict=True) if n not in PROFILE_TEMPLATE_COLUMNS]
     if unknown:
         raise ExportError(
             f"unknown column(s) {', '.join(map(repr, unknown))}; the profile-activity template has "
@@ -463,7 +467,7 @@ def _parse_profile(header: list[str], rows, now: pd.Timestamp) -> ParsedFile:
         raise ExportError("a column appears twice in the header", line=1)
     records = []
     for line, record in rows:
-        cell = dict(zip(names, record))
+        cell = dict(zip(names, record, strict=False))
         user_id, platform = cell["user_id"].strip(), cell["platform"].strip().lower()
         if not user_id or not platform:
             raise ExportError("user_id and platform must not be empty", line=line)

@@ -6,11 +6,10 @@ import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Union
 
 # What to write: text (UTF-8), bytes, or a writer that creates the file at the path it is given
 # (joblib.dump, a DuckDB ATTACH), for libraries that want a path rather than data.
-Content = Union[str, bytes, Callable[[Path], object]]
+Content = str | bytes | Callable[[Path], object]
 
 
 def staging_path(path: Path) -> Path:

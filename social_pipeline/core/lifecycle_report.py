@@ -4,6 +4,8 @@ it, the week's early alerts, and the posts that brought followers. Plain Python 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -41,18 +43,19 @@ def add_lifecycle_sections(con: duckdb.DuckDBPyConnection, reports: list[dict]) 
         typical = path[path["series"] == "typical"]
         posts = path[path["series"] != "typical"]
         report["lifecycle"] = {
-            "typical": [[int(a), float(i)] for a, i in zip(typical["age_hours"], typical["impressions"])],
+            "typical": [[int(a), float(i)] for a, i in zip(typical["age_hours"], typical["impressions"], strict=True)],
             "posts": [
                 {
                     "post_id": post_id,
                     "text": str(group["text"].iloc[0] or ""),
-                    "points": [[int(a), int(i)] for a, i in zip(group["age_hours"], group["impressions"])],
+                    "points": [[int(a), int(i)] for a, i in zip(group["age_hours"], group["impressions"], strict=True)],
                 }
                 for post_id, group in posts.groupby("series", sort=True)
             ],
         }
         found = rows_by.get(key, rows.iloc[:0])
         alerts = found[found["kind"] == "alert"]
+        # Any: pandas-stubs type a row's fields as any scalar; these are the query's columns.
         report["post_alerts"] = [
             {
                 "post_id": r.post_id,
@@ -63,7 +66,7 @@ def add_lifecycle_sections(con: duckdb.DuckDBPyConnection, reports: list[dict]) 
                 "expected_low": round(float(r.expected_low)),
                 "expected_high": round(float(r.expected_high)),
             }
-            for r in alerts.itertuples()
+            for r in cast(Iterable[Any], alerts.itertuples())
         ]
         followers = found[found["kind"] == "followers"].head(FOLLOWER_POSTS_SHOWN)
         report["follower_posts"] = [
@@ -73,7 +76,7 @@ def add_lifecycle_sections(con: duckdb.DuckDBPyConnection, reports: list[dict]) 
                 "followers_gained": round(float(r.followers_gained), 1),
                 "method": r.method,
             }
-            for r in followers.itertuples()
+            for r in cast(Iterable[Any], followers.itertuples())
         ]
 
 

@@ -32,6 +32,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
+from typing import cast
 
 import pandas as pd
 
@@ -227,14 +228,14 @@ def _parse_times(values: pd.Series, kind: str, column: str, lines: pd.Series, no
         parsed[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
     bad = parsed.isna()
     if bad.any():
-        first = bad.idxmax()
+        first = cast(int, bad.idxmax())  # the frame's rows are numbered from 0
         raise ExportError(
             f"column {column!r}: unparsable date {values[first]!r} (expected like {DATE_EXAMPLES[kind]})",
             line=int(lines[first]),
         )
     future = parsed > now + CLOCK_SKEW
     if future.any():
-        first = future.idxmax()
+        first = cast(int, future.idxmax())  # the frame's rows are numbered from 0
         raise ExportError(
             f"column {column!r}: {values[first]!r} is after the time of ingestion ({now:%Y-%m-%d %H:%M} UTC)",
             line=int(lines[first]),
@@ -318,7 +319,7 @@ def _parse_rows(
         direction = frame["direction"].fillna("").astype(str).str.strip().str.lower()
         unknown = ~direction.isin(list(DIRECTIONS))
         if unknown.any():
-            first = unknown.idxmax()
+            first = cast(int, unknown.idxmax())  # the frame's rows are numbered from 0
             raise ExportError(
                 f"column 'Direction': {frame['direction'][first]!r} is neither INCOMING nor OUTGOING",
                 line=int(lines[first]),
@@ -527,7 +528,7 @@ def _daily(rows: list[tuple], sheet: str, figures: dict[str, str]) -> pd.DataFra
     frame = pd.DataFrame(records, columns=["day", *figures.values()])
     repeated = frame["day"].duplicated()
     if repeated.any():
-        raise ExportError(f"sheet {sheet!r}: the day {frame['day'][repeated.idxmax()]} appears twice")
+        raise ExportError(f"sheet {sheet!r}: the day {frame['day'][cast(int, repeated.idxmax())]} appears twice")
     return frame
 
 

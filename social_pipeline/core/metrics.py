@@ -128,7 +128,7 @@ def sanitize_counts(
             (fractional, "is not a whole count"),
         ):
             if mask.any():
-                for post_id, value in zip(cleaned.loc[mask, id_column], raw[mask]):
+                for post_id, value in zip(cleaned.loc[mask, id_column], raw[mask], strict=True):
                     problems.append(CountProblem(str(post_id), column, value, reason))
         numeric = numeric.mask(negative | fractional)
         cleaned[column] = numeric.round().astype("Int64")

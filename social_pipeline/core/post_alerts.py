@@ -126,8 +126,8 @@ def deliver(
         text = alert_text(alert)
         sent = {"webhook": alert.get("webhook_sent_at"), "email": alert.get("email_sent_at")}
         channels = {
-            "webhook": webhook and (lambda: webhook.send(text, budget.remaining)),
-            "email": send_email and (lambda: send_email(f"[social_pipeline] {text[:120]}", text + "\n")),
+            "webhook": webhook and (lambda text=text: webhook.send(text, budget.remaining)),
+            "email": send_email and (lambda text=text: send_email(f"[social_pipeline] {text[:120]}", text + "\n")),
         }
         errors = []
         for name, send in channels.items():

@@ -4,6 +4,7 @@ per-prediction explanations and suggestions. Pure: the caller supplies models an
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -108,7 +109,7 @@ def predict_payload(
     }
 
 
-def predict_frame(models: TrainedModels, payloads: list[PostPayload | dict]) -> pd.DataFrame:
+def predict_frame(models: TrainedModels, payloads: Sequence[PostPayload | dict]) -> pd.DataFrame:
     """Point predictions and intervals for many drafts in one pass (no suggestions, no explanations)."""
     validated = PAYLOADS.validate_python(payloads)
     return models.predict(feature_frame(validated))

@@ -158,7 +158,7 @@ def feature_row(payload: PostPayload) -> tuple[pd.DataFrame, list[str]]:
     for count in ("num_hashtags", "num_mentions", "num_emojis"):
         if getattr(payload, count) is not None:
             row[count] = getattr(payload, count)
-    columns = {name: np.array([value], dtype="int64") for name, value in row.items()}
+    columns: dict[str, np.ndarray | list] = {name: np.array([value], dtype="int64") for name, value in row.items()}
     columns.update(
         {
             "hour": np.array([local.hour], dtype="int32"),

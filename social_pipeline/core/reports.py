@@ -10,6 +10,7 @@ CI artifact. Extra keys beyond the seed's shape feed the charts:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import jinja2
 from tabulate import tabulate
@@ -143,7 +144,7 @@ def recruiter_lines(report: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def _md_table(headers: list[str], align: str, rows: list[list]) -> list[str]:
+def _md_table(headers: list[str], align: str, rows: Sequence[Sequence]) -> list[str]:
     """A Markdown pipe table, one column per header; `align` is one letter a column, l(eft) or r(ight).
     The cells are formatted already: tabulate only lays them out."""
     return tabulate(
@@ -383,7 +384,8 @@ def predicted_vs_actual_layout(actual, predicted, title: str) -> dict:
     with the diagonal where prediction equals actual: the points and ticks in pixels."""
     size, pad = 360, 44
     pairs = [
-        (math.log10(1 + max(float(a), 0.0)), math.log10(1 + max(float(p), 0.0))) for a, p in zip(actual, predicted)
+        (math.log10(1 + max(float(a), 0.0)), math.log10(1 + max(float(p), 0.0)))
+        for a, p in zip(actual, predicted, strict=True)
     ]
     top = max([max(a, p) for a, p in pairs] + [1.0])
     scale = (size - 2 * pad) / top
@@ -411,7 +413,9 @@ def predicted_vs_actual_layout(actual, predicted, title: str) -> dict:
 
 def predicted_vs_actual_svg(actual, predicted, title: str) -> str:
     """predicted_vs_actual_layout drawn as a standalone SVG (the models' asset metadata)."""
-    chart = _TEMPLATES.get_template("report_charts.svg.j2").module.predicted_vs_actual
+    charts = _TEMPLATES.get_template("report_charts.svg.j2").module
+    # jinja2 makes a template's macros attributes of its module at run time: no stub can name them.
+    chart = charts.predicted_vs_actual  # pyright: ignore[reportAttributeAccessIssue]
     return str(chart(predicted_vs_actual_layout(actual, predicted, title)))
 
 
@@ -496,4 +500,4 @@ def render_html(report: dict) -> str:
 
 def _table(headers: list[str], align: str, rows: list[list]) -> dict | None:
     """The HTML template's table: (header, numeric) columns and the rows; None without rows."""
-    return {"columns": [(h, a == "r") for h, a in zip(headers, align)], "rows": rows} if rows else None
+    return {"columns": [(h, a == "r") for h, a in zip(headers, align, strict=True)], "rows": rows} if rows else None

@@ -871,7 +871,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "test_published_from": "Publication time of the oldest held-out post.",
         "labelled_through": "The newest settled outcome in the training data: the retrain sensor counts "
         "labels after it.",
-        "metrics": "Held-out figures (JSON: r2, rmse, mae, baseline_r2/rmse/mae, previous_r2/rmse/mae, interval_coverage).",
+        "metrics": (
+            "Held-out figures (JSON: r2, rmse, mae, baseline_r2/rmse/mae, previous_r2/rmse/mae, interval_coverage)."
+        ),
         "previous_version": "The promoted version this one was compared with, if any.",
         "params": "The training settings (JSON).",
         "promoted": "Served or not (passed beats_baseline and not_worse_than_previous at training; only "

@@ -306,7 +306,7 @@ class Simulation:
         numbers = pd.Series(post_ids, dtype="string").str.rsplit("/", n=1).str[-1]
         numeric = pd.to_numeric(numbers, errors="coerce").dropna()
         offset = (numeric.astype("int64") - 1_900_000_000_000_000_000) // 1000
-        keys = set(zip((offset % 64).tolist(), (offset // 64).tolist()))
+        keys = set(zip((offset % 64).tolist(), (offset // 64).tolist(), strict=True))
         frames = [
             self._day_posts(user_index, day)
             for user_index, day in sorted(keys)
@@ -467,5 +467,5 @@ def metrics_payload_json(metrics: pd.DataFrame) -> list[str]:
     ids = metrics["post_id"].astype(str).tolist()
     return [
         json.dumps({"id": pid}, separators=(",", ":"))[:-1] + ',"public_metrics":' + line + "}"
-        for pid, line in zip(ids, lines)
+        for pid, line in zip(ids, lines, strict=True)
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 
 def sql_loader(module_file: str) -> Callable[[str], str]:
@@ -19,8 +20,8 @@ def sql_loader(module_file: str) -> Callable[[str], str]:
     return sql
 
 
-def scalar(con, query: str, params=None):
-    """First value of a query, reading the result to the end (DuckDB 2 refuses new work on a
-    connection while a result is unfinished)."""
+def scalar(con, query: str, params=None) -> Any:
+    """First value of a query (None when it returns no row), reading the result to the end (DuckDB 2
+    refuses new work on a connection while a result is unfinished). Any: a SQL value's type is the query's."""
     rows = con.execute(query, params or {}).fetchall()
     return rows[0][0] if rows else None

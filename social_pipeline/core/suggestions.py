@@ -95,14 +95,14 @@ class HashtagHistory:
     def frequent_lift(self) -> dict[str, float]:
         """The lift of each hashtag with enough posts to mean something, best first."""
         frequent = self.lift[self.lift["posts"] >= MIN_POSTS_PER_HASHTAG]
-        return dict(zip(frequent["hashtag"], frequent["lift"].astype(float)))
+        return dict(zip(frequent["hashtag"], frequent["lift"].astype(float), strict=True))
 
     @cached_property
     def tag_documents(self) -> dict[str, str]:
         """Per hashtag with enough posts: the words of the posts that used it, one document."""
         plain = [_plain_words(text) for text in self.texts]
         return {
-            tag: " ".join(words for words, tags in zip(plain, self.tags_of_posts) if tag in tags)
+            tag: " ".join(words for words, tags in zip(plain, self.tags_of_posts, strict=True) if tag in tags)
             for tag in self.frequent_lift
         }
 
@@ -179,7 +179,7 @@ def suggest_hashtags(text: str | None, history: HashtagHistory | None = None, to
         relevance = tfidf_relevance(history, [tag for tag, _ in candidates], _plain_words(text))
         scored = [
             (relevance_i * lift, tag)
-            for (tag, lift), relevance_i in zip(candidates, relevance)
+            for (tag, lift), relevance_i in zip(candidates, relevance, strict=True)
             if relevance_i > 0 and lift > 1.0
         ]
         ranked = [tag for _, tag in sorted(scored, key=lambda pair: (-pair[0], pair[1]))]

@@ -10,8 +10,10 @@ list price of every resource returned, an upper bound of the bill, and the budge
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, cast
 
 import pandas as pd
 
@@ -163,7 +165,8 @@ def expected_daily_cost(
     """
     rows = []
     lifetime = reads_per_post_lifetime(cadence, collections_per_day)
-    for account in accounts.itertuples(index=False):
+    # Any: pandas-stubs type every field of a row as any scalar; these are the columns named above.
+    for account in cast(Iterable[Any], accounts.itertuples(index=False)):
         rate = float(account.posts_per_day)
         owned = owned_user_id is not None and account.user_id == owned_user_id
         if cadence.max_days is not None:

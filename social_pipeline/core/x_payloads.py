@@ -8,6 +8,7 @@ NULL (unknown), never 0.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -104,7 +105,7 @@ def post_response_slice(tweet: dict, includes: dict, errors: list[dict], meta: d
         key: [e for e in entries if str(e.get("media_key") or e.get("id")) in refs]
         for key, entries in (includes or {}).items()
     }
-    result = {"data": tweet}
+    result: dict[str, Any] = {"data": tweet}
     if any(kept.values()):
         result["includes"] = {key: entries for key, entries in kept.items() if entries}
     related = [e for e in errors or [] if error_post_id(e) in refs]

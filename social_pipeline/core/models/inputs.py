@@ -100,7 +100,10 @@ def boosted_pipeline(columns: list[str], random_state: int, extra: tuple[str, ..
             (
                 "model",
                 HistGradientBoostingRegressor(
-                    categorical_features=categorical_mask, random_state=random_state, **params
+                    # scikit-learn's signature is unannotated: its "from_dtype" default makes it look str-only.
+                    categorical_features=categorical_mask,  # pyright: ignore[reportArgumentType]
+                    random_state=random_state,
+                    **params,
                 ),
             ),
         ]

@@ -9,7 +9,7 @@ strictly inside every interval.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,7 @@ def conformal_spread(
     with_level: bool,
     random_state: int,
     levels: tuple[float, float],
-    earlier: list[tuple[pd.DataFrame, np.ndarray]] = (),
+    earlier: Sequence[tuple[pd.DataFrame, np.ndarray]] = (),
 ) -> tuple[Pipeline, tuple[float, float]]:
     """Split conformal around the point. `views`: (spread features, log ratio) over the same rows in
     time order, log ratio = log1p(y) - log1p(point), NaN where a row is not in that view; `earlier`:
@@ -77,8 +77,8 @@ def conformal_spread(
     def stacked(rows: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         kept = [rows & ~np.isnan(ratio) for _, ratio in views]
         return (
-            pd.concat([x[k] for (x, _), k in zip(views, kept)], ignore_index=True),
-            np.concatenate([ratio[k] for (_, ratio), k in zip(views, kept)]),
+            pd.concat([x[k] for (x, _), k in zip(views, kept, strict=True)], ignore_index=True),
+            np.concatenate([ratio[k] for (_, ratio), k in zip(views, kept, strict=True)]),
         )
 
     fit_x, fit_ratio = stacked(fit)
@@ -163,9 +163,10 @@ def fit_interval(
             without = np.where(np.isnan(levels[begin:stop]), np.nan, np.where(np.isnan(without), with_, without))
             scored = [with_, without][: len(views)]
             if block == 0:
-                for (_, ratio), new in zip(views, scored):
+                for (_, ratio), new in zip(views, scored, strict=True):
                     ratio[begin:stop] = new
     model.spread, model.spread_multipliers = conformal_spread(
         views, columns, with_level, random_state, model.interval_levels, earlier
     )
+    assert model.tables is not None  # the point models' tables are built before the interval
     model.tables["spread"] = tabulate(model.spread, pd.concat([view_x for view_x, _ in views], ignore_index=True))

@@ -11,6 +11,7 @@ saved_format.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,7 @@ class TargetModel:
             columns.append(RATE_FACTOR_COLUMN)
         return columns
 
-    def _exposure_logs(self, x: pd.DataFrame) -> np.ndarray:
+    def _exposure_logs(self, x: Arrays | pd.DataFrame) -> np.ndarray:
         """(rows, `_exposure_columns`): the log of each column's exposure factor where the per-follower
         model applies, NaN where a factor is unknown or 0."""
         columns = self._exposure_columns()
@@ -97,11 +98,12 @@ class TargetModel:
             logs[:, k] += rate_factor_log(x, self.rate_factor_kappa, self.rate_factor_center)
         return logs
 
-    def _account_exposure(self, x: pd.DataFrame) -> np.ndarray:
+    def _account_exposure(self, x: Arrays | pd.DataFrame) -> np.ndarray:
         """The account's exposure where the per-follower model applies, NaN elsewhere."""
         return np.exp(self._exposure_logs(x).sum(axis=1))
 
     def _tables(self) -> dict[str, AdditiveTrees]:
+        assert self.tables is not None, "the model has no tables: it was not trained or converted"
         return self.tables
 
     def _pipelines(self) -> dict[str, Pipeline]:
@@ -116,6 +118,7 @@ class TargetModel:
     def _background_terms(self) -> dict[str, np.ndarray]:
         """Each point table's terms on the background rows (rows, columns), their exposure logs and levels."""
         if self.background_terms is None:
+            assert self.background is not None, "the model keeps no background rows to explain with"
             background = feature_arrays(self.background, self.columns)
             terms = {
                 name: table.terms(background)
@@ -129,7 +132,7 @@ class TargetModel:
             }
         return self.background_terms
 
-    def _without_level(self, x: pd.DataFrame) -> np.ndarray:
+    def _without_level(self, x: Arrays) -> np.ndarray:
         """The prediction for rows with no user level: per exposure x exposure where known, else `point`."""
         tables = self._tables()
         exposure = self._account_exposure(x)
@@ -223,6 +226,10 @@ class TargetModel:
         out[f"{self.target}_p{round(high_q * 100)}"] = np.expm1(log_point + high * spread)
         return pd.DataFrame(out, index=df.index)
 
+    @overload
+    def _quantile_frame(self, x: pd.DataFrame, levels: np.ndarray) -> pd.DataFrame: ...
+    @overload
+    def _quantile_frame(self, x: Arrays, levels: np.ndarray) -> Arrays: ...
     def _quantile_frame(self, x: Arrays | pd.DataFrame, levels: np.ndarray) -> Arrays | pd.DataFrame:
         # The spread sees the level as one more feature (log1p; NaN where unknown).
         if self.relative is None:
