@@ -78,7 +78,7 @@ def run_plan(as_of: pd.Timestamp, days: int, bi_copy: bool = True) -> list[tuple
     start = end - pd.Timedelta(days=days)
     from social_pipeline.defs.common import complete_weeks
 
-    plan = [
+    plan: list[tuple[str, str | None, str | None]] = [
         (
             "hourly_collection",
             start.strftime(PARTITION_KEY_FORMAT),
@@ -122,6 +122,7 @@ def materialize_all(
     results = []
     for job_name, first_key, last_key in run_plan(as_of, days, bi_copy=not is_lake(database)):
         if job_name == "hourly_collection":
+            assert first_key is not None and last_key is not None  # the plan gives a partitioned job its range
             # Whole days and weeks of the history as one partition each, hours at its ends.
             keys = collection_plan(
                 instance,
@@ -131,6 +132,7 @@ def materialize_all(
             add_partition_keys(instance, HOURLY_PARTITIONS, keys)
             ranges = storage_ranges(instance, HOURLY_PARTITIONS, keys)
         elif job_name == "weekly_reporting":
+            assert first_key is not None and last_key is not None
             with connect(database, read_only=True) as con:
                 keys = [k for k in weeks_with_data(con, pd.Timestamp(first_key), as_of) if k <= last_key]
             add_partition_keys(instance, WEEKLY_PARTITIONS, keys)
@@ -249,7 +251,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "  BI tools: the same connect(read_only=True): the lake, live, with snapshot isolation\n"
         if is_lake(database)
         else f'  duckdb {database} "select * from analytics.post_performance limit 5"\n'
-        f"  BI tools: open the read-only copy {file_stores_from_env().bi_database_path()} (republished after every run)\n"
+        f"  BI tools: open the read-only copy {file_stores_from_env().bi_database_path()}"
+        " (republished after every run)\n"
     )
     print(
         "\nWhere to look next:\n"
@@ -383,9 +386,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from social_pipeline.app.serving import predict
     from social_pipeline.core.model_registry import ModelNotTrainedError
 
-    source = sys.stdin if args.json in (None, "-") else None
+    json_path: str | None = None if args.json in (None, "-") else args.json
     try:
-        text = source.read() if source else Path(args.json).read_text(encoding="utf-8")
+        text = sys.stdin.read() if json_path is None else Path(json_path).read_text(encoding="utf-8")
         payload = json.loads(text)
     except FileNotFoundError:
         print(f"error: no such file: {args.json}", file=sys.stderr)
@@ -454,7 +457,7 @@ def cmd_x_cost(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     # Dagster flags BackfillPolicy as beta on every import; the console is for the run's own output.
     warnings.filterwarnings("ignore", message=r".*is currently in beta.*")
-    parser = argparse.ArgumentParser(prog="social-pipeline", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="social-pipeline", description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="materialise the whole asset graph on the configured source")
     run.add_argument("--days", type=int, default=90, help="days of history to collect (default 90)")

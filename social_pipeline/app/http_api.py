@@ -77,13 +77,14 @@ class PredictionResponse(BaseModel):
 
 
 # The subset of the request /suggest needs, with PostPayload's very field definitions.
+_SUGGEST_FIELDS: dict[str, Any] = {
+    name: (PostPayload.model_fields[name].annotation, PostPayload.model_fields[name])
+    for name in ("post_text", "media_type", "user_id")
+}
 SuggestRequest = create_model(
     "SuggestRequest",
     __config__=ConfigDict(extra="forbid"),
-    **{
-        name: (PostPayload.model_fields[name].annotation, PostPayload.model_fields[name])
-        for name in ("post_text", "media_type", "user_id")
-    },
+    **_SUGGEST_FIELDS,
 )
 
 
@@ -103,7 +104,7 @@ class ErrorResponse(BaseModel):
     detail: str
 
 
-UNAVAILABLE = {
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
         "model": ErrorResponse,
         "description": "no trained models yet, the warehouse is unreadable, "
@@ -358,7 +359,8 @@ def health() -> dict:
         "models_ready": True,
         "model_versions": versions,
         # A lake's name is a connection string: never shown (it may hold a password).
-        "detail": f"serving from {'the DuckLake warehouse' if is_lake(read_database()) else Path(read_database()).name}",
+        "detail": "serving from "
+        + ("the DuckLake warehouse" if is_lake(read_database()) else Path(read_database()).name),
     }
 
 

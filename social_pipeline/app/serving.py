@@ -107,15 +107,16 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
     registered, rows = _read_once("registry", database, None, lambda: _registry_rows(database))
     if not rows or any(row is None for row in registered.values()):
         raise ModelNotTrainedError(
-            f"no registered reach and likes models in {redacted(database)}: materialise the reach_model and likes_model "
-            "assets (`make run`, or the ml_training job in the Dagster UI) first"
+            f"no registered reach and likes models in {redacted(database)}: "
+            "materialise the reach_model and likes_model assets "
+            "(`make run`, or the ml_training job in the Dagster UI) first"
         )
     failed = [MODEL_NAMES[t] for t, row in rows.items() if row is None]
     if failed:
         raise ModelNotTrainedError(
-            f"no version of {' and '.join(failed)} in {redacted(database)} passed its checks (beats the baseline, not worse "
-            "than the previous version), so none is served: see the model's asset checks in the Dagster UI, and "
-            "retrain once more posts have settled"
+            f"no version of {' and '.join(failed)} in {redacted(database)} passed its checks "
+            "(beats the baseline, not worse than the previous version), so none is served: "
+            "see the model's asset checks in the Dagster UI, and retrain once more posts have settled"
         )
     models = _load_models(
         rows["reach"]["artifact_path"],
@@ -232,7 +233,7 @@ def with_account_timezones(payloads: list[PostPayload], database: str | None = N
     ]
 
 
-def _bounded(value, path: str = "", cut: list | None = None):
+def _bounded(value, path: str, cut: list):
     """`value` with every string cut to MAX_LOGGED_TEXT_CHARS; `cut` collects what was cut."""
     if isinstance(value, dict):
         return {k: _bounded(v, f"{path}.{k}" if path else k, cut) for k, v in value.items()}
@@ -307,4 +308,5 @@ def predict_batch(payloads: list[PostPayload | dict], database: str | None = Non
     """Point predictions and intervals for many drafts at once (not logged)."""
     models, _ = latest_models(database)
     validated = [p if isinstance(p, PostPayload) else PostPayload.model_validate(p) for p in payloads]
-    return predict_frame(models, with_account_timezones(validated, database))
+    timezoned: list[PostPayload | dict] = list(with_account_timezones(validated, database))
+    return predict_frame(models, timezoned)

@@ -55,7 +55,7 @@ class BlueskySourceResource(SourceResource):
         ge=1,
         description="BLUESKY_MAX_ATTEMPTS: tries of one call after a 429, 5xx, timeout or unreadable answer",
     )
-    _bluesky_source: object = PrivateAttr(default=None)
+    _bluesky_source: BlueskySource | None = PrivateAttr(default=None)
 
     def settings(self) -> BlueskySettings:
         return BlueskySettings(

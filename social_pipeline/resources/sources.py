@@ -80,7 +80,9 @@ class SourceResource(dg.ConfigurableResource):
 
     def timezones(self, source: PostSource, user_ids: list[str]) -> dict[str, str]:
         """Each account's zone (core/timezones.py resolve_timezones), the configured accounts included."""
-        defaults = source.default_timezones() if hasattr(source, "default_timezones") else {}
+        # Only some sources know their accounts' zones.
+        default_timezones = getattr(source, "default_timezones", None)
+        defaults = default_timezones() if default_timezones is not None else {}
         return resolve_timezones(user_ids, self.configured_timezones(), defaults)
 
     def get_source(self) -> PostSource:
@@ -176,7 +178,7 @@ class XApiSourceResource(SourceResource):
         description="X_BUDGET_USD_PER_MONTH: the most "
         "the X reads of one calendar month (UTC) may cost; unset: no limit",
     )
-    _x_source: object = PrivateAttr(default=None)
+    _x_source: PostSource | None = PrivateAttr(default=None)
 
     def prices(self) -> XPrices:
         return XPrices(self.x_price_post_read_usd, self.x_price_user_read_usd, self.x_price_owned_read_usd)

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import httpx
 import pandas as pd
@@ -60,6 +60,10 @@ T = TypeVar("T")
 
 class BlueskyError(RuntimeError):
     """A Bluesky call failed for good; the message names the call and what to do."""
+
+    # What the failed fetch had already received, handed over with the error.
+    partial_batch: MetricsBatch | None = None
+    partial_posts: pd.DataFrame | None = None
 
 
 class BlueskyRateLimitError(BlueskyError):
@@ -213,7 +217,9 @@ class BlueskyCalls:
             page = self.call(what, self.client.get_author_feed, actor=handle, cursor=cursor, limit=FEED_PAGE_SIZE)
             rows, oldest = [], None
             for item in page.feed:
-                sorted_at = naive_utc(item.reason.indexed_at if item.reason is not None else item.post.indexed_at)
+                # Without include_pins the only reason getAuthorFeed gives is a repost's.
+                reason = cast("models.AppBskyFeedDefs.ReasonRepost | None", item.reason)
+                sorted_at = naive_utc(reason.indexed_at if reason is not None else item.post.indexed_at)
                 oldest = sorted_at if oldest is None else min(oldest, sorted_at)
                 if isinstance(item.reason, models.AppBskyFeedDefs.ReasonRepost):
                     continue  # a repost's counts belong to the original post

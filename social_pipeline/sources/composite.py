@@ -30,7 +30,9 @@ class CompositeSource:
     def default_timezones(self) -> dict[str, str]:
         zones: dict[str, str] = {}
         for s in self.sources:
-            zones.update(s.default_timezones() if hasattr(s, "default_timezones") else {})
+            # Only some sources know their accounts' zones.
+            default_timezones = getattr(s, "default_timezones", None)
+            zones.update(default_timezones() if default_timezones is not None else {})
         return zones
 
     def _each(self, call, user_ids: list[str], partial: str, empty) -> tuple[list, list[str]]:

@@ -133,6 +133,7 @@ def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Tim
     """The file ingested later wins, unless its own time (modification time) says it is the older
     download: figures of it that clash with stored ones at the same time become a later snapshot."""
     own_time = parsed.own_time()
+    assert own_time is not None  # an X export always has its time of ingestion
     con.register("incoming_metrics", parsed.metrics.assign(source=parsed.kind))
     changes = _classify_metrics(con, own_time)
     older_ids: set = set()
@@ -149,6 +150,7 @@ def _write_posts(con: duckdb.DuckDBPyConnection, parsed: ParsedFile, now: pd.Tim
         if clash.empty:
             break
         taken = parsed.snapshot_time
+        assert taken is not None  # an X export is always stamped
         later = later_snapshot_time(parsed, taken)
         if later is None:
             changes.loc[changes["change"] == "clash", "change"] = "no_later_time"
@@ -322,6 +324,7 @@ def ingest_file(
     )
     if earlier:
         return IngestOutcome(path, "duplicate", sha, message=earlier)
+    assert changes is not None  # written, as no other writer was first
     profile = parsed.kind == "profile_activity"
     frame = parsed.profile if profile else parsed.posts
     days = pd.to_datetime(frame["snapshot_date" if profile else "published_at"], errors="coerce")

@@ -78,14 +78,16 @@ def _add_rows(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, ex
         return 0
     table = f"raw.linkedin_{name}"
     _stage(con, table, frame, extra, "incoming_rows")
-    written = con.execute(
+    inserted = con.execute(
         f"""
         INSERT INTO {table} BY NAME
         SELECT * FROM incoming_rows AS i
         WHERE NOT EXISTS (SELECT 1 FROM {table} AS t WHERE t.user_id = i.user_id AND {_same(ROW_KEYS[name])})
         QUALIFY row_number() OVER (PARTITION BY {", ".join(ROW_KEYS[name])}) = 1
         """
-    ).fetchone()[0]
+    ).fetchone()
+    assert inserted is not None  # an INSERT reports how many rows it wrote
+    written = inserted[0]
     con.execute("DROP TABLE incoming_rows")
     return int(written)
 
@@ -171,6 +173,7 @@ def _write(
     added = sum(_add_rows(con, name, getattr(parsed, name), extra) for name in ROW_KEYS)
     daily = parsed.daily.assign(total_followers=pd.Series(pd.NA, index=parsed.daily.index, dtype="Int64"))
     if parsed.total_followers is not None:
+        assert parsed.total_followers_on is not None  # the total is read with its date
         on = parsed.total_followers_on.date()
         daily.loc[daily["day"] == on, "total_followers"] = parsed.total_followers
         if not (daily["day"] == on).any():
@@ -237,6 +240,7 @@ def ingest_if_linkedin(
     earlier, changes = write_transaction(con, write_file, f"ingest {path.name}", claims=TABLES)
     if earlier:
         return IngestOutcome(path, "duplicate", sha, message=earlier)
+    assert changes is not None  # written, as no other writer was first
     written = changes["new"] + changes["updated"]
     return IngestOutcome(
         path,

@@ -21,13 +21,14 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import cast
 
 import pandas as pd
 import requests
 import tweepy
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.metrics import COUNT_COLUMNS
@@ -92,6 +93,10 @@ NOT_SENDABLE = (
 
 class XApiError(RuntimeError):
     """The X API refused or garbled a request; the message says which and what to do."""
+
+    # What the failed fetch had already received (and paid for), handed over with the error.
+    partial_batch: MetricsBatch | None = None
+    partial_posts: pd.DataFrame | None = None
 
 
 class RateLimitError(XApiError):
@@ -184,10 +189,8 @@ def _usage_cap_reason(exc: tweepy.TooManyRequests) -> str | None:
     """Why a 429 looks like a usage cap rather than a rate-limit window, or None."""
     headers = exc.response.headers
     body = " ".join(str(m) for m in exc.api_messages)
-    try:
+    with suppress(ValueError):
         body += " " + json.dumps(exc.response.json())
-    except ValueError:
-        pass
     if "UsageCapExceeded" in body or "usage-capped" in body or "usage cap" in body.lower():
         return "X reports the usage cap of your plan is exhausted (monthly post cap)"
     for header in ("x-user-limit-24hour-remaining", "x-app-limit-24hour-remaining"):
@@ -357,7 +360,8 @@ class XApiSource:
             except tweepy.Unauthorized as exc:
                 raise XPermissionError(
                     f"{what}: HTTP 401, X rejected the credentials. Check X_BEARER_TOKEN (or the OAuth 1.0a "
-                    f"variables for user-context calls) and that the app's keys were not regenerated.{_api_messages(exc)}"
+                    "variables for user-context calls) and that the app's keys were not regenerated."
+                    f"{_api_messages(exc)}"
                 ) from None
             except tweepy.Forbidden as exc:
                 if user_auth and "non_public_metrics" in str(kwargs.get("tweet_fields", "")):
@@ -390,10 +394,17 @@ class XApiSource:
         # Policy for an X API call: only transient failures are retried, max_retries times; a 429 with a
         # reset time waits for it, anything else backs off exponentially (backoff_seconds, doubling, capped).
         backoff = wait_exponential(multiplier=self.backoff_seconds, max=self.backoff_cap_seconds)
+
+        def wait(state: RetryCallState) -> float:
+            assert state.outcome is not None  # tenacity waits after an attempt, never before
+            failure = state.outcome.exception()
+            assert isinstance(failure, _Transient)  # the only failure retried
+            return failure.wait_seconds or backoff(state)
+
         retrying = Retrying(
             retry=retry_if_exception_type(_Transient),
             stop=stop_after_attempt(self.max_retries + 1),
-            wait=lambda state: state.outcome.exception().wait_seconds or backoff(state),
+            wait=wait,
             sleep=self.sleep,
             reraise=True,
         )
@@ -407,11 +418,10 @@ class XApiSource:
             if "without an x-rate-limit-reset" in last_problem
             else ""
         )
-        error = RateLimitError if "429" in last_problem else XApiError
-        raise error(
-            f"{what}: gave up after {self.max_retries + 1} attempts, last: {last_problem}.{usage}",
-            **({"usage_cap_likely": bool(usage)} if error is RateLimitError else {}),
-        )
+        message = f"{what}: gave up after {self.max_retries + 1} attempts, last: {last_problem}.{usage}"
+        if "429" in last_problem:
+            raise RateLimitError(message, usage_cap_likely=bool(usage))
+        raise XApiError(message)
 
     def _paid_call(
         self,
@@ -456,7 +466,7 @@ class XApiSource:
         return sum(u.estimated_usd for u in self.usage)
 
     def _network_problem(self, exc: requests.RequestException) -> str:
-        connect_s, read_s = self.client.session.timeout
+        connect_s, read_s = cast(_TimeoutSession, self.client.session).timeout  # set in __init__
         if isinstance(exc, requests.ConnectTimeout):
             return (
                 f"no connection within the connect timeout of {connect_s:g} s (x_connect_timeout_seconds, "
@@ -559,7 +569,11 @@ class XApiSource:
         started = self.requests_made
         unique = requests.drop_duplicates("post_id").reset_index(drop=True)
         unique = unique.assign(post_id=unique["post_id"].astype(str))
-        owners = dict(zip(unique["post_id"], unique["user_id"].astype(str).str.lower())) if "user_id" in unique else {}
+        owners = (
+            dict(zip(unique["post_id"], unique["user_id"].astype(str).str.lower(), strict=True))
+            if "user_id" in unique
+            else {}
+        )
         now = self.clock()
         private = self._private_metrics_allowed(unique, now)
         rows, notes = [], []
@@ -593,7 +607,7 @@ class XApiSource:
             return {}
         published = unique["post_id"].map(published_at_from_id)
         recent = private & published.notna() & ((now - pd.to_datetime(published)) < self.owned_timeline_max_age)
-        return dict(zip(unique.loc[recent, "post_id"], pd.to_datetime(published[recent])))
+        return dict(zip(unique.loc[recent, "post_id"], pd.to_datetime(published[recent]), strict=True))
 
     def _fetch_owned_timeline(self, owned: dict[str, pd.Timestamp], now: pd.Timestamp, rows: list[dict]) -> None:
         """Adds to `rows` the `owned` posts from the account's own timeline since the oldest of them, page by

@@ -100,7 +100,7 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
             if name not in columns[table]
         )
     for statement in statements:
-        retry_conflicts(lambda: con.execute(statement), what="the lake's schema")
+        retry_conflicts(lambda statement=statement: con.execute(statement), what="the lake's schema")
 
 
 def _record_version(con: duckdb.DuckDBPyConnection, version: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from social_pipeline.core.metrics import MACROS_SQL
+from social_pipeline.core.sql_files import scalar
 
 LAKE_PREFIX = "ducklake:"
 LAKE_ALIAS = "lake"
@@ -28,7 +29,10 @@ DATA_PATH_VARIABLE = "SOCIAL_PIPELINE_LAKE_DATA_PATH"
 # more conflicting commits, each retried whole; four lets collection, inbox, reporting and training overlap.
 LAKE_WRITER_RUNS = 4
 # No extension is fetched or loaded behind our back: the two the lake needs are loaded by path.
-OFFLINE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+OFFLINE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 
 class LakeConfigurationError(ValueError):
@@ -156,4 +160,4 @@ def redacted(database: str) -> str:
 
 
 def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute("SELECT current_database()").fetchone()[0] == LAKE_ALIAS
+    return scalar(con, "SELECT current_database()") == LAKE_ALIAS

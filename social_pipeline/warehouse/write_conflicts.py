@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import TypeVar
 
 import duckdb
@@ -49,6 +50,8 @@ def retry_conflicts(attempt: Callable[[], T], what: str, max_attempts: int = MAX
     logged (in a Dagster step, to its event log)."""
 
     def log_retry(state: RetryCallState) -> None:
+        # tenacity calls this after a failed attempt, with the wait before the next one decided.
+        assert state.outcome is not None and state.next_action is not None
         exc = state.outcome.exception()
         LOG.warning(
             f"{what}: write conflict with another writer (attempt {state.attempt_number} of {max_attempts}); the "
@@ -88,10 +91,8 @@ def ensure_claim_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
-    try:
+    with suppress(duckdb.Error):  # a failed commit has already ended the transaction
         con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass  # a failed commit has already ended the transaction
 
 
 def write_transaction(
