@@ -132,49 +132,48 @@ def serve_api(
     yields its base URL once every worker answers."""
     port = free_port()
     workers = workers or os.cpu_count() or 1
-    log = open(Path(env.get("SOCIAL_PIPELINE_OPS_DIR", "/tmp")) / f"uvicorn-{port}.log", "w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ]
-        + (["--factory"] if factory else []),
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=log,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + startup_s
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {server.returncode}; see {log.name}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/health")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer within {startup_s} s")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        server.terminate()
+    with open(Path(env.get("SOCIAL_PIPELINE_OPS_DIR", "/tmp")) / f"uvicorn-{port}.log", "w") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ]
+            + (["--factory"] if factory else []),
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=log,
+        )
+        base_url = f"http://127.0.0.1:{port}"
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+            deadline = time.monotonic() + startup_s
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f"uvicorn exited with {server.returncode}; see {log.name}")
+                try:
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    connection.request("GET", "/health")
+                    if connection.getresponse().status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"uvicorn did not answer within {startup_s} s")
+                time.sleep(0.2)
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

@@ -90,7 +90,7 @@ def writer(index: int, start_at: float, seconds: float) -> dict:
             continue
         try:
 
-            def replace(c):
+            def replace(c, key=key):
                 c.execute("DELETE FROM raw.tweet_metrics WHERE partition_key = $key", {"key": key})
                 c.execute(
                     "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, source, "

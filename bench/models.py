@@ -86,7 +86,9 @@ def _summary(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     worst[slowest] = grouped[slowest].max().to_numpy()
     worst["interval_coverage"] = grouped["interval_coverage"].agg(lambda c: c.iloc[(c - 0.8).abs().argmax()]).to_numpy()
     least = frame.loc[frame.groupby("target", sort=False)["ours_share_of_best"].idxmin()]
-    worst = worst.assign(seed="worst", worst_run=[f"seed {s}, n = {n:,}" for s, n in zip(least["seed"], least["n"])])
+    worst = worst.assign(
+        seed="worst", worst_run=[f"seed {s}, n = {n:,}" for s, n in zip(least["seed"], least["n"], strict=True)]
+    )
     return pd.concat([means, worst], ignore_index=True).assign(seeds=label, n=sizes)
 
 
@@ -96,11 +98,11 @@ def _model_runs(runs: list[tuple[int, int]]) -> list[dict]:
         data = generate_notebook_posts(n, seed=seed)
         train, test = train_test_split(data, test_size=0.2, random_state=42)
         # Back to back in one process, so shared CPU load touches both sides alike.
-        ours, ours_seconds, ours_cpu = _timed(lambda: models.train_models(train))
+        ours, ours_seconds, ours_cpu = _timed(lambda train=train: models.train_models(train))
         predicted = ours.predict(test)
         for target in models.TARGETS:
             notebook, notebook_seconds, notebook_cpu = _timed(
-                lambda: notebook_model().fit(notebook_features(train), train[target])
+                lambda train=train, target=target: notebook_model().fit(notebook_features(train), train[target])
             )
             notebook_r2 = models.regression_metrics(test[target], notebook.predict(notebook_features(test)))["r2"]
             ours_r2 = models.regression_metrics(test[target], predicted[target])["r2"]

@@ -101,7 +101,7 @@ def compare_answers(database: str, baseline: dict, weeks: list[str]) -> dict:
     for key, slots in baseline["best_times"].items():
         got = ours_best.get(key, [])
         assert [(d, h, n) for d, h, n, _ in got] == [(d, h, n) for d, h, n, _ in slots], key
-        assert all(math.isclose(a[3], b[3], abs_tol=1e-9) for a, b in zip(got, slots)), key
+        assert all(math.isclose(a[3], b[3], abs_tol=1e-9) for a, b in zip(got, slots, strict=True)), key
     ours_reports = {(u, w): json.loads(report) for u, w, report in reports}
     for key, expected in baseline["reports"].items():
         report = ours_reports[key]
@@ -135,7 +135,9 @@ def analytics_at_scale(work: Path, sizes) -> list[dict]:
         lite = str(work / f"history_{posts}.sqlite")
         export_to_sqlite(database, lite)
         fraction = BASELINE_SAMPLE_FRACTION if written["snapshots"] >= BASELINE_SAMPLE_FROM else 1.0
-        baseline, baseline_seconds = _timed(lambda: run_baseline(lite, weeks, user_fraction=fraction))
+        baseline, baseline_seconds = _timed(
+            lambda lite=lite, weeks=weeks, fraction=fraction: run_baseline(lite, weeks, user_fraction=fraction)
+        )
         checked = compare_answers(database, baseline, weeks)
         scaled = baseline_seconds / (len(baseline["users"]) / users)
         rows.append(
@@ -617,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, section in SECTIONS.items():
             if args.only and name not in args.only:
                 continue
-            rows, seconds = _timed(lambda: section(Path(tmp), args.quick, sizes))
+            rows, seconds = _timed(lambda section=section: section(Path(tmp), args.quick, sizes))
             report["sections"][name] = rows
             print(f"\n## {name} ({seconds:.1f} s)\n")
             print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3g"))

@@ -81,9 +81,13 @@ def private_uses(source: str) -> list[str]:
                 hasattr(cls, node.attr) for cls in estimator_classes
             ):
                 found.append(f"{node.lineno}: .{node.attr} (private on {_owner(estimator_classes, node.attr)})")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and PRIVATE_MODULE_STRING.match(node.value):
-            if _is_dependency(node.value):
-                found.append(f"{node.lineno}: {node.value!r}")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and PRIVATE_MODULE_STRING.match(node.value)
+            and _is_dependency(node.value)
+        ):
+            found.append(f"{node.lineno}: {node.value!r}")
     return sorted(set(found), key=lambda line: int(line.split(":")[0]))
 
 

@@ -184,8 +184,8 @@ def test_the_emoji_only_draft_counts_its_emojis(serving_env, monkeypatch, capsys
         ),
         (
             json.dumps({"scheduled_time": "3000-01-01T00:00:00Z"}),
-            "error: invalid draft: scheduled_time: Value error, scheduled_time '3000-01-01T00:00:00Z' is more than a year "
-            "from now (latest accepted: ",
+            "error: invalid draft: scheduled_time: Value error, scheduled_time '3000-01-01T00:00:00Z' "
+            "is more than a year from now (latest accepted: ",
         ),
         (
             json.dumps({"user_followers": -1, "user_avg_engagement_rate": 2}),

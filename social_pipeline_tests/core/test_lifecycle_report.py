@@ -25,7 +25,7 @@ def build(con):
             "VALUES ($id, 'u1', $text, $at, 'test', $at)",
             {"id": post_id, "text": text, "at": published_at},
         )
-    for age, share in zip((1, 3, 6, 24, 72, 168), (0.1, 0.3, 0.5, 0.8, 0.9, 1.0)):
+    for age, share in zip((1, 3, 6, 24, 72, 168), (0.1, 0.3, 0.5, 0.8, 0.9, 1.0), strict=True):
         con.execute(
             "INSERT INTO analytics.account_lifecycle_curves (user_id, age_hours, "
             "median_share_of_week_impressions, posts) VALUES ('u1', $age, $share, 2)",

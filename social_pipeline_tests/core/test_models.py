@@ -349,7 +349,7 @@ def test_tables_come_from_public_scikit_learn_attributes_alone(trained, split):
         )
         tables, served = tabulate(public, x), model._tables()[name]
         assert tables.intercept == pytest.approx(served.intercept, abs=1e-12)
-        for table, expected in zip(tables.tables, served.tables):
+        for table, expected in zip(tables.tables, served.tables, strict=True):
             if expected.thresholds is not None:  # the trees' own thresholds, bit for bit
                 np.testing.assert_array_equal(table.thresholds, expected.thresholds)
             np.testing.assert_allclose(table.values, expected.values, rtol=0, atol=1e-12)

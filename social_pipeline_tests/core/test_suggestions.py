@@ -163,5 +163,5 @@ def test_kept_term_counts_rank_as_refitting_the_vectorizer_does():
     compared = [(suggest_hashtags(d, history), suggest_hashtags_refitting(d, history)) for d in drafts]
     assert all(new == old for new, old in compared), [pair for pair in compared if pair[0] != pair[1]]
     # Most drafts get tags from the history, not only the heuristic's.
-    from_history = [set(new) - set(suggest_hashtags_from_text(d)) for d, (new, _) in zip(drafts, compared)]
+    from_history = [set(new) - set(suggest_hashtags_from_text(d)) for d, (new, _) in zip(drafts, compared, strict=True)]
     assert sum(bool(tags) for tags in from_history) > 20

@@ -116,7 +116,7 @@ def test_history_is_covered_by_the_fewest_keys_without_gap_or_overlap():
     assert keys[29:] == [f"2026-11-30-{h:02d}:00" for h in range(12)]
     assert len(keys) == 41
     windows = [collection_window(k) for k in keys]
-    assert all(end == next_start for (_, end), (next_start, _) in zip(windows, windows[1:]))
+    assert all(end == next_start for (_, end), (next_start, _) in zip(windows, windows[1:], strict=False))
     assert (windows[0][0], windows[-1][1]) == (pd.Timestamp("2026-09-01 12:00"), pd.Timestamp("2026-11-30 12:00"))
     # A day ending before the week is complete stays days; a span inside one hour is that hour.
     assert collection_keys(pd.Timestamp("2026-12-27 22:00"), pd.Timestamp("2026-12-30 01:00")) == [

@@ -244,7 +244,9 @@ def table_rows(database: str, table: str) -> pd.DataFrame:
         reports = [json.loads(r, parse_float=lambda text: round(float(text), 9)) for r in frame.pop("report_json")]
         generated = [r.pop("generated_at") for r in reports]
         frame["report_json"] = [json.dumps(r, sort_keys=True) for r in reports]
-        frame["report_markdown"] = [m.replace(g, "<generated>") for m, g in zip(frame["report_markdown"], generated)]
+        frame["report_markdown"] = [
+            m.replace(g, "<generated>") for m, g in zip(frame["report_markdown"], generated, strict=True)
+        ]
     return frame.sort_values(list(frame.columns)).reset_index(drop=True) if len(frame) else frame
 
 

@@ -163,7 +163,8 @@ def test_zero_impressions_and_missing_quotes_by_hand(db_path):
                                        source, status, partition_key, written_at)
         VALUES ('p1', TIMESTAMP '2026-11-16 12:00', 0, 0, 0, 0, 0, 'test', 'ok', '2026-11-16-11:00', now()),
                ('p2', TIMESTAMP '2026-11-16 12:00', 200, 7, 2, 1, NULL, 'test', 'ok', '2026-11-16-11:00', now()),
-               ('p2', TIMESTAMP '2026-11-16 13:00', NULL, NULL, NULL, NULL, NULL, 'test', 'deleted', '2026-11-16-12:00', now())
+               ('p2', TIMESTAMP '2026-11-16 13:00', NULL, NULL, NULL, NULL, NULL, 'test', 'deleted',
+                '2026-11-16-12:00', now())
     """)
     con.close()
     dg.materialize(

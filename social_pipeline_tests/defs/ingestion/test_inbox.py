@@ -26,8 +26,10 @@ CONTENT = "account_analytics_content_2026-10-23_2026-11-22.csv"
 PROFILE = "profile_activity_alice_data_2026-11.csv"
 BAD = (
     '"Tweet id","Tweet permalink","time","impressions","likes"\n'
-    '"2117530719482806272","https://twitter.com/alice_data/status/2117530719482806272","2026-11-03 08:14 +0000","10.0","2.0"\n'
-    '"2117530719482806273","https://twitter.com/alice_data/status/2117530719482806273","2026-11-03 09:14 +0000","10.0","-4.0"\n'
+    '"2117530719482806272","https://twitter.com/alice_data/status/2117530719482806272",'
+    '"2026-11-03 08:14 +0000","10.0","2.0"\n'
+    '"2117530719482806273","https://twitter.com/alice_data/status/2117530719482806273",'
+    '"2026-11-03 09:14 +0000","10.0","-4.0"\n'
 )
 
 

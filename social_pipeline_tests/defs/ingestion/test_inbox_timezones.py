@@ -29,7 +29,8 @@ CONTENT = (
         for post, time, impressions, engagements in ROWS
     )
 ).encode()
-# (rank, day_of_week_local, hour_local, timezone, hour_utc, avg rate %, posts) of the newest week: local slots, UTC beside.
+# (rank, day_of_week_local, hour_local, timezone, hour_utc, avg rate %, posts) of the newest week:
+# local slots, UTC beside.
 LOCAL_BEST_TIMES = [(1, 2, 9, "America/New_York", 14, 40.0, 2), (2, 1, 18, "America/New_York", 23, 8.0, 2)]
 
 
@@ -38,7 +39,8 @@ def stored_zones_and_best_times(db: str):
     try:
         zones = con.execute("SELECT user_id, timezone FROM raw.accounts ORDER BY 1").fetchall()
         best = con.execute(
-            "SELECT rank, day_of_week_local, hour_local, timezone, hour_utc, round(avg_engagement_rate_pct, 6), posts_count "
+            "SELECT rank, day_of_week_local, hour_local, timezone, hour_utc, round(avg_engagement_rate_pct, 6), "
+            "posts_count "
             "FROM analytics.best_posting_times WHERE user_id = 'nyc_writer' "
             "AND window_end = (SELECT max(window_end) FROM analytics.best_posting_times) ORDER BY rank"
         ).fetchall()

@@ -217,7 +217,7 @@ def test_predictions_meet_their_outcomes(history, tmp_path, monkeypatch):
     outcomes = con.execute("SELECT * FROM ml.prediction_outcomes ORDER BY predicted_at").df().set_index("post_id")
     con.close()
     assert len(predictions) == 3 and predictions.prediction_id.is_unique
-    assert dict(zip(outcomes.index, outcomes.match_method)) == {
+    assert dict(zip(outcomes.index, outcomes.match_method, strict=True)) == {
         by_id.post_id: "post_id",
         by_text.post_id: "text_and_time",
     }

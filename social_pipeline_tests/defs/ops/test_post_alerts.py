@@ -202,7 +202,8 @@ def test_without_a_logged_prediction_the_served_model_predicts_from_the_features
     from social_pipeline.core.post_alerts import model_expectations
 
     db = tmp_path / "warehouse.duckdb"
-    db.write_bytes(open(trained_warehouse["db"], "rb").read())
+    with open(trained_warehouse["db"], "rb") as source:
+        db.write_bytes(source.read())
     con = connect(str(db))
     con.execute(
         "CREATE TEMP TABLE expectation_posts AS SELECT post_id FROM ml.training_dataset "
