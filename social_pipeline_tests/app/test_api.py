@@ -134,11 +134,18 @@ def test_the_top_features_differ_with_the_draft(client):
     # text post may rank the same features (media type, daypart), for opposite reasons (below).
     assert tuple(huge) != tuple(video) and tuple(huge) != tuple(night)
     assert huge[0] == "user_followers"
-    assert "media_type" in video and "daypart" in video
-    assert "daypart" in night
+    # The time of day is two features (hour, daypart) that share its effect: which of them ranks higher
+    # depends on the trained model, so the clock is asked for as either, and its effect as their product.
+    clock = {"hour", "daypart"}
+    assert "media_type" in video and clock & set(video)
+    assert clock & set(night)
     assert video_effects["likes"]["media_type"] > 1 > night_effects["likes"]["media_type"]
+
+    def clock_effect(effects):
+        return effects["likes"]["hour"] * effects["likes"]["daypart"]
+
     # The reasons behind the rankings: the evening lifts likes and 3 am lowers them; video lifts both.
-    assert video_effects["likes"]["daypart"] > 1.2 and night_effects["likes"]["daypart"] < 0.8
+    assert clock_effect(video_effects) > 1.2 and clock_effect(night_effects) < 0.8
     assert video_effects["reach"]["media_type"] > 1.1 and video_effects["likes"]["media_type"] > 1.1
     assert huge_effects["reach"]["user_followers"] > 2 > 0.5 > video_effects["reach"]["user_followers"]
     for top, effects in ((huge, huge_effects), (video, video_effects), (night, night_effects)):
