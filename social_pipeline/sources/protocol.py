@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
+from social_pipeline.core.exports import PROFILE_FIGURES
 from social_pipeline.core.metrics import COUNT_COLUMNS
 
 POST_COLUMNS = [
@@ -27,20 +28,7 @@ POST_COLUMNS = [
 ]
 METRIC_COLUMNS = ["post_id", "collected_at", *COUNT_COLUMNS, "status", "payload"]
 ACCOUNT_COLUMNS = ["user_id", "collected_at", "followers", "following", "post_count"]
-PROFILE_COLUMNS = [
-    "user_id",
-    "platform",
-    "snapshot_date",
-    "profile_views",
-    "connections_new",
-    "connection_requests",
-    "search_appearances",
-    "inmails_received",
-    "recruiter_messages",
-    "profile_saves",
-    "conversations_started",
-    "interviews_scheduled",
-]
+PROFILE_COLUMNS = ["user_id", "platform", "snapshot_date", *PROFILE_FIGURES]
 # The X API client's defaults, here so that configuring its resource does not import tweepy.
 # X answers in well under a second; a connection silent for longer than this is dead, not slow.
 DEFAULT_X_CONNECT_TIMEOUT_SECONDS = 10.0
