@@ -50,6 +50,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("written_at", "TIMESTAMP"),
         ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
         ("new_follows", "BIGINT"),
+        # A total from a source that does not split likes, reposts and replies (LinkedIn's TOP POSTS).
+        ("engagements", "BIGINT"),
     ],
     "raw.account_snapshots": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -566,10 +568,13 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "replies": "Replies (cumulative, as of the snapshot).",
     "quotes": "Quote posts (cumulative, as of the snapshot); 0 when the source does not report them.",
     "hours_since_published": "The post's age at the snapshot in hours (NULL when only the date is known).",
-    "engagements": "likes + retweets + replies + quotes; NULL when one of the first three is unknown.",
+    "engagements": "likes + retweets + replies + quotes; NULL when one of the first three is unknown; on "
+    "LinkedIn, the total its export states (it does not split the counts).",
     "engagement_rate_pct": "engagements / impressions × 100 (engagement_basis impressions), or engagements / "
     "followers at posting time × 100 (followers); 0 when the divisor is 0; NULL when unknown.",
-    "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2.",
+    "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2; NULL on LinkedIn, "
+    "whose export states engagements only as a total (likes, reposts and comments are not split), so the "
+    "weights have nothing to weigh.",
     "partition_key": "The collection hour (`%Y-%m-%d-%H:%M`, the hour that closes at collected_at); a "
     "re-run of the partition holding that hour (an hour, day or ISO week) replaces exactly "
     "these rows.",
@@ -621,6 +626,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "written_at": "When the row was written (UTC): post_snapshots refreshes what changed since its last run.",
         "new_follows": "Followers the post brought, as the source counts them (X's newer export's `New follows`, "
         "cumulative at collected_at); NULL when the source does not report it.",
+        "engagements": "Engagements as one total, from a source that does not split them into likes, reposts "
+        "and replies (LinkedIn's TOP POSTS, cumulative at collected_at); NULL when the split counts are given.",
     },
     "raw.account_snapshots": {
         "collected_at": "When the follower figures were taken (UTC).",
