@@ -549,12 +549,14 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
 # A new column needs a description in one of the two (a test names any column without one).
 SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "post_id": "The post's id at its source (the tweet id on X, the post's at:// URI on Bluesky).",
-    "user_id": "The account's id at its source (the user id on X, the handle on Bluesky).",
+    "user_id": "The account's id at its source (the user id on X, the handle on Bluesky, the handle given "
+    "with LinkedIn's files).",
     "source": "Which source supplied the row: simulated, x_api, bluesky (a comma-separated list when one "
-    "deployment collects several), or the export file's kind (x_export_classic, x_export_content).",
-    "network": "The social network the row belongs to: x or bluesky. Analytics never mix two networks.",
-    "engagement_basis": "What engagement_rate_pct is divided by: impressions (X), or followers at posting time "
-    "where the network counts no impressions (Bluesky). Never average two bases together.",
+    "deployment collects several), or the export file's kind (x_export_classic, x_export_content, "
+    "linkedin_content_analytics).",
+    "network": "The social network the row belongs to: x, bluesky or linkedin. Analytics never mix two networks.",
+    "engagement_basis": "What engagement_rate_pct is divided by: impressions (X, LinkedIn), or followers at "
+    "posting time where the network counts no impressions (Bluesky). Never average two bases together.",
     "content_type": "text, image, video, thread, link or poll, as the source classifies the post; on Bluesky "
     "also quote and reply (to another account) (`unknown` for export posts).",
     "media_type": "none, image or video: the media attached to the post.",
