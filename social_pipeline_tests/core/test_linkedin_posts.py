@@ -96,3 +96,15 @@ def test_a_linkedin_only_account_gets_its_own_report_with_its_posts(con, tmp_pat
         "likes, reposts and comments, so there is no weighted score."
     )
     assert note in render_markdown(report).splitlines()
+
+
+def test_a_share_url_is_keyed_by_its_activity_and_a_post_in_one_list_has_only_that_figure(con, tmp_path):
+    share = "https://www.linkedin.com/posts/ada-lovelace_engines-activity-7212345678901234567-AbCd"
+    content = workbook_xlsx([(share, "8/1/2026", 30)], [(TOP_IMPRESSIONS[0][0], "8/2/2026", 900)], DAILY)
+    ingest(con, tmp_path, "Content.xlsx", content)
+    refresh_post_tables(con)
+    rows = con.execute(
+        "SELECT post_id, impressions, engagements, engagement_rate_pct FROM analytics.post_snapshots ORDER BY 1"
+    ).fetchall()
+    # Without the other figure there is no rate (never a made-up 0).
+    assert rows == [("urn:li:activity:2", 900, None, None), ("urn:li:activity:7212345678901234567", None, 30, None)]
