@@ -47,7 +47,11 @@ def _zone(report: dict) -> str:
     return str(report.get("timezone") or "UTC")
 
 
-NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky"}
+NETWORK_NAMES = {"x": "X", "bluesky": "Bluesky", "linkedin": "LinkedIn"}
+# Why a network's posts have no weighted score.
+NO_WEIGHTED_SCORE = {
+    "linkedin": "LinkedIn's export does not split likes, reposts and comments, so there is no weighted score"
+}
 
 
 def network_note(report: dict) -> str | None:
@@ -61,7 +65,8 @@ def network_note(report: dict) -> str | None:
         if report.get("engagement_basis") == "followers"
         else "engagement rates are engagements per impression"
     )
-    return f"Network: {NETWORK_NAMES.get(network, network)}; {basis}."
+    why_unweighted = f"; {NO_WEIGHTED_SCORE[network]}" if network in NO_WEIGHTED_SCORE else ""
+    return f"Network: {NETWORK_NAMES.get(network, network)}; {basis}{why_unweighted}."
 
 
 def trend_lines(trends: dict) -> list[tuple[str, str]]:

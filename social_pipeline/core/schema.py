@@ -50,6 +50,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("written_at", "TIMESTAMP"),
         ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
         ("new_follows", "BIGINT"),
+        # A total from a source that does not split likes, reposts and replies (LinkedIn's TOP POSTS).
+        ("engagements", "BIGINT"),
     ],
     "raw.account_snapshots": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -547,12 +549,14 @@ DERIVED_TABLES: dict[str, list[tuple[str, str]]] = {
 # A new column needs a description in one of the two (a test names any column without one).
 SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "post_id": "The post's id at its source (the tweet id on X, the post's at:// URI on Bluesky).",
-    "user_id": "The account's id at its source (the user id on X, the handle on Bluesky).",
+    "user_id": "The account's id at its source (the user id on X, the handle on Bluesky, the handle given "
+    "with LinkedIn's files).",
     "source": "Which source supplied the row: simulated, x_api, bluesky (a comma-separated list when one "
-    "deployment collects several), or the export file's kind (x_export_classic, x_export_content).",
-    "network": "The social network the row belongs to: x or bluesky. Analytics never mix two networks.",
-    "engagement_basis": "What engagement_rate_pct is divided by: impressions (X), or followers at posting time "
-    "where the network counts no impressions (Bluesky). Never average two bases together.",
+    "deployment collects several), or the export file's kind (x_export_classic, x_export_content, "
+    "linkedin_content_analytics).",
+    "network": "The social network the row belongs to: x, bluesky or linkedin. Analytics never mix two networks.",
+    "engagement_basis": "What engagement_rate_pct is divided by: impressions (X, LinkedIn), or followers at "
+    "posting time where the network counts no impressions (Bluesky). Never average two bases together.",
     "content_type": "text, image, video, thread, link or poll, as the source classifies the post; on Bluesky "
     "also quote and reply (to another account) (`unknown` for export posts).",
     "media_type": "none, image or video: the media attached to the post.",
@@ -566,10 +570,13 @@ SHARED_COLUMN_DESCRIPTIONS: dict[str, str] = {
     "replies": "Replies (cumulative, as of the snapshot).",
     "quotes": "Quote posts (cumulative, as of the snapshot); 0 when the source does not report them.",
     "hours_since_published": "The post's age at the snapshot in hours (NULL when only the date is known).",
-    "engagements": "likes + retweets + replies + quotes; NULL when one of the first three is unknown.",
+    "engagements": "likes + retweets + replies + quotes; NULL when one of the first three is unknown; on "
+    "LinkedIn, the total its export states (it does not split the counts).",
     "engagement_rate_pct": "engagements / impressions × 100 (engagement_basis impressions), or engagements / "
     "followers at posting time × 100 (followers); 0 when the divisor is 0; NULL when unknown.",
-    "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2.",
+    "weighted_engagement_score": "likes × 1 + retweets × 2 + replies × 3 + quotes × 2; NULL on LinkedIn, "
+    "whose export states engagements only as a total (likes, reposts and comments are not split), so the "
+    "weights have nothing to weigh.",
     "partition_key": "The collection hour (`%Y-%m-%d-%H:%M`, the hour that closes at collected_at); a "
     "re-run of the partition holding that hour (an hour, day or ISO week) replaces exactly "
     "these rows.",
@@ -621,6 +628,8 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "written_at": "When the row was written (UTC): post_snapshots refreshes what changed since its last run.",
         "new_follows": "Followers the post brought, as the source counts them (X's newer export's `New follows`, "
         "cumulative at collected_at); NULL when the source does not report it.",
+        "engagements": "Engagements as one total, from a source that does not split them into likes, reposts "
+        "and replies (LinkedIn's TOP POSTS, cumulative at collected_at); NULL when the split counts are given.",
     },
     "raw.account_snapshots": {
         "collected_at": "When the follower figures were taken (UTC).",

@@ -11,6 +11,11 @@ Idempotent like every import (set-based, inside DuckDB):
 * a workbook's posts are a time series: a post whose figures equal a stored row's writes nothing,
   other figures are a further row at the workbook's time (as X re-downloads do);
 * a workbook's days replace the stored days they cover when their figures differ.
+
+A workbook's posts are also posts of the `linkedin` network in the shared post tables (raw.posts, and a
+raw.tweet_metrics row for each new or changed figure, with the stated engagements as a total), keyed by
+their activity URN (`urn:li:activity:...`) so they never collide with X ids; its daily followers are the
+account's raw.account_snapshots rows of that network, counted back and forward from the stated total.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from social_pipeline.core.collection import PARTITION_KEY_FORMAT
 from social_pipeline.core.exports import ExportError
 from social_pipeline.core.linkedin_exports import LinkedInFile, looks_like_linkedin, parse_linkedin_file
 from social_pipeline.core.schema import TABLES as TABLE_DEFINITIONS
@@ -43,7 +49,11 @@ TABLES = (
     "raw.linkedin_daily",
     "ops.ingested_files",
     "raw.accounts",
+    "raw.posts",
+    "raw.tweet_metrics",
+    "raw.account_snapshots",
 )
+NETWORK = "linkedin"
 # Weekly analytics are rebuilt for new rows of at most this long before the ingestion (an archive
 # holds connections from many years back; the recruiter figures look 30 days back).
 REFRESH_DAYS = 90
@@ -92,7 +102,67 @@ def _add_rows(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame, ex
     return int(written)
 
 
-def _write_posts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, extra: dict) -> dict[str, int]:
+def _write_shared_posts(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """The new and changed posts of the temp table post_changes as posts of the `linkedin` network: a
+    raw.posts row when the post is new there, a raw.tweet_metrics snapshot for each new or changed figure."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE linkedin_posts AS
+        SELECT COALESCE('urn:li:activity:' || nullif(regexp_extract(post_url, 'activity[:-]([0-9]+)', 1), ''),
+                        post_url) AS post_id, *
+        FROM post_changes WHERE change <> 'unchanged'
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO raw.posts BY NAME
+        SELECT post_id, user_id, published_on::TIMESTAMP AS published_at, FALSE AS published_time_known,
+               $source AS source, ingested_at, $network AS network
+        FROM linkedin_posts AS i
+        WHERE published_on IS NOT NULL AND NOT EXISTS (SELECT 1 FROM raw.posts AS t WHERE t.post_id = i.post_id)
+        """,
+        {"source": source, "network": NETWORK},
+    )
+    con.execute(
+        """
+        INSERT INTO raw.tweet_metrics BY NAME
+        SELECT post_id, collected_at, impressions, engagements, $source AS source,
+               strftime(date_trunc('hour', collected_at), $key_format) AS partition_key,
+               ingested_at AS written_at, $network AS network
+        FROM linkedin_posts WHERE post_id IN (SELECT post_id FROM raw.posts)
+        """,
+        {"source": source, "network": NETWORK, "key_format": PARTITION_KEY_FORMAT},
+    )
+    con.execute("DROP TABLE linkedin_posts")
+
+
+def _write_followers(con: duckdb.DuckDBPyConnection, account: str, source: str) -> None:
+    """The account's daily followers (raw.linkedin_daily) as its raw.account_snapshots rows of the `linkedin`
+    network, rebuilt: the newest stated total, less the new followers of the days after each earlier day (plus
+    those up to each later day). Nothing without a stated total."""
+    con.execute(
+        "DELETE FROM raw.account_snapshots WHERE user_id = $account AND network = $network AND source = $source",
+        {"account": account, "network": NETWORK, "source": source},
+    )
+    con.execute(
+        """
+        INSERT INTO raw.account_snapshots BY NAME
+        WITH days AS (
+            SELECT day, total_followers, sum(COALESCE(new_followers, 0)) OVER (ORDER BY day) AS running
+            FROM raw.linkedin_daily WHERE user_id = $account
+        ),
+        anchor AS (SELECT max_by(total_followers, day) AS total, max_by(running, day) AS running
+                   FROM days WHERE total_followers IS NOT NULL)
+        SELECT $account AS user_id, d.day::TIMESTAMP AS collected_at, a.total + d.running - a.running AS followers,
+               $source AS source, $network AS network
+        FROM days AS d CROSS JOIN anchor AS a
+        WHERE a.total IS NOT NULL
+        """,
+        {"account": account, "network": NETWORK, "source": source},
+    )
+
+
+def _write_posts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, extra: dict, source: str) -> dict[str, int]:
     if frame.empty:
         return {"new": 0, "updated": 0}
     _stage(con, "raw.linkedin_post_metrics", frame, extra, "incoming_posts")
@@ -110,6 +180,7 @@ def _write_posts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, extra: dic
         """
     )
     con.execute("DROP TABLE incoming_posts")
+    _write_shared_posts(con, source)
     return _insert_changes(con, "raw.linkedin_post_metrics", "post_changes")
 
 
@@ -180,8 +251,10 @@ def _write(
             daily = pd.concat(
                 [daily, pd.DataFrame([{"day": on, "total_followers": parsed.total_followers}])], ignore_index=True
             )
-    posts = _write_posts(con, parsed.posts, {**extra, "collected_at": collected_at})
+    posts = _write_posts(con, parsed.posts, {**extra, "collected_at": collected_at}, parsed.kind)
     days = _write_daily(con, daily, extra)
+    if len(daily):
+        _write_followers(con, account, parsed.kind)
     changes = {"new": added + posts["new"] + days["new"], "updated": posts["updated"] + days["updated"]}
     rows = parsed.rows - len(parsed.daily) + len(daily)  # with the day that only states the follower total
     changes["unchanged"] = rows - changes["new"] - changes["updated"]

@@ -14,6 +14,12 @@ followers_at_post AS (
     FROM follower_posts AS fp
     ASOF LEFT JOIN (SELECT * FROM raw.account_snapshots WHERE followers IS NOT NULL) AS before
       ON before.user_id = fp.user_id AND before.network = fp.network AND fp.published_at >= before.collected_at
+),
+-- LinkedIn states engagements only as a total (m.engagements): it is carried when likes etc. are NULL,
+-- and with nothing to weigh the weighted score stays NULL.
+metrics AS (
+    SELECT * REPLACE (COALESCE(engagements(likes, retweets, replies, quotes), engagements) AS engagements)
+    FROM raw.tweet_metrics
 )
 SELECT
     m.post_id,
@@ -27,23 +33,24 @@ SELECT
     m.retweets,
     m.replies,
     m.quotes,
-    engagements(m.likes, m.retweets, m.replies, m.quotes) AS engagements,
+    m.engagements,
     p.network,
     CASE WHEN p.network = 'bluesky' THEN 'followers' ELSE 'impressions' END AS engagement_basis,
+    -- The macro's rate, from the total: (engagements, 0, 0, 0) sums to it.
     CASE WHEN p.network = 'bluesky'
-         THEN engagement_rate_pct(m.likes, m.retweets, m.replies, m.quotes, f.followers)
-         ELSE engagement_rate_pct(m.likes, m.retweets, m.replies, m.quotes, m.impressions) END
+         THEN engagement_rate_pct(m.engagements, 0, 0, 0, f.followers)
+         ELSE engagement_rate_pct(m.engagements, 0, 0, 0, m.impressions) END
         AS engagement_rate_pct,
     weighted_engagement_score(m.likes, m.retweets, m.replies, m.quotes) AS weighted_engagement_score,
     -- Real but implausible figures keep the formula's value and are flagged (core/schema.py).
-    CASE WHEN m.impressions > 0 AND engagements(m.likes, m.retweets, m.replies, m.quotes) > m.impressions
+    CASE WHEN m.impressions > 0 AND m.engagements > m.impressions
          THEN 'engagements_exceed_impressions'
-         WHEN m.impressions = 0 AND engagements(m.likes, m.retweets, m.replies, m.quotes) > 0
+         WHEN m.impressions = 0 AND m.engagements > 0
          THEN 'engagements_without_impressions' END AS engagement_rate_flag,
     m.source,
     m.partition_key,
     m.written_at AS source_written_at
-FROM raw.tweet_metrics AS m
+FROM metrics AS m
 JOIN raw.posts AS p USING (post_id)
 LEFT JOIN followers_at_post AS f USING (post_id)
 WHERE m.partition_key IN (SELECT partition_key FROM refresh_keys)
