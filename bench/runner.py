@@ -27,6 +27,7 @@ import responses
 from bench.baseline_sqlite import run_baseline
 from bench.history import complete_weeks, export_to_sqlite, write_history
 from bench.lake import lake_concurrency, lake_cost
+from bench.x_cost import tweet_payload
 
 DEFAULT_SIZES = ((1_000, 3), (10_000, 10), (100_000, 50))  # posts (x 10 snapshots), users
 QUICK_SIZES = ((1_000, 3), (10_000, 10))
@@ -199,24 +200,9 @@ def api_cost(posts: int = 1_000) -> list[dict]:
     base_ms = int(pd.Timestamp("2025-03-01").value // 1_000_000) - TWITTER_EPOCH_MS
     ids = [str((base_ms << 22) + n) for n in range(posts)]
 
-    def tweet(post_id):
-        return {
-            "id": post_id,
-            "text": "t",
-            "edit_history_tweet_ids": [post_id],
-            "public_metrics": {
-                "like_count": 1,
-                "retweet_count": 0,
-                "reply_count": 0,
-                "quote_count": 0,
-                "bookmark_count": 0,
-                "impression_count": 10,
-            },
-        }
-
     def many(request):
         asked = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
-        return 200, {"content-type": "application/json"}, json.dumps({"data": [tweet(i) for i in asked]})
+        return 200, {"content-type": "application/json"}, json.dumps({"data": [tweet_payload(i) for i in asked]})
 
     source = XApiSource(XCredentials(bearer_token="bench-token"), usernames="bench", sleep=lambda s: None)
 

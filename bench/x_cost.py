@@ -31,7 +31,8 @@ def _snowflake(at: pd.Timestamp) -> str:
     return str((int(at.value // 1_000_000) - TWITTER_EPOCH_MS) << 22)
 
 
-def _tweet(post_id: str) -> dict:
+def tweet_payload(post_id: str) -> dict:
+    """One post as X's lookup and timeline answer it, with fixed public metrics."""
     return {
         "id": post_id,
         "text": "t",
@@ -50,7 +51,7 @@ def _tweet(post_id: str) -> dict:
 def _fake_x(fake: responses.RequestsMock, posts: list[str]) -> None:
     def lookup(request):
         asked = parse_qs(urlparse(request.url).query)["ids"][0].split(",")
-        return 200, {}, json.dumps({"data": [_tweet(i) for i in asked]})
+        return 200, {}, json.dumps({"data": [tweet_payload(i) for i in asked]})
 
     def timeline(request):
         query = parse_qs(urlparse(request.url).query)
@@ -59,7 +60,7 @@ def _fake_x(fake: responses.RequestsMock, posts: list[str]) -> None:
         offset = int(query.get("pagination_token", ["0"])[0])
         page = inside[offset : offset + 100]
         meta = {"result_count": len(page), **({"next_token": str(offset + 100)} if offset + 100 < len(inside) else {})}
-        return 200, {}, json.dumps({"data": [_tweet(p) for p in page], "meta": meta})
+        return 200, {}, json.dumps({"data": [tweet_payload(p) for p in page], "meta": meta})
 
     fake.add_callback(responses.GET, f"{API}/tweets", callback=lookup)
     fake.add_callback(responses.GET, f"{API}/users/42/tweets", callback=timeline)
