@@ -142,7 +142,8 @@ def _registry_rows(database: str) -> tuple[dict, dict]:
 
 
 def user_levels(user_id: str | None, database: str | None = None) -> dict | None:
-    """The user's mean reach and likes over their settled posts, or None for an unknown user."""
+    """The user's mean reach and likes over their settled posts, and their followers and engagement rate as of
+    the newest one, or None for an unknown user."""
     if not user_id:
         return None
     database = read_database(database)
@@ -152,13 +153,23 @@ def user_levels(user_id: str | None, database: str | None = None) -> dict | None
 def _read_user_levels(user_id: str, database: str) -> dict | None:
     with connect(database, read_only=True) as con:
         try:
+            # The account's followers and engagement rate as of its newest settled post, as training saw them.
             row = con.execute(
-                "SELECT avg(reach), avg(likes) FROM ml.training_dataset WHERE user_id = $u AND NOT is_synthetic",
+                "SELECT avg(reach), avg(likes), arg_max(user_followers, published_at), "
+                "arg_max(user_avg_engagement_rate, published_at) "
+                "FROM ml.training_dataset WHERE user_id = $u AND NOT is_synthetic",
                 {"u": user_id},
             ).fetchall()[0]
         except duckdb.Error:  # no ml tables yet
             return None
-    return None if row[0] is None else {"user_avg_reach": float(row[0]), "user_avg_likes": float(row[1])}
+    if row[0] is None:
+        return None
+    levels = {"user_avg_reach": float(row[0]), "user_avg_likes": float(row[1])}
+    if row[2] is not None:
+        levels["user_followers"] = int(row[2])
+    if row[3] is not None:
+        levels["user_avg_engagement_rate"] = float(row[3])
+    return levels
 
 
 def user_history(user_id: str | None, database: str | None = None) -> HashtagHistory | None:

@@ -71,13 +71,16 @@ def predict_payload(
     user_levels: dict | None = None,
 ) -> dict:
     """The contract's response for one draft, plus intervals, versions, contributions and notes.
-    `user_levels` (user_avg_reach, user_avg_likes: the user's settled means) lets the models predict
-    relative to the user's own level, as they do for known users in training."""
+    `user_levels` (user_avg_reach, user_avg_likes: the user's settled means; user_followers,
+    user_avg_engagement_rate as of the newest settled post) lets the models predict relative to the
+    user's own level, as they do for known users in training; a figure the draft states is kept."""
     if not isinstance(payload, PostPayload):
         payload = PostPayload.model_validate(payload)
     features, notes = feature_row(payload)
     if user_levels:
-        features = features.assign(**user_levels)
+        # The account's own figures fill what the draft leaves out; what the draft states wins.
+        stated = payload.model_fields_set
+        features = features.assign(**{k: v for k, v in user_levels.items() if k not in stated})
     predicted = models.predict(features).iloc[0]
     notes += _extrapolation_notes(models, payload, bool(user_levels))
     reach = int(max(0, round(float(predicted["reach"]))))

@@ -311,3 +311,29 @@ def test_a_time_more_than_a_year_ahead_is_a_422_naming_the_field_and_the_bound(c
     )
     # Past times stay allowed (backtests).
     assert client.post("/predict", json={**DRAFT, "scheduled_time": "2001-01-01T00:00:00Z"}).status_code == 200
+
+
+def test_a_known_account_without_followers_is_predicted_from_its_own_figures(client, serving_env):
+    """A draft that names an account but not its followers or rate gets the account's figures as of its
+    newest settled post, the same prediction as a draft that states them, never the defaults' near-zero."""
+    con = duckdb.connect(serving_env["bi"], read_only=True)
+    user, followers, rate = con.execute(
+        "SELECT user_id, arg_max(user_followers, published_at), arg_max(user_avg_engagement_rate, published_at) "
+        "FROM ml.training_dataset WHERE NOT is_synthetic GROUP BY 1 ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    con.close()
+    draft = {k: v for k, v in DRAFT.items() if k not in ("user_followers", "user_avg_engagement_rate")}
+    implicit = client.post("/predict", json={**draft, "user_id": user}).json()
+    stated = client.post(
+        "/predict", json={**draft, "user_id": user, "user_followers": followers, "user_avg_engagement_rate": rate}
+    ).json()
+    assert implicit["features"]["user_followers"] == followers
+    assert implicit["features"]["user_avg_engagement_rate"] == pytest.approx(rate)
+    assert (implicit["predicted_reach"], implicit["predicted_likes"]) == (
+        stated["predicted_reach"],
+        stated["predicted_likes"],
+    )
+    assert implicit["predicted_likes"] > 0
+    # What a draft states still wins over the account's figures.
+    small = client.post("/predict", json={**draft, "user_id": user, "user_followers": 500}).json()
+    assert small["features"]["user_followers"] == 500
