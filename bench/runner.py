@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from importlib import import_module
 from pathlib import Path
 
 import duckdb
@@ -570,6 +571,7 @@ SECTIONS = {
     "end_to_end": lambda work, quick, sizes: end_to_end(work, quick),
     "models_on_simulated_history": lambda work, quick, sizes: models_on_history(work),
     "local_vs_utc_time_features": lambda work, quick, sizes: clock_features_on_history(work),
+    "models_per_network": lambda work, quick, sizes: import_module("bench.network_models").run(quick=quick),
     "lake_concurrency": lambda work, quick, sizes: lake_concurrency(work, quick),
     "lake_cost": lambda work, quick, sizes: lake_cost(work, quick),
     "post_alerts": lambda work, quick, sizes: post_alerts_rates(quick),

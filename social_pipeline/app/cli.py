@@ -383,7 +383,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from pydantic import ValidationError
 
-    from social_pipeline.app.serving import predict
+    from social_pipeline.app.serving import NetworkMismatchError, predict
     from social_pipeline.core.model_registry import ModelNotTrainedError
 
     json_path: str | None = None if args.json in (None, "-") else args.json
@@ -407,6 +407,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in error.errors())
         print(f"error: invalid draft: {problems}", file=sys.stderr)
+        return 2
+    except NetworkMismatchError as error:
+        print(f"error: invalid draft: {error}", file=sys.stderr)
         return 2
     except ModelNotTrainedError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -28,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from social_pipeline.app.serving import latest_models, predict, read_database, user_history
+from social_pipeline.app.serving import NetworkMismatchError, latest_models, predict, read_database, user_history
 from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.prediction_request import PostPayload
 from social_pipeline.core.suggestions import suggest_description_for_media, suggest_hashtags
@@ -41,7 +41,7 @@ class Interval(BaseModel):
 
 
 class PredictionIntervals(BaseModel):
-    reach: Interval
+    reach: Interval | None = Field(description="null where the network counts no impressions (Bluesky)")
     likes: Interval
 
 
@@ -49,7 +49,8 @@ class Explanations(BaseModel):
     top_features: list[str] = Field(description="the features that moved this prediction most, largest first")
     method: str
     contributions: dict[str, dict[str, float]] = Field(
-        description="per target (reach, likes) and feature of the draft (every one in `features`, so every "
+        description="per target (reach, likes; likes alone without reach) and feature of the draft (every one "
+        "in `features`, so every "
         "top feature): the factor the feature multiplies the prediction by, against a typical post; "
         "1.0 where the target's model does not take the feature (likes does not take user_avg_reach, "
         "reach not user_avg_likes)"
@@ -61,11 +62,17 @@ class PredictionResponse(BaseModel):
 
     suggested_hashtags: list[str]
     suggested_description: str | None = Field(description="only when the post has media")
-    predicted_reach: int
+    predicted_reach: int | None = Field(description="null where the network counts no impressions (Bluesky)")
     predicted_likes: int
-    predicted_engagement_rate: float = Field(description="predicted likes / predicted reach, a ratio")
+    predicted_engagement_rate: float | None = Field(
+        description="predicted likes / predicted reach, a ratio; null where there is no reach (Bluesky)"
+    )
     explanations: Explanations
     prediction_intervals: PredictionIntervals
+    network: str = Field(description="the network predicted for: the request's, the account's (user_id), else x")
+    reach_available: bool = Field(
+        description="false on a network that counts no impressions (Bluesky): only likes are predicted"
+    )
     model_versions: dict[str, str]
     features: dict[str, Any] = Field(description="the model's input row, derived from the request")
     notes: list[str] = Field(description="what was assumed, e.g. a time without timezone taken as UTC")
@@ -280,6 +287,13 @@ def public_detail(message: str) -> str:
 def _no_models(request: Request, error: ModelNotTrainedError) -> JSONResponse:
     _log.warning("503 on %s: %s", request.url.path, error)
     return JSONResponse(status_code=503, content={"detail": public_detail(str(error))})
+
+
+@app.exception_handler(NetworkMismatchError)
+def _network_mismatch(request: Request, error: NetworkMismatchError) -> JSONResponse:
+    """422 in the shape of a validation error: the draft's network is not its account's."""
+    detail = [{"loc": ["body", "network"], "msg": _echo(str(error)), "type": "value_error", "input": None}]
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 @app.exception_handler(duckdb.IOException)

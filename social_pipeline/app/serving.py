@@ -162,9 +162,17 @@ def _read_user_levels(user_id: str, database: str) -> dict | None:
             ).fetchall()[0]
         except duckdb.Error:  # no ml tables yet
             return None
-    if row[0] is None:
+    if row[1] is None:
         return None
-    levels = {"user_avg_reach": float(row[0]), "user_avg_likes": float(row[1])}
+    # A Bluesky account has likes and no reach: its level is likes alone.
+    levels = (
+        {"user_avg_likes": float(row[1])}
+        if row[0] is None
+        else {
+            "user_avg_reach": float(row[0]),
+            "user_avg_likes": float(row[1]),
+        }
+    )
     if row[2] is not None:
         levels["user_followers"] = int(row[2])
     if row[3] is not None:
@@ -209,6 +217,50 @@ def _read_account_timezones(wanted: tuple[str, ...], database: str) -> dict[str,
         except duckdb.Error:  # no raw.accounts yet: UTC
             return {}
     return dict(rows)
+
+
+def account_networks(user_ids, database: str | None = None) -> dict[str, str]:
+    """user_id -> the network of the account's posts and follower figures; {} for unknown accounts (or
+    an id with figures on two networks, which names no one network)."""
+    wanted = tuple(sorted({u for u in user_ids if u}))
+    if not wanted:
+        return {}
+    database = read_database(database)
+    return _read_once("networks", database, wanted, lambda: _read_account_networks(wanted, database))
+
+
+def _read_account_networks(wanted: tuple[str, ...], database: str) -> dict[str, str]:
+    with connect(database, read_only=True) as con:
+        try:
+            rows = con.execute(
+                "SELECT user_id, any_value(network) FROM (SELECT user_id, network FROM raw.posts UNION ALL "
+                "SELECT user_id, network FROM raw.account_snapshots) WHERE user_id IN (SELECT unnest($u)) "
+                "GROUP BY user_id HAVING count(DISTINCT network) = 1",
+                {"u": list(wanted)},
+            ).fetchall()
+        except duckdb.Error:  # no raw tables yet: the draft's own network, else X
+            return {}
+    return dict(rows)
+
+
+class NetworkMismatchError(ValueError):
+    """A draft names a network other than its account's."""
+
+
+def with_account_networks(payloads: list[PostPayload], database: str | None = None) -> list[PostPayload]:
+    """A payload without `network` but with a known user_id is for the account's network; one that names
+    another network than its account's is refused (NetworkMismatchError)."""
+    networks = account_networks([p.user_id for p in payloads], database)
+    for p in payloads:
+        if p.network is not None and p.user_id in networks and networks[p.user_id] != p.network:
+            raise NetworkMismatchError(
+                f"network {p.network!r} does not match account {p.user_id!r}, whose posts are on "
+                f"{networks[p.user_id]!r}: leave network out or name the account's own"
+            )
+    return [
+        p.model_copy(update={"network": networks[p.user_id]}) if p.network is None and p.user_id in networks else p
+        for p in payloads
+    ]
 
 
 def known_account(user_id: str, database: str | None = None) -> bool | None:
@@ -296,7 +348,7 @@ def predict(payload: PostPayload | dict, database: str | None = None, log: bool 
     if not isinstance(payload, PostPayload):
         payload = PostPayload.model_validate(payload)
     models, versions = latest_models(database)
-    (zoned,) = with_account_timezones([payload], database)
+    (zoned,) = with_account_timezones(with_account_networks([payload], database), database)
     response = predict_payload(
         models, zoned, versions, user_history(payload.user_id, database), user_levels(payload.user_id, database)
     )
@@ -319,5 +371,7 @@ def predict_batch(payloads: list[PostPayload | dict], database: str | None = Non
     """Point predictions and intervals for many drafts at once (not logged)."""
     models, _ = latest_models(database)
     validated = [p if isinstance(p, PostPayload) else PostPayload.model_validate(p) for p in payloads]
-    timezoned: list[PostPayload | dict] = list(with_account_timezones(validated, database))
+    timezoned: list[PostPayload | dict] = list(
+        with_account_timezones(with_account_networks(validated, database), database)
+    )
     return predict_frame(models, timezoned)

@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter
 
-from .models import TrainedModels
+from .model_registry import ModelNotTrainedError
+from .models import TargetModel, TrainedModels
+from .models.inputs import DEFAULT_NETWORK
 from .prediction_request import PostPayload, feature_frame, feature_row
 from .suggestions import HashtagHistory, suggest_description_for_media, suggest_hashtags
 from .timezones import DEFAULT_TIMEZONE
@@ -26,15 +28,15 @@ EXPLANATION_METHOD = (
 )
 
 
-def _explain(models: TrainedModels, features: pd.DataFrame) -> tuple[list[str], dict]:
-    """The top features and each target's factor for every feature of the draft. With a user's level,
-    reach is relative to user_avg_reach and likes to user_avg_likes: a level a target's model does not
-    take moves that target by x1 (log effect 0), so every named feature has a factor for both."""
+def _explain(models: TrainedModels, features: pd.DataFrame, targets: tuple[str, ...]) -> tuple[list[str], dict]:
+    """The top features and each of `targets`' factor for every feature of the draft. With a user's
+    level, reach is relative to user_avg_reach and likes to user_avg_likes: a level a target's model
+    does not take moves that target by x1 (log effect 0), so every named feature has a factor for each."""
     log_effects = {
         target: models.target_model(target).contributions(features).iloc[0].reindex(features.columns, fill_value=0.0)
-        for target in ("reach", "likes")
+        for target in targets
     }
-    weight = log_effects["reach"].abs() + log_effects["likes"].abs()
+    weight = pd.concat(list(log_effects.values()), axis=1).abs().sum(axis=1)
     top = weight.sort_values(ascending=False, kind="stable").index[:TOP_FEATURES].tolist()
     contributions = {
         target: {feature: round(float(np.exp(value)), 4) for feature, value in effects.items()}
@@ -43,9 +45,9 @@ def _explain(models: TrainedModels, features: pd.DataFrame) -> tuple[list[str], 
     return top, contributions
 
 
-def _extrapolation_notes(models: TrainedModels, payload: PostPayload, level_known: bool) -> list[str]:
-    """Say so when the follower count lies outside what the models saw and nothing else anchors it."""
-    low_high = getattr(models.reach, "followers_range", None)  # None for models saved before the field
+def _extrapolation_notes(model: TargetModel, payload: PostPayload, level_known: bool) -> list[str]:
+    """Say so when the follower count lies outside what `model` saw and nothing else anchors it."""
+    low_high = getattr(model, "followers_range", None)  # None for models saved before the field
     if level_known or not low_high or payload.user_followers is None:
         return []
     low, high = low_high
@@ -53,7 +55,7 @@ def _extrapolation_notes(models: TrainedModels, payload: PostPayload, level_know
         return []
     how = (
         "it is extrapolated per follower from the nearest account size"
-        if getattr(models.reach, "per_follower", None) is not None
+        if getattr(model, "per_follower", None) is not None
         else "the prediction is that of the nearest account size"
     )
     return [
@@ -76,31 +78,50 @@ def predict_payload(
     user's own level, as they do for known users in training; a figure the draft states is kept."""
     if not isinstance(payload, PostPayload):
         payload = PostPayload.model_validate(payload)
+    network = payload.network or DEFAULT_NETWORK
+    if network not in models.likes.networks:
+        raise ModelNotTrainedError(
+            f"the served likes model was trained on {' and '.join(models.likes.networks)} posts only, so it "
+            f"cannot predict a {network} draft: retrain (the ml_training job) once {network} posts have settled"
+        )
     features, notes = feature_row(payload)
     if user_levels:
         # The account's own figures fill what the draft leaves out; what the draft states wins.
         stated = payload.model_fields_set
         features = features.assign(**{k: v for k, v in user_levels.items() if k not in stated})
     predicted = models.predict(features).iloc[0]
-    notes += _extrapolation_notes(models, payload, bool(user_levels))
-    reach = int(max(0, round(float(predicted["reach"]))))
+    # A network that counts no impressions (Bluesky) has no reach to predict: likes alone, on the
+    # followers basis, and reach, its interval and the engagement rate per impression stay null.
+    reach_available = network in models.reach.networks
+    targets = ("reach", "likes") if reach_available else ("likes",)
+    notes += _extrapolation_notes(models.target_model(targets[0]), payload, bool(user_levels))
+    if not reach_available:
+        notes.append(
+            f"reach is not available on {network}: it counts no impressions, so only likes are predicted "
+            "(with their interval)"
+        )
     likes = int(max(0, round(float(predicted["likes"]))))
-    top, contributions = _explain(models, features)
+    reach = int(max(0, round(float(predicted["reach"])))) if reach_available else None
+    top, contributions = _explain(models, features, targets)
     has_media = payload.media_type in ("image", "video")
     return {
         "suggested_hashtags": suggest_hashtags(payload.post_text, history),
         "suggested_description": suggest_description_for_media(payload.post_text) if has_media else None,
         "predicted_reach": reach,
         "predicted_likes": likes,
-        "predicted_engagement_rate": round(likes / reach, 4) if reach > 0 else 0.0,
+        "predicted_engagement_rate": None if reach is None else round(likes / reach, 4) if reach > 0 else 0.0,
         "explanations": {"top_features": top, "method": EXPLANATION_METHOD, "contributions": contributions},
         "prediction_intervals": {
             target: {
                 "p10": int(round(float(predicted[f"{target}_p10"]))),
                 "p90": int(round(float(predicted[f"{target}_p90"]))),
             }
+            if target in targets
+            else None
             for target in ("reach", "likes")
         },
+        "network": network,
+        "reach_available": reach_available,
         "model_versions": dict(model_versions),
         "features": {
             k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in features.iloc[0].items()

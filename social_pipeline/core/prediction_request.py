@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .clock import naive_utc, utc_now
 from .features import daypart, text_feature_frame, text_features
+from .models.inputs import DEFAULT_NETWORK
 from .timezones import DEFAULT_TIMEZONE, check_timezone, utc_to_local
 
 _STARTS_WITH_YEAR = re.compile(r"\s*\d{4}")
@@ -43,12 +44,22 @@ class PostPayload(BaseModel):
     )
     user_followers: int = Field(100, ge=0, le=2_000_000_000, strict=True)
     user_avg_engagement_rate: float = Field(
-        0.01, ge=0.0, le=1.0, strict=True, allow_inf_nan=False, description="a ratio, 0-1"
+        0.01,
+        ge=0.0,
+        le=1.0,
+        strict=True,
+        allow_inf_nan=False,
+        description="a ratio, 0-1: engagements per impression on X, per follower at posting time on Bluesky",
     )
     num_hashtags: int | None = Field(None, ge=0, le=1_000, strict=True)
     num_mentions: int | None = Field(None, ge=0, le=1_000, strict=True)
     num_emojis: int | None = Field(None, ge=0, le=10_000, strict=True)
     user_id: str | None = Field(None, max_length=200, description="whose history ranks the hashtag suggestions")
+    network: Literal["x", "bluesky"] | None = Field(
+        None,
+        description="the network the draft is for. Default: the account's network when user_id is known, "
+        "else x. Bluesky counts no impressions: a Bluesky draft gets likes and no reach.",
+    )
     post_id: str | None = Field(None, max_length=200, description="the published post, to join its outcome")
     timezone: str | None = Field(
         None,
@@ -142,6 +153,7 @@ def feature_frame(payloads: list[PostPayload]) -> pd.DataFrame:
     frame["num_media_items"] = [p.num_media_items for p in payloads]
     frame["user_followers"] = [p.user_followers for p in payloads]
     frame["user_avg_engagement_rate"] = [p.user_avg_engagement_rate for p in payloads]
+    frame["network"] = [p.network or DEFAULT_NETWORK for p in payloads]
     return frame
 
 
@@ -168,6 +180,7 @@ def feature_row(payload: PostPayload) -> tuple[pd.DataFrame, list[str]]:
             "num_media_items": [payload.num_media_items],
             "user_followers": [payload.user_followers],
             "user_avg_engagement_rate": [payload.user_avg_engagement_rate],
+            "network": [payload.network or DEFAULT_NETWORK],
         }
     )
     return pd.DataFrame(columns), notes

@@ -333,6 +333,9 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("settled_snapshot_time", "TIMESTAMP"),
         ("settle_age_hours", "DOUBLE"),
         ("built_at", "TIMESTAMP NOT NULL"),
+        # x or bluesky; a Bluesky row has likes and no reach (reach NULL, engagement_basis followers).
+        ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
+        ("engagement_basis", "VARCHAR"),
     ],
     # One row per trained model version; the newest promoted row per model_name is the one served.
     "ml.model_registry": [
@@ -858,11 +861,12 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "user_avg_engagement_rate": "Mean engagement rate (ratio) of the user's posts whose outcome had "
         "settled before this one was published.",
         "user_settled_posts": "How many of the user's posts had settled before this one was published.",
-        "reach": "Target: impressions at the settle age.",
+        "reach": "Target: impressions at the settle age; NULL on Bluesky, which counts no impressions.",
         "likes": "Target: likes at the settle age.",
-        "engagement_rate": "Engagement rate at the settle age (ratio), engagement_rate_pct / 100.",
+        "engagement_rate": "Engagement rate at the settle age (ratio), engagement_rate_pct / 100: per "
+        "impression, or per follower where engagement_basis is followers.",
         "user_avg_reach": "The user's mean reach over the same settled posts: the baseline, and the "
-        "level the models predict relative to.",
+        "level the models predict relative to (NULL on Bluesky).",
         "user_avg_likes": "The user's mean likes over the same settled posts.",
         "settled_snapshot_time": "The snapshot the targets come from: the first at or after the settle age.",
         "settle_age_hours": "The post's age at that snapshot, in hours.",

@@ -14,7 +14,7 @@ from .inputs import FEATURES, TARGETS, feature_columns, with_daypart
 from .intervals import interval_coverage
 from .saved_format import FORMAT_VERSION, OutdatedModelError, in_current_format
 from .served import QUANTILES, TargetModel, TrainedModels
-from .training import POINT_PARAMS, regression_metrics, time_holdout_split, train_models
+from .training import POINT_PARAMS, regression_metrics, time_holdout_split, train_models, train_target
 
 __all__ = [
     "FEATURES",
@@ -31,5 +31,6 @@ __all__ = [
     "regression_metrics",
     "time_holdout_split",
     "train_models",
+    "train_target",
     "with_daypart",
 ]

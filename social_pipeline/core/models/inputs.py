@@ -29,8 +29,14 @@ NUMERIC_FEATURES = (
     "num_media_items",
     "hour",
 )
-CATEGORICAL_FEATURES = ("media_type", "daypart", "day_of_week")
+# `network` (x, bluesky) is a feature only where a target's training rows hold more than one network
+# (training.py): one likes model for every network beat one per network on the simulated history
+# (bench/network_models.py).
+NETWORK_COLUMN = "network"
+CATEGORICAL_FEATURES = ("media_type", "daypart", "day_of_week", NETWORK_COLUMN)
 FEATURES = LOG_FEATURES + NUMERIC_FEATURES + CATEGORICAL_FEATURES
+# Rows without a network column (the notebook's layout, a draft that names none) are X posts.
+DEFAULT_NETWORK = "x"
 # The engagement rate: a fitted factor of the per-exposure models' exposure (training.py).
 RATE_FACTOR_COLUMN = "user_avg_engagement_rate"
 
@@ -59,6 +65,25 @@ def with_daypart(df: pd.DataFrame) -> pd.DataFrame:
     if "daypart" in df.columns or "hour" not in df.columns:
         return df
     return df.assign(daypart=daypart(df["hour"].to_numpy()))
+
+
+def with_network(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """`df` with DEFAULT_NETWORK in a missing network column where `columns` read one."""
+    if NETWORK_COLUMN not in columns or NETWORK_COLUMN in df.columns:
+        return df
+    return df.assign(**{NETWORK_COLUMN: DEFAULT_NETWORK})
+
+
+def network_column(df: pd.DataFrame) -> pd.Series:
+    """Each row's network: DEFAULT_NETWORK where the frame has no network column or the row names none."""
+    if NETWORK_COLUMN not in df.columns:
+        return pd.Series(DEFAULT_NETWORK, index=df.index, dtype=object)
+    return df[NETWORK_COLUMN].fillna(DEFAULT_NETWORK).astype(str)
+
+
+def networks_of(df: pd.DataFrame) -> tuple[str, ...]:
+    """The networks of `df`'s rows, sorted."""
+    return tuple(sorted(network_column(df).unique()))
 
 
 def feature_columns(df: pd.DataFrame) -> list[str]:
@@ -112,7 +137,7 @@ def boosted_pipeline(columns: list[str], random_state: int, extra: tuple[str, ..
 
 def prepared(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """`columns` of `df` as the pipelines read them: categories as text, the rest as float64."""
-    frame = with_daypart(df)
+    frame = with_network(with_daypart(df), columns)
     frame = frame[columns].copy()
     for column in columns:
         # Nullable warehouse types (pd.NA) become float NaN, which the trees treat as missing.
@@ -129,7 +154,7 @@ Arrays = dict[str, np.ndarray]
 
 def feature_arrays(df: pd.DataFrame, columns: list[str]) -> Arrays:
     """`prepared` as one array per column: what the tables read, without a DataFrame's per-access cost."""
-    frame = with_daypart(df)
+    frame = with_network(with_daypart(df), columns)
     arrays = {}
     for column in columns:
         values = frame[column]

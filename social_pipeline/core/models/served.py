@@ -18,7 +18,15 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..additive import AdditiveTrees
-from .inputs import RATE_FACTOR_COLUMN, Arrays, feature_arrays, log_factors, rate_factor_log, rows_of
+from .inputs import (
+    RATE_FACTOR_COLUMN,
+    Arrays,
+    feature_arrays,
+    log_factors,
+    network_column,
+    rate_factor_log,
+    rows_of,
+)
 
 # The layout of a saved TargetModel; saved_format.py converts the one before it.
 FORMAT_VERSION = 2
@@ -68,6 +76,9 @@ class TargetModel:
     spread: Pipeline | None = None
     spread_multipliers: tuple[float, float] = (0.0, 0.0)
     interval_levels: tuple[float, float] = QUANTILES
+    # The networks of the training rows: the model answers drafts of these only. Models saved before
+    # the field was trained on X posts alone.
+    networks: tuple[str, ...] = ("x",)
     # The saved layout this object has (saved_format.py reads this one and the one before).
     format_version: int = FORMAT_VERSION
 
@@ -252,7 +263,13 @@ class TrainedModels:
     params: dict = field(default_factory=dict)
 
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
-        return pd.concat([self.reach.predict(df), self.likes.predict(df)], axis=1)
+        """Reach is NaN (with its interval) for rows of a network the reach model was not trained on:
+        one that counts no impressions (Bluesky)."""
+        reach = self.reach.predict(df)
+        without_reach = ~network_column(df).isin(self.reach.networks).to_numpy()
+        if without_reach.any():
+            reach.loc[without_reach, :] = np.nan
+        return pd.concat([reach, self.likes.predict(df)], axis=1)
 
     def target_model(self, target: str) -> TargetModel:
         return {"reach": self.reach, "likes": self.likes}[target]

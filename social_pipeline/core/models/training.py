@@ -19,11 +19,13 @@ from threadpoolctl import threadpool_limits
 
 from ..additive import tabulate
 from .inputs import (
+    NETWORK_COLUMN,
     RATE_FACTOR_COLUMN,
     TARGETS,
     boosted_pipeline,
     feature_columns,
     log_factors,
+    networks_of,
     prepared,
     rate_factor_log,
     sized_for,
@@ -189,39 +191,64 @@ def _fit_target(
     return model
 
 
-@single_threaded
-def train_models(
-    df: pd.DataFrame, *, random_state: int = 42, quantiles: tuple[float, ...] = QUANTILES
-) -> TrainedModels:
-    """Train both models from a frame with the features and the `reach` and `likes` columns."""
-    missing = [t for t in TARGETS if t not in df.columns]
-    if missing:
-        raise ValueError(f"the training frame lacks target columns: {', '.join(missing)}")
-    df = with_daypart(df).dropna(subset=list(TARGETS))
+def _target_rows(df: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The rows that know `target` (a Bluesky post has likes and no reach), oldest first, checked."""
+    if target not in df.columns:
+        raise ValueError(f"the training frame lacks the target column {target}")
+    df = with_daypart(df).dropna(subset=[target])
     if "published_at" in df.columns:
         # Oldest first (synthetic rows, without a time, first of all): calibration uses the newest.
         df = df.sort_values("published_at", kind="stable", na_position="first")
-    if (df[list(TARGETS)] < 0).any().any():
-        raise ValueError("reach and likes must be non-negative counts")
-    all_zero = [t for t in TARGETS if len(df) and not (df[t] > 0).any()]
-    if all_zero:  # a Poisson model has nothing to scale from
+    if (df[target] < 0).any():
+        raise ValueError(f"{target} must be a non-negative count")
+    if not (df[target] > 0).any():  # a Poisson model has nothing to scale from
         raise ValueError(
-            f"{' and '.join(all_zero)} is 0 on every one of the {len(df)} training posts: "
+            f"{target} is 0 on every one of the {len(df)} training posts that report it: "
             "the models need at least one post with a positive count"
         )
-    columns = feature_columns(df)
+    return df
+
+
+@single_threaded
+def train_target(
+    df: pd.DataFrame, target: str, *, random_state: int = 42, quantiles: tuple[float, ...] = QUANTILES
+) -> TargetModel:
+    """One target's model from the rows of `df` that know it. Where those rows hold more than one
+    network, `network` is a feature (a factor per network); the model records its networks."""
+    rows = _target_rows(df, target)
+    columns = feature_columns(rows)
+    networks = networks_of(rows)
+    if len(networks) < 2 and NETWORK_COLUMN in columns:
+        columns.remove(NETWORK_COLUMN)
+    model = _fit_target(rows, columns, target, random_state, quantiles)
+    model.networks = networks
+    return model
+
+
+def train_models(
+    df: pd.DataFrame, *, random_state: int = 42, quantiles: tuple[float, ...] = QUANTILES
+) -> TrainedModels:
+    """Train both models from a frame with the features and the `reach` and `likes` columns: each on
+    the rows that know its target (reach is NULL on a network without impressions)."""
+    missing = [t for t in TARGETS if t not in df.columns]
+    if missing:
+        raise ValueError(f"the training frame lacks target columns: {', '.join(missing)}")
+    reach, likes = (train_target(df, t, random_state=random_state, quantiles=quantiles) for t in TARGETS)
     return TrainedModels(
-        reach=_fit_target(df, columns, "reach", random_state, quantiles),
-        likes=_fit_target(df, columns, "likes", random_state, quantiles),
-        n_train=len(df),
-        params={
-            "point": POINT_PARAMS,
-            "fallback": FALLBACK_PARAMS,
-            "spread": SPREAD_PARAMS,
-            "quantiles": list(quantiles),
-            "features": columns,
-        },
+        reach=reach, likes=likes, n_train=len(df.dropna(subset=["likes"])), params=training_params([reach, likes])
     )
+
+
+def training_params(target_models: list[TargetModel]) -> dict:
+    """The settings the models were trained with, and each one's features and networks (the registry's params)."""
+    return {
+        "point": POINT_PARAMS,
+        "fallback": FALLBACK_PARAMS,
+        "spread": SPREAD_PARAMS,
+        "quantiles": list(target_models[0].interval_levels),
+        "features": {m.target: m.columns for m in target_models},
+        "networks": {m.target: list(m.networks) for m in target_models},
+    }
 
 
 def time_holdout_split(

@@ -10,7 +10,9 @@ from social_pipeline.core import model_registry
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.features import daypart, text_feature_frame
 from social_pipeline.core.files import write_atomically
-from social_pipeline.core.models import interval_coverage, regression_metrics, time_holdout_split, train_models
+from social_pipeline.core.models import interval_coverage, regression_metrics, time_holdout_split, train_target
+from social_pipeline.core.models.inputs import network_column
+from social_pipeline.core.models.training import training_params
 from social_pipeline.core.reports import predicted_vs_actual_svg
 from social_pipeline.core.sql_files import sql_loader
 from social_pipeline.core.synthetic import synthetic_rows_for_user
@@ -191,37 +193,57 @@ def reach_and_likes_models(
         )
         return
     train = pd.concat([train_real, dataset[dataset["is_synthetic"]]], ignore_index=True)
-    trained = train_models(train)
-    predicted = trained.predict(test)
+    selected = {
+        name: target for name, target in MODEL_TARGETS.items() if dg.AssetKey(name) in context.selected_asset_keys
+    }
+    for name, target in list(selected.items()):
+        if not (train[target] > 0).any():  # Bluesky alone: likes and no reach
+            context.log.warning(
+                f"{name} is not trained: none of the {len(train)} training posts reports a positive {target} "
+                "(Bluesky counts no impressions)"
+            )
+            del selected[name]
+    if not selected:
+        return
+    # Each target on the rows that report it: reach on X posts, likes on every network's.
+    trained = {target: train_target(train, target) for target in selected.values()}
+    predicted = pd.concat([model.predict(test) for model in trained.values()], axis=1)
+    params = training_params(list(trained.values()))
     trained_at = utc_now().floor("s")
     version = trained_at.strftime("%Y%m%dT%H%M%SZ")
 
     previous_version = {name: row["version"] if row is not None else None for name, row in previous.items()}
-    selected = {
-        name: target for name, target in MODEL_TARGETS.items() if dg.AssetKey(name) in context.selected_asset_keys
-    }
     rows, results = [], []
     for name, target in selected.items():
-        actual = test[target].to_numpy(dtype=float)
+        # Scored on the held-out posts that report the target: reach on X, likes on every network.
+        known = test[target].notna().to_numpy()
+        scored, scored_predicted = test[known], predicted[known]
+        actual = scored[target].to_numpy(dtype=float)
         # The baseline: the user's trailing mean; a user with no settled post yet gets the training mean.
-        baseline = test[f"user_avg_{target}"].fillna(train_real[target].mean()).to_numpy(dtype=float)
+        baseline = scored[f"user_avg_{target}"].fillna(train_real[target].mean()).to_numpy(dtype=float)
         figures = {
-            **regression_metrics(actual, predicted[target].to_numpy()),
+            **regression_metrics(actual, scored_predicted[target].to_numpy()),
             **_figures("baseline_", regression_metrics(actual, baseline)),
-            "interval_coverage": interval_coverage(actual, predicted[f"{target}_p10"], predicted[f"{target}_p90"]),
+            "interval_coverage": interval_coverage(
+                actual, scored_predicted[f"{target}_p10"], scored_predicted[f"{target}_p90"]
+            ),
         }
         if (previous_row := previous[name]) is not None:
             old = _load_previous(context, previous_row)
             if old is None:  # recorded as unavailable: NULL previous figures, nothing to compare with
                 figures.update({f"previous_{k}": None for k in ("r2", "rmse", "mae")})
             else:
-                figures.update(_figures("previous_", regression_metrics(actual, old.predict(test)[target].to_numpy())))
+                old_predicted = old.predict(scored)[target].to_numpy()
+                figures.update(_figures("previous_", regression_metrics(actual, old_predicted)))
+        by_network = held_out_by_network(scored, scored_predicted[target], target)
         promoted, reasons = model_registry.promotion(figures)
         if not promoted:
             serving = previous_version[name] or "no version"
             context.log.warning(f"{name} {version} is not promoted ({'; '.join(reasons)}): {serving} stays served")
-        path = model_registry.save(trained.target_model(target), file_stores.models_path(), name, version)
-        chart = predicted_vs_actual_svg(actual, predicted[target], f"{target}: held-out posts, predicted vs actual")
+        path = model_registry.save(trained[target], file_stores.models_path(), name, version)
+        chart = predicted_vs_actual_svg(
+            actual, scored_predicted[target], f"{target}: held-out posts, predicted vs actual"
+        )
         chart_path = path.with_suffix(".svg")
         write_atomically(chart_path, chart)
         rows.append(
@@ -233,22 +255,22 @@ def reach_and_likes_models(
                 "trained_at": trained_at,
                 "n_train": len(train),
                 "n_synthetic_train": int(train["is_synthetic"].sum()),
-                "n_test": len(test),
-                "test_published_from": test["published_at"].min(),
+                "n_test": len(scored),
+                "test_published_from": scored["published_at"].min(),
                 "labelled_through": dataset.loc[~dataset["is_synthetic"], "settled_snapshot_time"].max(),
                 "metrics": figures,
                 "previous_version": previous_version[name],
-                "params": trained.params,
+                "params": params,
                 "promoted": promoted,
             }
         )
-        results.append((name, figures, path, chart_path, promoted, reasons))
+        results.append((name, figures, path, chart_path, promoted, reasons, by_network, len(scored)))
     with warehouse.get_connection() as con:
         write_transaction(con, lambda con: model_registry.register(con, rows), "ml.model_registry")
         versions = {name: con.execute(REGISTERED_VERSIONS_SQL, {"model_name": name}).df() for name in selected}
     registry_schema = column_schema("ml.model_registry")
 
-    for name, figures, path, chart_path, promoted, reasons in results:
+    for name, figures, path, chart_path, promoted, reasons, by_network, n_test in results:
         comparison = pd.DataFrame(
             [
                 {"model": "this model", **{k: figures[k] for k in ("r2", "rmse", "mae")}},
@@ -271,13 +293,14 @@ def reach_and_likes_models(
                 "not_promoted_because": "; ".join(reasons) or "-",
                 "artifact": dg.MetadataValue.path(str(path)),
                 "held_out_vs_baseline": preview_table(comparison.round(3)),
+                "held_out_by_network": preview_table(by_network.round(3)),
                 "registered_versions": dg.MetadataValue.int(int(versions[name]["versions"].iloc[0])),
                 "newest_versions": preview_table(versions[name].drop(columns="versions"), registry_schema),
                 **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items() if value is not None},
                 # A previous version was registered but its artifact could not be loaded.
                 "previous_model_unavailable": "previous_rmse" in figures and figures["previous_rmse"] is None,
                 "n_train": len(train),
-                "n_test": len(test),
+                "n_test": n_test,
                 "n_synthetic_train": int(train["is_synthetic"].sum()),
                 "test_published_from": str(test["published_at"].min()),
                 "predicted_vs_actual": dg.MetadataValue.path(str(chart_path)),
@@ -287,13 +310,23 @@ def reach_and_likes_models(
                 result
                 for result in model_check_results(
                     name,
-                    {**figures, "version": version, "n_test": len(test), "previous_version": previous_version[name]},
+                    {**figures, "version": version, "n_test": n_test, "previous_version": previous_version[name]},
                 )
                 # model_check_results names every check it returns.
                 if dg.AssetCheckKey(dg.AssetKey(name), cast(str, result.check_name))
                 in context.selected_asset_check_keys
             ],
         )
+
+
+def held_out_by_network(scored: pd.DataFrame, predicted: pd.Series, target: str) -> pd.DataFrame:
+    """R², RMSE and MAE of `target` on the held-out posts of each network (a network's own scale:
+    Bluesky's likes are never averaged with X's)."""
+    rows = []
+    for network, posts in scored.groupby(network_column(scored), sort=True):
+        figures = regression_metrics(posts[target].to_numpy(dtype=float), predicted.loc[posts.index].to_numpy())
+        rows.append({"network": network, "n_test": len(posts), **figures})
+    return pd.DataFrame(rows, columns=["network", "n_test", "r2", "rmse", "mae"])
 
 
 # This model's newest registry rows (and how many it has), for its materialization.

@@ -1,5 +1,7 @@
 -- ml.training_dataset (before text features): one row per post whose outcome has settled,
 -- with only what was known when it was published. Parameter: $settle_age_hours.
+-- The user's averages are over the user's own posts, so they never mix networks (an account is on one)
+-- nor engagement bases: on Bluesky the rate is per follower and reach is NULL.
 WITH settled AS (
     -- The outcome: the first collection at or after the settle age, at most a day later
     -- (hourly collections hit it within the hour; daily export files within the day).
@@ -10,12 +12,16 @@ WITH settled AS (
         hours_since_published AS settle_age_hours,
         impressions AS reach,
         likes,
-        engagement_rate_pct / 100.0 AS engagement_rate
+        engagement_rate_pct / 100.0 AS engagement_rate,
+        network,
+        engagement_basis
     FROM analytics.post_snapshots
     WHERE hours_since_published >= $settle_age_hours
       AND hours_since_published < $settle_age_hours + 24
-      -- Both targets and the rate must be known (a count a source did not report stays unknown).
-      AND impressions IS NOT NULL AND likes IS NOT NULL AND engagement_rate_pct IS NOT NULL
+      -- The targets and the rate must be known (a count a source did not report stays unknown); a
+      -- network that counts no impressions (engagement_basis followers) has likes and no reach.
+      AND likes IS NOT NULL AND engagement_rate_pct IS NOT NULL
+      AND (impressions IS NOT NULL OR engagement_basis = 'followers')
     QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY snapshot_time) = 1
 ),
 known_by_time AS (
@@ -51,6 +57,8 @@ posts AS (
 SELECT
     p.post_id,
     p.user_id,
+    p.network,
+    p.engagement_basis,
     p.published_at,
     FALSE AS is_synthetic,
     p.content_type,
