@@ -31,6 +31,7 @@ import responses
 import yaml
 
 from social_pipeline.core.analytics_queries import sql_text
+from social_pipeline.core.synthetic import generate_notebook_posts
 from social_pipeline.core.x_payloads import TWITTER_EPOCH_MS
 from social_pipeline.definitions import defs
 from social_pipeline.defs.analytics import assets as analytics
@@ -998,3 +999,18 @@ def sample_report(**changes) -> dict:
         "engagement_heatmap": [{"day_of_week": 0, "hour": 9, "avg_engagement_rate": 3.0, "posts_count": 2}],
     }
     return {**base, **changes}
+
+
+# ----- models on two networks ---------------------------------------------------------------------
+BLUESKY_LIKES_FACTOR = 3.0
+
+
+def two_network_posts(n: int = 800, bluesky_from: int = 600) -> pd.DataFrame:
+    """The notebook generator's posts (seed 5), rows from `bluesky_from` on on Bluesky: no reach, and
+    BLUESKY_LIKES_FACTOR times the likes, so the network has an effect of known size on likes."""
+    frame = generate_notebook_posts(n, seed=5).assign(network="x")
+    bluesky = frame.index >= bluesky_from
+    frame.loc[bluesky, "network"] = "bluesky"
+    frame["reach"] = frame["reach"].astype("Float64").mask(bluesky)
+    frame.loc[bluesky, "likes"] = (frame.loc[bluesky, "likes"] * BLUESKY_LIKES_FACTOR).round()
+    return frame

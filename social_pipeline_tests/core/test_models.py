@@ -16,6 +16,7 @@ from social_pipeline.core.features import daypart
 from social_pipeline.core.models import training
 from social_pipeline.core.models.inputs import boosted_pipeline, prepared, rate_factor_log, sized_for
 from social_pipeline.core.synthetic import _targets, expected_targets, generate_notebook_posts, synthetic_rows_for_user
+from social_pipeline_tests.helpers import BLUESKY_LIKES_FACTOR, two_network_posts
 
 
 def notebook_generate_synthetic_data(n=6000, seed=42):
@@ -480,3 +481,36 @@ def test_a_model_saved_before_the_previous_format_names_the_retrain_to_run(
         f"model artifact {path} was saved in an older format; this version reads formats 1 and 2. Retrain the "
         "reach and likes models: dagster job execute -m social_pipeline.definitions -j ml_training"
     )
+
+
+# ----- two networks: Bluesky posts report likes and no reach ------------------------------------------
+@pytest.fixture(scope="module")
+def two_networks():
+    frame = two_network_posts()
+    return frame, models.train_models(frame)
+
+
+def test_reach_trains_on_x_posts_alone_and_likes_on_both_networks(two_networks):
+    frame, trained = two_networks
+    assert (trained.reach.networks, trained.likes.networks) == (("x",), ("bluesky", "x"))
+    assert "network" in trained.likes.columns and "network" not in trained.reach.columns
+    assert trained.params["networks"] == {"reach": ["x"], "likes": ["bluesky", "x"]}
+    # The reach model is the one the X posts alone give: the Bluesky posts change no reach.
+    x_posts = frame[frame["network"] == "x"]
+    alone = models.train_target(x_posts, "reach")
+    np.testing.assert_allclose(trained.reach.predict(x_posts)["reach"], alone.predict(x_posts)["reach"], rtol=1e-12)
+
+
+def test_a_bluesky_row_gets_likes_and_no_reach(two_networks):
+    frame, trained = two_networks
+    bluesky = frame[frame["network"] == "bluesky"]
+    predicted = trained.predict(bluesky)
+    assert predicted[["reach", "reach_p10", "reach_p90"]].isna().all().all()
+    assert (predicted["likes_p10"] < predicted["likes"]).all() and (predicted["likes"] < predicted["likes_p90"]).all()
+    # The same posts as X posts: the network is one factor of likes, near the one put in (3).
+    as_x = trained.predict(bluesky.assign(network="x"))
+    assert as_x["reach"].notna().all()
+    ratio = (predicted["likes"] / as_x["likes"]).median()
+    assert ratio == pytest.approx(BLUESKY_LIKES_FACTOR, rel=0.2)
+    # No interactions: the factor is the same for every post.
+    assert (predicted["likes"] / as_x["likes"]).std() == pytest.approx(0.0, abs=1e-9)

@@ -59,9 +59,10 @@ def build_training_frame(con, settle_age_hours: float) -> pd.DataFrame:
 
 
 def cold_start_rows(real: pd.DataFrame) -> pd.DataFrame:
-    """Synthetic rows for each user below COLD_START_MIN_REAL_ROWS real rows (none above it)."""
+    """Synthetic rows for each user below COLD_START_MIN_REAL_ROWS real rows (none above it). The generator
+    makes X posts (reach from impressions): none for an account whose posts report no reach (Bluesky)."""
     parts = []
-    for user_id, rows in real.groupby("user_id"):
+    for user_id, rows in real[real["reach"].notna()].groupby("user_id"):
         missing = COLD_START_MIN_REAL_ROWS - len(rows)
         if missing <= 0:
             continue
@@ -73,6 +74,8 @@ def cold_start_rows(real: pd.DataFrame) -> pd.DataFrame:
         synthetic = synthetic.assign(
             user_id=user_id,
             source="synthetic",
+            network="x",
+            engagement_basis="impressions",
             post_id=[f"synthetic-{user_id}-{i}" for i in range(missing)],
         )
         parts.append(synthetic)

@@ -150,7 +150,7 @@ def test_cold_start_rows_are_flagged_and_sized_to_the_threshold(warehouse_rows):
     assert synthetic.user_avg_engagement_rate.iloc[0] == pytest.approx((0.05 + 0.10 + 0.01 + 0.01) / 4)
 
 
-def test_bluesky_posts_have_no_reach_and_stay_out_of_training(warehouse_rows):
+def test_bluesky_posts_are_rows_with_likes_and_no_reach(warehouse_rows):
     # A settled Bluesky post: likes known, no impressions, a per-follower rate of (60 + 20) / 800 = 10 %.
     con = connect(warehouse_rows)
     published = T("2026-11-02 08:00")
@@ -177,10 +177,23 @@ def test_bluesky_posts_have_no_reach_and_stay_out_of_training(warehouse_rows):
     con.close()
     assert (rate, basis) == (pytest.approx(10.0), "followers")
     real = build(warehouse_rows)
-    assert sorted(real.index) == ["p1", "p2", "p3", "p4"]
+    assert sorted(real.index) == ["at://did:plc:b/app.bsky.feed.post/1", "p1", "p2", "p3", "p4"]
+    bluesky = real.loc["at://did:plc:b/app.bsky.feed.post/1"]
+    assert (bluesky.network, bluesky.engagement_basis) == ("bluesky", "followers")
+    assert pd.isna(bluesky.reach) and pd.isna(bluesky.user_avg_reach)
+    assert (bluesky.likes, bluesky.user_followers) == (60, 800)
+    assert bluesky.engagement_rate == pytest.approx(0.10)  # per follower
+    # The X posts keep their basis, and the Bluesky post changes none of their user figures.
+    assert set(real.drop(index=bluesky.name).network) == {"x"}
+    assert set(real.drop(index=bluesky.name).engagement_basis) == {"impressions"}
+    assert real.loc["p4", "user_avg_engagement_rate"] == pytest.approx(0.075)
     con = duckdb.connect(warehouse_rows, read_only=True)
     try:
-        users = con.execute("SELECT DISTINCT user_id FROM ml.training_dataset").fetchall()
+        synthetic = con.execute(
+            "SELECT user_id, network, engagement_basis, count(*) FROM ml.training_dataset WHERE is_synthetic "
+            "GROUP BY ALL"
+        ).fetchall()
     finally:
         con.close()
-    assert users == [("u1",)]  # no cold-start rows made up for the Bluesky account either
+    # The generator makes X posts: cold-start rows for u1, none made up for the Bluesky account.
+    assert synthetic == [("u1", "x", "impressions", ml.COLD_START_MIN_REAL_ROWS - 4)]
