@@ -120,20 +120,32 @@ def _float(value) -> float:
     return 0.0 if value is None or pd.isna(value) else float(value)
 
 
+# Networks that count no impressions: their engagement rates are per follower at posting time.
+FOLLOWERS_BASIS_NETWORKS = ("bluesky",)
+
+
+def engagement_basis(network) -> str:
+    """What a network's engagement rates divide by: followers (Bluesky) or impressions."""
+    return "followers" if network in FOLLOWERS_BASIS_NETWORKS else "impressions"
+
+
 def post_dict(row) -> dict:
-    """A post as the seed's reports show it: `content` and `engagement_rate` (percent)."""
+    """A post as the seed's reports show it: `content` and `engagement_rate` (percent). A post of a
+    network that counts no impressions has impressions None (unknown), never 0."""
+    basis = engagement_basis(row.get("network"))
     return {
         "post_id": str(row["post_id"]),
         "content": row["text"] if isinstance(row["text"], str) else "",
         "content_type": row["content_type"] if isinstance(row["content_type"], str) else None,
         "published_at": _iso(row["published_at"]),
-        "impressions": _int(row["impressions"]),
+        "impressions": None if basis == "followers" else _int(row["impressions"]),
         "likes": _int(row["likes"]),
         "retweets": _int(row["retweets"]),
         "replies": _int(row["replies"]),
         "quotes": _int(row["quotes"]),
         "engagements": _int(row["engagements"]),
         "engagement_rate": _float(row["engagement_rate_pct"]),
+        "engagement_basis": basis,
         "weighted_engagement_score": _float(row["weighted_engagement_score"]),
     }
 
@@ -341,7 +353,7 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
                 "timezone": zones.get(user, DEFAULT_TIMEZONE),
                 # Bluesky counts no views: its rates are per follower, never comparable with X's per impression.
                 "network": networks.get(user, "x"),
-                "engagement_basis": "followers" if networks.get(user) == "bluesky" else "impressions",
+                "engagement_basis": engagement_basis(networks.get(user)),
                 "report_period": {"start": start.isoformat(), "end": end.isoformat(), "days": length.days},
                 "summary": {
                     k: summary[k]

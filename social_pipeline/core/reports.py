@@ -69,6 +69,46 @@ def network_note(report: dict) -> str | None:
     return f"Network: {NETWORK_NAMES.get(network, network)}; {basis}{why_unweighted}."
 
 
+def post_table(report: dict, text_limit: int) -> tuple[list[tuple[str, bool]], list[list]]:
+    """The top posts as (column, numeric) headers and rows, shared by both renderings. On a network that
+    counts no impressions (engagement_basis followers) the impressions column is left out, never shown
+    as 0, and the rate is named per follower."""
+    per_follower = report.get("engagement_basis") == "followers"
+    columns = [("#", True), ("post", False), ("type", False)]
+    columns += [] if per_follower else [("impressions", True)]
+    columns += [("engagements", True), ("engagement rate per follower" if per_follower else "engagement rate", True)]
+    rows = [
+        [rank, _short(post["content"], text_limit), post.get("content_type") or ""]
+        + ([] if per_follower else [_int(post["impressions"])])
+        + [_int(post["engagements"]), _pct(post["engagement_rate"])]
+        for rank, post in enumerate(report["top_posts"], start=1)
+    ]
+    return columns, rows
+
+
+def content_type_table(report: dict) -> tuple[list[tuple[str, bool]], list[list]]:
+    """Engagement by content type as (column, numeric) headers and rows; without impressions on a
+    network that counts none, as `post_table`."""
+    per_follower = report.get("engagement_basis") == "followers"
+    columns = [("content type", False), ("posts", True)]
+    columns += [] if per_follower else [("impressions", True)]
+    columns += [
+        ("engagements", True),
+        ("avg engagement rate per follower" if per_follower else "avg engagement rate", True),
+    ]
+    rows = [
+        [content_type, row["posts"]]
+        + ([] if per_follower else [_int(row["impressions"])])
+        + [_int(row["engagements"]), _pct(row["avg_engagement_rate"])]
+        for content_type, row in (report.get("engagement_breakdown") or {}).items()
+    ]
+    return columns, rows
+
+
+def _md_align(columns: list[tuple[str, bool]]) -> str:
+    return "".join("r" if numeric else "l" for _, numeric in columns)
+
+
 def trend_lines(trends: dict) -> list[tuple[str, str]]:
     """(label, formatted value) for the week-over-week trends, shared by both renderings."""
     return [
@@ -191,40 +231,14 @@ def render_markdown(report: dict) -> str:
         "",
     ]
     if report["top_posts"]:
-        lines += _md_table(
-            ["#", "post", "type", "impressions", "engagements", "engagement rate"],
-            "rllrrr",
-            [
-                [
-                    rank,
-                    _short(post["content"]),
-                    post.get("content_type"),
-                    _int(post["impressions"]),
-                    _int(post["engagements"]),
-                    _pct(post["engagement_rate"]),
-                ]
-                for rank, post in enumerate(report["top_posts"], start=1)
-            ],
-        )
+        columns, rows = post_table(report, 90)
+        lines += _md_table([name for name, _ in columns], _md_align(columns), rows)
     else:
         lines.append("_No posts this week._")
     lines += ["", "## Engagement by content type", ""]
-    breakdown = report.get("engagement_breakdown") or {}
-    if breakdown:
-        lines += _md_table(
-            ["content type", "posts", "impressions", "engagements", "avg engagement rate"],
-            "lrrrr",
-            [
-                [
-                    content_type,
-                    row["posts"],
-                    _int(row["impressions"]),
-                    _int(row["engagements"]),
-                    _pct(row["avg_engagement_rate"]),
-                ]
-                for content_type, row in breakdown.items()
-            ],
-        )
+    if report.get("engagement_breakdown"):
+        columns, rows = content_type_table(report)
+        lines += _md_table([name for name, _ in columns], _md_align(columns), rows)
     else:
         lines.append("_No posts this week._")
     lines += ["", "## Best posting times (last 90 days, slots with at least 2 posts)", ""]
@@ -442,41 +456,10 @@ def render_html(report: dict) -> str:
         if best
         else "No slot has 2 posts yet."
     )
-    top_posts = {
-        "columns": [
-            ("#", True),
-            ("post", False),
-            ("type", False),
-            ("impressions", True),
-            ("engagements", True),
-            ("engagement rate", True),
-        ],
-        "rows": [
-            [
-                i,
-                _short(p["content"], 120),
-                p.get("content_type") or "",
-                _int(p["impressions"]),
-                _int(p["engagements"]),
-                _pct(p["engagement_rate"]),
-            ]
-            for i, p in enumerate(report["top_posts"], start=1)
-        ],
-    }
-    breakdown = report.get("engagement_breakdown") or {}
-    by_type = {
-        "columns": [
-            ("content type", False),
-            ("posts", True),
-            ("impressions", True),
-            ("engagements", True),
-            ("avg engagement rate", True),
-        ],
-        "rows": [
-            [t, r["posts"], _int(r["impressions"]), _int(r["engagements"]), _pct(r["avg_engagement_rate"])]
-            for t, r in breakdown.items()
-        ],
-    }
+    columns, rows = post_table(report, 120)
+    top_posts = {"columns": columns, "rows": rows}
+    columns, rows = content_type_table(report)
+    by_type = {"columns": columns, "rows": rows}
     return _TEMPLATES.get_template("weekly_report.html.j2").render(
         title=f"Weekly social media report: {report.get('user_id', '')}, week of {period['start'][:10]}",
         period=period,

@@ -772,7 +772,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "analytics.user_summary": {
         "total_posts": "Posts the user published in the week.",
-        "total_impressions": "Impressions of those posts, at their newest snapshot.",
+        "total_impressions": "Impressions of those posts, at their newest snapshot; NULL on Bluesky (no impressions).",
         "total_engagements": "Engagements of those posts, at their newest snapshot.",
         "best_post_id": "The week's post with the highest engagement rate (ties: more engagements, then post id).",
         "worst_post_id": "The week's post with the lowest engagement rate (same tie rule).",
@@ -780,7 +780,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "analytics.engagement_by_content_type": {
         "posts": "Posts of this content type in the week.",
-        "impressions": "Their impressions, at their newest snapshot.",
+        "impressions": "Their impressions, at their newest snapshot; NULL on Bluesky (no impressions).",
         "engagements": "Their engagements, at their newest snapshot.",
     },
     "analytics.best_posting_times": {
@@ -794,7 +794,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "window_end; Asia/Kolkata 19 -> 13, from 13:30.",
         "avg_engagement_rate_pct": "Mean engagement_rate_pct of the slot's posts.",
         "posts_count": "Posts published in the slot within the window (at least 2).",
-        "total_impressions": "Impressions of the slot's posts.",
+        "total_impressions": "Impressions of the slot's posts; NULL on Bluesky (no impressions).",
         "total_engagements": "Engagements of the slot's posts.",
         "window_start": "The window's start: 90 days before window_end.",
         "window_end": "The window's end (the week's end).",

@@ -171,3 +171,39 @@ def test_the_report_keeps_the_best_five_posts_in_order(con):
         "recommendations",
         "generated_at",
     }
+
+
+def test_a_bluesky_accounts_top_posts_have_no_impressions_and_rank_per_follower_apart_from_x(con):
+    # Bluesky: 500 followers; rates per follower (60 + 15) / 500 = 15 %, (8 + 2) / 500 = 2 %.
+    con.execute(
+        "INSERT INTO raw.account_snapshots (user_id, collected_at, followers, source, network) "
+        "VALUES ('b.bsky.social', '2026-03-01 00:00', 500, 'test', 'bluesky')"
+    )
+    add_post(con, "at://b/1", "b.bsky.social", "2026-03-02 10:00", None, likes=8, retweets=2)
+    add_post(con, "at://b/2", "b.bsky.social", "2026-03-03 10:00", None, likes=60, retweets=15)
+    con.execute("UPDATE raw.posts SET network = 'bluesky' WHERE post_id LIKE 'at://%'")
+    con.execute("UPDATE raw.tweet_metrics SET network = 'bluesky' WHERE post_id LIKE 'at://%'")
+    # X: rates per impression 40 / 1000 = 4 %, 10 / 100 = 10 %.
+    add_post(con, "x1", "u", "2026-03-02 11:00", 1000, likes=40)
+    add_post(con, "x2", "u", "2026-03-04 11:00", 100, likes=10)
+    refresh_post_tables(con)
+    reports = {r["user_id"]: r for r in q.weekly_reports(con, q.report_periods_sql(), WEEKS, WEEK_END)}
+    bluesky, x = reports["b.bsky.social"], reports["u"]
+    assert bluesky["engagement_basis"] == "followers" and x["engagement_basis"] == "impressions"
+    assert [(p["post_id"], p["impressions"], p["engagements"]) for p in bluesky["top_posts"]] == [
+        ("at://b/2", None, 75),
+        ("at://b/1", None, 10),
+    ]
+    assert [p["engagement_rate"] for p in bluesky["top_posts"]] == pytest.approx([15.0, 2.0])
+    assert {p["engagement_basis"] for p in bluesky["top_posts"]} == {"followers"}
+    assert [(p["post_id"], p["impressions"], p["engagement_rate"]) for p in x["top_posts"]] == [
+        ("x2", 100, pytest.approx(10.0)),
+        ("x1", 1000, pytest.approx(4.0)),
+    ]
+    assert bluesky["summary"]["best_post"]["impressions"] is None
+    # The weekly tables hold no impressions for Bluesky (NULL, not 0); X's stay summed.
+    summary = q.frame(con, q.user_summary_query(q.report_periods_sql()), WEEKS).set_index("user_id")
+    assert pd.isna(summary.loc["b.bsky.social", "total_impressions"])
+    assert summary.loc["u", "total_impressions"] == 1100
+    by_type = q.frame(con, q.content_type_query(q.report_periods_sql()), WEEKS).set_index("user_id")
+    assert pd.isna(by_type.loc["b.bsky.social", "impressions"]) and by_type.loc["u", "impressions"] == 1100

@@ -1,5 +1,6 @@
 """core/reports.py on a hand-built report: the HTML template escapes report text, the Markdown tables."""
 
+import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -130,3 +131,63 @@ def test_a_bluesky_report_names_its_network_and_its_per_follower_basis_and_an_x_
     assert "| Impressions                         | not counted |" in render_markdown(bluesky).splitlines()
     x = report(network="x", engagement_basis="impressions")
     assert "Network:" not in render_markdown(x) and 'id="network"' not in render_html(x)
+
+
+def markdown_table(markdown: str, heading: str) -> list[list[str]]:
+    """The cells of the pipe table under `heading`, header first (the alignment row left out)."""
+    lines = markdown.splitlines()
+    start = lines.index(heading) + 2
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip("|"))])
+    return [rows[0], *rows[2:]]
+
+
+def html_section(page: str, div_id: str) -> list[str]:
+    """The texts of the element with id `div_id` (the report's tables sit in such divs)."""
+    start = page.index(">", page.index(f'id="{div_id}"')) + 1
+    return [t for t in parsed(page[start : page.index("</div>", start)]).texts if t.strip()]
+
+
+BLUESKY_TOP_POSTS = [
+    {"content": "Ducks", "content_type": "image", "impressions": None, "engagements": 75, "engagement_rate": 15.0},
+    {"content": "Ponds", "content_type": "text", "impressions": None, "engagements": 10, "engagement_rate": 2.0},
+]
+
+
+def test_a_bluesky_reports_top_posts_show_engagements_per_follower_and_no_impressions():
+    bluesky = report(
+        network="bluesky",
+        engagement_basis="followers",
+        top_posts=BLUESKY_TOP_POSTS,
+        engagement_breakdown={
+            "image": {"posts": 1, "impressions": None, "engagements": 75, "avg_engagement_rate": 15.0}
+        },
+    )
+    markdown = render_markdown(bluesky)
+    assert markdown_table(markdown, "## Top posts") == [
+        ["#", "post", "type", "engagements", "engagement rate per follower"],
+        ["1", "Ducks", "image", "75", "15.00%"],
+        ["2", "Ponds", "text", "10", "2.00%"],
+    ]
+    assert markdown_table(markdown, "## Engagement by content type") == [
+        ["content type", "posts", "engagements", "avg engagement rate per follower"],
+        ["image", "1", "75", "15.00%"],
+    ]
+    assert html_section(render_html(bluesky), "top-posts") == [
+        "#", "post", "type", "engagements", "engagement rate per follower",
+        "1", "Ducks", "image", "75", "15.00%",
+        "2", "Ponds", "text", "10", "2.00%",
+    ]  # fmt: skip
+
+
+def test_an_x_reports_top_posts_keep_their_impressions():
+    x = report(network="x", engagement_basis="impressions")
+    table = markdown_table(render_markdown(x), "## Top posts")
+    assert table[0] == ["#", "post", "type", "impressions", "engagements", "engagement rate"]
+    assert [row[3:] for row in table[1:]] == [["1,000", "60", "6.00%"], ["400", "4", "1.00%"]]
+    texts = html_section(render_html(x), "top-posts")
+    assert texts[:6] == ["#", "post", "type", "impressions", "engagements", "engagement rate"]
+    assert texts[-6:] == ["2", "Chart of the week", "image", "400", "4", "1.00%"]

@@ -6,7 +6,8 @@ SELECT
     period_end,
     COALESCE(content_type, 'unknown') AS content_type,
     count(*) AS posts,
-    COALESCE(sum(impressions), 0)::BIGINT AS impressions,
+    -- NULL, never 0, on a network that counts no impressions (Bluesky: engagement_basis followers).
+    CASE WHEN any_value(network) <> 'bluesky' THEN COALESCE(sum(impressions), 0) END::BIGINT AS impressions,
     COALESCE(sum(engagements), 0)::BIGINT AS engagements,
     avg(engagement_rate_pct)::DOUBLE AS avg_engagement_rate_pct
 FROM period_posts

@@ -10,7 +10,8 @@ SELECT
     day_of_week_local,
     hour_local,
     count(*) AS posts_count,
-    COALESCE(sum(impressions), 0)::BIGINT AS total_impressions,
+    -- NULL, never 0, on a network that counts no impressions (Bluesky: engagement_basis followers).
+    CASE WHEN any_value(network) <> 'bluesky' THEN COALESCE(sum(impressions), 0) END::BIGINT AS total_impressions,
     COALESCE(sum(engagements), 0)::BIGINT AS total_engagements,
     avg(engagement_rate_pct)::DOUBLE AS avg_engagement_rate_pct
 FROM period_posts

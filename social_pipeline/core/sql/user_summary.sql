@@ -7,7 +7,8 @@ SELECT
     period_start,
     period_end,
     count(post_id) AS total_posts,
-    COALESCE(sum(impressions), 0)::BIGINT AS total_impressions,
+    -- NULL, never 0, on a network that counts no impressions (Bluesky: engagement_basis followers).
+    CASE WHEN any_value(network) <> 'bluesky' THEN COALESCE(sum(impressions), 0) END::BIGINT AS total_impressions,
     COALESCE(sum(engagements), 0)::BIGINT AS total_engagements,
     COALESCE(avg(engagement_rate_pct), 0.0)::DOUBLE AS avg_engagement_rate_pct,
     arg_max(post_id, (engagement_rate_pct, engagements, post_id)) AS best_post_id,

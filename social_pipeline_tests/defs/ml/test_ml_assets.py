@@ -79,12 +79,15 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path):
         # The artifact predicts the held-out figures the registry claims.
         model = joblib.load(row.artifact_path)
         con = duckdb.connect(history, read_only=True)
+        # Scored on the held-out posts that report the target: reach on X, likes on X and Bluesky.
         test = con.execute(
-            "SELECT * FROM ml.training_dataset WHERE NOT is_synthetic AND published_at >= $t",
+            f"SELECT * FROM ml.training_dataset WHERE NOT is_synthetic AND published_at >= $t "
+            f"AND {row.target} IS NOT NULL",
             {"t": row.test_published_from},
         ).df()
         con.close()
         assert len(test) == row.n_test
+        assert set(test.network) == ({"x"} if row.target == "reach" else {"x", "bluesky"})
         predicted = model.predict(test)[row.target]
         rmse = ((predicted - test[row.target]) ** 2).mean() ** 0.5
         assert rmse == pytest.approx(metrics["rmse"], rel=1e-6)
@@ -112,6 +115,15 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path):
         else:
             assert evaluation.passed, evaluation.description
     assert (tmp_path / "models" / "reach_model" / f"{rows.version.iloc[0]}.svg").read_text().startswith("<svg")
+    # Each network's held-out figures apart: reach has X's alone, likes both, adding up to n_test.
+    by_network = {
+        name: {r.data["network"]: r.data["n_test"] for r in meta["held_out_by_network"].value.records}
+        for name, meta in materialized.items()
+        if name in ml.MODEL_TARGETS
+    }
+    n_test = dict(zip(rows.model_name, rows.n_test, strict=True))
+    assert set(by_network["reach_model"]) == {"x"} and set(by_network["likes_model"]) == {"bluesky", "x"}
+    assert {name: sum(counts.values()) for name, counts in by_network.items()} == n_test
 
 
 def test_retraining_compares_with_the_model_it_replaces(history, tmp_path):
