@@ -80,6 +80,40 @@ def test_predict_returns_the_contract_and_logs_it(client, serving_env):
     assert lines[0]["response"]["predicted_reach"] == body["predicted_reach"]
 
 
+def test_a_bluesky_accounts_draft_gets_likes_from_its_own_level_and_no_reach(client, serving_env):
+    con = duckdb.connect(serving_env["bi"], read_only=True)
+    (avg_likes,) = con.execute(
+        "SELECT avg(likes) FROM ml.training_dataset WHERE user_id = 'duckpond.bsky.social' AND NOT is_synthetic"
+    ).fetchone()
+    con.close()
+    draft = {k: v for k, v in DRAFT.items() if k not in ("user_followers", "user_avg_engagement_rate")}
+    answer = client.post("/predict", json={**draft, "user_id": "duckpond.bsky.social"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert set(body) >= CONTRACT
+    assert (body["network"], body["reach_available"]) == ("bluesky", False)  # from the account
+    assert body["predicted_reach"] is None and body["predicted_engagement_rate"] is None
+    assert body["prediction_intervals"]["reach"] is None
+    likes = body["prediction_intervals"]["likes"]
+    assert 0 < likes["p10"] < body["predicted_likes"] < likes["p90"]
+    # Predicted relative to the account's own likes, as training saw it; no reach level exists.
+    assert body["features"]["user_avg_likes"] == pytest.approx(avg_likes)
+    assert "user_avg_reach" not in body["features"] and body["features"]["network"] == "bluesky"
+    assert set(body["explanations"]["contributions"]) == {"likes"}
+    assert "reach is not available on bluesky" in " ".join(body["notes"])
+
+
+def test_an_x_draft_names_its_network_and_a_draft_for_another_network_than_its_accounts_is_a_422(client):
+    body = client.post("/predict", json={**DRAFT, "user_id": "alice_data"}).json()
+    assert (body["network"], body["reach_available"]) == ("x", True)
+    assert isinstance(body["predicted_reach"], int) and body["prediction_intervals"]["reach"] is not None
+    answer = client.post("/predict", json={**DRAFT, "user_id": "duckpond.bsky.social", "network": "x"})
+    assert answer.status_code == 422
+    (error,) = answer.json()["detail"]
+    assert error["loc"] == ["body", "network"]
+    assert "'x' does not match account 'duckpond.bsky.social', whose posts are on 'bluesky'" in error["msg"]
+
+
 def test_a_text_only_draft_without_a_timezone_says_so(client):
     body = client.post(
         "/predict", json={**DRAFT, "media_type": "none", "num_media_items": 0, "scheduled_time": "2026-11-25T18:00"}
