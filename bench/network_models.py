@@ -140,7 +140,7 @@ def run(seeds=SEEDS, quick: bool = False) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"seeds {QUICK_SEEDS} only")
     args = parser.parse_args(argv)
     table = pd.DataFrame(run(quick=args.quick))
