@@ -218,3 +218,18 @@ def test_a_bad_draft_exits_2_with_the_reason(stdin, message, serving_env, monkey
 def test_a_missing_file_exits_2(tmp_path, monkeypatch, capsys):
     code, out, err = run_main(["--json", str(tmp_path / "nope.json")], "", monkeypatch, capsys)
     assert (code, out, err) == (2, "", f"error: no such file: {tmp_path / 'nope.json'}\n")
+
+
+def test_a_bluesky_draft_prints_likes_and_no_reach_and_a_mismatched_network_exits_2(serving_env, monkeypatch, capsys):
+    draft = {**DRAFT, "user_id": "duckpond.bsky.social"}
+    code, out, err = run_main([], json.dumps(draft), monkeypatch, capsys)
+    assert (code, err) == (0, "")
+    body = json.loads(out)
+    assert (body["network"], body["reach_available"], body["predicted_reach"]) == ("bluesky", False, None)
+    assert body["prediction_intervals"]["likes"]["p10"] < body["predicted_likes"]
+    code, out, err = run_main([], json.dumps({**draft, "network": "x"}), monkeypatch, capsys)
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: invalid draft: network 'x' does not match account 'duckpond.bsky.social', whose posts are on "
+        "'bluesky': leave network out or name the account's own\n"
+    )

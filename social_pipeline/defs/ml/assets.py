@@ -93,7 +93,7 @@ def cold_start_rows(real: pd.DataFrame) -> pd.DataFrame:
     "user's average engagement rate over posts whose outcome had settled before it).",
     metadata=table_definition_metadata("ml.training_dataset"),
     # The text features and cold-start rows are Python (core/features.py, core/synthetic.py): bump on change.
-    code_version=code_version("1", sql("training_dataset")),
+    code_version=code_version("2", sql("training_dataset")),
     **asset_labels("ml", "ml", "weekly"),
 )
 def training_dataset(context: dg.AssetExecutionContext, config: TrainingDatasetConfig, warehouse: WarehouseResource):
@@ -164,7 +164,7 @@ def _load_previous(context: dg.AssetExecutionContext, row: dict):
             f"when it beats the baseline and is at most {model_registry.PREVIOUS_MODEL_RMSE_TOLERANCE:.0%} worse "
             "than the served version (RMSE on the same held-out posts).",
             # The models are Python (core/models/): bump when the features, estimators or split change.
-            code_version="1",
+            code_version="2",
             **asset_labels("ml", "ml", "weekly"),
         )
         for name, target in MODEL_TARGETS.items()
