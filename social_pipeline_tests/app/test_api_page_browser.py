@@ -196,3 +196,31 @@ def test_an_unknown_account_is_named_on_the_page(page):
     assert "user_id 'alice_dta' is not an account in the warehouse" in page.inner_text("#notes")
     assert page.inner_text("#clock") == "Hour, time of day and day of week are read in UTC."
     assert page.console_errors == []
+
+
+def test_a_bluesky_accounts_draft_shows_likes_and_no_reach(page):
+    """Bluesky counts no impressions: the page shows n/a for reach and the engagement rate, never 0, and the
+    likes with their range; the explanation's reach column shows – (the reach model took no part)."""
+    draft = {**DRAFT, "user_id": "duckpond.bsky.social"}
+    expected = predict(draft, log=False)
+    assert (expected["network"], expected["predicted_reach"]) == ("bluesky", None)
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Models ready')")
+    fill(page, DRAFT)
+    page.fill("#user_id", "duckpond.bsky.social")
+    page.click("#predict")
+    page.wait_for_selector("#result", state="visible")
+    assert not page.is_visible("#error")
+    assert page.inner_text("#reach") == "n/a"
+    assert page.inner_text("#reach_interval") == "not counted on bluesky"
+    assert page.inner_text("#engagement_rate") == "n/a"
+    likes = expected["prediction_intervals"]["likes"]
+    assert page.inner_text("#likes") == whole(expected["predicted_likes"])
+    assert page.inner_text("#likes_interval") == f"{whole(likes['p10'])} – {whole(likes['p90'])}"
+    rows = page.query_selector_all("#top_features tr")
+    assert [row.get_attribute("data-feature") for row in rows] == expected["explanations"]["top_features"]
+    likes_factors = expected["explanations"]["contributions"]["likes"]
+    for row in rows:
+        cells = [cell.inner_text() for cell in row.query_selector_all("td")]
+        assert cells[2:] == ["–", _factor(likes_factors[row.get_attribute("data-feature")])]
+    assert "reach is not available on bluesky" in page.inner_text("#notes")
+    assert page.console_errors == []
