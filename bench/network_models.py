@@ -25,7 +25,7 @@ import pandas as pd
 
 from social_pipeline.core import models
 from social_pipeline.core.analytics_queries import sql_text
-from social_pipeline.core.simulation import Simulation
+from social_pipeline.core.simulation import DEFAULT_ACCOUNTS, Simulation
 from social_pipeline.defs.ml.assets import HOLDOUT_FRACTION, SETTLE_AGE_HOURS, build_training_frame
 from social_pipeline.warehouse.connection import connect
 
@@ -37,9 +37,11 @@ OPTIONS = ("network feature", "per network")
 BASELINE = "trailing mean"
 
 
-def simulated_training_dataset(database: str, seed: int, days: int = HISTORY_DAYS, as_of=AS_OF) -> pd.DataFrame:
-    """ml.training_dataset's real rows for the simulated accounts' `days` before `as_of` (seed `seed`)."""
-    simulation = Simulation(seed=seed)
+def simulated_training_dataset(
+    database: str, seed: int, days: int = HISTORY_DAYS, as_of=AS_OF, accounts=DEFAULT_ACCOUNTS
+) -> pd.DataFrame:
+    """ml.training_dataset's real rows for the simulated `accounts`' `days` before `as_of` (seed `seed`)."""
+    simulation = Simulation(seed=seed, accounts=accounts)
     start = as_of - pd.Timedelta(days=days)
     posts = simulation.posts_between(start, as_of)
     # The hourly collection that first sees a post at its settle age (the pipeline collects every hour).

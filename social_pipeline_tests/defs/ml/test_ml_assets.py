@@ -12,10 +12,12 @@ import joblib
 import pandas as pd
 import pytest
 
+from bench.network_models import simulated_training_dataset
 from social_pipeline.core import model_registry
 from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.models import time_holdout_split
 from social_pipeline.core.publish import publish_copy
+from social_pipeline.core.simulation import DEFAULT_ACCOUNTS
 from social_pipeline.definitions import defs
 from social_pipeline.defs.ml import assets as ml
 from social_pipeline.defs.ml.model_checks import beats_baseline_result, coverage_band, not_worse_than_previous_result
@@ -513,3 +515,20 @@ def test_one_model_alone_registers_and_checks_only_itself(history, tmp_path):
         key for key in CHECKS if key.asset_key == dg.AssetKey("reach_model")
     }
     assert [e.asset_key.path[-1] for e in result.get_asset_materialization_events()] == ["reach_model"]
+
+
+def test_a_bluesky_only_history_trains_the_likes_model_alone(tmp_path):
+    """BLUESKY_HANDLES alone: no post reports a reach, so the reach model is skipped with a warning and
+    the likes model trains on the Bluesky posts (one network: no network feature)."""
+    db_path = str(tmp_path / "warehouse.duckdb")
+    bluesky = tuple(a for a in DEFAULT_ACCOUNTS if a.network == "bluesky")
+    rows = simulated_training_dataset(db_path, seed=42, days=90, accounts=bluesky)
+    assert rows["reach"].isna().all() and len(rows) >= 5 * ml.MIN_TEST_ROWS
+    result = train(db_path, tmp_path / "models")
+    assert registry(db_path).model_name.tolist() == ["likes_model"]
+    assert [e.asset_key.path[-1] for e in result.get_asset_materialization_events()] == [
+        "training_dataset",
+        "likes_model",
+    ]
+    likes = joblib.load(registry(db_path).artifact_path.iloc[0])
+    assert likes.networks == ("bluesky",) and "network" not in likes.columns
