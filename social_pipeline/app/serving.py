@@ -92,19 +92,26 @@ def read_database(database: str | None = None) -> str:
 
 
 @lru_cache(maxsize=8)
-def _load_models(reach_path: str, likes_path: str, reach_version: str, likes_version: str) -> TrainedModels:
-    models = TrainedModels(reach=model_registry.load(reach_path), likes=model_registry.load(likes_path), n_train=0)
+def _load_models(
+    reach_path: str | None, likes_path: str, reach_version: str | None, likes_version: str
+) -> TrainedModels:
+    reach = model_registry.load(reach_path) if reach_path else None
+    models = TrainedModels(reach=reach, likes=model_registry.load(likes_path), n_train=0)
     for target_model in (models.reach, models.likes):
-        target_model._background_terms()  # tables of a model saved before them: built once, here
+        if target_model is not None:
+            target_model._background_terms()  # tables of a model saved before them: built once, here
     return models
 
 
 def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
-    """The newest promoted (check-passing) reach and likes models, and their versions."""
+    """The newest promoted (check-passing) reach and likes models, and their versions. Without any
+    reach model ever registered (Bluesky alone: no post reports a reach) the likes model serves alone."""
     database = read_database(database)
     if not os.path.exists(database) and not database.startswith("md:"):
         raise ModelNotTrainedError(f"no warehouse at {database}: run `make run` (or materialise the ml assets) first")
     registered, rows = _read_once("registry", database, None, lambda: _registry_rows(database))
+    if rows and registered["reach"] is None and registered["likes"] is not None:
+        registered, rows = {"likes": registered["likes"]}, {"likes": rows["likes"]}
     if not rows or any(row is None for row in registered.values()):
         raise ModelNotTrainedError(
             f"no registered reach and likes models in {redacted(database)}: "
@@ -118,10 +125,11 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
             "(beats the baseline, not worse than the previous version), so none is served: "
             "see the model's asset checks in the Dagster UI, and retrain once more posts have settled"
         )
+    reach = rows.get("reach")
     models = _load_models(
-        rows["reach"]["artifact_path"],
+        reach["artifact_path"] if reach else None,
         rows["likes"]["artifact_path"],
-        rows["reach"]["version"],
+        reach["version"] if reach else None,
         rows["likes"]["version"],
     )
     return models, {MODEL_NAMES[t]: rows[t]["version"] for t in rows}

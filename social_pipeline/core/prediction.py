@@ -82,7 +82,7 @@ def predict_payload(
     if network not in models.likes.networks:
         raise ModelNotTrainedError(
             f"the served likes model was trained on {' and '.join(models.likes.networks)} posts only, so it "
-            f"cannot predict a {network} draft: retrain (the ml_training job) once {network} posts have settled"
+            f"cannot predict a draft for {network}: retrain (the ml_training job) once {network} posts have settled"
         )
     features, notes = feature_row(payload)
     if user_levels:
@@ -92,7 +92,7 @@ def predict_payload(
     predicted = models.predict(features).iloc[0]
     # A network that counts no impressions (Bluesky) has no reach to predict: likes alone, on the
     # followers basis, and reach, its interval and the engagement rate per impression stay null.
-    reach_available = network in models.reach.networks
+    reach_available = models.reach_available(network)
     targets = ("reach", "likes") if reach_available else ("likes",)
     notes += _extrapolation_notes(models.target_model(targets[0]), payload, bool(user_levels))
     if not reach_available:

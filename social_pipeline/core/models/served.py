@@ -255,21 +255,34 @@ class TargetModel:
 @dataclass
 class TrainedModels:
     """The reach and likes models trained together; `.predict(df)` gives a DataFrame with
-    reach, likes and their p10/p90, for rows in the notebook's layout or the warehouse's."""
+    reach, likes and their p10/p90, for rows in the notebook's layout or the warehouse's. `reach` is
+    None where no post reported one (Bluesky alone)."""
 
-    reach: TargetModel
+    reach: TargetModel | None
     likes: TargetModel
     n_train: int
     params: dict = field(default_factory=dict)
 
+    def reach_available(self, network: str) -> bool:
+        """Whether a reach model was trained on `network`'s posts (none on a network without impressions)."""
+        return self.reach is not None and network in self.reach.networks
+
     def predict(self, df: pd.DataFrame) -> pd.DataFrame:
         """Reach is NaN (with its interval) for rows of a network the reach model was not trained on:
         one that counts no impressions (Bluesky)."""
-        reach = self.reach.predict(df)
-        without_reach = ~network_column(df).isin(self.reach.networks).to_numpy()
-        if without_reach.any():
-            reach.loc[without_reach, :] = np.nan
-        return pd.concat([reach, self.likes.predict(df)], axis=1)
+        likes = self.likes.predict(df)
+        if self.reach is None:
+            levels = [f"reach_p{round(q * 100)}" for q in self.likes.interval_levels]
+            reach = pd.DataFrame(np.nan, index=df.index, columns=["reach", *levels])
+        else:
+            reach = self.reach.predict(df)
+            without_reach = ~network_column(df).isin(self.reach.networks).to_numpy()
+            if without_reach.any():
+                reach.loc[without_reach, :] = np.nan
+        return pd.concat([reach, likes], axis=1)
 
     def target_model(self, target: str) -> TargetModel:
-        return {"reach": self.reach, "likes": self.likes}[target]
+        model = {"reach": self.reach, "likes": self.likes}[target]
+        if model is None:
+            raise ValueError(f"no {target} model was trained: no training post reported {target}")
+        return model

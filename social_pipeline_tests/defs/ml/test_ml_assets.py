@@ -532,3 +532,13 @@ def test_a_bluesky_only_history_trains_the_likes_model_alone(tmp_path):
     ]
     likes = joblib.load(registry(db_path).artifact_path.iloc[0])
     assert likes.networks == ("bluesky",) and "network" not in likes.columns
+    # Served alone: the account's draft gets likes and no reach; an X draft has no model to answer it.
+    from social_pipeline.app.serving import predict
+
+    draft = {"post_text": "Ducks on the pond #birds", "scheduled_time": "2026-11-25T18:00:00Z"}
+    answer = predict({**draft, "user_id": "duckpond.bsky.social"}, database=db_path, log=False)
+    assert (answer["network"], answer["predicted_reach"], answer["reach_available"]) == ("bluesky", None, False)
+    assert answer["model_versions"] == {"likes_model": registry(db_path).version.iloc[0]}
+    assert answer["prediction_intervals"]["likes"]["p10"] < answer["predicted_likes"]
+    with pytest.raises(ModelNotTrainedError, match="trained on bluesky posts only, so it cannot predict a draft for x"):
+        predict(draft, database=db_path, log=False)
