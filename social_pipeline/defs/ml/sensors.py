@@ -27,7 +27,8 @@ SELECT count(DISTINCT post_id), max(snapshot_time)
 FROM analytics.post_snapshots
 WHERE hours_since_published >= {SETTLE_AGE_HOURS} AND hours_since_published < {SETTLE_AGE_HOURS} + 24
   AND snapshot_time > COALESCE(
-      (SELECT max(labelled_through) FROM ml.model_registry WHERE model_name = 'reach_model'),
+      -- Either model's: with Bluesky accounts alone there is no reach model.
+      (SELECT max(labelled_through) FROM ml.model_registry),
       TIMESTAMP '1970-01-01')
 """
 

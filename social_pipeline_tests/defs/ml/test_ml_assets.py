@@ -542,3 +542,13 @@ def test_a_bluesky_only_history_trains_the_likes_model_alone(tmp_path):
     assert answer["prediction_intervals"]["likes"]["p10"] < answer["predicted_likes"]
     with pytest.raises(ModelNotTrainedError, match="trained on bluesky posts only, so it cannot predict a draft for x"):
         predict(draft, database=db_path, log=False)
+    # The likes model's data is the current one: nothing newly settled, no retraining every hour.
+    bi = tmp_path / "bi.duckdb"
+    con = connect(db_path)
+    publish_copy(con, bi)
+    con.close()
+    sensor_context = dg.build_sensor_context(
+        resources={"file_stores": file_stores_under(tmp_path, bi_database=str(bi))}
+    )
+    skipped = retrain_on_new_labels(sensor_context)
+    assert isinstance(skipped, dg.SkipReason) and skipped.skip_message.startswith("0 newly settled")
