@@ -23,11 +23,11 @@ ALERT_SEND_WITHIN_HOURS = 24
 # lie inside it. The prediction's p10-p90 and the curve's 10th-90th percentile shares are 80 %
 # intervals; an 80 % band would put a fifth of ordinary posts outside it at every age checked.
 ALERT_BAND_COVERAGE = 0.975
-# Normal quantiles (in log units) of the 80 % intervals read and of the band drawn.
+# Normal quantiles (in log units) of the band drawn and of the 80 % intervals read.
+ALERT_BAND_Z = NormalDist().inv_cdf(0.5 + ALERT_BAND_COVERAGE / 2)
 INTERVAL_Z = NormalDist().inv_cdf(0.9)
 # A reach model's p10-p90 is read as holding what it held of its held-out posts, within these bounds.
 ALERT_INTERVAL_COVERAGE_RANGE = (0.5, 0.95)
-ALERT_BAND_Z = NormalDist().inv_cdf(0.5 + ALERT_BAND_COVERAGE / 2)
 DIRECTIONS = ("ahead", "behind")
 
 

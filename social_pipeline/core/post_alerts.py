@@ -94,7 +94,7 @@ def record_new_alerts(
     """Insert the alerts the lifecycle rows now call for into ops.post_alerts, in the caller's
     transaction; returns how many. A post's expectation is its logged prediction (ml.predictions,
     newest first), else the served reach model's; either is the reach at `settle_age_hours`. The band
-    reaches `band_z` spreads of the combined uncertainty either side of it (ALERT_BAND_Z: 95 %)."""
+    reaches `band_z` spreads of the combined uncertainty either side of it (ALERT_BAND_Z: a 97.5 % band)."""
     if settle_age_hours not in LIFECYCLE_AGES_HOURS:
         raise ValueError(
             f"the prediction's age {settle_age_hours} h is none of the lifecycle ages "
