@@ -5,6 +5,8 @@ work runs as SQL beside the assets (defs/analytics/sql/, defs/ops/sql/)."""
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 # The ages (hours after publication) at which post_lifecycle reads each post.
 LIFECYCLE_AGES_HOURS = (1, 3, 6, 24, 72, 168)
 # The account's typical curve is a share of the impressions at this age (7 days).
@@ -17,6 +19,15 @@ ALERT_MAX_SNAPSHOT_LAG_HOURS = 1.0
 # A crossing found more than this long after its snapshot (history loaded in bulk, a pipeline that
 # was down) is recorded but not sent: nobody can act on it any more.
 ALERT_SEND_WITHIN_HOURS = 24
+# The alert band's coverage: the share of the posts that go as predicted whose impressions at an age
+# lie inside it. The prediction's p10-p90 and the curve's 10th-90th percentile shares are 80 %
+# intervals; an 80 % band would put a fifth of ordinary posts outside it at every age checked.
+ALERT_BAND_COVERAGE = 0.975
+# Normal quantiles (in log units) of the band drawn and of the 80 % intervals read.
+ALERT_BAND_Z = NormalDist().inv_cdf(0.5 + ALERT_BAND_COVERAGE / 2)
+INTERVAL_Z = NormalDist().inv_cdf(0.9)
+# A reach model's p10-p90 is read as holding what it held of its held-out posts, within these bounds.
+ALERT_INTERVAL_COVERAGE_RANGE = (0.5, 0.95)
 DIRECTIONS = ("ahead", "behind")
 
 

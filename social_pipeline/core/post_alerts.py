@@ -4,6 +4,7 @@ delivered through the configured channels. Plain Python over a DuckDB connection
 from __future__ import annotations
 
 from collections.abc import Callable
+from statistics import NormalDist
 
 import duckdb
 import pandas as pd
@@ -12,7 +13,15 @@ from . import model_registry
 from .alert_delivery import DeliveryBudget, DeliveryFailed, WebhookChannel, alert_text
 from .clock import utc_now
 from .features import daypart, text_feature_frame
-from .lifecycle import ALERT_MAX_AGE_HOURS, ALERT_MAX_SNAPSHOT_LAG_HOURS, ALERT_SEND_WITHIN_HOURS, LIFECYCLE_AGES_HOURS
+from .lifecycle import (
+    ALERT_BAND_Z,
+    ALERT_INTERVAL_COVERAGE_RANGE,
+    ALERT_MAX_AGE_HOURS,
+    ALERT_MAX_SNAPSHOT_LAG_HOURS,
+    ALERT_SEND_WITHIN_HOURS,
+    INTERVAL_Z,
+    LIFECYCLE_AGES_HOURS,
+)
 from .sql_files import scalar, sql_loader
 
 sql = sql_loader(__file__)
@@ -50,8 +59,29 @@ def model_expectations(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             "reach_p10": predicted["reach_p10"].to_numpy(dtype=float),
             "reach_p90": predicted["reach_p90"].to_numpy(dtype=float),
             "expectation_source": f"{REACH_MODEL} {row['version']}",
+            "model_version": row["version"],
         }
     )
+
+
+def interval_z(con: duckdb.DuckDBPyConnection, model_versions: pd.Series) -> pd.Series:
+    """How many log-unit spreads each prediction's p10-p90 spans either side, from the held-out coverage
+    of the reach model version that made it (ml.model_registry): an interval that held 90 % of held-out
+    posts is read as z 1.645, one that held 70 % as z 1.036. A version without a figure is read as the
+    nominal 80 %; the figure is bounded to ALERT_INTERVAL_COVERAGE_RANGE (a small held-out set can show
+    100 %, which would read as no spread at all)."""
+    registry = con.execute(
+        "SELECT version, TRY_CAST(metrics->>'interval_coverage' AS DOUBLE) AS coverage "
+        "FROM ml.model_registry WHERE model_name = $name",
+        {"name": REACH_MODEL},
+    ).fetchall()
+    low, high = ALERT_INTERVAL_COVERAGE_RANGE
+    z_by_version = {
+        version: NormalDist().inv_cdf(0.5 + min(max(coverage, low), high) / 2)
+        for version, coverage in registry
+        if coverage is not None
+    }
+    return model_versions.map(lambda version: z_by_version.get(version, INTERVAL_Z)).astype(float)
 
 
 def record_new_alerts(
@@ -59,10 +89,12 @@ def record_new_alerts(
     settle_age_hours: int,
     recent_only: bool = True,
     detected_at: pd.Timestamp | None = None,
+    band_z: float = ALERT_BAND_Z,
 ) -> int:
     """Insert the alerts the lifecycle rows now call for into ops.post_alerts, in the caller's
     transaction; returns how many. A post's expectation is its logged prediction (ml.predictions,
-    newest first), else the served reach model's; either is the reach at `settle_age_hours`."""
+    newest first), else the served reach model's; either is the reach at `settle_age_hours`. The band
+    reaches `band_z` spreads of the combined uncertainty either side of it (ALERT_BAND_Z: a 97.5 % band)."""
     if settle_age_hours not in LIFECYCLE_AGES_HOURS:
         raise ValueError(
             f"the prediction's age {settle_age_hours} h is none of the lifecycle ages "
@@ -85,13 +117,21 @@ def record_new_alerts(
         "AND predicted_reach IS NOT NULL AND reach_p10 IS NOT NULL AND reach_p90 IS NOT NULL)"
     )
     modelled = model_expectations(con)
-    frames = [frame[EXPECTATION_COLUMNS] for frame in (logged, modelled) if not frame.empty]
-    expectations = pd.concat(frames, ignore_index=True) if frames else logged[EXPECTATION_COLUMNS]
+    columns = [*EXPECTATION_COLUMNS, "model_version"]
+    frames = [frame[columns] for frame in (logged, modelled) if not frame.empty]
+    expectations = pd.concat(frames, ignore_index=True) if frames else logged[columns]
+    expectations["interval_z"] = interval_z(con, expectations["model_version"])
     con.register("post_expectations", expectations)
     before = int(scalar(con, "SELECT count(*) FROM ops.post_alerts"))
     con.execute(
         f"INSERT INTO ops.post_alerts BY NAME {sql('post_alerts_new')}",
-        {"settle_age_hours": settle_age_hours, "detected_at": detected_at or utc_now().floor("s"), **window},
+        {
+            "settle_age_hours": settle_age_hours,
+            "share_interval_z": INTERVAL_Z,
+            "band_z": band_z,
+            "detected_at": detected_at or utc_now().floor("s"),
+            **window,
+        },
     )
     con.unregister("post_expectations")
     con.execute("DROP TABLE alert_candidates")

@@ -926,8 +926,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "actual_impressions": "The post's impressions at that age (analytics.post_lifecycle).",
         "expected_impressions": "The expected reach scaled to the age: the prediction times the account's "
         "median share at age_hours over its median share at the prediction's 72 h.",
-        "expected_low": "The prediction's p10, scaled to the age the same way.",
-        "expected_high": "The prediction's p90, scaled to the age the same way.",
+        "expected_low": "The alert band's lower end (97.5% band): expected_impressions times "
+        "exp(-2.24 x the log-unit spreads of the prediction's p10 and the curve's 10th percentile share "
+        "combined); 0: no lower end.",
+        "expected_high": "The alert band's upper end: expected_impressions times exp(2.24 x the spreads "
+        "of the prediction's p90 and the curve's 90th percentile share combined).",
         "expectation_source": "Where the prediction came from: `ml.predictions <prediction_id>` (a draft "
         "predicted before it was published) or `reach_model <version>` (the served "
         "model, from the post's features at publication).",

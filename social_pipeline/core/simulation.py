@@ -68,9 +68,10 @@ HASHTAGS = (
 )
 MENTIONS = ("@duckdb", "@dagster", "@pandas_dev", "@scikit_learn", "@ThePSF")
 EMOJIS = ("🚀", "📊", "🔥", "✅", "💡", "🦆", "🎉", "👇")
-# A few posts leave their usual course: a take-off gains a late surge (after an onset of an hour or two,
-# a further multiple of its final figures arrives with SURGE_TAU_HOURS), a flop ends at a fraction of
-# them. Drawn from a generator of their own, so every other post keeps the figures it had. The label
+# A few posts leave their usual course: a take-off gains a surge in its first hours (after an onset of
+# an hour or two, a further 2.5-4 times the final figures a post like it usually reaches, without its
+# own luck, arrives with SURGE_TAU_HOURS), a flop ends at a fraction of its final figures. Drawn from a
+# generator of their own, so every other post keeps the figures it had. The label
 # (`Simulation.trajectories`) never reaches a source's rows: only benches and tests read it.
 TAKEOFF_SHARE, FLOP_SHARE = 0.015, 0.015
 SURGE_MULTIPLIER_RANGE = (2.5, 4.0)
@@ -216,6 +217,7 @@ class Simulation:
         ]
         followers = self.followers(account.user_id, published_at)
 
+        reach_noise = rng.lognormal(0.0, 0.35, size=n)  # the post's luck: what no feature explains
         reach_rate = (
             0.06
             * np.array([REACH_BY_CONTENT[c] for c in content])
@@ -223,7 +225,7 @@ class Simulation:
             * (0.85 + 0.3 * hour_factor(hours) / 1.7)
             * WEEKDAY_FACTOR[weekday]
             * (1.0 + 4.0 * account.base_engagement_rate)
-            * rng.lognormal(0.0, 0.35, size=n)
+            * reach_noise
         )
         final_impressions = np.maximum(np.floor(followers * reach_rate), 5).astype(np.int64)
         engagement_rate = np.clip(
@@ -274,7 +276,10 @@ class Simulation:
         onset = course.uniform(*SURGE_ONSET_HOURS_RANGE, size=n)
         flop_fraction = course.uniform(*FLOP_FRACTION_RANGE, size=n)
         frame["trajectory"] = trajectory
-        frame["surge_multiplier"] = np.where(trajectory == "takeoff", surge, 0.0)
+        frame["reach_noise"] = reach_noise
+        # The surge is a multiple of what a post like it usually reaches (its figures without its luck):
+        # a take-off goes far beyond what was expected of it, even one that started unlucky.
+        frame["surge_multiplier"] = np.where(trajectory == "takeoff", surge / reach_noise, 0.0)
         frame["surge_onset_hours"] = onset
         kept = np.where(trajectory == "flop", flop_fraction, 1.0)
         for name, values in finals.items():
@@ -444,6 +449,7 @@ def _empty_posts() -> pd.DataFrame:
         "trajectory",
         "surge_multiplier",
         "surge_onset_hours",
+        "reach_noise",
     ]
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     frame["published_at"] = pd.Series(dtype="datetime64[ns]")

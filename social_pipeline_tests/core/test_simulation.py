@@ -127,8 +127,15 @@ def test_a_few_posts_take_off_or_flop_and_the_label_stays_out_of_the_source():
     assert 0.005 <= shares["takeoff"] <= 0.03 and 0.005 <= shares["flop"] <= 0.03
     assert labels.equals(Simulation(seed=7).trajectories(posts.index))
 
+    # A take-off's surge is 2.5-4 times what a post like it usually reaches: its final figures without
+    # its own luck (reach_noise), so an unlucky post that takes off still goes far beyond its usual.
+    takeoffs = posts[labels == "takeoff"]
+    usual_multiple = takeoffs["surge_multiplier"] * takeoffs["reach_noise"]
+    assert usual_multiple.between(2.5, 4.0).all() and not takeoffs["surge_multiplier"].between(2.5, 4.0).all()
+    assert (posts.loc[labels != "takeoff", "surge_multiplier"] == 0).all()
+
     # A take-off's impressions: its usual curve plus the surge, surge_multiplier x final after the onset.
-    takeoff = posts[labels == "takeoff"].iloc[0]
+    takeoff = takeoffs.iloc[0]
     at = takeoff["published_at"] + pd.Timedelta(hours=6)
     usual = takeoff["final_impressions"] * (1 - np.exp(-6 / takeoff["tau_hours"]))
     surge = (
@@ -147,4 +154,4 @@ def test_a_few_posts_take_off_or_flop_and_the_label_stays_out_of_the_source():
     fetched = source.fetch_posts(source.user_ids(), START, END)
     requests = pd.DataFrame({"post_id": fetched["post_id"], "collected_at": END})
     columns = set(fetched.columns) | set(source.fetch_metrics(requests).frame.columns)
-    assert not columns & {"trajectory", "surge_multiplier", "surge_onset_hours", "tau_hours"}
+    assert not columns & {"trajectory", "surge_multiplier", "surge_onset_hours", "tau_hours", "reach_noise"}

@@ -4,7 +4,8 @@ SELECT
     predicted_reach::DOUBLE AS predicted_reach,
     reach_p10::DOUBLE AS reach_p10,
     reach_p90::DOUBLE AS reach_p90,
-    'ml.predictions ' || prediction_id AS expectation_source
+    'ml.predictions ' || prediction_id AS expectation_source,
+    reach_model_version AS model_version
 FROM ml.predictions
 WHERE post_id IN (SELECT post_id FROM alert_candidates)
   AND predicted_reach IS NOT NULL AND reach_p10 IS NOT NULL AND reach_p90 IS NOT NULL

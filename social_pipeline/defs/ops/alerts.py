@@ -32,7 +32,9 @@ class PostAlertsConfig(dg.Config):
     pool=WAREHOUSE_POOL,
     description="Early alerts: at 1, 3, 6 and 24 h a young post's impressions are compared with what was "
     "expected of it (its logged prediction in ml.predictions, else the served reach model's from its "
-    "features at publication), scaled to the age by the account's typical curve with the p10-p90 band. "
+    "features at publication), scaled to the age by the account's typical curve. The band combines the "
+    "prediction's p10-p90 (read by its model's held-out coverage) with the spread of the curve's shares "
+    "at that age and holds 97.5% of ordinary posts. "
     "Above the band is `ahead`, below `behind`; one row per post and direction in `ops.post_alerts`, "
     "sent by the webhook (SOCIAL_PIPELINE_ALERT_WEBHOOK_URL) and mail (SOCIAL_PIPELINE_SMTP_*) within the "
     "run's delivery budget. Alerts a channel did not take are retried by later runs.",
