@@ -260,12 +260,14 @@ def _key(row) -> tuple:
     return (str(row["user_id"]), pd.Timestamp(row["period_start"]), pd.Timestamp(row["period_end"]))
 
 
-def _posts_by_id(con, post_ids: list[str]) -> dict[str, dict]:
+def _posts_by_id(con, post_ids: list[str], published_from, published_until) -> dict[str, dict]:
+    """The posts, read from analytics.post_performance between the periods' bounds only."""
     if not post_ids:
         return {}
     rows = con.execute(
-        "SELECT * FROM analytics.post_performance WHERE post_id IN (SELECT unnest($ids::VARCHAR[]))",
-        {"ids": post_ids},
+        "SELECT * FROM analytics.post_performance WHERE published_at >= $published_from "
+        "AND published_at < $published_until AND post_id IN (SELECT unnest($ids::VARCHAR[]))",
+        {"ids": post_ids, "published_from": published_from, "published_until": published_until},
     ).df()
     return {str(r["post_id"]): post_dict(r) for r in rows.to_dict("records")}
 
@@ -275,7 +277,7 @@ def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
     totals = frame(con, user_summary_query(periods_sql), params)
     by_type = frame(con, content_type_query(periods_sql), params)
     ids = [str(i) for i in pd.concat([totals["best_post_id"], totals["worst_post_id"]]).dropna().unique()]
-    posts = _posts_by_id(con, ids)
+    posts = _posts_by_id(con, ids, totals["period_start"].min(), totals["period_end"].max())
     types_by_period = _grouped(by_type, ("user_id", "period_start", "period_end"), BREAKDOWN_ORDER)
     out = {}
     for row in totals.to_dict("records"):
