@@ -218,7 +218,7 @@ def write_collection_hour(con: duckdb.DuckDBPyConnection, collected_at: pd.Times
 
 
 def history_counts(database: str) -> dict:
-    with duckdb.connect(database, read_only=True) as con:
+    with connect(database, read_only=True) as con:
         posts, snapshots = con.execute(
             f"SELECT (SELECT count(*) FROM raw.posts WHERE source = '{SOURCE}'), "
             f"(SELECT count(*) FROM raw.tweet_metrics WHERE source = '{SOURCE}')"
