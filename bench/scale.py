@@ -36,6 +36,7 @@ import duckdb
 import pandas as pd
 
 from bench.scale_history import HISTORY_END, SIZES, SOURCE
+from bench.worker import QUIET
 
 BENCH_SIZES = ("10k", "100k", "1M", "10M")
 SCALE_SIZES = (*BENCH_SIZES, "100M")
@@ -131,7 +132,7 @@ def floor(database: str, section: str, params: dict) -> dict:
     query = FLOOR_SQL[section]
     with connect(database) as con:
         started = time.perf_counter()
-        answer = con.execute(query, used_params(query, params)).fetch_arrow_table()
+        answer = con.execute(query, used_params(query, params)).to_arrow_table()
         seconds = time.perf_counter() - started
         peak = _peak_rss_mb()
         con.register("floor_answer_arrow", answer)
@@ -171,21 +172,25 @@ def rebuild(database: str, first_week: str, last_week: str) -> dict:
     return analytics(database, first_week, last_week)
 
 
-def _quiet_ephemeral():
-    import dagster as dg
+def _run_resources(database: str, file_stores=None) -> dict:
+    """The warehouse asked for and the file stores (the environment's unless given)."""
+    from social_pipeline.resources.files import file_stores_resource_from_env
+    from social_pipeline.resources.warehouse import WarehouseResource
 
-    from bench.worker import QUIET
+    return {
+        "warehouse": WarehouseResource(database=database),
+        "file_stores": file_stores or file_stores_resource_from_env(),
+    }
 
-    return QUIET, dg.DagsterInstance.ephemeral()
 
-
-def hourly(database: str) -> dict:
+def hourly(database: str, file_stores=None) -> dict:
     """One more collection hour after the newest, then the hourly_collection job's assets downstream of
     the raw tables (with their checks), as one run; only that run is timed."""
     import dagster as dg
 
     from bench.scale_history import write_collection_hour
     from social_pipeline.definitions import defs
+    from social_pipeline.definitions import resources as deployment_resources
     from social_pipeline.warehouse.connection import connect
 
     with connect(database) as con:
@@ -194,34 +199,37 @@ def hourly(database: str) -> dict:
         started = time.perf_counter()
         new_snapshots = write_collection_hour(con, collected_at)
         collect_seconds = time.perf_counter() - started
-    quiet, instance = _quiet_ephemeral()
-    job = defs.resolve_job_def("hourly_collection")
     started = time.perf_counter()
-    result = job.execute_in_process(
-        run_config=quiet,
-        instance=instance,
-        asset_selection=[dg.AssetKey(name) for name in HOURLY_DOWNSTREAM],
+    result = dg.materialize(
+        [a for a in [*(defs.assets or ()), *(defs.asset_checks or ())] if isinstance(a, dg.AssetsDefinition)],
+        selection=dg.AssetSelection.assets(*HOURLY_DOWNSTREAM),
+        run_config=QUIET,
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={**deployment_resources, **_run_resources(database, file_stores)},
     )
     assert result.success
     return {
         "seconds": time.perf_counter() - started,
         "peak_rss_mb": _peak_rss_mb(),
         "new_snapshots": new_snapshots,
+        "checks": len(result.get_asset_check_evaluations()),
         "write_hour_seconds": collect_seconds,
         "partition_key": (collected_at - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M"),
     }
 
 
-def weekly(database: str, week: str) -> dict:
+def weekly(database: str, week: str, file_stores=None) -> dict:
     """The weekly_reporting job for one week, every account, reports with their files."""
+    import dagster as dg
+
     from social_pipeline.definitions import defs
     from social_pipeline.defs.common import WEEKLY_PARTITIONS
 
-    quiet, instance = _quiet_ephemeral()
+    instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(str(WEEKLY_PARTITIONS.name), [week])
     started = time.perf_counter()
     result = defs.resolve_job_def("weekly_reporting").execute_in_process(
-        run_config=quiet, instance=instance, partition_key=week
+        run_config=QUIET, instance=instance, partition_key=week, resources=_run_resources(database, file_stores)
     )
     assert result.success
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
