@@ -48,6 +48,7 @@ REBUILD_ONCE_FROM = 10_000_000
 BASELINE_ACCOUNTS = 3
 HOURLY_DOWNSTREAM = ("post_snapshots", "post_performance", "post_lifecycle", "post_follower_gain", "post_alerts")
 BACKENDS = ("file", "lake")
+SECTIONS = ("rebuild", "hourly", "weekly")
 DOCS_PAGE = Path("docs/performance.md")
 DOCS_CHART = Path("docs/performance_scale.svg")
 DOCS_BEGIN, DOCS_END = "<!-- scale:begin (python -m bench.scale --write-docs) -->", "<!-- scale:end -->"
@@ -290,7 +291,8 @@ def _summary(section: str, size: str, backend: str, snapshots: int, ours: list[d
 
 
 def _check_against_baseline(database: str, work: Path, weeks: list[str]) -> dict:
-    """The rebuilt tables against the seed-style baseline, on the first accounts' rows alone."""
+    """The rebuilt tables against the seed-style baseline, on the first accounts' rows alone (timed:
+    the baseline's cost grows linearly with the accounts, as bench/runner.py scales it)."""
     from bench.baseline_sqlite import run_baseline
     from bench.history import export_to_sqlite
     from bench.runner import compare_answers
@@ -315,43 +317,57 @@ def _check_against_baseline(database: str, work: Path, weeks: list[str]) -> dict
             {"u": users},
         )
     export_to_sqlite(sample, lite)
-    checked = compare_answers(database, run_baseline(lite, weeks), weeks)
+    started = time.perf_counter()
+    baseline = run_baseline(lite, weeks)
+    baseline_seconds = time.perf_counter() - started
+    checked = {**compare_answers(database, baseline, weeks), "baseline_sample_s": baseline_seconds}
     for path in (sample, lite):
         Path(path).unlink(missing_ok=True)
     return checked
 
 
-def _measure_size(size: str, backend: str, work: Path, env: dict, database: str, repeats: int) -> list[dict]:
+def _measure_size(
+    size: str, backend: str, work: Path, env: dict, database: str, repeats: int, sections=SECTIONS
+) -> list[dict]:
     from bench.history import complete_weeks
 
     accounts, days = SIZES[size]
     data_path = env.get("SOCIAL_PIPELINE_LAKE_DATA_PATH")
-    written = _worker(env, "generate", database, str(accounts), str(days))
+    generated = work / "generated.json"  # a kept file's history (--keep): not written again
+    if backend == "file" and generated.exists() and Path(database).exists():
+        written = json.loads(generated.read_text())
+    else:
+        written = _worker(env, "generate", database, str(accounts), str(days))
+        generated.write_text(json.dumps(written))
     snapshots = written["snapshots"]
     weeks = complete_weeks(pd.Timestamp(written["start"]), pd.Timestamp(written["end"]))
     weeks_end = str((pd.Timestamp(weeks[-1]) + pd.Timedelta(days=7)).date())
     span = {"first_week": weeks[0], "weeks_end": weeks_end}
     rows = []
-    rebuild_runs, rebuild_floors = [], []
-    for _ in range(1 if snapshots >= REBUILD_ONCE_FROM else repeats):
-        rebuild_runs.append(_worker(env, "rebuild", database, weeks[0], weeks[-1]))
-        rebuild_floors.append(_worker(env, "floor", database, "rebuild", json.dumps(span)))
-    rows.append(_summary("rebuild", size, backend, snapshots, rebuild_runs, rebuild_floors))
-    if backend == "file":
-        rows[-1].update(_check_against_baseline(database, work, weeks))
-    _worker(env, "hourly", database)  # warm-up: the first run builds post_lifecycle, post_follower_gain, ...
-    hourly_runs, hourly_floors = [], []
-    for _ in range(repeats):
-        hourly_runs.append(_worker(env, "hourly", database))
-        hourly_floors.append(
-            _worker(env, "floor", database, "hourly", json.dumps({"key": hourly_runs[-1]["partition_key"]}))
-        )
-    rows.append(_summary("hourly", size, backend, snapshots, hourly_runs, hourly_floors))
-    weekly_runs, weekly_floors = [], []
-    for _ in range(repeats):
-        weekly_runs.append(_worker(env, "weekly", database, weeks[-1]))
-        weekly_floors.append(_worker(env, "floor", database, "weekly", json.dumps({"week": weeks[-1]})))
-    rows.append(_summary("weekly", size, backend, snapshots, weekly_runs, weekly_floors))
+    if "rebuild" in sections:
+        rebuild_runs, rebuild_floors = [], []
+        for _ in range(1 if snapshots >= REBUILD_ONCE_FROM else repeats):
+            rebuild_runs.append(_worker(env, "rebuild", database, weeks[0], weeks[-1]))
+            rebuild_floors.append(_worker(env, "floor", database, "rebuild", json.dumps(span)))
+        rows.append(_summary("rebuild", size, backend, snapshots, rebuild_runs, rebuild_floors))
+        if backend == "file":
+            rows[-1].update(_check_against_baseline(database, work, weeks))
+            rows[-1]["baseline_s_scaled"] = rows[-1]["baseline_sample_s"] * accounts / BASELINE_ACCOUNTS
+            rows[-1]["rebuild_speedup_vs_baseline"] = rows[-1]["baseline_s_scaled"] / rows[-1]["ours_s_mean"]
+    if "hourly" in sections:
+        _worker(env, "hourly", database)  # warm-up: the first run builds post_lifecycle, post_follower_gain, ...
+        hourly_runs, hourly_floors = [], []
+        for _ in range(repeats):
+            hourly_runs.append(_worker(env, "hourly", database))
+            key = json.dumps({"key": hourly_runs[-1]["partition_key"]})
+            hourly_floors.append(_worker(env, "floor", database, "hourly", key))
+        rows.append(_summary("hourly", size, backend, snapshots, hourly_runs, hourly_floors))
+    if "weekly" in sections:
+        weekly_runs, weekly_floors = [], []
+        for _ in range(repeats):
+            weekly_runs.append(_worker(env, "weekly", database, weeks[-1]))
+            weekly_floors.append(_worker(env, "floor", database, "weekly", json.dumps({"week": weeks[-1]})))
+        rows.append(_summary("weekly", size, backend, snapshots, weekly_runs, weekly_floors))
     disk = _disk_mb(database, data_path)
     limits = _worker(env, "memory_limit", database)
     for row in rows:
@@ -370,8 +386,11 @@ def _measure_size(size: str, backend: str, work: Path, env: dict, database: str,
     return rows
 
 
-def scale_section(work: Path, sizes=BENCH_SIZES, backends=BACKENDS, repeats: int = REPEATS) -> list[dict]:
-    """Every size on each backend; big files are deleted as soon as a size is measured."""
+def scale_section(
+    work: Path, sizes=BENCH_SIZES, backends=BACKENDS, repeats: int = REPEATS, sections=SECTIONS, keep: bool = False
+) -> list[dict]:
+    """Every size on each backend. Each size's folder is deleted once measured, unless `keep`: then a
+    DuckDB file stays, and a later run with `keep` measures on it without writing its history again."""
     rows = []
     with ExitStack() as stack:
         server = None
@@ -382,8 +401,9 @@ def scale_section(work: Path, sizes=BENCH_SIZES, backends=BACKENDS, repeats: int
         for size in sizes:
             for backend in backends:
                 folder = work / f"scale_{size}_{backend}"
-                shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir(parents=True)
+                if not (keep and backend == "file"):
+                    shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True, exist_ok=True)
                 env = {
                     "SOCIAL_PIPELINE_REPORTS_DIR": str(folder / "reports"),
                     "SOCIAL_PIPELINE_OPS_DIR": str(folder / "ops"),
@@ -397,11 +417,12 @@ def scale_section(work: Path, sizes=BENCH_SIZES, backends=BACKENDS, repeats: int
                     database = str(folder / "warehouse.duckdb")
                 env["SOCIAL_PIPELINE_DB"] = database
                 env["SOCIAL_PIPELINE_BI_DB"] = str(folder / "bi.duckdb")
-                measured = _measure_size(size, backend, folder, env, database, repeats)
+                measured = _measure_size(size, backend, folder, env, database, repeats, sections)
                 rows.extend(measured)
                 for row in measured:
                     print(json.dumps(row, default=str), flush=True)
-                shutil.rmtree(folder, ignore_errors=True)
+                if not (keep and backend == "file"):
+                    shutil.rmtree(folder, ignore_errors=True)
     return rows
 
 
@@ -416,14 +437,16 @@ def _number(value: float) -> str:
 def markdown_table(rows: list[dict]) -> str:
     lines = [
         "| snapshots | section | backend | runs | ours s (mean / worst) | floor s | ours ÷ floor (mean / worst) "
-        "| peak RSS MB | warehouse MB |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        "| baseline ÷ ours | peak RSS MB | warehouse MB |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(rows, key=lambda r: (r["snapshots"], list(SECTION_NAMES).index(r["section"]), r["backend"])):
         lines.append(
             f"| {r['snapshots']:,} | {SECTION_NAMES[r['section']]} | {r['backend']} | {r['runs']} | "
             f"{_number(r['ours_s_mean'])} / {_number(r['ours_s_worst'])} | {_number(r['floor_s_mean'])} | "
-            f"{r['ours_vs_floor_mean']:.1f}× / {r['ours_vs_floor_worst']:.1f}× | {r['peak_rss_mb']:,.0f} | "
+            f"{r['ours_vs_floor_mean']:.1f}× / {r['ours_vs_floor_worst']:.1f}× | "
+            + (f"{r['rebuild_speedup_vs_baseline']:.2f}× | " if "rebuild_speedup_vs_baseline" in r else "| ")
+            + f"{r['peak_rss_mb']:,.0f} | "
             f"{r['warehouse_mb']:,.0f} |"
         )
     return "\n".join(lines)
@@ -533,7 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The agency-scale benchmark: hourly, weekly, rebuild, floors.")
     parser.add_argument("--sizes", nargs="*", choices=list(SIZES), default=list(BENCH_SIZES))
     parser.add_argument("--backends", nargs="*", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--sections", nargs="*", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--keep", action="store_true", help="keep the DuckDB files, and measure on kept ones")
     parser.add_argument("--work", default="data/bench/scale_work", help="folder for the warehouses (GBs at 100M)")
     parser.add_argument("--out", default="data/bench/scale.json")
     parser.add_argument("--write-docs", metavar="JSON", help="write the table and chart of a saved run into docs/")
@@ -542,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         write_docs(json.loads(Path(args.write_docs).read_text()))
         return 0
     started = time.perf_counter()
-    rows = scale_section(Path(args.work), args.sizes, args.backends, args.repeats)
+    rows = scale_section(Path(args.work), args.sizes, args.backends, args.repeats, args.sections, args.keep)
     report = {
         "date": pd.Timestamp.now("UTC").isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(),

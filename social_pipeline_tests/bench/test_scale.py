@@ -101,9 +101,11 @@ def test_the_docs_table_and_chart(tmp_path):
         for backend in ("file", "lake")
         for snapshots in (10_000, 1_000_000)
     ]
+    rows[-3]["rebuild_speedup_vs_baseline"] = 12.345  # the file's rebuild at 1M
+    assert (rows[-3]["section"], rows[-3]["backend"], rows[-3]["snapshots"]) == ("rebuild", "file", 1_000_000)
     table = markdown_table(rows).splitlines()
     assert len(table) == 2 + 12
-    assert table[2] == "| 10,000 | hourly refresh | file | 3 | 2 / 3 | 0.2 | 10.0× / 15.0× | 500 | 250 |"
+    assert table[2] == "| 10,000 | hourly refresh | file | 3 | 2 / 3 | 0.2 | 10.0× / 15.0× | | 500 | 250 |"
     chart = svg_chart(rows)
     assert chart.count("<polyline") == 2 * 6  # two panels, a line per section and backend
     # x: 10k at the left panel's axis (56), 1M two decades on at 56 + (440 - 2 x 56) = 384.
@@ -115,5 +117,6 @@ def test_the_docs_table_and_chart(tmp_path):
     write_docs(report, page, image)  # again: the section is replaced, not added twice
     text = page.read_text()
     assert text.startswith("# Performance\n\nKept.\n") and text.count("| 1,000,000 | full rebuild | lake |") == 1
+    assert "| 1,000,000 | full rebuild | file | 3 | 2 / 3 | 0.2 | 10.0× / 15.0× | 12.35× | 500 | 250 |" in text
     assert "![time and peak memory against history size](performance_scale.svg)" in text
     assert image.read_text() == chart
