@@ -419,6 +419,11 @@ def same_content(old, new) -> bool:
     return old == new
 
 
+def _rounded_json(text: str) -> dict:
+    """A report's JSON with each float rounded to 12 significant digits (below DuckDB's summing noise)."""
+    return json.loads(text, parse_float=lambda number: float(f"{float(number):.12g}"))
+
+
 def keep_generated_at(reports: list[dict], stored: dict[tuple[str, str], tuple]) -> None:
     """A report that says the same as the one stored for its account and week keeps the stored
     `generated_at` (when its content was built), so it renders to the same files, which are then
@@ -428,7 +433,8 @@ def keep_generated_at(reports: list[dict], stored: dict[tuple[str, str], tuple])
         if found is None:
             continue
         stored_at, stored_json = found
-        old = {k: v for k, v in json.loads(stored_json).items() if k != "generated_at"}
-        new = {k: v for k, v in json.loads(report_json(report)).items() if k != "generated_at"}
-        if same_content(old, new):
+        old = {k: v for k, v in _rounded_json(stored_json).items() if k != "generated_at"}
+        new = {k: v for k, v in _rounded_json(report_json(report)).items() if k != "generated_at"}
+        # Floats rounded, == (fast) settles nearly every report; same_content judges the rest exactly.
+        if old == new or same_content(old, new):
             report["generated_at"] = pd.Timestamp(stored_at).isoformat()
