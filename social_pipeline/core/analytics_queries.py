@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -299,17 +300,20 @@ def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
 def _grouped(
     rows: pd.DataFrame, key_columns: tuple[str, str, str], order_by: dict[str, bool] | None = None
 ) -> dict[tuple, list[dict]]:
-    """(user_id, start, end) -> the rows of that key as dicts, each key's rows in `order_by` order
-    (column -> ascending; stable). One sort of the whole frame, not one per key."""
+    """(user_id, start, end) -> the rows of that key as dicts without the key columns, each key's rows in
+    `order_by` order (column -> ascending; stable). One sort of the whole frame, not one per key."""
     if rows.empty:
         return {}
     if order_by:
         rows = rows.sort_values(list(order_by), ascending=list(order_by.values()), kind="stable")
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows.to_dict("records"):
-        key = (str(row[key_columns[0]]), pd.Timestamp(row[key_columns[1]]), pd.Timestamp(row[key_columns[2]]))
-        groups.setdefault(key, []).append(row)
-    return groups
+    # The key columns are turned into Python values once a key, not once a row (timestamps box slowly).
+    records = rows.drop(columns=list(key_columns)).to_dict("records")
+    # Grouped by a list of columns, each key is a tuple (pandas-stubs say only Hashable).
+    positions = cast(dict[tuple, Any], rows.groupby(list(key_columns), sort=False).indices)
+    return {
+        (str(key[0]), pd.Timestamp(key[1]), pd.Timestamp(key[2])): [records[i] for i in at]
+        for key, at in positions.items()
+    }
 
 
 def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timestamp) -> list[dict]:
