@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 # --inexact: `make run` after `make test` keeps the dev extras instead of uninstalling them.
 UV_SYNC := $(UV) sync --frozen --inexact --quiet --python $(PYTHON)
 
-.PHONY: uv install install-api install-dev run dev api test lint bench bench-quick clean
+.PHONY: uv install install-api install-dev run dev api test lint bench bench-quick bench-scale clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -76,6 +76,12 @@ bench: install-dev
 ## The same in about a minute, at small sizes.
 bench-quick: install-dev
 	$(PY) -m bench.runner --quick
+
+## The scale section up to 100M snapshots, file and lake (docs/performance.md: its time and disk);
+## the warehouses go to SCALE_WORK, the figures to data/bench/scale.json.
+SCALE_WORK ?= data/bench/scale_work
+bench-scale: install-dev
+	$(PY) -m bench.scale --sizes 10k 100k 1M 10M 100M --work $(SCALE_WORK)
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -28,6 +28,9 @@ import responses
 from bench.baseline_sqlite import run_baseline
 from bench.history import complete_weeks, export_to_sqlite, write_history
 from bench.lake import lake_concurrency, lake_cost
+from bench.scale import BENCH_SIZES as SCALE_BENCH_SIZES
+from bench.scale import QUICK_SIZES as SCALE_QUICK_SIZES
+from bench.scale import scale_section
 from bench.x_cost import tweet_payload
 
 DEFAULT_SIZES = ((1_000, 3), (10_000, 10), (100_000, 50))  # posts (x 10 snapshots), users
@@ -575,6 +578,7 @@ SECTIONS = {
     "lake_concurrency": lambda work, quick, sizes: lake_concurrency(work, quick),
     "lake_cost": lambda work, quick, sizes: lake_cost(work, quick),
     "post_alerts": lambda work, quick, sizes: post_alerts_rates(quick),
+    "scale": lambda work, quick, sizes: scale_section(work, SCALE_QUICK_SIZES if quick else SCALE_BENCH_SIZES),
 }
 
 
