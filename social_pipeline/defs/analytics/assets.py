@@ -4,8 +4,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
+import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.common import (
     SINGLE_RUN,
@@ -38,6 +40,23 @@ class PostSnapshotsConfig(dg.Config):
     full_refresh: bool = False
 
 
+# How far before the newest raw row post_snapshots has read it looks again for unread ones: a writer stamps
+# its rows before its transaction commits, so a row may commit after a later-stamped one was read.
+REFRESH_LOOKBACK = pd.Timedelta(hours=24)
+# The tables that refresh only the posts post_snapshots rewrote (ops.post_refresh_queue).
+QUEUED_TABLES = ("analytics.post_performance",)
+
+
+def queue_posts(con, posts_query: str) -> None:
+    """Queue the posts `posts_query` selects (a post_id column) for every table built from post_snapshots."""
+    for table in QUEUED_TABLES:
+        con.execute(
+            f"INSERT INTO ops.post_refresh_queue (table_name, post_id, queued_at) "
+            f"SELECT DISTINCT $table, post_id, $now FROM ({posts_query})",
+            {"table": table, "now": utc_now()},
+        )
+
+
 @dg.asset(
     deps=[raw_tweet_metrics, raw_posts, inbox_files],
     group_name="analytics",
@@ -48,25 +67,34 @@ class PostSnapshotsConfig(dg.Config):
     "Incremental: a run recomputes only the collections written since the last run "
     "(set `full_refresh` to rebuild everything).",
     metadata=table_definition_metadata("analytics.post_snapshots"),
-    code_version=code_version("1", sql("post_snapshots_refresh_keys"), sql("post_snapshots")),
+    code_version=code_version("2", sql("post_snapshots_refresh_keys"), sql("post_snapshots")),
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
     def write_post_snapshots(con):
+        # The table's statistics give the newest row read without a scan.
+        newest_read = scalar(con, "SELECT max(source_written_at) FROM analytics.post_snapshots")
+        read_since = None if newest_read is None else pd.Timestamp(newest_read) - REFRESH_LOOKBACK
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
-            {"full_refresh": config.full_refresh},
-        )
-        refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
-        con.execute(
-            "DELETE FROM analytics.post_snapshots WHERE partition_key IN (SELECT partition_key FROM refresh_keys)"
+            {"full_refresh": config.full_refresh, "read_since": read_since},
         )
         # Collections whose raw rows are gone (a re-run that found nothing) go too.
         con.execute(
-            "DELETE FROM analytics.post_snapshots WHERE partition_key NOT IN "
-            "(SELECT DISTINCT partition_key FROM raw.tweet_metrics)"
+            "INSERT INTO refresh_keys SELECT partition_key FROM ("
+            "SELECT DISTINCT partition_key FROM analytics.post_snapshots "
+            "EXCEPT SELECT DISTINCT partition_key FROM raw.tweet_metrics)"
         )
+        refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
+        # The posts whose rows are replaced or removed: the tables built from them refresh these.
+        replaced = "TRUE" if config.full_refresh else "partition_key IN (SELECT partition_key FROM refresh_keys)"
+        queue_posts(con, f"SELECT post_id FROM analytics.post_snapshots WHERE {replaced}")
+        con.execute(f"DELETE FROM analytics.post_snapshots WHERE {replaced}")
         con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
+        queue_posts(
+            con,
+            "SELECT post_id FROM analytics.post_snapshots WHERE partition_key IN (SELECT partition_key FROM refresh_keys)",
+        )
         meta = table_metadata(
             con,
             "analytics.post_snapshots",
@@ -82,6 +110,22 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     return dg.MaterializeResult(metadata=meta)
 
 
+class PostPerformanceConfig(dg.Config):
+    full_refresh: bool = False
+
+
+def _table_exists(con, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = $schema AND table_name = $name",
+            {"schema": schema, "name": name},
+        )
+    )
+
+
 @dg.asset(
     # raw_account_snapshots writes the zones (raw.accounts) that the local day and hour are read in.
     deps=[post_snapshots, raw_account_snapshots],
@@ -91,27 +135,59 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     description="One row per post: its latest snapshot plus `published_at`, the day of week (0 = Monday) and "
     "hour of publication in UTC (`day_of_week_utc`, `hour_utc`) and on the account's clock "
     "(`day_of_week_local`, `hour_local`, in `timezone`; hours NULL when the source gives only a date), "
-    "`content_type`, `media_type` and `text`.",
+    "`content_type`, `media_type` and `text`. Incremental: a run rewrites only the posts whose snapshots "
+    "post_snapshots rewrote and the posts of accounts whose zone changed (set `full_refresh` to rebuild all).",
     metadata=table_definition_metadata("analytics.post_performance"),
-    code_version=code_version("1", sql("post_performance")),
+    code_version=code_version("2", sql("post_performance_refresh_posts"), sql("post_performance")),
     **asset_labels("data_platform", "analytics", "hourly"),
 )
-def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def post_performance(context: dg.AssetExecutionContext, config: PostPerformanceConfig, warehouse: WarehouseResource):
+    table = "analytics.post_performance"
+
     def write_post_performance(con):
-        con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")
-        meta = table_metadata(con, "analytics.post_performance", order_by="published_at DESC")
+        # What this run takes from the queue; rows queued meanwhile by another writer stay for the next run.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE performance_queue AS "
+            "SELECT post_id, queued_at FROM ops.post_refresh_queue WHERE table_name = $table",
+            {"table": table},
+        )
+        if config.full_refresh or not _table_exists(con, table):
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql('post_performance')}")
+            refreshed = scalar(con, f"SELECT count(*) FROM {table}")
+            written = "TRUE"
+        else:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE performance_refresh AS {sql('post_performance_refresh_posts')}"
+            )
+            refreshed = scalar(con, "SELECT count(*) FROM performance_refresh")
+            con.execute(f"DELETE FROM {table} WHERE post_id IN (SELECT post_id FROM performance_refresh)")
+            # The filter on post_id reaches the snapshots' scan through the per-post window.
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM ({sql('post_performance')}) "
+                "WHERE post_id IN (SELECT post_id FROM performance_refresh)"
+            )
+            written = "post_id IN (SELECT post_id FROM performance_refresh)"
+        con.execute(
+            "DELETE FROM ops.post_refresh_queue AS q USING performance_queue AS t "
+            "WHERE q.table_name = $table AND q.post_id = t.post_id AND q.queued_at = t.queued_at",
+            {"table": table},
+        )
+        meta = table_metadata(con, table, written, order_by="published_at DESC")
         per_user = con.execute(
             "SELECT user_id, count(*) AS posts, round(avg(engagement_rate_pct), 2) AS avg_engagement_rate_pct "
-            "FROM analytics.post_performance GROUP BY ALL ORDER BY user_id"
+            f"FROM {table} GROUP BY ALL ORDER BY user_id"
         ).df()
         # Date-only posts (X's newer export) have no hour: hour-based analytics leave them out.
-        without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour_utc IS NULL")
-        return meta, per_user, without_hour
+        without_hour = scalar(con, f"SELECT count(*) FROM {table} WHERE hour_utc IS NULL")
+        con.execute("DROP TABLE IF EXISTS performance_refresh")
+        con.execute("DROP TABLE performance_queue")
+        return meta, per_user, without_hour, refreshed
 
     with warehouse.get_connection() as con:
-        meta, per_user, without_hour = write_transaction(con, write_post_performance, "analytics.post_performance")
+        meta, per_user, without_hour, refreshed = write_transaction(con, write_post_performance, table)
     meta["per_user"] = preview_table(per_user)
     meta["posts_without_hour"] = dg.MetadataValue.int(int(without_hour))
+    meta["posts_refreshed"] = dg.MetadataValue.int(int(refreshed))
     return dg.MaterializeResult(metadata=meta)
 
 
