@@ -445,12 +445,13 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("estimated_usd", "DOUBLE NOT NULL"),
         ("recorded_at", "TIMESTAMP NOT NULL"),
     ],
-    # Written by post_snapshots, read and emptied by the tables built from it (post_performance): the posts
-    # whose snapshots a run rewrote, so a table refreshes those posts alone without comparing whole histories.
+    # Written by post_snapshots, read and emptied by the tables built from it (post_performance, post_lifecycle):
+    # the posts whose snapshots a run rewrote, so a table refreshes those alone without comparing whole histories.
     "ops.post_refresh_queue": [
         ("table_name", "VARCHAR NOT NULL"),
         ("post_id", "VARCHAR NOT NULL"),
         ("queued_at", "TIMESTAMP NOT NULL"),
+        ("snapshot_time_from", "TIMESTAMP"),
     ],
     # One row: the schema_version() the file was last created or migrated to.
     "ops.schema_version": [
@@ -946,8 +947,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "sent_at": "When every configured channel had it (UTC).",
     },
     "ops.post_refresh_queue": {
-        "table_name": "The table that still has to refresh the post (analytics.post_performance).",
+        "table_name": "The table that still has to refresh the post (analytics.post_performance, "
+        "analytics.post_lifecycle).",
         "queued_at": "When post_snapshots rewrote the post's snapshots (UTC).",
+        "snapshot_time_from": "The post's newest snapshot is at or after this time (the newest one the run "
+        "wrote), so only its snapshots from then on are read; NULL when the run removed some of its snapshots.",
     },
     "ops.unfinished_post_fetches": {
         "fetched_from": "Start of the failed fetch's window (where the next `raw_posts` run starts again).",

@@ -44,15 +44,15 @@ class PostSnapshotsConfig(dg.Config):
 # its rows before its transaction commits, so a row may commit after a later-stamped one was read.
 REFRESH_LOOKBACK = pd.Timedelta(hours=24)
 # The tables that refresh only the posts post_snapshots rewrote (ops.post_refresh_queue).
-QUEUED_TABLES = ("analytics.post_performance",)
+QUEUED_TABLES = ("analytics.post_performance", "analytics.post_lifecycle")
 
 
 def queue_posts(con, posts_query: str) -> None:
-    """Queue the posts `posts_query` selects (a post_id column) for every table built from post_snapshots."""
+    """Queue the posts `posts_query` selects (post_id, snapshot_time_from) for every table built from post_snapshots."""
     for table in QUEUED_TABLES:
         con.execute(
-            f"INSERT INTO ops.post_refresh_queue (table_name, post_id, queued_at) "
-            f"SELECT DISTINCT $table, post_id, $now FROM ({posts_query})",
+            "INSERT INTO ops.post_refresh_queue (table_name, post_id, queued_at, snapshot_time_from) "
+            f"SELECT $table, post_id, $now, snapshot_time_from FROM ({posts_query})",
             {"table": table, "now": utc_now()},
         )
 
@@ -72,36 +72,46 @@ def queue_posts(con, posts_query: str) -> None:
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
     def write_post_snapshots(con):
-        # The table's statistics give the newest row read without a scan.
+        # The table's statistics give the newest row read without a scan; an empty table reads everything.
         newest_read = scalar(con, "SELECT max(source_written_at) FROM analytics.post_snapshots")
-        read_since = None if newest_read is None else pd.Timestamp(newest_read) - REFRESH_LOOKBACK
+        full_refresh = config.full_refresh or newest_read is None
+        if full_refresh:
+            con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+        else:
+            read_since = pd.Timestamp(newest_read) - REFRESH_LOOKBACK
+            arrived_from = scalar(con, "SELECT min(published_at) FROM raw.posts WHERE ingested_at >= $s", {"s": read_since})
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
+                {"read_since": read_since, "arrived_from": arrived_from},
+            )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
-            {"full_refresh": config.full_refresh, "read_since": read_since},
+            "CREATE OR REPLACE TEMP TABLE stored_keys AS SELECT DISTINCT partition_key FROM analytics.post_snapshots"
         )
         # Collections whose raw rows are gone (a re-run that found nothing) go too.
         con.execute(
-            "INSERT INTO refresh_keys SELECT partition_key FROM ("
-            "SELECT DISTINCT partition_key FROM analytics.post_snapshots "
-            "EXCEPT SELECT DISTINCT partition_key FROM raw.tweet_metrics)"
+            "INSERT INTO refresh_keys SELECT partition_key FROM stored_keys "
+            "EXCEPT SELECT DISTINCT partition_key FROM raw.tweet_metrics"
         )
         refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
-        # The posts whose rows are replaced or removed: the tables built from them refresh these.
-        replaced = "TRUE" if config.full_refresh else "partition_key IN (SELECT partition_key FROM refresh_keys)"
-        queue_posts(con, f"SELECT post_id FROM analytics.post_snapshots WHERE {replaced}")
-        con.execute(f"DELETE FROM analytics.post_snapshots WHERE {replaced}")
-        con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
-        queue_posts(
-            con,
-            "SELECT post_id FROM analytics.post_snapshots WHERE partition_key IN (SELECT partition_key FROM refresh_keys)",
-        )
+        # Rows are replaced only where a refreshed collection has some (not for a new hour): their posts are
+        # queued for the tables built from them.
+        if scalar(con, "SELECT count(*) FROM refresh_keys SEMI JOIN stored_keys USING (partition_key)"):
+            replaced = "partition_key IN (SELECT partition_key FROM refresh_keys)"
+            queue_posts(
+                con,
+                "SELECT DISTINCT post_id, NULL::TIMESTAMP AS snapshot_time_from "
+                f"FROM analytics.post_snapshots WHERE {replaced}",
+            )
+            con.execute(f"DELETE FROM analytics.post_snapshots WHERE {replaced}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE new_snapshots AS {sql('post_snapshots')}")
+        con.execute("INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots")
+        queue_posts(con, "SELECT post_id, max(snapshot_time) AS snapshot_time_from FROM new_snapshots GROUP BY post_id")
+        # The run's rows are new_snapshots: the metadata reads them there, not from the whole table.
         meta = table_metadata(
-            con,
-            "analytics.post_snapshots",
-            "partition_key IN (SELECT partition_key FROM refresh_keys)",
-            order_by="snapshot_time DESC, post_id",
+            con, "analytics.post_snapshots", order_by="snapshot_time DESC, post_id", written_rows="new_snapshots"
         )
-        con.execute("DROP TABLE refresh_keys")
+        for table in ("refresh_keys", "stored_keys", "new_snapshots"):
+            con.execute(f"DROP TABLE {table}")
         return meta, refreshed
 
     with warehouse.get_connection() as con:
@@ -123,6 +133,22 @@ def _table_exists(con, table: str) -> bool:
             "AND schema_name = $schema AND table_name = $name",
             {"schema": schema, "name": name},
         )
+    )
+
+
+def _post_performance_of(posts_table: str, snapshots_from) -> str:
+    """post_performance.sql for the posts in `posts_table` (a post_id column) alone: only their snapshots
+    are read, from `snapshots_from` on when given (a filter on the finished query would compute every
+    post's latest snapshot first)."""
+    query = sql("post_performance")
+    every_snapshot = "FROM analytics.post_snapshots AS s"
+    if query.count(every_snapshot) != 1:
+        raise ValueError(f"post_performance.sql no longer reads {every_snapshot!r} once")
+    since = "" if snapshots_from is None else f"snapshot_time >= TIMESTAMP '{pd.Timestamp(snapshots_from)}' AND "
+    return query.replace(
+        every_snapshot,
+        f"FROM (SELECT * FROM analytics.post_snapshots WHERE {since}"
+        f"post_id IN (SELECT post_id FROM {posts_table})) AS s",
     )
 
 
@@ -159,13 +185,15 @@ def post_performance(context: dg.AssetExecutionContext, config: PostPerformanceC
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE performance_refresh AS {sql('post_performance_refresh_posts')}"
             )
-            refreshed = scalar(con, "SELECT count(*) FROM performance_refresh")
+            refreshed, unbounded, snapshots_from = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE snapshot_time_from IS NULL), min(snapshot_time_from) "
+                "FROM performance_refresh"
+            ).fetchall()[0]
             con.execute(f"DELETE FROM {table} WHERE post_id IN (SELECT post_id FROM performance_refresh)")
-            # The filter on post_id reaches the snapshots' scan through the per-post window.
-            con.execute(
-                f"INSERT INTO {table} BY NAME SELECT * FROM ({sql('post_performance')}) "
-                "WHERE post_id IN (SELECT post_id FROM performance_refresh)"
-            )
+            if refreshed:
+                # Each refreshed post's newest snapshot is at or after its snapshot_time_from (NULL: anywhere).
+                query = _post_performance_of("performance_refresh", None if unbounded else snapshots_from)
+                con.execute(f"INSERT INTO {table} BY NAME {query}")
             written = "post_id IN (SELECT post_id FROM performance_refresh)"
         con.execute(
             "DELETE FROM ops.post_refresh_queue AS q USING performance_queue AS t "
