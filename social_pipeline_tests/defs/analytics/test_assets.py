@@ -1,5 +1,7 @@
 """post_performance refreshes only the posts an hour changed: new snapshots, a changed zone, a removed collection."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 import pandas as pd
 import pytest
@@ -28,7 +30,7 @@ def warehouse(db_path):
     return warehouse
 
 
-def refresh(warehouse) -> dict:
+def refresh(warehouse) -> Mapping:
     result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse})
     assert result.success
     return result.asset_materializations_for_node("post_performance")[0].metadata
