@@ -22,6 +22,7 @@ from social_pipeline.core.schema import (
     schema_version,
 )
 from social_pipeline.core.sql_files import scalar
+from social_pipeline.warehouse.duckdb_settings import apply_duckdb_settings, duckdb_settings
 from social_pipeline.warehouse.lake import connect_lake, is_lake, temporary_macro_statements
 from social_pipeline.warehouse.write_conflicts import retry_conflicts, write_transaction
 
@@ -37,14 +38,23 @@ def is_local_file(database: str) -> bool:
     return not (database == ":memory:" or database.startswith(("md:", "motherduck:")) or is_lake(database))
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.table` exists in the connection's database (a file or the lake), asked of the catalog:
+    a query on a missing table would make DuckDB look for a Python variable of its name."""
+    schema, name = table.split(".")
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = $schema AND table_name = $name",
+            {"schema": schema, "name": name},
+        )
+    )
+
+
 def stored_schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
     """The schema version the file was last created or migrated to; None before the first (or an older file)."""
-    # Asked of the catalog first: a missing table would make DuckDB look for a Python variable of its name.
-    if not scalar(
-        con,
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'ops' AND table_name = 'schema_version'",
-    ):
+    if not table_exists(con, "ops.schema_version"):
         return None
     return scalar(con, "SELECT max(version) FROM ops.schema_version")
 
@@ -135,7 +145,9 @@ def connect(
         return con
     if is_local_file(database) and not read_only:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    duckdb_settings()  # a bad setting is refused before the file is opened
     con = duckdb.connect(database, read_only=read_only)
+    apply_duckdb_settings(con)
     if check_schema and not read_only:
         ensure_schema(con)
     return con

@@ -26,8 +26,10 @@ from social_pipeline.resources.warehouse import WarehouseResource
 def engagement_rate_within_bounds(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = con.execute(
+            # -inf is below 0, and DuckDB orders NaN above +inf: two comparisons catch all three, and the
+            # column's statistics let the scan skip every row group whose rates all lie within [0, inf).
             "SELECT DISTINCT post_id FROM analytics.post_snapshots "
-            "WHERE engagement_rate_pct < 0 OR isnan(engagement_rate_pct) OR isinf(engagement_rate_pct) ORDER BY 1"
+            "WHERE engagement_rate_pct < 0 OR engagement_rate_pct >= 'inf'::DOUBLE ORDER BY 1"
         ).fetchall()
         unknown = scalar(con, "SELECT count(*) FROM analytics.post_snapshots WHERE engagement_rate_pct IS NULL")
     return _result(
@@ -50,6 +52,8 @@ def engagement_rates_plausible(warehouse: WarehouseResource) -> dg.AssetCheckRes
         rows = con.execute(
             """
             SELECT post_id, engagement_rate_flag, engagements, impressions FROM analytics.post_snapshots
+            -- Only posts with a flagged snapshot can have flagged latest figures: the others are not ranked.
+            WHERE post_id IN (SELECT post_id FROM analytics.post_snapshots WHERE engagement_rate_flag IS NOT NULL)
             QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY snapshot_time DESC) = 1
                 AND engagement_rate_flag IS NOT NULL
             ORDER BY post_id

@@ -17,6 +17,7 @@ from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.write_conflicts import write_transaction
 
 sql = sql_loader(__file__)
+LIFECYCLE_TABLE = "analytics.post_lifecycle"
 
 
 class PostLifecycleConfig(dg.Config):
@@ -27,19 +28,38 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     """Recompute the lifecycle rows of the posts whose snapshots changed, and the curves of their
     accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}."""
     params = lifecycle_params()
+    # The posts to compare: those post_snapshots queued since the last run (what this run takes from the
+    # queue; rows queued meanwhile stay), or every post on a full refresh or while the table is empty.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lifecycle_queue AS "
+        "SELECT post_id, queued_at FROM ops.post_refresh_queue WHERE table_name = $table",
+        {"table": LIFECYCLE_TABLE},
+    )
+    every_post = full_refresh or not scalar(con, "SELECT count(*) FROM analytics.post_lifecycle")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lifecycle_candidates AS "
+        + (
+            "SELECT DISTINCT post_id FROM analytics.post_snapshots UNION SELECT post_id FROM analytics.post_lifecycle"
+            if every_post
+            else "SELECT DISTINCT post_id FROM lifecycle_queue"
+        )
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
         {"week_age_hours": params["week_age_hours"], "full_refresh": full_refresh},
     )
-    # The accounts of the refreshed posts, before their rows are replaced (a post may have gone).
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS SELECT DISTINCT user_id FROM ("
-        "SELECT user_id FROM analytics.post_snapshots WHERE post_id IN (SELECT post_id FROM lifecycle_refresh) "
-        "UNION ALL SELECT user_id FROM analytics.post_lifecycle "
-        "WHERE post_id IN (SELECT post_id FROM lifecycle_refresh))"
+    # An account's curves read only its posts observed for the whole week (a row at the week's age): they
+    # change when such a post is refreshed, so its accounts are taken before the rows are replaced (a post
+    # may have gone) and after (a post may just have completed its week).
+    week_posts = (
+        "SELECT user_id FROM analytics.post_lifecycle "
+        "WHERE age_hours = $week_age_hours AND post_id IN (SELECT post_id FROM lifecycle_refresh)"
     )
+    week = {"week_age_hours": params["week_age_hours"]}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS {week_posts}", week)
     con.execute("DELETE FROM analytics.post_lifecycle WHERE post_id IN (SELECT post_id FROM lifecycle_refresh)")
     con.execute(f"INSERT INTO analytics.post_lifecycle BY NAME {sql('post_lifecycle')}", params)
+    con.execute(f"INSERT INTO lifecycle_accounts {week_posts}", week)
     con.execute(
         "DELETE FROM analytics.account_lifecycle_curves WHERE user_id IN (SELECT user_id FROM lifecycle_accounts)"
     )
@@ -49,10 +69,15 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     )
     counts = {
         "posts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_refresh")),
-        "accounts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_accounts")),
+        "accounts_refreshed": int(scalar(con, "SELECT count(DISTINCT user_id) FROM lifecycle_accounts")),
     }
-    con.execute("DROP TABLE lifecycle_refresh")
-    con.execute("DROP TABLE lifecycle_accounts")
+    con.execute(
+        "DELETE FROM ops.post_refresh_queue AS q USING lifecycle_queue AS t "
+        "WHERE q.table_name = $table AND q.post_id = t.post_id AND q.queued_at = t.queued_at",
+        {"table": LIFECYCLE_TABLE},
+    )
+    for table in ("lifecycle_refresh", "lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue"):
+        con.execute(f"DROP TABLE {table}")
     return counts
 
 
