@@ -221,6 +221,7 @@ def reach_and_likes_models(
         # Scored on the held-out posts that report the target: reach on X, likes on every network.
         known = test[target].notna().to_numpy()
         scored, scored_predicted = test[known], predicted[known]
+        target_train = train[train[target].notna()]  # what this model was fitted on
         actual = scored[target].to_numpy(dtype=float)
         # The baseline: the user's trailing mean; a user with no settled post yet gets the training mean.
         baseline = scored[f"user_avg_{target}"].fillna(train_real[target].mean()).to_numpy(dtype=float)
@@ -256,8 +257,8 @@ def reach_and_likes_models(
                 "target": target,
                 "artifact_path": str(path),
                 "trained_at": trained_at,
-                "n_train": len(train),
-                "n_synthetic_train": int(train["is_synthetic"].sum()),
+                "n_train": len(target_train),
+                "n_synthetic_train": int(target_train["is_synthetic"].sum()),
                 "n_test": len(scored),
                 "test_published_from": scored["published_at"].min(),
                 "labelled_through": dataset.loc[~dataset["is_synthetic"], "settled_snapshot_time"].max(),
@@ -267,13 +268,13 @@ def reach_and_likes_models(
                 "promoted": promoted,
             }
         )
-        results.append((name, figures, path, chart_path, promoted, reasons, by_network, len(scored)))
+        results.append((name, figures, path, chart_path, promoted, reasons, by_network, len(scored), target_train))
     with warehouse.get_connection() as con:
         write_transaction(con, lambda con: model_registry.register(con, rows), "ml.model_registry")
         versions = {name: con.execute(REGISTERED_VERSIONS_SQL, {"model_name": name}).df() for name in selected}
     registry_schema = column_schema("ml.model_registry")
 
-    for name, figures, path, chart_path, promoted, reasons, by_network, n_test in results:
+    for name, figures, path, chart_path, promoted, reasons, by_network, n_test, target_train in results:
         comparison = pd.DataFrame(
             [
                 {"model": "this model", **{k: figures[k] for k in ("r2", "rmse", "mae")}},
@@ -302,9 +303,9 @@ def reach_and_likes_models(
                 **{key: dg.MetadataValue.float(round(value, 4)) for key, value in figures.items() if value is not None},
                 # A previous version was registered but its artifact could not be loaded.
                 "previous_model_unavailable": "previous_rmse" in figures and figures["previous_rmse"] is None,
-                "n_train": len(train),
+                "n_train": len(target_train),
                 "n_test": n_test,
-                "n_synthetic_train": int(train["is_synthetic"].sum()),
+                "n_synthetic_train": int(target_train["is_synthetic"].sum()),
                 "test_published_from": str(test["published_at"].min()),
                 "predicted_vs_actual": dg.MetadataValue.path(str(chart_path)),
                 "predicted_vs_actual_chart": dg.MetadataValue.md(model_registry.svg_markdown(chart_path.read_text())),

@@ -87,9 +87,16 @@ def test_training_registers_models_that_beat_the_baseline(history, tmp_path):
             f"AND {row.target} IS NOT NULL",
             {"t": row.test_published_from},
         ).df()
-        con.close()
         assert len(test) == row.n_test
         assert set(test.network) == ({"x"} if row.target == "reach" else {"x", "bluesky"})
+        # n_train counts the rows this model was fitted on: reach's are X's alone.
+        fitted_on = con.execute(
+            f"SELECT count(*) FROM ml.training_dataset WHERE {row.target} IS NOT NULL "
+            "AND (is_synthetic OR published_at < $t)",
+            {"t": row.test_published_from},
+        ).fetchone()
+        assert fitted_on is not None and row.n_train == fitted_on[0]
+        con.close()
         predicted = model.predict(test)[row.target]
         rmse = ((predicted - test[row.target]) ** 2).mean() ** 0.5
         assert rmse == pytest.approx(metrics["rmse"], rel=1e-6)
