@@ -534,6 +534,8 @@ def render_html(report: dict) -> str:
         ),
         x_api_spend=spend_line(report.get("x_api_spend")),
         lifecycle=lifecycle_layout(report.get("lifecycle") or {}),
+        # The lifecycle and the early alerts follow impressions, which a followers-basis network never counts.
+        views_not_counted=report.get("engagement_basis") == "followers",
         post_alerts=_table(ALERT_HEADERS, "llrrl", alert_rows(report)),
         follower_posts=_table(FOLLOWER_HEADERS, "lrl", follower_rows(report)),
     )

@@ -191,3 +191,12 @@ def test_an_x_reports_top_posts_keep_their_impressions():
     texts = html_section(render_html(x), "top-posts")
     assert texts[:6] == ["#", "post", "type", "impressions", "engagements", "engagement rate"]
     assert texts[-6:] == ["2", "Chart of the week", "image", "400", "4", "1.00%"]
+
+
+def test_a_bluesky_report_says_its_lifecycle_and_alerts_need_impressions_instead_of_an_empty_chart():
+    bluesky = render_html(report(network="bluesky", engagement_basis="followers"))
+    assert 'id="lifecycle-not-counted"' in bluesky and 'id="lifecycle"' not in bluesky
+    assert html_section(bluesky, "post-alerts") == ["Not available: this network counts no impressions."]
+    x = render_html(report(network="x", engagement_basis="impressions"))
+    assert 'id="lifecycle"' in x and "lifecycle-not-counted" not in x
+    assert html_section(x, "post-alerts") == ["No post left its expected band this week."]
