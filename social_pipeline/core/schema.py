@@ -445,6 +445,14 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("estimated_usd", "DOUBLE NOT NULL"),
         ("recorded_at", "TIMESTAMP NOT NULL"),
     ],
+    # Written by post_snapshots, read and emptied by the tables built from it (post_performance, post_lifecycle):
+    # the posts whose snapshots a run rewrote, so a table refreshes those alone without comparing whole histories.
+    "ops.post_refresh_queue": [
+        ("table_name", "VARCHAR NOT NULL"),
+        ("post_id", "VARCHAR NOT NULL"),
+        ("queued_at", "TIMESTAMP NOT NULL"),
+        ("snapshot_time_from", "TIMESTAMP"),
+    ],
     # One row: the schema_version() the file was last created or migrated to.
     "ops.schema_version": [
         ("version", "VARCHAR NOT NULL"),
@@ -938,6 +946,13 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "email_sent_at": "When the SMTP server accepted the mail (UTC).",
         "sent_at": "When every configured channel had it (UTC).",
     },
+    "ops.post_refresh_queue": {
+        "table_name": "The table that still has to refresh the post (analytics.post_performance, "
+        "analytics.post_lifecycle).",
+        "queued_at": "When post_snapshots rewrote the post's snapshots (UTC).",
+        "snapshot_time_from": "The post's newest snapshot is at or after this time (the newest one the run "
+        "wrote), so only its snapshots from then on are read; NULL when the run removed some of its snapshots.",
+    },
     "ops.unfinished_post_fetches": {
         "fetched_from": "Start of the failed fetch's window (where the next `raw_posts` run starts again).",
         "posts_kept": "Posts of the pages fetched before the failure, stored.",
@@ -1009,6 +1024,7 @@ TABLE_ROWS: dict[str, str] = {
     "ops.ingested_files": "file the inbox ingested (the ledger)",
     "ops.x_api_usage": "day, X API endpoint, account, kind of read and run",
     "ops.post_alerts": "post and direction it left its expected band in",
+    "ops.post_refresh_queue": "post and table still to refresh it (emptied by that table's next run)",
     "ops.schema_version": "warehouse file (one row)",
     "analytics.user_summary": "user, network and week",
     "analytics.engagement_by_content_type": "user, network, week and content type",

@@ -349,6 +349,7 @@ def table_metadata(
     order_by: str | None = None,
     preview_rows: int = 5,
     context: dg.AssetExecutionContext | None = None,
+    written_rows: str | None = None,
 ) -> dict:
     """Materialization metadata of an asset that writes `table`: `where` selects the rows this run
     wrote. The table's total is `dagster/row_count`, the run's rows `rows_written_this_run`.
@@ -356,9 +357,13 @@ def table_metadata(
     A run of a range of partitions (a backfill) records the same metadata on every partition in it,
     so only a run of one partition (or an unpartitioned one) gets `dagster/partition_row_count` and
     the `preview` of its rows: on a range they would describe the range, not the partition, and a
-    90-day backfill would store the preview 2,160 times."""
+    90-day backfill would store the preview 2,160 times.
+
+    `written_rows` names a relation (a temp table) holding exactly the run's rows, read instead of
+    filtering a large table with `where`."""
     params = params or {}
-    written = int(scalar(con, f"SELECT count(*) FROM {table} WHERE {where}", params))
+    rows = f"(SELECT * FROM {written_rows or table} WHERE {where})"
+    written = int(scalar(con, f"SELECT count(*) FROM {rows}", params))
     total = int(scalar(con, f"SELECT count(*) FROM {table}"))
     schema = column_schema(table)
     meta = {
@@ -375,8 +380,6 @@ def table_metadata(
     order = f"ORDER BY {order_by}" if order_by else ""
     # Raw JSON stays out of the preview; long text is shortened.
     shown = [c.name for c in schema.columns if c.type != "JSON"]
-    preview = con.execute(
-        f"SELECT {', '.join(shown)} FROM {table} WHERE {where} {order} LIMIT {preview_rows}", params
-    ).df()
+    preview = con.execute(f"SELECT {', '.join(shown)} FROM {rows} {order} LIMIT {preview_rows}", params).df()
     meta["preview"] = preview_table(preview, schema)
     return meta

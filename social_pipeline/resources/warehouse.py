@@ -12,6 +12,7 @@ from pydantic import PrivateAttr
 
 from social_pipeline.warehouse import write_conflicts
 from social_pipeline.warehouse.connection import connect, ensure_schema, is_local_file
+from social_pipeline.warehouse.duckdb_settings import apply_duckdb_settings, duckdb_settings
 from social_pipeline.warehouse.lake import is_lake
 
 write_conflicts.LOG = dg.get_dagster_logger("social_pipeline.warehouse")
@@ -39,10 +40,12 @@ class WarehouseResource(DuckDBResource):
             return
         if is_local_file(self.database):
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        duckdb_settings()  # a bad setting is refused before the file is opened
         # dagster-duckdb closes its connection only on success; a failed write must not
         # leave the file open (and locked) in a long-lived process.
         con = super().get_connection().__enter__()
         try:
+            apply_duckdb_settings(con)
             if not self._schema_checked:
                 ensure_schema(con)
                 self._schema_checked = True

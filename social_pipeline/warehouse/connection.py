@@ -22,6 +22,7 @@ from social_pipeline.core.schema import (
     schema_version,
 )
 from social_pipeline.core.sql_files import scalar
+from social_pipeline.warehouse.duckdb_settings import apply_duckdb_settings, duckdb_settings
 from social_pipeline.warehouse.lake import connect_lake, is_lake, temporary_macro_statements
 from social_pipeline.warehouse.write_conflicts import retry_conflicts, write_transaction
 
@@ -135,7 +136,9 @@ def connect(
         return con
     if is_local_file(database) and not read_only:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    duckdb_settings()  # a bad setting is refused before the file is opened
     con = duckdb.connect(database, read_only=read_only)
+    apply_duckdb_settings(con)
     if check_schema and not read_only:
         ensure_schema(con)
     return con

@@ -21,6 +21,7 @@ import duckdb
 
 from social_pipeline.core.metrics import MACROS_SQL
 from social_pipeline.core.sql_files import scalar
+from social_pipeline.warehouse.duckdb_settings import apply_duckdb_settings
 
 LAKE_PREFIX = "ducklake:"
 LAKE_ALIAS = "lake"
@@ -125,6 +126,7 @@ def _lake_instance(database: str, data_path: str, read_only: bool) -> duckdb.Duc
         if instance is None:
             instance = duckdb.connect(":memory:", config=OFFLINE_CONFIG)
             try:
+                apply_duckdb_settings(instance)
                 load_lake_extensions(instance)
                 options = [f"DATA_PATH {_quoted(data_path)}"] + (["READ_ONLY"] if read_only else [])
                 instance.execute(f"ATTACH {_quoted(database)} AS {LAKE_ALIAS} ({', '.join(options)})")

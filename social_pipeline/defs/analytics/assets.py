@@ -4,8 +4,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
+import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.common import (
     SINGLE_RUN,
@@ -38,6 +40,23 @@ class PostSnapshotsConfig(dg.Config):
     full_refresh: bool = False
 
 
+# How far before the newest raw row post_snapshots has read it looks again for unread ones: a writer stamps
+# its rows before its transaction commits, so a row may commit after a later-stamped one was read.
+REFRESH_LOOKBACK = pd.Timedelta(hours=24)
+# The tables that refresh only the posts post_snapshots rewrote (ops.post_refresh_queue).
+QUEUED_TABLES = ("analytics.post_performance", "analytics.post_lifecycle")
+
+
+def queue_posts(con, posts_query: str) -> None:
+    """Queue the posts `posts_query` selects (post_id, snapshot_time_from) for every table built from post_snapshots."""
+    for table in QUEUED_TABLES:
+        con.execute(
+            "INSERT INTO ops.post_refresh_queue (table_name, post_id, queued_at, snapshot_time_from) "
+            f"SELECT $table, post_id, $now, snapshot_time_from FROM ({posts_query})",
+            {"table": table, "now": utc_now()},
+        )
+
+
 @dg.asset(
     deps=[raw_tweet_metrics, raw_posts, inbox_files],
     group_name="analytics",
@@ -48,38 +67,89 @@ class PostSnapshotsConfig(dg.Config):
     "Incremental: a run recomputes only the collections written since the last run "
     "(set `full_refresh` to rebuild everything).",
     metadata=table_definition_metadata("analytics.post_snapshots"),
-    code_version=code_version("1", sql("post_snapshots_refresh_keys"), sql("post_snapshots")),
+    code_version=code_version("2", sql("post_snapshots_refresh_keys"), sql("post_snapshots")),
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
     def write_post_snapshots(con):
+        # The table's statistics give the newest row read without a scan; an empty table reads everything.
+        newest_read = scalar(con, "SELECT max(source_written_at) FROM analytics.post_snapshots")
+        full_refresh = config.full_refresh or newest_read is None
+        if full_refresh:
+            con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+        else:
+            read_since = pd.Timestamp(newest_read) - REFRESH_LOOKBACK
+            arrived_from = scalar(con, "SELECT min(published_at) FROM raw.posts WHERE ingested_at >= $s", {"s": read_since})
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
+                {"read_since": read_since, "arrived_from": arrived_from},
+            )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
-            {"full_refresh": config.full_refresh},
-        )
-        refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
-        con.execute(
-            "DELETE FROM analytics.post_snapshots WHERE partition_key IN (SELECT partition_key FROM refresh_keys)"
+            "CREATE OR REPLACE TEMP TABLE stored_keys AS SELECT DISTINCT partition_key FROM analytics.post_snapshots"
         )
         # Collections whose raw rows are gone (a re-run that found nothing) go too.
         con.execute(
-            "DELETE FROM analytics.post_snapshots WHERE partition_key NOT IN "
-            "(SELECT DISTINCT partition_key FROM raw.tweet_metrics)"
+            "INSERT INTO refresh_keys SELECT partition_key FROM stored_keys "
+            "EXCEPT SELECT DISTINCT partition_key FROM raw.tweet_metrics"
         )
-        con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
+        refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
+        # Rows are replaced only where a refreshed collection has some (not for a new hour): their posts are
+        # queued for the tables built from them.
+        if scalar(con, "SELECT count(*) FROM refresh_keys SEMI JOIN stored_keys USING (partition_key)"):
+            replaced = "partition_key IN (SELECT partition_key FROM refresh_keys)"
+            queue_posts(
+                con,
+                "SELECT DISTINCT post_id, NULL::TIMESTAMP AS snapshot_time_from "
+                f"FROM analytics.post_snapshots WHERE {replaced}",
+            )
+            con.execute(f"DELETE FROM analytics.post_snapshots WHERE {replaced}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE new_snapshots AS {sql('post_snapshots')}")
+        con.execute("INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots")
+        queue_posts(con, "SELECT post_id, max(snapshot_time) AS snapshot_time_from FROM new_snapshots GROUP BY post_id")
+        # The run's rows are new_snapshots: the metadata reads them there, not from the whole table.
         meta = table_metadata(
-            con,
-            "analytics.post_snapshots",
-            "partition_key IN (SELECT partition_key FROM refresh_keys)",
-            order_by="snapshot_time DESC, post_id",
+            con, "analytics.post_snapshots", order_by="snapshot_time DESC, post_id", written_rows="new_snapshots"
         )
-        con.execute("DROP TABLE refresh_keys")
+        for table in ("refresh_keys", "stored_keys", "new_snapshots"):
+            con.execute(f"DROP TABLE {table}")
         return meta, refreshed
 
     with warehouse.get_connection() as con:
         meta, refreshed = write_transaction(con, write_post_snapshots, "analytics.post_snapshots")
     meta["collections_refreshed"] = dg.MetadataValue.int(int(refreshed))
     return dg.MaterializeResult(metadata=meta)
+
+
+class PostPerformanceConfig(dg.Config):
+    full_refresh: bool = False
+
+
+def _table_exists(con, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = $schema AND table_name = $name",
+            {"schema": schema, "name": name},
+        )
+    )
+
+
+def _post_performance_of(posts_table: str, snapshots_from) -> str:
+    """post_performance.sql for the posts in `posts_table` (a post_id column) alone: only their snapshots
+    are read, from `snapshots_from` on when given (a filter on the finished query would compute every
+    post's latest snapshot first)."""
+    query = sql("post_performance")
+    every_snapshot = "FROM analytics.post_snapshots AS s"
+    if query.count(every_snapshot) != 1:
+        raise ValueError(f"post_performance.sql no longer reads {every_snapshot!r} once")
+    since = "" if snapshots_from is None else f"snapshot_time >= TIMESTAMP '{pd.Timestamp(snapshots_from)}' AND "
+    return query.replace(
+        every_snapshot,
+        f"FROM (SELECT * FROM analytics.post_snapshots WHERE {since}"
+        f"post_id IN (SELECT post_id FROM {posts_table})) AS s",
+    )
 
 
 @dg.asset(
@@ -91,27 +161,61 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     description="One row per post: its latest snapshot plus `published_at`, the day of week (0 = Monday) and "
     "hour of publication in UTC (`day_of_week_utc`, `hour_utc`) and on the account's clock "
     "(`day_of_week_local`, `hour_local`, in `timezone`; hours NULL when the source gives only a date), "
-    "`content_type`, `media_type` and `text`.",
+    "`content_type`, `media_type` and `text`. Incremental: a run rewrites only the posts whose snapshots "
+    "post_snapshots rewrote and the posts of accounts whose zone changed (set `full_refresh` to rebuild all).",
     metadata=table_definition_metadata("analytics.post_performance"),
-    code_version=code_version("1", sql("post_performance")),
+    code_version=code_version("2", sql("post_performance_refresh_posts"), sql("post_performance")),
     **asset_labels("data_platform", "analytics", "hourly"),
 )
-def post_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def post_performance(context: dg.AssetExecutionContext, config: PostPerformanceConfig, warehouse: WarehouseResource):
+    table = "analytics.post_performance"
+
     def write_post_performance(con):
-        con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")
-        meta = table_metadata(con, "analytics.post_performance", order_by="published_at DESC")
+        # What this run takes from the queue; rows queued meanwhile by another writer stay for the next run.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE performance_queue AS "
+            "SELECT post_id, queued_at FROM ops.post_refresh_queue WHERE table_name = $table",
+            {"table": table},
+        )
+        if config.full_refresh or not _table_exists(con, table):
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql('post_performance')}")
+            refreshed = scalar(con, f"SELECT count(*) FROM {table}")
+            written = "TRUE"
+        else:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE performance_refresh AS {sql('post_performance_refresh_posts')}"
+            )
+            refreshed, unbounded, snapshots_from = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE snapshot_time_from IS NULL), min(snapshot_time_from) "
+                "FROM performance_refresh"
+            ).fetchall()[0]
+            con.execute(f"DELETE FROM {table} WHERE post_id IN (SELECT post_id FROM performance_refresh)")
+            if refreshed:
+                # Each refreshed post's newest snapshot is at or after its snapshot_time_from (NULL: anywhere).
+                query = _post_performance_of("performance_refresh", None if unbounded else snapshots_from)
+                con.execute(f"INSERT INTO {table} BY NAME {query}")
+            written = "post_id IN (SELECT post_id FROM performance_refresh)"
+        con.execute(
+            "DELETE FROM ops.post_refresh_queue AS q USING performance_queue AS t "
+            "WHERE q.table_name = $table AND q.post_id = t.post_id AND q.queued_at = t.queued_at",
+            {"table": table},
+        )
+        meta = table_metadata(con, table, written, order_by="published_at DESC")
         per_user = con.execute(
             "SELECT user_id, count(*) AS posts, round(avg(engagement_rate_pct), 2) AS avg_engagement_rate_pct "
-            "FROM analytics.post_performance GROUP BY ALL ORDER BY user_id"
+            f"FROM {table} GROUP BY ALL ORDER BY user_id"
         ).df()
         # Date-only posts (X's newer export) have no hour: hour-based analytics leave them out.
-        without_hour = scalar(con, "SELECT count(*) FROM analytics.post_performance WHERE hour_utc IS NULL")
-        return meta, per_user, without_hour
+        without_hour = scalar(con, f"SELECT count(*) FROM {table} WHERE hour_utc IS NULL")
+        con.execute("DROP TABLE IF EXISTS performance_refresh")
+        con.execute("DROP TABLE performance_queue")
+        return meta, per_user, without_hour, refreshed
 
     with warehouse.get_connection() as con:
-        meta, per_user, without_hour = write_transaction(con, write_post_performance, "analytics.post_performance")
+        meta, per_user, without_hour, refreshed = write_transaction(con, write_post_performance, table)
     meta["per_user"] = preview_table(per_user)
     meta["posts_without_hour"] = dg.MetadataValue.int(int(without_hour))
+    meta["posts_refreshed"] = dg.MetadataValue.int(int(refreshed))
     return dg.MaterializeResult(metadata=meta)
 
 

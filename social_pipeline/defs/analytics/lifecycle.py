@@ -17,6 +17,7 @@ from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.write_conflicts import write_transaction
 
 sql = sql_loader(__file__)
+LIFECYCLE_TABLE = "analytics.post_lifecycle"
 
 
 class PostLifecycleConfig(dg.Config):
@@ -27,6 +28,22 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     """Recompute the lifecycle rows of the posts whose snapshots changed, and the curves of their
     accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}."""
     params = lifecycle_params()
+    # The posts to compare: those post_snapshots queued since the last run (what this run takes from the
+    # queue; rows queued meanwhile stay), or every post on a full refresh or while the table is empty.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lifecycle_queue AS "
+        "SELECT post_id, queued_at FROM ops.post_refresh_queue WHERE table_name = $table",
+        {"table": LIFECYCLE_TABLE},
+    )
+    every_post = full_refresh or not scalar(con, "SELECT count(*) FROM analytics.post_lifecycle")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lifecycle_candidates AS "
+        + (
+            "SELECT DISTINCT post_id FROM analytics.post_snapshots UNION SELECT post_id FROM analytics.post_lifecycle"
+            if every_post
+            else "SELECT DISTINCT post_id FROM lifecycle_queue"
+        )
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
         {"week_age_hours": params["week_age_hours"], "full_refresh": full_refresh},
@@ -51,8 +68,13 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
         "posts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_refresh")),
         "accounts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_accounts")),
     }
-    con.execute("DROP TABLE lifecycle_refresh")
-    con.execute("DROP TABLE lifecycle_accounts")
+    con.execute(
+        "DELETE FROM ops.post_refresh_queue AS q USING lifecycle_queue AS t "
+        "WHERE q.table_name = $table AND q.post_id = t.post_id AND q.queued_at = t.queued_at",
+        {"table": LIFECYCLE_TABLE},
+    )
+    for table in ("lifecycle_refresh", "lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue"):
+        con.execute(f"DROP TABLE {table}")
     return counts
 
 

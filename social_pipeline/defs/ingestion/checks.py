@@ -42,7 +42,10 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
             f"""
             SELECT post_id, min(snapshot_time) AS first_drop,
                    list_sort(list_distinct(flatten(list(list_value({dropped}))))) AS metrics
+            -- Only posts with a snapshot in the lookback can show a drop there: their whole series is read.
             FROM (SELECT post_id, snapshot_time, {lagged} FROM analytics.post_snapshots
+                  WHERE post_id IN (SELECT post_id FROM analytics.post_snapshots
+                                    WHERE snapshot_time >= {lookback_start})
                   WINDOW w AS (PARTITION BY post_id ORDER BY snapshot_time))
             WHERE ({" OR ".join(f"{c} < prev_{c}" for c in columns)})
               AND snapshot_time >= {lookback_start}

@@ -2,7 +2,8 @@
 -- snapshots up to the week's age: their number, the newest written_at among them and how far the
 -- post has been observed (capped at the week). A post whose figures differ from those stored on its
 -- rows is recomputed; a post past the week with no new early snapshot is left alone. A count rather
--- than a high-water mark, so a row stamped earlier that commits later is not skipped.
+-- than a high-water mark, so a row stamped earlier that commits later is not skipped. Only the posts
+-- in lifecycle_candidates(post_id) are compared: those post_snapshots rewrote since the last run.
 WITH observed AS (
     SELECT
         post_id,
@@ -10,12 +11,13 @@ WITH observed AS (
         max(source_written_at) FILTER (WHERE hours_since_published <= $week_age_hours) AS source_written_at,
         least(max(hours_since_published), $week_age_hours) AS observed_through_hours
     FROM analytics.post_snapshots
-    WHERE hours_since_published >= 0
+    WHERE hours_since_published >= 0 AND post_id IN (SELECT post_id FROM lifecycle_candidates)
     GROUP BY post_id
 ),
 stored AS (
     SELECT DISTINCT post_id, snapshots_used, source_written_at, observed_through_hours
     FROM analytics.post_lifecycle
+    WHERE post_id IN (SELECT post_id FROM lifecycle_candidates)
 )
 SELECT o.post_id
 FROM observed AS o

@@ -1,0 +1,128 @@
+"""post_performance refreshes only the posts an hour changed: new snapshots, a changed zone, a removed collection."""
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from social_pipeline.core.analytics_queries import sql_text
+from social_pipeline.core.timezones import store_account_timezones
+from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
+from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import connect
+from social_pipeline_tests.helpers import add_post
+
+# A row post_performance never writes: a refresh that rewrites an untouched post replaces it.
+UNTOUCHED = "left alone"
+
+
+@pytest.fixture
+def warehouse(db_path):
+    con = connect(db_path)
+    # p1 and p2 of u1, p3 of u2 (published 09:00 UTC), one collection each on 2026-11-16.
+    add_post(con, "p1", "u1", "2026-11-16 08:00", 100, likes=5, collected_at="2026-11-16 10:00")
+    add_post(con, "p2", "u1", "2026-11-16 08:30", 200, likes=8, collected_at="2026-11-16 10:00")
+    add_post(con, "p3", "u2", "2026-11-16 09:00", 300, likes=9, collected_at="2026-11-16 10:00")
+    con.close()
+    warehouse = WarehouseResource(database=db_path)
+    refresh(warehouse)
+    return warehouse
+
+
+def refresh(warehouse) -> dict:
+    result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse})
+    assert result.success
+    return result.asset_materializations_for_node("post_performance")[0].metadata
+
+
+def mark_untouched(warehouse, post_ids):
+    with warehouse.get_connection() as con:
+        con.execute(
+            "UPDATE analytics.post_performance SET text = $t WHERE post_id IN (SELECT unnest($ids))",
+            {"t": UNTOUCHED, "ids": post_ids},
+        )
+
+
+def performance(warehouse) -> dict:
+    with warehouse.get_connection() as con:
+        rows = con.execute(
+            "SELECT post_id, text, impressions, likes, latest_snapshot_time, timezone, hour_local "
+            "FROM analytics.post_performance ORDER BY post_id"
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def add_collection(warehouse, post_id, collected_at, impressions, likes):
+    with warehouse.get_connection() as con:
+        con.execute(
+            "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, "
+            "source, status, partition_key, written_at) VALUES ($id, $c, $i, $l, 0, 0, 0, 'test', 'ok', $key, $c)",
+            {
+                "id": post_id,
+                "c": pd.Timestamp(collected_at),
+                "i": impressions,
+                "l": likes,
+                "key": (pd.Timestamp(collected_at) - pd.Timedelta(hours=1)).strftime("%Y-%m-%d-%H:%M"),
+            },
+        )
+
+
+def test_a_new_hour_rewrites_only_the_posts_it_collected(warehouse):
+    mark_untouched(warehouse, ["p1", "p2", "p3"])
+    add_collection(warehouse, "p1", "2026-11-16 11:00", 150, 7)
+    meta = refresh(warehouse)
+    rows = performance(warehouse)
+    # p1 is recomputed from its new snapshot; p2 and p3 were not written at all.
+    assert rows["p1"] == ("post p1", 150, 7, pd.Timestamp("2026-11-16 11:00").to_pydatetime(), "UTC", 8)
+    assert rows["p2"][0] == UNTOUCHED and rows["p3"][0] == UNTOUCHED
+    assert meta["posts_refreshed"].value == 1
+    assert meta["rows_written_this_run"].value == 1
+    assert meta["dagster/row_count"].value == 3
+
+
+def test_a_run_without_new_collections_writes_nothing(warehouse):
+    mark_untouched(warehouse, ["p1", "p2", "p3"])
+    meta = refresh(warehouse)
+    assert [row[0] for row in performance(warehouse).values()] == [UNTOUCHED] * 3
+    assert meta["posts_refreshed"].value == 0
+
+
+def test_a_changed_zone_refreshes_that_accounts_posts(warehouse):
+    mark_untouched(warehouse, ["p1", "p2", "p3"])
+    with warehouse.get_connection() as con:
+        store_account_timezones(con, {"u2": "Asia/Kolkata"}, "test", pd.Timestamp("2026-11-16 12:00"))
+    meta = refresh(warehouse)
+    rows = performance(warehouse)
+    # p3, published 09:00 UTC, is 14:30 in Kolkata: hour 14.
+    assert rows["p3"][0] == "post p3" and rows["p3"][4:] == ("Asia/Kolkata", 14)
+    assert rows["p1"][0] == UNTOUCHED and rows["p2"][0] == UNTOUCHED
+    assert meta["posts_refreshed"].value == 1
+
+
+def test_a_removed_collection_falls_back_to_the_posts_earlier_snapshot(warehouse):
+    add_collection(warehouse, "p1", "2026-11-16 11:00", 150, 7)
+    refresh(warehouse)
+    mark_untouched(warehouse, ["p2", "p3"])
+    # A re-run of the 11:00 collection (partition 2026-11-16-10:00) found nothing: its raw rows are gone.
+    with warehouse.get_connection() as con:
+        con.execute("DELETE FROM raw.tweet_metrics WHERE partition_key = '2026-11-16-10:00'")
+    meta = refresh(warehouse)
+    rows = performance(warehouse)
+    assert rows["p1"][:4] == ("post p1", 100, 5, pd.Timestamp("2026-11-16 10:00").to_pydatetime())
+    assert rows["p2"][0] == UNTOUCHED and rows["p3"][0] == UNTOUCHED
+    assert meta["posts_refreshed"].value == 1
+
+
+def test_incremental_rows_equal_a_full_rebuild(warehouse):
+    add_collection(warehouse, "p1", "2026-11-16 11:00", 150, 7)
+    add_collection(warehouse, "p3", "2026-11-16 12:00", 320, 11)
+    with warehouse.get_connection() as con:
+        store_account_timezones(con, {"u1": "Europe/Berlin"}, "test", pd.Timestamp("2026-11-16 12:00"))
+    refresh(warehouse)
+    add_collection(warehouse, "p2", "2026-11-16 13:00", 260, 12)
+    refresh(warehouse)
+    with warehouse.get_connection() as con:
+        incremental = con.execute("SELECT * FROM analytics.post_performance ORDER BY post_id").df()
+        full = con.execute(f"SELECT * FROM ({sql_text('post_performance')}) ORDER BY post_id").df()
+    pd.testing.assert_frame_equal(incremental, full)
+    assert incremental["impressions"].tolist() == [150, 260, 320]
+    assert incremental["hour_local"].tolist() == [9, 9, 9]  # Berlin is UTC+1 in November
