@@ -11,9 +11,8 @@ No Dagster here.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Iterable
-from typing import cast
 
 import duckdb
 import pandas as pd
@@ -151,7 +150,7 @@ def slot_dict(row) -> dict:
         "total_engagements": _int(row["total_engagements"]),
         # day_of_week and hour are read in this zone (the account's; UTC by default).
         "timezone": str(row["timezone"]),
-        **({"hour_utc": int(row["hour_utc"])} if "hour_utc" in row.index else {}),
+        **({"hour_utc": int(row["hour_utc"])} if "hour_utc" in row else {}),
     }
 
 
@@ -207,7 +206,13 @@ def recruiter_figures_dict(row) -> dict:
     }
 
 
-def breakdown_dict(rows: pd.DataFrame) -> dict:
+# A period's content types, best average engagement rate first (ties: by name).
+BREAKDOWN_ORDER = {"avg_engagement_rate_pct": False, "content_type": True}
+RANKED = {"rank": True}
+
+
+def breakdown_dict(ordered_rows: list[dict]) -> dict:
+    """content type -> its figures, from one period's engagement_by_content_type rows in report order."""
     return {
         str(r["content_type"]): {
             "posts": int(r["posts"]),
@@ -215,7 +220,7 @@ def breakdown_dict(rows: pd.DataFrame) -> dict:
             "engagements": _int(r["engagements"]),
             "avg_engagement_rate": _float(r["avg_engagement_rate_pct"]),
         }
-        for _, r in rows.sort_values(["avg_engagement_rate_pct", "content_type"], ascending=[False, True]).iterrows()
+        for r in ordered_rows
     }
 
 
@@ -255,14 +260,16 @@ def _key(row) -> tuple:
     return (str(row["user_id"]), pd.Timestamp(row["period_start"]), pd.Timestamp(row["period_end"]))
 
 
-def _posts_by_id(con, post_ids: list[str]) -> dict[str, dict]:
+def _posts_by_id(con, post_ids: list[str], published_from, published_until) -> dict[str, dict]:
+    """The posts, read from analytics.post_performance between the periods' bounds only."""
     if not post_ids:
         return {}
     rows = con.execute(
-        "SELECT * FROM analytics.post_performance WHERE post_id IN (SELECT unnest($ids::VARCHAR[]))",
-        {"ids": post_ids},
+        "SELECT * FROM analytics.post_performance WHERE published_at >= $published_from "
+        "AND published_at < $published_until AND post_id IN (SELECT unnest($ids::VARCHAR[]))",
+        {"ids": post_ids, "published_from": published_from, "published_until": published_until},
     ).df()
-    return {str(r["post_id"]): post_dict(r) for _, r in rows.iterrows()}
+    return {str(r["post_id"]): post_dict(r) for r in rows.to_dict("records")}
 
 
 def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
@@ -270,12 +277,12 @@ def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
     totals = frame(con, user_summary_query(periods_sql), params)
     by_type = frame(con, content_type_query(periods_sql), params)
     ids = [str(i) for i in pd.concat([totals["best_post_id"], totals["worst_post_id"]]).dropna().unique()]
-    posts = _posts_by_id(con, ids)
+    posts = _posts_by_id(con, ids, totals["period_start"].min(), totals["period_end"].max())
+    types_by_period = _grouped(by_type, ("user_id", "period_start", "period_end"), BREAKDOWN_ORDER)
     out = {}
-    for _, row in totals.iterrows():
+    for row in totals.to_dict("records"):
         key = _key(row)
         summary = empty_summary(row["period_start"], row["period_end"])
-        mask = (by_type["user_id"] == key[0]) & (by_type["period_start"] == key[1]) & (by_type["period_end"] == key[2])
         summary.update(
             total_posts=int(row["total_posts"]),
             total_impressions=_int(row["total_impressions"]),
@@ -283,25 +290,26 @@ def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
             avg_engagement_rate=_float(row["avg_engagement_rate_pct"]),
             best_post=posts.get(str(row["best_post_id"])) if pd.notna(row["best_post_id"]) else None,
             worst_post=posts.get(str(row["worst_post_id"])) if pd.notna(row["worst_post_id"]) else None,
-            engagement_by_type=breakdown_dict(by_type[mask]),
+            engagement_by_type=breakdown_dict(types_by_period.get(key, [])),
         )
         out[key] = summary
     return out
 
 
-def _grouped(rows: pd.DataFrame, key_columns: tuple[str, str, str]) -> dict[tuple, pd.DataFrame]:
+def _grouped(
+    rows: pd.DataFrame, key_columns: tuple[str, str, str], order_by: dict[str, bool] | None = None
+) -> dict[tuple, list[dict]]:
+    """(user_id, start, end) -> the rows of that key as dicts, each key's rows in `order_by` order
+    (column -> ascending; stable). One sort of the whole frame, not one per key."""
     if rows.empty:
         return {}
-    return {
-        (str(k[0]), pd.Timestamp(k[1]), pd.Timestamp(k[2])): g
-        # Grouped by a list of columns, each key is a tuple (pandas-stubs say only Hashable).
-        for k, g in cast(Iterable[tuple[tuple, pd.DataFrame]], rows.groupby(list(key_columns), sort=False))
-    }
-
-
-def _rows(groups: dict[tuple, pd.DataFrame], key: tuple, order_by: str | list[str]) -> list:
-    group = groups.get(key)
-    return [] if group is None else [r for _, r in group.sort_values(order_by, kind="stable").iterrows()]
+    if order_by:
+        rows = rows.sort_values(list(order_by), ascending=list(order_by.values()), kind="stable")
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows.to_dict("records"):
+        key = (str(row[key_columns[0]]), pd.Timestamp(row[key_columns[1]]), pd.Timestamp(row[key_columns[2]]))
+        groups.setdefault(key, []).append(row)
+    return groups
 
 
 def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timestamp) -> list[dict]:
@@ -311,18 +319,21 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
     if periods.empty:
         return []
     summaries = user_summaries(con, history_periods(periods_sql, HISTORY_WEEKS), params)
-    top = _grouped(frame(con, top_posts_query(periods_sql), params), ("user_id", "period_start", "period_end"))
-    best = _grouped(frame(con, best_times_query(periods_sql), params), ("user_id", "window_start", "window_end"))
-    heat = _grouped(frame(con, heatmap_query(periods_sql), params), ("user_id", "window_start", "window_end"))
+    windows = ("user_id", "window_start", "window_end")
+    top = _grouped(frame(con, top_posts_query(periods_sql), params), ("user_id", "period_start", "period_end"), RANKED)
+    best = _grouped(frame(con, best_times_query(periods_sql), params), windows, RANKED)
+    heat = _grouped(
+        frame(con, heatmap_query(periods_sql), params), windows, {"day_of_week_local": True, "hour_local": True}
+    )
     recruiter = {
         (str(r["user_id"]), pd.Timestamp(r["as_of"])): r
-        for _, r in frame(con, recruiter_query(periods_sql), params).iterrows()
+        for r in frame(con, recruiter_query(periods_sql), params).to_dict("records")
     }
     window = pd.Timedelta(days=BEST_TIMES_WINDOW_DAYS)
     zones = account_timezones(con)
     networks = account_networks(con)
     reports = []
-    for _, period in periods.sort_values(["user_id", "period_start"]).iterrows():
+    for period in periods.sort_values(["user_id", "period_start"]).to_dict("records"):
         user, start, end = _key(period)
         length = end - start
         summary = summaries[(user, start, end)]
@@ -330,9 +341,9 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
         history = [summaries[(user, start - k * length, end - k * length)] for k in range(HISTORY_WEEKS - 1, -1, -1)]
         rec = recruiter_dict(recruiter.get((user, end)))
         figures = recruiter_figures_dict(recruiter.get((user, end)))
-        best_times = [slot_dict(r) for r in _rows(best, (user, end - window, end), "rank")]
-        heatmap = [slot_dict(r) for r in _rows(heat, (user, end - window, end), ["day_of_week_local", "hour_local"])]
-        top_posts = [post_dict(r) for r in _rows(top, (user, start, end), "rank")]
+        best_times = [slot_dict(r) for r in best.get((user, end - window, end), [])]
+        heatmap = [slot_dict(r) for r in heat.get((user, end - window, end), [])]
+        top_posts = [post_dict(r) for r in top.get((user, start, end), [])]
         breakdown = summary["engagement_by_type"]
         reports.append(
             {
@@ -386,3 +397,38 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
 
 def report_json(report: dict) -> str:
     return json.dumps(report, ensure_ascii=False, sort_keys=False)
+
+
+# DuckDB sums floats in parallel, in no fixed order: a rebuilt rate may differ in its last bits.
+SAME_FIGURE_REL_TOL = 1e-9
+
+
+def same_content(old, new) -> bool:
+    """Two reports (as JSON values) say the same: equal keys in the same order, equal text and
+    counts, and floats equal to SAME_FIGURE_REL_TOL."""
+    if isinstance(old, float) or isinstance(new, float):
+        return (
+            isinstance(old, int | float)
+            and isinstance(new, int | float)
+            and math.isclose(old, new, rel_tol=SAME_FIGURE_REL_TOL, abs_tol=1e-12)
+        )
+    if isinstance(old, dict):
+        return isinstance(new, dict) and list(old) == list(new) and all(same_content(old[k], new[k]) for k in old)
+    if isinstance(old, list):
+        return isinstance(new, list) and len(old) == len(new) and all(map(same_content, old, new))
+    return old == new
+
+
+def keep_generated_at(reports: list[dict], stored: dict[tuple[str, str], tuple]) -> None:
+    """A report that says the same as the one stored for its account and week keeps the stored
+    `generated_at` (when its content was built), so it renders to the same files, which are then
+    left alone. `stored`: (user_id, week_start %Y-%m-%d) -> (generated_at, report_json)."""
+    for report in reports:
+        found = stored.get((report["user_id"], report["report_period"]["start"][:10]))
+        if found is None:
+            continue
+        stored_at, stored_json = found
+        old = {k: v for k, v in json.loads(stored_json).items() if k != "generated_at"}
+        new = {k: v for k, v in json.loads(report_json(report)).items() if k != "generated_at"}
+        if same_content(old, new):
+            report["generated_at"] = pd.Timestamp(stored_at).isoformat()

@@ -4,8 +4,6 @@ it, the week's early alerts, and the posts that brought followers. Plain Python 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -35,49 +33,57 @@ def add_lifecycle_sections(con: duckdb.DuckDBPyConnection, reports: list[dict]) 
         rows = con.execute(sql("report_alerts_and_followers")).df()
     finally:
         con.unregister("report_keys")
-    paths_by = {key: group for key, group in paths.groupby(["user_id", "period_start"])}
-    rows_by = {key: group for key, group in rows.groupby(["user_id", "period_start"])}
+    paths_by, rows_by = _by_report(paths), _by_report(rows)
     for report in reports:
         key = (report["user_id"], pd.Timestamp(report["report_period"]["start"]))
-        path = paths_by.get(key, paths.iloc[:0])
-        typical = path[path["series"] == "typical"]
-        posts = path[path["series"] != "typical"]
+        path = paths_by.get(key, [])
+        posts: dict[str, list[dict]] = {}
+        for r in path:
+            if r["series"] != "typical":
+                posts.setdefault(r["series"], []).append(r)
         report["lifecycle"] = {
-            "typical": [[int(a), float(i)] for a, i in zip(typical["age_hours"], typical["impressions"], strict=True)],
+            "typical": [[int(r["age_hours"]), float(r["impressions"])] for r in path if r["series"] == "typical"],
             "posts": [
                 {
                     "post_id": post_id,
-                    "text": str(group["text"].iloc[0] or ""),
-                    "points": [[int(a), int(i)] for a, i in zip(group["age_hours"], group["impressions"], strict=True)],
+                    "text": str(posts[post_id][0]["text"] or ""),
+                    "points": [[int(r["age_hours"]), int(r["impressions"])] for r in posts[post_id]],
                 }
-                for post_id, group in posts.groupby("series", sort=True)
+                for post_id in sorted(posts)
             ],
         }
-        found = rows_by.get(key, rows.iloc[:0])
-        alerts = found[found["kind"] == "alert"]
-        # Any: pandas-stubs type a row's fields as any scalar; these are the query's columns.
+        found = rows_by.get(key, [])
         report["post_alerts"] = [
             {
-                "post_id": r.post_id,
-                "text": str(r.text or ""),
-                "direction": r.direction,
-                "age_hours": int(r.age_hours),
-                "actual_impressions": int(r.actual_impressions),
-                "expected_low": round(float(r.expected_low)),
-                "expected_high": round(float(r.expected_high)),
+                "post_id": r["post_id"],
+                "text": str(r["text"] or ""),
+                "direction": r["direction"],
+                "age_hours": int(r["age_hours"]),
+                "actual_impressions": int(r["actual_impressions"]),
+                "expected_low": round(float(r["expected_low"])),
+                "expected_high": round(float(r["expected_high"])),
             }
-            for r in cast(Iterable[Any], alerts.itertuples())
+            for r in found
+            if r["kind"] == "alert"
         ]
-        followers = found[found["kind"] == "followers"].head(FOLLOWER_POSTS_SHOWN)
+        followers = [r for r in found if r["kind"] == "followers"][:FOLLOWER_POSTS_SHOWN]
         report["follower_posts"] = [
             {
-                "post_id": r.post_id,
-                "text": str(r.text or ""),
-                "followers_gained": round(float(r.followers_gained), 1),
-                "method": r.method,
+                "post_id": r["post_id"],
+                "text": str(r["text"] or ""),
+                "followers_gained": round(float(r["followers_gained"]), 1),
+                "method": r["method"],
             }
-            for r in cast(Iterable[Any], followers.itertuples())
+            for r in followers
         ]
+
+
+def _by_report(rows: pd.DataFrame) -> dict[tuple, list[dict]]:
+    """(user_id, period_start) -> that report's rows as dicts, in the query's order."""
+    grouped: dict[tuple, list[dict]] = {}
+    for row in rows.to_dict("records"):
+        grouped.setdefault((row["user_id"], pd.Timestamp(row["period_start"])), []).append(row)
+    return grouped
 
 
 def lifecycle_layout(lifecycle: dict) -> dict:

@@ -171,3 +171,40 @@ def test_the_report_keeps_the_best_five_posts_in_order(con):
         "recommendations",
         "generated_at",
     }
+
+
+def unreadable_before(con, day: pd.Timestamp) -> None:
+    """Make analytics.post_performance fail the query that reads any post published before `day`:
+    a view whose impressions raise for those rows, so reading them (not just returning them) fails."""
+    con.execute("CREATE TABLE analytics.post_performance_rows AS SELECT * FROM analytics.post_performance")
+    con.execute("DROP TABLE analytics.post_performance")
+    con.execute(
+        "CREATE VIEW analytics.post_performance AS SELECT * REPLACE (CASE WHEN published_at < $day "
+        "THEN error('read post ' || post_id || ' outside the window') ELSE impressions END AS impressions) "
+        "FROM analytics.post_performance_rows".replace("$day", f"TIMESTAMP '{day}'")
+    )
+
+
+def test_the_weekly_queries_read_only_the_posts_their_windows_need(con):
+    """A year of older posts the week's figures do not use is never read: the weekly tables read the
+    week (best posting times its 90 days), the report the weeks of its trend and the 90 days."""
+    for days_before in range(120, 400, 7):  # older than any window of the week
+        add_post(con, f"old{days_before}", "u", WEEK - pd.Timedelta(days=days_before, hours=-9), 500, likes=400)
+    add_post(con, "a", "u", "2026-03-02 09:00", 1000, likes=40)  # 4 %
+    add_post(con, "b", "u", "2026-03-03 09:00", 100, likes=2)  # 2 %, another day
+    add_post(con, "c", "u", "2026-02-23 09:00", 200, likes=10)  # 5 %, a week before: in the 90 days
+    refresh_post_tables(con)
+    unreadable_before(con, WEEK_END - pd.Timedelta(days=90))
+
+    summary = q.frame(con, q.user_summary_query(q.report_periods_sql()), WEEKS).iloc[0]
+    assert (summary["total_posts"], summary["total_impressions"], summary["total_engagements"]) == (2, 1100, 42)
+    assert summary["avg_engagement_rate_pct"] == pytest.approx(3.0)
+    by_type = q.frame(con, q.content_type_query(q.report_periods_sql()), WEEKS)
+    assert by_type[["content_type", "posts", "impressions"]].values.tolist() == [["text", 2, 1100]]
+    slots = best_times(con)  # Monday 09:00 holds a (4 %) and c (5 %)
+    assert slots[["day_of_week_local", "hour_local", "posts_count"]].values.tolist() == [[0, 9, 2]]
+    assert slots["avg_engagement_rate_pct"].tolist() == [pytest.approx(4.5)]
+    (report,) = q.weekly_reports(con, q.report_periods_sql(), WEEKS, WEEK_END)
+    assert [p["post_id"] for p in report["top_posts"]] == ["a", "b"]
+    assert (report["summary"]["best_post"]["post_id"], report["summary"]["worst_post"]["post_id"]) == ("a", "b")
+    assert [w["total_posts"] for w in report["weekly_history"]] == [0, 0, 0, 0, 0, 0, 1, 2]

@@ -1,5 +1,7 @@
-"""core/files.py write_atomically: the one way the project replaces a file (reports, models, the BI copy)."""
+"""core/files.py write_atomically: the one way the project replaces a file (reports, models, the BI copy);
+write_files_atomically: many files at once (the weekly reports)."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -7,7 +9,7 @@ import textwrap
 import duckdb
 import pytest
 
-from social_pipeline.core.files import write_atomically
+from social_pipeline.core.files import write_atomically, write_files_atomically
 
 
 def test_text_bytes_and_writer_replace_the_file(tmp_path):
@@ -68,3 +70,34 @@ def test_a_duckdb_attach_gets_a_path_that_does_not_exist_yet(tmp_path):
     write_atomically(target, build)
     with duckdb.connect(str(target), read_only=True) as con:
         assert con.execute("SELECT answer FROM t").fetchall() == [(42,)]
+
+
+def test_writing_many_files_leaves_those_already_holding_their_content_alone(tmp_path):
+    same, changed, new = tmp_path / "a" / "same.md", tmp_path / "a" / "changed.md", tmp_path / "b" / "new.html"
+    write_atomically(same, "kept\n")
+    write_atomically(changed, "old\n")
+    os.utime(same, (1_000_000_000, 1_000_000_000))
+    os.utime(changed, (1_000_000_000, 1_000_000_000))
+
+    rewritten = write_files_atomically({same: "kept\n", changed: "new and longer\n", new: b"<html>"})
+
+    assert sorted(rewritten) == sorted([changed, new])
+    assert same.stat().st_mtime == 1_000_000_000  # not rewritten
+    assert (same.read_text(), changed.read_text(), new.read_bytes()) == ("kept\n", "new and longer\n", b"<html>")
+    # The same content again: nothing is rewritten. A file of the same size but other bytes is.
+    assert write_files_atomically({same: "kept\n", changed: "new and longer\n", new: b"<html>"}) == []
+    assert write_files_atomically({same: "KEPT\n"}) == [same] and same.read_text() == "KEPT\n"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "changed.md", "new.html", "same.md"]
+
+
+def test_a_failure_writing_many_files_leaves_each_old_or_wholly_new_and_no_temporary_file(tmp_path):
+    """The second file's folder is a file, so its write fails: the first is written whole, the
+    existing third keeps its old content, and no staging file is left anywhere."""
+    first, blocked, third = tmp_path / "first.md", tmp_path / "not_a_folder" / "x.md", tmp_path / "third.md"
+    (tmp_path / "not_a_folder").write_text("a file where a folder should be")
+    third.write_text("old third")
+    with pytest.raises(OSError):
+        write_files_atomically({first: "first\n", blocked: "blocked\n", third: "new third\n"})
+    assert third.read_text() in ("old third", "new third\n")
+    assert not first.exists() or first.read_text() == "first\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

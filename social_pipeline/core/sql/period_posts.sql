@@ -5,6 +5,8 @@
 -- has engagement_rate_pct 0; its counts stay NULL (unknown). day_of_week_local and hour_local are read
 -- in the account's time zone (raw.accounts; UTC without a row).
 -- LEFT JOIN: a period without posts keeps one row with NULL post columns.
+-- The post tables are read between the earliest period start and the latest period end only (the
+-- bounds reach the table scans), so a week costs the same however long the history before it.
 SELECT
     per.user_id,
     per.period_start,
@@ -32,11 +34,19 @@ SELECT
     CASE WHEN p.post_id IS NOT NULL THEN COALESCE(pp.engagement_rate_pct, 0.0) END AS engagement_rate_pct,
     pp.weighted_engagement_score
 FROM periods AS per
-LEFT JOIN raw.posts AS p
+LEFT JOIN (
+    SELECT * FROM raw.posts
+    WHERE published_at >= (SELECT min(period_start) FROM periods)
+      AND published_at < (SELECT max(period_end) FROM periods)
+) AS p
     ON p.user_id = per.user_id
    AND p.published_at >= per.period_start
    AND p.published_at < per.period_end
-LEFT JOIN analytics.post_performance AS pp
+LEFT JOIN (
+    SELECT * FROM analytics.post_performance
+    WHERE published_at >= (SELECT min(period_start) FROM periods)
+      AND published_at < (SELECT max(period_end) FROM periods)
+) AS pp
     ON pp.post_id = p.post_id
 LEFT JOIN raw.accounts AS a
     ON a.user_id = per.user_id

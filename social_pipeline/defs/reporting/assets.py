@@ -10,7 +10,7 @@ import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.clock import utc_now
-from social_pipeline.core.files import write_atomically
+from social_pipeline.core.files import write_files_atomically
 from social_pipeline.core.lifecycle_report import add_lifecycle_sections
 from social_pipeline.core.lifecycle_report import sql as lifecycle_sql
 from social_pipeline.core.reports import render_html, render_markdown
@@ -84,36 +84,34 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)
         ]
         add_lifecycle_sections(con, reports)
-        rows, spend_by_week = [], {}
+        spend_by_week = _spend_by_week(con, reports)
         for report in reports:
             # The footer: what the account's X reads cost that week (ops.x_api_usage), when it has any.
-            period = (report["report_period"]["start"], report["report_period"]["end"])
-            if period not in spend_by_week:
-                spend = con.execute(SPEND_BY_ACCOUNT_SQL, {"start": period[0], "end": period[1]}).df()
-                spend_by_week[period] = {
-                    user_id: {"usd": float(usd), "resources": int(resources), "requests": int(requests)}
-                    for user_id, usd, resources, requests in spend[
-                        ["user_id", "usd", "resources", "requests"]
-                    ].itertuples(index=False, name=None)
-                }
-            report["x_api_spend"] = spend_by_week[period].get(report["user_id"])
+            report["x_api_spend"] = spend_by_week[report["report_period"]["start"][:10]].get(report["user_id"])
+        previous = con.execute(
+            "SELECT user_id, strftime(week_start, '%Y-%m-%d') AS week_start, generated_at, report_json "
+            f"FROM analytics.weekly_reports WHERE {_in_weeks('week_start', weeks, False)}"
+        ).fetchall()
+        q.keep_generated_at(reports, {(user, week): (at, text) for user, week, at, text in previous})
+        rows, files = [], {}
+        for report in reports:
             week_start = report["report_period"]["start"][:10]
             markdown = render_markdown(report)
             base = folder / safe_name(report["user_id"]) / week_start
             md_path, html_path = base.with_suffix(".md"), base.with_suffix(".html")
-            write_atomically(md_path, markdown)
-            write_atomically(html_path, render_html(report))
+            files[md_path], files[html_path] = markdown, render_html(report)
             rows.append(
                 {
                     "user_id": report["user_id"],
                     "week_start": pd.Timestamp(week_start).date(),
-                    "generated_at": generated_at,
+                    "generated_at": pd.Timestamp(report["generated_at"]),
                     "report_json": q.report_json(report),
                     "report_markdown": markdown,
                     "markdown_path": str(md_path.resolve()),
                     "html_path": str(html_path.resolve()),
                 }
             )
+        rewritten = write_files_atomically(files)
         incoming = pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS)
         con.register("incoming_reports", incoming)
 
@@ -131,16 +129,39 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
         con.unregister("incoming_reports")
     meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
-    spend_by_week_start = {period[0][:10]: spend for period, spend in spend_by_week.items()}
-    yield from partition_materializations(context, meta, _report_metadata(rows, spend_by_week_start))
+    meta["report_files_rewritten"] = dg.MetadataValue.int(len(rewritten))
+    meta["report_files_unchanged"] = dg.MetadataValue.int(len(files) - len(rewritten))
+    yield from partition_materializations(context, meta, _report_metadata(rows, spend_by_week))
+
+
+def _spend_by_week(con, reports: list[dict]) -> dict[str, dict]:
+    """week_start (%Y-%m-%d) -> user_id -> the account's X reads that week ({usd, resources, requests})."""
+    periods = sorted({(r["report_period"]["start"], r["report_period"]["end"]) for r in reports})
+    spend_by_week = {}
+    for start, end in periods:
+        spend = con.execute(SPEND_BY_ACCOUNT_SQL, {"start": start, "end": end}).fetchall()
+        spend_by_week[start[:10]] = {
+            user_id: {"usd": float(usd), "resources": int(resources), "requests": int(requests)}
+            for user_id, usd, resources, requests in spend
+        }
+    return spend_by_week
+
+
+# Accounts whose reports a week's materialization lists (Markdown and file paths): an agency's 1,000
+# reports would make every event megabytes. All files are under `reports_dir`, <user>/<week_start>.
+REPORTS_LISTED_PER_WEEK = 20
 
 
 def _report_metadata(rows: list[dict], spend_by_week_start: dict[str, dict]) -> dict[str, dict]:
-    """Per week: every account's report as Markdown (the UI shows it), each account's files as paths
-    (a browser does not open file:// links from an http page), and the week's X spend per account."""
+    """Per week: the first REPORTS_LISTED_PER_WEEK accounts' reports as Markdown (the UI shows it) and
+    their files as paths (a browser does not open file:// links from an http page), the number of
+    reports, and the week's X spend per account."""
     weeks: dict[str, dict] = {}
     for row in sorted(rows, key=lambda r: (r["week_start"], r["user_id"])):
-        week = weeks.setdefault(row["week_start"].isoformat(), {"markdown": []})
+        week = weeks.setdefault(row["week_start"].isoformat(), {"markdown": [], "reports": 0})
+        week["reports"] += 1
+        if week["reports"] > REPORTS_LISTED_PER_WEEK:
+            continue
         week["markdown"].append(row["report_markdown"])
         week[f"html_report/{row['user_id']}"] = dg.MetadataValue.path(row["html_path"])
         week[f"markdown_report/{row['user_id']}"] = dg.MetadataValue.path(row["markdown_path"])
@@ -151,6 +172,17 @@ def _report_metadata(rows: list[dict], spend_by_week_start: dict[str, dict]) -> 
                 {user: round(figures["usd"], 4) for user, figures in sorted(spend.items())}
             )
     return {
-        key: {"report_markdown": dg.MetadataValue.md("\n\n---\n\n".join(week.pop("markdown"))), **week}
+        key: {
+            "report_markdown": dg.MetadataValue.md(_listed_markdown(week.pop("markdown"), week["reports"])),
+            "reports_this_week": dg.MetadataValue.int(week.pop("reports")),
+            **week,
+        }
         for key, week in weeks.items()
     }
+
+
+def _listed_markdown(markdowns: list[str], reports: int) -> str:
+    """The listed reports' Markdown, and how many more the week has (in its files and the table)."""
+    more = reports - len(markdowns)
+    tail = [f"_{more:,} more reports this week: see `reports_dir` or analytics.weekly_reports._"] if more else []
+    return "\n\n---\n\n".join(markdowns + tail)

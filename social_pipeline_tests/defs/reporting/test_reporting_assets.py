@@ -1,6 +1,7 @@
 """The weekly assets in real Dagster runs on a small simulated warehouse, and `run_plan`."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -329,3 +330,77 @@ def test_the_weekly_report_footer_and_metadata_show_the_week_s_x_spend_per_accou
     assert "X API reads" not in (reports_dir / "bytes_and_beans" / f"{WEEK}.md").read_text()
     meta = result.asset_materializations_for_node("weekly_report")[0].metadata
     assert meta["x_api_usd_by_account"].value == {"alice_data": 1.9}
+
+
+def test_rerunning_a_week_keeps_unchanged_report_files_and_rewrites_a_changed_one(tmp_path):
+    """A rerun over the same data rewrites no report file (each keeps its modification time and the
+    row its generated_at); a changed figure rewrites that account's files only, with a new generated_at."""
+    path = str(tmp_path / "w.duckdb")
+    build_simulated_warehouse(path)
+    reports_dir = tmp_path / "reports"
+
+    def run():
+        result = dg.materialize(
+            ASSETS, partition_key=WEEK, resources=reporting_resources(path, reports_dir), instance=with_weeks(WEEK)
+        )
+        assert result.success
+        con = connect(path, read_only=True)
+        generated = dict(con.execute("SELECT user_id, generated_at FROM analytics.weekly_reports").fetchall())
+        con.close()
+        return result.asset_materializations_for_node("weekly_report")[0].metadata, generated
+
+    _, first = run()
+    files = sorted(reports_dir.rglob("*.*"))
+    assert [f.relative_to(reports_dir).as_posix() for f in files] == [
+        "alice_data/2026-11-09.html",
+        "alice_data/2026-11-09.md",
+        "bytes_and_beans/2026-11-09.html",
+        "bytes_and_beans/2026-11-09.md",
+    ]
+    contents = {f: f.read_bytes() for f in files}
+    for f in files:
+        os.utime(f, (1_000_000_000, 1_000_000_000))
+
+    meta, again = run()
+    assert again == first
+    assert {f: (f.stat().st_mtime, f.read_bytes()) for f in files} == {f: (1_000_000_000, contents[f]) for f in files}
+    assert (meta["report_files_rewritten"].value, meta["report_files_unchanged"].value) == (0, 4)
+
+    con = connect(path)
+    con.execute(
+        "UPDATE analytics.post_performance SET impressions = impressions + 1000 WHERE post_id = ("
+        "SELECT min(post_id) FROM raw.posts WHERE user_id = 'alice_data' AND published_at >= $week "
+        "AND published_at < $week::TIMESTAMP + INTERVAL 7 DAY)",
+        {"week": WEEK},
+    )
+    con.close()
+    meta, changed = run()
+    assert changed["bytes_and_beans"] == first["bytes_and_beans"] and changed["alice_data"] > first["alice_data"]
+    assert (meta["report_files_rewritten"].value, meta["report_files_unchanged"].value) == (2, 2)
+    mtimes = {f.relative_to(reports_dir).parts[0]: f.stat().st_mtime for f in files}
+    assert mtimes["bytes_and_beans"] == 1_000_000_000 and mtimes["alice_data"] > 1_000_000_000
+    assert str(changed["alice_data"].isoformat()) in (reports_dir / "alice_data" / f"{WEEK}.md").read_text()
+
+
+def test_a_week_s_metadata_lists_at_most_reports_listed_per_week_reports():
+    """An agency's week of 1,000 reports: the materialization lists the first accounts' Markdown and
+    files and says how many more there are, so an event stays small."""
+    listed = reporting.REPORTS_LISTED_PER_WEEK
+    rows = [
+        {
+            "user_id": f"u{i:03d}",
+            "week_start": pd.Timestamp(WEEK).date(),
+            "report_markdown": f"# report {i}\n",
+            "markdown_path": f"/r/u{i:03d}/{WEEK}.md",
+            "html_path": f"/r/u{i:03d}/{WEEK}.html",
+        }
+        for i in range(listed + 5)
+    ]
+    meta = reporting._report_metadata(rows, {})[WEEK]
+    assert meta["reports_this_week"].value == listed + 5
+    assert sorted(k for k in meta if k.startswith("html_report/")) == [f"html_report/u{i:03d}" for i in range(listed)]
+    markdown = meta["report_markdown"].value
+    assert (
+        markdown.count("# report ") == listed and "# report 0\n" in markdown and f"# report {listed}\n" not in markdown
+    )
+    assert markdown.endswith("_5 more reports this week: see `reports_dir` or analytics.weekly_reports._")
