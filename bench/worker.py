@@ -1,5 +1,5 @@
 """One measurement in its own process, so its peak memory (RSS, DuckDB's native memory included)
-is its own: `python -m bench.worker <analytics|analytics_sql|hourly|noop> ...`
+is its own: `python -m bench.worker <analytics|analytics_sql|hourly|hourly_path|noop> ...`
 prints JSON."""
 
 from __future__ import annotations
@@ -118,12 +118,10 @@ def weekly_report_json(database: str, first_week: str, last_week: str) -> None:
         con.unregister("incoming_reports")
 
 
-def hourly(database: str, new_snapshots: int) -> dict:
+def _add_collection(database: str, new_snapshots: int) -> None:
     """One more hourly collection on top of the history: the newest `new_snapshots` posts (an hourly
     collection reaches the posts younger than 7 days) get a new snapshot, the same number whatever
-    the history's size, then post_snapshots (incremental) and post_performance refresh, as the hourly job does."""
-    from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
-
+    the history's size."""
     with connect(database) as con:
         newest = con.execute("SELECT max(collected_at) FROM raw.tweet_metrics").fetchall()[0][0]
         collected_at = pd.Timestamp(newest) + pd.Timedelta(hours=1)
@@ -139,6 +137,13 @@ def hourly(database: str, new_snapshots: int) -> dict:
         """,
             {"at": collected_at, "key": key, "n": new_snapshots},
         )
+
+
+def hourly(database: str, new_snapshots: int) -> dict:
+    """`_add_collection`, then post_snapshots (incremental) and post_performance refresh, as the hourly job does."""
+    from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
+
+    _add_collection(database, new_snapshots)
     started = time.perf_counter()
     result = dg.materialize(
         [post_snapshots, post_performance],
@@ -147,6 +152,49 @@ def hourly(database: str, new_snapshots: int) -> dict:
     )
     assert result.success
     return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
+
+
+def hourly_path(database: str, new_snapshots: int) -> dict:
+    """`hourly`'s new collection, then every asset the hourly_collection job refreshes after the raw ones
+    (post_snapshots, post_performance, post_lifecycle, post_follower_gain, post_alerts) and their checks,
+    in one run; per-step seconds beside the total. The raw assets' own writes are the inserted hour."""
+    from social_pipeline.defs.analytics import checks as analytics_checks
+    from social_pipeline.defs.analytics.assets import post_performance, post_snapshots
+    from social_pipeline.defs.analytics.follower_gain import post_follower_gain
+    from social_pipeline.defs.analytics.lifecycle import post_lifecycle
+    from social_pipeline.defs.ingestion import checks as ingestion_checks
+    from social_pipeline.defs.ops.alerts import post_alerts
+    from social_pipeline.resources.alerts import AlertChannelsResource
+    from social_pipeline.resources.smtp import SmtpResource
+
+    _add_collection(database, new_snapshots)
+    started = time.perf_counter()
+    result = dg.materialize(
+        [
+            post_snapshots,
+            post_performance,
+            post_lifecycle,
+            post_follower_gain,
+            post_alerts,
+            analytics_checks.engagement_rate_within_bounds,
+            analytics_checks.engagement_rates_plausible,
+            analytics_checks.every_post_has_a_snapshot,
+            ingestion_checks.cumulative_metrics_never_decrease,
+        ],
+        resources={
+            "warehouse": WarehouseResource(database=database),
+            "alert_channels": AlertChannelsResource(),
+            "smtp": SmtpResource(),
+        },
+        run_config=QUIET,
+    )
+    assert result.success
+    steps = {
+        event.step_key: round(getattr(event.event_specific_data, "duration_ms", 0.0) / 1000, 3)
+        for event in result.all_events
+        if event.event_type_value == "STEP_SUCCESS"
+    }
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb(), "step_seconds": steps}
 
 
 def noop(first_key: str, last_key: str) -> dict:
@@ -195,6 +243,8 @@ if __name__ == "__main__":
         out = analytics_sql(*args)
     elif kind == "hourly":
         out = hourly(args[0], int(args[1]))
+    elif kind == "hourly_path":
+        out = hourly_path(args[0], int(args[1]))
     else:
         out = noop(args[0], args[1])
     print(json.dumps(out))

@@ -38,14 +38,23 @@ def is_local_file(database: str) -> bool:
     return not (database == ":memory:" or database.startswith(("md:", "motherduck:")) or is_lake(database))
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.table` exists in the connection's database (a file or the lake), asked of the catalog:
+    a query on a missing table would make DuckDB look for a Python variable of its name."""
+    schema, name = table.split(".")
+    return bool(
+        scalar(
+            con,
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = $schema AND table_name = $name",
+            {"schema": schema, "name": name},
+        )
+    )
+
+
 def stored_schema_version(con: duckdb.DuckDBPyConnection) -> str | None:
     """The schema version the file was last created or migrated to; None before the first (or an older file)."""
-    # Asked of the catalog first: a missing table would make DuckDB look for a Python variable of its name.
-    if not scalar(
-        con,
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'ops' AND table_name = 'schema_version'",
-    ):
+    if not table_exists(con, "ops.schema_version"):
         return None
     return scalar(con, "SELECT max(version) FROM ops.schema_version")
 

@@ -31,6 +31,7 @@ from social_pipeline.defs.ingestion.assets import (
     raw_tweet_metrics,
 )
 from social_pipeline.resources.warehouse import WarehouseResource
+from social_pipeline.warehouse.connection import table_exists
 from social_pipeline.warehouse.write_conflicts import retry_conflicts, write_transaction
 
 # The post tables' SQL is shared with AnalyticsCollector, so it lives in core/sql/.
@@ -75,12 +76,15 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     def write_post_snapshots(con):
         # The table's statistics give the newest row read without a scan; an empty table reads everything.
         newest_read = scalar(con, "SELECT max(source_written_at) FROM analytics.post_snapshots")
-        full_refresh = config.full_refresh or newest_read is None
-        if full_refresh:
-            con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+        if config.full_refresh or newest_read is None:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics"
+            )
         else:
             read_since = pd.Timestamp(newest_read) - REFRESH_LOOKBACK
-            arrived_from = scalar(con, "SELECT min(published_at) FROM raw.posts WHERE ingested_at >= $s", {"s": read_since})
+            arrived_from = scalar(
+                con, "SELECT min(published_at) FROM raw.posts WHERE ingested_at >= $s", {"s": read_since}
+            )
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
                 {"read_since": read_since, "arrived_from": arrived_from},
@@ -125,18 +129,6 @@ class PostPerformanceConfig(dg.Config):
     full_refresh: bool = False
 
 
-def _table_exists(con, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        scalar(
-            con,
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = $schema AND table_name = $name",
-            {"schema": schema, "name": name},
-        )
-    )
-
-
 def _post_performance_of(posts_table: str, snapshots_from) -> str:
     """post_performance.sql for the posts in `posts_table` (a post_id column) alone: only their snapshots
     are read, from `snapshots_from` on when given (a filter on the finished query would compute every
@@ -178,14 +170,12 @@ def post_performance(context: dg.AssetExecutionContext, config: PostPerformanceC
             "SELECT post_id, queued_at FROM ops.post_refresh_queue WHERE table_name = $table",
             {"table": table},
         )
-        if config.full_refresh or not _table_exists(con, table):
+        if config.full_refresh or not table_exists(con, table):
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql('post_performance')}")
             refreshed = scalar(con, f"SELECT count(*) FROM {table}")
             written = "TRUE"
         else:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE performance_refresh AS {sql('post_performance_refresh_posts')}"
-            )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE performance_refresh AS {sql('post_performance_refresh_posts')}")
             refreshed, unbounded, snapshots_from = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE snapshot_time_from IS NULL), min(snapshot_time_from) "
                 "FROM performance_refresh"

@@ -142,6 +142,22 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
     return dg.MaterializeResult(metadata=meta)
 
 
+def _unavailable_posts(con, first_collection: pd.Timestamp) -> list[str]:
+    """Posts whose latest report before `first_collection` says they are gone (unavailable_posts.sql)."""
+    # The earliest such report first: the query's scan of 'ok' reports starts there.
+    reports_from = scalar(
+        con,
+        "SELECT min(collected_at) FROM raw.tweet_metrics WHERE status <> 'ok' AND collected_at < $first",
+        {"first": first_collection},
+    )
+    if reports_from is None:
+        return []
+    rows = con.execute(
+        sql("unavailable_posts"), {"first_collection": first_collection, "reports_from": reports_from}
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 @dg.asset(
     deps=[raw_posts],
     # The hourly schedule runs at :05; two hours without a collection means it has stalled.
@@ -150,7 +166,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
     "of age, daily below X_TRACK_DAILY_DAYS = 30, then weekly until X_TRACK_MAX_DAYS, unset: no end), fetched in "
     "batches. Keeps each post's payload as received.",
     metadata=table_definition_metadata("raw.tweet_metrics"),
-    code_version=code_version("1", sql("due_posts")),
+    code_version=code_version("1", sql("due_posts"), sql("unavailable_posts")),
     **COLLECTION,
 )
 def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource):
@@ -170,6 +186,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
                 "first_collection": times[0],
                 "last_collection": times[-1],
                 "user_ids": user_ids,
+                "unavailable": _unavailable_posts(con, times[0]),
                 **source.cadence().sql_params(),
             },
         ).df()

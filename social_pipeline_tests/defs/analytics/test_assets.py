@@ -1,5 +1,7 @@
 """post_performance refreshes only the posts an hour changed: new snapshots, a changed zone, a removed collection."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 import pandas as pd
 import pytest
@@ -28,7 +30,7 @@ def warehouse(db_path):
     return warehouse
 
 
-def refresh(warehouse) -> dict:
+def refresh(warehouse) -> Mapping:
     result = dg.materialize([post_snapshots, post_performance], resources={"warehouse": warehouse})
     assert result.success
     return result.asset_materializations_for_node("post_performance")[0].metadata
@@ -126,3 +128,15 @@ def test_incremental_rows_equal_a_full_rebuild(warehouse):
     pd.testing.assert_frame_equal(incremental, full)
     assert incremental["impressions"].tolist() == [150, 260, 320]
     assert incremental["hour_local"].tolist() == [9, 9, 9]  # Berlin is UTC+1 in November
+
+
+def test_full_refresh_rewrites_every_post(warehouse):
+    mark_untouched(warehouse, ["p1", "p2", "p3"])
+    result = dg.materialize(
+        [post_performance],
+        resources={"warehouse": warehouse},
+        run_config={"ops": {"post_performance": {"config": {"full_refresh": True}}}},
+    )
+    assert result.success
+    assert [row[0] for row in performance(warehouse).values()] == ["post p1", "post p2", "post p3"]
+    assert result.asset_materializations_for_node("post_performance")[0].metadata["posts_refreshed"].value == 3

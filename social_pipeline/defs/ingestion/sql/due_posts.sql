@@ -2,22 +2,10 @@
 -- time in [$first_collection, $last_collection] (hourly steps).
 -- Cadence: hourly up to $hourly_days of age (X_TRACK_HOURLY_DAYS, 7), daily at 00:00 up to $daily_days
 -- (X_TRACK_DAILY_DAYS, 30), then Mondays 00:00 up to $max_days (X_TRACK_MAX_DAYS; NULL: no end).
--- Posts whose latest report is deleted / protected / not_found are not asked for again:
--- each request costs money and would return the same error.
+-- Posts whose latest report is deleted / protected / not_found ($unavailable, unavailable_posts.sql) are
+-- not asked for again: each request costs money and would return the same error.
 WITH collections AS (
     SELECT unnest(generate_series($first_collection::TIMESTAMP, $last_collection::TIMESTAMP, INTERVAL 1 HOUR)) AS collected_at
-),
-unavailable AS (
-    -- Only reports from before this run: a re-run of the same partitions must ask for the same posts.
-    SELECT post_id
-    FROM (
-        SELECT post_id, status,
-               row_number() OVER (PARTITION BY post_id
-                                  ORDER BY collected_at DESC, COALESCE(status, 'ok') = 'ok' DESC) AS newest
-        FROM raw.tweet_metrics
-        WHERE collected_at < $first_collection::TIMESTAMP
-    )
-    WHERE newest = 1 AND COALESCE(status, 'ok') <> 'ok'
 )
 SELECT p.post_id, p.user_id, c.collected_at
 FROM raw.posts AS p
@@ -30,5 +18,5 @@ JOIN collections AS c
  )
  AND ($max_days::INTEGER IS NULL OR c.collected_at - p.published_at <= to_days($max_days::INTEGER))
 WHERE p.user_id IN (SELECT unnest($user_ids::VARCHAR[]))
-  AND p.post_id NOT IN (SELECT post_id FROM unavailable)
+  AND p.post_id NOT IN (SELECT unnest($unavailable::VARCHAR[]))
 ORDER BY c.collected_at, p.post_id
