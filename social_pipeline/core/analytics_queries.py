@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from typing import Any, cast
 
 import duckdb
 import pandas as pd
@@ -299,17 +300,20 @@ def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
 def _grouped(
     rows: pd.DataFrame, key_columns: tuple[str, str, str], order_by: dict[str, bool] | None = None
 ) -> dict[tuple, list[dict]]:
-    """(user_id, start, end) -> the rows of that key as dicts, each key's rows in `order_by` order
-    (column -> ascending; stable). One sort of the whole frame, not one per key."""
+    """(user_id, start, end) -> the rows of that key as dicts without the key columns, each key's rows in
+    `order_by` order (column -> ascending; stable). One sort of the whole frame, not one per key."""
     if rows.empty:
         return {}
     if order_by:
         rows = rows.sort_values(list(order_by), ascending=list(order_by.values()), kind="stable")
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows.to_dict("records"):
-        key = (str(row[key_columns[0]]), pd.Timestamp(row[key_columns[1]]), pd.Timestamp(row[key_columns[2]]))
-        groups.setdefault(key, []).append(row)
-    return groups
+    # The key columns are turned into Python values once a key, not once a row (timestamps box slowly).
+    records = rows.drop(columns=list(key_columns)).to_dict("records")
+    # Grouped by a list of columns, each key is a tuple (pandas-stubs say only Hashable).
+    positions = cast(dict[tuple, Any], rows.groupby(list(key_columns), sort=False).indices)
+    return {
+        (str(key[0]), pd.Timestamp(key[1]), pd.Timestamp(key[2])): [records[i] for i in at]
+        for key, at in positions.items()
+    }
 
 
 def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timestamp) -> list[dict]:
@@ -419,6 +423,11 @@ def same_content(old, new) -> bool:
     return old == new
 
 
+def _rounded_json(text: str) -> dict:
+    """A report's JSON with each float rounded to 12 significant digits (below DuckDB's summing noise)."""
+    return json.loads(text, parse_float=lambda number: float(f"{float(number):.12g}"))
+
+
 def keep_generated_at(reports: list[dict], stored: dict[tuple[str, str], tuple]) -> None:
     """A report that says the same as the one stored for its account and week keeps the stored
     `generated_at` (when its content was built), so it renders to the same files, which are then
@@ -428,7 +437,8 @@ def keep_generated_at(reports: list[dict], stored: dict[tuple[str, str], tuple])
         if found is None:
             continue
         stored_at, stored_json = found
-        old = {k: v for k, v in json.loads(stored_json).items() if k != "generated_at"}
-        new = {k: v for k, v in json.loads(report_json(report)).items() if k != "generated_at"}
-        if same_content(old, new):
+        old = {k: v for k, v in _rounded_json(stored_json).items() if k != "generated_at"}
+        new = {k: v for k, v in _rounded_json(report_json(report)).items() if k != "generated_at"}
+        # Floats rounded, == (fast) settles nearly every report; same_content judges the rest exactly.
+        if old == new or same_content(old, new):
             report["generated_at"] = pd.Timestamp(stored_at).isoformat()

@@ -837,7 +837,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     },
     "analytics.weekly_reports": {
         "week_start": "The reported week's Monday (UTC).",
-        "generated_at": "When the report was built (UTC).",
+        "generated_at": "When the report's content was built (UTC); a rebuild that says the same keeps it.",
         "report_json": "The report in the seed's shape (report_period, summary, top_posts, engagement_breakdown, "
         "best_times, recruiter_metrics, trends, recommendations, generated_at) plus "
         "engagement_heatmap and weekly_history.",

@@ -208,3 +208,32 @@ def test_the_weekly_queries_read_only_the_posts_their_windows_need(con):
     assert [p["post_id"] for p in report["top_posts"]] == ["a", "b"]
     assert (report["summary"]["best_post"]["post_id"], report["summary"]["worst_post"]["post_id"]) == ("a", "b")
     assert [w["total_posts"] for w in report["weekly_history"]] == [0, 0, 0, 0, 0, 0, 1, 2]
+
+
+def test_a_report_that_says_the_same_keeps_its_generated_at_and_a_changed_one_does_not():
+    """DuckDB's parallel sums may differ in a float's last bits between runs: that is the same report."""
+    stored = {
+        "user_id": "u",
+        "report_period": {"start": "2026-03-02T00:00:00"},
+        "summary": {"total_posts": 2, "avg_engagement_rate": 2.9400123907472557},
+        "generated_at": "2026-03-09T01:00:00",
+    }
+    stored_rows = {("u", "2026-03-02"): (pd.Timestamp("2026-03-09 01:00"), q.report_json(stored))}
+
+    def rebuilt(**summary):
+        return {**stored, "summary": {**stored["summary"], **summary}, "generated_at": "2026-03-10T05:00:00"}
+
+    noise, more_posts, other_rate, other_week = (
+        rebuilt(avg_engagement_rate=2.940012390747256),
+        rebuilt(total_posts=3),
+        rebuilt(avg_engagement_rate=2.95),
+        {**rebuilt(), "report_period": {"start": "2026-03-09T00:00:00"}},
+    )
+    q.keep_generated_at([noise, more_posts, other_rate, other_week], stored_rows)
+    assert [r["generated_at"] for r in (noise, more_posts, other_rate, other_week)] == [
+        "2026-03-09T01:00:00",
+        "2026-03-10T05:00:00",
+        "2026-03-10T05:00:00",
+        "2026-03-10T05:00:00",
+    ]
+    assert q.same_content([1, {"a": 0.1}], [1, {"a": 0.1 + 1e-17}]) and not q.same_content({"a": 1}, {"b": 1})

@@ -149,7 +149,7 @@ def _spend_by_week(con, reports: list[dict]) -> dict[str, dict]:
 
 # Accounts whose reports a week's materialization lists (Markdown and file paths): an agency's 1,000
 # reports would make every event megabytes. All files are under `reports_dir`, <user>/<week_start>.
-REPORTS_LISTED_PER_WEEK = 20
+REPORTS_LISTED_PER_WEEK = 10
 
 
 def _report_metadata(rows: list[dict], spend_by_week_start: dict[str, dict]) -> dict[str, dict]:
