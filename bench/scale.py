@@ -257,7 +257,9 @@ def _worker(env: dict, *args: str) -> dict:
     )
     if completed.returncode != 0:
         raise RuntimeError(f"bench.scale worker {args[0]} failed:\n{completed.stderr[-4000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    print(json.dumps({"worker": args[0], **result}, default=str), file=sys.stderr, flush=True)  # progress
+    return result
 
 
 def _disk_mb(database: str, data_path: str | None) -> float:
