@@ -52,6 +52,8 @@ def engagement_rates_plausible(warehouse: WarehouseResource) -> dg.AssetCheckRes
         rows = con.execute(
             """
             SELECT post_id, engagement_rate_flag, engagements, impressions FROM analytics.post_snapshots
+            -- Only posts with a flagged snapshot can have flagged latest figures: the others are not ranked.
+            WHERE post_id IN (SELECT post_id FROM analytics.post_snapshots WHERE engagement_rate_flag IS NOT NULL)
             QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY snapshot_time DESC) = 1
                 AND engagement_rate_flag IS NOT NULL
             ORDER BY post_id

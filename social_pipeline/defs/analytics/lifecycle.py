@@ -48,15 +48,18 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
         f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
         {"week_age_hours": params["week_age_hours"], "full_refresh": full_refresh},
     )
-    # The accounts of the refreshed posts, before their rows are replaced (a post may have gone).
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS SELECT DISTINCT user_id FROM ("
-        "SELECT user_id FROM analytics.post_snapshots WHERE post_id IN (SELECT post_id FROM lifecycle_refresh) "
-        "UNION ALL SELECT user_id FROM analytics.post_lifecycle "
-        "WHERE post_id IN (SELECT post_id FROM lifecycle_refresh))"
+    # An account's curves read only its posts observed for the whole week (a row at the week's age): they
+    # change when such a post is refreshed, so its accounts are taken before the rows are replaced (a post
+    # may have gone) and after (a post may just have completed its week).
+    week_posts = (
+        "SELECT user_id FROM analytics.post_lifecycle "
+        "WHERE age_hours = $week_age_hours AND post_id IN (SELECT post_id FROM lifecycle_refresh)"
     )
+    week = {"week_age_hours": params["week_age_hours"]}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS {week_posts}", week)
     con.execute("DELETE FROM analytics.post_lifecycle WHERE post_id IN (SELECT post_id FROM lifecycle_refresh)")
     con.execute(f"INSERT INTO analytics.post_lifecycle BY NAME {sql('post_lifecycle')}", params)
+    con.execute(f"INSERT INTO lifecycle_accounts {week_posts}", week)
     con.execute(
         "DELETE FROM analytics.account_lifecycle_curves WHERE user_id IN (SELECT user_id FROM lifecycle_accounts)"
     )
@@ -66,7 +69,7 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     )
     counts = {
         "posts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_refresh")),
-        "accounts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_accounts")),
+        "accounts_refreshed": int(scalar(con, "SELECT count(DISTINCT user_id) FROM lifecycle_accounts")),
     }
     con.execute(
         "DELETE FROM ops.post_refresh_queue AS q USING lifecycle_queue AS t "

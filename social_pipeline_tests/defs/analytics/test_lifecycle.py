@@ -93,3 +93,30 @@ def test_only_posts_with_new_snapshots_are_recomputed(warehouse, db_path):
         "SELECT age_hours, snapshot_age_hours, impressions FROM analytics.post_lifecycle "
         "WHERE post_id = 'c' ORDER BY age_hours",
     ) == [(1, 0.5, 10), (3, 2.0, 40)]
+
+
+def test_curves_are_recomputed_only_for_a_change_to_a_post_observed_for_the_week(warehouse, db_path):
+    run(warehouse)
+    curves_query = "SELECT * FROM analytics.account_lifecycle_curves ORDER BY user_id, age_hours"
+    con = connect(db_path)
+    # c is younger than the week: its new snapshot cannot change u1's curve.
+    add_lifecycle_snapshot(con, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
+    con.close()
+    young = run(warehouse)
+    assert (young["posts_refreshed"].value, young["accounts_refreshed"].value) == (1, 0)
+    # a (observed for the week) gets an earlier 6 h figure: u1's curve is recomputed, as a full rebuild has it.
+    published_a = HISTORY[0][1]
+    con = connect(db_path)
+    add_lifecycle_snapshot(con, "a", published_a, 6, 450, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=5))
+    con.close()
+    week = run(warehouse)
+    assert (week["posts_refreshed"].value, week["accounts_refreshed"].value) == (1, 1)
+    incremental = rows(warehouse, curves_query)
+    assert [r for r in incremental if r[1] == 6][0][2] == pytest.approx((450 / 950 + 500 / 1000) / 2)
+    full = dg.materialize(
+        [post_lifecycle],
+        resources={"warehouse": warehouse},
+        run_config={"ops": {"post_lifecycle": {"config": {"full_refresh": True}}}},
+    )
+    assert full.success
+    assert rows(warehouse, curves_query) == incremental
