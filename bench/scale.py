@@ -257,7 +257,9 @@ def _worker(env: dict, *args: str) -> dict:
     )
     if completed.returncode != 0:
         raise RuntimeError(f"bench.scale worker {args[0]} failed:\n{completed.stderr[-4000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    print(json.dumps({"worker": args[0], **result}, default=str), file=sys.stderr, flush=True)  # progress
+    return result
 
 
 def _disk_mb(database: str, data_path: str | None) -> float:
@@ -445,7 +447,7 @@ def markdown_table(rows: list[dict]) -> str:
             f"| {r['snapshots']:,} | {SECTION_NAMES[r['section']]} | {r['backend']} | {r['runs']} | "
             f"{_number(r['ours_s_mean'])} / {_number(r['ours_s_worst'])} | {_number(r['floor_s_mean'])} | "
             f"{r['ours_vs_floor_mean']:.1f}× / {r['ours_vs_floor_worst']:.1f}× | "
-            + (f"{r['rebuild_speedup_vs_baseline']:.2f}× | " if "rebuild_speedup_vs_baseline" in r else "| ")
+            + (f"{r['rebuild_speedup_vs_baseline']:.3g}× | " if "rebuild_speedup_vs_baseline" in r else "| ")
             + f"{r['peak_rss_mb']:,.0f} | "
             f"{r['warehouse_mb']:,.0f} |"
         )

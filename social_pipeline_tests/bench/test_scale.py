@@ -117,6 +117,6 @@ def test_the_docs_table_and_chart(tmp_path):
     write_docs(report, page, image)  # again: the section is replaced, not added twice
     text = page.read_text()
     assert text.startswith("# Performance\n\nKept.\n") and text.count("| 1,000,000 | full rebuild | lake |") == 1
-    assert "| 1,000,000 | full rebuild | file | 3 | 2 / 3 | 0.2 | 10.0× / 15.0× | 12.35× | 500 | 250 |" in text
+    assert "| 1,000,000 | full rebuild | file | 3 | 2 / 3 | 0.2 | 10.0× / 15.0× | 12.3× | 500 | 250 |" in text
     assert "![time and peak memory against history size](performance_scale.svg)" in text
     assert image.read_text() == chart
