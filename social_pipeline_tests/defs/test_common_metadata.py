@@ -146,7 +146,7 @@ def test_the_code_version_follows_the_sql():
     assert code_version("2") == "2"
     assert code_version("1", "SELECT 1") != code_version("1", "SELECT 2")
     assert code_version("1", "SELECT 1") == code_version("1", "SELECT 1")
-    assert re.fullmatch(r"1\+sql\.[0-9a-f]{10}", _node("post_performance").code_version)
+    assert re.fullmatch(r"2\+sql\.[0-9a-f]{10}", _node("post_performance").code_version)
 
 
 def test_catch_up_assets_report_what_the_run_wrote(resources):

@@ -115,7 +115,13 @@ def due_posts(tmp_path, published: dict[str, str], collected_from: str, collecte
     params = SimulatedSourceResource(**cadence).cadence().sql_params()
     rows = con.execute(
         sql("due_posts"),
-        {"first_collection": collected_from, "last_collection": collected_to, "user_ids": ["alice_data"], **params},
+        {
+            "first_collection": collected_from,
+            "last_collection": collected_to,
+            "user_ids": ["alice_data"],
+            "unavailable": [],  # none reported gone
+            **params,
+        },
     ).fetchall()
     con.close()
     return [(post_id, str(at)) for post_id, _, at in rows]
