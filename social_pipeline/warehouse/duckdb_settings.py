@@ -13,6 +13,9 @@ MEMORY_LIMIT_VARIABLE = "SOCIAL_PIPELINE_DUCKDB_MEMORY_LIMIT"
 THREADS_VARIABLE = "SOCIAL_PIPELINE_DUCKDB_THREADS"
 # DuckDB's own default is 80% of the machine's memory; 2 GB keeps a run's whole process under 4 GB.
 DEFAULT_MEMORY_LIMIT = "2GB"
+# DuckDB plans an ASOF join as a nested loop when it expects at most this many rows on the left; it
+# expects one row from a list parameter unnested (post_lifecycle's ages), so 50,000 rows ran as a loop.
+FIXED_SETTINGS: dict[str, str | int] = {"asof_loop_join_threshold": 0}
 _MEMORY_LIMIT = re.compile(r"^\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
@@ -29,7 +32,7 @@ def duckdb_settings() -> dict[str, str | int]:
             f"{MEMORY_LIMIT_VARIABLE}={memory_limit!r} is not a memory size: give a positive number and a unit, "
             f"e.g. 2GB, 1500MB or 4GiB (default {DEFAULT_MEMORY_LIMIT})"
         )
-    settings: dict[str, str | int] = {"memory_limit": memory_limit.replace(" ", "")}
+    settings: dict[str, str | int] = {**FIXED_SETTINGS, "memory_limit": memory_limit.replace(" ", "")}
     threads = os.environ.get(THREADS_VARIABLE, "").strip()
     if threads:
         if not threads.isdigit() or int(threads) < 1:
