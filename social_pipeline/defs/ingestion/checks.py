@@ -34,18 +34,30 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
     columns = ["impressions", "likes", "retweets", "replies", "quotes"]
     lagged = ", ".join(f"{c}, lag({c}) OVER w AS prev_{c}" for c in columns)
     dropped = ", ".join(f"CASE WHEN {c} < prev_{c} THEN '{c}' END" for c in columns)
+    figures = ", ".join(columns)
+    last_figures = ", ".join(f"'{c}': {c}" for c in ["snapshot_time", *columns])
     lookback_start = (
         f"(SELECT max(snapshot_time) FROM analytics.post_snapshots) - INTERVAL {DECREASE_LOOKBACK_DAYS} DAY"
     )
     with warehouse.get_connection() as con:
         rows = con.execute(
             f"""
+            WITH recent AS (
+                SELECT post_id, snapshot_time, {figures} FROM analytics.post_snapshots
+                WHERE snapshot_time >= {lookback_start}
+            ),
+            -- A drop at the lookback's first snapshot needs the one before it: only that one is read, not the
+            -- post's whole series (a post on the weekly cadence has a year of them).
+            before AS (
+                SELECT post_id, unnest(arg_max({{{last_figures}}}, snapshot_time))
+                FROM analytics.post_snapshots
+                WHERE snapshot_time < {lookback_start} AND post_id IN (SELECT post_id FROM recent)
+                GROUP BY post_id
+            )
             SELECT post_id, min(snapshot_time) AS first_drop,
                    list_sort(list_distinct(flatten(list(list_value({dropped}))))) AS metrics
-            -- Only posts with a snapshot in the lookback can show a drop there: their whole series is read.
-            FROM (SELECT post_id, snapshot_time, {lagged} FROM analytics.post_snapshots
-                  WHERE post_id IN (SELECT post_id FROM analytics.post_snapshots
-                                    WHERE snapshot_time >= {lookback_start})
+            FROM (SELECT post_id, snapshot_time, {lagged}
+                  FROM (SELECT * FROM recent UNION ALL BY NAME SELECT * FROM before)
                   WINDOW w AS (PARTITION BY post_id ORDER BY snapshot_time))
             WHERE ({" OR ".join(f"{c} < prev_{c}" for c in columns)})
               AND snapshot_time >= {lookback_start}

@@ -76,3 +76,15 @@ def test_a_negative_count_stops_the_downstream_analytics(resources, db_path):
     assert not result.success
     assert "raw_tweet_metrics" in materialized(result)
     assert not {"post_snapshots", "post_performance"} & materialized(result)
+
+
+def test_a_drop_from_the_last_snapshot_before_the_lookback_is_caught(db_path):
+    """The lookback's first snapshot is compared with the one before the lookback (9 likes, then 8)."""
+    insert(
+        db_path,
+        [("p4", "2026-11-01 10:00")],
+        [("p4", "2026-11-01 11:00", 100, 9, "ok"), ("p4", "2026-11-16 12:00", 150, 8, "ok")],
+    )
+    check = evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
+    assert not check.passed
+    assert check.description == "1 posts whose metrics decreased: p4 (likes at 2026-11-16 12:00:00)"
