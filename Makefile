@@ -69,7 +69,7 @@ lint: install-dev
 	done; \
 	exit $$status
 
-## Benchmarks against baselines measured in the same run (< 10 min on 2 cores); not part of `make test`.
+## Benchmarks against baselines measured in the same run, up to 10M snapshots (tens of minutes on 2 cores); not part of `make test`.
 bench: install-dev
 	$(PY) -m bench.runner
 
