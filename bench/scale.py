@@ -24,7 +24,6 @@ import math
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from bench.scale_history import HISTORY_END, SIZES, SOURCE
-from bench.worker import QUIET
+from bench.worker import QUIET, peak_rss_mb
 
 BENCH_SIZES = ("10k", "100k", "1M", "10M")
 SCALE_SIZES = (*BENCH_SIZES, "100M")
@@ -52,10 +51,6 @@ SECTIONS = ("rebuild", "hourly", "weekly")
 DOCS_PAGE = Path("docs/performance.md")
 DOCS_CHART = Path("docs/performance_scale.svg")
 DOCS_BEGIN, DOCS_END = "<!-- scale:begin (python -m bench.scale --write-docs) -->", "<!-- scale:end -->"
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 # ----- the floors: one query over the raw tables each -------------------------------------------
@@ -135,7 +130,7 @@ def floor(database: str, section: str, params: dict) -> dict:
         started = time.perf_counter()
         answer = con.execute(query, used_params(query, params)).to_arrow_table()
         seconds = time.perf_counter() - started
-        peak = _peak_rss_mb()
+        peak = peak_rss_mb()
         con.register("floor_answer_arrow", answer)
         con.execute("CREATE OR REPLACE TEMP TABLE floor_answer AS SELECT * FROM floor_answer_arrow")
         differ = {}
@@ -164,7 +159,7 @@ def generate(database: str, accounts: int, days: int) -> dict:
     from bench.scale_history import write_scale_history
 
     written = write_scale_history(database, accounts, days)
-    return {**written, "peak_rss_mb": _peak_rss_mb()}
+    return {**written, "peak_rss_mb": peak_rss_mb()}
 
 
 def rebuild(database: str, first_week: str, last_week: str) -> dict:
@@ -211,7 +206,7 @@ def hourly(database: str, file_stores=None) -> dict:
     assert result.success
     return {
         "seconds": time.perf_counter() - started,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "new_snapshots": new_snapshots,
         "checks": len(result.get_asset_check_evaluations()),
         "write_hour_seconds": collect_seconds,
@@ -233,7 +228,7 @@ def weekly(database: str, week: str, file_stores=None) -> dict:
         run_config=QUIET, instance=instance, partition_key=week, resources=_run_resources(database, file_stores)
     )
     assert result.success
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
 
 
 def memory_limit(database: str) -> dict:

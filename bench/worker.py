@@ -21,7 +21,7 @@ from social_pipeline.warehouse.connection import connect
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
@@ -57,7 +57,7 @@ def analytics(database: str, first_week: str, last_week: str) -> dict:
         "seconds": total,
         "post_tables_seconds": posts_seconds,
         "weekly_seconds": total - posts_seconds,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -86,7 +86,7 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
                 con.execute(f"DELETE FROM {table}")
                 con.execute(f"INSERT INTO {table} BY NAME {query}", q.used_params(query, weeks))
         seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
 def weekly_report_json(database: str, first_week: str, last_week: str) -> None:
@@ -151,7 +151,7 @@ def hourly(database: str, new_snapshots: int) -> dict:
         run_config=QUIET,
     )
     assert result.success
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
 
 
 def hourly_path(database: str, new_snapshots: int) -> dict:
@@ -194,7 +194,7 @@ def hourly_path(database: str, new_snapshots: int) -> dict:
         for event in result.all_events
         if event.event_type_value == "STEP_SUCCESS"
     }
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb(), "step_seconds": steps}
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb(), "step_seconds": steps}
 
 
 def noop(first_key: str, last_key: str) -> dict:
@@ -232,7 +232,7 @@ def noop(first_key: str, last_key: str) -> dict:
     for assets, key_range in runs:
         tags = partition_range_tags(*key_range) if key_range else {}
         assert dg.materialize(assets, run_config=QUIET, tags=tags, instance=instance).success
-    return {"seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
 
 
 if __name__ == "__main__":
