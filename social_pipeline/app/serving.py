@@ -104,8 +104,9 @@ def _load_models(
 
 
 def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
-    """The newest promoted (check-passing) reach and likes models, and their versions. Without any
-    reach model ever registered (Bluesky alone: no post reports a reach) the likes model serves alone."""
+    """The newest promoted (check-passing) reach and likes models, and their versions. Without a reach
+    model to serve (none registered, as with Bluesky alone, or none that passed its checks) the likes
+    model serves alone and reach is null."""
     database = read_database(database)
     if not os.path.exists(database) and not database.startswith("md:"):
         raise ModelNotTrainedError(f"no warehouse at {database}: run `make run` (or materialise the ml assets) first")
@@ -118,6 +119,8 @@ def latest_models(database: str | None = None) -> tuple[TrainedModels, dict]:
             "materialise the reach_model and likes_model assets "
             "(`make run`, or the ml_training job in the Dagster UI) first"
         )
+    if rows.get("reach") is None and rows.get("likes") is not None:
+        rows = {"likes": rows["likes"]}
     failed = [MODEL_NAMES[t] for t, row in rows.items() if row is None]
     if failed:
         raise ModelNotTrainedError(

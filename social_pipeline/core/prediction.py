@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter
 
+from .analytics_queries import FOLLOWERS_BASIS_NETWORKS
 from .model_registry import ModelNotTrainedError
 from .models import TargetModel, TrainedModels
 from .models.inputs import DEFAULT_NETWORK
@@ -95,10 +96,15 @@ def predict_payload(
     reach_available = models.reach_available(network)
     targets = ("reach", "likes") if reach_available else ("likes",)
     notes += _extrapolation_notes(models.target_model(targets[0]), payload, bool(user_levels))
-    if not reach_available:
+    if not reach_available and network in FOLLOWERS_BASIS_NETWORKS:
         notes.append(
             f"reach is not available on {network}: it counts no impressions, so only likes are predicted "
             "(with their interval)"
+        )
+    elif not reach_available:
+        notes.append(
+            "reach is not predicted: no version of reach_model has passed its checks (beats the baseline) yet, "
+            "so only likes are predicted (with their interval); retrain once more posts have settled"
         )
     likes = int(max(0, round(float(predicted["likes"]))))
     reach = int(max(0, round(float(predicted["reach"])))) if reach_available else None

@@ -26,7 +26,7 @@ from social_pipeline.defs.ml.sensors import NEW_LABELS_TO_RETRAIN, retrain_on_ne
 from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
-from social_pipeline_tests.helpers import CLOCK, collect, file_stores_under
+from social_pipeline_tests.helpers import CLOCK, DRAFT, collect, file_stores_under
 
 CHECKS = {
     dg.AssetCheckKey(dg.AssetKey(name), check)
@@ -347,6 +347,27 @@ def test_a_model_that_fails_its_checks_is_registered_but_not_served(history, tmp
     con.close()
     with pytest.raises(ModelNotTrainedError, match="passed its checks"):
         latest_models(db_path)
+
+
+def test_without_a_reach_model_that_passed_its_checks_the_likes_model_serves_alone(history, tmp_path):
+    """A first reach model that does not beat its baseline leaves likes served: an X draft gets its likes
+    and interval, a null reach and a note saying why, instead of no answer at all."""
+    from social_pipeline.app.serving import latest_models, predict
+
+    db_path = copy_of(history, tmp_path)
+    train(db_path, tmp_path / "models")
+    con = connect(db_path)
+    con.execute("UPDATE ml.model_registry SET promoted = FALSE WHERE model_name = 'reach_model'")
+    likes_version = con.execute("SELECT version FROM ml.model_registry WHERE model_name = 'likes_model'").fetchone()
+    con.close()
+    models, versions = latest_models(db_path)
+    assert models.reach is None and likes_version is not None and versions == {"likes_model": likes_version[0]}
+    answer = predict(DRAFT, db_path, log=False)
+    assert answer["predicted_reach"] is None and answer["predicted_engagement_rate"] is None
+    assert answer["predicted_likes"] >= 0 and answer["reach_available"] is False
+    low, high = answer["prediction_intervals"]["likes"]["p10"], answer["prediction_intervals"]["likes"]["p90"]
+    assert low <= answer["predicted_likes"] <= high
+    assert any(n.startswith("reach is not predicted: no version of reach_model has passed") for n in answer["notes"])
 
 
 def test_an_older_registry_gains_the_promoted_column_and_its_rows_stay_served(tmp_path):
