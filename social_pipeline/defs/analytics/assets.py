@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from social_pipeline.core import analytics_queries as q
+from social_pipeline.core.analytics_queries import used_params
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.common import (
@@ -38,8 +39,16 @@ from social_pipeline.warehouse.write_conflicts import retry_conflicts, write_tra
 sql = q.sql_text
 
 
+# About this many raw rows per batch of a refresh: a few hundred MB to dedupe at once, within the memory limit.
+REFRESH_BATCH_ROWS = 4_000_000
+# Up to this many collections (a week of hours) a refresh is one batch.
+ONE_BATCH_KEYS = 168
+
+
 class PostSnapshotsConfig(dg.Config):
     full_refresh: bool = False
+    # Lower it with a low SOCIAL_PIPELINE_DUCKDB_MEMORY_LIMIT: each batch's rows are sorted in memory.
+    refresh_batch_rows: int = REFRESH_BATCH_ROWS
 
 
 # How far before the newest raw row post_snapshots has read it looks again for unread ones: a writer stamps
@@ -73,6 +82,9 @@ def queue_posts(con, posts_query: str) -> None:
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
+    if config.refresh_batch_rows < 1:
+        raise dg.Failure(f"refresh_batch_rows must be 1 or more, got {config.refresh_batch_rows}")
+
     def write_post_snapshots(con):
         # The table's statistics give the newest row read without a scan; an empty table reads everything.
         newest_read = scalar(con, "SELECT max(source_written_at) FROM analytics.post_snapshots")
@@ -108,14 +120,52 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
                 f"FROM analytics.post_snapshots WHERE {replaced}",
             )
             con.execute(f"DELETE FROM analytics.post_snapshots WHERE {replaced}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE new_snapshots AS {sql('post_snapshots')}")
-        con.execute("INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots")
-        queue_posts(con, "SELECT post_id, max(snapshot_time) AS snapshot_time_from FROM new_snapshots GROUP BY post_id")
-        # The run's rows are new_snapshots: the metadata reads them there, not from the whole table.
-        meta = table_metadata(
-            con, "analytics.post_snapshots", order_by="snapshot_time DESC, post_id", written_rows="new_snapshots"
+        # Collections are read in batches of about refresh_batch_rows raw rows, in partition-key order, so the
+        # query's dedupe sorts one batch at a time and a full refresh fits DuckDB's memory limit at any size.
+        # An hour's run (a few keys) is one batch without counting rows: the count scans the raw table.
+        if refreshed <= ONE_BATCH_KEYS:
+            batches_sql = "SELECT partition_key, 0 AS batch FROM refresh_keys"
+        else:
+            batches_sql = (
+                "SELECT partition_key, (sum(raw_rows) OVER (ORDER BY partition_key) - 1) // $batch_rows AS batch "
+                "FROM (SELECT partition_key, count(*) AS raw_rows FROM raw.tweet_metrics "
+                "      SEMI JOIN refresh_keys USING (partition_key) GROUP BY ALL)"
+            )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE refresh_batches AS {batches_sql}",
+            used_params(batches_sql, {"batch_rows": config.refresh_batch_rows}),
         )
-        for table in ("refresh_keys", "stored_keys", "new_snapshots"):
+        con.execute("CREATE OR REPLACE TEMP TABLE written_posts (post_id VARCHAR, snapshot_time_from TIMESTAMP)")
+        con.execute("CREATE OR REPLACE TEMP TABLE new_snapshots AS SELECT * FROM analytics.post_snapshots LIMIT 0")
+        rows_written = 0
+        batches = [
+            row[0] for row in con.execute("SELECT DISTINCT batch FROM refresh_batches ORDER BY batch").fetchall()
+        ]
+        for batch in batches:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE refresh_keys AS "
+                "SELECT partition_key FROM refresh_batches WHERE batch = $batch",
+                {"batch": batch},
+            )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE new_snapshots AS {sql('post_snapshots')}")
+            con.execute("INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots")
+            con.execute(
+                "INSERT INTO written_posts SELECT post_id, max(snapshot_time) FROM new_snapshots GROUP BY post_id"
+            )
+            rows_written += scalar(con, "SELECT count(*) FROM new_snapshots")
+        queue_posts(
+            con, "SELECT post_id, max(snapshot_time_from) AS snapshot_time_from FROM written_posts GROUP BY post_id"
+        )
+        # The preview reads the last batch's rows (the newest collections), not the whole table.
+        meta = table_metadata(
+            con,
+            "analytics.post_snapshots",
+            order_by="snapshot_time DESC, post_id",
+            written_rows="new_snapshots",
+        )
+        meta["rows_written_this_run"] = dg.MetadataValue.int(int(rows_written))
+        meta["refresh_batches"] = dg.MetadataValue.int(len(batches))
+        for table in ("refresh_keys", "stored_keys", "refresh_batches", "written_posts", "new_snapshots"):
             con.execute(f"DROP TABLE {table}")
         return meta, refreshed
 

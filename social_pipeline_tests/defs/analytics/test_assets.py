@@ -140,3 +140,64 @@ def test_full_refresh_rewrites_every_post(warehouse):
     assert result.success
     assert [row[0] for row in performance(warehouse).values()] == ["post p1", "post p2", "post p3"]
     assert result.asset_materializations_for_node("post_performance")[0].metadata["posts_refreshed"].value == 3
+
+
+def test_a_full_refresh_in_batches_keeps_every_answer(db_path):
+    con = connect(db_path)
+    add_post(con, "p1", "u1", "2026-11-16 08:00", 100, likes=5, collected_at="2026-11-16 10:00")
+    add_post(con, "p2", "u1", "2026-11-16 09:00", 40, likes=2, collected_at="2026-11-16 12:00")
+    # p1 from a second source at 10:00 (no impressions), then hourly to 11:00 + 199 h: 200 collections,
+    # past the week of hours that is always one batch.
+    con.execute(
+        "INSERT INTO raw.tweet_metrics (post_id, collected_at, impressions, likes, retweets, replies, quotes, "
+        "source, status, partition_key, written_at) "
+        "SELECT 'p1', c, i, 5, 0, 0, 0, s, 'ok', strftime(c - INTERVAL 1 HOUR, '%Y-%m-%d-%H:%M'), c FROM ("
+        "  SELECT TIMESTAMP '2026-11-16 10:00' AS c, NULL AS i, 'another' AS s UNION ALL "
+        "  SELECT TIMESTAMP '2026-11-16 10:00' + to_hours(h), 100 + h, 'test' FROM range(1, 200) AS r(h))"
+    )
+    con.close()
+    warehouse = WarehouseResource(database=db_path)
+
+    def full_refresh(batch_rows):
+        config = {"full_refresh": True, "refresh_batch_rows": batch_rows}
+        result = dg.materialize(
+            [post_snapshots],
+            resources={"warehouse": warehouse},
+            run_config={"ops": {"post_snapshots": {"config": config}}},
+        )
+        with warehouse.get_connection() as con:
+            rows = con.execute(
+                "SELECT post_id, snapshot_time, impressions, likes, source FROM analytics.post_snapshots "
+                "ORDER BY post_id, snapshot_time"
+            ).fetchall()
+            queued = con.execute(
+                "SELECT post_id, max(snapshot_time_from) FROM ops.post_refresh_queue "
+                "WHERE table_name = 'analytics.post_performance' GROUP BY post_id ORDER BY post_id"
+            ).fetchall()
+        return result.asset_materializations_for_node("post_snapshots")[0].metadata, rows, queued
+
+    # 202 raw rows in 200 collections, batches of 50: the last one's (202 - 1) // 50 = 4, so 5 batches.
+    batched_meta, batched, queued = full_refresh(50)
+    whole_meta, whole, _ = full_refresh(1_000)
+    assert batched_meta["refresh_batches"].value == 5 and whole_meta["refresh_batches"].value == 1
+    assert batched == whole
+    at = pd.Timestamp
+    assert len(batched) == 201  # p1's two rows at 10:00 are one snapshot
+    assert batched[0] == ("p1", at("2026-11-16 10:00"), 100, 5, "test")  # the row with impressions wins
+    assert batched[199] == ("p1", at("2026-11-16 10:00") + pd.Timedelta(hours=199), 299, 5, "test")
+    assert batched[200] == ("p2", at("2026-11-16 12:00"), 40, 2, "test")
+    assert batched_meta["rows_written_this_run"].value == 201 and batched_meta["dagster/row_count"].value == 201
+    # Each post is queued with its newest snapshot, whichever batch held it.
+    assert queued == [("p1", at("2026-11-16 10:00") + pd.Timedelta(hours=199)), ("p2", at("2026-11-16 12:00"))]
+
+
+def test_a_batch_of_no_rows_is_refused_by_name(db_path):
+    result = dg.materialize(
+        [post_snapshots],
+        resources={"warehouse": WarehouseResource(database=db_path)},
+        run_config={"ops": {"post_snapshots": {"config": {"refresh_batch_rows": 0}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "refresh_batch_rows must be 1 or more, got 0" in str(failure.step_failure_data.error)
