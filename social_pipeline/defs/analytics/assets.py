@@ -136,35 +136,43 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             used_params(batches_sql, {"batch_rows": config.refresh_batch_rows}),
         )
         con.execute("CREATE OR REPLACE TEMP TABLE written_posts (post_id VARCHAR, snapshot_time_from TIMESTAMP)")
-        con.execute("CREATE OR REPLACE TEMP TABLE new_snapshots AS SELECT * FROM analytics.post_snapshots LIMIT 0")
-        rows_written = 0
         batches = [
             row[0] for row in con.execute("SELECT DISTINCT batch FROM refresh_batches ORDER BY batch").fetchall()
         ]
+        # One batch is staged in a temp table that the queue and the metadata read. Several go straight into
+        # the table and are read back by their keys: a temp table replaced inside the transaction keeps its
+        # old rows until the commit, and would hold a copy of the whole history.
+        staged = len(batches) <= 1
+        written = "new_snapshots" if staged else "batch_snapshots"
+        con.execute("CREATE OR REPLACE TEMP TABLE new_snapshots AS SELECT * FROM analytics.post_snapshots LIMIT 0")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW batch_snapshots AS SELECT * FROM analytics.post_snapshots "
+            "WHERE partition_key IN (SELECT partition_key FROM refresh_keys)"
+        )
+        rows_written = 0
         for batch in batches:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE refresh_keys AS "
                 "SELECT partition_key FROM refresh_batches WHERE batch = $batch",
                 {"batch": batch},
             )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE new_snapshots AS {sql('post_snapshots')}")
-            con.execute("INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots")
-            con.execute(
-                "INSERT INTO written_posts SELECT post_id, max(snapshot_time) FROM new_snapshots GROUP BY post_id"
-            )
-            rows_written += scalar(con, "SELECT count(*) FROM new_snapshots")
+            if staged:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE new_snapshots AS {sql('post_snapshots')}")
+                con.execute("INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots")
+                rows_written += scalar(con, "SELECT count(*) FROM new_snapshots")
+            else:
+                rows_written += scalar(con, f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
+            con.execute(f"INSERT INTO written_posts SELECT post_id, max(snapshot_time) FROM {written} GROUP BY post_id")
         queue_posts(
             con, "SELECT post_id, max(snapshot_time_from) AS snapshot_time_from FROM written_posts GROUP BY post_id"
         )
         # The preview reads the last batch's rows (the newest collections), not the whole table.
         meta = table_metadata(
-            con,
-            "analytics.post_snapshots",
-            order_by="snapshot_time DESC, post_id",
-            written_rows="new_snapshots",
+            con, "analytics.post_snapshots", order_by="snapshot_time DESC, post_id", written_rows=written
         )
         meta["rows_written_this_run"] = dg.MetadataValue.int(int(rows_written))
         meta["refresh_batches"] = dg.MetadataValue.int(len(batches))
+        con.execute("DROP VIEW batch_snapshots")
         for table in ("refresh_keys", "stored_keys", "refresh_batches", "written_posts", "new_snapshots"):
             con.execute(f"DROP TABLE {table}")
         return meta, refreshed
