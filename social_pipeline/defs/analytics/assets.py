@@ -297,12 +297,24 @@ WEEKLY_QUERIES = {
 }
 
 
+# Weeks one statement computes at most: a 90-day best-times window per week multiplies a week's posts by
+# 13, so a year's range for 1,000 accounts in one query outgrows DuckDB's memory limit.
+WEEKS_PER_STATEMENT = 4
+
+
+def week_runs(keys) -> list[dict]:
+    """Weekly partition keys as runs of consecutive weeks (weeks without data are no partitions), each of
+    at most WEEKS_PER_STATEMENT weeks: {first_week_start, weeks_end}, oldest first."""
+    runs = []
+    for start, end in time_windows(WEEKLY_PARTITIONS, keys):
+        for run_start in pd.date_range(start, end, freq=f"{7 * WEEKS_PER_STATEMENT}D", inclusive="left"):
+            run_end = min(run_start + pd.Timedelta(days=7 * WEEKS_PER_STATEMENT), end)
+            runs.append({"first_week_start": run_start, "weeks_end": run_end})
+    return runs
+
+
 def _weeks(context: dg.AssetExecutionContext) -> list[dict]:
-    """The run's weeks as runs of consecutive weeks (weeks without data are no partitions)."""
-    return [
-        {"first_week_start": start, "weeks_end": end}
-        for start, end in time_windows(WEEKLY_PARTITIONS, context.partition_keys)
-    ]
+    return week_runs(context.partition_keys)
 
 
 def _in_weeks(column: str, weeks: list[dict], inclusive_end: bool) -> str:

@@ -2,7 +2,7 @@
 seed's features as weekly-partitioned assets.
 
 Every asset runs the shared queries of `core/analytics_queries.py` over the weeks of its
-partition range (a backfill is one run and one SQL pass) and replaces exactly those weeks.
+partition range (a backfill is one run, in statements of a few weeks each) and replaces exactly those weeks.
 """
 
 import dagster as dg
@@ -80,40 +80,18 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     generated_at = utc_now()
     folder = file_stores.reports_path()
     with warehouse.get_connection() as con:
-        reports = [
-            report for run in weeks for report in q.weekly_reports(con, q.report_periods_sql(), run, generated_at)
-        ]
-        add_lifecycle_sections(con, reports)
-        spend_by_week = _spend_by_week(con, reports)
-        for report in reports:
-            # The footer: what the account's X reads cost that week (ops.x_api_usage), when it has any.
-            report["x_api_spend"] = spend_by_week[report["report_period"]["start"][:10]].get(report["user_id"])
-        previous = con.execute(
-            "SELECT user_id, strftime(week_start, '%Y-%m-%d') AS week_start, generated_at, report_json "
-            f"FROM analytics.weekly_reports WHERE {_in_weeks('week_start', weeks, False)}"
-        ).fetchall()
-        q.keep_generated_at(reports, {(user, week): (at, text) for user, week, at, text in previous})
-        rows, files = [], {}
-        for report in reports:
-            week_start = report["report_period"]["start"][:10]
-            markdown = render_markdown(report)
-            base = folder / safe_name(report["user_id"]) / week_start
-            md_path, html_path = base.with_suffix(".md"), base.with_suffix(".html")
-            files[md_path], files[html_path] = markdown, render_html(report)
-            rows.append(
-                {
-                    "user_id": report["user_id"],
-                    "week_start": pd.Timestamp(week_start).date(),
-                    "generated_at": pd.Timestamp(report["generated_at"]),
-                    "report_json": q.report_json(report),
-                    "report_markdown": markdown,
-                    "markdown_path": str(md_path.resolve()),
-                    "html_path": str(html_path.resolve()),
-                }
-            )
-        rewritten = write_files_atomically(files)
-        incoming = pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS)
-        con.register("incoming_reports", incoming)
+        # A run's reports are built, rendered and written a run of weeks at a time (a year for 1,000
+        # accounts does not fit in memory at once), staged in a temp table, then replace the weeks at once.
+        con.execute("CREATE OR REPLACE TEMP TABLE incoming_reports AS SELECT * FROM analytics.weekly_reports LIMIT 0")
+        week_metadata, files_written, files_rewritten = {}, 0, 0
+        for run in weeks:
+            rows, files, spend_by_week = _build_reports(con, run, generated_at, folder)
+            files_rewritten += len(write_files_atomically(files))
+            files_written += len(files)
+            week_metadata.update(_report_metadata(rows, spend_by_week))
+            con.register("run_reports", pd.DataFrame(rows, columns=q.WEEKLY_REPORT_COLUMNS))
+            con.execute("INSERT INTO incoming_reports BY NAME SELECT * FROM run_reports")
+            con.unregister("run_reports")
 
         def replace_reports(con):
             con.execute(f"DELETE FROM analytics.weekly_reports WHERE {_in_weeks('week_start', weeks, False)}")
@@ -127,11 +105,45 @@ def weekly_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
             )
 
         meta = write_transaction(con, replace_reports, "analytics.weekly_reports")
-        con.unregister("incoming_reports")
+        con.execute("DROP TABLE incoming_reports")
     meta["reports_dir"] = dg.MetadataValue.path(str(folder.resolve()))
-    meta["report_files_rewritten"] = dg.MetadataValue.int(len(rewritten))
-    meta["report_files_unchanged"] = dg.MetadataValue.int(len(files) - len(rewritten))
-    yield from partition_materializations(context, meta, _report_metadata(rows, spend_by_week))
+    meta["report_files_rewritten"] = dg.MetadataValue.int(files_rewritten)
+    meta["report_files_unchanged"] = dg.MetadataValue.int(files_written - files_rewritten)
+    yield from partition_materializations(context, meta, week_metadata)
+
+
+def _build_reports(con, run: dict, generated_at, folder) -> tuple[list[dict], dict, dict]:
+    """One run of weeks' reports: their table rows, their files (path -> text) and the X spend by week."""
+    reports = q.weekly_reports(con, q.report_periods_sql(), run, generated_at)
+    add_lifecycle_sections(con, reports)
+    spend_by_week = _spend_by_week(con, reports)
+    for report in reports:
+        # The footer: what the account's X reads cost that week (ops.x_api_usage), when it has any.
+        report["x_api_spend"] = spend_by_week[report["report_period"]["start"][:10]].get(report["user_id"])
+    previous = con.execute(
+        "SELECT user_id, strftime(week_start, '%Y-%m-%d') AS week_start, generated_at, report_json "
+        f"FROM analytics.weekly_reports WHERE {_in_weeks('week_start', [run], False)}"
+    ).fetchall()
+    q.keep_generated_at(reports, {(user, week): (at, text) for user, week, at, text in previous})
+    rows, files = [], {}
+    for report in reports:
+        week_start = report["report_period"]["start"][:10]
+        markdown = render_markdown(report)
+        base = folder / safe_name(report["user_id"]) / week_start
+        md_path, html_path = base.with_suffix(".md"), base.with_suffix(".html")
+        files[md_path], files[html_path] = markdown, render_html(report)
+        rows.append(
+            {
+                "user_id": report["user_id"],
+                "week_start": pd.Timestamp(week_start).date(),
+                "generated_at": pd.Timestamp(report["generated_at"]),
+                "report_json": q.report_json(report),
+                "report_markdown": markdown,
+                "markdown_path": str(md_path.resolve()),
+                "html_path": str(html_path.resolve()),
+            }
+        )
+    return rows, files, spend_by_week
 
 
 def _spend_by_week(con, reports: list[dict]) -> dict[str, dict]:

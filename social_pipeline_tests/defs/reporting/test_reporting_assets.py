@@ -16,6 +16,7 @@ from social_pipeline.defs.analytics.assets import (
     engagement_by_content_type,
     recruiter_metrics,
     user_summary,
+    week_runs,
 )
 from social_pipeline.defs.analytics.checks import (
     WEEKLY_RATE_CHECKS,
@@ -50,10 +51,10 @@ def with_weeks(*weeks: str) -> dg.DagsterInstance:
     return instance
 
 
-def build_simulated_warehouse(path: str) -> None:
-    """Three weeks of two simulated accounts, each post collected once at the end (fast)."""
+def build_simulated_warehouse(path: str, start: str = "2026-10-26") -> None:
+    """Weeks from `start` (by default three) of two simulated accounts, each post collected once at the end (fast)."""
     source = SimulatedSource(num_accounts=2)
-    start, end = pd.Timestamp("2026-10-26"), pd.Timestamp("2026-11-16")
+    start, end = pd.Timestamp(start), pd.Timestamp("2026-11-16")
     posts = source.fetch_posts(source.user_ids(), start, end).assign(source="simulated", ingested_at=end)
     requests = pd.DataFrame({"post_id": posts["post_id"], "collected_at": end + pd.Timedelta(hours=12)})
     metrics = source.fetch_metrics(requests).frame.assign(
@@ -404,3 +405,42 @@ def test_a_week_s_metadata_lists_at_most_reports_listed_per_week_reports():
         markdown.count("# report ") == listed and "# report 0\n" in markdown and f"# report {listed}\n" not in markdown
     )
     assert markdown.endswith("_5 more reports this week: see `reports_dir` or analytics.weekly_reports._")
+
+
+def test_a_range_longer_than_one_statement_equals_its_weeks_run_one_by_one(tmp_path):
+    """Six weeks: a range run computes them in statements of WEEKS_PER_STATEMENT (4) weeks, 4 + 2; every
+    table and report equals what each week's own run writes."""
+    weeks = [str(d.date()) for d in pd.date_range("2026-10-05", "2026-11-09", freq="7D")]
+    at = pd.Timestamp
+    assert week_runs(list(reversed(weeks))) == [
+        {"first_week_start": at("2026-10-05"), "weeks_end": at("2026-11-02")},
+        {"first_week_start": at("2026-11-02"), "weeks_end": at("2026-11-16")},
+    ]
+    tables = {}
+    for how in ("range", "one_by_one"):
+        path = str(tmp_path / f"{how}.duckdb")
+        build_simulated_warehouse(path, start="2026-10-05")
+        instance = with_weeks(*weeks)
+        resources = reporting_resources(path, tmp_path / how / "reports")
+        if how == "range":
+            runs = [dict(tags=partition_range_tags(weeks[0], weeks[-1]))]
+        else:
+            runs = [dict(partition_key=week) for week in weeks]
+        for run in runs:
+            assert dg.materialize(ASSETS, resources=resources, instance=instance, **run).success
+        with connect(path, read_only=True) as con:
+            tables[how] = {
+                table: con.execute(f"SELECT {columns} FROM analytics.{table} ORDER BY ALL").df()
+                for table, columns in (
+                    ("user_summary", "*"),
+                    ("best_posting_times", "*"),
+                    ("engagement_by_content_type", "*"),
+                    ("recruiter_metrics", "*"),
+                    # The text of each report without the time it was generated.
+                    ("weekly_reports", "user_id, week_start, regexp_replace(report_markdown, 'Generated [^\n]*', '')"),
+                )
+            }
+    for table, frame in tables["range"].items():
+        pd.testing.assert_frame_equal(frame, tables["one_by_one"][table], obj=table)
+    assert len(tables["range"]["weekly_reports"]) == 12  # 2 accounts x 6 weeks
+    assert tables["range"]["best_posting_times"]["window_end"].nunique() >= 2
