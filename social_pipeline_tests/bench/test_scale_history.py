@@ -106,3 +106,21 @@ def test_one_more_collection_hour_writes_the_posts_due_then(small, tmp_path):
     assert written == len(due) == len(new) and 3 * 6 <= written <= 3 * 8  # the posts younger than 7 days
     assert sorted(p for p, _, _ in new) == due
     assert all(grew for _, grew, _ in new) and {k for _, _, k in new} == {"2026-11-16-00:00"}
+
+
+def test_the_raw_rows_lie_in_collection_order_as_hourly_collections_append_them(small):
+    """Written account by account, the rows would interleave the whole history in every stretch of the
+    table; in collection order DuckDB can skip the row groups a query's time bounds rule out."""
+    database, written = small
+    with duckdb.connect(database, read_only=True) as con:
+        out_of_order = con.execute(
+            "SELECT count(*) FROM (SELECT written_at < lag(written_at) OVER (ORDER BY rowid) AS earlier "
+            "FROM raw.tweet_metrics) WHERE earlier"
+        ).fetchall()[0][0]
+        staged = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scale_metrics_by_account'"
+        ).fetchall()[0][0]
+        rows = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchall()[0][0]
+    assert out_of_order == 0
+    assert staged == 0  # the staging table is gone
+    assert rows == written["snapshots"]
