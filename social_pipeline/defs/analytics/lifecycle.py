@@ -1,6 +1,7 @@
 """post_lifecycle: each post's figures at fixed ages and each account's typical curve, incrementally."""
 
 import dagster as dg
+import pandas as pd
 
 from social_pipeline.core.lifecycle import lifecycle_params
 from social_pipeline.core.sql_files import scalar, sql_loader
@@ -44,6 +45,23 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
             else "SELECT DISTINCT post_id FROM lifecycle_queue"
         )
     )
+    # The candidates' snapshots: from the day before the earliest publication among them on, when each is a
+    # stored post (a day: a post's time may be refined within its day, after its snapshots were written).
+    # On a table written in collection order DuckDB then reads only the row groups of that stretch.
+    snapshots_from = (
+        None
+        if every_post
+        else scalar(
+            con,
+            "SELECT CASE WHEN count(p.post_id) = count(*) THEN min(p.published_at) - INTERVAL 1 DAY END "
+            "FROM lifecycle_candidates AS c LEFT JOIN raw.posts AS p USING (post_id)",
+        )
+    )
+    since = "" if snapshots_from is None else f" AND snapshot_time >= TIMESTAMP '{pd.Timestamp(snapshots_from)}'"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW lifecycle_snapshots AS SELECT * FROM analytics.post_snapshots "
+        f"WHERE hours_since_published >= 0{since}"  # a date-only post has no age
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
         {"week_age_hours": params["week_age_hours"], "full_refresh": full_refresh},
@@ -78,6 +96,7 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     )
     for table in ("lifecycle_refresh", "lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue"):
         con.execute(f"DROP TABLE {table}")
+    con.execute("DROP VIEW lifecycle_snapshots")
     return counts
 
 

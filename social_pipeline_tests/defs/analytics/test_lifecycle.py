@@ -120,3 +120,21 @@ def test_curves_are_recomputed_only_for_a_change_to_a_post_observed_for_the_week
     )
     assert full.success
     assert rows(warehouse, curves_query) == incremental
+
+
+def test_a_post_whose_time_was_refined_within_its_day_keeps_its_earlier_snapshots(warehouse, db_path):
+    """Post c's publication moves from 07:00 to 20:00 of the same day (an export's date, then the exact
+    time): its snapshots of 07:30 and 09:00 keep the ages they were written with (0.5 h and 2 h). A new
+    snapshot at 21:00 (1 h after the new time, 60 impressions) refreshes c with all three."""
+    run(warehouse)
+    refined = YOUNG_PUBLISHED + pd.Timedelta(hours=13)
+    con = connect(db_path)
+    con.execute("UPDATE raw.posts SET published_at = $at WHERE post_id = 'c'", {"at": refined})
+    add_lifecycle_snapshot(con, "c", refined, 1, 60, written_at=refined + pd.Timedelta(hours=2))
+    con.close()
+    assert run(warehouse)["posts_refreshed"].value == 1
+    assert rows(
+        warehouse,
+        "SELECT age_hours, snapshot_age_hours, impressions, snapshots_used, observed_through_hours "
+        "FROM analytics.post_lifecycle WHERE post_id = 'c' ORDER BY age_hours",
+    ) == [(1, 1.0, 60, 3, 2.0)]
