@@ -27,7 +27,8 @@ class PostLifecycleConfig(dg.Config):
 
 def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     """Recompute the lifecycle rows of the posts whose snapshots changed, and the curves of their
-    accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}."""
+    accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}. Leaves the
+    temp table `lifecycle_refresh` (the refreshed posts) for the caller's metadata."""
     params = lifecycle_params()
     # The posts to compare: those post_snapshots queued since the last run (what this run takes from the
     # queue; rows queued meanwhile stay), or every post on a full refresh or while the table is empty.
@@ -94,7 +95,7 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
         "WHERE q.table_name = $table AND q.post_id = t.post_id AND q.queued_at = t.queued_at",
         {"table": LIFECYCLE_TABLE},
     )
-    for table in ("lifecycle_refresh", "lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue"):
+    for table in ("lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue"):
         con.execute(f"DROP TABLE {table}")
     con.execute("DROP VIEW lifecycle_snapshots")
     return counts
@@ -119,7 +120,13 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
 def post_lifecycle(context: dg.AssetExecutionContext, config: PostLifecycleConfig, warehouse: WarehouseResource):
     def write_lifecycle(con):
         counts = refresh_post_lifecycle(con, config.full_refresh)
-        meta = table_metadata(con, "analytics.post_lifecycle", order_by="snapshot_time DESC, post_id, age_hours")
+        meta = table_metadata(
+            con,
+            "analytics.post_lifecycle",
+            "post_id IN (SELECT post_id FROM lifecycle_refresh)",
+            order_by="snapshot_time DESC, post_id, age_hours",
+        )
+        con.execute("DROP TABLE lifecycle_refresh")
         curves = con.execute("SELECT * FROM analytics.account_lifecycle_curves ORDER BY user_id, age_hours").df()
         return meta, counts, curves
 
