@@ -1,6 +1,7 @@
 """post_lifecycle: each post's figures at fixed ages and each account's typical curve, incrementally."""
 
 import dagster as dg
+import pandas as pd
 
 from social_pipeline.core.lifecycle import lifecycle_params
 from social_pipeline.core.sql_files import scalar, sql_loader
@@ -26,7 +27,8 @@ class PostLifecycleConfig(dg.Config):
 
 def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     """Recompute the lifecycle rows of the posts whose snapshots changed, and the curves of their
-    accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}."""
+    accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}. Leaves the
+    temp table `lifecycle_refresh` (the refreshed posts) for the caller's metadata."""
     params = lifecycle_params()
     # The posts to compare: those post_snapshots queued since the last run (what this run takes from the
     # queue; rows queued meanwhile stay), or every post on a full refresh or while the table is empty.
@@ -43,6 +45,23 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
             if every_post
             else "SELECT DISTINCT post_id FROM lifecycle_queue"
         )
+    )
+    # The candidates' snapshots: from the day before the earliest publication among them on, when each is a
+    # stored post (a day: a post's time may be refined within its day, after its snapshots were written).
+    # On a table written in collection order DuckDB then reads only the row groups of that stretch.
+    snapshots_from = (
+        None
+        if every_post
+        else scalar(
+            con,
+            "SELECT CASE WHEN count(p.post_id) = count(*) THEN min(p.published_at) - INTERVAL 1 DAY END "
+            "FROM lifecycle_candidates AS c LEFT JOIN raw.posts AS p USING (post_id)",
+        )
+    )
+    since = "" if snapshots_from is None else f" AND snapshot_time >= TIMESTAMP '{pd.Timestamp(snapshots_from)}'"
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW lifecycle_snapshots AS SELECT * FROM analytics.post_snapshots "
+        f"WHERE hours_since_published >= 0{since}"  # a date-only post has no age
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
@@ -76,8 +95,9 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
         "WHERE q.table_name = $table AND q.post_id = t.post_id AND q.queued_at = t.queued_at",
         {"table": LIFECYCLE_TABLE},
     )
-    for table in ("lifecycle_refresh", "lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue"):
+    for table in ("lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue"):
         con.execute(f"DROP TABLE {table}")
+    con.execute("DROP VIEW lifecycle_snapshots")
     return counts
 
 
@@ -100,7 +120,13 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
 def post_lifecycle(context: dg.AssetExecutionContext, config: PostLifecycleConfig, warehouse: WarehouseResource):
     def write_lifecycle(con):
         counts = refresh_post_lifecycle(con, config.full_refresh)
-        meta = table_metadata(con, "analytics.post_lifecycle", order_by="snapshot_time DESC, post_id, age_hours")
+        meta = table_metadata(
+            con,
+            "analytics.post_lifecycle",
+            "post_id IN (SELECT post_id FROM lifecycle_refresh)",
+            order_by="snapshot_time DESC, post_id, age_hours",
+        )
+        con.execute("DROP TABLE lifecycle_refresh")
         curves = con.execute("SELECT * FROM analytics.account_lifecycle_curves ORDER BY user_id, age_hours").df()
         return meta, counts, curves
 

@@ -2,12 +2,16 @@
 downstream in the same run."""
 
 import dagster as dg
+import pandas as pd
 
 from social_pipeline.core.metrics import COUNT_COLUMNS
+from social_pipeline.core.sql_files import scalar, sql_loader
 from social_pipeline.defs.analytics.assets import post_snapshots
 from social_pipeline.defs.checks_common import _result
 from social_pipeline.defs.ingestion.assets import raw_tweet_metrics
 from social_pipeline.resources.warehouse import WarehouseResource
+
+sql = sql_loader(__file__)
 
 
 @dg.asset_check(asset=raw_tweet_metrics, blocking=True, description="Every stored count is >= 0.")
@@ -20,6 +24,9 @@ def counts_are_non_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult
 
 # A drop older than this (in collection time) no longer fails the check: it was reported already.
 DECREASE_LOOKBACK_DAYS = 7
+# The snapshot before the lookback is looked for this far before it first: posts past 30 days are
+# collected weekly, so every collected post has one there unless its collections had a gap.
+PREVIOUS_SNAPSHOT_NEAR_DAYS = 8
 
 
 @dg.asset_check(
@@ -31,39 +38,15 @@ DECREASE_LOOKBACK_DAYS = 7
     "collections, so one real unlike warns for a week rather than forever.",
 )
 def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    columns = ["impressions", "likes", "retweets", "replies", "quotes"]
-    lagged = ", ".join(f"{c}, lag({c}) OVER w AS prev_{c}" for c in columns)
-    dropped = ", ".join(f"CASE WHEN {c} < prev_{c} THEN '{c}' END" for c in columns)
-    figures = ", ".join(columns)
-    last_figures = ", ".join(f"'{c}': {c}" for c in ["snapshot_time", *columns])
-    lookback_start = (
-        f"(SELECT max(snapshot_time) FROM analytics.post_snapshots) - INTERVAL {DECREASE_LOOKBACK_DAYS} DAY"
-    )
     with warehouse.get_connection() as con:
-        rows = con.execute(
-            f"""
-            WITH recent AS (
-                SELECT post_id, snapshot_time, {figures} FROM analytics.post_snapshots
-                WHERE snapshot_time >= {lookback_start}
-            ),
-            -- A drop at the lookback's first snapshot needs the one before it: only that one is read, not the
-            -- post's whole series (a post on the weekly cadence has a year of them).
-            before AS (
-                SELECT post_id, unnest(arg_max({{{last_figures}}}, snapshot_time))
-                FROM analytics.post_snapshots
-                WHERE snapshot_time < {lookback_start} AND post_id IN (SELECT post_id FROM recent)
-                GROUP BY post_id
-            )
-            SELECT post_id, min(snapshot_time) AS first_drop,
-                   list_sort(list_distinct(flatten(list(list_value({dropped}))))) AS metrics
-            FROM (SELECT post_id, snapshot_time, {lagged}
-                  FROM (SELECT * FROM recent UNION ALL BY NAME SELECT * FROM before)
-                  WINDOW w AS (PARTITION BY post_id ORDER BY snapshot_time))
-            WHERE ({" OR ".join(f"{c} < prev_{c}" for c in columns)})
-              AND snapshot_time >= {lookback_start}
-            GROUP BY post_id ORDER BY post_id
-            """
-        ).fetchall()
+        newest = scalar(con, "SELECT max(snapshot_time) FROM analytics.post_snapshots")
+        rows = []
+        if newest is not None:
+            lookback_start = pd.Timestamp(newest) - pd.Timedelta(days=DECREASE_LOOKBACK_DAYS)
+            near_from = lookback_start - pd.Timedelta(days=PREVIOUS_SNAPSHOT_NEAR_DAYS)
+            rows = con.execute(
+                sql("metric_decreases"), {"lookback_start": lookback_start, "near_from": near_from}
+            ).fetchall()
     # Impressions are views: they cannot be taken back, so a drop there is a data error.
     impressions_dropped = any("impressions" in metrics for _, _, metrics in rows)
     return _result(

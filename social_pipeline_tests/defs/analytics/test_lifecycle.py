@@ -120,3 +120,33 @@ def test_curves_are_recomputed_only_for_a_change_to_a_post_observed_for_the_week
     )
     assert full.success
     assert rows(warehouse, curves_query) == incremental
+
+
+def test_a_post_whose_time_was_refined_within_its_day_keeps_its_earlier_snapshots(warehouse, db_path):
+    """Post c's publication moves from 07:00 to 20:00 of the same day (an export's date, then the exact
+    time): its snapshots of 07:30 and 09:00 keep the ages they were written with (0.5 h and 2 h). A new
+    snapshot at 21:00 (1 h after the new time, 60 impressions) refreshes c with all three."""
+    run(warehouse)
+    refined = YOUNG_PUBLISHED + pd.Timedelta(hours=13)
+    con = connect(db_path)
+    con.execute("UPDATE raw.posts SET published_at = $at WHERE post_id = 'c'", {"at": refined})
+    add_lifecycle_snapshot(con, "c", refined, 1, 60, written_at=refined + pd.Timedelta(hours=2))
+    con.close()
+    assert run(warehouse)["posts_refreshed"].value == 1
+    assert rows(
+        warehouse,
+        "SELECT age_hours, snapshot_age_hours, impressions, snapshots_used, observed_through_hours "
+        "FROM analytics.post_lifecycle WHERE post_id = 'c' ORDER BY age_hours",
+    ) == [(1, 1.0, 60, 3, 2.0)]
+
+
+def test_the_metadata_counts_and_previews_the_rows_the_run_wrote(warehouse, db_path):
+    """13 rows after the first run (a and b 6 each, c 1); a new 3.5 h snapshot of c rewrites c's 2 rows."""
+    first = run(warehouse)
+    assert (first["rows_written_this_run"].value, first["dagster/row_count"].value) == (13, 13)
+    con = connect(db_path)
+    add_lifecycle_snapshot(con, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
+    con.close()
+    again = run(warehouse)
+    assert (again["rows_written_this_run"].value, again["dagster/row_count"].value) == (2, 14)
+    assert [(r.data["post_id"], r.data["age_hours"]) for r in again["preview"].records] == [("c", 3), ("c", 1)]

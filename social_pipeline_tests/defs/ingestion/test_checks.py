@@ -4,6 +4,7 @@ import dagster as dg
 
 from social_pipeline.defs.common import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from social_pipeline.defs.ingestion.checks import counts_are_non_negative
+from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import (
     ASSETS,
     GOOD,
@@ -88,3 +89,61 @@ def test_a_drop_from_the_last_snapshot_before_the_lookback_is_caught(db_path):
     check = evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
     assert not check.passed
     assert check.description == "1 posts whose metrics decreased: p4 (likes at 2026-11-16 12:00:00)"
+
+
+def _decreases(db_path, posts, metrics):
+    insert(db_path, posts, metrics)
+    return evaluation(run_analytics(db_path), "cumulative_metrics_never_decrease")
+
+
+def test_a_drop_against_a_snapshot_months_before_the_lookback_is_caught(db_path):
+    """Newest snapshot 2026-11-16 12:00: the lookback starts 11-09 12:00. p5's last snapshot before it
+    is two months older (a gap in its collections, 10 likes), p6's is a day before it (4 likes, after 9
+    likes in September: that old drop is not reported, and 4 -> 5 is no drop), p7 is a date-only post
+    whose midnight (11-02) follows a snapshot taken 11-01 11:30 (7 likes, then 6)."""
+    check = _decreases(
+        db_path,
+        [("p5", "2026-09-01 10:00"), ("p6", "2026-09-01 10:00"), ("p7", "2026-11-02 00:00")],
+        [
+            ("p5", "2026-09-10 00:00", 300, 10, "ok"),
+            ("p5", "2026-11-16 12:00", 400, 9, "ok"),
+            ("p6", "2026-09-10 00:00", 300, 9, "ok"),
+            ("p6", "2026-11-08 12:00", 350, 4, "ok"),
+            ("p6", "2026-11-16 12:00", 400, 5, "ok"),
+            ("p7", "2026-11-01 11:30", 100, 7, "ok"),
+            ("p7", "2026-11-16 12:00", 200, 6, "ok"),
+        ],
+    )
+    assert not check.passed
+    assert check.description == (
+        "2 posts whose metrics decreased: p5 (likes at 2026-11-16 12:00:00), p7 (likes at 2026-11-16 12:00:00)"
+    )
+
+
+def test_a_late_row_before_the_lookback_is_compared_on_the_next_run(db_path):
+    """p8 had 5 likes in September and 6 now; a late collection of 11-05 (8 likes, written after the first
+    run) sits just before the lookback: the next run sees 8 -> 6."""
+    assert _decreases(
+        db_path,
+        [("p8", "2026-09-01 10:00")],
+        [("p8", "2026-09-10 00:00", 300, 5, "ok"), ("p8", "2026-11-16 12:00", 400, 6, "ok")],
+    ).passed
+    check = _decreases(db_path, [], [("p8", "2026-11-05 00:00", 350, 8, "ok")])
+    assert check.description == "1 posts whose metrics decreased: p8 (likes at 2026-11-16 12:00:00)"
+
+
+def test_a_replaced_collection_before_the_lookback_is_compared_with_its_new_figures(db_path):
+    """p9's collection of 11-05 is collected again (its raw rows replaced, as a re-run does) with 9 likes
+    instead of 4: the first snapshot of the lookback (7 likes) now follows a higher figure."""
+    assert _decreases(
+        db_path,
+        [("p9", "2026-09-01 10:00")],
+        [("p9", "2026-11-05 00:00", 300, 4, "ok"), ("p9", "2026-11-16 12:00", 400, 7, "ok")],
+    ).passed
+    con = connect(db_path)
+    try:
+        con.execute("DELETE FROM raw.tweet_metrics WHERE post_id = 'p9' AND collected_at = '2026-11-05 00:00'")
+    finally:
+        con.close()
+    check = _decreases(db_path, [], [("p9", "2026-11-05 00:00", 300, 9, "ok")])
+    assert check.description == "1 posts whose metrics decreased: p9 (likes at 2026-11-16 12:00:00)"

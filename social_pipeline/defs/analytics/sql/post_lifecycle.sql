@@ -6,9 +6,8 @@ WITH ages AS (
 ),
 snapshots AS (
     SELECT post_id, user_id, snapshot_time, hours_since_published, impressions, engagements, source_written_at
-    FROM analytics.post_snapshots
+    FROM lifecycle_snapshots  -- the candidates' snapshots whose age is known and not negative
     WHERE post_id IN (SELECT post_id FROM lifecycle_refresh)
-      AND hours_since_published >= 0  -- a date-only post has no age
 ),
 observed AS (
     SELECT

@@ -3,15 +3,16 @@
 -- post has been observed (capped at the week). A post whose figures differ from those stored on its
 -- rows is recomputed; a post past the week with no new early snapshot is left alone. A count rather
 -- than a high-water mark, so a row stamped earlier that commits later is not skipped. Only the posts
--- in lifecycle_candidates(post_id) are compared: those post_snapshots rewrote since the last run.
+-- in lifecycle_candidates(post_id) are compared: those post_snapshots rewrote since the last run, whose
+-- snapshots (a post's age known and not negative) lifecycle_snapshots holds.
 WITH observed AS (
     SELECT
         post_id,
         count(*) FILTER (WHERE hours_since_published <= $week_age_hours) AS snapshots_used,
         max(source_written_at) FILTER (WHERE hours_since_published <= $week_age_hours) AS source_written_at,
         least(max(hours_since_published), $week_age_hours) AS observed_through_hours
-    FROM analytics.post_snapshots
-    WHERE hours_since_published >= 0 AND post_id IN (SELECT post_id FROM lifecycle_candidates)
+    FROM lifecycle_snapshots
+    WHERE post_id IN (SELECT post_id FROM lifecycle_candidates)
     GROUP BY post_id
 ),
 stored AS (
