@@ -139,9 +139,10 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
         batches = [
             row[0] for row in con.execute("SELECT DISTINCT batch FROM refresh_batches ORDER BY batch").fetchall()
         ]
-        # One batch is staged in a temp table that the queue and the metadata read. Several go straight into
-        # the table and are read back by their keys: a temp table replaced inside the transaction keeps its
-        # old rows until the commit, and would hold a copy of the whole history.
+        # Rows go in in collection order, as hourly runs append them: DuckDB then skips the row groups an
+        # hourly query's time bounds rule out. One batch is staged in a temp table that the queue and the
+        # metadata read. Several go straight into the table and are read back by their keys: a temp table
+        # replaced inside the transaction keeps its old rows until the commit (a copy of the whole history).
         staged = len(batches) <= 1
         written = "new_snapshots" if staged else "batch_snapshots"
         con.execute("CREATE OR REPLACE TEMP TABLE new_snapshots AS SELECT * FROM analytics.post_snapshots LIMIT 0")
@@ -158,10 +159,16 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             )
             if staged:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE new_snapshots AS {sql('post_snapshots')}")
-                con.execute("INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots")
+                con.execute(
+                    "INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots ORDER BY snapshot_time"
+                )
                 rows_written += scalar(con, "SELECT count(*) FROM new_snapshots")
             else:
-                rows_written += scalar(con, f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
+                rows_written += scalar(
+                    con,
+                    "INSERT INTO analytics.post_snapshots BY NAME "
+                    f"SELECT * FROM ({sql('post_snapshots')}) ORDER BY snapshot_time",
+                )
             con.execute(f"INSERT INTO written_posts SELECT post_id, max(snapshot_time) FROM {written} GROUP BY post_id")
         queue_posts(
             con, "SELECT post_id, max(snapshot_time_from) AS snapshot_time_from FROM written_posts GROUP BY post_id"

@@ -174,6 +174,12 @@ def test_a_full_refresh_in_batches_keeps_every_answer(db_path):
                 "SELECT post_id, max(snapshot_time_from) FROM ops.post_refresh_queue "
                 "WHERE table_name = 'analytics.post_performance' GROUP BY post_id ORDER BY post_id"
             ).fetchall()
+            # Rows stored in collection order, as hourly runs append them (DuckDB skips row groups by time).
+            out_of_order = con.execute(
+                "SELECT count(*) FROM (SELECT snapshot_time < lag(snapshot_time) OVER (ORDER BY rowid) AS earlier "
+                "FROM analytics.post_snapshots) WHERE earlier"
+            ).fetchall()[0][0]
+        assert out_of_order == 0
         return result.asset_materializations_for_node("post_snapshots")[0].metadata, rows, queued
 
     # 202 raw rows in 200 collections, batches of 50: the last one's (202 - 1) // 50 = 4, so 5 batches.
