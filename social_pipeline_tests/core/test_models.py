@@ -18,9 +18,6 @@ from social_pipeline.core.models.inputs import boosted_pipeline, prepared, rate_
 from social_pipeline.core.synthetic import _targets, expected_targets, generate_notebook_posts, synthetic_rows_for_user
 from social_pipeline_tests.helpers import BLUESKY_LIKES_FACTOR, two_network_posts
 
-# The module's fixtures are built once: under pytest-xdist its tests run on one worker.
-pytestmark = pytest.mark.xdist_group("models")
-
 
 def notebook_generate_synthetic_data(n=6000, seed=42):
     """Cell 2 of the notebook, verbatim apart from pandas' renamed clip argument (min= -> lower=)."""

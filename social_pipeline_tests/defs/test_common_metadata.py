@@ -20,9 +20,6 @@ from social_pipeline.sources.simulated import SimulatedSource
 from social_pipeline_tests.helpers import CLOCK, file_stores_under
 
 # Assets that are not one warehouse table: the model files and the BI copy (a whole database).
-# The module's fixtures are built once: under pytest-xdist its tests run on one worker.
-pytestmark = pytest.mark.xdist_group("common_metadata")
-
 NOT_TABLES = {"reach_model", "likes_model", "bi_warehouse_copy"}
 ASSET_GRAPH = defs.resolve_asset_graph()
 

@@ -28,9 +28,6 @@ from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import CLOCK, DRAFT, collect, file_stores_under
 
-# The module's fixtures are built once: under pytest-xdist its tests run on one worker.
-pytestmark = pytest.mark.xdist_group("ml_assets")
-
 CHECKS = {
     dg.AssetCheckKey(dg.AssetKey(name), check)
     for name in ml.MODEL_TARGETS
