@@ -651,16 +651,24 @@ def project_home(tmp_path, monkeypatch, dequeue_interval_seconds: int = 1) -> Pa
     return home
 
 
-def launch(job: str) -> None:
-    """Submit a run of `job` as a person does (`dagster job launch`): it waits in the instance's queue."""
+def launch(*jobs: str) -> None:
+    """Submit a run of each of `jobs` as people do (`dagster job launch`, one process each, all at once,
+    as from several terminals): the runs wait in the instance's queue. Each process starts a code
+    server of its own for some seconds; side by side they take about as long as one."""
     repo = REPO_DATA.parent
-    subprocess.run(
-        [sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
-        env={**os.environ},
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
+            env={**os.environ},
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for job in jobs
+    ]
+    for job, process in zip(jobs, processes, strict=True):
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, f"dagster job launch -j {job}: {stderr.decode(errors='replace')[-2000:]}"
 
 
 # LinkedIn downloads built in the tests, to the layouts real archives and workbooks have.
