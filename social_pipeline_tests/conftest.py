@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from social_pipeline_tests.helpers import (
     LAKE_NUMBERS,
     PostgresServer,
     PostgresUnavailable,
+    build_collected_history,
     build_trained_warehouse,
     built_once,
     file_stores_under,
@@ -67,13 +69,20 @@ def resources(db_path, file_stores):
 
 
 @pytest.fixture(scope="session")
-def trained_warehouse(tmp_path_factory):
+def collected_history(tmp_path_factory) -> Path:
+    """42 days of simulated history up to CLOCK (HISTORY_42_DAYS) collected into `warehouse.duckdb` in
+    the returned folder, built once per session (shared by the xdist workers): copy it before writing."""
+    return built_once(tmp_path_factory, "collected", build_collected_history)
+
+
+@pytest.fixture(scope="session")
+def trained_warehouse(tmp_path_factory, collected_history):
     """42 days of simulated history with trained reach and likes models and its BI copy, built once
     for the API, page and CLI tests. (On 24 days the models did not beat the baseline, so they are
     not promoted and nothing would be served.) Paths: db, bi, models; serve it with `serving_env`.
     Built once per session (shared by the xdist workers); each worker gets its own copy of the two
     DuckDB files, the model files are shared (the tests only read them)."""
-    built = built_once(tmp_path_factory, "trained", build_trained_warehouse)
+    built = built_once(tmp_path_factory, "trained", lambda root: build_trained_warehouse(root, collected_history))
     own = tmp_path_factory.mktemp("trained")
     for name in ("warehouse.duckdb", "bi.duckdb"):
         shutil.copyfile(built / name, own / name)

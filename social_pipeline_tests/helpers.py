@@ -138,17 +138,27 @@ def built_once(tmp_path_factory, name: str, build) -> Path:
     return folder
 
 
-def build_trained_warehouse(root: Path) -> None:
-    """conftest.py's trained_warehouse: 42 days collected, ml_training run, the BI copy published."""
+# 42 days of simulated history up to CLOCK: enough settled posts for models that beat the baseline.
+HISTORY_42_DAYS = {"first": "2026-10-07-12:00", "last": "2026-11-18-11:00"}
+
+
+def build_collected_history(root: Path) -> None:
+    """42 days collected into root/warehouse.duckdb (conftest.py's collected_history)."""
+    warehouse = WarehouseResource(database=str(root / "warehouse.duckdb"))
+    collect(
+        {"warehouse": warehouse, "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)},
+        **HISTORY_42_DAYS,
+    )
+    _closed_whole(root)
+
+
+def build_trained_warehouse(root: Path, collected: Path) -> None:
+    """conftest.py's trained_warehouse: the collected history copied, ml_training run, the BI copy published."""
     from social_pipeline.core.publish import publish_copy
 
     paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}
+    shutil.copyfile(collected / "warehouse.duckdb", paths["db"])
     warehouse = WarehouseResource(database=paths["db"])
-    collect(
-        {"warehouse": warehouse, "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)},
-        first="2026-10-07-12:00",
-        last="2026-11-18-11:00",
-    )
     result = defs.resolve_job_def("ml_training").execute_in_process(
         resources={"warehouse": warehouse, "file_stores": file_stores_under(root, models_dir=paths["models"])},
         instance=dg.DagsterInstance.ephemeral(),
@@ -160,8 +170,12 @@ def build_trained_warehouse(root: Path) -> None:
         publish_copy(con, paths["bi"])
     finally:
         con.close()
+    _closed_whole(root)
+
+
+def _closed_whole(root: Path) -> None:
     # Copies of a closed DuckDB file are whole: its write-ahead log was checkpointed into it.
-    assert not list(root.glob("*.wal"))
+    assert not list(root.glob("*.wal")), f"a DuckDB file in {root} is still open"
 
 
 # ----- the order the tests start in ---------------------------------------------------------------
