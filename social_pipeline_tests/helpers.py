@@ -183,22 +183,22 @@ def _closed_whole(root: Path) -> None:
 # trained models), longest first. Under pytest-xdist the suite ends when its busier worker does: a long
 # test handed out last would run alone while the other worker idles. conftest.py starts these first.
 SLOWEST_MODULES_FIRST = [
-    "social_pipeline_tests/app/test_stuck_runs.py",
     "social_pipeline_tests/warehouse/test_lake.py",
-    "social_pipeline_tests/defs/ml/test_ml_assets.py",
-    "social_pipeline_tests/app/test_cli_crash_safety.py",
+    "social_pipeline_tests/app/test_stuck_runs.py",
     "social_pipeline_tests/defs/test_common_pool.py",
     "social_pipeline_tests/defs/test_common_partitions.py",
-    "social_pipeline_tests/app/test_cli_predict.py",
+    "social_pipeline_tests/defs/ml/test_ml_assets.py",
+    "social_pipeline_tests/app/test_cli_crash_safety.py",
     "social_pipeline_tests/core/test_models.py",
+    "social_pipeline_tests/core/test_simulation.py",
+    "social_pipeline_tests/app/test_cli_predict.py",
     "social_pipeline_tests/defs/ingestion/test_real_exports.py",
     "social_pipeline_tests/defs/test_common_metadata.py",
+    "social_pipeline_tests/defs/ingestion/test_inbox.py",
     "social_pipeline_tests/app/test_api.py",
-    "social_pipeline_tests/core/test_simulation.py",
     "social_pipeline_tests/defs/ingestion/test_linkedin_inbox.py",
     "social_pipeline_tests/defs/ingestion/test_assets.py",
     "social_pipeline_tests/core/test_core_imports_no_dagster.py",
-    "social_pipeline_tests/defs/ingestion/test_inbox.py",
 ]
 
 
