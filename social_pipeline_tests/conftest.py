@@ -1,6 +1,8 @@
 """Fixtures and hooks shared by the tests; helpers they use live in social_pipeline_tests/helpers.py."""
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +14,18 @@ from social_pipeline_tests.helpers import (
     LAKE_NUMBERS,
     PostgresServer,
     PostgresUnavailable,
-    collect,
+    build_collected_history,
+    build_trained_warehouse,
+    built_once,
     file_stores_under,
     in_ci,
     repository_outputs,
+    slowest_modules_first,
 )
+
+
+def pytest_collection_modifyitems(items):
+    slowest_modules_first(items)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -60,36 +69,24 @@ def resources(db_path, file_stores):
 
 
 @pytest.fixture(scope="session")
-def trained_warehouse(tmp_path_factory):
+def collected_history(tmp_path_factory) -> Path:
+    """42 days of simulated history up to CLOCK (HISTORY_42_DAYS) collected into `warehouse.duckdb` in
+    the returned folder, built once per session (shared by the xdist workers): copy it before writing."""
+    return built_once(tmp_path_factory, "collected", build_collected_history)
+
+
+@pytest.fixture(scope="session")
+def trained_warehouse(tmp_path_factory, collected_history):
     """42 days of simulated history with trained reach and likes models and its BI copy, built once
     for the API, page and CLI tests. (On 24 days the models did not beat the baseline, so they are
-    not promoted and nothing would be served.) Paths: db, bi, models; serve it with `serving_env`."""
-    import dagster as dg
-
-    from social_pipeline.core.publish import publish_copy
-    from social_pipeline.definitions import defs
-    from social_pipeline.warehouse.connection import connect
-
-    root = tmp_path_factory.mktemp("trained")
-    paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}
-    warehouse = WarehouseResource(database=paths["db"])
-    collect(
-        {"warehouse": warehouse, "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)},
-        first="2026-10-07-12:00",
-        last="2026-11-18-11:00",
-    )
-    result = defs.resolve_job_def("ml_training").execute_in_process(
-        resources={"warehouse": warehouse, "file_stores": file_stores_under(root, models_dir=paths["models"])},
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    assert result.success
-    con = connect(paths["db"])
-    assert con.execute("SELECT bool_and(promoted) FROM ml.model_registry").fetchall() == [(True,)]
-    try:
-        publish_copy(con, paths["bi"])
-    finally:
-        con.close()
-    return paths
+    not promoted and nothing would be served.) Paths: db, bi, models; serve it with `serving_env`.
+    Built once per session (shared by the xdist workers); each worker gets its own copy of the two
+    DuckDB files, the model files are shared (the tests only read them)."""
+    built = built_once(tmp_path_factory, "trained", lambda root: build_trained_warehouse(root, collected_history))
+    own = tmp_path_factory.mktemp("trained")
+    for name in ("warehouse.duckdb", "bi.duckdb"):
+        shutil.copyfile(built / name, own / name)
+    return {"db": str(own / "warehouse.duckdb"), "bi": str(own / "bi.duckdb"), "models": str(built / "models")}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import io
 import itertools
 import json
@@ -50,7 +51,7 @@ from social_pipeline.defs.ingestion import assets as ingestion
 from social_pipeline.defs.ingestion.checks import cumulative_metrics_never_decrease
 from social_pipeline.defs.reporting.sensors import refresh_weekly_after_inbox
 from social_pipeline.resources.files import FileStoresResource
-from social_pipeline.resources.sources import XApiSourceResource
+from social_pipeline.resources.sources import SimulatedSourceResource, XApiSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.sources.x_api import XCredentials
 from social_pipeline.warehouse.connection import connect
@@ -112,6 +113,99 @@ def collect(resources, first=FIRST_KEY, last=LAST_KEY, assets=ASSETS, instance=N
     )
     assert result.success
     return result
+
+
+# ----- fixtures built once for the whole session ---------------------------------------------------
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """The folder `build(folder)` filled, built once per test session: under pytest-xdist the workers share
+    the session's temporary root, and the first to get here builds while the others wait on a file lock
+    (an expensive fixture, such as a trained warehouse, is then built once, not once per worker).
+    Callers copy what they may change out of it."""
+    own = tmp_path_factory.getbasetemp()
+    # Each xdist worker's basetemp is a popen-gwN folder inside the session's; alone, the session's own.
+    root = own.parent if os.environ.get("PYTEST_XDIST_WORKER") else own
+    # A dash: no test's own tmp_path (named after the test, \W replaced by _) is ever called so.
+    folder, done = root / f"{name}-once", root / f"{name}-once.built"
+    with open(root / f"{name}-once.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed part-way
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
+# 42 days of simulated history up to CLOCK: enough settled posts for models that beat the baseline.
+HISTORY_42_DAYS = {"first": "2026-10-07-12:00", "last": "2026-11-18-11:00"}
+
+
+def build_collected_history(root: Path) -> None:
+    """42 days collected into root/warehouse.duckdb (conftest.py's collected_history)."""
+    warehouse = WarehouseResource(database=str(root / "warehouse.duckdb"))
+    collect(
+        {"warehouse": warehouse, "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42)},
+        **HISTORY_42_DAYS,
+    )
+    _closed_whole(root)
+
+
+def build_trained_warehouse(root: Path, collected: Path) -> None:
+    """conftest.py's trained_warehouse: the collected history copied, ml_training run, the BI copy published."""
+    from social_pipeline.core.publish import publish_copy
+
+    paths = {"db": str(root / "warehouse.duckdb"), "bi": str(root / "bi.duckdb"), "models": str(root / "models")}
+    shutil.copyfile(collected / "warehouse.duckdb", paths["db"])
+    warehouse = WarehouseResource(database=paths["db"])
+    result = defs.resolve_job_def("ml_training").execute_in_process(
+        resources={"warehouse": warehouse, "file_stores": file_stores_under(root, models_dir=paths["models"])},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    con = connect(paths["db"])
+    assert con.execute("SELECT bool_and(promoted) FROM ml.model_registry").fetchall() == [(True,)]
+    try:
+        publish_copy(con, paths["bi"])
+    finally:
+        con.close()
+    _closed_whole(root)
+
+
+def _closed_whole(root: Path) -> None:
+    # Copies of a closed DuckDB file are whole: its write-ahead log was checkpointed into it.
+    assert not list(root.glob("*.wal")), f"a DuckDB file in {root} is still open"
+
+
+# ----- the order the tests start in ---------------------------------------------------------------
+# The slowest modules (20 s or more each on 2 cores: Dagster's daemon and CLI in subprocesses, the lake,
+# trained models), longest first. Under pytest-xdist the suite ends when its busier worker does: a long
+# test handed out last would run alone while the other worker idles. conftest.py starts these first.
+SLOWEST_MODULES_FIRST = [
+    "social_pipeline_tests/warehouse/test_lake.py",
+    "social_pipeline_tests/app/test_stuck_runs.py",
+    "social_pipeline_tests/defs/test_common_pool.py",
+    "social_pipeline_tests/defs/test_common_partitions.py",
+    "social_pipeline_tests/defs/ml/test_ml_assets.py",
+    "social_pipeline_tests/app/test_cli_crash_safety.py",
+    "social_pipeline_tests/core/test_models.py",
+    "social_pipeline_tests/core/test_simulation.py",
+    "social_pipeline_tests/app/test_cli_predict.py",
+    "social_pipeline_tests/defs/ingestion/test_real_exports.py",
+    "social_pipeline_tests/defs/test_common_metadata.py",
+    "social_pipeline_tests/defs/ingestion/test_inbox.py",
+    "social_pipeline_tests/app/test_api.py",
+    "social_pipeline_tests/defs/ingestion/test_linkedin_inbox.py",
+    "social_pipeline_tests/defs/ingestion/test_assets.py",
+    "social_pipeline_tests/core/test_core_imports_no_dagster.py",
+]
+
+
+def slowest_modules_first(items: list) -> None:
+    """Sort collected test items in place: SLOWEST_MODULES_FIRST in its order, then the rest as collected."""
+    rank = {module: i for i, module in enumerate(SLOWEST_MODULES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 # ----- the inbox and its runs ---------------------------------------------------------------------
@@ -571,16 +665,24 @@ def project_home(tmp_path, monkeypatch, dequeue_interval_seconds: int = 1) -> Pa
     return home
 
 
-def launch(job: str) -> None:
-    """Submit a run of `job` as a person does (`dagster job launch`): it waits in the instance's queue."""
+def launch(*jobs: str) -> None:
+    """Submit a run of each of `jobs` as people do (`dagster job launch`, one process each, all at once,
+    as from several terminals): the runs wait in the instance's queue. Each process starts a code
+    server of its own for some seconds; side by side they take about as long as one."""
     repo = REPO_DATA.parent
-    subprocess.run(
-        [sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
-        env={**os.environ},
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"), "-j", job],
+            env={**os.environ},
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for job in jobs
+    ]
+    for job, process in zip(jobs, processes, strict=True):
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, f"dagster job launch -j {job}: {stderr.decode(errors='replace')[-2000:]}"
 
 
 # LinkedIn downloads built in the tests, to the layouts real archives and workbooks have.

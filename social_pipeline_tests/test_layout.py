@@ -101,3 +101,11 @@ def test_conftest_holds_only_fixtures_and_hooks():
         if not (is_fixture or (isinstance(node, ast.FunctionDef) and node.name.startswith("pytest_"))):
             others.append(getattr(node, "name", None) or ast.unparse(node).split("\n")[0])
     assert others == []
+
+
+def test_the_slowest_modules_started_first_are_test_modules_of_the_suite():
+    from social_pipeline_tests.helpers import SLOWEST_MODULES_FIRST
+
+    missing = [module for module in SLOWEST_MODULES_FIRST if not (REPO / module).is_file()]
+    assert missing == []  # a renamed module would silently lose its early start
+    assert len(set(SLOWEST_MODULES_FIRST)) == len(SLOWEST_MODULES_FIRST)

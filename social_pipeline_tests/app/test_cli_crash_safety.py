@@ -66,7 +66,9 @@ HISTORY_DAYS_TO_KILL = 10
 
 def test_sigkill_mid_write_then_rerun_equals_a_clean_run(tmp_path, cli_outputs):
     clean, crashed = tmp_path / "clean.duckdb", tmp_path / "crashed.duckdb"
-    assert _run_cli(clean, HISTORY_DAYS_TO_KILL, tmp_path).wait(timeout=240) == 0
+    # The clean run and the one to kill, side by side: each writes a warehouse and a BI copy of its own.
+    (tmp_path / "clean").mkdir()
+    clean_run = _run_cli(clean, HISTORY_DAYS_TO_KILL, tmp_path / "clean")
     victim = _run_cli(crashed, HISTORY_DAYS_TO_KILL, tmp_path, stdout=subprocess.PIPE)
     # Past the first data: the collection run has committed (the CLI says so), the weekly run (a complete
     # week lies in the history) is writing.
@@ -77,6 +79,7 @@ def test_sigkill_mid_write_then_rerun_equals_a_clean_run(tmp_path, cli_outputs):
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL, "the run finished before a mid-run write was caught"
+    assert clean_run.wait(timeout=240) == 0
 
     # The crash left raw rows behind, and not yet everything a finished run writes.
     expected, partial = _table_dump(str(clean)), _table_dump(str(crashed))

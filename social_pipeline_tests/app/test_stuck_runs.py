@@ -71,12 +71,12 @@ def test_a_killed_in_process_run_is_failed_and_the_queue_moves_on(tmp_path, monk
         text=True,
     )
     try:
+        launch("prediction_feedback")  # meanwhile the victim starts its run
         assert victim.stdout.readline().strip() == "writing"
     finally:
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
     instance = dg.DagsterInstance.get()
-    launch("prediction_feedback")
     queued = next(r.run_id for r in instance.get_runs() if r.status.value == "QUEUED")
     dead = next(r.run_id for r in instance.get_runs() if r.run_id != queued)
     assert _statuses(instance) == {dead: "STARTED", queued: "QUEUED"}
@@ -125,8 +125,7 @@ def test_a_sigkilled_run_worker_frees_the_queue_in_bounded_time(tmp_path, monkey
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     assert main(["init-instance"]) == 0
     instance = dg.DagsterInstance.get()
-    launch("ml_training")
-    launch("ml_training")
+    launch("ml_training", "ml_training")
     first, second = sorted(instance.get_run_records(), key=lambda r: r.create_timestamp)
     first, second = first.dagster_run.run_id, second.dagster_run.run_id
     with running_daemon({**os.environ}, tmp_path / "daemon.log"):

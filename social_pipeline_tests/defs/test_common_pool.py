@@ -45,8 +45,7 @@ def test_two_writer_runs_queued_together_start_one_at_a_time(tmp_path, monkeypat
 
     project_home(tmp_path, monkeypatch)
     assert main(["init-instance"]) == 0  # what `make dev` runs first
-    for _ in range(2):
-        launch("prediction_feedback")
+    launch("prediction_feedback", "prediction_feedback")
     instance = dg.DagsterInstance.get()
     assert sorted(r.status.value for r in instance.get_runs()) == ["QUEUED", "QUEUED"]
     most_in_progress = 0

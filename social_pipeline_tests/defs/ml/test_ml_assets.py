@@ -23,7 +23,6 @@ from social_pipeline.defs.ml import assets as ml
 from social_pipeline.defs.ml.model_checks import beats_baseline_result, coverage_band, not_worse_than_previous_result
 from social_pipeline.defs.ml.schedules import weekly_retraining_schedule
 from social_pipeline.defs.ml.sensors import NEW_LABELS_TO_RETRAIN, retrain_on_new_labels
-from social_pipeline.resources.sources import SimulatedSourceResource
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect
 from social_pipeline_tests.helpers import CLOCK, DRAFT, collect, file_stores_under
@@ -36,13 +35,10 @@ CHECKS = {
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def history(tmp_path_factory, collected_history):
+    """42 days collected (conftest.py's collected_history), copied: the module's tests write into it."""
     db_path = str(tmp_path_factory.mktemp("ml") / "warehouse.duckdb")
-    resources = {
-        "warehouse": WarehouseResource(database=db_path),
-        "source": SimulatedSourceResource(clock=str(CLOCK), history_days=42),
-    }
-    collect(resources, first="2026-10-07-12:00", last="2026-11-18-11:00")
+    shutil.copyfile(collected_history / "warehouse.duckdb", db_path)
     return db_path
 
 
