@@ -76,7 +76,7 @@ def queue_posts(con, posts_query: str) -> None:
     description="One row per (post, collection): cumulative figures, engagements, "
     "`engagement_rate_pct` (0 when impressions is 0) and `weighted_engagement_score`. "
     "Incremental: a run recomputes only the collections written since the last run "
-    "(set `full_refresh` to rebuild everything).",
+    "(set `full_refresh` to rebuild everything), in batches of about `refresh_batch_rows` raw rows.",
     metadata=table_definition_metadata("analytics.post_snapshots"),
     code_version=code_version("2", sql("post_snapshots_refresh_keys"), sql("post_snapshots")),
     **asset_labels("data_platform", "analytics", "hourly"),
