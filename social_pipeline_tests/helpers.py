@@ -1116,3 +1116,14 @@ def two_network_posts(n: int = 800, bluesky_from: int = 600) -> pd.DataFrame:
     frame["reach"] = frame["reach"].astype("Float64").mask(bluesky)
     frame.loc[bluesky, "likes"] = (frame.loc[bluesky, "likes"] * BLUESKY_LIKES_FACTOR).round()
     return frame
+
+
+# The seed's prediction contract: the keys every answer carries (API, CLI and the core function).
+CONTRACT_KEYS = {
+    "suggested_hashtags",
+    "suggested_description",
+    "predicted_reach",
+    "predicted_likes",
+    "predicted_engagement_rate",
+    "explanations",
+}

@@ -6,7 +6,7 @@ import pytest
 from social_pipeline.core import models
 from social_pipeline.core.model_registry import ModelNotTrainedError
 from social_pipeline.core.prediction import predict_payload
-from social_pipeline_tests.helpers import two_network_posts
+from social_pipeline_tests.helpers import CONTRACT_KEYS, two_network_posts
 
 DRAFT = {
     "post_text": "Window functions in DuckDB, measured #duckdb #sql",
@@ -15,14 +15,6 @@ DRAFT = {
     "scheduled_time": "2026-11-25T18:00:00Z",
     "user_followers": 20_000,
     "user_avg_engagement_rate": 0.02,
-}
-CONTRACT_KEYS = {
-    "suggested_hashtags",
-    "suggested_description",
-    "predicted_reach",
-    "predicted_likes",
-    "predicted_engagement_rate",
-    "explanations",
 }
 VERSIONS = {"reach_model": "r1", "likes_model": "l1"}
 
