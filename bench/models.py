@@ -16,6 +16,7 @@ import argparse
 import math
 import time
 
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -139,11 +140,14 @@ def run_history_comparison(dataset: pd.DataFrame) -> list[dict]:
     ours = models.train_models(train).predict(test)
     rows = []
     for target in models.TARGETS:
-        notebook = notebook_model().fit(notebook_features(train), train[target])
-        notebook_pred = notebook.predict(notebook_features(test))
-        baseline = test[f"user_avg_{target}"].fillna(train[target].mean())
+        # Each target on the rows that report it: a network without impressions (Bluesky) has no reach.
+        reported = test[target].notna().to_numpy()
+        target_train, target_test = train.dropna(subset=[target]), test[reported]
+        notebook = notebook_model().fit(notebook_features(target_train), target_train[target])
+        notebook_pred = notebook.predict(notebook_features(target_test))
+        baseline = target_test[f"user_avg_{target}"].fillna(target_train[target].mean())
         for name, predicted in (
-            ("ours", ours[target]),
+            ("ours", np.asarray(ours[target])[reported]),
             ("notebook settings", notebook_pred),
             ("trailing mean", baseline),
         ):
@@ -151,9 +155,9 @@ def run_history_comparison(dataset: pd.DataFrame) -> list[dict]:
                 {
                     "target": target,
                     "model": name,
-                    "n_train": len(train),
-                    "n_test": len(test),
-                    **models.regression_metrics(test[target], predicted),
+                    "n_train": len(target_train),
+                    "n_test": len(target_test),
+                    **models.regression_metrics(target_test[target], predicted),
                 }
             )
     return rows
@@ -175,7 +179,9 @@ def run_clock_comparison(dataset: pd.DataFrame, folds: int = 3) -> list[dict]:
         for clock, frame in clocks.items():
             train, test = frame.iloc[: end - n_test], frame.iloc[end - n_test : end]
             predicted = models.train_models(train).predict(test)
-            r2.update({(t, clock): models.regression_metrics(test[t], predicted[t])["r2"] for t in models.TARGETS})
+            for t in models.TARGETS:
+                reported = test[t].notna().to_numpy()  # Bluesky rows report no reach
+                r2[(t, clock)] = models.regression_metrics(test[t][reported], np.asarray(predicted[t])[reported])["r2"]
         rows += [
             {
                 "target": t,
