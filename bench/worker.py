@@ -8,6 +8,7 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -22,6 +23,13 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's getrusage carries the launcher's peak into a child
+    across exec, so the process's own high-water mark (VmHWM) is read where there is one."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 

@@ -2,6 +2,8 @@
 pipeline's SQL give the same answers, and a wrong answer is caught. No timings are asserted."""
 
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -171,3 +173,13 @@ def test_x_cost_section_prices_a_day_of_collections_by_hand():
     # 504 owned reads at $0.001 and 69 lookups at $0.005.
     assert owned["usd_per_day"] == pytest.approx(504 * 0.001 + 69 * 0.005)
     assert floor["usd_per_1000_snapshots"] == pytest.approx(1.0)
+
+
+def test_a_workers_peak_memory_is_its_own_not_its_launchers():
+    """Linux carries the launching process's peak RSS into a child's getrusage across exec; a worker
+    started by a 600 MB parent must still report only what it used itself."""
+    held = b"\x01" * (600 * 1024 * 1024)  # filled, so every page is resident
+    code = "from bench.worker import peak_rss_mb; print(peak_rss_mb())"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert len(held) == 600 * 1024 * 1024
+    assert float(child.stdout.strip().splitlines()[-1]) < 400
