@@ -328,6 +328,28 @@ def _grouped(
     }
 
 
+# The windows' posting slots, computed once for both the best times and the heat map (a temp table).
+REPORT_POSTING_SLOTS = "report_posting_slots"
+
+
+def _best_times_and_heatmap(
+    con, periods_sql: str, params: dict
+) -> tuple[dict[tuple, list[dict]], dict[tuple, list[dict]]]:
+    """(user_id, window_start, window_end) -> the window's ranked best times, and -> its heat map slots
+    (Monday 00:00 first). Both read one computation of `posting_slots` over the 90-day windows."""
+    slots = heatmap_query(periods_sql)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {REPORT_POSTING_SLOTS} AS {slots}", used_params(slots, params))
+    try:
+        best = frame(
+            con, f"WITH posting_slots AS (SELECT * FROM {REPORT_POSTING_SLOTS})\n{sql_text('best_posting_times')}"
+        )
+        heat = frame(con, f"SELECT * FROM {REPORT_POSTING_SLOTS}")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {REPORT_POSTING_SLOTS}")
+    windows = ("user_id", "window_start", "window_end")
+    return _grouped(best, windows, RANKED), _grouped(heat, windows, {"day_of_week_local": True, "hour_local": True})
+
+
 def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timestamp) -> list[dict]:
     """One report per row of `periods`, in the seed's shape, plus `user_id`,
     `engagement_heatmap` and `weekly_history` for the charts."""
@@ -335,12 +357,8 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
     if periods.empty:
         return []
     summaries = user_summaries(con, history_periods(periods_sql, HISTORY_WEEKS), params)
-    windows = ("user_id", "window_start", "window_end")
     top = _grouped(frame(con, top_posts_query(periods_sql), params), ("user_id", "period_start", "period_end"), RANKED)
-    best = _grouped(frame(con, best_times_query(periods_sql), params), windows, RANKED)
-    heat = _grouped(
-        frame(con, heatmap_query(periods_sql), params), windows, {"day_of_week_local": True, "hour_local": True}
-    )
+    best, heat = _best_times_and_heatmap(con, periods_sql, params)
     recruiter = {
         (str(r["user_id"]), pd.Timestamp(r["as_of"])): r
         for r in frame(con, recruiter_query(periods_sql), params).to_dict("records")
