@@ -128,3 +128,7 @@ def test_a_crash_between_staging_and_renaming_leaves_each_file_old_or_wholly_new
     assert out.returncode == -9, out.stderr
     assert renamed_first.read_text() == "new first"
     assert not_renamed.read_text() == "old second.html"
+    # The killed process had no chance to remove its staging file: hidden, beside the file it was for.
+    (left,) = [p.name for p in not_renamed.parent.iterdir() if p != not_renamed]
+    assert left.startswith(".second.html.") and left.endswith(".tmp")
+    assert [p.name for p in renamed_first.parent.iterdir()] == ["first.html"]
