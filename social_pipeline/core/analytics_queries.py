@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from typing import Any, cast
 
@@ -113,11 +114,27 @@ def _iso(value) -> str | None:
 
 
 def _int(value) -> int:
-    return 0 if value is None or pd.isna(value) else int(value)
+    # int() first: a report converts about a million values, and pd.isna on each cost more than the rest.
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):  # NaN, pd.NA, NaT
+        if pd.isna(value):
+            return 0
+        raise
 
 
 def _float(value) -> float:
-    return 0.0 if value is None or pd.isna(value) else float(value)
+    if value is None:
+        return 0.0
+    try:
+        number = float(value)
+    except TypeError:  # pd.NA, NaT
+        if pd.isna(value):
+            return 0.0
+        raise
+    return 0.0 if math.isnan(number) else number
 
 
 # Networks that count no impressions: their engagement rates are per follower at posting time.
@@ -221,7 +238,6 @@ def recruiter_figures_dict(row) -> dict:
 
 # A period's content types, best average engagement rate first (ties: by name).
 BREAKDOWN_ORDER = {"avg_engagement_rate_pct": False, "content_type": True}
-RANKED = {"rank": True}
 
 
 def breakdown_dict(ordered_rows: list[dict]) -> dict:
@@ -309,6 +325,26 @@ def user_summaries(con, periods_sql: str, params: dict) -> dict[tuple, dict]:
     return out
 
 
+def _grouped_records(
+    con, query: str, params: dict, key_columns: tuple[str, str, str], order_columns: tuple[str, ...]
+) -> dict[tuple, list[dict]]:
+    """As `_grouped` for the query's rows, fetched as Python values rather than through a DataFrame (the
+    heat map's 30,000 rows a run cost more to box than to compute). Each key's rows are in ascending
+    `order_columns` order; those columns are never NULL."""
+    result = con.execute(query, used_params(query, params))
+    names = [column[0] for column in result.description]
+    at_key = [names.index(column) for column in key_columns]
+    kept = [(i, name) for i, name in enumerate(names) if i not in at_key]
+    by_key: dict[tuple, list[dict]] = {}
+    for row in result.fetchall():
+        by_key.setdefault(tuple(row[i] for i in at_key), []).append({name: row[i] for i, name in kept})
+    order = operator.itemgetter(*order_columns)
+    return {
+        (str(key[0]), pd.Timestamp(key[1]), pd.Timestamp(key[2])): sorted(rows, key=order)
+        for key, rows in by_key.items()
+    }
+
+
 def _grouped(
     rows: pd.DataFrame, key_columns: tuple[str, str, str], order_by: dict[str, bool] | None = None
 ) -> dict[tuple, list[dict]]:
@@ -328,6 +364,29 @@ def _grouped(
     }
 
 
+# The windows' posting slots, computed once for both the best times and the heat map (a temp table).
+REPORT_POSTING_SLOTS = "report_posting_slots"
+
+
+def _best_times_and_heatmap(
+    con, periods_sql: str, params: dict
+) -> tuple[dict[tuple, list[dict]], dict[tuple, list[dict]]]:
+    """(user_id, window_start, window_end) -> the window's ranked best times, and -> its heat map slots
+    (Monday 00:00 first). Both read one computation of `posting_slots` over the 90-day windows."""
+    slots = heatmap_query(periods_sql)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {REPORT_POSTING_SLOTS} AS {slots}", used_params(slots, params))
+    try:
+        windows = ("user_id", "window_start", "window_end")
+        best_sql = f"WITH posting_slots AS (SELECT * FROM {REPORT_POSTING_SLOTS})\n{sql_text('best_posting_times')}"
+        best = _grouped_records(con, best_sql, {}, windows, ("rank",))
+        heat = _grouped_records(
+            con, f"SELECT * FROM {REPORT_POSTING_SLOTS}", {}, windows, ("day_of_week_local", "hour_local")
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {REPORT_POSTING_SLOTS}")
+    return best, heat
+
+
 def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timestamp) -> list[dict]:
     """One report per row of `periods`, in the seed's shape, plus `user_id`,
     `engagement_heatmap` and `weekly_history` for the charts."""
@@ -335,12 +394,10 @@ def weekly_reports(con, periods_sql: str, params: dict, generated_at: pd.Timesta
     if periods.empty:
         return []
     summaries = user_summaries(con, history_periods(periods_sql, HISTORY_WEEKS), params)
-    windows = ("user_id", "window_start", "window_end")
-    top = _grouped(frame(con, top_posts_query(periods_sql), params), ("user_id", "period_start", "period_end"), RANKED)
-    best = _grouped(frame(con, best_times_query(periods_sql), params), windows, RANKED)
-    heat = _grouped(
-        frame(con, heatmap_query(periods_sql), params), windows, {"day_of_week_local": True, "hour_local": True}
+    top = _grouped_records(
+        con, top_posts_query(periods_sql), params, ("user_id", "period_start", "period_end"), ("rank",)
     )
+    best, heat = _best_times_and_heatmap(con, periods_sql, params)
     recruiter = {
         (str(r["user_id"]), pd.Timestamp(r["as_of"])): r
         for r in frame(con, recruiter_query(periods_sql), params).to_dict("records")

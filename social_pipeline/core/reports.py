@@ -377,7 +377,16 @@ def heatmap_layout(slots: list[dict], zone: str = "UTC", best: tuple[int, int] |
 def heatmap_svg(h: dict) -> markupsafe.Markup:
     """heatmap_layout drawn as inline SVG. Built in Python, not in the template: its 168 cells per
     report were most of the time a report's HTML took (a template escapes and looks up every value)."""
-    esc = markupsafe.escape
+    escaped: dict[str, str] = {}
+
+    def esc(value) -> str:
+        # Fills, opacities and strokes repeat across the 168 cells: each distinct value is escaped once.
+        text = str(value)
+        found = escaped.get(text)
+        if found is None:
+            found = escaped[text] = str(markupsafe.escape(text))
+        return found
+
     hours = "".join(
         f'<text x="{x}" y="14" font-size="10" text-anchor="middle">{esc(label)}</text>' for x, label in h["hours"]
     )

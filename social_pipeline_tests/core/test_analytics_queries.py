@@ -1,5 +1,6 @@
 """Known-answer tests of the analytics SQL (core/analytics_queries.py + core/sql) on hand-built rows."""
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -273,3 +274,36 @@ def test_a_report_that_says_the_same_keeps_its_generated_at_and_a_changed_one_do
         "2026-03-10T05:00:00",
     ]
     assert q.same_content([1, {"a": 0.1}], [1, {"a": 0.1 + 1e-17}]) and not q.same_content({"a": 1}, {"b": 1})
+
+
+def test_a_runs_best_times_and_heat_map_share_local_slots_and_leave_no_table_behind(tmp_path):
+    """Guard: the report computes the windows' posting slots once for its best times and its heat map.
+    A Berlin account's Monday 19:00 posts either side of the DST change (18:00 UTC, then 17:00 UTC) are
+    one local slot in both, for each week of a two-week run, on a read-only connection, and the shared
+    slot table is gone afterwards."""
+    path = str(tmp_path / "w.duckdb")
+    con = connect(path)
+    con.execute("INSERT INTO raw.accounts VALUES ('u', 'Europe/Berlin', 'test', TIMESTAMP '2026-01-01')")
+    add_post(con, "winter", "u", "2026-03-23 18:00", 100, likes=4)  # 4 %, 19:00 CET
+    add_post(con, "summer", "u", "2026-03-30 17:00", 100, likes=2)  # 2 %, 19:00 CEST
+    add_post(con, "next", "u", "2026-04-06 17:00", 100, likes=6)  # 6 %, 19:00 CEST, the second week
+    refresh_post_tables(con)
+    con.close()
+    weeks = {"first_week_start": pd.Timestamp("2026-03-30"), "weeks_end": pd.Timestamp("2026-04-13")}
+    read_only = duckdb.connect(path, read_only=True)
+    reports = q.weekly_reports(read_only, q.report_periods_sql(), weeks, pd.Timestamp("2026-04-13"))
+    figures = ("day_name", "hour", "hour_utc", "posts_count", "total_impressions", "total_engagements")
+    # Week 1's 90 days hold winter and summer (avg 3 %); week 2's all three (avg 4 %). CEST: 19:00 is 17 UTC.
+    expected = [("Monday", 19, 17, 2, 200, 6), ("Monday", 19, 17, 3, 300, 12)]
+    assert [tuple(r["best_times"][0][k] for k in figures) for r in reports] == expected
+    assert [[s["avg_engagement_rate"] for s in r["best_times"]] for r in reports] == [
+        [pytest.approx(3.0)],
+        [pytest.approx(4.0)],
+    ]
+    heat = [
+        [(s["day_of_week"], s["hour"], s["posts_count"], s["avg_engagement_rate"]) for s in r["engagement_heatmap"]]
+        for r in reports
+    ]
+    assert heat == [[(0, 19, 2, pytest.approx(3.0))], [(0, 19, 3, pytest.approx(4.0))]]
+    assert read_only.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
+    read_only.close()

@@ -101,3 +101,34 @@ def test_a_failure_writing_many_files_leaves_each_old_or_wholly_new_and_no_tempo
     assert third.read_text() in ("old third", "new third\n")
     assert not first.exists() or first.read_text() == "first\n"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_crash_between_staging_and_renaming_leaves_each_file_old_or_wholly_new(tmp_path):
+    """Guard: the process dies (SIGKILL) at its second rename. The file renamed before it is wholly new, the
+    one not yet renamed still holds its old text: every file is whole, whatever the moment of the crash."""
+    renamed_first, not_renamed = tmp_path / "a" / "first.html", tmp_path / "b" / "second.html"
+    for path in (renamed_first, not_renamed):
+        path.parent.mkdir()
+        path.write_text("old " + path.name)
+    script = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from social_pipeline.core.files import write_files_atomically
+        real_replace, renames = os.replace, []
+        def replace_then_crash(source, target):
+            renames.append(target)
+            if len(renames) == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+            real_replace(source, target)
+        os.replace = replace_then_crash
+        write_files_atomically({{Path({str(renamed_first)!r}): "new first", Path({str(not_renamed)!r}): "new second"}},
+                               threads=1)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == -9, out.stderr
+    assert renamed_first.read_text() == "new first"
+    assert not_renamed.read_text() == "old second.html"
+    # The killed process had no chance to remove its staging file: hidden, beside the file it was for.
+    (left,) = [p.name for p in not_renamed.parent.iterdir() if p != not_renamed]
+    assert left.startswith(".second.html.") and left.endswith(".tmp")
+    assert [p.name for p in renamed_first.parent.iterdir()] == ["first.html"]

@@ -17,11 +17,9 @@ SELECT
     p.post_id,
     p.published_at,
     COALESCE(a.timezone, 'UTC') AS timezone,
-    -- The account's wall clock (ICU: DST included). A date-only post keeps its date's weekday.
-    timezone(COALESCE(a.timezone, 'UTC'), timezone('UTC', p.published_at)) AS published_at_local,
-    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN isodow(published_at_local)
-         ELSE isodow(p.published_at) END - 1 AS day_of_week_local,
-    CASE WHEN COALESCE(p.published_time_known, TRUE) THEN hour(published_at_local) END AS hour_local,
+    p.published_at_local,
+    p.day_of_week_local,
+    p.hour_local,
     p.content_type,
     p.media_type,
     p.text,
@@ -35,9 +33,18 @@ SELECT
     pp.weighted_engagement_score
 FROM periods AS per
 LEFT JOIN (
-    SELECT * FROM raw.posts
-    WHERE published_at >= (SELECT min(period_start) FROM periods)
-      AND published_at < (SELECT max(period_end) FROM periods)
+    -- The account's wall clock (ICU: DST included), once a post rather than once a period it falls in
+    -- (the 90-day windows of consecutive weeks overlap 13 times). A date-only post keeps its date's weekday.
+    SELECT
+        rp.*,
+        timezone(COALESCE(z.timezone, 'UTC'), timezone('UTC', rp.published_at)) AS published_at_local,
+        CASE WHEN COALESCE(rp.published_time_known, TRUE) THEN isodow(published_at_local)
+             ELSE isodow(rp.published_at) END - 1 AS day_of_week_local,
+        CASE WHEN COALESCE(rp.published_time_known, TRUE) THEN hour(published_at_local) END AS hour_local
+    FROM raw.posts AS rp
+    LEFT JOIN raw.accounts AS z ON z.user_id = rp.user_id
+    WHERE rp.published_at >= (SELECT min(period_start) FROM periods)
+      AND rp.published_at < (SELECT max(period_end) FROM periods)
 ) AS p
     ON p.user_id = per.user_id
    AND p.published_at >= per.period_start
