@@ -75,6 +75,9 @@ def single_threaded(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        # threadpoolctl limits only the libraries loaded already: scikit-learn loads the OpenMP runtime.
+        import sklearn  # noqa: F401
+
         with threadpool_limits(limits=1, user_api="openmp"):
             return fn(*args, **kwargs)
 
