@@ -16,9 +16,12 @@ release that keeps `predict` keeps the tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:  # scikit-learn loads where a model is built (core/models/inputs.py says why)
+    from sklearn.pipeline import Pipeline
 
 
 @dataclass

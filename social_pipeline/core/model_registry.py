@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import duckdb
-import joblib
 
 from .files import write_atomically
 from .models.saved_format import in_current_format
@@ -29,6 +28,8 @@ class ModelNotTrainedError(LookupError):
 
 def save(model, models_dir: str | os.PathLike, name: str, version: str) -> Path:
     """joblib-dump `model` to <models_dir>/<name>/<version>.joblib atomically; returns the path."""
+    import joblib  # imported where used: loading the definitions need not pay for it
+
     path = Path(models_dir) / name / f"{version}.joblib"
     write_atomically(path, lambda staging: joblib.dump(model, staging))
     return path
@@ -36,6 +37,8 @@ def save(model, models_dir: str | os.PathLike, name: str, version: str) -> Path:
 
 def load(path: str | os.PathLike):
     """The saved model at `path` in the current format (models/saved_format.py)."""
+    import joblib
+
     if not Path(path).exists():
         raise ModelNotTrainedError(
             f"model artifact {path} is registered but missing on disk: "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 NOTEBOOK_SEED = 42
 MEDIA_BOOST = {"none": 0.6, "image": 1.0, "video": 1.6}
@@ -33,6 +32,8 @@ def expected_targets(df: pd.DataFrame) -> pd.DataFrame:
     likes multiplies reach by independent rate and share noise, whose means are 1.1 and 0.6.
     The final rounding to integers changes the means by far less than the noise and is ignored.
     """
+    from scipy.stats import norm  # SciPy takes seconds to import; only this function needs it
+
     r = _clean_reach(df)
     sd = 0.5 * r
     a = (MIN_REACH - r) / sd

@@ -18,21 +18,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
-import httpx
 import pandas as pd
 import tenacity
-from atproto import Client, models
-from atproto_client.exceptions import (
-    BadRequestError,
-    ModelError,
-    NetworkError,
-    RateLimitExceededError,
-    RequestErrorBase,
-    RequestException,
-)
-from atproto_client.request import Request
 
 from social_pipeline.core.clock import naive_utc, utc_now
 from social_pipeline.sources.protocol import (
@@ -42,6 +31,12 @@ from social_pipeline.sources.protocol import (
     PROFILE_COLUMNS,
     MetricsBatch,
 )
+
+# The SDK takes seconds to import (every lexicon model); it is imported where a call is made, so
+# loading the definitions does not pay for it.
+if TYPE_CHECKING:
+    from atproto import Client, models
+    from atproto_client.exceptions import RateLimitExceededError
 
 NETWORK = "bluesky"
 DEFAULT_APPVIEW_URL = "https://public.api.bsky.app"
@@ -93,6 +88,11 @@ class BlueskySettings:
 
 def make_client(settings: BlueskySettings) -> Client:
     """An atproto Client with connect/read timeouts; logged in when an app password is given."""
+    import httpx
+    from atproto import Client
+    from atproto_client.exceptions import RequestErrorBase
+    from atproto_client.request import Request
+
     timeout = httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds)
     request = Request(timeout=timeout)
     if settings.login_handle and settings.app_password:
@@ -115,6 +115,8 @@ def _status(exc: BaseException) -> int | None:
 
 
 def _retryable(exc: BaseException) -> bool:
+    from atproto_client.exceptions import NetworkError, RateLimitExceededError, RequestException
+
     if isinstance(exc, RateLimitExceededError):
         return True
     if isinstance(exc, (NetworkError, _Unreadable)):  # timeouts, dropped connections, 502
@@ -146,6 +148,8 @@ class BlueskyCalls:
         self._clock = clock if clock is not None else (lambda: datetime.now(UTC))
 
     def _wait_seconds(self, state: tenacity.RetryCallState) -> float:
+        from atproto_client.exceptions import RateLimitExceededError
+
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimitExceededError):
             wait = _seconds_until_reset(exc, self._clock())
@@ -155,6 +159,13 @@ class BlueskyCalls:
 
     def call(self, what: str, function: Callable[..., T], **params) -> T:
         """`function(**params)`, retried under the policy; a lasting failure is a BlueskyError naming `what`."""
+        from atproto_client.exceptions import (
+            BadRequestError,
+            ModelError,
+            NetworkError,
+            RateLimitExceededError,
+            RequestErrorBase,
+        )
 
         def attempt() -> T:
             self.requests_made += 1
@@ -211,6 +222,8 @@ class BlueskyCalls:
     ) -> None:
         """The account's own posts (quotes and replies included, reposts skipped) published after
         `since` (naive UTC), newest first; each page's rows go to `page_done` as soon as they arrive."""
+        from atproto import models
+
         cursor, seen_cursors = None, set()
         while True:
             what = f"getAuthorFeed ({handle})"
@@ -289,6 +302,8 @@ BLUESKY_COUNTS = {
 
 def _embed_kind(embed) -> tuple[str, str, int]:
     """(content kind, media_type, media items) of a post view's embed."""
+    from atproto import models
+
     if embed is None:
         return "text", "none", 0
     if isinstance(embed, models.AppBskyEmbedRecordWithMedia.View):

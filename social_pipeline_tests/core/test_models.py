@@ -1,6 +1,10 @@
 """The notebook's generator, ported; our models against the notebook's on its own data."""
 
 import copy
+import json
+import os
+import subprocess
+import sys
 
 import joblib
 import numpy as np
@@ -514,3 +518,30 @@ def test_a_bluesky_row_gets_likes_and_no_reach(two_networks):
     assert ratio == pytest.approx(BLUESKY_LIKES_FACTOR, rel=0.2)
     # No interactions: the factor is the same for every post.
     assert (predicted["likes"] / as_x["likes"]).std() == pytest.approx(0.0, abs=1e-9)
+
+
+# A fresh interpreter: scikit-learn (and with it the OpenMP runtime) is not loaded yet, as in a run
+# worker, where the models' module no longer imports it when the definitions load.
+FIRST_FIT_THREADS = """
+import json
+from threadpoolctl import threadpool_info
+from social_pipeline.core.models.training import single_threaded
+
+@single_threaded
+def openmp_threads_while_fitting():
+    from sklearn.ensemble import HistGradientBoostingRegressor  # first loaded here, as in a first fit
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "openmp"]
+
+print(json.dumps(openmp_threads_while_fitting()))
+"""
+
+
+def test_the_first_fit_in_a_process_runs_on_one_openmp_thread():
+    """The boosted trees spin-wait for their threads on a busy machine; threadpoolctl limits only the
+    OpenMP runtime loaded when the limit starts, so the first fit in a process must find it loaded."""
+    env = {**os.environ, "OMP_NUM_THREADS": "4"}  # what the fit would take unlimited, on any machine
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_FIT_THREADS], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    threads = json.loads(done.stdout.strip().splitlines()[-1])
+    assert threads and set(threads) == {1}

@@ -6,15 +6,18 @@ Follower counts enter as log1p; categories are ordinal codes the boosted trees s
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 
 from ..features import daypart
+
+# scikit-learn and SciPy take seconds to import; they are imported where a model is built or fitted,
+# so loading the definitions (every CLI command, every run's process) does not pay for them.
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
 
 TARGETS = ("reach", "likes")
 LOG_FEATURES = ("user_followers",)
@@ -97,6 +100,9 @@ def feature_columns(df: pd.DataFrame) -> list[str]:
 
 def preprocessor(columns: list[str], extra: tuple[str, ...] = ()) -> ColumnTransformer:
     """log1p of the follower counts, numbers as they are (and `extra` ones), categories as ordinal codes."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+
     categorical = [c for c in CATEGORICAL_FEATURES if c in columns]
     return ColumnTransformer(
         [
@@ -118,6 +124,9 @@ def preprocessor(columns: list[str], extra: tuple[str, ...] = ()) -> ColumnTrans
 
 def boosted_pipeline(columns: list[str], random_state: int, extra: tuple[str, ...] = (), **params) -> Pipeline:
     """The preprocessor, then boosted trees with `params`: every model of this package has this shape."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.pipeline import Pipeline
+
     n_categorical = sum(c in columns for c in CATEGORICAL_FEATURES)
     categorical_mask = [False] * (len(columns) + len(extra) - n_categorical) + [True] * n_categorical
     return Pipeline(

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
-from sklearn.pipeline import Pipeline
 
 from ..additive import tabulate
 from .inputs import MIN_EARLY_STOPPING_ROWS, boosted_pipeline, feature_arrays
 from .served import TargetModel
+
+if TYPE_CHECKING:  # SciPy and scikit-learn load where they are used (inputs.py says why)
+    from sklearn.pipeline import Pipeline
 
 CALIBRATION_FRACTION = 0.2
 MIN_CALIBRATION_ROWS = 10
@@ -69,6 +71,8 @@ def conformal_spread(
     multipliers (below, above) are a shape from those rows times one size, the joint score's
     quantile on the newest CALIBRATION_FRACTION. The spread is kept as fitted, so the multipliers are
     measured on the model that serves. Too few rows to calibrate on: the fitted rows calibrate."""
+    from scipy.stats import binom
+
     n_rows = len(views[0][1])
     n_calibration = int(n_rows * CALIBRATION_FRACTION)
     fit = np.arange(n_rows) < (n_rows - n_calibration if n_calibration >= MIN_CALIBRATION_ROWS else n_rows)

@@ -11,11 +11,10 @@ saved_format.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from ..additive import AdditiveTrees
 from .inputs import (
@@ -27,6 +26,9 @@ from .inputs import (
     rate_factor_log,
     rows_of,
 )
+
+if TYPE_CHECKING:  # scikit-learn loads where a model is built or unpickled (inputs.py says why)
+    from sklearn.pipeline import Pipeline
 
 # The layout of a saved TargetModel; saved_format.py converts the one before it.
 FORMAT_VERSION = 2

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
-from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
-from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from ..additive import tabulate
@@ -33,6 +31,9 @@ from .inputs import (
 )
 from .intervals import CALIBRATION_FRACTION, MIN_CALIBRATION_ROWS, SPREAD_PARAMS, fit_interval
 from .served import QUANTILES, TargetModel, TrainedModels
+
+if TYPE_CHECKING:  # SciPy and scikit-learn load where they are used (inputs.py says why)
+    from sklearn.pipeline import Pipeline
 
 BACKGROUND_ROWS = 200
 # The user's trailing mean of each target (ml.training_dataset), the level relative models use.
@@ -74,6 +75,9 @@ def single_threaded(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        # threadpoolctl limits only the libraries loaded already: scikit-learn loads the OpenMP runtime.
+        import sklearn  # noqa: F401
+
         with threadpool_limits(limits=1, user_api="openmp"):
             return fn(*args, **kwargs)
 
@@ -111,6 +115,8 @@ def _rate_factor_fit(values: np.ndarray, rate_per_exposure: np.ndarray) -> tuple
         factor = 1.0 + math.exp(log_kappa) * rate
         mean = factor * (y.sum() / factor.sum())
         return float(np.sum(mean - y * np.log(mean)))
+
+    from scipy.optimize import minimize_scalar
 
     low, high = (math.log(k / center) for k in RATE_FACTOR_KAPPA_RANGE)
     best = minimize_scalar(deviance, bounds=(low, high), method="bounded")
@@ -261,6 +267,8 @@ def time_holdout_split(
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     return {
         "r2": float(r2_score(y_true, y_pred)),
