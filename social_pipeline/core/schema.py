@@ -185,6 +185,12 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("network", "VARCHAR NOT NULL DEFAULT 'x'"),
         ("engagement_basis", "VARCHAR"),
     ],
+    # Written with post_snapshots (core/metric_drops.py): the snapshots whose cumulative figures fell.
+    "analytics.post_metric_drops": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("snapshot_time", "TIMESTAMP NOT NULL"),
+        ("metrics_dropped", "VARCHAR NOT NULL"),
+    ],
     # Written by post_lifecycle (defs/analytics/lifecycle.py): a post at the ages of core/lifecycle.py.
     "analytics.post_lifecycle": [
         ("post_id", "VARCHAR NOT NULL"),
@@ -726,6 +732,11 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "snapshot_time": "When the figures were collected (UTC): raw.tweet_metrics.collected_at.",
         "source_written_at": "raw.tweet_metrics.written_at of the collection row this snapshot was computed from.",
     },
+    "analytics.post_metric_drops": {
+        "snapshot_time": "The snapshot whose figures are below the post's previous snapshot (UTC).",
+        "metrics_dropped": "The cumulative figures that fell, comma-separated in alphabetical order "
+        "(impressions, likes, quotes, replies, retweets).",
+    },
     "analytics.post_performance": {
         "day_of_week_utc": "Day of the week of publication (0 = Monday), UTC.",
         "hour_utc": "Hour of publication (UTC; NULL when only the date is known).",
@@ -1017,6 +1028,8 @@ TABLE_ROWS: dict[str, str] = {
     "raw.linkedin_post_metrics": "LinkedIn post and workbook with new figures",
     "raw.linkedin_daily": "LinkedIn account and day",
     "analytics.post_snapshots": "post and collection",
+    "analytics.post_metric_drops": "snapshot whose cumulative figures fell from the post's previous one "
+    "(rewritten with the post's snapshots)",
     "analytics.post_performance": "post",
     "analytics.post_lifecycle": "post and age (1, 3, 6, 24, 72, 168 h)",
     "analytics.account_lifecycle_curves": "account and age",

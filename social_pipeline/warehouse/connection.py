@@ -12,6 +12,7 @@ import duckdb
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from social_pipeline.core.clock import utc_now
+from social_pipeline.core.metric_drops import METRIC_DROPS_TABLE, fill_metric_drops
 from social_pipeline.core.schema import (
     SCHEMAS,
     TABLES,
@@ -75,9 +76,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, lake: bool = False) -> bool:
     if stored_schema_version(con) == version:
         return False
     with transaction(con):
+        had_drops = table_exists(con, METRIC_DROPS_TABLE)
         rename_old_columns(con)
         for statement in create_statements():
             con.execute(statement)
+        if not had_drops:
+            fill_metric_drops(con)
         _record_version(con, version)
     return True
 
@@ -111,6 +115,8 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
     for statement in statements:
         retry_conflicts(lambda statement=statement: con.execute(statement), what="the lake's schema")
+    if METRIC_DROPS_TABLE not in columns and "analytics.post_snapshots" in columns:
+        write_transaction(con, fill_metric_drops, METRIC_DROPS_TABLE)
 
 
 def _record_version(con: duckdb.DuckDBPyConnection, version: str) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from datetime import datetime
 
 import dagster as dg
 import duckdb
@@ -161,3 +162,22 @@ def test_best_posting_times_from_before_the_local_and_utc_names_migrates_in_plac
     assert stored_schema_version(con) == schema_version()
     con.close()
     assert ensure_schema(duckdb.connect(db_path)) is False  # a second connection finds nothing to do
+
+
+def test_a_file_from_before_the_drops_table_gets_its_drops_on_migration(db_path):
+    """A warehouse whose snapshots predate analytics.post_metric_drops: the migration records their drops
+    (p1's likes 5 -> 3, p2 without a drop), so the decrease check does not miss them."""
+    con = connect(db_path)
+    con.execute(
+        "INSERT INTO analytics.post_snapshots (post_id, user_id, snapshot_time, impressions, likes, retweets, "
+        "replies, quotes) VALUES ('p1', 'u1', '2026-11-16 10:00', 100, 5, 0, 0, 0), "
+        "('p1', 'u1', '2026-11-16 11:00', 120, 3, 0, 0, 0), ('p2', 'u1', '2026-11-16 10:00', 100, 5, 0, 0, 0)"
+    )
+    con.execute("DROP TABLE analytics.post_metric_drops")
+    con.execute("UPDATE ops.schema_version SET version = 'older'")
+    con.close()
+    con = connect(db_path)
+    assert con.execute("SELECT * FROM analytics.post_metric_drops").fetchall() == [
+        ("p1", datetime(2026, 11, 16, 11), "likes")
+    ]
+    con.close()

@@ -9,6 +9,7 @@ import pandas as pd
 from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.analytics_queries import used_params
 from social_pipeline.core.clock import utc_now
+from social_pipeline.core.metric_drops import METRIC_DROPS_SQL, refresh_metric_drops
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.common import (
     SINGLE_RUN,
@@ -78,7 +79,12 @@ def queue_posts(con, posts_query: str) -> None:
     "Incremental: a run recomputes only the collections written since the last run "
     "(set `full_refresh` to rebuild everything), in batches of about `refresh_batch_rows` raw rows.",
     metadata=table_definition_metadata("analytics.post_snapshots"),
-    code_version=code_version("2", sql("post_snapshots_refresh_keys"), sql("post_snapshots")),
+    code_version=code_version(
+        "2",
+        sql("post_snapshots_refresh_keys"),
+        sql("post_snapshots"),
+        *(sql(name) for name in METRIC_DROPS_SQL),
+    ),
     **asset_labels("data_platform", "analytics", "hourly"),
 )
 def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfig, warehouse: WarehouseResource):
@@ -110,6 +116,9 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             "EXCEPT SELECT DISTINCT partition_key FROM raw.tweet_metrics"
         )
         refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
+        # The posts whose drops (analytics.post_metric_drops) are recomputed, from their earliest removed or
+        # written snapshot on.
+        con.execute("CREATE OR REPLACE TEMP TABLE metric_drop_posts (post_id VARCHAR, snapshot_time_from TIMESTAMP)")
         # Rows are replaced only where a refreshed collection has some (not for a new hour): their posts are
         # queued for the tables built from them.
         if scalar(con, "SELECT count(*) FROM refresh_keys SEMI JOIN stored_keys USING (partition_key)"):
@@ -118,6 +127,10 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
                 con,
                 "SELECT DISTINCT post_id, NULL::TIMESTAMP AS snapshot_time_from "
                 f"FROM analytics.post_snapshots WHERE {replaced}",
+            )
+            con.execute(
+                "INSERT INTO metric_drop_posts SELECT post_id, min(snapshot_time) "
+                f"FROM analytics.post_snapshots WHERE {replaced} GROUP BY post_id"
             )
             con.execute(f"DELETE FROM analytics.post_snapshots WHERE {replaced}")
         # Collections are read in batches of about refresh_batch_rows raw rows, in partition-key order, so the
@@ -135,7 +148,10 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             f"CREATE OR REPLACE TEMP TABLE refresh_batches AS {batches_sql}",
             used_params(batches_sql, {"batch_rows": config.refresh_batch_rows}),
         )
-        con.execute("CREATE OR REPLACE TEMP TABLE written_posts (post_id VARCHAR, snapshot_time_from TIMESTAMP)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE written_posts "
+            "(post_id VARCHAR, snapshot_time_from TIMESTAMP, earliest_written TIMESTAMP)"
+        )
         batches = [
             row[0] for row in con.execute("SELECT DISTINCT batch FROM refresh_batches ORDER BY batch").fetchall()
         ]
@@ -169,18 +185,37 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
                     "INSERT INTO analytics.post_snapshots BY NAME "
                     f"SELECT * FROM ({sql('post_snapshots')}) ORDER BY snapshot_time",
                 )
-            con.execute(f"INSERT INTO written_posts SELECT post_id, max(snapshot_time) FROM {written} GROUP BY post_id")
+            con.execute(
+                "INSERT INTO written_posts "
+                f"SELECT post_id, max(snapshot_time), min(snapshot_time) FROM {written} GROUP BY post_id"
+            )
         queue_posts(
             con, "SELECT post_id, max(snapshot_time_from) AS snapshot_time_from FROM written_posts GROUP BY post_id"
         )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE metric_drop_posts AS "
+            "SELECT post_id, min(snapshot_time_from) AS snapshot_time_from "
+            "FROM (SELECT * FROM metric_drop_posts UNION ALL SELECT post_id, earliest_written FROM written_posts) "
+            "GROUP BY post_id"
+        )
+        # A refresh of many batches recomputes its posts' drops in as many statements (bounded sorts).
+        drops_written = refresh_metric_drops(con, chunks=max(1, len(batches)))
         # The preview reads the last batch's rows (the newest collections), not the whole table.
         meta = table_metadata(
             con, "analytics.post_snapshots", order_by="snapshot_time DESC, post_id", written_rows=written
         )
         meta["rows_written_this_run"] = dg.MetadataValue.int(int(rows_written))
         meta["refresh_batches"] = dg.MetadataValue.int(len(batches))
+        meta["metric_drops_written"] = dg.MetadataValue.int(drops_written)
         con.execute("DROP VIEW batch_snapshots")
-        for table in ("refresh_keys", "stored_keys", "refresh_batches", "written_posts", "new_snapshots"):
+        for table in (
+            "refresh_keys",
+            "stored_keys",
+            "refresh_batches",
+            "written_posts",
+            "new_snapshots",
+            "metric_drop_posts",
+        ):
             con.execute(f"DROP TABLE {table}")
         return meta, refreshed
 

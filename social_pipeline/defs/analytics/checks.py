@@ -82,10 +82,17 @@ def every_post_has_a_snapshot(warehouse: WarehouseResource) -> dg.AssetCheckResu
             SELECT p.post_id FROM raw.posts AS p
             WHERE p.published_at < (SELECT max(snapshot_time) FROM analytics.post_snapshots)
               AND p.post_id NOT IN (SELECT post_id FROM analytics.post_performance)
-              AND p.post_id NOT IN (SELECT post_id FROM raw.tweet_metrics WHERE status <> 'ok')
             ORDER BY 1
             """
         ).fetchall()
+        # Only the posts without a row are looked up in the raw collections (a scan of every collection).
+        if rows:
+            rows = con.execute(
+                "SELECT post_id FROM unnest($posts) AS t(post_id) WHERE post_id NOT IN "
+                "(SELECT post_id FROM raw.tweet_metrics WHERE status <> 'ok' AND post_id IN (SELECT unnest($posts))) "
+                "ORDER BY 1",
+                {"posts": [r[0] for r in rows]},
+            ).fetchall()
     return _result(not rows, [r[0] for r in rows], "posts without any snapshot", dg.AssetCheckSeverity.WARN)
 
 

@@ -24,9 +24,6 @@ def counts_are_non_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult
 
 # A drop older than this (in collection time) no longer fails the check: it was reported already.
 DECREASE_LOOKBACK_DAYS = 7
-# The snapshot before the lookback is looked for this far before it first: posts past 30 days are
-# collected weekly, so every collected post has one there unless its collections had a gap.
-PREVIOUS_SNAPSHOT_NEAR_DAYS = 8
 
 
 @dg.asset_check(
@@ -35,7 +32,8 @@ PREVIOUS_SNAPSHOT_NEAR_DAYS = 8
     "snapshot of a post to the next, naming the posts; fails with ERROR when impressions drop. Not "
     "blocking: on X an unlike or a deleted reply lowers a count for real, and a blocking check over "
     "the whole history would then stop every later run. Looks at drops seen in the last 7 days of "
-    "collections, so one real unlike warns for a week rather than forever.",
+    "collections, so one real unlike warns for a week rather than forever. Reads "
+    "analytics.post_metric_drops, which post_snapshots keeps up to date.",
 )
 def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -43,10 +41,7 @@ def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetC
         rows = []
         if newest is not None:
             lookback_start = pd.Timestamp(newest) - pd.Timedelta(days=DECREASE_LOOKBACK_DAYS)
-            near_from = lookback_start - pd.Timedelta(days=PREVIOUS_SNAPSHOT_NEAR_DAYS)
-            rows = con.execute(
-                sql("metric_decreases"), {"lookback_start": lookback_start, "near_from": near_from}
-            ).fetchall()
+            rows = con.execute(sql("metric_decreases"), {"lookback_start": lookback_start}).fetchall()
     # Impressions are views: they cannot be taken back, so a drop there is a data error.
     impressions_dropped = any("impressions" in metrics for _, _, metrics in rows)
     return _result(

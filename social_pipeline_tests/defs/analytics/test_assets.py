@@ -207,3 +207,62 @@ def test_a_batch_of_no_rows_is_refused_by_name(db_path):
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]
     assert "refresh_batch_rows must be 1 or more, got 0" in str(failure.step_failure_data.error)
+
+
+def metric_drops(warehouse) -> list[tuple]:
+    with warehouse.get_connection() as con:
+        return con.execute(
+            "SELECT post_id, strftime(snapshot_time, '%H:%M'), metrics_dropped FROM analytics.post_metric_drops "
+            "ORDER BY ALL"
+        ).fetchall()
+
+
+def test_drops_follow_late_rerun_and_removed_collections(warehouse):
+    """p1: 100 impressions and 5 likes at 10:00, 150 / 3 at 12:00 (an unlike). A late 11:00 collection
+    (90 / 2) moves the drop to 11:00; removing it again puts the drop back at 12:00."""
+    add_collection(warehouse, "p1", "2026-11-16 12:00", 150, 3)
+    refresh(warehouse)
+    assert metric_drops(warehouse) == [("p1", "12:00", "likes")]
+    refresh(warehouse)  # a run with nothing new records nothing twice
+    assert metric_drops(warehouse) == [("p1", "12:00", "likes")]
+    add_collection(warehouse, "p1", "2026-11-16 11:00", 90, 2)
+    refresh(warehouse)
+    assert metric_drops(warehouse) == [("p1", "11:00", "impressions,likes")]
+    with warehouse.get_connection() as con:
+        con.execute("DELETE FROM raw.tweet_metrics WHERE partition_key = '2026-11-16-10:00'")
+    refresh(warehouse)
+    assert metric_drops(warehouse) == [("p1", "12:00", "likes")]
+
+
+def test_drops_of_a_batched_full_refresh_equal_the_hourly_ones(db_path):
+    """p1 collected hourly for 200 hours with likes 10, 9, 8, 10, 9, 8, ...: a drop at every hour h with
+    h % 3 in (1, 2), 199 - 66 = 133 drops, however the refresh is cut."""
+    con = connect(db_path)
+    add_post(con, "p1", "u1", "2026-11-16 08:00", 100, likes=10, collected_at="2026-11-16 10:00")
+    con.close()
+    warehouse = WarehouseResource(database=db_path)
+    refresh(warehouse)
+    for hour in range(1, 200):
+        collected_at = pd.Timestamp("2026-11-16 10:00") + pd.Timedelta(hours=hour)
+        add_collection(warehouse, "p1", collected_at, 100 + hour, 10 - hour % 3)
+        if hour in (1, 2, 100):  # some hours one at a time, the rest in one run
+            refresh(warehouse)
+    refresh(warehouse)
+
+    def drops():
+        with warehouse.get_connection() as con:
+            return con.execute("SELECT * FROM analytics.post_metric_drops ORDER BY snapshot_time").fetchall()
+
+    hourly = drops()
+    assert len(hourly) == 133 and {row[2] for row in hourly} == {"likes"}
+    for batch_rows in (50, 1_000):
+        config = {"full_refresh": True, "refresh_batch_rows": batch_rows}
+        result = dg.materialize(
+            [post_snapshots],
+            resources={"warehouse": warehouse},
+            run_config={"ops": {"post_snapshots": {"config": config}}},
+        )
+        meta = result.asset_materializations_for_node("post_snapshots")[0].metadata
+        assert meta["refresh_batches"].value == (4 if batch_rows == 50 else 1)
+        assert meta["metric_drops_written"].value == 133
+        assert drops() == hourly
