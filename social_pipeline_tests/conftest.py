@@ -29,6 +29,17 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_dagster_home_of_the_developer():
+    """`make` exports DAGSTER_HOME (data/dagster_home, for `make dev`), and so does a developer's shell at
+    times: a CLI command run in a test would record its runs there. Tests that need an instance make
+    their own (helpers.project_home, an ephemeral one, or one under tmp_path)."""
+    home = os.environ.pop("DAGSTER_HOME", None)
+    yield
+    if home is not None:
+        os.environ["DAGSTER_HOME"] = home
+
+
+@pytest.fixture(scope="session", autouse=True)
 def no_test_writes_into_the_repository():
     """Tests pass their file stores as resources; one that forgets (a job of `defs` run without
     "file_stores") would write into the repository's data/, and fails the session here."""
