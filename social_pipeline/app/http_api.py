@@ -347,7 +347,7 @@ def _history_or_none(user_id: str | None):
 def predict_post(payload: PostPayload) -> dict:
     """The prediction for one draft; it is recorded in the prediction log. Past the in-flight limit
     (ShedWhenFull), a 503 with Retry-After answers at once."""
-    return predict(payload)  # the models run single-threaded (core/models.py single_threaded)
+    return predict(payload)
 
 
 @app.post("/suggest", response_model=SuggestResponse)
