@@ -382,6 +382,26 @@ def add_profile_day(con, user_id, day, views, **counters):
     )
 
 
+def write_lifecycle_rows_without_half_lives(con) -> None:
+    """post_lifecycle rows as a warehouse from before the half_life_hours column holds them: p1 reaches
+    half of its 200 impressions at its 3 h snapshot."""
+    con.execute(
+        "INSERT INTO analytics.post_snapshots (post_id, user_id, snapshot_time, hours_since_published, "
+        "impressions) VALUES ('p1', 'u1', '2026-11-16 01:00', 1, 50), ('p1', 'u1', '2026-11-16 03:00', 3, 120), "
+        "('p1', 'u1', '2026-11-23 00:00', 168, 200)"
+    )
+    con.execute(
+        "INSERT INTO analytics.post_lifecycle (post_id, user_id, age_hours, snapshot_time, snapshot_age_hours, "
+        "impressions, snapshots_used, observed_through_hours) VALUES "
+        "('p1', 'u1', 24, '2026-11-16 03:00', 3, 120, 3, 168), ('p1', 'u1', 168, '2026-11-23 00:00', 168, 200, 3, 168)"
+    )
+    con.execute("ALTER TABLE analytics.post_lifecycle DROP COLUMN half_life_hours")
+
+
+HALF_LIVES_QUERY = "SELECT age_hours, half_life_hours FROM analytics.post_lifecycle ORDER BY age_hours"
+HALF_LIVES_AFTER_MIGRATION = [(24, None), (168, 3.0)]
+
+
 def refresh_post_tables(con):
     """What post_snapshots (full refresh) and post_performance do, with the foundation's SQL."""
     con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")

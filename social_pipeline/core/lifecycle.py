@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from statistics import NormalDist
 
+from .sql_files import sql_loader
+
+sql = sql_loader(__file__)
+
+LIFECYCLE_TABLE = "analytics.post_lifecycle"
 # The ages (hours after publication) at which post_lifecycle reads each post.
 LIFECYCLE_AGES_HOURS = (1, 3, 6, 24, 72, 168)
 # The account's typical curve is a share of the impressions at this age (7 days).
@@ -34,3 +39,22 @@ DIRECTIONS = ("ahead", "behind")
 def lifecycle_params(max_age_hours: int = WEEK_AGE_HOURS) -> dict:
     """The query parameters of the lifecycle SQL."""
     return {"ages_hours": list(LIFECYCLE_AGES_HOURS), "week_age_hours": max_age_hours}
+
+
+def store_half_lives(con, week_age_hours: int = WEEK_AGE_HOURS) -> None:
+    """Write the half-life on the week row of the posts in the temp table lifecycle_refresh(post_id), from
+    their snapshots in the temp view lifecycle_snapshots. Stored per post, so an account's curve is
+    recomputed from analytics.post_lifecycle alone, never from the whole snapshot history."""
+    con.execute(sql("lifecycle_half_lives"), {"week_age_hours": week_age_hours})
+
+
+def fill_half_lives(con) -> None:
+    """Every stored post's half-life, for a warehouse whose post_lifecycle rows predate the column."""
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW lifecycle_snapshots AS "
+        "SELECT * FROM analytics.post_snapshots WHERE hours_since_published >= 0"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS SELECT DISTINCT post_id FROM {LIFECYCLE_TABLE}")
+    store_half_lives(con)
+    con.execute("DROP TABLE lifecycle_refresh")
+    con.execute("DROP VIEW lifecycle_snapshots")

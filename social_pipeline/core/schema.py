@@ -204,6 +204,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("snapshots_used", "BIGINT NOT NULL"),
         ("source_written_at", "TIMESTAMP"),
         ("observed_through_hours", "DOUBLE NOT NULL"),
+        ("half_life_hours", "DOUBLE"),
     ],
     "analytics.account_lifecycle_curves": [
         ("user_id", "VARCHAR NOT NULL"),
@@ -765,6 +766,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "snapshots_used": "How many of the post's snapshots up to 168 h existed when the row was computed.",
         "source_written_at": "The newest written_at among those snapshots.",
         "observed_through_hours": "The age of the post's newest snapshot when the row was computed, at most 168.",
+        "half_life_hours": "On the 168 h row: the age of the post's first snapshot at which half of its 7-day "
+        "impressions had been reached (the account's curve takes the median). NULL on the other rows and "
+        "for a post without impressions at 168 h.",
     },
     "analytics.account_lifecycle_curves": {
         "age_hours": "The age (hours after publication) of the curve's point.",

@@ -12,6 +12,7 @@ import duckdb
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from social_pipeline.core.clock import utc_now
+from social_pipeline.core.lifecycle import LIFECYCLE_TABLE, fill_half_lives
 from social_pipeline.core.metric_drops import METRIC_DROPS_TABLE, fill_metric_drops
 from social_pipeline.core.schema import (
     SCHEMAS,
@@ -77,11 +78,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, lake: bool = False) -> bool:
         return False
     with transaction(con):
         had_drops = table_exists(con, METRIC_DROPS_TABLE)
+        lacked_half_lives = _lacks_column(con, LIFECYCLE_TABLE, "half_life_hours")
         rename_old_columns(con)
         for statement in create_statements():
             con.execute(statement)
         if not had_drops:
             fill_metric_drops(con)
+        if lacked_half_lives:
+            fill_half_lives(con)
         _record_version(con, version)
     return True
 
@@ -117,6 +121,19 @@ def ensure_lake_schema(con: duckdb.DuckDBPyConnection) -> None:
         retry_conflicts(lambda statement=statement: con.execute(statement), what="the lake's schema")
     if METRIC_DROPS_TABLE not in columns and "analytics.post_snapshots" in columns:
         write_transaction(con, fill_metric_drops, METRIC_DROPS_TABLE)
+    if LIFECYCLE_TABLE in columns and "half_life_hours" not in columns[LIFECYCLE_TABLE]:
+        write_transaction(con, fill_half_lives, LIFECYCLE_TABLE)
+
+
+def _lacks_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """True when the stored table exists without the column (a file from before it)."""
+    schema, name = table.split(".")
+    found = con.execute(
+        "SELECT count(*) FILTER (WHERE column_name = $column), count(*) FROM information_schema.columns "
+        "WHERE table_schema = $schema AND table_name = $name",
+        {"column": column, "schema": schema, "name": name},
+    ).fetchall()[0]
+    return found[1] > 0 and found[0] == 0
 
 
 def _record_version(con: duckdb.DuckDBPyConnection, version: str) -> None:

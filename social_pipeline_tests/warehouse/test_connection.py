@@ -15,7 +15,15 @@ import pytest
 from social_pipeline.core.schema import create_statements, schema_version
 from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.connection import connect, ensure_schema, stored_schema_version
-from social_pipeline_tests.helpers import ANALYTICS_CHECKS, GOOD, insert, run_analytics
+from social_pipeline_tests.helpers import (
+    ANALYTICS_CHECKS,
+    GOOD,
+    HALF_LIVES_AFTER_MIGRATION,
+    HALF_LIVES_QUERY,
+    insert,
+    run_analytics,
+    write_lifecycle_rows_without_half_lives,
+)
 
 
 def fingerprint(path: str) -> tuple[str, int]:
@@ -180,4 +188,15 @@ def test_a_file_from_before_the_drops_table_gets_its_drops_on_migration(db_path)
     assert con.execute("SELECT * FROM analytics.post_metric_drops").fetchall() == [
         ("p1", datetime(2026, 11, 16, 11), "likes")
     ]
+    con.close()
+
+
+def test_a_file_from_before_stored_half_lives_gets_them_on_migration(db_path):
+    """post_lifecycle rows written before the half_life_hours column get each post's half-life."""
+    con = connect(db_path)
+    write_lifecycle_rows_without_half_lives(con)
+    con.execute("UPDATE ops.schema_version SET version = 'older'")
+    con.close()
+    con = connect(db_path)
+    assert con.execute(HALF_LIVES_QUERY).fetchall() == HALF_LIVES_AFTER_MIGRATION
     con.close()

@@ -21,6 +21,11 @@ from social_pipeline.core.schema import TABLES
 from social_pipeline.warehouse import lake as lake_backend
 from social_pipeline.warehouse.connection import connect
 from social_pipeline.warehouse.write_conflicts import WriteConflictsExhausted, is_write_conflict, write_transaction
+from social_pipeline_tests.helpers import (
+    HALF_LIVES_AFTER_MIGRATION,
+    HALF_LIVES_QUERY,
+    write_lifecycle_rows_without_half_lives,
+)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SAMPLES = REPOSITORY / "data" / "inbox-samples"
@@ -103,6 +108,15 @@ def test_a_read_only_connection_never_writes(lake):
         reader.execute("INSERT INTO raw.accounts VALUES ('bob', 'UTC', 'test', TIMESTAMP '2026-11-01')")
     with pytest.raises(duckdb.InvalidInputException, match="read-only"):
         reader.execute("CREATE TABLE raw.scratch (a INTEGER)")
+
+
+def test_a_lake_from_before_stored_half_lives_gets_them_on_migration(lake):
+    con = connect()
+    write_lifecycle_rows_without_half_lives(con)
+    con.close()
+    con = connect()
+    assert con.execute(HALF_LIVES_QUERY).fetchall() == HALF_LIVES_AFTER_MIGRATION
+    con.close()
 
 
 def test_lake_without_data_path_names_the_variable(lake, monkeypatch):

@@ -3,7 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from social_pipeline.core.lifecycle import lifecycle_params
+from social_pipeline.core.lifecycle import LIFECYCLE_TABLE, lifecycle_params, store_half_lives
+from social_pipeline.core.lifecycle import sql as core_lifecycle_sql
 from social_pipeline.core.sql_files import scalar, sql_loader
 from social_pipeline.defs.analytics.assets import post_snapshots
 from social_pipeline.defs.common import (
@@ -18,7 +19,6 @@ from social_pipeline.resources.warehouse import WarehouseResource
 from social_pipeline.warehouse.write_conflicts import write_transaction
 
 sql = sql_loader(__file__)
-LIFECYCLE_TABLE = "analytics.post_lifecycle"
 
 
 class PostLifecycleConfig(dg.Config):
@@ -78,6 +78,7 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     con.execute(f"CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS {week_posts}", week)
     con.execute("DELETE FROM analytics.post_lifecycle WHERE post_id IN (SELECT post_id FROM lifecycle_refresh)")
     con.execute(f"INSERT INTO analytics.post_lifecycle BY NAME {sql('post_lifecycle')}", params)
+    store_half_lives(con, params["week_age_hours"])
     con.execute(f"INSERT INTO lifecycle_accounts {week_posts}", week)
     con.execute(
         "DELETE FROM analytics.account_lifecycle_curves WHERE user_id IN (SELECT user_id FROM lifecycle_accounts)"
@@ -108,12 +109,17 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     pool=WAREHOUSE_POOL,
     description="One row per post and age (1, 3, 6, 24, 72 and 168 h): cumulative impressions and "
     "engagements from the newest snapshot at or before that age, with that snapshot's own age "
-    "(`snapshot_age_hours`), nothing interpolated. Also rebuilds `analytics.account_lifecycle_curves` "
+    "(`snapshot_age_hours`), nothing interpolated; the 168 h row holds the post's half-life. "
+    "Also rebuilds `analytics.account_lifecycle_curves` "
     "(per account: the median share of 7-day impressions reached at each age, and the half-life). "
     "Incremental: only posts with new snapshots are recomputed (set `full_refresh` to rebuild all).",
     metadata=table_definition_metadata("analytics.post_lifecycle"),
     code_version=code_version(
-        "1", sql("post_lifecycle_refresh_posts"), sql("post_lifecycle"), sql("account_lifecycle_curves")
+        "2",
+        sql("post_lifecycle_refresh_posts"),
+        sql("post_lifecycle"),
+        core_lifecycle_sql("lifecycle_half_lives"),
+        sql("account_lifecycle_curves"),
     ),
     **asset_labels("data_platform", "analytics", "hourly"),
 )

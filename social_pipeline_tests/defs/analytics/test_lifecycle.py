@@ -79,6 +79,16 @@ def test_typical_curve_is_the_median_share_and_half_life_the_median_post(warehou
     assert curve == [(age, n, *(round(v, 6) for v in shares), 14.5) for age, (n, *shares) in sorted(expected.items())]
 
 
+def test_each_posts_half_life_is_stored_on_its_week_row(warehouse):
+    run(warehouse)
+    # a reaches half of its 950 (475) first at its 23 h snapshot, b half of 1000 at 6 h; c has no week row.
+    assert rows(
+        warehouse,
+        "SELECT post_id, age_hours, half_life_hours FROM analytics.post_lifecycle "
+        "WHERE half_life_hours IS NOT NULL OR age_hours = 168 ORDER BY post_id",
+    ) == [("a", 168, 23.0), ("b", 168, 6.0)]
+
+
 def test_only_posts_with_new_snapshots_are_recomputed(warehouse, db_path):
     first = run(warehouse)
     assert first["posts_refreshed"].value == 3

@@ -2,9 +2,9 @@
 -- and age, the median (and 10th and 90th percentile) share of the 7-day impressions its posts had
 -- reached, over the posts observed for the whole week with impressions whose snapshot lies close to
 -- the age (within 15 minutes or a tenth of it: hourly collections read a 1 h row anywhere from 0 to
--- 1 h); and the account's half-life.
+-- 1 h); and the account's half-life (the median of its posts').
 WITH week AS (
-    SELECT post_id, user_id, impressions AS week_impressions
+    SELECT post_id, user_id, impressions AS week_impressions, half_life_hours
     FROM analytics.post_lifecycle
     WHERE age_hours = $week_age_hours AND impressions > 0
       AND user_id IN (SELECT user_id FROM lifecycle_accounts)
@@ -17,18 +17,10 @@ shares AS (
       AND (l.age_hours = $week_age_hours
            OR l.age_hours - l.snapshot_age_hours <= greatest(0.25, 0.1 * l.age_hours))
 ),
-post_half_lives AS (
-    -- The age of the post's first snapshot at which half of its 7-day impressions had been reached.
-    SELECT w.user_id, w.post_id, min(s.hours_since_published) AS half_life_hours
-    FROM week AS w
-    JOIN analytics.post_snapshots AS s USING (post_id)
-    WHERE s.hours_since_published BETWEEN 0 AND $week_age_hours
-      AND s.impressions >= 0.5 * w.week_impressions
-    GROUP BY ALL
-),
 half_lives AS (
+    -- Each post's half-life is stored on its week row (core/sql/lifecycle_half_lives.sql).
     SELECT user_id, median(half_life_hours) AS half_life_hours
-    FROM post_half_lives
+    FROM week
     GROUP BY user_id
 )
 SELECT
