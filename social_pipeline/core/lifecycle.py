@@ -42,9 +42,9 @@ def lifecycle_params(max_age_hours: int = WEEK_AGE_HOURS) -> dict:
 
 
 def store_half_lives(con, week_age_hours: int = WEEK_AGE_HOURS) -> None:
-    """Write the half-life on the week row of the posts in the temp table lifecycle_refresh(post_id), from
-    their snapshots in the temp view lifecycle_snapshots. Stored per post, so an account's curve is
-    recomputed from analytics.post_lifecycle alone, never from the whole snapshot history."""
+    """Write the half-life on the week rows of the temp table lifecycle_rows, from the snapshots in the
+    temp view lifecycle_snapshots. Stored per post, so an account's curve is recomputed from
+    analytics.post_lifecycle alone, never from the whole snapshot history."""
     con.execute(sql("lifecycle_half_lives"), {"week_age_hours": week_age_hours})
 
 
@@ -54,7 +54,14 @@ def fill_half_lives(con) -> None:
         "CREATE OR REPLACE TEMP VIEW lifecycle_snapshots AS "
         "SELECT * FROM analytics.post_snapshots WHERE hours_since_published >= 0"
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS SELECT DISTINCT post_id FROM {LIFECYCLE_TABLE}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE lifecycle_rows AS SELECT * FROM {LIFECYCLE_TABLE} WHERE age_hours = $week",
+        {"week": WEEK_AGE_HOURS},
+    )
     store_half_lives(con)
-    con.execute("DROP TABLE lifecycle_refresh")
+    con.execute(
+        f"UPDATE {LIFECYCLE_TABLE} AS l SET half_life_hours = r.half_life_hours FROM lifecycle_rows AS r "
+        "WHERE l.post_id = r.post_id AND l.age_hours = r.age_hours AND r.half_life_hours IS NOT NULL"
+    )
+    con.execute("DROP TABLE lifecycle_rows")
     con.execute("DROP VIEW lifecycle_snapshots")

@@ -462,6 +462,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("post_id", "VARCHAR NOT NULL"),
         ("queued_at", "TIMESTAMP NOT NULL"),
         ("snapshot_time_from", "TIMESTAMP"),
+        ("earliest_snapshot_time", "TIMESTAMP"),
     ],
     # One row: the schema_version() the file was last created or migrated to.
     "ops.schema_version": [
@@ -974,6 +975,9 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "queued_at": "When post_snapshots rewrote the post's snapshots (UTC).",
         "snapshot_time_from": "The post's newest snapshot is at or after this time (the newest one the run "
         "wrote), so only its snapshots from then on are read; NULL when the run removed some of its snapshots.",
+        "earliest_snapshot_time": "The earliest snapshot of the post the run wrote: a post observed for its "
+        "whole first week whose new snapshots are all later keeps its post_lifecycle rows. NULL when the "
+        "run removed some of its snapshots.",
     },
     "ops.unfinished_post_fetches": {
         "fetched_from": "Start of the failed fetch's window (where the next `raw_posts` run starts again).",

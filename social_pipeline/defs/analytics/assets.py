@@ -60,11 +60,13 @@ QUEUED_TABLES = ("analytics.post_performance", "analytics.post_lifecycle")
 
 
 def queue_posts(con, posts_query: str) -> None:
-    """Queue the posts `posts_query` selects (post_id, snapshot_time_from) for every table built from post_snapshots."""
+    """Queue the posts `posts_query` selects (post_id, snapshot_time_from, earliest_snapshot_time) for every
+    table built from post_snapshots."""
     for table in QUEUED_TABLES:
         con.execute(
-            "INSERT INTO ops.post_refresh_queue (table_name, post_id, queued_at, snapshot_time_from) "
-            f"SELECT $table, post_id, $now, snapshot_time_from FROM ({posts_query})",
+            "INSERT INTO ops.post_refresh_queue "
+            "(table_name, post_id, queued_at, snapshot_time_from, earliest_snapshot_time) "
+            f"SELECT $table, post_id, $now, snapshot_time_from, earliest_snapshot_time FROM ({posts_query})",
             {"table": table, "now": utc_now()},
         )
 
@@ -125,7 +127,8 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             replaced = "partition_key IN (SELECT partition_key FROM refresh_keys)"
             queue_posts(
                 con,
-                "SELECT DISTINCT post_id, NULL::TIMESTAMP AS snapshot_time_from "
+                "SELECT DISTINCT post_id, NULL::TIMESTAMP AS snapshot_time_from, "
+                "NULL::TIMESTAMP AS earliest_snapshot_time "
                 f"FROM analytics.post_snapshots WHERE {replaced}",
             )
             con.execute(
@@ -190,7 +193,9 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
                 f"SELECT post_id, max(snapshot_time), min(snapshot_time) FROM {written} GROUP BY post_id"
             )
         queue_posts(
-            con, "SELECT post_id, max(snapshot_time_from) AS snapshot_time_from FROM written_posts GROUP BY post_id"
+            con,
+            "SELECT post_id, max(snapshot_time_from) AS snapshot_time_from, "
+            "min(earliest_written) AS earliest_snapshot_time FROM written_posts GROUP BY post_id",
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE metric_drop_posts AS "

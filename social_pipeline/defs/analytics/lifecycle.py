@@ -27,35 +27,38 @@ class PostLifecycleConfig(dg.Config):
 
 def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     """Recompute the lifecycle rows of the posts whose snapshots changed, and the curves of their
-    accounts, in the caller's transaction. Returns {posts_refreshed, accounts_refreshed}. Leaves the
-    temp table `lifecycle_refresh` (the refreshed posts) for the caller's metadata."""
+    accounts, in the caller's transaction. Returns {posts_compared, posts_refreshed, accounts_refreshed}.
+    Leaves the temp table `lifecycle_rows` (the rows written) for the caller's metadata."""
     params = lifecycle_params()
     # The posts to compare: those post_snapshots queued since the last run (what this run takes from the
     # queue; rows queued meanwhile stay), or every post on a full refresh or while the table is empty.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE lifecycle_queue AS "
-        "SELECT post_id, queued_at FROM ops.post_refresh_queue WHERE table_name = $table",
+        "SELECT post_id, queued_at, earliest_snapshot_time FROM ops.post_refresh_queue WHERE table_name = $table",
         {"table": LIFECYCLE_TABLE},
     )
-    every_post = full_refresh or not scalar(con, "SELECT count(*) FROM analytics.post_lifecycle")
+    every_post = full_refresh or not scalar(con, f"SELECT count(*) FROM {LIFECYCLE_TABLE}")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE lifecycle_candidates AS "
         + (
-            "SELECT DISTINCT post_id FROM analytics.post_snapshots UNION SELECT post_id FROM analytics.post_lifecycle"
+            "SELECT post_id, NULL::TIMESTAMP AS published_at FROM "
+            f"(SELECT post_id FROM analytics.post_snapshots UNION SELECT post_id FROM {LIFECYCLE_TABLE})"
             if every_post
-            else "SELECT DISTINCT post_id FROM lifecycle_queue"
-        )
+            else sql("post_lifecycle_candidates")
+        ),
+        {} if every_post else {"week_age_hours": params["week_age_hours"]},
     )
-    # The candidates' snapshots: from the day before the earliest publication among them on, when each is a
-    # stored post (a day: a post's time may be refined within its day, after its snapshots were written).
-    # On a table written in collection order DuckDB then reads only the row groups of that stretch.
+    # The candidates' snapshots and stored rows: from the day before the earliest publication among them on,
+    # when each is a stored post (a day: a post's time may be refined within its day, after its snapshots
+    # were written). Both tables are written in time order, so DuckDB reads only the row groups of that
+    # stretch.
     snapshots_from = (
         None
         if every_post
         else scalar(
             con,
-            "SELECT CASE WHEN count(p.post_id) = count(*) THEN min(p.published_at) - INTERVAL 1 DAY END "
-            "FROM lifecycle_candidates AS c LEFT JOIN raw.posts AS p USING (post_id)",
+            "SELECT CASE WHEN count(published_at) = count(*) THEN min(published_at) - INTERVAL 1 DAY END "
+            "FROM lifecycle_candidates",
         )
     )
     since = "" if snapshots_from is None else f" AND snapshot_time >= TIMESTAMP '{pd.Timestamp(snapshots_from)}'"
@@ -63,23 +66,33 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
         "CREATE OR REPLACE TEMP VIEW lifecycle_snapshots AS SELECT * FROM analytics.post_snapshots "
         f"WHERE hours_since_published >= 0{since}"  # a date-only post has no age
     )
+    # A row's snapshot is at or after its post's publication.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW lifecycle_stored AS SELECT * FROM {LIFECYCLE_TABLE} WHERE TRUE{since}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE lifecycle_refresh AS {sql('post_lifecycle_refresh_posts')}",
         {"week_age_hours": params["week_age_hours"], "full_refresh": full_refresh},
     )
+    # The refreshed posts' rows are staged: the half-lives, the accounts and the metadata read them there.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lifecycle_rows AS "
+        f"SELECT *, NULL::DOUBLE AS half_life_hours FROM ({sql('post_lifecycle')})",
+        params,
+    )
+    store_half_lives(con, params["week_age_hours"])
     # An account's curves read only its posts observed for the whole week (a row at the week's age): they
     # change when such a post is refreshed, so its accounts are taken before the rows are replaced (a post
     # may have gone) and after (a post may just have completed its week).
-    week_posts = (
-        "SELECT user_id FROM analytics.post_lifecycle "
-        "WHERE age_hours = $week_age_hours AND post_id IN (SELECT post_id FROM lifecycle_refresh)"
-    )
     week = {"week_age_hours": params["week_age_hours"]}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS {week_posts}", week)
-    con.execute("DELETE FROM analytics.post_lifecycle WHERE post_id IN (SELECT post_id FROM lifecycle_refresh)")
-    con.execute(f"INSERT INTO analytics.post_lifecycle BY NAME {sql('post_lifecycle')}", params)
-    store_half_lives(con, params["week_age_hours"])
-    con.execute(f"INSERT INTO lifecycle_accounts {week_posts}", week)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE lifecycle_accounts AS "
+        "SELECT user_id FROM lifecycle_stored WHERE age_hours = $week_age_hours "
+        "AND post_id IN (SELECT post_id FROM lifecycle_refresh) "
+        "UNION ALL SELECT user_id FROM lifecycle_rows WHERE age_hours = $week_age_hours",
+        week,
+    )
+    con.execute(f"DELETE FROM {LIFECYCLE_TABLE} WHERE post_id IN (SELECT post_id FROM lifecycle_refresh){since}")
+    # In time order, as post_snapshots writes: the lookups above skip the row groups before `since`.
+    con.execute(f"INSERT INTO {LIFECYCLE_TABLE} BY NAME SELECT * FROM lifecycle_rows ORDER BY snapshot_time")
     con.execute(
         "DELETE FROM analytics.account_lifecycle_curves WHERE user_id IN (SELECT user_id FROM lifecycle_accounts)"
     )
@@ -88,6 +101,7 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
         {"week_age_hours": params["week_age_hours"]},
     )
     counts = {
+        "posts_compared": int(scalar(con, "SELECT count(*) FROM lifecycle_candidates")),
         "posts_refreshed": int(scalar(con, "SELECT count(*) FROM lifecycle_refresh")),
         "accounts_refreshed": int(scalar(con, "SELECT count(DISTINCT user_id) FROM lifecycle_accounts")),
     }
@@ -96,9 +110,10 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
         "WHERE q.table_name = $table AND q.post_id = t.post_id AND q.queued_at = t.queued_at",
         {"table": LIFECYCLE_TABLE},
     )
-    for table in ("lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue"):
+    for table in ("lifecycle_accounts", "lifecycle_candidates", "lifecycle_queue", "lifecycle_refresh"):
         con.execute(f"DROP TABLE {table}")
     con.execute("DROP VIEW lifecycle_snapshots")
+    con.execute("DROP VIEW lifecycle_stored")
     return counts
 
 
@@ -116,6 +131,7 @@ def refresh_post_lifecycle(con, full_refresh: bool = False) -> dict:
     metadata=table_definition_metadata("analytics.post_lifecycle"),
     code_version=code_version(
         "2",
+        sql("post_lifecycle_candidates"),
         sql("post_lifecycle_refresh_posts"),
         sql("post_lifecycle"),
         core_lifecycle_sql("lifecycle_half_lives"),
@@ -127,17 +143,15 @@ def post_lifecycle(context: dg.AssetExecutionContext, config: PostLifecycleConfi
     def write_lifecycle(con):
         counts = refresh_post_lifecycle(con, config.full_refresh)
         meta = table_metadata(
-            con,
-            "analytics.post_lifecycle",
-            "post_id IN (SELECT post_id FROM lifecycle_refresh)",
-            order_by="snapshot_time DESC, post_id, age_hours",
+            con, LIFECYCLE_TABLE, order_by="snapshot_time DESC, post_id, age_hours", written_rows="lifecycle_rows"
         )
-        con.execute("DROP TABLE lifecycle_refresh")
+        con.execute("DROP TABLE lifecycle_rows")
         curves = con.execute("SELECT * FROM analytics.account_lifecycle_curves ORDER BY user_id, age_hours").df()
         return meta, counts, curves
 
     with warehouse.get_connection() as con:
         meta, counts, curves = write_transaction(con, write_lifecycle, "analytics.post_lifecycle")
+    meta["posts_compared"] = dg.MetadataValue.int(counts["posts_compared"])
     meta["posts_refreshed"] = dg.MetadataValue.int(counts["posts_refreshed"])
     meta["accounts_refreshed"] = dg.MetadataValue.int(counts["accounts_refreshed"])
     meta["account_lifecycle_curves"] = preview_table(curves.head(60))

@@ -105,6 +105,28 @@ def test_only_posts_with_new_snapshots_are_recomputed(warehouse, db_path):
     ) == [(1, 0.5, 10), (3, 2.0, 40)]
 
 
+def test_a_post_past_its_week_is_compared_again_only_for_a_snapshot_within_the_week(warehouse, db_path):
+    run(warehouse)
+    published_a = HISTORY[0][1]
+    later = YOUNG_PUBLISHED + pd.Timedelta(hours=5)
+    con = connect(db_path)
+    # a (observed for its week) is collected again at 200 h: its rows read nothing past 168 h.
+    add_lifecycle_snapshot(con, "a", published_a, 200, 1100, written_at=later)
+    con.close()
+    week_done = run(warehouse)
+    assert (week_done["posts_compared"].value, week_done["posts_refreshed"].value) == (0, 0)
+    # A late row at 50 h is within the week: a is compared and its 72 h row now reads it.
+    con = connect(db_path)
+    add_lifecycle_snapshot(con, "a", published_a, 50, 850, written_at=later + pd.Timedelta(hours=1))
+    con.close()
+    late = run(warehouse)
+    assert (late["posts_compared"].value, late["posts_refreshed"].value) == (1, 1)
+    assert rows(
+        warehouse,
+        "SELECT snapshot_age_hours, impressions FROM analytics.post_lifecycle WHERE post_id = 'a' AND age_hours = 72",
+    ) == [(50.0, 850)]
+
+
 def test_curves_are_recomputed_only_for_a_change_to_a_post_observed_for_the_week(warehouse, db_path):
     run(warehouse)
     curves_query = "SELECT * FROM analytics.account_lifecycle_curves ORDER BY user_id, age_hours"

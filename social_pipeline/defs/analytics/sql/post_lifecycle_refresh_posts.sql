@@ -4,7 +4,8 @@
 -- rows is recomputed; a post past the week with no new early snapshot is left alone. A count rather
 -- than a high-water mark, so a row stamped earlier that commits later is not skipped. Only the posts
 -- in lifecycle_candidates(post_id) are compared: those post_snapshots rewrote since the last run, whose
--- snapshots (a post's age known and not negative) lifecycle_snapshots holds.
+-- snapshots (a post's age known and not negative) lifecycle_snapshots holds and whose stored rows
+-- lifecycle_stored holds.
 WITH observed AS (
     SELECT
         post_id,
@@ -17,7 +18,7 @@ WITH observed AS (
 ),
 stored AS (
     SELECT DISTINCT post_id, snapshots_used, source_written_at, observed_through_hours
-    FROM analytics.post_lifecycle
+    FROM lifecycle_stored  -- the candidates' stored rows lie in the same stretch as their snapshots
     WHERE post_id IN (SELECT post_id FROM lifecycle_candidates)
 )
 SELECT o.post_id
