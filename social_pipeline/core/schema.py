@@ -464,6 +464,12 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("snapshot_time_from", "TIMESTAMP"),
         ("earliest_snapshot_time", "TIMESTAMP"),
     ],
+    # Written by post_snapshots (core/snapshot_collections.py): one row per raw collection it has read.
+    "ops.post_snapshot_collections": [
+        ("partition_key", "VARCHAR NOT NULL"),
+        ("raw_rows", "BIGINT NOT NULL"),
+        ("snapshot_rows", "BIGINT NOT NULL"),
+    ],
     # One row: the schema_version() the file was last created or migrated to.
     "ops.schema_version": [
         ("version", "VARCHAR NOT NULL"),
@@ -979,6 +985,13 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "whole first week whose new snapshots are all later keeps its post_lifecycle rows. NULL when the "
         "run removed some of its snapshots.",
     },
+    "ops.post_snapshot_collections": {
+        "partition_key": "The collection (raw.tweet_metrics.partition_key).",
+        "raw_rows": "Its rows in raw.tweet_metrics, of every status, when post_snapshots last read it.",
+        "snapshot_rows": "The analytics.post_snapshots rows written from it. While the two columns' totals "
+        "equal the two tables' row counts, an hourly refresh finds removed collections without scanning "
+        "the history; otherwise the run compares every collection and rebuilds this table.",
+    },
     "ops.unfinished_post_fetches": {
         "fetched_from": "Start of the failed fetch's window (where the next `raw_posts` run starts again).",
         "posts_kept": "Posts of the pages fetched before the failure, stored.",
@@ -1053,6 +1066,7 @@ TABLE_ROWS: dict[str, str] = {
     "ops.x_api_usage": "day, X API endpoint, account, kind of read and run",
     "ops.post_alerts": "post and direction it left its expected band in",
     "ops.post_refresh_queue": "post and table still to refresh it (emptied by that table's next run)",
+    "ops.post_snapshot_collections": "raw collection post_snapshots has read",
     "ops.schema_version": "warehouse file (one row)",
     "analytics.user_summary": "user, network and week",
     "analytics.engagement_by_content_type": "user, network, week and content type",

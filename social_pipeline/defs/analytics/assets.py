@@ -10,6 +10,13 @@ from social_pipeline.core import analytics_queries as q
 from social_pipeline.core.analytics_queries import used_params
 from social_pipeline.core.clock import utc_now
 from social_pipeline.core.metric_drops import METRIC_DROPS_SQL, refresh_metric_drops
+from social_pipeline.core.snapshot_collections import (
+    COLLECTIONS_SQL,
+    COLLECTIONS_TABLE,
+    collections_known,
+    count_touched_collections,
+    record_collections,
+)
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.common import (
     SINGLE_RUN,
@@ -86,6 +93,7 @@ def queue_posts(con, posts_query: str) -> None:
         sql("post_snapshots_refresh_keys"),
         sql("post_snapshots"),
         *(sql(name) for name in METRIC_DROPS_SQL),
+        *(sql(name) for name in COLLECTIONS_SQL),
     ),
     **asset_labels("data_platform", "analytics", "hourly"),
 )
@@ -96,12 +104,13 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
     def write_post_snapshots(con):
         # The table's statistics give the newest row read without a scan; an empty table reads everything.
         newest_read = scalar(con, "SELECT max(source_written_at) FROM analytics.post_snapshots")
-        if config.full_refresh or newest_read is None:
+        full = config.full_refresh or newest_read is None
+        read_since = None if full else pd.Timestamp(newest_read) - REFRESH_LOOKBACK
+        if full:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics"
             )
         else:
-            read_since = pd.Timestamp(newest_read) - REFRESH_LOOKBACK
             arrived_from = scalar(
                 con, "SELECT min(published_at) FROM raw.posts WHERE ingested_at >= $s", {"s": read_since}
             )
@@ -109,14 +118,25 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
                 f"CREATE OR REPLACE TEMP TABLE refresh_keys AS {sql('post_snapshots_refresh_keys')}",
                 {"read_since": read_since, "arrived_from": arrived_from},
             )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE stored_keys AS SELECT DISTINCT partition_key FROM analytics.post_snapshots"
-        )
-        # Collections whose raw rows are gone (a re-run that found nothing) go too.
-        con.execute(
-            "INSERT INTO refresh_keys SELECT partition_key FROM stored_keys "
-            "EXCEPT SELECT DISTINCT partition_key FROM raw.tweet_metrics"
-        )
+        count_touched_collections(con, read_since)
+        known = not full and collections_known(con)
+        if known:
+            # No collection lost rows outside those just counted: the recorded keys are the stored ones.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE stored_keys AS "
+                f"SELECT partition_key FROM {COLLECTIONS_TABLE} WHERE snapshot_rows > 0"
+            )
+        else:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE stored_keys AS "
+                "SELECT DISTINCT partition_key FROM analytics.post_snapshots"
+            )
+            # Collections whose raw rows are gone (a re-run that found nothing) go too.
+            con.execute(
+                "INSERT INTO refresh_keys SELECT partition_key FROM stored_keys "
+                "EXCEPT SELECT DISTINCT partition_key FROM raw.tweet_metrics"
+            )
+        con.execute("CREATE OR REPLACE TEMP TABLE refreshed_collections AS SELECT partition_key FROM refresh_keys")
         refreshed = scalar(con, "SELECT count(*) FROM refresh_keys")
         # The posts whose drops (analytics.post_metric_drops) are recomputed, from their earliest removed or
         # written snapshot on.
@@ -144,13 +164,13 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
         else:
             batches_sql = (
                 "SELECT partition_key, (sum(raw_rows) OVER (ORDER BY partition_key) - 1) // $batch_rows AS batch "
-                "FROM (SELECT partition_key, count(*) AS raw_rows FROM raw.tweet_metrics "
-                "      SEMI JOIN refresh_keys USING (partition_key) GROUP BY ALL)"
+                "FROM touched_collections SEMI JOIN refresh_keys USING (partition_key)"
             )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE refresh_batches AS {batches_sql}",
             used_params(batches_sql, {"batch_rows": config.refresh_batch_rows}),
         )
+        con.execute("CREATE OR REPLACE TEMP TABLE written_collections (partition_key VARCHAR, snapshot_rows BIGINT)")
         con.execute(
             "CREATE OR REPLACE TEMP TABLE written_posts "
             "(post_id VARCHAR, snapshot_time_from TIMESTAMP, earliest_written TIMESTAMP)"
@@ -192,6 +212,7 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
                 "INSERT INTO written_posts "
                 f"SELECT post_id, max(snapshot_time), min(snapshot_time) FROM {written} GROUP BY post_id"
             )
+            con.execute(f"INSERT INTO written_collections SELECT partition_key, count(*) FROM {written} GROUP BY ALL")
         queue_posts(
             con,
             "SELECT post_id, max(snapshot_time_from) AS snapshot_time_from, "
@@ -203,6 +224,7 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             "FROM (SELECT * FROM metric_drop_posts UNION ALL SELECT post_id, earliest_written FROM written_posts) "
             "GROUP BY post_id"
         )
+        record_collections(con, known)
         # A refresh of many batches recomputes its posts' drops in as many statements (bounded sorts).
         drops_written = refresh_metric_drops(con, chunks=max(1, len(batches)))
         # The preview reads the last batch's rows (the newest collections), not the whole table.
@@ -211,6 +233,7 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
         )
         meta["rows_written_this_run"] = dg.MetadataValue.int(int(rows_written))
         meta["refresh_batches"] = dg.MetadataValue.int(len(batches))
+        meta["history_scanned"] = dg.MetadataValue.bool(not known)
         meta["metric_drops_written"] = dg.MetadataValue.int(drops_written)
         con.execute("DROP VIEW batch_snapshots")
         for table in (
@@ -220,6 +243,9 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             "written_posts",
             "new_snapshots",
             "metric_drop_posts",
+            "touched_collections",
+            "refreshed_collections",
+            "written_collections",
         ):
             con.execute(f"DROP TABLE {table}")
         return meta, refreshed

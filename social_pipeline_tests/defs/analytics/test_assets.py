@@ -114,6 +114,48 @@ def test_a_removed_collection_falls_back_to_the_posts_earlier_snapshot(warehouse
     assert meta["posts_refreshed"].value == 1
 
 
+def refresh_snapshots(warehouse) -> Mapping:
+    result = dg.materialize([post_snapshots], resources={"warehouse": warehouse})
+    assert result.success
+    return result.asset_materializations_for_node("post_snapshots")[0].metadata
+
+
+def collections(warehouse) -> list[tuple]:
+    with warehouse.get_connection() as con:
+        return con.execute("SELECT * FROM ops.post_snapshot_collections ORDER BY partition_key").fetchall()
+
+
+def test_an_hour_counts_its_collections_without_scanning_the_history(warehouse):
+    # The fixture's first run (an empty table) counted its one collection: 3 raw rows, 3 snapshots.
+    assert collections(warehouse) == [("2026-11-16-09:00", 3, 3)]
+    add_collection(warehouse, "p1", "2026-11-16 11:00", 150, 7)
+    with warehouse.get_connection() as con:  # p2 gone from X: a status row, no snapshot
+        con.execute(
+            "INSERT INTO raw.tweet_metrics (post_id, collected_at, source, status, partition_key, written_at) "
+            "VALUES ('p2', '2026-11-16 11:00', 'test', 'unavailable', '2026-11-16-10:00', '2026-11-16 11:00')"
+        )
+    meta = refresh_snapshots(warehouse)
+    assert meta["history_scanned"].value is False
+    assert collections(warehouse) == [("2026-11-16-09:00", 3, 3), ("2026-11-16-10:00", 2, 1)]
+    # Nothing new: the counts still add up and stay as they are.
+    assert refresh_snapshots(warehouse)["history_scanned"].value is False
+    assert collections(warehouse) == [("2026-11-16-09:00", 3, 3), ("2026-11-16-10:00", 2, 1)]
+
+
+def test_rows_removed_outside_the_pipeline_make_a_run_compare_every_collection(warehouse):
+    add_collection(warehouse, "p1", "2026-11-16 11:00", 150, 7)
+    refresh_snapshots(warehouse)
+    # The 11:00 collection's rows deleted by hand: the raw total no longer adds up.
+    with warehouse.get_connection() as con:
+        con.execute("DELETE FROM raw.tweet_metrics WHERE partition_key = '2026-11-16-10:00'")
+    meta = refresh_snapshots(warehouse)
+    assert meta["history_scanned"].value is True
+    assert collections(warehouse) == [("2026-11-16-09:00", 3, 3)]
+    with warehouse.get_connection() as con:
+        assert con.execute("SELECT count(*) FROM analytics.post_snapshots").fetchall() == [(3,)]
+    assert refresh_snapshots(warehouse)["history_scanned"].value is False
+
+
 def test_incremental_rows_equal_a_full_rebuild(warehouse):
     add_collection(warehouse, "p1", "2026-11-16 11:00", 150, 7)
     add_collection(warehouse, "p3", "2026-11-16 12:00", 320, 11)
