@@ -90,7 +90,7 @@ def simulated_training_dataset(
             "$as_of AS updated_at FROM sim_zones",
             {"as_of": as_of},
         )
-        con.execute("CREATE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+        con.execute("CREATE OR REPLACE TEMP VIEW refresh_raw AS SELECT * FROM raw.tweet_metrics")
         con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql_text('post_snapshots')}")
         return build_training_frame(con, SETTLE_AGE_HOURS)
 

@@ -81,9 +81,7 @@ def analytics_sql(database: str, first_week: str, last_week: str) -> dict:
     with connect(database) as con:
         started = time.perf_counter()
         with transaction(con):
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics"
-            )
+            con.execute("CREATE OR REPLACE TEMP VIEW refresh_raw AS SELECT * FROM raw.tweet_metrics")
             con.execute("DELETE FROM analytics.post_snapshots")
             con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql('post_snapshots')}")
             con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql('post_performance')}")

@@ -404,11 +404,11 @@ HALF_LIVES_AFTER_MIGRATION = [(24, None), (168, 3.0)]
 
 def refresh_post_tables(con):
     """What post_snapshots (full refresh) and post_performance do, with the foundation's SQL."""
-    con.execute("CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+    con.execute("CREATE OR REPLACE TEMP VIEW refresh_raw AS SELECT * FROM raw.tweet_metrics")
     con.execute("DELETE FROM analytics.post_snapshots")
     con.execute(f"INSERT INTO analytics.post_snapshots BY NAME {sql_text('post_snapshots')}")
     con.execute(f"CREATE OR REPLACE TABLE analytics.post_performance AS {sql_text('post_performance')}")
-    con.execute("DROP TABLE refresh_keys")
+    con.execute("DROP VIEW refresh_raw")
 
 
 # ----- the X API through HTTP-level fakes ---------------------------------------------------------

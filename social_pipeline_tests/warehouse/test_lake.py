@@ -458,7 +458,7 @@ def test_ingest_two_runs_and_a_reader_at_once_on_the_lake(lake, tmp_path, cli_ou
     # No lost update: post_snapshots holds exactly what a full rebuild from the raw tables gives.
     from social_pipeline.core.analytics_queries import sql_text
 
-    con.execute("CREATE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics")
+    con.execute("CREATE OR REPLACE TEMP VIEW refresh_raw AS SELECT * FROM raw.tweet_metrics")
     rebuilt = con.execute(
         f"SELECT post_id, snapshot_time, impressions, likes FROM ({sql_text('post_snapshots')}) ORDER BY ALL"
     ).fetchall()

@@ -1,4 +1,5 @@
--- analytics.post_snapshots rows for the raw collections in refresh_keys(partition_key).
+-- analytics.post_snapshots rows for the raw rows in refresh_raw: the rows of the collections to refresh
+-- (a temp table for an hour's few collections, so the joins below know how few rows they are).
 -- One row per (post_id, snapshot_time); formulas are the macros from core/metrics.py.
 -- A network that counts no impressions (bluesky) rates engagements per follower at posting time:
 -- the account's newest follower figure at or before publication, else its earliest one after.
@@ -19,7 +20,7 @@ followers_at_post AS (
 -- and with nothing to weigh the weighted score stays NULL.
 metrics AS (
     SELECT * REPLACE (COALESCE(engagements(likes, retweets, replies, quotes), engagements) AS engagements)
-    FROM raw.tweet_metrics
+    FROM refresh_raw
 )
 SELECT
     m.post_id,
@@ -53,8 +54,7 @@ SELECT
 FROM metrics AS m
 JOIN raw.posts AS p USING (post_id)
 LEFT JOIN followers_at_post AS f USING (post_id)
-WHERE m.partition_key IN (SELECT partition_key FROM refresh_keys)
-  AND COALESCE(m.status, 'ok') = 'ok'
+WHERE COALESCE(m.status, 'ok') = 'ok'
 -- Two sources may report the same post at the same instant: keep the richer row.
 QUALIFY row_number() OVER (
     PARTITION BY m.post_id, m.collected_at

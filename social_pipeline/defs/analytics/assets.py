@@ -189,6 +189,13 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             "CREATE OR REPLACE TEMP VIEW batch_snapshots AS SELECT * FROM analytics.post_snapshots "
             "WHERE partition_key IN (SELECT partition_key FROM refresh_keys)"
         )
+        # Batches of many collections read their raw rows through a view (not copied); one batch (an hour's
+        # few collections) stages them below.
+        if not staged:
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW refresh_raw AS SELECT * FROM raw.tweet_metrics "
+                "WHERE partition_key IN (SELECT partition_key FROM refresh_keys)"
+            )
         rows_written = 0
         for batch in batches:
             con.execute(
@@ -197,6 +204,10 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
                 {"batch": batch},
             )
             if staged:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE refresh_raw AS SELECT * FROM raw.tweet_metrics "
+                    "WHERE partition_key IN (SELECT partition_key FROM refresh_keys)"
+                )
                 con.execute(f"CREATE OR REPLACE TEMP TABLE new_snapshots AS {sql('post_snapshots')}")
                 con.execute(
                     "INSERT INTO analytics.post_snapshots BY NAME SELECT * FROM new_snapshots ORDER BY snapshot_time"
@@ -236,6 +247,7 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
         meta["history_scanned"] = dg.MetadataValue.bool(not known)
         meta["metric_drops_written"] = dg.MetadataValue.int(drops_written)
         con.execute("DROP VIEW batch_snapshots")
+        con.execute(f"DROP {'TABLE' if staged else 'VIEW'} IF EXISTS refresh_raw")
         for table in (
             "refresh_keys",
             "stored_keys",
@@ -262,17 +274,23 @@ class PostPerformanceConfig(dg.Config):
 
 def _post_performance_of(posts_table: str, snapshots_from) -> str:
     """post_performance.sql for the posts in `posts_table` (a post_id column) alone: only their snapshots
-    are read, from `snapshots_from` on when given (a filter on the finished query would compute every
-    post's latest snapshot first)."""
+    (from `snapshots_from` on when given) and their rows of raw.posts are read (a filter on the finished
+    query would compute every post's latest snapshot first)."""
     query = sql("post_performance")
     every_snapshot = "FROM analytics.post_snapshots AS s"
-    if query.count(every_snapshot) != 1:
-        raise ValueError(f"post_performance.sql no longer reads {every_snapshot!r} once")
+    every_post = "JOIN raw.posts AS p USING (post_id)"
+    for relation in (every_snapshot, every_post):
+        if query.count(relation) != 1:
+            raise ValueError(f"post_performance.sql no longer reads {relation!r} once")
     since = "" if snapshots_from is None else f"snapshot_time >= TIMESTAMP '{pd.Timestamp(snapshots_from)}' AND "
+    # The posts too: joined whole, every stored post (with its text) would go into the join's hash table.
     return query.replace(
         every_snapshot,
         f"FROM (SELECT * FROM analytics.post_snapshots WHERE {since}"
         f"post_id IN (SELECT post_id FROM {posts_table})) AS s",
+    ).replace(
+        every_post,
+        f"JOIN (SELECT * FROM raw.posts WHERE post_id IN (SELECT post_id FROM {posts_table})) AS p USING (post_id)",
     )
 
 
