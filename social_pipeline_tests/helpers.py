@@ -250,13 +250,15 @@ def refresh_weekly(instance, result, db):
         for e in instance.all_logs(result.run_id)
         if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
     )
-    context = dg.build_run_status_sensor_context(
+    # The warehouse resource has a teardown (it closes a run's open file), so its context is entered.
+    with dg.build_run_status_sensor_context(
         sensor_name="refresh_weekly_after_inbox",
         dagster_instance=instance,
         dagster_run=run,
         dagster_event=event.dagster_event,
-    )
-    return refresh_weekly_after_inbox(context, warehouse=WarehouseResource(database=db))
+        resources={"warehouse": WarehouseResource(database=db)},
+    ) as context:
+        return refresh_weekly_after_inbox(context)
 
 
 # ----- data-quality checks on hand-inserted rows --------------------------------------------------

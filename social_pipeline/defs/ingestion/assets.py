@@ -88,6 +88,7 @@ def raw_posts(context: dg.AssetExecutionContext, source: SourceResource, warehou
         )
         apply_budget(con, source, src, context.run.run_id)
     failure = None
+    warehouse.release()  # the fetch may wait on the network: the file is free meanwhile
     try:
         posts = src.fetch_posts(src.user_ids(), start, now)
     except Exception as exc:
@@ -193,6 +194,7 @@ def raw_tweet_metrics(context: dg.AssetExecutionContext, source: SourceResource,
         apply_budget(con, source, src, context.run.run_id)
     # user_id lets a live source tell whose posts it may read non-public metrics of.
     failure = None
+    warehouse.release()  # the fetch may wait on the network: the file is free meanwhile
     try:
         batch = src.fetch_metrics(due[["post_id", "user_id", "collected_at"]])
     except Exception as exc:
@@ -276,6 +278,7 @@ def raw_account_snapshots(context: dg.AssetExecutionContext, source: SourceResou
         with warehouse.get_connection() as con:
             apply_budget(con, source, src, context.run.run_id)
     user_ids = src.user_ids()
+    warehouse.release()  # the fetch may wait on the network: the file is free meanwhile
     figures = src.fetch_account_figures(user_ids, times)
     figures, problems = sanitize_counts(figures, ("followers", "following", "post_count"), id_column="user_id")
     for problem in problems:
@@ -333,6 +336,7 @@ def raw_profile_activity(context: dg.AssetExecutionContext, source: SourceResour
             now - pd.Timedelta(days=source.history_days + 1),
         )
     closed_days = list(pd.date_range(last.normalize() + pd.Timedelta(days=1), now.normalize() - pd.Timedelta(days=1)))
+    warehouse.release()  # the fetch may wait on the network: the file is free meanwhile
     activity = src.fetch_profile_activity(src.user_ids(), closed_days)
     activity, problems = sanitize_counts(
         activity, tuple(c for c in activity.columns if c not in ("user_id", "platform", "snapshot_date")), "user_id"
