@@ -22,6 +22,7 @@ from .lifecycle import (
     INTERVAL_Z,
     LIFECYCLE_AGES_HOURS,
 )
+from .snapshot_collections import newest_snapshot_time
 from .sql_files import scalar, sql_loader
 
 sql = sql_loader(__file__)
@@ -100,7 +101,7 @@ def record_new_alerts(
             f"the prediction's age {settle_age_hours} h is none of the lifecycle ages "
             f"{LIFECYCLE_AGES_HOURS}: its curve share is unknown"
         )
-    window = {"send_within_hours": ALERT_SEND_WITHIN_HOURS}
+    window = {"send_within_hours": ALERT_SEND_WITHIN_HOURS, "newest_snapshot_time": newest_snapshot_time(con)}
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE alert_candidates AS {sql('post_alert_candidates')}",
         {
@@ -144,9 +145,8 @@ def undelivered_alerts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(
         "SELECT a.*, p.text FROM ops.post_alerts AS a LEFT JOIN raw.posts AS p USING (post_id) "
         "WHERE a.delivery_status IN ('pending', 'failed') "
-        "AND a.snapshot_time >= (SELECT max(snapshot_time) FROM analytics.post_snapshots) "
-        "- $hours * INTERVAL 1 HOUR ORDER BY a.detected_at, a.post_id, a.direction",
-        {"hours": ALERT_SEND_WITHIN_HOURS},
+        "AND a.snapshot_time >= $newest - $hours * INTERVAL 1 HOUR ORDER BY a.detected_at, a.post_id, a.direction",
+        {"hours": ALERT_SEND_WITHIN_HOURS, "newest": newest_snapshot_time(con)},
     ).df()
 
 

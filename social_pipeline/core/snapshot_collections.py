@@ -19,6 +19,30 @@ COLLECTIONS_SQL = (
 )
 
 
+def newest_snapshot_time(con):
+    """max(snapshot_time) of analytics.post_snapshots. DuckDB answers it from the table's statistics only
+    while no write since the last checkpoint touched the table; after one (within a run, the file stays
+    open) it reads the whole column. So it is first asked from the newest post_performance row on, a
+    bound at or below it whenever that table is up to date, which skips all but the newest row groups
+    (rows lie in time order); the whole table is read only when that finds nothing."""
+    # post_performance's first run creates it (a failed statement would end the caller's transaction).
+    performance_exists = scalar(
+        con,
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'analytics' AND table_name = 'post_performance'",
+    )
+    bound = (
+        scalar(con, "SELECT max(latest_snapshot_time) FROM analytics.post_performance") if performance_exists else None
+    )
+    if bound is not None:
+        newest = scalar(
+            con, "SELECT max(snapshot_time) FROM analytics.post_snapshots WHERE snapshot_time >= $b", {"b": bound}
+        )
+        if newest is not None:
+            return newest
+    return scalar(con, "SELECT max(snapshot_time) FROM analytics.post_snapshots")
+
+
 def count_touched_collections(con, read_since=None) -> None:
     """The temp table touched_collections(partition_key, raw_rows): the raw row counts, now, of the
     collections in refresh_keys and of those with raw rows written from `read_since` on (any status)."""

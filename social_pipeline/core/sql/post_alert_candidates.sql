@@ -8,6 +8,6 @@ FROM analytics.post_lifecycle AS l
 WHERE l.age_hours <= $alert_max_age_hours
   AND l.age_hours - l.snapshot_age_hours <= least($max_snapshot_lag_hours, 0.5 * l.age_hours)
   AND l.impressions IS NOT NULL
-  AND (NOT $recent_only OR l.snapshot_time >= (SELECT max(snapshot_time) FROM analytics.post_snapshots)
+  AND (NOT $recent_only OR l.snapshot_time >= $newest_snapshot_time
                                                - $send_within_hours * INTERVAL 1 HOUR)
   AND (SELECT count(*) FROM ops.post_alerts AS a WHERE a.post_id = l.post_id) < 2

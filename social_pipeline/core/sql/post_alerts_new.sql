@@ -71,7 +71,7 @@ SELECT
     impressions AS actual_impressions,
     expected_impressions, expected_low, expected_high, expectation_source, snapshot_time,
     $detected_at AS detected_at,
-    CASE WHEN snapshot_time >= (SELECT max(snapshot_time) FROM analytics.post_snapshots)
+    CASE WHEN snapshot_time >= $newest_snapshot_time
                                - $send_within_hours * INTERVAL 1 HOUR
          THEN 'pending' ELSE 'too_old_to_send' END AS delivery_status,
     0 AS delivery_attempts

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from social_pipeline.core.metrics import estimated_recruiter_reach
+from social_pipeline.core.snapshot_collections import newest_snapshot_time
 from social_pipeline.core.sql_files import scalar
 from social_pipeline.defs.analytics.assets import (
     best_posting_times,
@@ -80,10 +81,11 @@ def every_post_has_a_snapshot(warehouse: WarehouseResource) -> dg.AssetCheckResu
         rows = con.execute(
             """
             SELECT p.post_id FROM raw.posts AS p
-            WHERE p.published_at < (SELECT max(snapshot_time) FROM analytics.post_snapshots)
+            WHERE p.published_at < $newest
               AND p.post_id NOT IN (SELECT post_id FROM analytics.post_performance)
             ORDER BY 1
-            """
+            """,
+            {"newest": newest_snapshot_time(con)},
         ).fetchall()
         # Only the posts without a row are looked up in the raw collections (a scan of every collection).
         if rows:

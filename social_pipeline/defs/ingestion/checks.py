@@ -5,7 +5,8 @@ import dagster as dg
 import pandas as pd
 
 from social_pipeline.core.metrics import COUNT_COLUMNS
-from social_pipeline.core.sql_files import scalar, sql_loader
+from social_pipeline.core.snapshot_collections import newest_snapshot_time
+from social_pipeline.core.sql_files import sql_loader
 from social_pipeline.defs.analytics.assets import post_snapshots
 from social_pipeline.defs.checks_common import _result
 from social_pipeline.defs.ingestion.assets import raw_tweet_metrics
@@ -37,7 +38,7 @@ DECREASE_LOOKBACK_DAYS = 7
 )
 def cumulative_metrics_never_decrease(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        newest = scalar(con, "SELECT max(snapshot_time) FROM analytics.post_snapshots")
+        newest = newest_snapshot_time(con)
         rows = []
         if newest is not None:
             lookback_start = pd.Timestamp(newest) - pd.Timedelta(days=DECREASE_LOOKBACK_DAYS)
