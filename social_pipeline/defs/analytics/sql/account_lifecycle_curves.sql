@@ -9,9 +9,13 @@ WITH week AS (
     WHERE age_hours = $week_age_hours AND impressions > 0
       AND user_id IN (SELECT user_id FROM lifecycle_accounts)
 ),
+-- Their posts' rows, taken first: the filter below then reads these, not every stored row.
+week_rows AS MATERIALIZED (
+    SELECT * FROM analytics.post_lifecycle WHERE post_id IN (SELECT post_id FROM week)
+),
 shares AS (
     SELECT l.user_id, l.age_hours, l.impressions / w.week_impressions AS share
-    FROM analytics.post_lifecycle AS l
+    FROM week_rows AS l
     JOIN week AS w USING (post_id)
     WHERE l.impressions IS NOT NULL
       AND (l.age_hours = $week_age_hours
