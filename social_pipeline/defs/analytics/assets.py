@@ -105,7 +105,7 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
         # The table's statistics give the newest row read without a scan; an empty table reads everything.
         newest_read = scalar(con, "SELECT max(source_written_at) FROM analytics.post_snapshots")
         full = config.full_refresh or newest_read is None
-        read_since = None if full else pd.Timestamp(newest_read) - REFRESH_LOOKBACK
+        read_since = None if full or newest_read is None else pd.Timestamp(newest_read) - REFRESH_LOOKBACK
         if full:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE refresh_keys AS SELECT DISTINCT partition_key FROM raw.tweet_metrics"
