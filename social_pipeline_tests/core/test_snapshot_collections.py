@@ -1,5 +1,6 @@
 """The newest snapshot time, read from the newest post_performance row on, equals the table's maximum
-whether post_performance is up to date, behind, ahead of the snapshots (some removed) or empty."""
+whether post_performance is up to date, behind, ahead of the snapshots (some removed) or not yet built,
+and the caller's transaction stays usable."""
 
 from datetime import datetime
 
@@ -25,5 +26,9 @@ def test_the_newest_snapshot_time_is_the_tables_maximum(db_path, performance_lat
             "CREATE TABLE analytics.post_performance AS SELECT 'p1' AS post_id, $t::TIMESTAMP AS latest_snapshot_time",
             {"t": performance_latest},
         )
+    con.execute("BEGIN")  # callers ask inside their write transaction: it stays usable
     assert newest_snapshot_time(con) == datetime(2026, 11, 16, 12)
+    con.execute("INSERT INTO ops.post_snapshot_collections VALUES ('k', 1, 1)")
+    con.execute("COMMIT")
+    assert con.execute("SELECT count(*) FROM ops.post_snapshot_collections").fetchall() == [(1,)]
     con.close()
