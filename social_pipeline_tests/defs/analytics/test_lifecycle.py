@@ -24,6 +24,13 @@ def warehouse(db_path):
     return WarehouseResource(database=db_path)
 
 
+def add_snapshot(db_path, *args, **kwargs):
+    """One more raw snapshot (add_lifecycle_snapshot's arguments) written on a connection of its own."""
+    con = connect(db_path)
+    add_lifecycle_snapshot(con, *args, **kwargs)
+    con.close()
+
+
 def run(warehouse):
     result = dg.materialize([post_snapshots, post_lifecycle], resources={"warehouse": warehouse})
     assert result.success
@@ -93,9 +100,7 @@ def test_only_posts_with_new_snapshots_are_recomputed(warehouse, db_path):
     first = run(warehouse)
     assert first["posts_refreshed"].value == 3
     assert run(warehouse)["posts_refreshed"].value == 0
-    con = connect(db_path)
-    add_lifecycle_snapshot(con, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
-    con.close()
+    add_snapshot(db_path, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
     again = run(warehouse)
     assert again["posts_refreshed"].value == 1
     assert rows(
@@ -109,16 +114,12 @@ def test_a_post_past_its_week_is_compared_again_only_for_a_snapshot_within_the_w
     run(warehouse)
     published_a = HISTORY[0][1]
     later = YOUNG_PUBLISHED + pd.Timedelta(hours=5)
-    con = connect(db_path)
     # a (observed for its week) is collected again at 200 h: its rows read nothing past 168 h.
-    add_lifecycle_snapshot(con, "a", published_a, 200, 1100, written_at=later)
-    con.close()
+    add_snapshot(db_path, "a", published_a, 200, 1100, written_at=later)
     week_done = run(warehouse)
     assert (week_done["posts_compared"].value, week_done["posts_refreshed"].value) == (0, 0)
     # A late row at 50 h is within the week: a is compared and its 72 h row now reads it.
-    con = connect(db_path)
-    add_lifecycle_snapshot(con, "a", published_a, 50, 850, written_at=later + pd.Timedelta(hours=1))
-    con.close()
+    add_snapshot(db_path, "a", published_a, 50, 850, written_at=later + pd.Timedelta(hours=1))
     late = run(warehouse)
     assert (late["posts_compared"].value, late["posts_refreshed"].value) == (1, 1)
     assert rows(
@@ -130,17 +131,13 @@ def test_a_post_past_its_week_is_compared_again_only_for_a_snapshot_within_the_w
 def test_curves_are_recomputed_only_for_a_change_to_a_post_observed_for_the_week(warehouse, db_path):
     run(warehouse)
     curves_query = "SELECT * FROM analytics.account_lifecycle_curves ORDER BY user_id, age_hours"
-    con = connect(db_path)
     # c is younger than the week: its new snapshot cannot change u1's curve.
-    add_lifecycle_snapshot(con, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
-    con.close()
+    add_snapshot(db_path, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
     young = run(warehouse)
     assert (young["posts_refreshed"].value, young["accounts_refreshed"].value) == (1, 0)
     # a (observed for the week) gets an earlier 6 h figure: u1's curve is recomputed, as a full rebuild has it.
     published_a = HISTORY[0][1]
-    con = connect(db_path)
-    add_lifecycle_snapshot(con, "a", published_a, 6, 450, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=5))
-    con.close()
+    add_snapshot(db_path, "a", published_a, 6, 450, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=5))
     week = run(warehouse)
     assert (week["posts_refreshed"].value, week["accounts_refreshed"].value) == (1, 1)
     incremental = rows(warehouse, curves_query)
@@ -176,9 +173,7 @@ def test_the_metadata_counts_and_previews_the_rows_the_run_wrote(warehouse, db_p
     """13 rows after the first run (a and b 6 each, c 1); a new 3.5 h snapshot of c rewrites c's 2 rows."""
     first = run(warehouse)
     assert (first["rows_written_this_run"].value, first["dagster/row_count"].value) == (13, 13)
-    con = connect(db_path)
-    add_lifecycle_snapshot(con, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
-    con.close()
+    add_snapshot(db_path, "c", YOUNG_PUBLISHED, 3.5, 60, written_at=YOUNG_PUBLISHED + pd.Timedelta(hours=4))
     again = run(warehouse)
     assert (again["rows_written_this_run"].value, again["dagster/row_count"].value) == (2, 14)
     assert [(r.data["post_id"], r.data["age_hours"]) for r in again["preview"].records] == [("c", 3), ("c", 1)]
