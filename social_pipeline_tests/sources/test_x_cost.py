@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import responses
 
+from social_pipeline.core.clock import utc_now
 from social_pipeline.core.x_payloads import published_at_from_id
 from social_pipeline.defs.ingestion.assets import raw_account_snapshots, raw_posts, raw_tweet_metrics
 from social_pipeline.resources.sources import XApiSourceResource
@@ -332,7 +333,7 @@ def test_the_budget_stops_before_the_request_that_would_cross_it_and_keeps_what_
 ):
     database = str(tmp_path / "w.duckdb")
     young_posts_in_warehouse(database, 250)  # 3 lookups: 100 ids ($0.50), 100 ($0.50), 50 ($0.25)
-    spent_by_another_run(database, 0.20, NOW.date())
+    spent_by_another_run(database, 0.20, utc_now().date())  # the source's "today", not the import's
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     resources = x_resources(tmp_path, x_budget_usd_per_day=budget_usd)
     instance = with_hours(KEY)
@@ -368,7 +369,7 @@ def test_the_budget_stops_before_the_request_that_would_cross_it_and_keeps_what_
 def test_what_yesterday_spent_does_not_stop_today_s_run(tmp_path):
     database = str(tmp_path / "w.duckdb")
     young_posts_in_warehouse(database, 250)
-    yesterday = (NOW - pd.Timedelta(days=1)).date()
+    yesterday = (utc_now() - pd.Timedelta(days=1)).date()
     spent_by_another_run(database, 0.95, yesterday)  # yesterday's runs spent up to the daily budget
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     daily = x_resources(tmp_path, x_budget_usd_per_day=1.50)
@@ -380,9 +381,10 @@ def test_what_yesterday_spent_does_not_stop_today_s_run(tmp_path):
 def test_the_monthly_budget_counts_this_month_s_runs_and_not_last_month_s(tmp_path):
     database = str(tmp_path / "w.duckdb")
     young_posts_in_warehouse(database, 250)
-    last_month = (NOW.normalize().replace(day=1) - pd.Timedelta(days=1)).date()
+    today = utc_now().date()
+    last_month = (pd.Timestamp(today).replace(day=1) - pd.Timedelta(days=1)).date()
     spent_by_another_run(database, 100.0, last_month)
-    spent_by_another_run(database, 2.20, NOW.date())
+    spent_by_another_run(database, 2.20, today)
     responses.add_callback(responses.GET, TWEETS, callback=tweets_callback)
     monthly = x_resources(tmp_path, x_budget_usd_per_month=2.50)
     with pytest.raises(dg.Failure, match=r"X_BUDGET_USD_PER_MONTH=\$2.50 would be crossed: \$2.200 spent this month"):
