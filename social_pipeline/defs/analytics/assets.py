@@ -179,10 +179,11 @@ def post_snapshots(context: dg.AssetExecutionContext, config: PostSnapshotsConfi
             row[0] for row in con.execute("SELECT DISTINCT batch FROM refresh_batches ORDER BY batch").fetchall()
         ]
         # Rows go in in collection order, as hourly runs append them: DuckDB then skips the row groups an
-        # hourly query's time bounds rule out. One batch is staged in a temp table that the queue and the
-        # metadata read. Several go straight into the table and are read back by their keys: a temp table
-        # replaced inside the transaction keeps its old rows until the commit (a copy of the whole history).
-        staged = len(batches) <= 1
+        # hourly query's time bounds rule out. An hour's few collections are staged in a temp table that the
+        # queue and the metadata read. Many go straight into the table and are read back by their keys:
+        # copying them would cost more than reading them back, and a temp table replaced inside the
+        # transaction keeps its old rows until the commit (a copy of the whole history).
+        staged = refreshed <= ONE_BATCH_KEYS
         written = "new_snapshots" if staged else "batch_snapshots"
         con.execute("CREATE OR REPLACE TEMP TABLE new_snapshots AS SELECT * FROM analytics.post_snapshots LIMIT 0")
         con.execute(
