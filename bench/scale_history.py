@@ -103,6 +103,8 @@ def write_scale_history(
             with transaction(con):
                 _write_accounts(con, first, last, days, start, end)
         _append_in_collection_order(con, start, end)
+        with transaction(con):
+            _write_follower_figures(con, accounts, start, end)
     return {
         **history_counts(database),
         "accounts": accounts,
@@ -127,6 +129,30 @@ def _append_in_collection_order(con: duckdb.DuckDBPyConnection, start: pd.Timest
     con.execute(f"DROP TABLE {STAGED_METRICS}")
 
 
+# Each account's followers at a time: its own start and growth rate, the same formula for the history
+# and for each collection hour after it. `a` is the account's number (user id `u<a>`).
+_FOLLOWERS_SQL = (
+    "1000 + hash(a, 'followers') % 100000 "
+    "+ (date_diff('hour', TIMESTAMP '2020-01-01', collected_at) * (1 + hash(a, 'growth') % 20)) // 24"
+)
+
+
+def _write_follower_figures(con: duckdb.DuckDBPyConnection, accounts: int, start, end) -> None:
+    """Every account's follower figures each hour, as the hourly collection (raw_account_snapshots) writes
+    them, in time order as those runs append them."""
+    con.execute(f"DELETE FROM raw.account_snapshots WHERE source = '{SOURCE}'")
+    con.execute(
+        f"""
+        INSERT INTO raw.account_snapshots (user_id, collected_at, followers, following, post_count, source)
+        SELECT 'u' || a, collected_at, {_FOLLOWERS_SQL}, 100, date_diff('day', $start, collected_at) + 1,
+               '{SOURCE}'
+        FROM range($accounts) AS t(a), generate_series($first_hour, $end, INTERVAL 1 HOUR) AS g(collected_at)
+        ORDER BY collected_at, a
+        """,
+        {"accounts": accounts, "start": start, "first_hour": start + pd.Timedelta(hours=1), "end": end},
+    )
+
+
 def _write_accounts(
     con: duckdb.DuckDBPyConnection, first: int, last: int, days: int, start: pd.Timestamp, end: pd.Timestamp
 ) -> None:
@@ -137,7 +163,7 @@ def _write_accounts(
         f"(SELECT post_id FROM raw.posts WHERE source = '{SOURCE}' AND user_id IN {users})",
         {"first": first, "last": last},
     )
-    for table in ("raw.posts", "raw.account_snapshots", "raw.accounts"):
+    for table in ("raw.posts", "raw.accounts"):
         con.execute(
             f"DELETE FROM {table} WHERE source = '{SOURCE}' AND user_id IN {users}", {"first": first, "last": last}
         )
@@ -186,17 +212,7 @@ def _write_accounts(
         {"end": end},
     )
     con.execute("DROP TABLE scale_posts")
-    # Followers daily (growing), profile activity daily, every account read in UTC.
-    con.execute(
-        f"""
-        INSERT INTO raw.account_snapshots (user_id, collected_at, followers, following, post_count, source)
-        SELECT 'u' || a, $start + to_days(d::INT + 1),
-               1000 + hash(a, 'followers') % 100000 + (d + 1) * (1 + hash(a, 'growth') % 20), 100,
-               d + 1, '{SOURCE}'
-        FROM range($first, $last) AS t(a), range($days) AS r(d)
-        """,
-        params,
-    )
+    # Profile activity daily, every account read in UTC (followers: _write_follower_figures).
     con.execute(
         f"""
         INSERT INTO raw.profile_activity (user_id, platform, snapshot_date, profile_views, connection_requests,
@@ -234,6 +250,16 @@ def write_collection_hour(con: duckdb.DuckDBPyConnection, collected_at: pd.Times
         """,
         {"at": collected_at},
     ).fetchall()
+    # The hour's follower figures, one per scale account, as raw_account_snapshots writes them.
+    con.execute(
+        f"""
+        INSERT INTO raw.account_snapshots (user_id, collected_at, followers, following, post_count, source)
+        SELECT user_id, collected_at, {_FOLLOWERS_SQL}, 100, NULL, '{SOURCE}'
+        FROM (SELECT DISTINCT user_id, substr(user_id, 2)::BIGINT AS a, $at AS collected_at
+              FROM raw.posts WHERE source = '{SOURCE}')
+        """,
+        {"at": collected_at},
+    )
     return int(written[0][0])
 
 

@@ -470,6 +470,35 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("raw_rows", "BIGINT NOT NULL"),
         ("snapshot_rows", "BIGINT NOT NULL"),
     ],
+    # Written by post_follower_gain (core/follower_gain.py): what it has read of the follower figures, so an
+    # hourly run reads only the new figures and the posts whose 24 h are still open.
+    "ops.follower_gain_inputs": [
+        ("snapshot_rows", "BIGINT NOT NULL"),
+        ("snapshot_hash", "BIGINT NOT NULL"),
+        ("newest_collected_at", "TIMESTAMP NOT NULL"),
+    ],
+    "ops.follower_last_snapshots": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("collected_at", "TIMESTAMP NOT NULL"),
+        ("followers", "BIGINT NOT NULL"),
+    ],
+    "ops.follower_steps": [
+        ("user_id", "VARCHAR NOT NULL"),
+        ("gain", "BIGINT NOT NULL"),
+        ("steps", "BIGINT NOT NULL"),
+        ("steps_with_post", "BIGINT NOT NULL"),
+    ],
+    "ops.follower_post_windows": [
+        ("post_id", "VARCHAR NOT NULL"),
+        ("user_id", "VARCHAR NOT NULL"),
+        ("published_at", "TIMESTAMP NOT NULL"),
+        ("before_at", "TIMESTAMP"),
+        ("followers_before", "BIGINT"),
+        ("next_at", "TIMESTAMP"),
+        ("followers_next", "BIGINT"),
+        ("after_at", "TIMESTAMP"),
+        ("followers_after", "BIGINT"),
+    ],
     # One row: the schema_version() the file was last created or migrated to.
     "ops.schema_version": [
         ("version", "VARCHAR NOT NULL"),
@@ -985,6 +1014,33 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "whole first week whose new snapshots are all later keeps its post_lifecycle rows. NULL when the "
         "run removed some of its snapshots.",
     },
+    "ops.follower_gain_inputs": {
+        "snapshot_rows": "raw.account_snapshots rows with followers up to `newest_collected_at` when "
+        "post_follower_gain last read them.",
+        "snapshot_hash": "A sum of those rows' hashes. While both still match, the rows read before are "
+        "unchanged and a run reads only later figures; otherwise it reads every figure again.",
+        "newest_collected_at": "The newest follower figure read (UTC).",
+    },
+    "ops.follower_last_snapshots": {
+        "collected_at": "The account's newest follower figure read (UTC): the next one-hour step starts here.",
+        "followers": "Its followers.",
+    },
+    "ops.follower_steps": {
+        "gain": "Followers gained over one hour (from one figure to the next, exactly an hour later).",
+        "steps": "How many of the account's one-hour steps gained that many, posts or not.",
+        "steps_with_post": "How many of those a post falls in (a step with two posts counts once). The usual "
+        "growth is the median gain of the steps without a post.",
+    },
+    "ops.follower_post_windows": {
+        "published_at": "The post's publication time when its figures were read; a change reads them again.",
+        "before_at": "The newest follower figure at or before publication, if within the hour before (UTC).",
+        "followers_before": "Followers at `before_at`.",
+        "next_at": "The first figure after publication, if within the hour after: with `before_at` an hour "
+        "earlier, the one-hour step the post falls in.",
+        "followers_next": "Followers at `next_at`.",
+        "after_at": "The newest figure at or before 24 h after publication, if in that window's last hour.",
+        "followers_after": "Followers at `after_at`.",
+    },
     "ops.post_snapshot_collections": {
         "partition_key": "The collection (raw.tweet_metrics.partition_key).",
         "raw_rows": "Its rows in raw.tweet_metrics, of every status, when post_snapshots last read it.",
@@ -1067,6 +1123,10 @@ TABLE_ROWS: dict[str, str] = {
     "ops.post_alerts": "post and direction it left its expected band in",
     "ops.post_refresh_queue": "post and table still to refresh it (emptied by that table's next run)",
     "ops.post_snapshot_collections": "raw collection post_snapshots has read",
+    "ops.follower_gain_inputs": "warehouse (one row, once post_follower_gain has run)",
+    "ops.follower_last_snapshots": "account with follower figures",
+    "ops.follower_steps": "account and one-hour follower gain",
+    "ops.follower_post_windows": "post",
     "ops.schema_version": "warehouse file (one row)",
     "analytics.user_summary": "user, network and week",
     "analytics.engagement_by_content_type": "user, network, week and content type",

@@ -84,7 +84,8 @@ def test_writing_again_gives_the_same_rows(small, tmp_path):
     )
     with duckdb.connect(database, read_only=True) as a, duckdb.connect(again, read_only=True) as b:
         assert a.execute(checksum).fetchall() == b.execute(checksum).fetchall()
-        assert a.execute(others).fetchall() == b.execute(others).fetchall() == [(120, 120, 120, 3)]
+        # Follower figures hourly, as the hourly collection writes them: 3 accounts x 40 days x 24 hours.
+        assert a.execute(others).fetchall() == b.execute(others).fetchall() == [(120, 3 * 40 * 24, 120, 3)]
     assert a is not b and written["snapshots"] > 0
 
 
@@ -102,6 +103,14 @@ def test_one_more_collection_hour_writes_the_posts_due_then(small, tmp_path):
             "FROM raw.tweet_metrics m WHERE collected_at = $at",
             {"at": at},
         ).fetchall()
+        # The hour's follower figures: one per account, continuing each account's growth.
+        figures = con.execute(
+            "SELECT user_id, followers - (SELECT followers FROM raw.account_snapshots o WHERE o.user_id = a.user_id "
+            "AND o.collected_at = $at - INTERVAL 1 HOUR) FROM raw.account_snapshots a WHERE collected_at = $at "
+            "ORDER BY user_id",
+            {"at": at},
+        ).fetchall()
+    assert [user for user, _ in figures] == ["u0", "u1", "u2"] and all(0 <= gain <= 1 for _, gain in figures)
     due = sorted(p for p, published in posts if is_due(published, at))
     assert written == len(due) == len(new) and 3 * 6 <= written <= 3 * 8  # the posts younger than 7 days
     assert sorted(p for p, _, _ in new) == due
@@ -121,6 +130,10 @@ def test_the_raw_rows_lie_in_collection_order_as_hourly_collections_append_them(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'scale_metrics_by_account'"
         ).fetchall()[0][0]
         rows = con.execute("SELECT count(*) FROM raw.tweet_metrics").fetchall()[0][0]
-    assert out_of_order == 0
+        figures_out_of_order = con.execute(
+            "SELECT count(*) FROM (SELECT collected_at < lag(collected_at) OVER (ORDER BY rowid) AS earlier "
+            "FROM raw.account_snapshots) WHERE earlier"
+        ).fetchall()[0][0]
+    assert out_of_order == figures_out_of_order == 0
     assert staged == 0  # the staging table is gone
     assert rows == written["snapshots"]

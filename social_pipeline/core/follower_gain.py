@@ -1,0 +1,233 @@
+"""analytics.post_follower_gain, refreshed from what changed since its last run.
+
+A post's gain from the account's figures needs its figures around publication and 24 h later, and the
+account's usual growth: the median of all its one-hour steps without a post. An agency's year of hourly
+figures is millions of rows; reading them all each hour (steps, and a lookup per post) grew with the
+history. So the run keeps, in `ops`:
+
+- the one-hour steps counted by gain, and how many of them hold a post (`follower_steps`), with each
+  account's newest figure (`follower_last_snapshots`) to continue from: new figures add their steps;
+- each post's figures (`follower_post_windows`), read again only while its 24 h are open, or when the
+  post is new or its publication time changed;
+- the count and a hash sum of the figures read (`follower_gain_inputs`).
+
+While the figures up to the newest one read still match that count and hash, only later figures are new.
+Otherwise (figures added in the past, removed or changed, or the first run) every figure is read again.
+The median comes from the counts, exactly as `median()` over the steps gives it. Rows are rewritten for
+the posts whose figures were read, whose account's usual growth moved, whose export figure changed or
+that are gone."""
+
+from __future__ import annotations
+
+from .sql_files import scalar, sql_loader
+
+sql = sql_loader(__file__)
+
+INPUTS_TABLE = "ops.follower_gain_inputs"
+STATE_TABLES = ("ops.follower_steps", "ops.follower_last_snapshots", "ops.follower_post_windows", INPUTS_TABLE)
+# The queries behind the table (part of the asset's code version).
+FOLLOWER_GAIN_SQL = (
+    "follower_gain_inputs_read",
+    "follower_gain_rows",
+    "follower_gain_new_steps",
+    "follower_gain_dirty_posts",
+    "follower_gain_windows",
+    "follower_gain_steps_with_post",
+    "follower_gain_baselines",
+    "follower_gain_export",
+    "post_follower_gain",
+)
+_TEMP_TABLES = (
+    "follower_rows",
+    "follower_dirty_posts",
+    "follower_removed_posts",
+    "follower_changed_accounts",
+    "follower_baselines_before",
+    "follower_baselines",
+    "follower_export",
+    "follower_gain_posts",
+)
+
+
+def refresh_follower_gain(con) -> dict:
+    """Bring the state up to date and rewrite the rows of analytics.post_follower_gain that change, in the
+    caller's transaction. Returns `history_scanned` (every figure read again), `new_figures`,
+    `posts_read` (the posts whose figures were looked up) and `rows_rewritten`."""
+    newest_read = _newest_read_if_unchanged(con)
+    history_scanned = newest_read is None
+    if history_scanned:
+        for table in STATE_TABLES:
+            con.execute(f"DELETE FROM {table}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE follower_baselines_before AS {sql('follower_gain_baselines')}")
+    params = {"newest_collected_at": newest_read}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE follower_rows AS {sql('follower_gain_rows')}", params)
+    new_figures = scalar(con, "SELECT count(*) FROM follower_rows") - scalar(
+        con, "SELECT count(*) FROM ops.follower_last_snapshots"
+    )
+    _add_steps(con)
+    _replace_last_snapshots(con)
+    posts_read = _read_post_windows(con, newest_read)
+    _count_steps_with_post(con)
+    _record_inputs(con, newest_read)
+    rewritten = _rewrite_changed_rows(con, history_scanned)
+    for table in _TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return {
+        "history_scanned": history_scanned,
+        "new_figures": int(new_figures),
+        "posts_read": posts_read,
+        "rows_rewritten": rewritten,
+    }
+
+
+def _newest_read_if_unchanged(con):
+    """The newest figure read last run, when every figure up to it is as it was then; else None."""
+    recorded = con.execute(f"SELECT snapshot_rows, snapshot_hash, newest_collected_at FROM {INPUTS_TABLE}").fetchall()
+    if len(recorded) != 1:
+        return None
+    rows, digest, newest = recorded[0]
+    now = con.execute(sql("follower_gain_inputs_read"), {"newest_collected_at": newest}).fetchall()[0]
+    return newest if now == (rows, digest) else None
+
+
+def _add_steps(con) -> None:
+    """follower_rows' one-hour steps added to the counts by gain."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE follower_new_steps AS {sql('follower_gain_new_steps')}")
+    con.execute(
+        "UPDATE ops.follower_steps AS s SET steps = s.steps + n.steps FROM follower_new_steps AS n "
+        "WHERE s.user_id = n.user_id AND s.gain = n.gain"
+    )
+    con.execute(
+        "INSERT INTO ops.follower_steps SELECT user_id, gain, steps, 0 FROM follower_new_steps AS n WHERE NOT EXISTS "
+        "(SELECT 1 FROM ops.follower_steps AS s WHERE s.user_id = n.user_id AND s.gain = n.gain)"
+    )
+    con.execute("DROP TABLE follower_new_steps")
+
+
+def _replace_last_snapshots(con) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE follower_newest AS SELECT user_id, max(collected_at) AS collected_at, "
+        "arg_max(followers, collected_at) AS followers FROM follower_rows GROUP BY user_id"
+    )
+    con.execute("DELETE FROM ops.follower_last_snapshots WHERE user_id IN (SELECT user_id FROM follower_newest)")
+    con.execute("INSERT INTO ops.follower_last_snapshots SELECT * FROM follower_newest")
+    con.execute("DROP TABLE follower_newest")
+
+
+def _read_post_windows(con, newest_read) -> int:
+    """Look up the figures of the posts that need it (follower_dirty_posts); drop the windows of posts no
+    longer there (follower_removed_posts)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE follower_dirty_posts AS {sql('follower_gain_dirty_posts')}",
+        {"newest_collected_at": newest_read},
+    )
+    posts_read = scalar(con, "SELECT count(*) FROM follower_dirty_posts")
+    if posts_read:
+        read_from = scalar(con, "SELECT min(published_at) - INTERVAL 1 HOUR FROM follower_dirty_posts")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE follower_windows AS {sql('follower_gain_windows')}",
+            {"read_from": read_from},
+        )
+        # The account a moved post had before counts its steps again too.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE follower_changed_accounts AS SELECT DISTINCT user_id FROM "
+            "(SELECT user_id FROM follower_dirty_posts UNION ALL SELECT user_id FROM ops.follower_post_windows "
+            "WHERE post_id IN (SELECT post_id FROM follower_dirty_posts))"
+        )
+        con.execute("DELETE FROM ops.follower_post_windows WHERE post_id IN (SELECT post_id FROM follower_dirty_posts)")
+        con.execute("INSERT INTO ops.follower_post_windows SELECT * FROM follower_windows")
+        con.execute("DROP TABLE follower_windows")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE follower_changed_accounts (user_id VARCHAR)")
+    con.execute("CREATE OR REPLACE TEMP TABLE follower_removed_posts (post_id VARCHAR)")
+    # Every post now has a window; more windows than posts means posts were removed.
+    if scalar(con, "SELECT count(*) FROM ops.follower_post_windows") > scalar(con, "SELECT count(*) FROM raw.posts"):
+        con.execute(
+            "INSERT INTO follower_removed_posts SELECT post_id FROM ops.follower_post_windows "
+            "WHERE post_id NOT IN (SELECT post_id FROM raw.posts)"
+        )
+        con.execute(
+            "INSERT INTO follower_changed_accounts SELECT DISTINCT user_id FROM ops.follower_post_windows "
+            "WHERE post_id IN (SELECT post_id FROM follower_removed_posts)"
+        )
+        con.execute(
+            "DELETE FROM ops.follower_post_windows WHERE post_id IN (SELECT post_id FROM follower_removed_posts)"
+        )
+    return int(posts_read)
+
+
+def _count_steps_with_post(con) -> None:
+    """steps_with_post counted again for the accounts whose posts' figures changed."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE follower_steps_with_post AS {sql('follower_gain_steps_with_post')}")
+    con.execute(
+        "UPDATE ops.follower_steps SET steps_with_post = 0 "
+        "WHERE steps_with_post > 0 AND user_id IN (SELECT user_id FROM follower_changed_accounts)"
+    )
+    con.execute(
+        "UPDATE ops.follower_steps AS s SET steps_with_post = b.steps_with_post FROM follower_steps_with_post AS b "
+        "WHERE s.user_id = b.user_id AND s.gain = b.gain"
+    )
+    con.execute("DROP TABLE follower_steps_with_post")
+
+
+def _rewrite_changed_rows(con, history_scanned: bool) -> int:
+    """Rewrite the rows of the posts whose figures were read or removed, whose account's usual growth moved
+    or whose export figure changed (every post after a full read). Rewriting an agency's whole table each
+    hour cost more than computing it."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE follower_baselines AS {sql('follower_gain_baselines')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE follower_export AS {sql('follower_gain_export')}")
+    if history_scanned:
+        con.execute("CREATE OR REPLACE TEMP TABLE follower_gain_posts AS SELECT post_id FROM raw.posts")
+        con.execute("DELETE FROM analytics.post_follower_gain")
+    else:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE follower_gain_posts AS
+            SELECT post_id FROM follower_dirty_posts
+            UNION SELECT post_id FROM follower_removed_posts
+            UNION SELECT post_id FROM raw.posts WHERE user_id IN (
+                SELECT user_id FROM follower_baselines AS n
+                FULL JOIN follower_baselines_before AS b USING (user_id)
+                WHERE n.baseline_hourly_gain IS DISTINCT FROM b.baseline_hourly_gain)
+            UNION SELECT post_id FROM (
+                SELECT post_id, new_follows FROM follower_export
+                EXCEPT SELECT post_id, followers_gained FROM analytics.post_follower_gain
+                WHERE method = 'x_export_new_follows')
+            UNION SELECT post_id FROM analytics.post_follower_gain
+            WHERE method = 'x_export_new_follows' AND post_id NOT IN (SELECT post_id FROM follower_export)
+            """
+        )
+        con.execute(
+            "DELETE FROM analytics.post_follower_gain WHERE post_id IN (SELECT post_id FROM follower_gain_posts)"
+        )
+    con.execute(f"INSERT INTO analytics.post_follower_gain BY NAME {sql('post_follower_gain')}")
+    return int(scalar(con, "SELECT count(*) FROM follower_gain_posts"))
+
+
+def _record_inputs(con, newest_read) -> None:
+    """The count and hash sum of every figure read, up to the newest: last run's plus this run's new ones."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE follower_inputs AS
+        WITH new_figures AS (
+            SELECT count(*) AS snapshot_rows,
+                   COALESCE(sum(hash(user_id, collected_at, followers)), 0) AS hash_sum,
+                   max(collected_at) AS newest_collected_at
+            FROM raw.account_snapshots
+            WHERE followers IS NOT NULL AND ($newest_collected_at IS NULL OR collected_at > $newest_collected_at)
+        ),
+        recorded AS (
+            SELECT COALESCE(max(snapshot_rows), 0) AS snapshot_rows, COALESCE(max(snapshot_hash), 0) AS hash_sum,
+                   max(newest_collected_at) AS newest_collected_at
+            FROM {INPUTS_TABLE}
+        )
+        SELECT r.snapshot_rows + n.snapshot_rows AS snapshot_rows,
+               ((r.hash_sum::HUGEINT + n.hash_sum) % 9223372036854775783)::BIGINT AS snapshot_hash,
+               COALESCE(n.newest_collected_at, r.newest_collected_at) AS newest_collected_at
+        FROM recorded AS r, new_figures AS n
+        """,
+        {"newest_collected_at": newest_read},
+    )
+    con.execute(f"DELETE FROM {INPUTS_TABLE}")
+    con.execute(f"INSERT INTO {INPUTS_TABLE} SELECT * FROM follower_inputs WHERE newest_collected_at IS NOT NULL")
+    con.execute("DROP TABLE follower_inputs")
