@@ -45,14 +45,14 @@ _TEMP_TABLES = (
     "follower_baselines_before",
     "follower_baselines",
     "follower_export",
-    "follower_gain_posts",
 )
 
 
 def refresh_follower_gain(con) -> dict:
     """Bring the state up to date and rewrite the rows of analytics.post_follower_gain that change, in the
     caller's transaction. Returns `history_scanned` (every figure read again), `new_figures`,
-    `posts_read` (the posts whose figures were looked up) and `rows_rewritten`."""
+    `posts_read` (the posts whose figures were looked up) and `posts_recomputed` (whose rows were
+    replaced); leaves those posts in the temp table follower_gain_posts for the caller's metadata."""
     newest_read = _newest_read_if_unchanged(con)
     history_scanned = newest_read is None
     if history_scanned:
@@ -69,14 +69,14 @@ def refresh_follower_gain(con) -> dict:
     posts_read = _read_post_windows(con, newest_read)
     _count_steps_with_post(con)
     _record_inputs(con, newest_read)
-    rewritten = _rewrite_changed_rows(con, history_scanned)
+    recomputed = _rewrite_changed_rows(con, history_scanned)
     for table in _TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return {
         "history_scanned": history_scanned,
         "new_figures": int(new_figures),
         "posts_read": posts_read,
-        "rows_rewritten": rewritten,
+        "posts_recomputed": recomputed,
     }
 
 

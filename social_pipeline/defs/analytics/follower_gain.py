@@ -33,7 +33,13 @@ from social_pipeline.warehouse.write_conflicts import write_transaction
 def post_follower_gain(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     def replace(con):
         read = refresh_follower_gain(con)
-        meta = table_metadata(con, "analytics.post_follower_gain", order_by="followers_gained DESC, post_id")
+        meta = table_metadata(
+            con,
+            "analytics.post_follower_gain",
+            "post_id IN (SELECT post_id FROM follower_gain_posts)",
+            order_by="followers_gained DESC, post_id",
+        )
+        con.execute("DROP TABLE follower_gain_posts")
         methods = dict(con.execute("SELECT method, count(*) FROM analytics.post_follower_gain GROUP BY ALL").fetchall())
         return meta, methods, read
 
@@ -44,5 +50,5 @@ def post_follower_gain(context: dg.AssetExecutionContext, warehouse: WarehouseRe
     meta["history_scanned"] = dg.MetadataValue.bool(read["history_scanned"])
     meta["new_follower_figures"] = dg.MetadataValue.int(read["new_figures"])
     meta["posts_read"] = dg.MetadataValue.int(read["posts_read"])
-    meta["rows_rewritten"] = dg.MetadataValue.int(read["rows_rewritten"])
+    meta["posts_recomputed"] = dg.MetadataValue.int(read["posts_recomputed"])
     return dg.MaterializeResult(metadata=meta)
