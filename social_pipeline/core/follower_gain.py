@@ -24,10 +24,12 @@ from .sql_files import scalar, sql_loader
 sql = sql_loader(__file__)
 
 INPUTS_TABLE = "ops.follower_gain_inputs"
+# The digest's modulus (follower_gain_figures_digest.sql): digests of two stretches add up modulo it.
+HASH_MODULUS = 9223372036854775783
 STATE_TABLES = ("ops.follower_steps", "ops.follower_last_snapshots", "ops.follower_post_windows", INPUTS_TABLE)
 # The queries behind the table (part of the asset's code version).
 FOLLOWER_GAIN_SQL = (
-    "follower_gain_inputs_read",
+    "follower_gain_figures_digest",
     "follower_gain_rows",
     "follower_gain_new_steps",
     "follower_gain_dirty_posts",
@@ -53,11 +55,13 @@ def refresh_follower_gain(con) -> dict:
     caller's transaction. Returns `history_scanned` (every figure read again), `new_figures`,
     `posts_read` (the posts whose figures were looked up) and `posts_recomputed` (whose rows were
     replaced); leaves those posts in the temp table follower_gain_posts for the caller's metadata."""
-    newest_read = _newest_read_if_unchanged(con)
-    history_scanned = newest_read is None
+    recorded = _recorded_inputs(con)
+    history_scanned = not _unchanged(con, recorded)
     if history_scanned:
+        recorded = (0, 0, None)
         for table in STATE_TABLES:
             con.execute(f"DELETE FROM {table}")
+    newest_read = recorded[2]
     con.execute(f"CREATE OR REPLACE TEMP TABLE follower_baselines_before AS {sql('follower_gain_baselines')}")
     params = {"newest_collected_at": newest_read}
     con.execute(f"CREATE OR REPLACE TEMP TABLE follower_rows AS {sql('follower_gain_rows')}", params)
@@ -68,7 +72,7 @@ def refresh_follower_gain(con) -> dict:
     _replace_last_snapshots(con)
     posts_read = _read_post_windows(con, newest_read)
     _count_steps_with_post(con)
-    _record_inputs(con, newest_read)
+    _record_inputs(con, recorded)
     recomputed = _rewrite_changed_rows(con, history_scanned)
     for table in _TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -80,14 +84,21 @@ def refresh_follower_gain(con) -> dict:
     }
 
 
-def _newest_read_if_unchanged(con):
-    """The newest figure read last run, when every figure up to it is as it was then; else None."""
+def _recorded_inputs(con) -> tuple:
+    """(count, hash sum, newest time) of the figures read so far; nothing read: (0, 0, None)."""
     recorded = con.execute(f"SELECT snapshot_rows, snapshot_hash, newest_collected_at FROM {INPUTS_TABLE}").fetchall()
-    if len(recorded) != 1:
-        return None
-    rows, digest, newest = recorded[0]
-    now = con.execute(sql("follower_gain_inputs_read"), {"newest_collected_at": newest}).fetchall()[0]
-    return newest if now == (rows, digest) else None
+    return recorded[0] if len(recorded) == 1 else (0, 0, None)
+
+
+def _unchanged(con, recorded: tuple) -> bool:
+    """Whether every figure up to the newest one read is as it was then."""
+    rows, digest, newest = recorded
+    return newest is not None and _digest(con, after=None, up_to=newest) == (rows, digest)
+
+
+def _digest(con, after, up_to) -> tuple:
+    """(count, hash sum) of the follower figures after `after` and up to `up_to`."""
+    return con.execute(sql("follower_gain_figures_digest"), {"after": after, "up_to": up_to}).fetchall()[0]
 
 
 def _add_steps(con) -> None:
@@ -204,30 +215,14 @@ def _rewrite_changed_rows(con, history_scanned: bool) -> int:
     return int(scalar(con, "SELECT count(*) FROM follower_gain_posts"))
 
 
-def _record_inputs(con, newest_read) -> None:
-    """The count and hash sum of every figure read, up to the newest: last run's plus this run's new ones."""
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE follower_inputs AS
-        WITH new_figures AS (
-            SELECT count(*) AS snapshot_rows,
-                   COALESCE(sum(hash(user_id, collected_at, followers)), 0) AS hash_sum,
-                   max(collected_at) AS newest_collected_at
-            FROM raw.account_snapshots
-            WHERE followers IS NOT NULL AND ($newest_collected_at IS NULL OR collected_at > $newest_collected_at)
-        ),
-        recorded AS (
-            SELECT COALESCE(max(snapshot_rows), 0) AS snapshot_rows, COALESCE(max(snapshot_hash), 0) AS hash_sum,
-                   max(newest_collected_at) AS newest_collected_at
-            FROM {INPUTS_TABLE}
-        )
-        SELECT r.snapshot_rows + n.snapshot_rows AS snapshot_rows,
-               ((r.hash_sum::HUGEINT + n.hash_sum) % 9223372036854775783)::BIGINT AS snapshot_hash,
-               COALESCE(n.newest_collected_at, r.newest_collected_at) AS newest_collected_at
-        FROM recorded AS r, new_figures AS n
-        """,
-        {"newest_collected_at": newest_read},
-    )
+def _record_inputs(con, recorded: tuple) -> None:
+    """The digest of every figure read: the one recorded plus this run's new figures'. The newest figure
+    read is follower_rows' newest (the accounts' last figures and the new ones)."""
+    rows, digest, newest = recorded
+    new_rows, new_digest = _digest(con, after=newest, up_to=None)
     con.execute(f"DELETE FROM {INPUTS_TABLE}")
-    con.execute(f"INSERT INTO {INPUTS_TABLE} SELECT * FROM follower_inputs WHERE newest_collected_at IS NOT NULL")
-    con.execute("DROP TABLE follower_inputs")
+    con.execute(
+        f"INSERT INTO {INPUTS_TABLE} SELECT $rows, $digest, max(collected_at) FROM follower_rows "
+        "HAVING max(collected_at) IS NOT NULL",
+        {"rows": rows + new_rows, "digest": (digest + new_digest) % HASH_MODULUS},
+    )
