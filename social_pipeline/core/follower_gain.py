@@ -37,6 +37,7 @@ FOLLOWER_GAIN_SQL = (
     "follower_gain_steps_with_post",
     "follower_gain_baselines",
     "follower_gain_export",
+    "follower_gain_recomputed_posts",
     "post_follower_gain",
 )
 _TEMP_TABLES = (
@@ -191,23 +192,7 @@ def _rewrite_changed_rows(con, history_scanned: bool) -> int:
         con.execute("CREATE OR REPLACE TEMP TABLE follower_gain_posts AS SELECT post_id FROM raw.posts")
         con.execute("DELETE FROM analytics.post_follower_gain")
     else:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE follower_gain_posts AS
-            SELECT post_id FROM follower_dirty_posts
-            UNION SELECT post_id FROM follower_removed_posts
-            UNION SELECT post_id FROM raw.posts WHERE user_id IN (
-                SELECT user_id FROM follower_baselines AS n
-                FULL JOIN follower_baselines_before AS b USING (user_id)
-                WHERE n.baseline_hourly_gain IS DISTINCT FROM b.baseline_hourly_gain)
-            UNION SELECT post_id FROM (
-                SELECT post_id, new_follows FROM follower_export
-                EXCEPT SELECT post_id, followers_gained FROM analytics.post_follower_gain
-                WHERE method = 'x_export_new_follows')
-            UNION SELECT post_id FROM analytics.post_follower_gain
-            WHERE method = 'x_export_new_follows' AND post_id NOT IN (SELECT post_id FROM follower_export)
-            """
-        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE follower_gain_posts AS {sql('follower_gain_recomputed_posts')}")
         con.execute(
             "DELETE FROM analytics.post_follower_gain WHERE post_id IN (SELECT post_id FROM follower_gain_posts)"
         )
